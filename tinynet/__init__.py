@@ -1,0 +1,42 @@
+"""tinynet: a small, readable neural-network library in NumPy.
+
+Every layer is a forward pass and a backward pass you can read; a network is a list of
+layers; training is forward, loss, backward, optimiser step. See README.md and docs/.
+"""
+
+__version__ = "0.1.0"
+
+from tinynet import datasets, gradcheck, init, layers, losses, metrics, optim
+from tinynet.callbacks import Callback, EarlyStopping, History, ProgressBar
+from tinynet.layers import Dense, Dropout, Flatten, ReLU, Sigmoid, Softmax, Tanh
+from tinynet.losses import MSE, CrossEntropy
+from tinynet.model import Sequential
+from tinynet.optim import SGD, Adam, RMSprop
+
+__all__ = [
+    "MSE",
+    "SGD",
+    "Adam",
+    "Callback",
+    "CrossEntropy",
+    "Dense",
+    "Dropout",
+    "EarlyStopping",
+    "Flatten",
+    "History",
+    "ProgressBar",
+    "RMSprop",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "__version__",
+    "datasets",
+    "gradcheck",
+    "init",
+    "layers",
+    "losses",
+    "metrics",
+    "optim",
+]

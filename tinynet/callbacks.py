@@ -1,0 +1,217 @@
+"""Callbacks: code that :meth:`tinynet.Sequential.fit` calls at fixed points of training.
+
+``fit`` calls, in this order::
+
+    on_train_begin()
+    for each epoch:  on_epoch_begin(epoch)
+                     for each batch: on_batch_begin(batch); <train step>; on_batch_end(batch, logs)
+                     <validation>;   on_epoch_end(epoch, logs)
+    on_train_end()
+
+``epoch`` and ``batch`` count from 0. ``logs`` maps metric names to numbers: in
+``on_batch_end`` the running means of the epoch so far (``"loss"``, ``"accuracy"``), in
+``on_epoch_end`` the epoch's values with ``"val_..."`` ones when there is validation data.
+A callback reaches the model as ``self.model``; setting ``model.stop_training = True``
+ends training after the current epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import TYPE_CHECKING, Any, TextIO
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from tinynet.model import Sequential
+
+Logs = dict[str, float]
+
+
+class Callback:
+    """Base class: override the hooks you need; each does nothing by default.
+
+    Attributes set by ``fit`` before ``on_train_begin``: ``model`` (the model being trained)
+    and ``params`` (``{"epochs", "steps", "verbose", "initial_epoch"}``).
+    """
+
+    def __init__(self) -> None:
+        self.model: Sequential | None = None
+        self.params: dict[str, Any] = {}
+
+    def set_model(self, model: Sequential) -> None:
+        self.model = model
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        self.params = params
+
+    def on_train_begin(self, logs: Logs | None = None) -> None: ...
+    def on_train_end(self, logs: Logs | None = None) -> None: ...
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None: ...
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None: ...
+    def on_batch_begin(self, batch: int, logs: Logs | None = None) -> None: ...
+    def on_batch_end(self, batch: int, logs: Logs | None = None) -> None: ...
+
+
+class History(Callback):
+    """Records each epoch's logs: ``history.history["loss"][e]`` is epoch e's loss.
+
+    Keys use Keras's names: ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``.
+    ``history.epoch`` lists the epoch numbers recorded.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+
+
+def _format_duration(seconds: float) -> str:
+    return f"{seconds:.0f}s" if seconds >= 1 or seconds == 0 else f"{seconds * 1000:.0f}ms"
+
+
+def _format_per_step(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.0f}s/step"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.0f}ms/step"
+    return f"{seconds * 1e6:.0f}us/step"
+
+
+def _format_logs(logs: Logs) -> str:
+    return "".join(f" - {key}: {value:.4f}" for key, value in logs.items())
+
+
+class ProgressBar(Callback):
+    """Keras-like progress output.
+
+    ``verbose=1``: ``Epoch 1/5`` then a bar redrawn in place while the epoch runs, ending as
+    ``469/469 [==============================] - 2s 4ms/step - loss: 0.2581 - accuracy: 0.9258``.
+    When the output is not a terminal (a log file, a pipe), only that final line is printed.
+    ``verbose=2``: one line per epoch, ``Epoch 1/5 - 2s 4ms/step - loss: ...``.
+    """
+
+    width = 30  # characters of the bar
+    interval = 0.05  # seconds between redraws
+
+    def __init__(self, verbose: int = 1, stream: TextIO | None = None) -> None:
+        super().__init__()
+        self.verbose = verbose
+        self._stream = stream
+
+    @property
+    def stream(self) -> TextIO:
+        return self._stream if self._stream is not None else sys.stdout
+
+    def _live(self) -> bool:
+        isatty = getattr(self.stream, "isatty", None)
+        return self.verbose == 1 and bool(isatty and isatty())
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        self._start = time.perf_counter()
+        self._last_draw = 0.0
+        self._epoch = epoch
+        if self.verbose == 1:
+            self.stream.write(f"Epoch {epoch + 1}/{self.params['epochs']}\n")
+            self.stream.flush()
+
+    def on_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        if not self._live():
+            return
+        now = time.perf_counter()
+        steps = self.params["steps"]
+        if now - self._last_draw < self.interval and batch + 1 < steps:
+            return
+        self._last_draw = now
+        elapsed = now - self._start
+        eta = elapsed / (batch + 1) * (steps - batch - 1)
+        line = f"{self._bar(batch + 1, steps)} - ETA: {_format_duration(eta)}"
+        self.stream.write("\r" + line + _format_logs(logs or {}) + "\033[K")
+        self.stream.flush()
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        if self.verbose == 0:
+            return
+        elapsed = time.perf_counter() - self._start
+        steps = self.params["steps"]
+        timing = f"{_format_duration(elapsed)} {_format_per_step(elapsed / max(steps, 1))}"
+        if self.verbose == 1:
+            prefix = "\r" if self._live() else ""
+            line = f"{prefix}{self._bar(steps, steps)} - {timing}"
+        else:
+            line = f"Epoch {epoch + 1}/{self.params['epochs']} - {timing}"
+        self.stream.write(line + _format_logs(logs or {}) + ("\033[K" if self._live() else "")
+                          + "\n")
+        self.stream.flush()
+
+    def _bar(self, done: int, total: int) -> str:
+        digits = len(str(total))
+        filled = self.width * done // max(total, 1)
+        if done < total:
+            bar = "=" * max(filled - 1, 0) + ">" + "." * (self.width - max(filled, 1))
+        else:
+            bar = "=" * self.width
+        return f"{done:{digits}d}/{total} [{bar}]"
+
+
+class EarlyStopping(Callback):
+    """Stop training when a monitored metric has stopped improving.
+
+    Args:
+        monitor: the logs key to watch, e.g. ``"val_loss"`` or ``"val_accuracy"``.
+        patience: epochs with no improvement after which training stops.
+        min_delta: the smallest change that counts as an improvement.
+        mode: ``"min"``, ``"max"``, or ``"auto"`` (max for names containing "acc").
+        restore_best_weights: at the end, put back the weights of the best epoch.
+    """
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
+                 mode: str = "auto", restore_best_weights: bool = False) -> None:
+        super().__init__()
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', got {mode!r}")
+        if not isinstance(patience, int) or patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be an int >= 0, got {patience!r}")
+        self.monitor, self.patience, self.min_delta = monitor, patience, abs(min_delta)
+        self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
+        self.restore_best_weights = restore_best_weights
+        self.stopped_epoch: int | None = None
+
+    def _improved(self, value: float) -> bool:
+        if self.mode == "max":
+            return value > self.best + self.min_delta
+        return value < self.best - self.min_delta
+
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        self.best = -math.inf if self.mode == "max" else math.inf
+        self.best_epoch: int | None = None
+        self.best_weights: list[np.ndarray] | None = None
+        self.wait = 0
+        self.stopped_epoch = None
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        logs = logs or {}
+        if self.monitor not in logs:
+            raise KeyError(f"EarlyStopping: monitor {self.monitor!r} is not among the logs "
+                           f"{sorted(logs)} (val_ metrics need validation_data)")
+        value = logs[self.monitor]
+        if self._improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs: Logs | None = None) -> None:
+        if self.restore_best_weights and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)

@@ -1,0 +1,1 @@
+"""Data sets: the IDX file format and MNIST, shipped with the package."""

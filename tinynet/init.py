@@ -1,0 +1,110 @@
+"""Weight initialisers: functions ``init(shape, rng, dtype) -> array``.
+
+Why they matter: a layer's output variance is ``fan_in * Var(W) * Var(x)``. Glorot keeps it
+near 1 for tanh/sigmoid-like units by choosing ``Var(W) = 2 / (fan_in + fan_out)``; He
+compensates for ReLU halving the variance with ``Var(W) = 2 / fan_in``. See docs/layers.md.
+
+For a Dense kernel of shape (D_in, D_out), ``fan_in = D_in`` and ``fan_out = D_out``; for a
+convolution kernel (kh, kw, C_in, C_out) both are multiplied by the receptive field kh * kw.
+
+Initialisers are named by string (``"glorot_uniform"``, ``"he_normal"``, ``"zeros"``, ...)
+or passed as callables; ``normal(std)`` and ``constant(value)`` make parametrised ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+Initializer = Callable[[tuple[int, ...], np.random.Generator, np.dtype], np.ndarray]
+
+
+def fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    """``(fan_in, fan_out)`` of a weight array of ``shape`` (see the module docstring)."""
+    if len(shape) < 2:
+        return (shape[0] if shape else 1,) * 2
+    receptive_field = int(np.prod(shape[:-2]))
+    return shape[-2] * receptive_field, shape[-1] * receptive_field
+
+
+def glorot_uniform(shape: tuple[int, ...], rng: np.random.Generator, dtype=np.float32):
+    """U(-a, a) with a = sqrt(6 / (fan_in + fan_out)), so Var(W) = 2 / (fan_in + fan_out)."""
+    fan_in, fan_out = fans(shape)
+    limit = np.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-limit, limit, size=shape).astype(dtype)
+
+
+def glorot_normal(shape: tuple[int, ...], rng: np.random.Generator, dtype=np.float32):
+    """N(0, 2 / (fan_in + fan_out))."""
+    fan_in, fan_out = fans(shape)
+    return (rng.standard_normal(shape) * np.sqrt(2.0 / (fan_in + fan_out))).astype(dtype)
+
+
+def he_uniform(shape: tuple[int, ...], rng: np.random.Generator, dtype=np.float32):
+    """U(-a, a) with a = sqrt(6 / fan_in), so Var(W) = 2 / fan_in."""
+    fan_in, _ = fans(shape)
+    limit = np.sqrt(6.0 / fan_in)
+    return rng.uniform(-limit, limit, size=shape).astype(dtype)
+
+
+def he_normal(shape: tuple[int, ...], rng: np.random.Generator, dtype=np.float32):
+    """N(0, 2 / fan_in)."""
+    fan_in, _ = fans(shape)
+    return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
+
+
+def zeros(shape: tuple[int, ...], rng: np.random.Generator | None = None, dtype=np.float32):
+    """All zeros (the default bias)."""
+    return np.zeros(shape, dtype=dtype)
+
+
+def ones(shape: tuple[int, ...], rng: np.random.Generator | None = None, dtype=np.float32):
+    """All ones (R1's bias)."""
+    return np.ones(shape, dtype=dtype)
+
+
+def normal(std: float = 1.0, mean: float = 0.0) -> Initializer:
+    """An initialiser drawing from N(mean, std**2); ``"normal"`` by name is N(0, 1)."""
+    if not std >= 0:
+        raise ValueError(f"normal: std must be >= 0, got {std!r}")
+
+    def init(shape: tuple[int, ...], rng: np.random.Generator, dtype=np.float32):
+        return (mean + std * rng.standard_normal(shape)).astype(dtype)
+
+    init.__name__ = f"normal(std={std}, mean={mean})"
+    return init
+
+
+def constant(value: float) -> Initializer:
+    """An initialiser filling every entry with ``value``."""
+
+    def init(shape: tuple[int, ...], rng: np.random.Generator | None = None, dtype=np.float32):
+        return np.full(shape, value, dtype=dtype)
+
+    init.__name__ = f"constant({value})"
+    return init
+
+
+INITIALIZERS: dict[str, Initializer] = {
+    "glorot_uniform": glorot_uniform,
+    "glorot_normal": glorot_normal,
+    "xavier_uniform": glorot_uniform,
+    "xavier_normal": glorot_normal,
+    "he_uniform": he_uniform,
+    "he_normal": he_normal,
+    "zeros": zeros,
+    "ones": ones,
+    "normal": normal(1.0),
+}
+
+
+def get(init: str | Initializer) -> Initializer:
+    """The initialiser named ``init`` (a key of ``INITIALIZERS``), or ``init`` if callable."""
+    if callable(init):
+        return init
+    if isinstance(init, str) and init in INITIALIZERS:
+        return INITIALIZERS[init]
+    raise ValueError(
+        f"initializer must be a callable or one of {sorted(INITIALIZERS)}, got {init!r}"
+    )

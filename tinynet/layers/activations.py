@@ -1,0 +1,108 @@
+"""Element-wise activations and Softmax. Derivations: docs/activations.md, docs/softmax.md.
+
+Each activation is applied to every entry of ``x`` independently, so ``y`` and ``dx`` have
+the shape of ``x``, whatever it is, and backward is ``dx = dy * f'(x)`` (the chain rule
+entry by entry). Softmax is the exception: it couples the entries of a row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinynet.layers.base import Layer
+
+
+class ReLU(Layer):
+    """``y = max(x, 0)``; ``dx = dy * (x > 0)``, so ReLU'(0) = 0 by convention."""
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        x = np.asarray(x)
+        self._save(x=x)
+        return np.maximum(x, 0)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        x = self._load("x")
+        # A new array: never zero the caller's dy in place.
+        return dy * (x > 0)
+
+
+class Sigmoid(Layer):
+    """``y = 1 / (1 + exp(-x))``; ``dx = dy * y * (1 - y)``.
+
+    Computed without overflow: for x < 0, exp(-x) would overflow past x = -709 in float64
+    (-88 in float32), so there we use the equal form exp(x) / (1 + exp(x)). Both forms are
+    written with e = exp(-|x|) <= 1, which never overflows.
+    """
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        x = np.asarray(x)
+        e = np.exp(-np.abs(x))  # in (0, 1]
+        y = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        self._save(y=y)
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        y = self._load("y")
+        return dy * y * (1 - y)
+
+
+class Tanh(Layer):
+    """``y = tanh(x)``; ``dx = dy * (1 - y**2)``."""
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        y = np.tanh(x)
+        self._save(y=y)
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        y = self._load("y")
+        return dy * (1 - y * y)
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis: ``exp(z) / sum(exp(z))`` per row; shape of ``z``.
+
+    Naively, exp(1000) overflows to inf and inf / inf is NaN. Softmax does not change when the
+    same number is added to every entry of a row, so we subtract the row's maximum first:
+    every exponent is then <= 0 (no overflow) and the largest is exp(0) = 1, so the
+    denominator is at least 1 (no division by zero). See docs/softmax.md.
+    """
+    z = np.asarray(z)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))  # per row, never over the whole batch
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    """``log(softmax(z))`` over the last axis, computed stably as ``z - logsumexp(z)``.
+
+    With m the row maximum, logsumexp(z) = m + log(sum(exp(z - m))); the sum is at least 1,
+    so the log is finite, and so are the log-probabilities, even for logits of 1e4.
+    """
+    z = np.asarray(z)
+    shifted = z - z.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+class Softmax(Layer):
+    """Turns each row of scores (logits) into probabilities; softmax over the last axis.
+
+    Shapes: x (N, K), y (N, K), rows of y sum to 1.
+
+    Backward is the Jacobian-vector product. With s = y, ds_i/dz_j = s_i (delta_ij - s_j), so
+
+        dx_j = sum_i dy_i s_i (delta_ij - s_j) = s_j (dy_j - sum_i dy_i s_i)
+
+    i.e. ``dx = s * (dy - sum(dy * s, axis=-1))``: O(K) per row, no (K, K) Jacobian built.
+
+    Trained with :class:`tinynet.losses.CrossEntropy`, a model ending in Softmax hands the
+    loss the logits instead (the fused, stable form); see :class:`tinynet.Sequential`.
+    """
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        y = softmax(x)
+        self._save(y=y)
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        s = self._load("y")
+        return s * (dy - (dy * s).sum(axis=-1, keepdims=True))

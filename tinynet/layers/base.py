@@ -1,0 +1,94 @@
+"""The contract every layer obeys. Derivations: docs/layers.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class Layer:
+    """One step of a network: a function with a forward pass and a backward pass.
+
+    The contract (every tinynet layer obeys it, and so should yours):
+
+    - ``forward(x, training=False) -> y`` computes the output and keeps on the layer whatever
+      ``backward`` will need (usually the input or the output).
+    - ``backward(dy) -> dx`` takes the gradient of the loss with respect to the layer's last
+      output, ``dy = dL/dy`` (same shape as ``y``), and returns ``dx = dL/dx`` (same shape as
+      ``x``). It also fills ``grads[name] = dL/dparams[name]`` for every parameter.
+    - ``grads`` are *overwritten* by each ``backward``, never accumulated: one forward, one
+      backward, one optimiser step.
+    - ``backward`` returns new arrays and never writes into ``dy``: a caller (a gradient
+      checker, say) may reuse it.
+    - ``params`` and ``grads`` have the same keys and shapes, so an optimiser can walk any model
+      without knowing the layer types.
+
+    Attributes:
+        params: name -> parameter array, updated in place by optimisers.
+        grads: name -> gradient of the loss with respect to that parameter.
+        rng: the ``numpy.random.Generator`` a layer that draws random numbers (Dropout) uses;
+            :class:`tinynet.Sequential` sets it from its seed.
+    """
+
+    def __init__(self) -> None:
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.rng: np.random.Generator | None = None
+        self._saved: dict[str, Any] = {}
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Compute the output ``y`` of the layer for the input ``x``."""
+        raise NotImplementedError
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """Return ``dL/dx`` given ``dy = dL/dy``, and fill ``grads``."""
+        raise NotImplementedError
+
+    def init_params(self, rng: np.random.Generator) -> None:
+        """Draw the parameters afresh from ``rng``. Layers without parameters do nothing."""
+
+    def output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        """Shape of one output sample given the shape of one input sample (no batch axis)."""
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, as JSON values, that rebuild this layer (for saving)."""
+        return {}
+
+    def num_params(self) -> int:
+        """The number of scalar parameters (the summary's ``Param #``)."""
+        return sum(p.size for p in self.params.values())
+
+    # Forward keeps what backward needs here, so that backward before forward is a clear
+    # error instead of an AttributeError deep inside the math.
+    def _save(self, **values: Any) -> None:
+        self._saved = values
+
+    def _load(self, *names: str) -> Any:
+        if not self._saved:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward was called before forward: run forward on a "
+                "batch first, it keeps what backward needs"
+            )
+        values = tuple(self._saved[name] for name in names)
+        return values[0] if len(values) == 1 else values
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def as_float_array(x: np.ndarray, dtype: np.dtype, name: str, layer: Layer) -> np.ndarray:
+    """``x`` as an array of ``dtype``; a clear ValueError when it holds no numbers.
+
+    Integers (uint8 pixels, say) are converted, never multiplied as integers; booleans too.
+    A copy is made only when the dtype differs.
+    """
+    x = np.asarray(x)
+    if x.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{layer!r}: {name} must hold real numbers (bool, int, uint or float), "
+            f"got dtype {x.dtype}"
+        )
+    return x.astype(dtype, copy=False)

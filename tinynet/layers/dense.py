@@ -1,0 +1,93 @@
+"""The fully connected layer. Derivation: docs/layers.md#dense."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinynet import init
+from tinynet.layers.base import Layer, as_float_array
+
+
+class Dense(Layer):
+    """``y = x @ W + b``: every output is a weighted sum of every input.
+
+    Shapes: x (N, D_in), W (D_in, D_out), b (D_out,), y (N, D_out).
+
+    Backward, with ``dy = dL/dy`` of shape (N, D_out)::
+
+        dW = x.T @ dy        (D_in, D_out)   each weight sums its effect over the batch
+        db = dy.sum(axis=0)  (D_out,)        a sum, not a mean: the loss already averages
+        dx = dy @ W.T        (N, D_in)
+
+    Args:
+        in_features: D_in.
+        out_features: D_out.
+        W_init: initialiser of W (name or callable, see :mod:`tinynet.init`); Keras's default.
+        b_init: initialiser of b; R1 uses ``"ones"``, R5 ``"normal"``.
+        dtype: dtype of the parameters, and so of the computation (float64 for grad checks).
+        rng: Generator for the initial weights when the layer is used on its own; a
+            :class:`tinynet.Sequential` redraws them from its seed.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        W_init: str | init.Initializer = "glorot_uniform",
+        b_init: str | init.Initializer = "zeros",
+        dtype: np.dtype | type = np.float32,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(f"Dense: {name} must be a positive int, got {value!r}")
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+        self.W_init, self.b_init = W_init, b_init
+        self.dtype = np.dtype(dtype)
+        if self.dtype.kind != "f":
+            raise ValueError(f"Dense: dtype must be a float dtype, got {self.dtype}")
+        self.init_params(rng if rng is not None else np.random.default_rng())
+
+    def init_params(self, rng: np.random.Generator) -> None:
+        shape_W = (self.in_features, self.out_features)
+        self.params["W"] = init.get(self.W_init)(shape_W, rng, self.dtype)
+        self.params["b"] = init.get(self.b_init)((self.out_features,), rng, self.dtype)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        x = as_float_array(x, self.dtype, "input", self)
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            hint = " (add a Flatten() layer before it)" if x.ndim > 2 else ""
+            raise ValueError(
+                f"{self!r}: expected input of shape (N, {self.in_features}), "
+                f"got {x.shape}{hint}"
+            )
+        self._save(x=x)
+        return x @ self.params["W"] + self.params["b"]  # (N, D_out)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        x = self._load("x")  # (N, D_in)
+        self.grads["W"] = x.T @ dy  # (D_in, D_out)
+        self.grads["b"] = dy.sum(axis=0)  # (D_out,)
+        return dy @ self.params["W"].T  # (N, D_in)
+
+    def output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        return (self.out_features,)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """The shape of one input sample, (D_in,)."""
+        return (self.in_features,)
+
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"in_features": self.in_features, "out_features": self.out_features}
+        # A callable initialiser cannot be written as JSON; a loaded model gets its weights
+        # from the file anyway, so only named initialisers are recorded.
+        for key in ("W_init", "b_init"):
+            if isinstance(getattr(self, key), str):
+                config[key] = getattr(self, key)
+        config["dtype"] = self.dtype.name
+        return config

@@ -1,0 +1,49 @@
+"""Inverted dropout. Derivation: docs/layers.md#dropout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinynet.layers.base import Layer
+
+
+class Dropout(Layer):
+    """While training, zero each entry with probability ``rate`` and scale the rest by
+    ``1 / (1 - rate)``; when not training, the identity.
+
+    The scaling ("inverted" dropout) keeps the expected value of every entry unchanged,
+    E[y] = (1 - rate) * x / (1 - rate) = x, so nothing needs rescaling at test time.
+
+    With the mask m (entries 0 or 1 / (1 - rate)), ``y = x * m`` and ``dx = dy * m``.
+    The mask is drawn from ``self.rng``, which :class:`tinynet.Sequential` sets from its seed.
+
+    Args:
+        rate: the probability of dropping an entry, in [0, 1).
+        rng: Generator for the masks when the layer is used on its own.
+    """
+
+    def __init__(self, rate: float, rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate < 1:
+            raise ValueError(f"Dropout: rate must be a number in [0, 1), got {rate!r}")
+        self.rate = float(rate)
+        self.rng = rng if rng is not None else np.random.default_rng()
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        x = np.asarray(x)
+        if not training or self.rate == 0:
+            self._save(mask=None)
+            return x
+        keep = self.rng.random(x.shape) >= self.rate
+        mask = keep.astype(x.dtype) / x.dtype.type(1 - self.rate)
+        self._save(mask=mask)
+        return x * mask
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        mask = self._load("mask")
+        return dy.copy() if mask is None else dy * mask
+
+    def get_config(self) -> dict[str, Any]:
+        return {"rate": self.rate}

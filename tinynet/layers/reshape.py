@@ -1,0 +1,30 @@
+"""Flatten: images to vectors, so a Dense layer can follow a convolution."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinynet.layers.base import Layer
+
+
+class Flatten(Layer):
+    """Reshape each sample to a vector: (N, d1, d2, ...) -> (N, d1 * d2 * ...).
+
+    Nothing is computed, so backward only reshapes ``dy`` back to the input's shape.
+    """
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        x = np.asarray(x)
+        if x.ndim < 1:
+            raise ValueError(f"Flatten: expected input with a batch axis, got shape {x.shape}")
+        self._save(shape=x.shape)
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        shape = self._load("shape")
+        return dy.reshape(shape)
+
+    def output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        if any(d is None for d in input_shape):
+            return (None,)
+        return (int(np.prod(input_shape)),)

@@ -1,0 +1,221 @@
+"""Losses: a number that says how wrong the predictions are, and its gradient.
+
+Contract: ``loss.forward(y_pred, y_true) -> float`` keeps what ``loss.backward() -> dy_pred``
+needs; ``dy_pred`` has the shape of ``y_pred`` and its dtype. Derivations:
+docs/cross_entropy.md and docs/mse.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinynet.layers.activations import log_softmax, softmax
+
+REDUCTIONS = ("mean", "sum")
+
+
+class Loss:
+    """Base class: ``forward(y_pred, y_true) -> float``, ``backward() -> dL/dy_pred``."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"{type(self).__name__}: reduction must be one of {REDUCTIONS}, "
+                             f"got {reduction!r}")
+        self.reduction = reduction
+        self._saved: dict[str, Any] = {}
+
+    def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def backward(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
+        return self.forward(y_pred, y_true)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"reduction": self.reduction}
+
+    def _load(self) -> dict[str, Any]:
+        if not self._saved:
+            raise RuntimeError(f"{type(self).__name__}.backward was called before forward")
+        return self._saved
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _check_pred(loss: Loss, y_pred: np.ndarray) -> np.ndarray:
+    y_pred = np.asarray(y_pred)
+    if y_pred.dtype.kind != "f":
+        raise ValueError(f"{loss!r}: y_pred must be a float array, got dtype {y_pred.dtype}")
+    return y_pred
+
+
+def check_targets(y_true: np.ndarray, num_classes: int, name: str = "y_true") -> np.ndarray:
+    """Validate classification targets for ``num_classes`` classes and return them.
+
+    ``y_true`` is either integer labels of shape (N,) in [0, K), or rows of class
+    probabilities (one-hot, say) of shape (N, K). Raises ValueError saying what is wrong.
+    """
+    y_true = np.asarray(y_true)
+    if y_true.ndim == 1:
+        if y_true.dtype.kind not in "iu":
+            raise ValueError(
+                f"{name}: integer labels of shape (N,) must have an integer dtype, got "
+                f"{y_true.dtype} (use y.astype(int), or one-hot rows of shape (N, {num_classes}))"
+            )
+        if y_true.size and (y_true.min() < 0 or y_true.max() >= num_classes):
+            bad = y_true[(y_true < 0) | (y_true >= num_classes)][0]
+            raise ValueError(
+                f"{name}: labels must be in [0, {num_classes}) for a model with {num_classes} "
+                f"outputs, got {bad}"
+            )
+        return y_true
+    if y_true.ndim == 2:
+        if y_true.shape[1] != num_classes:
+            raise ValueError(
+                f"{name}: expected one-hot rows of shape (N, {num_classes}), got {y_true.shape}"
+            )
+        if y_true.dtype.kind not in "biuf":
+            raise ValueError(f"{name}: expected numbers, got dtype {y_true.dtype}")
+        return y_true
+    raise ValueError(
+        f"{name}: expected integer labels (N,) or one-hot rows (N, {num_classes}), "
+        f"got shape {y_true.shape}"
+    )
+
+
+class CrossEntropy(Loss):
+    """Categorical cross-entropy, ``L = -sum_k y_k log p_k`` per sample.
+
+    Args:
+        from_logits: if True, ``y_pred`` holds logits z (any real numbers) and
+            ``log p = log_softmax(z)`` is computed stably; if False, ``y_pred`` holds
+            probabilities p (the output of a Softmax layer).
+        reduction: ``"mean"`` over the N samples, or ``"sum"``.
+
+    Shapes: y_pred (N, K); y_true integer labels (N,) or probability rows (N, K).
+
+    Gradient (per sample, before the 1/N of ``"mean"``):
+
+    - from logits, with p = softmax(z): ``dz = p * sum(y) - y``, which is ``p - y`` for one-hot
+      rows. It never overflows, and a logit miss of 1000 costs a loss of 1000.
+    - from probabilities: ``dp = -y / p``. A probability that rounded to 0 gives an infinite
+      loss, honestly: no ``log(p + eps)`` clamp hides how wrong the prediction is. Train a
+      Softmax model through :class:`tinynet.Sequential`, which fuses Softmax and this loss
+      into the logits form.
+    """
+
+    def __init__(self, from_logits: bool = False, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.from_logits = bool(from_logits)
+
+    def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
+        y_pred = _check_pred(self, y_pred)
+        if y_pred.ndim != 2:
+            raise ValueError(f"{self!r}: y_pred must have shape (N, K), got {y_pred.shape}")
+        N, K = y_pred.shape
+        y_true = check_targets(y_true, K)
+        if len(y_true) != N:
+            raise ValueError(
+                f"{self!r}: y_pred has {N} samples but y_true has {len(y_true)}"
+            )
+        labels = y_true.ndim == 1
+        if self.from_logits:
+            log_p = log_softmax(y_pred)  # (N, K), finite for any finite logits
+        else:
+            # log(0) = -inf is the true loss of a zero probability; do not warn about it.
+            with np.errstate(divide="ignore"):
+                log_p = np.log(y_pred)
+        if labels:
+            per_sample = -log_p[np.arange(N), y_true]  # (N,)
+        else:
+            y = y_true.astype(y_pred.dtype, copy=False)
+            # 0 * log(0) would be NaN; entries with y = 0 contribute nothing.
+            per_sample = -np.where(y != 0, y * log_p, 0).sum(axis=1)
+        self._saved = {"y_pred": y_pred, "y_true": y_true, "log_p": log_p}
+        total = per_sample.sum()
+        return float(total / N if self.reduction == "mean" and N else total)
+
+    def backward(self) -> np.ndarray:
+        saved = self._load()
+        y_pred, y_true = saved["y_pred"], saved["y_true"]
+        N = len(y_pred)
+        if self.from_logits:
+            dz = softmax(y_pred)  # p, (N, K)
+            if y_true.ndim == 1:
+                dz[np.arange(N), y_true] -= 1  # p - one_hot(y)
+            else:
+                y = y_true.astype(y_pred.dtype, copy=False)
+                dz = dz * y.sum(axis=1, keepdims=True) - y
+        else:
+            dz = np.zeros_like(y_pred)
+            with np.errstate(divide="ignore"):
+                if y_true.ndim == 1:
+                    rows = np.arange(N)
+                    dz[rows, y_true] = -1 / y_pred[rows, y_true]
+                else:
+                    y = y_true.astype(y_pred.dtype, copy=False)
+                    np.divide(-y, y_pred, out=dz, where=y != 0)
+        if self.reduction == "mean" and N:
+            dz /= N
+        return dz
+
+    def get_config(self) -> dict[str, Any]:
+        return {"from_logits": self.from_logits, "reduction": self.reduction}
+
+
+class MSE(Loss):
+    """Mean squared error, ``L = mean((y_pred - y_true)**2)``.
+
+    ``"mean"`` averages over every entry, all N * K of them (as Keras does: the mean over
+    the outputs of each sample, then over the samples); ``"sum"`` adds them up.
+    Gradient: ``dy_pred = 2 * (y_pred - y_true) / (N * K)`` (without the division for sum).
+
+    Shapes: y_pred and y_true of the same shape, (N, K) for one-hot targets.
+    """
+
+    def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
+        y_pred = _check_pred(self, y_pred)
+        y_true = np.asarray(y_true)
+        if y_true.shape != y_pred.shape:
+            hint = ""
+            if y_true.ndim == 1 and y_pred.ndim == 2:
+                hint = " (one-hot encode labels: tinynet.datasets.one_hot(y, num_classes))"
+            raise ValueError(
+                f"{self!r}: y_true must have the shape of y_pred {y_pred.shape}, "
+                f"got {y_true.shape}{hint}"
+            )
+        if y_true.dtype.kind not in "biuf":
+            raise ValueError(f"{self!r}: y_true must hold numbers, got dtype {y_true.dtype}")
+        diff = y_pred - y_true.astype(y_pred.dtype, copy=False)
+        self._saved = {"diff": diff}
+        total = np.sum(diff * diff)
+        return float(total / diff.size if self.reduction == "mean" and diff.size else total)
+
+    def backward(self) -> np.ndarray:
+        diff = self._load()["diff"]
+        scale = 2 / diff.size if self.reduction == "mean" and diff.size else 2
+        return diff * diff.dtype.type(scale)
+
+
+LOSSES = {
+    "mse": MSE,
+    "mean_squared_error": MSE,
+    "categorical_crossentropy": CrossEntropy,
+    "sparse_categorical_crossentropy": CrossEntropy,
+    "crossentropy": CrossEntropy,
+}
+
+
+def get(loss: str | Loss) -> Loss:
+    """A loss object from a :class:`Loss` or one of Keras's names (a key of ``LOSSES``)."""
+    if isinstance(loss, Loss):
+        return loss
+    if isinstance(loss, str) and loss in LOSSES:
+        return LOSSES[loss]()
+    raise ValueError(f"loss must be a Loss or one of {sorted(LOSSES)}, got {loss!r}")

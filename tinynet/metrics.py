@@ -1,0 +1,66 @@
+"""Metrics: numbers for people, not for gradients."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+
+def predicted_labels(y_pred: np.ndarray) -> np.ndarray:
+    """The predicted class of each row: argmax over K columns, or ``p > 0.5`` when K = 1.
+
+    Shapes: y_pred (N, K) -> (N,) integers.
+    """
+    y_pred = np.asarray(y_pred)
+    if y_pred.ndim == 2 and y_pred.shape[1] == 1:
+        return (y_pred[:, 0] > 0.5).astype(np.int64)
+    return y_pred.argmax(axis=-1)
+
+
+def true_labels(y_true: np.ndarray) -> np.ndarray:
+    """Integer labels (N,) from labels (N,) or one-hot / probability rows (N, K)."""
+    y_true = np.asarray(y_true)
+    if y_true.ndim == 2 and y_true.shape[1] > 1:
+        return y_true.argmax(axis=-1)
+    return y_true.reshape(len(y_true)).astype(np.int64, copy=False)
+
+
+def accuracy(y_pred: np.ndarray, y_true: np.ndarray) -> float:
+    """The fraction of samples whose predicted class is the true one.
+
+    Shapes: y_pred (N, K) scores or probabilities; y_true labels (N,) or one-hot (N, K).
+    Argmax of logits and of their softmax agree, so either may be passed.
+    """
+    if len(y_true) == 0:
+        return float("nan")
+    return float(np.mean(predicted_labels(y_pred) == true_labels(y_true)))
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
+    """Counts ``C[i, j]`` of samples of true class i predicted as class j; (K, K) integers.
+
+    ``y_true`` and ``y_pred`` are integer labels of shape (N,).
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"confusion_matrix: y_true {y_true.shape} and y_pred {y_pred.shape} "
+                         "must have the same shape")
+    for name, y in (("y_true", y_true), ("y_pred", y_pred)):
+        if y.size and (y.min() < 0 or y.max() >= num_classes):
+            raise ValueError(f"confusion_matrix: {name} must be in [0, {num_classes})")
+    counts = np.bincount(y_true * num_classes + y_pred, minlength=num_classes**2)
+    return counts.reshape(num_classes, num_classes)
+
+
+Metric = Callable[[np.ndarray, np.ndarray], float]
+METRICS: dict[str, Metric] = {"accuracy": accuracy, "acc": accuracy}
+
+
+def get(metric: str | Metric) -> tuple[str, Metric]:
+    """``(name, function)`` for a metric name (a key of ``METRICS``) or a callable."""
+    if isinstance(metric, str) and metric in METRICS:
+        return ("accuracy" if metric == "acc" else metric), METRICS[metric]
+    if callable(metric):
+        return getattr(metric, "__name__", "metric"), metric
+    raise ValueError(f"metric must be a callable or one of {sorted(METRICS)}, got {metric!r}")

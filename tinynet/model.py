@@ -1,0 +1,362 @@
+"""Sequential: a list of layers, trained by forward, loss, backward, step.
+
+The loop that ``fit`` runs is four lines (see :meth:`Sequential.train_step`); everything else
+here is convenience around it: batching, shuffling, progress, history, validation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from tinynet import losses as losses_module
+from tinynet import metrics as metrics_module
+from tinynet import optim as optim_module
+from tinynet.callbacks import Callback, History, ProgressBar
+from tinynet.layers.activations import Softmax
+from tinynet.layers.base import Layer
+from tinynet.losses import CrossEntropy, Loss
+from tinynet.optim import Optimizer
+
+#: Batch size of ``predict`` and ``evaluate`` when none is given: large batches are faster,
+#: and nothing is learnt from them, so only memory limits it.
+EVAL_BATCH_SIZE = 1024
+
+# Keys of the seed's independent random streams (numpy.random.SeedSequence spawn keys).
+_INIT_STREAM, _EPOCH_STREAM = 0, 1
+
+
+def _check_int(name: str, value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    return int(value)
+
+
+class Sequential:
+    """A network that applies its layers one after another.
+
+    Args:
+        layers: the layers, first to last.
+        seed: an int that drives every random choice of the model: the initial weights
+            (every layer's parameters are drawn afresh from it here), the shuffling of each
+            epoch and the dropout masks. The same seed gives the same weights, bit for bit,
+            before and after training. ``None`` draws a seed from the OS (kept in ``seed``).
+
+    Shapes: ``x`` is (N, ...) with the shape the first layer expects; outputs are (N, K).
+
+    Softmax and cross-entropy are fused. When the last layer is :class:`Softmax` and the
+    loss is ``CrossEntropy(from_logits=False)``, training and ``evaluate`` skip the Softmax and
+    hand its input, the logits, to ``CrossEntropy(from_logits=True)``: the same loss, computed
+    with log-sum-exp, whose gradient ``(softmax(z) - y) / N`` stays finite for any finite
+    logits (the two-step form overflows: a probability that rounds to 0 has log -inf).
+    ``predict`` still returns probabilities. See docs/cross_entropy.md.
+    """
+
+    def __init__(self, layers: Iterable[Layer], seed: int | None = None) -> None:
+        self.layers: list[Layer] = list(layers)
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, Layer):
+                raise ValueError(f"layers[{i}] must be a tinynet Layer, got {layer!r}")
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy)
+        self.seed = _check_int("seed", seed, 0)
+        self.rng = self._generator(_INIT_STREAM)
+        for layer in self.layers:
+            layer.init_params(self.rng)
+            layer.rng = self.rng
+        self.loss: Loss | None = None
+        self.optimizer: Optimizer | None = None
+        self.metrics: list[tuple[str, Callable]] = []
+        self.stop_training = False
+        self.history: History | None = None
+        self.input_shape: tuple[int, ...] | None = None
+
+    def _generator(self, *key: int) -> np.random.Generator:
+        """An independent Generator for one purpose (and epoch), derived from the seed alone,
+        so that resuming at epoch k draws the same numbers as an uninterrupted run."""
+        return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=key))
+
+    # ----------------------------------------------------------------------------- the math
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Apply every layer in turn: (N, ...) -> (N, K)."""
+        return self._forward(self.layers, self._as_input(x), training)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """Backpropagate ``dy = dL/d(output)`` through every layer, last first; fills each
+        layer's ``grads`` and returns ``dL/dx``."""
+        return self._backward(self.layers, dy)
+
+    @staticmethod
+    def _forward(layers: Sequence[Layer], x: np.ndarray, training: bool) -> np.ndarray:
+        for layer in layers:
+            x = layer.forward(x, training=training)
+        return x
+
+    @staticmethod
+    def _backward(layers: Sequence[Layer], dy: np.ndarray) -> np.ndarray:
+        for layer in reversed(layers):
+            dy = layer.backward(dy)
+        return dy
+
+    def parameters(self) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        """``(param, grad)`` pairs of every layer, in layer order: what ``opt.step`` takes.
+
+        Call it after ``backward``: each backward puts new gradient arrays in ``grads``
+        (``None`` before the first backward).
+        """
+        return [(p, layer.grads.get(k)) for layer in self.layers for k, p in layer.params.items()]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of every parameter, in the order of :meth:`parameters`."""
+        return [p.copy() for p, _ in self.parameters()]
+
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        """Copy ``weights`` (as from :meth:`get_weights`) into the parameters, in place."""
+        params = [p for p, _ in self.parameters()]
+        if len(weights) != len(params):
+            raise ValueError(f"set_weights: expected {len(params)} arrays, got {len(weights)}")
+        for i, (p, w) in enumerate(zip(params, weights, strict=True)):
+            w = np.asarray(w)
+            if w.shape != p.shape:
+                raise ValueError(f"set_weights: array {i} must have shape {p.shape}, "
+                                 f"got {w.shape}")
+            p[...] = w
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The dtype of the parameters (float32 unless the layers were built otherwise)."""
+        for p, _ in self.parameters():
+            return p.dtype
+        return np.dtype(np.float32)
+
+    def _as_input(self, x: np.ndarray, name: str = "x") -> np.ndarray:
+        """``x`` in the model's float dtype: uint8 pixels are converted, never trained as
+        integers; arrays of anything but numbers are refused."""
+        x = np.asarray(x)
+        if x.dtype.kind not in "biuf":
+            raise ValueError(f"{name} must hold real numbers, got dtype {x.dtype}")
+        return x.astype(self.dtype, copy=False)
+
+    # --------------------------------------------------------------------------- training
+    def compile(self, loss: str | Loss, optimizer: str | Optimizer,
+                metrics: Sequence[str | Callable] = ("accuracy",)) -> None:
+        """Choose the loss, the optimiser and the metrics that ``fit`` reports.
+
+        Keras's names are accepted: ``"sgd"``, ``"rmsprop"``, ``"adam"`` (Keras defaults),
+        ``"mse"``, ``"categorical_crossentropy"``, ``"sparse_categorical_crossentropy"``.
+        """
+        self.loss = losses_module.get(loss)
+        self.optimizer = optim_module.get(optimizer)
+        self.metrics = [metrics_module.get(m) for m in metrics]
+
+    @property
+    def fused_softmax(self) -> bool:
+        """True when training skips the final Softmax for the stable fused loss (see class)."""
+        return (bool(self.layers) and isinstance(self.layers[-1], Softmax)
+                and isinstance(self.loss, CrossEntropy) and not self.loss.from_logits)
+
+    def _training_graph(self) -> tuple[Sequence[Layer], Loss]:
+        """The layers and loss that training runs: all of them, or the fused form."""
+        self._require_compiled()
+        if self.fused_softmax:
+            return self.layers[:-1], CrossEntropy(from_logits=True, reduction=self.loss.reduction)
+        return self.layers, self.loss
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """One step of gradient descent on the batch (x, y); returns (loss, outputs).
+
+        This is all of training: forward, loss, backward, optimiser step.
+        """
+        layers, loss = self._training_graph()
+        out = self._forward(layers, self._as_input(x), training=True)  # (N, K)
+        value = loss.forward(out, y)
+        if not math.isfinite(value):
+            return value, out  # fit reports it; no step is taken with a broken gradient
+        self._backward(layers, loss.backward())
+        self.optimizer.step(self.parameters())
+        return value, out
+
+    def fit(self, x: np.ndarray, y: np.ndarray, epochs: int = 1, batch_size: int = 32,
+            validation_data: tuple[np.ndarray, np.ndarray] | None = None, shuffle: bool = True,
+            verbose: int = 1, callbacks: Sequence[Callback] | None = None,
+            initial_epoch: int = 0) -> History:
+        """Train for ``epochs`` passes over (x, y); return the :class:`History`.
+
+        Each epoch uses one permutation of the samples drawn from the model's seed (no
+        sample twice, none missed; the last batch may be smaller). ``verbose``: 0 silent,
+        1 a progress bar per epoch, 2 one line per epoch. ``initial_epoch`` resumes a run:
+        epoch k shuffles and drops out exactly as it would have in an uninterrupted run.
+
+        Raises FloatingPointError, naming the epoch and batch, when the loss becomes NaN or
+        infinite (the weights are left as they were before that batch).
+        """
+        self._require_compiled()
+        epochs = _check_int("epochs", epochs, 0)
+        batch_size = _check_int("batch_size", batch_size, 1)
+        initial_epoch = _check_int("initial_epoch", initial_epoch, 0)
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+        x, y = self._check_data(x, y, "x", "y")
+        if validation_data is not None:
+            if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
+                raise ValueError("validation_data must be a pair (x_val, y_val)")
+            self._check_data(*validation_data, "validation_data[0]", "validation_data[1]")
+
+        N = len(x)
+        steps = math.ceil(N / batch_size)
+        history = History()
+        all_callbacks = [history, ProgressBar(verbose), *(callbacks or [])]
+        params = {"epochs": epochs, "steps": steps, "verbose": verbose,
+                  "initial_epoch": initial_epoch}
+        for cb in all_callbacks:
+            cb.set_model(self)
+            cb.set_params(params)
+        self.history = history
+        self.stop_training = False
+
+        for cb in all_callbacks:
+            cb.on_train_begin()
+        for epoch in range(initial_epoch, epochs):
+            rng = self._generator(_EPOCH_STREAM, epoch)
+            for layer in self.layers:
+                layer.rng = rng  # dropout masks
+            order = rng.permutation(N) if shuffle else np.arange(N)
+            for cb in all_callbacks:
+                cb.on_epoch_begin(epoch)
+            totals = dict.fromkeys(["loss", *(name for name, _ in self.metrics)], 0.0)
+            seen = 0
+            for batch in range(steps):
+                for cb in all_callbacks:
+                    cb.on_batch_begin(batch)
+                idx = order[batch * batch_size:(batch + 1) * batch_size]
+                yb = y[idx]
+                value, out = self.train_step(x[idx], yb)
+                if not math.isfinite(value):
+                    raise FloatingPointError(
+                        f"the loss became {value} at epoch {epoch + 1}, batch {batch + 1}/"
+                        f"{steps}: training diverged. Try a lower learning rate "
+                        f"(now {self.optimizer.lr}), or check the inputs for NaN or inf."
+                    )
+                # Running means over the epoch so far, weighted by batch size, as Keras shows.
+                seen += len(idx)
+                totals["loss"] += value * len(idx)
+                for name, fn in self.metrics:
+                    totals[name] += fn(out, yb) * len(idx)
+                logs = {k: v / seen for k, v in totals.items()}
+                for cb in all_callbacks:
+                    cb.on_batch_end(batch, logs)
+            if validation_data is not None:
+                val = self._evaluate(*validation_data, batch_size=EVAL_BATCH_SIZE)
+                logs.update({f"val_{k}": v for k, v in val.items()})
+            for cb in all_callbacks:
+                cb.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        for cb in all_callbacks:
+            cb.on_train_end()
+        return history
+
+    # ------------------------------------------------------------------------- inference
+    def predict(self, x: np.ndarray, batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
+        """The model's outputs for x, (N, K): probabilities when it ends in Softmax."""
+        batch_size = _check_int("batch_size", batch_size, 1)
+        x = self._check_x(x, "x")
+        outs = [self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+        if not outs:
+            return self.forward(x)
+        return np.concatenate(outs)
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray,
+                 batch_size: int = EVAL_BATCH_SIZE) -> float | tuple[float, ...]:
+        """``(loss, accuracy)`` on (x, y): the loss as ``fit`` reports it, then each metric.
+
+        Just the loss (a float) when the model was compiled with no metrics.
+        """
+        self._require_compiled()
+        batch_size = _check_int("batch_size", batch_size, 1)
+        x, y = self._check_data(x, y, "x", "y")
+        values = tuple(self._evaluate(x, y, batch_size).values())
+        return values if len(values) > 1 else values[0]
+
+    def _evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int) -> dict[str, float]:
+        layers, loss = self._training_graph()
+        totals = dict.fromkeys(["loss", *(name for name, _ in self.metrics)], 0.0)
+        for i in range(0, len(x), batch_size):
+            xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+            out = self._forward(layers, self._as_input(xb), training=False)
+            totals["loss"] += loss.forward(out, yb) * len(xb)
+            for name, fn in self.metrics:
+                totals[name] += fn(out, yb) * len(xb)
+        return {k: v / max(len(x), 1) for k, v in totals.items()}
+
+    # ------------------------------------------------------------------------ validation
+    def _require_compiled(self) -> None:
+        if self.loss is None or self.optimizer is None:
+            raise RuntimeError("the model is not compiled: call "
+                               "model.compile(loss=..., optimizer=...) first")
+
+    def _check_x(self, x: np.ndarray, name: str) -> np.ndarray:
+        x = np.asarray(x)
+        if x.dtype.kind not in "biuf":
+            raise ValueError(f"{name} must hold real numbers, got dtype {x.dtype}")
+        if x.ndim < 1:
+            raise ValueError(f"{name} must have a batch axis, got a scalar")
+        self.input_shape = tuple(x.shape[1:])
+        return x
+
+    def _check_data(self, x: np.ndarray, y: np.ndarray, x_name: str,
+                    y_name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Refuse, before any training, inputs and targets that do not fit the model."""
+        x = self._check_x(x, x_name)
+        y = np.asarray(y)
+        if y.ndim < 1 or len(y) != len(x):
+            raise ValueError(f"{x_name} and {y_name} must hold the same number of samples, got "
+                             f"{len(x)} and {len(y) if y.ndim else 'a scalar'}")
+        if len(x) == 0:
+            raise ValueError(f"{x_name} holds no samples")
+        # One sample through the network checks every layer's input shape (each layer's
+        # error names it) and tells the number of outputs K.
+        out_shape = self.forward(x[:1]).shape
+        if isinstance(self.loss, CrossEntropy):
+            if len(out_shape) != 2:
+                raise ValueError(f"cross-entropy needs outputs of shape (N, K), the model "
+                                 f"gives {out_shape}")
+            losses_module.check_targets(y, out_shape[1], y_name)
+        elif y.shape[1:] != out_shape[1:]:
+            raise ValueError(f"{y_name} must have shape (N, {', '.join(map(str, out_shape[1:]))})"
+                             f" like the model's output, got {y.shape}")
+        return x, y
+
+    # --------------------------------------------------------------------------- summary
+    def summary(self, input_shape: tuple[int, ...] | None = None,
+                print_fn: Callable[[str], Any] = print) -> None:
+        """Print each layer with its output shape and parameter count, and the total.
+
+        ``input_shape`` is one sample's shape, e.g. (784,) or (28, 28, 1); by default the
+        shape of the last data seen, or what the first layer declares (Dense does).
+        """
+        shape = input_shape or self.input_shape or getattr(self.layers[0], "input_shape", None)
+        rows = [("Layer (type)", "Output shape", "Param #")]
+        for i, layer in enumerate(self.layers):
+            name = type(layer).__name__
+            if shape is not None:
+                shape = layer.output_shape(tuple(shape))
+            shown = "(None, " + ", ".join(map(str, shape)) + ")" if shape is not None else "?"
+            rows.append((f"{name.lower()}_{i} ({name})", shown.replace(", )", ")"),
+                         f"{layer.num_params():,}"))
+        widths = [max(len(r[c]) for r in rows) + 3 for c in range(3)]
+        rule = "=" * sum(widths)
+        lines = [f"Model: Sequential (seed {self.seed})", rule]
+        for j, r in enumerate(rows):
+            lines.append(r[0].ljust(widths[0]) + r[1].ljust(widths[1]) + r[2].rjust(widths[2]))
+            if j == 0:
+                lines.append(rule)
+        total = sum(layer.num_params() for layer in self.layers)
+        lines += [rule, f"Total params: {total:,}"]
+        print_fn("\n".join(lines))
+
+    def __repr__(self) -> str:
+        return f"Sequential([{', '.join(map(repr, self.layers))}], seed={self.seed})"

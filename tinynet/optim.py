@@ -1,0 +1,202 @@
+"""Optimisers: how a parameter moves given its gradient. Equations: docs/optimizers.md.
+
+Contract: ``opt.step(pairs)`` takes the ``(param, grad)`` pairs of
+:meth:`tinynet.Sequential.parameters` and updates every ``param`` *in place* (so the layer
+holding it sees the change). State (velocities, moments) is kept per parameter array.
+Defaults are Keras's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+Pairs = Iterable[tuple[np.ndarray, np.ndarray]]
+
+
+class Optimizer:
+    """Base class. Subclasses implement :meth:`update` for one parameter."""
+
+    #: Names of the per-parameter state arrays, in the order :meth:`update` uses them.
+    state_names: tuple[str, ...] = ()
+
+    def __init__(self, lr: float) -> None:
+        _check_number(self, "lr", lr, low=0.0, low_inclusive=False)
+        self.lr = float(lr)
+        self.iterations = 0  # number of steps taken, t in the equations
+        # id(param) -> (param, {name: array}); the param itself is kept so its id is never
+        # reused by another array while the state is alive.
+        self._state: dict[int, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
+
+    def step(self, pairs: Pairs) -> None:
+        """Update each ``param`` in place from its ``grad``; ``t`` counts steps from 1."""
+        self.iterations += 1
+        for param, grad in pairs:
+            if grad is None:
+                raise RuntimeError(f"{self!r}: a parameter of shape {param.shape} has no "
+                                   "gradient yet: call model.backward before opt.step")
+            if param.shape != grad.shape:
+                raise ValueError(
+                    f"{self!r}: gradient of shape {grad.shape} for a parameter of shape "
+                    f"{param.shape}"
+                )
+            self.update(param, grad, self.state(param))
+
+    def state(self, param: np.ndarray) -> dict[str, np.ndarray]:
+        """The state arrays of ``param`` (zeros, of its shape and dtype, on first use)."""
+        key = id(param)
+        if key not in self._state:
+            self._state[key] = (param, {n: np.zeros_like(param) for n in self.state_names})
+        return self._state[key][1]
+
+    def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray]) -> None:
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        return {"lr": self.lr}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _check_number(owner: Any, name: str, value: Any, low: float, high: float | None = None,
+                  low_inclusive: bool = True) -> None:
+    ok = isinstance(value, int | float | np.floating) and not isinstance(value, bool)
+    if ok:
+        ok = (value >= low if low_inclusive else value > low) and (high is None or value < high)
+    if not ok:
+        bounds = f"{'[' if low_inclusive else '('}{low}, {high if high is not None else 'inf'})"
+        raise ValueError(f"{type(owner).__name__}: {name} must be a number in {bounds}, "
+                         f"got {value!r}")
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, with optional momentum, Nesterov and weight decay.
+
+    With g = grad + weight_decay * param (L2 regularisation), velocity v (starts at 0)::
+
+        plain (momentum = 0):  param -= lr * g
+        momentum:              v = momentum * v - lr * g;  param += v
+        Nesterov:              v = momentum * v - lr * g;  param += momentum * v - lr * g
+
+    Nesterov looks ahead: it applies the gradient step on top of the updated velocity.
+    """
+
+    state_names = ("velocity",)
+
+    def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(lr)
+        _check_number(self, "momentum", momentum, 0.0, 1.0)
+        _check_number(self, "weight_decay", weight_decay, 0.0)
+        if nesterov and momentum == 0:
+            raise ValueError("SGD: nesterov=True needs a momentum > 0")
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+        self.weight_decay = float(weight_decay)
+        if self.momentum == 0:
+            self.state_names = ()
+
+    def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray]) -> None:
+        lr = param.dtype.type(self.lr)
+        if self.weight_decay:
+            grad = grad + param.dtype.type(self.weight_decay) * param
+        if self.momentum == 0:
+            param -= lr * grad
+            return
+        v = state["velocity"]
+        v *= param.dtype.type(self.momentum)
+        v -= lr * grad
+        if self.nesterov:
+            param += param.dtype.type(self.momentum) * v - lr * grad
+        else:
+            param += v
+
+    def get_config(self) -> dict[str, Any]:
+        return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov,
+                "weight_decay": self.weight_decay}
+
+
+class RMSprop(Optimizer):
+    """Divide each step by a running root-mean-square of recent gradients.
+
+    With the mean square v (starts at 0)::
+
+        v = rho * v + (1 - rho) * grad**2
+        param -= lr * grad / (sqrt(v) + eps)
+
+    Parameters whose gradients are large take smaller steps, and vice versa.
+    """
+
+    state_names = ("mean_square",)
+
+    def __init__(self, lr: float = 0.001, rho: float = 0.9, eps: float = 1e-7) -> None:
+        super().__init__(lr)
+        _check_number(self, "rho", rho, 0.0, 1.0)
+        _check_number(self, "eps", eps, 0.0, low_inclusive=False)
+        self.rho, self.eps = float(rho), float(eps)
+
+    def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray]) -> None:
+        f = param.dtype.type
+        v = state["mean_square"]
+        v *= f(self.rho)
+        v += f(1 - self.rho) * grad * grad
+        param -= f(self.lr) * grad / (np.sqrt(v) + f(self.eps))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"lr": self.lr, "rho": self.rho, "eps": self.eps}
+
+
+class Adam(Optimizer):
+    """RMSprop's scaling plus momentum, both bias-corrected (Keras's form).
+
+    With first moment m and second moment v (both start at 0), at step t = 1, 2, ...::
+
+        m = beta1 * m + (1 - beta1) * grad
+        v = beta2 * v + (1 - beta2) * grad**2
+        lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t)
+        param -= lr_t * m / (sqrt(v) + eps)
+
+    The correction undoes the pull towards 0 of moments that started at 0.
+    """
+
+    state_names = ("m", "v")
+
+    def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-7) -> None:
+        super().__init__(lr)
+        _check_number(self, "beta1", beta1, 0.0, 1.0)
+        _check_number(self, "beta2", beta2, 0.0, 1.0)
+        _check_number(self, "eps", eps, 0.0, low_inclusive=False)
+        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+
+    def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray]) -> None:
+        f = param.dtype.type
+        t = self.iterations
+        m, v = state["m"], state["v"]
+        m *= f(self.beta1)
+        m += f(1 - self.beta1) * grad
+        v *= f(self.beta2)
+        v += f(1 - self.beta2) * grad * grad
+        lr_t = f(self.lr * np.sqrt(1 - self.beta2**t) / (1 - self.beta1**t))
+        param -= lr_t * m / (np.sqrt(v) + f(self.eps))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam}
+
+
+def get(optimizer: str | Optimizer) -> Optimizer:
+    """An optimiser from an :class:`Optimizer` or a Keras name with Keras's defaults."""
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if isinstance(optimizer, str) and optimizer.lower() in OPTIMIZERS:
+        return OPTIMIZERS[optimizer.lower()]()
+    raise ValueError(
+        f"optimizer must be an Optimizer or one of {sorted(OPTIMIZERS)}, got {optimizer!r}"
+    )
