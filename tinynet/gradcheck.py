@@ -146,8 +146,9 @@ def check_model(model, loss, x: np.ndarray, y: np.ndarray, eps: float = 1e-6,
     analytic = {"x": dx}
     numeric = {"x": numerical_gradient(f, x, eps)}
     for i, layer in enumerate(model.layers):
-        for name, p in layer.params.items():
+        for name in layer.params:
             analytic[f"{i}.{name}"] = layer.grads[name].copy()
+    # Only now: numerical_gradient runs forward again, which overwrites what backward kept.
     for i, layer in enumerate(model.layers):
         for name, p in layer.params.items():
             numeric[f"{i}.{name}"] = numerical_gradient(f, p, eps)

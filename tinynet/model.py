@@ -358,5 +358,13 @@ class Sequential:
         lines += [rule, f"Total params: {total:,}"]
         print_fn("\n".join(lines))
 
+    # ------------------------------------------------------------------------ persistence
+    def save(self, path: str) -> None:
+        """Save the model to one ``.npz`` file (weights, architecture, optimiser state); see
+        :func:`tinynet.load_model`."""
+        from tinynet.io import save_model  # io imports this module
+
+        save_model(self, path)
+
     def __repr__(self) -> str:
         return f"Sequential([{', '.join(map(repr, self.layers))}], seed={self.seed})"

@@ -54,6 +54,27 @@ class Optimizer:
     def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray]) -> None:
         raise NotImplementedError
 
+    def get_state(self, params: list[np.ndarray]) -> list[dict[str, np.ndarray]]:
+        """Copies of the state arrays of each of ``params`` (for saving a checkpoint)."""
+        return [{k: v.copy() for k, v in self.state(p).items()} for p in params]
+
+    def set_state(self, params: list[np.ndarray], states: list[dict[str, np.ndarray]],
+                  iterations: int) -> None:
+        """Restore what :meth:`get_state` returned, and the step count, for ``params``."""
+        if len(states) != len(params):
+            raise ValueError(f"{self!r}: {len(states)} states for {len(params)} parameters")
+        for p, saved in zip(params, states, strict=True):
+            state = self.state(p)
+            if set(saved) != set(state):
+                raise ValueError(f"{self!r}: state names {sorted(saved)}, expected "
+                                 f"{sorted(state)}")
+            for k, v in saved.items():
+                if v.shape != state[k].shape:
+                    raise ValueError(f"{self!r}: state {k!r} has shape {v.shape}, expected "
+                                     f"{state[k].shape}")
+                state[k][...] = v
+        self.iterations = int(iterations)
+
     def get_config(self) -> dict[str, Any]:
         return {"lr": self.lr}
 

@@ -83,7 +83,8 @@ class Dense(Layer):
         return (self.in_features,)
 
     def get_config(self) -> dict[str, Any]:
-        config: dict[str, Any] = {"in_features": self.in_features, "out_features": self.out_features}
+        config: dict[str, Any] = {"in_features": self.in_features,
+                                  "out_features": self.out_features}
         # A callable initialiser cannot be written as JSON; a loaded model gets its weights
         # from the file anyway, so only named initialisers are recorded.
         for key in ("W_init", "b_init"):
