@@ -73,6 +73,8 @@ class Sequential:
         self.stop_training = False
         self.history: History | None = None
         self.input_shape: tuple[int, ...] | None = None
+        #: JSON values saved with the model (``tinynet train`` records the input scaling).
+        self.metadata: dict[str, Any] = {}
 
     def _generator(self, *key: int) -> np.random.Generator:
         """An independent Generator for one purpose (and epoch), derived from the seed alone,

@@ -1,0 +1,103 @@
+"""Turn a picture of a digit into an MNIST-like 28x28 image, with NumPy and matplotlib only.
+
+MNIST digits were prepared this way (LeCun et al.): the digit is light on a dark
+background, its bounding box is scaled to fit a 20x20 box keeping the aspect ratio (with
+anti-aliasing, so edges are grey), and it is placed in a 28x28 image so that its centre of
+mass is at the centre. A model trained on MNIST only recognises digits prepared the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+#: Where MNIST puts a digit's centre of mass, in pixel indices (row, column) of 28x28.
+CENTRE = 14.0
+#: Pixels darker than this fraction of the digit's brightest pixel count as background.
+INK_THRESHOLD = 0.2
+
+
+def load_grey(path: str | Path) -> np.ndarray:
+    """Read an image file (PNG; JPEG too when Pillow is installed) as grey levels in [0, 1].
+
+    Shapes: (H, W) from grey, (H, W, 3) RGB or (H, W, 4) RGBA files. Transparent pixels
+    count as white paper. Raises ValueError when the file is not a readable image.
+    """
+    from matplotlib import image as mpimg  # imported here: only this function needs it
+
+    try:
+        img = np.asarray(mpimg.imread(path), dtype=np.float64)
+    except FileNotFoundError:
+        raise
+    except Exception as e:  # matplotlib/Pillow raise many types for a bad file
+        raise ValueError(f"{path}: not a readable image ({e})") from e
+    if img.dtype.kind in "iu" or img.max() > 1:  # 8-bit data read without conversion
+        img = img / 255.0
+    if img.ndim == 3 and img.shape[2] == 4:  # composite over white paper
+        rgb, alpha = img[..., :3], img[..., 3:]
+        img = rgb * alpha + (1 - alpha)
+    if img.ndim == 3:
+        img = img[..., :3] @ np.array([0.299, 0.587, 0.114])  # ITU-R 601 luma
+    if img.ndim != 2 or img.size == 0:
+        raise ValueError(f"{path}: expected a grey or colour image, got an array of shape "
+                         f"{img.shape}")
+    return img
+
+
+def area_resize(img: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize (H, W) -> (height, width) by area averaging: each output pixel is the mean of
+    the input area it covers, which is what anti-aliased downscaling means.
+
+    Written as two matrix products, ``A_rows @ img @ A_cols.T``, where ``A[i, j]`` is the
+    fraction of output pixel i's interval covered by input pixel j.
+    """
+    return _area_matrix(img.shape[0], height) @ img @ _area_matrix(img.shape[1], width).T
+
+
+def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
+    # Output pixel i covers [i * s, (i + 1) * s) in input coordinates, s = n_in / n_out.
+    s = n_in / n_out
+    lo = np.arange(n_out)[:, None] * s
+    j = np.arange(n_in)[None, :]
+    overlap = np.clip(np.minimum(lo + s, j + 1) - np.maximum(lo, j), 0, None)  # (n_out, n_in)
+    return overlap / s
+
+
+def prepare_digit(grey: np.ndarray) -> np.ndarray:
+    """Prepare a grey image (H, W) in [0, 1] of one digit as MNIST did; uint8 (28, 28).
+
+    1. Polarity: MNIST digits are light on dark. The image's border is mostly background,
+       so when the border is light (ink on paper) the image is inverted.
+    2. Background to 0 and the brightest ink to 1; faint noise below INK_THRESHOLD dropped.
+    3. Crop to the ink's bounding box, scale it to fit 20x20 keeping the aspect ratio.
+    4. Paste into 28x28 with the centre of mass at the centre (14, 14).
+    """
+    grey = np.asarray(grey, dtype=np.float64)
+    if grey.ndim != 2 or min(grey.shape) < 1:
+        raise ValueError(f"prepare_digit: expected a grey image (H, W), got shape {grey.shape}")
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    if np.median(border) > 0.5:
+        grey = 1 - grey
+    ink = grey - np.median(np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]]))
+    if ink.max() <= 0:
+        raise ValueError("prepare_digit: the image is blank (no ink differs from the "
+                         "background)")
+    ink = np.clip(ink / ink.max(), 0, 1)
+    ink[ink < INK_THRESHOLD] = 0
+
+    rows, cols = np.nonzero(ink)
+    ink = ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    h, w = ink.shape
+    scale = 20 / max(h, w)
+    digit = area_resize(ink, max(1, round(h * scale)), max(1, round(w * scale)))
+
+    # Centre of mass of the 20x20-fitted digit, moved to (14, 14) of the 28x28 canvas.
+    total = digit.sum()
+    com_r = (digit.sum(axis=1) @ np.arange(digit.shape[0])) / total
+    com_c = (digit.sum(axis=0) @ np.arange(digit.shape[1])) / total
+    top, left = round(CENTRE - com_r), round(CENTRE - com_c)
+    canvas = np.zeros((28 + 2 * 28, 28 + 2 * 28))  # margins so any shift fits, then crop
+    canvas[28 + top:28 + top + digit.shape[0], 28 + left:28 + left + digit.shape[1]] = digit
+    out = canvas[28:56, 28:56]
+    return np.round(np.clip(out, 0, 1) * 255).astype(np.uint8)

@@ -1,0 +1,184 @@
+"""The reference MNIST programs, as data: model, input scaling, loss, optimiser, batch, epochs.
+
+These are the programs of the Keras, TensorFlow and PyTorch tutorials that tinynet was
+started from (README.md, "Results"). ``examples/`` spells each one out line by line; this
+module holds the same definitions so that ``tinynet train`` and the benchmarks can run them
+by name. ``cnn`` goes past the reference: the strongest model built from tinynet's parts.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tinynet import layers as L
+from tinynet.losses import MSE, CrossEntropy, Loss
+from tinynet.model import Sequential
+from tinynet.optim import OPTIMIZERS, Optimizer
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """How raw uint8 images (N, 28, 28) become a model's input: ``((x * scale) - mean) / std``
+    as float32, reshaped to (N, *shape). Kept in a saved model's metadata so that
+    ``tinynet evaluate`` and ``tinynet predict`` prepare images exactly as training did."""
+
+    scale: float = 1 / 255
+    mean: float = 0.0
+    std: float = 1.0
+    shape: tuple[int, ...] = (784,)
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        """uint8 images (N, 28, 28) -> float32 model input (N, *shape)."""
+        x = np.asarray(images, dtype=np.float32) * np.float32(self.scale)
+        if self.mean or self.std != 1:
+            x = (x - np.float32(self.mean)) / np.float32(self.std)
+        return x.reshape(len(x), *self.shape)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"scale": self.scale, "mean": self.mean, "std": self.std,
+                "shape": list(self.shape)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Scaling:
+        return cls(float(data["scale"]), float(data["mean"]), float(data["std"]),
+                   tuple(int(d) for d in data["shape"]))
+
+
+@dataclass(frozen=True)
+class Program:
+    """One reference program: everything ``fit`` needs besides the data."""
+
+    name: str
+    description: str
+    build: Callable[[int | None], Sequential]
+    scaling: Scaling
+    loss: Callable[[], Loss]
+    optimizer: str  # a key of tinynet.optim.OPTIMIZERS
+    optimizer_args: dict[str, Any]
+    batch_size: int
+    epochs: int
+    one_hot: bool = False  # targets as one-hot rows (N, 10) instead of labels (N,)
+
+    def make_optimizer(self, name: str | None = None, lr: float | None = None) -> Optimizer:
+        """The program's optimiser, or another one by name (with Keras's defaults); ``lr``
+        overrides the learning rate."""
+        name = (name or self.optimizer).lower()
+        if name not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)}")
+        kwargs = dict(self.optimizer_args) if name == self.optimizer else {}
+        if lr is not None:
+            kwargs["lr"] = lr
+        return OPTIMIZERS[name](**kwargs)
+
+
+def r1_model(seed: int | None = None) -> Sequential:
+    """R1 softmax regression: Dense 784->10 with biases initialised to 1, softmax."""
+    return Sequential([L.Dense(784, 10, b_init="ones"), L.Softmax()], seed=seed)
+
+
+def r2_model(seed: int | None = None) -> Sequential:
+    """R2 two-layer MLP: Dense 784->512, ReLU, Dense 512->10, softmax."""
+    return Sequential([L.Dense(784, 512), L.ReLU(), L.Dense(512, 10), L.Softmax()], seed=seed)
+
+
+def r3_model(seed: int | None = None) -> Sequential:
+    """R3 small CNN on (N, 28, 28, 1): Conv 28@3x3, pool, Conv 10@4x4, pool, Dense 20, 10."""
+    return Sequential([
+        L.Conv2D(1, 28, 3), L.ReLU(), L.MaxPool2D(2),   # (26, 26, 28) -> (13, 13, 28)
+        L.Conv2D(28, 10, 4), L.ReLU(), L.MaxPool2D(2),  # (10, 10, 10) -> (5, 5, 10)
+        L.Flatten(),                                    # 250
+        L.Dense(250, 20), L.ReLU(), L.Dense(20, 10), L.Softmax(),
+    ], seed=seed)
+
+
+def r4_model(seed: int | None = None) -> Sequential:
+    """R4 deep MLP: Dense 784-512-256-128-64-10 with ReLU between, logits out."""
+    return Sequential([
+        L.Dense(784, 512), L.ReLU(),
+        L.Dense(512, 256), L.ReLU(),
+        L.Dense(256, 128), L.ReLU(),
+        L.Dense(128, 64), L.ReLU(),
+        L.Dense(64, 10),  # logits: the loss applies the softmax
+    ], seed=seed)
+
+
+def r5_model(seed: int | None = None) -> Sequential:
+    """R5 low-level softmax regression: x @ W + b, W and b standard normal, softmax."""
+    return Sequential([L.Dense(784, 10, W_init="normal", b_init="normal"), L.Softmax()],
+                      seed=seed)
+
+
+def cnn_model(seed: int | None = None) -> Sequential:
+    """The strongest tinynet CNN: two conv blocks, dropout, a 128-unit dense layer."""
+    return Sequential([
+        L.Conv2D(1, 32, 3, padding="same"), L.ReLU(),   # (28, 28, 32)
+        L.Conv2D(32, 32, 3), L.ReLU(), L.MaxPool2D(2),  # (26, 26, 32) -> (13, 13, 32)
+        L.Conv2D(32, 64, 3), L.ReLU(), L.MaxPool2D(2),  # (11, 11, 64) -> (5, 5, 64)
+        L.Flatten(), L.Dropout(0.3),                    # 1600
+        L.Dense(1600, 128), L.ReLU(), L.Dropout(0.3),
+        L.Dense(128, 10), L.Softmax(),
+    ], seed=seed)
+
+
+PROGRAMS: dict[str, Program] = {
+    "r1": Program("r1", "softmax regression, MSE on one-hot labels, SGD lr 0.2",
+                  r1_model, Scaling(), MSE, "sgd", {"lr": 0.2},
+                  batch_size=32, epochs=10, one_hot=True),
+    "r2": Program("r2", "two-layer MLP 784-512-10, cross-entropy, RMSprop",
+                  r2_model, Scaling(), CrossEntropy, "rmsprop", {"lr": 0.001, "rho": 0.9},
+                  batch_size=128, epochs=5, one_hot=True),
+    "r3": Program("r3", "small CNN on raw 0..255 pixels, sparse cross-entropy, Adam",
+                  r3_model, Scaling(scale=1.0, shape=(28, 28, 1)), CrossEntropy, "adam",
+                  {"lr": 0.001}, batch_size=32, epochs=10),
+    "r4": Program("r4", "deep MLP 784-512-256-128-64-10 on logits, SGD momentum 0.5",
+                  r4_model, Scaling(mean=0.1307, std=0.3081),
+                  lambda: CrossEntropy(from_logits=True), "sgd",
+                  {"lr": 0.01, "momentum": 0.5}, batch_size=64, epochs=10),
+    # R5 trains for 1000 iterations of 100 images, 1 2/3 epochs: the example counts them.
+    "r5": Program("r5", "low-level softmax regression, summed cross-entropy, gradient descent",
+                  r5_model, Scaling(), lambda: CrossEntropy(reduction="sum"), "sgd",
+                  {"lr": 0.01}, batch_size=100, epochs=2),
+    "cnn": Program("cnn", "the strongest tinynet CNN: 3 conv layers, dropout, Adam",
+                   cnn_model, Scaling(shape=(28, 28, 1)), CrossEntropy, "adam", {"lr": 0.001},
+                   batch_size=64, epochs=10),
+}
+
+
+def get(name: str) -> Program:
+    """The reference program called ``name`` (a key of ``PROGRAMS``)."""
+    if name not in PROGRAMS:
+        raise ValueError(f"unknown model {name!r}: choose one of {', '.join(PROGRAMS)}")
+    return PROGRAMS[name]
+
+
+def example_args(doc: str | None, epochs: int,
+                 argv: list[str] | None = None) -> argparse.Namespace:
+    """The flags every example takes: ``--epochs``, ``--seed``, ``--quick``, ``--out``.
+
+    ``--quick`` trains on a small subset for a smoke test (see :func:`quick_subset`).
+    """
+    parser = argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=epochs, help=f"default {epochs}")
+    parser.add_argument("--seed", type=int, default=0, help="seed of weights and shuffling")
+    parser.add_argument("--quick", action="store_true",
+                        help="a few seconds on a subset: 2,000 training and 1,000 test images")
+    parser.add_argument("--out", type=Path, default=Path("runs"),
+                        help="folder for plots and saved models (runs/)")
+    args = parser.parse_args(argv)
+    if args.epochs < 1:
+        parser.error(f"--epochs must be >= 1, got {args.epochs}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    return args
+
+
+def quick_subset(data, n_train: int = 2000, n_test: int = 1000):
+    """The first ``n_train`` training and ``n_test`` test samples of ``load_mnist()``'s
+    ``((x_train, y_train), (x_test, y_test))``, in the same nesting."""
+    (x_train, y_train), (x_test, y_test) = data
+    return (x_train[:n_train], y_train[:n_train]), (x_test[:n_test], y_test[:n_test])
