@@ -7,7 +7,8 @@ layers; training is forward, loss, backward, optimiser step. See README.md and d
 __version__ = "0.1.0"
 
 from tinynet import datasets, gradcheck, init, layers, losses, metrics, optim
-from tinynet.callbacks import Callback, EarlyStopping, History, ProgressBar
+from tinynet.callbacks import Callback, EarlyStopping, History, ModelCheckpoint, ProgressBar
+from tinynet.io import load_model
 from tinynet.layers import Dense, Dropout, Flatten, ReLU, Sigmoid, Softmax, Tanh
 from tinynet.losses import MSE, CrossEntropy
 from tinynet.model import Sequential
@@ -24,6 +25,7 @@ __all__ = [
     "EarlyStopping",
     "Flatten",
     "History",
+    "ModelCheckpoint",
     "ProgressBar",
     "RMSprop",
     "ReLU",
@@ -36,6 +38,7 @@ __all__ = [
     "gradcheck",
     "init",
     "layers",
+    "load_model",
     "losses",
     "metrics",
     "optim",

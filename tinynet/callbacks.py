@@ -215,3 +215,80 @@ class EarlyStopping(Callback):
     def on_train_end(self, logs: Logs | None = None) -> None:
         if self.restore_best_weights and self.best_weights is not None:
             self.model.set_weights(self.best_weights)
+
+
+class _AnyLog(dict):
+    """Logs in which every name exists: checks a filepath template before training."""
+
+    def __missing__(self, key: str) -> float:
+        return 0.0
+
+
+class ModelCheckpoint(Callback):
+    """Save the model (``model.save``) at the end of every epoch, or of the best ones only.
+
+    A checkpoint holds the weights, the optimiser state and the History, so training resumed
+    from the checkpoint of epoch k with ``fit(..., initial_epoch=k)`` continues exactly as the
+    uninterrupted run would have (see :func:`tinynet.io.load_model`).
+
+    Args:
+        filepath: where to save, a ``str.format`` template: ``{epoch}`` is the number of epochs
+            done (1 after the first epoch, as in Keras and in the progress output, so it is the
+            ``initial_epoch`` to resume from), and any logs key may be used, e.g.
+            ``"ckpt/epoch{epoch:02d}-{val_loss:.3f}.npz"``. Without ``.npz`` at the end,
+            ``.npz`` is appended by ``model.save``. The folder must exist.
+        monitor: the logs key compared when ``save_best_only``, e.g. ``"val_loss"``.
+        save_best_only: save only when ``monitor`` improved on the best value seen so far
+            (with a fixed ``filepath``, that file always holds the best model).
+        mode: ``"min"``, ``"max"``, or ``"auto"`` (max for names containing "acc").
+        verbose: 1 prints a line each time the model is saved.
+
+    Attributes: ``best`` (best monitored value so far, kept across ``fit`` calls),
+    ``best_epoch`` (its epoch, counting from 0), ``last_saved`` (the last path written).
+    """
+
+    def __init__(self, filepath: str, monitor: str = "val_loss", save_best_only: bool = False,
+                 mode: str = "auto", verbose: int = 0) -> None:
+        super().__init__()
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"ModelCheckpoint: mode must be 'auto', 'min' or 'max', "
+                             f"got {mode!r}")
+        self.filepath = str(filepath)
+        try:  # a malformed template fails now, not after the first epoch's work
+            self.filepath.format_map(_AnyLog(epoch=1))
+        except (IndexError, ValueError) as err:
+            raise ValueError(f"ModelCheckpoint: filepath {self.filepath!r} is not a valid "
+                             f"template: {err} (use named fields such as {{epoch}})") from err
+        self.monitor, self.save_best_only, self.verbose = monitor, bool(save_best_only), verbose
+        self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
+        # Kept across fit calls, so that a second fit only saves models better than the first.
+        self.best = -math.inf if self.mode == "max" else math.inf
+        self.best_epoch: int | None = None
+        self.last_saved: str | None = None
+
+    def _improved(self, value: float) -> bool:
+        # NaN compares false both ways, so a diverged epoch never counts as the best.
+        return value > self.best if self.mode == "max" else value < self.best
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        logs = logs or {}
+        message = ""
+        if self.save_best_only:
+            if self.monitor not in logs:
+                raise KeyError(f"ModelCheckpoint: monitor {self.monitor!r} is not among the "
+                               f"logs {sorted(logs)} (val_ metrics need validation_data)")
+            value = float(logs[self.monitor])
+            if not self._improved(value):
+                return
+            message = f"{self.monitor} improved from {self.best:.5f} to {value:.5f}, "
+            self.best, self.best_epoch = value, epoch
+        try:
+            path = self.filepath.format(**{**logs, "epoch": epoch + 1})
+        except KeyError as err:
+            raise KeyError(f"ModelCheckpoint: filepath {self.filepath!r} uses {err}, which is "
+                           f"not among the logs {sorted(logs)}") from err
+        self.model.save(path)
+        self.last_saved = path
+        if self.verbose:
+            sys.stdout.write(f"\nEpoch {epoch + 1}: {message}saving model to {path}\n")
+            sys.stdout.flush()

@@ -7,7 +7,9 @@ here is convenience around it: batching, shuffling, progress, history, validatio
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -361,12 +363,13 @@ class Sequential:
         print_fn("\n".join(lines))
 
     # ------------------------------------------------------------------------ persistence
-    def save(self, path: str) -> None:
-        """Save the model to one ``.npz`` file (weights, architecture, optimiser state); see
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save the model to one ``.npz`` file (weights, architecture, optimiser state,
+        history, metadata) and return its path (``.npz`` is appended when missing); see
         :func:`tinynet.load_model`."""
         from tinynet.io import save_model  # io imports this module
 
-        save_model(self, path)
+        return save_model(self, path)
 
     def __repr__(self) -> str:
         return f"Sequential([{', '.join(map(repr, self.layers))}], seed={self.seed})"

@@ -69,9 +69,9 @@ class Optimizer:
                 raise ValueError(f"{self!r}: state names {sorted(saved)}, expected "
                                  f"{sorted(state)}")
             for k, v in saved.items():
-                if v.shape != state[k].shape:
-                    raise ValueError(f"{self!r}: state {k!r} has shape {v.shape}, expected "
-                                     f"{state[k].shape}")
+                if v.shape != state[k].shape or v.dtype != state[k].dtype:
+                    raise ValueError(f"{self!r}: state {k!r} is {v.dtype} {v.shape}, expected "
+                                     f"{state[k].dtype} {state[k].shape}")
                 state[k][...] = v
         self.iterations = int(iterations)
 

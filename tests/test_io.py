@@ -1,0 +1,382 @@
+"""Saving and loading models: round trips, the file format, refused files, atomic saves."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinynet
+from tinynet.io import FORMAT_VERSION, JSON_KEY, ModelFormatError, load_model, save_model
+from tinynet.layers import Dense, Dropout, Flatten, Layer, ReLU, Softmax, Tanh
+from tinynet.model import Sequential
+from tinynet.optim import SGD, Adam, RMSprop
+
+
+def make_data(n: int = 48, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 2, 3)).astype(np.float32)  # (N, 2, 3), flattened by the model
+    y = rng.integers(0, 3, size=n)
+    return x, y
+
+
+def make_model(optimizer=None, seed: int = 3, compiled: bool = True) -> Sequential:
+    model = Sequential([Flatten(), Dense(6, 10, b_init="ones"), ReLU(), Dropout(0.25),
+                        Dense(10, 3), Softmax()], seed=seed)
+    if compiled:
+        model.compile("sparse_categorical_crossentropy", optimizer or Adam(lr=0.01))
+    return model
+
+
+def trained_model(optimizer=None) -> tuple[Sequential, np.ndarray, np.ndarray]:
+    x, y = make_data()
+    model = make_model(optimizer)
+    model.fit(x, y, epochs=2, batch_size=16, validation_data=(x[:8], y[:8]), verbose=0)
+    return model, x, y
+
+
+def read_archive(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    doc = json.loads(arrays.pop(JSON_KEY).tobytes().decode("utf-8"))
+    return doc, arrays
+
+
+def write_archive(path: Path, doc: dict, arrays: dict[str, np.ndarray]) -> Path:
+    """Write a hand-edited archive, as a damaged or hostile file would look."""
+    payload = np.frombuffer(json.dumps(doc).encode("utf-8"), dtype=np.uint8)
+    with open(path, "wb") as f:
+        np.savez(f, **arrays, **{JSON_KEY: payload})
+    return path
+
+
+# ------------------------------------------------------------------------------ round trips
+@pytest.mark.parametrize("optimizer", [Adam(lr=0.01), SGD(lr=0.05, momentum=0.9, nesterov=True),
+                                       RMSprop(lr=0.01), SGD(lr=0.1)],
+                         ids=["adam", "sgd-nesterov", "rmsprop", "sgd-plain"])
+def test_round_trip_gives_identical_predictions_and_state(tmp_path, optimizer):
+    model, x, y = trained_model(optimizer)
+    path = save_model(model, tmp_path / "model.npz")
+    loaded = load_model(path)
+
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    for a, b in zip(loaded.get_weights(), model.get_weights(), strict=True):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    assert loaded.seed == model.seed
+    assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in model.layers]
+    assert loaded.layers[3].rate == 0.25
+    assert type(loaded.optimizer) is type(model.optimizer)
+    assert loaded.optimizer.get_config() == model.optimizer.get_config()
+    assert loaded.optimizer.iterations == model.optimizer.iterations == 6
+    params_a = [p for p, _ in loaded.parameters()]
+    params_b = [p for p, _ in model.parameters()]
+    for sa, sb in zip(loaded.optimizer.get_state(params_a), model.optimizer.get_state(params_b),
+                      strict=True):
+        assert sa.keys() == sb.keys()
+        for k in sa:
+            np.testing.assert_array_equal(sa[k], sb[k])
+    assert loaded.loss.get_config() == model.loss.get_config()
+    assert [name for name, _ in loaded.metrics] == ["accuracy"]
+    assert loaded.history.history == model.history.history
+    assert loaded.history.epoch == [0, 1]
+    assert loaded.evaluate(x, y) == model.evaluate(x, y)
+
+
+def test_uncompiled_model_round_trips_without_optimizer(tmp_path):
+    model = make_model(compiled=False)
+    x, _ = make_data()
+    path = save_model(model, tmp_path / "fresh.npz")
+    doc, arrays = read_archive(path)
+    assert doc["compile"] is None and doc["history"] is None
+    assert not any(k.startswith("opt.") for k in arrays)
+    loaded = load_model(path)
+    assert loaded.loss is None and loaded.optimizer is None
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+def test_float64_model_keeps_its_dtype(tmp_path):
+    model = Sequential([Dense(4, 3, dtype=np.float64), Tanh()], seed=0)
+    model.compile("mse", "sgd")
+    loaded = load_model(save_model(model, tmp_path / "f64.npz"))
+    assert loaded.dtype == np.float64
+    np.testing.assert_array_equal(loaded.layers[0].params["W"], model.layers[0].params["W"])
+
+
+def test_sequential_save_uses_this_format(tmp_path):
+    model, x, _ = trained_model()
+    model.save(tmp_path / "via_method.npz")
+    np.testing.assert_array_equal(load_model(tmp_path / "via_method.npz").predict(x),
+                                  model.predict(x))
+
+
+@pytest.mark.parametrize("name", ["net", "net.model"])
+def test_path_without_npz_suffix_gets_it_appended_and_loads_back(tmp_path, name):
+    model, x, _ = trained_model()
+    written = save_model(model, tmp_path / name)
+    assert written == tmp_path / (name + ".npz")
+    assert sorted(os.listdir(tmp_path)) == [name + ".npz"]
+    # Both the name given to save and the file written load.
+    for p in (tmp_path / name, written, str(written)):
+        np.testing.assert_array_equal(load_model(p).predict(x), model.predict(x))
+
+
+def test_saving_again_replaces_the_file(tmp_path):
+    model, x, y = trained_model()
+    path = save_model(model, tmp_path / "m.npz")
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    save_model(model, path)
+    assert load_model(path).optimizer.iterations == 9
+    assert sorted(os.listdir(tmp_path)) == ["m.npz"]
+
+
+# ------------------------------------------------------------------------------ the format
+def test_file_is_plain_npz_with_json_description(tmp_path):
+    model, _, _ = trained_model(Adam(lr=0.01))
+    doc, arrays = read_archive(save_model(model, tmp_path / "m.npz"))
+    assert doc["format"] == "tinynet.model"
+    assert doc["format_version"] == FORMAT_VERSION
+    assert doc["tinynet_version"] == tinynet.__version__
+    assert doc["seed"] == 3
+    assert doc["input_shape"] == [2, 3]
+    assert [e["class"] for e in doc["layers"]] == ["Flatten", "Dense", "ReLU", "Dropout",
+                                                    "Dense", "Softmax"]
+    assert doc["layers"][1]["config"] == {"in_features": 6, "out_features": 10,
+                                          "W_init": "glorot_uniform", "b_init": "ones",
+                                          "dtype": "float32"}
+    assert doc["compile"]["loss"] == {"class": "CrossEntropy",
+                                      "config": {"from_logits": False, "reduction": "mean"}}
+    assert doc["compile"]["optimizer"] == {
+        "class": "Adam", "config": {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-7},
+        "iterations": 6}
+    assert doc["compile"]["metrics"] == ["accuracy"]
+    assert set(doc["history"]["history"]) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert sorted(arrays) == sorted(
+        ["layer1.W", "layer1.b", "layer4.W", "layer4.b"]
+        + [f"opt.{j}.{s}" for j in range(4) for s in ("m", "v")]
+    )
+    np.testing.assert_array_equal(arrays["layer4.W"], model.layers[4].params["W"])
+    assert all(a.dtype != object for a in arrays.values())
+
+
+# ------------------------------------------------------------------------------- refusals
+@pytest.fixture
+def saved(tmp_path) -> tuple[Path, dict, dict[str, np.ndarray]]:
+    model, _, _ = trained_model()
+    path = save_model(model, tmp_path / "good.npz")
+    doc, arrays = read_archive(path)
+    return path, doc, arrays
+
+
+def refused(path: Path, match: str) -> ModelFormatError:
+    with pytest.raises(ModelFormatError, match=match) as info:
+        load_model(path)
+    assert isinstance(info.value, ValueError)
+    assert str(path) in str(info.value)  # the message names the file
+    return info.value
+
+
+def test_refuses_pickled_object_array_inside_the_archive(tmp_path, saved):
+    _, _, arrays = saved
+    path = tmp_path / "hostile.npz"
+    # np.savez pickles object arrays; a model file must never make us unpickle.
+    arrays["layer1.W"] = np.array([{"a": 1}, None], dtype=object)
+    with open(path, "wb") as f:
+        np.savez(f, **arrays, **{JSON_KEY: np.frombuffer(b"{}", dtype=np.uint8)})
+    refused(path, "pickled Python objects")
+
+
+def test_refuses_a_pickle_file(tmp_path):
+    path = tmp_path / "model.npz"
+    # The bytes of a protocol-4 pickle of the int 1: PROTO 4, BININT1 1, STOP.
+    path.write_bytes(b"\x80\x04K\x01.")
+    refused(path, "pickled Python objects")
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9, -1])
+def test_refuses_a_truncated_file(tmp_path, saved, keep):
+    good, _, _ = saved
+    data = good.read_bytes()
+    path = tmp_path / "cut.npz"
+    path.write_bytes(data[:int(len(data) * keep)] if keep > 0 else data[:keep])
+    refused(path, "truncated or damaged")
+
+
+@pytest.mark.parametrize(("content", "match"), [
+    (b"", "empty"),
+    (b"hello, this is text\n", "not an .npz archive"),
+    (b"\x93NUMPY\x01\x00", "single .npy array"),
+])
+def test_refuses_files_that_are_not_npz(tmp_path, content, match):
+    path = tmp_path / "x.npz"
+    path.write_bytes(content)
+    refused(path, match)
+
+
+def test_refuses_npz_of_plain_arrays(tmp_path):
+    path = tmp_path / "plain.npz"
+    np.savez(path, W=np.zeros((2, 2)))
+    refused(path, "not a tinynet model")
+
+
+def test_refuses_other_json_formats(tmp_path, saved):
+    _, doc, arrays = saved
+    doc["format"] = "kerasish"
+    refused(write_archive(tmp_path / "f.npz", doc, arrays), "format is 'kerasish'")
+
+
+def test_refuses_unknown_layer_type(tmp_path, saved):
+    _, doc, arrays = saved
+    doc["layers"][2]["class"] = "Conv3D"
+    refused(write_archive(tmp_path / "u.npz", doc, arrays), "unknown layer type 'Conv3D'")
+
+
+@pytest.mark.parametrize("name", ["softmax", "Sequential", "_private", "np"])
+def test_refuses_names_of_tinynet_layers_module_that_are_not_layers(tmp_path, saved, name):
+    _, doc, arrays = saved
+    doc["layers"][2]["class"] = name
+    refused(write_archive(tmp_path / "u.npz", doc, arrays), "unknown layer type")
+
+
+def test_refuses_unknown_optimizer_type(tmp_path, saved):
+    _, doc, arrays = saved
+    doc["compile"]["optimizer"]["class"] = "Lion"
+    refused(write_archive(tmp_path / "o.npz", doc, arrays), "unknown optimizer type 'Lion'")
+
+
+def test_refuses_bad_layer_config(tmp_path, saved):
+    _, doc, arrays = saved
+    doc["layers"][3]["config"] = {"rate": 2.0}
+    refused(write_archive(tmp_path / "c.npz", doc, arrays), r"cannot build Dropout")
+
+
+def test_refuses_newer_format_version(tmp_path, saved):
+    _, doc, arrays = saved
+    doc["format_version"] = FORMAT_VERSION + 1
+    err = refused(write_archive(tmp_path / "v.npz", doc, arrays), "newer tinynet")
+    assert f"up to version {FORMAT_VERSION}" in str(err)
+
+
+def test_refuses_array_of_wrong_shape(tmp_path, saved):
+    _, doc, arrays = saved
+    arrays["layer4.W"] = np.zeros((10, 4), dtype=np.float32)
+    refused(write_archive(tmp_path / "s.npz", doc, arrays),
+            r"'layer4.W' has shape \(10, 4\), but the architecture needs \(10, 3\)")
+
+
+def test_refuses_architecture_that_does_not_match_the_arrays(tmp_path, saved):
+    _, doc, arrays = saved
+    doc["layers"][4]["config"]["out_features"] = 5
+    refused(write_archive(tmp_path / "a.npz", doc, arrays), "'layer4.W' has shape")
+
+
+def test_refuses_optimizer_state_of_wrong_shape(tmp_path, saved):
+    _, doc, arrays = saved
+    arrays["opt.1.v"] = np.zeros(3, dtype=np.float32)
+    refused(write_archive(tmp_path / "s.npz", doc, arrays), "'opt.1.v' has shape")
+
+
+def test_refuses_array_of_wrong_dtype(tmp_path, saved):
+    _, doc, arrays = saved
+    arrays["layer1.b"] = arrays["layer1.b"].astype(np.float64)
+    refused(write_archive(tmp_path / "d.npz", doc, arrays), "'layer1.b' has dtype float64")
+
+
+@pytest.mark.parametrize("key", ["layer1.b", "opt.3.m"])
+def test_refuses_missing_arrays(tmp_path, saved, key):
+    _, doc, arrays = saved
+    del arrays[key]
+    refused(write_archive(tmp_path / "m.npz", doc, arrays), f"'{key}'.*missing")
+
+
+def test_refuses_extra_arrays(tmp_path, saved):
+    _, doc, arrays = saved
+    arrays["layer9.W"] = np.zeros(2, dtype=np.float32)
+    refused(write_archive(tmp_path / "e.npz", doc, arrays), r"unexpected arrays.*layer9\.W")
+
+
+def test_missing_file_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing-here"):
+        load_model(tmp_path / "nothing-here.npz")
+
+
+def test_save_refuses_layers_load_could_not_rebuild(tmp_path):
+    class Doubler(Layer):
+        def forward(self, x, training=False):
+            return 2 * x
+
+    model = Sequential([Dense(3, 3), Doubler()], seed=0)
+    with pytest.raises(ValueError, match="cannot save layer Doubler"):
+        save_model(model, tmp_path / "custom.npz")
+    assert os.listdir(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- atomic saves
+@pytest.mark.parametrize("failure", [OSError("disk full"), KeyboardInterrupt()],
+                         ids=["oserror", "ctrl-c"])
+def test_interrupted_save_leaves_old_file_intact(tmp_path, monkeypatch, failure):
+    model, x, y = trained_model()
+    path = save_model(model, tmp_path / "model.npz")
+    before = path.read_bytes()
+    expected = model.predict(x)
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)  # new weights to (fail to) save
+
+    real_savez = np.savez
+
+    def savez_then_fail(file, *args, **kwds):
+        real_savez(file, *args, **kwds)
+        file.seek(file.tell() // 2)
+        file.truncate()  # half an archive is on disk, in the temporary file
+        raise failure
+
+    monkeypatch.setattr(np, "savez", savez_then_fail)
+    with pytest.raises(type(failure)):
+        save_model(model, path)
+    monkeypatch.undo()
+
+    assert sorted(os.listdir(tmp_path)) == ["model.npz"]  # no temporary file left behind
+    assert path.read_bytes() == before
+    np.testing.assert_array_equal(load_model(path).predict(x), expected)
+
+
+def test_failed_rename_leaves_no_temporary_file(tmp_path, monkeypatch):
+    model, _, _ = trained_model()
+
+    def refuse(src, dst):
+        raise PermissionError("read-only")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(PermissionError):
+        save_model(model, tmp_path / "m.npz")
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_into_missing_folder_names_it(tmp_path):
+    model, _, _ = trained_model()
+    with pytest.raises(FileNotFoundError, match="no folder"):
+        save_model(model, tmp_path / "absent" / "m.npz")
+
+
+def test_custom_metric_is_left_out_with_a_warning(tmp_path):
+    def top_score(y_pred, y_true):
+        return float(np.max(y_pred))
+
+    model = make_model(compiled=False)
+    model.compile("sparse_categorical_crossentropy", "sgd", metrics=["accuracy", top_score])
+    path = save_model(model, tmp_path / "m.npz")
+    with pytest.warns(UserWarning, match="'top_score' is a custom function"):
+        loaded = load_model(path)
+    assert [name for name, _ in loaded.metrics] == ["accuracy"]
+
+
+def test_metadata_round_trips(tmp_path):
+    model = Sequential([Dense(3, 2), Softmax()], seed=0)
+    model.metadata = {"program": "r2", "scaling": {"scale": 1 / 255, "shape": [784]}}
+    path = model.save(tmp_path / "m")
+    assert path == tmp_path / "m.npz"
+    assert load_model(path).metadata == model.metadata
+    assert load_model(save_model(Sequential([Dense(3, 2)]), tmp_path / "n")).metadata == {}

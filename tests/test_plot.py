@@ -1,0 +1,190 @@
+"""Plots: each writes an image file and has the axes, titles and labels it promises."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from tinynet import plot
+from tinynet.callbacks import History
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def assert_png(path) -> None:
+    data = path.read_bytes()
+    assert data.startswith(PNG_MAGIC)
+    assert len(data) > 1000  # something was drawn
+
+
+def digits(n: int, seed: int = 0) -> np.ndarray:
+    """(n, 28, 28) uint8 pixels: random blobs standing in for digits."""
+    return np.random.default_rng(seed).integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
+
+
+def make_history() -> History:
+    history = History()
+    history.epoch = [0, 1, 2]
+    history.history = {"loss": [0.9, 0.5, 0.3], "accuracy": [0.7, 0.85, 0.9],
+                       "val_loss": [0.8, 0.55, 0.4], "val_accuracy": [0.72, 0.83, 0.88]}
+    return history
+
+
+def test_plot_history_draws_loss_and_accuracy_curves(tmp_path):
+    path = tmp_path / "curves.png"
+    fig = plot.plot_history(make_history(), path=path)
+    assert isinstance(fig, Figure)
+    assert_png(path)
+    loss_ax, acc_ax = fig.axes
+    assert (loss_ax.get_title(), acc_ax.get_title()) == ("Loss", "Accuracy")
+    assert (loss_ax.get_xlabel(), loss_ax.get_ylabel()) == ("epoch", "loss")
+    assert acc_ax.get_ylabel() == "accuracy"
+    for ax in fig.axes:
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["training",
+                                                                       "validation"]
+        train, _ = ax.get_lines()
+        assert list(train.get_xdata()) == [1, 2, 3]  # epochs counted from 1
+    assert list(loss_ax.get_lines()[1].get_ydata()) == [0.8, 0.55, 0.4]
+
+
+def test_plot_history_accepts_the_dict_and_loss_only(tmp_path):
+    path = tmp_path / "loss.png"
+    fig = plot.plot_history({"loss": [1.0, 0.5]}, path=path)
+    assert_png(path)
+    assert [ax.get_title() for ax in fig.axes] == ["Loss"]
+    assert len(fig.axes[0].get_lines()) == 1
+    with pytest.raises(ValueError, match="no 'loss'"):
+        plot.plot_history({"accuracy": [0.5]})
+
+
+def test_plot_history_without_path_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    fig = plot.plot_history(make_history())
+    assert len(fig.axes) == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_plot_loss_draws_one_curve(tmp_path):
+    path = tmp_path / "loss.png"
+    values = np.linspace(2.0, 0.1, 50)
+    fig = plot.plot_loss(values, path=path)
+    assert_png(path)
+    (ax,) = fig.axes
+    assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == ("Training loss",
+                                                                  "iteration", "loss")
+    np.testing.assert_array_equal(ax.get_lines()[0].get_ydata(), values)
+    assert plot.plot_loss([1, 2], xlabel="epoch").axes[0].get_xlabel() == "epoch"
+    with pytest.raises(ValueError, match=r"\(T,\)"):
+        plot.plot_loss(np.zeros((2, 2)))
+
+
+def test_plot_digits_titles_each_digit_with_its_label(tmp_path):
+    path = tmp_path / "digits.png"
+    labels = np.arange(12) % 10
+    fig = plot.plot_digits(digits(12), labels, path=path, ncols=5)
+    assert_png(path)
+    assert len(fig.axes) == 12
+    assert [ax.get_title() for ax in fig.axes] == [str(d) for d in labels]
+    assert fig.get_suptitle() == "Digits"
+    rows_cols = {ax.get_subplotspec().get_geometry()[:2] for ax in fig.axes}
+    assert rows_cols == {(3, 5)}
+
+
+def test_plot_digits_marks_wrong_predictions_in_red(tmp_path):
+    path = tmp_path / "pred.png"
+    labels = np.array([3, 1, 4, 1, 5, 9])
+    probabilities = np.eye(10)[[3, 7, 4, 1, 6, 9]]  # (N, K): wrong at 1 and 4
+    fig = plot.plot_digits(digits(6).reshape(6, 784), np.eye(10)[labels], probabilities,
+                           path=path)
+    assert_png(path)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[1] == "true 1, pred 7" and titles[0] == "true 3, pred 3"
+    colours = [ax.title.get_color() for ax in fig.axes]
+    assert [c == plot.WRONG for c in colours] == [False, True, False, False, True, False]
+    # Predicted labels (N,) give the same titles.
+    same = plot.plot_digits(digits(6), labels, np.array([3, 7, 4, 1, 6, 9]))
+    assert [ax.get_title() for ax in same.axes] == titles
+
+
+def test_plot_digits_refuses_bad_shapes():
+    with pytest.raises(ValueError, match="square"):
+        plot.plot_digits(np.zeros((2, 10)), [0, 1])
+    with pytest.raises(ValueError, match="one label"):
+        plot.plot_digits(digits(3), [0, 1])
+    with pytest.raises(ValueError, match="ncols"):
+        plot.plot_digits(digits(2), [0, 1], ncols=0)
+
+
+def test_plot_confusion_matrix_writes_counts_in_cells(tmp_path):
+    path = tmp_path / "cm.png"
+    cm = np.array([[5, 1, 0], [2, 7, 1], [0, 0, 9]])
+    fig = plot.plot_confusion_matrix(cm, path=path, class_names=["a", "b", "c"])
+    assert_png(path)
+    (ax,) = fig.axes
+    assert ax.get_title() == "Confusion matrix"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("predicted", "true")
+    assert [t.get_text() for t in ax.texts] == [str(v) for v in cm.ravel()]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
+    # The count in the darkest cell is white, so it stays readable.
+    assert ax.texts[8].get_color() == "white" and ax.texts[1].get_color() == "black"
+    with pytest.raises(ValueError, match=r"\(K, K\)"):
+        plot.plot_confusion_matrix(np.zeros((2, 3), dtype=int))
+    with pytest.raises(ValueError, match="3 names"):
+        plot.plot_confusion_matrix(cm, class_names=["a"])
+
+
+def test_plot_misclassified_shows_most_confident_mistakes_first(tmp_path):
+    path = tmp_path / "wrong.png"
+    y_true = np.array([0, 1, 2, 3, 4, 5])
+    probabilities = np.full((6, 10), 0.01)
+    predicted = [0, 7, 2, 8, 9, 6]  # wrong at 1, 3, 4, 5
+    confidence = [0.9, 0.6, 0.99, 0.95, 0.7, 0.8]
+    probabilities[np.arange(6), predicted] = confidence
+    fig = plot.plot_misclassified(digits(6), y_true, probabilities, path=path, n=3)
+    assert_png(path)
+    assert [ax.get_title() for ax in fig.axes] == ["true 3, pred 8 (0.95)",
+                                                   "true 5, pred 6 (0.80)",
+                                                   "true 4, pred 9 (0.70)"]
+    assert all(ax.title.get_color() == plot.WRONG for ax in fig.axes)
+    assert fig.get_suptitle() == "Most confident mistakes (3 of 4)"
+
+
+def test_plot_misclassified_when_there_is_no_mistake(tmp_path):
+    path = tmp_path / "none.png"
+    fig = plot.plot_misclassified(digits(2), [1, 2], np.eye(3)[[1, 2]], path=path)
+    assert_png(path)
+    (ax,) = fig.axes
+    assert ax.texts[0].get_text() == "no misclassified digits"
+
+
+def test_docstrings_state_input_shapes():
+    shapes = {"plot_history": "[E floats]", "plot_loss": "(T,)", "plot_digits": "(N, H, W)",
+              "plot_misclassified": "(N, K)", "plot_confusion_matrix": "(K, K)"}
+    for name, shape in shapes.items():
+        doc = inspect.getdoc(getattr(plot, name))
+        assert shape in doc, f"{name}'s docstring does not state the shape {shape}"
+
+
+def test_plots_never_use_pyplot(tmp_path):
+    """Headless: drawing and saving works without pyplot, so no window can ever open."""
+    code = (
+        "import sys, numpy as np\n"
+        "from tinynet import plot\n"
+        f"plot.plot_loss(np.arange(5.0), path={str(tmp_path / 'p.png')!r})\n"
+        "plot.plot_confusion_matrix(np.eye(3, dtype=int))\n"
+        "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'\n"
+        "print('ok')\n"
+    )
+    # A GUI backend in the environment must not matter either.
+    env = {**os.environ, "MPLBACKEND": "TkAgg"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+    assert_png(tmp_path / "p.png")

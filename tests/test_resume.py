@@ -1,0 +1,188 @@
+"""Checkpoints and resuming: a run resumed from its epoch-k checkpoint ends bitwise equal to
+the uninterrupted run; ModelCheckpoint saves every epoch or the best ones only."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pytest
+
+from tinynet.callbacks import Callback, ModelCheckpoint
+from tinynet.io import load_model
+from tinynet.layers import Dense, Dropout, ReLU, Softmax
+from tinynet.model import Sequential
+from tinynet.optim import SGD, Adam
+
+EPOCHS = 4
+
+
+def make_data(n: int = 60, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 5)).astype(np.float32)
+    y = (x[:, 0] + x[:, 1] > 0).astype(np.int64) + (x[:, 2] > 1)  # 3 classes, learnable
+    return x, y
+
+
+def make_model(optimizer) -> Sequential:
+    model = Sequential([Dense(5, 16), ReLU(), Dropout(0.3), Dense(16, 3), Softmax()], seed=7)
+    model.compile("sparse_categorical_crossentropy", optimizer)
+    return model
+
+
+class Recorder(Callback):
+    """Keeps each epoch's logs and a copy of the weights at its end."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.logs: list[dict[str, float]] = []
+        self.weights: list[list[np.ndarray]] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.logs.append(dict(logs))
+        self.weights.append(self.model.get_weights())
+
+
+def assert_same_weights(a: Sequential, b: Sequential) -> None:
+    for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+        assert wa.dtype == wb.dtype
+        assert np.array_equal(wa, wb), "weights differ"
+        assert wa.tobytes() == wb.tobytes()  # bit for bit, not just equal as numbers
+
+
+def weights_equal(a: Sequential, b: Sequential) -> bool:
+    return all(np.array_equal(wa, wb)
+               for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True))
+
+
+@pytest.mark.parametrize("make_optimizer", [lambda: Adam(lr=0.01),
+                                            lambda: SGD(lr=0.05, momentum=0.9),
+                                            lambda: SGD(lr=0.05, momentum=0.9, nesterov=True)],
+                         ids=["adam", "sgd-momentum", "sgd-nesterov"])
+@pytest.mark.parametrize("k", [1, 2])
+def test_resume_from_checkpoint_equals_uninterrupted_run(tmp_path, make_optimizer, k):
+    x, y = make_data()
+    val = (x[:10], y[:10])
+    full = make_model(make_optimizer())
+    checkpoint = ModelCheckpoint(str(tmp_path / "ckpt-{epoch}.npz"))
+    full.fit(x, y, epochs=EPOCHS, batch_size=16, validation_data=val, verbose=0,
+             callbacks=[checkpoint])
+    assert sorted(os.listdir(tmp_path)) == [f"ckpt-{e}.npz" for e in range(1, EPOCHS + 1)]
+
+    # "{epoch}" is the number of epochs done: the initial_epoch to resume from.
+    resumed = load_model(tmp_path / f"ckpt-{k}.npz")
+    assert resumed.optimizer.iterations == k * 4  # 60 samples in batches of 16: 4 steps
+    assert resumed.history.epoch == list(range(k))
+    history = resumed.fit(x, y, epochs=EPOCHS, batch_size=16, validation_data=val, verbose=0,
+                          initial_epoch=k)
+
+    assert_same_weights(resumed, full)
+    assert resumed.optimizer.iterations == full.optimizer.iterations == EPOCHS * 4
+    params_r = [p for p, _ in resumed.parameters()]
+    params_f = [p for p, _ in full.parameters()]
+    for sr, sf in zip(resumed.optimizer.get_state(params_r), full.optimizer.get_state(params_f),
+                      strict=True):
+        for name in sr:
+            assert sr[name].tobytes() == sf[name].tobytes()
+    # The resumed epochs report the same numbers as the same epochs of the full run.
+    assert history.epoch == list(range(k, EPOCHS))
+    assert history.history["loss"] == full.history.history["loss"][k:]
+    # ... and the last checkpoint holds the final model.
+    assert_same_weights(load_model(tmp_path / f"ckpt-{EPOCHS}.npz"), full)
+
+
+def test_resume_test_detects_a_lost_optimizer_state(tmp_path):
+    """The comparison above can fail: resuming without the saved momentum, or at the wrong
+    epoch (other shuffles and dropout masks), ends with other weights."""
+    x, y = make_data()
+    full = make_model(SGD(lr=0.05, momentum=0.9))
+    full.fit(x, y, epochs=EPOCHS, batch_size=16, verbose=0,
+             callbacks=[ModelCheckpoint(str(tmp_path / "c{epoch}"))])
+
+    fresh_state = load_model(tmp_path / "c2")
+    fresh_state.compile(fresh_state.loss, SGD(lr=0.05, momentum=0.9))  # velocity back to 0
+    fresh_state.fit(x, y, epochs=EPOCHS, batch_size=16, verbose=0, initial_epoch=2)
+    assert not weights_equal(fresh_state, full)
+
+    wrong_epoch = load_model(tmp_path / "c2")
+    wrong_epoch.fit(x, y, epochs=EPOCHS - 1, batch_size=16, verbose=0, initial_epoch=1)
+    assert wrong_epoch.optimizer.iterations == full.optimizer.iterations
+    assert not weights_equal(wrong_epoch, full)
+
+
+# ------------------------------------------------------------------------ ModelCheckpoint
+def test_save_best_only_keeps_the_best_epoch_in_one_file(tmp_path):
+    x, y = make_data()
+    model = make_model(Adam(lr=0.05))
+    recorder = Recorder()
+    path = tmp_path / "best.npz"
+    checkpoint = ModelCheckpoint(str(path), monitor="val_loss", save_best_only=True)
+    model.fit(x, y, epochs=6, batch_size=16, validation_data=(x[:12], y[:12]), verbose=0,
+              callbacks=[checkpoint, recorder])
+
+    val_losses = [logs["val_loss"] for logs in recorder.logs]
+    best = int(np.argmin(val_losses))
+    assert checkpoint.best_epoch == best
+    assert checkpoint.best == val_losses[best]
+    assert os.listdir(tmp_path) == ["best.npz"]
+    saved = load_model(path)
+    for w, expected in zip(saved.get_weights(), recorder.weights[best], strict=True):
+        assert np.array_equal(w, expected)
+    assert saved.history.epoch == list(range(best + 1))
+
+
+def drive(checkpoint: ModelCheckpoint, values: list[float], key: str) -> list[str]:
+    """Call the callback as fit would, with the given monitored values; return the files."""
+    model = make_model(SGD(lr=0.1))
+    checkpoint.set_model(model)
+    checkpoint.set_params({"epochs": len(values), "steps": 1, "verbose": 0,
+                           "initial_epoch": 0})
+    checkpoint.on_train_begin()
+    for epoch, value in enumerate(values):
+        checkpoint.on_epoch_end(epoch, {"loss": 1.0, key: value})
+    return sorted(os.listdir(os.path.dirname(checkpoint.filepath)))
+
+
+def test_save_best_only_min_mode_saves_only_improvements(tmp_path):
+    cb = ModelCheckpoint(str(tmp_path / "e{epoch}.npz"), save_best_only=True)
+    assert cb.mode == "min"
+    files = drive(cb, [0.9, 0.7, 0.8, math.nan, 0.6, 0.6], "val_loss")
+    assert files == ["e1.npz", "e2.npz", "e5.npz"]  # NaN and ties are no improvement
+    assert cb.best == 0.6 and cb.best_epoch == 4
+    assert cb.last_saved == str(tmp_path / "e5.npz")
+
+
+def test_save_best_only_auto_mode_maximises_accuracy(tmp_path):
+    cb = ModelCheckpoint(str(tmp_path / "a{epoch:02d}-{val_accuracy:.2f}.npz"),
+                         monitor="val_accuracy", save_best_only=True)
+    assert cb.mode == "max"
+    files = drive(cb, [0.5, 0.75, 0.6, 0.9], "val_accuracy")
+    assert files == ["a01-0.50.npz", "a02-0.75.npz", "a04-0.90.npz"]
+
+
+def test_explicit_mode_overrides_auto(tmp_path):
+    cb = ModelCheckpoint(str(tmp_path / "e{epoch}.npz"), monitor="val_loss",
+                         save_best_only=True, mode="max")
+    assert drive(cb, [0.1, 0.3, 0.2], "val_loss") == ["e1.npz", "e2.npz"]
+
+
+def test_every_epoch_without_monitor_in_logs(tmp_path):
+    cb = ModelCheckpoint(str(tmp_path / "e{epoch}"))  # .npz appended by model.save
+    assert drive(cb, [3.0, 2.0, 4.0], "other") == ["e1.npz", "e2.npz", "e3.npz"]
+
+
+def test_best_only_needs_the_monitored_value(tmp_path):
+    cb = ModelCheckpoint(str(tmp_path / "e.npz"), monitor="val_loss", save_best_only=True)
+    with pytest.raises(KeyError, match=r"val_loss.*validation_data"):
+        drive(cb, [0.5], "loss_only")
+
+
+def test_template_errors_are_clear(tmp_path):
+    with pytest.raises(ValueError, match="not a valid template"):
+        ModelCheckpoint(str(tmp_path / "e{}.npz"))
+    with pytest.raises(ValueError, match="mode"):
+        ModelCheckpoint("x.npz", mode="best")
+    cb = ModelCheckpoint(str(tmp_path / "e{val_acc}.npz"))
+    with pytest.raises(KeyError, match="val_acc"):
+        drive(cb, [0.5], "val_loss")
