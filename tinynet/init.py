@@ -1,6 +1,6 @@
 """Weight initialisers: functions ``init(shape, rng, dtype) -> array``.
 
-Why they matter: a layer's output variance is ``fan_in * Var(W) * Var(x)``. Glorot keeps it
+Why they matter: a layer's output variance is ``fan_in * Var(W) * E[x**2]``. Glorot keeps it
 near 1 for tanh/sigmoid-like units by choosing ``Var(W) = 2 / (fan_in + fan_out)``; He
 compensates for ReLU halving the variance with ``Var(W) = 2 / fan_in``. See docs/layers.md.
 

@@ -136,7 +136,8 @@ class CrossEntropy(Loss):
         else:
             y = y_true.astype(y_pred.dtype, copy=False)
             # 0 * log(0) would be NaN; entries with y = 0 contribute nothing.
-            per_sample = -np.where(y != 0, y * log_p, 0).sum(axis=1)
+            with np.errstate(invalid="ignore"):  # the NaN np.where discards: no warning
+                per_sample = -np.where(y != 0, y * log_p, 0).sum(axis=1)
         self._saved = {"y_pred": y_pred, "y_true": y_true, "log_p": log_p}
         total = per_sample.sum()
         return float(total / N if self.reduction == "mean" and N else total)

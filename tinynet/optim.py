@@ -147,9 +147,10 @@ class RMSprop(Optimizer):
     With the mean square v (starts at 0)::
 
         v = rho * v + (1 - rho) * grad**2
-        param -= lr * grad / (sqrt(v) + eps)
+        param -= lr * grad / sqrt(v + eps)
 
-    Parameters whose gradients are large take smaller steps, and vice versa.
+    Parameters whose gradients are large take smaller steps, and vice versa. ``eps`` goes
+    inside the square root, as in Keras, so the smallest divisor is sqrt(eps) ~ 3e-4.
     """
 
     state_names = ("mean_square",)
@@ -165,7 +166,7 @@ class RMSprop(Optimizer):
         v = state["mean_square"]
         v *= f(self.rho)
         v += f(1 - self.rho) * grad * grad
-        param -= f(self.lr) * grad / (np.sqrt(v) + f(self.eps))
+        param -= f(self.lr) * grad / np.sqrt(v + f(self.eps))
 
     def get_config(self) -> dict[str, Any]:
         return {"lr": self.lr, "rho": self.rho, "eps": self.eps}

@@ -36,14 +36,16 @@ class Sigmoid(Layer):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = np.asarray(x)
-        e = np.exp(-np.abs(x))  # in (0, 1]
-        y = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        with np.errstate(under="ignore"):  # exp(-1e4) is 0: an exact, harmless underflow
+            e = np.exp(-np.abs(x))  # in [0, 1]
+            y = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
         self._save(y=y)
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         y = self._load("y")
-        return dy * y * (1 - y)
+        with np.errstate(under="ignore"):  # y may be a tiny (subnormal) number: fine
+            return dy * y * (1 - y)
 
 
 class Tanh(Layer):
@@ -68,8 +70,10 @@ def softmax(z: np.ndarray) -> np.ndarray:
     denominator is at least 1 (no division by zero). See docs/softmax.md.
     """
     z = np.asarray(z)
-    e = np.exp(z - z.max(axis=-1, keepdims=True))  # per row, never over the whole batch
-    return e / e.sum(axis=-1, keepdims=True)
+    # Entries far below the row's maximum underflow to 0, their true value to the last bit.
+    with np.errstate(under="ignore"):
+        e = np.exp(z - z.max(axis=-1, keepdims=True))  # per row, never over the whole batch
+        return e / e.sum(axis=-1, keepdims=True)
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
@@ -80,7 +84,8 @@ def log_softmax(z: np.ndarray) -> np.ndarray:
     """
     z = np.asarray(z)
     shifted = z - z.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    with np.errstate(under="ignore"):  # exp of a very negative entry is 0: harmless
+        return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 class Softmax(Layer):
@@ -105,4 +110,5 @@ class Softmax(Layer):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         s = self._load("y")
-        return s * (dy - (dy * s).sum(axis=-1, keepdims=True))
+        with np.errstate(under="ignore"):  # s may hold tiny (subnormal) probabilities
+            return s * (dy - (dy * s).sum(axis=-1, keepdims=True))

@@ -22,7 +22,8 @@ class Flatten(Layer):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         shape = self._load("shape")
-        return dy.reshape(shape)
+        # A copy, not a view of dy: backward returns new arrays (the contract in base.py).
+        return dy.reshape(shape).copy()
 
     def output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         if any(d is None for d in input_shape):
