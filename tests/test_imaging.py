@@ -34,7 +34,7 @@ def test_result_is_centred_by_mass_and_fits_20_by_20(digits):
     assert out.shape == (28, 28) and out.dtype == np.uint8
     out = out.astype(float)
     rows, cols = np.nonzero(out)
-    assert max(rows.ptp(), cols.ptp()) + 1 <= 21
+    assert max(np.ptp(rows), np.ptp(cols)) + 1 <= 21
     total = out.sum()
     assert abs(out.sum(axis=1) @ np.arange(28) / total - CENTRE) <= 0.5
     assert abs(out.sum(axis=0) @ np.arange(28) / total - CENTRE) <= 0.5
