@@ -1,4 +1,5 @@
-"""The ``tinynet`` command (also ``python -m tinynet``): train, evaluate, predict, show.
+"""The ``tinynet`` command (also ``python -m tinynet``): train, evaluate, predict, show, and
+homework (student copies and grading, see docs/homework.md).
 
 Each subcommand has ``--help``. Errors a user can cause (a missing file, a file that is not
 a model or not an image) end with one line on stderr and exit status 1, never a traceback.
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 import tinynet
-from tinynet import reference
+from tinynet import homework, reference
 
 
 class CommandError(Exception):
@@ -94,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("digits.png"), help="the PNG (digits.png)")
     p.add_argument("--data", type=Path, help=data_help)
     p.set_defaults(run=cmd_show)
+
+    homework.add_parser(sub)
     return parser
 
 

@@ -1,0 +1,528 @@
+"""The homework tool on a tiny project generated in a temporary folder.
+
+The project, ``minilib``, has three parts: ``double`` (one region), ``counter`` (two regions,
+in two methods) and ``shout`` (one region after code that stays). Its tests are marked
+``@pytest.mark.part(...)``, plus one unmarked test that no export may break.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tinynet import homework
+from tinynet.homework import (
+    FAILED,
+    NOT_ATTEMPTED,
+    PARTS,
+    PASSED,
+    HomeworkError,
+    Part,
+    export,
+    grade,
+)
+
+PARTS_OF_FIXTURE = {
+    "double": Part("double", "docs/ops.md", "write double(x)", 1),
+    "counter": Part("counter", "docs/ops.md", "write Counter.add and Counter.reset", 2),
+    "shout": Part("shout", "docs/text.md", "write shout(s)", 3),
+}
+
+OPS = '''\
+"""Arithmetic for the homework fixture."""
+
+
+def double(x):
+    """Twice x."""
+    # BEGIN SOLUTION double
+    # HINT: multiply x by two
+    return 2 * x
+    # END SOLUTION
+
+
+class Counter:
+    """Counts up from zero."""
+
+    def __init__(self):
+        self.n = 0
+
+    def add(self, k):
+        # BEGIN SOLUTION counter
+        self.n += k
+        return self.n
+        # END SOLUTION
+
+    def reset(self):
+        # BEGIN SOLUTION counter
+        # HINT: set the count back to zero
+        self.n = 0
+        # END SOLUTION
+'''
+
+TEXT = '''\
+"""Strings for the homework fixture."""
+
+
+def shout(s):
+    """s in capitals with an exclamation mark; the empty string stays empty."""
+    if not s:
+        return ""
+    # BEGIN SOLUTION shout
+    return s.upper() + "!"
+    # END SOLUTION
+'''
+
+TEST_OPS = '''\
+import pytest
+
+from minilib.ops import Counter, double
+
+
+@pytest.mark.part("double")
+def test_double():
+    assert double(3) == 6, "double(3) should be 6"
+
+
+@pytest.mark.part("double")
+@pytest.mark.parametrize("x", [0, -2, 1.5])
+def test_double_many(x):
+    assert double(x) == x + x
+
+
+@pytest.mark.part("counter")
+def test_counter():
+    c = Counter()
+    assert c.add(2) == 2
+    assert c.add(3) == 5
+    c.reset()
+    assert c.n == 0
+
+
+def test_unmarked():
+    assert Counter().n == 0
+'''
+
+TEST_TEXT = '''\
+import pytest
+
+from minilib.text import shout
+
+pytestmark = pytest.mark.part("shout")
+
+
+def test_shout():
+    assert shout("hi") == "HI!", "shout('hi') should be 'HI!'"
+
+
+def test_shout_empty():
+    assert shout("") == ""
+'''
+
+PYPROJECT = '''\
+[project]
+name = "minilib"
+version = "0.1"
+
+[tool.pytest.ini_options]
+testpaths = ["tests"]
+addopts = "--strict-markers"
+markers = ["part(id): the homework part a test grades"]
+'''
+
+
+def write_project(root: Path, ops: str = OPS, text: str = TEXT) -> Path:
+    """The fixture project in ``root``, with generated files the export must leave out."""
+    files = {
+        "pyproject.toml": PYPROJECT,
+        "README.md": "# minilib\n",
+        ".gitignore": "generated/\n*.log\n",
+        "docs/ops.md": "# ops\n",
+        "docs/text.md": "# text\n",
+        "minilib/__init__.py": '"""A tiny project for the homework tool\'s tests."""\n',
+        "minilib/ops.py": ops,
+        "minilib/text.py": text,
+        "tests/test_ops.py": TEST_OPS,
+        "tests/test_text.py": TEST_TEXT,
+        # Never copied: environments, caches, build outputs, runs.
+        ".venv/lib/site.py": "x = 1\n",
+        "minilib/__pycache__/ops.cpython-311.pyc": "not python\n",
+        ".pytest_cache/v/cache/lastfailed": "{}\n",
+        "build/lib/minilib/ops.py": "x = 1\n",
+        "minilib.egg-info/PKG-INFO": "Name: minilib\n",
+        "runs/history.json": "{}\n",
+    }
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+    return root
+
+
+def statuses(report: homework.GradeReport) -> dict[str, str]:
+    return report.to_json()["parts"]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_project(tmp_path_factory.mktemp("reference"))
+
+
+@pytest.fixture(scope="module")
+def student(reference: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dest = tmp_path_factory.mktemp("student")
+    export(dest, source=reference, registry=PARTS_OF_FIXTURE)
+    return dest
+
+
+# ---------------------------------------------------------------------------- round trip
+def test_the_reference_passes_every_part(reference: Path) -> None:
+    report = grade(reference, registry=PARTS_OF_FIXTURE)
+    assert statuses(report) == {"double": PASSED, "counter": PASSED, "shout": PASSED}
+    assert report.score == 1.0 and report.passed
+    assert report.results["double"].tests == [
+        "tests/test_ops.py::test_double", "tests/test_ops.py::test_double_many[0]",
+        "tests/test_ops.py::test_double_many[-2]", "tests/test_ops.py::test_double_many[1.5]"]
+
+
+def test_a_student_copy_is_not_attempted_in_every_part(student: Path) -> None:
+    report = grade(student, registry=PARTS_OF_FIXTURE)
+    assert statuses(report) == {p: NOT_ATTEMPTED for p in PARTS_OF_FIXTURE}
+    assert report.score == 0.0 and not report.passed
+    assert report.results["double"].message == "double: multiply x by two; see docs/ops.md"
+    assert report.results["shout"].message == "shout: write shout(s); see docs/text.md"
+
+
+def test_a_student_copy_fails_only_on_stubs_and_its_other_tests_pass(student: Path) -> None:
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider"],
+                         cwd=student, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "COLUMNS": "500"})  # untruncated summary lines
+    assert run.returncode == 1, run.stdout + run.stderr
+    failed = [line for line in run.stdout.splitlines() if line.startswith("FAILED")]
+    assert len(failed) == 6, run.stdout  # 4 double, 1 counter, 1 shout
+    for line in failed:
+        assert re.search(r"NotImplementedError: (double|counter|shout): .*; see docs/", line), line
+    assert "2 passed" in run.stdout  # test_unmarked and test_shout_empty
+
+
+def test_putting_one_solution_back_makes_exactly_that_part_pass(reference: Path,
+                                                                tmp_path: Path) -> None:
+    export(tmp_path, source=reference, registry=PARTS_OF_FIXTURE)
+    student_text = (tmp_path / "minilib/text.py").read_text()
+    stub = '    raise NotImplementedError("shout: write shout(s); see docs/text.md")\n'
+    assert stub in student_text
+    (tmp_path / "minilib/text.py").write_text(
+        student_text.replace(stub, '    return s.upper() + "!"\n'))
+    report = grade(tmp_path, registry=PARTS_OF_FIXTURE)
+    assert statuses(report) == {"double": NOT_ATTEMPTED, "counter": NOT_ATTEMPTED,
+                                "shout": PASSED}
+
+
+def test_wrong_and_broken_solutions_fail_with_their_first_error(reference: Path,
+                                                                tmp_path: Path) -> None:
+    export(tmp_path, source=reference, parts=["counter"], registry=PARTS_OF_FIXTURE)
+    ops = tmp_path / "minilib/ops.py"
+    ops.write_text(ops.read_text().replace("return 2 * x", "return 3 * x"))
+    text = tmp_path / "minilib/text.py"  # a syntax error: its tests cannot even be imported
+    text.write_text(text.read_text().replace('return s.upper() + "!"', "return s.upper( +"))
+    report = grade(tmp_path, registry=PARTS_OF_FIXTURE)
+    assert statuses(report) == {"double": FAILED, "counter": NOT_ATTEMPTED, "shout": FAILED}
+    assert report.results["double"].message == (
+        "tests/test_ops.py::test_double: AssertionError: double(3) should be 6")
+    assert report.results["shout"].message.startswith(
+        "tests/test_text.py: cannot collect: "), report.results["shout"].message
+
+
+def test_a_test_that_hangs_fails_its_part_and_the_others_are_graded(reference: Path,
+                                                                     tmp_path: Path) -> None:
+    project = write_project(tmp_path)
+    (project / "tests/test_slow.py").write_text(textwrap.dedent('''\
+        import time
+
+        import pytest
+
+
+        @pytest.mark.part("counter")
+        def test_sleeps():
+            time.sleep(120)
+        '''))
+    report = grade(project, registry=PARTS_OF_FIXTURE, timeout=5)
+    assert statuses(report) == {"double": PASSED, "counter": FAILED, "shout": PASSED}
+    assert report.results["counter"].message == (
+        "timed out after 5 s in tests/test_slow.py::test_sleeps")
+
+
+# ------------------------------------------------------------------------ the student copy
+def test_the_stubs_sit_at_the_indentation_of_their_region(student: Path) -> None:
+    assert (student / "minilib/ops.py").read_text() == textwrap.dedent('''\
+        """Arithmetic for the homework fixture."""
+
+
+        def double(x):
+            """Twice x."""
+            raise NotImplementedError("double: multiply x by two; see docs/ops.md")
+
+
+        class Counter:
+            """Counts up from zero."""
+
+            def __init__(self):
+                self.n = 0
+
+            def add(self, k):
+                raise NotImplementedError("counter: write Counter.add and Counter.reset; see docs/ops.md")
+
+            def reset(self):
+                raise NotImplementedError("counter: set the count back to zero; see docs/ops.md")
+        ''')  # noqa: E501
+
+
+def test_no_marker_text_leaks_into_a_student_copy(reference: Path, tmp_path: Path) -> None:
+    for parts, dest in ((None, tmp_path / "all"), (["double"], tmp_path / "some")):
+        export(dest, source=reference, parts=parts, registry=PARTS_OF_FIXTURE)
+        for path in dest.rglob("*"):
+            if path.is_file():
+                text = path.read_text()
+                for word in ("SOLUTION", "HINT"):
+                    assert word not in text, f"{word} in {path.relative_to(dest)}"
+    kept = (tmp_path / "some/minilib/ops.py").read_text()
+    assert "        self.n += k\n        return self.n\n" in kept
+
+
+def test_a_student_copy_imports_and_holds_only_the_project(student: Path) -> None:
+    run = subprocess.run([sys.executable, "-c", "import minilib.ops, minilib.text"],
+                         cwd=student, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    files = sorted(p.relative_to(student).as_posix() for p in student.rglob("*") if p.is_file())
+    assert files == [".gitignore", "README.md", "docs/ops.md", "docs/text.md",
+                     "minilib/__init__.py", "minilib/ops.py", "minilib/text.py", "pyproject.toml",
+                     "tests/test_ops.py", "tests/test_text.py"]
+
+
+def test_a_git_checkout_copies_what_git_does_not_ignore(tmp_path: Path) -> None:
+    source = write_project(tmp_path / "source")
+    subprocess.run(["git", "init", "-q", str(source)], check=True, timeout=60)
+    (source / "generated").mkdir()
+    (source / "generated/table.csv").write_text("1,2\n")
+    (source / "train.log").write_text("epoch 1\n")
+    (source / "NOTES.md").write_text("not committed yet, not ignored\n")
+    (source / "tests/test_homework_project.py").write_text("# reference only\n")
+    export(tmp_path / "dest", source=source, registry=PARTS_OF_FIXTURE)
+    copied = {p.relative_to(tmp_path / "dest").as_posix()
+              for p in (tmp_path / "dest").rglob("*") if p.is_file()}
+    assert "NOTES.md" in copied and "minilib/ops.py" in copied
+    assert not {"generated/table.csv", "train.log", "tests/test_homework_project.py"} & copied
+    assert not any(name.startswith((".git/", ".venv/", "build/", "runs/")) for name in copied)
+
+
+def test_exclude_leaves_out_a_teachers_hidden_tests(reference: Path, tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    shutil.copytree(reference, source)
+    (source / "hidden_tests").mkdir()
+    (source / "hidden_tests/test_more.py").write_text("def test_x():\n    pass\n")
+    export(tmp_path / "dest", source=source, registry=PARTS_OF_FIXTURE,
+           exclude=["hidden_tests"])
+    assert not (tmp_path / "dest/hidden_tests").exists()
+    assert (tmp_path / "dest/tests/test_ops.py").is_file()
+
+
+def test_a_long_hint_is_split_into_lines_that_fit(tmp_path: Path) -> None:
+    hint = "a long hint, " * 12 + "and the end"
+    lines = homework._stub_lines(homework.stub_message(PARTS_OF_FIXTURE["double"], hint),
+                                 "        ", "\n")
+    assert len(lines) > 1 and all(len(line) <= homework.LINE_LENGTH + 1 for line in lines)
+    namespace: dict = {}
+    exec("def f():\n    if True:\n" + "".join(lines), namespace)
+    with pytest.raises(NotImplementedError) as raised:
+        namespace["f"]()
+    assert str(raised.value) == f"double: {hint}; see docs/ops.md"
+
+
+# ----------------------------------------------------------------------- malformed markers
+MALFORMED = {
+    "unclosed": ("def f(x):\n    # BEGIN SOLUTION double\n    return x\n", 2, "never closed"),
+    "nested": ("def f(x):\n    # BEGIN SOLUTION double\n    y = x\n    # BEGIN SOLUTION shout\n"
+               "    return y\n    # END SOLUTION\n    # END SOLUTION\n", 4, "cannot nest"),
+    "end without begin": ("def f(x):\n    return x\n    # END SOLUTION\n", 3,
+                          "without a BEGIN"),
+    "unknown id": ("def f(x):\n    # BEGIN SOLUTION dubble\n    return x\n    # END SOLUTION\n",
+                   2, "unknown part id 'dubble' (did you mean double?)"),
+    "no id": ("def f(x):\n    # BEGIN SOLUTION\n    return x\n    # END SOLUTION\n", 2,
+              "exactly one part id"),
+    "around a def line": ("class C:\n    # BEGIN SOLUTION double\n    def f(self):\n"
+                          "        return 1\n    # END SOLUTION\n", 2,
+                          "not inside a function body"),
+    "at module level": ("# BEGIN SOLUTION double\nX = 1\n# END SOLUTION\n", 1,
+                        "not inside a function body"),
+    "leaving its block": ("class C:\n    def f(self):\n        # BEGIN SOLUTION double\n"
+                          "        return 1\n\n    def g(self):\n        return 2\n"
+                          "        # END SOLUTION\n", 6, "outside the block"),
+    "not on a line of its own": ("def f(x):\n    return x  # BEGIN SOLUTION double\n", 2,
+                                 "line of its own"),
+    "END indented differently": ("def f(x):\n    if x:\n        # BEGIN SOLUTION double\n"
+                                 "        return x\n    # END SOLUTION\n", 5,
+                                 "indented differently"),
+    "hint outside a region": ("def f(x):\n    # HINT: return x\n    # BEGIN SOLUTION double\n"
+                              "    return x\n    # END SOLUTION\n", 2, "HINT line must be inside"),
+    "empty region": ("def f(x):\n    # BEGIN SOLUTION double\n    # END SOLUTION\n"
+                     "    return x\n", 2, "holds no code"),
+}
+
+
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_malformed_markers_are_refused_naming_file_and_line(case: str, tmp_path: Path) -> None:
+    source, line, words = MALFORMED[case]
+    project = write_project(tmp_path / "source", ops=source)
+    with pytest.raises(HomeworkError) as raised:
+        export(tmp_path / "dest", source=project, registry=PARTS_OF_FIXTURE)
+    assert str(raised.value).startswith(f"minilib/ops.py:{line}: "), str(raised.value)
+    assert words in str(raised.value)
+    assert (raised.value.path, raised.value.line) == ("minilib/ops.py", line)
+    assert not (tmp_path / "dest").exists()  # nothing written
+
+
+def test_marker_text_in_a_string_is_not_a_marker() -> None:
+    source = 'def f():\n    return """\n    # BEGIN SOLUTION nothing\n    """\n'
+    assert homework.parse_markers(source, "f.py", PARTS_OF_FIXTURE) == []
+
+
+def test_a_part_without_regions_is_refused(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "source", text='def shout(s):\n    return s\n')
+    with pytest.raises(HomeworkError, match=r"part\(s\) shout have no region"):
+        export(tmp_path / "dest", source=project, registry=PARTS_OF_FIXTURE)
+    export(tmp_path / "dest", source=project, parts=["double"], registry=PARTS_OF_FIXTURE)
+
+
+def test_an_unknown_part_is_refused(reference: Path, tmp_path: Path) -> None:
+    with pytest.raises(HomeworkError, match=r"unknown part id.*triple"):
+        export(tmp_path, source=reference, parts=["triple"], registry=PARTS_OF_FIXTURE)
+    with pytest.raises(HomeworkError, match=r"unknown part id.*triple"):
+        grade(reference, parts=["triple"], registry=PARTS_OF_FIXTURE)
+
+
+# ---------------------------------------------------------------------------------- DEST
+def test_a_non_empty_dest_is_refused_without_force(reference: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "dest"
+    export(dest, source=reference, registry=PARTS_OF_FIXTURE)
+    (dest / "minilib/mine.py").write_text("x = 1\n")
+    with pytest.raises(HomeworkError, match=r"is not empty.*--force"):
+        export(dest, source=reference, registry=PARTS_OF_FIXTURE)
+    assert (dest / "minilib/mine.py").exists()
+    export(dest, source=reference, parts=["shout"], force=True, registry=PARTS_OF_FIXTURE)
+    assert not (dest / "minilib/mine.py").exists()  # replaced, not merged
+    assert "return 2 * x" in (dest / "minilib/ops.py").read_text()
+
+
+def test_force_never_deletes_a_folder_that_is_not_a_project(reference: Path,
+                                                            tmp_path: Path) -> None:
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos/cat.jpg").write_text("a cat")
+    with pytest.raises(HomeworkError, match="does not look like a project"):
+        export(tmp_path / "photos", source=reference, force=True, registry=PARTS_OF_FIXTURE)
+    assert (tmp_path / "photos/cat.jpg").exists()
+
+
+def test_dest_inside_the_project_is_refused(reference: Path) -> None:
+    with pytest.raises(HomeworkError, match="must be outside the project"):
+        export(reference / "student", source=reference, registry=PARTS_OF_FIXTURE)
+    with pytest.raises(HomeworkError, match="must be outside the project"):
+        export(reference, source=reference, force=True, registry=PARTS_OF_FIXTURE)
+
+
+# ------------------------------------------------------------------------------ grading
+def test_a_part_blocked_by_an_earlier_parts_stub_says_which() -> None:
+    outcome = homework._TestOutcome
+    collected = {"t.py::a": ["double"], "t.py::b": ["counter"], "t.py::c": ["shout"]}
+    outcomes = {
+        "t.py::a": outcome("failed", "x", ("double", "double: hint; see docs/ops.md"), True),
+        "t.py::b": outcome("failed", "x", ("double", "double: hint; see docs/ops.md"), True),
+        "t.py::c": outcome("skipped", "skipped: no reason", None, True),
+    }
+    results = homework._summarise(["double", "counter", "shout", "new"], collected, outcomes,
+                                  {}, {})
+    assert results["double"].status == NOT_ATTEMPTED
+    assert results["counter"].status == NOT_ATTEMPTED
+    assert results["counter"].message == "needs part double first: double: hint; see docs/ops.md"
+    assert results["shout"].status == FAILED  # a skipped test does not pass its part
+    assert results["new"].status == FAILED
+    assert results["new"].message == 'no test is marked part("new")'
+
+
+def test_every_real_stub_is_recognised_by_the_grader() -> None:
+    for part in PARTS.values():
+        for hint in (None, "x = a; b: c"):
+            error = NotImplementedError(homework.stub_message(part, hint))
+            try:
+                raise ValueError("wrapped") from error
+            except ValueError as wrapped:
+                assert homework._find_stub(wrapped) == (part.id, str(error))
+    assert homework._find_stub(NotImplementedError("subclasses must override this")) is None
+
+
+def test_the_registry_is_in_order_with_pages_and_one_line_descriptions() -> None:
+    assert [p.order for p in PARTS.values()] == list(range(1, len(PARTS) + 1))
+    assert set(PARTS) == {
+        "dense-forward", "dense-backward", "relu", "sigmoid", "softmax-forward",
+        "softmax-backward", "cross-entropy", "mse", "sgd-momentum", "rmsprop", "adam",
+        "conv2d", "maxpool2d", "idx-header", "gradcheck"}
+    for pid, part in PARTS.items():
+        assert part.id == pid and homework._PART_ID.fullmatch(pid)
+        assert re.fullmatch(r"docs/[a-z_]+\.md(#[a-z0-9-]+)?", part.page)
+        assert "\n" not in part.description and len(part.description) < 90
+
+
+# --------------------------------------------------------------------------- the command
+# The parts an export leaves alone pass in the copy: the JSON grade below checks it.
+def test_the_command_exports_grades_and_lists(reference: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    dest = tmp_path / "copy"
+    assert homework.main(["export", str(dest), "--source", str(reference), "--parts", "double"],
+                         registry=PARTS_OF_FIXTURE) == 0
+    assert "1 stubs for 1 part(s): double" in capsys.readouterr().out
+
+    assert homework.main(["grade", str(dest), "--json"], registry=PARTS_OF_FIXTURE) == 1
+    assert json.loads(capsys.readouterr().out) == {
+        "parts": {"double": NOT_ATTEMPTED, "counter": PASSED, "shout": PASSED},
+        "score": 0.6667}
+
+    assert homework.main(["grade", str(dest), "--parts", "counter", "shout"],
+                         registry=PARTS_OF_FIXTURE) == 0
+    table = capsys.readouterr().out
+    assert re.search(r"^counter +passed *$", table, re.M)
+    assert table.rstrip().endswith("score: 2/2 parts passed (1.00)")
+
+    assert homework.main(["list", "--source", str(reference)], registry=PARTS_OF_FIXTURE) == 0
+    listing = capsys.readouterr().out
+    assert "regions: minilib/ops.py:19, minilib/ops.py:25" in listing
+    assert "tests/test_ops.py::test_double_many (3 cases)" in listing
+    assert "tests/test_text.py::test_shout_empty" in listing
+
+    assert homework.main(["list", "--source", str(dest), "--no-tests"],
+                         registry=PARTS_OF_FIXTURE) == 0
+    listing = capsys.readouterr().out
+    assert "stubs:   minilib/ops.py:6\n" in listing  # double, stubbed in this copy
+    assert "regions: (none)" in listing  # counter and shout kept their code
+
+    assert homework.main(["export", str(dest), "--source", str(reference)],
+                         registry=PARTS_OF_FIXTURE) == 1
+    assert "is not empty" in capsys.readouterr().err
+
+
+def test_add_parser_wires_the_homework_subcommand() -> None:
+    parser = argparse.ArgumentParser(prog="tinynet")
+    homework.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["homework", "grade", "submission", "--json", "--timeout", "60"])
+    assert callable(args.run) and args.project == Path("submission") and args.json
+    assert args.timeout == 60.0
+    args = parser.parse_args(["homework", "export", "out", "--parts", "relu", "adam", "--force"])
+    assert args.parts == ["relu", "adam"] and args.force and callable(args.run)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["homework"])  # an action is required

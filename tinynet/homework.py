@@ -1,0 +1,1062 @@
+"""Homework: student copies of a project with chosen parts stubbed out, and per-part grading.
+
+tinynet is the reference solution of a course's assignments. The code a student should write
+is marked in the reference by whole-line comments::
+
+    def backward(self, dy):
+        x = self._load("x")
+        # BEGIN SOLUTION relu
+        # HINT: dx = dy * (x > 0), a new array
+        return dy * (x > 0)
+        # END SOLUTION
+
+``export`` copies the project and replaces each chosen region by a stub at the indentation of
+its BEGIN line, ``raise NotImplementedError("relu: dx = dy * (x > 0), a new array; see
+docs/activations.md")``, and drops the markers of the regions it keeps. ``grade`` runs the
+tests marked ``@pytest.mark.part("<id>")`` and says, per part, passed, failed or not
+attempted. See docs/homework.md.
+
+Rules of the markers, checked on every export (a :class:`HomeworkError` names file and line):
+regions do not nest; every BEGIN has its END, at the same indentation; the part id is one
+of the registry's; a region sits inside a function body and stays in the block it starts in
+(never around a ``def`` or ``class`` line), so the student copy always imports. A part may
+have several regions (ReLU's forward and backward are two methods): each becomes a stub.
+
+This module imports only the standard library at the top: the grader loads it by file path
+into the pytest subprocess, next to a project that has its own (maybe stubbed) ``tinynet``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import difflib
+import fnmatch
+import functools
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import tokenize
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "PARTS",
+    "GradeReport",
+    "HomeworkError",
+    "Part",
+    "PartResult",
+    "Region",
+    "add_parser",
+    "collect_tests",
+    "export",
+    "grade",
+    "main",
+    "parse_markers",
+    "project_files",
+    "project_root",
+    "scan_project",
+    "stub_message",
+    "stub_source",
+]
+
+
+# ---------------------------------------------------------------------------- the registry
+@dataclass(frozen=True)
+class Part:
+    """One piece of homework: ``id`` as written in the markers and in ``part("<id>")``,
+    the docs ``page`` that explains it, a one-line ``description`` (an instruction, used as
+    the stub's message when a region has no HINT), and its place in the suggested ``order``
+    (the tests of a part may use the parts before it, never those after)."""
+
+    id: str
+    page: str
+    description: str
+    order: int
+
+
+def _numbered(*parts: tuple[str, str, str]) -> dict[str, Part]:
+    return {pid: Part(pid, page, description, i) for i, (pid, page, description)
+            in enumerate(parts, start=1)}
+
+
+#: tinynet's parts in the suggested assignment order (docs/homework.md explains the order).
+PARTS: dict[str, Part] = _numbered(
+    # Assignment 1: the data and the tool that checks every backward pass.
+    ("idx-header", "docs/data.md#the-idx-format-byte-by-byte",
+     "parse an IDX header: magic number, element type, number of dimensions, sizes"),
+    ("gradcheck", "docs/gradcheck.md",
+     "write central-difference numerical gradients and their relative error"),
+    # Assignment 2: softmax regression (reference programs R1 and R5).
+    ("dense-forward", "docs/layers.md#dense", "write Dense forward: y = x @ W + b"),
+    ("dense-backward", "docs/layers.md#dense",
+     "write Dense backward: dW = x.T @ dy, db = dy.sum(0), dx = dy @ W.T"),
+    ("softmax-forward", "docs/softmax.md",
+     "write softmax over the last axis, as exp(x - max) so it never overflows"),
+    ("softmax-backward", "docs/softmax.md",
+     "write Softmax backward: dx = s * (dy - sum(dy * s)) per row"),
+    ("cross-entropy", "docs/cross_entropy.md",
+     "write cross-entropy and its gradient, from probabilities and from logits"),
+    ("mse", "docs/mse.md", "write the mean squared error and its gradient"),
+    # Assignment 3: the multi-layer perceptron and its optimisers (R2 and R4).
+    ("relu", "docs/activations.md", "write ReLU forward and backward"),
+    ("sigmoid", "docs/activations.md", "write Sigmoid forward and backward, without overflow"),
+    ("sgd-momentum", "docs/optimizers.md", "write the SGD update with momentum and Nesterov"),
+    ("rmsprop", "docs/optimizers.md", "write the RMSprop update"),
+    ("adam", "docs/optimizers.md", "write the Adam update with bias correction"),
+    # Assignment 4: the convolutional network (R3).
+    ("conv2d", "docs/conv.md", "write Conv2D forward (im2col and one GEMM) and backward"),
+    ("maxpool2d", "docs/conv.md", "write MaxPool2D forward and backward"),
+)
+
+#: Files of the reference that make no sense in a student copy (they check the markers).
+REFERENCE_ONLY = frozenset({"tests/test_homework_project.py"})
+
+#: Folders never copied, wherever they are: version control, environments, caches, outputs.
+EXCLUDED_DIRS = frozenset({
+    ".git", ".hg", ".svn", ".venv", "venv", ".ci-venv", "__pycache__", ".pytest_cache",
+    ".hypothesis", ".ruff_cache", ".mypy_cache", ".tox", ".nox", ".ipynb_checkpoints",
+    "build", "dist", "runs",
+})
+EXCLUDED_FILES = ("*.pyc", "*.pyo", ".DS_Store", ".coverage")
+
+#: Default time limit of one pytest run, in seconds.
+TIMEOUT = 600.0
+#: A stub longer than this is split over several lines (the project's line length).
+LINE_LENGTH = 100
+
+PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
+
+_PART_ID = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+_BEGIN = re.compile(r"#\s*BEGIN\s+SOLUTION\b(.*)$")
+_END = re.compile(r"#\s*END\s+SOLUTION\b(.*)$")
+_HINT = re.compile(r"#\s*HINT:(.*)$")
+#: What a stub raises: "<part-id>: <hint>; see <page>". The grader recognises stubs by it.
+_STUB_MESSAGE = re.compile(r"([a-z][a-z0-9-]*): .*; see \S+", re.S)
+
+
+class HomeworkError(ValueError):
+    """A problem with the markers, the parts or the folders, naming file and line if known."""
+
+    def __init__(self, message: str, path: str | Path | None = None,
+                 line: int | None = None) -> None:
+        self.message, self.path, self.line = message, path, line
+        where = f"{path}:{line}: " if path is not None and line else (
+            f"{path}: " if path is not None else "")
+        super().__init__(where + message)
+
+
+# ------------------------------------------------------------------------------ markers
+@dataclass(frozen=True)
+class Region:
+    """A solution region: lines ``begin`` (the BEGIN comment) to ``end`` (the END comment) of
+    ``path``, 1-based; ``indent`` is the BEGIN line's, ``hint`` the joined HINT lines."""
+
+    part: str
+    path: str
+    begin: int
+    end: int
+    indent: str
+    hint: str | None
+    hint_lines: tuple[int, ...] = ()
+
+
+def _lines(text: str) -> list[str]:
+    # Split exactly as tokenize counts lines (on \n, \r\n and \r), keeping the endings.
+    return io.StringIO(text, newline="").readlines()
+
+
+def _tokens(text: str, path: str) -> list[tokenize.TokenInfo]:
+    try:
+        return list(tokenize.generate_tokens(io.StringIO(text, newline="").readline))
+    except tokenize.TokenError as e:
+        raise HomeworkError(f"cannot read this file as Python: {e.args[0]}", path,
+                            e.args[1][0]) from None
+    except SyntaxError as e:  # IndentationError from tokenize
+        raise HomeworkError(f"cannot read this file as Python: {e.msg}", path, e.lineno) from None
+
+
+_SKIP = {tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT,
+         tokenize.ENCODING, tokenize.ENDMARKER}
+
+
+def parse_markers(text: str, path: str, registry: Mapping[str, Part] = PARTS) -> list[Region]:
+    """The solution regions of one Python source, checked; raises :class:`HomeworkError`.
+
+    Markers are found among the comments (by ``tokenize``), so marker-like text inside a
+    string is not a marker.
+    """
+    tokens = _tokens(text, path)
+    # Where each statement (logical line) starts: a region must stay inside its block.
+    starts: list[tuple[int, int]] = []
+    at_start = True
+    for tok in tokens:
+        if tok.type == tokenize.NEWLINE:
+            at_start = True
+        elif at_start and tok.type not in _SKIP:
+            starts.append(tok.start)
+            at_start = False
+
+    regions: list[Region] = []
+    open_: tuple[str, int, int, str] | None = None  # part, line, column, indent
+    hints: list[tuple[int, str]] = []
+    for tok in tokens:
+        if tok.type != tokenize.COMMENT:
+            continue
+        row, col = tok.start
+        comment = tok.string
+        whole_line = tok.line[:col].strip() == ""
+        begin, end, hint = _BEGIN.match(comment), _END.match(comment), _HINT.match(comment)
+        if (begin or end or (hint and open_)) and not whole_line:
+            raise HomeworkError("a marker must be a comment on a line of its own", path, row)
+        if begin:
+            ids = begin.group(1).split()
+            if len(ids) != 1:
+                raise HomeworkError("BEGIN SOLUTION needs exactly one part id, got "
+                                    f"{' '.join(ids) or 'none'}", path, row)
+            pid = ids[0]
+            if open_ is not None:
+                raise HomeworkError(f"BEGIN SOLUTION {pid} inside the region of {open_[0]} "
+                                    f"opened at line {open_[1]}: regions cannot nest",
+                                    path, row)
+            if pid not in registry:
+                close = difflib.get_close_matches(pid, list(registry), n=1)
+                suggestion = f" (did you mean {close[0]}?)" if close else ""
+                raise HomeworkError(f"unknown part id {pid!r}{suggestion}; the parts are: "
+                                    + ", ".join(registry), path, row)
+            open_ = (pid, row, col, tok.line[:col])
+            hints = []
+        elif end:
+            if open_ is None:
+                raise HomeworkError("END SOLUTION without a BEGIN SOLUTION before it", path, row)
+            pid, begin_row, begin_col, indent = open_
+            closing = end.group(1).split()
+            if closing and closing != [pid]:
+                raise HomeworkError(f"END SOLUTION {' '.join(closing)} closes the region of "
+                                    f"{pid} opened at line {begin_row}", path, row)
+            if col != begin_col:
+                raise HomeworkError(f"END SOLUTION is indented differently from its BEGIN "
+                                    f"SOLUTION at line {begin_row}", path, row)
+            inside = [(r, c) for r, c in starts if begin_row < r < row]
+            if not inside:
+                raise HomeworkError(f"the region of {pid} holds no code", path, begin_row)
+            if inside[0][1] != begin_col:
+                raise HomeworkError(f"the first statement of the region of {pid} is not at "
+                                    f"the indentation of its BEGIN SOLUTION (line {begin_row})",
+                                    path, inside[0][0])
+            for r, c in inside:
+                if c < begin_col:
+                    raise HomeworkError(
+                        f"this line is outside the block where the region of {pid} begins "
+                        f"(line {begin_row}): a region must not span a def or class line or "
+                        "leave its block", path, r)
+            text_hint = " ".join(h for _, h in hints if h) or None
+            regions.append(Region(pid, path, begin_row, row, indent, text_hint,
+                                  tuple(r for r, _ in hints)))
+            open_ = None
+        elif hint and open_ is not None:
+            hints.append((row, hint.group(1).strip()))
+        elif hint:
+            # It would stay in the student copy, next to the stub it was meant for.
+            raise HomeworkError("a HINT line must be inside a solution region", path, row)
+    if open_ is not None:
+        raise HomeworkError(f"BEGIN SOLUTION {open_[0]} is never closed by an END SOLUTION",
+                            path, open_[1])
+    return regions
+
+
+def _string_literal(text: str) -> str:
+    # A JSON string is also a valid Python string literal, in double quotes.
+    return json.dumps(text, ensure_ascii=False)
+
+
+def stub_message(part: Part, hint: str | None) -> str:
+    """What a stub raises: ``"<part-id>: <hint>; see <page>"``."""
+    return f"{part.id}: {hint or part.description}; see {part.page}"
+
+
+def _stub_lines(message: str, indent: str, newline: str) -> list[str]:
+    one = f"{indent}raise NotImplementedError({_string_literal(message)})"
+    if len(one) <= LINE_LENGTH:
+        return [one + newline]
+    inner = indent + "    "
+    pieces = textwrap.wrap(message, max(20, LINE_LENGTH - len(inner) - 2),
+                           drop_whitespace=False, break_on_hyphens=False)
+    if "".join(pieces) != message:  # never change the message to make it fit
+        return [one + newline]
+    return ([f"{indent}raise NotImplementedError({newline}"]
+            + [inner + _string_literal(p) + newline for p in pieces]
+            + [f"{indent}){newline}"])
+
+
+def stub_source(text: str, regions: Sequence[Region], stubbed: Collection[str],
+                registry: Mapping[str, Part] = PARTS) -> tuple[str, list[int], dict[int, Region]]:
+    """The student version of one source.
+
+    Regions of the parts in ``stubbed`` become stubs; the others keep their code, without
+    their marker and HINT lines. Returns the new text, the source line of each new line
+    (to report errors where the teacher can fix them), and the line of each stub's ``raise``.
+    """
+    lines = _lines(text)
+    by_begin = {r.begin: r for r in regions}
+    dropped = {n for r in regions for n in (r.begin, r.end, *r.hint_lines)}
+    out: list[str] = []
+    source_line: list[int] = []
+    stubs: dict[int, Region] = {}
+    n = 1
+    while n <= len(lines):
+        region = by_begin.get(n)
+        if region is not None and region.part in stubbed:
+            first = lines[n - 1]
+            newline = first[len(first.rstrip("\r\n")):] or "\n"
+            message = stub_message(registry[region.part], region.hint)
+            stubs[len(out) + 1] = region
+            for line in _stub_lines(message, region.indent, newline):
+                out.append(line)
+                source_line.append(n)
+            n = region.end + 1
+            continue
+        if n not in dropped:
+            out.append(lines[n - 1])
+            source_line.append(n)
+        n += 1
+    return "".join(out), source_line, stubs
+
+
+def _check_student_source(text: str, path: str, source_line: list[int],
+                          stubs: Mapping[int, Region]) -> None:
+    """The student version must compile, and every stub must sit inside a function body
+    (a stub at module or class level would raise when the module is imported)."""
+    try:
+        tree = ast.parse(text, path)
+        compile(tree, path, "exec")
+    except SyntaxError as e:
+        line = source_line[e.lineno - 1] if e.lineno and e.lineno <= len(source_line) else None
+        raise HomeworkError(f"the student copy of this file does not compile: {e.msg} "
+                            f"(line {e.lineno} of the copy); check the markers near here",
+                            path, line) from None
+    in_function: set[int] = set()
+
+    def visit(node: ast.AST, inside: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Raise) and inside:
+                in_function.add(child.lineno)
+            visit(child, inside or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef))
+
+    visit(tree, False)
+    for line, region in stubs.items():
+        if line not in in_function:
+            raise HomeworkError(f"the region of {region.part} is not inside a function body, "
+                                "so its stub would raise on import: put BEGIN and END "
+                                "SOLUTION inside the function, never around a def or class",
+                                path, region.begin)
+
+
+# ------------------------------------------------------------------------------ the project
+def project_root(source: str | Path | None = None) -> Path:
+    """The project folder: ``source``, or the folder holding pyproject.toml next to the
+    installed tinynet package (an editable install or a checkout)."""
+    if source is not None:
+        root = Path(source).resolve()
+        if not (root / "pyproject.toml").is_file():
+            raise HomeworkError(f"{root} is not a project folder: it has no pyproject.toml")
+        return root
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "pyproject.toml").is_file():
+        raise HomeworkError(f"cannot find the project's sources next to the installed package "
+                            f"({root} has no pyproject.toml); pass --source FOLDER")
+    return root
+
+
+def _excluded(rel: str, patterns: Sequence[str]) -> bool:
+    parts = rel.split("/")
+    if any(p in EXCLUDED_DIRS or p.endswith(".egg-info") for p in parts[:-1]):
+        return True
+    if any(fnmatch.fnmatch(parts[-1], pat) for pat in EXCLUDED_FILES):
+        return True
+    if rel in REFERENCE_ONLY:
+        return True
+    return any(fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(rel, pat.rstrip("/") + "/*")
+               for pat in patterns)
+
+
+def _git_files(root: Path) -> list[str] | None:
+    """Tracked files and untracked ones git does not ignore, or None if not a checkout.
+
+    Untracked files count: a file written but not yet committed is part of the project;
+    ignored ones (outputs, caches) are not.
+    """
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others",
+             "--exclude-standard"], capture_output=True, check=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    names = done.stdout.decode("utf-8", "surrogateescape").split("\0")
+    return sorted({n for n in names if n})
+
+
+def _walk_files(root: Path) -> list[str]:
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in EXCLUDED_DIRS and not d.endswith(".egg-info"))
+        rel_folder = Path(folder).relative_to(root)
+        found.extend((rel_folder / f).as_posix() for f in files)
+    return sorted(found)
+
+
+def project_files(root: Path, exclude: Sequence[str] = ()) -> list[str]:
+    """The files of the project to copy, as posix paths relative to ``root``."""
+    names = _git_files(root)
+    if names is None:
+        names = _walk_files(root)
+    return [n for n in names if (root / n).is_file() and not _excluded(n, exclude)]
+
+
+@dataclass
+class Project:
+    """A scanned project: its ``root``, the ``files`` to copy, the checked regions of each
+    Python file that has any, and, in a student copy, where each part's stubs are."""
+
+    root: Path
+    files: list[str]
+    regions: dict[str, list[Region]]
+    texts: dict[str, str] = field(repr=False, default_factory=dict)
+    stubs: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+    def regions_of(self, part: str) -> list[Region]:
+        return [r for rs in self.regions.values() for r in rs if r.part == part]
+
+
+_STUB_LINE = re.compile(r"raise NotImplementedError\(\s*\"([a-z][a-z0-9-]*): ")
+
+
+def _find_stubs(text: str, path: str, registry: Mapping[str, Part],
+                found: dict[str, list[tuple[str, int]]]) -> None:
+    for match in _STUB_LINE.finditer(text):
+        if match.group(1) in registry:
+            line = text.count("\n", 0, match.start()) + 1
+            found.setdefault(match.group(1), []).append((path, line))
+
+
+def scan_project(root: str | Path, registry: Mapping[str, Part] = PARTS,
+                 exclude: Sequence[str] = ()) -> Project:
+    """List the project's files and parse and check the markers of every Python file.
+
+    Every region is checked as if it were stubbed, whichever parts an export will choose, so
+    a misplaced region is reported as soon as it is written.
+    """
+    root = Path(root)
+    files = project_files(root, exclude)
+    regions: dict[str, list[Region]] = {}
+    texts: dict[str, str] = {}
+    stubs: dict[str, list[tuple[str, int]]] = {}
+    for rel in files:
+        if not rel.endswith(".py"):
+            continue
+        raw = (root / rel).read_bytes()
+        if b"SOLUTION" not in raw and b"HINT:" not in raw and b"NotImplementedError(" not in raw:
+            continue  # neither a marker nor a stub can be there; skip tokenizing
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise HomeworkError(f"not UTF-8 ({e.reason})", rel) from None
+        _find_stubs(text, rel, registry, stubs)
+        found = parse_markers(text, rel, registry)
+        if found:
+            every_part = {r.part for r in found}
+            student, source_line, stubs = stub_source(text, found, every_part, registry)
+            _check_student_source(student, rel, source_line, stubs)
+            regions[rel], texts[rel] = found, text
+    return Project(root, files, regions, texts, stubs)
+
+
+def _choose(parts: Iterable[str] | None, registry: Mapping[str, Part]) -> list[str]:
+    if parts is None:
+        return list(registry)
+    chosen = list(dict.fromkeys(parts))
+    unknown = [p for p in chosen if p not in registry]
+    if unknown:
+        raise HomeworkError(f"unknown part id(s) {', '.join(unknown)}; the parts are: "
+                            + ", ".join(registry))
+    return chosen
+
+
+def _prepare_dest(dest: Path, source: Path, force: bool) -> None:
+    if dest == source or source in dest.parents or dest in source.parents:
+        raise HomeworkError(f"DEST {dest} must be outside the project {source}")
+    if dest.exists() and not dest.is_dir():
+        raise HomeworkError(f"DEST {dest} exists and is not a folder")
+    if dest.is_dir() and any(dest.iterdir()):
+        if not force:
+            raise HomeworkError(f"DEST {dest} is not empty (pass --force to replace its "
+                                "contents)")
+        if not (dest / "pyproject.toml").is_file():
+            # --force deletes; only ever delete what looks like an earlier copy.
+            raise HomeworkError(f"DEST {dest} is not empty and does not look like a project "
+                                "(no pyproject.toml): refusing to delete its contents")
+
+
+def _clear(folder: Path) -> None:
+    for child in folder.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+@dataclass
+class ExportResult:
+    """What :func:`export` wrote: the folder, the parts stubbed, how many stubs and files."""
+
+    dest: Path
+    parts: list[str]
+    stubs: int
+    files: int
+
+
+def export(dest: str | Path, source: str | Path | None = None,
+           parts: Iterable[str] | None = None, force: bool = False,
+           registry: Mapping[str, Part] = PARTS, exclude: Sequence[str] = ()) -> ExportResult:
+    """Write a student copy of the project at ``source`` into ``dest``.
+
+    The regions of ``parts`` (default: every part of ``registry``) become stubs; every
+    other region keeps its code without markers. Nothing is written unless every file was
+    transformed and checked: malformed markers leave ``dest`` untouched.
+    """
+    root = project_root(source)
+    dest = Path(dest).resolve()
+    chosen = _choose(parts, registry)
+    _prepare_dest(dest, root, force)
+    project = scan_project(root, registry, exclude)
+    missing = [p for p in chosen if not project.regions_of(p)]
+    if missing:
+        raise HomeworkError(f"part(s) {', '.join(missing)} have no region in {root}: mark "
+                            "their code with # BEGIN SOLUTION <part-id> ... # END SOLUTION")
+    stubbed = set(chosen)
+    student: dict[str, str] = {}
+    count = 0
+    for rel, regions in project.regions.items():
+        text, source_line, stubs = stub_source(project.texts[rel], regions, stubbed, registry)
+        _check_student_source(text, rel, source_line, stubs)
+        student[rel] = text
+        count += len(stubs)
+    if dest.exists():
+        _clear(dest)
+    for rel in project.files:
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if rel in student:
+            target.write_bytes(student[rel].encode("utf-8"))
+            shutil.copymode(root / rel, target)
+        else:
+            shutil.copy2(root / rel, target)
+    return ExportResult(dest, chosen, count, len(project.files))
+
+
+# ------------------------------------------------------------------------------ grading
+# The grader runs pytest in a subprocess whose working folder is the project, so that the
+# project's own tinynet (the student's) is imported. This module is loaded there by file
+# path, under another name, and records what happened to each marked test, one JSON object
+# per line, flushed as it goes: a run killed by the timeout keeps what it had done.
+_BOOTSTRAP = """\
+import importlib.util, os, sys
+sys.path.insert(0, os.getcwd())
+spec = importlib.util.spec_from_file_location("_tinynet_homework_grader", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = module
+spec.loader.exec_module(module)
+sys.exit(module.run_pytest(sys.argv[2:]))
+"""
+
+
+def _first_line(text: str, limit: int = 200) -> str:
+    line = next((s.strip() for s in str(text).splitlines() if s.strip()), "")
+    return line if len(line) <= limit else line[:limit - 3] + "..."
+
+
+def _find_stub(exc: BaseException | None) -> tuple[str, str] | None:
+    """(part id, message) of a stub's NotImplementedError in ``exc``'s chain, if any."""
+    stack, seen = [exc], set()
+    while stack:
+        e = stack.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, NotImplementedError) and e.args and isinstance(e.args[0], str):
+            match = _STUB_MESSAGE.fullmatch(e.args[0])
+            if match:
+                return match.group(1), _first_line(e.args[0], 300)
+        stack.extend(getattr(e, "exceptions", None) or ())  # exception groups (hypothesis)
+        stack.extend((e.__context__, e.__cause__))
+    return None
+
+
+def _marked_parts(item: Any) -> list[str]:
+    ids: list[str] = []
+    for mark in item.iter_markers("part"):
+        for pid in (*mark.args, *mark.kwargs.values()):
+            if isinstance(pid, str) and pid not in ids:
+                ids.append(pid)
+    return ids
+
+
+def _recorder(report: str, parts: Collection[str] | None, select: bool) -> Any:
+    import pytest  # only in the grading subprocess: the library does not need pytest
+
+    class Recorder:
+        """Writes an event per collected test, per test phase and per collection error."""
+
+        def __init__(self) -> None:
+            self.out = open(report, "a", encoding="utf-8")  # closed at session finish
+
+        def write(self, **event: Any) -> None:
+            self.out.write(json.dumps(event) + "\n")
+            self.out.flush()
+
+        def pytest_configure(self, config: Any) -> None:
+            # So that --strict-markers accepts part() even where the project forgot it.
+            config.addinivalue_line("markers", "part(id): the homework part a test grades")
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_collection_modifyitems(self, session: Any, config: Any, items: list) -> None:
+            keep, drop, seen = [], [], set()
+            for item in items:
+                ids = _marked_parts(item)
+                seen.update(ids)
+                wanted = bool(ids) and (parts is None or bool(set(ids) & set(parts)))
+                if select and not wanted:
+                    drop.append(item)
+                    continue
+                keep.append(item)
+                self.write(event="collected", nodeid=item.nodeid, parts=ids)
+            self.write(event="seen", parts=sorted(seen))
+            if drop:
+                config.hook.pytest_deselected(items=drop)
+                items[:] = keep
+
+        def pytest_collectreport(self, report: Any) -> None:
+            if report.failed:
+                text = report.longreprtext
+                stub = re.search(r"NotImplementedError: (([a-z][a-z0-9-]*): .*?; see \S+)", text)
+                errors = [m.group(1) for m in re.finditer(r"^E\s+(\S.*)$", text, re.M)]
+                self.write(event="collect_error", nodeid=report.nodeid,
+                           message=_first_line(errors[-1] if errors else text),
+                           stub=[stub.group(2), stub.group(1)] if stub else None)
+
+        def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
+            self.write(event="start", nodeid=nodeid)
+
+        @pytest.hookimpl(hookwrapper=True)
+        def pytest_runtest_makereport(self, item: Any, call: Any):
+            outcome = yield
+            rep = outcome.get_result()
+            message, stub = "", None
+            if rep.failed and call.excinfo is not None:
+                stub = _find_stub(call.excinfo.value)
+                message = stub[1] if stub else _first_line(call.excinfo.exconly())
+            elif rep.failed:
+                message = _first_line(rep.longreprtext)
+            elif rep.skipped:
+                longrepr = rep.longrepr
+                reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+                message = "skipped: " + _first_line(reason)
+            self.write(event="report", nodeid=rep.nodeid, when=rep.when, outcome=rep.outcome,
+                       message=message, stub=list(stub) if stub else None)
+
+        def pytest_sessionfinish(self, session: Any, exitstatus: int) -> None:
+            self.write(event="finished", exitstatus=int(exitstatus))
+            self.out.close()
+
+    return Recorder()
+
+
+def run_pytest(argv: Sequence[str]) -> int:
+    """The grading subprocess: ``argv`` is a JSON settings object, then pytest's arguments."""
+    settings = json.loads(argv[0])
+    import pytest
+
+    plugin = _recorder(settings["report"], settings["parts"], settings["select"])
+    return int(pytest.main(list(argv[1:]), plugins=[plugin]))
+
+
+@dataclass
+class _Run:
+    events: list[dict[str, Any]]
+    timed_out: bool
+    returncode: int | None
+    output: str
+
+
+def _run_pytest_subprocess(project: Path, parts: Collection[str] | None, select: bool,
+                           collect_only: bool, timeout: float) -> _Run:
+    with tempfile.TemporaryDirectory(prefix="tinynet-homework-") as tmp:
+        report = Path(tmp) / "events.jsonl"
+        settings = {"report": str(report), "parts": None if parts is None else sorted(parts),
+                    "select": select}
+        args = ["-q", "-p", "no:cacheprovider", "--continue-on-collection-errors",
+                "--maxfail=1000000000"]
+        if collect_only:
+            args.append("--collect-only")
+        command = [sys.executable, "-c", _BOOTSTRAP, str(Path(__file__).resolve()),
+                   json.dumps(settings), *args]
+        # A session of its own, so a timeout kills the tests' child processes too.
+        proc = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        timed_out = False
+        try:
+            output, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            if hasattr(os, "killpg"):
+                os.killpg(proc.pid, signal.SIGKILL)
+            else:
+                proc.kill()
+            output, _ = proc.communicate()
+        events = []
+        if report.exists():
+            for line in report.read_text(encoding="utf-8").splitlines():
+                try:
+                    events.append(json.loads(line))
+                except json.JSONDecodeError:  # the last line of a killed run
+                    break
+    text = output.decode("utf-8", "replace")
+    if not timed_out and (proc.returncode not in (0, 1, 5)
+                          or not any(e["event"] == "finished" for e in events)):
+        tail = "\n".join(text.strip().splitlines()[-15:])
+        raise HomeworkError(f"pytest could not run in {project} (exit status "
+                            f"{proc.returncode}):\n{tail}")
+    return _Run(events, timed_out, proc.returncode, text)
+
+
+def _check_project_folder(project: str | Path) -> Path:
+    folder = Path(project).resolve()
+    if not folder.is_dir():
+        raise HomeworkError(f"{folder}: no such folder")
+    if not (folder / "pyproject.toml").is_file():
+        raise HomeworkError(f"{folder} is not a project folder: it has no pyproject.toml")
+    return folder
+
+
+def collect_tests(project: str | Path, timeout: float = TIMEOUT) -> dict[str, list[str]]:
+    """The test node ids marked with each part, collected by pytest in ``project``."""
+    run = _run_pytest_subprocess(_check_project_folder(project), None, select=False,
+                                 collect_only=True, timeout=timeout)
+    if run.timed_out:
+        raise HomeworkError(f"collecting the tests of {project} took over {timeout:g} s")
+    tests: dict[str, list[str]] = {}
+    for e in run.events:
+        if e["event"] == "collected":
+            for pid in e["parts"]:
+                tests.setdefault(pid, []).append(e["nodeid"])
+    return tests
+
+
+@dataclass
+class PartResult:
+    """The grade of one part: ``status`` is "passed", "failed" or "not attempted";
+    ``message`` says why it did not pass; ``tests`` are its test node ids."""
+
+    part: str
+    status: str
+    message: str = ""
+    tests: list[str] = field(default_factory=list)
+
+
+@dataclass
+class GradeReport:
+    """Per-part results in the order graded; ``score`` is the fraction of parts passed."""
+
+    results: dict[str, PartResult]
+    unknown_parts: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        if not self.results:
+            return 0.0
+        passed = sum(r.status == PASSED for r in self.results.values())
+        return round(passed / len(self.results), 4)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.results) and all(r.status == PASSED for r in self.results.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {"parts": {p: r.status for p, r in self.results.items()}, "score": self.score}
+
+    def table(self) -> str:
+        width = max([len("part"), *map(len, self.results)])
+        rows = [f"{'part':<{width}}  {'status':<13}  message"]
+        for pid, r in self.results.items():
+            rows.append(f"{pid:<{width}}  {r.status:<13}  {r.message}".rstrip())
+        passed = sum(r.status == PASSED for r in self.results.values())
+        rows.append(f"score: {passed}/{len(self.results)} parts passed ({self.score:.2f})")
+        return "\n".join(rows)
+
+
+@dataclass
+class _TestOutcome:
+    outcome: str = PASSED  # passed, failed or skipped
+    message: str = ""
+    stub: tuple[str, str] | None = None
+    complete: bool = False
+
+
+def _outcomes(events: Iterable[Mapping[str, Any]]) -> dict[str, _TestOutcome]:
+    """Each test's outcome over its phases (setup, call, teardown): the first failure."""
+    tests: dict[str, _TestOutcome] = {}
+    for e in events:
+        if e["event"] == "start":
+            tests[e["nodeid"]] = _TestOutcome()
+        elif e["event"] == "report":
+            t = tests.setdefault(e["nodeid"], _TestOutcome())
+            if e["outcome"] == "failed" and t.outcome != FAILED:
+                t.outcome, t.message = FAILED, e["message"]
+                t.stub = tuple(e["stub"]) if e["stub"] else None
+            elif e["outcome"] == "skipped" and t.outcome == PASSED:
+                t.outcome, t.message = "skipped", e["message"]
+            if e["when"] == "teardown":
+                t.complete = True
+    return tests
+
+
+def _parts_in_file(project: Path, nodeid: str, parts: Collection[str]) -> list[str]:
+    """The parts a test file names, read from its text (for files pytest could not import)."""
+    path = project / nodeid.split("::")[0]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return []
+    named = re.findall(r"part\(\s*(?:id\s*=\s*)?[\"']([a-z0-9-]+)[\"']", text)
+    return [p for p in parts if p in named]
+
+
+def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
+               outcomes: Mapping[str, _TestOutcome],
+               collect_errors: Mapping[str, Sequence[Mapping[str, Any]]],
+               timeouts: Mapping[str, str]) -> dict[str, PartResult]:
+    """The status of each part from its tests' outcomes (see :func:`grade`)."""
+    results = {}
+    for pid in parts:
+        tests = [n for n, ids in collected.items() if pid in ids]
+        entries: list[tuple[str, _TestOutcome]] = []
+        for error in collect_errors.get(pid, ()):
+            stub = tuple(error["stub"]) if error["stub"] else None
+            entries.append((error["nodeid"], _TestOutcome(FAILED, "cannot collect: "
+                                                          + error["message"], stub, True)))
+        entries += [(n, outcomes.get(n, _TestOutcome(FAILED, "did not run"))) for n in tests]
+        stubbed = [(n, t) for n, t in entries if t.outcome == FAILED and t.stub]
+        failed = [(n, t) for n, t in entries if t.outcome != PASSED or not t.complete]
+        if pid in timeouts:
+            result = PartResult(pid, FAILED, timeouts[pid])
+        elif stubbed:
+            _, t = stubbed[0]
+            own = t.stub[0] == pid
+            message = t.stub[1] if own else f"needs part {t.stub[0]} first: {t.stub[1]}"
+            result = PartResult(pid, NOT_ATTEMPTED, message)
+        elif failed:
+            nodeid, t = failed[0]
+            result = PartResult(pid, FAILED, f"{nodeid}: {t.message or 'did not finish'}")
+        elif not tests:
+            result = PartResult(pid, FAILED, f'no test is marked part("{pid}")')
+        else:
+            result = PartResult(pid, PASSED)
+        result.tests = tests
+        results[pid] = result
+    return results
+
+
+def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
+          parts: Iterable[str] | None = None, timeout: float = TIMEOUT) -> GradeReport:
+    """Run the tests of each part in ``project`` and grade the parts.
+
+    One pytest subprocess runs every test marked with a chosen part. A part passes when all
+    its tests pass; it is "not attempted" when one of its tests failed on a stub's
+    NotImplementedError (its own stub, or an earlier part's: the message says which);
+    otherwise it failed, with the first failing test and the first line of its error. A part
+    with no test fails. If a run exceeds ``timeout`` seconds, the part of the test that was
+    running fails ("timed out") and the unfinished parts run again without it.
+    """
+    folder = _check_project_folder(project)
+    chosen = _choose(parts, registry)
+    collected: dict[str, list[str]] = {}
+    outcomes: dict[str, _TestOutcome] = {}
+    collect_errors: dict[str, list[dict[str, Any]]] = {}
+    timeouts: dict[str, str] = {}
+    seen: set[str] = set()
+    pending = list(chosen)
+    while pending:
+        run = _run_pytest_subprocess(folder, pending, select=True, collect_only=False,
+                                     timeout=timeout)
+        for e in run.events:
+            if e["event"] == "collected":
+                collected[e["nodeid"]] = e["parts"]
+            elif e["event"] == "seen":
+                seen.update(e["parts"])
+            elif e["event"] == "collect_error":
+                for pid in _parts_in_file(folder, e["nodeid"], pending):
+                    collect_errors.setdefault(pid, []).append(e)
+        outcomes.update(_outcomes(run.events))
+        if not run.timed_out:
+            break
+        started = [e["nodeid"] for e in run.events if e["event"] == "start"]
+        running = started[-1] if started and not outcomes[started[-1]].complete else None
+        victims = [p for p in pending if running is not None and p in collected.get(running, ())]
+        if not victims:  # timed out while collecting, or between tests: nothing to skip
+            for pid in pending:
+                timeouts[pid] = f"timed out after {timeout:g} s"
+            break
+        for pid in victims:
+            timeouts[pid] = f"timed out after {timeout:g} s in {running}"
+        done = {p for p in pending
+                if all(outcomes.get(n, _TestOutcome()).complete
+                       for n, ids in collected.items() if p in ids)}
+        pending = [p for p in pending if p not in victims and p not in done]
+    results = _summarise(chosen, collected, outcomes, collect_errors, timeouts)
+    return GradeReport(results, sorted(seen - set(registry)))
+
+
+# ------------------------------------------------------------------------------ commands
+def cmd_list(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) -> int:
+    """``tinynet homework list``: the parts, where their regions are, and their tests."""
+    root = project_root(args.source)
+    project = scan_project(root, registry)
+    tests = {} if args.no_tests else collect_tests(root, args.timeout)
+    for part in registry.values():
+        print(f"{part.order:2d}. {part.id}  ({part.page})")
+        print(f"    {part.description}")
+        regions = [(r.path, r.begin) for r in project.regions_of(part.id)]
+        stubs = project.stubs.get(part.id, [])
+        # The reference has regions; a student copy has stubs where they were.
+        label, places = ("stubs:  ", stubs) if stubs and not regions else ("regions:", regions)
+        print(f"    {label} " + (", ".join(f"{p}:{n}" for p, n in places) or "(none)"))
+        if args.no_tests:
+            continue
+        names = tests.get(part.id, [])
+        if not names:
+            print("    tests:   (none)")
+        # Parametrised cases of one test function are shown once, with their count.
+        grouped: dict[str, int] = {}
+        for n in names:
+            grouped[n.split("[")[0]] = grouped.get(n.split("[")[0], 0) + 1
+        for i, (name, count) in enumerate(grouped.items()):
+            label = "    tests:   " if i == 0 else "             "
+            print(label + name + (f" ({count} cases)" if count > 1 else ""))
+    unknown = sorted(set(tests) - set(registry))
+    if unknown:
+        print(f"tests marked with unknown parts: {', '.join(unknown)}", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) -> int:
+    """``tinynet homework export DEST``."""
+    result = export(args.dest, source=args.source, parts=args.parts, force=args.force,
+                    registry=registry, exclude=args.exclude)
+    print(f"wrote a student copy to {result.dest}: {result.files} files, {result.stubs} "
+          f"stubs for {len(result.parts)} part(s): {', '.join(result.parts)}")
+    return 0
+
+
+def cmd_grade(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) -> int:
+    """``tinynet homework grade [PROJECT]``: exit status 0 only when every part passed."""
+    report = grade(args.project, registry=registry, parts=args.parts, timeout=args.timeout)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print(report.table())
+    if report.unknown_parts:
+        print("warning: tests marked with parts that are not in the registry (not graded): "
+              + ", ".join(report.unknown_parts), file=sys.stderr)
+    return 0 if report.passed else 1
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _add_actions(parser: argparse.ArgumentParser, registry: Mapping[str, Part]) -> None:
+    actions = parser.add_subparsers(dest="homework_action", metavar="ACTION", required=True)
+    ids = ", ".join(registry)
+    timeout_help = f"seconds one pytest run may take (default {TIMEOUT:g})"
+    source_help = "the reference project (default: the one tinynet is installed from)"
+
+    p = actions.add_parser("list", help="the parts, their regions and their tests",
+                           description="List the parts in their suggested order, with their "
+                           "docs page, the files and lines of their solution regions and the "
+                           "tests marked with them.")
+    p.add_argument("--source", type=Path, help=source_help)
+    p.add_argument("--no-tests", action="store_true", help="do not collect the tests (faster)")
+    p.add_argument("--timeout", type=_positive_float, default=TIMEOUT, help=timeout_help)
+    p.set_defaults(run=functools.partial(cmd_list, registry=registry))
+
+    p = actions.add_parser("export", help="write a student copy with stubbed parts",
+                           description="Copy the project to DEST, replacing the solution "
+                           "regions of the chosen parts by stubs that raise "
+                           "NotImplementedError with a hint, and dropping every marker.")
+    p.add_argument("dest", type=Path, metavar="DEST", help="the folder of the student copy")
+    p.add_argument("--parts", nargs="+", metavar="ID", help=f"the parts to stub (default: all): "
+                   f"{ids}")
+    p.add_argument("--force", action="store_true",
+                   help="replace the contents of a non-empty DEST (an earlier copy)")
+    p.add_argument("--source", type=Path, help=source_help)
+    p.add_argument("--exclude", nargs="+", metavar="PATTERN", default=[],
+                   help="also leave out these paths (glob patterns relative to the project, "
+                   "e.g. hidden_tests)")
+    p.set_defaults(run=functools.partial(cmd_export, registry=registry))
+
+    p = actions.add_parser("grade", help="run each part's tests and print a score",
+                           description="Run the tests marked @pytest.mark.part(ID) in PROJECT "
+                           "and print, per part, passed, failed (with the first error) or not "
+                           "attempted (a stub raised NotImplementedError), and the score. "
+                           "The exit status is 0 only when every part passed.")
+    p.add_argument("project", nargs="?", type=Path, default=Path("."), metavar="PROJECT",
+                   help="the project folder (default: the current folder)")
+    p.add_argument("--json", action="store_true",
+                   help='print {"parts": {ID: STATUS}, "score": FRACTION} instead of a table')
+    p.add_argument("--parts", nargs="+", metavar="ID", help="grade only these parts")
+    p.add_argument("--timeout", type=_positive_float, default=TIMEOUT, help=timeout_help)
+    p.set_defaults(run=functools.partial(cmd_grade, registry=registry))
+
+
+def add_parser(subparsers: Any, registry: Mapping[str, Part] = PARTS) -> argparse.ArgumentParser:
+    """Add the ``homework`` subcommand (``list``, ``export``, ``grade``) to ``subparsers``;
+    each sets ``run``, a callable(args) -> exit status."""
+    parser = subparsers.add_parser(
+        "homework", help="student copies with stubbed parts, and per-part grading",
+        description="Export a student copy of the project with chosen parts replaced by "
+        "stubs, and grade a copy part by part. See docs/homework.md.")
+    _add_actions(parser, registry)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, registry: Mapping[str, Part] = PARTS) -> int:
+    """``python -m tinynet.homework ACTION ...``: the same as ``tinynet homework``."""
+    parser = argparse.ArgumentParser(
+        prog="tinynet homework", description="Student copies with stubbed parts, and "
+        "per-part grading. See docs/homework.md.")
+    _add_actions(parser, registry)
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print("tinynet homework: interrupted", file=sys.stderr)
+        return 130
+    except (OSError, ValueError) as e:
+        print(f"tinynet homework: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
