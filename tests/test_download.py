@@ -1,0 +1,245 @@
+"""download_mnist against mirrors served by a local HTTP server on 127.0.0.1: never the
+internet. Small IDX files stand in for MNIST's, through the ``files`` checksum table."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.server
+import io
+import socket
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from tinynet.datasets import MIRRORS, DownloadError, download_mnist, read_idx, write_idx
+
+TIMEOUT = 0.5  # seconds download_mnist waits on the slow mirror
+SERVER_LIFETIME = 60.0  # the server stops itself after this, whatever the tests do
+
+
+def _idx_gz(array: np.ndarray) -> tuple[bytes, bytes]:
+    """(gzipped IDX bytes, the uncompressed IDX bytes) of ``array``."""
+    buffer = io.BytesIO()
+    write_idx(buffer, array)
+    plain = buffer.getvalue()
+    return gzip.compress(plain, mtime=0), plain
+
+
+RNG = np.random.default_rng(7)
+IMAGES = RNG.integers(0, 256, (20, 28, 28), dtype=np.uint8)
+LABELS = RNG.integers(0, 10, 20, dtype=np.uint8)
+SERVED = {"images-idx3-ubyte.gz": _idx_gz(IMAGES), "labels-idx1-ubyte.gz": _idx_gz(LABELS)}
+# The checksum table download_mnist checks against: of the uncompressed content.
+FILES = {name: hashlib.sha256(plain).hexdigest() for name, (_, plain) in SERVED.items()}
+ARRAYS = {"images-idx3-ubyte.gz": IMAGES, "labels-idx1-ubyte.gz": LABELS}
+HTML = b"<!DOCTYPE html><html><body><h1>Sign in to the Wi-Fi</h1></body></html>"
+
+
+def _flip(data: bytes, at: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :]
+
+
+class Mirrors(http.server.BaseHTTPRequestHandler):
+    """Each first path segment is a mirror with its own way of failing (or not)."""
+
+    requests: list[str]  # set per server: every path asked for
+
+    def do_GET(self) -> None:  # the name http.server calls for a GET request
+        self.requests.append(self.path)
+        kind, _, name = self.path.strip("/").partition("/")
+        if kind == "missing" or name not in SERVED:
+            return self._send(404, b"<html>404 Not Found</html>", "text/html")
+        gz, plain = SERVED[name]
+        if kind == "good":
+            self._send(200, gz, "application/octet-stream")
+        elif kind == "plain":  # uncompressed content: still the same SHA-256
+            self._send(200, plain, "application/octet-stream")
+        elif kind == "html":  # a captive portal, honest about its type
+            self._send(200, HTML, "text/html")
+        elif kind == "html-as-binary":  # ... or not
+            self._send(200, HTML, "application/octet-stream")
+        elif kind == "corrupt":  # a bit flipped in transit: gzip's CRC-32 catches it
+            self._send(200, _flip(gz, len(gz) // 2), "application/octet-stream")
+        elif kind == "other":  # a valid IDX file, but not the one asked for
+            other, _ = _idx_gz(np.zeros(3, np.uint8))
+            self._send(200, other, "application/octet-stream")
+        elif kind == "short":  # the connection drops halfway
+            self._send(200, gz[: len(gz) // 2], "application/octet-stream", length=len(gz))
+        elif kind == "slow":  # answers only after the client has given up
+            time.sleep(2 * TIMEOUT)
+            self._send(200, gz, "application/octet-stream")
+        else:
+            self._send(500, b"Internal Server Error", "text/plain")
+
+    def _send(self, status: int, body: bytes, content_type: str, length: int | None = None):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body) if length is None else length))
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except OSError:
+            pass  # the client gave up first (the slow mirror)
+
+    def log_message(self, *args) -> None:
+        pass  # keep the test output clean
+
+
+@pytest.fixture
+def server():
+    """Base URL of a local server; it serves until the test ends or SERVER_LIFETIME."""
+    handler = type("Handler", (Mirrors,), {"requests": []})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    httpd.timeout = 0.05  # handle_request returns this often to look at the stop flag
+    stop = threading.Event()
+    deadline = time.monotonic() + SERVER_LIFETIME
+
+    def serve() -> None:
+        while not stop.is_set() and time.monotonic() < deadline:
+            httpd.handle_request()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        yield base, handler.requests
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        httpd.server_close()
+
+
+@pytest.fixture
+def dead_mirror():
+    """A URL on 127.0.0.1 where nothing listens: connections are refused at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
+
+
+def _download(dest, mirrors, **kwargs):
+    kwargs.setdefault("progress", False)
+    return download_mnist(dest, mirrors=mirrors, files=FILES, timeout=TIMEOUT, **kwargs)
+
+
+def _assert_downloaded(dest, paths):
+    assert [p.name for p in paths] == list(FILES)
+    assert sorted(p.name for p in dest.iterdir()) == sorted(FILES)  # and no temporary file
+    for name, array in ARRAYS.items():
+        np.testing.assert_array_equal(read_idx(dest / name), array)
+
+
+def test_a_good_mirror(server, tmp_path):
+    base, requests = server
+    calls = []
+    paths = _download(
+        tmp_path / "new" / "folder", [f"{base}/good"], progress=lambda *a: calls.append(a)
+    )
+    _assert_downloaded(tmp_path / "new" / "folder", paths)
+    assert requests == [f"/good/{name}" for name in FILES]
+    # The progress callback saw each file through to its full size.
+    for name, (gz, _) in SERVED.items():
+        seen = [(done, total) for url, done, total in calls if url == f"{base}/good/{name}"]
+        assert seen[-1] == (len(gz), len(gz))
+        assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
+def test_a_dead_mirror_then_a_good_one(server, dead_mirror, tmp_path, capsys):
+    base, _ = server
+    paths = _download(tmp_path, [dead_mirror, f"{base}/good/"], progress=True)
+    _assert_downloaded(tmp_path, paths)
+    printed = capsys.readouterr().err
+    assert f"{dead_mirror}images-idx3-ubyte.gz: could not connect" in printed
+    assert "verified" in printed
+
+
+@pytest.mark.parametrize("kind", ["html", "html-as-binary", "corrupt", "other", "short"])
+def test_a_bad_mirror_then_a_good_one(server, tmp_path, kind):
+    base, requests = server
+    paths = _download(tmp_path, [f"{base}/{kind}", f"{base}/good"])
+    _assert_downloaded(tmp_path, paths)
+    assert requests == [f"/{k}/{name}" for name in FILES for k in (kind, "good")]
+
+
+def test_uncompressed_content_passes_the_same_checksum(server, tmp_path):
+    base, _ = server
+    paths = _download(tmp_path, [f"{base}/plain"])
+    _assert_downloaded(tmp_path, paths)
+
+
+def test_all_mirrors_failing_says_what_each_did_and_leaves_nothing(
+    server, dead_mirror, tmp_path
+):
+    base, _ = server
+    kinds = ["html", "html-as-binary", "corrupt", "other", "short", "missing", "slow"]
+    mirrors = [dead_mirror] + [f"{base}/{kind}/" for kind in kinds]
+    with pytest.raises(DownloadError) as info:
+        _download(tmp_path, mirrors)
+    message = str(info.value)
+    name = "images-idx3-ubyte.gz"
+    expected = {
+        dead_mirror: "could not connect",
+        "html": "served an HTML page (Content-Type: text/html)",
+        "html-as-binary": "the file received: not an IDX file: expected the magic bytes 00 00 "
+        "<type> <ndim>, found 3c 21 44 4f; it looks like an HTML page",
+        "corrupt": "the file received: corrupt gzip stream",
+        "other": "checksum mismatch: expected the SHA-256 of the uncompressed content to be "
+        + FILES[name],
+        "short": f"wrong size: expected {len(SERVED[name][0])} bytes",
+        "missing": "HTTP error 404 Not Found",
+        "slow": f"timed out after {TIMEOUT} s",
+    }
+    lines = message.splitlines()
+    for kind, reason in expected.items():
+        url = (kind if kind == dead_mirror else f"{base}/{kind}/") + name
+        assert any(line.strip().startswith(f"{url}: {reason}") for line in lines), (
+            f"no line for {url}: {reason!r} in {message}"
+        )
+    assert f"no mirror delivered {name}" in message
+    assert list(tmp_path.iterdir()) == []  # no file, no partial file
+
+
+def test_a_verified_file_is_not_fetched_again_unless_forced(server, tmp_path):
+    base, requests = server
+    _download(tmp_path, [f"{base}/good"])
+    requests.clear()
+    _assert_downloaded(tmp_path, _download(tmp_path, [f"{base}/good"]))
+    assert requests == []
+    _download(tmp_path, [f"{base}/good"], force=True)
+    assert len(requests) == len(FILES)
+
+
+def test_a_damaged_file_is_replaced(server, tmp_path):
+    base, requests = server
+    (tmp_path / "labels-idx1-ubyte.gz").write_bytes(HTML)
+    _assert_downloaded(tmp_path, _download(tmp_path, [f"{base}/good"]))
+    assert "/good/labels-idx1-ubyte.gz" in requests
+
+
+def test_a_failed_mirror_keeps_an_existing_file(server, tmp_path):
+    # Nothing is written unless verified: a damaged file stays as it was, not half-replaced.
+    base, _ = server
+    (tmp_path / "images-idx3-ubyte.gz").write_bytes(HTML)
+    with pytest.raises(DownloadError):
+        _download(tmp_path, [f"{base}/corrupt"])
+    assert [p.name for p in tmp_path.iterdir()] == ["images-idx3-ubyte.gz"]
+    assert (tmp_path / "images-idx3-ubyte.gz").read_bytes() == HTML
+
+
+def test_mirrors_must_be_a_list_of_urls(tmp_path):
+    with pytest.raises(TypeError, match="mirrors must be a list of URLs"):
+        download_mnist(tmp_path, mirrors="http://127.0.0.1:9/", files=FILES)
+    with pytest.raises(ValueError, match="at least one URL"):
+        download_mnist(tmp_path, mirrors=[], files=FILES)
+
+
+def test_the_default_mirrors_are_torchvisions_then_tensorflow_datasets():
+    assert MIRRORS == (
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    )
