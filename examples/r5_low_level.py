@@ -53,7 +53,7 @@ def main() -> None:
             print(f"iteration {step + 1}/{iterations}: loss {value:.2f}")
 
     test_loss, test_accuracy = model.evaluate(x_test, y_test)
-    print(f"test loss: {test_loss:.4f} (summed over each batch)")
+    print(f"test loss: {test_loss:.1f} (summed over the {len(x_test)} test images)")
     print(f"test accuracy: {test_accuracy:.4f}")
     plot_loss(losses, path=args.out / "r5_loss.png", xlabel="iteration")
 

@@ -26,10 +26,10 @@ def test_there_is_an_example_per_reference_program():
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_example_quick_run_prints_a_test_accuracy(path, tmp_path):
-    out = run_example(path, "--quick", "--epochs", "1", "--out", str(tmp_path))
+    out = run_example(path, "--quick", "--out", str(tmp_path))
     found = re.findall(r"^test accuracy: (\d\.\d{4})$", out, flags=re.M)
     assert found, out[-2000:]
-    # 2,000 training images and one epoch: far above chance (0.1), far below the full run.
+    # 2,000 training images, an epoch or a few: far above chance (0.1), below the full run.
     assert float(found[-1]) > 0.5, out[-2000:]
     assert any(tmp_path.glob("*.png")), "each example saves its plots under --out"
 

@@ -275,9 +275,11 @@ class Sequential:
 
     def evaluate(self, x: np.ndarray, y: np.ndarray,
                  batch_size: int = EVAL_BATCH_SIZE) -> float | tuple[float, ...]:
-        """``(loss, accuracy)`` on (x, y): the loss as ``fit`` reports it, then each metric.
+        """``(loss, accuracy)`` on (x, y), then any further metrics.
 
-        Just the loss (a float) when the model was compiled with no metrics.
+        The loss is that of the whole set taken as one batch: the mean over the samples, or
+        their sum for a loss with ``reduction="sum"``. Just the loss (a float) when the
+        model was compiled with no metrics. ``batch_size`` only bounds memory.
         """
         self._require_compiled()
         batch_size = _check_int("batch_size", batch_size, 1)
@@ -288,13 +290,18 @@ class Sequential:
     def _evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int) -> dict[str, float]:
         layers, loss = self._training_graph()
         totals = dict.fromkeys(["loss", *(name for name, _ in self.metrics)], 0.0)
+        summed = loss.reduction == "sum"
         for i in range(0, len(x), batch_size):
             xb, yb = x[i:i + batch_size], y[i:i + batch_size]
             out = self._forward(layers, self._as_input(xb), training=False)
-            totals["loss"] += loss.forward(out, yb) * len(xb)
+            value = loss.forward(out, yb)
+            totals["loss"] += value if summed else value * len(xb)
             for name, fn in self.metrics:
                 totals[name] += fn(out, yb) * len(xb)
-        return {k: v / max(len(x), 1) for k, v in totals.items()}
+        # The loss of the whole set, as if it were one batch: a mean over all samples, or
+        # with reduction="sum" their sum.
+        return {k: v if (k == "loss" and summed) else v / max(len(x), 1)
+                for k, v in totals.items()}
 
     # ------------------------------------------------------------------------ validation
     def _require_compiled(self) -> None:

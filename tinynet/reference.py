@@ -157,20 +157,23 @@ def get(name: str) -> Program:
     return PROGRAMS[name]
 
 
-def example_args(doc: str | None, epochs: int,
+def example_args(doc: str | None, epochs: int, quick_epochs: int = 1,
                  argv: list[str] | None = None) -> argparse.Namespace:
     """The flags every example takes: ``--epochs``, ``--seed``, ``--quick``, ``--out``.
 
-    ``--quick`` trains on a small subset for a smoke test (see :func:`quick_subset`).
+    ``--quick`` trains for ``quick_epochs`` (unless ``--epochs`` says otherwise) on a small
+    subset, for a smoke test (see :func:`quick_subset`).
     """
     parser = argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=epochs, help=f"default {epochs}")
+    parser.add_argument("--epochs", type=int, help=f"default {epochs}, {quick_epochs} with --quick")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and shuffling")
     parser.add_argument("--quick", action="store_true",
                         help="a few seconds on a subset: 2,000 training and 1,000 test images")
     parser.add_argument("--out", type=Path, default=Path("runs"),
                         help="folder for plots and saved models (runs/)")
     args = parser.parse_args(argv)
+    if args.epochs is None:
+        args.epochs = quick_epochs if args.quick else epochs
     if args.epochs < 1:
         parser.error(f"--epochs must be >= 1, got {args.epochs}")
     args.out.mkdir(parents=True, exist_ok=True)
