@@ -166,7 +166,8 @@ class EarlyStopping(Callback):
 
     Args:
         monitor: the logs key to watch, e.g. ``"val_loss"`` or ``"val_accuracy"``.
-        patience: epochs with no improvement after which training stops.
+        patience: epochs with no improvement after which training stops (as in Keras: with
+            patience 2, the second epoch that does not improve on the best is the last).
         min_delta: the smallest change that counts as an improvement.
         mode: ``"min"``, ``"max"``, or ``"auto"`` (max for names containing "acc").
         restore_best_weights: at the end, put back the weights of the best epoch.
@@ -208,7 +209,7 @@ class EarlyStopping(Callback):
                 self.best_weights = self.model.get_weights()
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience:
             self.stopped_epoch = epoch
             self.model.stop_training = True
 

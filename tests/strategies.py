@@ -1,0 +1,102 @@
+"""Hypothesis strategies shared by the core tests: shapes, well-behaved float64 arrays,
+inputs kept away from ReLU's kink, and extreme logits."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+#: Settings for property tests: a few dozen examples, no per-example deadline (the machine is
+#: shared, and numerical gradients loop in Python).
+SETTINGS = settings(max_examples=25, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+#: Fewer examples for the slow ones (a whole model's numerical gradient, training).
+FEW = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+#: ReLU's kink is at 0; a numerical derivative taken within eps of it is meaningless.
+KINK_GAP = 1e-2
+#: The largest logit magnitude the stability properties promise to handle.
+EXTREME = 1e4
+
+
+def sizes(min_value: int = 1, max_value: int = 5) -> st.SearchStrategy[int]:
+    """A small array dimension."""
+    return st.integers(min_value, max_value)
+
+
+def matrix_shapes(max_rows: int = 5, max_cols: int = 5, min_rows: int = 1,
+                  min_cols: int = 1) -> st.SearchStrategy[tuple[int, int]]:
+    """(N, D) shapes of a small batch."""
+    return st.tuples(sizes(min_rows, max_rows), sizes(min_cols, max_cols))
+
+
+def batch_shapes(min_dims: int = 2, max_dims: int = 4,
+                 max_side: int = 4) -> st.SearchStrategy[tuple[int, ...]]:
+    """(N, d1, ...) shapes with a batch axis, for element-wise layers and Flatten."""
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=max_side)
+
+
+#: Entries smaller than this are drawn as 0 (see floats64).
+TINY = 1e-3
+
+
+def floats64(shape, low: float = -3.0, high: float = 3.0) -> st.SearchStrategy[np.ndarray]:
+    """float64 arrays of ``shape`` (a shape or a strategy of shapes) with entries in
+    [low, high]: moderate values, where finite differences are accurate.
+
+    Entries are 0 or at least TINY in size: a gradient made only of entries like 1e-8 (say
+    dW = x.T @ dy for an x of 1e-8) drowns in the rounding noise of central differences,
+    about 1e-16 |f| / eps = 1e-10 |f|, and no checker can confirm it to 1e-6.
+    """
+    elements = st.floats(low, high, allow_nan=False, allow_infinity=False)
+    elements = elements.map(lambda v: 0.0 if abs(v) < TINY else v)
+    return hnp.arrays(np.float64, shape, elements=elements)
+
+
+def away_from_kink(shape, high: float = 3.0) -> st.SearchStrategy[np.ndarray]:
+    """float64 arrays whose entries are at least KINK_GAP away from 0 (ReLU's kink)."""
+    elements = st.one_of(st.floats(-high, -KINK_GAP), st.floats(KINK_GAP, high))
+    return hnp.arrays(np.float64, shape, elements=elements)
+
+
+def extreme_logits(shape, dtype=np.float64) -> st.SearchStrategy[np.ndarray]:
+    """Arrays with entries anywhere in [-1e4, 1e4], the bounds themselves favoured: a naive
+    exp overflows (or underflows) on almost every one of them."""
+    elements = st.one_of(
+        st.sampled_from([-EXTREME, EXTREME, 0.0]),
+        st.floats(-EXTREME, EXTREME, allow_nan=False, width=np.dtype(dtype).itemsize * 8),
+    )
+    return hnp.arrays(dtype, shape, elements=elements)
+
+
+def probabilities(shape) -> st.SearchStrategy[np.ndarray]:
+    """Strictly positive float64 arrays (probabilities, not necessarily normalised), for the
+    cross-entropy that takes probabilities and whose derivative divides by them."""
+    return hnp.arrays(np.float64, shape, elements=st.floats(0.05, 1.0))
+
+
+@st.composite
+def labels_for(draw, shape: tuple[int, int]) -> np.ndarray:
+    """Integer labels (N,) in [0, K) for predictions of ``shape`` (N, K)."""
+    N, K = shape
+    return draw(hnp.arrays(np.int64, (N,), elements=st.integers(0, K - 1)))
+
+
+@st.composite
+def target_rows(draw, shape: tuple[int, int]) -> np.ndarray:
+    """Probability rows (N, K): non-negative, each summing to 1 (soft labels)."""
+    w = draw(hnp.arrays(np.float64, shape, elements=st.floats(0.0, 1.0)))
+    w[:, 0] += 1e-3  # no all-zero row
+    return w / w.sum(axis=1, keepdims=True)
+
+
+def seeds() -> st.SearchStrategy[int]:
+    """Seeds for a numpy Generator or a Sequential."""
+    return st.integers(0, 2**32 - 1)
+
+
+def one_hot(labels: np.ndarray, K: int, dtype=np.float64) -> np.ndarray:
+    """(N, K) one-hot rows of integer labels (written here so the tests stand alone)."""
+    return np.eye(K, dtype=dtype)[labels]

@@ -1,0 +1,246 @@
+"""Progress output, the callback hooks, History and EarlyStopping."""
+
+import io
+import math
+import re
+import sys
+
+import numpy as np
+import pytest
+
+from tinynet.callbacks import Callback, EarlyStopping
+from tinynet.layers import Dense, ReLU, Softmax
+from tinynet.losses import CrossEntropy
+from tinynet.model import Sequential
+from tinynet.optim import SGD
+
+N, BATCH, EPOCHS = 50, 16, 2
+STEPS = math.ceil(N / BATCH)
+
+
+def data(seed: int = 0, n: int = N) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    x = np.where(y[:, None] == 1, 1.5, -1.5) + rng.standard_normal((n, 2))
+    return x.astype(np.float32), y
+
+
+def model(seed: int = 0) -> Sequential:
+    m = Sequential([Dense(2, 4), ReLU(), Dense(4, 2), Softmax()], seed=seed)
+    m.compile(CrossEntropy(), SGD(0.1))
+    return m
+
+
+class FakeTerminal(io.StringIO):
+    """An in-memory stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+#: The final bar line of an epoch: "4/4 [======] - 0s 1ms/step - loss: 0.1234 - ...".
+BAR = re.compile(rf"^{STEPS}/{STEPS} \[={{30}}\] - \d+m?s \d+[mu]?s/step"
+                 r" - loss: \d+\.\d{4} - accuracy: [01]\.\d{4}$")
+
+
+# ------------------------------------------------------------------------------ progress
+def test_verbose_1_to_a_non_terminal_prints_the_epoch_and_a_final_bar(capsys):
+    x, y = data()
+    history = model().fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=1)
+    out = capsys.readouterr().out
+    assert "\r" not in out and "\033" not in out  # no redraws in a log file or a pipe
+    lines = out.splitlines()
+    assert len(lines) == 2 * EPOCHS
+    for epoch in range(EPOCHS):
+        assert lines[2 * epoch] == f"Epoch {epoch + 1}/{EPOCHS}"
+        bar = lines[2 * epoch + 1]
+        assert BAR.match(bar), bar
+        # The numbers shown are the epoch's, as History recorded them.
+        loss = float(re.search(r"loss: (\S+)", bar).group(1))
+        assert loss == pytest.approx(history.history["loss"][epoch], abs=5e-5)
+
+
+def test_verbose_1_shows_validation_metrics(capsys):
+    x, y = data()
+    model().fit(x, y, epochs=1, batch_size=BATCH, validation_data=data(1, 20), verbose=1)
+    bar = capsys.readouterr().out.splitlines()[-1]
+    assert re.search(r"- loss: \S+ - accuracy: \S+ - val_loss: \S+ - val_accuracy: \S+$", bar)
+
+
+def test_verbose_2_prints_one_line_per_epoch(capsys):
+    x, y = data()
+    model().fit(x, y, epochs=3, batch_size=BATCH, verbose=2)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    for epoch, line in enumerate(lines, start=1):
+        assert re.match(rf"^Epoch {epoch}/3 - \d+m?s \d+[mu]?s/step - loss: \d+\.\d{{4}} "
+                        r"- accuracy: [01]\.\d{4}$", line), line
+        assert "[" not in line and "\r" not in line
+
+
+def test_verbose_0_prints_nothing(capsys):
+    x, y = data()
+    m = model()
+    m.fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=0, validation_data=data(1, 10))
+    m.evaluate(x, y)
+    m.predict(x)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_a_terminal_gets_a_live_bar_redrawn_with_carriage_returns(monkeypatch):
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    x, y = data()
+    model().fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=1)
+    out = terminal.getvalue()
+    # At least the first batch's bar and the final one per epoch start with "\r".
+    assert out.count("\r") >= 2 * EPOCHS
+    assert out.count("\n") == 2 * EPOCHS  # redraws stay on one line
+    for chunk in out.split("\n")[1::2]:  # each epoch's bar line, after "Epoch e/E"
+        final = chunk.split("\r")[-1].replace("\033[K", "")
+        assert BAR.match(final), repr(chunk)
+        assert re.search(r"ETA: ", chunk) or STEPS == 1  # an in-progress draw was shown
+
+
+# ------------------------------------------------------------------------- callback hooks
+class Recorder(Callback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple] = []
+
+    def on_train_begin(self, logs=None):
+        self.calls.append(("train_begin",))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.calls.append(("epoch_begin", epoch))
+
+    def on_batch_begin(self, batch, logs=None):
+        self.calls.append(("batch_begin", batch))
+
+    def on_batch_end(self, batch, logs=None):
+        self.calls.append(("batch_end", batch, dict(logs)))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.calls.append(("epoch_end", epoch, dict(logs)))
+
+    def on_train_end(self, logs=None):
+        self.calls.append(("train_end",))
+
+
+def test_hooks_are_called_in_order_with_running_logs():
+    x, y = data()
+    recorder = Recorder()
+    m = model()
+    history = m.fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=0, callbacks=[recorder])
+    assert recorder.model is m
+    assert recorder.params == {"epochs": EPOCHS, "steps": STEPS, "verbose": 0,
+                               "initial_epoch": 0}
+    kinds = [c[0] for c in recorder.calls]
+    per_epoch = ["epoch_begin"] + ["batch_begin", "batch_end"] * STEPS + ["epoch_end"]
+    assert kinds == ["train_begin", *per_epoch * EPOCHS, "train_end"]
+    ends = [c for c in recorder.calls if c[0] == "epoch_end"]
+    batch_ends = [c for c in recorder.calls if c[0] == "batch_end"]
+    for epoch, (_, e, logs) in enumerate(ends):
+        assert e == epoch
+        # The epoch's loss is the running mean after its last batch, and History has it.
+        assert logs == batch_ends[(epoch + 1) * STEPS - 1][2]
+        assert history.history["loss"][epoch] == pytest.approx(logs["loss"])
+        assert history.history["accuracy"][epoch] == pytest.approx(logs["accuracy"])
+
+
+def test_stop_training_ends_after_the_current_epoch():
+    class StopAtEpoch1(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                self.model.stop_training = True
+
+    x, y = data()
+    history = model().fit(x, y, epochs=5, batch_size=BATCH, verbose=0,
+                          callbacks=[StopAtEpoch1()])
+    assert history.epoch == [0, 1]
+
+
+# ------------------------------------------------------------------------- EarlyStopping
+def drive(stopper: EarlyStopping, values: list[float], m: Sequential) -> list[list[np.ndarray]]:
+    """Feed ``values`` as the monitored metric, epoch by epoch, as fit would, with the
+    weights set to a different constant each epoch; stop when the callback says so.
+    Returns the weights of each epoch."""
+    stopper.set_model(m)
+    m.stop_training = False
+    stopper.on_train_begin()
+    weights = []
+    for epoch, value in enumerate(values):
+        m.set_weights([np.full_like(w, epoch) for w in m.get_weights()])
+        weights.append(m.get_weights())
+        stopper.on_epoch_end(epoch, {"loss": 0.0, "val_loss": value})
+        if m.stop_training:
+            break
+    stopper.on_train_end()
+    return weights
+
+
+VAL_LOSS = [1.0, 0.5, 0.6, 0.4, 0.45, 0.42, 0.41, 0.7, 0.8, 0.9, 1.0]
+
+
+# (patience, the epoch it stops at, the best epoch), worked out by hand from VAL_LOSS: as in
+# Keras, training stops at the `patience`-th epoch in a row that does not improve on the best.
+@pytest.mark.parametrize("patience, stop, best", [(1, 2, 1), (2, 5, 3), (3, 6, 3), (4, 7, 3)])
+def test_early_stopping_stops_after_patience_epochs_without_improvement(patience, stop, best):
+    m = model()
+    stopper = EarlyStopping(patience=patience, restore_best_weights=True)
+    weights = drive(stopper, VAL_LOSS, m)
+    assert stopper.stopped_epoch == stop
+    assert len(weights) == stop + 1
+    assert stopper.best == VAL_LOSS[best] and stopper.best_epoch == best
+    for w, w_best in zip(m.get_weights(), weights[best], strict=True):
+        np.testing.assert_array_equal(w, w_best)
+
+
+def test_early_stopping_patience_0_stops_at_the_first_worse_epoch():
+    m = model()
+    stopper = EarlyStopping(patience=0)
+    weights = drive(stopper, [1.0, 0.9, 0.95, 0.5], m)
+    assert stopper.stopped_epoch == 2 and len(weights) == 3
+    for w in m.get_weights():  # restore_best_weights=False keeps the last weights
+        assert np.all(w == 2)
+
+
+def test_early_stopping_min_delta_mode_and_monitor():
+    m = model()
+    stopper = EarlyStopping(monitor="val_loss", patience=1, min_delta=0.1)
+    drive(stopper, [1.0, 0.95, 0.92, 0.5], m)  # 0.95 and 0.92 are not 0.1 better
+    assert stopper.stopped_epoch == 1
+    assert EarlyStopping(monitor="val_accuracy").mode == "max"
+    assert EarlyStopping(monitor="loss").mode == "min"
+    with pytest.raises(ValueError, match="mode"):
+        EarlyStopping(mode="best")
+    with pytest.raises(ValueError, match="patience"):
+        EarlyStopping(patience=-1)
+    with pytest.raises(KeyError, match="val_accuracy"):
+        drive(EarlyStopping(monitor="val_accuracy"), [1.0], m)
+
+
+def test_early_stopping_in_fit_restores_the_best_weights():
+    x, y = data()
+    x_val, y_val = data(1, 30)
+    y_val = 1 - y_val  # validation labels flipped: learning makes val_loss worse
+    m = model()
+
+    class Snapshots(Callback):
+        def __init__(self):
+            super().__init__()
+            self.weights = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.weights.append(self.model.get_weights())
+
+    snapshots = Snapshots()
+    stopper = EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
+    history = m.fit(x, y, epochs=30, batch_size=BATCH, validation_data=(x_val, y_val),
+                    verbose=0, callbacks=[snapshots, stopper])
+    val_loss = history.history["val_loss"]
+    best = int(np.argmin(val_loss))
+    assert len(val_loss) < 30  # it stopped early
+    assert len(val_loss) == best + 2 + 1
+    for w, w_best in zip(m.get_weights(), snapshots.weights[best], strict=True):
+        np.testing.assert_array_equal(w, w_best)

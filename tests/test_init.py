@@ -1,0 +1,111 @@
+"""Initialisers: shapes, dtypes, the variance each is designed for, names and seeds."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import SETTINGS, seeds
+
+from tinynet import init
+from tinynet.layers import Dense
+
+#: (name, variance as a function of (fan_in, fan_out)) for the random initialisers.
+VARIANCES = {
+    "glorot_uniform": lambda fi, fo: 2 / (fi + fo),
+    "glorot_normal": lambda fi, fo: 2 / (fi + fo),
+    "xavier_uniform": lambda fi, fo: 2 / (fi + fo),
+    "xavier_normal": lambda fi, fo: 2 / (fi + fo),
+    "he_uniform": lambda fi, fo: 2 / fi,
+    "he_normal": lambda fi, fo: 2 / fi,
+    "normal": lambda fi, fo: 1.0,
+}
+
+#: Large draws: (fan_in, fan_out) of a Dense kernel, and a 3x3 convolution kernel.
+LARGE_SHAPES = [(400, 100), (3, 3, 32, 64)]
+
+
+def fans_of(shape):
+    receptive_field = int(np.prod(shape[:-2]))
+    return shape[-2] * receptive_field, shape[-1] * receptive_field
+
+
+@pytest.mark.parametrize("shape", LARGE_SHAPES)
+@pytest.mark.parametrize("name", sorted(VARIANCES))
+def test_variance_is_as_designed(name, shape):
+    W = init.get(name)(shape, np.random.default_rng(0), np.float64)
+    n = W.size  # 40000 or 18432 draws
+    target = VARIANCES[name](*fans_of(shape))
+    # The sample variance's relative standard deviation is sqrt(2 / n) (< 0.011 here) for a
+    # normal, less for a uniform: 10% is a generous bound; the mean is within 6 sd of 0.
+    assert abs(W.var() / target - 1) < 0.1
+    assert abs(W.mean()) < 6 * np.sqrt(target / n)
+    if "uniform" in name:
+        limit = np.sqrt(3 * target)  # U(-a, a) has variance a^2 / 3
+        assert np.abs(W).max() <= limit and np.abs(W).max() > 0.99 * limit
+
+
+def test_parametrised_normal_and_constant():
+    rng = np.random.default_rng(1)
+    W = init.normal(std=0.5, mean=2.0)((300, 200), rng, np.float64)
+    assert abs(W.std() / 0.5 - 1) < 0.05 and abs(W.mean() - 2.0) < 0.01
+    np.testing.assert_array_equal(init.constant(3.5)((2, 3), rng, np.float32),
+                                  np.full((2, 3), 3.5, np.float32))
+    np.testing.assert_array_equal(init.get("zeros")((4,), rng, np.float32), np.zeros(4))
+    np.testing.assert_array_equal(init.get("ones")((4, 2), rng, np.float32), np.ones((4, 2)))
+
+
+@pytest.mark.parametrize("name", sorted(init.INITIALIZERS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@SETTINGS
+@given(shape=st.tuples(st.integers(1, 6), st.integers(1, 6)), seed=seeds())
+def test_shape_dtype_and_seed(name, dtype, shape, seed):
+    fn = init.get(name)
+    a = fn(shape, np.random.default_rng(seed), dtype)
+    b = fn(shape, np.random.default_rng(seed), dtype)
+    assert a.shape == shape and a.dtype == dtype
+    assert np.all(np.isfinite(a))
+    np.testing.assert_array_equal(a, b)  # same seed, same values
+
+
+@pytest.mark.parametrize("name", sorted(VARIANCES))
+def test_different_seeds_give_different_values(name):
+    fn = init.get(name)
+    a = fn((10, 10), np.random.default_rng(0), np.float32)
+    b = fn((10, 10), np.random.default_rng(1), np.float32)
+    assert not np.array_equal(a, b)
+
+
+def test_by_name_and_by_callable_in_a_layer():
+    calls = []
+
+    def mine(shape, rng, dtype):
+        calls.append(shape)
+        return np.full(shape, 0.25, dtype=dtype)
+
+    assert init.get(mine) is mine
+    layer = Dense(3, 2, W_init=mine, b_init=init.constant(-1.0), dtype=np.float64)
+    assert calls == [(3, 2)]
+    np.testing.assert_array_equal(layer.params["W"], np.full((3, 2), 0.25))
+    np.testing.assert_array_equal(layer.params["b"], [-1.0, -1.0])
+    assert layer.params["W"].dtype == np.float64
+    he = Dense(500, 300, W_init="he_normal", rng=np.random.default_rng(2))
+    assert abs(he.params["W"].var() / (2 / 500) - 1) < 0.1
+
+
+@pytest.mark.parametrize("bad", ["glorot", "He_Normal", "", 3, None])
+def test_unknown_initialiser_is_refused(bad):
+    with pytest.raises(ValueError, match="initializer must be"):
+        init.get(bad)
+    with pytest.raises(ValueError, match="initializer must be"):
+        Dense(2, 3, W_init=bad)
+
+
+def test_negative_std_is_refused():
+    with pytest.raises(ValueError, match="std"):
+        init.normal(std=-1.0)
+
+
+def test_fans():
+    assert init.fans((7, 5)) == (7, 5)
+    assert init.fans((3, 3, 4, 8)) == (3 * 3 * 4, 3 * 3 * 8)
+    assert init.fans((6,)) == (6, 6)

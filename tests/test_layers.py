@@ -1,0 +1,291 @@
+"""The layer contract, and each layer's forward and backward pass."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import (
+    EXTREME,
+    SETTINGS,
+    away_from_kink,
+    batch_shapes,
+    extreme_logits,
+    floats64,
+    matrix_shapes,
+    seeds,
+)
+
+from tinynet.gradcheck import check_layer
+from tinynet.layers import Dense, Dropout, Flatten, ReLU, Sigmoid, Softmax, Tanh
+
+
+def make_dense(D: int, seed: int = 0) -> Dense:
+    """A float64 Dense layer D -> 3 with non-zero biases (zeros would hide a wrong db)."""
+    return Dense(D, 3, b_init="normal", dtype=np.float64, rng=np.random.default_rng(seed))
+
+
+#: Every core layer, built for an input with D features (name -> factory).
+LAYERS = {
+    "Dense": make_dense,
+    "ReLU": lambda D: ReLU(),
+    "Sigmoid": lambda D: Sigmoid(),
+    "Tanh": lambda D: Tanh(),
+    "Softmax": lambda D: Softmax(),
+    "Flatten": lambda D: Flatten(),
+    "Dropout": lambda D: Dropout(0.5, rng=np.random.default_rng(0)),
+}
+
+
+# ------------------------------------------------------------------------------ the contract
+@pytest.mark.parametrize("name", sorted(LAYERS))
+@SETTINGS
+@given(data=st.data())
+def test_backward_never_writes_into_dy(name, data):
+    x = data.draw(away_from_kink(matrix_shapes()))
+    layer = LAYERS[name](x.shape[1])
+    y = layer.forward(x, training=True)
+    dy = data.draw(floats64(y.shape))
+    original = dy.copy()
+    dy.flags.writeable = False  # an in-place write would raise here
+    dx = layer.backward(dy)
+    np.testing.assert_array_equal(dy, original)
+    assert dx.shape == x.shape
+    # A new array: a caller may change dx without changing dy, and the other way round.
+    assert not np.shares_memory(dx, dy)
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_backward_before_forward_is_a_clear_error(name):
+    layer = LAYERS[name](4)
+    with pytest.raises(RuntimeError, match="before forward"):
+        layer.backward(np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+@SETTINGS
+@given(data=st.data())
+def test_backward_twice_gives_the_same_gradients(name, data):
+    # grads are overwritten by each backward, never accumulated.
+    x = data.draw(away_from_kink(matrix_shapes()))
+    layer = LAYERS[name](x.shape[1])
+    y = layer.forward(x, training=True)
+    dy = data.draw(floats64(y.shape))
+    dx1 = layer.backward(dy)
+    grads1 = {k: g.copy() for k, g in layer.grads.items()}
+    dx2 = layer.backward(dy)
+    np.testing.assert_array_equal(dx2, dx1)
+    assert layer.grads.keys() == grads1.keys() == layer.params.keys()
+    for k, g in layer.grads.items():
+        np.testing.assert_array_equal(g, grads1[k])
+        assert g.shape == layer.params[k].shape
+
+
+@SETTINGS
+@given(st.data())
+def test_dense_grads_come_from_the_last_batch_only(data):
+    D = data.draw(st.integers(1, 4))
+    x1 = data.draw(floats64((data.draw(st.integers(1, 4)), D)))
+    x2 = data.draw(floats64((data.draw(st.integers(1, 4)), D)))
+    dy1, dy2 = data.draw(floats64((len(x1), 3))), data.draw(floats64((len(x2), 3)))
+    layer, fresh = make_dense(D), make_dense(D)
+    layer.forward(x1)
+    layer.backward(dy1)
+    layer.forward(x2)
+    layer.backward(dy2)
+    fresh.forward(x2)
+    fresh.backward(dy2)
+    for k in ("W", "b"):
+        np.testing.assert_array_equal(layer.grads[k], fresh.grads[k])
+
+
+# ------------------------------------------------------------------------ gradient checks
+@SETTINGS
+@given(floats64(matrix_shapes()), st.integers(1, 4), seeds())
+def test_dense_gradient_check(x, out_features, seed):
+    layer = Dense(x.shape[1], out_features, b_init="normal", dtype=np.float64,
+                  rng=np.random.default_rng(seed))
+    result = check_layer(layer, x, seed=seed % 1000)
+    assert set(result.errors) == {"x", "W", "b"}
+    assert result.passed, str(result)
+
+
+@SETTINGS
+@given(away_from_kink(batch_shapes(min_dims=1)), seeds())
+def test_relu_gradient_check(x, seed):
+    result = check_layer(ReLU(), x, seed=seed % 1000)
+    assert result.passed, str(result)
+
+
+@pytest.mark.parametrize("layer_type", [Sigmoid, Tanh])
+@SETTINGS
+@given(x=floats64(batch_shapes(min_dims=1)), seed=seeds())
+def test_smooth_activation_gradient_check(layer_type, x, seed):
+    result = check_layer(layer_type(), x, seed=seed % 1000)
+    assert result.passed, str(result)
+
+
+@SETTINGS
+@given(floats64(batch_shapes(min_dims=2, max_dims=4)), seeds())
+def test_flatten_gradient_check(x, seed):
+    result = check_layer(Flatten(), x, seed=seed % 1000)
+    assert result.passed, str(result)
+
+
+@SETTINGS
+@given(floats64(matrix_shapes(max_cols=6)), st.sampled_from([0.0, 0.2, 0.5, 0.9]), seeds())
+def test_dropout_gradient_check_while_training(x, rate, seed):
+    layer = Dropout(rate, rng=np.random.default_rng(seed))
+    result = check_layer(layer, x, training=True, seed=seed % 1000)
+    assert result.passed, str(result)
+
+
+# --------------------------------------------------------------------------------- Dense
+@SETTINGS
+@given(floats64(matrix_shapes()), seeds())
+def test_dense_forward_is_x_at_W_plus_b(x, seed):
+    layer = make_dense(x.shape[1], seed)
+    W, b = layer.params["W"], layer.params["b"]
+    np.testing.assert_allclose(layer.forward(x), x @ W + b, rtol=1e-12, atol=1e-12)
+    assert W.shape == (x.shape[1], 3) and b.shape == (3,)
+
+
+def test_dense_default_initialisation_is_glorot_uniform_and_zero_bias():
+    D_in, D_out = 40, 30
+    layer = Dense(D_in, D_out, rng=np.random.default_rng(1))
+    limit = np.sqrt(6 / (D_in + D_out))
+    W, b = layer.params["W"], layer.params["b"]
+    assert W.dtype == np.float32 and b.dtype == np.float32
+    assert np.all(np.abs(W) <= limit) and np.abs(W).max() > limit / 2
+    np.testing.assert_array_equal(b, np.zeros(D_out, np.float32))
+    np.testing.assert_array_equal(Dense(2, 3, b_init="ones").params["b"], np.ones(3))
+
+
+def test_dense_converts_integer_input_to_its_float_dtype():
+    rng = np.random.default_rng(2)
+    pixels = rng.integers(0, 256, size=(5, 4), dtype=np.uint8)
+    layer = Dense(4, 2, rng=rng)
+    y = layer.forward(pixels)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y, layer.forward(pixels.astype(np.float32)), rtol=1e-6)
+    # As integers, 255 * 255 would have wrapped around in uint8; as floats it does not.
+    assert np.all(np.isfinite(y))
+
+
+def test_dense_names_itself_and_the_shapes_on_a_wrong_input():
+    layer = Dense(4, 2)
+    with pytest.raises(ValueError, match=r"Dense\(in_features=4.*\(N, 4\).*\(5, 3\)"):
+        layer.forward(np.zeros((5, 3)))
+    with pytest.raises(ValueError, match=r"\(N, 4\).*\(5, 2, 2\).*Flatten"):
+        layer.forward(np.zeros((5, 2, 2)))
+    with pytest.raises(ValueError, match="dtype"):
+        layer.forward(np.array([["a", "b", "c", "d"]]))
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.0, True, "3", None])
+def test_dense_refuses_bad_sizes(bad):
+    with pytest.raises(ValueError, match="in_features"):
+        Dense(bad, 3)
+    with pytest.raises(ValueError, match="out_features"):
+        Dense(3, bad)
+
+
+def test_dense_refuses_a_non_float_dtype():
+    with pytest.raises(ValueError, match="dtype"):
+        Dense(2, 3, dtype=np.int32)
+
+
+# ----------------------------------------------------------------------------- activations
+@SETTINGS
+@given(floats64(batch_shapes(min_dims=1)))
+def test_relu_forward_and_its_derivative_at_zero(x):
+    x[..., 0] = 0.0  # some exact zeros: ReLU'(0) = 0 by convention
+    layer = ReLU()
+    np.testing.assert_array_equal(layer.forward(x), np.where(x > 0, x, 0.0))
+    dy = np.ones_like(x)
+    dx = layer.backward(dy)
+    np.testing.assert_array_equal(dx, (x > 0).astype(float))
+    assert np.all(dx[..., 0] == 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@SETTINGS
+@given(data=st.data())
+def test_sigmoid_is_stable_for_extreme_inputs(dtype, data):
+    x = data.draw(extreme_logits(batch_shapes(min_dims=1), dtype=dtype))
+    dy = data.draw(floats64(x.shape)).astype(dtype)
+    layer = Sigmoid()
+    with np.errstate(all="raise"):  # no overflow, no invalid value, no underflow
+        y = layer.forward(x)
+        dx = layer.backward(dy)
+    assert y.dtype == dtype
+    assert np.all((y >= 0) & (y <= 1)) and np.all(np.isfinite(dx))
+    # sigmoid(-x) = 1 - sigmoid(x), and it is monotonic.
+    np.testing.assert_allclose(Sigmoid().forward(-x), 1 - y, atol=1e-6)
+    order = np.argsort(x, axis=None, kind="stable")
+    assert np.all(np.diff(y.ravel()[order]) >= 0)
+    assert np.all(y[x == EXTREME] == 1) and np.all(y[x == -EXTREME] == 0)
+
+
+@SETTINGS
+@given(floats64(batch_shapes(min_dims=1), -30, 30))
+def test_sigmoid_and_tanh_match_their_formulas(x):
+    np.testing.assert_allclose(Sigmoid().forward(x), 1 / (1 + np.exp(-x)), rtol=1e-12)
+    np.testing.assert_allclose(Tanh().forward(x), np.tanh(x), rtol=1e-12)
+    with np.errstate(all="raise"):
+        np.testing.assert_array_equal(Tanh().forward(x * EXTREME), np.tanh(x * EXTREME))
+
+
+# --------------------------------------------------------------------------------- Flatten
+@SETTINGS
+@given(floats64(batch_shapes(min_dims=1, max_dims=5)))
+def test_flatten_reshapes_each_sample_and_back(x):
+    layer = Flatten()
+    y = layer.forward(x)
+    assert y.shape == (x.shape[0], int(np.prod(x.shape[1:])))
+    np.testing.assert_array_equal(y, x.reshape(len(x), -1))
+    assert layer.output_shape(x.shape[1:]) == y.shape[1:]
+    np.testing.assert_array_equal(layer.backward(y), x)
+
+
+# --------------------------------------------------------------------------------- Dropout
+@SETTINGS
+@given(floats64(batch_shapes(min_dims=1)), st.floats(0.0, 0.95))
+def test_dropout_is_the_identity_when_not_training(x, rate):
+    layer = Dropout(rate, rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(layer.forward(x), x)
+    np.testing.assert_array_equal(layer.forward(x, training=False), x)
+    dy = np.ones_like(x)
+    np.testing.assert_array_equal(layer.backward(dy), dy)
+
+
+@SETTINGS
+@given(seeds(), st.sampled_from([0.1, 0.3, 0.5, 0.8]))
+def test_dropout_drops_at_its_rate_and_scales_the_rest(seed, rate):
+    x = np.random.default_rng(seed).uniform(1, 2, size=(200, 100))  # no zeros of its own
+    layer = Dropout(rate, rng=np.random.default_rng([seed, 1]))  # a stream apart from x's
+    y = layer.forward(x, training=True)
+    kept = y != 0
+    np.testing.assert_allclose(y[kept], x[kept] / (1 - rate), rtol=1e-12)
+    # 20000 Bernoulli draws: the dropped fraction is within 6 standard deviations of rate.
+    sd = np.sqrt(rate * (1 - rate) / x.size)
+    assert abs((1 - kept.mean()) - rate) < 6 * sd
+    # Inverted dropout keeps the expected value: E[y] = x.
+    assert abs(y.mean() / x.mean() - 1) < 0.05
+    # Backward lets the gradient through exactly where the input went through.
+    dy = np.random.default_rng(seed + 1).standard_normal(x.shape)
+    np.testing.assert_allclose(layer.backward(dy), dy * y / x, rtol=1e-12)
+
+
+def test_dropout_masks_follow_the_generator():
+    x = np.ones((20, 20))
+    a = Dropout(0.5, rng=np.random.default_rng(7)).forward(x, training=True)
+    b = Dropout(0.5, rng=np.random.default_rng(7)).forward(x, training=True)
+    c = Dropout(0.5, rng=np.random.default_rng(8)).forward(x, training=True)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+@pytest.mark.parametrize("rate", [-0.1, 1.0, 1.5, True, "0.5", None])
+def test_dropout_refuses_a_bad_rate(rate):
+    with pytest.raises(ValueError, match="rate"):
+        Dropout(rate)

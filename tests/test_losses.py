@@ -1,0 +1,272 @@
+"""Cross-entropy and MSE: values, gradients, stability, reductions and validation."""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from strategies import (
+    EXTREME,
+    SETTINGS,
+    extreme_logits,
+    floats64,
+    labels_for,
+    matrix_shapes,
+    one_hot,
+    probabilities,
+    target_rows,
+)
+
+from tinynet import losses
+from tinynet.gradcheck import numerical_gradient, relative_error
+from tinynet.layers import Softmax
+from tinynet.losses import MSE, CrossEntropy
+
+
+def reference_log_softmax(z: np.ndarray) -> np.ndarray:
+    """log softmax by numpy's own stable log-sum-exp, independent of tinynet's."""
+    return z - np.logaddexp.reduce(z, axis=1, keepdims=True)
+
+
+def class_shapes(max_rows: int = 5, max_classes: int = 6):
+    return matrix_shapes(max_rows=max_rows, max_cols=max_classes, min_cols=2)
+
+
+@st.composite
+def logits_and_labels(draw, low=-20.0, high=20.0):
+    z = draw(floats64(class_shapes(), low, high))
+    return z, draw(labels_for(z.shape))
+
+
+# --------------------------------------------------------------------------- cross-entropy
+@SETTINGS
+@given(logits_and_labels(-EXTREME, EXTREME))
+def test_cross_entropy_is_minus_log_softmax_of_the_true_class(zy):
+    z, y = zy
+    loss = CrossEntropy(from_logits=True, reduction="sum")
+    with np.errstate(all="raise"):  # finite, even for logits of +-1e4
+        value = loss.forward(z, y)
+        grad = loss.backward()
+    expected = -reference_log_softmax(z)[np.arange(len(z)), y].sum()
+    assert value >= 0
+    assert value == pytest.approx(expected, rel=1e-9, abs=1e-9)
+    assert np.all(np.isfinite(grad))
+    np.testing.assert_allclose(grad.sum(axis=1), 0, atol=1e-9)  # sum(p) - 1 = 0 per row
+
+
+@SETTINGS
+@given(st.data())
+def test_cross_entropy_is_non_negative_for_any_targets(data):
+    z = data.draw(extreme_logits(class_shapes()))
+    soft = data.draw(target_rows(z.shape))
+    labels = data.draw(labels_for(z.shape))
+    for y in (soft, labels):
+        assert CrossEntropy(from_logits=True).forward(z, y) >= 0
+    p = data.draw(probabilities(z.shape))
+    p = p / p.sum(axis=1, keepdims=True)
+    assert CrossEntropy().forward(p, labels) >= 0
+
+
+@SETTINGS
+@given(st.data())
+def test_cross_entropy_from_logits_is_invariant_to_row_shifts(data):
+    z, y = data.draw(logits_and_labels())
+    shift = data.draw(floats64((len(z), 1), -EXTREME, EXTREME))
+    a, b = CrossEntropy(from_logits=True), CrossEntropy(from_logits=True)
+    assert b.forward(z + shift, y) == pytest.approx(a.forward(z, y), rel=1e-9, abs=1e-9)
+    np.testing.assert_allclose(b.backward(), a.backward(), rtol=1e-7, atol=1e-12)
+
+
+@SETTINGS
+@given(logits_and_labels(-10, 10), st.booleans())
+def test_fused_and_softmax_then_cross_entropy_agree(zy, as_one_hot):
+    z, labels = zy
+    y = one_hot(labels, z.shape[1]) if as_one_hot else labels
+    fused = CrossEntropy(from_logits=True)
+    softmax, two_step = Softmax(), CrossEntropy(from_logits=False)
+    value_fused = fused.forward(z, y)
+    value_two_step = two_step.forward(softmax.forward(z), y)
+    assert value_fused == pytest.approx(value_two_step, rel=1e-9, abs=1e-12)
+    dz_fused = fused.backward()
+    dz_two_step = softmax.backward(two_step.backward())  # chain rule through Softmax
+    np.testing.assert_allclose(dz_fused, dz_two_step, rtol=1e-7, atol=1e-10)
+    # The fused gradient is (softmax(z) - one_hot(y)) / N.
+    expected = (np.exp(reference_log_softmax(z)) - one_hot(labels, z.shape[1])) / len(z)
+    np.testing.assert_allclose(dz_fused, expected, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("from_logits", [True, False])
+@SETTINGS
+@given(data=st.data())
+def test_integer_and_one_hot_targets_agree(from_logits, data):
+    z, labels = data.draw(logits_and_labels())
+    y_pred = z if from_logits else data.draw(probabilities(z.shape))
+    a, b = CrossEntropy(from_logits=from_logits), CrossEntropy(from_logits=from_logits)
+    assert a.forward(y_pred, labels) == pytest.approx(
+        b.forward(y_pred, one_hot(labels, z.shape[1])), rel=1e-12, abs=1e-12)
+    np.testing.assert_allclose(a.backward(), b.backward(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("from_logits", [True, False])
+@SETTINGS
+@given(data=st.data())
+def test_sum_reduction_is_N_times_the_mean(from_logits, data):
+    z, labels = data.draw(logits_and_labels())
+    y_pred = z if from_logits else data.draw(probabilities(z.shape))
+    N = len(z)
+    mean = CrossEntropy(from_logits=from_logits, reduction="mean")
+    total = CrossEntropy(from_logits=from_logits, reduction="sum")
+    assert total.forward(y_pred, labels) == pytest.approx(N * mean.forward(y_pred, labels),
+                                                          rel=1e-12)
+    np.testing.assert_allclose(total.backward(), N * mean.backward(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@SETTINGS
+@given(miss=st.floats(20.0, EXTREME), K=st.integers(2, 10), data=st.data())
+def test_a_large_logit_miss_costs_its_size(dtype, miss, K, data):
+    # No epsilon clamp: if the true class's logit is `miss` below another, the loss is about
+    # `miss` (plus at most log K), not the log(1e-7) = 16.1 a clamp would report.
+    wrong, true = data.draw(st.lists(st.integers(0, K - 1), min_size=2, max_size=2,
+                                     unique=True))
+    z = np.zeros((1, K), dtype=dtype)
+    z[0, wrong] = miss
+    miss = float(z[0, wrong])  # as stored in dtype
+    loss = CrossEntropy(from_logits=True)
+    with np.errstate(all="raise"):
+        value = loss.forward(z, np.array([true]))
+        grad = loss.backward()
+    slack = 4 * np.finfo(dtype).eps * miss  # rounding in dtype
+    assert miss - slack <= value <= miss + np.log(K) + slack
+    assert grad.dtype == dtype and np.all(np.isfinite(grad))
+    # Almost all the gradient says: lower the wrong logit, raise the true one.
+    assert grad[0, wrong] == pytest.approx(1.0) and grad[0, true] == pytest.approx(-1.0)
+
+
+def test_a_zero_probability_for_the_true_class_is_an_infinite_loss():
+    p = np.array([[1.0, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert CrossEntropy().forward(p, np.array([1])) == np.inf
+        assert CrossEntropy().forward(p, np.array([[0.0, 1.0]])) == np.inf
+
+
+def test_a_zero_probability_for_a_wrong_class_costs_nothing_and_warns_nothing():
+    p = np.array([[1.0, 0.0], [0.25, 0.75]])
+    for y in (np.array([0, 1]), np.array([[1.0, 0.0], [0.0, 1.0]])):
+        loss = CrossEntropy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # 0 * log(0) must not produce NaN or a warning
+            value = loss.forward(p, y)
+            grad = loss.backward()
+        assert value == pytest.approx(-np.log(0.75) / 2)
+        assert np.all(np.isfinite(grad))
+
+
+@pytest.mark.parametrize("from_logits", [True, False])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@SETTINGS
+@given(data=st.data())
+def test_cross_entropy_gradient_check(from_logits, reduction, data):
+    z, labels = data.draw(logits_and_labels(-5, 5))
+    y_pred = z if from_logits else data.draw(probabilities(z.shape))
+    y = data.draw(st.sampled_from([labels, data.draw(target_rows(z.shape))]))
+    loss = CrossEntropy(from_logits=from_logits, reduction=reduction)
+    loss.forward(y_pred, y)
+    analytic = loss.backward()
+    # Central differences carry a rounding error of about 1e-16 |L| / eps = 1e-10 |L|: a
+    # gradient far smaller than that (soft targets that almost equal softmax(z)) cannot be
+    # checked to 1e-6 relative error.
+    assume(np.linalg.norm(analytic) > 1e-3)
+    numeric = numerical_gradient(lambda p: loss.forward(p, y), y_pred)
+    error, where = relative_error(analytic, numeric)
+    assert error < 1e-6, f"relative error {error:.1e} at {where}"
+
+
+def test_cross_entropy_gradient_has_the_dtype_of_y_pred():
+    z = np.array([[1.0, 2.0, 3.0]], dtype=np.float32)
+    for from_logits in (True, False):
+        loss = CrossEntropy(from_logits=from_logits)
+        assert isinstance(loss.forward(z, np.array([1])), float)
+        assert loss.backward().dtype == np.float32
+
+
+@pytest.mark.parametrize("y, message", [
+    (np.array([0, 3]), r"labels must be in \[0, 3\).*got 3"),
+    (np.array([-1, 0]), r"labels must be in \[0, 3\).*got -1"),
+    (np.array([0.0, 1.0]), "integer dtype"),
+    (np.array([0, 1, 2]), "2 samples but y_true has 3"),
+    (np.zeros((2, 4)), r"shape \(N, 3\).*\(2, 4\)"),
+    (np.zeros((2, 3, 1)), "got shape"),
+])
+def test_cross_entropy_refuses_bad_targets(y, message):
+    with pytest.raises(ValueError, match=message):
+        CrossEntropy(from_logits=True).forward(np.zeros((2, 3)), y)
+
+
+def test_cross_entropy_refuses_bad_predictions():
+    with pytest.raises(ValueError, match="float"):
+        CrossEntropy().forward(np.array([[0, 1]]), np.array([1]))
+    with pytest.raises(ValueError, match=r"\(N, K\)"):
+        CrossEntropy().forward(np.array([0.5, 0.5]), np.array([1]))
+
+
+# ------------------------------------------------------------------------------------- MSE
+@SETTINGS
+@given(st.data())
+def test_mse_mean_is_over_all_entries_and_sum_adds_them(data):
+    y_pred = data.draw(floats64(matrix_shapes()))
+    y_true = data.draw(floats64(y_pred.shape))
+    squares = (y_pred - y_true) ** 2
+    mean, total = MSE(), MSE(reduction="sum")
+    assert mean.forward(y_pred, y_true) == pytest.approx(squares.mean(), rel=1e-12, abs=1e-15)
+    assert total.forward(y_pred, y_true) == pytest.approx(squares.sum(), rel=1e-12, abs=1e-15)
+    np.testing.assert_allclose(mean.backward() * y_pred.size, total.backward(), rtol=1e-12)
+    assert mean.forward(y_pred, y_true) >= 0 and mean.forward(y_true, y_true) == 0
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@SETTINGS
+@given(data=st.data())
+def test_mse_gradient_check(reduction, data):
+    y_pred = data.draw(floats64(matrix_shapes()))
+    y_true = data.draw(floats64(y_pred.shape))
+    loss = MSE(reduction=reduction)
+    loss.forward(y_pred, y_true)
+    analytic = loss.backward()
+    numeric = numerical_gradient(lambda p: loss.forward(p, y_true), y_pred)
+    error, where = relative_error(analytic, numeric)
+    assert error < 1e-6, f"relative error {error:.1e} at {where}"
+
+
+def test_mse_refuses_mismatched_shapes_with_a_hint():
+    with pytest.raises(ValueError, match=r"shape of y_pred \(4, 3\).*one_hot"):
+        MSE().forward(np.zeros((4, 3)), np.zeros(4, dtype=int))
+    with pytest.raises(ValueError, match="numbers"):
+        MSE().forward(np.zeros((1, 2)), np.array([["a", "b"]]))
+
+
+# ----------------------------------------------------------------------------- both losses
+@pytest.mark.parametrize("loss", [MSE(), CrossEntropy(), CrossEntropy(from_logits=True)])
+def test_backward_before_forward_is_a_clear_error(loss):
+    fresh = type(loss)(**loss.get_config())
+    with pytest.raises(RuntimeError, match="before forward"):
+        fresh.backward()
+
+
+@pytest.mark.parametrize("loss_type", [MSE, CrossEntropy])
+def test_bad_reduction_is_refused(loss_type):
+    with pytest.raises(ValueError, match="reduction"):
+        loss_type(reduction="average")
+
+
+def test_losses_by_keras_name():
+    assert isinstance(losses.get("mse"), MSE)
+    for name in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
+        loss = losses.get(name)
+        assert isinstance(loss, CrossEntropy) and not loss.from_logits
+    mine = MSE(reduction="sum")
+    assert losses.get(mine) is mine
+    with pytest.raises(ValueError, match="loss must be"):
+        losses.get("hinge")

@@ -1,0 +1,372 @@
+"""Sequential: training, reproducibility, stability, input validation and the Keras-like API."""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from strategies import FEW, one_hot, seeds
+
+from tinynet.layers import Dense, Dropout, Flatten, Layer, ReLU, Softmax, Tanh
+from tinynet.losses import MSE, CrossEntropy
+from tinynet.model import Sequential
+from tinynet.optim import SGD, Adam, RMSprop
+
+
+def blobs(seed: int, n: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Two Gaussian blobs in 2-D, 5.7 standard deviations apart: linearly separable."""
+    rng = np.random.default_rng(seed)
+    y = rng.permutation(np.arange(n) % 2)
+    centres = np.array([[-2.0, -2.0], [2.0, 2.0]])
+    x = centres[y] + 0.5 * rng.standard_normal((n, 2))
+    return x.astype(np.float32), y
+
+
+def xor(seed: int, n: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Four clusters at (+-1, +-1), labelled by the sign of x0 * x1: not linearly separable."""
+    rng = np.random.default_rng(seed)
+    corners = rng.choice([-1.0, 1.0], size=(n, 2))
+    x = corners + 0.15 * rng.standard_normal((n, 2))
+    return x.astype(np.float32), (corners[:, 0] * corners[:, 1] > 0).astype(np.int64)
+
+
+def mlp(seed: int, hidden: int = 8, dropout: float = 0.0) -> Sequential:
+    layers = [Dense(2, hidden), ReLU(), Dense(hidden, 2), Softmax()]
+    if dropout:
+        layers.insert(2, Dropout(dropout))
+    return Sequential(layers, seed=seed)
+
+
+# --------------------------------------------------------------------------------- learning
+@FEW
+@given(seeds())
+def test_learns_two_blobs_to_full_training_accuracy(seed):
+    x, y = blobs(seed)
+    model = mlp(seed)
+    model.compile(CrossEntropy(), SGD(0.1))
+    history = model.fit(x, y, epochs=20, batch_size=16, verbose=0)
+    loss, accuracy = model.evaluate(x, y)
+    assert accuracy == 1.0
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert loss == pytest.approx(CrossEntropy().forward(model.predict(x), y), rel=1e-4)
+
+
+def test_learns_xor_to_full_training_accuracy():
+    x, y = xor(0)
+    model = Sequential([Dense(2, 16), Tanh(), Dense(16, 2), Softmax()], seed=0)
+    model.compile("sparse_categorical_crossentropy", Adam(0.05))
+    model.fit(x, y, epochs=60, batch_size=16, verbose=0)
+    assert model.evaluate(x, y)[1] == 1.0
+    assert np.mean(model.predict(x).argmax(axis=1) == y) == 1.0
+
+
+# -------------------------------------------------------------------------- reproducibility
+def train(seed: int, x: np.ndarray, y: np.ndarray, epochs: int = 3) -> Sequential:
+    model = mlp(seed, dropout=0.3)  # dropout masks and shuffling both come from the seed
+    model.compile(CrossEntropy(), SGD(0.05, momentum=0.9))
+    model.fit(x, y, epochs=epochs, batch_size=8, verbose=0)
+    return model
+
+
+def test_same_seed_gives_bitwise_identical_weights():
+    x, y = blobs(1)
+    a, b = train(7, x, y), train(7, x, y)
+    for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+        assert wa.tobytes() == wb.tobytes()
+    c = train(8, x, y)
+    assert not all(np.array_equal(wa, wc)
+                   for wa, wc in zip(a.get_weights(), c.get_weights(), strict=True))
+
+
+def test_the_seed_decides_the_initial_weights():
+    a, b, c = mlp(3), mlp(3), mlp(4)
+    for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    assert not np.array_equal(a.get_weights()[0], c.get_weights()[0])
+
+
+# ------------------------------------------------------------------------------- stability
+def test_softmax_model_with_cross_entropy_stays_finite_for_logits_of_1e4():
+    x = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=np.float32)
+    y = np.array([1, 0, 2, 0])  # the first and fourth are missed by ~2e4
+    model = Sequential([Dense(2, 3), Softmax()], seed=0)
+    model.layers[0].params["W"][...] = [[1e4, -1e4, 0.0], [0.0, 0.0, 1e4]]
+    logits = model.layers[0].forward(x)
+    assert np.abs(logits).max() >= 1e4  # forced to the extreme
+    model.compile(CrossEntropy(), SGD(1e-6))
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        expected = -(logits - np.logaddexp.reduce(logits.astype(np.float64), axis=1,
+                                                  keepdims=True))[np.arange(4), y].mean()
+        loss, _ = model.evaluate(x, y)
+        history = model.fit(x, y, epochs=2, batch_size=2, verbose=0)
+        probabilities = model.predict(x)
+    assert np.isfinite(loss) and loss == pytest.approx(expected, rel=1e-5)
+    assert loss > 1e3  # the honest cost of a 2e4 miss, not a clamped log(1e-7)
+    assert np.all(np.isfinite(history.history["loss"]))
+    assert all(np.all(np.isfinite(w)) for w in model.get_weights())
+    assert np.all(np.isfinite(probabilities))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_nan_in_the_input_stops_training_naming_epoch_and_batch():
+    x, y = blobs(2, n=64)
+    x[37, 0] = np.nan  # in batch 37 // 16 + 1 = 3 when not shuffled
+    model = mlp(0)
+    model.compile(CrossEntropy(), SGD(0.1))
+    with pytest.raises(FloatingPointError,
+                       match=r"epoch 1, batch 3/4.*learning rate \(now 0\.1\).*NaN"):
+        model.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
+    # No step was taken with the broken gradient.
+    assert all(np.all(np.isfinite(w)) for w in model.get_weights())
+
+
+def test_an_absurd_learning_rate_stops_training_with_a_hint():
+    x, y = blobs(3)
+    model = Sequential([Dense(2, 8), ReLU(), Dense(8, 2)], seed=0)
+    model.compile(MSE(), SGD(1e30))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(FloatingPointError,
+                           match=r"(inf|nan) at epoch \d+, batch \d+/4.*lower learning "
+                                 r"rate \(now 1e\+30\)"):
+            model.fit(x, one_hot(y, 2, np.float32), epochs=20, batch_size=16, verbose=0)
+
+
+# ---------------------------------------------------------------------------- bad inputs
+def compiled(seed: int = 0) -> Sequential:
+    model = mlp(seed)
+    model.compile(CrossEntropy(), SGD(0.1))
+    return model
+
+
+@pytest.mark.parametrize("x, y, message", [
+    (np.zeros((10, 3)), np.zeros(10, int), r"Dense\(in_features=2.*\(N, 2\), got \(\d+, 3\)"),
+    (np.zeros((10, 2, 1)), np.zeros(10, int), r"Dense\(in_features=2.*Flatten"),
+    (np.zeros((10, 2)), np.full(10, 2), r"y: labels must be in \[0, 2\).*got 2"),
+    (np.zeros((10, 2)), np.full(10, -1), r"y: labels must be in \[0, 2\).*got -1"),
+    (np.zeros((10, 2)), np.zeros(9, int), r"x and y .*same number of samples, got 10 and 9"),
+    (np.zeros((10, 2)), np.zeros((10, 3)), r"y: expected one-hot rows of shape \(N, 2\), "
+                                           r"got \(10, 3\)"),
+    (np.zeros((10, 2)), np.zeros(10), r"y: .*integer dtype, got float64"),
+    (np.zeros((10, 2)), np.array(["a"] * 10), r"y: .*integer dtype, got <U1"),
+    (np.zeros((10, 2), dtype=object), np.zeros(10, int), r"x must hold real numbers, got dtype "
+                                                         r"object"),
+    (np.full((10, 2), "1.0"), np.zeros(10, int), r"x must hold real numbers, got dtype <U3"),
+    (np.zeros((10, 2), dtype=complex), np.zeros(10, int), r"x must hold real numbers, got "
+                                                          r"dtype complex128"),
+    (np.zeros((0, 2)), np.zeros(0, int), r"x holds no samples"),
+])
+def test_bad_data_is_refused_naming_what_and_why(x, y, message):
+    model = compiled()
+    before = model.get_weights()
+    for call in (lambda: model.fit(x, y, verbose=0), lambda: model.evaluate(x, y)):
+        with pytest.raises(ValueError, match=message):
+            call()
+    for w, w0 in zip(model.get_weights(), before, strict=True):  # refused before training
+        np.testing.assert_array_equal(w, w0)
+
+
+def test_bad_validation_data_is_refused_by_name():
+    x, y = blobs(0, n=16)
+    model = compiled()
+    with pytest.raises(ValueError, match=r"validation_data\[0\] and validation_data\[1\]"):
+        model.fit(x, y, validation_data=(x, y[:5]), verbose=0)
+    with pytest.raises(ValueError, match=r"validation_data\[1\]: labels must be in \[0, 2\)"):
+        model.fit(x, y, validation_data=(x, y + 1), verbose=0)
+    with pytest.raises(ValueError, match="pair"):
+        model.fit(x, y, validation_data=(x,), verbose=0)
+
+
+def test_mse_targets_of_the_wrong_shape_are_refused():
+    model = Sequential([Dense(2, 3)], seed=0)
+    model.compile(MSE(), SGD(0.1))
+    with pytest.raises(ValueError, match=r"y must have shape \(N, 3\).*got \(10,\)"):
+        model.fit(np.zeros((10, 2)), np.zeros(10), verbose=0)
+
+
+def test_predict_names_the_layer_on_a_wrong_shape():
+    with pytest.raises(ValueError, match=r"Dense\(in_features=2.*\(N, 2\)"):
+        mlp(0).predict(np.zeros((4, 5)))
+    with pytest.raises(ValueError, match="dtype complex"):
+        mlp(0).predict(np.zeros((4, 2), dtype=complex))
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"epochs": -1}, "epochs"), ({"epochs": 1.5}, "epochs"), ({"batch_size": 0}, "batch_size"),
+    ({"batch_size": "32"}, "batch_size"), ({"verbose": 3}, "verbose"),
+])
+def test_bad_fit_arguments_are_refused_by_name(kwargs, name):
+    x, y = blobs(0, n=8)
+    with pytest.raises(ValueError, match=rf"{name} must be .*got"):
+        compiled().fit(x, y, **{"verbose": 0, **kwargs})
+
+
+def test_fit_and_evaluate_before_compile_are_clear_errors():
+    x, y = blobs(0, n=8)
+    for call in (lambda m: m.fit(x, y, verbose=0), lambda m: m.evaluate(x, y)):
+        with pytest.raises(RuntimeError, match=r"compile"):
+            call(mlp(0))
+
+
+def test_uint8_input_is_trained_as_floats():
+    rng = np.random.default_rng(4)
+    pixels = rng.integers(0, 256, size=(40, 2), dtype=np.uint8)
+    y = (pixels[:, 0] > pixels[:, 1]).astype(np.int64)
+    models = []
+    for x in (pixels, pixels.astype(np.float32)):
+        # Dropout first: it sees the input before any Dense layer could convert it.
+        model = Sequential([Dropout(0.2), Dense(2, 8), ReLU(), Dense(8, 2), Softmax()], seed=5)
+        model.compile(CrossEntropy(), SGD(1e-4))
+        history = model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+        models.append((model, history))
+    (a, ha), (b, hb) = models
+    for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    assert ha.history == hb.history
+    np.testing.assert_array_equal(a.predict(pixels), b.predict(pixels.astype(np.float32)))
+    assert a.predict(pixels).dtype == np.float32
+
+
+# ------------------------------------------------------------------------------- shuffling
+class RowRecorder(Layer):
+    """The identity, recording which samples (column 0 holds their index) it trains on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[np.ndarray] = []
+
+    def forward(self, x, training=False):
+        if training:
+            self.batches.append(x[:, 0].astype(np.int64))
+        self._save(n=len(x))
+        return x
+
+    def backward(self, dy):
+        self._load("n")
+        return dy.copy()
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_each_epoch_is_one_permutation_of_the_samples(shuffle):
+    N, batch_size, epochs = 37, 8, 3
+    rng = np.random.default_rng(0)
+    x = np.column_stack([np.arange(N), rng.standard_normal(N)]).astype(np.float32)
+    y = rng.integers(0, 2, N)
+    recorder = RowRecorder()
+    model = Sequential([recorder, Dense(2, 2), Softmax()], seed=0)
+    model.compile(CrossEntropy(), SGD(1e-3))
+    model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=shuffle, verbose=0)
+    steps = -(-N // batch_size)
+    assert len(recorder.batches) == epochs * steps
+    sizes = [len(b) for b in recorder.batches[:steps]]
+    assert sizes == [batch_size] * (steps - 1) + [N - batch_size * (steps - 1)]  # last used
+    orders = [np.concatenate(recorder.batches[e * steps:(e + 1) * steps])
+              for e in range(epochs)]
+    for order in orders:
+        np.testing.assert_array_equal(np.sort(order), np.arange(N))  # each sample once
+    if shuffle:
+        assert not np.array_equal(orders[0], np.arange(N))
+        assert not np.array_equal(orders[0], orders[1])  # a new permutation each epoch
+        assert not np.array_equal(orders[1], orders[2])
+        # Samples are shuffled, not just the order of fixed batches: batches mix.
+        first = recorder.batches[0]
+        assert not np.array_equal(np.sort(first), np.arange(first.min(), first.min() + batch_size))
+    else:
+        for order in orders:
+            np.testing.assert_array_equal(order, np.arange(N))
+
+
+# --------------------------------------------------------------------- history, evaluate...
+def test_history_has_keras_keys_and_one_value_per_epoch():
+    x, y = blobs(5)
+    x_val, y_val = blobs(6, n=20)
+    model = compiled()
+    history = model.fit(x, y, epochs=3, batch_size=16, validation_data=(x_val, y_val),
+                        verbose=0)
+    assert model.history is history
+    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(len(v) == 3 for v in history.history.values())
+    assert history.epoch == [0, 1, 2]
+    # Validation runs after the epoch's training: the last one is what evaluate says now.
+    val_loss, val_accuracy = model.evaluate(x_val, y_val)
+    assert history.history["val_loss"][-1] == pytest.approx(val_loss, rel=1e-6)
+    assert history.history["val_accuracy"][-1] == val_accuracy
+    no_val = compiled().fit(x, y, epochs=2, verbose=0)
+    assert set(no_val.history) == {"loss", "accuracy"}
+
+
+def test_evaluate_returns_loss_and_accuracy_and_predict_probabilities():
+    x, y = blobs(7, n=50)
+    model = compiled()
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    result = model.evaluate(x, y)
+    assert isinstance(result, tuple) and len(result) == 2
+    loss, accuracy = result
+    p = model.predict(x)
+    assert p.shape == (50, 2)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-6)
+    assert np.all((p >= 0) & (p <= 1))
+    assert loss == pytest.approx(CrossEntropy().forward(p.astype(np.float64), y), rel=1e-5)
+    assert accuracy == pytest.approx(np.mean(p.argmax(axis=1) == y))
+    np.testing.assert_allclose(model.predict(x, batch_size=7), p, rtol=1e-6)
+    model.compile(CrossEntropy(), SGD(0.1), metrics=())
+    assert model.evaluate(x, y) == pytest.approx(loss)
+
+
+def test_summary_lists_layers_shapes_and_parameter_counts():
+    model = Sequential([Flatten(), Dense(12, 8), ReLU(), Dropout(0.5), Dense(8, 3), Softmax()],
+                       seed=0)
+    lines = []
+    model.summary(input_shape=(3, 4), print_fn=lines.append)
+    text = "\n".join(lines)
+    rows = [line for line in text.splitlines() if "(" in line and "Layer (type)" not in line
+            and "seed" not in line]
+    names = ["Flatten", "Dense", "ReLU", "Dropout", "Dense", "Softmax"]
+    shapes = ["(None, 12)", "(None, 8)", "(None, 8)", "(None, 8)", "(None, 3)", "(None, 3)"]
+    counts = [0, 12 * 8 + 8, 0, 0, 8 * 3 + 3, 0]
+    assert len(rows) == len(names)
+    for row, name, shape, count in zip(rows, names, shapes, counts, strict=True):
+        assert f"({name})" in row and shape in row
+        assert row.split()[-1] == f"{count:,}"
+    assert f"Total params: {sum(counts):,}" in text
+    assert sum(counts) == sum(p.size for p, _ in model.parameters())
+
+
+def test_summary_defaults_to_the_first_dense_layers_input():
+    lines = []
+    Sequential([Dense(784, 512), ReLU(), Dense(512, 10)], seed=0).summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert "(None, 512)" in text and "(None, 10)" in text
+    assert f"Total params: {784 * 512 + 512 + 512 * 10 + 10:,}" in text
+
+
+# ------------------------------------------------------------------------- Keras's names
+@pytest.mark.parametrize("optimizer, optimizer_type",
+                         [("sgd", SGD), ("rmsprop", RMSprop), ("adam", Adam)])
+@pytest.mark.parametrize("loss", ["mse", "categorical_crossentropy",
+                                  "sparse_categorical_crossentropy"])
+def test_keras_names_in_compile(optimizer, optimizer_type, loss):
+    x, y = blobs(8)
+    targets = y if loss.startswith("sparse") else one_hot(y, 2, np.float32)
+    model = mlp(0)
+    model.compile(loss, optimizer)
+    assert isinstance(model.optimizer, optimizer_type)
+    assert isinstance(model.loss, MSE if loss == "mse" else CrossEntropy)
+    history = model.fit(x, targets, epochs=4, batch_size=8, verbose=0)
+    losses = history.history["loss"]
+    assert np.all(np.isfinite(losses)) and losses[-1] < losses[0]
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"loss": "hinge", "optimizer": "sgd"},
+    {"loss": "mse", "optimizer": "adagrad"},
+    {"loss": "mse", "optimizer": "sgd", "metrics": ["f1"]},
+])
+def test_unknown_names_in_compile_are_refused(kwargs):
+    with pytest.raises(ValueError, match="must be"):
+        mlp(0).compile(**kwargs)
+
+
+def test_layers_must_be_layers():
+    with pytest.raises(ValueError, match=r"layers\[1\]"):
+        Sequential([Dense(2, 2), "relu"])

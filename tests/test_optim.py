@@ -1,0 +1,200 @@
+"""Optimisers: the first two steps against their equations, in place, per parameter."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import SETTINGS, floats64, matrix_shapes
+
+from tinynet import optim
+from tinynet.layers import Dense, ReLU, Softmax
+from tinynet.losses import CrossEntropy
+from tinynet.model import Sequential
+from tinynet.optim import SGD, Adam, RMSprop
+
+
+@st.composite
+def problems(draw):
+    """Two parameters of different shapes, each with two gradients (for steps 1 and 2)."""
+    params, grads = [], []
+    for _ in range(2):
+        shape = draw(matrix_shapes(max_rows=3, max_cols=3))
+        params.append(draw(floats64(shape)))
+        grads.append([draw(floats64(shape)), draw(floats64(shape))])
+    return params, grads
+
+
+def run_two_steps(opt, params, grads):
+    """Two steps of ``opt`` on copies of ``params``; returns the params after each step and
+    checks that every update happened in place."""
+    live = [p.copy() for p in params]
+    ids = [id(p) for p in live]
+    after = []
+    for t in range(2):
+        opt.step([(p, g[t]) for p, g in zip(live, grads, strict=True)])
+        assert [id(p) for p in live] == ids
+        after.append([p.copy() for p in live])
+    assert opt.iterations == 2
+    return after
+
+
+def assert_steps(after, expected):
+    for t in range(2):
+        for got, want in zip(after[t], expected[t], strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+lrs = st.floats(1e-4, 1.0)
+rates = st.floats(0.0, 0.99)
+
+
+@SETTINGS
+@given(problems(), lrs, st.floats(0.0, 0.1))
+def test_plain_sgd(problem, lr, weight_decay):
+    params, grads = problem
+    expected = [[], []]
+    for p, (g1, g2) in zip(params, grads, strict=True):
+        p1 = p - lr * (g1 + weight_decay * p)
+        p2 = p1 - lr * (g2 + weight_decay * p1)
+        expected[0].append(p1)
+        expected[1].append(p2)
+    after = run_two_steps(SGD(lr, weight_decay=weight_decay), params, grads)
+    assert_steps(after, expected)
+
+
+@SETTINGS
+@given(problems(), lrs, rates, st.booleans(), st.floats(0.0, 0.1))
+def test_sgd_with_momentum(problem, lr, momentum, nesterov, weight_decay):
+    params, grads = problem
+    nesterov = nesterov and momentum > 0
+    expected = [[], []]
+    for p, (g1, g2) in zip(params, grads, strict=True):
+        v = np.zeros_like(p)
+        for t, g in enumerate((g1, g2)):
+            g = g + weight_decay * p
+            v = momentum * v - lr * g
+            p = p + (momentum * v - lr * g if nesterov else v)
+            expected[t].append(p)
+    opt = SGD(lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
+    assert_steps(run_two_steps(opt, params, grads), expected)
+
+
+@SETTINGS
+@given(problems(), lrs)
+def test_momentum_zero_is_plain_sgd(problem, lr):
+    params, grads = problem
+    a = run_two_steps(SGD(lr, momentum=0.0), params, grads)
+    b = run_two_steps(SGD(lr), params, grads)
+    for t in range(2):
+        for x, y in zip(a[t], b[t], strict=True):
+            np.testing.assert_array_equal(x, y)
+
+
+@SETTINGS
+@given(problems(), lrs, rates, st.floats(1e-8, 1e-3))
+def test_rmsprop(problem, lr, rho, eps):
+    params, grads = problem
+    expected = [[], []]
+    for p, (g1, g2) in zip(params, grads, strict=True):
+        v = np.zeros_like(p)
+        for t, g in enumerate((g1, g2)):
+            v = rho * v + (1 - rho) * g**2
+            p = p - lr * g / np.sqrt(v + eps)  # eps inside the root, as in Keras
+            expected[t].append(p)
+    assert_steps(run_two_steps(RMSprop(lr, rho=rho, eps=eps), params, grads), expected)
+
+
+@SETTINGS
+@given(problems(), lrs, rates, st.floats(0.5, 0.9999), st.floats(1e-8, 1e-3))
+def test_adam_with_bias_correction(problem, lr, beta1, beta2, eps):
+    params, grads = problem
+    expected = [[], []]
+    for p, (g1, g2) in zip(params, grads, strict=True):
+        m, v = np.zeros_like(p), np.zeros_like(p)
+        for t, g in enumerate((g1, g2), start=1):
+            m = beta1 * m + (1 - beta1) * g
+            v = beta2 * v + (1 - beta2) * g**2
+            lr_t = lr * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+            p = p - lr_t * m / (np.sqrt(v) + eps)
+            expected[t - 1].append(p)
+    opt = Adam(lr, beta1=beta1, beta2=beta2, eps=eps)
+    assert_steps(run_two_steps(opt, params, grads), expected)
+
+
+def test_adam_first_step_moves_each_entry_by_about_lr():
+    # With bias correction, step 1 is lr * g / (|g| + eps'), about lr * sign(g): without it,
+    # the step would be lr * (1 - beta1) / sqrt(1 - beta2), about 3 lr.
+    rng = np.random.default_rng(0)
+    p, g = rng.standard_normal(50), rng.standard_normal(50)
+    moved = p.copy()
+    Adam(0.01).step([(moved, g)])
+    np.testing.assert_allclose(moved - p, -0.01 * np.sign(g), rtol=1e-2)
+
+
+def test_keras_defaults():
+    assert SGD().lr == 0.01 and SGD().momentum == 0.0 and not SGD().nesterov
+    r = RMSprop()
+    assert (r.lr, r.rho, r.eps) == (0.001, 0.9, 1e-7)
+    a = Adam()
+    assert (a.lr, a.beta1, a.beta2, a.eps) == (0.001, 0.9, 0.999, 1e-7)
+
+
+@pytest.mark.parametrize("make", [lambda: SGD(0.1), lambda: SGD(0.1, momentum=0.9),
+                                  lambda: RMSprop(0.01), lambda: Adam(0.01)])
+def test_the_layer_sees_the_update(make):
+    rng = np.random.default_rng(3)
+    model = Sequential([Dense(4, 5), ReLU(), Dense(5, 3), Softmax()], seed=1)
+    x, y = rng.standard_normal((8, 4)), rng.integers(0, 3, 8)
+    loss = CrossEntropy()
+    loss.forward(model.forward(x), y)
+    model.backward(loss.backward())
+    dense = model.layers[0]
+    W, b = dense.params["W"], dense.params["b"]
+    before = W.copy()
+    make().step(model.parameters())
+    # The very arrays the layer holds were updated, in place, and kept their dtype.
+    assert dense.params["W"] is W and dense.params["b"] is b
+    assert W.dtype == np.float32
+    assert not np.array_equal(W, before)
+    # And the change is the step the gradient asked for (SGD: -lr * dW, for example).
+    assert np.all(np.sign(W - before)[dense.grads["W"] != 0]
+                  == -np.sign(dense.grads["W"])[dense.grads["W"] != 0])
+
+
+def test_state_is_kept_per_parameter():
+    a, b = np.zeros(3), np.zeros(3)
+    opt = SGD(0.1, momentum=0.9)
+    opt.step([(a, np.ones(3)), (b, -np.ones(3))])
+    opt.step([(a, np.ones(3)), (b, -np.ones(3))])
+    np.testing.assert_allclose(a, -b)
+    np.testing.assert_allclose(a, -0.1 - (0.9 * 0.1 + 0.1))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: SGD(0.0), lambda: SGD(-0.1), lambda: SGD(float("nan")), lambda: SGD("0.1"),
+    lambda: SGD(0.1, momentum=1.0), lambda: SGD(0.1, momentum=-0.1),
+    lambda: SGD(0.1, nesterov=True), lambda: SGD(0.1, weight_decay=-1e-4),
+    lambda: RMSprop(0.0), lambda: RMSprop(rho=1.0), lambda: RMSprop(rho=-0.5),
+    lambda: RMSprop(eps=0.0), lambda: Adam(-1.0), lambda: Adam(beta1=1.0),
+    lambda: Adam(beta2=1.5), lambda: Adam(beta1=-0.1), lambda: Adam(eps=-1e-7),
+    lambda: Adam(lr=True),
+])
+def test_bad_hyper_parameters_are_refused(make):
+    with pytest.raises(ValueError, match=r"must be|needs"):
+        make()
+
+
+def test_step_refuses_a_missing_or_misshapen_gradient():
+    with pytest.raises(RuntimeError, match="backward"):
+        SGD(0.1).step([(np.zeros(3), None)])
+    with pytest.raises(ValueError, match=r"\(2,\).*\(3,\)"):
+        SGD(0.1).step([(np.zeros(3), np.zeros(2))])
+
+
+def test_optimisers_by_keras_name():
+    for name, cls in (("sgd", SGD), ("rmsprop", RMSprop), ("adam", Adam), ("Adam", Adam)):
+        assert type(optim.get(name)) is cls
+    mine = Adam(0.1)
+    assert optim.get(mine) is mine
+    with pytest.raises(ValueError, match="optimizer must be"):
+        optim.get("adagrad")

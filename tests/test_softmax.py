@@ -1,0 +1,87 @@
+"""Softmax: a probability distribution per row, computed without ever overflowing."""
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import (
+    EXTREME,
+    SETTINGS,
+    extreme_logits,
+    floats64,
+    matrix_shapes,
+    seeds,
+)
+
+from tinynet.gradcheck import check_layer
+from tinynet.layers import Softmax, log_softmax, softmax
+
+
+@SETTINGS
+@given(st.data())
+def test_shift_invariance_per_row(data):
+    z = data.draw(floats64(matrix_shapes(), -50, 50))
+    shift = data.draw(floats64((z.shape[0], 1), -EXTREME, EXTREME))  # one shift per row
+    np.testing.assert_allclose(softmax(z + shift), softmax(z), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(log_softmax(z + shift), log_softmax(z), rtol=1e-9, atol=1e-9)
+
+
+@SETTINGS
+@given(extreme_logits(matrix_shapes(max_cols=8)))
+def test_rows_are_distributions_for_extreme_logits(z):
+    with np.errstate(all="raise"):
+        p = softmax(z)
+        log_p = log_softmax(z)
+        y = Softmax().forward(z)
+    assert np.all(np.isfinite(p)) and np.all(np.isfinite(log_p))
+    assert np.all((p >= 0) & (p <= 1))
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(y, p)
+    assert np.all(log_p <= 0)
+    # The row maximum has the largest probability, and every row holds it at least once.
+    assert np.all(p[np.arange(len(z)), z.argmax(axis=1)] == p.max(axis=1))
+
+
+@SETTINGS
+@given(extreme_logits(matrix_shapes(max_cols=8), dtype=np.float32))
+def test_float32_extreme_logits_stay_finite(z):
+    with np.errstate(all="raise"):
+        p = softmax(z)
+        log_p = log_softmax(z)
+    assert p.dtype == np.float32 and log_p.dtype == np.float32
+    assert np.all(np.isfinite(p)) and np.all(np.isfinite(log_p))
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
+
+
+@SETTINGS
+@given(extreme_logits(matrix_shapes(min_rows=2, max_cols=6)))
+def test_each_row_is_its_own_distribution(z):
+    # The max is taken per row: a row's probabilities do not depend on the other rows.
+    p = softmax(z)
+    for i, row in enumerate(z):
+        np.testing.assert_allclose(p[i], softmax(row[None, :])[0], rtol=1e-14, atol=0)
+
+
+@SETTINGS
+@given(floats64(matrix_shapes(), -30, 30))
+def test_log_softmax_is_log_of_softmax(z):
+    np.testing.assert_allclose(log_softmax(z), np.log(softmax(z)), rtol=1e-10, atol=1e-10)
+
+
+@SETTINGS
+@given(st.data())
+def test_backward_is_the_jacobian_vector_product(data):
+    z = data.draw(floats64(matrix_shapes(max_cols=6), -5, 5))
+    dy = data.draw(floats64(z.shape))
+    layer = Softmax()
+    s = layer.forward(z)
+    dx = layer.backward(dy)
+    for i in range(len(z)):  # the (K, K) Jacobian the layer never builds
+        jacobian = np.diag(s[i]) - np.outer(s[i], s[i])
+        np.testing.assert_allclose(dx[i], jacobian.T @ dy[i], rtol=1e-9, atol=1e-12)
+
+
+@SETTINGS
+@given(floats64(matrix_shapes(max_cols=6), -5, 5), seeds())
+def test_gradient_check(z, seed):
+    result = check_layer(Softmax(), z, seed=seed % 1000)
+    assert result.passed, str(result)
