@@ -105,6 +105,14 @@ class Sequential:
             dy = layer.backward(dy)
         return dy
 
+    @staticmethod
+    def _backward_params(layers: Sequence[Layer], dy: np.ndarray) -> None:
+        """Backward for training: the data is not learnt, so the first layer skips dL/dx."""
+        for layer in reversed(layers[1:]):
+            dy = layer.backward(dy)
+        if layers:
+            layers[0].backward_params(dy)
+
     def parameters(self) -> list[tuple[np.ndarray, np.ndarray | None]]:
         """``(param, grad)`` pairs of every layer, in layer order: what ``opt.step`` takes.
 
@@ -179,7 +187,7 @@ class Sequential:
         value = loss.forward(out, y)
         if not math.isfinite(value):
             return value, out  # fit reports it; no step is taken with a broken gradient
-        self._backward(layers, loss.backward())
+        self._backward_params(layers, loss.backward())
         self.optimizer.step(self.parameters())
         return value, out
 

@@ -45,6 +45,15 @@ class Layer:
         """Return ``dL/dx`` given ``dy = dL/dy``, and fill ``grads``."""
         raise NotImplementedError
 
+    def backward_params(self, dy: np.ndarray) -> None:
+        """Fill ``grads`` only, for when nobody needs ``dL/dx``.
+
+        The first layer of a network is such a case: its input is the data, which is not
+        learnt. Training calls this on the first layer instead of ``backward``; Dense and
+        Conv2D override it to skip the input-gradient product, a third of their work.
+        """
+        self.backward(dy)
+
     def init_params(self, rng: np.random.Generator) -> None:
         """Draw the parameters afresh from ``rng``. Layers without parameters do nothing."""
 

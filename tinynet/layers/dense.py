@@ -69,10 +69,13 @@ class Dense(Layer):
         return x @ self.params["W"] + self.params["b"]  # (N, D_out)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        self.backward_params(dy)
+        return dy @ self.params["W"].T  # dx, (N, D_in)
+
+    def backward_params(self, dy: np.ndarray) -> None:
         x = self._load("x")  # (N, D_in)
         self.grads["W"] = x.T @ dy  # (D_in, D_out)
         self.grads["b"] = dy.sum(axis=0)  # (D_out,)
-        return dy @ self.params["W"].T  # (N, D_in)
 
     def output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         return (self.out_features,)
