@@ -200,7 +200,8 @@ class Sequential:
         Each epoch uses one permutation of the samples drawn from the model's seed (no
         sample twice, none missed; the last batch may be smaller). ``verbose``: 0 silent,
         1 a progress bar per epoch, 2 one line per epoch. ``initial_epoch`` resumes a run:
-        epoch k shuffles and drops out exactly as it would have in an uninterrupted run.
+        epoch k shuffles and drops out exactly as it would have in an uninterrupted run, and
+        the History goes on from the one saved with the checkpoint.
 
         Raises FloatingPointError, naming the epoch and batch, when the loss becomes NaN or
         infinite (the weights are left as they were before that batch).
@@ -220,6 +221,13 @@ class Sequential:
         N = len(x)
         steps = math.ceil(N / batch_size)
         history = History()
+        if initial_epoch and self.history is not None:
+            # Resuming: the new History continues the one loaded with the checkpoint.
+            for i, epoch in enumerate(self.history.epoch):
+                if epoch < initial_epoch:
+                    history.epoch.append(epoch)
+                    for key, values in self.history.history.items():
+                        history.history.setdefault(key, []).append(values[i])
         all_callbacks = [history, ProgressBar(verbose), *(callbacks or [])]
         params = {"epochs": epochs, "steps": steps, "verbose": verbose,
                   "initial_epoch": initial_epoch}
