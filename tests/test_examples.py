@@ -29,8 +29,9 @@ def test_example_quick_run_prints_a_test_accuracy(path, tmp_path):
     out = run_example(path, "--quick", "--out", str(tmp_path))
     found = re.findall(r"^test accuracy: (\d\.\d{4})$", out, flags=re.M)
     assert found, out[-2000:]
-    # 2,000 training images, an epoch or a few: far above chance (0.1), below the full run.
-    assert float(found[-1]) > 0.5, out[-2000:]
+    # A smoke test: 2,000 training images for an epoch or a few is enough to be clearly
+    # above chance (0.1), not to reach the full run's accuracy (the slow test below does).
+    assert float(found[-1]) > 0.2, out[-2000:]
     assert any(tmp_path.glob("*.png")), "each example saves its plots under --out"
 
 

@@ -9,7 +9,17 @@ __version__ = "0.1.0"
 from tinynet import datasets, gradcheck, init, layers, losses, metrics, optim
 from tinynet.callbacks import Callback, EarlyStopping, History, ModelCheckpoint, ProgressBar
 from tinynet.io import load_model
-from tinynet.layers import Dense, Dropout, Flatten, ReLU, Sigmoid, Softmax, Tanh
+from tinynet.layers import (
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    MaxPool2D,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
 from tinynet.losses import MSE, CrossEntropy
 from tinynet.model import Sequential
 from tinynet.optim import SGD, Adam, RMSprop
@@ -19,12 +29,14 @@ __all__ = [
     "SGD",
     "Adam",
     "Callback",
+    "Conv2D",
     "CrossEntropy",
     "Dense",
     "Dropout",
     "EarlyStopping",
     "Flatten",
     "History",
+    "MaxPool2D",
     "ModelCheckpoint",
     "ProgressBar",
     "RMSprop",

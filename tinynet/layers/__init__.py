@@ -2,15 +2,19 @@
 
 from tinynet.layers.activations import ReLU, Sigmoid, Softmax, Tanh, log_softmax, softmax
 from tinynet.layers.base import Layer
+from tinynet.layers.conv import Conv2D
 from tinynet.layers.dense import Dense
 from tinynet.layers.dropout import Dropout
+from tinynet.layers.pooling import MaxPool2D
 from tinynet.layers.reshape import Flatten
 
 __all__ = [
+    "Conv2D",
     "Dense",
     "Dropout",
     "Flatten",
     "Layer",
+    "MaxPool2D",
     "ReLU",
     "Sigmoid",
     "Softmax",

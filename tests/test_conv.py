@@ -1,0 +1,335 @@
+"""Conv2D: forward against a loop over everything, gradients against finite differences."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tinynet.gradcheck import check_layer
+from tinynet.layers.conv import Conv2D, same_padding
+
+# Hypothesis draws a few dozen small cases per test; no deadline, since a busy machine may
+# take a while over one of them.
+SETTINGS = settings(max_examples=40, deadline=None)
+
+
+def reference_conv(x, W, b, stride, pads):
+    """The definition, one multiply-add at a time: no im2col, no matrix product."""
+    N, H, Wd, C_in = x.shape
+    kh, kw, _, C_out = W.shape
+    top, bottom, left, right = pads
+    xp = np.zeros((N, H + top + bottom, Wd + left + right, C_in))
+    xp[:, top:top + H, left:left + Wd, :] = x
+    H_out = (xp.shape[1] - kh) // stride[0] + 1
+    W_out = (xp.shape[2] - kw) // stride[1] + 1
+    y = np.zeros((N, H_out, W_out, C_out))
+    for n in range(N):
+        for i in range(H_out):
+            for j in range(W_out):
+                for o in range(C_out):
+                    total = b[o]
+                    for di in range(kh):
+                        for dj in range(kw):
+                            for c in range(C_in):
+                                total += (xp[n, i * stride[0] + di, j * stride[1] + dj, c]
+                                          * W[di, dj, c, o])
+                    y[n, i, j, o] = total
+    return y
+
+
+@st.composite
+def conv_cases(draw, max_size=7):
+    """(layer arguments, input shape, padding as (top, bottom, left, right)) of a valid case."""
+    C_in, C_out = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    padding = draw(st.one_of(st.sampled_from(["valid", "same"]), st.integers(0, 2),
+                             st.tuples(st.integers(0, 2), st.integers(0, 2))))
+    H, W = draw(st.integers(1, max_size)), draw(st.integers(1, max_size))
+    if padding == "same":
+        pads = (*same_padding(H, kh, sh), *same_padding(W, kw, sw))
+    elif padding == "valid":
+        pads = (0, 0, 0, 0)
+    elif isinstance(padding, int):
+        pads = (padding,) * 4
+    else:
+        pads = (padding[0], padding[0], padding[1], padding[1])
+    # The kernel must fit in the padded input (that error has its own test).
+    kh = min(kh, H + pads[0] + pads[1])
+    kw = min(kw, W + pads[2] + pads[3])
+    if padding == "same":  # the padding depends on the kernel: work it out again
+        pads = (*same_padding(H, kh, sh), *same_padding(W, kw, sw))
+    N = draw(st.integers(1, 2))
+    args = {"in_channels": C_in, "out_channels": C_out, "kernel_size": (kh, kw),
+            "stride": (sh, sw), "padding": padding}
+    return args, (N, H, W, C_in), pads
+
+
+@pytest.mark.part("conv2d")
+@SETTINGS
+@given(conv_cases(), st.integers(0, 2**32 - 1))
+def test_forward_matches_the_definition(case, seed):
+    args, shape, pads = case
+    rng = np.random.default_rng(seed)
+    layer = Conv2D(**args, b_init="normal", dtype=np.float64, rng=rng)
+    x = rng.standard_normal(shape)
+    y = layer.forward(x)
+    expected = reference_conv(x, layer.params["W"], layer.params["b"], layer.stride, pads)
+    assert y.shape == expected.shape
+    assert layer.output_shape(shape[1:]) == y.shape[1:]
+    np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.part("conv2d")
+@settings(max_examples=25, deadline=None)
+@given(conv_cases(max_size=6), st.integers(0, 2**32 - 1))
+def test_gradients_match_finite_differences(case, seed):
+    args, shape, _ = case
+    rng = np.random.default_rng(seed)
+    layer = Conv2D(**args, b_init="normal", dtype=np.float64, rng=rng)
+    result = check_layer(layer, rng.standard_normal(shape), seed=seed % 1000)
+    assert result.passed, str(result)
+    assert set(result.errors) == {"x", "W", "b"}
+
+
+@pytest.mark.part("conv2d")
+def test_a_worked_example():
+    # A 3x3 image 1..9 and a 2x2 kernel of ones: each output is the sum of one 2x2 window.
+    layer = Conv2D(1, 1, 2, W_init="ones", b_init="zeros")
+    x = np.arange(1, 10, dtype=np.float32).reshape(1, 3, 3, 1)
+    y = layer.forward(x)
+    np.testing.assert_array_equal(y[0, :, :, 0], [[1 + 2 + 4 + 5, 2 + 3 + 5 + 6],
+                                                  [4 + 5 + 7 + 8, 5 + 6 + 8 + 9]])
+    # Backward of dy = 1 counts how many windows read each pixel: the centre is in all four.
+    dx = layer.backward(np.ones_like(y))
+    np.testing.assert_array_equal(dx[0, :, :, 0], [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
+    np.testing.assert_array_equal(layer.grads["b"], [4])
+
+
+@pytest.mark.part("conv2d")
+@pytest.mark.parametrize(("H", "kernel", "stride", "expected_H", "pads"), [
+    (28, 3, 1, 28, (1, 1)),  # stride 1 keeps the size
+    (28, 4, 1, 28, (1, 2)),  # an even kernel: the odd row goes below
+    (28, 3, 2, 14, (0, 1)),  # stride 2: ceil(28 / 2) rows
+    (7, 3, 2, 4, (1, 1)),
+    (5, 1, 3, 2, (0, 0)),
+    (2, 5, 1, 2, (2, 2)),  # a kernel larger than the input still fits once padded
+])
+def test_same_padding_is_keras_same(H, kernel, stride, expected_H, pads):
+    layer = Conv2D(2, 3, kernel, stride=stride, padding="same")
+    assert layer.pads(H, H) == (*pads, *pads)
+    y = layer.forward(np.zeros((1, H, H, 2)))
+    assert y.shape == (1, expected_H, expected_H, 3)
+    assert layer.output_shape((H, H, 2)) == (expected_H, expected_H, 3)
+
+
+@pytest.mark.part("conv2d")
+def test_float32_end_to_end_and_uint8_pixels():
+    rng = np.random.default_rng(0)
+    layer = Conv2D(1, 4, 3, padding=1, rng=rng)
+    pixels = rng.integers(0, 256, size=(2, 6, 6, 1), dtype=np.uint8)
+    y = layer.forward(pixels)
+    # Computed as floats: uint8 arithmetic would wrap around at 256.
+    np.testing.assert_allclose(y, layer.forward(pixels.astype(np.float32)), rtol=1e-6)
+    assert y.dtype == np.float32
+    dx = layer.backward(np.ones(y.shape, dtype=np.float64))  # a float64 dy is not upcast to
+    assert dx.dtype == np.float32
+    assert dx.shape == pixels.shape
+    assert all(g.dtype == np.float32 for g in layer.grads.values())
+    assert {k: g.shape for k, g in layer.grads.items()} == {
+        k: p.shape for k, p in layer.params.items()}
+
+
+@pytest.mark.part("conv2d")
+@pytest.mark.parametrize("C_in", [1, 3])
+def test_a_non_contiguous_input_gives_the_same_result(C_in):
+    # im2col reads the input through its strides: a view (every other row, say) must work.
+    rng = np.random.default_rng(2)
+    layer = Conv2D(C_in, 2, 3, stride=(1, 2), padding="same", dtype=np.float64, rng=rng)
+    big = rng.standard_normal((3, 12, 7, C_in))
+    view = big[::2, ::2]  # (2, 6, 7, C_in), not contiguous
+    np.testing.assert_allclose(layer.forward(view), layer.forward(np.ascontiguousarray(view)),
+                               rtol=1e-12)
+
+
+@pytest.mark.part("conv2d")
+def test_backward_does_not_mutate_dy_and_returns_new_arrays():
+    rng = np.random.default_rng(1)
+    layer = Conv2D(2, 3, 3, stride=2, padding=1, dtype=np.float64, rng=rng)
+    y = layer.forward(rng.standard_normal((2, 5, 5, 2)))
+    dy = rng.standard_normal(y.shape)
+    saved = dy.copy()
+    dx = layer.backward(dy)
+    np.testing.assert_array_equal(dy, saved)
+    assert not np.shares_memory(dx, dy)
+
+
+@pytest.mark.part("conv2d")
+def test_backward_params_gives_the_same_gradients_without_dx():
+    rng = np.random.default_rng(4)
+    layer = Conv2D(2, 3, 3, padding=1, dtype=np.float64, rng=rng)
+    y = layer.forward(rng.standard_normal((2, 5, 5, 2)))
+    dy = rng.standard_normal(y.shape)
+    layer.backward(dy)
+    full = {k: g.copy() for k, g in layer.grads.items()}
+    assert layer.backward_params(dy) is None
+    for name in full:
+        np.testing.assert_array_equal(layer.grads[name], full[name])
+
+
+@pytest.mark.part("conv2d")
+def test_backward_before_forward_raises():
+    with pytest.raises(RuntimeError, match="before forward"):
+        Conv2D(1, 2, 3).backward(np.zeros((1, 2, 2, 2)))
+    with pytest.raises(RuntimeError, match="before forward"):
+        Conv2D(1, 2, 3).backward_params(np.zeros((1, 2, 2, 2)))
+
+
+@pytest.mark.part("conv2d")
+def test_backward_with_the_wrong_shape_raises():
+    layer = Conv2D(1, 2, 3)
+    layer.forward(np.zeros((1, 5, 5, 1)))
+    with pytest.raises(ValueError, match=r"\(1, 3, 3, 2\)"):
+        layer.backward(np.zeros((1, 5, 5, 2)))
+
+
+def test_a_kernel_larger_than_the_padded_input_raises():
+    layer = Conv2D(1, 2, 5, padding=1)
+    with pytest.raises(ValueError, match=r"5x5 kernel is larger than the padded input, 4x4"):
+        layer.forward(np.zeros((1, 2, 2, 1)))
+
+
+def test_a_channel_mismatch_raises():
+    layer = Conv2D(3, 2, 3)
+    with pytest.raises(ValueError, match=r"3 channel\(s\), got shape \(1, 8, 8, 1\) with 1"):
+        layer.forward(np.zeros((1, 8, 8, 1)))
+
+
+@pytest.mark.parametrize("shape", [(8, 8), (1, 8, 8), (1, 1, 8, 8, 1)])
+def test_an_input_that_is_not_4d_raises(shape):
+    with pytest.raises(ValueError, match=r"channels-last images of shape \(N, H, W, 1\)"):
+        Conv2D(1, 2, 3).forward(np.zeros(shape))
+
+
+def test_a_3d_input_gets_a_hint():
+    with pytest.raises(ValueError, match=r"reshape\(N, H, W, 1\)"):
+        Conv2D(1, 2, 3).forward(np.zeros((4, 8, 8)))
+
+
+def test_text_input_raises():
+    with pytest.raises(ValueError, match="real numbers"):
+        Conv2D(1, 2, 3).forward(np.full((1, 4, 4, 1), "a"))
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"in_channels": 0}, "in_channels must be a positive int, got 0"),
+    ({"out_channels": 2.0}, "out_channels must be a positive int, got 2.0"),
+    ({"kernel_size": 0}, "kernel_size must be an int >= 1 or a pair of them, got 0"),
+    ({"kernel_size": (3, 3, 3)}, r"kernel_size must be .*got \(3, 3, 3\)"),
+    ({"stride": 0}, "stride must be an int >= 1"),
+    ({"stride": True}, "stride must be an int >= 1"),
+    ({"padding": -1}, r"padding must be an int >= 0 or a pair of them, got -1"),
+    ({"padding": "full"}, "padding must be an int >= 0, a pair of them, 'valid' or 'same', "
+                          "got 'full'"),
+    ({"dtype": np.int32}, "dtype must be a float dtype, got int32"),
+])
+def test_bad_constructor_arguments_raise(kwargs, message):
+    args = {"in_channels": 1, "out_channels": 2, "kernel_size": 3, **kwargs}
+    with pytest.raises(ValueError, match=f"Conv2D: {message}"):
+        Conv2D(**args)
+
+
+def test_config_is_json_and_rebuilds_the_layer():
+    for layer in (Conv2D(3, 8, (3, 5), stride=2, padding="same", W_init="he_normal"),
+                  Conv2D(1, 4, 3, padding=(1, 0), dtype=np.float64)):
+        config = json.loads(json.dumps(layer.get_config()))
+        rebuilt = Conv2D(**config)
+        assert rebuilt.get_config() == layer.get_config()
+        assert rebuilt.params["W"].shape == layer.params["W"].shape
+        assert rebuilt.params["W"].dtype == layer.params["W"].dtype
+
+
+def test_initial_weights_come_from_the_generator():
+    a = Conv2D(2, 3, 3, rng=np.random.default_rng(5)).params["W"]
+    b = Conv2D(2, 3, 3, rng=np.random.default_rng(5)).params["W"]
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (3, 3, 2, 3)
+    # Glorot counts the window: fan_in = 3*3*2, fan_out = 3*3*3, so |W| <= sqrt(6 / 45).
+    assert np.abs(a).max() <= np.sqrt(6 / 45)
+
+
+def bars(n, rng, size=8):
+    """n noisy size x size images holding one bright bar: horizontal (label 0) or vertical
+    (label 1), at a random row or column. Shapes (n, size, size, 1) and (n,)."""
+    labels = rng.integers(0, 2, n)
+    where = rng.integers(0, size, n)[:, None, None]
+    lines = np.arange(size)
+    horizontal = np.broadcast_to(lines[None, :, None] == where, (n, size, size))
+    vertical = np.broadcast_to(lines[None, None, :] == where, (n, size, size))
+    images = np.where(labels[:, None, None] == 0, horizontal, vertical).astype(np.float32)
+    images += 0.5 * rng.random((n, size, size), dtype=np.float32)
+    return images[..., None], labels
+
+
+@pytest.mark.part("maxpool2d")
+def test_a_tiny_cnn_learns_horizontal_versus_vertical_bars():
+    import tinynet
+    from tinynet.layers.pooling import MaxPool2D
+    from tinynet.layers.reshape import Flatten
+
+    rng = np.random.default_rng(0)
+    x_train, y_train = bars(400, rng)
+    x_test, y_test = bars(200, rng)
+    model = tinynet.Sequential([
+        Conv2D(1, 4, 3, padding="same"), tinynet.ReLU(), MaxPool2D(2),  # (N, 4, 4, 4)
+        Flatten(), tinynet.Dense(4 * 4 * 4, 2), tinynet.Softmax(),
+    ], seed=0)
+    model.compile("sparse_categorical_crossentropy", tinynet.Adam(lr=0.01))
+    _, before = model.evaluate(x_test, y_test)
+    model.fit(x_train, y_train, epochs=8, batch_size=16, verbose=0)
+    _, after = model.evaluate(x_test, y_test)
+    assert before < 0.8  # the task is not solved by the initial weights
+    assert after >= 0.97
+
+
+@pytest.mark.part("maxpool2d")
+def test_gradients_through_a_small_cnn_match_finite_differences():
+    import tinynet
+    from tinynet.gradcheck import check_model
+    from tinynet.layers.pooling import MaxPool2D
+    from tinynet.layers.reshape import Flatten
+
+    f64 = np.float64
+    model = tinynet.Sequential([
+        Conv2D(2, 3, 3, padding="same", b_init="normal", dtype=f64), tinynet.Tanh(),
+        MaxPool2D(2), Conv2D(3, 4, 2, stride=1, dtype=f64), tinynet.Tanh(),  # (N, 2, 2, 4)
+        Flatten(), tinynet.Dense(16, 3, dtype=f64),
+    ], seed=3)
+    x = np.random.default_rng(3).standard_normal((2, 6, 6, 2))
+    result = check_model(model, tinynet.CrossEntropy(from_logits=True), x, np.array([0, 2]))
+    assert result.passed, str(result)
+    assert {"x", "0.W", "0.b", "3.W", "3.b", "6.W", "6.b"} <= set(result.errors)
+
+
+def test_summary_shows_the_shapes_of_r3():
+    import tinynet
+    from tinynet.layers.pooling import MaxPool2D
+    from tinynet.layers.reshape import Flatten
+
+    model = tinynet.Sequential([
+        Conv2D(1, 28, 3), tinynet.ReLU(), MaxPool2D(2), Conv2D(28, 10, 4), tinynet.ReLU(),
+        MaxPool2D(2), Flatten(), tinynet.Dense(250, 20), tinynet.ReLU(), tinynet.Dense(20, 10),
+        tinynet.Softmax(),
+    ], seed=0)
+    lines = []
+    model.summary(input_shape=(28, 28, 1), print_fn=lines.append)
+    text = "\n".join(lines)
+    for shape in ("(None, 26, 26, 28)", "(None, 13, 13, 28)", "(None, 10, 10, 10)",
+                  "(None, 5, 5, 10)", "(None, 250)"):
+        assert shape in text
+    assert model.layers[0].num_params() == 3 * 3 * 1 * 28 + 28
+    assert model.layers[3].num_params() == 4 * 4 * 28 * 10 + 10

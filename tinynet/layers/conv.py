@@ -1,0 +1,304 @@
+"""The 2-D convolution, computed as im2col and one matrix product. Derivation: docs/conv.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from tinynet import init
+from tinynet.layers.base import Layer, as_float_array
+
+#: (top, bottom, left, right): rows added above and below, columns left and right.
+Pads = tuple[int, int, int, int]
+
+
+def to_pair(owner: str, name: str, value: Any, low: int) -> tuple[int, int]:
+    """``value`` as (along H, along W): an int means the same for both; each must be >= low."""
+    pair = tuple(value) if isinstance(value, tuple | list) else (value, value)
+    if len(pair) != 2 or not all(
+        isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= low for v in pair
+    ):
+        raise ValueError(f"{owner}: {name} must be an int >= {low} or a pair of them, "
+                         f"got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def pair_config(pair: tuple[int, int]) -> int | list[int]:
+    """A pair as a JSON value: one int when both are equal, as the user most often wrote it."""
+    return pair[0] if pair[0] == pair[1] else list(pair)
+
+
+def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """(before, after) padding of Keras's ``"same"`` along one axis of length ``size``.
+
+    The output has ``ceil(size / stride)`` positions; the padding is the least that lets the
+    last window fit, split evenly, the odd row or column going after (below, right).
+    """
+    out = -(-size // stride)  # ceil(size / stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def check_images(layer: Layer, x: np.ndarray, channels: int | None = None) -> None:
+    """A clear ValueError unless ``x`` is a batch of channels-last images (N, H, W, C)."""
+    expected = f"(N, H, W, {channels if channels is not None else 'C'})"
+    if x.ndim != 4:
+        hint = " (add a channel axis: x.reshape(N, H, W, 1))" if x.ndim == 3 else ""
+        raise ValueError(f"{layer!r}: expected channels-last images of shape {expected}, "
+                         f"got an array of shape {x.shape}{hint}")
+    if channels is not None and x.shape[3] != channels:
+        raise ValueError(f"{layer!r}: expected input of shape {expected} with {channels} "
+                         f"channel(s), got shape {x.shape} with {x.shape[3]}")
+
+
+def im2col(xp: np.ndarray, out: np.ndarray, stride: tuple[int, int]) -> None:
+    """Copy every window of the padded images ``xp`` (N, Hp, Wp, C) into ``out``, of shape
+    (N, H_out, W_out, kh, kw, C): ``out[n, i, j, di, dj, c] = xp[n, i*sh + di, j*sw + dj, c]``.
+
+    Reshaped to (N*H_out*W_out, kh*kw*C), ``out`` has one window per row. See docs/conv.md.
+    """
+    _, H_out, W_out, kh, kw, C = out.shape
+    sh, sw = stride
+    # BEGIN SOLUTION conv2d
+    # HINT: out[n, i, j, di, dj, c] = xp[n, i*sh + di, j*sw + dj, c]: build that view of xp with
+    # HINT: numpy.lib.stride_tricks.as_strided (strides (sN, sH*sh, sW*sw, sH, sW, sC)) and copy it
+    # HINT: into out
+    if C == 1:
+        # Speed: with one channel a window row is only kw numbers long, too short for a fast
+        # copy. Copying kernel position by kernel position moves whole image rows instead.
+        for di in range(kh):
+            for dj in range(kw):
+                out[:, :, :, di, dj, :] = xp[:, di:di + sh * H_out:sh, dj:dj + sw * W_out:sw]
+        return
+    # windows is a view of xp, nothing copied: one step along i moves sh image rows in
+    # memory, one step along di moves one row (and the same for j, dj along columns).
+    sN, sH, sW, sC = xp.strides
+    windows = as_strided(xp, shape=out.shape, strides=(sN, sH * sh, sW * sw, sH, sW, sC),
+                         writeable=False)
+    out[...] = windows  # the one copy
+    # END SOLUTION
+
+
+class Conv2D(Layer):
+    """A 2-D convolution (strictly, cross-correlation, as in every framework) on
+    channels-last images: each output pixel is a Dense layer applied to one window.
+
+    Shapes: x (N, H, W, C_in), W (kh, kw, C_in, C_out), b (C_out,), y (N, H_out, W_out, C_out)
+    with ``H_out = (H + top + bottom - kh) // sh + 1`` (and the same along W)::
+
+        y[n, i, j, :] = sum over di, dj, c of xp[n, i*sh + di, j*sw + dj, c] * W[di, dj, c, :] + b
+
+    where xp is x padded with zeros. Forward: im2col copies every window of xp into a row
+    of ``cols`` (N*H_out*W_out, kh*kw*C_in), so the whole layer is one matrix product,
+    ``y = cols @ W2 + b`` with ``W2 = W.reshape(kh*kw*C_in, C_out)``: a Dense layer on the
+    windows. (The code appends a column of ones to cols and b as a last row to W2, so that
+    the one product adds b, and backward's one product gives db along with dW.)
+
+    Backward, with ``dy`` (N, H_out, W_out, C_out) read as ``dy2`` (N*H_out*W_out, C_out)::
+
+        dW    = cols.T @ dy2        (kh*kw*C_in, C_out), reshaped to W's shape
+        db    = dy2.sum(axis=0)     (C_out,)
+        dcols = dy2 @ W2.T          (N*H_out*W_out, kh*kw*C_in): the gradient of each window
+        dx    = each window's gradient added back where the window was read (col2im), then
+                the padding cropped
+
+    dcols and col2im are a loop over the kh*kw kernel positions (di, dj): position (di, dj)
+    of every window at once is one strided slice of xp, and its columns of dcols are
+    ``dy2 @ W[di, dj].T``; so each step is one small product and one array addition.
+
+    Args:
+        in_channels: C_in.
+        out_channels: C_out, the number of filters.
+        kernel_size: kh = kw (an int) or (kh, kw).
+        stride: sh = sw or (sh, sw), the step between windows.
+        padding: zeros added around the image: an int or (ph, pw) on each side; ``"valid"``
+            (none); or ``"same"`` as in Keras: the output has ``ceil(H / sh)`` rows and
+            ``ceil(W / sw)`` columns, so with stride 1 it keeps H and W; the padding is the
+            least that gives that, split evenly with any odd row or column below or right.
+            With stride > 1 it depends on the input size, so it is worked out in forward.
+        W_init: initialiser of W; fans count the kh*kw window (see :mod:`tinynet.init`).
+        b_init: initialiser of b.
+        dtype: dtype of the parameters and of the computation (float64 for grad checks).
+        rng: Generator for the initial weights when the layer is used on its own; a
+            :class:`tinynet.Sequential` redraws them from its seed.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] | str = 0,
+        W_init: str | init.Initializer = "glorot_uniform",
+        b_init: str | init.Initializer = "zeros",
+        dtype: np.dtype | type = np.float32,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(f"Conv2D: {name} must be a positive int, got {value!r}")
+        self.in_channels = int(in_channels)
+        self.out_channels = int(out_channels)
+        self.kernel_size = to_pair("Conv2D", "kernel_size", kernel_size, low=1)
+        self.stride = to_pair("Conv2D", "stride", stride, low=1)
+        if isinstance(padding, str):
+            if padding not in ("valid", "same"):
+                raise ValueError(f"Conv2D: padding must be an int >= 0, a pair of them, "
+                                 f"'valid' or 'same', got {padding!r}")
+            self.padding: tuple[int, int] | str = (0, 0) if padding == "valid" else "same"
+        else:
+            self.padding = to_pair("Conv2D", "padding", padding, low=0)
+        self.W_init, self.b_init = W_init, b_init
+        self.dtype = np.dtype(dtype)
+        if self.dtype.kind != "f":
+            raise ValueError(f"Conv2D: dtype must be a float dtype, got {self.dtype}")
+        self._buffers: dict[str, np.ndarray] = {}  # see _scratch
+        self.init_params(rng if rng is not None else np.random.default_rng())
+
+    def _scratch(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """An uninitialised array of ``shape``, the same one from call to call.
+
+        Speed: cols is megabytes, and a fresh array that large comes from the operating
+        system as new pages, each of which faults on first touch: that costs about as much
+        as the copy into it. Only what no caller ever sees is reused this way (each
+        forward's cols replaces the last one's, as backward needs only the last forward).
+        """
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.shape != shape:
+            buffer = self._buffers[name] = np.empty(shape, dtype=self.dtype)
+        return buffer
+
+    def init_params(self, rng: np.random.Generator) -> None:
+        shape_W = (*self.kernel_size, self.in_channels, self.out_channels)
+        self.params["W"] = init.get(self.W_init)(shape_W, rng, self.dtype)
+        self.params["b"] = init.get(self.b_init)((self.out_channels,), rng, self.dtype)
+
+    def pads(self, H: int, W: int) -> Pads:
+        """(top, bottom, left, right) zero padding for an input of H rows and W columns."""
+        if self.padding == "same":
+            return (*same_padding(H, self.kernel_size[0], self.stride[0]),
+                    *same_padding(W, self.kernel_size[1], self.stride[1]))
+        ph, pw = self.padding
+        return ph, ph, pw, pw
+
+    def output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        H, W = input_shape[0], input_shape[1]
+        if H is None or W is None:
+            return (H, W, self.out_channels)
+        top, bottom, left, right = self.pads(H, W)
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        return ((H + top + bottom - kh) // sh + 1, (W + left + right - kw) // sw + 1,
+                self.out_channels)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        x = as_float_array(x, self.dtype, "input", self)  # uint8 pixels become floats
+        check_images(self, x, self.in_channels)
+        N, H, W, C = x.shape
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        top, bottom, left, right = self.pads(H, W)
+        Hp, Wp = H + top + bottom, W + left + right
+        if kh > Hp or kw > Wp:
+            raise ValueError(
+                f"{self!r}: the {kh}x{kw} kernel is larger than the padded input, "
+                f"{Hp}x{Wp} (an input of {H}x{W} with padding top/bottom {top}/{bottom}, "
+                f"left/right {left}/{right}); use a smaller kernel or more padding"
+            )
+        H_out, W_out = (Hp - kh) // sh + 1, (Wp - kw) // sw + 1
+
+        # BEGIN SOLUTION conv2d
+        # HINT: pad x with zeros to xp, im2col(xp, ...) into cols (M, K + 1) whose last column is
+        # HINT: ones, y = cols @ [W reshaped (K, C_out); b]; save what backward needs, with
+        # HINT: y_shape (N, H_out, W_out, C_out), which self._dy2 reads
+        if top or bottom or left or right:
+            xp = np.zeros((N, Hp, Wp, C), dtype=self.dtype)  # (N, Hp, Wp, C_in)
+            xp[:, top:top + H, left:left + W, :] = x
+        else:
+            xp = x
+
+        # im2col: one row per window, cols[(n, i, j), (di, dj, c)] = xp[n, i*sh + di,
+        # j*sw + dj, c], and a last column of ones. The bias is the weight of an input that
+        # is always 1 (the "bias trick"): the one product below adds b as well, and
+        # backward's one product gives db along with dW. (Adding b to y separately would
+        # cost as much as the product itself, for a tall y of few columns.)
+        M, K, C_out = N * H_out * W_out, kh * kw * C, self.out_channels
+        cols = self._scratch("cols", (M, K + 1))
+        cols[:, K] = 1
+        im2col(xp, cols[:, :K].reshape(N, H_out, W_out, kh, kw, C), self.stride)
+
+        Wb = np.concatenate([self.params["W"].reshape(K, C_out), self.params["b"][None]])
+        y = cols @ Wb  # (M, K + 1) @ (K + 1, C_out) = x's windows @ W + b: (M, C_out)
+        self._save(cols=cols, x_shape=x.shape, pads=(top, bottom, left, right),
+                   y_shape=(N, H_out, W_out, C_out))
+        return y.reshape(N, H_out, W_out, C_out)
+        # END SOLUTION
+
+    def _dy2(self, dy: np.ndarray) -> np.ndarray:
+        """``dy`` checked against the last output's shape, as (N*H_out*W_out, C_out)."""
+        y_shape = self._load("y_shape")
+        dy = np.asarray(dy)
+        if dy.shape != y_shape:
+            raise ValueError(f"{self!r}: dy must have the shape of the last output, {y_shape}, "
+                             f"got {dy.shape}")
+        dy = dy.astype(self.dtype, copy=False)  # a float64 dy would upcast every product
+        return dy.reshape(-1, self.out_channels)  # (M, C_out), a view
+
+    def backward_params(self, dy: np.ndarray) -> None:
+        """Fill ``grads`` only (training calls this on a first layer, whose dx nobody uses)."""
+        dy2 = self._dy2(dy)  # (M, C_out)
+        # BEGIN SOLUTION conv2d
+        # HINT: dW and db in one product, cols.T @ dy2: its last row is db
+        cols = self._load("cols")
+        # dW = cols.T @ dy2 and db = dy2.sum(axis=0) in one product: the ones column of cols
+        # makes its last row the sum of dy2's rows.
+        dWb = cols.T @ dy2  # (K + 1, C_out)
+        self.grads["W"] = dWb[:-1].reshape(self.params["W"].shape)  # (kh, kw, C_in, C_out)
+        self.grads["b"] = dWb[-1]  # (C_out,)
+        # END SOLUTION
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        self.backward_params(dy)
+        # BEGIN SOLUTION conv2d
+        # HINT: col2im: for each kernel position (di, dj), add (dy2 @ W[di, dj].T) reshaped (N,
+        # HINT: H_out, W_out, C_in) into the strided slice of the padded dx that it read; then crop
+        # HINT: the padding
+        x_shape, pads, y_shape = self._load("x_shape", "pads", "y_shape")
+        dy2 = self._dy2(dy)
+        N, H, W, C = x_shape
+        _, H_out, W_out, C_out = y_shape
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        M = N * H_out * W_out
+
+        # col2im. Kernel position (di, dj) read xp[n, i*sh + di, j*sw + dj, c] for every
+        # window (n, i, j): a strided slice of xp, one pixel per window. The gradient through
+        # that position is dy2 @ W[di, dj].T, (M, C_in); add it where the position read.
+        # A pixel read by several windows (through several positions) gets the sum.
+        top, bottom, left, right = pads
+        dxp = np.zeros((N, H + top + bottom, W + left + right, C), dtype=self.dtype)
+        dcols = np.empty((M, C), dtype=self.dtype)  # one position's gradient at a time
+        for di in range(kh):
+            for dj in range(kw):
+                np.matmul(dy2, self.params["W"][di, dj].T, out=dcols)  # (M, C_in)
+                dxp[:, di:di + sh * H_out:sh, dj:dj + sw * W_out:sw, :] += (
+                    dcols.reshape(N, H_out, W_out, C))
+        return dxp[:, top:top + H, left:left + W, :]  # crop the padding: (N, H, W, C_in)
+        # END SOLUTION
+
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {
+            "in_channels": self.in_channels,
+            "out_channels": self.out_channels,
+            "kernel_size": pair_config(self.kernel_size),
+            "stride": pair_config(self.stride),
+            "padding": self.padding if isinstance(self.padding, str)
+            else pair_config(self.padding),
+        }
+        # Only named initialisers can be written as JSON (see Dense.get_config).
+        for key in ("W_init", "b_init"):
+            if isinstance(getattr(self, key), str):
+                config[key] = getattr(self, key)
+        config["dtype"] = self.dtype.name
+        return config

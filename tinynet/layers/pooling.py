@@ -1,0 +1,114 @@
+"""Max pooling: each output is the largest entry of a window. Derivation: docs/conv.md."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from tinynet.layers.base import Layer, as_float_array
+from tinynet.layers.conv import check_images, pair_config, to_pair
+
+
+class MaxPool2D(Layer):
+    """The maximum of each ph x pw window, channel by channel, on channels-last images.
+
+    Shapes: x (N, H, W, C), y (N, H_out, W_out, C) with ``H_out = (H - ph) // sh + 1`` (and
+    the same along W): windows that would run past the edge are dropped, as Keras's
+    ``"valid"`` does, so a 2x2 pool turns 13 rows into 6 and the last row gets no gradient::
+
+        y[n, i, j, c] = max over di < ph, dj < pw of x[n, i*sh + di, j*sw + dj, c]
+
+    Backward: the maximum moves with the one entry that attains it and ignores the others,
+    so each window's gradient ``dy[n, i, j, c]`` goes to exactly that entry of x, and the
+    rest of the window gets 0. Windows that overlap (stride < pool) add up at a shared entry.
+
+    Tie rule: when several entries of a window share the maximum (common after ReLU, where
+    whole windows are 0), the gradient goes to the *first* of them in row-major window order
+    (smallest di, then smallest dj), never to several: the gradient of a max is a choice of
+    one entry, and splitting it would change the sum the loss sees.
+
+    Both passes loop over the ph*pw positions (di, dj) of the window, never over pixels:
+    position (di, dj) of every window at once is one strided slice of x.
+
+    Args:
+        pool_size: ph = pw (an int) or (ph, pw).
+        stride: sh = sw or (sh, sw); ``None`` (the default) means the pool size, so the
+            windows tile the image without overlap.
+    """
+
+    def __init__(self, pool_size: int | tuple[int, int] = 2,
+                 stride: int | tuple[int, int] | None = None) -> None:
+        super().__init__()
+        self.pool_size = to_pair("MaxPool2D", "pool_size", pool_size, low=1)
+        self.stride = self.pool_size if stride is None else to_pair(
+            "MaxPool2D", "stride", stride, low=1)
+
+    def output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        H, W, C = input_shape
+        (ph, pw), (sh, sw) = self.pool_size, self.stride
+        return (None if H is None else (H - ph) // sh + 1,
+                None if W is None else (W - pw) // sw + 1, C)
+
+    def _positions(self, x: np.ndarray, H_out: int, W_out: int) -> Iterator[np.ndarray]:
+        """Yield the slice of ``x`` holding entry (di, dj) of every window, (N, H_out, W_out,
+        C), for each (di, dj) in row-major order (the order of the tie rule)."""
+        (ph, pw), (sh, sw) = self.pool_size, self.stride
+        for di in range(ph):
+            for dj in range(pw):
+                yield x[:, di:di + sh * H_out:sh, dj:dj + sw * W_out:sw, :]
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        x = np.asarray(x)
+        if x.dtype.kind != "f":  # integers and booleans: compare and route gradients as floats
+            x = as_float_array(x, np.dtype(np.float32), "input", self)
+        check_images(self, x)
+        N, H, W, C = x.shape
+        (ph, pw), (sh, sw) = self.pool_size, self.stride
+        if ph > H or pw > W:
+            raise ValueError(f"{self!r}: the {ph}x{pw} pool is larger than the input, "
+                             f"{H}x{W} (input shape {x.shape})")
+        H_out, W_out = (H - ph) // sh + 1, (W - pw) // sw + 1
+        # BEGIN SOLUTION maxpool2d
+        # HINT: y is the running np.maximum of the ph*pw slices self._positions(x, H_out, W_out);
+        # HINT: save x and y for backward
+        positions = self._positions(x, H_out, W_out)
+        y = next(positions).copy()  # (N, H_out, W_out, C)
+        for view in positions:
+            np.maximum(y, view, out=y)
+        self._save(x=x, y=y)
+        return y
+        # END SOLUTION
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        x, y = self._load("x", "y")
+        dy = np.asarray(dy)
+        if dy.shape != y.shape:
+            raise ValueError(f"{self!r}: dy must have the shape of the last output, {y.shape}, "
+                             f"got {dy.shape}")
+        dy = dy.astype(x.dtype, copy=False)
+        # BEGIN SOLUTION maxpool2d
+        # HINT: for each window position in row-major order, the entries equal to y that no earlier
+        # HINT: position took get dy; the others 0 (the tie rule)
+        dx = np.zeros_like(x)  # (N, H, W, C); entries that are no window's maximum stay 0
+        unrouted = np.ones(y.shape, dtype=bool)  # windows whose gradient has no entry yet
+        (ph, pw), (sh, sw) = self.pool_size, self.stride
+        overlapping = sh < ph or sw < pw  # then an entry of x may win several windows
+        _, H_out, W_out, _ = y.shape
+        for x_view, dx_view in zip(self._positions(x, H_out, W_out),
+                                   self._positions(dx, H_out, W_out), strict=True):
+            # The tie rule: this entry takes the window's gradient if it equals the maximum
+            # and no earlier entry (in row-major order) already took it.
+            wins = np.equal(x_view, y)
+            wins &= unrouted
+            unrouted ^= wins  # wins is a subset of unrouted: those windows are now routed
+            if overlapping:
+                dx_view += dy * wins
+            else:
+                np.multiply(dy, wins, out=dx_view)  # in place: no window shares this entry
+        return dx
+        # END SOLUTION
+
+    def get_config(self) -> dict[str, Any]:
+        return {"pool_size": pair_config(self.pool_size), "stride": pair_config(self.stride)}
