@@ -7,7 +7,14 @@ layers; training is forward, loss, backward, optimiser step. See README.md and d
 __version__ = "0.1.0"
 
 from tinynet import datasets, gradcheck, init, layers, losses, metrics, optim
-from tinynet.callbacks import Callback, EarlyStopping, History, ModelCheckpoint, ProgressBar
+from tinynet.callbacks import (
+    Callback,
+    EarlyStopping,
+    History,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ProgressBar,
+)
 from tinynet.io import load_model
 from tinynet.layers import (
     Conv2D,
@@ -15,6 +22,7 @@ from tinynet.layers import (
     Dropout,
     Flatten,
     MaxPool2D,
+    RandomShift,
     ReLU,
     Sigmoid,
     Softmax,
@@ -36,10 +44,12 @@ __all__ = [
     "EarlyStopping",
     "Flatten",
     "History",
+    "LearningRateScheduler",
     "MaxPool2D",
     "ModelCheckpoint",
     "ProgressBar",
     "RMSprop",
+    "RandomShift",
     "ReLU",
     "Sequential",
     "Sigmoid",

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
@@ -293,3 +294,37 @@ class ModelCheckpoint(Callback):
         if self.verbose:
             sys.stdout.write(f"\nEpoch {epoch + 1}: {message}saving model to {path}\n")
             sys.stdout.flush()
+
+
+class LearningRateScheduler(Callback):
+    """Set the optimiser's learning rate at the start of every epoch.
+
+    Args:
+        schedule: ``schedule(epoch, lr) -> new lr``, with ``epoch`` counting from 0 and
+            ``lr`` the current rate; e.g. :func:`exponential_decay`. The rate depends on the
+            epoch alone, so a run resumed at epoch k uses the rates of the uninterrupted run.
+        verbose: 1 prints the rate when it is set.
+    """
+
+    def __init__(self, schedule: Callable[[int, float], float], verbose: int = 0) -> None:
+        super().__init__()
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        lr = float(self.schedule(epoch, self.model.optimizer.lr))
+        if not (math.isfinite(lr) and lr > 0):
+            raise ValueError(f"LearningRateScheduler: the schedule gave lr={lr!r} for epoch "
+                             f"{epoch}; it must be a positive number")
+        self.model.optimizer.lr = lr
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: learning rate {lr:.3g}")
+
+
+def exponential_decay(initial_lr: float, rate: float) -> Callable[[int, float], float]:
+    """The schedule ``lr = initial_lr * rate**epoch`` for :class:`LearningRateScheduler`."""
+
+    def schedule(epoch: int, lr: float) -> float:
+        return initial_lr * rate**epoch
+
+    schedule.__name__ = f"exponential_decay({initial_lr}, {rate})"
+    return schedule

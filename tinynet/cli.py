@@ -164,7 +164,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         model.summary()
     start = time.perf_counter()
     history = model.fit(x, y, epochs=epochs, batch_size=args.batch_size or program.batch_size,
-                        validation_data=(x_val, y_val), verbose=args.verbose)
+                        validation_data=(x_val, y_val), verbose=args.verbose,
+                        callbacks=program.callbacks(model.optimizer))
     seconds = time.perf_counter() - start
     loss, accuracy = model.evaluate(x_val, y_val)
 

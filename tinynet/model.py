@@ -107,11 +107,15 @@ class Sequential:
 
     @staticmethod
     def _backward_params(layers: Sequence[Layer], dy: np.ndarray) -> None:
-        """Backward for training: the data is not learnt, so the first layer skips dL/dx."""
-        for layer in reversed(layers[1:]):
+        """Backward for training. The data is not learnt, so gradients stop at the first
+        layer with parameters: it computes its parameters' gradients only (no dL/dx), and
+        the layers before it (a RandomShift, say) are not visited."""
+        learnt = [i for i, layer in enumerate(layers) if layer.params]
+        if not learnt:
+            return
+        for layer in reversed(layers[learnt[0] + 1:]):
             dy = layer.backward(dy)
-        if layers:
-            layers[0].backward_params(dy)
+        layers[learnt[0]].backward_params(dy)
 
     def parameters(self) -> list[tuple[np.ndarray, np.ndarray | None]]:
         """``(param, grad)`` pairs of every layer, in layer order: what ``opt.step`` takes.

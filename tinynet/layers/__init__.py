@@ -1,6 +1,7 @@
 """Layers: each one a forward pass and a backward pass (see :class:`Layer` for the contract)."""
 
 from tinynet.layers.activations import ReLU, Sigmoid, Softmax, Tanh, log_softmax, softmax
+from tinynet.layers.augment import RandomShift
 from tinynet.layers.base import Layer
 from tinynet.layers.conv import Conv2D
 from tinynet.layers.dense import Dense
@@ -15,6 +16,7 @@ __all__ = [
     "Flatten",
     "Layer",
     "MaxPool2D",
+    "RandomShift",
     "ReLU",
     "Sigmoid",
     "Softmax",

@@ -1,0 +1,71 @@
+"""Data augmentation as a layer: random shifts of the training images."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinynet.layers.base import Layer
+from tinynet.layers.conv import check_images
+
+
+def shift_images(x: np.ndarray, offsets: np.ndarray, max_shift: int) -> np.ndarray:
+    """Shift each image of ``x`` (N, H, W, C) by its own offset, filling with zeros.
+
+    ``offsets`` (N, 2) holds (rows, columns) in [-max_shift, max_shift]:
+    ``y[n, i, j] = x[n, i + offsets[n, 0], j + offsets[n, 1]]``, or 0 outside the image.
+    One gather from the zero-padded batch, no loop over images.
+    """
+    N, H, W, _ = x.shape
+    s = max_shift
+    xp = np.pad(x, ((0, 0), (s, s), (s, s), (0, 0)))  # (N, H + 2s, W + 2s, C)
+    rows = (offsets[:, 0, None] + s) + np.arange(H)  # (N, H): the rows of xp each image reads
+    cols = (offsets[:, 1, None] + s) + np.arange(W)  # (N, W)
+    return xp[np.arange(N)[:, None, None], rows[:, :, None], cols[:, None, :]]
+
+
+class RandomShift(Layer):
+    """While training, move each image by a random whole number of pixels, up to
+    ``max_shift`` in each direction (zeros come in at the edges); otherwise the identity.
+
+    A digit shifted by a pixel or two is still the same digit, so every epoch shows the
+    network images it has not seen, which curbs over-fitting. Put it first in the model:
+    the shifts are drawn from the model's Generator (``self.rng``), so they follow the seed.
+
+    Shapes: x and y (N, H, W, C). With y[n, i, j] = x[n, i + d_n, j + e_n], backward moves
+    the gradient back: dx[n, k, l] = dy[n, k - d_n, l - e_n] (0 where that is outside).
+
+    Args:
+        max_shift: the largest shift in pixels, an int >= 0.
+    """
+
+    def __init__(self, max_shift: int, rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        if isinstance(max_shift, bool) or not isinstance(max_shift, int) or max_shift < 0:
+            raise ValueError(f"RandomShift: max_shift must be an int >= 0, got {max_shift!r}")
+        self.max_shift = max_shift
+        self.rng = rng if rng is not None else np.random.default_rng()
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        x = np.asarray(x)
+        check_images(self, x)
+        if not training or self.max_shift == 0:
+            self._save(offsets=None)
+            return x
+        offsets = self.rng.integers(-self.max_shift, self.max_shift, size=(len(x), 2),
+                                    endpoint=True)
+        self._save(offsets=offsets)
+        return shift_images(x, offsets, self.max_shift)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        offsets = self._load("offsets")
+        if offsets is None:
+            return dy.copy()
+        return shift_images(dy, -offsets, self.max_shift)
+
+    def backward_params(self, dy: np.ndarray) -> None:
+        """Nothing to learn, and the data's gradient is not needed."""
+
+    def get_config(self) -> dict[str, Any]:
+        return {"max_shift": self.max_shift}
