@@ -19,6 +19,7 @@ from tinynet.model import Sequential
 
 
 # ------------------------------------------------------------------------ numerical_gradient
+@pytest.mark.part("gradcheck")
 @SETTINGS
 @given(floats64(st.tuples(st.integers(1, 4), st.integers(1, 4))))
 def test_numerical_gradient_of_a_known_function(x):
@@ -31,6 +32,7 @@ def test_numerical_gradient_of_a_known_function(x):
     assert grad.shape == x.shape and grad.dtype == np.float64
 
 
+@pytest.mark.part("gradcheck")
 def test_numerical_gradient_sees_the_array_f_reads():
     # f may ignore its argument and read the perturbed array itself (as a layer reads W).
     W = np.array([[1.0, 2.0], [3.0, -4.0]])
@@ -44,6 +46,7 @@ def test_numerical_gradient_refuses_an_array_it_cannot_perturb_in_place():
         numerical_gradient(lambda v: float(v.sum()), x)
 
 
+@pytest.mark.part("gradcheck")
 def test_relative_error_has_a_floor_and_reports_the_worst_index():
     # Both zero, or both within the floor's reach of zero: they agree (no 0 / 0).
     assert relative_error(np.zeros(3), np.zeros(3))[0] == 0

@@ -49,6 +49,7 @@ dtypes = st.sampled_from(NATIVE_DTYPES).flatmap(
 shapes = hnp.array_shapes(min_dims=1, max_dims=4, min_side=0, max_side=5)
 
 
+@pytest.mark.part("idx-header")
 @PROPERTY
 @given(
     array=dtypes.flatmap(lambda dtype: hnp.arrays(dtype, shapes)),
@@ -108,6 +109,7 @@ def test_writer_bytes_are_big_endian_idx():
     )
 
 
+@pytest.mark.part("idx-header")
 @pytest.mark.parametrize(
     ("code", "payload", "expected"),
     [
@@ -129,11 +131,13 @@ def test_reader_decodes_each_element_type(code, payload, expected):
     np.testing.assert_array_equal(array, expected)
 
 
+@pytest.mark.part("idx-header")
 def test_reader_keeps_shape_and_c_order():
     array = read_bytes(idx_bytes(0x08, (2, 1, 3), bytes(range(6))))
     np.testing.assert_array_equal(array, np.arange(6, dtype=np.uint8).reshape(2, 1, 3))
 
 
+@pytest.mark.part("idx-header")
 def test_zero_dimensions_is_a_scalar():
     assert read_bytes(idx_bytes(0x08, (), b"\x07")).shape == ()
     buffer = io.BytesIO()
@@ -158,6 +162,7 @@ def test_sha256_is_of_the_uncompressed_bytes():
     assert plain == gzipped == hashlib.sha256(data).hexdigest()
 
 
+@pytest.mark.part("idx-header")
 def test_real_labels_file_read_from_an_open_file():
     with open(DATA / "t10k-labels-idx1-ubyte.gz", "rb") as f:
         labels = read_idx(f)
@@ -259,6 +264,7 @@ CORPUS = {
 }
 
 
+@pytest.mark.part("idx-header")
 @pytest.mark.parametrize("case", list(CORPUS))
 def test_malformed_file_raises_a_clear_idx_format_error(tmp_path, case):
     data, words = CORPUS[case]
@@ -293,6 +299,7 @@ def test_gzip_bomb_is_stopped_early():
     assert peak < len(bomb) + OVERHEAD  # stopped after one piece, not after 50 MB
 
 
+@pytest.mark.part("idx-header")
 def test_lying_header_allocates_nothing_from_its_sizes():
     data = idx_bytes(0x0E, (2**20, 2**20), bytes(64))  # promises 8 TiB
     for source in (data, gzip.compress(data)):
@@ -334,6 +341,7 @@ def _read_within_bounds(data: bytes) -> None:
         assert array.nbytes <= _possible_size(data)
 
 
+@pytest.mark.part("idx-header")
 @settings(max_examples=150, deadline=None)
 @given(
     base=st.sampled_from(["plain", "gzip"]),
@@ -354,6 +362,7 @@ def test_mutated_headers_only_raise_idx_format_error(base, edits, compress_after
     _read_within_bounds(gzip.compress(bytes(data)) if compress_after else bytes(data))
 
 
+@pytest.mark.part("idx-header")
 @settings(max_examples=80, deadline=None)
 @given(base=st.sampled_from(["plain", "gzip"]), data=st.data())
 def test_truncations_and_appendages_only_raise_idx_format_error(base, data):

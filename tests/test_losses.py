@@ -40,6 +40,7 @@ def logits_and_labels(draw, low=-20.0, high=20.0):
 
 
 # --------------------------------------------------------------------------- cross-entropy
+@pytest.mark.part("cross-entropy")
 @SETTINGS
 @given(logits_and_labels(-EXTREME, EXTREME))
 def test_cross_entropy_is_minus_log_softmax_of_the_true_class(zy):
@@ -55,6 +56,7 @@ def test_cross_entropy_is_minus_log_softmax_of_the_true_class(zy):
     np.testing.assert_allclose(grad.sum(axis=1), 0, atol=1e-9)  # sum(p) - 1 = 0 per row
 
 
+@pytest.mark.part("cross-entropy")
 @SETTINGS
 @given(st.data())
 def test_cross_entropy_is_non_negative_for_any_targets(data):
@@ -68,6 +70,7 @@ def test_cross_entropy_is_non_negative_for_any_targets(data):
     assert CrossEntropy().forward(p, labels) >= 0
 
 
+@pytest.mark.part("cross-entropy")
 @SETTINGS
 @given(st.data())
 def test_cross_entropy_from_logits_is_invariant_to_row_shifts(data):
@@ -78,6 +81,7 @@ def test_cross_entropy_from_logits_is_invariant_to_row_shifts(data):
     np.testing.assert_allclose(b.backward(), a.backward(), rtol=1e-7, atol=1e-12)
 
 
+@pytest.mark.part("cross-entropy")
 @SETTINGS
 @given(logits_and_labels(-10, 10), st.booleans())
 def test_fused_and_softmax_then_cross_entropy_agree(zy, as_one_hot):
@@ -96,6 +100,7 @@ def test_fused_and_softmax_then_cross_entropy_agree(zy, as_one_hot):
     np.testing.assert_allclose(dz_fused, expected, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.part("cross-entropy")
 @pytest.mark.parametrize("from_logits", [True, False])
 @SETTINGS
 @given(data=st.data())
@@ -108,6 +113,7 @@ def test_integer_and_one_hot_targets_agree(from_logits, data):
     np.testing.assert_allclose(a.backward(), b.backward(), rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.part("cross-entropy")
 @pytest.mark.parametrize("from_logits", [True, False])
 @SETTINGS
 @given(data=st.data())
@@ -122,6 +128,7 @@ def test_sum_reduction_is_N_times_the_mean(from_logits, data):
     np.testing.assert_allclose(total.backward(), N * mean.backward(), rtol=1e-12)
 
 
+@pytest.mark.part("cross-entropy")
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @SETTINGS
 @given(miss=st.floats(20.0, EXTREME), K=st.integers(2, 10), data=st.data())
@@ -144,6 +151,7 @@ def test_a_large_logit_miss_costs_its_size(dtype, miss, K, data):
     assert grad[0, wrong] == pytest.approx(1.0) and grad[0, true] == pytest.approx(-1.0)
 
 
+@pytest.mark.part("cross-entropy")
 def test_a_zero_probability_for_the_true_class_is_an_infinite_loss():
     p = np.array([[1.0, 0.0]])
     with warnings.catch_warnings():
@@ -152,6 +160,7 @@ def test_a_zero_probability_for_the_true_class_is_an_infinite_loss():
         assert CrossEntropy().forward(p, np.array([[0.0, 1.0]])) == np.inf
 
 
+@pytest.mark.part("cross-entropy")
 def test_a_zero_probability_for_a_wrong_class_costs_nothing_and_warns_nothing():
     p = np.array([[1.0, 0.0], [0.25, 0.75]])
     for y in (np.array([0, 1]), np.array([[1.0, 0.0], [0.0, 1.0]])):
@@ -164,6 +173,7 @@ def test_a_zero_probability_for_a_wrong_class_costs_nothing_and_warns_nothing():
         assert np.all(np.isfinite(grad))
 
 
+@pytest.mark.part("cross-entropy")
 @pytest.mark.parametrize("from_logits", [True, False])
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 @SETTINGS
@@ -184,6 +194,7 @@ def test_cross_entropy_gradient_check(from_logits, reduction, data):
     assert error < 1e-6, f"relative error {error:.1e} at {where}"
 
 
+@pytest.mark.part("cross-entropy")
 def test_cross_entropy_gradient_has_the_dtype_of_y_pred():
     z = np.array([[1.0, 2.0, 3.0]], dtype=np.float32)
     for from_logits in (True, False):
@@ -213,6 +224,7 @@ def test_cross_entropy_refuses_bad_predictions():
 
 
 # ------------------------------------------------------------------------------------- MSE
+@pytest.mark.part("mse")
 @SETTINGS
 @given(st.data())
 def test_mse_mean_is_over_all_entries_and_sum_adds_them(data):
@@ -226,6 +238,7 @@ def test_mse_mean_is_over_all_entries_and_sum_adds_them(data):
     assert mean.forward(y_pred, y_true) >= 0 and mean.forward(y_true, y_true) == 0
 
 
+@pytest.mark.part("mse")
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 @SETTINGS
 @given(data=st.data())

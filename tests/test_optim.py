@@ -62,6 +62,7 @@ def test_plain_sgd(problem, lr, weight_decay):
     assert_steps(after, expected)
 
 
+@pytest.mark.part("sgd-momentum")
 @SETTINGS
 @given(problems(), lrs, rates, st.booleans(), st.floats(0.0, 0.1))
 def test_sgd_with_momentum(problem, lr, momentum, nesterov, weight_decay):
@@ -90,6 +91,7 @@ def test_momentum_zero_is_plain_sgd(problem, lr):
             np.testing.assert_array_equal(x, y)
 
 
+@pytest.mark.part("rmsprop")
 @SETTINGS
 @given(problems(), lrs, rates, st.floats(1e-8, 1e-3))
 def test_rmsprop(problem, lr, rho, eps):
@@ -104,6 +106,7 @@ def test_rmsprop(problem, lr, rho, eps):
     assert_steps(run_two_steps(RMSprop(lr, rho=rho, eps=eps), params, grads), expected)
 
 
+@pytest.mark.part("adam")
 @SETTINGS
 @given(problems(), lrs, rates, st.floats(0.5, 0.9999), st.floats(1e-8, 1e-3))
 def test_adam_with_bias_correction(problem, lr, beta1, beta2, eps):
@@ -121,6 +124,7 @@ def test_adam_with_bias_correction(problem, lr, beta1, beta2, eps):
     assert_steps(run_two_steps(opt, params, grads), expected)
 
 
+@pytest.mark.part("adam")
 def test_adam_first_step_moves_each_entry_by_about_lr():
     # With bias correction, step 1 is lr * g / (|g| + eps'), about lr * sign(g): without it,
     # the step would be lr * (1 - beta1) / sqrt(1 - beta2), about 3 lr.
@@ -139,8 +143,12 @@ def test_keras_defaults():
     assert (a.lr, a.beta1, a.beta2, a.eps) == (0.001, 0.9, 0.999, 1e-7)
 
 
-@pytest.mark.parametrize("make", [lambda: SGD(0.1), lambda: SGD(0.1, momentum=0.9),
-                                  lambda: RMSprop(0.01), lambda: Adam(0.01)])
+@pytest.mark.parametrize("make", [
+    lambda: SGD(0.1),
+    pytest.param(lambda: SGD(0.1, momentum=0.9), marks=pytest.mark.part("sgd-momentum")),
+    pytest.param(lambda: RMSprop(0.01), marks=pytest.mark.part("rmsprop")),
+    pytest.param(lambda: Adam(0.01), marks=pytest.mark.part("adam")),
+])
 def test_the_layer_sees_the_update(make):
     rng = np.random.default_rng(3)
     model = Sequential([Dense(4, 5), ReLU(), Dense(5, 3), Softmax()], seed=1)
@@ -161,6 +169,7 @@ def test_the_layer_sees_the_update(make):
                   == -np.sign(dense.grads["W"])[dense.grads["W"] != 0])
 
 
+@pytest.mark.part("sgd-momentum")
 def test_state_is_kept_per_parameter():
     a, b = np.zeros(3), np.zeros(3)
     opt = SGD(0.1, momentum=0.9)

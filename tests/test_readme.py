@@ -19,7 +19,7 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_readme_main_job_installs_and_trains():
-    blocks = _shell_blocks((ROOT / "README.md").read_text())
-    train = [b for b in blocks if "tinynet train" in b]
-    assert len(train) == 1
-    assert "pip install" in train[0] and "[dev]" not in train[0]
+    installs = [b for b in _shell_blocks((ROOT / "README.md").read_text()) if "pip install" in b]
+    assert len(installs) == 2, "the README's set-up is two commands"
+    train = [b for b in installs if "tinynet train" in b]
+    assert len(train) == 1 and "[dev]" not in train[0]

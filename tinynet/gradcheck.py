@@ -37,6 +37,8 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
     flat_x, flat_grad = x.reshape(-1), grad.reshape(-1)
     if not np.shares_memory(flat_x, x):
         raise ValueError("numerical_gradient: x must be contiguous, to be perturbed in place")
+    # BEGIN SOLUTION gradcheck
+    # HINT: flat_grad[i] = (f at x_i + eps - f at x_i - eps) / (2 eps), then restore x_i
     for i in range(flat_x.size):
         saved = flat_x[i]
         flat_x[i] = saved + eps
@@ -45,6 +47,7 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
         f_minus = f(x)
         flat_x[i] = saved
         flat_grad[i] = (f_plus - f_minus) / (2 * eps)
+    # END SOLUTION
     return grad
 
 
@@ -62,10 +65,13 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray,
                          f"numerical {numeric.shape}")
     if analytic.size == 0:
         return 0.0, ()
+    # BEGIN SOLUTION gradcheck
+    # HINT: return ||a - n|| / max(floor, ||a|| + ||n||) and the index of the largest |a - n|
     diff = np.abs(analytic - numeric)
     scale = max(floor, float(np.linalg.norm(analytic) + np.linalg.norm(numeric)))
     worst = np.unravel_index(int(np.argmax(diff)), diff.shape)
     return float(np.linalg.norm(diff) / scale), tuple(int(i) for i in worst)
+    # END SOLUTION
 
 
 @dataclass

@@ -125,6 +125,8 @@ class CrossEntropy(Loss):
                 f"{self!r}: y_pred has {N} samples but y_true has {len(y_true)}"
             )
         labels = y_true.ndim == 1
+        # BEGIN SOLUTION cross-entropy
+        # HINT: mean (or sum) of -sum(y * log p) per sample; keep y_pred, y_true in self._saved
         if self.from_logits:
             log_p = log_softmax(y_pred)  # (N, K), finite for any finite logits
         else:
@@ -141,11 +143,14 @@ class CrossEntropy(Loss):
         self._saved = {"y_pred": y_pred, "y_true": y_true, "log_p": log_p}
         total = per_sample.sum()
         return float(total / N if self.reduction == "mean" and N else total)
+        # END SOLUTION
 
     def backward(self) -> np.ndarray:
         saved = self._load()
         y_pred, y_true = saved["y_pred"], saved["y_true"]
         N = len(y_pred)
+        # BEGIN SOLUTION cross-entropy
+        # HINT: dz = softmax(z) * sum(y) - y from logits, -y / p from probabilities; / N if mean
         if self.from_logits:
             dz = softmax(y_pred)  # p, (N, K)
             if y_true.ndim == 1:
@@ -165,6 +170,7 @@ class CrossEntropy(Loss):
         if self.reduction == "mean" and N:
             dz /= N
         return dz
+        # END SOLUTION
 
     def get_config(self) -> dict[str, Any]:
         return {"from_logits": self.from_logits, "reduction": self.reduction}
@@ -193,15 +199,21 @@ class MSE(Loss):
             )
         if y_true.dtype.kind not in "biuf":
             raise ValueError(f"{self!r}: y_true must hold numbers, got dtype {y_true.dtype}")
+        # BEGIN SOLUTION mse
+        # HINT: keep diff = y_pred - y_true in self._saved['diff']; the mean or sum of diff**2
         diff = y_pred - y_true.astype(y_pred.dtype, copy=False)
         self._saved = {"diff": diff}
         total = np.sum(diff * diff)
         return float(total / diff.size if self.reduction == "mean" and diff.size else total)
+        # END SOLUTION
 
     def backward(self) -> np.ndarray:
         diff = self._load()["diff"]
+        # BEGIN SOLUTION mse
+        # HINT: dy_pred = 2 * diff, divided by diff.size for the mean, in diff's dtype
         scale = 2 / diff.size if self.reduction == "mean" and diff.size else 2
         return diff * diff.dtype.type(scale)
+        # END SOLUTION
 
 
 LOSSES = {

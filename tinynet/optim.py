@@ -142,6 +142,8 @@ class SGD(Optimizer):
         if self.momentum == 0:
             param -= step
             return
+        # BEGIN SOLUTION sgd-momentum
+        # HINT: v = momentum * v - step (in place); param += v, or momentum * v - step if nesterov
         v = state["velocity"]
         v *= self.momentum
         v -= step  # v = momentum * v - lr * g
@@ -150,6 +152,7 @@ class SGD(Optimizer):
             param += np.multiply(v, self.momentum, out=work)  # += momentum * v - lr * g
         else:
             param += v
+        # END SOLUTION
 
     def get_config(self) -> dict[str, Any]:
         return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov,
@@ -178,6 +181,8 @@ class RMSprop(Optimizer):
 
     def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
                work: np.ndarray) -> None:
+        # BEGIN SOLUTION rmsprop
+        # HINT: v = rho * v + (1 - rho) * grad**2 (in place); param -= lr * grad / sqrt(v + eps)
         v = state["mean_square"]
         # v = rho * v + (1 - rho) * grad**2
         v *= self.rho
@@ -190,6 +195,7 @@ class RMSprop(Optimizer):
         np.divide(grad, work, out=work)
         work *= self.lr
         param -= work
+        # END SOLUTION
 
     def get_config(self) -> dict[str, Any]:
         return {"lr": self.lr, "rho": self.rho, "eps": self.eps}
@@ -220,6 +226,8 @@ class Adam(Optimizer):
 
     def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
                work: np.ndarray) -> None:
+        # BEGIN SOLUTION adam
+        # HINT: update m and v in place; param -= lr_t * m / (sqrt(v) + eps), t = self.iterations
         t = self.iterations
         m, v = state["m"], state["v"]
         # m = beta1 * m + (1 - beta1) * grad
@@ -237,6 +245,7 @@ class Adam(Optimizer):
         np.divide(m, work, out=work)
         work *= lr_t
         param -= work
+        # END SOLUTION
 
     def get_config(self) -> dict[str, Any]:
         return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}

@@ -226,7 +226,10 @@ def _read(f: IO[bytes], name: str, hasher: Any | None) -> np.ndarray:
             f"{name}: not an IDX file: expected the magic bytes 00 00 <type> <ndim>, "
             f"found {_hex(magic)}{hint}"
         )
+    # BEGIN SOLUTION idx-header
+    # HINT: code, ndim = bytes 2 and 3 of magic: the element type code, the number of dimensions
     code, ndim = magic[2], magic[3]
+    # END SOLUTION
     if code not in TYPES:
         known = ", ".join(f"0x{c:02X} ({TYPE_NAMES[c]})" for c in TYPES)
         raise IDXFormatError(
@@ -240,7 +243,10 @@ def _read(f: IO[bytes], name: str, hasher: Any | None) -> np.ndarray:
             f"expected {4 * ndim} bytes of sizes after the 4-byte magic, found "
             f"{len(raw_dims)} ({where} {4 + len(raw_dims)} bytes in all)"
         )
+    # BEGIN SOLUTION idx-header
+    # HINT: dims = the ndim sizes in raw_dims, a tuple of big-endian unsigned 32-bit ints
     dims = struct.unpack(f">{ndim}I", raw_dims)
+    # END SOLUTION
     dtype = TYPES[code]
     # A Python int, so 2^32 x 2^32 x 2^32 is just a big number: nothing is allocated from it.
     nbytes = math.prod(dims) * dtype.itemsize

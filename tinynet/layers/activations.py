@@ -17,13 +17,19 @@ class ReLU(Layer):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = np.asarray(x)
+        # BEGIN SOLUTION relu
+        # HINT: keep x for backward; y = max(x, 0)
         self._save(x=x)
         return np.maximum(x, 0)
+        # END SOLUTION
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         x = self._load("x")
+        # BEGIN SOLUTION relu
+        # HINT: dx = dy * (x > 0), a new array
         # A new array: never zero the caller's dy in place.
         return dy * (x > 0)
+        # END SOLUTION
 
 
 class Sigmoid(Layer):
@@ -36,16 +42,22 @@ class Sigmoid(Layer):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = np.asarray(x)
+        # BEGIN SOLUTION sigmoid
+        # HINT: keep y for backward; y = 1 / (1 + exp(-x)), written with e = exp(-|x|) <= 1
         with np.errstate(under="ignore"):  # exp(-1e4) is 0: an exact, harmless underflow
             e = np.exp(-np.abs(x))  # in [0, 1]
             y = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
         self._save(y=y)
         return y
+        # END SOLUTION
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         y = self._load("y")
+        # BEGIN SOLUTION sigmoid
+        # HINT: dx = dy * y * (1 - y)
         with np.errstate(under="ignore"):  # y may be a tiny (subnormal) number: fine
             return dy * y * (1 - y)
+        # END SOLUTION
 
 
 class Tanh(Layer):
@@ -70,10 +82,13 @@ def softmax(z: np.ndarray) -> np.ndarray:
     denominator is at least 1 (no division by zero). See docs/softmax.md.
     """
     z = np.asarray(z)
+    # BEGIN SOLUTION softmax-forward
+    # HINT: e = exp(z - the row's max), then e / the row's sum, over the last axis
     # Entries far below the row's maximum underflow to 0, their true value to the last bit.
     with np.errstate(under="ignore"):
         e = np.exp(z - z.max(axis=-1, keepdims=True))  # per row, never over the whole batch
         return e / e.sum(axis=-1, keepdims=True)
+    # END SOLUTION
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
@@ -83,9 +98,12 @@ def log_softmax(z: np.ndarray) -> np.ndarray:
     so the log is finite, and so are the log-probabilities, even for logits of 1e4.
     """
     z = np.asarray(z)
+    # BEGIN SOLUTION cross-entropy
+    # HINT: with m the row's max, log p = (z - m) - log(sum(exp(z - m))), over the last axis
     shifted = z - z.max(axis=-1, keepdims=True)
     with np.errstate(under="ignore"):  # exp of a very negative entry is 0: harmless
         return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    # END SOLUTION
 
 
 class Softmax(Layer):
@@ -110,5 +128,8 @@ class Softmax(Layer):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         s = self._load("y")
+        # BEGIN SOLUTION softmax-backward
+        # HINT: dx = s * (dy - sum(dy * s)), the sum over each row
         with np.errstate(under="ignore"):  # s may hold tiny (subnormal) probabilities
             return s * (dy - (dy * s).sum(axis=-1, keepdims=True))
+        # END SOLUTION

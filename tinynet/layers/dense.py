@@ -65,17 +65,26 @@ class Dense(Layer):
                 f"{self!r}: expected input of shape (N, {self.in_features}), "
                 f"got {x.shape}{hint}"
             )
+        # BEGIN SOLUTION dense-forward
+        # HINT: compute y = x @ W + b; keep x for backward
         self._save(x=x)
         return x @ self.params["W"] + self.params["b"]  # (N, D_out)
+        # END SOLUTION
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         self.backward_params(dy)
+        # BEGIN SOLUTION dense-backward
+        # HINT: return dx = dy @ W.T
         return dy @ self.params["W"].T  # dx, (N, D_in)
+        # END SOLUTION
 
     def backward_params(self, dy: np.ndarray) -> None:
         x = self._load("x")  # (N, D_in)
+        # BEGIN SOLUTION dense-backward
+        # HINT: set self.grads['W'] = x.T @ dy and self.grads['b'] = dy summed over the batch
         self.grads["W"] = x.T @ dy  # (D_in, D_out)
         self.grads["b"] = dy.sum(axis=0)  # (D_out,)
+        # END SOLUTION
 
     def output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         return (self.out_features,)

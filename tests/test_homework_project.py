@@ -1,0 +1,98 @@
+"""The homework round trip on tinynet's own sources.
+
+Every registered part has solution regions, a docs page and tests; a student copy of tinynet
+imports and shows no marker; the reference passes every part and a fresh copy none; the
+suggested order is one a student can follow. The homework tool itself is tested on a small
+generated project in tests/test_homework.py.
+
+This file checks the markers, so ``tinynet homework export`` leaves it out of student copies.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tokenize
+from pathlib import Path
+
+from tinynet.homework import NOT_ATTEMPTED, PARTS, PASSED, export, grade, scan_project
+
+ROOT = Path(__file__).resolve().parents[1]
+MARKER = re.compile(r"#\s*(BEGIN\s+SOLUTION|END\s+SOLUTION|HINT:)")
+#: The parts this file checks: all of them, in the suggested order.
+GRADED = list(PARTS)
+
+
+def _slug(heading: str) -> str:
+    """The anchor a Markdown heading gets on GitHub."""
+    kept = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return kept.replace(" ", "-")
+
+
+def test_every_part_has_regions_a_docs_page_and_tests() -> None:
+    project = scan_project(ROOT)
+    tests = [p.read_text() for p in sorted((ROOT / "tests").glob("test_*.py"))]
+    problems = []
+    for part in (PARTS[p] for p in GRADED):
+        if not project.regions_of(part.id):
+            problems.append(f"{part.id}: no # BEGIN SOLUTION {part.id} region in tinynet/")
+        page, _, anchor = part.page.partition("#")
+        if not (ROOT / page).is_file():
+            problems.append(f"{part.id}: its page {page} does not exist")
+        elif anchor:
+            headings = re.findall(r"^#+ (.+)$", (ROOT / page).read_text(), re.M)
+            if anchor not in {_slug(h) for h in headings}:
+                problems.append(f"{part.id}: {page} has no heading #{anchor}")
+        mark = re.compile(rf"part\(\s*[\"']{re.escape(part.id)}[\"']\s*\)")
+        if not any(mark.search(text) for text in tests):
+            problems.append(f'{part.id}: no test is marked @pytest.mark.part("{part.id}")')
+    assert not problems, "\n".join(problems)
+
+
+def test_a_student_copy_of_tinynet_imports_and_shows_no_marker(tmp_path: Path) -> None:
+    dest = tmp_path / "student"
+    export(dest, source=ROOT, parts=GRADED)
+    leaks = []
+    for path in sorted(dest.rglob("*.py")):
+        with tokenize.open(path) as f:
+            for tok in tokenize.generate_tokens(f.readline):
+                if tok.type == tokenize.COMMENT and MARKER.match(tok.string):
+                    leaks.append(f"{path.relative_to(dest)}:{tok.start[0]}: {tok.string}")
+    assert not leaks, "\n".join(leaks)
+    assert not (dest / "tests/test_homework_project.py").exists()
+    # Every module imports: no stub runs at import time. (__main__ would run the command.)
+    script = ("import importlib, pkgutil, sys, tinynet\n"
+              "assert tinynet.__file__.startswith(sys.argv[1]), tinynet.__file__\n"
+              "for m in pkgutil.walk_packages(tinynet.__path__, 'tinynet.'):\n"
+              "    if not m.name.endswith('__main__'):\n"
+              "        importlib.import_module(m.name)\n")
+    run = subprocess.run([sys.executable, "-c", script, str(dest)], cwd=dest, capture_output=True,
+                         text=True, timeout=300, env={**os.environ, "MPLBACKEND": "Agg"})
+    assert run.returncode == 0, run.stderr
+
+
+def test_the_reference_passes_every_part() -> None:
+    report = grade(ROOT, parts=GRADED)
+    assert report.passed, report.table()
+
+
+def test_a_fresh_copy_is_not_attempted_in_every_part_in_the_suggested_order(
+        tmp_path: Path) -> None:
+    export(tmp_path, source=ROOT, parts=GRADED)
+    report = grade(tmp_path, parts=GRADED)
+    assert all(r.status == NOT_ATTEMPTED for r in report.results.values()), report.table()
+    # A part's tests may stop at the stub of an earlier part, never of a later one.
+    for pid, result in report.results.items():
+        needs = re.match(r"needs part (\S+) first", result.message)
+        if needs:
+            assert PARTS[needs.group(1)].order < PARTS[pid].order, result.message
+
+
+def test_the_first_part_passes_when_every_other_part_is_stubbed(tmp_path: Path) -> None:
+    first, *others = GRADED
+    export(tmp_path, source=ROOT, parts=others)
+    report = grade(tmp_path, parts=GRADED)
+    expected = {pid: PASSED if pid == first else NOT_ATTEMPTED for pid in GRADED}
+    assert report.to_json()["parts"] == expected, report.table()
