@@ -246,7 +246,7 @@ class Sequential:
         for epoch in range(initial_epoch, epochs):
             rng = self._generator(_EPOCH_STREAM, epoch)
             for layer in self.layers:
-                layer.rng = rng  # dropout masks
+                layer.rng = rng  # dropout masks, random shifts
             order = rng.permutation(N) if shuffle else np.arange(N)
             for cb in all_callbacks:
                 cb.on_epoch_begin(epoch)
