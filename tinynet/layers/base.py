@@ -101,3 +101,19 @@ def as_float_array(x: np.ndarray, dtype: np.dtype, name: str, layer: Layer) -> n
             f"got dtype {x.dtype}"
         )
     return x.astype(dtype, copy=False)
+
+
+def positive_int(owner: str, name: str, value: object) -> int:
+    """``value`` as an int; a ValueError naming ``owner`` and ``name`` unless it is >= 1."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{owner}: {name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def float_dtype(owner: str, dtype: np.dtype | type) -> np.dtype:
+    """``dtype`` as a NumPy dtype; a ValueError unless it is a float type (a layer's
+    parameters are learnt by small steps, which integers cannot take)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise ValueError(f"{owner}: dtype must be a float dtype, got {dtype}")
+    return dtype

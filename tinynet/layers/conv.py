@@ -8,7 +8,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from tinynet import init
-from tinynet.layers.base import Layer, as_float_array
+from tinynet.layers.base import Layer, as_float_array, float_dtype, positive_int
 
 #: (top, bottom, left, right): rows added above and below, columns left and right.
 Pads = tuple[int, int, int, int]
@@ -138,11 +138,8 @@ class Conv2D(Layer):
         rng: np.random.Generator | None = None,
     ) -> None:
         super().__init__()
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise ValueError(f"Conv2D: {name} must be a positive int, got {value!r}")
-        self.in_channels = int(in_channels)
-        self.out_channels = int(out_channels)
+        self.in_channels = positive_int("Conv2D", "in_channels", in_channels)
+        self.out_channels = positive_int("Conv2D", "out_channels", out_channels)
         self.kernel_size = to_pair("Conv2D", "kernel_size", kernel_size, low=1)
         self.stride = to_pair("Conv2D", "stride", stride, low=1)
         if isinstance(padding, str):
@@ -153,9 +150,7 @@ class Conv2D(Layer):
         else:
             self.padding = to_pair("Conv2D", "padding", padding, low=0)
         self.W_init, self.b_init = W_init, b_init
-        self.dtype = np.dtype(dtype)
-        if self.dtype.kind != "f":
-            raise ValueError(f"Conv2D: dtype must be a float dtype, got {self.dtype}")
+        self.dtype = float_dtype("Conv2D", dtype)
         self._buffers: dict[str, np.ndarray] = {}  # see _scratch
         self.init_params(rng if rng is not None else np.random.default_rng())
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from tinynet import init
-from tinynet.layers.base import Layer, as_float_array
+from tinynet.layers.base import Layer, as_float_array, float_dtype, positive_int
 
 
 class Dense(Layer):
@@ -41,15 +41,10 @@ class Dense(Layer):
         rng: np.random.Generator | None = None,
     ) -> None:
         super().__init__()
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise ValueError(f"Dense: {name} must be a positive int, got {value!r}")
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
+        self.in_features = positive_int("Dense", "in_features", in_features)
+        self.out_features = positive_int("Dense", "out_features", out_features)
         self.W_init, self.b_init = W_init, b_init
-        self.dtype = np.dtype(dtype)
-        if self.dtype.kind != "f":
-            raise ValueError(f"Dense: dtype must be a float dtype, got {self.dtype}")
+        self.dtype = float_dtype("Dense", dtype)
         self.init_params(rng if rng is not None else np.random.default_rng())
 
     def init_params(self, rng: np.random.Generator) -> None:
