@@ -147,12 +147,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from tinynet.plot import plot_history
 
     program = reference.get(args.model)
-    (x_train, y_train), (x_test, y_test) = _load_data(args.data)
-    epochs = args.epochs or program.epochs
-    if args.quick:
-        x_train, y_train, x_test, y_test = x_train[:2000], y_train[:2000], x_test[:1000], \
-            y_test[:1000]
-        epochs = args.epochs or 1
+    data = _load_data(args.data)
+    (x_train, y_train), (x_test, y_test) = reference.quick_subset(data) if args.quick else data
+    epochs = args.epochs or (1 if args.quick else program.epochs)
     model = program.build(args.seed)
     model.compile(loss=program.loss(), optimizer=program.make_optimizer(args.optimizer, args.lr))
     model.metadata = {"program": program.name, "scaling": program.scaling.to_json()}

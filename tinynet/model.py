@@ -150,11 +150,8 @@ class Sequential:
 
     def _as_input(self, x: np.ndarray, name: str = "x") -> np.ndarray:
         """``x`` in the model's float dtype: uint8 pixels are converted, never trained as
-        integers; arrays of anything but numbers are refused."""
-        x = np.asarray(x)
-        if x.dtype.kind not in "biuf":
-            raise ValueError(f"{name} must hold real numbers, got dtype {x.dtype}")
-        return x.astype(self.dtype, copy=False)
+        integers. Converted batch by batch, so a large uint8 set is never copied whole."""
+        return self._check_x(x, name).astype(self.dtype, copy=False)
 
     # --------------------------------------------------------------------------- training
     def compile(self, loss: str | Loss, optimizer: str | Optimizer,
@@ -288,6 +285,7 @@ class Sequential:
         """The model's outputs for x, (N, K): probabilities when it ends in Softmax."""
         batch_size = _check_int("batch_size", batch_size, 1)
         x = self._check_x(x, "x")
+        self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
         outs = [self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
         if not outs:
             return self.forward(x)
@@ -329,19 +327,21 @@ class Sequential:
             raise RuntimeError("the model is not compiled: call "
                                "model.compile(loss=..., optimizer=...) first")
 
-    def _check_x(self, x: np.ndarray, name: str) -> np.ndarray:
+    @staticmethod
+    def _check_x(x: np.ndarray, name: str) -> np.ndarray:
+        """``x`` as an array of numbers with a batch axis, or a ValueError naming it."""
         x = np.asarray(x)
         if x.dtype.kind not in "biuf":
             raise ValueError(f"{name} must hold real numbers, got dtype {x.dtype}")
         if x.ndim < 1:
             raise ValueError(f"{name} must have a batch axis, got a scalar")
-        self.input_shape = tuple(x.shape[1:])
         return x
 
     def _check_data(self, x: np.ndarray, y: np.ndarray, x_name: str,
                     y_name: str) -> tuple[np.ndarray, np.ndarray]:
         """Refuse, before any training, inputs and targets that do not fit the model."""
         x = self._check_x(x, x_name)
+        self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
         y = np.asarray(y)
         if y.ndim < 1 or len(y) != len(x):
             raise ValueError(f"{x_name} and {y_name} must hold the same number of samples, got "
