@@ -115,3 +115,10 @@ def test_not_a_model_and_not_an_image_are_clear_errors(trained, tmp_path):
     result = tinynet("predict", str(out / "model.npz"), str(not_image), check=False)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "not a readable image" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["--lr", "-1"], ["--lr", "0"], ["--epochs", "0"]])
+def test_train_refuses_bad_numbers_before_loading_anything(args):
+    result = tinynet("train", *args, check=False)
+    assert result.returncode == 2
+    assert "must be a positive" in result.stderr and "Traceback" not in result.stderr

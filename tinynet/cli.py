@@ -31,13 +31,6 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``tinynet`` command and its subcommands."""
     parser = argparse.ArgumentParser(
@@ -57,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_positive_int, help="default: the program's")
     p.add_argument("--optimizer", choices=list(tinynet.optim.OPTIMIZERS),
                    help="default: the program's")
-    p.add_argument("--lr", type=_positive_float, help="learning rate (default: the program's)")
+    p.add_argument("--lr", type=homework.positive_float,
+                   help="learning rate (default: the program's)")
     p.add_argument("--seed", type=int, default=0, help="seed of weights and shuffling (0)")
     p.add_argument("--out", type=Path, default=Path("runs"),
                    help="output folder for model.npz, history.json, curves.png (runs/)")

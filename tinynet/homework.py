@@ -979,7 +979,8 @@ def cmd_grade(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) ->
     return 0 if report.passed else 1
 
 
-def _positive_float(text: str) -> float:
+def positive_float(text: str) -> float:
+    """An argparse type: a number > 0 (also used by the ``tinynet`` command)."""
     value = float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
@@ -998,7 +999,7 @@ def _add_actions(parser: argparse.ArgumentParser, registry: Mapping[str, Part]) 
                            "tests marked with them.")
     p.add_argument("--source", type=Path, help=source_help)
     p.add_argument("--no-tests", action="store_true", help="do not collect the tests (faster)")
-    p.add_argument("--timeout", type=_positive_float, default=TIMEOUT, help=timeout_help)
+    p.add_argument("--timeout", type=positive_float, default=TIMEOUT, help=timeout_help)
     p.set_defaults(run=functools.partial(cmd_list, registry=registry))
 
     p = actions.add_parser("export", help="write a student copy with stubbed parts",
@@ -1026,7 +1027,7 @@ def _add_actions(parser: argparse.ArgumentParser, registry: Mapping[str, Part]) 
     p.add_argument("--json", action="store_true",
                    help='print {"parts": {ID: STATUS}, "score": FRACTION} instead of a table')
     p.add_argument("--parts", nargs="+", metavar="ID", help="grade only these parts")
-    p.add_argument("--timeout", type=_positive_float, default=TIMEOUT, help=timeout_help)
+    p.add_argument("--timeout", type=positive_float, default=TIMEOUT, help=timeout_help)
     p.set_defaults(run=functools.partial(cmd_grade, registry=registry))
 
 
