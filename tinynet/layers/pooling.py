@@ -91,11 +91,15 @@ class MaxPool2D(Layer):
         # BEGIN SOLUTION maxpool2d
         # HINT: for each window position in row-major order, the entries equal to y that no earlier
         # HINT: position took get dy; the others 0 (the tie rule)
-        dx = np.zeros_like(x)  # (N, H, W, C); entries that are no window's maximum stay 0
-        unrouted = np.ones(y.shape, dtype=bool)  # windows whose gradient has no entry yet
         (ph, pw), (sh, sw) = self.pool_size, self.stride
-        overlapping = sh < ph or sw < pw  # then an entry of x may win several windows
+        _, H, W, _ = x.shape
         _, H_out, W_out, _ = y.shape
+        overlapping = sh < ph or sw < pw  # then an entry of x may win several windows
+        # When the windows tile x exactly (R3's 26x26 into 13x13), the loop below writes
+        # every entry of dx once, so dx need not be zeroed first.
+        tiles = (sh, sw) == (ph, pw) and (H_out * ph, W_out * pw) == (H, W)
+        dx = np.empty_like(x) if tiles else np.zeros_like(x)  # (N, H, W, C)
+        unrouted = np.ones(y.shape, dtype=bool)  # windows whose gradient has no entry yet
         for x_view, dx_view in zip(self._positions(x, H_out, W_out),
                                    self._positions(dx, H_out, W_out), strict=True):
             # The tie rule: this entry takes the window's gradient if it equals the maximum
