@@ -87,6 +87,11 @@ def test_bad_max_shift_is_refused(bad):
         RandomShift(bad)
 
 
+def test_a_numpy_int_is_a_max_shift():
+    layer = RandomShift(np.int64(2))
+    assert layer.max_shift == 2 and type(layer.max_shift) is int  # JSON can write it
+
+
 def test_non_image_input_is_refused():
     with pytest.raises(ValueError, match=r"\(N, H, W, C\)"):
         RandomShift(1).forward(np.zeros((2, 3)), training=True)

@@ -305,7 +305,48 @@ def test_dropout_masks_follow_the_generator():
     assert not np.array_equal(a, c)
 
 
-@pytest.mark.parametrize("rate", [-0.1, 1.0, 1.5, True, "0.5", None])
+@pytest.mark.parametrize("rate", [-0.1, 1.0, 1.5, True, "0.5", None, np.float32(1.0)])
 def test_dropout_refuses_a_bad_rate(rate):
     with pytest.raises(ValueError, match="rate"):
         Dropout(rate)
+
+
+def test_dropout_takes_a_numpy_rate_and_integer_input():
+    layer = Dropout(np.float32(0.5), rng=np.random.default_rng(0))
+    y = layer.forward(np.full((50, 40), 3), training=True)  # ints: scaled as floats
+    assert y.dtype == np.float32 and set(np.unique(y)) == {0.0, 6.0}
+
+
+#: The layers that compute (Flatten only reshapes, whatever the dtype).
+COMPUTING = sorted(set(LAYERS) - {"Flatten"})
+
+
+@pytest.mark.parametrize("name", COMPUTING)
+def test_integers_and_booleans_are_taken_as_floats(name):
+    layer = LAYERS[name](4)
+    ints = np.array([[0, 1, 2, 3], [3, 2, 1, 0]])
+    np.testing.assert_allclose(layer.forward(ints), layer.forward(ints.astype(np.float32)),
+                               rtol=1e-6)
+    assert layer.forward(ints > 1).dtype.kind == "f"
+
+
+@pytest.mark.parametrize("name", COMPUTING)
+@pytest.mark.parametrize("dtype", [object, complex, str])
+def test_an_input_that_is_not_real_numbers_is_refused_by_name(name, dtype):
+    with pytest.raises(ValueError, match=r"input must hold real numbers .*got dtype"):
+        LAYERS[name](4).forward(np.ones((2, 4)).astype(dtype))
+
+
+def test_flatten_keeps_an_empty_batch():
+    layer = Flatten()
+    assert layer.forward(np.zeros((0, 3, 2))).shape == (0, 6)
+    assert layer.backward(np.zeros((0, 6))).shape == (0, 3, 2)
+
+
+def test_dense_backward_refuses_a_dy_of_the_wrong_shape():
+    layer = Dense(4, 3, rng=np.random.default_rng(0))
+    layer.forward(np.ones((5, 4)))
+    for call in (layer.backward, layer.backward_params):
+        with pytest.raises(ValueError, match=r"dy must have the shape of the last output, "
+                                             r"\(5, 3\), got \(5, 4\)"):
+            call(np.ones((5, 4)))

@@ -199,7 +199,8 @@ def test_cross_entropy_gradient_has_the_dtype_of_y_pred():
     z = np.array([[1.0, 2.0, 3.0]], dtype=np.float32)
     for from_logits in (True, False):
         loss = CrossEntropy(from_logits=from_logits)
-        assert isinstance(loss.forward(z, np.array([1])), float)
+        y_pred = z if from_logits else z / z.sum()
+        assert isinstance(loss.forward(y_pred, np.array([1])), float)
         assert loss.backward().dtype == np.float32
 
 
@@ -283,3 +284,11 @@ def test_losses_by_keras_name():
     assert losses.get(mine) is mine
     with pytest.raises(ValueError, match="loss must be"):
         losses.get("hinge")
+
+
+@pytest.mark.parametrize("y_pred", [np.array([[-0.5, 1.5]]), np.array([[0.0, 2.0]])])
+def test_cross_entropy_on_probabilities_refuses_numbers_outside_0_1(y_pred):
+    with pytest.raises(ValueError, match=r"y_pred must hold probabilities in \[0, 1\].*"
+                                         r"from_logits=True"):
+        CrossEntropy().forward(y_pred, np.array([1]))
+    CrossEntropy(from_logits=True).forward(y_pred, np.array([1]))  # logits may be anything

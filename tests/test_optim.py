@@ -186,11 +186,17 @@ def test_state_is_kept_per_parameter():
     lambda: RMSprop(0.0), lambda: RMSprop(rho=1.0), lambda: RMSprop(rho=-0.5),
     lambda: RMSprop(eps=0.0), lambda: Adam(-1.0), lambda: Adam(beta1=1.0),
     lambda: Adam(beta2=1.5), lambda: Adam(beta1=-0.1), lambda: Adam(eps=-1e-7),
-    lambda: Adam(lr=True),
+    lambda: Adam(lr=True), lambda: SGD(float("inf")), lambda: SGD(0.1, weight_decay=np.inf),
+    lambda: RMSprop(eps=float("inf")), lambda: Adam(eps=np.float32("inf")),
 ])
 def test_bad_hyper_parameters_are_refused(make):
     with pytest.raises(ValueError, match=r"must be|needs"):
         make()
+
+
+def test_numpy_numbers_are_accepted_as_hyper_parameters():
+    assert SGD(np.int64(1)).lr == 1.0 and isinstance(SGD(np.int64(1)).lr, float)
+    assert Adam(np.float32(0.5), beta1=np.float64(0.8)).beta1 == 0.8
 
 
 def test_step_refuses_a_missing_or_misshapen_gradient():

@@ -89,6 +89,11 @@ def check_targets(y_true: np.ndarray, num_classes: int, name: str = "y_true") ->
     )
 
 
+#: How far above 1 CrossEntropy lets a "probability" go: a gradient check nudges a
+#: probability of 1 by about 1e-6; logits and ReLU outputs are far outside.
+PROBABILITY_SLACK = 1e-3
+
+
 class CrossEntropy(Loss):
     """Categorical cross-entropy, ``L = -sum_k y_k log p_k`` per sample.
 
@@ -123,6 +128,15 @@ class CrossEntropy(Loss):
         if len(y_true) != N:
             raise ValueError(
                 f"{self!r}: y_pred has {N} samples but y_true has {len(y_true)}"
+            )
+        if not self.from_logits and y_pred.size and (y_pred.min() < 0
+                                                     or y_pred.max() > 1 + PROBABILITY_SLACK):
+            # Logits (or a ReLU's outputs) read as probabilities give a NaN or infinite loss,
+            # which would look like divergence; say what is really wrong.
+            raise ValueError(
+                f"{self!r}: y_pred must hold probabilities in [0, 1], got values from "
+                f"{y_pred.min():.4g} to {y_pred.max():.4g}: end the model with Softmax(), or "
+                "use CrossEntropy(from_logits=True) on logits"
             )
         labels = y_true.ndim == 1
         # BEGIN SOLUTION cross-entropy

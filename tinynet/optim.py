@@ -98,9 +98,10 @@ class Optimizer:
 
 def _check_number(owner: Any, name: str, value: Any, low: float, high: float | None = None,
                   low_inclusive: bool = True) -> None:
-    ok = isinstance(value, int | float | np.floating) and not isinstance(value, bool)
-    if ok:
-        ok = (value >= low if low_inclusive else value > low) and (high is None or value < high)
+    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+    if ok:  # math.isfinite: an infinite step size or decay is never meant (NaN fails below too)
+        ok = (math.isfinite(value) and (value >= low if low_inclusive else value > low)
+              and (high is None or value < high))
     if not ok:
         bounds = f"{'[' if low_inclusive else '('}{low}, {high if high is not None else 'inf'})"
         raise ValueError(f"{type(owner).__name__}: {name} must be a number in {bounds}, "

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinynet.layers.base import Layer
+from tinynet.layers.base import Layer, float_input
 
 
 class ReLU(Layer):
     """``y = max(x, 0)``; ``dx = dy * (x > 0)``, so ReLU'(0) = 0 by convention."""
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        x = np.asarray(x)
+        x = float_input(x, self)
         # BEGIN SOLUTION relu
         # HINT: keep x for backward; y = max(x, 0)
         self._save(x=x)
@@ -44,7 +44,7 @@ class Sigmoid(Layer):
     """
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        x = np.asarray(x)
+        x = float_input(x, self)
         # BEGIN SOLUTION sigmoid
         # HINT: keep y for backward; y = 1 / (1 + exp(-x)), written with e = exp(-|x|) <= 1
         with np.errstate(under="ignore"):  # exp(-1e4) is 0: an exact, harmless underflow
@@ -67,7 +67,7 @@ class Tanh(Layer):
     """``y = tanh(x)``; ``dx = dy * (1 - y**2)``."""
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        y = np.tanh(x)
+        y = np.tanh(float_input(x, self))
         self._save(y=y)
         return y
 
@@ -125,7 +125,7 @@ class Softmax(Layer):
     """
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        y = softmax(x)
+        y = softmax(float_input(x, self))
         self._save(y=y)
         return y
 

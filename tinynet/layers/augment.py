@@ -42,9 +42,10 @@ class RandomShift(Layer):
 
     def __init__(self, max_shift: int, rng: np.random.Generator | None = None) -> None:
         super().__init__()
-        if isinstance(max_shift, bool) or not isinstance(max_shift, int) or max_shift < 0:
+        if (isinstance(max_shift, bool) or not isinstance(max_shift, int | np.integer)
+                or max_shift < 0):
             raise ValueError(f"RandomShift: max_shift must be an int >= 0, got {max_shift!r}")
-        self.max_shift = max_shift
+        self.max_shift = int(max_shift)
         self.rng = rng if rng is not None else np.random.default_rng()
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:

@@ -117,3 +117,11 @@ def float_dtype(owner: str, dtype: np.dtype | type) -> np.dtype:
     if dtype.kind != "f":
         raise ValueError(f"{owner}: dtype must be a float dtype, got {dtype}")
     return dtype
+
+
+def float_input(x: np.ndarray, layer: Layer) -> np.ndarray:
+    """``x`` as an array of floats: a float array as it is (float64 stays float64, for
+    gradient checks), integers and booleans converted to float32, anything else refused
+    with :func:`as_float_array`'s ValueError."""
+    x = np.asarray(x)
+    return x if x.dtype.kind == "f" else as_float_array(x, np.dtype(np.float32), "input", layer)

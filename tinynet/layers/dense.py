@@ -66,7 +66,18 @@ class Dense(Layer):
         return x @ self.params["W"] + self.params["b"]  # (N, D_out)
         # END SOLUTION
 
+    def _dy(self, dy: np.ndarray) -> np.ndarray:
+        """``dy`` checked against the last output's shape, (N, D_out), in the layer's dtype
+        (a float64 dy would upcast every product)."""
+        expected = (len(self._load("x")), self.out_features)
+        dy = np.asarray(dy)
+        if dy.shape != expected:
+            raise ValueError(f"{self!r}: dy must have the shape of the last output, {expected}, "
+                             f"got {dy.shape}")
+        return dy.astype(self.dtype, copy=False)
+
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        dy = self._dy(dy)
         self.backward_params(dy)
         # BEGIN SOLUTION dense-backward
         # HINT: return dx = dy @ W.T
@@ -75,6 +86,7 @@ class Dense(Layer):
 
     def backward_params(self, dy: np.ndarray) -> None:
         x = self._load("x")  # (N, D_in)
+        dy = self._dy(dy)  # (N, D_out)
         # BEGIN SOLUTION dense-backward
         # HINT: set self.grads['W'] = x.T @ dy and self.grads['b'] = dy summed over the batch
         self.grads["W"] = x.T @ dy  # (D_in, D_out)

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynet.layers.base import Layer
+from tinynet.layers.base import Layer, float_input
 
 
 class Dropout(Layer):
@@ -26,13 +26,14 @@ class Dropout(Layer):
 
     def __init__(self, rate: float, rng: np.random.Generator | None = None) -> None:
         super().__init__()
-        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate < 1:
+        if (isinstance(rate, bool) or not isinstance(rate, int | float | np.integer | np.floating)
+                or not 0 <= rate < 1):
             raise ValueError(f"Dropout: rate must be a number in [0, 1), got {rate!r}")
         self.rate = float(rate)
         self.rng = rng if rng is not None else np.random.default_rng()
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        x = np.asarray(x)
+        x = float_input(x, self)  # integers: the kept entries are scaled by 1 / (1 - rate)
         if not training or self.rate == 0:
             self._save(mask=None)
             return x

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynet.layers.base import Layer, as_float_array
+from tinynet.layers.base import Layer, float_input
 from tinynet.layers.conv import check_images, pair_config, to_pair
 
 
@@ -60,9 +60,7 @@ class MaxPool2D(Layer):
                 yield x[:, di:di + sh * H_out:sh, dj:dj + sw * W_out:sw, :]
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        x = np.asarray(x)
-        if x.dtype.kind != "f":  # integers and booleans: compare and route gradients as floats
-            x = as_float_array(x, np.dtype(np.float32), "input", self)
+        x = float_input(x, self)  # integers and booleans: compare and route gradients as floats
         check_images(self, x)
         N, H, W, C = x.shape
         (ph, pw), (sh, sw) = self.pool_size, self.stride

@@ -18,7 +18,8 @@ class Flatten(Layer):
         if x.ndim < 1:
             raise ValueError(f"Flatten: expected input with a batch axis, got shape {x.shape}")
         self._save(shape=x.shape)
-        return x.reshape(x.shape[0], -1)
+        # The size of a sample, spelled out: reshape(N, -1) cannot infer it when N is 0.
+        return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         shape = self._load("shape")
