@@ -124,6 +124,19 @@ def test_path_without_npz_suffix_gets_it_appended_and_loads_back(tmp_path, name)
         np.testing.assert_array_equal(load_model(p).predict(x), model.predict(x))
 
 
+@pytest.mark.parametrize("path, error, match", [
+    (None, TypeError, r"path must be a str or os.PathLike, got None"),
+    (3, TypeError, r"path must be a str or os.PathLike, got 3"),
+    ("", ValueError, r"path must name a file, got ''"),
+    (".", ValueError, r"path must name a file, got '.'"),
+])
+def test_a_path_that_names_no_file_is_refused_by_save_and_load(path, error, match):
+    model = Sequential([Dense(2, 2)], seed=0)
+    for call in (lambda: save_model(model, path), lambda: load_model(path)):
+        with pytest.raises(error, match=match):
+            call()
+
+
 def test_saving_again_replaces_the_file(tmp_path):
     model, x, y = trained_model()
     path = save_model(model, tmp_path / "m.npz")

@@ -108,16 +108,47 @@ def test_softmax_model_with_cross_entropy_stays_finite_for_logits_of_1e4():
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-6)
 
 
-def test_nan_in_the_input_stops_training_naming_epoch_and_batch():
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_or_inf_in_the_data_is_refused_before_anything_runs(bad):
     x, y = blobs(2, n=64)
-    x[37, 0] = np.nan  # in batch 37 // 16 + 1 = 3 when not shuffled
-    model = mlp(0)
+    x[37, 1] = bad
+    model = compiled()
+    before = model.get_weights()
+    for call in (lambda: model.fit(x, y, verbose=0), lambda: model.evaluate(x, y),
+                 lambda: model.predict(x)):
+        with pytest.raises(ValueError, match=r"^x holds NaN or infinite values, the first in "
+                                             r"sample 37$"):
+            call()
+    with pytest.raises(ValueError, match=r"validation_data\[0\] holds NaN .* sample 37"):
+        model.fit(x[:8], y[:8], validation_data=(x, y), verbose=0)
+    targets = one_hot(y, 2).astype(np.float32)
+    targets[5, 0] = bad
+    with pytest.raises(ValueError, match=r"^y holds NaN or infinite values, the first in "
+                                         r"sample 5$"):
+        model.fit(np.zeros((64, 2), np.float32), targets, verbose=0)
+    for w, w0 in zip(model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(w, w0)
+
+
+def test_a_step_whose_loss_is_nan_is_not_taken():
+    x, y = blobs(2, n=16)
+    x[3, 0] = np.nan  # train_step takes a batch as it is: the loss comes out NaN
+    model = compiled()
+    before = model.get_weights()
+    value, _ = model.train_step(x, y)
+    assert np.isnan(value)
+    for w, w0 in zip(model.get_weights(), before, strict=True):  # no step with a NaN gradient
+        np.testing.assert_array_equal(w, w0)
+
+
+def test_cross_entropy_on_outputs_that_are_not_probabilities_says_so():
+    model = Sequential([Dense(2, 3)], seed=0)  # logits, but the loss expects probabilities
     model.compile(CrossEntropy(), SGD(0.1))
-    with pytest.raises(FloatingPointError,
-                       match=r"epoch 1, batch 3/4.*learning rate \(now 0\.1\).*NaN"):
-        model.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
-    # No step was taken with the broken gradient.
-    assert all(np.all(np.isfinite(w)) for w in model.get_weights())
+    x, y = blobs(0, n=16)
+    for call in (lambda: model.fit(x, y, verbose=0), lambda: model.evaluate(x, y)):
+        with pytest.raises(ValueError, match=r"y_pred must hold probabilities in \[0, 1\], "
+                                             r"got values from .*Softmax.*from_logits=True"):
+            call()
 
 
 def test_an_absurd_learning_rate_stops_training_with_a_hint():
@@ -338,6 +369,28 @@ def test_summary_defaults_to_the_first_dense_layers_input():
     text = "\n".join(lines)
     assert "(None, 512)" in text and "(None, 10)" in text
     assert f"Total params: {784 * 512 + 512 + 512 * 10 + 10:,}" in text
+
+
+def test_summary_refuses_an_input_shape_the_model_cannot_take():
+    with pytest.raises(ValueError, match=r"Dense\(in_features=12.*\(N, 12\), got \(1, 5\)"):
+        Sequential([Dense(12, 3)], seed=0).summary(input_shape=(5,))
+    with pytest.raises(ValueError, match=r"Flatten"):
+        Sequential([Dense(784, 3)], seed=0).summary(input_shape=(28, 28, 1))
+
+
+def test_summary_of_an_empty_model_has_no_rows_and_no_parameters():
+    lines = []
+    Sequential([], seed=0).summary(print_fn=lines.append)
+    assert "Total params: 0" in lines[0] and "(None" not in lines[0]
+
+
+@pytest.mark.parametrize("metrics, names", [
+    (None, []), ("accuracy", ["accuracy"]), (["acc"], ["accuracy"]), ((), []),
+])
+def test_compile_takes_one_metric_a_list_or_none(metrics, names):
+    model = mlp(0)
+    model.compile(CrossEntropy(), SGD(0.1), metrics=metrics)
+    assert [name for name, _ in model.metrics] == names
 
 
 # ------------------------------------------------------------------------- Keras's names

@@ -153,6 +153,12 @@ def test_save_best_only_min_mode_saves_only_improvements(tmp_path):
     assert cb.last_saved == str(tmp_path / "e5.npz")
 
 
+def test_last_saved_is_the_file_written_with_its_suffix(tmp_path):
+    cb = ModelCheckpoint(str(tmp_path / "e{epoch}"))  # saving appends .npz
+    assert drive(cb, [0.5, 0.4], "val_loss") == ["e1.npz", "e2.npz"]
+    assert cb.last_saved == str(tmp_path / "e2.npz")
+
+
 def test_save_best_only_auto_mode_maximises_accuracy(tmp_path):
     cb = ModelCheckpoint(str(tmp_path / "a{epoch:02d}-{val_accuracy:.2f}.npz"),
                          monitor="val_accuracy", save_best_only=True)

@@ -289,7 +289,7 @@ class ModelCheckpoint(Callback):
         except KeyError as err:
             raise KeyError(f"ModelCheckpoint: filepath {self.filepath!r} uses {err}, which is "
                            f"not among the logs {sorted(logs)}") from err
-        self.model.save(path)
+        path = str(self.model.save(path))  # the file written: ".npz" appended if missing
         self.last_saved = path
         if self.verbose:
             sys.stdout.write(f"\nEpoch {epoch + 1}: {message}saving model to {path}\n")

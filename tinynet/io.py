@@ -84,10 +84,19 @@ class ModelFormatError(ValueError):
         self.problem = problem
 
 
+def _as_path(path: str | os.PathLike) -> Path:
+    """``path`` as a Path; a TypeError or ValueError naming it unless it names a file."""
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path must be a str or os.PathLike, got {path!r}")
+    if not str(path) or Path(path).name in ("", ".", ".."):
+        raise ValueError(f"path must name a file, got {str(path)!r}")
+    return Path(path)
+
+
 def model_path(path: str | os.PathLike) -> Path:
     """The file :func:`save_model` writes for ``path``: ``path`` itself when it ends in
     ``.npz``, otherwise ``path`` with ``.npz`` appended (as ``np.savez`` does)."""
-    path = Path(path)
+    path = _as_path(path)
     return path if path.suffix == SUFFIX else path.with_name(path.name + SUFFIX)
 
 
@@ -206,7 +215,7 @@ def _fsync_folder(folder: Path) -> None:
 # -------------------------------------------------------------------------------- loading
 def _resolve(path: str | os.PathLike) -> Path:
     """``path``, or ``path + ".npz"`` when only that exists (what :func:`save_model` wrote)."""
-    path = Path(path)
+    path = _as_path(path)
     if not path.exists() and model_path(path).exists():
         return model_path(path)
     if not path.exists():

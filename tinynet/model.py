@@ -155,12 +155,18 @@ class Sequential:
 
     # --------------------------------------------------------------------------- training
     def compile(self, loss: str | Loss, optimizer: str | Optimizer,
-                metrics: Sequence[str | Callable] = ("accuracy",)) -> None:
+                metrics: Sequence[str | Callable] | str | Callable | None = ("accuracy",)
+                ) -> None:
         """Choose the loss, the optimiser and the metrics that ``fit`` reports.
 
         Keras's names are accepted: ``"sgd"``, ``"rmsprop"``, ``"adam"`` (Keras defaults),
         ``"mse"``, ``"categorical_crossentropy"``, ``"sparse_categorical_crossentropy"``.
+        ``metrics`` is a list of names or functions, one of them alone, or None for none.
         """
+        if metrics is None:
+            metrics = ()
+        elif isinstance(metrics, str) or callable(metrics):
+            metrics = (metrics,)  # "accuracy" is one metric, not the letters a, c, c, ...
         self.loss = losses_module.get(loss)
         self.optimizer = optim_module.get(optimizer)
         self.metrics = [metrics_module.get(m) for m in metrics]
@@ -284,7 +290,7 @@ class Sequential:
     def predict(self, x: np.ndarray, batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
         """The model's outputs for x, (N, K): probabilities when it ends in Softmax."""
         batch_size = _check_int("batch_size", batch_size, 1)
-        x = self._check_x(x, "x")
+        x = self._check_x(x, "x", finite=True)
         self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
         outs = [self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
         if not outs:
@@ -328,19 +334,27 @@ class Sequential:
                                "model.compile(loss=..., optimizer=...) first")
 
     @staticmethod
-    def _check_x(x: np.ndarray, name: str) -> np.ndarray:
-        """``x`` as an array of numbers with a batch axis, or a ValueError naming it."""
+    def _check_x(x: np.ndarray, name: str, finite: bool = False) -> np.ndarray:
+        """``x`` as an array of numbers with a batch axis, or a ValueError naming it; with
+        ``finite``, also refused when it holds NaN or infinity (a whole data set is checked
+        once, so that no NaN turns into a silent wrong prediction)."""
         x = np.asarray(x)
         if x.dtype.kind not in "biuf":
             raise ValueError(f"{name} must hold real numbers, got dtype {x.dtype}")
         if x.ndim < 1:
             raise ValueError(f"{name} must have a batch axis, got a scalar")
+        # x.min() and x.max() rather than np.isfinite(x).all(): no array as large as x is
+        # made, and a NaN anywhere makes both NaN.
+        if finite and x.dtype.kind == "f" and x.size and not (
+                np.isfinite(x.min()) and np.isfinite(x.max())):
+            bad = np.flatnonzero(~np.isfinite(x.reshape(len(x), -1)).all(axis=1))[0]
+            raise ValueError(f"{name} holds NaN or infinite values, the first in sample {bad}")
         return x
 
     def _check_data(self, x: np.ndarray, y: np.ndarray, x_name: str,
                     y_name: str) -> tuple[np.ndarray, np.ndarray]:
         """Refuse, before any training, inputs and targets that do not fit the model."""
-        x = self._check_x(x, x_name)
+        x = self._check_x(x, x_name, finite=True)
         self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
         y = np.asarray(y)
         if y.ndim < 1 or len(y) != len(x):
@@ -348,6 +362,8 @@ class Sequential:
                              f"{len(x)} and {len(y) if y.ndim else 'a scalar'}")
         if len(x) == 0:
             raise ValueError(f"{x_name} holds no samples")
+        if y.dtype.kind == "f":  # one-hot rows or regression targets
+            self._check_x(y, y_name, finite=True)
         # One sample through the network checks every layer's input shape (each layer's
         # error names it) and tells the number of outputs K.
         out_shape = self.forward(x[:1]).shape
@@ -369,7 +385,12 @@ class Sequential:
         ``input_shape`` is one sample's shape, e.g. (784,) or (28, 28, 1); by default the
         shape of the last data seen, or what the first layer declares (Dense does).
         """
-        shape = input_shape or self.input_shape or getattr(self.layers[0], "input_shape", None)
+        first = self.layers[0] if self.layers else None
+        shape = input_shape or self.input_shape or getattr(first, "input_shape", None)
+        if shape is not None and None not in shape:
+            # One sample of zeros through the network: a layer that cannot take the shape
+            # refuses it with an error that names the layer and the shapes.
+            self.forward(np.zeros((1, *shape), dtype=self.dtype))
         rows = [("Layer (type)", "Output shape", "Param #")]
         for i, layer in enumerate(self.layers):
             name = type(layer).__name__

@@ -359,8 +359,18 @@ def write_idx(
         compresslevel: gzip's level, 1 (fast) to 9 (small).
 
     Raises:
-        ValueError: the dtype has no IDX element type, or the shape does not fit a header.
+        ValueError: the dtype has no IDX element type, the shape does not fit a header, or
+            ``compresslevel`` is not an int from 1 to 9.
+        TypeError: ``target`` is neither a path nor a file object with ``write``.
+        FileNotFoundError: the folder of a ``target`` path does not exist.
     """
+    if not isinstance(target, str | os.PathLike) and not hasattr(target, "write"):
+        raise TypeError(f"write_idx: target must be a path or a binary file object, got "
+                        f"{target!r}")
+    if (isinstance(compresslevel, bool) or not isinstance(compresslevel, int | np.integer)
+            or not 1 <= compresslevel <= 9):
+        raise ValueError(f"write_idx: compresslevel must be an int from 1 to 9, got "
+                         f"{compresslevel!r}")
     array = np.asarray(array)
     native = array.dtype.newbyteorder("=")
     if native not in _CODES:
@@ -380,6 +390,8 @@ def write_idx(
 
     if isinstance(target, str | os.PathLike):
         path = Path(target)
+        if not path.parent.is_dir():  # checked here, so the error names the file asked for
+            raise FileNotFoundError(f"write_idx: cannot write {path}: no folder {path.parent}")
         if compress is None:
             compress = path.suffix == ".gz"
         # A name no other writer uses, so two processes writing the same file never collide.
