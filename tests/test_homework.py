@@ -171,6 +171,17 @@ def statuses(report: homework.GradeReport) -> dict[str, str]:
     return report.to_json()["parts"]
 
 
+def read_record(dest: Path) -> dict:
+    """The record an export wrote into ``dest``."""
+    return json.loads((dest / homework.EXPORT_RECORD).read_text())
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (hidden ones too) and its bytes."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_project(tmp_path_factory.mktemp("reference"))
@@ -241,6 +252,47 @@ def test_wrong_and_broken_solutions_fail_with_their_first_error(reference: Path,
         "tests/test_text.py: cannot collect: "), report.results["shout"].message
 
 
+def test_a_numpy_assertion_fails_with_its_message_not_a_bare_assertion_error(
+        tmp_path: Path) -> None:
+    # NumPy's message starts with a newline: its first line alone is "AssertionError:".
+    project = write_project(tmp_path, ops=OPS.replace("return 2 * x", "return 3 * x"))
+    (project / "tests/test_arrays.py").write_text(textwrap.dedent('''\
+        import numpy as np
+        import pytest
+
+        from minilib.ops import double
+
+
+        @pytest.mark.part("double")
+        def test_double_arrays():
+            np.testing.assert_array_equal(double(np.array([0.0, 1.0, 2.0])), [0.0, 2.0, 4.0])
+        '''))
+    report = grade(project, registry=PARTS_OF_FIXTURE, parts=["double"])
+    message = report.results["double"].message
+    assert message.startswith(
+        "tests/test_arrays.py::test_double_arrays: AssertionError: Arrays are not equal; "
+        "Mismatched elements: 2 / 3 (66.7%); "), message
+    assert "\n" not in message
+
+
+def test_an_error_is_summed_up_in_one_line_within_the_limit() -> None:
+    np = pytest.importorskip("numpy")
+    with pytest.raises(AssertionError) as raised:
+        np.testing.assert_allclose([1.0, 0.0, 2.0], [0.0, 0.0, 2.0], err_msg="ReLU at 0")
+    line = homework._one_line(raised.exconly())
+    assert line.startswith("AssertionError: Not equal to tolerance rtol=1e-07, atol=0; "
+                           "ReLU at 0; Mismatched elements: 1 / 3 (33.3%); "), line
+    assert len(line) <= 200 and "\n" not in line
+    assert len(homework._one_line(raised.exconly(), limit=60)) == 60
+    # A message on the first line is the whole summary: pytest's explanation is not added.
+    assert homework._one_line("AssertionError: double(3) should be 6\nassert 9 == 6\n") == (
+        "AssertionError: double(3) should be 6")
+    assert homework._one_line("\n\n  ValueError: bad  \n") == "ValueError: bad"
+    assert homework._one_line("AssertionError:\nexpected:\n  3\n") == (
+        "AssertionError: expected: 3")
+    assert homework._one_line("") == ""
+
+
 def test_a_test_that_hangs_fails_its_part_and_the_others_are_graded(reference: Path,
                                                                      tmp_path: Path) -> None:
     project = write_project(tmp_path)
@@ -302,9 +354,13 @@ def test_a_student_copy_imports_and_holds_only_the_project(student: Path) -> Non
                          cwd=student, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     files = sorted(p.relative_to(student).as_posix() for p in student.rglob("*") if p.is_file())
-    assert files == [".gitignore", "README.md", "docs/ops.md", "docs/text.md",
-                     "minilib/__init__.py", "minilib/ops.py", "minilib/text.py", "pyproject.toml",
-                     "tests/test_ops.py", "tests/test_text.py"]
+    project = [".gitignore", "README.md", "docs/ops.md", "docs/text.md", "minilib/__init__.py",
+               "minilib/ops.py", "minilib/text.py", "pyproject.toml", "tests/test_ops.py",
+               "tests/test_text.py"]
+    assert files == sorted([homework.EXPORT_RECORD, *project])
+    assert read_record(student) == {
+        "written_by": "tinynet homework export", "version": 1, "complete": True,
+        "parts": ["double", "counter", "shout"], "files": project}
 
 
 def test_a_git_checkout_copies_what_git_does_not_ignore(tmp_path: Path) -> None:
@@ -417,17 +473,144 @@ def test_a_non_empty_dest_is_refused_without_force(reference: Path, tmp_path: Pa
         export(dest, source=reference, registry=PARTS_OF_FIXTURE)
     assert (dest / "minilib/mine.py").exists()
     export(dest, source=reference, parts=["shout"], force=True, registry=PARTS_OF_FIXTURE)
-    assert not (dest / "minilib/mine.py").exists()  # replaced, not merged
-    assert "return 2 * x" in (dest / "minilib/ops.py").read_text()
+    assert "return 2 * x" in (dest / "minilib/ops.py").read_text()  # replaced
+    assert (dest / "minilib/mine.py").read_text() == "x = 1\n"  # not the export's to delete
 
 
 def test_force_never_deletes_a_folder_that_is_not_a_project(reference: Path,
                                                             tmp_path: Path) -> None:
     (tmp_path / "photos").mkdir()
     (tmp_path / "photos/cat.jpg").write_text("a cat")
-    with pytest.raises(HomeworkError, match="does not look like a project"):
+    with pytest.raises(HomeworkError, match="is not a student copy"):
         export(tmp_path / "photos", source=reference, force=True, registry=PARTS_OF_FIXTURE)
     assert (tmp_path / "photos/cat.jpg").exists()
+
+
+def test_force_never_touches_another_project(reference: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    # A pyproject.toml does not make a folder an earlier copy: only the export's record does.
+    other = tmp_path / "otherproj"
+    (other / ".git").mkdir(parents=True)
+    (other / ".git/HEAD").write_text("ref: refs/heads/main\n")
+    (other / "pyproject.toml").write_text(PYPROJECT)
+    (other / "precious.txt").write_text("irreplaceable\n")
+    before = snapshot(other)
+    with pytest.raises(HomeworkError) as raised:
+        export(other, source=reference, parts=["double"], force=True, registry=PARTS_OF_FIXTURE)
+    assert str(raised.value).startswith(f"DEST {other} is not empty and has no "
+                                        f"{homework.EXPORT_RECORD}, so it is not a student copy")
+    assert snapshot(other) == before
+    assert homework.main(["export", str(other), "--source", str(reference), "--parts", "double",
+                          "--force"], registry=PARTS_OF_FIXTURE) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"DEST {other} " in err and "refusing" in err, err
+    assert snapshot(other) == before
+
+
+def test_force_replaces_only_the_files_the_earlier_export_wrote(reference: Path,
+                                                                tmp_path: Path) -> None:
+    dest = tmp_path / "dest"
+    export(dest, source=reference, parts=["double"], registry=PARTS_OF_FIXTURE)
+    # The teacher's repository, a student's environment and notes: none of them exported.
+    (dest / ".git").mkdir()
+    (dest / ".git/HEAD").write_text("ref: refs/heads/main\n")
+    (dest / ".venv/bin").mkdir(parents=True)
+    (dest / ".venv/bin/python").write_text("#!\n")
+    (dest / "docs/notes.md").write_text("my notes\n")
+    (dest / "minilib/ops.py").write_text("edited by the student\n")  # exported: replaced
+    export(dest, source=reference, parts=["shout"], force=True, registry=PARTS_OF_FIXTURE,
+           exclude=["docs/ops.md", "tests/test_text.py"])
+    assert (dest / ".git/HEAD").exists() and (dest / ".venv/bin/python").exists()
+    assert (dest / "docs/notes.md").read_text() == "my notes\n"
+    assert "return 2 * x" in (dest / "minilib/ops.py").read_text()
+    assert "shout: write shout(s)" in (dest / "minilib/text.py").read_text()
+    # Written by the first export, left out of the second: deleted, and an emptied folder too.
+    assert not (dest / "docs/ops.md").exists() and not (dest / "tests/test_text.py").exists()
+    assert (dest / "docs/text.md").exists()
+    record = read_record(dest)
+    assert record["parts"] == ["shout"] and record["complete"] is True
+    assert "docs/ops.md" not in record["files"] and "docs/notes.md" not in record["files"]
+    export(dest, source=reference, parts=["shout"], force=True, registry=PARTS_OF_FIXTURE,
+           exclude=["tests"])
+    assert not (dest / "tests").exists()  # it only ever held exported files
+    assert (dest / ".git/HEAD").exists() and (dest / "docs/notes.md").exists()
+
+
+def test_force_refuses_to_overwrite_a_file_the_export_did_not_write(reference: Path,
+                                                                    tmp_path: Path) -> None:
+    dest = tmp_path / "dest"
+    export(dest, source=reference, registry=PARTS_OF_FIXTURE, exclude=["README.md"])
+    (dest / "README.md").write_text("the student's own README\n")
+    before = snapshot(dest)
+    with pytest.raises(HomeworkError) as raised:
+        export(dest, source=reference, force=True, registry=PARTS_OF_FIXTURE)
+    assert str(raised.value) == (
+        f"DEST {dest}: README.md was not written by tinynet homework export (it is not in "
+        f"{homework.EXPORT_RECORD}); refusing to overwrite it")
+    assert snapshot(dest) == before  # refused before writing anything, the record included
+
+
+def test_force_never_writes_through_a_link_it_did_not_write(reference: Path,
+                                                            tmp_path: Path) -> None:
+    dest, elsewhere = tmp_path / "dest", tmp_path / "elsewhere"
+    export(dest, source=reference, registry=PARTS_OF_FIXTURE, exclude=["docs"])
+    elsewhere.mkdir()
+    (dest / "docs").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(HomeworkError, match=r"docs is a symbolic link .* refusing to write"):
+        export(dest, source=reference, force=True, registry=PARTS_OF_FIXTURE)
+    assert list(elsewhere.iterdir()) == []
+
+
+RECORDS = {
+    "not JSON": ("{files: [", "cannot be read"),
+    "another writer": ('{"written_by": "someone", "version": 1, "files": []}',
+                       'expected "written_by": "tinynet homework export"'),
+    "a newer format": ('{"written_by": "tinynet homework export", "version": 2, "files": []}',
+                       "expected version 1, got 2"),
+    "a path outside DEST": ('{"written_by": "tinynet homework export", "version": 1, '
+                            '"files": ["../outside.txt"]}', "not a relative path inside DEST"),
+}
+
+
+@pytest.mark.parametrize("case", list(RECORDS))
+def test_force_refuses_a_record_it_cannot_trust(case: str, reference: Path,
+                                               tmp_path: Path) -> None:
+    text, words = RECORDS[case]
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / homework.EXPORT_RECORD).write_text(text)
+    (tmp_path / "outside.txt").write_text("not in DEST\n")
+    with pytest.raises(HomeworkError, match="refusing to touch its contents") as raised:
+        export(dest, source=reference, force=True, registry=PARTS_OF_FIXTURE)
+    assert str(raised.value).startswith(f"DEST {dest} has a {homework.EXPORT_RECORD} that ")
+    assert words in str(raised.value)
+    assert (tmp_path / "outside.txt").exists()
+    assert sorted(p.name for p in dest.iterdir()) == [homework.EXPORT_RECORD]
+
+
+def test_an_interrupted_export_is_still_a_copy_that_force_replaces(
+        reference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    copy2, calls = shutil.copy2, []
+
+    def interrupted(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        if len(calls) == 3:  # before pyproject.toml: only the record says it is a copy
+            raise KeyboardInterrupt
+        return copy2(*args, **kwargs)
+
+    monkeypatch.setattr(homework.shutil, "copy2", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export(dest, source=reference, registry=PARTS_OF_FIXTURE)
+    monkeypatch.undo()
+    record = read_record(dest)
+    assert record["complete"] is False and "pyproject.toml" in record["files"]
+    assert not (dest / "pyproject.toml").exists()
+    (dest / "mine.txt").write_text("mine\n")
+    export(dest, source=reference, force=True, registry=PARTS_OF_FIXTURE)
+    assert read_record(dest)["complete"] is True
+    assert (dest / "pyproject.toml").exists() and (dest / "mine.txt").exists()
 
 
 def test_dest_inside_the_project_is_refused(reference: Path) -> None:

@@ -121,6 +121,13 @@ PARTS: dict[str, Part] = _numbered(
 #: Files of the reference that make no sense in a student copy (they check the markers).
 REFERENCE_ONLY = frozenset({"tests/test_homework_project.py"})
 
+#: The record an export writes at the top of DEST: what makes a folder recognisably a copy
+#: written by ``export``, and the list of the files it wrote there. ``--force`` replaces only
+#: such a folder, and deletes or overwrites only the files listed (see docs/homework.md).
+EXPORT_RECORD = ".tinynet-homework.json"
+#: The ``written_by`` value of a record, and the version of its format.
+_RECORD_WRITER, _RECORD_VERSION = "tinynet homework export", 1
+
 #: Folders never copied, wherever they are: version control, environments, caches, outputs.
 EXCLUDED_DIRS = frozenset({
     ".git", ".hg", ".svn", ".venv", "venv", ".ci-venv", "__pycache__", ".pytest_cache",
@@ -385,6 +392,8 @@ def _excluded(rel: str, patterns: Sequence[str]) -> bool:
         return True
     if rel in REFERENCE_ONLY:
         return True
+    if rel in (EXPORT_RECORD, EXPORT_RECORD + ".tmp"):
+        return True  # exporting from a student copy: the copy writes a record of its own
     return any(fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(rel, pat.rstrip("/") + "/*")
                for pat in patterns)
 
@@ -491,27 +500,120 @@ def _choose(parts: Iterable[str] | None, registry: Mapping[str, Part]) -> list[s
     return chosen
 
 
-def _prepare_dest(dest: Path, source: Path, force: bool) -> None:
+def _read_record(dest: Path) -> set[str]:
+    """The files an earlier export wrote into ``dest``, from its record; raises
+    :class:`HomeworkError` if ``dest`` has no valid record, so is not such a copy."""
+    record_path = dest / EXPORT_RECORD
+    refusal = ("--force replaces only a copy written by tinynet homework export; refusing to "
+               "touch its contents")
+    if not record_path.is_file():
+        raise HomeworkError(f"DEST {dest} is not empty and has no {EXPORT_RECORD}, so it is not "
+                            f"a student copy: {refusal}")
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise HomeworkError(f"DEST {dest} has a {EXPORT_RECORD} that cannot be read ({e}): "
+                            f"{refusal}") from None
+    files = record.get("files") if isinstance(record, dict) else None
+    problem = None
+    if not isinstance(record, dict) or record.get("written_by") != _RECORD_WRITER:
+        problem = f'expected "written_by": "{_RECORD_WRITER}"'
+    elif record.get("version") != _RECORD_VERSION:
+        problem = f"expected version {_RECORD_VERSION}, got {record.get('version')!r}"
+    elif not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        problem = '"files" is not a list of paths'
+    else:
+        # A record is a plain file anyone can edit: never let it name a path outside DEST.
+        outside = [f for f in files if not _is_relative_path(f)]
+        if outside:
+            problem = f'"files" names {outside[0]!r}, not a relative path inside DEST'
+    if problem:
+        raise HomeworkError(f"DEST {dest} has a {EXPORT_RECORD} that is not an export record "
+                            f"({problem}): {refusal}")
+    return set(files)
+
+
+def _is_relative_path(name: str) -> bool:
+    """Whether ``name`` is a posix path that stays inside the folder it is relative to."""
+    parts = name.split("/")
+    return (bool(name) and "\\" not in name and not name.startswith("/")
+            and not any(p in ("", ".", "..") for p in parts)
+            and not Path(name).is_absolute() and not Path(name).drive)
+
+
+def _prepare_dest(dest: Path, source: Path, force: bool) -> set[str]:
+    """Check that ``export`` may write into ``dest``; return the files an earlier export
+    wrote there (empty for a new or empty folder), the only ones it may replace."""
     if dest == source or source in dest.parents or dest in source.parents:
         raise HomeworkError(f"DEST {dest} must be outside the project {source}")
     if dest.exists() and not dest.is_dir():
         raise HomeworkError(f"DEST {dest} exists and is not a folder")
-    if dest.is_dir() and any(dest.iterdir()):
-        if not force:
-            raise HomeworkError(f"DEST {dest} is not empty (pass --force to replace its "
-                                "contents)")
-        if not (dest / "pyproject.toml").is_file():
-            # --force deletes; only ever delete what looks like an earlier copy.
-            raise HomeworkError(f"DEST {dest} is not empty and does not look like a project "
-                                "(no pyproject.toml): refusing to delete its contents")
+    if not dest.is_dir() or not any(dest.iterdir()):
+        return set()
+    if not force:
+        raise HomeworkError(f"DEST {dest} is not empty (pass --force to replace an earlier "
+                            "copy written by tinynet homework export)")
+    return _read_record(dest)
 
 
-def _clear(folder: Path) -> None:
-    for child in folder.iterdir():
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
+def _check_overwrites(dest: Path, written: set[str], files: Sequence[str]) -> None:
+    """Refuse, before anything is written, to overwrite or write through a path of ``dest``
+    that the earlier export did not write (``written``): a student's or teacher's own file."""
+    for rel in files:
+        parts = rel.split("/")
+        for i in range(1, len(parts) + 1):
+            prefix = "/".join(parts[:i])
+            path = dest / prefix
+            if not os.path.lexists(path):
+                break  # nothing there: the export creates it and everything under it
+            if path.is_symlink() and prefix not in written:
+                # Writing through a link would write outside DEST.
+                raise HomeworkError(f"DEST {dest}: {prefix} is a symbolic link that an earlier "
+                                    "export did not write; refusing to write through it")
+            last = i == len(parts)
+            if path.is_dir() and not path.is_symlink():
+                if last:
+                    raise HomeworkError(f"DEST {dest}: {prefix} is a folder, where the copy "
+                                        "has a file; refusing to delete it")
+                continue
+            # A file (or a link) where the copy needs this file, or a folder above it.
+            if prefix not in written:
+                raise HomeworkError(
+                    f"DEST {dest}: {prefix} was not written by tinynet homework export "
+                    f"(it is not in {EXPORT_RECORD}); refusing to overwrite it")
+            # An earlier export's file, replaced (or, above the new file, deleted as stale:
+            # one tree cannot hold it both as a file and as a folder): nothing under it counts.
+            break
+
+
+def _write_record(dest: Path, parts: Sequence[str], files: Iterable[str],
+                  complete: bool) -> None:
+    """Write the :data:`EXPORT_RECORD` of ``dest``: the parts stubbed and the files written;
+    ``complete`` is false until every file is in place."""
+    record = {"written_by": _RECORD_WRITER, "version": _RECORD_VERSION, "complete": complete,
+              "parts": list(parts), "files": sorted(files)}
+    # Written to a temporary file and renamed, so the record is always whole: an export
+    # interrupted at any point leaves a record that lists every file it may have written.
+    tmp = dest / (EXPORT_RECORD + ".tmp")
+    tmp.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, dest / EXPORT_RECORD)
+
+
+def _remove_stale(dest: Path, stale: Iterable[str]) -> None:
+    """Delete the files an earlier export wrote that the new one does not, and the folders
+    they leave empty; a path that is now a folder, or lies under a link, is not ours."""
+    for rel in sorted(stale, reverse=True):
+        path = dest / rel
+        parents = [dest.joinpath(*rel.split("/")[:i]) for i in range(1, rel.count("/") + 1)]
+        if any(p.is_symlink() for p in parents):
+            continue
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        for folder in reversed(parents):
+            try:
+                folder.rmdir()  # only if empty: never a folder holding someone else's files
+            except OSError:
+                break
 
 
 @dataclass
@@ -532,11 +634,16 @@ def export(dest: str | Path, source: str | Path | None = None,
     The regions of ``parts`` (default: every part of ``registry``) become stubs; every
     other region keeps its code without markers. Nothing is written unless every file was
     transformed and checked: malformed markers leave ``dest`` untouched.
+
+    ``dest`` must be new or empty, or, with ``force``, an earlier copy: a folder holding the
+    :data:`EXPORT_RECORD` an export writes. Then only the files that record lists are
+    overwritten or deleted; any other file in ``dest`` stays, and one in the way of the copy
+    stops the export before it writes anything.
     """
     root = project_root(source)
     dest = Path(dest).resolve()
     chosen = _choose(parts, registry)
-    _prepare_dest(dest, root, force)
+    written = _prepare_dest(dest, root, force)
     project = scan_project(root, registry, exclude)
     missing = [p for p in chosen if not project.regions_of(p)]
     if missing:
@@ -550,16 +657,23 @@ def export(dest: str | Path, source: str | Path | None = None,
         _check_student_source(text, rel, source_line, stubs)
         student[rel] = text
         count += len(stubs)
-    if dest.exists():
-        _clear(dest)
+    _check_overwrites(dest, written, project.files)
+    # The record comes first and lists the old files and the new ones: if the export is
+    # interrupted, DEST is still recognisably a copy, and --force can finish the job.
+    dest.mkdir(parents=True, exist_ok=True)
+    _write_record(dest, chosen, written | set(project.files), complete=False)
+    _remove_stale(dest, written - set(project.files))
     for rel in project.files:
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_symlink():
+            target.unlink()  # an earlier export's file replaced by a link: never write through
         if rel in student:
             target.write_bytes(student[rel].encode("utf-8"))
             shutil.copymode(root / rel, target)
         else:
             shutil.copy2(root / rel, target)
+    _write_record(dest, chosen, project.files, complete=True)
     return ExportResult(dest, chosen, count, len(project.files))
 
 
@@ -579,8 +693,23 @@ sys.exit(module.run_pytest(sys.argv[2:]))
 """
 
 
-def _first_line(text: str, limit: int = 200) -> str:
-    line = next((s.strip() for s in str(text).splitlines() if s.strip()), "")
+def _one_line(text: str, limit: int = 200) -> str:
+    """An error's text on one line of at most ``limit`` characters: its first non-empty line,
+    unless that line is only a label, ending in a colon.
+
+    NumPy's assertions start their message with a newline, so pytest shows them as a bare
+    ``AssertionError:`` with the message on the lines below (``Arrays are not equal``,
+    ``Mismatched elements: 1 / 3 (33.3%)``, the entries that differ, ...). After a label the
+    next non-empty lines are joined in, with "; " between them (a space after a line that is
+    itself a label), until the limit.
+    """
+    lines = [s.strip() for s in str(text).splitlines() if s.strip()]
+    line = lines[0] if lines else ""
+    if line.endswith(":"):
+        for more in lines[1:]:
+            if len(line) > limit:
+                break
+            line += (" " if line.endswith(":") else "; ") + more
     return line if len(line) <= limit else line[:limit - 3] + "..."
 
 
@@ -595,7 +724,7 @@ def _find_stub(exc: BaseException | None) -> tuple[str, str] | None:
         if isinstance(e, NotImplementedError) and e.args and isinstance(e.args[0], str):
             match = _STUB_MESSAGE.fullmatch(e.args[0])
             if match:
-                return match.group(1), _first_line(e.args[0], 300)
+                return match.group(1), _one_line(e.args[0], 300)
         stack.extend(getattr(e, "exceptions", None) or ())  # exception groups (hypothesis)
         stack.extend((e.__context__, e.__cause__))
     return None
@@ -650,7 +779,7 @@ def _recorder(report: str, parts: Collection[str] | None, select: bool) -> Any:
                 stub = re.search(r"NotImplementedError: (([a-z][a-z0-9-]*): .*?; see \S+)", text)
                 errors = [m.group(1) for m in re.finditer(r"^E\s+(\S.*)$", text, re.M)]
                 self.write(event="collect_error", nodeid=report.nodeid,
-                           message=_first_line(errors[-1] if errors else text),
+                           message=_one_line(errors[-1] if errors else text),
                            stub=[stub.group(2), stub.group(1)] if stub else None)
 
         def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
@@ -663,13 +792,13 @@ def _recorder(report: str, parts: Collection[str] | None, select: bool) -> Any:
             message, stub = "", None
             if rep.failed and call.excinfo is not None:
                 stub = _find_stub(call.excinfo.value)
-                message = stub[1] if stub else _first_line(call.excinfo.exconly())
+                message = stub[1] if stub else _one_line(call.excinfo.exconly())
             elif rep.failed:
-                message = _first_line(rep.longreprtext)
+                message = _one_line(rep.longreprtext)
             elif rep.skipped:
                 longrepr = rep.longrepr
                 reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
-                message = "skipped: " + _first_line(reason)
+                message = "skipped: " + _one_line(reason)
             self.write(event="report", nodeid=rep.nodeid, when=rep.when, outcome=rep.outcome,
                        message=message, stub=list(stub) if stub else None)
 
@@ -882,8 +1011,9 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
     One pytest subprocess runs every test marked with a chosen part. A part passes when all
     its tests pass; it is "not attempted" when one of its tests failed on a stub's
     NotImplementedError (its own stub, or an earlier part's: the message says which);
-    otherwise it failed, with the first failing test and the first line of its error. A part
-    with no test fails. If a run exceeds ``timeout`` seconds, the part of the test that was
+    otherwise it failed, with the first failing test and its error on one line (the first
+    line, or a label's next lines: NumPy's messages start on a new line). A part with no
+    test fails. If a run exceeds ``timeout`` seconds, the part of the test that was
     running fails ("timed out") and the unfinished parts run again without it.
     """
     folder = _check_project_folder(project)
@@ -1010,7 +1140,9 @@ def _add_actions(parser: argparse.ArgumentParser, registry: Mapping[str, Part]) 
     p.add_argument("--parts", nargs="+", metavar="ID", help=f"the parts to stub (default: all): "
                    f"{ids}")
     p.add_argument("--force", action="store_true",
-                   help="replace the contents of a non-empty DEST (an earlier copy)")
+                   help=f"replace an earlier copy in a non-empty DEST (a folder with the "
+                   f"{EXPORT_RECORD} an export writes): only the files it lists are "
+                   "overwritten or deleted")
     p.add_argument("--source", type=Path, help=source_help)
     p.add_argument("--exclude", nargs="+", metavar="PATTERN", default=[],
                    help="also leave out these paths (glob patterns relative to the project, "
