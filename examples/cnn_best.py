@@ -27,7 +27,7 @@ from tinynet.callbacks import exponential_decay
 from tinynet.datasets import load_mnist
 from tinynet.metrics import confusion_matrix
 from tinynet.plot import plot_confusion_matrix, plot_history, plot_misclassified
-from tinynet.reference import example_args, quick_subset
+from tinynet.reference import PROGRAMS, example_args, quick_subset
 
 
 def main() -> None:
@@ -62,6 +62,9 @@ def main() -> None:
     plot_confusion_matrix(confusion_matrix(y_test, probabilities.argmax(axis=1), 10),
                           path=args.out / "cnn_confusion.png")
     plot_misclassified(x_test, y_test, probabilities, path=args.out / "cnn_mistakes.png")
+    # Record the input scaling (pixels / 255, (28, 28, 1)) as `tinynet train --model cnn`
+    # does, so that `tinynet evaluate` and `tinynet predict` prepare images as done above.
+    model.metadata = PROGRAMS["cnn"].metadata()
     model.save(args.out / "cnn_best.npz")
 
 

@@ -20,7 +20,7 @@ from tinynet import (
 )
 from tinynet.datasets import load_mnist
 from tinynet.plot import plot_history
-from tinynet.reference import example_args, quick_subset
+from tinynet.reference import PROGRAMS, example_args, quick_subset
 
 
 def main() -> None:
@@ -53,6 +53,9 @@ def main() -> None:
     print(f"test accuracy: {accuracy:.4f}")
 
     plot_history(history, path=args.out / "r3_curves.png")
+    # Record the input scaling (raw pixels, (28, 28, 1)) as `tinynet train --model r3` does,
+    # so that `tinynet evaluate` and `tinynet predict` prepare images as done above.
+    model.metadata = PROGRAMS["r3"].metadata()
     path = model.save(args.out / "r3_cnn.npz")
     same = (load_model(path).predict(x_test[:100]) == model.predict(x_test[:100])).all()
     print(f"saved {path}; reloaded predictions identical: {same}")

@@ -1,14 +1,28 @@
 """The tinynet command, run as a user runs it: in a subprocess."""
 
 import json
+import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from matplotlib import image as mpimg
 
+from tinynet import (
+    Conv2D,
+    Dense,
+    Flatten,
+    MaxPool2D,
+    RandomShift,
+    ReLU,
+    Sequential,
+    Softmax,
+    load_model,
+)
+from tinynet.cli import _write_atomic, main
 from tinynet.datasets import load_mnist
 
 
@@ -117,8 +131,187 @@ def test_not_a_model_and_not_an_image_are_clear_errors(trained, tmp_path):
     assert "not a readable image" in result.stderr
 
 
-@pytest.mark.parametrize("args", [["--lr", "-1"], ["--lr", "0"], ["--epochs", "0"]])
-def test_train_refuses_bad_numbers_before_loading_anything(args):
-    result = tinynet("train", *args, check=False)
-    assert result.returncode == 2
-    assert "must be a positive" in result.stderr and "Traceback" not in result.stderr
+@pytest.mark.parametrize("args, message", [
+    (["train", "--lr", "-1"], "argument --lr: expected a number > 0, got '-1'"),
+    (["train", "--lr", "0"], "argument --lr: expected a number > 0, got '0'"),
+    (["train", "--lr", "abc"], "argument --lr: expected a number > 0, got 'abc'"),
+    (["train", "--lr", "inf"], "argument --lr: expected a number > 0, got 'inf'"),
+    (["train", "--epochs", "0"], "argument --epochs: expected an int >= 1, got '0'"),
+    (["train", "--epochs", "abc"], "argument --epochs: expected an int >= 1, got 'abc'"),
+    (["train", "--seed", "-1"], "argument --seed: expected an int >= 0, got '-1'"),
+    (["show", "--count", "100000"], "argument --count: expected an int from 1 to 400, got "
+                                    "'100000'"),
+    (["show", "--start", "-1"], "argument --start: expected an int >= 0, got '-1'"),
+])
+def test_bad_numbers_are_refused_when_parsing_before_loading_anything(args, message):
+    result = tinynet(*args, check=False)
+    assert result.returncode == 2  # argparse's status: nothing was loaded or trained
+    assert result.stderr.strip().splitlines()[-1] == f"tinynet {args[0]}: error: {message}"
+
+
+# ------------------------------------------------------------- models that are not R1-R5
+def _save(model: Sequential, path: Path, metadata: dict | None = None) -> Path:
+    model.metadata = metadata or {}
+    return model.save(path)
+
+
+def test_a_model_without_scaling_gets_pixels_over_255_and_a_note(trained, tmp_path):
+    out, _ = trained
+    model = load_model(out / "model.npz")
+    path = _save(model, tmp_path / "bare.npz")  # as a model saved by hand: no "scaling"
+    result = tinynet("evaluate", str(path))
+    accuracy = float(re.findall(r"^test accuracy: (0\.\d{4})$", result.stdout, flags=re.M)[0])
+    assert accuracy > 0.8
+    assert result.stderr == f"{path} records no input scaling: assuming pixels / 255\n"
+
+
+@pytest.mark.parametrize("layers, seen", [
+    # No input shape saved: the first Conv2D tells images of 1 channel, (28, 28, 1).
+    (lambda: [RandomShift(2), Conv2D(1, 2, 3), ReLU(), MaxPool2D(2), Flatten(),
+              Dense(13 * 13 * 2, 10), Softmax()], None),
+    # The input shape saved with the model, (28, 28, 1), wins over the first Dense's (784,).
+    (lambda: [RandomShift(1), Flatten(), Dense(784, 10), Softmax()], (2, 28, 28, 1)),
+], ids=["conv-layer", "saved-input-shape"])
+def test_a_model_without_scaling_gets_its_input_shape_from_itself(layers, seen, tmp_path):
+    model = Sequential(layers(), seed=0)
+    if seen is not None:
+        model.predict(np.zeros(seen, np.float32))  # records input_shape, saved with it
+    path = _save(model, tmp_path / "m.npz")
+    result = tinynet("show", "--model", str(path), "--count", "4", "--out",
+                     str(tmp_path / "g.png"))
+    assert "saved 4 digits" in result.stdout
+    assert "assuming pixels / 255" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def invalid_models(tmp_path_factory):
+    """Valid model files that are not digit classifiers, each with the message it earns."""
+    folder = tmp_path_factory.mktemp("invalid")
+
+    def ten() -> Sequential:
+        return Sequential([Dense(784, 10), Softmax()], seed=0)
+
+    return folder, [
+        (_save(Sequential([Dense(784, 5), Softmax()], seed=0), folder / "w5.npz"),
+         "the model outputs shape (5,) per image, expected (10,)"),
+        (_save(Sequential([], seed=0), folder / "empty.npz"), "the model has no layers"),
+        (_save(Sequential([Dense(250, 10)], seed=0), folder / "d250.npz"),
+         "the model takes inputs of shape (250,), expected 784 numbers"),
+        (_save(ten(), folder / "scale.npz", {"scaling": {"scale": 1}}),
+         "invalid metadata 'scaling': expected an object with numbers scale, mean, std (not "
+         "0) and a list of ints shape, got {'scale': 1}"),
+        (_save(ten(), folder / "x.npz", {"scaling": "x"}), "invalid metadata 'scaling'"),
+    ]
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict", "show"])
+def test_models_that_are_not_digit_classifiers_are_one_line_errors(command, invalid_models):
+    folder, cases = invalid_models
+    digit = folder / "digit.png"
+    _big_inverted_png(load_mnist()[1][0][0], digit)
+    for path, message in cases:
+        args = {"evaluate": ["evaluate", str(path)],
+                "predict": ["predict", str(path), str(digit)],
+                "show": ["show", "--model", str(path), "--out", str(folder / "g.png")]}[command]
+        result = tinynet(*args, check=False)
+        assert result.returncode == 1, (path, result.stdout)
+        assert result.stderr.startswith(f"tinynet {command}: error: {path}: {message}"), \
+            result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_evaluate_accepts_a_model_path_without_npz_as_load_model_does(trained, tmp_path):
+    out, _ = trained
+    stdout = tinynet("evaluate", str(out / "model"), "--out", str(tmp_path / "cm.png")).stdout
+    assert re.search(r"^test accuracy: 0\.\d{4}$", stdout, flags=re.M)
+
+
+# ------------------------------------------------------------------------ output paths
+def test_evaluate_refuses_an_unsupported_out_before_printing_results(trained, tmp_path):
+    out, _ = trained
+    result = tinynet("evaluate", str(out / "model.npz"), "--out", str(tmp_path / "cm.txt"),
+                     check=False)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith("tinynet evaluate: error: --out: expected an existing "
+                                    "folder or a file ending in .png")
+    assert f"got '{tmp_path / 'cm.txt'}'" in result.stderr
+
+
+def test_evaluate_and_show_write_in_an_out_folder_and_say_where(trained, tmp_path):
+    out, _ = trained
+    stdout = tinynet("evaluate", str(out / "model.npz"), "--out", str(tmp_path)).stdout
+    assert f"confusion matrix: {tmp_path / 'model_confusion.png'}" in stdout
+    assert (tmp_path / "model_confusion.png").stat().st_size > 0
+    stdout = tinynet("show", "--count", "2", "--out", str(tmp_path)).stdout
+    assert stdout == f"saved 2 digits to {tmp_path / 'digits.png'}\n"
+    assert (tmp_path / "digits.png").stat().st_size > 0
+
+
+def test_show_refuses_an_out_that_is_neither_a_folder_nor_an_image(tmp_path):
+    result = tinynet("show", "--out", "q1", cwd=tmp_path, check=False)
+    assert result.returncode == 1
+    assert "--out: expected an existing folder or a file ending in" in result.stderr
+    assert "got 'q1'" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_train_refuses_an_out_that_is_a_file_before_training(tmp_path):
+    afile = tmp_path / "afile.txt"
+    afile.write_text("notes")
+    result = tinynet("train", "--quick", "--out", str(afile), check=False)
+    assert result.returncode == 1 and result.stdout == ""  # nothing trained
+    assert result.stderr == f"tinynet train: error: --out: expected a folder, got the file " \
+                            f"{afile}\n"
+
+
+def test_train_refuses_an_output_path_that_is_a_folder_before_writing_anything(tmp_path):
+    (tmp_path / "curves.png").mkdir()
+    result = tinynet("train", "--quick", "--out", str(tmp_path), check=False)
+    assert result.returncode == 1 and result.stdout == ""
+    assert f"--out: {tmp_path / 'curves.png'} is a folder" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curves.png"]
+
+
+def test_train_writes_curves_atomically(tmp_path, monkeypatch, capsys):
+    (tmp_path / "curves.png").write_bytes(b"the previous run's curves")
+
+    def fail_half_way(history, path):
+        Path(path).write_bytes(b"half a PNG")
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr("tinynet.plot.plot_history", fail_half_way)
+    assert main(["train", "--quick", "--verbose", "0", "--out", str(tmp_path)]) == 1
+    assert "No space left on device" in capsys.readouterr().err
+    assert (tmp_path / "curves.png").read_bytes() == b"the previous run's curves"
+    assert len(json.loads((tmp_path / "history.json").read_text())["loss"]) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curves.png", "history.json",
+                                                          "model.npz"]  # no temporary file
+
+
+def test_write_atomic_keeps_the_old_file_when_writing_fails(tmp_path):
+    target = tmp_path / "history.json"
+    target.write_text("old")
+
+    def interrupted(tmp: Path) -> None:
+        tmp.write_text("{\"loss\": [0.1,")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _write_atomic(target, interrupted)
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["history.json"]
+    _write_atomic(target, lambda tmp: tmp.write_text("new"))
+    assert target.read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["history.json"]
+
+
+def test_a_closed_pipe_ends_quietly():
+    read, write = os.pipe()
+    os.close(read)  # as `tinynet homework list | head -1` once head has exited
+    try:
+        result = subprocess.run([sys.executable, "-m", "tinynet", "homework", "list"],
+                                stdout=write, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write)
+    assert result.stderr == ""
+    assert result.returncode == 1  # what the Python docs' "Note on SIGPIPE" returns

@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from tinynet import load_model
+from tinynet.datasets import load_mnist
+from tinynet.reference import Scaling, quick_subset
+
 ROOT = Path(__file__).resolve().parents[1]
 # The reference programs (and the CNN beyond them); manual_loop.py has its own test.
 EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.py") if p.stem != "manual_loop")
@@ -33,6 +37,16 @@ def test_example_quick_run_prints_a_test_accuracy(path, tmp_path):
     # above chance (0.1), not to reach the full run's accuracy (the slow test below does).
     assert float(found[-1]) > 0.2, out[-2000:]
     assert any(tmp_path.glob("*.png")), "each example saves its plots under --out"
+    for saved in tmp_path.glob("*.npz"):
+        # tinynet evaluate, predict and show prepare images with the scaling the model
+        # records: it must be the one the example used, giving the accuracy it printed.
+        model = load_model(saved)
+        scaling = Scaling.from_json(model.metadata["scaling"])
+        _, (x_test, y_test) = quick_subset(load_mnist())
+        accuracy = (model.predict(scaling(x_test)).argmax(axis=1) == y_test).mean()
+        # Within 2 images of 1,000: the example may divide by 255 where the scaling
+        # multiplies by 1/255, which can move a near tie.
+        assert abs(accuracy - float(found[-1])) <= 0.002, saved
 
 
 @pytest.mark.slow

@@ -2,16 +2,18 @@
 homework (student copies and grading, see docs/homework.md).
 
 Each subcommand has ``--help``. Errors a user can cause (a missing file, a file that is not
-a model or not an image) end with one line on stderr and exit status 1, never a traceback.
+a model or not an image, an output path that cannot be written) end with one line on stderr
+and exit status 1, never a traceback; they are found before any long work starts.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,16 +21,36 @@ import numpy as np
 import tinynet
 from tinynet import homework, reference
 
+#: What ``evaluate --out`` and ``show --out`` can write (formats matplotlib always has).
+IMAGE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
+#: The most digits ``show`` draws: a 40x10 grid is already more than a screen shows.
+MAX_SHOW = 400
+#: The files ``tinynet train`` writes in its --out folder.
+TRAIN_OUTPUTS = ("model.npz", "history.json", "curves.png")
+
 
 class CommandError(Exception):
     """A problem to report to the user in one line."""
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
+def _int_in_range(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an int from ``low`` to ``high`` (no upper bound when None).
+
+    It raises ArgumentTypeError itself, so that argparse's message reads "argument --epochs:
+    expected an int >= 1, got 'abc'" rather than naming this function.
+    """
+    expected = f"an int >= {low}" if high is None else f"an int from {low} to {high}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     data_help = "folder holding the four MNIST IDX files (default: the copy shipped with tinynet)"
+    model_help = ("a model saved by tinynet (.npz, which may be left out, as load_model "
+                  "allows); with no input scaling recorded, pixels / 255 is assumed")
+    image_help = (f"a file ending in {', '.join(IMAGE_SUFFIXES)}, or an existing folder to "
+                  "write {} in")
 
     p = sub.add_parser("train", help="train a reference model on MNIST",
                        description="Train a reference model on MNIST, save it, its history "
@@ -46,15 +72,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="r2", choices=list(reference.PROGRAMS),
                    help="the reference program (default: r2, the two-layer MLP); " + "; ".join(
                        f"{k}: {v.description}" for k, v in reference.PROGRAMS.items()))
-    p.add_argument("--epochs", type=_positive_int, help="default: the program's")
-    p.add_argument("--batch-size", type=_positive_int, help="default: the program's")
+    p.add_argument("--epochs", type=_int_in_range(1), help="default: the program's")
+    p.add_argument("--batch-size", type=_int_in_range(1), help="default: the program's")
     p.add_argument("--optimizer", choices=list(tinynet.optim.OPTIMIZERS),
                    help="default: the program's")
     p.add_argument("--lr", type=homework.positive_float,
                    help="learning rate (default: the program's)")
-    p.add_argument("--seed", type=int, default=0, help="seed of weights and shuffling (0)")
+    p.add_argument("--seed", type=_int_in_range(0), default=0,
+                   help="seed of weights and shuffling (0)")
     p.add_argument("--out", type=Path, default=Path("runs"),
-                   help="output folder for model.npz, history.json, curves.png (runs/)")
+                   help=f"output folder for {', '.join(TRAIN_OUTPUTS)}, created if missing "
+                   "and checked before training (runs/)")
     p.add_argument("--quick", action="store_true",
                    help="train one epoch on 2,000 images and test on 1,000 (for a smoke test)")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
@@ -64,10 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="test a saved model on the MNIST test set",
                        description="Print the test loss, accuracy and per-class accuracy of a "
-                       "saved model, and save its confusion matrix as a PNG.")
-    p.add_argument("model", type=Path, help="a model saved by tinynet (.npz)")
+                       "saved model, and save its confusion matrix as an image.")
+    p.add_argument("model", type=Path, help=model_help)
     p.add_argument("--out", type=Path,
-                   help="PNG for the confusion matrix (default: beside the model)")
+                   help="the confusion matrix: " + image_help.format("MODEL_confusion.png")
+                   + " (default: MODEL_confusion.png beside the model)")
     p.add_argument("--data", type=Path, help=data_help)
     p.set_defaults(run=cmd_evaluate)
 
@@ -75,18 +104,22 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Prepare each image as MNIST digits were prepared (crop, "
                        "fit into 20x20, centre by centre of mass in 28x28) and print the "
                        "predicted digit and the ten probabilities.")
-    p.add_argument("model", type=Path, help="a model saved by tinynet (.npz)")
+    p.add_argument("model", type=Path, help=model_help)
     p.add_argument("images", type=Path, nargs="+", help="PNG images, one digit each")
     p.set_defaults(run=cmd_predict)
 
     p = sub.add_parser("show", help="draw a grid of MNIST digits with their labels",
                        description="Save a grid of MNIST digits with their labels, and the "
                        "model's predictions when a model is given.")
-    p.add_argument("--model", type=Path, help="a saved model whose predictions to show")
-    p.add_argument("--count", type=_positive_int, default=16, help="how many digits (16)")
-    p.add_argument("--start", type=int, default=0, help="index of the first digit (0)")
+    p.add_argument("--model", type=Path, help="a saved model whose predictions to show; "
+                   "with no input scaling recorded, pixels / 255 is assumed")
+    p.add_argument("--count", type=_int_in_range(1, MAX_SHOW), default=16,
+                   help=f"how many digits, at most {MAX_SHOW} (16)")
+    p.add_argument("--start", type=_int_in_range(0), default=0,
+                   help="index of the first digit (0)")
     p.add_argument("--train", action="store_true", help="the training set (default: test)")
-    p.add_argument("--out", type=Path, default=Path("digits.png"), help="the PNG (digits.png)")
+    p.add_argument("--out", type=Path, default=Path("digits.png"),
+                   help="the grid: " + image_help.format("digits.png") + " (digits.png)")
     p.add_argument("--data", type=Path, help=data_help)
     p.set_defaults(run=cmd_show)
 
@@ -102,20 +135,117 @@ def _load_data(folder: Path | None):
 
 
 def _load_model(path: Path) -> tinynet.Sequential:
-    from tinynet.io import load_model
+    from tinynet.io import load_model, model_path
 
-    if not path.exists():
+    # load_model also finds "runs/model" saved as runs/model.npz: accept what it accepts.
+    if not path.exists() and not model_path(path).exists():
         raise CommandError(f"{path}: no such file")
     return load_model(path)
 
 
-def _scaling(model: tinynet.Sequential) -> reference.Scaling:
-    """The input scaling recorded when the model was trained, or MNIST's usual one."""
+def _input_shape(model: tinynet.Sequential) -> tuple[int, ...] | None:
+    """The shape of one input sample as the model itself fixes it: the shape it last saw
+    (saved with it), else what its first shape-fixing layer takes; None if nothing does."""
+    if model.input_shape is not None:
+        return tuple(model.input_shape)
+    for layer in model.layers:
+        shape = getattr(layer, "input_shape", None)  # Dense: (in_features,)
+        if shape is not None:
+            return tuple(shape)
+        channels = getattr(layer, "in_channels", None)  # Conv2D: images of any height and
+        if channels is not None:                        # width; MNIST's are 28x28
+            return (28, 28, channels)
+    return None
+
+
+def _scaling(model: tinynet.Sequential, path: Path) -> reference.Scaling:
+    """The input scaling recorded when the model was trained; for a model that records none,
+    pixels / 255 in the input shape the model fixes."""
     if "scaling" in model.metadata:
-        return reference.Scaling.from_json(model.metadata["scaling"])
-    first = model.layers[0]
-    shape = (28, 28, 1) if type(first).__name__ == "Conv2D" else (784,)
+        try:
+            return reference.Scaling.from_json(model.metadata["scaling"])
+        except ValueError as err:
+            raise CommandError(f"{path}: invalid metadata 'scaling': {err}") from None
+    shape = _input_shape(model)
+    if shape is None:
+        raise CommandError(f"{path}: records no input scaling, and no layer fixes the input "
+                           "shape (expected a Dense or Conv2D layer)")
     return reference.Scaling(shape=shape)
+
+
+def _load_classifier(path: Path) -> tuple[tinynet.Sequential, reference.Scaling]:
+    """The model saved at ``path`` and its input scaling, checked to turn one MNIST image
+    into 10 numbers, so that a model of another shape is a one-line error, not a traceback
+    or a grid of nonsense. Says on stderr when the scaling is assumed (see :func:`_scaling`)."""
+    model = _load_model(path)
+    if not model.layers:
+        raise CommandError(f"{path}: the model has no layers")
+    scaling = _scaling(model, path)
+    if int(np.prod(scaling.shape)) != 28 * 28:
+        raise CommandError(f"{path}: the model takes inputs of shape {scaling.shape}, expected "
+                           "784 numbers in all (one 28x28 MNIST image)")
+    # One blank image through the network: each layer's own check names what does not fit.
+    try:
+        out = model.predict(scaling(np.zeros((1, 28, 28), np.uint8)))
+    except ValueError as err:
+        raise CommandError(f"{path}: the model does not run on MNIST images of shape "
+                           f"{scaling.shape}: {err}") from None
+    if out.shape != (1, 10):
+        raise CommandError(f"{path}: the model outputs shape {out.shape[1:]} per image, "
+                           "expected (10,): one number per digit")
+    if "scaling" not in model.metadata:  # said once the model is known to work at all
+        print(f"{path} records no input scaling: assuming pixels / 255", file=sys.stderr)
+    return model, scaling
+
+
+def _image_out(out: Path, default_name: str) -> Path:
+    """The image file ``--out`` names: ``out`` itself, or ``default_name`` inside it when it
+    is an existing folder. Checked before any work, so that a bad path does not fail after
+    all the results were printed."""
+    if out.is_dir():
+        out = out / default_name
+    if out.suffix.lower() not in IMAGE_SUFFIXES:
+        raise CommandError(f"--out: expected an existing folder or a file ending in "
+                           f"{', '.join(IMAGE_SUFFIXES)}, got {str(out)!r}")
+    if out.is_dir():
+        raise CommandError(f"--out: {out} is a folder, expected an image file to write")
+    if not out.parent.is_dir():
+        raise CommandError(f"--out: expected an existing folder to write {out.name} in, "
+                           f"got {str(out.parent)!r}")
+    return out
+
+
+def _output_folder(folder: Path) -> None:
+    """Create ``folder`` for ``tinynet train`` and check each file it will write there, so
+    that a bad --out fails before training rather than after (and leaves nothing behind)."""
+    if folder.exists() and not folder.is_dir():
+        raise CommandError(f"--out: expected a folder, got the file {folder}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CommandError(f"--out: cannot create the folder {folder}: {err.strerror}") from None
+    for name in TRAIN_OUTPUTS:
+        if (folder / name).is_dir():
+            raise CommandError(f"--out: {folder / name} is a folder, expected a file (or "
+                               f"nothing) there for {name}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CommandError(f"--out: cannot write in the folder {folder} (permission denied)")
+
+
+def _write_atomic(target: Path, write: Callable[[Path], object]) -> None:
+    """``write(tmp)`` to a temporary file beside ``target``, then rename it over ``target``.
+
+    A rename within one folder is atomic, so a run interrupted while writing leaves the
+    previous file as it was, never half of a new one. (tinynet.io's helper of the same name
+    writes .npz archives only.) The temporary file keeps the suffix, from which matplotlib
+    takes the format.
+    """
+    tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp{target.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _probabilities(model: tinynet.Sequential, x: np.ndarray) -> np.ndarray:
@@ -141,12 +271,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     from tinynet.plot import plot_history
 
     program = reference.get(args.model)
+    _output_folder(args.out)
     data = _load_data(args.data)
     (x_train, y_train), (x_test, y_test) = reference.quick_subset(data) if args.quick else data
     epochs = args.epochs or (1 if args.quick else program.epochs)
     model = program.build(args.seed)
     model.compile(loss=program.loss(), optimizer=program.make_optimizer(args.optimizer, args.lr))
-    model.metadata = {"program": program.name, "scaling": program.scaling.to_json()}
+    model.metadata = program.metadata()
     x, x_val = program.scaling(x_train), program.scaling(x_test)
     y, y_val = _targets(model, y_train), _targets(model, y_test)
 
@@ -160,12 +291,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     loss, accuracy = model.evaluate(x_val, y_val)
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    model.save(args.out / "model.npz")
-    (args.out / "history.json").write_text(json.dumps(history.history, indent=1) + "\n")
-    plot_history(history, path=args.out / "curves.png")
-    print(f"trained {epochs} epoch(s) in {seconds:.1f}s; saved model.npz, history.json and "
-          f"curves.png in {args.out}/")
+    model.save(args.out / "model.npz")  # atomic too
+    text = json.dumps(history.history, indent=1) + "\n"
+    _write_atomic(args.out / "history.json", lambda tmp: tmp.write_text(text))
+    _write_atomic(args.out / "curves.png", lambda tmp: plot_history(history, path=tmp))
+    print(f"trained {epochs} epoch(s) in {seconds:.1f}s; saved {', '.join(TRAIN_OUTPUTS)} "
+          f"in {args.out}/")
     print(f"test loss: {loss:.4f}")
     print(f"test accuracy: {accuracy:.4f}")
     return 0
@@ -176,9 +307,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from tinynet.metrics import confusion_matrix
     from tinynet.plot import plot_confusion_matrix
 
-    model = _load_model(args.model)
+    default_name = args.model.stem + "_confusion.png"
+    out = _image_out(args.out, default_name) if args.out else args.model.with_name(default_name)
+    model, scaling = _load_classifier(args.model)
     _, (x_test, y_test) = _load_data(args.data)
-    x = _scaling(model)(x_test)
+    x = scaling(x_test)
     if model.loss is None:
         model.compile(loss=tinynet.CrossEntropy(from_logits=not isinstance(
             model.layers[-1], tinynet.Softmax)), optimizer="sgd")
@@ -191,7 +324,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for digit in range(10):
         print(f"  {digit}: {cm[digit, digit] / max(cm[digit].sum(), 1):.4f}  "
               f"({cm[digit, digit]}/{cm[digit].sum()})")
-    out = args.out or args.model.with_name(args.model.stem + "_confusion.png")
     plot_confusion_matrix(cm, path=out)
     print(f"confusion matrix: {out}")
     return 0
@@ -201,8 +333,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     """``tinynet predict MODEL IMAGE...``."""
     from tinynet.imaging import load_grey, prepare_digit
 
-    model = _load_model(args.model)
-    scaling = _scaling(model)
+    model, scaling = _load_classifier(args.model)
     for path in args.images:
         if not path.exists():
             raise CommandError(f"{path}: no such file")
@@ -217,23 +348,25 @@ def cmd_show(args: argparse.Namespace) -> int:
     """``tinynet show``."""
     from tinynet.plot import plot_digits
 
+    out = _image_out(args.out, "digits.png")
+    model, scaling = _load_classifier(args.model) if args.model is not None else (None, None)
     (x_train, y_train), (x_test, y_test) = _load_data(args.data)
     images, labels = (x_train, y_train) if args.train else (x_test, y_test)
-    if not 0 <= args.start < len(images):
-        raise CommandError(f"--start must be in [0, {len(images)}), got {args.start}")
+    if args.start >= len(images):
+        raise CommandError(f"--start: expected an int from 0 to {len(images) - 1}, "
+                           f"got {args.start}")
     images = images[args.start:args.start + args.count]
     labels = labels[args.start:args.start + args.count]
     predictions = None
-    if args.model is not None:
-        model = _load_model(args.model)
-        predictions = _probabilities(model, _scaling(model)(images)).argmax(axis=1)
-    plot_digits(images, labels, predictions=predictions, path=args.out)
-    print(f"saved {len(images)} digits to {args.out}")
+    if model is not None:
+        predictions = _probabilities(model, scaling(images)).argmax(axis=1)
+    plot_digits(images, labels, predictions=predictions, path=out)
+    print(f"saved {len(images)} digits to {out}")
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+def _run(argv: Sequence[str] | None) -> int:
+    """Parse ``argv`` and run the subcommand; a user's error becomes one line and status 1."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -244,6 +377,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tinynet: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        raise  # main handles it: it is an OSError, but not one to report
     except (CommandError, OSError, ValueError, FloatingPointError) as e:
         print(f"tinynet {args.command}: error: {e}", file=sys.stderr)
+        return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    try:
+        try:
+            return _run(argv)
+        finally:
+            # Flush here, not at exit, so that a closed pipe shows up as the exception below
+            # (--help's SystemExit passes through this too).
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`tinynet homework list | head -1`): stop quietly, as the
+        # Python docs' "Note on SIGPIPE" does. stdout now points at devnull, so that Python's
+        # own flush at exit does not fail on the same pipe again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return 1

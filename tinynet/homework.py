@@ -35,6 +35,7 @@ import fnmatch
 import functools
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -1110,10 +1111,17 @@ def cmd_grade(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) ->
 
 
 def positive_float(text: str) -> float:
-    """An argparse type: a number > 0 (also used by the ``tinynet`` command)."""
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    """An argparse type: a finite number > 0 (also used by the ``tinynet`` command).
+
+    It raises ArgumentTypeError itself, so that argparse's message reads "argument --lr:
+    expected a number > 0, got 'abc'" rather than naming this function.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
     return value
 
 

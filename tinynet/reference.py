@@ -46,9 +46,20 @@ class Scaling:
                 "shape": list(self.shape)}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Scaling:
+    def from_json(cls, data: Any) -> Scaling:
+        """The Scaling that :meth:`to_json` wrote. Raises ValueError, saying what was
+        expected and what was found, for anything else (a model file is user input)."""
+        expected = "an object with numbers scale, mean, std (not 0) and a list of ints shape"
+        keys = ("scale", "mean", "std", "shape")
+        valid = (isinstance(data, dict) and all(k in data for k in keys)
+                 and all(isinstance(data[k], int | float) for k in keys[:3])
+                 and data["std"] != 0  # it divides
+                 and isinstance(data["shape"], list)
+                 and all(isinstance(d, int) and d >= 1 for d in data["shape"]))
+        if not valid:
+            raise ValueError(f"expected {expected}, got {data!r}")
         return cls(float(data["scale"]), float(data["mean"]), float(data["std"]),
-                   tuple(int(d) for d in data["shape"]))
+                   tuple(data["shape"]))
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,13 @@ class Program:
         if lr is not None:
             kwargs["lr"] = lr
         return OPTIMIZERS[name](**kwargs)
+
+    def metadata(self) -> dict[str, Any]:
+        """What a model trained by this program records in ``model.metadata``: the program's
+        name and its input scaling, from which ``tinynet evaluate``, ``predict`` and ``show``
+        prepare images exactly as training did. ``tinynet train`` and the examples that save
+        a model both record it."""
+        return {"program": self.name, "scaling": self.scaling.to_json()}
 
 
 def r1_model(seed: int | None = None) -> Sequential:
