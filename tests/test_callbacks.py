@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from tinynet.callbacks import Callback, EarlyStopping
+from tinynet.callbacks import Callback, EarlyStopping, LearningRateScheduler, exponential_decay
 from tinynet.layers import Dense, ReLU, Softmax
 from tinynet.losses import CrossEntropy
 from tinynet.model import Sequential
@@ -244,3 +244,20 @@ def test_early_stopping_in_fit_restores_the_best_weights():
     assert len(val_loss) == best + 2 + 1
     for w, w_best in zip(m.get_weights(), snapshots.weights[best], strict=True):
         np.testing.assert_array_equal(w, w_best)
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda: EarlyStopping(monitor=None), ValueError, r"monitor must be the name .*got None"),
+    (lambda: EarlyStopping(min_delta=float("nan")), ValueError, r"min_delta must be a finite"),
+    (lambda: EarlyStopping(patience=-1), ValueError, r"patience must be an int >= 0"),
+    (lambda: LearningRateScheduler(0.1), TypeError, r"schedule must be a function"),
+    (lambda: exponential_decay(0.1, 0.0), ValueError, r"rate must be a finite number > 0"),
+    (lambda: exponential_decay(float("inf"), 0.9), ValueError, r"initial_lr must be a finite"),
+])
+def test_bad_callback_arguments_are_refused_when_made(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_numpy_ints_are_a_patience():
+    assert EarlyStopping(patience=np.int64(2)).patience == 2

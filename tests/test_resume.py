@@ -192,3 +192,50 @@ def test_template_errors_are_clear(tmp_path):
     cb = ModelCheckpoint(str(tmp_path / "e{val_acc}.npz"))
     with pytest.raises(KeyError, match="val_acc"):
         drive(cb, [0.5], "val_loss")
+
+
+def test_a_resumed_history_keeps_every_list_one_entry_per_epoch(tmp_path):
+    # Three epochs without validation data, then two with it: val_loss of the first three
+    # is NaN, so entry e of every list is epoch e (and the curves line up).
+    x, y = make_data()
+    model = make_model(SGD(0.1))
+    model.fit(x, y, epochs=3, batch_size=20, verbose=0,
+              callbacks=[ModelCheckpoint(str(tmp_path / "e{epoch}.npz"))])
+    resumed = load_model(tmp_path / "e3.npz")
+    history = resumed.fit(x, y, epochs=5, initial_epoch=3, batch_size=20, verbose=0,
+                          validation_data=(x, y))
+    assert history.epoch == [0, 1, 2, 3, 4]
+    assert all(len(values) == 5 for values in history.history.values())
+    assert np.isnan(history.history["val_loss"][:3]).all()
+    assert np.isfinite(history.history["val_loss"][3:]).all()
+    assert np.isfinite(history.history["loss"]).all()
+
+
+def test_an_initial_epoch_that_skips_epochs_or_passes_epochs_is_refused(tmp_path):
+    x, y = make_data()
+    model = make_model(SGD(0.1))
+    model.fit(x, y, epochs=3, batch_size=20, verbose=0)
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=r"initial_epoch=5 would skip epochs: the model's "
+                                         r"history ends with epoch 3, so resume with "
+                                         r"initial_epoch=3"):
+        model.fit(x, y, epochs=6, initial_epoch=5, verbose=0)
+    with pytest.raises(ValueError, match=r"initial_epoch must be <= epochs, got "
+                                         r"initial_epoch=3 and epochs=2"):
+        model.fit(x, y, epochs=2, initial_epoch=3, verbose=0)
+    for w, w0 in zip(model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(w, w0)
+    model.fit(x, y, epochs=3, initial_epoch=3, verbose=0)  # nothing left to do: fine
+    model.fit(x, y, epochs=4, initial_epoch=2, batch_size=20, verbose=0)  # redo epoch 3
+    assert model.history.epoch == [0, 1, 2, 3]
+
+
+def test_a_checkpoint_folder_that_does_not_exist_fails_before_training(tmp_path):
+    x, y = make_data()
+    model = make_model(SGD(0.1))
+    before = model.get_weights()
+    with pytest.raises(FileNotFoundError, match=r"no folder .*missing.* create it first"):
+        model.fit(x, y, epochs=2, verbose=0,
+                  callbacks=[ModelCheckpoint(str(tmp_path / "missing" / "e{epoch}.npz"))])
+    for w, w0 in zip(model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(w, w0)

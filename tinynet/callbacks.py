@@ -18,6 +18,7 @@ ends training after the current epoch.
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -60,7 +61,9 @@ class History(Callback):
     """Records each epoch's logs: ``history.history["loss"][e]`` is epoch e's loss.
 
     Keys use Keras's names: ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``.
-    ``history.epoch`` lists the epoch numbers recorded.
+    ``history.epoch`` lists the epoch numbers recorded. Every list is as long as ``epoch``:
+    an epoch without a key (no validation data in the epochs before a resumed ``fit`` that
+    has some, say) holds NaN there, so that entry e of every list is the same epoch.
     """
 
     def __init__(self) -> None:
@@ -69,9 +72,12 @@ class History(Callback):
         self.epoch: list[int] = []
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        logs = logs or {}
+        for key in logs.keys() - self.history.keys():
+            self.history[key] = [math.nan] * len(self.epoch)  # a key new at this epoch
         self.epoch.append(epoch)
-        for key, value in (logs or {}).items():
-            self.history.setdefault(key, []).append(float(value))
+        for key, values in self.history.items():
+            values.append(float(logs.get(key, math.nan)))
 
 
 def _format_duration(seconds: float) -> str:
@@ -162,6 +168,13 @@ class ProgressBar(Callback):
         return f"{done:{digits}d}/{total} [{bar}]"
 
 
+def _check_monitor(owner: str, monitor: Any) -> None:
+    """A ValueError naming ``owner`` unless ``monitor`` is a logs key (a non-empty str)."""
+    if not isinstance(monitor, str) or not monitor:
+        raise ValueError(f"{owner}: monitor must be the name of a logged value, such as "
+                         f"'val_loss' or 'val_accuracy', got {monitor!r}")
+
+
 class EarlyStopping(Callback):
     """Stop training when a monitored metric has stopped improving.
 
@@ -179,9 +192,17 @@ class EarlyStopping(Callback):
         super().__init__()
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', got {mode!r}")
-        if not isinstance(patience, int) or patience < 0:
+        _check_monitor("EarlyStopping", monitor)
+        if (isinstance(patience, bool) or not isinstance(patience, int | np.integer)
+                or patience < 0):
             raise ValueError(f"EarlyStopping: patience must be an int >= 0, got {patience!r}")
-        self.monitor, self.patience, self.min_delta = monitor, patience, abs(min_delta)
+        if (isinstance(min_delta, bool) or not isinstance(min_delta, int | float | np.number)
+                or not math.isfinite(min_delta)):
+            # A NaN min_delta would make every epoch "no improvement": a silent early stop.
+            raise ValueError(f"EarlyStopping: min_delta must be a finite number, got "
+                             f"{min_delta!r}")
+        self.monitor, self.patience = monitor, int(patience)
+        self.min_delta = abs(float(min_delta))
         self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
         self.restore_best_weights = restore_best_weights
         self.stopped_epoch: int | None = None
@@ -261,12 +282,21 @@ class ModelCheckpoint(Callback):
         except (IndexError, ValueError) as err:
             raise ValueError(f"ModelCheckpoint: filepath {self.filepath!r} is not a valid "
                              f"template: {err} (use named fields such as {{epoch}})") from err
+        _check_monitor("ModelCheckpoint", monitor)
         self.monitor, self.save_best_only, self.verbose = monitor, bool(save_best_only), verbose
         self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
         # Kept across fit calls, so that a second fit only saves models better than the first.
         self.best = -math.inf if self.mode == "max" else math.inf
         self.best_epoch: int | None = None
         self.last_saved: str | None = None
+
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        # A folder that does not exist fails now, not after the first epoch's training (a
+        # folder named by the template, "e{epoch}/model", can only be checked when saving).
+        folder = os.path.dirname(self.filepath)
+        if folder and "{" not in folder and not os.path.isdir(folder):
+            raise FileNotFoundError(f"ModelCheckpoint: no folder {folder!r} to save "
+                                    f"{os.path.basename(self.filepath)!r} in; create it first")
 
     def _improved(self, value: float) -> bool:
         # NaN compares false both ways, so a diverged epoch never counts as the best.
@@ -308,6 +338,9 @@ class LearningRateScheduler(Callback):
 
     def __init__(self, schedule: Callable[[int, float], float], verbose: int = 0) -> None:
         super().__init__()
+        if not callable(schedule):
+            raise TypeError(f"LearningRateScheduler: schedule must be a function "
+                            f"schedule(epoch, lr) -> lr, got {schedule!r}")
         self.schedule, self.verbose = schedule, verbose
 
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
@@ -321,7 +354,13 @@ class LearningRateScheduler(Callback):
 
 
 def exponential_decay(initial_lr: float, rate: float) -> Callable[[int, float], float]:
-    """The schedule ``lr = initial_lr * rate**epoch`` for :class:`LearningRateScheduler`."""
+    """The schedule ``lr = initial_lr * rate**epoch`` for :class:`LearningRateScheduler`;
+    ``initial_lr`` and ``rate`` must be finite numbers > 0 (checked now, not at epoch 1)."""
+    for name, value in (("initial_lr", initial_lr), ("rate", rate)):
+        if (isinstance(value, bool) or not isinstance(value, int | float | np.number)
+                or not 0 < value < math.inf):
+            raise ValueError(f"exponential_decay: {name} must be a finite number > 0, got "
+                             f"{value!r}")
 
     def schedule(epoch: int, lr: float) -> float:
         return initial_lr * rate**epoch

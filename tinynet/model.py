@@ -225,6 +225,15 @@ class Sequential:
                 raise ValueError("validation_data must be a pair (x_val, y_val)")
             self._check_data(*validation_data, "validation_data[0]", "validation_data[1]")
 
+        if initial_epoch > epochs:
+            raise ValueError(f"initial_epoch must be <= epochs, got initial_epoch="
+                             f"{initial_epoch} and epochs={epochs}: epochs counts from the "
+                             "start of the whole run, as in Keras")
+        done = self.history.epoch if self.history is not None else []
+        if initial_epoch and done and initial_epoch > done[-1] + 1:
+            raise ValueError(f"initial_epoch={initial_epoch} would skip epochs: the model's "
+                             f"history ends with epoch {done[-1] + 1}, so resume with "
+                             f"initial_epoch={done[-1] + 1} (or less, to redo epochs)")
         N = len(x)
         steps = math.ceil(N / batch_size)
         history = History()
@@ -232,9 +241,9 @@ class Sequential:
             # Resuming: the new History continues the one loaded with the checkpoint.
             for i, epoch in enumerate(self.history.epoch):
                 if epoch < initial_epoch:
-                    history.epoch.append(epoch)
-                    for key, values in self.history.history.items():
-                        history.history.setdefault(key, []).append(values[i])
+                    history.on_epoch_end(epoch, {key: values[i] for key, values
+                                                 in self.history.history.items()
+                                                 if i < len(values)})
         all_callbacks = [history, ProgressBar(verbose), *(callbacks or [])]
         params = {"epochs": epochs, "steps": steps, "verbose": verbose,
                   "initial_epoch": initial_epoch}
