@@ -1,5 +1,7 @@
 """The gradient checker: right on known gradients, and it catches wrong backward passes."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import assume, given
@@ -13,7 +15,7 @@ from tinynet.gradcheck import (
     numerical_gradient,
     relative_error,
 )
-from tinynet.layers import Dense, ReLU, Sigmoid, Softmax
+from tinynet.layers import Dense, Layer, ReLU, Sigmoid, Softmax
 from tinynet.losses import MSE, CrossEntropy
 from tinynet.model import Sequential
 
@@ -40,10 +42,47 @@ def test_numerical_gradient_sees_the_array_f_reads():
     np.testing.assert_allclose(grad, 3 * W**2, rtol=1e-8)
 
 
-def test_numerical_gradient_refuses_an_array_it_cannot_perturb_in_place():
-    x = np.arange(12.0).reshape(3, 4)[:, :2]  # not contiguous: reshape(-1) would copy
-    with pytest.raises(ValueError, match="contiguous"):
-        numerical_gradient(lambda v: float(v.sum()), x)
+@pytest.mark.parametrize("layout", ["sliced", "fortran", "transposed"])
+def test_numerical_gradient_perturbs_a_non_contiguous_array_in_place(layout):
+    # x.reshape(-1) of these is a copy: nudging the copy would leave what f reads unchanged
+    # (a gradient of 0), so entries are nudged through indices into x itself.
+    base = np.arange(1.0, 13.0).reshape(3, 4)
+    x = {"sliced": base[:, :2], "fortran": np.asfortranarray(base),
+         "transposed": base.T}[layout]
+    assert not x.flags.c_contiguous
+    original = x.copy()
+    grad = numerical_gradient(lambda _: float(np.sum(x**3)), x)
+    np.testing.assert_allclose(grad, 3 * original**2, rtol=1e-6)
+    np.testing.assert_array_equal(x, original)
+
+
+@pytest.mark.parametrize("x", [np.array([1, 2]), np.array([True, False]),
+                               np.array([1 + 0j, 2 + 0j])], ids=["int", "bool", "complex"])
+def test_numerical_gradient_refuses_an_array_that_cannot_be_nudged(x):
+    # 1 + 1e-6 stored in an int array is 1: the quotient would be (f(x) - f(x - 1)) / 2e-6.
+    with pytest.raises(ValueError, match=rf"x must be a float array.*got dtype {x.dtype}"):
+        numerical_gradient(lambda v: float(np.sum(v**2).real), x)
+
+
+def test_numerical_gradient_refuses_what_it_cannot_perturb_in_place():
+    with pytest.raises(TypeError, match=r"must be a NumPy array.*got list"):
+        numerical_gradient(lambda v: 0.0, [1.0, 2.0])
+    read_only = np.broadcast_to(np.ones(3), (2, 3))
+    with pytest.raises(ValueError, match="W is read-only"):
+        numerical_gradient(lambda v: 0.0, read_only, name="W")
+
+
+@pytest.mark.parametrize("eps", [0, 0.0, -1e-6, float("nan"), float("inf"), "1e-6", None])
+def test_eps_must_be_a_finite_positive_number(eps):
+    x = np.ones(2)
+    message = rf"eps must be a finite number > 0.*got {re.escape(repr(eps))}"
+    with pytest.raises(ValueError, match="numerical_gradient: " + message):
+        numerical_gradient(lambda v: float(np.sum(v**2)), x, eps=eps)
+    with pytest.raises(ValueError, match="check_layer: " + message):
+        check_layer(ReLU(), x[None], eps=eps)
+    model = Sequential([Dense(2, 1, dtype=np.float64)], seed=0)
+    with pytest.raises(ValueError, match="check_model: " + message):
+        check_model(model, MSE(), x[None], np.zeros((1, 1)), eps=eps)
 
 
 @pytest.mark.part("gradcheck")
@@ -156,3 +195,161 @@ def test_composite_model_with_mse_gradient_check(x, seed):
     target = np.random.default_rng(seed).standard_normal((len(x), 2))
     result = check_model(model, MSE(reduction="sum"), x, target)
     assert result.passed, str(result)
+
+
+# ------------------------------------------------------------ layers that break the contract
+class Scale(Layer):
+    """docs/gradcheck.md's example: y = x * a, one learnable a[d] per feature."""
+
+    def __init__(self, D, dtype=np.float64):
+        super().__init__()
+        self.params["a"] = np.linspace(0.5, 2.0, D).astype(dtype)  # (D,)
+
+    def forward(self, x, training=False):
+        self._save(x=x)
+        return x * self.params["a"]  # (N, D)
+
+    def backward(self, dy):
+        x = self._load("x")
+        self.grads["a"] = (dy * x).sum(axis=0)  # (D,)
+        return dy * self.params["a"]  # (N, D)
+
+
+class NoGrad(Scale):
+    """Forgets to fill grads["a"]: dx alone is right."""
+
+    def backward(self, dy):
+        return dy * self.params["a"]
+
+
+class ExtraGrad(Scale):
+    """Fills a gradient for a parameter that does not exist."""
+
+    def backward(self, dy):
+        dx = super().backward(dy)
+        self.grads["c"] = np.zeros(1)
+        return dx
+
+
+class KeepdimsGrad(Scale):
+    """grads["a"] of shape (1, D), not (D,): a forgotten keepdims=False."""
+
+    def backward(self, dy):
+        dx = super().backward(dy)
+        self.grads["a"] = self.grads["a"][None]
+        return dx
+
+
+class ReturnsNone(Scale):
+    """Fills grads but forgets to return dx."""
+
+    def backward(self, dy):
+        super().backward(dy)
+
+
+X = np.random.default_rng(0).standard_normal((4, 5))
+
+
+def test_check_layer_fails_a_backward_that_leaves_a_parameter_without_gradient():
+    # Checking only the keys found in grads passed this layer: `a` was never compared.
+    with pytest.raises(ValueError, match=r"check_layer: NoGrad\(\): backward did not fill "
+                                         r"grads\['a'\].*shape \(5,\)"):
+        check_layer(NoGrad(5), X)
+    model = Sequential([Dense(5, 5, dtype=np.float64), NoGrad(5)], seed=0)
+    with pytest.raises(ValueError, match=r"check_model: layer 1 \(NoGrad\(\)\): backward did "
+                                         r"not fill grads\['a'\]"):
+        check_model(model, MSE(), X, X)
+
+
+def test_check_layer_fails_a_gradient_params_lacks():
+    with pytest.raises(ValueError, match=r"ExtraGrad\(\): backward filled grads\['c'\], but "
+                                         r"params has no 'c' \(params: \['a'\]\)"):
+        check_layer(ExtraGrad(5), X)
+    with pytest.raises(ValueError, match=r"check_model: layer 0 .*grads\['c'\]"):
+        check_model(Sequential([ExtraGrad(5)], seed=0), MSE(), X, X)
+
+
+def test_check_layer_fails_a_gradient_of_the_wrong_shape():
+    with pytest.raises(ValueError, match=r"KeepdimsGrad\(\): grads\['a'\] has shape \(1, 5\), "
+                                         r"expected \(5,\), the shape of params\['a'\]"):
+        check_layer(KeepdimsGrad(5), X)
+
+
+def test_every_parameter_is_checked():
+    result = check_layer(Scale(5), X)
+    assert set(result.errors) == {"x", "a"} and result.passed, str(result)
+
+
+def test_a_backward_that_returns_none_is_named():
+    with pytest.raises(TypeError, match=r"check_layer: ReturnsNone\(\): backward returned None, "
+                                        r"expected dL/dx, an array of shape \(4, 5\)"):
+        check_layer(ReturnsNone(5), X)
+    # In a model, the layer is named rather than the layer before it failing on None.
+    model = Sequential([Dense(5, 5, dtype=np.float64), ReturnsNone(5)], seed=0)
+    with pytest.raises(TypeError, match=r"check_model: layer 1 \(ReturnsNone\(\)\): backward "
+                                        r"returned None"):
+        check_model(model, MSE(), X, X)
+
+
+def test_a_dx_of_the_wrong_shape_is_named():
+    class SumsDx(Scale):
+        def backward(self, dy):
+            return super().backward(dy).sum(axis=0)
+
+    with pytest.raises(ValueError, match=r"SumsDx\(\): dx \(what backward returned\) has shape "
+                                         r"\(5,\), expected \(4, 5\), the shape of x"):
+        check_layer(SumsDx(5), X)
+
+
+def test_an_integer_parameter_is_named():
+    with pytest.raises(ValueError, match=r"check_layer: Scale\(\): params\['a'\] has dtype "
+                                         r"int64, expected a float dtype"):
+        check_layer(Scale(5, dtype=np.int64), X)
+
+
+def test_a_fortran_ordered_parameter_is_checked():
+    class Bilinear(Layer):
+        """y = x @ W with a Fortran-ordered W (D, K): reshape(-1) of W is a copy."""
+
+        def __init__(self):
+            super().__init__()
+            self.params["W"] = np.asfortranarray(np.linspace(-1.0, 1.0, 15).reshape(5, 3))
+
+        def forward(self, x, training=False):
+            self._save(x=x)
+            return x @ self.params["W"]
+
+        def backward(self, dy):
+            self.grads["W"] = self._load("x").T @ dy
+            return dy @ self.params["W"].T
+
+    layer = Bilinear()
+    result = check_layer(layer, X)
+    assert set(result.errors) == {"x", "W"} and result.passed, str(result)
+    assert layer.params["W"].flags.f_contiguous  # checked where it is, not replaced
+
+
+@pytest.mark.parametrize("cls", [ReLU, Dense])
+def test_check_layer_wants_an_instance_not_a_class(cls):
+    with pytest.raises(TypeError, match=rf"got the class {cls.__name__}: pass an instance, "
+                                        rf"e\.g\. {cls.__name__}\(\)"):
+        check_layer(cls, X)
+
+
+def test_check_layer_refuses_what_is_not_a_layer():
+    with pytest.raises(TypeError, match=r"must be a layer .*got ufunc, which has no forward"):
+        check_layer(np.tanh, X)
+
+
+def test_check_model_takes_loss_names_as_compile_does():
+    rng = np.random.default_rng(3)
+    model = Sequential([Dense(5, 3, dtype=np.float64), Softmax()], seed=0)
+    x, labels = rng.standard_normal((4, 5)), np.array([0, 1, 2, 1])
+    by_name = check_model(model, "categorical_crossentropy", x, np.eye(3)[labels])
+    assert by_name.passed, str(by_name)
+    assert by_name.errors == check_model(model, CrossEntropy(), x, labels).errors
+    with pytest.raises(ValueError, match=r"check_model: loss must be a Loss or one of .*'mse'.*"
+                                         r"got 'hinge'"):
+        check_model(model, "hinge", x, labels)
+    with pytest.raises(TypeError, match=r"got the class CrossEntropy: pass an instance"):
+        check_model(model, CrossEntropy, x, labels)

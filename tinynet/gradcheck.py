@@ -14,10 +14,16 @@ returns, and a random ``dy`` (unlike all ones) catches errors that a symmetric o
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+
+from tinynet import losses as losses_module
+from tinynet.layers.base import Layer
+from tinynet.losses import Loss
 
 #: A correct float64 backward pass scores well below this relative error.
 TOLERANCE = 1e-6
@@ -25,28 +31,55 @@ TOLERANCE = 1e-6
 FLOOR = 1e-8
 
 
+def _check_eps(owner: str, eps: float) -> float:
+    """``eps`` as a float; a ValueError naming ``owner`` unless it is finite and > 0 (0 would
+    divide by zero, a negative or NaN step gives a meaningless quotient)."""
+    if (isinstance(eps, bool) or not isinstance(eps, int | float | np.integer | np.floating)
+            or not math.isfinite(eps) or eps <= 0):
+        raise ValueError(f"{owner}: eps must be a finite number > 0 (1e-6 suits float64), "
+                         f"got {eps!r}")
+    return float(eps)
+
+
 def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
-                       eps: float = 1e-6) -> np.ndarray:
+                       eps: float = 1e-6, *, name: str = "x") -> np.ndarray:
     """Central-difference gradient of the scalar function ``f`` at ``x``; shape of ``x``.
 
     ``x`` is perturbed in place, one entry at a time, and restored: ``f`` may read ``x``
-    itself (as a layer reads its own parameters). Use float64: in float32 the rounding
-    error of f, about 1e-7 |f| / h, swamps the derivative.
+    itself (as a layer reads its own parameters). Any memory layout works (a transposed or
+    sliced view too): entries are nudged through indices into ``x`` itself. Use float64: in
+    float32 the rounding error of f, about 1e-7 |f| / h, swamps the derivative. ``name``
+    is what error messages call ``x``.
+
+    Raises TypeError unless ``x`` is a NumPy array, ValueError if it is not a writeable
+    float array (an integer entry cannot move by eps: ``1 + 1e-6`` is stored as 1) or if
+    ``eps`` is not a finite number > 0.
     """
+    eps = _check_eps("numerical_gradient", eps)
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"numerical_gradient: {name} must be a NumPy array (it is perturbed "
+                        f"in place), got {type(x).__name__}")
+    if x.dtype.kind != "f":
+        raise ValueError(f"numerical_gradient: {name} must be a float array (float64 for a "
+                         f"gradient check), got dtype {x.dtype}: its entries cannot be nudged "
+                         f"by eps={eps:g} (convert it with .astype(np.float64))")
+    if not x.flags.writeable:
+        raise ValueError(f"numerical_gradient: {name} is read-only, but it must be perturbed "
+                         "in place (make it writeable, or pass a writeable copy)")
     grad = np.zeros(x.shape, dtype=np.float64)
-    flat_x, flat_grad = x.reshape(-1), grad.reshape(-1)
-    if not np.shares_memory(flat_x, x):
-        raise ValueError("numerical_gradient: x must be contiguous, to be perturbed in place")
     # BEGIN SOLUTION gradcheck
-    # HINT: flat_grad[i] = (f at x_i + eps - f at x_i - eps) / (2 eps), then restore x_i
-    for i in range(flat_x.size):
-        saved = flat_x[i]
-        flat_x[i] = saved + eps
+    # HINT: for each index i in np.ndindex(x.shape): grad[i] = (f at x[i] + eps - f at
+    # HINT: x[i] - eps) / (2 eps), then restore x[i]
+    # Index x itself, not a flattened copy: x.reshape(-1) of a non-contiguous x (a
+    # transposed or Fortran-ordered parameter) is a copy, whose nudges f would never see.
+    for i in np.ndindex(x.shape):
+        saved = x[i]
+        x[i] = saved + eps
         f_plus = f(x)
-        flat_x[i] = saved - eps
+        x[i] = saved - eps
         f_minus = f(x)
-        flat_x[i] = saved
-        flat_grad[i] = (f_plus - f_minus) / (2 * eps)
+        x[i] = saved
+        grad[i] = (f_plus - f_minus) / (2 * eps)
     # END SOLUTION
     return grad
 
@@ -104,66 +137,196 @@ class GradCheckResult:
                 + ", ".join(f"d{k}: {v:.1e}" for k, v in self.errors.items()))
 
 
-def check_layer(layer, x: np.ndarray, training: bool = False, seed: int = 0,
+def _describe(layer: Any) -> str:
+    """How messages name a layer: its repr for a tinynet Layer (the constructor arguments),
+    the class name for anything else (whose repr may be an address)."""
+    return repr(layer) if isinstance(layer, Layer) else type(layer).__name__
+
+
+def _require_layer(owner: str, layer: Any, where: str = "layer") -> None:
+    """A TypeError naming ``where`` unless ``layer`` is a layer instance (a class has the
+    methods, but unbound: its forward would fail on a missing ``self``)."""
+    if isinstance(layer, type):
+        raise TypeError(f"{owner}: {where} must be a layer instance, got the class "
+                        f"{layer.__name__}: pass an instance, e.g. {layer.__name__}()")
+    missing = [a for a in ("forward", "backward", "params", "grads") if not hasattr(layer, a)]
+    if missing:
+        raise TypeError(f"{owner}: {where} must be a layer (with forward, backward, params "
+                        f"and grads, see tinynet.layers.Layer), got {type(layer).__name__}, "
+                        f"which has no {', '.join(missing)}")
+
+
+def _check_params(where: str, layer: Any) -> None:
+    """An error naming ``where`` and the parameter unless every ``params`` entry is a
+    writeable float array (the numerical gradient nudges it in place by eps): TypeError for
+    a non-array, ValueError for another dtype or a read-only array."""
+    for name, p in layer.params.items():
+        if not isinstance(p, np.ndarray):
+            raise TypeError(f"{where}: params[{name!r}] must be a NumPy array, got "
+                            f"{type(p).__name__}")
+        if p.dtype.kind != "f":
+            raise ValueError(f"{where}: params[{name!r}] has dtype {p.dtype}, expected a float "
+                             "dtype (float64 for a gradient check): its entries cannot be nudged "
+                             "by eps, nor learnt by small steps")
+        if not p.flags.writeable:
+            raise ValueError(f"{where}: params[{name!r}] is read-only, but the check nudges "
+                             "it in place")
+
+
+def _as_gradient(where: str, what: str, value: Any, shape: tuple[int, ...],
+                 like: str) -> np.ndarray:
+    """``value``, a gradient a backward pass produced, as a float64 copy of ``shape``
+    (``like`` names the array whose shape that is); a TypeError when it is None or holds no
+    numbers, a ValueError when its shape differs. ``what`` names the gradient."""
+    if value is None:
+        raise TypeError(f"{where}: {what} is None, expected an array of shape {shape} "
+                        f"(the shape of {like})")
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{where}: {what} must be an array of numbers of shape {shape}, got "
+                        f"{type(value).__name__} of dtype {array.dtype}")
+    if array.shape != shape:
+        raise ValueError(f"{where}: {what} has shape {array.shape}, expected {shape}, the "
+                         f"shape of {like}")
+    # A copy: a later forward (of the numerical gradient) may overwrite what backward kept.
+    return np.array(array, dtype=np.float64)
+
+
+def _param_gradients(where: str, layer: Any) -> dict[str, np.ndarray]:
+    """Copies of ``layer.grads`` after a backward, one per parameter, in ``params`` order.
+
+    The Layer contract: backward fills ``grads[name]`` for every parameter, of its shape,
+    and ``grads`` has no other key. Checking only the keys found in ``grads`` would pass a
+    backward that forgot a parameter, so a missing, extra or misshapen gradient is an error
+    naming the layer (``where``) and the parameter.
+    """
+    extra = [k for k in layer.grads if k not in layer.params]
+    if extra:
+        raise ValueError(f"{where}: backward filled grads[{extra[0]!r}], but params has no "
+                         f"{extra[0]!r} (params: {sorted(layer.params)}): grads and params "
+                         "must have the same keys")
+    grads = {}
+    for name, p in layer.params.items():
+        if name not in layer.grads:
+            raise ValueError(f"{where}: backward did not fill grads[{name!r}], expected the "
+                             f"gradient of params[{name!r}], an array of shape {p.shape} "
+                             "(backward must fill grads[name] for every parameter)")
+        grads[name] = _as_gradient(where, f"grads[{name!r}]", layer.grads[name], p.shape,
+                                   f"params[{name!r}]")
+    return grads
+
+
+def check_layer(layer: Layer, x: np.ndarray, training: bool = False, seed: int = 0,
                 eps: float = 1e-6, tolerance: float = TOLERANCE) -> GradCheckResult:
     """Compare ``layer.backward`` with numerical gradients, for ``x`` and every parameter.
 
-    Build the layer in float64 (``dtype=np.float64``) and pass a float64 ``x``. The random
-    upstream gradient ``dy`` and any random numbers the layer draws (Dropout's mask) come
-    from ``seed``, redrawn identically before every forward, so f is a fixed function.
+    ``layer`` is an instance (``ReLU()``, not ``ReLU``) and ``x`` a batch of its input,
+    shape (N, ...). Build the layer in float64 (``dtype=np.float64``) and pass a float64
+    ``x``. The random upstream gradient ``dy`` (the shape of the output) and any random
+    numbers the layer draws (Dropout's mask) come from ``seed``, redrawn identically before
+    every forward, so f is a fixed function.
+
+    Every parameter in ``params`` is checked. A backward that breaks the Layer contract is
+    an error naming the layer and what was expected: TypeError when it returns None (or
+    ``grads[name]`` is None), ValueError when ``dx`` or a ``grads`` entry has the wrong
+    shape, or ``grads`` misses a parameter or has a key ``params`` lacks. A TypeError too
+    for a layer class, a ValueError for a non-float parameter or an ``eps`` that is not > 0.
     """
+    owner = "check_layer"
+    _require_layer(owner, layer)
+    eps = _check_eps(owner, eps)
+    where = f"{owner}: {_describe(layer)}"
+    _check_params(where, layer)
     x = np.array(x, dtype=np.float64)  # our own copy, perturbed in place
 
     def forward(inp: np.ndarray) -> np.ndarray:
-        if layer.rng is not None:
+        if getattr(layer, "rng", None) is not None:
             layer.rng = np.random.default_rng(seed)
         return layer.forward(inp, training=training)
 
     y = forward(x)
-    dy = np.random.default_rng(seed + 1).standard_normal(y.shape)
+    dy = np.random.default_rng(seed + 1).standard_normal(np.shape(y))
 
     def f(_: np.ndarray) -> float:
         return float(np.sum(forward(x) * dy))
 
     forward(x)
     dx = layer.backward(dy.copy())
-    analytic = {"x": dx, **{k: g.copy() for k, g in layer.grads.items()}}
+    if dx is None:
+        raise TypeError(f"{where}: backward returned None, expected dL/dx, an array of shape "
+                        f"{x.shape} (the shape of x)")
+    analytic = {"x": _as_gradient(where, "dx (what backward returned)", dx, x.shape, "x")}
+    analytic.update(_param_gradients(where, layer))
     numeric = {"x": numerical_gradient(f, x, eps)}
     for name, p in layer.params.items():
-        numeric[name] = numerical_gradient(f, p, eps)
+        numeric[name] = numerical_gradient(f, p, eps, name=f"params[{name!r}]")
     return _result(analytic, numeric, tolerance)
 
 
-def check_model(model, loss, x: np.ndarray, y: np.ndarray, eps: float = 1e-6,
-                tolerance: float = TOLERANCE) -> GradCheckResult:
+def _get_loss(owner: str, loss: str | Loss) -> Loss:
+    """``loss`` as a Loss, accepting Keras's names as ``Sequential.compile`` does."""
+    if isinstance(loss, type) and issubclass(loss, Loss):
+        raise TypeError(f"{owner}: loss must be a Loss instance or a name, got the class "
+                        f"{loss.__name__}: pass an instance, e.g. {loss.__name__}()")
+    try:
+        return losses_module.get(loss)
+    except ValueError as error:
+        raise ValueError(f"{owner}: {error}") from None
+
+
+def check_model(model: Any, loss: str | Loss, x: np.ndarray, y: np.ndarray,
+                eps: float = 1e-6, tolerance: float = TOLERANCE) -> GradCheckResult:
     """Compare a whole model's backward pass through ``loss`` with numerical gradients.
 
-    ``model`` is a :class:`tinynet.Sequential` (float64 layers), ``loss`` a tinynet loss,
-    (x, y) a small batch. Checks dL/dx and every parameter of every layer (named
-    ``"<layer index>.<param>"``).
+    ``model`` is a :class:`tinynet.Sequential` (float64 layers); ``loss`` a tinynet loss or
+    one of the names ``Sequential.compile`` takes (``"categorical_crossentropy"``, ...);
+    (x, y) a small batch, x of shape (N, ...) and y the targets the loss expects. Checks
+    dL/dx and every parameter of every layer (named ``"<layer index>.<param>"``). A layer
+    that breaks the Layer contract is an error naming it, as in :func:`check_layer`.
     """
+    owner = "check_model"
+    if isinstance(model, type) or not hasattr(model, "layers"):
+        shown = model.__name__ if isinstance(model, type) else type(model).__name__
+        raise TypeError(f"{owner}: model must be a Sequential instance (with layers), got "
+                        f"{'the class ' if isinstance(model, type) else ''}{shown}")
+    loss = _get_loss(owner, loss)
+    eps = _check_eps(owner, eps)
+    layers = list(model.layers)
+    where = [f"{owner}: layer {i} ({_describe(layer)})" for i, layer in enumerate(layers)]
+    for i, layer in enumerate(layers):
+        _require_layer(owner, layer, f"layer {i}")
+        _check_params(where[i], layer)
     x = np.array(x, dtype=np.float64)
 
     def f(_: np.ndarray) -> float:
         return loss.forward(model.forward(x, training=False), y)
 
     f(x)
-    dx = model.backward(loss.backward())
-    analytic = {"x": dx}
-    numeric = {"x": numerical_gradient(f, x, eps)}
-    for i, layer in enumerate(model.layers):
-        for name in layer.params:
-            analytic[f"{i}.{name}"] = layer.grads[name].copy()
+    # Sequential.backward, one layer at a time: a layer whose backward returns None is named
+    # here, instead of failing obscurely inside the layer before it.
+    grad = loss.backward()
+    for i in reversed(range(len(layers))):
+        grad = layers[i].backward(grad)
+        if grad is None:
+            raise TypeError(f"{where[i]}: backward returned None, expected dL/dx, an array "
+                            "of the shape of the layer's input")
+    analytic = {"x": _as_gradient(owner, "dx (what the first layer's backward returned)",
+                                  grad, x.shape, "x")}
+    for i, layer in enumerate(layers):
+        for name, g in _param_gradients(where[i], layer).items():
+            analytic[f"{i}.{name}"] = g
     # Only now: numerical_gradient runs forward again, which overwrites what backward kept.
-    for i, layer in enumerate(model.layers):
+    numeric = {"x": numerical_gradient(f, x, eps)}
+    for i, layer in enumerate(layers):
         for name, p in layer.params.items():
-            numeric[f"{i}.{name}"] = numerical_gradient(f, p, eps)
+            numeric[f"{i}.{name}"] = numerical_gradient(f, p, eps, name=f"layer {i} {name!r}")
     return _result(analytic, numeric, tolerance)
 
 
 def _result(analytic: dict[str, np.ndarray], numeric: dict[str, np.ndarray],
             tolerance: float) -> GradCheckResult:
+    """The relative error of every gradient; ``analytic`` and ``numeric`` have the same keys."""
     errors, worst = {}, {}
-    for name in analytic:
+    for name in numeric:
         errors[name], worst[name] = relative_error(analytic[name], numeric[name])
     return GradCheckResult(errors, worst, tolerance)
