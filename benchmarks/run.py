@@ -661,11 +661,35 @@ def profile_epoch(name: str, settings: Settings, top: int = 20) -> str:
     return "\n".join(lines)
 
 
+def json_path(parser: argparse.ArgumentParser, text: str) -> Path:
+    """The file ``--json`` names, its folder created, or a one-line argparse error (exit 2).
+
+    Checked before the benchmark starts: the report is written only at the end of a run of
+    minutes, too late to learn that the path is a folder (IsADirectoryError) or lies under
+    a file (FileExistsError).
+    """
+    expected = "argument --json: expected a file path whose folder exists or can be created"
+    path = Path(text)
+    if text.endswith(("/", os.sep)) or path.is_dir():
+        parser.error(f"{expected}, got the folder {text!r}")
+    if path.parent.exists() and not path.parent.is_dir():
+        parser.error(f"{expected}, got {text!r} ({str(path.parent)!r} is a file)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # a file further up, no permission, ...
+        parser.error(f"{expected}, got {text!r} ({err.strerror})")
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        parser.error(f"{expected}, got {text!r} ({str(path.parent)!r} is not writable)")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="a seconds-long smoke run: 640 images, 1 repeat, small GEMM")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="write the report here")
+    # A str, not a Path: Path() drops the trailing "/" that marks "report/" as a folder.
+    parser.add_argument("--json", metavar="PATH",
+                        help="write the report here (missing folders are created)")
     parser.add_argument("--repeats", type=int, metavar="N",
                         help="timed epochs per program and library (default 3, quick 1)")
     parser.add_argument("--no-torch", action="store_true",
@@ -685,6 +709,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.repeats < 1:
             parser.error(f"--repeats must be >= 1, got {args.repeats}")
         settings = replace(settings, repeats=args.repeats)
+    if args.json is not None:
+        args.json = json_path(parser, args.json)
     if args.profile:
         print(profile_epoch(args.profile, settings))
         return 0
@@ -692,7 +718,6 @@ def main(argv: list[str] | None = None) -> int:
     report = run(settings, args.quick, torch)
     print(format_report(report))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
         # allow_nan=False: a NaN would make the file invalid JSON; there must be none.
         args.json.write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
     return 0

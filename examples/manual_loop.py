@@ -29,6 +29,7 @@ from tinynet.datasets import load_mnist
 from tinynet.layers import Dense, ReLU
 from tinynet.losses import CrossEntropy
 from tinynet.optim import SGD
+from tinynet.reference import example_args
 
 BATCH_SIZE = 64
 LEARNING_RATE = 0.05
@@ -38,19 +39,10 @@ QUICK_TRAIN_SIZE = 2000  # --quick trains on the first 2,000 images, for one epo
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=None,
-                        help=f"passes over the training set (default {EPOCHS}; 1 with --quick)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed of the initial weights and of the shuffling (default 0)")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"train on {QUICK_TRAIN_SIZE} images only: a smoke test")
-    args = parser.parse_args(argv)
-    if args.epochs is None:
-        args.epochs = 1 if args.quick else EPOCHS
-    if args.epochs < 1:
-        parser.error(f"--epochs must be at least 1, got {args.epochs}")
-    return args
+    """--epochs, --seed and --quick, parsed and checked as every example's are (there is
+    no --out: this loop saves nothing)."""
+    return example_args(__doc__, epochs=EPOCHS, quick_epochs=1, argv=argv, out=False,
+                        quick_help=f"train on {QUICK_TRAIN_SIZE} images only: a smoke test")
 
 
 def main(argv: list[str] | None = None) -> float:

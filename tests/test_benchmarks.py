@@ -23,7 +23,8 @@ def positive(value: object) -> bool:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    path = tmp_path_factory.mktemp("bench") / "report.json"
+    # In a folder that does not exist yet: --json creates it.
+    path = tmp_path_factory.mktemp("bench") / "new" / "report.json"
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--json", str(path)],
         capture_output=True, text=True, timeout=300, cwd=ROOT)
@@ -65,3 +66,28 @@ def test_numbers_are_positive_and_finite(report):
             assert row["gemm_fraction"] is None, row
     torch_peak = report["memory"]["torch_r2_train_peak_mib"]
     assert positive(torch_peak) if has_torch else torch_peak is None
+
+
+def bad_json_paths(tmp_path: Path) -> list[tuple[str, str]]:
+    """(--json value, the end of the error line) for paths the report cannot be written to."""
+    (tmp_path / "afile").write_text("")
+    (tmp_path / "somefolder").mkdir()
+    return [("afile/x.json", "got 'afile/x.json' ('afile' is a file)"),  # FileExistsError
+            ("afile/sub/x.json", "got 'afile/sub/x.json' (Not a directory)"),
+            (str(tmp_path / "somefolder"),  # was IsADirectoryError
+             f"got the folder {str(tmp_path / 'somefolder')!r}"),
+            ("report/", "got the folder 'report/'")]
+
+
+def test_a_bad_json_path_stops_the_run_before_it_starts(tmp_path):
+    """Each used to fail with a traceback only after the whole benchmark had run."""
+    for value, end in bad_json_paths(tmp_path):
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--no-torch",
+             "--json", value], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        assert result.returncode == 2, result.stderr[-3000:]
+        assert result.stdout == ""  # nothing was measured
+        line = result.stderr.strip().splitlines()[-1]
+        assert line == ("run.py: error: argument --json: expected a file path whose folder "
+                        f"exists or can be created, {end}"), result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "somefolder"]

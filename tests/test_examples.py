@@ -1,5 +1,6 @@
 """Every example runs end to end on a subset; R2 reaches 95% after one epoch on all of MNIST."""
 
+import importlib.util
 import re
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import pytest
 
 from tinynet import load_model
 from tinynet.datasets import load_mnist
-from tinynet.reference import Scaling, quick_subset
+from tinynet.reference import Scaling, example_args, quick_subset
 
 ROOT = Path(__file__).resolve().parents[1]
 # The reference programs (and the CNN beyond them); manual_loop.py has its own test.
@@ -21,6 +22,84 @@ def run_example(path: Path, *args: str, timeout: float = 300) -> str:
                             timeout=timeout, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
+
+
+def parse_error(capsys, argv: list[str], **kwargs) -> str:
+    """The error line example_args prints for ``argv``, after checking it exits with 2."""
+    with pytest.raises(SystemExit) as info:
+        example_args("Doc.", epochs=5, argv=argv, **kwargs)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: "), err
+    return err.strip().splitlines()[-1]
+
+
+def test_example_args_defaults(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = example_args("Doc.", epochs=5, quick_epochs=2, argv=[])
+    assert (args.epochs, args.seed, args.quick, args.out) == (5, 0, False, Path("runs"))
+    assert (tmp_path / "runs").is_dir()
+    assert example_args("Doc.", epochs=5, quick_epochs=2, argv=["--quick"]).epochs == 2
+    args = example_args("Doc.", epochs=5, argv=["--epochs", "3", "--seed", "7", "--out",
+                                                 str(tmp_path / "a" / "b")])
+    assert (args.epochs, args.seed) == (3, 7)
+    assert (tmp_path / "a" / "b").is_dir()  # parents too
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--seed", "-1"], "argument --seed: expected an int >= 0, got '-1'"),
+    (["--seed", "1.5"], "argument --seed: expected an int >= 0, got '1.5'"),
+    (["--epochs", "0"], "argument --epochs: expected an int >= 1, got '0'"),
+    (["--epochs", "two"], "argument --epochs: expected an int >= 1, got 'two'"),
+])
+def test_example_args_refuses_bad_numbers_in_one_line(argv, message, capsys, tmp_path,
+                                                     monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert parse_error(capsys, ["--quick", *argv]).endswith(f": error: {message}")
+    assert list(tmp_path.iterdir()) == []  # refused before --out was created
+
+
+def test_example_args_checks_the_out_folder_up_front(capsys, tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    expected = "error: argument --out: expected a folder to write in (created if missing), got"
+    line = parse_error(capsys, ["--out", str(afile)])  # was FileExistsError
+    assert line.endswith(f"{expected} the file {str(afile)!r}"), line
+    line = parse_error(capsys, ["--out", str(afile / "sub")])  # was NotADirectoryError
+    assert line.endswith(f"{expected} {str(afile / 'sub')!r} (Not a directory)"), line
+
+
+def test_example_args_without_out(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = example_args("Doc.", epochs=5, argv=[], out=False)
+    assert not hasattr(args, "out") and list(tmp_path.iterdir()) == []
+    assert "unrecognized arguments: --out" in parse_error(capsys, ["--out", "x"], out=False)
+
+
+def test_manual_loop_parses_its_arguments_with_example_args(capsys):
+    spec = importlib.util.spec_from_file_location("manual_loop",
+                                                  ROOT / "examples" / "manual_loop.py")
+    manual_loop = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(manual_loop)
+    assert vars(manual_loop.parse_args(["--quick"])) == {"epochs": 1, "seed": 0, "quick": True}
+    with pytest.raises(SystemExit) as info:
+        manual_loop.parse_args(["--seed", "-1"])  # was numpy's ValueError, after loading
+    assert info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
+        ": error: argument --seed: expected an int >= 0, got '-1'")
+
+
+@pytest.mark.parametrize("name", ["r1_softmax_regression.py", "manual_loop.py"])
+def test_example_script_stops_on_a_bad_seed_before_loading_mnist(name, tmp_path):
+    # Both failed with a traceback after loading MNIST; now argparse stops them first.
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / name), "--quick",
+                             "--seed", "-1"], capture_output=True, text=True, timeout=60,
+                            cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"{name}: error: argument --seed: expected an int >= 0, got '-1'")
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_there_is_an_example_per_reference_program():

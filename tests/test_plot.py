@@ -188,3 +188,142 @@ def test_plots_never_use_pyplot(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
     assert_png(tmp_path / "p.png")
+
+
+# ------------------------------------------------------------------------ argument checks
+IMAGES = digits(5)
+LABELS = np.array([0, 1, 2, 3, 4])
+#: Each plot function with valid arguments, waiting for its ``path``.
+PLOTS = {
+    "plot_history": lambda path: plot.plot_history(make_history(), path=path),
+    "plot_loss": lambda path: plot.plot_loss([1.0, 0.5], path=path),
+    "plot_digits": lambda path: plot.plot_digits(IMAGES, LABELS, path=path),
+    "plot_misclassified": lambda path: plot.plot_misclassified(
+        IMAGES, LABELS, np.eye(10)[[1, 1, 1, 1, 1]], path=path),
+    "plot_confusion_matrix": lambda path: plot.plot_confusion_matrix(np.eye(3, dtype=int),
+                                                                     path=path),
+}
+
+
+def bad_paths(tmp_path) -> list[str]:
+    """Paths savefig would misread: an existing folder (written as a sibling folder.png),
+    the same with a slash (a hidden folder/.png), no suffix, a missing folder, a file as
+    the folder."""
+    (tmp_path / "outdir").mkdir()
+    (tmp_path / "afile").write_text("")
+    return [str(tmp_path / "outdir"), str(tmp_path / "outdir") + os.sep,
+            str(tmp_path / "curves"), str(tmp_path / "missing" / "x.png"),
+            str(tmp_path / "afile" / "x.png"), str(tmp_path / "outdir" / ".png")]
+
+
+@pytest.mark.parametrize("name", PLOTS)
+def test_a_path_that_is_not_an_image_file_is_refused_before_drawing(name, tmp_path,
+                                                                    monkeypatch):
+    def no_drawing(*args, **kwargs):
+        raise AssertionError("drew a figure before checking path")
+
+    paths = bad_paths(tmp_path)
+    before = sorted(tmp_path.rglob("*"))
+    monkeypatch.setattr(plot, "_figure", no_drawing)
+    for path in paths:
+        with pytest.raises(ValueError) as info:
+            PLOTS[name](path)
+        message = str(info.value)
+        assert message.startswith("path: expected a file name ending in a format matplotlib "
+                                  "can write (.png, .pdf, .svg, ...)"), message
+        assert repr(path) in message and "\n" not in message
+    assert sorted(tmp_path.rglob("*")) == before  # nothing written anywhere
+
+
+@pytest.mark.parametrize("name", PLOTS)
+def test_any_format_matplotlib_writes_is_accepted(name, tmp_path):
+    for file in ("plot.svg", "plot.PDF", "plot.png"):
+        fig = PLOTS[name](tmp_path / file)
+        assert isinstance(fig, Figure)
+        assert (tmp_path / file).stat().st_size > 0
+
+
+@pytest.mark.parametrize("labels, found", [
+    (np.array([0.5, 1.2, 2, 3, 4]), "got 0.5 at index 0"),  # was drawn as 0 and 1
+    (np.array([0, 1, 42, 3, 4]), "got 42 at index 2"),
+    (np.array([0, 1, 2, -1, 4]), "got -1 at index 3"),
+    (np.array([0, 1, np.nan, 3, 4]), "got nan at index 2"),
+    # Was numpy's "cannot reshape array of size 20".
+    (np.zeros((5, 2, 2)), "got shape (5, 2, 2) and dtype float64"),
+    (np.array(["0", "1", "2", "3", "4"]), "dtype <U1"),
+])
+def test_plot_digits_refuses_labels_that_are_not_class_indices(labels, found):
+    with pytest.raises(ValueError) as info:
+        plot.plot_digits(IMAGES, labels)
+    message = str(info.value)
+    assert message.startswith("labels: expected one label (or one-hot row) per image, 5 in "
+                              "all, each a class index from 0 to 9"), message
+    assert message.endswith(found), message
+
+
+def test_plot_digits_checks_predictions_like_labels():
+    with pytest.raises(ValueError, match=r"^predictions: .* got 10 at index 0$"):
+        plot.plot_digits(IMAGES, LABELS, np.array([10, 1, 2, 3, 4]))
+    # Outputs (N, K) must have as many classes as the one-hot labels, and be numbers.
+    with pytest.raises(ValueError, match=r"^predictions: expected numbers of shape \(5, 10\)"):
+        plot.plot_digits(IMAGES, np.eye(10)[LABELS], np.eye(5))
+    with pytest.raises(ValueError, match=r"^predictions: expected finite numbers, got nan"):
+        plot.plot_digits(IMAGES, LABELS, np.full((5, 10), np.nan))
+
+
+def test_plot_digits_takes_whole_float_labels_and_other_class_counts():
+    fig = plot.plot_digits(IMAGES, np.array([0.0, 1, 2, 3, 4]))
+    assert [ax.get_title() for ax in fig.axes] == ["0", "1", "2", "3", "4"]
+    # 26 letters: labels above 9 are valid once num_classes (or a (N, 26) width) says so.
+    fig = plot.plot_digits(IMAGES, np.array([25, 1, 2, 3, 4]), num_classes=26)
+    assert fig.axes[0].get_title() == "25"
+    fig = plot.plot_digits(IMAGES, np.eye(26)[[25, 1, 2, 3, 4]])
+    assert fig.axes[0].get_title() == "25"
+    with pytest.raises(ValueError, match=r"^num_classes: expected an int >= 1, got 0$"):
+        plot.plot_digits(IMAGES, LABELS, num_classes=0)
+
+
+def test_plot_misclassified_refuses_nan_probabilities_and_mismatched_classes():
+    probabilities = np.eye(10)[[1, 1, 1, 1, 1]]
+    probabilities[2] = np.nan  # was drawn as "pred 0 (nan)"
+    with pytest.raises(ValueError,
+                       match=r"^probabilities: expected finite numbers, got nan at \[2, 0\]$"):
+        plot.plot_misclassified(IMAGES, LABELS, probabilities)
+    # One-hot y_true over 5 classes against probabilities over 10: which class is which?
+    with pytest.raises(ValueError, match=r"^y_true: expected numbers of shape \(5, 10\), .*"
+                                         r"got shape \(5, 5\)"):
+        plot.plot_misclassified(IMAGES, np.eye(5), np.full((5, 10), 0.1))
+    with pytest.raises(ValueError, match=r"^y_true: .* from 0 to 9, got 12 at index 0$"):
+        plot.plot_misclassified(IMAGES, [12, 1, 2, 3, 4], np.full((5, 10), 0.1))
+    with pytest.raises(ValueError, match=r"^probabilities: expected numbers of shape "
+                                         r"\(5, K\), one row per image, got shape \(5,\)"):
+        plot.plot_misclassified(IMAGES, LABELS, np.ones(5))
+
+
+def test_plot_misclassified_counts_may_be_numpy_ints():
+    probabilities = np.eye(10)[[1, 1, 1, 1, 1]]  # wrong at 0, 2, 3, 4
+    fig = plot.plot_misclassified(IMAGES, LABELS, probabilities, n=np.int64(3),
+                                  ncols=np.int32(2))
+    assert len(fig.axes) == 3
+    for bad in (0, True, 2.0, np.int64(-1)):
+        with pytest.raises(ValueError, match=r"^n: expected an int >= 1, got "):
+            plot.plot_misclassified(IMAGES, LABELS, probabilities, n=bad)
+    # ncols is checked even when there is no mistake to lay out.
+    with pytest.raises(ValueError, match=r"^ncols: expected an int >= 1, got 0$"):
+        plot.plot_misclassified(IMAGES, LABELS, np.eye(10)[LABELS], ncols=0)
+
+
+@pytest.mark.parametrize("cm, shown", [
+    (np.array([[5, 0, 0], [0, 5, -1], [0, 0, 5]]), "-1"),
+    (np.array([[5, 0, 0], [0, 5, np.nan], [0, 0, 5]]), "nan"),
+    (np.array([[5, 0, 0], [0, 5, np.inf], [0, 0, 5]]), "inf"),
+])
+def test_plot_confusion_matrix_refuses_negative_or_nan_counts(cm, shown):
+    with pytest.raises(ValueError,
+                       match=rf"^cm: expected finite counts >= 0, got {shown} at \[1, 2\]$"):
+        plot.plot_confusion_matrix(cm)
+
+
+def test_plot_confusion_matrix_accepts_rates():
+    (ax,) = plot.plot_confusion_matrix(np.eye(2) / 2).axes
+    assert [t.get_text() for t in ax.texts] == ["0.5", "0", "0", "0.5"]

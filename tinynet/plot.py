@@ -4,7 +4,9 @@ Every function builds a :class:`matplotlib.figure.Figure` with its own Agg canva
 through ``matplotlib.pyplot``: nothing opens a window or needs a display (it works on a
 server, in tests and in CI), and no global pyplot state is touched. Each one returns the
 Figure (a notebook shows it) and, given ``path``, also saves it there (PNG, or whatever the
-suffix says: ``.svg``, ``.pdf``).
+suffix says: ``.svg``, ``.pdf``). Arguments are checked before anything is drawn: a bad
+``path``, label or count raises a one-line ValueError naming the argument, what it expects
+and what it got, instead of a silently wrong picture or a file written somewhere else.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -20,7 +23,6 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from tinynet.callbacks import History
-from tinynet.metrics import predicted_labels, true_labels
 
 #: Colours of correct and wrong predictions in the digit grids.
 RIGHT, WRONG = "black", "red"
@@ -32,10 +34,101 @@ def _figure(width: float, height: float) -> Figure:
     return fig
 
 
-def _finish(fig: Figure, path: str | os.PathLike | None) -> Figure:
+#: The file formats the Agg canvas can write ("png", "pdf", "svg", ...): savefig takes the
+#: format from the suffix of ``path``.
+FORMATS = frozenset(FigureCanvasAgg.get_supported_filetypes())
+
+
+def _check_path(path: str | os.PathLike | None) -> Path | None:
+    """``path`` as a Path, or ValueError unless it names an image file in an existing folder.
+
+    Checked before drawing: savefig would otherwise write ``outdir`` (an existing folder) as
+    a sibling ``outdir.png``, ``outdir/`` as a hidden ``outdir/.png``, and fail on a missing
+    folder only after all the drawing.
+    """
+    if path is None:
+        return None
+    expected = ("path: expected a file name ending in a format matplotlib can write "
+                "(.png, .pdf, .svg, ...) in an existing folder")
+    if not isinstance(path, str | os.PathLike):
+        raise ValueError(f"{expected}, got {path!r}")
+    text = os.fspath(path)
+    if not isinstance(text, str):  # a bytes path: refused rather than decoded by guess
+        raise ValueError(f"{expected}, got {path!r}")
+    # Path() drops a trailing separator, so "outdir/" is recognised as a folder on the string.
+    file = Path(text)
+    if text.endswith(("/", os.sep)) or file.is_dir():
+        raise ValueError(f"{expected}, got the folder {text!r}")
+    if file.suffix[1:].lower() not in FORMATS:
+        raise ValueError(f"{expected}, got {text!r} (no image suffix)")
+    if not file.parent.is_dir():
+        raise ValueError(f"{expected}, got {text!r} (no folder {str(file.parent)!r})")
+    return file
+
+
+def _finish(fig: Figure, path: Path | None) -> Figure:
     if path is not None:
         fig.savefig(path, dpi=100)
     return fig
+
+
+def _int_at_least(name: str, value: object, low: int) -> int:
+    """``value`` as an int >= ``low``; NumPy integers count (``n=len(x) // 2`` on an array
+    shape is one), bools do not."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer) \
+            or value < low:
+        shown = value.item() if isinstance(value, np.generic) else value  # 0, not np.int64(0)
+        raise ValueError(f"{name}: expected an int >= {low}, got {shown!r}")
+    return int(value)
+
+
+def _rows(values: object, name: str, n: int, num_classes: int | None) -> np.ndarray:
+    """``values`` as (n, num_classes) finite floats: one row of class scores per image
+    (``num_classes=None``: any number of columns)."""
+    a = np.asarray(values)
+    k = a.shape[1] if num_classes is None and a.ndim == 2 else num_classes
+    if a.shape != (n, k) or a.dtype.kind not in "biuf":
+        raise ValueError(f"{name}: expected numbers of shape ({n}, {k or 'K'}), one row "
+                         f"per image, got shape {a.shape} and dtype {a.dtype}")
+    bad = np.argwhere(~np.isfinite(a))
+    if len(bad):
+        # NaN rows would otherwise be drawn as "pred 0 (nan)".
+        i, j = bad[0]
+        raise ValueError(f"{name}: expected finite numbers, got {a[i, j]} at [{i}, {j}]")
+    return a.astype(float, copy=False)
+
+
+def _labels(y: object, name: str, n: int, num_classes: int) -> np.ndarray:
+    """Class indices (n,) in 0..num_classes-1, from labels (n,) (or a column (n, 1)) or from
+    rows (n, num_classes) of one-hot labels, probabilities or scores (their argmax).
+
+    The one check all label arguments share: a float label such as 1.2 is not cast (it
+    would be drawn as 1), and a label outside the classes (42, -1) is refused.
+    """
+    a = np.asarray(y)
+    if a.ndim == 2 and a.shape[1] > 1:
+        return _rows(a, name, n, num_classes).argmax(axis=1)
+    expected = (f"{name}: expected one label (or one-hot row) per image, {n} in all, each "
+                f"a class index from 0 to {num_classes - 1}")
+    if a.shape not in ((n,), (n, 1)) or a.dtype.kind not in "iuf":
+        raise ValueError(f"{expected}, got shape {a.shape} and dtype {a.dtype}")
+    a = a.reshape(n)
+    bad = np.flatnonzero(~np.isin(a, np.arange(num_classes)))
+    if len(bad):
+        raise ValueError(f"{expected}, got {a[bad[0]].item()!r} at index {bad[0]}")
+    return a.astype(np.int64)
+
+
+def _num_classes(num_classes: int | None, *arrays: object) -> int:
+    """``num_classes`` if given, else the width of the first (N, K) array, else 10: the
+    digits."""
+    if num_classes is not None:
+        return _int_at_least("num_classes", num_classes, 1)
+    for a in arrays:
+        shape = np.shape(a)
+        if len(shape) == 2 and shape[1] > 1:
+            return shape[1]
+    return 10
 
 
 def _as_images(images: np.ndarray, name: str = "images") -> np.ndarray:
@@ -58,19 +151,8 @@ def _as_images(images: np.ndarray, name: str = "images") -> np.ndarray:
     return x
 
 
-def _labels(y: np.ndarray, name: str, n: int) -> np.ndarray:
-    """Integer labels (n,) from labels (n,) or one-hot rows (n, K)."""
-    labels = true_labels(np.asarray(y))
-    if labels.shape != (n,):
-        raise ValueError(f"{name} must have one label (or one-hot row) per image, {n} in all, "
-                         f"got shape {np.shape(y)}")
-    return labels
-
-
 def _grid(n: int, ncols: int) -> tuple[int, int]:
-    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
-        raise ValueError(f"ncols must be an int >= 1, got {ncols!r}")
-    ncols = min(ncols, max(n, 1))
+    ncols = min(_int_at_least("ncols", ncols, 1), max(n, 1))
     return math.ceil(n / ncols), ncols
 
 
@@ -90,11 +172,13 @@ def plot_history(history: History | Mapping[str, Sequence[float]],
         history: a :class:`tinynet.callbacks.History` (what ``fit`` returns) or its
             ``history`` dict: ``{"loss": [E floats], "accuracy": [...], "val_loss": [...],
             "val_accuracy": [...]}``, one value per epoch; only ``"loss"`` is required.
-        path: where to save the figure, if given.
+        path: where to save the figure, if given: a file name ending in a format matplotlib
+            writes (.png, .pdf, .svg, ...), in an existing folder.
 
     Returns the Figure: two axes titled "Loss" and "Accuracy" (only "Loss" when there is no
     accuracy), epochs numbered from 1 on the x axis.
     """
+    path = _check_path(path)
     if isinstance(history, History):
         epochs: list[int] | None = [e + 1 for e in history.epoch]
         values = history.history
@@ -128,11 +212,13 @@ def plot_loss(values: Sequence[float] | np.ndarray, path: str | os.PathLike | No
 
     Args:
         values: the losses, shape (T,), plotted against 1, 2, ..., T.
-        path: where to save the figure, if given.
+        path: where to save the figure, if given: a file name ending in a format matplotlib
+            writes (.png, .pdf, .svg, ...), in an existing folder.
         xlabel: what the x axis counts ("iteration", "epoch", ...).
 
     Returns the Figure: one axes titled "Training loss".
     """
+    path = _check_path(path)
     ys = np.asarray(values, dtype=float)
     if ys.ndim != 1:
         raise ValueError(f"plot_loss: values must have shape (T,), got {ys.shape}")
@@ -149,30 +235,30 @@ def plot_loss(values: Sequence[float] | np.ndarray, path: str | os.PathLike | No
 
 # ---------------------------------------------------------------------------------- digits
 def plot_digits(images: np.ndarray, labels: np.ndarray, predictions: np.ndarray | None = None,
-                path: str | os.PathLike | None = None, ncols: int = 10) -> Figure:
+                path: str | os.PathLike | None = None, ncols: int = 10, *,
+                num_classes: int | None = None) -> Figure:
     """A grid of digits, each titled with its label, or with its label and the prediction.
 
     Args:
         images: (N, H, W) pixels (any range: uint8 0-255 or floats), or (N, H, W, 1), or
             flat (N, H*W) such as (N, 784).
-        labels: the true labels, (N,) integers or one-hot rows (N, K).
+        labels: the true labels, (N,) integers from 0 to K-1 or one-hot rows (N, K).
         predictions: ``None``, predicted labels (N,), or the model's outputs (N, K) (the
             argmax is taken). Titles then read "true 7, pred 1", in red when they differ.
-        path: where to save the figure, if given.
+        path: where to save the figure, if given: a file name ending in a format matplotlib
+            writes (.png, .pdf, .svg, ...), in an existing folder.
         ncols: digits per row.
+        num_classes: K, the number of classes; by default the width of one-hot ``labels``
+            or of ``predictions`` (N, K), else 10 (the digits).
 
     Returns the Figure: one axes per digit, N in all.
     """
+    path = _check_path(path)
     x = _as_images(images)
     n = len(x)
-    y = _labels(labels, "labels", n)
-    pred = None
-    if predictions is not None:
-        p = np.asarray(predictions)
-        pred = predicted_labels(p) if p.ndim == 2 else _labels(p, "predictions", n)
-        if pred.shape != (n,):
-            raise ValueError(f"predictions must have one row per image, {n} in all, "
-                             f"got shape {p.shape}")
+    k = _num_classes(num_classes, labels, predictions)
+    y = _labels(labels, "labels", n, k)
+    pred = None if predictions is None else _labels(predictions, "predictions", n, k)
     rows, cols = _grid(n, ncols)
     fig = _figure(1.2 * cols, 1.35 * rows + 0.4)
     for i in range(n):
@@ -193,24 +279,24 @@ def plot_misclassified(images: np.ndarray, y_true: np.ndarray, probabilities: np
 
     Args:
         images: (N, H, W), (N, H, W, 1) or flat (N, H*W) pixels.
-        y_true: the true labels, (N,) integers or one-hot rows (N, K).
-        probabilities: the model's outputs, (N, K) (``model.predict(x)``); the confidence of
-            a prediction is its largest probability.
-        path: where to save the figure, if given.
+        y_true: the true labels, (N,) integers from 0 to K-1 or one-hot rows (N, K).
+        probabilities: the model's outputs, (N, K) finite numbers (``model.predict(x)``);
+            the confidence of a prediction is its largest probability.
+        path: where to save the figure, if given: a file name ending in a format matplotlib
+            writes (.png, .pdf, .svg, ...), in an existing folder.
         n: how many digits to show at most.
         ncols: digits per row.
 
     Returns the Figure: one axes per digit shown, titled "true 4, pred 9 (0.98)"; when the
     model made no mistake, a single empty axes saying so.
     """
+    path = _check_path(path)
     x = _as_images(images)
-    y = _labels(y_true, "y_true", len(x))
-    p = np.asarray(probabilities, dtype=float)
-    if p.ndim != 2 or len(p) != len(x):
-        raise ValueError(f"probabilities must have shape (N, K) with N = {len(x)}, "
-                         f"got {p.shape}")
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be an int >= 1, got {n!r}")
+    p = _rows(probabilities, "probabilities", len(x), None)
+    # K comes from the probabilities: y_true's labels (or one-hot width) must agree with it.
+    y = _labels(y_true, "y_true", len(x), p.shape[1])
+    n = _int_at_least("n", n, 1)
+    _int_at_least("ncols", ncols, 1)  # checked even when there is no mistake to lay out
     pred = p.argmax(axis=1)
     confidence = p.max(axis=1)
     wrong = np.flatnonzero(pred != y)
@@ -237,22 +323,30 @@ def plot_confusion_matrix(cm: np.ndarray, path: str | os.PathLike | None = None,
     """The confusion matrix as a heat map, with the count written in each cell.
 
     Args:
-        cm: (K, K) counts, ``cm[i, j]`` = samples of true class i predicted as j (as from
+        cm: (K, K) counts >= 0, ``cm[i, j]`` = samples of true class i predicted as j (as from
             :func:`tinynet.metrics.confusion_matrix`).
-        path: where to save the figure, if given.
+        path: where to save the figure, if given: a file name ending in a format matplotlib
+            writes (.png, .pdf, .svg, ...), in an existing folder.
         class_names: K names for the ticks; by default 0, 1, ..., K-1.
 
     Returns the Figure: one axes titled "Confusion matrix", x label "predicted", y label
     "true".
     """
+    path = _check_path(path)
     cm = np.asarray(cm)
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.dtype.kind not in "iuf":
-        raise ValueError(f"cm must be a (K, K) array of counts, got shape {cm.shape} "
+        raise ValueError(f"cm: expected a (K, K) array of counts, got shape {cm.shape} "
                          f"and dtype {cm.dtype}")
+    # Counts (or rates) are finite and >= 0: a NaN or negative cell is a bug upstream that
+    # the colours would hide.
+    bad = np.argwhere(~(cm >= 0) | ~np.isfinite(cm))
+    if len(bad):
+        i, j = bad[0]
+        raise ValueError(f"cm: expected finite counts >= 0, got {cm[i, j]} at [{i}, {j}]")
     K = len(cm)
     names = [str(i) for i in range(K)] if class_names is None else [str(c) for c in class_names]
     if len(names) != K:
-        raise ValueError(f"class_names must have {K} names, got {len(names)}")
+        raise ValueError(f"class_names: expected {K} names, got {len(names)}")
     fig = _figure(1.0 + 0.55 * K, 0.8 + 0.55 * K)
     ax = fig.add_subplot()
     ax.imshow(cm, cmap="Blues")

@@ -9,6 +9,7 @@ by name. ``cnn`` goes past the reference: the strongest model built from tinynet
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,26 +182,68 @@ def get(name: str) -> Program:
     return PROGRAMS[name]
 
 
+def _int_at_least(low: int) -> Callable[[str], int]:
+    """An argparse ``type``: the text as an int >= ``low``.
+
+    Checked while parsing, so that a bad value stops the example at once with argparse's
+    one line ("argument --seed: expected an int >= 0, got '-1'", exit status 2) rather than
+    with a traceback after MNIST was loaded.
+    """
+    def parse(text: str) -> int:
+        value: int | None
+        try:
+            value = int(text)
+        except ValueError:  # "1.5", "x": refused with the same message as "-1"
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(f"expected an int >= {low}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _output_folder(parser: argparse.ArgumentParser, folder: Path) -> None:
+    """Create ``folder`` (and its parents) for the plots and models, or stop with a one-line
+    argparse error: before any work, not with a FileExistsError or NotADirectoryError
+    traceback, nor at the end of a training run when the first file is written."""
+    expected = "argument --out: expected a folder to write in (created if missing)"
+    if folder.exists() and not folder.is_dir():
+        parser.error(f"{expected}, got the file {str(folder)!r}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # a parent is a file, no permission, ...
+        parser.error(f"{expected}, got {str(folder)!r} ({err.strerror})")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        parser.error(f"{expected}, got {str(folder)!r} (not writable)")
+
+
 def example_args(doc: str | None, epochs: int, quick_epochs: int = 1,
-                 argv: list[str] | None = None) -> argparse.Namespace:
+                 argv: list[str] | None = None, *, out: bool = True,
+                 quick_help: str = "a few seconds on a subset: 2,000 training and 1,000 "
+                                   "test images") -> argparse.Namespace:
     """The flags every example takes: ``--epochs``, ``--seed``, ``--quick``, ``--out``.
 
     ``--quick`` trains for ``quick_epochs`` (unless ``--epochs`` says otherwise) on a small
-    subset, for a smoke test (see :func:`quick_subset`).
+    subset, for a smoke test (see :func:`quick_subset`). Every value is checked here, before
+    the example loads anything: ``--epochs`` an int >= 1, ``--seed`` an int >= 0, and the
+    ``--out`` folder is created (default ``runs``). A bad value exits with status 2 and
+    argparse's one-line error. ``out=False`` leaves ``--out`` out, for an example that saves
+    nothing (manual_loop.py); ``quick_help`` says what its ``--quick`` does.
     """
     parser = argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0])
-    parser.add_argument("--epochs", type=int, help=f"default {epochs}, {quick_epochs} with --quick")
-    parser.add_argument("--seed", type=int, default=0, help="seed of weights and shuffling")
-    parser.add_argument("--quick", action="store_true",
-                        help="a few seconds on a subset: 2,000 training and 1,000 test images")
-    parser.add_argument("--out", type=Path, default=Path("runs"),
-                        help="folder for plots and saved models (runs/)")
+    parser.add_argument("--epochs", type=_int_at_least(1),
+                        help=f"default {epochs}, {quick_epochs} with --quick")
+    parser.add_argument("--seed", type=_int_at_least(0), default=0,
+                        help="seed of weights and shuffling (default 0)")
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    if out:
+        parser.add_argument("--out", type=Path, default=Path("runs"),
+                            help="folder for plots and saved models (runs/)")
     args = parser.parse_args(argv)
     if args.epochs is None:
         args.epochs = quick_epochs if args.quick else epochs
-    if args.epochs < 1:
-        parser.error(f"--epochs must be >= 1, got {args.epochs}")
-    args.out.mkdir(parents=True, exist_ok=True)
+    if out:
+        _output_folder(parser, args.out)
     return args
 
 
