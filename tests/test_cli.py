@@ -105,6 +105,43 @@ def test_predict_reads_a_users_inverted_large_digit(trained, tmp_path):
     assert len(probabilities) == 5
 
 
+def test_predict_reports_each_bad_image_by_name_and_reads_the_rest(trained, tmp_path):
+    out, _ = trained
+    (_, _), (x_test, y_test) = load_mnist()
+    seven, two = tmp_path / "seven.png", tmp_path / "two.png"
+    _big_inverted_png(x_test[0], seven)
+    # Black ink on dim grey paper (0.45): it has a digit, though its border is below 0.5.
+    grey_two = 0.45 * (1 - np.kron(x_test[1] / 255, np.ones((5, 5))))
+    mpimg.imsave(two, grey_two, cmap="gray", vmin=0, vmax=1)
+    white, notes = tmp_path / "white.png", tmp_path / "notes.png"
+    mpimg.imsave(white, np.ones((50, 50)), cmap="gray", vmin=0, vmax=1)
+    notes.write_text("just text")
+    result = tinynet("predict", str(out / "model.npz"), str(seven), str(white), str(notes),
+                     str(two), check=False)
+    assert result.returncode == 1  # some image failed: a script must be able to tell
+    predicted = re.findall(r"^(.*\.png): (\d)$", result.stdout, flags=re.M)
+    assert predicted == [(str(seven), str(y_test[0])), (str(two), str(y_test[1]))]  # 7, 2
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 2 and "Traceback" not in result.stderr, result.stderr
+    assert errors[0].startswith(f"tinynet predict: error: {white}: the image is blank")
+    assert errors[1].startswith(f"tinynet predict: error: {notes}: not a readable image")
+
+
+def test_predict_checks_every_image_path_before_reading_any(trained, tmp_path):
+    out, _ = trained
+    good, folder = tmp_path / "good.png", tmp_path / "folder.png"
+    _big_inverted_png(load_mnist()[1][0][0], good)
+    folder.mkdir()
+    missing = tmp_path / "missing.png"
+    result = tinynet("predict", str(out / "model.npz"), str(good), str(missing), str(folder),
+                     check=False)
+    assert result.returncode == 1
+    assert result.stdout == ""  # no result before the bad names: fix them and run again
+    assert result.stderr.strip().splitlines() == [
+        f"tinynet predict: error: {missing}: no such file",
+        f"tinynet predict: error: {folder}: is a folder, expected an image file"]
+
+
 @pytest.mark.parametrize("args, message", [
     (["evaluate", "missing.npz"], "no such file"),
     (["predict", "missing.npz", "x.png"], "no such file"),

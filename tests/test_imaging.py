@@ -1,5 +1,7 @@
 """Preparing a user's digit picture the way MNIST's digits were prepared."""
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -19,6 +21,7 @@ def digits():
 def test_an_mnist_digit_comes_back_almost_unchanged(digits):
     prepared = np.array([prepare_digit(d / 255) for d in digits]).astype(float)
     assert np.abs(prepared - digits).mean() < 4  # of 255: the same pictures, re-sampled
+    assert (prepared.max(axis=(1, 2)) == 255).all()  # as MNIST's, which peak at 254 or 255
 
 
 def test_polarity_scale_and_position_do_not_matter(digits):
@@ -40,9 +43,58 @@ def test_result_is_centred_by_mass_and_fits_20_by_20(digits):
     assert abs(out.sum(axis=0) @ np.arange(28) / total - CENTRE) <= 0.5
 
 
-@pytest.mark.parametrize("image", [np.zeros((30, 30)), np.ones((10, 12))])
+def _draw_lines(shape: tuple[int, int], points: list[tuple[float, float]]) -> np.ndarray:
+    """White paper (H, W) with black 1-px straight lines joining ``points`` (row, column)."""
+    paper = np.ones(shape)
+    pts = np.asarray(points, dtype=float)
+    for a, b in itertools.pairwise(pts):
+        t = np.linspace(0, 1, int(2 * np.abs(b - a).max()) + 2)[:, None]  # < 1 px apart
+        rows, cols = np.round(a + t * (b - a)).astype(int).T
+        paper[rows, cols] = 0
+    return paper
+
+
+def test_thin_strokes_on_a_large_image_are_stretched_to_full_brightness():
+    # A 7 in 1-px lines on 1200x1200: each 28x28 pixel averages ~50x50 of them, so the
+    # stroke covers 1/50 of it. Without stretching it peaks at 14/255, a ghost.
+    s = 1200 / 8
+    seven = _draw_lines((1200, 1200), [(s, 2 * s), (s, 6 * s), (7 * s, 3 * s)])
+    out = prepare_digit(seven)
+    assert out.max() == 255
+    assert np.count_nonzero(out >= 64) >= 25  # the whole stroke shows, not just one pixel
+
+
+@pytest.mark.parametrize("paper, ink", [(0.5, 0.0), (0.45, 0.0), (0.4, 0.0), (0.3, 0.05),
+                                        (0.55, 1.0), (0.7, 0.95), (0.9, 0.1)])
+def test_a_digit_on_paper_of_any_brightness_is_found(digits, paper, ink):
+    digit = digits[0] / 255
+    reference = prepare_digit(digit).astype(float)
+    big = np.full((300, 250), paper)
+    big[40:40 + 28 * 6, 70:70 + 28 * 6] = paper + (ink - paper) * np.kron(digit, np.ones((6, 6)))
+    assert np.abs(prepare_digit(big).astype(float) - reference).mean() < 6
+
+
+@pytest.mark.parametrize("image", [np.zeros((30, 30)), np.ones((10, 12)),
+                                   np.full((20, 20), 0.5), np.full((9, 7), 0.4)])
 def test_blank_image_is_refused(image):
-    with pytest.raises(ValueError, match="blank"):
+    with pytest.raises(ValueError, match=r"blank.*no ink to tell from the paper"):
+        prepare_digit(image)
+
+
+def test_an_image_whose_ink_cannot_be_told_from_its_paper_is_refused():
+    halves = np.zeros((20, 20))
+    halves[:, 10:] = 1  # the border is half black, half white: either could be the paper
+    with pytest.raises(ValueError, match="cannot tell the ink from the paper"):
+        prepare_digit(halves)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_values_are_refused(digits, bad):
+    image = digits[0] / 255
+    image[3, 5] = bad
+    with pytest.raises(ValueError, match=r"expected finite grey levels, got 1 NaN or "
+                                         r"infinite value\(s\), the first .* at row 3, "
+                                         r"column 5"):
         prepare_digit(image)
 
 

@@ -330,18 +330,45 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    """``tinynet predict MODEL IMAGE...``."""
+    """``tinynet predict MODEL IMAGE...``.
+
+    The model and every image path are checked before any image is read, so that a typo in
+    the last name is not found after the first results. Then each image is prepared on its
+    own: a good one prints its digit and the ten probabilities on stdout; a bad one (not an
+    image, blank, ink not told from paper) prints one line on stderr naming the file, and
+    the rest are still read, as one bad picture among many should not hide the others'
+    results. The exit status is 1 when any image failed, so that a script still notices.
+    """
     from tinynet.imaging import load_grey, prepare_digit
 
     model, scaling = _load_classifier(args.model)
+    problems = []
     for path in args.images:
         if not path.exists():
-            raise CommandError(f"{path}: no such file")
-        digit = prepare_digit(load_grey(path))  # (28, 28) uint8, like MNIST
+            problems.append(f"{path}: no such file")
+        elif path.is_dir():
+            problems.append(f"{path}: is a folder, expected an image file")
+    for problem in problems:  # one line each: every bad name at once, not one per run
+        print(f"tinynet {args.command}: error: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+
+    failed = 0
+    for path in args.images:
+        try:
+            digit = prepare_digit(load_grey(path))  # (28, 28) uint8, like MNIST
+        except (OSError, ValueError) as e:
+            # Every line names the file: load_grey's messages already start with it, and
+            # "prepare_digit: " names a function the user never called.
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            reason = reason.removeprefix(f"{path}: ").removeprefix("prepare_digit: ")
+            print(f"tinynet {args.command}: error: {path}: {reason}", file=sys.stderr)
+            failed += 1
+            continue
         p = _probabilities(model, scaling(digit[None]))[0]
         print(f"{path}: {int(p.argmax())}")
         print("  " + "  ".join(f"{k}: {p[k]:.4f}" for k in range(10)))
-    return 0
+    return 1 if failed else 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:

@@ -16,6 +16,9 @@ import numpy as np
 CENTRE = 14.0
 #: Pixels darker than this fraction of the digit's brightest pixel count as background.
 INK_THRESHOLD = 0.2
+#: Differences in grey level up to this (half a step of an 8-bit image) are not ink: an image
+#: whose pixels all lie this close to the background is blank.
+MIN_CONTRAST = 0.5 / 255
 
 
 def load_grey(path: str | Path) -> np.ndarray:
@@ -65,25 +68,33 @@ def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
 
 
 def prepare_digit(grey: np.ndarray) -> np.ndarray:
-    """Prepare a grey image (H, W) in [0, 1] of one digit as MNIST did; uint8 (28, 28).
+    """Prepare a grey image (H, W) of one digit as MNIST did; uint8 (28, 28).
 
-    1. Polarity: MNIST digits are light on dark. The image's border is mostly background,
-       so when the border is light (ink on paper) the image is inverted.
-    2. Background to 0 and the brightest ink to 1; faint noise below INK_THRESHOLD dropped.
-    3. Crop to the ink's bounding box, scale it to fit 20x20 keeping the aspect ratio.
+    ``grey`` holds finite grey levels, normally in [0, 1] (as :func:`load_grey` returns), on
+    a uniform background of any brightness.
+
+    1. Polarity: MNIST digits are light on dark. The border is mostly background, so its
+       median is the paper's level; the ink is whichever extreme of the image lies farther
+       from that level (dark ink on light paper is inverted).
+    2. Background to 0 and the strongest ink to 1; faint noise below INK_THRESHOLD dropped.
+    3. Crop to the ink's bounding box, scale it to fit 20x20 keeping the aspect ratio, then
+       stretch it so that its brightest pixel is 1 (255), as in every MNIST digit.
     4. Paste into 28x28 with the centre of mass at the centre (14, 14).
+
+    Raises ValueError for a shape other than (H, W), NaN or infinite values, an image with
+    no contrast ("blank"), or one whose ink cannot be told from its paper.
     """
     grey = np.asarray(grey, dtype=np.float64)
     if grey.ndim != 2 or min(grey.shape) < 1:
         raise ValueError(f"prepare_digit: expected a grey image (H, W), got shape {grey.shape}")
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    if np.median(border) > 0.5:
-        grey = 1 - grey
-    ink = grey - np.median(np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]]))
-    if ink.max() <= 0:
-        raise ValueError("prepare_digit: the image is blank (no ink differs from the "
-                         "background)")
-    ink = np.clip(ink / ink.max(), 0, 1)
+    finite = np.isfinite(grey)
+    if not finite.all():
+        row, col = np.argwhere(~finite)[0]
+        raise ValueError(f"prepare_digit: expected finite grey levels, got "
+                         f"{np.count_nonzero(~finite)} NaN or infinite value(s), the first "
+                         f"{grey[row, col]} at row {row}, column {col}")
+
+    ink = _ink(grey)  # (H, W) in [0, 1]: 0 is paper, 1 the strongest ink
     ink[ink < INK_THRESHOLD] = 0
 
     rows, cols = np.nonzero(ink)
@@ -91,6 +102,14 @@ def prepare_digit(grey: np.ndarray) -> np.ndarray:
     h, w = ink.shape
     scale = 20 / max(h, w)
     digit = area_resize(ink, max(1, round(h * scale)), max(1, round(w * scale)))
+    # Area averaging dims a stroke that is thin next to the picture: each output pixel is
+    # the mean of ~150x150 pixels of a 7 drawn in 3-px lines on 4000x4000, which then peaked
+    # at 11/255, a ghost the model had never seen (and read as a 5). MNIST's digits all peak
+    # at 254 or 255, so stretch the brightest pixel to 1. This is done before centring, in
+    # MNIST's order (its grey levels come from the size normalisation; centring only moves
+    # them): the centre of mass does not change with the scale, and the digit's brightness
+    # does not depend on where it lands in 28x28.
+    digit = digit / digit.max()  # > 0: the crop keeps at least one pixel of ink 1
 
     # Centre of mass of the 20x20-fitted digit, moved to (14, 14) of the 28x28 canvas.
     total = digit.sum()
@@ -101,3 +120,28 @@ def prepare_digit(grey: np.ndarray) -> np.ndarray:
     canvas[28 + top:28 + top + digit.shape[0], 28 + left:28 + left + digit.shape[1]] = digit
     out = canvas[28:56, 28:56]
     return np.round(np.clip(out, 0, 1) * 255).astype(np.uint8)
+
+
+def _ink(grey: np.ndarray) -> np.ndarray:
+    """How much ink each pixel of a finite grey image (H, W) holds, as (H, W) in [0, 1].
+
+    The paper's level is the border's median: it is robust to a digit touching the border.
+    The polarity is decided relative to the image itself, not to a fixed 0.5, so that black
+    ink on grey paper of brightness 0.4 is found as well as white chalk on a 0.6 board: the
+    ink is the extreme (darkest or lightest pixel) farther from the paper's level.
+    """
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    paper = float(np.median(border))
+    lo, hi = float(grey.min()), float(grey.max())
+    above, below = hi - paper, paper - lo  # how far light ink, or dark ink, would reach
+    if max(above, below) <= MIN_CONTRAST:
+        raise ValueError(f"prepare_digit: the image is blank: expected a digit that differs "
+                         f"from the background, got grey levels from {lo:.4g} to {hi:.4g} "
+                         "only (no contrast, so no ink to tell from the paper)")
+    if abs(above - below) <= MIN_CONTRAST:
+        raise ValueError(f"prepare_digit: cannot tell the ink from the paper: expected one "
+                         f"digit on a uniform background, got a border of median level "
+                         f"{paper:.4g} with pixels as far above it ({hi:.4g}) as below it "
+                         f"({lo:.4g})")
+    ink = grey - paper if above > below else paper - grey
+    return np.clip(ink / max(above, below), 0, 1)
