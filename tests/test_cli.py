@@ -297,8 +297,8 @@ def test_train_refuses_an_out_that_is_a_file_before_training(tmp_path):
     afile.write_text("notes")
     result = tinynet("train", "--quick", "--out", str(afile), check=False)
     assert result.returncode == 1 and result.stdout == ""  # nothing trained
-    assert result.stderr == f"tinynet train: error: --out: expected a folder, got the file " \
-                            f"{afile}\n"
+    assert result.stderr == (f"tinynet train: error: --out: expected a folder to write in, "
+                             f"got the file {str(afile)!r}\n")
 
 
 def test_train_refuses_an_output_path_that_is_a_folder_before_writing_anything(tmp_path):

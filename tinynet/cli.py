@@ -33,26 +33,6 @@ class CommandError(Exception):
     """A problem to report to the user in one line."""
 
 
-def _int_in_range(low: int, high: int | None = None) -> Callable[[str], int]:
-    """An argparse type: an int from ``low`` to ``high`` (no upper bound when None).
-
-    It raises ArgumentTypeError itself, so that argparse's message reads "argument --epochs:
-    expected an int >= 1, got 'abc'" rather than naming this function.
-    """
-    expected = f"an int >= {low}" if high is None else f"an int from {low} to {high}"
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
-        if value < low or (high is not None and value > high):
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
-        return value
-
-    return parse
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``tinynet`` command and its subcommands."""
     parser = argparse.ArgumentParser(
@@ -72,13 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="r2", choices=list(reference.PROGRAMS),
                    help="the reference program (default: r2, the two-layer MLP); " + "; ".join(
                        f"{k}: {v.description}" for k, v in reference.PROGRAMS.items()))
-    p.add_argument("--epochs", type=_int_in_range(1), help="default: the program's")
-    p.add_argument("--batch-size", type=_int_in_range(1), help="default: the program's")
+    p.add_argument("--epochs", type=reference.int_in_range(1), help="default: the program's")
+    p.add_argument("--batch-size", type=reference.int_in_range(1), help="default: the program's")
     p.add_argument("--optimizer", choices=list(tinynet.optim.OPTIMIZERS),
                    help="default: the program's")
     p.add_argument("--lr", type=homework.positive_float,
                    help="learning rate (default: the program's)")
-    p.add_argument("--seed", type=_int_in_range(0), default=0,
+    p.add_argument("--seed", type=reference.int_in_range(0), default=0,
                    help="seed of weights and shuffling (0)")
     p.add_argument("--out", type=Path, default=Path("runs"),
                    help=f"output folder for {', '.join(TRAIN_OUTPUTS)}, created if missing "
@@ -113,9 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "model's predictions when a model is given.")
     p.add_argument("--model", type=Path, help="a saved model whose predictions to show; "
                    "with no input scaling recorded, pixels / 255 is assumed")
-    p.add_argument("--count", type=_int_in_range(1, MAX_SHOW), default=16,
+    p.add_argument("--count", type=reference.int_in_range(1, MAX_SHOW), default=16,
                    help=f"how many digits, at most {MAX_SHOW} (16)")
-    p.add_argument("--start", type=_int_in_range(0), default=0,
+    p.add_argument("--start", type=reference.int_in_range(0), default=0,
                    help="index of the first digit (0)")
     p.add_argument("--train", action="store_true", help="the training set (default: test)")
     p.add_argument("--out", type=Path, default=Path("digits.png"),
@@ -218,18 +198,14 @@ def _image_out(out: Path, default_name: str) -> Path:
 def _output_folder(folder: Path) -> None:
     """Create ``folder`` for ``tinynet train`` and check each file it will write there, so
     that a bad --out fails before training rather than after (and leaves nothing behind)."""
-    if folder.exists() and not folder.is_dir():
-        raise CommandError(f"--out: expected a folder, got the file {folder}")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise CommandError(f"--out: cannot create the folder {folder}: {err.strerror}") from None
+        reference.make_output_folder(folder)
+    except ValueError as err:
+        raise CommandError(f"--out: {err}") from None
     for name in TRAIN_OUTPUTS:
         if (folder / name).is_dir():
             raise CommandError(f"--out: {folder / name} is a folder, expected a file (or "
                                f"nothing) there for {name}")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise CommandError(f"--out: cannot write in the folder {folder} (permission denied)")
 
 
 def _write_atomic(target: Path, write: Callable[[Path], object]) -> None:

@@ -182,39 +182,40 @@ def get(name: str) -> Program:
     return PROGRAMS[name]
 
 
-def _int_at_least(low: int) -> Callable[[str], int]:
-    """An argparse ``type``: the text as an int >= ``low``.
+def int_in_range(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: the text as an int from ``low`` to ``high`` (no upper bound
+    when None), for the examples and the ``tinynet`` command.
 
-    Checked while parsing, so that a bad value stops the example at once with argparse's
-    one line ("argument --seed: expected an int >= 0, got '-1'", exit status 2) rather than
-    with a traceback after MNIST was loaded.
+    It raises ArgumentTypeError itself, so that argparse's one line reads "argument --seed:
+    expected an int >= 0, got '-1'" (exit status 2) rather than naming this function, and
+    a bad value stops the program at once, not with a traceback after MNIST was loaded.
     """
+    expected = f"an int >= {low}" if high is None else f"an int from {low} to {high}"
+
     def parse(text: str) -> int:
-        value: int | None
         try:
             value = int(text)
         except ValueError:  # "1.5", "x": refused with the same message as "-1"
-            value = None
-        if value is None or value < low:
-            raise argparse.ArgumentTypeError(f"expected an int >= {low}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
         return value
 
     return parse
 
 
-def _output_folder(parser: argparse.ArgumentParser, folder: Path) -> None:
-    """Create ``folder`` (and its parents) for the plots and models, or stop with a one-line
-    argparse error: before any work, not with a FileExistsError or NotADirectoryError
-    traceback, nor at the end of a training run when the first file is written."""
-    expected = "argument --out: expected a folder to write in (created if missing)"
+def make_output_folder(folder: Path) -> None:
+    """Create ``folder`` (and its parents) for a program's outputs, before any work; a
+    ValueError saying why it cannot be (a file, a parent that is a file, no permission),
+    rather than a FileExistsError traceback at the end of a training run."""
     if folder.exists() and not folder.is_dir():
-        parser.error(f"{expected}, got the file {str(folder)!r}")
+        raise ValueError(f"expected a folder to write in, got the file {str(folder)!r}")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:  # a parent is a file, no permission, ...
-        parser.error(f"{expected}, got {str(folder)!r} ({err.strerror})")
+    except OSError as err:
+        raise ValueError(f"cannot create the folder {str(folder)!r}: {err.strerror}") from None
     if not os.access(folder, os.W_OK | os.X_OK):
-        parser.error(f"{expected}, got {str(folder)!r} (not writable)")
+        raise ValueError(f"cannot write in the folder {str(folder)!r} (permission denied)")
 
 
 def example_args(doc: str | None, epochs: int, quick_epochs: int = 1,
@@ -231,9 +232,9 @@ def example_args(doc: str | None, epochs: int, quick_epochs: int = 1,
     nothing (manual_loop.py); ``quick_help`` says what its ``--quick`` does.
     """
     parser = argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0])
-    parser.add_argument("--epochs", type=_int_at_least(1),
+    parser.add_argument("--epochs", type=int_in_range(1),
                         help=f"default {epochs}, {quick_epochs} with --quick")
-    parser.add_argument("--seed", type=_int_at_least(0), default=0,
+    parser.add_argument("--seed", type=int_in_range(0), default=0,
                         help="seed of weights and shuffling (default 0)")
     parser.add_argument("--quick", action="store_true", help=quick_help)
     if out:
@@ -243,7 +244,10 @@ def example_args(doc: str | None, epochs: int, quick_epochs: int = 1,
     if args.epochs is None:
         args.epochs = quick_epochs if args.quick else epochs
     if out:
-        _output_folder(parser, args.out)
+        try:
+            make_output_folder(args.out)
+        except ValueError as err:
+            parser.error(f"argument --out: {err}")
     return args
 
 
