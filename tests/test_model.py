@@ -423,3 +423,29 @@ def test_unknown_names_in_compile_are_refused(kwargs):
 def test_layers_must_be_layers():
     with pytest.raises(ValueError, match=r"layers\[1\]"):
         Sequential([Dense(2, 2), "relu"])
+
+
+def test_logged_losses_are_per_sample_for_a_summed_loss_too():
+    # With a tiny learning rate the weights barely move in an epoch, so the training loss
+    # (a running mean per sample) and val_loss on the same data must agree.
+    x, y = blobs(0, n=64)
+    model = mlp(0)
+    model.compile(CrossEntropy(reduction="sum"), SGD(1e-9))
+    history = model.fit(x, y, epochs=1, batch_size=16, validation_data=(x, y), verbose=0)
+    loss, val_loss = history.history["loss"][0], history.history["val_loss"][0]
+    assert loss == pytest.approx(val_loss, rel=1e-5)
+    total, _ = model.evaluate(x, y)  # evaluate keeps the loss's own reduction: the sum
+    assert total == pytest.approx(64 * val_loss, rel=1e-5)
+
+
+def test_metrics_see_probabilities_when_training_fuses_softmax():
+    def mean_top(y_pred, y_true):
+        return float(y_pred.max(axis=1).mean())  # the mean confidence: needs probabilities
+
+    x, y = blobs(0, n=64)
+    model = mlp(0)
+    model.compile(CrossEntropy(), SGD(1e-9), metrics=[mean_top])
+    history = model.fit(x, y, epochs=1, batch_size=64, shuffle=False, verbose=0)
+    expected = mean_top(model.predict(x), y)
+    assert history.history["mean_top"][0] == pytest.approx(expected, rel=1e-4)
+    assert model.evaluate(x, y)[1] == pytest.approx(expected, rel=1e-6)

@@ -30,8 +30,14 @@ def accuracy(y_pred: np.ndarray, y_true: np.ndarray) -> float:
     """The fraction of samples whose predicted class is the true one.
 
     Shapes: y_pred (N, K) scores or probabilities; y_true labels (N,) or one-hot (N, K).
-    Argmax of logits and of their softmax agree, so either may be passed.
+    Argmax of logits and of their softmax agree, so either may be passed. NaN when N is 0.
+    Raises ValueError for other shapes (labels as y_pred, or N that differ, would otherwise
+    broadcast into a number that means nothing).
     """
+    y_pred, y_true = np.asarray(y_pred), np.asarray(y_true)
+    if y_pred.ndim != 2 or y_true.ndim not in (1, 2) or len(y_true) != len(y_pred):
+        raise ValueError(f"accuracy: expected y_pred of shape (N, K) and y_true of shape (N,) "
+                         f"or (N, K), got {y_pred.shape} and {y_true.shape}")
     if len(y_true) == 0:
         return float("nan")
     return float(np.mean(predicted_labels(y_pred) == true_labels(y_true)))
@@ -40,15 +46,24 @@ def accuracy(y_pred: np.ndarray, y_true: np.ndarray) -> float:
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
     """Counts ``C[i, j]`` of samples of true class i predicted as class j; (K, K) integers.
 
-    ``y_true`` and ``y_pred`` are integer labels of shape (N,).
+    ``y_true`` and ``y_pred`` are integer labels of shape (N,), ``num_classes`` is K.
     """
+    if (isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer)
+            or num_classes < 1):
+        raise ValueError(f"confusion_matrix: num_classes must be an int >= 1, got "
+                         f"{num_classes!r}")
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    if y_true.shape != y_pred.shape:
-        raise ValueError(f"confusion_matrix: y_true {y_true.shape} and y_pred {y_pred.shape} "
-                         "must have the same shape")
+    if y_true.shape != y_pred.shape or y_true.ndim != 1:
+        raise ValueError(f"confusion_matrix: expected y_true and y_pred of the same shape "
+                         f"(N,), got {y_true.shape} and {y_pred.shape}")
     for name, y in (("y_true", y_true), ("y_pred", y_pred)):
+        if y.size and y.dtype.kind not in "iu":
+            raise ValueError(f"confusion_matrix: {name} must hold integer labels, got dtype "
+                             f"{y.dtype}")
         if y.size and (y.min() < 0 or y.max() >= num_classes):
             raise ValueError(f"confusion_matrix: {name} must be in [0, {num_classes})")
+    # int64 first: uint8 labels (as read from IDX files) times K would wrap around at 256.
+    y_true, y_pred = y_true.astype(np.int64), y_pred.astype(np.int64)
     counts = np.bincount(y_true * num_classes + y_pred, minlength=num_classes**2)
     return counts.reshape(num_classes, num_classes)
 

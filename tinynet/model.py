@@ -18,7 +18,7 @@ from tinynet import losses as losses_module
 from tinynet import metrics as metrics_module
 from tinynet import optim as optim_module
 from tinynet.callbacks import Callback, History, ProgressBar
-from tinynet.layers.activations import Softmax
+from tinynet.layers.activations import Softmax, softmax
 from tinynet.layers.base import Layer
 from tinynet.losses import CrossEntropy, Loss
 from tinynet.optim import Optimizer
@@ -210,6 +210,11 @@ class Sequential:
         epoch k shuffles and drops out exactly as it would have in an uninterrupted run, and
         the History goes on from the one saved with the checkpoint.
 
+        The logged ``loss`` and ``val_loss`` are means per sample, whatever the loss's
+        reduction, so that the two compare (with ``reduction="sum"``, :meth:`evaluate`
+        returns the sum). Metrics see the model's outputs: probabilities when it ends in
+        Softmax, although training runs the fused Softmax and cross-entropy on the logits.
+
         Raises FloatingPointError, naming the epoch and batch, when the loss becomes NaN or
         infinite (the weights are left as they were before that batch).
         """
@@ -263,6 +268,7 @@ class Sequential:
             for cb in all_callbacks:
                 cb.on_epoch_begin(epoch)
             totals = dict.fromkeys(["loss", *(name for name, _ in self.metrics)], 0.0)
+            summed = self.loss.reduction == "sum"
             seen = 0
             for batch in range(steps):
                 for cb in all_callbacks:
@@ -276,16 +282,20 @@ class Sequential:
                         f"{steps}: training diverged. Try a lower learning rate "
                         f"(now {self.optimizer.lr}), or check the inputs for NaN or inf."
                     )
-                # Running means over the epoch so far, weighted by batch size, as Keras shows.
+                # Running means per sample over the epoch so far, as Keras shows. A summed
+                # loss (reduction="sum") is already the batch's total.
                 seen += len(idx)
-                totals["loss"] += value * len(idx)
+                totals["loss"] += value if summed else value * len(idx)
+                shown = self._metric_input(out) if self.metrics else out
                 for name, fn in self.metrics:
-                    totals[name] += fn(out, yb) * len(idx)
+                    totals[name] += fn(shown, yb) * len(idx)
                 logs = {k: v / seen for k, v in totals.items()}
                 for cb in all_callbacks:
                     cb.on_batch_end(batch, logs)
             if validation_data is not None:
                 val = self._evaluate(*validation_data, batch_size=EVAL_BATCH_SIZE)
+                if summed:  # per sample, as the training loss is, so the two compare
+                    val["loss"] /= len(validation_data[0])
                 logs.update({f"val_{k}": v for k, v in val.items()})
             for cb in all_callbacks:
                 cb.on_epoch_end(epoch, logs)
@@ -320,6 +330,11 @@ class Sequential:
         values = tuple(self._evaluate(x, y, batch_size).values())
         return values if len(values) > 1 else values[0]
 
+    def _metric_input(self, out: np.ndarray) -> np.ndarray:
+        """What metrics see of the training graph's output ``out``: the model's own output,
+        so probabilities, not the logits that the fused Softmax and loss train on."""
+        return softmax(out) if self.fused_softmax else out
+
     def _evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int) -> dict[str, float]:
         layers, loss = self._training_graph()
         totals = dict.fromkeys(["loss", *(name for name, _ in self.metrics)], 0.0)
@@ -329,8 +344,9 @@ class Sequential:
             out = self._forward(layers, self._as_input(xb), training=False)
             value = loss.forward(out, yb)
             totals["loss"] += value if summed else value * len(xb)
+            shown = self._metric_input(out) if self.metrics else out
             for name, fn in self.metrics:
-                totals[name] += fn(out, yb) * len(xb)
+                totals[name] += fn(shown, yb) * len(xb)
         # The loss of the whole set, as if it were one batch: a mean over all samples, or
         # with reduction="sum" their sum.
         return {k: v if (k == "loss" and summed) else v / max(len(x), 1)

@@ -1,0 +1,60 @@
+"""Metrics: accuracy and the confusion matrix, against direct counts."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tinynet.metrics import accuracy, confusion_matrix
+
+
+@given(st.integers(1, 40), st.integers(2, 30), st.integers(0, 2**32 - 1))
+def test_confusion_matrix_counts_each_pair(n, k, seed):
+    rng = np.random.default_rng(seed)
+    y_true, y_pred = rng.integers(0, k, n), rng.integers(0, k, n)
+    expected = np.zeros((k, k), dtype=np.int64)
+    for t, p in zip(y_true, y_pred, strict=True):
+        expected[t, p] += 1
+    for dtype in (np.uint8, np.int64):  # IDX labels are uint8
+        np.testing.assert_array_equal(
+            confusion_matrix(y_true.astype(dtype), y_pred.astype(dtype), k), expected)
+
+
+def test_uint8_labels_do_not_wrap_past_255():
+    # 19 * 20 + 19 = 399 does not fit in a uint8: the count must land at [19, 19].
+    cm = confusion_matrix(np.array([19], np.uint8), np.array([19], np.uint8), 20)
+    assert cm[19, 19] == 1 and cm.sum() == 1
+
+
+def test_confusion_matrix_of_nothing_is_zeros():
+    np.testing.assert_array_equal(confusion_matrix([], [], 3), np.zeros((3, 3)))
+
+
+@pytest.mark.parametrize("args, match", [
+    (([0.5], [1], 2), r"y_true must hold integer labels, got dtype float64"),
+    (([0], [1], 2.5), r"num_classes must be an int >= 1, got 2.5"),
+    (([0], [1], None), r"num_classes must be an int >= 1, got None"),
+    ((np.eye(2, dtype=int), np.eye(2, dtype=int), 2), r"same shape \(N,\), got \(2, 2\)"),
+    (([0, 1], [1], 2), r"got \(2,\) and \(1,\)"),
+    (([0, 2], [1, 1], 2), r"y_true must be in \[0, 2\)"),
+])
+def test_confusion_matrix_refuses_what_it_cannot_count(args, match):
+    with pytest.raises(ValueError, match=match):
+        confusion_matrix(*args)
+
+
+def test_accuracy_of_scores_and_of_one_hot_rows():
+    scores = np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]])
+    assert accuracy(scores, np.array([1, 0, 0])) == pytest.approx(2 / 3)
+    assert accuracy(scores, np.eye(2)[[1, 0, 0]]) == pytest.approx(2 / 3)
+    assert np.isnan(accuracy(np.zeros((0, 2)), np.zeros(0, int)))
+
+
+@pytest.mark.parametrize("y_pred, y_true", [
+    (np.array([0, 1, 2]), np.array([0, 1, 2])),  # labels where scores belong
+    (np.eye(3), np.array([0])),                  # N that differ would broadcast
+    (np.eye(3)[[0]], np.array([0, 0, 0])),
+])
+def test_accuracy_refuses_shapes_that_would_broadcast(y_pred, y_true):
+    with pytest.raises(ValueError, match=r"expected y_pred of shape \(N, K\)"):
+        accuracy(y_pred, y_true)
