@@ -238,6 +238,69 @@ def test_mirrors_must_be_a_list_of_urls(tmp_path):
         download_mnist(tmp_path, mirrors=[], files=FILES)
 
 
+def test_mirrors_must_hold_url_strings(tmp_path):
+    with pytest.raises(TypeError, match=r"mirrors must be a list of URLs .* PosixPath at index 0"):
+        download_mnist(tmp_path, mirrors=[tmp_path], files=FILES)
+    with pytest.raises(ValueError, match=r"mirrors\[1\] must be a URL .* got '/tmp/'"):
+        download_mnist(tmp_path, mirrors=["http://127.0.0.1:9/", "/tmp/"], files=FILES)
+    with pytest.raises(TypeError, match="mirrors must be a list of URLs, got a set"):
+        download_mnist(tmp_path, mirrors={"http://127.0.0.1:9/"}, files=FILES)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_url_is_a_mirror(tmp_path):
+    # Path.as_uri(), which the messages above suggest for a folder, does work.
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for name, (gz, _) in SERVED.items():
+        (mirror / name).write_bytes(gz)
+    dest = tmp_path / "dest"
+    _assert_downloaded(dest, _download(dest, [mirror.as_uri()]))
+
+
+@pytest.mark.parametrize("timeout", [-1, 0, 0.0, float("inf"), float("nan"), "30", True, None])
+def test_timeout_must_be_a_positive_number(tmp_path, dead_mirror, timeout):
+    # Checked up front: not reported as every mirror failing, which blames the network.
+    with pytest.raises(ValueError, match=r"timeout must be a finite number of seconds > 0, got"):
+        download_mnist(tmp_path, mirrors=[dead_mirror], files=FILES, timeout=timeout)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"force": "no"}, "force must be True or False, got 'no'"),
+        ({"force": 1}, "force must be True or False, got 1"),
+        ({"progress": "no"}, "progress must be True, False or a function, got 'no'"),
+    ],
+)
+def test_flags_must_be_bools(tmp_path, dead_mirror, kwargs, message):
+    with pytest.raises(TypeError, match=message):
+        download_mnist(tmp_path, mirrors=[dead_mirror], files=FILES, **kwargs)
+
+
+def test_dest_must_be_a_folder(tmp_path, dead_mirror):
+    afile = tmp_path / "afile"
+    afile.write_bytes(b"x")
+    with pytest.raises(NotADirectoryError, match=r"dest must be a folder .*afile \(a file\)"):
+        download_mnist(afile, mirrors=[dead_mirror], files=FILES)
+    with pytest.raises(NotADirectoryError, match=r"got .*afile/sub \(.*afile is a file\)"):
+        download_mnist(afile / "sub", mirrors=[dead_mirror], files=FILES)
+    assert afile.read_bytes() == b"x"
+
+
+def test_a_plain_copy_is_not_recognised_and_the_gz_is_fetched_beside_it(server, tmp_path):
+    # What docs/data.md says: only a file under its name in `files` is skipped.
+    base, requests = server
+    for name, (_, plain) in SERVED.items():
+        (tmp_path / name.removesuffix(".gz")).write_bytes(plain)
+    paths = _download(tmp_path, [f"{base}/good"])
+    assert requests == [f"/good/{name}" for name in FILES]
+    assert [p.name for p in paths] == list(FILES)
+    for name, (_, plain) in SERVED.items():
+        assert (tmp_path / name.removesuffix(".gz")).read_bytes() == plain  # left alone
+
+
 def test_the_default_mirrors_are_torchvisions_then_tensorflow_datasets():
     assert MIRRORS == (
         "https://ossci-datasets.s3.amazonaws.com/mnist/",

@@ -146,6 +146,14 @@ def test_path_must_be_a_folder(tmp_path):
         load_mnist(tmp_path / "missing")
 
 
+@pytest.mark.parametrize("verify", ["no", 0, 1, None])
+def test_verify_must_be_a_bool(tmp_path, verify):
+    # A truthy string such as "no" used to turn verification on.
+    _write_fake_mnist(tmp_path)
+    with pytest.raises(TypeError, match=f"verify must be True or False, got {verify!r}"):
+        load_mnist(tmp_path, verify=verify)
+
+
 def test_a_broken_file_in_a_folder_is_an_idx_format_error(tmp_path):
     _write_fake_mnist(tmp_path)
     (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(b"<html>Not Found</html>")

@@ -7,10 +7,13 @@ to fill a folder of one's own. Standard library only (urllib). See docs/data.md.
 from __future__ import annotations
 
 import http.client
+import math
+import numbers
 import os
 import sys
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -143,7 +146,9 @@ def download_mnist(
     failure: an HTTP error, no connection, a timeout, an HTML page, a wrong size, data that
     is not IDX, or a SHA-256 mismatch. A file is received into a temporary file in ``dest``
     and renamed to its name only once verified, so ``dest`` never holds a partial or
-    unverified file. A file already in ``dest`` and verified is not fetched again.
+    unverified file. A file already in ``dest`` under its name in ``files`` and verified is
+    not fetched again; a copy under another name (a plain, un-gzipped one, say) is not looked
+    for, so the file is fetched beside it.
 
     Args:
         dest: the folder to fill (created if need be); then ``load_mnist(dest)`` reads it.
@@ -162,16 +167,60 @@ def download_mnist(
     Raises:
         DownloadError: every mirror failed for a file; the message lists what each did. Files
             verified before that one stay in ``dest``.
+        NotADirectoryError: ``dest`` is a file, or lies under one.
+        TypeError: ``mirrors`` is not a list of strings, or ``force`` or ``progress`` is not
+            what is documented above.
+        ValueError: ``mirrors`` is empty or holds a string that is not a URL, or ``timeout``
+            is not a finite number > 0.
     """
-    if isinstance(mirrors, str | bytes):
+    # Every argument is checked before the network is touched: a bad one would otherwise
+    # surface as each mirror failing, and the message would blame the network.
+    if isinstance(mirrors, str | bytes) or not isinstance(mirrors, Sequence):
         raise TypeError(
             f"download_mnist: mirrors must be a list of URLs, got a {type(mirrors).__name__}: "
             f"{mirrors!r}"
         )
     if not mirrors:
         raise ValueError("download_mnist: mirrors must name at least one URL, got none")
+    for i, mirror in enumerate(mirrors):
+        if not isinstance(mirror, str):
+            raise TypeError(
+                f"download_mnist: mirrors must be a list of URLs (str), got a "
+                f"{type(mirror).__name__} at index {i}: {mirror!r} (for a folder, pass "
+                "Path(folder).as_uri())"
+            )
+        if not urllib.parse.urlsplit(mirror).scheme:
+            raise ValueError(
+                f"download_mnist: mirrors[{i}] must be a URL such as 'https://host/mnist/', "
+                f"got {mirror!r} (for a folder, pass Path(folder).as_uri())"
+            )
+    # bool is a Real too, and urllib reads timeout=0 as "non-blocking", not as "no wait".
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, numbers.Real)
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
+        raise ValueError(
+            f"download_mnist: timeout must be a finite number of seconds > 0, got {timeout!r}"
+        )
+    if not isinstance(force, bool):
+        raise TypeError(f"download_mnist: force must be True or False, got {force!r}")
+    # A truthy string such as "no" would otherwise print progress.
+    if not isinstance(progress, bool) and not callable(progress):
+        raise TypeError(
+            f"download_mnist: progress must be True, False or a function, got {progress!r}"
+        )
     dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        # mkdir names neither the argument nor which part of the path is in the way.
+        blocker = next((p for p in (dest, *dest.parents) if p.is_file()), dest)
+        where = "a file" if blocker == dest else f"{blocker} is a file"
+        raise NotADirectoryError(
+            f"download_mnist: dest must be a folder (created if missing), got {dest} ({where})"
+        ) from None
     printer = _Printer()
     say = printer.say if progress is True else _quiet
     on_bytes = progress if callable(progress) else (printer.progress if progress else None)

@@ -103,7 +103,11 @@ def load_mnist(
         ChecksumError: with ``verify``, a file's content is not MNIST's; the message names the
             file and how to restore it.
         ValueError: without ``verify``, the arrays are not images and labels that match.
+        TypeError: ``verify`` is not True or False.
     """
+    # A truthy string such as "no" would otherwise turn verification on.
+    if not isinstance(verify, bool):
+        raise TypeError(f"load_mnist: verify must be True or False, got {verify!r}")
     folder = DATA_DIR if path is None else Path(path)
     if not folder.is_dir():
         raise NotADirectoryError(
