@@ -449,3 +449,9 @@ def test_metrics_see_probabilities_when_training_fuses_softmax():
     expected = mean_top(model.predict(x), y)
     assert history.history["mean_top"][0] == pytest.approx(expected, rel=1e-4)
     assert model.evaluate(x, y)[1] == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("shape", [28, "784", (28, 0), (2.5,), (True,)])
+def test_summary_refuses_an_input_shape_that_is_not_a_shape(shape):
+    with pytest.raises(ValueError, match=r"summary: input_shape must be one sample's shape"):
+        Sequential([Dense(784, 3)], seed=0).summary(input_shape=shape)

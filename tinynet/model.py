@@ -410,6 +410,12 @@ class Sequential:
         ``input_shape`` is one sample's shape, e.g. (784,) or (28, 28, 1); by default the
         shape of the last data seen, or what the first layer declares (Dense does).
         """
+        if input_shape is not None and (
+                not isinstance(input_shape, tuple | list)
+                or not all(isinstance(d, int | np.integer) and not isinstance(d, bool) and d >= 1
+                           for d in input_shape)):
+            raise ValueError(f"summary: input_shape must be one sample's shape, a tuple of "
+                             f"ints >= 1 such as (784,) or (28, 28, 1), got {input_shape!r}")
         first = self.layers[0] if self.layers else None
         shape = input_shape or self.input_shape or getattr(first, "input_shape", None)
         if shape is not None and None not in shape:
