@@ -275,6 +275,47 @@ def test_a_numpy_assertion_fails_with_its_message_not_a_bare_assertion_error(
     assert "\n" not in message
 
 
+def test_a_package_that_does_not_import_fails_every_part_naming_file_and_line(
+        tmp_path: Path) -> None:
+    # The package loads ops and text, then a module that does not compile: without the check,
+    # test_ops.py cannot be collected but test_text.py finds minilib.text already loaded.
+    project = write_project(tmp_path)
+    (project / "minilib/__init__.py").write_text(
+        "from minilib import ops, text\nfrom minilib import util\n")
+    (project / "minilib/util.py").write_text("X = 1\n\ndef broken(:\n    pass\n")
+    report = grade(project, registry=PARTS_OF_FIXTURE, parts=["double", "shout"])
+    message = ("cannot import minilib, so no part can be graded: minilib/util.py:3: "
+               "SyntaxError: invalid syntax")
+    assert {p: (r.status, r.message) for p, r in report.results.items()} == {
+        "double": (FAILED, message), "shout": (FAILED, message)}
+
+
+def test_a_syntax_error_outside_the_package_import_names_its_file_and_line(
+        tmp_path: Path) -> None:
+    # minilib/__init__.py does not import text.py: only test_text.py cannot be collected.
+    project = write_project(tmp_path, text=TEXT.replace('return s.upper() + "!"',
+                                                        "return s.upper( +"))
+    report = grade(project, registry=PARTS_OF_FIXTURE, parts=["double", "shout"])
+    assert statuses(report) == {"double": PASSED, "shout": FAILED}
+    assert report.results["shout"].message == (
+        "tests/test_text.py: cannot collect: minilib/text.py:9: "
+        "SyntaxError: '(' was never closed")
+
+
+def test_the_part_table_of_the_docs_names_the_files_of_each_parts_regions() -> None:
+    root = homework.project_root()
+    table = (root / "docs/homework.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| *\d+ *\| *`([a-z0-9-]+)` *\|.*\|(.*)\|.*\|$", table, re.M))
+    assert list(rows) == list(PARTS), "docs/homework.md: the table's parts are not PARTS"
+    project = homework.scan_project(root)
+    for pid, cell in rows.items():
+        expected = {r.path for r in project.regions_of(pid)}
+        actual = set(re.findall(r"`([^`]+)`", cell))
+        assert actual == expected, (
+            f"docs/homework.md, part {pid}: expected files {sorted(expected)}, "
+            f"got {sorted(actual)}")
+
+
 def test_an_error_is_summed_up_in_one_line_within_the_limit() -> None:
     np = pytest.importorskip("numpy")
     with pytest.raises(AssertionError) as raised:

@@ -731,6 +731,40 @@ def _find_stub(exc: BaseException | None) -> tuple[str, str] | None:
     return None
 
 
+# Where pytest's report of a collection error points: a frame line ("minilib/ops.py:3: in
+# <module>") or, for a SyntaxError, the quoted file and line above the message.
+_FRAME = re.compile(r'^(?:([^\s<>][^:\n]*?):(\d+): in \S+|E\s+File "([^"]+)", line (\d+))$',
+                    re.M)
+
+
+def _project_path(filename: str, project: str | Path) -> str | None:
+    """``filename`` as a posix path relative to ``project``, or None when it is not one of
+    the project's files: outside it, in an environment (``.venv``) or not a file at all
+    (``<frozen importlib._bootstrap>``, ``<string>``)."""
+    if filename.startswith("<"):
+        return None
+    path = Path(project, filename).resolve()
+    try:
+        rel = path.relative_to(Path(project).resolve())
+    except ValueError:
+        return None
+    if any(p in EXCLUDED_DIRS or p == "site-packages" for p in rel.parts):
+        return None
+    return rel.as_posix()
+
+
+def _error_location(text: str, project: str | Path = ".") -> str:
+    """``"path:line: "`` of the last place in the project that a traceback ``text`` shows,
+    or ``""``. A SyntaxError's message alone names neither the file nor the line, and the
+    file that does not compile is often not the test file pytest could not collect."""
+    where = ""
+    for m in _FRAME.finditer(text):
+        path = _project_path(m.group(1) or m.group(3), project)
+        if path is not None:
+            where = f"{path}:{m.group(2) or m.group(4)}: "
+    return where
+
+
 def _marked_parts(item: Any) -> list[str]:
     ids: list[str] = []
     for mark in item.iter_markers("part"):
@@ -779,8 +813,9 @@ def _recorder(report: str, parts: Collection[str] | None, select: bool) -> Any:
                 text = report.longreprtext
                 stub = re.search(r"NotImplementedError: (([a-z][a-z0-9-]*): .*?; see \S+)", text)
                 errors = [m.group(1) for m in re.finditer(r"^E\s+(\S.*)$", text, re.M)]
+                where = _error_location(text)
                 self.write(event="collect_error", nodeid=report.nodeid,
-                           message=_one_line(errors[-1] if errors else text),
+                           message=_one_line(where + (errors[-1] if errors else text)),
                            stub=[stub.group(2), stub.group(1)] if stub else None)
 
         def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
@@ -875,6 +910,67 @@ def _check_project_folder(project: str | Path) -> Path:
     if not (folder / "pyproject.toml").is_file():
         raise HomeworkError(f"{folder} is not a project folder: it has no pyproject.toml")
     return folder
+
+
+# Imports each package named on the command line in a fresh interpreter, and prints, for the
+# first one that fails, its error and the traceback's frames as one JSON line.
+_IMPORT_CHECK = """\
+import importlib, json, os, sys, traceback
+sys.path.insert(0, os.getcwd())
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+    except BaseException as e:
+        frames = [(f.filename, f.lineno) for f in traceback.extract_tb(e.__traceback__)]
+        if isinstance(e, SyntaxError) and e.filename:
+            frames.append((e.filename, e.lineno))
+        error = traceback.format_exception_only(type(e), e)[-1].strip()
+        print(json.dumps({"package": name, "error": error, "frames": frames}))
+        break
+"""
+
+
+def _packages(project: Path) -> list[str]:
+    """The project's top-level packages (folders with an ``__init__.py``), tests aside."""
+    return sorted(p.parent.name for p in project.glob("*/__init__.py")
+                  if p.parent.name.isidentifier() and p.parent.name not in ("tests", "test")
+                  and p.parent.name not in EXCLUDED_DIRS)
+
+
+def _import_error(project: Path, timeout: float = TIMEOUT) -> str | None:
+    """Why the project's packages do not import, naming file and line; None if they do.
+
+    Checked before grading, in a fresh interpreter: when a package fails halfway through
+    its ``__init__``, the submodules it loaded first stay in ``sys.modules``, so in the
+    pytest run some test files would import them and pass while the others fail to collect,
+    depending only on the order of the imports.
+    """
+    packages = _packages(project)
+    if not packages:
+        return None
+    command = [sys.executable, "-c", _IMPORT_CHECK, *packages]
+    try:
+        done = subprocess.run(command, cwd=project, capture_output=True, text=True,
+                              errors="replace", timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return f"importing {', '.join(packages)} took over {timeout:g} s"
+    lines = done.stdout.strip().splitlines()
+    try:
+        failure = json.loads(lines[-1]) if lines else None
+    except json.JSONDecodeError:
+        failure = None
+    if failure is None:
+        if done.returncode == 0:
+            return None
+        return (f"importing {', '.join(packages)} exited with status {done.returncode}: "
+                + _one_line(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""))
+    where = ""
+    for filename, line in failure["frames"]:
+        path = _project_path(filename, project) if filename else None
+        if path is not None:
+            where = f"{path}:{line}: "
+    return _one_line(f"cannot import {failure['package']}, so no part can be graded: "
+                     f"{where}{failure['error']}", 300)
 
 
 def collect_tests(project: str | Path, timeout: float = TIMEOUT) -> dict[str, list[str]]:
@@ -1019,6 +1115,9 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
     """
     folder = _check_project_folder(project)
     chosen = _choose(parts, registry)
+    broken = _import_error(folder, timeout)
+    if broken is not None:
+        return GradeReport({pid: PartResult(pid, FAILED, broken) for pid in chosen})
     collected: dict[str, list[str]] = {}
     outcomes: dict[str, _TestOutcome] = {}
     collect_errors: dict[str, list[dict[str, Any]]] = {}
