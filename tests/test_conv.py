@@ -226,8 +226,8 @@ def test_text_input_raises():
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"in_channels": 0}, "in_channels must be a positive int, got 0"),
-    ({"out_channels": 2.0}, "out_channels must be a positive int, got 2.0"),
+    ({"in_channels": 0}, "in_channels must be an int >= 1, got 0"),
+    ({"out_channels": 2.0}, "out_channels must be an int >= 1, got 2.0"),
     ({"kernel_size": 0}, "kernel_size must be an int >= 1 or a pair of them, got 0"),
     ({"kernel_size": (3, 3, 3)}, r"kernel_size must be .*got \(3, 3, 3\)"),
     ({"stride": 0}, "stride must be an int >= 1"),

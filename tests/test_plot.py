@@ -279,7 +279,7 @@ def test_plot_digits_takes_whole_float_labels_and_other_class_counts():
     assert fig.axes[0].get_title() == "25"
     fig = plot.plot_digits(IMAGES, np.eye(26)[[25, 1, 2, 3, 4]])
     assert fig.axes[0].get_title() == "25"
-    with pytest.raises(ValueError, match=r"^num_classes: expected an int >= 1, got 0$"):
+    with pytest.raises(ValueError, match=r"^num_classes must be an int >= 1, got 0$"):
         plot.plot_digits(IMAGES, LABELS, num_classes=0)
 
 
@@ -306,10 +306,10 @@ def test_plot_misclassified_counts_may_be_numpy_ints():
                                   ncols=np.int32(2))
     assert len(fig.axes) == 3
     for bad in (0, True, 2.0, np.int64(-1)):
-        with pytest.raises(ValueError, match=r"^n: expected an int >= 1, got "):
+        with pytest.raises(ValueError, match=r"^n must be an int >= 1, got "):
             plot.plot_misclassified(IMAGES, LABELS, probabilities, n=bad)
     # ncols is checked even when there is no mistake to lay out.
-    with pytest.raises(ValueError, match=r"^ncols: expected an int >= 1, got 0$"):
+    with pytest.raises(ValueError, match=r"^ncols must be an int >= 1, got 0$"):
         plot.plot_misclassified(IMAGES, LABELS, np.eye(10)[LABELS], ncols=0)
 
 

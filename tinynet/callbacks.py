@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
+from tinynet.checks import int_at_least
+
 if TYPE_CHECKING:
     from tinynet.model import Sequential
 
@@ -193,15 +195,13 @@ class EarlyStopping(Callback):
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', got {mode!r}")
         _check_monitor("EarlyStopping", monitor)
-        if (isinstance(patience, bool) or not isinstance(patience, int | np.integer)
-                or patience < 0):
-            raise ValueError(f"EarlyStopping: patience must be an int >= 0, got {patience!r}")
         if (isinstance(min_delta, bool) or not isinstance(min_delta, int | float | np.number)
                 or not math.isfinite(min_delta)):
             # A NaN min_delta would make every epoch "no improvement": a silent early stop.
             raise ValueError(f"EarlyStopping: min_delta must be a finite number, got "
                              f"{min_delta!r}")
-        self.monitor, self.patience = monitor, int(patience)
+        self.monitor = monitor
+        self.patience = int_at_least("EarlyStopping: patience", patience, 0)
         self.min_delta = abs(float(min_delta))
         self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
         self.restore_best_weights = restore_best_weights

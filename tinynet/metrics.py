@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tinynet.checks import int_at_least
+
 
 def predicted_labels(y_pred: np.ndarray) -> np.ndarray:
     """The predicted class of each row: argmax over K columns, or ``p > 0.5`` when K = 1.
@@ -48,10 +50,7 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -
 
     ``y_true`` and ``y_pred`` are integer labels of shape (N,), ``num_classes`` is K.
     """
-    if (isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer)
-            or num_classes < 1):
-        raise ValueError(f"confusion_matrix: num_classes must be an int >= 1, got "
-                         f"{num_classes!r}")
+    num_classes = int_at_least("confusion_matrix: num_classes", num_classes, 1)
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape or y_true.ndim != 1:
         raise ValueError(f"confusion_matrix: expected y_true and y_pred of the same shape "

@@ -18,6 +18,7 @@ from tinynet import losses as losses_module
 from tinynet import metrics as metrics_module
 from tinynet import optim as optim_module
 from tinynet.callbacks import Callback, History, ProgressBar
+from tinynet.checks import int_at_least
 from tinynet.layers.activations import Softmax, softmax
 from tinynet.layers.base import Layer
 from tinynet.losses import CrossEntropy, Loss
@@ -29,12 +30,6 @@ EVAL_BATCH_SIZE = 1024
 
 # Keys of the seed's independent random streams (numpy.random.SeedSequence spawn keys).
 _INIT_STREAM, _EPOCH_STREAM = 0, 1
-
-
-def _check_int(name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    return int(value)
 
 
 class Sequential:
@@ -64,7 +59,7 @@ class Sequential:
                 raise ValueError(f"layers[{i}] must be a tinynet Layer, got {layer!r}")
         if seed is None:
             seed = int(np.random.SeedSequence().entropy)
-        self.seed = _check_int("seed", seed, 0)
+        self.seed = int_at_least("seed", seed, 0)
         self.rng = self._generator(_INIT_STREAM)
         for layer in self.layers:
             layer.init_params(self.rng)
@@ -219,9 +214,9 @@ class Sequential:
         infinite (the weights are left as they were before that batch).
         """
         self._require_compiled()
-        epochs = _check_int("epochs", epochs, 0)
-        batch_size = _check_int("batch_size", batch_size, 1)
-        initial_epoch = _check_int("initial_epoch", initial_epoch, 0)
+        epochs = int_at_least("epochs", epochs, 0)
+        batch_size = int_at_least("batch_size", batch_size, 1)
+        initial_epoch = int_at_least("initial_epoch", initial_epoch, 0)
         if verbose not in (0, 1, 2):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
         x, y = self._check_data(x, y, "x", "y")
@@ -308,7 +303,7 @@ class Sequential:
     # ------------------------------------------------------------------------- inference
     def predict(self, x: np.ndarray, batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
         """The model's outputs for x, (N, K): probabilities when it ends in Softmax."""
-        batch_size = _check_int("batch_size", batch_size, 1)
+        batch_size = int_at_least("batch_size", batch_size, 1)
         x = self._check_x(x, "x", finite=True)
         self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
         outs = [self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
@@ -325,7 +320,7 @@ class Sequential:
         model was compiled with no metrics. ``batch_size`` only bounds memory.
         """
         self._require_compiled()
-        batch_size = _check_int("batch_size", batch_size, 1)
+        batch_size = int_at_least("batch_size", batch_size, 1)
         x, y = self._check_data(x, y, "x", "y")
         values = tuple(self._evaluate(x, y, batch_size).values())
         return values if len(values) > 1 else values[0]

@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from tinynet.callbacks import History
+from tinynet.checks import int_at_least
 
 #: Colours of correct and wrong predictions in the digit grids.
 RIGHT, WRONG = "black", "red"
@@ -72,16 +73,6 @@ def _finish(fig: Figure, path: Path | None) -> Figure:
     return fig
 
 
-def _int_at_least(name: str, value: object, low: int) -> int:
-    """``value`` as an int >= ``low``; NumPy integers count (``n=len(x) // 2`` on an array
-    shape is one), bools do not."""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer) \
-            or value < low:
-        shown = value.item() if isinstance(value, np.generic) else value  # 0, not np.int64(0)
-        raise ValueError(f"{name}: expected an int >= {low}, got {shown!r}")
-    return int(value)
-
-
 def _rows(values: object, name: str, n: int, num_classes: int | None) -> np.ndarray:
     """``values`` as (n, num_classes) finite floats: one row of class scores per image
     (``num_classes=None``: any number of columns)."""
@@ -123,7 +114,7 @@ def _num_classes(num_classes: int | None, *arrays: object) -> int:
     """``num_classes`` if given, else the width of the first (N, K) array, else 10: the
     digits."""
     if num_classes is not None:
-        return _int_at_least("num_classes", num_classes, 1)
+        return int_at_least("num_classes", num_classes, 1)
     for a in arrays:
         shape = np.shape(a)
         if len(shape) == 2 and shape[1] > 1:
@@ -152,7 +143,7 @@ def _as_images(images: np.ndarray, name: str = "images") -> np.ndarray:
 
 
 def _grid(n: int, ncols: int) -> tuple[int, int]:
-    ncols = min(_int_at_least("ncols", ncols, 1), max(n, 1))
+    ncols = min(int_at_least("ncols", ncols, 1), max(n, 1))
     return math.ceil(n / ncols), ncols
 
 
@@ -295,8 +286,8 @@ def plot_misclassified(images: np.ndarray, y_true: np.ndarray, probabilities: np
     p = _rows(probabilities, "probabilities", len(x), None)
     # K comes from the probabilities: y_true's labels (or one-hot width) must agree with it.
     y = _labels(y_true, "y_true", len(x), p.shape[1])
-    n = _int_at_least("n", n, 1)
-    _int_at_least("ncols", ncols, 1)  # checked even when there is no mistake to lay out
+    n = int_at_least("n", n, 1)
+    int_at_least("ncols", ncols, 1)  # checked even when there is no mistake to lay out
     pred = p.argmax(axis=1)
     confidence = p.max(axis=1)
     wrong = np.flatnonzero(pred != y)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tinynet.checks import int_at_least
 from tinynet.datasets.idx import read_idx, read_idx_sha256
 
 #: The folder of the copies shipped inside the package.
@@ -157,10 +158,7 @@ def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
         ValueError: labels that are not a 1-D array of integers, a label out of range, or a
             ``num_classes`` that is not a positive int.
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer):
-        raise ValueError(f"one_hot: num_classes must be a positive int, got {num_classes!r}")
-    if num_classes < 1:
-        raise ValueError(f"one_hot: num_classes must be a positive int, got {num_classes}")
+    num_classes = int_at_least("one_hot: num_classes", num_classes, 1)
     labels = np.asarray(labels)
     if labels.ndim != 1:
         raise ValueError(f"one_hot: labels must be 1-D, shape (N,), got shape {labels.shape}")

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from tinynet.checks import int_at_least
 from tinynet.layers.base import Layer
 from tinynet.layers.conv import check_images
 
@@ -42,10 +43,7 @@ class RandomShift(Layer):
 
     def __init__(self, max_shift: int, rng: np.random.Generator | None = None) -> None:
         super().__init__()
-        if (isinstance(max_shift, bool) or not isinstance(max_shift, int | np.integer)
-                or max_shift < 0):
-            raise ValueError(f"RandomShift: max_shift must be an int >= 0, got {max_shift!r}")
-        self.max_shift = int(max_shift)
+        self.max_shift = int_at_least("RandomShift: max_shift", max_shift, 0)
         self.rng = rng if rng is not None else np.random.default_rng()
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from tinynet.checks import int_at_least
+
 
 class Layer:
     """One step of a network: a function with a forward pass and a backward pass.
@@ -105,9 +107,7 @@ def as_float_array(x: np.ndarray, dtype: np.dtype, name: str, layer: Layer) -> n
 
 def positive_int(owner: str, name: str, value: object) -> int:
     """``value`` as an int; a ValueError naming ``owner`` and ``name`` unless it is >= 1."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{owner}: {name} must be a positive int, got {value!r}")
-    return int(value)
+    return int_at_least(f"{owner}: {name}", value, 1)
 
 
 def float_dtype(owner: str, dtype: np.dtype | type) -> np.dtype:
