@@ -251,8 +251,8 @@ def test_early_stopping_in_fit_restores_the_best_weights():
     (lambda: EarlyStopping(min_delta=float("nan")), ValueError, r"min_delta must be a finite"),
     (lambda: EarlyStopping(patience=-1), ValueError, r"patience must be an int >= 0"),
     (lambda: LearningRateScheduler(0.1), TypeError, r"schedule must be a function"),
-    (lambda: exponential_decay(0.1, 0.0), ValueError, r"rate must be a finite number > 0"),
-    (lambda: exponential_decay(float("inf"), 0.9), ValueError, r"initial_lr must be a finite"),
+    (lambda: exponential_decay(0.1, 0.0), ValueError, r"rate must be a number in \(0.0, inf\)"),
+    (lambda: exponential_decay(float("inf"), 0.9), ValueError, r"initial_lr must be a number in"),
 ])
 def test_bad_callback_arguments_are_refused_when_made(make, error, match):
     with pytest.raises(error, match=match):

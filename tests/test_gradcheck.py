@@ -75,7 +75,7 @@ def test_numerical_gradient_refuses_what_it_cannot_perturb_in_place():
 @pytest.mark.parametrize("eps", [0, 0.0, -1e-6, float("nan"), float("inf"), "1e-6", None])
 def test_eps_must_be_a_finite_positive_number(eps):
     x = np.ones(2)
-    message = rf"eps must be a finite number > 0.*got {re.escape(repr(eps))}"
+    message = rf"eps must be a number in \(0\.0, inf\), got {re.escape(repr(eps))}"
     with pytest.raises(ValueError, match="numerical_gradient: " + message):
         numerical_gradient(lambda v: float(np.sum(v**2)), x, eps=eps)
     with pytest.raises(ValueError, match="check_layer: " + message):

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
-from tinynet.checks import int_at_least
+from tinynet.checks import int_at_least, number_in
 
 if TYPE_CHECKING:
     from tinynet.model import Sequential
@@ -357,10 +357,7 @@ def exponential_decay(initial_lr: float, rate: float) -> Callable[[int, float], 
     """The schedule ``lr = initial_lr * rate**epoch`` for :class:`LearningRateScheduler`;
     ``initial_lr`` and ``rate`` must be finite numbers > 0 (checked now, not at epoch 1)."""
     for name, value in (("initial_lr", initial_lr), ("rate", rate)):
-        if (isinstance(value, bool) or not isinstance(value, int | float | np.number)
-                or not 0 < value < math.inf):
-            raise ValueError(f"exponential_decay: {name} must be a finite number > 0, got "
-                             f"{value!r}")
+        number_in(f"exponential_decay: {name}", value, 0.0, low_inclusive=False)
 
     def schedule(epoch: int, lr: float) -> float:
         return initial_lr * rate**epoch

@@ -15,3 +15,20 @@ def int_at_least(name: str, value: object, low: int) -> int:
         shown = value.item() if isinstance(value, np.generic) else value  # 0, not np.int64(0)
         raise ValueError(f"{name} must be an int >= {low}, got {shown!r}")
     return int(value)
+
+
+def number_in(name: str, value: object, low: float, high: float | None = None,
+              low_inclusive: bool = True) -> float:
+    """``value`` as a float in [low, high) (or (low, high) when not ``low_inclusive``; no
+    upper bound when ``high`` is None), or a ValueError "<name> must be a number in
+    [low, high), got <value>". Infinity and NaN are refused: an infinite step size or
+    tolerance is never meant. Bools are not numbers here."""
+    ok = (isinstance(value, int | float | np.integer | np.floating)
+          and not isinstance(value, bool | np.bool_)
+          and np.isfinite(value)
+          and (value >= low if low_inclusive else value > low)
+          and (high is None or value < high))
+    if not ok:
+        bounds = f"{'[' if low_inclusive else '('}{low}, {'inf' if high is None else high})"
+        raise ValueError(f"{name} must be a number in {bounds}, got {value!r}")
+    return float(value)

@@ -14,7 +14,6 @@ returns, and a random ``dy`` (unlike all ones) catches errors that a symmetric o
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from tinynet import losses as losses_module
+from tinynet.checks import number_in
 from tinynet.layers.base import Layer
 from tinynet.losses import Loss
 
@@ -32,13 +32,9 @@ FLOOR = 1e-8
 
 
 def _check_eps(owner: str, eps: float) -> float:
-    """``eps`` as a float; a ValueError naming ``owner`` unless it is finite and > 0 (0 would
-    divide by zero, a negative or NaN step gives a meaningless quotient)."""
-    if (isinstance(eps, bool) or not isinstance(eps, int | float | np.integer | np.floating)
-            or not math.isfinite(eps) or eps <= 0):
-        raise ValueError(f"{owner}: eps must be a finite number > 0 (1e-6 suits float64), "
-                         f"got {eps!r}")
-    return float(eps)
+    """``eps`` as a float, > 0 and finite: 0 would divide by zero, a negative or NaN step
+    gives a meaningless quotient (1e-6 suits float64)."""
+    return number_in(f"{owner}: eps", eps, 0.0, low_inclusive=False)
 
 
 def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,

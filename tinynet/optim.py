@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from tinynet.checks import number_in
+
 Pairs = Iterable[tuple[np.ndarray, np.ndarray]]
 
 
@@ -98,14 +100,9 @@ class Optimizer:
 
 def _check_number(owner: Any, name: str, value: Any, low: float, high: float | None = None,
                   low_inclusive: bool = True) -> None:
-    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
-    if ok:  # math.isfinite: an infinite step size or decay is never meant (NaN fails below too)
-        ok = (math.isfinite(value) and (value >= low if low_inclusive else value > low)
-              and (high is None or value < high))
-    if not ok:
-        bounds = f"{'[' if low_inclusive else '('}{low}, {high if high is not None else 'inf'})"
-        raise ValueError(f"{type(owner).__name__}: {name} must be a number in {bounds}, "
-                         f"got {value!r}")
+    """A ValueError naming ``owner``'s class and ``name`` unless ``value`` is a finite number
+    in the bounds (see :func:`tinynet.checks.number_in`)."""
+    number_in(f"{type(owner).__name__}: {name}", value, low, high, low_inclusive)
 
 
 class SGD(Optimizer):
