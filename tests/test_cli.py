@@ -22,7 +22,7 @@ from tinynet import (
     Softmax,
     load_model,
 )
-from tinynet.cli import _write_atomic, main
+from tinynet.cli import main
 from tinynet.datasets import load_mnist
 
 
@@ -323,23 +323,6 @@ def test_train_writes_curves_atomically(tmp_path, monkeypatch, capsys):
     assert len(json.loads((tmp_path / "history.json").read_text())["loss"]) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["curves.png", "history.json",
                                                           "model.npz"]  # no temporary file
-
-
-def test_write_atomic_keeps_the_old_file_when_writing_fails(tmp_path):
-    target = tmp_path / "history.json"
-    target.write_text("old")
-
-    def interrupted(tmp: Path) -> None:
-        tmp.write_text("{\"loss\": [0.1,")
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        _write_atomic(target, interrupted)
-    assert target.read_text() == "old"
-    assert [p.name for p in tmp_path.iterdir()] == ["history.json"]
-    _write_atomic(target, lambda tmp: tmp.write_text("new"))
-    assert target.read_text() == "new"
-    assert [p.name for p in tmp_path.iterdir()] == ["history.json"]
 
 
 def test_a_closed_pipe_ends_quietly():

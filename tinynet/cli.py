@@ -13,13 +13,14 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 import tinynet
 from tinynet import homework, reference
+from tinynet.atomic import write_atomic
 
 #: What ``evaluate --out`` and ``show --out`` can write (formats matplotlib always has).
 IMAGE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
@@ -208,22 +209,6 @@ def _output_folder(folder: Path) -> None:
                                f"nothing) there for {name}")
 
 
-def _write_atomic(target: Path, write: Callable[[Path], object]) -> None:
-    """``write(tmp)`` to a temporary file beside ``target``, then rename it over ``target``.
-
-    A rename within one folder is atomic, so a run interrupted while writing leaves the
-    previous file as it was, never half of a new one. (tinynet.io's helper of the same name
-    writes .npz archives only.) The temporary file keeps the suffix, from which matplotlib
-    takes the format.
-    """
-    tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp{target.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _probabilities(model: tinynet.Sequential, x: np.ndarray) -> np.ndarray:
     """(N, 10) probabilities, applying softmax to a model that outputs logits."""
     out = model.predict(x)
@@ -269,8 +254,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     model.save(args.out / "model.npz")  # atomic too
     text = json.dumps(history.history, indent=1) + "\n"
-    _write_atomic(args.out / "history.json", lambda tmp: tmp.write_text(text))
-    _write_atomic(args.out / "curves.png", lambda tmp: plot_history(history, path=tmp))
+    write_atomic(args.out / "history.json", lambda tmp: tmp.write_text(text))
+    write_atomic(args.out / "curves.png", lambda tmp: plot_history(history, path=tmp))
     print(f"trained {epochs} epoch(s) in {seconds:.1f}s; saved {', '.join(TRAIN_OUTPUTS)} "
           f"in {args.out}/")
     print(f"test loss: {loss:.4f}")

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 import warnings
 import zipfile
 import zlib
@@ -57,6 +56,7 @@ from tinynet import layers as layers_module
 from tinynet import losses as losses_module
 from tinynet import metrics as metrics_module
 from tinynet import optim as optim_module
+from tinynet.atomic import write_atomic
 from tinynet.callbacks import History
 from tinynet.layers.base import Layer
 from tinynet.losses import Loss
@@ -167,49 +167,16 @@ def save_model(model: Sequential, path: str | os.PathLike) -> Path:
         raise ValueError(f"cannot save the model to {target}: {err}") from err
     arrays = _arrays(model)  # keys "layer..." and "opt...": never JSON_KEY
     arrays[JSON_KEY] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-    _write_atomic(target, arrays)
+    if not target.parent.is_dir():
+        raise FileNotFoundError(f"cannot save the model to {target}: no folder {target.parent}")
+    write_atomic(target, lambda tmp: _savez(tmp, arrays))
     return target
 
 
-def _write_atomic(target: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write the archive next to ``target``, flush it to disk, then rename it over ``target``.
-
-    A rename within one folder is atomic: readers see the old file or the new one, never a
-    half-written one. The temporary file is removed if anything fails, even Ctrl-C.
-    """
-    folder = target.parent
-    if not folder.is_dir():
-        raise FileNotFoundError(f"cannot save the model to {target}: no folder {folder}")
-    tmp = folder / f".{target.name}.{uuid.uuid4().hex[:12]}.tmp"
-    # os.open with mode 0o666 lets the umask decide the permissions, as for any new file
-    # (tempfile.mkstemp would make the model readable by its owner only).
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)  # to a file object, np.savez appends no suffix
-            f.flush()
-            os.fsync(f.fileno())  # the data is on disk before the rename makes it visible
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_folder(folder)
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Flush the rename itself to disk (POSIX; Windows cannot open folders)."""
-    if not hasattr(os, "O_DIRECTORY"):
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems refuse it; the data itself was already flushed
-    finally:
-        os.close(fd)
+def _savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """The archive, written to the open file: to a file object, np.savez appends no suffix."""
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
 
 
 # -------------------------------------------------------------------------------- loading

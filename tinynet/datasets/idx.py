@@ -23,12 +23,13 @@ import hashlib
 import math
 import os
 import struct
-import threading
 import zlib
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 import numpy as np
+
+from tinynet.atomic import write_atomic
 
 #: IDX element type code -> the big-endian dtype it stores.
 TYPES: dict[int, np.dtype] = {
@@ -394,14 +395,12 @@ def write_idx(
             raise FileNotFoundError(f"write_idx: cannot write {path}: no folder {path.parent}")
         if compress is None:
             compress = path.suffix == ".gz"
-        # A name no other writer uses, so two processes writing the same file never collide.
-        partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")
-        try:
-            with open(partial, "wb") as f:
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as f:
                 _write(f, header, payload, compress, compresslevel)
-            os.replace(partial, path)
-        finally:
-            partial.unlink(missing_ok=True)
+
+        write_atomic(path, write)
     else:
         _write(target, header, payload, bool(compress), compresslevel)
 
