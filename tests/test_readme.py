@@ -1,7 +1,12 @@
 """The README's set-up commands are the ones CI runs."""
 
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,3 +28,29 @@ def test_readme_main_job_installs_and_trains():
     assert len(installs) == 2, "the README's set-up is two commands"
     train = [b for b in installs if "tinynet train" in b]
     assert len(train) == 1 and "[dev]" not in train[0]
+
+
+@pytest.mark.parametrize("pytest_status", [0, 1, 2, 5])
+def test_ci_exits_with_the_test_runs_status(tmp_path, pytest_status):
+    """.ci/run is green only when pytest is: 5 (no test collected) is red, like any failure.
+
+    The script runs in a copy of the project root where ``python3 -m venv`` is a stand-in
+    that makes a .venv whose pip succeeds and whose python exits with ``pytest_status``.
+    """
+    (tmp_path / ".ci").mkdir()
+    shutil.copy(ROOT / ".ci" / "run", tmp_path / ".ci" / "run")
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    venv_maker = fake_bin / "python3"
+    venv_maker.write_text(
+        "#!/bin/sh\n"
+        "mkdir -p .venv/bin\n"
+        "printf '#!/bin/sh\\nexit 0\\n' > .venv/bin/pip\n"
+        f"printf '#!/bin/sh\\nexit {pytest_status}\\n' > .venv/bin/python\n"
+        "chmod +x .venv/bin/pip .venv/bin/python\n"
+    )
+    venv_maker.chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake_bin}{os.pathsep}{os.environ['PATH']}"}
+    run = subprocess.run(["bash", str(tmp_path / ".ci" / "run")], env=env,
+                         capture_output=True, text=True)
+    assert run.returncode == pytest_status, run.stdout + run.stderr
