@@ -26,8 +26,9 @@ class MaxPool2D(Layer):
 
     Tie rule: when several entries of a window share the maximum (common after ReLU, where
     whole windows are 0), the gradient goes to the *first* of them in row-major window order
-    (smallest di, then smallest dj), never to several: the gradient of a max is a choice of
-    one entry, and splitting it would change the sum the loss sees.
+    (smallest di, then smallest dj), as ``numpy.argmax`` would pick. Sending ``dy`` whole to
+    each tied entry would count it several times; splitting it among them would also be
+    valid, but is a different convention. See docs/conv.md#how-max-pool-routes-gradients.
 
     Both passes loop over the ph*pw positions (di, dj) of the window, never over pixels:
     position (di, dj) of every window at once is one strided slice of x.
