@@ -1,4 +1,7 @@
-"""Data augmentation as a layer: random shifts of the training images."""
+"""Data augmentation as a layer: random shifts of the training images.
+
+Forward and backward: docs/layers.md#randomshift.
+"""
 
 from __future__ import annotations
 
