@@ -1,11 +1,16 @@
 """The layer contract, and each layer's forward and backward pass."""
 
+import importlib
+import inspect
+import pkgutil
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from strategies import (
     EXTREME,
+    FEW,
     SETTINGS,
     away_from_kink,
     batch_shapes,
@@ -13,10 +18,24 @@ from strategies import (
     floats64,
     matrix_shapes,
     seeds,
+    sizes,
 )
 
+import tinynet.layers
 from tinynet.gradcheck import check_layer
-from tinynet.layers import Dense, Dropout, Flatten, ReLU, Sigmoid, Softmax, Tanh
+from tinynet.layers import (
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    Layer,
+    MaxPool2D,
+    RandomShift,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
 
 
 def make_dense(D: int, seed: int = 0) -> Dense:
@@ -354,3 +373,117 @@ def test_dense_backward_refuses_a_dy_of_the_wrong_shape():
         with pytest.raises(ValueError, match=r"dy must have the shape of the last output, "
                                              r"\(5, 3\), got \(5, 4\)"):
             call(np.ones((5, 4)))
+
+
+# ------------------------------------------------------------------------ every layer class
+def image_shapes(max_side: int = 4):
+    """(N, H, W, C) shapes of a small batch of channels-last images."""
+    return st.tuples(sizes(1, 2), sizes(2, max_side), sizes(2, max_side), sizes(1, 2))
+
+
+@st.composite
+def distinct_images(draw, shape):
+    """float64 images whose entries are at least 0.05 apart: a nudge of eps (1e-6) never
+    changes which entry of a pooling window is the largest, so the max is differentiable."""
+    n = int(np.prod(shape))
+    order = draw(st.permutations(range(n)))
+    return np.array(order, dtype=np.float64).reshape(shape) * 0.05 - 1.0
+
+
+@st.composite
+def dense_case(draw):
+    x = draw(floats64(matrix_shapes()))
+    return make_dense(x.shape[1], draw(seeds())), x
+
+
+@st.composite
+def conv_case(draw):
+    N, H, W, C = draw(image_shapes())
+    layer = Conv2D(C, draw(sizes(1, 2)), draw(sizes(1, min(H, W))), stride=draw(sizes(1, 2)),
+                   padding=draw(st.sampled_from(["valid", "same", 1])), b_init="normal",
+                   dtype=np.float64, rng=np.random.default_rng(draw(seeds())))
+    return layer, draw(floats64((N, H, W, C)))
+
+
+@st.composite
+def pool_case(draw):
+    N, H, W, C = draw(image_shapes())
+    layer = MaxPool2D(draw(sizes(1, min(H, W, 3))), stride=draw(sizes(1, 3)))
+    return layer, draw(distinct_images((N, H, W, C)))
+
+
+@st.composite
+def shift_case(draw):
+    layer = RandomShift(draw(st.integers(0, 3)), rng=np.random.default_rng(draw(seeds())))
+    return layer, draw(floats64(image_shapes()))
+
+
+def plain_case(make, values=floats64, shapes=None):
+    """A layer without constructor arguments that matter, on any input of ``shapes`` (by
+    default a batch of any number of axes)."""
+    shapes = batch_shapes(min_dims=1) if shapes is None else shapes
+    return values(shapes).map(lambda x: (make(), x))
+
+
+#: A strategy of (float64 layer, input it takes) for every Layer class in tinynet.layers.
+#: test_every_layer_class_has_a_case keeps it complete: a new layer needs an entry here, and
+#: gets the gradient check and the in-place checks below.
+ALL_LAYERS = {
+    "Conv2D": conv_case(),
+    "Dense": dense_case(),
+    "Dropout": st.tuples(st.sampled_from([0.0, 0.3, 0.7]), seeds(), floats64(batch_shapes(
+        min_dims=1))).map(lambda a: (Dropout(a[0], rng=np.random.default_rng(a[1])), a[2])),
+    "Flatten": plain_case(Flatten),
+    "MaxPool2D": pool_case(),
+    "RandomShift": shift_case(),
+    "ReLU": plain_case(ReLU, away_from_kink),
+    "Sigmoid": plain_case(Sigmoid),
+    "Softmax": plain_case(Softmax, shapes=matrix_shapes(max_cols=6)),
+    "Tanh": plain_case(Tanh),
+}
+
+
+def layer_classes() -> set[str]:
+    """The names of every Layer subclass defined in a module of tinynet/layers/."""
+    names = set()
+    for info in pkgutil.iter_modules(tinynet.layers.__path__):
+        module = importlib.import_module(f"tinynet.layers.{info.name}")
+        for name, obj in inspect.getmembers(module, inspect.isclass):
+            if issubclass(obj, Layer) and obj is not Layer and obj.__module__ == module.__name__:
+                names.add(name)
+    return names
+
+
+def test_every_layer_class_has_a_case():
+    assert layer_classes() == set(ALL_LAYERS)
+
+
+@pytest.mark.parametrize("training", [False, True], ids=["inference", "training"])
+@pytest.mark.parametrize("name", sorted(ALL_LAYERS))
+@FEW
+@given(data=st.data())
+def test_every_layer_passes_the_gradient_check(name, training, data):
+    layer, x = data.draw(ALL_LAYERS[name])
+    result = check_layer(layer, x, training=training, seed=data.draw(st.integers(0, 999)))
+    assert set(result.errors) == {"x", *layer.params}
+    assert result.passed, str(result)
+
+
+@pytest.mark.parametrize("training", [False, True], ids=["inference", "training"])
+@pytest.mark.parametrize("name", sorted(ALL_LAYERS))
+@FEW
+@given(data=st.data())
+def test_no_layer_writes_into_its_input_or_dy(name, training, data):
+    layer, x = data.draw(ALL_LAYERS[name])
+    x_before = x.copy()
+    x.flags.writeable = False  # a write into x, in forward or later in backward, raises
+    y = layer.forward(x, training=training)
+    dy = data.draw(floats64(y.shape))
+    dy_before = dy.copy()
+    dy.flags.writeable = False
+    dx = layer.backward(dy)
+    layer.backward_params(dy)  # Dense, Conv2D and RandomShift have their own
+    np.testing.assert_array_equal(x, x_before)
+    np.testing.assert_array_equal(dy, dy_before)
+    assert dx.shape == x.shape
+    assert not np.shares_memory(dx, dy)  # a caller may change one without the other
