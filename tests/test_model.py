@@ -5,12 +5,14 @@ import warnings
 import numpy as np
 import pytest
 from hypothesis import given
-from strategies import FEW, one_hot, seeds
+from hypothesis import strategies as st
+from strategies import FEW, one_hot, seeds, sizes
 
-from tinynet.layers import Dense, Dropout, Flatten, Layer, ReLU, Softmax, Tanh
+from tinynet.gradcheck import TOLERANCE, numerical_gradient, relative_error
+from tinynet.layers import Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D, ReLU, Softmax, Tanh
 from tinynet.losses import MSE, CrossEntropy
 from tinynet.model import Sequential
-from tinynet.optim import SGD, Adam, RMSprop
+from tinynet.optim import SGD, Adam, Optimizer, RMSprop
 
 
 def blobs(seed: int, n: int = 64) -> tuple[np.ndarray, np.ndarray]:
@@ -83,6 +85,63 @@ def test_the_seed_decides_the_initial_weights():
     for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
         np.testing.assert_array_equal(wa, wb)
     assert not np.array_equal(a.get_weights()[0], c.get_weights()[0])
+
+
+# ---------------------------------------------------------------------- training's gradients
+class GradientRecorder(Optimizer):
+    """Takes no step: keeps copies of the gradients that train_step hands the optimiser."""
+
+    def __init__(self) -> None:
+        super().__init__(lr=1.0)
+        self.seen: list[np.ndarray] = []
+
+    def step(self, pairs) -> None:
+        self.seen = [grad.copy() for _, grad in pairs]
+
+
+@pytest.mark.parametrize("loss", ["ce-mean", "ce-sum", "mse"])
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+@FEW
+@given(seed=seeds(), data=st.data())
+def test_training_gradients_match_finite_differences_of_the_models_loss(kind, loss, seed, data):
+    # train_step runs the fused form (the layers before Softmax, then cross-entropy from
+    # logits) and stops backward at the first layer with parameters. Its gradients must be
+    # those of the loss the user wrote: the whole model's probabilities, then the loss.
+    rng = np.random.default_rng(seed)
+    N, K = data.draw(sizes(1, 4)), data.draw(sizes(2, 4))
+    f64 = {"dtype": np.float64, "b_init": "normal"}
+    if kind == "mlp":
+        D = data.draw(sizes(1, 4))
+        x = rng.standard_normal((N, D))
+        layers = [Dense(D, 4, **f64), Tanh(), Dense(4, K, **f64), Softmax()]
+    else:
+        # Random normal pixels: no two entries of a pooling window within eps of each other.
+        H, W, C = data.draw(sizes(2, 5)), data.draw(sizes(2, 5)), data.draw(sizes(1, 2))
+        x = rng.standard_normal((N, H, W, C))
+        layers = [Conv2D(C, 2, 3, padding="same", **f64), Tanh(), MaxPool2D(2), Flatten(),
+                  Dense(2 * (H // 2) * (W // 2), K, **f64), Softmax()]
+    model = Sequential(layers, seed=seed)
+    labels = rng.integers(0, K, N)
+    if loss == "mse":
+        y, reference = one_hot(labels, K), MSE()
+    else:
+        y = data.draw(st.sampled_from([labels, one_hot(labels, K)]))
+        reference = CrossEntropy(reduction=loss.removeprefix("ce-"))
+    recorder = GradientRecorder()
+    model.compile(type(reference)(**reference.get_config()), recorder)
+    assert model.fused_softmax == (loss != "mse")
+
+    value, _ = model.train_step(x, y)
+
+    def f(_):
+        return reference.forward(model.forward(x), y)
+
+    assert value == pytest.approx(f(x), rel=1e-9, abs=1e-12)
+    params = [p for p, _ in model.parameters()]
+    assert len(recorder.seen) == len(params)
+    for i, (p, analytic) in enumerate(zip(params, recorder.seen, strict=True)):
+        error, where = relative_error(analytic, numerical_gradient(f, p))
+        assert error < TOLERANCE, f"parameter {i}: relative error {error:.1e} at {where}"
 
 
 # ------------------------------------------------------------------------------- stability
