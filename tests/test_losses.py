@@ -54,6 +54,30 @@ def test_cross_entropy_is_minus_log_softmax_of_the_true_class(zy):
     assert value == pytest.approx(expected, rel=1e-9, abs=1e-9)
     assert np.all(np.isfinite(grad))
     np.testing.assert_allclose(grad.sum(axis=1), 0, atol=1e-9)  # sum(p) - 1 = 0 per row
+    # d/dz of -(z_y - logsumexp(z)) is softmax(z) - one_hot(y), here from numpy's log-sum-exp.
+    expected_grad = np.exp(reference_log_softmax(z)) - one_hot(y, z.shape[1])
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.part("cross-entropy")
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@SETTINGS
+@given(data=st.data())
+def test_cross_entropy_of_extreme_logits_and_soft_targets(reduction, data):
+    z = data.draw(extreme_logits(class_shapes()))
+    y = data.draw(target_rows(z.shape))
+    loss = CrossEntropy(from_logits=True, reduction=reduction)
+    # No overflow, no NaN, no log(0). (A soft target of 1e-310 times a log-probability of
+    # -1e4 may underflow, exactly and harmlessly.)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        value = loss.forward(z, y)
+        grad = loss.backward()
+    log_p = reference_log_softmax(z)
+    scale = 1 / len(z) if reduction == "mean" else 1.0
+    assert value == pytest.approx(-(y * log_p).sum() * scale, rel=1e-9, abs=1e-9)
+    # d/dz of -sum_k y_k (z_k - logsumexp(z)) is softmax(z) * sum(y) - y.
+    expected = (np.exp(log_p) * y.sum(axis=1, keepdims=True) - y) * scale
+    np.testing.assert_allclose(grad, expected, rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.part("cross-entropy")
@@ -174,14 +198,22 @@ def test_a_zero_probability_for_a_wrong_class_costs_nothing_and_warns_nothing():
 
 
 @pytest.mark.part("cross-entropy")
+@pytest.mark.parametrize("targets", ["labels", "one_hot", "soft"])
 @pytest.mark.parametrize("from_logits", [True, False])
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 @SETTINGS
 @given(data=st.data())
-def test_cross_entropy_gradient_check(from_logits, reduction, data):
+def test_cross_entropy_gradient_check(from_logits, reduction, targets, data):
+    # Every combination, each its own test: the sparse form (integer labels) indexes where
+    # the others multiply, so a bug in one path is invisible to the others.
     z, labels = data.draw(logits_and_labels(-5, 5))
     y_pred = z if from_logits else data.draw(probabilities(z.shape))
-    y = data.draw(st.sampled_from([labels, data.draw(target_rows(z.shape))]))
+    if targets == "labels":
+        y = labels
+    elif targets == "one_hot":
+        y = one_hot(labels, z.shape[1])
+    else:
+        y = data.draw(target_rows(z.shape))
     loss = CrossEntropy(from_logits=from_logits, reduction=reduction)
     loss.forward(y_pred, y)
     analytic = loss.backward()
