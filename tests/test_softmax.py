@@ -110,6 +110,25 @@ def test_backward_is_the_jacobian_vector_product(data):
 
 @pytest.mark.part("softmax-backward")
 @SETTINGS
+@given(st.data())
+def test_backward_of_extreme_logits_is_finite_and_blind_to_row_shifts(data):
+    z = data.draw(extreme_logits(matrix_shapes(max_cols=8)))
+    dy = data.draw(floats64(z.shape))
+    layer = Softmax()
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        s = layer.forward(z)
+        dx = layer.backward(dy)
+    assert np.all(np.isfinite(dx))
+    # Adding c to a row of logits leaves softmax unchanged (shift invariance), so moving the
+    # row along (1, ..., 1) changes nothing: each row of dx sums to 0.
+    np.testing.assert_allclose(dx.sum(axis=1), 0, atol=1e-12)
+    for i in range(len(z)):
+        jacobian = np.diag(s[i]) - np.outer(s[i], s[i])
+        np.testing.assert_allclose(dx[i], jacobian.T @ dy[i], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.part("softmax-backward")
+@SETTINGS
 @given(floats64(matrix_shapes(max_cols=6), -5, 5), seeds())
 def test_gradient_check(z, seed):
     result = check_layer(Softmax(), z, seed=seed % 1000)
