@@ -1,6 +1,8 @@
 """Sequential: training, reproducibility, stability, input validation and the Keras-like API."""
 
+import ast
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,8 +10,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import FEW, one_hot, seeds, sizes
 
+import tinynet
 from tinynet.gradcheck import TOLERANCE, numerical_gradient, relative_error
-from tinynet.layers import Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D, ReLU, Softmax, Tanh
+from tinynet.layers import (
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    Layer,
+    MaxPool2D,
+    RandomShift,
+    ReLU,
+    Softmax,
+    Tanh,
+)
 from tinynet.losses import MSE, CrossEntropy
 from tinynet.model import Sequential
 from tinynet.optim import SGD, Adam, Optimizer, RMSprop
@@ -85,6 +99,67 @@ def test_the_seed_decides_the_initial_weights():
     for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
         np.testing.assert_array_equal(wa, wb)
     assert not np.array_equal(a.get_weights()[0], c.get_weights()[0])
+
+
+def test_the_seed_decides_every_weight_whatever_generators_the_layers_were_built_with():
+    def cnn(seed: int, layer_seed: int) -> Sequential:
+        rng = np.random.default_rng(layer_seed)
+        normal = {"b_init": "normal", "rng": rng}  # zero biases would agree for any seed
+        return Sequential([Conv2D(1, 2, 3, **normal), ReLU(), MaxPool2D(2), Flatten(),
+                           Dense(8, 3, **normal), Softmax()], seed=seed)
+
+    a, b, c = cnn(3, layer_seed=0), cnn(3, layer_seed=1), cnn(4, layer_seed=0)
+    for wa, wb, wc in zip(a.get_weights(), b.get_weights(), c.get_weights(), strict=True):
+        assert wa.tobytes() == wb.tobytes()
+        assert not np.array_equal(wa, wc)
+
+
+def test_nothing_draws_from_numpys_global_random_state():
+    # Every random number comes from a seeded Generator: building layers with their own
+    # default Generators, a model with and without a seed, training with Dropout and
+    # RandomShift, predicting, all leave np.random's global state where it was.
+    before = np.random.get_state()  # noqa: NPY002 (the legacy state is what is checked)
+    x, y = blobs(9, n=32)
+    Dense(2, 3), Conv2D(1, 2, 3), Dropout(0.5), RandomShift(1)
+    Sequential([Dense(2, 2)])
+    model = Sequential([Dense(2, 8), ReLU(), Dropout(0.5), Dense(8, 2), Softmax()], seed=0)
+    model.compile(CrossEntropy(), SGD(0.1))
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    model.predict(x)
+    images = np.random.default_rng(0).random((8, 4, 4, 1))
+    cnn = Sequential([RandomShift(1), Flatten(), Dense(16, 2), Softmax()], seed=1)
+    cnn.compile("sparse_categorical_crossentropy", "adam")
+    cnn.fit(images, y[:8], epochs=1, batch_size=4, verbose=0)
+    after = np.random.get_state()  # noqa: NPY002
+    assert before[0] == after[0] and before[2:] == after[2:]
+    np.testing.assert_array_equal(before[1], after[1])
+
+
+#: The only names of numpy.random that tinynet may use: a Generator and how to seed one.
+GENERATOR_API = {"default_rng", "Generator", "SeedSequence"}
+
+
+def test_tinynet_source_never_uses_the_global_random_state():
+    # The runtime test above sees only the paths it runs; this reads every module.
+    found = []
+    for path in sorted(Path(tinynet.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            where = f"{path.name}:{getattr(node, 'lineno', '?')}"
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
+                    and node.value.attr == "random" and isinstance(node.value.value, ast.Name)
+                    and node.value.value.id in ("np", "numpy")
+                    and node.attr not in GENERATOR_API):
+                found.append(f"{where} np.random.{node.attr}")
+            elif isinstance(node, ast.Import):
+                found += [f"{where} import {a.name}" for a in node.names
+                          if a.name in ("random", "numpy.random")]
+            elif isinstance(node, ast.ImportFrom):
+                if node.module == "random" or (node.module == "numpy.random" and any(
+                        a.name not in GENERATOR_API for a in node.names)):
+                    found.append(f"{where} from {node.module} import ...")
+                elif node.module == "numpy" and any(a.name == "random" for a in node.names):
+                    found.append(f"{where} from numpy import random")
+    assert found == []
 
 
 # ---------------------------------------------------------------------- training's gradients
