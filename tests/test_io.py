@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -200,6 +202,41 @@ def test_refuses_pickled_object_array_inside_the_archive(tmp_path, saved):
     with open(path, "wb") as f:
         np.savez(f, **arrays, **{JSON_KEY: np.frombuffer(b"{}", dtype=np.uint8)})
     refused(path, "pickled Python objects")
+
+
+def test_save_and_load_never_pickle(tmp_path, monkeypatch):
+    # np.save and np.load go through these for object arrays; saving a model with its
+    # optimiser state, history and metadata, and loading it back, must not need them.
+    def refuse(*args, **kwargs):
+        raise AssertionError("pickle was used")
+
+    for name in ("dump", "dumps", "load", "loads"):
+        monkeypatch.setattr(pickle, name, refuse)
+    model, x, _ = trained_model(SGD(lr=0.05, momentum=0.9))
+    model.metadata = {"note": "no pickle"}
+    loaded = load_model(model.save(tmp_path / "m"))
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    assert loaded.metadata == {"note": "no pickle"}
+
+
+def test_tinynet_source_never_pickles():
+    # Every np.load says allow_pickle=False, and no module imports a pickling library.
+    found = []
+    for path in sorted(Path(tinynet.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            where = f"{path.name}:{getattr(node, 'lineno', '?')}"
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                modules = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                           else [node.module or ""])
+                found += [f"{where} imports {m}" for m in modules
+                          if m.split(".")[0] in ("pickle", "dill", "joblib", "shelve")]
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                  and node.func.attr == "load" and isinstance(node.func.value, ast.Name)
+                  and node.func.value.id in ("np", "numpy")):
+                flag = [k.value for k in node.keywords if k.arg == "allow_pickle"]
+                if not (flag and isinstance(flag[0], ast.Constant) and flag[0].value is False):
+                    found.append(f"{where} np.load without allow_pickle=False")
+    assert found == []
 
 
 def test_refuses_a_pickle_file(tmp_path):
