@@ -38,6 +38,11 @@ def batch_shapes(min_dims: int = 2, max_dims: int = 4,
     return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=max_side)
 
 
+def image_shapes(max_side: int = 4) -> st.SearchStrategy[tuple[int, int, int, int]]:
+    """(N, H, W, C) shapes of a small batch of channels-last images, at least 2x2."""
+    return st.tuples(sizes(1, 2), sizes(2, max_side), sizes(2, max_side), sizes(1, 2))
+
+
 #: Entries smaller than this are drawn as 0 (see floats64).
 TINY = 1e-3
 
@@ -59,6 +64,16 @@ def away_from_kink(shape, high: float = 3.0) -> st.SearchStrategy[np.ndarray]:
     """float64 arrays whose entries are at least KINK_GAP away from 0 (ReLU's kink)."""
     elements = st.one_of(st.floats(-high, -KINK_GAP), st.floats(KINK_GAP, high))
     return hnp.arrays(np.float64, shape, elements=elements)
+
+
+@st.composite
+def distinct_values(draw, shape: tuple[int, ...]) -> np.ndarray:
+    """float64 arrays whose entries are at least 0.05 apart (a shuffled ramp): a nudge of
+    eps never changes which entry of a pooling window is the largest, so the max is
+    differentiable there."""
+    n = int(np.prod(shape))
+    order = draw(st.permutations(range(n)))
+    return np.array(order, dtype=np.float64).reshape(shape) * 0.05 - 1.0
 
 
 def extreme_logits(shape, dtype=np.float64) -> st.SearchStrategy[np.ndarray]:

@@ -14,8 +14,10 @@ from strategies import (
     SETTINGS,
     away_from_kink,
     batch_shapes,
+    distinct_values,
     extreme_logits,
     floats64,
+    image_shapes,
     matrix_shapes,
     seeds,
     sizes,
@@ -376,20 +378,6 @@ def test_dense_backward_refuses_a_dy_of_the_wrong_shape():
 
 
 # ------------------------------------------------------------------------ every layer class
-def image_shapes(max_side: int = 4):
-    """(N, H, W, C) shapes of a small batch of channels-last images."""
-    return st.tuples(sizes(1, 2), sizes(2, max_side), sizes(2, max_side), sizes(1, 2))
-
-
-@st.composite
-def distinct_images(draw, shape):
-    """float64 images whose entries are at least 0.05 apart: a nudge of eps (1e-6) never
-    changes which entry of a pooling window is the largest, so the max is differentiable."""
-    n = int(np.prod(shape))
-    order = draw(st.permutations(range(n)))
-    return np.array(order, dtype=np.float64).reshape(shape) * 0.05 - 1.0
-
-
 @st.composite
 def dense_case(draw):
     x = draw(floats64(matrix_shapes()))
@@ -409,7 +397,7 @@ def conv_case(draw):
 def pool_case(draw):
     N, H, W, C = draw(image_shapes())
     layer = MaxPool2D(draw(sizes(1, min(H, W, 3))), stride=draw(sizes(1, 3)))
-    return layer, draw(distinct_images((N, H, W, C)))
+    return layer, draw(distinct_values((N, H, W, C)))
 
 
 @st.composite
