@@ -8,6 +8,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from strategies import (
     EXTREME,
+    FEW,
     SETTINGS,
     extreme_logits,
     floats64,
@@ -299,6 +300,33 @@ def test_backward_before_forward_is_a_clear_error(loss):
     fresh = type(loss)(**loss.get_config())
     with pytest.raises(RuntimeError, match="before forward"):
         fresh.backward()
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("kind", ["mse", "probabilities", "logits"])
+@FEW
+@given(data=st.data())
+def test_losses_never_write_into_their_inputs(kind, reduction, data):
+    # The model's outputs go to the loss and to the metrics: a loss must leave them, and the
+    # targets, as they were; and backward twice gives the same gradient (no saved array is
+    # changed in place).
+    z, labels = data.draw(logits_and_labels())
+    if kind == "mse":
+        loss, y_pred, y = MSE(reduction=reduction), z, data.draw(floats64(z.shape))
+    else:
+        loss = CrossEntropy(from_logits=kind == "logits", reduction=reduction)
+        y_pred = z if kind == "logits" else data.draw(probabilities(z.shape))
+        y = data.draw(st.sampled_from([labels, one_hot(labels, z.shape[1])]))
+    originals = y_pred.copy(), y.copy()
+    y_pred.flags.writeable = y.flags.writeable = False  # a write into either raises
+    loss.forward(y_pred, y)
+    grad = loss.backward()
+    kept = grad.copy()
+    np.testing.assert_array_equal(loss.backward(), kept)
+    np.testing.assert_array_equal(grad, kept)  # the first gradient, untouched by the second
+    np.testing.assert_array_equal(y_pred, originals[0])
+    np.testing.assert_array_equal(y, originals[1])
+    assert not np.shares_memory(grad, y_pred) and not np.shares_memory(grad, y)
 
 
 @pytest.mark.parametrize("loss_type", [MSE, CrossEntropy])
