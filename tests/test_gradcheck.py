@@ -15,7 +15,7 @@ from tinynet.gradcheck import (
     numerical_gradient,
     relative_error,
 )
-from tinynet.layers import Dense, Layer, ReLU, Sigmoid, Softmax
+from tinynet.layers import Dense, Dropout, Layer, ReLU, Sigmoid, Softmax, Tanh
 from tinynet.losses import MSE, CrossEntropy
 from tinynet.model import Sequential
 
@@ -124,6 +124,42 @@ class SigmoidWithoutDerivative(Sigmoid):
     def backward(self, dy):
         super().backward(dy)
         return dy.copy()
+
+
+class TanhSlightlyOff(Tanh):
+    """dx one part in ten thousand too large, as a wrong constant deep in a formula makes it."""
+
+    def backward(self, dy):
+        return super().backward(dy) * (1 + 1e-4)
+
+
+class DropoutWithoutRescale(Dropout):
+    """Forgets the 1 / (1 - rate) of the mask in backward: wrong only while training."""
+
+    def backward(self, dy):
+        mask = self._load("mask")
+        return dy.copy() if mask is None else dy * (mask != 0)
+
+
+@SETTINGS
+@given(floats64(matrix_shapes()), seeds())
+def test_checker_catches_a_gradient_off_by_one_part_in_ten_thousand(x, seed):
+    # The tolerance is tight enough to matter: a relative error of 5e-5 fails it.
+    result = check_layer(TanhSlightlyOff(), x, seed=seed % 1000)
+    assert not result.passed and result.errors["x"] > 1e-5, str(result)
+    assert check_layer(Tanh(), x, seed=seed % 1000).passed  # and the right one passes
+
+
+@SETTINGS
+@given(floats64(matrix_shapes(min_rows=2, min_cols=2)), seeds())
+def test_checker_catches_a_backward_wrong_only_while_training(x, seed):
+    seed %= 1000
+    # check_layer redraws the mask from seed before each forward: keep at least one entry.
+    assume((np.random.default_rng(seed).random(x.shape) >= 0.5).any())
+    layer = DropoutWithoutRescale(0.5)
+    assert check_layer(layer, x, training=False, seed=seed).passed  # the identity: right
+    result = check_layer(layer, x, training=True, seed=seed)
+    assert not result.passed and result.errors["x"] > 1e-2, str(result)
 
 
 @SETTINGS
