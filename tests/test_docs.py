@@ -26,3 +26,44 @@ def test_relative_links_lead_to_files(page):
         if "://" in target:
             continue
         assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
+
+
+def anchors(page: Path) -> set[str]:
+    """The anchors GitHub makes for the headings of ``page``: lower case, punctuation other
+    than - and _ dropped, spaces as -, and -1, -2, ... after repeats."""
+    text = re.sub(r"^```.*?^```", "", page.read_text(), flags=re.S | re.M)  # not code's #
+    seen: dict[str, int] = {}
+    for heading in re.findall(r"^#{1,6} +(.+?) *$", text, flags=re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+        count = seen.get(slug, 0)
+        seen[slug] = count + 1
+        if count:
+            seen[f"{slug}-{count}"] = 1
+    return set(seen)
+
+
+def test_anchors_finds_headings_as_github_does(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("# Dense\n## Backward: a Jacobian-vector product\n```python\n# no\n```\n"
+                    "## `fit`, step by step\n## Dense\n")
+    assert anchors(page) == {"dense", "backward-a-jacobian-vector-product",
+                             "fit-step-by-step", "dense-1"}
+
+
+SOURCES = [*sorted((ROOT / "tinynet").rglob("*.py")), *sorted((ROOT / "examples").glob("*.py")),
+           *PAGES]
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_links_to_a_section_find_its_heading(source):
+    # Markdown links [..](page.md#anchor) and (#anchor), and docs/page.md#anchor in code.
+    text = source.read_text()
+    links = []
+    if source.suffix == ".md":
+        links += [(source.parent / (target or source.name), anchor) for target, anchor
+                  in re.findall(r"\]\(([^)#\s]*)#([^)\s]+)\)", text)]
+    links += [(ROOT / "docs" / target, anchor)
+              for target, anchor in re.findall(r"docs/([\w.-]+\.md)#([\w-]+)", text)]
+    for target, anchor in links:
+        assert target.exists(), f"{source.name} links to missing {target.name}"
+        assert anchor in anchors(target), f"{source.name}: no section #{anchor} in {target.name}"
