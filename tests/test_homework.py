@@ -244,7 +244,7 @@ def test_wrong_and_broken_solutions_fail_with_their_first_error(reference: Path,
     ops.write_text(ops.read_text().replace("return 2 * x", "return 3 * x"))
     text = tmp_path / "minilib/text.py"  # a syntax error: its tests cannot even be imported
     text.write_text(text.read_text().replace('return s.upper() + "!"', "return s.upper( +"))
-    report = grade(tmp_path, registry=PARTS_OF_FIXTURE)
+    report = grade(tmp_path, registry=PARTS_OF_FIXTURE, parts=list(PARTS_OF_FIXTURE))
     assert statuses(report) == {"double": FAILED, "counter": NOT_ATTEMPTED, "shout": FAILED}
     assert report.results["double"].message == (
         "tests/test_ops.py::test_double: AssertionError: double(3) should be 6")
@@ -704,7 +704,7 @@ def test_the_registry_is_in_order_with_pages_and_one_line_descriptions() -> None
 
 
 # --------------------------------------------------------------------------- the command
-# The parts an export leaves alone pass in the copy: the JSON grade below checks it.
+# The parts an export leaves alone pass in the copy, but only count when asked for.
 def test_the_command_exports_grades_and_lists(reference: Path, tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     dest = tmp_path / "copy"
@@ -713,9 +713,8 @@ def test_the_command_exports_grades_and_lists(reference: Path, tmp_path: Path,
     assert "1 stubs for 1 part(s): double" in capsys.readouterr().out
 
     assert homework.main(["grade", str(dest), "--json"], registry=PARTS_OF_FIXTURE) == 1
-    assert json.loads(capsys.readouterr().out) == {
-        "parts": {"double": NOT_ATTEMPTED, "counter": PASSED, "shout": PASSED},
-        "score": 0.6667}
+    assert json.loads(capsys.readouterr().out) == {"parts": {"double": NOT_ATTEMPTED},
+                                                   "score": 0.0}
 
     assert homework.main(["grade", str(dest), "--parts", "counter", "shout"],
                          registry=PARTS_OF_FIXTURE) == 0
@@ -738,6 +737,46 @@ def test_the_command_exports_grades_and_lists(reference: Path, tmp_path: Path,
     assert homework.main(["export", str(dest), "--source", str(reference)],
                          registry=PARTS_OF_FIXTURE) == 1
     assert "is not empty" in capsys.readouterr().err
+
+
+def test_grading_a_copy_grades_only_the_parts_its_export_stubbed(reference: Path,
+                                                                 tmp_path: Path) -> None:
+    # A copy of one assignment holds the solutions of the others: they are not the
+    # student's work, and a student who did nothing must not score 2/3.
+    export(tmp_path, source=reference, parts=["shout", "double"], registry=PARTS_OF_FIXTURE)
+    report = grade(tmp_path, registry=PARTS_OF_FIXTURE)
+    assert statuses(report) == {"shout": NOT_ATTEMPTED, "double": NOT_ATTEMPTED}
+    assert report.score == 0.0
+    assert homework.assigned_parts(reference, PARTS_OF_FIXTURE) is None  # no record: all
+
+
+@pytest.mark.parametrize("record, expected", [
+    ({"written_by": "tinynet homework export", "version": 1, "parts": ["triple"]},
+     r"lists part\(s\) triple, expected parts of this tinynet \(double, counter, shout\)"),
+    ({"written_by": "someone", "parts": ["double"]}, "is not an export record"),
+    ("{not json", "cannot be read"),
+], ids=["unknown part", "not an export's", "not JSON"])
+def test_a_record_that_cannot_say_what_to_grade_is_an_error_that_says_pass_parts(
+        record: dict | str, expected: str, reference: Path, tmp_path: Path) -> None:
+    shutil.copytree(reference, tmp_path, dirs_exist_ok=True)
+    text = record if isinstance(record, str) else json.dumps(record)
+    (tmp_path / homework.EXPORT_RECORD).write_text(text)
+    with pytest.raises(HomeworkError, match=expected) as raised:
+        grade(tmp_path, registry=PARTS_OF_FIXTURE)
+    assert "pass --parts" in str(raised.value)
+
+
+@pytest.mark.parametrize("action", ["export", "grade"])
+def test_a_part_id_typo_names_the_argument_the_parts_and_a_close_match(
+        action: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        homework.main([action, str(tmp_path), "--parts", "double", "dubble"],
+                      registry=PARTS_OF_FIXTURE)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert ("argument --parts: expected a part id, one of double, counter, shout; got "
+            "'dubble' (did you mean double?)") in err, err
+    assert not any(tmp_path.iterdir())  # refused before anything was written
 
 
 def test_add_parser_wires_the_homework_subcommand() -> None:

@@ -58,6 +58,7 @@ __all__ = [
     "PartResult",
     "Region",
     "add_parser",
+    "assigned_parts",
     "collect_tests",
     "export",
     "grade",
@@ -237,10 +238,8 @@ def parse_markers(text: str, path: str, registry: Mapping[str, Part] = PARTS) ->
                                     f"opened at line {open_[1]}: regions cannot nest",
                                     path, row)
             if pid not in registry:
-                close = difflib.get_close_matches(pid, list(registry), n=1)
-                suggestion = f" (did you mean {close[0]}?)" if close else ""
-                raise HomeworkError(f"unknown part id {pid!r}{suggestion}; the parts are: "
-                                    + ", ".join(registry), path, row)
+                raise HomeworkError(f"unknown part id {pid!r}{_did_you_mean(pid, registry)}; "
+                                    "the parts are: " + ", ".join(registry), path, row)
             open_ = (pid, row, col, tok.line[:col])
             hints = []
         elif end:
@@ -496,9 +495,30 @@ def _choose(parts: Iterable[str] | None, registry: Mapping[str, Part]) -> list[s
     chosen = list(dict.fromkeys(parts))
     unknown = [p for p in chosen if p not in registry]
     if unknown:
-        raise HomeworkError(f"unknown part id(s) {', '.join(unknown)}; the parts are: "
+        raise HomeworkError(f"unknown part id(s) {', '.join(map(repr, unknown))}"
+                            f"{_did_you_mean(unknown[0], registry)}; the parts are: "
                             + ", ".join(registry))
     return chosen
+
+
+def _did_you_mean(pid: str, registry: Mapping[str, Part]) -> str:
+    close = difflib.get_close_matches(pid, list(registry), n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _part_id(registry: Mapping[str, Part]) -> Any:
+    """An argparse type: a part id of ``registry``, so that a typo is reported as "argument
+    --parts: expected a part id, one of ...; got 'rleu' (did you mean relu?)"."""
+
+    def part_id(text: str) -> str:
+        if text not in registry:
+            raise argparse.ArgumentTypeError(
+                f"expected a part id, one of {', '.join(registry)}; got {text!r}"
+                + _did_you_mean(text, registry))
+        return text
+
+    part_id.__name__ = "part id"
+    return part_id
 
 
 def _read_record(dest: Path) -> set[str]:
@@ -1101,9 +1121,42 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
     return results
 
 
+def assigned_parts(project: str | Path, registry: Mapping[str, Part] = PARTS) -> list[str] | None:
+    """The parts the export that wrote ``project`` stubbed, from its :data:`EXPORT_RECORD`;
+    None for a folder without a record (the reference), or whose record stubbed nothing.
+
+    Raises :class:`HomeworkError` for a record that cannot say which parts were assigned (not
+    an export's, or naming parts this registry does not have: an export by another version).
+    """
+    path = Path(project) / EXPORT_RECORD
+    if not path.is_file():
+        return None
+    advice = "pass --parts to say which parts to grade"
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise HomeworkError(f"{path} cannot be read ({e}): {advice}") from None
+    parts = record.get("parts") if isinstance(record, dict) else None
+    if (not isinstance(record, dict) or record.get("written_by") != _RECORD_WRITER
+            or not isinstance(parts, list) or not all(isinstance(p, str) for p in parts)):
+        raise HomeworkError(f'{path} is not an export record: expected "written_by": '
+                            f'"{_RECORD_WRITER}" and "parts", a list of part ids; {advice}')
+    unknown = [p for p in parts if p not in registry]
+    if unknown:
+        raise HomeworkError(f"{path} lists part(s) {', '.join(unknown)}, expected parts of "
+                            f"this tinynet ({', '.join(registry)}): was the copy exported by "
+                            f"another version? {advice}")
+    return list(dict.fromkeys(parts)) or None
+
+
 def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
           parts: Iterable[str] | None = None, timeout: float = TIMEOUT) -> GradeReport:
     """Run the tests of each part in ``project`` and grade the parts.
+
+    The parts are ``parts``, or by default the parts a student copy was assigned (those its
+    export stubbed, see :func:`assigned_parts`), or every part of ``registry`` in a folder
+    that is not an export's (the reference). The parts an export left solved are not the
+    student's work, so they never count towards the score unless asked for.
 
     One pytest subprocess runs every test marked with a chosen part. A part passes when all
     its tests pass; it is "not attempted" when one of its tests failed on a stub's
@@ -1114,7 +1167,7 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
     running fails ("timed out") and the unfinished parts run again without it.
     """
     folder = _check_project_folder(project)
-    chosen = _choose(parts, registry)
+    chosen = _choose(parts if parts is not None else assigned_parts(folder, registry), registry)
     broken = _import_error(folder, timeout)
     if broken is not None:
         return GradeReport({pid: PartResult(pid, FAILED, broken) for pid in chosen})
@@ -1244,8 +1297,8 @@ def _add_actions(parser: argparse.ArgumentParser, registry: Mapping[str, Part]) 
                            "regions of the chosen parts by stubs that raise "
                            "NotImplementedError with a hint, and dropping every marker.")
     p.add_argument("dest", type=Path, metavar="DEST", help="the folder of the student copy")
-    p.add_argument("--parts", nargs="+", metavar="ID", help=f"the parts to stub (default: all): "
-                   f"{ids}")
+    p.add_argument("--parts", nargs="+", metavar="ID", type=_part_id(registry),
+                   help=f"the parts to stub (default: all): {ids}")
     p.add_argument("--force", action="store_true",
                    help=f"replace an earlier copy in a non-empty DEST (a folder with the "
                    f"{EXPORT_RECORD} an export writes): only the files it lists are "
@@ -1265,7 +1318,9 @@ def _add_actions(parser: argparse.ArgumentParser, registry: Mapping[str, Part]) 
                    help="the project folder (default: the current folder)")
     p.add_argument("--json", action="store_true",
                    help='print {"parts": {ID: STATUS}, "score": FRACTION} instead of a table')
-    p.add_argument("--parts", nargs="+", metavar="ID", help="grade only these parts")
+    p.add_argument("--parts", nargs="+", metavar="ID", type=_part_id(registry),
+                   help=f"grade these parts (default: the parts the copy's export stubbed, "
+                   f"from its {EXPORT_RECORD}; every part in a folder without one): {ids}")
     p.add_argument("--timeout", type=positive_float, default=TIMEOUT, help=timeout_help)
     p.set_defaults(run=functools.partial(cmd_grade, registry=registry))
 
