@@ -431,8 +431,12 @@ def test_exclude_leaves_out_a_teachers_hidden_tests(reference: Path, tmp_path: P
     assert (tmp_path / "dest/tests/test_ops.py").is_file()
 
 
-def test_a_long_hint_is_split_into_lines_that_fit(tmp_path: Path) -> None:
-    hint = "a long hint, " * 12 + "and the end"
+@pytest.mark.parametrize("hint", [
+    "a long hint, " * 12 + "and the end",
+    # Quotes are escaped in the literal, \" for ": the lines must fit all the same.
+    'v = state["velocity"], np.errstate(under="ignore"), ' * 3 + "and the end",
+], ids=["plain", "quotes"])
+def test_a_long_hint_is_split_into_lines_that_fit(hint: str) -> None:
     lines = homework._stub_lines(homework.stub_message(PARTS_OF_FIXTURE["double"], hint),
                                  "        ", "\n")
     assert len(lines) > 1 and all(len(line) <= homework.LINE_LENGTH + 1 for line in lines)

@@ -296,13 +296,18 @@ def _stub_lines(message: str, indent: str, newline: str) -> list[str]:
     if len(one) <= LINE_LENGTH:
         return [one + newline]
     inner = indent + "    "
-    pieces = textwrap.wrap(message, max(20, LINE_LENGTH - len(inner) - 2),
-                           drop_whitespace=False, break_on_hyphens=False)
-    if "".join(pieces) != message:  # never change the message to make it fit
-        return [one + newline]
-    return ([f"{indent}raise NotImplementedError({newline}"]
-            + [inner + _string_literal(p) + newline for p in pieces]
-            + [f"{indent}){newline}"])
+    # A literal is longer than its text by its quotes and escapes (a hint's \" is 2
+    # characters for 1): narrow the text until every literal fits.
+    for width in range(LINE_LENGTH - len(inner) - 2, 19, -1):
+        pieces = textwrap.wrap(message, width, drop_whitespace=False, break_on_hyphens=False)
+        if "".join(pieces) != message:  # never change the message to make it fit
+            break
+        literals = [inner + _string_literal(p) for p in pieces]
+        if all(len(line) <= LINE_LENGTH for line in literals):
+            return ([f"{indent}raise NotImplementedError({newline}"]
+                    + [line + newline for line in literals]
+                    + [f"{indent}){newline}"])
+    return [one + newline]
 
 
 def stub_source(text: str, regions: Sequence[Region], stubbed: Collection[str],
