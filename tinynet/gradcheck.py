@@ -64,8 +64,8 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
                          "in place (make it writeable, or pass a writeable copy)")
     grad = np.zeros(x.shape, dtype=np.float64)
     # BEGIN SOLUTION gradcheck
-    # HINT: for each index i in np.ndindex(x.shape): grad[i] = (f at x[i] + eps - f at
-    # HINT: x[i] - eps) / (2 eps), then restore x[i]
+    # HINT: for each index i in np.ndindex(x.shape), nudge x[i] in place: grad[i] = (f(x) with
+    # HINT: x[i] + eps, minus f(x) with x[i] - eps) / (2 * eps); then put x[i] back
     # Index x itself, not a flattened copy: x.reshape(-1) of a non-contiguous x (a
     # transposed or Fortran-ordered parameter) is a copy, whose nudges f would never see.
     for i in np.ndindex(x.shape):
@@ -95,7 +95,8 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray,
     if analytic.size == 0:
         return 0.0, ()
     # BEGIN SOLUTION gradcheck
-    # HINT: return ||a - n|| / max(floor, ||a|| + ||n||) and the index of the largest |a - n|
+    # HINT: return ||analytic - numeric|| / max(floor, ||analytic|| + ||numeric||), the norms
+    # HINT: by np.linalg.norm, and the index of the largest |analytic - numeric|, a tuple of ints
     diff = np.abs(analytic - numeric)
     scale = max(floor, float(np.linalg.norm(analytic) + np.linalg.norm(numeric)))
     worst = np.unravel_index(int(np.argmax(diff)), diff.shape)

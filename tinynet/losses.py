@@ -140,7 +140,11 @@ class CrossEntropy(Loss):
             )
         labels = y_true.ndim == 1
         # BEGIN SOLUTION cross-entropy
-        # HINT: mean (or sum) of -sum(y * log p) per sample; keep y_pred, y_true in self._saved
+        # HINT: log p = log_softmax(y_pred) if self.from_logits, else np.log(y_pred) (log 0 =
+        # HINT: -inf is the true loss: no warning, np.errstate(divide='ignore')); per sample,
+        # HINT: -log p[n, y_true[n]] for labels, else -sum(y * log p) counting 0 where y = 0
+        # HINT: (not 0 * -inf = NaN, and no warning); the mean over N or the sum; keep
+        # HINT: self._saved = {'y_pred': y_pred, 'y_true': y_true}
         if self.from_logits:
             log_p = log_softmax(y_pred)  # (N, K), finite for any finite logits
         else:
@@ -164,7 +168,9 @@ class CrossEntropy(Loss):
         y_pred, y_true = saved["y_pred"], saved["y_true"]
         N = len(y_pred)
         # BEGIN SOLUTION cross-entropy
-        # HINT: dz = softmax(z) * sum(y) - y from logits, -y / p from probabilities; / N if mean
+        # HINT: with y the one-hot rows of labels, or y_true: from logits dz = softmax(y_pred) *
+        # HINT: sum(y) - y per row; from probabilities dz = -y / y_pred, and 0 where y = 0 (no
+        # HINT: 0 / 0 warning); divided by N for the mean; in y_pred's dtype
         if self.from_logits:
             dz = softmax(y_pred)  # p, (N, K)
             if y_true.ndim == 1:

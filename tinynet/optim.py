@@ -141,7 +141,8 @@ class SGD(Optimizer):
             param -= step
             return
         # BEGIN SOLUTION sgd-momentum
-        # HINT: v = momentum * v - step (in place); param += v, or momentum * v - step if nesterov
+        # HINT: v = state['velocity']; v = momentum * v - step, in place; then param += v, or
+        # HINT: with self.nesterov param += momentum * v - step (v the velocity just updated)
         v = state["velocity"]
         v *= self.momentum
         v -= step  # v = momentum * v - lr * g
@@ -180,7 +181,8 @@ class RMSprop(Optimizer):
     def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
                work: np.ndarray) -> None:
         # BEGIN SOLUTION rmsprop
-        # HINT: v = rho * v + (1 - rho) * grad**2 (in place); param -= lr * grad / sqrt(v + eps)
+        # HINT: v = state['mean_square']; v = rho * v + (1 - rho) * grad**2, in place; then
+        # HINT: param -= lr * grad / sqrt(v + eps)
         v = state["mean_square"]
         # v = rho * v + (1 - rho) * grad**2
         v *= self.rho
@@ -225,7 +227,9 @@ class Adam(Optimizer):
     def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
                work: np.ndarray) -> None:
         # BEGIN SOLUTION adam
-        # HINT: update m and v in place; param -= lr_t * m / (sqrt(v) + eps), t = self.iterations
+        # HINT: m, v = state['m'], state['v'], updated in place (see the docstring); with
+        # HINT: t = self.iterations, lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t) and
+        # HINT: param -= lr_t * m / (sqrt(v) + eps)
         t = self.iterations
         m, v = state["m"], state["v"]
         # m = beta1 * m + (1 - beta1) * grad

@@ -18,7 +18,7 @@ class ReLU(Layer):
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = float_input(x, self)
         # BEGIN SOLUTION relu
-        # HINT: keep x for backward; y = max(x, 0)
+        # HINT: keep x for backward, self._save(x=x); y = max(x, 0) entry by entry (np.maximum)
         self._save(x=x)
         # y = max(x, 0). Speed: NumPy vectorises maximum only when both operands step through
         # memory; against the scalar 0 it goes entry by entry, 3x slower. So x is compared
@@ -46,7 +46,8 @@ class Sigmoid(Layer):
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = float_input(x, self)
         # BEGIN SOLUTION sigmoid
-        # HINT: keep y for backward; y = 1 / (1 + exp(-x)), written with e = exp(-|x|) <= 1
+        # HINT: keep y for backward, self._save(y=y); y = 1 / (1 + exp(-x)), written with
+        # HINT: e = exp(-|x|) <= 1, which may underflow to 0: harmless, np.errstate(under='ignore')
         with np.errstate(under="ignore"):  # exp(-1e4) is 0: an exact, harmless underflow
             e = np.exp(-np.abs(x))  # in [0, 1]
             y = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
@@ -57,7 +58,7 @@ class Sigmoid(Layer):
     def backward(self, dy: np.ndarray) -> np.ndarray:
         y = self._load("y")
         # BEGIN SOLUTION sigmoid
-        # HINT: dx = dy * y * (1 - y)
+        # HINT: dx = dy * y * (1 - y), under np.errstate(under='ignore') (y may be tiny)
         with np.errstate(under="ignore"):  # y may be a tiny (subnormal) number: fine
             return dy * y * (1 - y)
         # END SOLUTION
@@ -86,7 +87,8 @@ def softmax(z: np.ndarray) -> np.ndarray:
     """
     z = np.asarray(z)
     # BEGIN SOLUTION softmax-forward
-    # HINT: e = exp(z - the row's max), then e / the row's sum, over the last axis
+    # HINT: e = exp(z - the row's max), then e / the row's sum, over the last axis; exp may
+    # HINT: underflow to 0, exactly: harmless, np.errstate(under='ignore')
     # Entries far below the row's maximum underflow to 0, their true value to the last bit.
     with np.errstate(under="ignore"):
         e = np.exp(z - z.max(axis=-1, keepdims=True))  # per row, never over the whole batch
@@ -102,7 +104,8 @@ def log_softmax(z: np.ndarray) -> np.ndarray:
     """
     z = np.asarray(z)
     # BEGIN SOLUTION cross-entropy
-    # HINT: with m the row's max, log p = (z - m) - log(sum(exp(z - m))), over the last axis
+    # HINT: with m the row's max, log p = (z - m) - log(sum(exp(z - m))), over the last axis;
+    # HINT: exp may underflow to 0: harmless, np.errstate(under='ignore')
     shifted = z - z.max(axis=-1, keepdims=True)
     with np.errstate(under="ignore"):  # exp of a very negative entry is 0: harmless
         return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
@@ -132,7 +135,8 @@ class Softmax(Layer):
     def backward(self, dy: np.ndarray) -> np.ndarray:
         s = self._load("y")
         # BEGIN SOLUTION softmax-backward
-        # HINT: dx = s * (dy - sum(dy * s)), the sum over each row
+        # HINT: dx = s * (dy - sum(dy * s)), the sum over each row, under
+        # HINT: np.errstate(under='ignore') (s may hold tiny probabilities)
         with np.errstate(under="ignore"):  # s may hold tiny (subnormal) probabilities
             return s * (dy - (dy * s).sum(axis=-1, keepdims=True))
         # END SOLUTION

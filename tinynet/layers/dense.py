@@ -61,7 +61,8 @@ class Dense(Layer):
                 f"got {x.shape}{hint}"
             )
         # BEGIN SOLUTION dense-forward
-        # HINT: compute y = x @ W + b; keep x for backward
+        # HINT: y = x @ W + b with W, b = self.params['W'], self.params['b']; keep x for
+        # HINT: backward, self._save(x=x)
         self._save(x=x)
         return x @ self.params["W"] + self.params["b"]  # (N, D_out)
         # END SOLUTION
