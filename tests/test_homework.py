@@ -736,7 +736,8 @@ def test_the_command_exports_grades_and_lists(reference: Path, tmp_path: Path,
                          registry=PARTS_OF_FIXTURE) == 0
     listing = capsys.readouterr().out
     assert "stubs:   minilib/ops.py:6\n" in listing  # double, stubbed in this copy
-    assert "regions: (none)" in listing  # counter and shout kept their code
+    assert listing.count("not in this copy's homework: its code is written") == 2
+    assert "(none)" not in listing  # counter and shout kept their code: nothing is missing
 
     assert homework.main(["export", str(dest), "--source", str(reference)],
                          registry=PARTS_OF_FIXTURE) == 1

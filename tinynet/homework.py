@@ -1219,6 +1219,10 @@ def cmd_list(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) -> 
     root = project_root(args.source)
     project = scan_project(root, registry)
     tests = {} if args.no_tests else collect_tests(root, args.timeout)
+    try:
+        assigned = assigned_parts(root, registry)
+    except HomeworkError:
+        assigned = None
     for part in registry.values():
         print(f"{part.order:2d}. {part.id}  ({part.page})")
         print(f"    {part.description}")
@@ -1226,7 +1230,10 @@ def cmd_list(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) -> 
         stubs = project.stubs.get(part.id, [])
         # The reference has regions; a student copy has stubs where they were.
         label, places = ("stubs:  ", stubs) if stubs and not regions else ("regions:", regions)
-        print(f"    {label} " + (", ".join(f"{p}:{n}" for p, n in places) or "(none)"))
+        if assigned is not None and part.id not in assigned and not places:
+            print("    not in this copy's homework: its code is written")
+        else:
+            print(f"    {label} " + (", ".join(f"{p}:{n}" for p, n in places) or "(none)"))
         if args.no_tests:
             continue
         names = tests.get(part.id, [])
