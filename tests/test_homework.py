@@ -353,6 +353,35 @@ def test_a_test_that_hangs_fails_its_part_and_the_others_are_graded(reference: P
         "timed out after 5 s in tests/test_slow.py::test_sleeps")
 
 
+def test_grading_is_repeatable_and_leaves_no_example_database(tmp_path: Path) -> None:
+    # A property test draws the same examples in every graded run, and hypothesis keeps no
+    # .hypothesis database in the student's folder.
+    project = write_project(tmp_path)
+    (project / "tests/test_property.py").write_text(textwrap.dedent('''\
+        import pytest
+        from hypothesis import given
+        from hypothesis import strategies as st
+
+        from minilib.ops import double
+
+
+        @pytest.mark.part("double")
+        @given(st.integers(0, 10**9))
+        def test_double_any(x):
+            with open("drawn.txt", "a") as log:
+                log.write(f"{x}\\n")
+            assert double(x) == 2 * x
+        '''))
+    drawn = []
+    for _ in range(2):
+        report = grade(project, registry=PARTS_OF_FIXTURE, parts=["double"])
+        assert statuses(report) == {"double": PASSED}
+        drawn.append((project / "drawn.txt").read_text().split())
+        (project / "drawn.txt").unlink()
+    assert len(drawn[0]) > 10 and drawn[0] == drawn[1]
+    assert not (project / ".hypothesis").exists()
+
+
 # ------------------------------------------------------------------------ the student copy
 def test_the_stubs_sit_at_the_indentation_of_their_region(student: Path) -> None:
     assert (student / "minilib/ops.py").read_text() == textwrap.dedent('''\
