@@ -441,6 +441,26 @@ def test_each_epoch_is_one_permutation_of_the_samples(shuffle):
             np.testing.assert_array_equal(order, np.arange(N))
 
 
+
+def test_a_second_fit_draws_new_shuffles_and_dropout_masks():
+    # fit(epochs=1) called in a loop (to evaluate between epochs, say) must not replay the
+    # first epoch's permutation and dropout masks every time: that is not training on
+    # shuffled data. The random numbers follow the run, not the count of fit calls.
+    N = 16
+    x = np.column_stack([np.arange(N), np.ones(N)]).astype(np.float32)
+    y = np.arange(N) % 2
+    recorder, dropout = RowRecorder(), Dropout(0.5)
+    model = Sequential([recorder, dropout, Dense(2, 2), Softmax()], seed=0)
+    model.compile(CrossEntropy(), SGD(1e-3))
+    masks = []
+    for _ in range(2):
+        model.fit(x, y, epochs=1, batch_size=N, verbose=0)
+        masks.append(dropout._load("mask"))
+    first, second = recorder.batches
+    np.testing.assert_array_equal(np.sort(second), np.arange(N))  # still a permutation
+    assert not np.array_equal(first, second)
+    assert not np.array_equal(masks[0], masks[1])
+
 # --------------------------------------------------------------------- history, evaluate...
 def test_history_has_keras_keys_and_one_value_per_epoch():
     x, y = blobs(5)

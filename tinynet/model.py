@@ -74,8 +74,9 @@ class Sequential:
         self.metadata: dict[str, Any] = {}
 
     def _generator(self, *key: int) -> np.random.Generator:
-        """An independent Generator for one purpose (and epoch), derived from the seed alone,
-        so that resuming at epoch k draws the same numbers as an uninterrupted run."""
+        """An independent Generator for one purpose (and epoch), derived from the seed and
+        ``key`` alone, so that resuming at epoch k draws the same numbers as an uninterrupted
+        run."""
         return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=key))
 
     # ----------------------------------------------------------------------------- the math
@@ -203,7 +204,9 @@ class Sequential:
         sample twice, none missed; the last batch may be smaller). ``verbose``: 0 silent,
         1 a progress bar per epoch, 2 one line per epoch. ``initial_epoch`` resumes a run:
         epoch k shuffles and drops out exactly as it would have in an uninterrupted run, and
-        the History goes on from the one saved with the checkpoint.
+        the History goes on from the one saved with the checkpoint. Calling ``fit`` again
+        continues training (the optimiser keeps its state) with new shuffles and dropout
+        masks, and returns a new History (``initial_epoch=0``), as Keras does.
 
         The logged ``loss`` and ``val_loss`` are means per sample, whatever the loss's
         reduction, so that the two compare (with ``reduction="sum"``, :meth:`evaluate`
@@ -256,7 +259,10 @@ class Sequential:
         for cb in all_callbacks:
             cb.on_train_begin()
         for epoch in range(initial_epoch, epochs):
-            rng = self._generator(_EPOCH_STREAM, epoch)
+            # The epoch's stream is named by the epoch and the steps taken so far, which a
+            # checkpoint saves: a resumed run draws what the uninterrupted one did, and a
+            # second call to fit draws new shuffles and masks instead of the first call's.
+            rng = self._generator(_EPOCH_STREAM, epoch, self.optimizer.iterations)
             for layer in self.layers:
                 layer.rng = rng  # dropout masks, random shifts
             order = rng.permutation(N) if shuffle else np.arange(N)
