@@ -206,6 +206,19 @@ def test_step_refuses_a_missing_or_misshapen_gradient():
         SGD(0.1).step([(np.zeros(3), np.zeros(2))])
 
 
+
+@pytest.mark.parametrize("bad_grad", [None, np.zeros(2)], ids=["missing", "misshapen"])
+def test_a_refused_step_changes_nothing(bad_grad):
+    # A learner who calls opt.step too early, or with a wrong pair, fixes it and steps again:
+    # the refused step must not have moved the parameters before it, nor counted as a step
+    # (Adam's bias correction uses the count t).
+    a, b = np.ones(3), np.ones(3)
+    opt = SGD(0.1)
+    with pytest.raises((RuntimeError, ValueError)):
+        opt.step([(a, np.ones(3)), (b, bad_grad)])
+    np.testing.assert_array_equal(a, np.ones(3))
+    assert opt.iterations == 0
+
 def test_optimisers_by_keras_name():
     for name, cls in (("sgd", SGD), ("rmsprop", RMSprop), ("adam", Adam), ("Adam", Adam)):
         assert type(optim.get(name)) is cls

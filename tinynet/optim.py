@@ -40,8 +40,11 @@ class Optimizer:
         self._work: dict[int, np.ndarray] = {}  # id(param) -> scratch array, not state
 
     def step(self, pairs: Pairs) -> None:
-        """Update each ``param`` in place from its ``grad``; ``t`` counts steps from 1."""
-        self.iterations += 1
+        """Update each ``param`` in place from its ``grad``; ``t`` counts steps from 1.
+
+        Every pair is checked before any parameter moves: a refused step changes nothing.
+        """
+        pairs = list(pairs)
         for param, grad in pairs:
             if grad is None:
                 raise RuntimeError(f"{self!r}: a parameter of shape {param.shape} has no "
@@ -51,6 +54,8 @@ class Optimizer:
                     f"{self!r}: gradient of shape {grad.shape} for a parameter of shape "
                     f"{param.shape}"
                 )
+        self.iterations += 1
+        for param, grad in pairs:
             key = id(param)
             if key not in self._work:
                 self._work[key] = np.empty_like(param)
