@@ -480,6 +480,26 @@ def test_history_has_keras_keys_and_one_value_per_epoch():
     assert set(no_val.history) == {"loss", "accuracy"}
 
 
+
+def test_the_last_batchs_logs_are_not_changed_by_the_epochs_end():
+    # A callback that keeps every batch's logs (to plot a per-batch curve, say) must find
+    # the last batch's as they were: the epoch's validation values go into a new dict.
+    class KeepBatchLogs(tinynet.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.kept = []
+
+        def on_batch_end(self, batch, logs=None):
+            self.kept.append((logs, dict(logs)))
+
+    x, y = blobs(5, n=32)
+    keep = KeepBatchLogs()
+    compiled().fit(x, y, epochs=1, batch_size=16, validation_data=(x, y), verbose=0,
+                   callbacks=[keep])
+    assert len(keep.kept) == 2
+    for logs, copy in keep.kept:
+        assert logs == copy and set(logs) == {"loss", "accuracy"}
+
 def test_evaluate_returns_loss_and_accuracy_and_predict_probabilities():
     x, y = blobs(7, n=50)
     model = compiled()
