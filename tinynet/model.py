@@ -226,27 +226,13 @@ class Sequential:
         if validation_data is not None:
             if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
                 raise ValueError("validation_data must be a pair (x_val, y_val)")
-            self._check_data(*validation_data, "validation_data[0]", "validation_data[1]")
-
-        if initial_epoch > epochs:
-            raise ValueError(f"initial_epoch must be <= epochs, got initial_epoch="
-                             f"{initial_epoch} and epochs={epochs}: epochs counts from the "
-                             "start of the whole run, as in Keras")
-        done = self.history.epoch if self.history is not None else []
-        if initial_epoch and done and initial_epoch > done[-1] + 1:
-            raise ValueError(f"initial_epoch={initial_epoch} would skip epochs: the model's "
-                             f"history ends with epoch {done[-1] + 1}, so resume with "
-                             f"initial_epoch={done[-1] + 1} (or less, to redo epochs)")
+            validation_data = self._check_data(*validation_data, "validation_data[0]",
+                                               "validation_data[1]")
+        history = self._history_to_continue(initial_epoch, epochs)
         N = len(x)
         steps = math.ceil(N / batch_size)
-        history = History()
-        if initial_epoch and self.history is not None:
-            # Resuming: the new History continues the one loaded with the checkpoint.
-            for i, epoch in enumerate(self.history.epoch):
-                if epoch < initial_epoch:
-                    history.on_epoch_end(epoch, {key: values[i] for key, values
-                                                 in self.history.history.items()
-                                                 if i < len(values)})
+        summed = self.loss.reduction == "sum"
+        # History first: a ModelCheckpoint saves model.history, which must hold the epoch.
         all_callbacks = [history, ProgressBar(verbose), *(callbacks or [])]
         params = {"epochs": epochs, "steps": steps, "verbose": verbose,
                   "initial_epoch": initial_epoch}
@@ -269,7 +255,6 @@ class Sequential:
             for cb in all_callbacks:
                 cb.on_epoch_begin(epoch)
             totals = dict.fromkeys(["loss", *(name for name, _ in self.metrics)], 0.0)
-            summed = self.loss.reduction == "sum"
             seen = 0
             for batch in range(steps):
                 for cb in all_callbacks:
@@ -305,6 +290,29 @@ class Sequential:
                 break
         for cb in all_callbacks:
             cb.on_train_end()
+        return history
+
+    def _history_to_continue(self, initial_epoch: int, epochs: int) -> History:
+        """A new History for ``fit``: empty, or when resuming at ``initial_epoch`` the model's
+        own (loaded with the checkpoint) up to that epoch. Refuses an ``initial_epoch`` past
+        ``epochs`` or past the end of that History (it would skip epochs)."""
+        if initial_epoch > epochs:
+            raise ValueError(f"initial_epoch must be <= epochs, got initial_epoch="
+                             f"{initial_epoch} and epochs={epochs}: epochs counts from the "
+                             "start of the whole run, as in Keras")
+        history = History()
+        if not initial_epoch or self.history is None:
+            return history
+        done = self.history.epoch
+        if done and initial_epoch > done[-1] + 1:
+            raise ValueError(f"initial_epoch={initial_epoch} would skip epochs: the model's "
+                             f"history ends with epoch {done[-1] + 1}, so resume with "
+                             f"initial_epoch={done[-1] + 1} (or less, to redo epochs)")
+        for i, epoch in enumerate(done):
+            if epoch < initial_epoch:
+                history.on_epoch_end(epoch, {key: values[i] for key, values
+                                             in self.history.history.items()
+                                             if i < len(values)})
         return history
 
     # ------------------------------------------------------------------------- inference
