@@ -599,6 +599,15 @@ def test_layers_must_be_layers():
         Sequential([Dense(2, 2), "relu"])
 
 
+
+def test_a_layer_used_twice_is_refused():
+    # A layer keeps the input of its last forward for backward: used twice in one model
+    # (one ReLU() object for every activation, say), the first use's backward would read
+    # the second use's input and compute wrong gradients without any error.
+    relu = ReLU()
+    with pytest.raises(ValueError, match=r"layers\[3\] is layers\[1\].*ReLU\(\) for each"):
+        Sequential([Dense(4, 8), relu, Dense(8, 8), relu, Dense(8, 3)])
+
 def test_logged_losses_are_per_sample_for_a_summed_loss_too():
     # With a tiny learning rate the weights barely move in an epoch, so the training loss
     # (a running mean per sample) and val_loss on the same data must agree.

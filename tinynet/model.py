@@ -54,9 +54,17 @@ class Sequential:
 
     def __init__(self, layers: Iterable[Layer], seed: int | None = None) -> None:
         self.layers: list[Layer] = list(layers)
+        position: dict[int, int] = {}  # id(layer) -> its index
         for i, layer in enumerate(self.layers):
             if not isinstance(layer, Layer):
                 raise ValueError(f"layers[{i}] must be a tinynet Layer, got {layer!r}")
+            # A layer keeps its last input for backward, so one object cannot serve twice.
+            if id(layer) in position:
+                raise ValueError(f"layers[{i}] is layers[{position[id(layer)]}], the same "
+                                 f"{layer!r} object: a layer keeps what its backward needs, "
+                                 f"so each use needs its own (write {type(layer).__name__}() "
+                                 "for each)")
+            position[id(layer)] = i
         if seed is None:
             seed = int(np.random.SeedSequence().entropy)
         self.seed = int_at_least("seed", seed, 0)
