@@ -290,6 +290,10 @@ def test_mse_gradient_check(reduction, data):
 def test_mse_refuses_mismatched_shapes_with_a_hint():
     with pytest.raises(ValueError, match=r"shape of y_pred \(4, 3\).*one_hot"):
         MSE().forward(np.zeros((4, 3)), np.zeros(4, dtype=int))
+    # One output per sample: the targets are numbers to reshape, not labels to encode.
+    with pytest.raises(ValueError, match=r"\(4,\).*reshape\(-1, 1\)") as refused:
+        MSE().forward(np.zeros((4, 1)), np.zeros(4))
+    assert "one_hot" not in str(refused.value)
     with pytest.raises(ValueError, match="numbers"):
         MSE().forward(np.zeros((1, 2)), np.array([["a", "b"]]))
 

@@ -211,7 +211,9 @@ class MSE(Loss):
         y_true = np.asarray(y_true)
         if y_true.shape != y_pred.shape:
             hint = ""
-            if y_true.ndim == 1 and y_pred.ndim == 2:
+            if y_true.ndim == 1 and y_pred.shape[1:] == (1,):
+                hint = " (one target per sample: y_true.reshape(-1, 1))"
+            elif y_true.ndim == 1 and y_pred.ndim == 2:
                 hint = " (one-hot encode labels: tinynet.datasets.one_hot(y, num_classes))"
             raise ValueError(
                 f"{self!r}: y_true must have the shape of y_pred {y_pred.shape}, "
