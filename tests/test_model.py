@@ -594,6 +594,19 @@ def test_unknown_names_in_compile_are_refused(kwargs):
         mlp(0).compile(**kwargs)
 
 
+
+def test_compiling_again_starts_a_new_optimiser_afresh_and_keeps_the_same_one():
+    x, y = blobs(2, n=32)
+    model = compiled()
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    own = model.optimizer
+    model.compile(CrossEntropy(), own)
+    assert model.optimizer is own and own.iterations == 4
+    model.compile(CrossEntropy(), SGD(0.1, momentum=0.9))
+    assert model.optimizer.iterations == 0
+    velocities = model.optimizer.get_state([p for p, _ in model.parameters()])
+    assert all(not v["velocity"].any() for v in velocities)
+
 def test_layers_must_be_layers():
     with pytest.raises(ValueError, match=r"layers\[1\]"):
         Sequential([Dense(2, 2), "relu"])

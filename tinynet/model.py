@@ -166,6 +166,10 @@ class Sequential:
         Keras's names are accepted: ``"sgd"``, ``"rmsprop"``, ``"adam"`` (Keras defaults),
         ``"mse"``, ``"categorical_crossentropy"``, ``"sparse_categorical_crossentropy"``.
         ``metrics`` is a list of names or functions, one of them alone, or None for none.
+
+        Compiling again (after ``fit``, say) with a name or a new Optimizer starts the
+        optimiser afresh: zero momentum and moments, step count 0. Passing the model's own
+        ``model.optimizer`` keeps its state, as in Keras.
         """
         if metrics is None:
             metrics = ()
@@ -191,7 +195,8 @@ class Sequential:
     def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         """One step of gradient descent on the batch (x, y); returns (loss, outputs).
 
-        This is all of training: forward, loss, backward, optimiser step.
+        This is all of training: forward, loss, backward, optimiser step. The outputs are
+        those the loss saw: the logits, when the final Softmax is fused into the loss.
         """
         layers, loss = self._training_graph()
         out = self._forward(layers, self._as_input(x), training=True)  # (N, K)
