@@ -1,9 +1,15 @@
-"""End to end: the hand-written training loop learns MNIST (examples/manual_loop.py --quick)."""
+"""The hand-written training loop: it learns MNIST (examples/manual_loop.py --quick), and
+model.fit is that loop, nothing more."""
 
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
+
+from tinynet import SGD, Dense, ReLU, Sequential
+from tinynet.losses import CrossEntropy
 
 SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "manual_loop.py"
 
@@ -20,3 +26,35 @@ def test_manual_loop_quick_learns_mnist():
     accuracy = float(match.group(1))
     # Chance is 0.1 for ten digits; 2,000 images and one epoch give about 0.83.
     assert accuracy > 0.7, result.stdout
+
+
+def test_fit_is_the_hand_written_loop():
+    # model.fit hides nothing: forward, loss, backward in reverse and one optimiser step per
+    # batch, written by hand as in examples/manual_loop.py, end with the same weights, bit
+    # for bit, and the same epoch loss (a mean per sample: the smaller last batch weighs less).
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(20, 3)).astype(np.float32)
+    y = rng.integers(0, 4, size=20)
+    batch_size = 8  # 8 + 8 + 4
+
+    def make() -> Sequential:
+        model = Sequential([Dense(3, 5), ReLU(), Dense(5, 4)], seed=1)
+        model.compile(CrossEntropy(from_logits=True), SGD(0.1, momentum=0.9), metrics=None)
+        return model
+
+    fitted = make()
+    history = fitted.fit(x, y, epochs=2, batch_size=batch_size, shuffle=False, verbose=0)
+
+    model, loss_fn, opt = make(), CrossEntropy(from_logits=True), SGD(0.1, momentum=0.9)
+    for epoch in range(2):
+        total = 0.0
+        for first in range(0, len(x), batch_size):
+            xb, yb = x[first:first + batch_size], y[first:first + batch_size]
+            z = model.forward(xb, training=True)
+            loss = loss_fn.forward(z, yb)
+            model.backward(loss_fn.backward())
+            opt.step(model.parameters())
+            total += loss * len(xb)
+        assert history.history["loss"][epoch] == total / len(x)
+    for a, b in zip(fitted.get_weights(), model.get_weights(), strict=True):
+        assert a.tobytes() == b.tobytes()
