@@ -441,6 +441,22 @@ def test_each_epoch_is_one_permutation_of_the_samples(shuffle):
             np.testing.assert_array_equal(order, np.arange(N))
 
 
+def test_a_run_from_its_start_shuffles_epoch_e_by_the_stream_of_seed_and_e():
+    # The results the README reports come from such runs: a later change to how fit names
+    # its streams must not change them. Epoch e shuffles with the Generator of the
+    # SeedSequence (seed, spawn_key=(1, e)), 1 naming the per-epoch streams.
+    N, batch_size, epochs, seed = 37, 8, 3, 5
+    x = np.column_stack([np.arange(N), np.ones(N)]).astype(np.float32)
+    recorder = RowRecorder()
+    model = Sequential([recorder, Dense(2, 2), Softmax()], seed=seed)
+    model.compile(CrossEntropy(), SGD(1e-3))
+    model.fit(x, np.arange(N) % 2, epochs=epochs, batch_size=batch_size, verbose=0)
+    steps = -(-N // batch_size)
+    for e in range(epochs):
+        order = np.concatenate(recorder.batches[e * steps:(e + 1) * steps])
+        stream = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1, e)))
+        np.testing.assert_array_equal(order, stream.permutation(N))
+
 
 def test_a_second_fit_draws_new_shuffles_and_dropout_masks():
     # fit(epochs=1) called in a loop (to evaluate between epochs, say) must not replay the

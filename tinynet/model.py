@@ -258,10 +258,15 @@ class Sequential:
         for cb in all_callbacks:
             cb.on_train_begin()
         for epoch in range(initial_epoch, epochs):
-            # The epoch's stream is named by the epoch and the steps taken so far, which a
-            # checkpoint saves: a resumed run draws what the uninterrupted one did, and a
-            # second call to fit draws new shuffles and masks instead of the first call's.
-            rng = self._generator(_EPOCH_STREAM, epoch, self.optimizer.iterations)
+            # The epoch's random numbers (shuffle, dropout masks, shifts) come from a stream
+            # named by the epoch. When epoch begins, a run trained from its start has taken
+            # epoch * steps optimiser steps, and so has one resumed from a checkpoint (which
+            # saves the count): both draw the same numbers. More steps than that mean fit
+            # was called again after a run, and the surplus names a new stream, so that the
+            # second call does not replay the first one's shuffles and masks.
+            surplus = self.optimizer.iterations - epoch * steps
+            key = (_EPOCH_STREAM, epoch, surplus) if surplus > 0 else (_EPOCH_STREAM, epoch)
+            rng = self._generator(*key)
             for layer in self.layers:
                 layer.rng = rng  # dropout masks, random shifts
             order = rng.permutation(N) if shuffle else np.arange(N)
