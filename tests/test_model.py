@@ -583,6 +583,21 @@ def test_compile_takes_one_metric_a_list_or_none(metrics, names):
     assert [name for name, _ in model.metrics] == names
 
 
+@pytest.mark.parametrize("ends_in_softmax", [True, False])
+@pytest.mark.parametrize("from_logits", [True, False])
+def test_compile_warns_of_softmax_applied_twice(ends_in_softmax, from_logits):
+    # Only a final Softmax with a loss that applies softmax again is the slip warned of.
+    layers = [Dense(2, 3), *([Softmax()] if ends_in_softmax else [])]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        Sequential(layers, seed=0).compile(CrossEntropy(from_logits=from_logits), SGD(0.1))
+    messages = [str(w.message) for w in caught]
+    if ends_in_softmax and from_logits:
+        assert len(messages) == 1 and "applies softmax to them again" in messages[0]
+    else:
+        assert messages == []
+
+
 # ------------------------------------------------------------------------- Keras's names
 @pytest.mark.parametrize("optimizer, optimizer_type",
                          [("sgd", SGD), ("rmsprop", RMSprop), ("adam", Adam)])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -178,6 +179,14 @@ class Sequential:
         self.loss = losses_module.get(loss)
         self.optimizer = optim_module.get(optimizer)
         self.metrics = [metrics_module.get(m) for m in metrics]
+        if (self.layers and isinstance(self.layers[-1], Softmax)
+                and isinstance(self.loss, CrossEntropy) and self.loss.from_logits):
+            # Legal, and trains: but on softmax(softmax(z)), whose gradients are damped and
+            # whose loss never nears 0. A common slip when porting PyTorch code; Keras warns too.
+            warnings.warn("the model ends in Softmax, so its outputs are probabilities, but the "
+                          "loss is CrossEntropy(from_logits=True), which applies softmax to them "
+                          "again; use CrossEntropy() (training fuses it with the Softmax, "
+                          "stably), or drop the final Softmax", UserWarning, stacklevel=2)
 
     @property
     def fused_softmax(self) -> bool:
