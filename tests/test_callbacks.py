@@ -8,7 +8,13 @@ import sys
 import numpy as np
 import pytest
 
-from tinynet.callbacks import Callback, EarlyStopping, LearningRateScheduler, exponential_decay
+from tinynet.callbacks import (
+    Callback,
+    EarlyStopping,
+    History,
+    LearningRateScheduler,
+    exponential_decay,
+)
 from tinynet.layers import Dense, ReLU, Softmax
 from tinynet.losses import CrossEntropy
 from tinynet.model import Sequential
@@ -158,6 +164,18 @@ def test_stop_training_ends_after_the_current_epoch():
     history = model().fit(x, y, epochs=5, batch_size=BATCH, verbose=0,
                           callbacks=[StopAtEpoch1()])
     assert history.epoch == [0, 1]
+
+
+def test_history_keys_keep_the_order_of_the_logs():
+    # Keras's order, loss first, so that printing history.history or history.json (which
+    # tinynet train writes) reads the same from one run to the next.
+    x, y = data()
+    history = model().fit(x, y, epochs=1, batch_size=BATCH, verbose=0, validation_data=(x, y))
+    assert list(history.history) == ["loss", "accuracy", "val_loss", "val_accuracy"]
+    keys = [f"metric_{c}" for c in "hgfedcba"]  # too many for a set to keep the order by luck
+    recorded = History()
+    recorded.on_epoch_end(0, dict.fromkeys(keys, 1.0))
+    assert list(recorded.history) == keys
 
 
 # ------------------------------------------------------------------------- EarlyStopping

@@ -75,8 +75,9 @@ class History(Callback):
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         logs = logs or {}
-        for key in logs.keys() - self.history.keys():
-            self.history[key] = [math.nan] * len(self.epoch)  # a key new at this epoch
+        for key in logs:  # in the order of the logs (loss, accuracy, val_loss, ...), as Keras
+            if key not in self.history:  # a key new at this epoch
+                self.history[key] = [math.nan] * len(self.epoch)
         self.epoch.append(epoch)
         for key, values in self.history.items():
             values.append(float(logs.get(key, math.nan)))
