@@ -264,11 +264,27 @@ def test_early_stopping_in_fit_restores_the_best_weights():
         np.testing.assert_array_equal(w, w_best)
 
 
+def test_a_schedule_of_the_epoch_alone_works_as_in_keras():
+    # Keras's tutorials write LearningRateScheduler(lambda epoch: ...), without the rate.
+    rates = []
+
+    class Rates(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            rates.append(self.model.optimizer.lr)
+
+    x, y = data()
+    model().fit(x, y, epochs=3, batch_size=BATCH, verbose=0,
+                callbacks=[LearningRateScheduler(lambda epoch: 0.1 / (epoch + 1)), Rates()])
+    assert rates == pytest.approx([0.1, 0.05, 0.1 / 3])
+
+
 @pytest.mark.parametrize("make, error, match", [
     (lambda: EarlyStopping(monitor=None), ValueError, r"monitor must be the name .*got None"),
     (lambda: EarlyStopping(min_delta=float("nan")), ValueError, r"min_delta must be a finite"),
     (lambda: EarlyStopping(patience=-1), ValueError, r"patience must be an int >= 0"),
     (lambda: LearningRateScheduler(0.1), TypeError, r"schedule must be a function"),
+    (lambda: LearningRateScheduler(lambda: 0.1), TypeError,
+     r"schedule must be a function .*takes neither \(epoch, lr\) nor \(epoch\)"),
     (lambda: exponential_decay(0.1, 0.0), ValueError, r"rate must be a number in \(0.0, inf\)"),
     (lambda: exponential_decay(float("inf"), 0.9), ValueError, r"initial_lr must be a number in"),
 ])

@@ -17,6 +17,7 @@ ends training after the current epoch.
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import sys
@@ -332,26 +333,47 @@ class LearningRateScheduler(Callback):
 
     Args:
         schedule: ``schedule(epoch, lr) -> new lr``, with ``epoch`` counting from 0 and
-            ``lr`` the current rate; e.g. :func:`exponential_decay`. The rate depends on the
-            epoch alone, so a run resumed at epoch k uses the rates of the uninterrupted run.
+            ``lr`` the current rate; e.g. :func:`exponential_decay`. As in Keras, a function
+            of the epoch alone, ``schedule(epoch) -> new lr``, works too. The rate depends on
+            the epoch alone, so a run resumed at epoch k uses the rates of the uninterrupted
+            run.
         verbose: 1 prints the rate when it is set.
     """
 
-    def __init__(self, schedule: Callable[[int, float], float], verbose: int = 0) -> None:
+    def __init__(self, schedule: Callable[[int, float], float] | Callable[[int], float],
+                 verbose: int = 0) -> None:
         super().__init__()
+        expected = "a function schedule(epoch, lr) -> lr or schedule(epoch) -> lr"
         if not callable(schedule):
-            raise TypeError(f"LearningRateScheduler: schedule must be a function "
-                            f"schedule(epoch, lr) -> lr, got {schedule!r}")
+            raise TypeError(f"LearningRateScheduler: schedule must be {expected}, "
+                            f"got {schedule!r}")
+        self._takes_lr = _accepts(schedule, 2)
+        if not self._takes_lr and not _accepts(schedule, 1):
+            raise TypeError(f"LearningRateScheduler: schedule must be {expected}, got "
+                            f"{schedule!r}, which takes neither (epoch, lr) nor (epoch)")
         self.schedule, self.verbose = schedule, verbose
 
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
-        lr = float(self.schedule(epoch, self.model.optimizer.lr))
+        lr = float(self.schedule(epoch, self.model.optimizer.lr) if self._takes_lr
+                   else self.schedule(epoch))
         if not (math.isfinite(lr) and lr > 0):
             raise ValueError(f"LearningRateScheduler: the schedule gave lr={lr!r} for epoch "
                              f"{epoch}; it must be a positive number")
         self.model.optimizer.lr = lr
         if self.verbose:
             print(f"Epoch {epoch + 1}: learning rate {lr:.3g}")
+
+
+def _accepts(function: Callable, n: int) -> bool:
+    """Whether ``function`` can be called with ``n`` positional arguments (True when its
+    signature cannot be read, as for some built-ins: then the call itself will say)."""
+    try:
+        inspect.signature(function).bind(*range(n))
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read
+        return n == 2
+    return True
 
 
 def exponential_decay(initial_lr: float, rate: float) -> Callable[[int, float], float]:
