@@ -132,6 +132,27 @@ def test_save_best_only_keeps_the_best_epoch_in_one_file(tmp_path):
     assert saved.history.epoch == list(range(best + 1))
 
 
+def test_save_best_only_after_resuming_compares_with_the_epochs_before(tmp_path):
+    # The best val_loss of this run is epoch 3's (counting from 0): epochs 4 and 5 are worse.
+    x, y = make_data()
+    val = (x[:12], y[:12])
+    recorder = Recorder()
+    make_model(Adam(lr=0.05)).fit(
+        x, y, epochs=6, batch_size=16, validation_data=val, verbose=0,
+        callbacks=[recorder, ModelCheckpoint(str(tmp_path / "e{epoch}.npz"))])
+    val_losses = [logs["val_loss"] for logs in recorder.logs]
+    assert int(np.argmin(val_losses)) == 3
+
+    # Stopped after epoch 4 (e5.npz) and resumed with a new best-only checkpoint: epoch 5 is
+    # no improvement on epoch 3, so it must not be saved as the best.
+    (tmp_path / "best").mkdir()
+    best = ModelCheckpoint(str(tmp_path / "best" / "model.npz"), save_best_only=True)
+    load_model(tmp_path / "e5.npz").fit(x, y, epochs=6, initial_epoch=5, batch_size=16,
+                                        validation_data=val, verbose=0, callbacks=[best])
+    assert os.listdir(tmp_path / "best") == []
+    assert best.best == val_losses[3] and best.best_epoch == 3
+
+
 def drive(checkpoint: ModelCheckpoint, values: list[float], key: str) -> list[str]:
     """Call the callback as fit would, with the given monitored values; return the files."""
     model = make_model(SGD(lr=0.1))

@@ -268,8 +268,9 @@ class ModelCheckpoint(Callback):
         mode: ``"min"``, ``"max"``, or ``"auto"`` (max for names containing "acc").
         verbose: 1 prints a line each time the model is saved.
 
-    Attributes: ``best`` (best monitored value so far, kept across ``fit`` calls),
-    ``best_epoch`` (its epoch, counting from 0), ``last_saved`` (the last path written).
+    Attributes: ``best`` (best monitored value so far, kept across ``fit`` calls, and taken
+    from the model's History when ``fit`` resumes with ``initial_epoch``), ``best_epoch`` (its
+    epoch, counting from 0), ``last_saved`` (the last path written).
     """
 
     def __init__(self, filepath: str, monitor: str = "val_loss", save_best_only: bool = False,
@@ -299,6 +300,16 @@ class ModelCheckpoint(Callback):
         if folder and "{" not in folder and not os.path.isdir(folder):
             raise FileNotFoundError(f"ModelCheckpoint: no folder {folder!r} to save "
                                     f"{os.path.basename(self.filepath)!r} in; create it first")
+        # A resumed run (initial_epoch=k, on a model loaded from a checkpoint) starts from the
+        # best of the epochs before k, which its History holds: otherwise its first epoch
+        # would count as an improvement on nothing and overwrite the best model of those.
+        history = getattr(self.model, "history", None)
+        initial_epoch = self.params.get("initial_epoch", 0)
+        if initial_epoch and history is not None and self.monitor in history.history:
+            for epoch, value in zip(history.epoch, history.history[self.monitor],
+                                    strict=False):
+                if epoch < initial_epoch and self._improved(value):
+                    self.best, self.best_epoch = value, epoch
 
     def _improved(self, value: float) -> bool:
         # NaN compares false both ways, so a diverged epoch never counts as the best.
