@@ -154,6 +154,25 @@ def test_hooks_are_called_in_order_with_running_logs():
         assert history.history["accuracy"][epoch] == pytest.approx(logs["accuracy"])
 
 
+def test_keras_names_of_the_batch_hooks_are_called_too():
+    class TrainBatches(Callback):
+        def __init__(self):
+            super().__init__()
+            self.calls = []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.calls.append(("begin", batch))
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.calls.append(("end", batch, sorted(logs)))
+
+    x, y = data()
+    recorder = TrainBatches()
+    model().fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=0, callbacks=[recorder])
+    per_epoch = [c for b in range(STEPS) for c in (("begin", b), ("end", b, ["accuracy", "loss"]))]
+    assert recorder.calls == per_epoch * EPOCHS
+
+
 def test_stop_training_ends_after_the_current_epoch():
     class StopAtEpoch1(Callback):
         def on_epoch_end(self, epoch, logs=None):

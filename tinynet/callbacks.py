@@ -38,6 +38,9 @@ Logs = dict[str, float]
 class Callback:
     """Base class: override the hooks you need; each does nothing by default.
 
+    ``on_train_batch_begin`` and ``on_train_batch_end``, Keras's other names of the batch
+    hooks, are called by ``on_batch_begin`` and ``on_batch_end``: override either.
+
     Attributes set by ``fit`` before ``on_train_begin``: ``model`` (the model being trained)
     and ``params`` (``{"epochs", "steps", "verbose", "initial_epoch"}``).
     """
@@ -56,8 +59,16 @@ class Callback:
     def on_train_end(self, logs: Logs | None = None) -> None: ...
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None: ...
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None: ...
-    def on_batch_begin(self, batch: int, logs: Logs | None = None) -> None: ...
-    def on_batch_end(self, batch: int, logs: Logs | None = None) -> None: ...
+
+    # Keras names the batch hooks both ways: overriding either of a pair works.
+    def on_batch_begin(self, batch: int, logs: Logs | None = None) -> None:
+        self.on_train_batch_begin(batch, logs)
+
+    def on_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        self.on_train_batch_end(batch, logs)
+
+    def on_train_batch_begin(self, batch: int, logs: Logs | None = None) -> None: ...
+    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None: ...
 
 
 class History(Callback):
