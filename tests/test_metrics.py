@@ -5,7 +5,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinynet.metrics import accuracy, confusion_matrix
+from tinynet.layers import Dense, Softmax
+from tinynet.metrics import accuracy, confusion_matrix, get
+from tinynet.model import Sequential
 
 
 @given(st.integers(1, 40), st.integers(2, 30), st.integers(0, 2**32 - 1))
@@ -58,3 +60,32 @@ def test_accuracy_of_scores_and_of_one_hot_rows():
 def test_accuracy_refuses_shapes_that_would_broadcast(y_pred, y_true):
     with pytest.raises(ValueError, match=r"expected y_pred of shape \(N, K\)"):
         accuracy(y_pred, y_true)
+
+
+def test_a_metric_function_is_named_and_its_result_made_a_float():
+    name, fn = get(lambda y_pred, y_true: np.abs(y_pred[:, 0] - y_true))  # one per sample
+    assert name == "<lambda>"
+    assert fn(np.array([[1.0], [3.0]]), np.array([0.0, 0.0])) == 2.0  # their mean, as Keras
+    count = get(lambda y_pred, y_true: np.count_nonzero(y_pred))[1]  # a NumPy int
+    assert count(np.eye(2), np.zeros(2)) == 2.0 and type(count(np.eye(2), np.zeros(2))) is float
+
+
+def keras_accuracy(y_true, y_pred):  # Keras's argument order, not tinynet's
+    return np.mean(np.argmax(y_pred, axis=1) == y_true)
+
+
+def test_a_metric_in_keras_order_fails_with_a_message_that_says_so():
+    model = Sequential([Dense(2, 3), Softmax()], seed=0)
+    model.compile("sparse_categorical_crossentropy", "sgd", metrics=[keras_accuracy])
+    with pytest.raises(ValueError, match=r"metric 'keras_accuracy' \(called as keras_accuracy"
+                       r"\(y_pred, y_true\) with shapes \(4, 3\) and \(4,\)\) failed: "
+                       r"AxisError: .*Keras's metrics take \(y_true, y_pred\)"):
+        model.fit(np.zeros((4, 2)), np.array([0, 1, 2, 0]), verbose=0)
+
+
+@pytest.mark.parametrize("result", [None, "high", np.zeros((2, 2)), np.zeros(3)])
+def test_a_metric_that_returns_no_number_is_refused(result):
+    _, fn = get(lambda y_pred, y_true: result)
+    with pytest.raises(ValueError, match=r"must return a number, or one per sample of shape "
+                       r"\(2,\), got"):
+        fn(np.eye(2), np.zeros(2))

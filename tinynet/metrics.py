@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -71,10 +72,44 @@ Metric = Callable[[np.ndarray, np.ndarray], float]
 METRICS: dict[str, Metric] = {"accuracy": accuracy, "acc": accuracy}
 
 
+def _custom(metric: Callable, name: str) -> Metric:
+    """A user's ``metric(y_pred, y_true)`` as ``fit`` and ``evaluate`` call it: its value as
+    a float, the mean when it gives one value per sample (as Keras averages them), and a
+    ValueError naming it when it fails or gives anything else."""
+
+    @functools.wraps(metric)
+    def call(y_pred: np.ndarray, y_true: np.ndarray) -> float:
+        where = (f"metric {name!r} (called as {name}(y_pred, y_true) with shapes "
+                 f"{np.shape(y_pred)} and {np.shape(y_true)})")
+        try:
+            value = metric(y_pred, y_true)
+        except Exception as err:
+            raise ValueError(f"{where} failed: {type(err).__name__}: {err}. tinynet passes "
+                             "the model's outputs first; Keras's metrics take (y_true, y_pred)"
+                             ) from err
+        values = np.asarray(None)  # what None would stay (as floats it would become NaN)
+        if value is not None:
+            try:
+                values = np.asarray(value, dtype=float)
+            except (TypeError, ValueError):
+                pass
+        if values.ndim == 0 and values.dtype.kind == "f":
+            return float(values)
+        if values.shape == (len(y_pred),):
+            return float(values.mean())
+        raise ValueError(f"{where} must return a number, or one per sample of shape "
+                         f"({len(y_pred)},), got {value!r}")
+
+    return call
+
+
 def get(metric: str | Metric) -> tuple[str, Metric]:
-    """``(name, function)`` for a metric name (a key of ``METRICS``) or a callable."""
+    """``(name, function)`` for a metric name (a key of ``METRICS``) or a callable
+    ``metric(y_pred, y_true)``: the model's outputs first, as in ``loss.forward``. A callable
+    may return a number or one number per sample (their mean is taken)."""
     if isinstance(metric, str) and metric in METRICS:
         return ("accuracy" if metric == "acc" else metric), METRICS[metric]
     if callable(metric):
-        return getattr(metric, "__name__", "metric"), metric
+        name = getattr(metric, "__name__", "metric")
+        return name, _custom(metric, name)
     raise ValueError(f"metric must be a callable or one of {sorted(METRICS)}, got {metric!r}")
