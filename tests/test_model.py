@@ -598,6 +598,63 @@ def test_compile_warns_of_softmax_applied_twice(ends_in_softmax, from_logits):
         assert messages == []
 
 
+def test_validation_split_holds_out_the_last_samples_before_shuffling():
+    # As Keras: the last 25% of 64 samples (16) are the validation data of every epoch and
+    # never trained on, so the run equals one given them as validation_data.
+    x, y = blobs(4)
+    recorder = RowRecorder()
+    rows = np.column_stack([np.arange(64), x[:, 1]]).astype(np.float32)
+    split = Sequential([recorder, Dense(2, 2), Softmax()], seed=0)
+    split.compile(CrossEntropy(), SGD(0.1))
+    by_split = split.fit(rows, y, epochs=2, batch_size=8, verbose=0, validation_split=0.25)
+    trained = np.concatenate(recorder.batches)
+    np.testing.assert_array_equal(np.sort(trained[:48]), np.arange(48))
+    assert trained.max() == 47  # not one of the last 16
+    paired = Sequential([RowRecorder(), Dense(2, 2), Softmax()], seed=0)
+    paired.compile(CrossEntropy(), SGD(0.1))
+    by_pair = paired.fit(rows[:48], y[:48], epochs=2, batch_size=8, verbose=0,
+                        validation_data=(rows[48:], y[48:]))
+    assert by_split.history == by_pair.history
+    assert set(by_split.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+
+
+@pytest.mark.parametrize("n, kwargs, message", [
+    (64, {"validation_split": 1.0}, r"validation_split must be a number in \[0.0, 1.0\), got 1.0"),
+    (64, {"validation_split": -0.1}, r"validation_split must be a number in \[0.0, 1.0\)"),
+    (64, {"validation_split": "0.2"}, r"validation_split must be a number"),
+    (1, {"validation_split": 0.5}, r"validation_split=0.5 of 1 sample\(s\) leaves 0 to train "
+                                   r"on and 1 to validate on; each needs at least 1"),
+    (64, {"validation_split": 1e-17}, r"leaves 64 to train on and 0 to validate on"),
+    (64, {"validation_split": 0.2, "validation_data": ([[0, 0]], [0])},
+     "give validation_data or validation_split, not both"),
+])
+def test_validation_split_refuses_what_it_cannot_split(n, kwargs, message):
+    x, y = blobs(4)
+    with pytest.raises(ValueError, match=message):
+        compiled().fit(x[:n], y[:n], verbose=0, **kwargs)
+
+
+@pytest.mark.parametrize("method", ["evaluate", "predict"])
+def test_evaluate_and_predict_take_keras_verbose(method, capsys):
+    x, y = blobs(4)
+    model = compiled()
+    args = (x, y) if method == "evaluate" else (x,)
+    quiet = getattr(model, method)(*args)
+    for verbose in (0, 1, 2):
+        np.testing.assert_array_equal(getattr(model, method)(*args, verbose=verbose), quiet)
+    assert capsys.readouterr().out == ""
+    with pytest.raises(ValueError, match="verbose must be 0, 1 or 2, got 3"):
+        getattr(model, method)(*args, verbose=3)
+
+
+@pytest.mark.parametrize("loss, optimizer", [("adam", "sparse_categorical_crossentropy"),
+                                             (Adam(), CrossEntropy()), ("SGD", "mse")])
+def test_compile_in_keras_order_says_tinynets_order(loss, optimizer):
+    with pytest.raises(ValueError, match=r"got the optimiser .*: tinynet's compile takes "
+                                         r"\(loss, optimizer\), Keras's \(optimizer, loss\)"):
+        mlp(0).compile(loss, optimizer)
+
+
 # ------------------------------------------------------------------------- Keras's names
 @pytest.mark.parametrize("optimizer, optimizer_type",
                          [("sgd", SGD), ("rmsprop", RMSprop), ("adam", Adam)])

@@ -19,7 +19,7 @@ from tinynet import losses as losses_module
 from tinynet import metrics as metrics_module
 from tinynet import optim as optim_module
 from tinynet.callbacks import Callback, History, ProgressBar
-from tinynet.checks import int_at_least
+from tinynet.checks import int_at_least, number_in
 from tinynet.layers.activations import Softmax, softmax
 from tinynet.layers.base import Layer
 from tinynet.losses import CrossEntropy, Loss
@@ -31,6 +31,30 @@ EVAL_BATCH_SIZE = 1024
 
 # Keys of the seed's independent random streams (numpy.random.SeedSequence spawn keys).
 _INIT_STREAM, _EPOCH_STREAM = 0, 1
+
+
+def _check_verbose(verbose: object) -> None:
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+
+
+def _is_optimizer(value: object) -> bool:
+    """Whether ``value`` is an Optimizer or one of the names compile takes for one."""
+    return isinstance(value, Optimizer) or (isinstance(value, str)
+                                            and value.lower() in optim_module.OPTIMIZERS)
+
+
+def _split_off(x: np.ndarray, y: np.ndarray, fraction: float
+               ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """(x_train, y_train, (x_val, y_val)): the last ``fraction`` of the samples held out,
+    as Keras's ``validation_split`` does (views, nothing copied)."""
+    N = len(x)
+    split_at = math.floor(N * (1 - fraction))  # Keras's rounding
+    if not 0 < split_at < N:
+        raise ValueError(f"validation_split={fraction} of {N} sample(s) leaves "
+                         f"{split_at} to train on and {N - split_at} to validate on; "
+                         "each needs at least 1")
+    return x[:split_at], y[:split_at], (x[split_at:], y[split_at:])
 
 
 class Sequential:
@@ -176,6 +200,11 @@ class Sequential:
             metrics = ()
         elif isinstance(metrics, str) or callable(metrics):
             metrics = (metrics,)  # "accuracy" is one metric, not the letters a, c, c, ...
+        if _is_optimizer(loss) and not _is_optimizer(optimizer):
+            raise ValueError(f"loss must be a Loss or a loss's name, got the optimiser {loss!r}: "
+                             "tinynet's compile takes (loss, optimizer), Keras's (optimizer, "
+                             "loss); name them, compile(loss=..., optimizer=...), as either "
+                             "reads the same")
         self.loss = losses_module.get(loss)
         self.optimizer = optim_module.get(optimizer)
         self.metrics = [metrics_module.get(m) for m in metrics]
@@ -219,7 +248,7 @@ class Sequential:
     def fit(self, x: np.ndarray, y: np.ndarray, epochs: int = 1, batch_size: int = 32,
             validation_data: tuple[np.ndarray, np.ndarray] | None = None, shuffle: bool = True,
             verbose: int = 1, callbacks: Sequence[Callback] | None = None,
-            initial_epoch: int = 0) -> History:
+            initial_epoch: int = 0, validation_split: float = 0.0) -> History:
         """Train for ``epochs`` passes over (x, y); return the :class:`History`.
 
         Each epoch uses one permutation of the samples drawn from the model's seed (no
@@ -229,6 +258,10 @@ class Sequential:
         the History goes on from the one saved with the checkpoint. Calling ``fit`` again
         continues training (the optimiser keeps its state) with new shuffles and dropout
         masks, and returns a new History (``initial_epoch=0``), as Keras does.
+
+        ``validation_split``, a fraction in [0, 1), holds out the *last* samples of (x, y),
+        taken before any shuffling, as the validation data of every epoch (as Keras does):
+        they are never trained on. Give it or ``validation_data``, not both.
 
         The logged ``loss`` and ``val_loss`` are means per sample, whatever the loss's
         reduction, so that the two compare (with ``reduction="sum"``, :meth:`evaluate`
@@ -242,10 +275,14 @@ class Sequential:
         epochs = int_at_least("epochs", epochs, 0)
         batch_size = int_at_least("batch_size", batch_size, 1)
         initial_epoch = int_at_least("initial_epoch", initial_epoch, 0)
-        if verbose not in (0, 1, 2):
-            raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+        _check_verbose(verbose)
         x, y = self._check_data(x, y, "x", "y")
-        if validation_data is not None:
+        validation_split = number_in("validation_split", validation_split, 0.0, 1.0)
+        if validation_split:
+            if validation_data is not None:
+                raise ValueError("give validation_data or validation_split, not both")
+            x, y, validation_data = _split_off(x, y, validation_split)
+        elif validation_data is not None:
             if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
                 raise ValueError("validation_data must be a pair (x_val, y_val)")
             validation_data = self._check_data(*validation_data, "validation_data[0]",
@@ -343,9 +380,14 @@ class Sequential:
         return history
 
     # ------------------------------------------------------------------------- inference
-    def predict(self, x: np.ndarray, batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
-        """The model's outputs for x, (N, K): probabilities when it ends in Softmax."""
+    def predict(self, x: np.ndarray, batch_size: int = EVAL_BATCH_SIZE,
+                verbose: int = 0) -> np.ndarray:
+        """The model's outputs for x, (N, K): probabilities when it ends in Softmax.
+
+        ``verbose`` (0, 1 or 2) is accepted so that Keras code runs; nothing is printed.
+        """
         batch_size = int_at_least("batch_size", batch_size, 1)
+        _check_verbose(verbose)
         x = self._check_x(x, "x", finite=True)
         self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
         outs = [self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
@@ -353,16 +395,18 @@ class Sequential:
             return self.forward(x)
         return np.concatenate(outs)
 
-    def evaluate(self, x: np.ndarray, y: np.ndarray,
-                 batch_size: int = EVAL_BATCH_SIZE) -> float | tuple[float, ...]:
+    def evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int = EVAL_BATCH_SIZE,
+                 verbose: int = 0) -> float | tuple[float, ...]:
         """``(loss, accuracy)`` on (x, y), then any further metrics.
 
         The loss is that of the whole set taken as one batch: the mean over the samples, or
         their sum for a loss with ``reduction="sum"``. Just the loss (a float) when the
-        model was compiled with no metrics. ``batch_size`` only bounds memory.
+        model was compiled with no metrics. ``batch_size`` only bounds memory. ``verbose``
+        (0, 1 or 2) is accepted so that Keras code runs; nothing is printed.
         """
         self._require_compiled()
         batch_size = int_at_least("batch_size", batch_size, 1)
+        _check_verbose(verbose)
         x, y = self._check_data(x, y, "x", "y")
         values = tuple(self._evaluate(x, y, batch_size).values())
         return values if len(values) > 1 else values[0]
