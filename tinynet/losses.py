@@ -77,9 +77,11 @@ def check_targets(y_true: np.ndarray, num_classes: int, name: str = "y_true") ->
         return y_true
     if y_true.ndim == 2:
         if y_true.shape[1] != num_classes:
-            raise ValueError(
-                f"{name}: expected one-hot rows of shape (N, {num_classes}), got {y_true.shape}"
-            )
+            # Keras takes labels as a column (N, 1) too; here a column would be one-hot rows.
+            hint = (" (integer labels in a column? pass them as shape (N,): y.ravel())"
+                    if y_true.shape[1] == 1 and y_true.dtype.kind in "iu" else "")
+            raise ValueError(f"{name}: expected one-hot rows of shape (N, {num_classes}), "
+                             f"got {y_true.shape}{hint}")
         if y_true.dtype.kind not in "biuf":
             raise ValueError(f"{name}: expected numbers, got dtype {y_true.dtype}")
         return y_true
