@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> float:
         total_loss = 0.0
         for first in range(0, N, BATCH_SIZE):
             idx = order[first:first + BATCH_SIZE]  # the last batch may be smaller
-            x, y = x_train[idx], y_train[idx]
+            x, y = x_train[idx], y_train[idx]  # a batch of B = len(idx) images, (B, 784)
 
             z = forward(x, training=True)  # 1. forward: logits, (B, 10)
             loss = loss_fn.forward(z, y)  # 2. loss: mean over the batch, a float
