@@ -197,6 +197,29 @@ def test_history_keys_keep_the_order_of_the_logs():
     assert list(recorded.history) == keys
 
 
+def test_history_records_a_value_a_callback_adds_to_the_logs():
+    # Keras's way to log a metric of one's own: set it in the epoch's logs. It must reach the
+    # History (and so model.history and the curves), for every epoch, the last one included.
+    class LogF1(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["val_f1"] = 0.5 + epoch
+
+    class LogOnce(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                logs["note"] = 7.0
+
+    x, y = data()
+    m = model()
+    history = m.fit(x, y, epochs=3, batch_size=BATCH, verbose=0, validation_data=(x, y),
+                    callbacks=[LogF1(), LogOnce()])
+    assert history.history["val_f1"] == [0.5, 1.5, 2.5]
+    assert history.history["note"][1] == 7.0
+    assert all(math.isnan(v) for v in history.history["note"][::2])
+    assert list(history.history)[:4] == ["loss", "accuracy", "val_loss", "val_accuracy"]
+    assert m.history is history
+
+
 # ------------------------------------------------------------------------- EarlyStopping
 def drive(stopper: EarlyStopping, values: list[float], m: Sequential) -> list[list[np.ndarray]]:
     """Feed ``values`` as the monitored metric, epoch by epoch, as fit would, with the

@@ -78,12 +78,16 @@ class History(Callback):
     ``history.epoch`` lists the epoch numbers recorded. Every list is as long as ``epoch``:
     an epoch without a key (no validation data in the epochs before a resumed ``fit`` that
     has some, say) holds NaN there, so that entry e of every list is the same epoch.
+
+    A value that a callback of your own adds to the epoch's ``logs`` in ``on_epoch_end``
+    (Keras's way to log a metric it computes, ``logs["val_f1"] = ...``) is recorded too.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
+        self._last_logs: Logs = {}
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         logs = logs or {}
@@ -93,6 +97,24 @@ class History(Callback):
         self.epoch.append(epoch)
         for key, values in self.history.items():
             values.append(float(logs.get(key, math.nan)))
+        self._last_logs = logs
+
+    # fit runs History's on_epoch_end before the other callbacks' (a ModelCheckpoint saves
+    # model.history, which must hold the epoch), so keys they add to the same logs come
+    # later: they are taken when the next epoch begins, or training ends.
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        self._record_late_keys()
+
+    def on_train_end(self, logs: Logs | None = None) -> None:
+        self._record_late_keys()
+
+    def _record_late_keys(self) -> None:
+        for key, value in self._last_logs.items():
+            if key not in self.history:
+                self.history[key] = [math.nan] * len(self.epoch)
+            if math.isnan(self.history[key][-1]):
+                self.history[key][-1] = float(value)
+        self._last_logs = {}
 
 
 def _format_duration(seconds: float) -> str:
