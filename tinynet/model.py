@@ -203,8 +203,8 @@ class Sequential:
         if _is_optimizer(loss) and not _is_optimizer(optimizer):
             raise ValueError(f"loss must be a Loss or a loss's name, got the optimiser {loss!r}: "
                              "tinynet's compile takes (loss, optimizer), Keras's (optimizer, "
-                             "loss); name them, compile(loss=..., optimizer=...), as either "
-                             "reads the same")
+                             "loss); name them, compile(loss=..., optimizer=...), which both "
+                             "read the same way")
         self.loss = losses_module.get(loss)
         self.optimizer = optim_module.get(optimizer)
         self.metrics = [metrics_module.get(m) for m in metrics]
