@@ -201,20 +201,29 @@ def matmul_flops(model: Sequential, n_samples: int, training: bool,
     performs in ``model``'s Dense layers, 2 * m * n * k per product.
 
     Training counts, per Dense layer, the forward ``x @ W``, ``dW = x.T @ dy`` and
-    ``dx = dy @ W.T``, except the first layer's dx when ``first_dx`` is False (see
-    :func:`first_layer_computes_dx`: when tinynet computes it, it is counted, since it is
-    really performed). Inference counts the forward products. Biases, activations and the
-    loss are not matrix products and are not counted. Layers other than Dense count 0, so
-    this is meant for MLPs.
+    ``dx = dy @ W.T``, except the dx of the first layer with parameters when ``first_dx`` is
+    False (see :func:`first_layer_computes_dx`: when tinynet computes it, it is counted,
+    since it is really performed). That layer, not ``model.layers[0]``: training stops
+    backpropagating at the first layer that learns, whatever comes before it (a Flatten).
+    The count is per sample, so a last, smaller batch counts for the samples it holds.
+    Inference counts the forward products. Biases, activations and the loss are not matrix
+    products and are not counted. Layers other than Dense count 0, so this is meant for
+    MLPs.
     """
     dense = [layer for layer in model.layers if isinstance(layer, Dense)]
     per_sample = sum(2 * layer.in_features * layer.out_features for layer in dense)
     if not training:
         return per_sample * n_samples
     total = 3 * per_sample
-    if dense and dense[0] is model.layers[0] and not first_dx:
-        total -= 2 * dense[0].in_features * dense[0].out_features
+    first = first_learnt_layer(model)
+    if isinstance(first, Dense) and not first_dx:
+        total -= 2 * first.in_features * first.out_features
     return total * n_samples
+
+
+def first_learnt_layer(model: Sequential) -> Any | None:
+    """The first layer with parameters: where a training step's backward stops."""
+    return next((layer for layer in model.layers if layer.params), None)
 
 
 # ---------------------------------------------------------------------------- the data
@@ -257,12 +266,14 @@ def build_tinynet(name: str, seed: int = 0) -> Sequential:
 
 
 def first_layer_computes_dx(name: str, data: Data) -> bool:
-    """Whether a tinynet training step of program ``name`` calls its first layer's
-    ``backward``, which returns dL/dx (a matrix product nobody needs: the images are not
-    learnt). Found by running one step on a throwaway model, so the FLOP count follows
-    what the library really does."""
+    """Whether a tinynet training step of program ``name`` calls the ``backward`` of its
+    first layer with parameters, which returns dL/dx (a matrix product nobody needs: the
+    images are not learnt). Found by running one step on a throwaway model, so the FLOP
+    count follows what the library really does."""
     model = build_tinynet(name)
-    layer = model.layers[0]
+    layer = first_learnt_layer(model)
+    if layer is None:
+        return False
     calls = []
     original = layer.backward
 

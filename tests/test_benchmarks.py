@@ -4,12 +4,14 @@ Only ``--quick`` is run, and no speed is ever asserted: timings depend on the ma
 is optional: without it the torch columns are null, and the test passes either way.
 """
 
+import importlib.util
 import json
 import math
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,3 +93,94 @@ def test_a_bad_json_path_stops_the_run_before_it_starts(tmp_path):
         assert line == ("run.py: error: argument --json: expected a file path whose folder "
                         f"exists or can be created, {end}"), result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "somefolder"]
+
+
+# ------------------------------------------------------------------- the FLOP count
+def load_run_module():
+    """benchmarks/run.py as a module (benchmarks/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "benchmarks" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return load_run_module()
+
+
+def performed_flops(model, x, y, batch_size: int) -> int:
+    """2 m n k for every matrix product the Dense layers of ``model`` really run in one
+    epoch of ``fit``, read from the shapes each call sees."""
+    from tinynet.layers import Dense
+
+    total = 0
+
+    def count(layer, method):
+        original = getattr(layer, method)
+
+        def counted(*args, **kwargs):
+            nonlocal total
+            # fit's one-sample shape check runs forward with training=False: not training.
+            if method != "forward" or kwargs.get("training"):
+                total += 2 * len(args[0]) * layer.in_features * layer.out_features
+            return original(*args, **kwargs)
+
+        setattr(layer, method, counted)  # this instance only
+
+    for layer in model.layers:
+        if isinstance(layer, Dense):
+            # forward: x @ W; backward_params: x.T @ dy; backward: dy @ W.T (it calls
+            # backward_params itself, which counts dW).
+            for method in ("forward", "backward_params", "backward"):
+                count(layer, method)
+    model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0)
+    return total
+
+
+@pytest.mark.parametrize("name", ["r1", "r2", "r4"])
+def test_the_flop_count_is_the_products_an_epoch_performs(bench, name):
+    """Counted on 300 samples, so the last batch is a partial one for every batch size."""
+    from tinynet import reference
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (300, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, 300).astype(np.uint8)
+    data = bench.Data(images, labels, images[:10], labels[:10])
+    x, y = data.inputs(name), data.targets(name)
+    first_dx = bench.first_layer_computes_dx(name, data)
+    model = bench.build_tinynet(name)
+    batch = reference.get(name).batch_size
+    assert 300 % batch
+    assert bench.matmul_flops(model, 300, training=True, first_dx=first_dx) == \
+        performed_flops(model, x, y, batch)
+
+
+def test_the_r2_epoch_flops_by_hand(bench):
+    """R2 on 60,000 images: 784x512 and 512x10, forward, dW, dx, less the first dx."""
+    model = bench.build_tinynet("r2")
+    per_sample = 2 * (784 * 512 + 512 * 10)
+    assert bench.matmul_flops(model, 60_000, training=True, first_dx=False) == \
+        (3 * per_sample - 2 * 784 * 512) * 60_000 == 98_181_120_000
+    assert bench.matmul_flops(model, 60_000, training=True, first_dx=True) == \
+        3 * per_sample * 60_000
+    assert bench.matmul_flops(model, 10_000, training=False) == per_sample * 10_000
+
+
+def test_the_first_dx_left_out_is_that_of_the_first_layer_with_parameters(bench):
+    """Training stops backpropagating at the first layer that learns, even after a
+    Flatten: that layer's dx is the one not computed, and not counted."""
+    from tinynet.layers import Dense, Flatten, ReLU
+    from tinynet.losses import CrossEntropy
+    from tinynet.model import Sequential
+    from tinynet.optim import SGD
+
+    model = Sequential([Flatten(), Dense(784, 32), ReLU(), Dense(32, 10)], seed=0)
+    model.compile(CrossEntropy(from_logits=True), SGD(), metrics=())
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((100, 28, 28)).astype(np.float32)
+    y = rng.integers(0, 10, 100)
+    counted = bench.matmul_flops(model, 100, training=True, first_dx=False)
+    assert counted == performed_flops(model, x, y, 32)
+    assert counted == 100 * (3 * 2 * (784 * 32 + 32 * 10) - 2 * 784 * 32)
