@@ -47,7 +47,9 @@ HERE = Path(__file__).resolve().parent
 # torch_models.py sits beside this script; it is imported only when torch is.
 sys.path.insert(0, str(HERE))
 
-TORCH_THREADS = 2
+#: Threads of each library: PyTorch's intra-op threads and NumPy's OpenBLAS threads (which
+#: default to every core), the same number so that neither library has more cores.
+TORCH_THREADS = BLAS_THREADS = 2
 #: Batch size of R2 inference, the same for both libraries (tinynet's predict default).
 INFERENCE_BATCH = 1024
 EPOCH_PROGRAMS = ("r1", "r2", "r3", "r4")
@@ -97,16 +99,16 @@ def import_torch(disabled: bool) -> Any | None:
     return torch
 
 
-def blas_threads() -> int | None:
-    """The number of threads NumPy's OpenBLAS uses, asked of the loaded library itself
-    (Linux only; None when it cannot be found)."""
+def _openblas_function(verb: str) -> Callable[..., Any] | None:
+    """The ``get`` or ``set`` num_threads function of the OpenBLAS that NumPy loaded,
+    found in the process's own mappings (Linux only; None when it cannot be found)."""
     try:
         maps = Path("/proc/self/maps").read_text().splitlines()
     except OSError:
         return None
     paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
-    names = ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads",
-             "openblas_get_num_threads64_")
+    names = (f"scipy_openblas_{verb}_num_threads64_", f"openblas_{verb}_num_threads",
+             f"openblas_{verb}_num_threads64_")
     for path in sorted(paths):
         try:
             lib = ctypes.CDLL(path)
@@ -114,8 +116,27 @@ def blas_threads() -> int | None:
             continue
         for name in names:
             if hasattr(lib, name):
-                return int(getattr(lib, name)())
+                return getattr(lib, name)
     return None
+
+
+def blas_threads() -> int | None:
+    """The number of threads NumPy's OpenBLAS uses, asked of the loaded library itself
+    (Linux only; None when it cannot be found)."""
+    get = _openblas_function("get")
+    return None if get is None else int(get())
+
+
+def set_blas_threads(n: int) -> bool:
+    """Make NumPy's OpenBLAS use ``n`` threads, as PyTorch is told to (by default it uses
+    every core, which on a machine with more than 2 would give tinynet's products more
+    cores than PyTorch's, and set the GEMM rate on all of them). False when it cannot be
+    done: the report's ``blas_threads`` then says what was used, or None."""
+    set_ = _openblas_function("set")
+    if set_ is None:
+        return False
+    set_(ctypes.c_int(n))
+    return blas_threads() == n
 
 
 def machine_info(torch: Any | None) -> dict[str, Any]:
@@ -501,7 +522,7 @@ def format_report(report: dict[str, Any]) -> str:
     lines = [
         f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, NumPy {m['numpy']} "
         f"({blas.strip()}, {m['blas_threads'] or '?'} threads), "
-        f"torch {m['torch'] or 'not installed'}"
+        f"torch {m['torch'] or 'not used (not installed, or --no-torch)'}"
         + (f" ({m['torch_threads']} threads)" if m["torch"] else ""),
         f"float32 GEMM: {report['gemm_gflops']:.1f} GFLOP/s on "
         f"{report['gemm']['n']}x{report['gemm']['n']} products; "
@@ -542,7 +563,8 @@ def run(settings: Settings, quick: bool, torch: Any | None) -> dict[str, Any]:
     report: dict[str, Any] = {"machine": machine_info(torch)}
     report["settings"] = {"quick": quick, "n_train": settings.n_train,
                           "n_test": settings.n_test, "repeats": settings.repeats,
-                          "inference_batch": INFERENCE_BATCH, "torch_threads": TORCH_THREADS}
+                          "inference_batch": INFERENCE_BATCH, "torch_threads": TORCH_THREADS,
+                          "blas_threads": BLAS_THREADS}
     # The GEMM rate is sampled before and after the rest, and the median of all samples
     # kept, so that one busy moment of a shared machine does not set it.
     gemm_times = gemm_seconds(settings.gemm_n, settings.gemm_repeats)
@@ -712,6 +734,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-child", choices=("tinynet", "torch"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if not set_blas_threads(BLAS_THREADS):
+        print(f"warning: could not set NumPy's BLAS to {BLAS_THREADS} threads (not OpenBLAS, "
+              "or not Linux): tinynet may use more threads than PyTorch", file=sys.stderr)
     if args.memory_child:
         memory_child(args.quick, args.memory_child)
         return 0

@@ -40,6 +40,9 @@ def test_report_has_the_documented_keys(report):
     machine = report["machine"]
     assert {"cpu", "cores", "numpy", "blas", "torch", "torch_threads"} <= set(machine)
     assert machine["torch"] is None or isinstance(machine["torch"], str)
+    # NumPy's BLAS on as many threads as PyTorch (None: this NumPy's BLAS is not OpenBLAS).
+    assert report["settings"]["blas_threads"] == report["settings"]["torch_threads"] == 2
+    assert machine["blas_threads"] in (None, 2)
     assert [r["name"] for r in report["results"]] == NAMES
     for row in report["results"]:
         assert {"name", "tinynet_s", "torch_s", "ratio", "gemm_fraction"} <= set(row)
@@ -184,3 +187,17 @@ def test_the_first_dx_left_out_is_that_of_the_first_layer_with_parameters(bench)
     counted = bench.matmul_flops(model, 100, training=True, first_dx=False)
     assert counted == performed_flops(model, x, y, 32)
     assert counted == 100 * (3 * 2 * (784 * 32 + 32 * 10) - 2 * 784 * 32)
+
+
+def test_numpys_blas_threads_are_set_as_pytorchs(bench):
+    """Without it OpenBLAS uses every core: on a machine with more than 2, tinynet's
+    products would have had more threads than PyTorch's 2."""
+    before = bench.blas_threads()
+    if before is None:
+        pytest.skip("NumPy's BLAS is not an OpenBLAS this script can find")
+    try:
+        assert bench.set_blas_threads(1)
+        assert bench.blas_threads() == 1
+    finally:
+        bench.set_blas_threads(before)
+    assert bench.blas_threads() == before
