@@ -740,6 +740,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.memory_child:
         memory_child(args.quick, args.memory_child)
         return 0
+    if args.profile and (args.json is not None or args.repeats is not None):
+        # Both would be accepted and ignored: no report is written, one epoch is profiled.
+        parser.error("--profile prints a profile of one epoch: it takes --quick, not "
+                     + ("--json" if args.json is not None else "--repeats"))
     settings = QUICK if args.quick else FULL
     if args.repeats is not None:
         if args.repeats < 1:

@@ -201,3 +201,30 @@ def test_numpys_blas_threads_are_set_as_pytorchs(bench):
     finally:
         bench.set_blas_threads(before)
     assert bench.blas_threads() == before
+
+
+@pytest.mark.parametrize("extra", [["--json", "out/x.json"], ["--repeats", "2"]])
+def test_profile_refuses_options_it_would_ignore(tmp_path, extra):
+    """--profile --json used to create the folder, write no report and exit 0."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--profile", "r1", *extra],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert result.stdout == ""
+    assert f"it takes --quick, not {extra[0]}" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_without_torch_the_torch_columns_are_null(tmp_path):
+    path = tmp_path / "report.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--no-torch",
+         "--json", str(path)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(path.read_text())
+    assert report["machine"]["torch"] is None
+    assert report["memory"]["torch_r2_train_peak_mib"] is None
+    assert [r["name"] for r in report["results"]] == NAMES
+    for row in report["results"]:
+        assert row["torch_s"] is None and row["ratio"] is None, row
+        assert positive(row["tinynet_s"]) or (row["name"] == "r3_epoch" and row["error"]), row
