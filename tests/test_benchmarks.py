@@ -73,6 +73,24 @@ def test_numbers_are_positive_and_finite(report):
     assert positive(torch_peak) if has_torch else torch_peak is None
 
 
+def test_gemm_fractions_are_the_counted_flops_over_time_over_the_rate(report):
+    """The fraction follows from the report's own numbers, and the count is that of the
+    products the epoch performs: R2 on the quick run's 640 images, by hand."""
+    gemm = report["gemm"]
+    # tinynet's training step never computes the first layer's dx (the images are not learnt).
+    assert [gemm["first_layer_dx"][name] for name in ("r1", "r2", "r4")] == [False] * 3
+    per_sample = 2 * (784 * 512 + 512 * 10)
+    n_train, n_test = report["settings"]["n_train"], report["settings"]["n_test"]
+    assert math.isclose(gemm["matmul_gflop"]["r2_epoch"],
+                        (3 * per_sample - 2 * 784 * 512) * n_train / 1e9)
+    assert math.isclose(gemm["matmul_gflop"]["r2_inference"], per_sample * n_test / 1e9)
+    assert set(gemm["matmul_gflop"]) == MLP_EPOCHS | {"r2_inference"}
+    for row in report["results"]:
+        if row["name"] in gemm["matmul_gflop"]:
+            assert math.isclose(row["gemm_fraction"], gemm["matmul_gflop"][row["name"]]
+                                / row["tinynet_s"] / report["gemm_gflops"]), row
+
+
 def bad_json_paths(tmp_path: Path) -> list[tuple[str, str]]:
     """(--json value, the end of the error line) for paths the report cannot be written to."""
     (tmp_path / "afile").write_text("")
