@@ -442,19 +442,33 @@ def peak_rss_mib() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS
 
 
-def bench_memory(quick: bool, torch: Any | None) -> dict[str, float | None]:
+def bench_memory(quick: bool, torch: Any | None) -> dict[str, Any]:
     """Peak resident memory (MiB) of an R2 training epoch, each library in its own fresh
-    process, so that nothing else this script holds is counted."""
+    process, so that nothing else this script holds is counted. A child that fails gives
+    None and an entry in ``errors`` (the end of its stderr), not a traceback that would
+    lose the report of a run of minutes."""
+    errors: dict[str, str] = {}
 
-    def child(library: str) -> float:
+    def child(library: str) -> float | None:
         out = subprocess.run(
             [sys.executable, str(Path(__file__).resolve()), "--memory-child", library,
              *(["--quick"] if quick else [])],
-            capture_output=True, text=True, check=True, cwd=HERE.parent)
-        return float(json.loads(out.stdout.strip().splitlines()[-1])["peak_mib"])
+            capture_output=True, text=True, cwd=HERE.parent)
+        try:
+            if out.returncode != 0:
+                raise RuntimeError(f"exit status {out.returncode}")
+            return float(json.loads(out.stdout.strip().splitlines()[-1])["peak_mib"])
+        except (RuntimeError, ValueError, IndexError, KeyError, TypeError) as exc:
+            tail = " | ".join(out.stderr.strip().splitlines()[-3:])
+            errors[library] = f"{type(exc).__name__}: {exc}" + (f" ({tail})" if tail else "")
+            return None
 
-    return {"r2_train_peak_mib": child("tinynet"),
-            "torch_r2_train_peak_mib": child("torch") if torch is not None else None}
+    memory: dict[str, Any] = {
+        "r2_train_peak_mib": child("tinynet"),
+        "torch_r2_train_peak_mib": child("torch") if torch is not None else None}
+    if errors:
+        memory["errors"] = errors
+    return memory
 
 
 # ------------------------------------------------------------------------ the report
@@ -546,8 +560,12 @@ def format_report(report: dict[str, Any]) -> str:
             lines.append(f"    ({r['error']})")
     mem = report["memory"]
     torch_mem = mem["torch_r2_train_peak_mib"]
-    lines.append(f"{'r2 peak RSS':<14}{mem['r2_train_peak_mib']:>12.0f} MiB"
+    tinynet_mem = mem["r2_train_peak_mib"]
+    lines.append(f"{'r2 peak RSS':<14}"
+                 + (f"{tinynet_mem:>12.0f} MiB" if tinynet_mem is not None else f"{'-':>16}")
                  + (f"{torch_mem:>12.0f} MiB" if torch_mem is not None else f"{'-':>16}"))
+    for library, error in mem.get("errors", {}).items():
+        lines.append(f"    ({library} memory child: {error})")
     lines += ["", "ratio: tinynet time / PyTorch time (below 1: tinynet is faster)", "",
               f"{'target':<36}{'measured':>14}  met"]
     for t, row in zip(TARGETS, report["targets"], strict=True):

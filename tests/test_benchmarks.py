@@ -246,3 +246,15 @@ def test_without_torch_the_torch_columns_are_null(tmp_path):
     for row in report["results"]:
         assert row["torch_s"] is None and row["ratio"] is None, row
         assert positive(row["tinynet_s"]) or (row["name"] == "r3_epoch" and row["error"]), row
+
+
+def test_a_failed_memory_child_is_reported_not_raised(bench, monkeypatch):
+    """It raised CalledProcessError at the end of the run, and no report was written."""
+    def failing_run(args, **kwargs):
+        return subprocess.CompletedProcess(args, 1, stdout="", stderr="MemoryError\n")
+
+    monkeypatch.setattr(bench.subprocess, "run", failing_run)
+    memory = bench.bench_memory(quick=True, torch=object())
+    assert memory["r2_train_peak_mib"] is None and memory["torch_r2_train_peak_mib"] is None
+    assert set(memory["errors"]) == {"tinynet", "torch"}
+    assert "exit status 1 (MemoryError)" in memory["errors"]["tinynet"]
