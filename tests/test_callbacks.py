@@ -220,6 +220,19 @@ def test_history_records_a_value_a_callback_adds_to_the_logs():
     assert m.history is history
 
 
+def test_history_skips_a_value_a_callback_adds_that_is_not_a_number():
+    # Keras lets logs hold anything; History holds numbers (saved with the model), so a note
+    # or an array is left out, not a TypeError when the next epoch begins.
+    class Notes(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs.update(note="text", nothing=None, arr=np.ones(2), lr=np.float32(0.1))
+
+    x, y = data()
+    history = model().fit(x, y, epochs=2, batch_size=BATCH, verbose=0, callbacks=[Notes()])
+    assert list(history.history) == ["loss", "accuracy", "lr"]
+    assert history.history["lr"] == [pytest.approx(0.1)] * 2
+
+
 # ------------------------------------------------------------------------- EarlyStopping
 def drive(stopper: EarlyStopping, values: list[float], m: Sequential) -> list[list[np.ndarray]]:
     """Feed ``values`` as the monitored metric, epoch by epoch, as fit would, with the

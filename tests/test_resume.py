@@ -153,6 +153,33 @@ def test_save_best_only_after_resuming_compares_with_the_epochs_before(tmp_path)
     assert best.best == val_losses[3] and best.best_epoch == 3
 
 
+def test_a_checkpoint_holds_the_values_callbacks_before_it_added_to_the_epochs_logs(
+        tmp_path):
+    # A metric of one's own (logs["score"] = ...) set by a callback before the checkpoint:
+    # the checkpoint of epoch k must hold it for epoch k too, or the resumed History has NaN
+    # there and a save_best_only checkpoint on "score" forgets that epoch was the best.
+    scores = [0.5, 0.9, 0.6, 0.7]
+
+    class Score(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["score"] = scores[epoch]
+
+    x, y = make_data()
+    make_model(SGD(lr=0.1)).fit(
+        x, y, epochs=4, batch_size=16, verbose=0,
+        callbacks=[Score(), ModelCheckpoint(str(tmp_path / "e{epoch}.npz"))])
+    resumed = load_model(tmp_path / "e2.npz")
+    assert resumed.history.history["score"] == scores[:2]
+    (tmp_path / "best").mkdir()
+    best = ModelCheckpoint(str(tmp_path / "best" / "model.npz"), monitor="score",
+                           mode="max", save_best_only=True)
+    history = resumed.fit(x, y, epochs=4, initial_epoch=2, batch_size=16, verbose=0,
+                          callbacks=[Score(), best])
+    assert history.history["score"] == scores
+    assert best.best == 0.9 and best.best_epoch == 1
+    assert os.listdir(tmp_path / "best") == []  # epochs 2 and 3 are worse than epoch 1
+
+
 def drive(checkpoint: ModelCheckpoint, values: list[float], key: str) -> list[str]:
     """Call the callback as fit would, with the given monitored values; return the files."""
     model = make_model(SGD(lr=0.1))

@@ -80,7 +80,9 @@ class History(Callback):
     has some, say) holds NaN there, so that entry e of every list is the same epoch.
 
     A value that a callback of your own adds to the epoch's ``logs`` in ``on_epoch_end``
-    (Keras's way to log a metric it computes, ``logs["val_f1"] = ...``) is recorded too.
+    (Keras's way to log a metric it computes, ``logs["val_f1"] = ...``) is recorded too, and
+    is in a checkpoint of that epoch when the callback comes before the ModelCheckpoint; a
+    value that is not a number (a note, an array) is left out.
     """
 
     def __init__(self) -> None:
@@ -101,20 +103,27 @@ class History(Callback):
 
     # fit runs History's on_epoch_end before the other callbacks' (a ModelCheckpoint saves
     # model.history, which must hold the epoch), so keys they add to the same logs come
-    # later: they are taken when the next epoch begins, or training ends.
+    # later: they are taken when the model is saved (a checkpoint of this epoch holds those
+    # added before it), when the next epoch begins, or when training ends.
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
         self._record_late_keys()
+        self._last_logs = {}
 
     def on_train_end(self, logs: Logs | None = None) -> None:
         self._record_late_keys()
+        self._last_logs = {}
 
     def _record_late_keys(self) -> None:
+        """Record the values added to the last epoch's logs since; may be called again."""
         for key, value in self._last_logs.items():
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                continue  # not a number (a note, an array): History holds numbers only
             if key not in self.history:
                 self.history[key] = [math.nan] * len(self.epoch)
             if math.isnan(self.history[key][-1]):
-                self.history[key][-1] = float(value)
-        self._last_logs = {}
+                self.history[key][-1] = value
 
 
 def _format_duration(seconds: float) -> str:

@@ -134,6 +134,9 @@ def _describe(model: Sequential) -> dict[str, Any]:
             "metrics": [name for name, _ in model.metrics],
         }
     if model.history is not None:
+        # Saved by a callback in on_epoch_end (a ModelCheckpoint): with the values that the
+        # callbacks before it added to the epoch's logs, which History has not taken yet.
+        model.history._record_late_keys()
         doc["history"] = {"epoch": [int(e) for e in model.history.epoch],
                           "history": model.history.history}
     return doc
