@@ -518,6 +518,29 @@ def test_the_last_batchs_logs_are_not_changed_by_the_epochs_end():
     for logs, copy in keep.kept:
         assert logs == copy and set(logs) == {"loss", "accuracy"}
 
+
+def test_the_last_batchs_logs_are_not_changed_by_a_callback_without_validation_data():
+    # With no validation data to add, the epoch's logs must still be a dict of their own: a
+    # value a callback adds to them (Keras's way to log a metric) is not the batch's.
+    class KeepBatchLogs(tinynet.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.kept = []
+
+        def on_batch_end(self, batch, logs=None):
+            self.kept.append(logs)
+
+    class AddToEpochLogs(tinynet.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["extra"] = 1.0
+
+    x, y = blobs(5, n=32)
+    keep = KeepBatchLogs()
+    compiled().fit(x, y, epochs=1, batch_size=16, verbose=0,
+                   callbacks=[keep, AddToEpochLogs()])
+    assert [set(logs) for logs in keep.kept] == [{"loss", "accuracy"}] * 2
+
+
 def test_evaluate_returns_loss_and_accuracy_and_predict_probabilities():
     x, y = blobs(7, n=50)
     model = compiled()

@@ -342,12 +342,14 @@ class Sequential:
                 logs = {k: v / seen for k, v in totals.items()}
                 for cb in all_callbacks:
                     cb.on_batch_end(batch, logs)
+            # A new dict: the last batch's logs, which a callback may keep, stay as they were
+            # when callbacks add their own values to the epoch's.
+            logs = dict(logs)
             if validation_data is not None:
                 val = self._evaluate(*validation_data, batch_size=EVAL_BATCH_SIZE)
                 if summed:  # per sample, as the training loss is, so the two compare
                     val["loss"] /= len(validation_data[0])
-                # A new dict: the last batch's logs, which a callback may keep, stay as they were.
-                logs = {**logs, **{f"val_{k}": v for k, v in val.items()}}
+                logs.update({f"val_{k}": v for k, v in val.items()})
             for cb in all_callbacks:
                 cb.on_epoch_end(epoch, logs)
             if self.stop_training:
