@@ -608,6 +608,26 @@ def test_compile_takes_one_metric_a_list_or_none(metrics, names):
     assert [name for name, _ in model.metrics] == names
 
 
+def _metric_named_loss():
+    def loss(y_pred, y_true):
+        return 7.0
+
+    return loss
+
+
+@pytest.mark.parametrize("metrics", [
+    ["accuracy", "acc"],
+    [lambda y_pred, y_true: 0.25, lambda y_pred, y_true: 0.5],
+    [_metric_named_loss()],
+], ids=["accuracy twice", "two lambdas", "named loss"])
+def test_compile_refuses_metrics_logged_under_one_name(metrics):
+    # Their values would be summed into one logged value (or into the loss), silently.
+    model = mlp(0)
+    with pytest.raises(ValueError, match="would be logged as"):
+        model.compile(CrossEntropy(), SGD(0.1), metrics=metrics)
+    assert model.loss is None and model.metrics == []  # refused before anything changed
+
+
 @pytest.mark.parametrize("ends_in_softmax", [True, False])
 @pytest.mark.parametrize("from_logits", [True, False])
 def test_compile_warns_of_softmax_applied_twice(ends_in_softmax, from_logits):

@@ -205,9 +205,19 @@ class Sequential:
                              "tinynet's compile takes (loss, optimizer), Keras's (optimizer, "
                              "loss); name them, compile(loss=..., optimizer=...), which both "
                              "read the same way")
-        self.loss = losses_module.get(loss)
-        self.optimizer = optim_module.get(optimizer)
-        self.metrics = [metrics_module.get(m) for m in metrics]
+        loss = losses_module.get(loss)
+        optimizer = optim_module.get(optimizer)
+        named = [metrics_module.get(m) for m in metrics]
+        # Each value is logged under its name: two metrics of one name (two lambdas, or
+        # "accuracy" and "acc") would be summed into one, and one named "loss" into the loss.
+        seen = {"loss"}
+        for name, _ in named:
+            if name in seen:
+                raise ValueError(f"metrics: two values would be logged as {name!r}" + (
+                    ", the loss's name" if name == "loss" else "") + "; give each metric "
+                    "function a name of its own (def f1(y_pred, y_true): ..., not a lambda)")
+            seen.add(name)
+        self.loss, self.optimizer, self.metrics = loss, optimizer, named
         if (self.layers and isinstance(self.layers[-1], Softmax)
                 and isinstance(self.loss, CrossEntropy) and self.loss.from_logits):
             # Legal, and trains: but on softmax(softmax(z)), whose gradients are damped and
