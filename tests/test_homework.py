@@ -382,6 +382,16 @@ def test_grading_is_repeatable_and_leaves_no_example_database(tmp_path: Path) ->
     assert not (project / ".hypothesis").exists()
 
 
+def test_grading_works_with_hypothesis_s_pytest_plugin_off(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    # With plugins not autoloaded (as some CI set up pytest), pytest has no
+    # --hypothesis-seed option: passing it refused the whole run, so nothing was graded.
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    report = grade(write_project(tmp_path), registry=PARTS_OF_FIXTURE, parts=["double"])
+    assert statuses(report) == {"double": PASSED}
+
+
 # ------------------------------------------------------------------------ the student copy
 def test_the_stubs_sit_at_the_indentation_of_their_region(student: Path) -> None:
     assert (student / "minilib/ops.py").read_text() == textwrap.dedent('''\

@@ -875,8 +875,7 @@ def run_pytest(argv: Sequence[str]) -> int:
     settings = json.loads(argv[0])
     import pytest
 
-    plugin = _recorder(settings["report"], settings["parts"], settings["select"])
-    args = list(argv[1:])
+    plugins = [_recorder(settings["report"], settings["parts"], settings["select"])]
     try:
         from hypothesis.configuration import set_hypothesis_home_dir
     except ImportError:  # a project whose tests do not use hypothesis
@@ -886,8 +885,24 @@ def run_pytest(argv: Sequence[str]) -> int:
         # time (one fixed seed), and keep no example database in the student's folder
         # (it goes to the run's temporary folder), which the next run would replay.
         set_hypothesis_home_dir(Path(settings["report"]).parent / ".hypothesis")
-        args.append("--hypothesis-seed=0")
-    return int(pytest.main(args, plugins=[plugin]))
+        plugins.append(_fixed_hypothesis_seed())
+    return int(pytest.main(list(argv[1:]), plugins=plugins))
+
+
+def _fixed_hypothesis_seed() -> Any:
+    """A pytest plugin that sets hypothesis's --hypothesis-seed to 0 when hypothesis's own
+    plugin is loaded. Not passed on the command line: with that plugin off
+    (PYTEST_DISABLE_PLUGIN_AUTOLOAD=1, or ``-p no:hypothesispytest`` in the project's
+    addopts) pytest would refuse the option, and no part could be graded."""
+    import pytest
+
+    class FixedSeed:
+        @pytest.hookimpl(tryfirst=True)  # before hypothesis's, which reads the seed
+        def pytest_configure(self, config: Any) -> None:
+            if getattr(config.option, "hypothesis_seed", "") is None:  # its own, not given
+                config.option.hypothesis_seed = "0"  # as from the command line (0 is falsy)
+
+    return FixedSeed()
 
 
 @dataclass
