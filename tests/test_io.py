@@ -74,6 +74,7 @@ def test_round_trip_gives_identical_predictions_and_state(tmp_path, optimizer):
     assert type(loaded.optimizer) is type(model.optimizer)
     assert loaded.optimizer.get_config() == model.optimizer.get_config()
     assert loaded.optimizer.iterations == model.optimizer.iterations == 6
+    assert loaded.steps_trained == model.steps_trained == 6
     params_a = [p for p, _ in loaded.parameters()]
     params_b = [p for p, _ in model.parameters()]
     for sa, sb in zip(loaded.optimizer.get_state(params_a), model.optimizer.get_state(params_b),
@@ -237,6 +238,20 @@ def test_tinynet_source_never_pickles():
                 if not (flag and isinstance(flag[0], ast.Constant) and flag[0].value is False):
                     found.append(f"{where} np.load without allow_pickle=False")
     assert found == []
+
+
+def test_steps_trained_survives_recompiling_and_older_files_count_the_optimisers(tmp_path):
+    # The count fit's random streams are named by: kept when the optimiser starts afresh.
+    model, x, y = trained_model()
+    model.compile("sparse_categorical_crossentropy", SGD(lr=0.01))  # iterations back to 0
+    loaded = load_model(save_model(model, tmp_path / "recompiled.npz"))
+    assert (loaded.steps_trained, loaded.optimizer.iterations) == (6, 0)
+    # A file written before models kept the count: fit's steps were the optimiser's.
+    doc, arrays = read_archive(save_model(trained_model()[0], tmp_path / "model.npz"))
+    del doc["steps_trained"]
+    assert load_model(write_archive(tmp_path / "old.npz", doc, arrays)).steps_trained == 6
+    doc["steps_trained"] = -1
+    refused(write_archive(tmp_path / "bad.npz", doc, arrays), "'steps_trained' must be >= 0")
 
 
 def test_refuses_a_pickle_file(tmp_path):

@@ -479,6 +479,21 @@ def test_a_second_fit_draws_new_shuffles_and_dropout_masks():
     assert not np.array_equal(first, second)
     assert not np.array_equal(masks[0], masks[1])
 
+def test_a_fit_after_compiling_afresh_draws_new_shuffles():
+    # Recompiling (a lower learning rate, say) starts the optimiser's step count again;
+    # the model's own count still tells fit that this is not a run from its start.
+    N = 16
+    x = np.column_stack([np.arange(N), np.ones(N)]).astype(np.float32)
+    recorder = RowRecorder()
+    model = Sequential([recorder, Dense(2, 2), Softmax()], seed=0)
+    for lr in (0.1, 0.01):
+        model.compile(CrossEntropy(), SGD(lr))
+        model.fit(x, np.arange(N) % 2, epochs=1, batch_size=N, verbose=0)
+    first, second = recorder.batches
+    assert not np.array_equal(first, second)
+    assert model.steps_trained == 2 and model.optimizer.iterations == 1
+
+
 # --------------------------------------------------------------------- history, evaluate...
 def test_history_has_keras_keys_and_one_value_per_epoch():
     x, y = blobs(5)

@@ -15,6 +15,7 @@ The JSON document::
       "format_version": 1,
       "tinynet_version": "0.1.0",
       "seed": 42,
+      "steps_trained": 1876,  (model.steps_trained; older files: the optimiser's iterations)
       "input_shape": [784] or null,
       "layers": [{"class": "Dense", "config": {"in_features": 784, ...}}, ...],
       "compile": null, or {
@@ -119,6 +120,7 @@ def _describe(model: Sequential) -> dict[str, Any]:
         "format_version": FORMAT_VERSION,
         "tinynet_version": tinynet.__version__,
         "seed": int(model.seed),
+        "steps_trained": int(model.steps_trained),
         "input_shape": list(model.input_shape) if model.input_shape is not None else None,
         "layers": [_class_entry(layer, layers_module, "layer") for layer in model.layers],
         "compile": None,
@@ -330,8 +332,12 @@ def load_model(path: str | os.PathLike) -> Sequential:
     weights = [_take(path, arrays, f"layer{i}.{name}", p, f"{type(layer).__name__}.{name}")
                for i, layer in enumerate(model.layers) for name, p in layer.params.items()]
 
+    steps_trained = _field(path, doc, "steps_trained", int, optional=True)
+    if steps_trained is not None and steps_trained < 0:
+        raise ModelFormatError(path, f"'steps_trained' must be >= 0, got {steps_trained}")
     compiled = _field(path, doc, "compile", dict, optional=True)
     states: list[dict[str, np.ndarray]] = []
+    iterations = 0
     if compiled is not None:
         loss = _build(path, _field(path, compiled, "loss", dict, "compile: "),
                       losses_module, Loss, "compile.loss: ")
@@ -365,6 +371,8 @@ def load_model(path: str | os.PathLike) -> Sequential:
     if saved_history is not None:
         model.history = _history(path, saved_history)
     model.metadata = _field(path, doc, "metadata", dict, optional=True) or {}
+    # A file written before the model kept its own count: fit's steps were the optimiser's.
+    model.steps_trained = steps_trained if steps_trained is not None else iterations
     return model
 
 

@@ -101,6 +101,9 @@ class Sequential:
         self.optimizer: Optimizer | None = None
         self.metrics: list[tuple[str, Callable]] = []
         self.stop_training = False
+        #: Steps fit has taken on this model, across fit calls and compiles (saved with the
+        #: model): it names each epoch's random stream, see fit.
+        self.steps_trained = 0
         self.history: History | None = None
         self.input_shape: tuple[int, ...] | None = None
         #: JSON values saved with the model (``tinynet train`` records the input scaling).
@@ -316,11 +319,11 @@ class Sequential:
         for epoch in range(initial_epoch, epochs):
             # The epoch's random numbers (shuffle, dropout masks, shifts) come from a stream
             # named by the epoch. When epoch begins, a run trained from its start has taken
-            # epoch * steps optimiser steps, and so has one resumed from a checkpoint (which
-            # saves the count): both draw the same numbers. More steps than that mean fit
-            # was called again after a run, and the surplus names a new stream, so that the
-            # second call does not replay the first one's shuffles and masks.
-            surplus = self.optimizer.iterations - epoch * steps
+            # epoch * steps steps, and so has one resumed from a checkpoint (which saves the
+            # count): both draw the same numbers. More steps than that mean fit was called
+            # again after a run (compiled afresh or not), and the surplus names a new stream,
+            # so that the second call does not replay the first one's shuffles and masks.
+            surplus = self.steps_trained - epoch * steps
             key = (_EPOCH_STREAM, epoch, surplus) if surplus > 0 else (_EPOCH_STREAM, epoch)
             rng = self._generator(*key)
             for layer in self.layers:
@@ -342,6 +345,7 @@ class Sequential:
                         f"{steps}: training diverged. Try a lower learning rate "
                         f"(now {self.optimizer.lr}), or check the inputs for NaN or inf."
                     )
+                self.steps_trained += 1
                 # Running means per sample over the epoch so far, as Keras shows. A summed
                 # loss (reduction="sum") is already the batch's total.
                 seen += len(idx)
