@@ -30,3 +30,15 @@ def test_the_temporary_file_keeps_the_suffix_and_a_missing_folder_is_named(tmp_p
     assert seen[0].suffix == ".png" and seen[0].parent == tmp_path  # matplotlib reads it
     with pytest.raises(FileNotFoundError, match=r"cannot write .*a\.json: no folder .*missing"):
         write_atomic(tmp_path / "missing" / "a.json", lambda tmp: tmp.write_text("{}"))
+
+
+@pytest.mark.parametrize("name", ["folder", ".", ""])
+def test_a_folder_is_refused_before_anything_is_written(tmp_path, monkeypatch, name):
+    # Without the check, the rename failed with a message naming the temporary file.
+    (tmp_path / "folder").mkdir()
+    monkeypatch.chdir(tmp_path)
+    written = []
+    with pytest.raises(IsADirectoryError, match="folder") as info:
+        write_atomic(name, written.append)
+    assert ".tmp" not in str(info.value)
+    assert written == [] and sorted(p.name for p in tmp_path.iterdir()) == ["folder"]

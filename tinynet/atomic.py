@@ -18,9 +18,15 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
     processes writing the same file never collide) and keeps ``target``'s suffix, from
     which writers such as matplotlib take the format.
 
-    Raises FileNotFoundError, naming ``target``, when its folder does not exist.
+    Raises FileNotFoundError, naming ``target``, when its folder does not exist, and
+    IsADirectoryError when ``target`` is a folder, before anything is written.
     """
     target = Path(target)
+    if target.name in ("", ".", ".."):  # "", ".", "/": the rename would fail, naming tmp
+        raise IsADirectoryError(f"cannot write {str(target)!r}: expected a file name, got a "
+                                "folder")
+    if target.is_dir():
+        raise IsADirectoryError(f"cannot write {target}: it is a folder, expected a file")
     folder = target.parent
     if not folder.is_dir():
         raise FileNotFoundError(f"cannot write {target}: no folder {folder}")
