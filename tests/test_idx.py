@@ -209,6 +209,17 @@ def test_reader_rejects_text_mode_files(tmp_path):
         read_idx(f)
 
 
+def test_text_mode_files_are_refused_before_any_byte_is_decoded(tmp_path):
+    # ones as float32 are 3f 80 00 00: not UTF-8, so a text file's first read fails on them
+    write_idx(tmp_path / "x.idx", np.ones(2, np.float32))
+    with open(tmp_path / "x.idx") as f, pytest.raises(TypeError, match=r"x\.idx: opened in "
+                                                                       r"text mode"):
+        read_idx(f)
+    with open(tmp_path / "y.idx", "w") as f, pytest.raises(TypeError, match=r"y\.idx: opened "
+                                                                            r"in text mode"):
+        write_idx(f, np.ones(2, np.float32))
+
+
 # ------------------------------------------------------------------- the malformed corpus
 GOOD = idx_bytes(0x0B, (2, 3), bytes(range(12)))
 GOOD_GZ = gzip.compress(GOOD)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import math
 import os
 import struct
@@ -325,6 +326,7 @@ def read_idx(source: str | os.PathLike | IO[bytes]) -> np.ndarray:
             expected and what was found. Nothing is allocated from the header's sizes, so a
             lying header or a gzip bomb costs at most what the file really holds.
         FileNotFoundError: no file at ``source``.
+        TypeError: ``source`` is neither a path nor a file object, or is open in text mode.
     """
     return _open_and_read(source, None)
 
@@ -339,6 +341,9 @@ def _open_and_read(
         raise TypeError(
             f"read_idx: source must be a path or a binary file object, got {type(source).__name__}"
         )
+    if isinstance(source, io.TextIOBase):  # its first read would decode bytes as UTF-8
+        raise TypeError(f"read_idx: {_source_name(source)}: opened in text mode; open it in "
+                        "binary mode ('rb')")
     return _read(source, name or _source_name(source), hasher)
 
 
@@ -362,12 +367,16 @@ def write_idx(
     Raises:
         ValueError: the dtype has no IDX element type, the shape does not fit a header, or
             ``compresslevel`` is not an int from 1 to 9.
-        TypeError: ``target`` is neither a path nor a file object with ``write``.
+        TypeError: ``target`` is neither a path nor a file object with ``write``, or is a
+            file open in text mode.
         FileNotFoundError: the folder of a ``target`` path does not exist.
     """
     if not isinstance(target, str | os.PathLike) and not hasattr(target, "write"):
         raise TypeError(f"write_idx: target must be a path or a binary file object, got "
                         f"{target!r}")
+    if isinstance(target, io.TextIOBase):
+        raise TypeError(f"write_idx: {_source_name(target)}: opened in text mode; open it in "
+                        "binary mode ('wb')")
     if (isinstance(compresslevel, bool) or not isinstance(compresslevel, int | np.integer)
             or not 1 <= compresslevel <= 9):
         raise ValueError(f"write_idx: compresslevel must be an int from 1 to 9, got "
