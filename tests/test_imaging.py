@@ -127,3 +127,13 @@ def test_load_grey_refuses_a_file_that_is_not_an_image(tmp_path):
     bad.write_bytes(b"<html>404</html>")
     with pytest.raises(ValueError, match="not a readable image"):
         load_grey(bad)
+
+
+def test_load_grey_passes_on_the_systems_errors(tmp_path, monkeypatch):
+    # "permission denied" is not "not a readable image": only Pillow's decoding errors are.
+    def denied(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(mpimg, "imread", denied)
+    with pytest.raises(PermissionError):
+        load_grey(tmp_path / "locked.png")

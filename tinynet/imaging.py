@@ -25,14 +25,17 @@ def load_grey(path: str | Path) -> np.ndarray:
     """Read an image file (PNG; JPEG too when Pillow is installed) as grey levels in [0, 1].
 
     Shapes: (H, W) from grey, (H, W, 3) RGB or (H, W, 4) RGBA files. Transparent pixels
-    count as white paper. Raises ValueError when the file is not a readable image.
+    count as white paper. Raises ValueError when the file is not a readable image, and the
+    system's OSError (FileNotFoundError, PermissionError, ...) when it cannot be opened.
     """
     from matplotlib import image as mpimg  # imported here: only this function needs it
 
     try:
         img = np.asarray(mpimg.imread(path), dtype=np.float64)
-    except FileNotFoundError:
-        raise
+    except OSError as e:
+        if e.errno is not None:  # the system's own error (no such file, permission denied),
+            raise                # not Pillow's OSError for data it cannot decode
+        raise ValueError(f"{path}: not a readable image ({e})") from e
     except Exception as e:  # matplotlib/Pillow raise many types for a bad file
         raise ValueError(f"{path}: not a readable image ({e})") from e
     if img.dtype.kind in "iu" or img.max() > 1:  # 8-bit data read without conversion
