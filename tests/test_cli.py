@@ -335,3 +335,102 @@ def test_a_closed_pipe_ends_quietly():
         os.close(write)
     assert result.stderr == ""
     assert result.returncode == 1  # what the Python docs' "Note on SIGPIPE" returns
+
+
+# ------------------------------------------------ errors found before work, in-process
+@pytest.fixture
+def small_model(tmp_path):
+    """A tiny digit classifier saved by hand, without metadata, in its own folder."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    return _save(Sequential([Dense(784, 10), Softmax()], seed=0), folder / "m.npz")
+
+
+def test_a_folder_given_as_the_model_is_named_as_a_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # "." has no name: with_name("._confusion.png") failed
+    for path in (".", str(tmp_path)):
+        assert main(["evaluate", path]) == 1
+        assert capsys.readouterr().err == (f"tinynet evaluate: error: {path}: is a folder, "
+                                           "expected a model file (.npz)\n")
+
+
+@pytest.mark.parametrize("args", [["evaluate", "{model}"],
+                                  ["evaluate", "{model}", "--out", "{folder}"],
+                                  ["show", "--out", "{folder}/grid.png"]])
+def test_an_image_that_cannot_be_written_is_refused_before_any_work(args, small_model,
+                                                                     monkeypatch, capsys):
+    folder = small_model.parent
+    args = [a.format(model=small_model, folder=folder) for a in args]
+    monkeypatch.setattr("tinynet.cli.os.access", lambda path, mode: Path(path) != folder)
+    monkeypatch.setattr("tinynet.cli._load_data", lambda folder: pytest.fail("data loaded"))
+    assert main(args) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines()[-1].endswith(f"in the folder {str(folder)!r} (permission denied)"
+                                         + ("" if "--out" in args else
+                                            "; say where to write it with --out"))
+    assert err.count("error") == 1
+
+
+def test_evaluate_and_show_replace_their_image_only_once_it_is_complete(small_model,
+                                                                        monkeypatch, capsys):
+    folder = small_model.parent
+    for name in ("m_confusion.png", "digits.png"):
+        (folder / name).write_bytes(b"the previous image")
+
+    def fail_half_way(*args, path, **kwargs):
+        Path(path).write_bytes(b"half a PNG")
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr("tinynet.plot.plot_confusion_matrix", fail_half_way)
+    monkeypatch.setattr("tinynet.plot.plot_digits", fail_half_way)
+    assert main(["evaluate", str(small_model)]) == 1
+    assert main(["show", "--count", "2", "--out", str(folder)]) == 1
+    assert capsys.readouterr().err.count("No space left on device") == 2
+    for name in ("m_confusion.png", "digits.png"):
+        assert (folder / name).read_bytes() == b"the previous image"
+    assert sorted(p.name for p in folder.iterdir()) == ["digits.png", "m.npz",
+                                                        "m_confusion.png"]
+
+
+def test_a_system_error_is_one_line_naming_the_file(small_model, tmp_path, monkeypatch,
+                                                    capsys):
+    def denied(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("tinynet.io.load_model", denied)
+    assert main(["evaluate", str(small_model)]) == 1
+    assert capsys.readouterr().err == (f"tinynet evaluate: error: {small_model}: permission "
+                                       "denied\n")  # not "[Errno 13] Permission denied: '...'"
+    monkeypatch.undo()
+    digit = tmp_path / "digit.png"
+    _big_inverted_png(load_mnist()[1][0][0], digit)
+    monkeypatch.setattr(mpimg, "imread", denied)
+    assert main(["predict", str(small_model), str(digit)]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (f"tinynet predict: error: {digit}: "
+                                                        "permission denied")
+
+
+def test_data_problems_are_reported_as_the_data_options(tmp_path, capsys):
+    from tinynet.datasets.mnist import DATA_DIR
+
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    cases = [(tmp_path / "nowhere", "--data: expected a folder holding the four MNIST IDX "
+                                    f"files, got {str(tmp_path / 'nowhere')!r} (nothing there)"),
+             (folder, f"--data: no MNIST file 'train-images-idx3-ubyte' in {folder}: ")]
+    for data, message in cases:
+        assert main(["show", "--data", str(data), "--out", str(tmp_path / "g.png")]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"tinynet show: error: {message}"), err
+        assert "load_mnist:" not in err and "load_mnist()" not in err
+        assert "leave --data out" in err or data != folder
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                 "t10k-images-idx3-ubyte.gz"):
+        (folder / name).symlink_to(DATA_DIR / name)
+    (folder / "t10k-labels-idx1-ubyte.gz").symlink_to(DATA_DIR / "train-labels-idx1-ubyte.gz")
+    assert main(["show", "--data", str(folder), "--out", str(tmp_path / "g.png")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"tinynet show: error: --data: {folder / 't10k-labels-idx1-ubyte.gz'}"
+                          ": damaged, or not MNIST's t10k-labels-idx1-ubyte"), err
+    assert "verify=False" not in err  # an argument of load_mnist, not an option of tinynet

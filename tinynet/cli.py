@@ -110,9 +110,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ------------------------------------------------------------------------------ helpers
 def _load_data(folder: Path | None):
+    """MNIST, from ``--data`` when given; its problems are reported as --data's, not as those
+    of load_mnist's ``path``, a name the user never wrote."""
     from tinynet.datasets import load_mnist
 
-    return load_mnist(folder)
+    if folder is None:
+        return load_mnist()
+    if not folder.is_dir():
+        raise CommandError(f"--data: expected a folder holding the four MNIST IDX files, got "
+                           f"{str(folder)!r} ({'a file' if folder.exists() else 'nothing there'})")
+    try:
+        return load_mnist(folder)
+    except (OSError, ValueError) as err:
+        # load_mnist's advice is for Python callers: say it in the command's words.
+        message = (_message(err).removeprefix("load_mnist: ")
+                   .replace("call load_mnist() without a path", "leave --data out")
+                   .split(". To load other data")[0])  # verify=False: not an option here
+        raise CommandError(f"--data: {message}") from None
 
 
 def _load_model(path: Path) -> tinynet.Sequential:
@@ -121,6 +135,8 @@ def _load_model(path: Path) -> tinynet.Sequential:
     # load_model also finds "runs/model" saved as runs/model.npz: accept what it accepts.
     if not path.exists() and not model_path(path).exists():
         raise CommandError(f"{path}: no such file")
+    if path.is_dir():  # also ".", "" and "/", which have no name for with_name to replace
+        raise CommandError(f"{path}: is a folder, expected a model file (.npz)")
     return load_model(path)
 
 
@@ -183,6 +199,20 @@ def _image_out(out: Path, default_name: str) -> Path:
     """The image file ``--out`` names: ``out`` itself, or ``default_name`` inside it when it
     is an existing folder. Checked before any work, so that a bad path does not fail after
     all the results were printed."""
+    out = _checked_image_out(out, default_name)
+    _check_writable(out, "--out: ")
+    return out
+
+
+def _check_writable(out: Path, where: str = "", hint: str = "") -> None:
+    """Refuse, before any work, an image that could not be written: it is written to a
+    temporary file in its folder and renamed over ``out``, so the folder must be writable."""
+    if not os.access(out.parent, os.W_OK | os.X_OK):
+        raise CommandError(f"{where}cannot write {out.name} in the folder {str(out.parent)!r} "
+                           f"(permission denied){hint}")
+
+
+def _checked_image_out(out: Path, default_name: str) -> Path:
     if out.is_dir():
         out = out / default_name
     if out.suffix.lower() not in IMAGE_SUFFIXES:
@@ -269,8 +299,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from tinynet.plot import plot_confusion_matrix
 
     default_name = args.model.stem + "_confusion.png"
-    out = _image_out(args.out, default_name) if args.out else args.model.with_name(default_name)
+    out = _image_out(args.out, default_name) if args.out else None
     model, scaling = _load_classifier(args.model)
+    if out is None:  # beside the model, which is now known to be a file
+        out = args.model.with_name(default_name)
+        _check_writable(out, hint="; say where to write it with --out")
     _, (x_test, y_test) = _load_data(args.data)
     x = scaling(x_test)
     if model.loss is None:
@@ -285,7 +318,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for digit in range(10):
         print(f"  {digit}: {cm[digit, digit] / max(cm[digit].sum(), 1):.4f}  "
               f"({cm[digit, digit]}/{cm[digit].sum()})")
-    plot_confusion_matrix(cm, path=out)
+    write_atomic(out, lambda tmp: plot_confusion_matrix(cm, path=tmp))
     print(f"confusion matrix: {out}")
     return 0
 
@@ -321,8 +354,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as e:
             # Every line names the file: load_grey's messages already start with it, and
             # "prepare_digit: " names a function the user never called.
-            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-            reason = reason.removeprefix(f"{path}: ").removeprefix("prepare_digit: ")
+            reason = _message(e).removeprefix(f"{path}: ").removeprefix("prepare_digit: ")
             print(f"tinynet {args.command}: error: {path}: {reason}", file=sys.stderr)
             failed += 1
             continue
@@ -348,7 +380,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     predictions = None
     if model is not None:
         predictions = _probabilities(model, scaling(images)).argmax(axis=1)
-    plot_digits(images, labels, predictions=predictions, path=out)
+    write_atomic(out, lambda tmp: plot_digits(images, labels, predictions=predictions,
+                                              path=tmp))
     print(f"saved {len(images)} digits to {out}")
     return 0
 
@@ -368,8 +401,24 @@ def _run(argv: Sequence[str] | None) -> int:
     except BrokenPipeError:
         raise  # main handles it: it is an OSError, but not one to report
     except (CommandError, OSError, ValueError, FloatingPointError) as e:
-        print(f"tinynet {args.command}: error: {e}", file=sys.stderr)
+        print(f"tinynet {args.command}: error: {_message(e)}", file=sys.stderr)
         return 1
+
+
+def _message(error: Exception) -> str:
+    """The one line that reports ``error``: an OSError from the system, which str() shows
+    as "[Errno 13] Permission denied: 'model.npz'", as "model.npz: permission denied"."""
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        reason = error.strerror[:1].lower() + error.strerror[1:]
+        if error.filename2 is not None:  # a rename: say which file was being written
+            return f"cannot write {_name(error.filename2)}: {reason}"
+        return f"{_name(error.filename)}: {reason}"
+    return str(error)
+
+
+def _name(filename: object) -> str:
+    return os.fsdecode(filename) if isinstance(filename, str | bytes | os.PathLike) \
+        else str(filename)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
