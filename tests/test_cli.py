@@ -434,3 +434,18 @@ def test_data_problems_are_reported_as_the_data_options(tmp_path, capsys):
     assert err.startswith(f"tinynet show: error: --data: {folder / 't10k-labels-idx1-ubyte.gz'}"
                           ": damaged, or not MNIST's t10k-labels-idx1-ubyte"), err
     assert "verify=False" not in err  # an argument of load_mnist, not an option of tinynet
+
+
+def test_train_shows_each_layers_shape_and_the_optimizer_it_was_asked_for(tmp_path,
+                                                                          monkeypatch, capsys):
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt  # everything to check is printed before training starts
+
+    monkeypatch.setattr(Sequential, "fit", stop)
+    assert main(["train", "--model", "r3", "--quick", "--optimizer", "sgd", "--lr", "0.5",
+                 "--out", str(tmp_path)]) == 130
+    out = capsys.readouterr().out
+    # The description says the program's "Adam"; the run uses what was asked for.
+    assert "\noptimizer, as asked: SGD, lr 0.5, momentum 0.0," in out
+    assert "(None, 26, 26, 28)" in out and "(None, 10)" in out  # the summary knew the input
+    assert " ? " not in out

@@ -273,8 +273,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     y, y_val = _targets(model, y_train), _targets(model, y_test)
 
     print(f"tinynet train {program.name}: {program.description}")
-    if args.verbose:
-        model.summary()
+    if args.optimizer or args.lr:  # the description names the program's own optimiser
+        config = ", ".join(f"{k} {v}" for k, v in model.optimizer.get_config().items())
+        print(f"optimizer, as asked: {type(model.optimizer).__name__}, {config}")
+    if args.verbose:  # the shape of the input, or a CNN's output shapes all show as "?"
+        model.summary(input_shape=program.scaling.shape)
     start = time.perf_counter()
     history = model.fit(x, y, epochs=epochs, batch_size=args.batch_size or program.batch_size,
                         validation_data=(x_val, y_val), verbose=args.verbose,
