@@ -122,6 +122,20 @@ def test_load_grey_reads_colour_and_transparent_pngs(tmp_path):
     np.testing.assert_allclose(load_grey(tmp_path / "clear.png"), 1.0, atol=0.01)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_load_grey_scales_8_and_16_bit_files_by_their_own_range(tmp_path, dtype):
+    # A TIFF reaches matplotlib through Pillow as the file's integers: 0..255 or 0..65535.
+    from PIL import Image
+
+    top = np.iinfo(dtype).max
+    pixels = np.full((6, 6), top, dtype=dtype)
+    pixels[2:4, 2:4] = top // 5  # grey ink on white paper
+    Image.fromarray(pixels).save(tmp_path / "grey.tif")
+    grey = load_grey(tmp_path / "grey.tif")
+    assert grey.max() == 1.0
+    np.testing.assert_allclose(grey[2:4, 2:4], (top // 5) / top)
+
+
 def test_load_grey_refuses_a_file_that_is_not_an_image(tmp_path):
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"<html>404</html>")

@@ -385,7 +385,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         predictions = _probabilities(model, scaling(images)).argmax(axis=1)
     write_atomic(out, lambda tmp: plot_digits(images, labels, predictions=predictions,
                                               path=tmp))
-    print(f"saved {len(images)} digits to {out}")
+    print(f"saved {len(images)} digit{'s' if len(images) != 1 else ''} to {out}")
     return 0
 
 

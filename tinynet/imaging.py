@@ -31,15 +31,19 @@ def load_grey(path: str | Path) -> np.ndarray:
     from matplotlib import image as mpimg  # imported here: only this function needs it
 
     try:
-        img = np.asarray(mpimg.imread(path), dtype=np.float64)
+        raw = np.asarray(mpimg.imread(path))
     except OSError as e:
         if e.errno is not None:  # the system's own error (no such file, permission denied),
             raise                # not Pillow's OSError for data it cannot decode
         raise ValueError(f"{path}: not a readable image ({e})") from e
     except Exception as e:  # matplotlib/Pillow raise many types for a bad file
         raise ValueError(f"{path}: not a readable image ({e})") from e
-    if img.dtype.kind in "iu" or img.max() > 1:  # 8-bit data read without conversion
-        img = img / 255.0
+    # matplotlib reads PNG as floats in [0, 1], and other formats (through Pillow) as the
+    # file's integers: 0..255, or 0..65535 for 16-bit files.
+    if raw.dtype.kind in "iu":
+        img = raw / float(np.iinfo(raw.dtype).max)
+    else:
+        img = raw.astype(np.float64)
     if img.ndim == 3 and img.shape[2] == 4:  # composite over white paper
         rgb, alpha = img[..., :3], img[..., 3:]
         img = rgb * alpha + (1 - alpha)
