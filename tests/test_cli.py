@@ -373,6 +373,22 @@ def test_an_image_that_cannot_be_written_is_refused_before_any_work(args, small_
     assert err.count("error") == 1
 
 
+def test_evaluate_refuses_a_folder_at_its_default_image_before_any_work(small_model,
+                                                                     monkeypatch, capsys):
+    # The default image, beside the model, is not checked by --out's checks: a folder
+    # there failed only after every result had been printed.
+    image = small_model.with_name("m_confusion.png")
+    image.mkdir()
+    monkeypatch.setattr("tinynet.cli._load_data", lambda folder: pytest.fail("data loaded"))
+    assert main(["evaluate", str(small_model)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines()[-1] == (f"tinynet evaluate: error: {image} is a folder, "
+                                    "expected an image file to write; say where to write it "
+                                    "with --out")
+    assert err.count("error") == 1
+
+
 def test_evaluate_and_show_replace_their_image_only_once_it_is_complete(small_model,
                                                                         monkeypatch, capsys):
     folder = small_model.parent

@@ -206,7 +206,10 @@ def _image_out(out: Path, default_name: str) -> Path:
 
 def _check_writable(out: Path, where: str = "", hint: str = "") -> None:
     """Refuse, before any work, an image that could not be written: it is written to a
-    temporary file in its folder and renamed over ``out``, so the folder must be writable."""
+    temporary file in its folder and renamed over ``out``, so the folder must be writable,
+    and ``out`` must not be a folder (evaluate's default image, beside the model, may be)."""
+    if out.is_dir():
+        raise CommandError(f"{where}{out} is a folder, expected an image file to write{hint}")
     if not os.access(out.parent, os.W_OK | os.X_OK):
         raise CommandError(f"{where}cannot write {out.name} in the folder {str(out.parent)!r} "
                            f"(permission denied){hint}")
