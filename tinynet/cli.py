@@ -199,7 +199,14 @@ def _image_out(out: Path, default_name: str) -> Path:
     """The image file ``--out`` names: ``out`` itself, or ``default_name`` inside it when it
     is an existing folder. Checked before any work, so that a bad path does not fail after
     all the results were printed."""
-    out = _checked_image_out(out, default_name)
+    if out.is_dir():
+        out = out / default_name
+    if out.suffix.lower() not in IMAGE_SUFFIXES:
+        raise CommandError(f"--out: expected an existing folder or a file ending in "
+                           f"{', '.join(IMAGE_SUFFIXES)}, got {str(out)!r}")
+    if not out.parent.is_dir():
+        raise CommandError(f"--out: expected an existing folder to write {out.name} in, "
+                           f"got {str(out.parent)!r}")
     _check_writable(out, "--out: ")
     return out
 
@@ -213,20 +220,6 @@ def _check_writable(out: Path, where: str = "", hint: str = "") -> None:
     if not os.access(out.parent, os.W_OK | os.X_OK):
         raise CommandError(f"{where}cannot write {out.name} in the folder {str(out.parent)!r} "
                            f"(permission denied){hint}")
-
-
-def _checked_image_out(out: Path, default_name: str) -> Path:
-    if out.is_dir():
-        out = out / default_name
-    if out.suffix.lower() not in IMAGE_SUFFIXES:
-        raise CommandError(f"--out: expected an existing folder or a file ending in "
-                           f"{', '.join(IMAGE_SUFFIXES)}, got {str(out)!r}")
-    if out.is_dir():
-        raise CommandError(f"--out: {out} is a folder, expected an image file to write")
-    if not out.parent.is_dir():
-        raise CommandError(f"--out: expected an existing folder to write {out.name} in, "
-                           f"got {str(out.parent)!r}")
-    return out
 
 
 def _output_folder(folder: Path) -> None:
