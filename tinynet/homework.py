@@ -397,7 +397,7 @@ def _excluded(rel: str, patterns: Sequence[str]) -> bool:
         return True
     if rel in REFERENCE_ONLY:
         return True
-    if rel in (EXPORT_RECORD, EXPORT_RECORD + ".tmp"):
+    if rel == EXPORT_RECORD:
         return True  # exporting from a student copy: the copy writes a record of its own
     return any(fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(rel, pat.rstrip("/") + "/*")
                for pat in patterns)
@@ -535,20 +535,12 @@ def _read_record(dest: Path) -> set[str]:
     if not record_path.is_file():
         raise HomeworkError(f"DEST {dest} is not empty and has no {EXPORT_RECORD}, so it is not "
                             f"a student copy: {refusal}")
-    try:
-        record = json.loads(record_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise HomeworkError(f"DEST {dest} has a {EXPORT_RECORD} that cannot be read ({e}): "
-                            f"{refusal}") from None
-    files = record.get("files") if isinstance(record, dict) else None
-    problem = None
-    if not isinstance(record, dict) or record.get("written_by") != _RECORD_WRITER:
-        problem = f'expected "written_by": "{_RECORD_WRITER}"'
-    elif record.get("version") != _RECORD_VERSION:
-        problem = f"expected version {_RECORD_VERSION}, got {record.get('version')!r}"
-    elif not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+    record, problem = _load_record(record_path)
+    files = record.get("files")
+    if problem is None and (not isinstance(files, list)
+                            or not all(isinstance(f, str) for f in files)):
         problem = '"files" is not a list of paths'
-    else:
+    if problem is None:
         # A record is a plain file anyone can edit: never let it name a path outside DEST.
         outside = [f for f in files if not _is_relative_path(f)]
         if outside:
@@ -557,6 +549,20 @@ def _read_record(dest: Path) -> set[str]:
         raise HomeworkError(f"DEST {dest} has a {EXPORT_RECORD} that is not an export record "
                             f"({problem}): {refusal}")
     return set(files)
+
+
+def _load_record(path: Path) -> tuple[dict[str, Any], str | None]:
+    """The :data:`EXPORT_RECORD` at ``path``, and why it cannot be trusted, if it cannot:
+    unreadable, not written by ``export``, or of another version (the record is then {})."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        return {}, f"cannot be read: {e}"
+    if not isinstance(record, dict) or record.get("written_by") != _RECORD_WRITER:
+        return {}, f'expected "written_by": "{_RECORD_WRITER}"'
+    if record.get("version") != _RECORD_VERSION:
+        return {}, f"expected version {_RECORD_VERSION}, got {record.get('version')!r}"
+    return record, None
 
 
 def _is_relative_path(name: str) -> bool:
@@ -616,13 +622,16 @@ def _write_record(dest: Path, parts: Sequence[str], files: Iterable[str],
                   complete: bool) -> None:
     """Write the :data:`EXPORT_RECORD` of ``dest``: the parts stubbed and the files written;
     ``complete`` is false until every file is in place."""
+    # Only the teacher's export writes records: the grading subprocess, which loads this
+    # module beside a student's (maybe broken) tinynet, never imports it.
+    from tinynet.atomic import write_atomic
+
     record = {"written_by": _RECORD_WRITER, "version": _RECORD_VERSION, "complete": complete,
               "parts": list(parts), "files": sorted(files)}
-    # Written to a temporary file and renamed, so the record is always whole: an export
-    # interrupted at any point leaves a record that lists every file it may have written.
-    tmp = dest / (EXPORT_RECORD + ".tmp")
-    tmp.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, dest / EXPORT_RECORD)
+    text = json.dumps(record, indent=1) + "\n"
+    # Atomic, so the record is always whole: an export interrupted at any point leaves a
+    # record that lists every file it may have written.
+    write_atomic(dest / EXPORT_RECORD, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def _remove_stale(dest: Path, stale: Iterable[str]) -> None:
@@ -782,11 +791,18 @@ def _error_location(text: str, project: str | Path = ".") -> str:
     """``"path:line: "`` of the last place in the project that a traceback ``text`` shows,
     or ``""``. A SyntaxError's message alone names neither the file nor the line, and the
     file that does not compile is often not the test file pytest could not collect."""
+    return _last_place(((m.group(1) or m.group(3), m.group(2) or m.group(4))
+                        for m in _FRAME.finditer(text)), project)
+
+
+def _last_place(frames: Iterable[tuple[str | None, object]], project: str | Path) -> str:
+    """``"path:line: "`` of the last of the (filename, line) ``frames`` in the project's own
+    files, or ``""``."""
     where = ""
-    for m in _FRAME.finditer(text):
-        path = _project_path(m.group(1) or m.group(3), project)
+    for filename, line in frames:
+        path = _project_path(filename, project) if filename else None
         if path is not None:
-            where = f"{path}:{m.group(2) or m.group(4)}: "
+            where = f"{path}:{line}: "
     return where
 
 
@@ -1015,11 +1031,7 @@ def _import_error(project: Path, timeout: float = TIMEOUT) -> str | None:
             return None
         return (f"importing {', '.join(packages)} exited with status {done.returncode}: "
                 + _one_line(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""))
-    where = ""
-    for filename, line in failure["frames"]:
-        path = _project_path(filename, project) if filename else None
-        if path is not None:
-            where = f"{path}:{line}: "
+    where = _last_place(failure["frames"], project)
     return _one_line(f"cannot import {failure['package']}, so no part can be graded: "
                      f"{where}{failure['error']}", 300)
 
@@ -1163,15 +1175,13 @@ def assigned_parts(project: str | Path, registry: Mapping[str, Part] = PARTS) ->
     if not path.is_file():
         return None
     advice = "pass --parts to say which parts to grade"
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise HomeworkError(f"{path} cannot be read ({e}): {advice}") from None
-    parts = record.get("parts") if isinstance(record, dict) else None
-    if (not isinstance(record, dict) or record.get("written_by") != _RECORD_WRITER
-            or not isinstance(parts, list) or not all(isinstance(p, str) for p in parts)):
-        raise HomeworkError(f'{path} is not an export record: expected "written_by": '
-                            f'"{_RECORD_WRITER}" and "parts", a list of part ids; {advice}')
+    record, problem = _load_record(path)
+    parts = record.get("parts")
+    if problem is None and (not isinstance(parts, list)
+                            or not all(isinstance(p, str) for p in parts)):
+        problem = '"parts" is not a list of part ids'
+    if problem:
+        raise HomeworkError(f"{path} is not an export record ({problem}); {advice}")
     unknown = [p for p in parts if p not in registry]
     if unknown:
         raise HomeworkError(f"{path} lists part(s) {', '.join(unknown)}, expected parts of "
