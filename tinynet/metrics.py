@@ -87,15 +87,15 @@ def _custom(metric: Callable, name: str) -> Metric:
             raise ValueError(f"{where} failed: {type(err).__name__}: {err}. tinynet passes "
                              "the model's outputs first; Keras's metrics take (y_true, y_pred)"
                              ) from err
-        values = np.asarray(None)  # what None would stay (as floats it would become NaN)
+        values = None  # None itself too: as a float it would be logged as NaN
         if value is not None:
             try:
                 values = np.asarray(value, dtype=float)
             except (TypeError, ValueError):
                 pass
-        if values.ndim == 0 and values.dtype.kind == "f":
+        if values is not None and values.ndim == 0:
             return float(values)
-        if values.shape == (len(y_pred),):
+        if values is not None and values.shape == (len(y_pred),):
             return float(values.mean())
         raise ValueError(f"{where} must return a number, or one per sample of shape "
                          f"({len(y_pred)},), got {value!r}")
