@@ -172,9 +172,7 @@ def save_model(model: Sequential, path: str | os.PathLike) -> Path:
         raise ValueError(f"cannot save the model to {target}: {err}") from err
     arrays = _arrays(model)  # keys "layer..." and "opt...": never JSON_KEY
     arrays[JSON_KEY] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-    if not target.parent.is_dir():
-        raise FileNotFoundError(f"cannot save the model to {target}: no folder {target.parent}")
-    write_atomic(target, lambda tmp: _savez(tmp, arrays))
+    write_atomic(target, lambda tmp: _savez(tmp, arrays))  # a missing folder: FileNotFoundError
     return target
 
 
