@@ -400,8 +400,6 @@ def write_idx(
 
     if isinstance(target, str | os.PathLike):
         path = Path(target)
-        if not path.parent.is_dir():  # checked here, so the error names the file asked for
-            raise FileNotFoundError(f"write_idx: cannot write {path}: no folder {path.parent}")
         if compress is None:
             compress = path.suffix == ".gz"
 
@@ -409,7 +407,7 @@ def write_idx(
             with open(tmp, "wb") as f:
                 _write(f, header, payload, compress, compresslevel)
 
-        write_atomic(path, write)
+        write_atomic(path, write)  # a missing folder: FileNotFoundError naming path
     else:
         _write(target, header, payload, bool(compress), compresslevel)
 
