@@ -11,13 +11,13 @@ import math
 import numbers
 import os
 import sys
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from tinynet.atomic import write_atomic
 from tinynet.datasets.idx import CHUNK, IDXFormatError, read_idx_sha256
 from tinynet.datasets.mnist import MNIST_SHA256
 
@@ -236,19 +236,17 @@ def download_mnist(
         for mirror in mirrors:
             url = mirror if mirror.endswith("/") else mirror + "/"
             url += name
-            # A name no other download uses: two processes filling the same folder never
-            # write into each other's file.
-            partial = dest / f".{name}.{os.getpid()}.{threading.get_ident()}.part"
+
+            def fetch(tmp: Path, url: str = url, sha256: str = sha256) -> None:
+                _fetch(url, tmp, timeout, on_bytes)
+                _check(tmp, sha256)  # raises: a file that fails it never takes target's name
+
             try:
-                _fetch(url, partial, timeout, on_bytes)
-                _check(partial, sha256)
-                os.replace(partial, target)
+                write_atomic(target, fetch)
             except (OSError, ValueError, http.client.HTTPException) as error:
                 failures.append(f"{url}: {_reason(error, timeout)}")
                 say(f"  {failures[-1]}")
                 continue
-            finally:
-                partial.unlink(missing_ok=True)
             say(f"{target}: downloaded from {url}, verified")
             paths.append(target)
             break
