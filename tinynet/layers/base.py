@@ -105,6 +105,18 @@ def as_float_array(x: np.ndarray, dtype: np.dtype, name: str, layer: Layer) -> n
     return x.astype(dtype, copy=False)
 
 
+def checked_dy(layer: Layer, dy: np.ndarray, shape: tuple[int, ...],
+               dtype: np.dtype) -> np.ndarray:
+    """``dy`` as an array of ``dtype``, or a ValueError naming ``layer`` unless it has
+    ``shape``, that of the layer's last output. (In the parameters' dtype: a float64 dy
+    would upcast every product of a float32 layer.)"""
+    dy = np.asarray(dy)
+    if dy.shape != shape:
+        raise ValueError(f"{layer!r}: dy must have the shape of the last output, {shape}, "
+                         f"got {dy.shape}")
+    return dy.astype(dtype, copy=False)
+
+
 def positive_int(owner: str, name: str, value: object) -> int:
     """``value`` as an int; a ValueError naming ``owner`` and ``name`` unless it is >= 1."""
     return int_at_least(f"{owner}: {name}", value, 1)

@@ -8,7 +8,13 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from tinynet import init
-from tinynet.layers.base import Layer, as_float_array, float_dtype, positive_int
+from tinynet.layers.base import (
+    Layer,
+    as_float_array,
+    checked_dy,
+    float_dtype,
+    positive_int,
+)
 
 #: (top, bottom, left, right): rows added above and below, columns left and right.
 Pads = tuple[int, int, int, int]
@@ -233,12 +239,7 @@ class Conv2D(Layer):
 
     def _dy2(self, dy: np.ndarray) -> np.ndarray:
         """``dy`` checked against the last output's shape, as (N*H_out*W_out, C_out)."""
-        y_shape = self._load("y_shape")
-        dy = np.asarray(dy)
-        if dy.shape != y_shape:
-            raise ValueError(f"{self!r}: dy must have the shape of the last output, {y_shape}, "
-                             f"got {dy.shape}")
-        dy = dy.astype(self.dtype, copy=False)  # a float64 dy would upcast every product
+        dy = checked_dy(self, dy, self._load("y_shape"), self.dtype)
         return dy.reshape(-1, self.out_channels)  # (M, C_out), a view
 
     def backward_params(self, dy: np.ndarray) -> None:

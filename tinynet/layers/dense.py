@@ -7,7 +7,13 @@ from typing import Any
 import numpy as np
 
 from tinynet import init
-from tinynet.layers.base import Layer, as_float_array, float_dtype, positive_int
+from tinynet.layers.base import (
+    Layer,
+    as_float_array,
+    checked_dy,
+    float_dtype,
+    positive_int,
+)
 
 
 class Dense(Layer):
@@ -70,12 +76,7 @@ class Dense(Layer):
     def _dy(self, dy: np.ndarray) -> np.ndarray:
         """``dy`` checked against the last output's shape, (N, D_out), in the layer's dtype
         (a float64 dy would upcast every product)."""
-        expected = (len(self._load("x")), self.out_features)
-        dy = np.asarray(dy)
-        if dy.shape != expected:
-            raise ValueError(f"{self!r}: dy must have the shape of the last output, {expected}, "
-                             f"got {dy.shape}")
-        return dy.astype(self.dtype, copy=False)
+        return checked_dy(self, dy, (len(self._load("x")), self.out_features), self.dtype)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         dy = self._dy(dy)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynet.layers.base import Layer, float_input
+from tinynet.layers.base import Layer, checked_dy, float_input
 from tinynet.layers.conv import check_images, pair_config, to_pair
 
 
@@ -82,11 +82,7 @@ class MaxPool2D(Layer):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         x, y = self._load("x", "y")
-        dy = np.asarray(dy)
-        if dy.shape != y.shape:
-            raise ValueError(f"{self!r}: dy must have the shape of the last output, {y.shape}, "
-                             f"got {dy.shape}")
-        dy = dy.astype(x.dtype, copy=False)
+        dy = checked_dy(self, dy, y.shape, x.dtype)
         # BEGIN SOLUTION maxpool2d
         # HINT: for each window position in row-major order, the entries equal to y that no earlier
         # HINT: position took get dy; the others 0 (the tie rule)
