@@ -475,3 +475,52 @@ def test_no_layer_writes_into_its_input_or_dy(name, training, data):
     np.testing.assert_array_equal(dy, dy_before)
     assert dx.shape == x.shape
     assert not np.shares_memory(dx, dy)  # a caller may change one without the other
+
+
+#: One concrete (layer, input) per Layer class, for the checks of arguments below.
+EXAMPLES = {
+    "Conv2D": lambda: (Conv2D(1, 2, 2, dtype=np.float64, rng=np.random.default_rng(0)),
+                       np.ones((2, 3, 3, 1))),
+    "Dense": lambda: (make_dense(4), np.ones((2, 4))),
+    "Dropout": lambda: (Dropout(0.5, rng=np.random.default_rng(0)), np.ones((2, 4))),
+    "Flatten": lambda: (Flatten(), np.ones((2, 2, 2))),
+    "MaxPool2D": lambda: (MaxPool2D(2), np.arange(2 * 4 * 4.0).reshape(2, 4, 4, 1)),
+    "RandomShift": lambda: (RandomShift(1, rng=np.random.default_rng(0)), np.ones((2, 3, 3, 1))),
+    "ReLU": lambda: (ReLU(), np.ones((2, 4))),
+    "Sigmoid": lambda: (Sigmoid(), np.ones((2, 4))),
+    "Softmax": lambda: (Softmax(), np.ones((2, 4))),
+    "Tanh": lambda: (Tanh(), np.ones((2, 4))),
+}
+
+
+def test_every_layer_class_has_an_example():
+    assert layer_classes() == set(EXAMPLES)
+
+
+@pytest.mark.parametrize("training", [False, True], ids=["inference", "training"])
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_backward_refuses_a_dy_that_would_broadcast(name, training):
+    # A dy of one sample for a batch of two broadcasts in NumPy's products: the gradient
+    # would come out of the wrong shape or silently wrong instead of as an error.
+    layer, x = EXAMPLES[name]()
+    y = layer.forward(x, training=training)
+    with pytest.raises(ValueError, match=rf"{name}\(.*dy must have the shape of the last "
+                                         rf"output, \({y.shape[0]}, .*got \(1, "):
+        layer.backward(np.ones((1, *y.shape[1:])))
+
+
+@pytest.mark.parametrize("dtype", [complex, str, object])
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_backward_refuses_a_dy_that_is_not_real_numbers(name, dtype):
+    layer, x = EXAMPLES[name]()
+    y = layer.forward(x, training=True)
+    with pytest.raises(ValueError, match=rf"{name}\(.*dy must hold real numbers .*got dtype"):
+        layer.backward(np.ones(y.shape).astype(dtype))
+
+
+@pytest.mark.parametrize("name", sorted(set(EXAMPLES) - {"Flatten", "RandomShift"}))
+def test_a_ragged_input_is_refused_by_name(name):
+    # Flatten and RandomShift only move entries, so they are left out: they compute nothing.
+    layer, _ = EXAMPLES[name]()
+    with pytest.raises(ValueError, match=rf"{name}\(.*input must be an array of real numbers"):
+        layer.forward([[1.0, 2.0], [3.0]])

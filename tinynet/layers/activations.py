@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinynet.layers.base import Layer, float_input
+from tinynet.layers.base import Layer, checked_dy, float_input
 
 
 class ReLU(Layer):
@@ -28,6 +28,7 @@ class ReLU(Layer):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         x = self._load("x")
+        dy = checked_dy(self, dy, x.shape, x.dtype)
         # BEGIN SOLUTION relu
         # HINT: dx = dy * (x > 0), a new array
         # A new array: never zero the caller's dy in place.
@@ -57,6 +58,7 @@ class Sigmoid(Layer):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         y = self._load("y")
+        dy = checked_dy(self, dy, y.shape, y.dtype)
         # BEGIN SOLUTION sigmoid
         # HINT: dx = dy * y * (1 - y), under np.errstate(under='ignore') (y may be tiny)
         with np.errstate(under="ignore"):  # y may be a tiny (subnormal) number: fine
@@ -74,6 +76,7 @@ class Tanh(Layer):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         y = self._load("y")
+        dy = checked_dy(self, dy, y.shape, y.dtype)
         return dy * (1 - y * y)
 
 
@@ -134,6 +137,7 @@ class Softmax(Layer):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         s = self._load("y")
+        dy = checked_dy(self, dy, s.shape, s.dtype)
         # BEGIN SOLUTION softmax-backward
         # HINT: dx = s * (dy - sum(dy * s)), the sum over each row, under
         # HINT: np.errstate(under='ignore') (s may hold tiny probabilities)

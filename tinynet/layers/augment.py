@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from tinynet.checks import int_at_least
-from tinynet.layers.base import Layer
+from tinynet.layers.base import Layer, checked_dy
 from tinynet.layers.conv import check_images
 
 
@@ -53,15 +53,16 @@ class RandomShift(Layer):
         x = np.asarray(x)
         check_images(self, x)
         if not training or self.max_shift == 0:
-            self._save(offsets=None)
+            self._save(offsets=None, shape=x.shape)
             return x
         offsets = self.rng.integers(-self.max_shift, self.max_shift, size=(len(x), 2),
                                     endpoint=True)
-        self._save(offsets=offsets)
+        self._save(offsets=offsets, shape=x.shape)
         return shift_images(x, offsets, self.max_shift)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        offsets = self._load("offsets")
+        offsets, shape = self._load("offsets", "shape")
+        dy = checked_dy(self, dy, shape, None)
         if offsets is None:
             return dy.copy()
         return shift_images(dy, -offsets, self.max_shift)

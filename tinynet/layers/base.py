@@ -90,31 +90,45 @@ class Layer:
         return f"{type(self).__name__}({args})"
 
 
+def real_array(x: Any, name: str, owner: Layer | str) -> np.ndarray:
+    """``x`` as an array, or a ValueError naming ``owner`` (a layer, or a function's name)
+    and ``name`` unless it holds real numbers: bool, int, uint or float (complex numbers,
+    strings and objects are refused, not converted by guess). Never copies an array."""
+    who = owner if isinstance(owner, str) else repr(owner)
+    try:
+        array = np.asarray(x)
+    except ValueError as error:  # ragged nested lists: rows of different lengths
+        raise ValueError(f"{who}: {name} must be an array of real numbers, got a "
+                         f"{type(x).__name__} that is not one ({error})") from None
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{who}: {name} must hold real numbers (bool, int, uint or float), "
+                         f"got dtype {array.dtype}")
+    return array
+
+
 def as_float_array(x: np.ndarray, dtype: np.dtype, name: str, layer: Layer) -> np.ndarray:
     """``x`` as an array of ``dtype``; a clear ValueError when it holds no numbers.
 
     Integers (uint8 pixels, say) are converted, never multiplied as integers; booleans too.
     A copy is made only when the dtype differs.
     """
-    x = np.asarray(x)
-    if x.dtype.kind not in "biuf":
-        raise ValueError(
-            f"{layer!r}: {name} must hold real numbers (bool, int, uint or float), "
-            f"got dtype {x.dtype}"
-        )
-    return x.astype(dtype, copy=False)
+    return real_array(x, name, layer).astype(dtype, copy=False)
 
 
 def checked_dy(layer: Layer, dy: np.ndarray, shape: tuple[int, ...],
-               dtype: np.dtype) -> np.ndarray:
-    """``dy`` as an array of ``dtype``, or a ValueError naming ``layer`` unless it has
-    ``shape``, that of the layer's last output. (In the parameters' dtype: a float64 dy
-    would upcast every product of a float32 layer.)"""
+               dtype: np.dtype | None) -> np.ndarray:
+    """``dy`` as an array of ``dtype`` (its own dtype when ``dtype`` is None), or a
+    ValueError naming ``layer`` unless it has ``shape``, that of the layer's last output,
+    and holds real numbers. (In the parameters' dtype: a float64 dy would upcast every
+    product of a float32 layer.) The shape is compared, not broadcast: a dy of shape (1, K)
+    for a batch of N would otherwise give a gradient of the wrong size, or a silently
+    wrong one. Costs O(1): nothing is scanned."""
     dy = np.asarray(dy)
     if dy.shape != shape:
         raise ValueError(f"{layer!r}: dy must have the shape of the last output, {shape}, "
                          f"got {dy.shape}")
-    return dy.astype(dtype, copy=False)
+    dy = real_array(dy, "dy", layer)
+    return dy if dtype is None else dy.astype(dtype, copy=False)
 
 
 def positive_int(owner: str, name: str, value: object) -> int:
@@ -134,6 +148,6 @@ def float_dtype(owner: str, dtype: np.dtype | type) -> np.dtype:
 def float_input(x: np.ndarray, layer: Layer) -> np.ndarray:
     """``x`` as an array of floats: a float array as it is (float64 stays float64, for
     gradient checks), integers and booleans converted to float32, anything else refused
-    with :func:`as_float_array`'s ValueError."""
-    x = np.asarray(x)
-    return x if x.dtype.kind == "f" else as_float_array(x, np.dtype(np.float32), "input", layer)
+    with :func:`real_array`'s ValueError."""
+    x = real_array(x, "input", layer)
+    return x if x.dtype.kind == "f" else x.astype(np.float32)

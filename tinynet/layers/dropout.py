@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynet.layers.base import Layer, float_input
+from tinynet.layers.base import Layer, checked_dy, float_input
 
 
 class Dropout(Layer):
@@ -35,15 +35,16 @@ class Dropout(Layer):
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = float_input(x, self)  # integers: the kept entries are scaled by 1 / (1 - rate)
         if not training or self.rate == 0:
-            self._save(mask=None)
+            self._save(mask=None, shape=x.shape, dtype=x.dtype)
             return x
         keep = self.rng.random(x.shape) >= self.rate
         mask = keep.astype(x.dtype) / x.dtype.type(1 - self.rate)
-        self._save(mask=mask)
+        self._save(mask=mask, shape=x.shape, dtype=x.dtype)
         return x * mask
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        mask = self._load("mask")
+        mask, shape, dtype = self._load("mask", "shape", "dtype")
+        dy = checked_dy(self, dy, shape, dtype)
         return dy.copy() if mask is None else dy * mask
 
     def get_config(self) -> dict[str, Any]:

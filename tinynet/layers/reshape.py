@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinynet.layers.base import Layer
+from tinynet.layers.base import Layer, checked_dy
 
 
 class Flatten(Layer):
@@ -23,6 +23,7 @@ class Flatten(Layer):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         shape = self._load("shape")
+        dy = checked_dy(self, dy, (shape[0], int(np.prod(shape[1:]))), None)
         # A copy, not a view of dy: backward returns new arrays (the contract in base.py).
         return dy.reshape(shape).copy()
 
