@@ -133,3 +133,27 @@ def test_backward_of_extreme_logits_is_finite_and_blind_to_row_shifts(data):
 def test_gradient_check(z, seed):
     result = check_layer(Softmax(), z, seed=seed % 1000)
     assert result.passed, str(result)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int64, bool])
+@pytest.mark.parametrize("function", [softmax, log_softmax])
+def test_integer_scores_are_taken_as_floats(function, dtype):
+    # In uint8, z - max(z) wraps around (0 - 255 = 1), which gave softmax([0, 255]) =
+    # [0.73, 0.27] in float16 instead of [~0, 1].
+    z = np.array([[0, 1], [1, 0]]) * (1 if dtype is bool else 100)
+    out = function(z.astype(dtype))
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out, function(z.astype(np.float64)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("z, message", [
+    (np.zeros((2, 0)), r"must have shape \(\.\.\., K\) with K >= 1 .*got shape \(2, 0\)"),
+    (np.float64(1.0), r"must have shape \(\.\.\., K\) .*got shape \(\)"),
+    (np.ones((2, 3), complex), "must hold real numbers .*got dtype complex128"),
+    (np.ones((2, 3)).astype(str), "must hold real numbers .*got dtype <U"),
+])
+def test_softmax_refuses_what_has_no_classes_or_numbers(z, message):
+    for function, name in ((softmax, "softmax: z"), (log_softmax, "log_softmax: z"),
+                           (Softmax().forward, r"Softmax\(\): input")):
+        with pytest.raises(ValueError, match=f"{name} {message}"):
+            function(z)

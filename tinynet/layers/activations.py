@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinynet.layers.base import Layer, checked_dy, float_input
+from tinynet.layers.base import Layer, checked_dy, float_input, real_array
 
 
 class ReLU(Layer):
@@ -80,15 +80,30 @@ class Tanh(Layer):
         return dy * (1 - y * y)
 
 
+def _scores(z: np.ndarray, name: str, owner: Layer | str) -> np.ndarray:
+    """``z`` as an array of floats of shape (..., K) with K >= 1, or a ValueError naming
+    ``owner`` and ``name``. Integers become float64 (float arrays are kept as they are):
+    in uint8, ``z - max(z)`` would wrap around (0 - 255 = 1) and exp would give float16."""
+    z = real_array(z, name, owner)
+    if z.ndim == 0 or z.shape[-1] == 0:
+        who = owner if isinstance(owner, str) else repr(owner)
+        raise ValueError(f"{who}: {name} must have shape (..., K) with K >= 1 classes on its "
+                         f"last axis, got shape {z.shape}")
+    return z if z.dtype.kind == "f" else z.astype(np.float64)
+
+
 def softmax(z: np.ndarray) -> np.ndarray:
-    """Softmax over the last axis: ``exp(z) / sum(exp(z))`` per row; shape of ``z``.
+    """Softmax over the last axis: ``exp(z) / sum(exp(z))`` per row; shape of ``z``, (..., K).
 
     Naively, exp(1000) overflows to inf and inf / inf is NaN. Softmax does not change when the
     same number is added to every entry of a row, so we subtract the row's maximum first:
     every exponent is then <= 0 (no overflow) and the largest is exp(0) = 1, so the
     denominator is at least 1 (no division by zero). See docs/softmax.md.
+
+    ``z`` holds real numbers (integers are taken as float64) with K >= 1 on its last axis;
+    anything else is a ValueError.
     """
-    z = np.asarray(z)
+    z = _scores(z, "z", "softmax")
     # BEGIN SOLUTION softmax-forward
     # HINT: e = exp(z - the row's max), then e / the row's sum, over the last axis; exp may
     # HINT: underflow to 0, exactly: harmless, np.errstate(under='ignore')
@@ -103,9 +118,10 @@ def log_softmax(z: np.ndarray) -> np.ndarray:
     """``log(softmax(z))`` over the last axis, computed stably as ``z - logsumexp(z)``.
 
     With m the row maximum, logsumexp(z) = m + log(sum(exp(z - m))); the sum is at least 1,
-    so the log is finite, and so are the log-probabilities, even for logits of 1e4.
+    so the log is finite, and so are the log-probabilities, even for logits of 1e4. Shapes
+    and arguments as for :func:`softmax`.
     """
-    z = np.asarray(z)
+    z = _scores(z, "z", "log_softmax")
     # BEGIN SOLUTION cross-entropy
     # HINT: with m the row's max, log p = (z - m) - log(sum(exp(z - m))), over the last axis;
     # HINT: exp may underflow to 0: harmless, np.errstate(under='ignore')
@@ -131,7 +147,7 @@ class Softmax(Layer):
     """
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        y = softmax(float_input(x, self))
+        y = softmax(_scores(float_input(x, self), "input", self))
         self._save(y=y)
         return y
 
