@@ -235,7 +235,8 @@ def test_text_input_raises():
     ({"padding": -1}, r"padding must be an int >= 0 or a pair of them, got -1"),
     ({"padding": "full"}, "padding must be an int >= 0, a pair of them, 'valid' or 'same', "
                           "got 'full'"),
-    ({"dtype": np.int32}, "dtype must be a float dtype, got int32"),
+    ({"dtype": np.int32}, r"dtype must be a float dtype \(np.float32, np.float64 or its name\), "
+                          "got int32"),
 ])
 def test_bad_constructor_arguments_raise(kwargs, message):
     args = {"in_channels": 1, "out_channels": 2, "kernel_size": 3, **kwargs}

@@ -227,9 +227,34 @@ def test_dense_refuses_bad_sizes(bad):
         Dense(3, bad)
 
 
-def test_dense_refuses_a_non_float_dtype():
-    with pytest.raises(ValueError, match="dtype"):
-        Dense(2, 3, dtype=np.int32)
+@pytest.mark.parametrize("dtype, shown", [
+    (np.int32, "int32"),
+    (None, "None"),  # NumPy would read None as float64, not as the float32 default
+    ("floot32", "'floot32'"),
+    (complex, "complex128"),
+])
+@pytest.mark.parametrize("make", [lambda dtype: Dense(2, 3, dtype=dtype),
+                                  lambda dtype: Conv2D(1, 2, 2, dtype=dtype)],
+                         ids=["Dense", "Conv2D"])
+def test_a_dtype_that_is_not_a_float_dtype_is_refused_by_name(make, dtype, shown):
+    with pytest.raises(ValueError, match=rf"(Dense|Conv2D): dtype must be a float dtype "
+                                         rf"\(np.float32, np.float64 or its name\), got {shown}$"):
+        make(dtype)
+
+
+@pytest.mark.parametrize("rng", [0, "seed", np.random.RandomState(0), np.random])
+@pytest.mark.parametrize("make", [
+    lambda rng: Dense(2, 3, rng=rng),
+    lambda rng: Conv2D(1, 2, 2, rng=rng),
+    lambda rng: Dropout(0.5, rng=rng),
+    lambda rng: RandomShift(1, rng=rng),
+], ids=["Dense", "Conv2D", "Dropout", "RandomShift"])
+def test_an_rng_that_is_not_a_generator_is_refused_by_name(make, rng):
+    # Dropout and RandomShift kept it and failed at the first training batch; Dense and
+    # Conv2D failed inside the initialiser with an AttributeError.
+    with pytest.raises(TypeError, match=r"^(Dense|Conv2D|Dropout|RandomShift): rng must be "
+                                        r"a numpy.random.Generator, .*got "):
+        make(rng)
 
 
 # ----------------------------------------------------------------------------- activations

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from tinynet.checks import int_at_least
-from tinynet.layers.base import Layer, checked_dy
+from tinynet.layers.base import Layer, checked_dy, generator
 from tinynet.layers.conv import check_images
 
 
@@ -42,12 +42,13 @@ class RandomShift(Layer):
 
     Args:
         max_shift: the largest shift in pixels, an int >= 0.
+        rng: Generator for the shifts when the layer is used on its own.
     """
 
     def __init__(self, max_shift: int, rng: np.random.Generator | None = None) -> None:
         super().__init__()
         self.max_shift = int_at_least("RandomShift: max_shift", max_shift, 0)
-        self.rng = rng if rng is not None else np.random.default_rng()
+        self.rng = generator("RandomShift", rng)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = np.asarray(x)

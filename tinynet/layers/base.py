@@ -136,12 +136,19 @@ def positive_int(owner: str, name: str, value: object) -> int:
     return int_at_least(f"{owner}: {name}", value, 1)
 
 
-def float_dtype(owner: str, dtype: np.dtype | type) -> np.dtype:
+def float_dtype(owner: str, dtype: np.dtype | type | str) -> np.dtype:
     """``dtype`` as a NumPy dtype; a ValueError unless it is a float type (a layer's
-    parameters are learnt by small steps, which integers cannot take)."""
-    dtype = np.dtype(dtype)
+    parameters are learnt by small steps, which integers cannot take). None is refused:
+    NumPy reads it as float64, not as the float32 default."""
+    expected = f"{owner}: dtype must be a float dtype (np.float32, np.float64 or its name)"
+    if dtype is None:
+        raise ValueError(f"{expected}, got None")
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise ValueError(f"{expected}, got {dtype!r}") from None
     if dtype.kind != "f":
-        raise ValueError(f"{owner}: dtype must be a float dtype, got {dtype}")
+        raise ValueError(f"{expected}, got {dtype}")
     return dtype
 
 
@@ -151,3 +158,15 @@ def float_input(x: np.ndarray, layer: Layer) -> np.ndarray:
     with :func:`real_array`'s ValueError."""
     x = real_array(x, "input", layer)
     return x if x.dtype.kind == "f" else x.astype(np.float32)
+
+
+def generator(owner: str, rng: object) -> np.random.Generator:
+    """``rng``, or a fresh ``np.random.default_rng()`` when it is None; a TypeError naming
+    ``owner`` for anything else (an int seed, a legacy RandomState), which would otherwise
+    fail only at the first draw, far from the cause."""
+    if rng is None:
+        return np.random.default_rng()
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{owner}: rng must be a numpy.random.Generator, e.g. "
+                        f"np.random.default_rng(seed), or None, got {rng!r}")
+    return rng

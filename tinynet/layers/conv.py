@@ -13,6 +13,7 @@ from tinynet.layers.base import (
     as_float_array,
     checked_dy,
     float_dtype,
+    generator,
     positive_int,
 )
 
@@ -140,7 +141,7 @@ class Conv2D(Layer):
         padding: int | tuple[int, int] | str = 0,
         W_init: str | init.Initializer = "glorot_uniform",
         b_init: str | init.Initializer = "zeros",
-        dtype: np.dtype | type = np.float32,
+        dtype: np.dtype | type | str = np.float32,
         rng: np.random.Generator | None = None,
     ) -> None:
         super().__init__()
@@ -158,7 +159,7 @@ class Conv2D(Layer):
         self.W_init, self.b_init = W_init, b_init
         self.dtype = float_dtype("Conv2D", dtype)
         self._buffers: dict[str, np.ndarray] = {}  # see _scratch
-        self.init_params(rng if rng is not None else np.random.default_rng())
+        self.init_params(generator("Conv2D", rng))
 
     def _scratch(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
         """An uninitialised array of ``shape``, the same one from call to call.

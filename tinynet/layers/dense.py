@@ -12,6 +12,7 @@ from tinynet.layers.base import (
     as_float_array,
     checked_dy,
     float_dtype,
+    generator,
     positive_int,
 )
 
@@ -43,7 +44,7 @@ class Dense(Layer):
         out_features: int,
         W_init: str | init.Initializer = "glorot_uniform",
         b_init: str | init.Initializer = "zeros",
-        dtype: np.dtype | type = np.float32,
+        dtype: np.dtype | type | str = np.float32,
         rng: np.random.Generator | None = None,
     ) -> None:
         super().__init__()
@@ -51,7 +52,7 @@ class Dense(Layer):
         self.out_features = positive_int("Dense", "out_features", out_features)
         self.W_init, self.b_init = W_init, b_init
         self.dtype = float_dtype("Dense", dtype)
-        self.init_params(rng if rng is not None else np.random.default_rng())
+        self.init_params(generator("Dense", rng))
 
     def init_params(self, rng: np.random.Generator) -> None:
         shape_W = (self.in_features, self.out_features)

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynet.layers.base import Layer, checked_dy, float_input
+from tinynet.layers.base import Layer, checked_dy, float_input, generator
 
 
 class Dropout(Layer):
@@ -30,7 +30,7 @@ class Dropout(Layer):
                 or not 0 <= rate < 1):
             raise ValueError(f"Dropout: rate must be a number in [0, 1), got {rate!r}")
         self.rate = float(rate)
-        self.rng = rng if rng is not None else np.random.default_rng()
+        self.rng = generator("Dropout", rng)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = float_input(x, self)  # integers: the kept entries are scaled by 1 / (1 - rate)
