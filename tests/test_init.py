@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from strategies import SETTINGS, seeds
 
 from tinynet import init
-from tinynet.layers import Dense
+from tinynet.layers import Conv2D, Dense
 
 #: (name, variance as a function of (fan_in, fan_out)) for the random initialisers.
 VARIANCES = {
@@ -96,13 +96,46 @@ def test_by_name_and_by_callable_in_a_layer():
 def test_unknown_initialiser_is_refused(bad):
     with pytest.raises(ValueError, match="initializer must be"):
         init.get(bad)
-    with pytest.raises(ValueError, match="initializer must be"):
+    with pytest.raises(ValueError, match=r"^Dense: W_init must be"):
         Dense(2, 3, W_init=bad)
+    with pytest.raises(ValueError, match=r"^Conv2D: b_init must be"):
+        Conv2D(1, 2, 2, b_init=bad)
 
 
-def test_negative_std_is_refused():
-    with pytest.raises(ValueError, match="std"):
-        init.normal(std=-1.0)
+@pytest.mark.parametrize("std", [-1.0, np.nan, np.inf, "1", None, True])
+def test_a_std_that_is_not_a_finite_number_at_least_0_is_refused(std):
+    with pytest.raises(ValueError, match=r"^normal: std must be a number in \[0.0, inf\), got "):
+        init.normal(std=std)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, "1", None, True, [1.0, 2.0]])
+def test_a_mean_or_constant_that_is_not_a_finite_number_is_refused(value):
+    # None and NaN filled the weights with NaN, "0" failed at the first draw.
+    with pytest.raises(ValueError, match=r"^normal: mean must be a finite number, got "):
+        init.normal(1.0, mean=value)
+    with pytest.raises(ValueError, match=r"^constant: value must be a finite number, got "):
+        init.constant(value)
+
+
+@pytest.mark.parametrize("returns", [
+    lambda shape: np.zeros((1,)),  # broadcasts in x @ W + b: a silently wrong layer
+    lambda shape: np.zeros((*shape, 1)),
+    lambda shape: np.zeros(shape, dtype=complex),
+])
+def test_a_callable_initialiser_of_the_wrong_shape_or_kind_is_refused(returns):
+    with pytest.raises(ValueError, match=r"^Dense: b_init must return real numbers of shape "
+                                         r"\(2,\), got an array of shape"):
+        Dense(3, 2, b_init=lambda shape, rng, dtype: returns(shape))
+    with pytest.raises(ValueError, match=r"^Conv2D: W_init must return real numbers of shape "
+                                         r"\(2, 2, 1, 3\), got an array of shape"):
+        Conv2D(1, 3, 2, W_init=lambda shape, rng, dtype: returns(shape))
+
+
+def test_a_callable_initialiser_that_ignores_dtype_gets_the_layers_dtype():
+    # rng.normal draws float64: kept as is, it made a float32 layer compute in float64.
+    layer = Dense(3, 2, W_init=lambda shape, rng, dtype: rng.normal(0, 0.1, shape))
+    assert layer.params["W"].dtype == np.float32
+    assert layer.forward(np.ones((1, 3), np.float32)).dtype == np.float32
 
 
 def test_fans():

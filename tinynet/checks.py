@@ -17,18 +17,22 @@ def int_at_least(name: str, value: object, low: int) -> int:
     return int(value)
 
 
-def number_in(name: str, value: object, low: float, high: float | None = None,
+def number_in(name: str, value: object, low: float | None, high: float | None = None,
               low_inclusive: bool = True) -> float:
     """``value`` as a float in [low, high) (or (low, high) when not ``low_inclusive``; no
     upper bound when ``high`` is None), or a ValueError "<name> must be a number in
     [low, high), got <value>". Infinity and NaN are refused: an infinite step size or
-    tolerance is never meant. Bools are not numbers here."""
+    tolerance is never meant. Bools are not numbers here. With ``low`` and ``high`` both
+    None, any finite number: "<name> must be a finite number, got <value>"."""
     ok = (isinstance(value, int | float | np.integer | np.floating)
           and not isinstance(value, bool | np.bool_)
           and np.isfinite(value)
-          and (value >= low if low_inclusive else value > low)
+          and (low is None or (value >= low if low_inclusive else value > low))
           and (high is None or value < high))
     if not ok:
-        bounds = f"{'[' if low_inclusive else '('}{low}, {'inf' if high is None else high})"
+        if low is None and high is None:
+            raise ValueError(f"{name} must be a finite number, got {value!r}")
+        bounds = (f"{'[' if low_inclusive else '('}{'-inf' if low is None else low}, "
+                  f"{'inf' if high is None else high})")
         raise ValueError(f"{name} must be a number in {bounds}, got {value!r}")
     return float(value)

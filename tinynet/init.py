@@ -17,6 +17,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tinynet.checks import number_in
+
 Initializer = Callable[[tuple[int, ...], np.random.Generator, np.dtype], np.ndarray]
 
 
@@ -65,9 +67,13 @@ def ones(shape: tuple[int, ...], rng: np.random.Generator | None = None, dtype=n
 
 
 def normal(std: float = 1.0, mean: float = 0.0) -> Initializer:
-    """An initialiser drawing from N(mean, std**2); ``"normal"`` by name is N(0, 1)."""
-    if not std >= 0:
-        raise ValueError(f"normal: std must be >= 0, got {std!r}")
+    """An initialiser drawing from N(mean, std**2); ``"normal"`` by name is N(0, 1).
+
+    ``std`` is a finite number >= 0 and ``mean`` a finite number: anything else is a
+    ValueError here, not NaN or infinite weights (or a TypeError) when a layer is built.
+    """
+    std = number_in("normal: std", std, 0.0)
+    mean = number_in("normal: mean", mean, None)
 
     def init(shape: tuple[int, ...], rng: np.random.Generator, dtype=np.float32):
         return (mean + std * rng.standard_normal(shape)).astype(dtype)
@@ -77,7 +83,9 @@ def normal(std: float = 1.0, mean: float = 0.0) -> Initializer:
 
 
 def constant(value: float) -> Initializer:
-    """An initialiser filling every entry with ``value``."""
+    """An initialiser filling every entry with ``value``, a finite number (ValueError
+    otherwise: None or NaN would fill the weights with NaN)."""
+    value = number_in("constant: value", value, None)
 
     def init(shape: tuple[int, ...], rng: np.random.Generator | None = None, dtype=np.float32):
         return np.full(shape, value, dtype=dtype)
@@ -99,12 +107,30 @@ INITIALIZERS: dict[str, Initializer] = {
 }
 
 
-def get(init: str | Initializer) -> Initializer:
-    """The initialiser named ``init`` (a key of ``INITIALIZERS``), or ``init`` if callable."""
+def get(init: str | Initializer, name: str = "initializer") -> Initializer:
+    """The initialiser named ``init`` (a key of ``INITIALIZERS``), or ``init`` if callable.
+
+    ``name`` is what the ValueError for anything else calls the argument, as in
+    ``"Dense: W_init"``.
+    """
     if callable(init):
         return init
     if isinstance(init, str) and init in INITIALIZERS:
         return INITIALIZERS[init]
-    raise ValueError(
-        f"initializer must be a callable or one of {sorted(INITIALIZERS)}, got {init!r}"
-    )
+    raise ValueError(f"{name} must be a callable or one of {sorted(INITIALIZERS)}, got {init!r}")
+
+
+def draw(init: str | Initializer, shape: tuple[int, ...], rng: np.random.Generator,
+         dtype: np.dtype, name: str = "initializer") -> np.ndarray:
+    """Initial values of ``shape`` and ``dtype`` from ``init`` (a name or a callable).
+
+    A callable's result is checked: it must be real numbers of ``shape`` (ValueError naming
+    ``name`` otherwise, instead of a parameter of the wrong shape that broadcasts); it is
+    cast to ``dtype``, so that one which ignores its ``dtype`` argument (``rng.normal``
+    draws float64) does not turn a float32 layer into a float64 one.
+    """
+    value = np.asarray(get(init, name)(shape, rng, dtype))
+    if value.shape != tuple(shape) or value.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must return real numbers of shape {tuple(shape)}, got an "
+                         f"array of shape {value.shape} and dtype {value.dtype}")
+    return value.astype(dtype, copy=False)

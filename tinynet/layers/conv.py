@@ -176,8 +176,9 @@ class Conv2D(Layer):
 
     def init_params(self, rng: np.random.Generator) -> None:
         shape_W = (*self.kernel_size, self.in_channels, self.out_channels)
-        self.params["W"] = init.get(self.W_init)(shape_W, rng, self.dtype)
-        self.params["b"] = init.get(self.b_init)((self.out_channels,), rng, self.dtype)
+        self.params["W"] = init.draw(self.W_init, shape_W, rng, self.dtype, "Conv2D: W_init")
+        self.params["b"] = init.draw(self.b_init, (self.out_channels,), rng, self.dtype,
+                                     "Conv2D: b_init")
 
     def pads(self, H: int, W: int) -> Pads:
         """(top, bottom, left, right) zero padding for an input of H rows and W columns."""

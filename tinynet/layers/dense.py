@@ -56,8 +56,9 @@ class Dense(Layer):
 
     def init_params(self, rng: np.random.Generator) -> None:
         shape_W = (self.in_features, self.out_features)
-        self.params["W"] = init.get(self.W_init)(shape_W, rng, self.dtype)
-        self.params["b"] = init.get(self.b_init)((self.out_features,), rng, self.dtype)
+        self.params["W"] = init.draw(self.W_init, shape_W, rng, self.dtype, "Dense: W_init")
+        self.params["b"] = init.draw(self.b_init, (self.out_features,), rng, self.dtype,
+                                     "Dense: b_init")
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = as_float_array(x, self.dtype, "input", self)
