@@ -21,7 +21,7 @@ from strategies import (
 
 from tinynet import losses
 from tinynet.gradcheck import numerical_gradient, relative_error
-from tinynet.layers import Softmax
+from tinynet.layers import Softmax, softmax
 from tinynet.losses import MSE, CrossEntropy
 
 
@@ -356,3 +356,34 @@ def test_cross_entropy_on_probabilities_refuses_numbers_outside_0_1(y_pred):
                                          r"from_logits=True"):
         CrossEntropy().forward(y_pred, np.array([1]))
     CrossEntropy(from_logits=True).forward(y_pred, np.array([1]))  # logits may be anything
+
+
+@pytest.mark.parametrize("rows, row, total", [
+    ([[1.0, 1.0, 0.0], [0.0, 1.0, 0.0]], 0, "2"),  # multi-hot: two classes in one sample
+    ([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]], 1, "0"),  # no class at all
+    ([[1.5, -0.5, 0.0], [0.0, 1.0, 0.0]], 0, "1"),  # sums to 1, but the loss has no floor
+    ([[np.nan, 0.0, 1.0], [0.0, 1.0, 0.0]], 0, "nan"),
+])
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_cross_entropy_refuses_rows_that_are_not_probabilities(rows, row, total, from_logits):
+    y_pred = np.full((2, 3), 1 / 3)
+    with pytest.raises(ValueError, match=rf"^y_true: one-hot or probability rows must hold "
+                                         rf"numbers >= 0 summing to 1, got row {row} with sum "
+                                         rf"{total} and smallest entry"):
+        CrossEntropy(from_logits=from_logits).forward(y_pred, np.array(rows))
+
+
+def test_cross_entropy_takes_float32_soft_labels_and_an_empty_batch():
+    z = np.random.default_rng(0).standard_normal((4, 10)).astype(np.float32)
+    soft = softmax(z * 3)  # float32 rows: their sums are 1 only to about 1e-7
+    assert np.isfinite(CrossEntropy(from_logits=True).forward(z, soft))
+    # np.array([]) is float64: as labels of no sample it is as good as an int array.
+    assert CrossEntropy(from_logits=True).forward(np.zeros((0, 10)), np.array([])) == 0.0
+
+
+@pytest.mark.parametrize("from_logits", ["no", "yes", 1, 0, None])
+def test_cross_entropy_from_logits_must_be_a_bool(from_logits):
+    # bool("no") is True: it chose the other form of the loss without a word.
+    with pytest.raises(TypeError, match=rf"^CrossEntropy: from_logits must be True or False, "
+                                        rf"got {from_logits!r}$"):
+        CrossEntropy(from_logits=from_logits)

@@ -55,13 +55,21 @@ def _check_pred(loss: Loss, y_pred: np.ndarray) -> np.ndarray:
     return y_pred
 
 
+#: How far from 1 the sum of a row of target probabilities may be: float32 rounding of soft
+#: labels is far inside; a multi-hot row (sum 2) or a row of zeros is far outside.
+ROW_SUM_TOLERANCE = 1e-3
+
+
 def check_targets(y_true: np.ndarray, num_classes: int, name: str = "y_true") -> np.ndarray:
     """Validate classification targets for ``num_classes`` classes and return them.
 
     ``y_true`` is either integer labels of shape (N,) in [0, K), or rows of class
-    probabilities (one-hot, say) of shape (N, K). Raises ValueError saying what is wrong.
+    probabilities (one-hot, say) of shape (N, K): numbers >= 0 summing to 1 in each row.
+    Raises ValueError saying what is wrong.
     """
     y_true = np.asarray(y_true)
+    if y_true.ndim == 1 and y_true.size == 0:
+        y_true = y_true.astype(np.intp)  # np.asarray([]) is float64, yet holds no bad label
     if y_true.ndim == 1:
         if y_true.dtype.kind not in "iu":
             raise ValueError(
@@ -84,6 +92,16 @@ def check_targets(y_true: np.ndarray, num_classes: int, name: str = "y_true") ->
                              f"got {y_true.shape}{hint}")
         if y_true.dtype.kind not in "biuf":
             raise ValueError(f"{name}: expected numbers, got dtype {y_true.dtype}")
+        # Cross-entropy is for one class per sample: with a negative entry the loss has no
+        # lower bound, and a row of zeros or a multi-hot row gives a loss that means nothing.
+        sums = y_true.sum(axis=1)
+        bad = ~((y_true >= 0).all(axis=1) & (np.abs(sums - 1) <= ROW_SUM_TOLERANCE))  # NaN too
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"{name}: one-hot or probability rows must hold numbers >= 0 summing to 1, "
+                f"got row {i} with sum {sums[i]:.4g} and smallest entry {y_true[i].min():.4g}"
+            )
         return y_true
     raise ValueError(
         f"{name}: expected integer labels (N,) or one-hot rows (N, {num_classes}), "
@@ -119,6 +137,10 @@ class CrossEntropy(Loss):
 
     def __init__(self, from_logits: bool = False, reduction: str = "mean") -> None:
         super().__init__(reduction)
+        # bool("no") is True: a string would silently pick the other form of the loss.
+        if not isinstance(from_logits, bool | np.bool_):
+            raise TypeError(f"CrossEntropy: from_logits must be True or False, got "
+                            f"{from_logits!r}")
         self.from_logits = bool(from_logits)
 
     def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
