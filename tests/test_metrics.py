@@ -38,7 +38,8 @@ def test_confusion_matrix_of_nothing_is_zeros():
     (([0], [1], None), r"num_classes must be an int >= 1, got None"),
     ((np.eye(2, dtype=int), np.eye(2, dtype=int), 2), r"same shape \(N,\), got \(2, 2\)"),
     (([0, 1], [1], 2), r"got \(2,\) and \(1,\)"),
-    (([0, 2], [1, 1], 2), r"y_true must be in \[0, 2\)"),
+    (([0, 2], [1, 1], 2), r"y_true must be in \[0, 2\), got 2 at index 1"),
+    (([0, 1], [1, -1], 2), r"y_pred must be in \[0, 2\), got -1 at index 1"),
 ])
 def test_confusion_matrix_refuses_what_it_cannot_count(args, match):
     with pytest.raises(ValueError, match=match):
@@ -89,3 +90,43 @@ def test_a_metric_that_returns_no_number_is_refused(result):
     with pytest.raises(ValueError, match=r"must return a number, or one per sample of shape "
                        r"\(2,\), got"):
         fn(np.eye(2), np.zeros(2))
+
+
+SCORES = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1]])
+
+
+@pytest.mark.parametrize("y_true, match", [
+    # Each of these was counted, silently: 0.5 as class 0, 3 and -1 as wrong answers, a
+    # 4-wide one-hot row by its argmax, and the strings "0", "1" parsed as numbers.
+    (np.array([0.5, 1.0]), r"y_true labels must be whole numbers in \[0, 3\) for y_pred with K = 3 "
+                           r"columns, got 0.5 at index 0"),
+    (np.array([0, 3]), r"y_true labels must be whole numbers in \[0, 3\) .*got 3 at index 1"),
+    (np.array([[-1], [1]]), r"y_true labels must be whole numbers in \[0, 3\) .*got -1 at index 0"),
+    (np.array([np.nan, 1.0]), r"y_true labels must be whole numbers .*got nan at index 0"),
+    (np.eye(4)[[0, 1]], r"y_true one-hot rows must have the K = 3 columns of y_pred, got shape "
+                        r"\(2, 4\)"),
+    (np.array(["0", "1"]), r"y_true must hold real numbers, got dtype <U1"),
+])
+def test_accuracy_refuses_labels_it_would_miscount(y_true, match):
+    with pytest.raises(ValueError, match=f"^accuracy: {match}$"):
+        accuracy(SCORES, y_true)
+
+
+@pytest.mark.parametrize("y_pred", [SCORES.astype(complex), SCORES.astype(str), np.zeros((2, 0))])
+def test_accuracy_refuses_scores_that_are_not_real_numbers_or_no_classes(y_pred):
+    with pytest.raises(ValueError, match=r"^accuracy: (y_pred must hold real numbers|expected "
+                                         r"y_pred of shape \(N, K\) with K >= 1)"):
+        accuracy(y_pred, np.array([0, 1]))
+
+
+@pytest.mark.parametrize("y_true", [np.array([0, 1], np.uint8), np.array([0.0, 1.0]),
+                                    np.array([[0], [1]]), [0, 1], np.eye(3)[[0, 1]]])
+def test_accuracy_takes_labels_of_every_documented_kind(y_true):
+    assert accuracy(SCORES, y_true) == 1.0
+    assert accuracy(SCORES.tolist(), y_true) == 1.0
+
+
+def test_accuracy_of_one_output_compares_it_with_one_half():
+    # K = 1 is a single probability: its targets are read as 0/1 (and left unchecked, as a
+    # regression model compiled with the default metrics gives real-valued targets).
+    assert accuracy(np.array([[0.7], [0.2]]), np.array([1.0, 0.0])) == 1.0

@@ -34,15 +34,34 @@ def accuracy(y_pred: np.ndarray, y_true: np.ndarray) -> float:
 
     Shapes: y_pred (N, K) scores or probabilities; y_true labels (N,) or one-hot (N, K).
     Argmax of logits and of their softmax agree, so either may be passed. NaN when N is 0.
+    With K = 1, a single output compared with 0.5, y_true is read as 0/1 labels.
+
     Raises ValueError for other shapes (labels as y_pred, or N that differ, would otherwise
-    broadcast into a number that means nothing).
+    broadcast into a number that means nothing), for arrays that are not real numbers, for
+    one-hot rows of another width than K, and (when K > 1) for labels that are not whole
+    numbers in [0, K): each would otherwise be counted, silently, as right or wrong.
     """
     y_pred, y_true = np.asarray(y_pred), np.asarray(y_true)
-    if y_pred.ndim != 2 or y_true.ndim not in (1, 2) or len(y_true) != len(y_pred):
-        raise ValueError(f"accuracy: expected y_pred of shape (N, K) and y_true of shape (N,) "
-                         f"or (N, K), got {y_pred.shape} and {y_true.shape}")
+    if (y_pred.ndim != 2 or y_pred.shape[1] == 0 or y_true.ndim not in (1, 2)
+            or len(y_true) != len(y_pred)):
+        raise ValueError(f"accuracy: expected y_pred of shape (N, K) with K >= 1 and y_true "
+                         f"of shape (N,) or (N, K), got {y_pred.shape} and {y_true.shape}")
+    for name, array in (("y_pred", y_pred), ("y_true", y_true)):
+        if array.dtype.kind not in "biuf":
+            raise ValueError(f"accuracy: {name} must hold real numbers, got dtype {array.dtype}")
+    K = y_pred.shape[1]
+    if y_true.ndim == 2 and y_true.shape[1] > 1 and y_true.shape[1] != K:
+        raise ValueError(f"accuracy: y_true one-hot rows must have the K = {K} columns of "
+                         f"y_pred, got shape {y_true.shape}")
     if len(y_true) == 0:
         return float("nan")
+    if K > 1 and (y_true.ndim == 1 or y_true.shape[1] == 1):
+        labels = y_true.reshape(len(y_true))
+        bad = np.flatnonzero((labels < 0) | (labels >= K) | (labels != np.round(labels)))
+        if len(bad):  # (NaN is caught too: it is not equal to its own rounding)
+            raise ValueError(f"accuracy: y_true labels must be whole numbers in [0, {K}) for "
+                             f"y_pred with K = {K} columns, got {labels[bad[0]]} at index "
+                             f"{bad[0]}")
     return float(np.mean(predicted_labels(y_pred) == true_labels(y_true)))
 
 
@@ -60,8 +79,10 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -
         if y.size and y.dtype.kind not in "iu":
             raise ValueError(f"confusion_matrix: {name} must hold integer labels, got dtype "
                              f"{y.dtype}")
-        if y.size and (y.min() < 0 or y.max() >= num_classes):
-            raise ValueError(f"confusion_matrix: {name} must be in [0, {num_classes})")
+        bad = np.flatnonzero((y < 0) | (y >= num_classes))
+        if len(bad):
+            raise ValueError(f"confusion_matrix: {name} must be in [0, {num_classes}), got "
+                             f"{y[bad[0]]} at index {bad[0]}")
     # int64 first: uint8 labels (as read from IDX files) times K would wrap around at 256.
     y_true, y_pred = y_true.astype(np.int64), y_pred.astype(np.int64)
     counts = np.bincount(y_true * num_classes + y_pred, minlength=num_classes**2)
