@@ -279,6 +279,13 @@ def test_flags_must_be_bools(tmp_path, dead_mirror, kwargs, message):
         download_mnist(tmp_path, mirrors=[dead_mirror], files=FILES, **kwargs)
 
 
+@pytest.mark.parametrize("dest", [None, 3, b"/tmp"])
+def test_dest_must_be_a_str_or_a_path(dead_mirror, dest):
+    with pytest.raises(TypeError, match=r"^download_mnist: dest must be a folder \(a str or a "
+                                        r"pathlib.Path\), got "):
+        download_mnist(dest, mirrors=[dead_mirror], files=FILES)
+
+
 def test_dest_must_be_a_folder(tmp_path, dead_mirror):
     afile = tmp_path / "afile"
     afile.write_bytes(b"x")

@@ -190,6 +190,15 @@ def test_writer_refuses_a_bad_compresslevel_before_writing(tmp_path, level):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("compress", ["no", "yes", 0, 1])
+def test_writer_refuses_a_compress_that_is_not_a_bool_before_writing(tmp_path, compress):
+    # bool("no") is True: the file was gzipped against what the caller wrote.
+    with pytest.raises(TypeError, match=f"^write_idx: compress must be True, False or None, "
+                                        f"got {compress!r}$"):
+        write_idx(tmp_path / "a.idx", np.zeros(3, np.uint8), compress=compress)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_writer_names_the_target_it_cannot_write(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"cannot write .*a\.idx: no folder .*missing"):
         write_idx(tmp_path / "missing" / "a.idx", np.zeros(3, np.uint8))

@@ -154,6 +154,14 @@ def test_verify_must_be_a_bool(tmp_path, verify):
         load_mnist(tmp_path, verify=verify)
 
 
+@pytest.mark.parametrize("path", [3, b"/tmp", ["/tmp"]])
+def test_path_must_be_a_str_or_a_path(path):
+    # pathlib's own TypeError named neither load_mnist nor the argument.
+    with pytest.raises(TypeError, match=r"^load_mnist: path must be a folder \(a str or a "
+                                        r"pathlib.Path\) or None, got "):
+        load_mnist(path)
+
+
 def test_a_broken_file_in_a_folder_is_an_idx_format_error(tmp_path):
     _write_fake_mnist(tmp_path)
     (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(b"<html>Not Found</html>")

@@ -168,13 +168,16 @@ def download_mnist(
         DownloadError: every mirror failed for a file; the message lists what each did. Files
             verified before that one stay in ``dest``.
         NotADirectoryError: ``dest`` is a file, or lies under one.
-        TypeError: ``mirrors`` is not a list of strings, or ``force`` or ``progress`` is not
-            what is documented above.
+        TypeError: ``dest`` is not a str or a path object, ``mirrors`` is not a list of
+            strings, or ``force`` or ``progress`` is not what is documented above.
         ValueError: ``mirrors`` is empty or holds a string that is not a URL, or ``timeout``
             is not a finite number > 0.
     """
     # Every argument is checked before the network is touched: a bad one would otherwise
     # surface as each mirror failing, and the message would blame the network.
+    if not isinstance(dest, str | os.PathLike):
+        raise TypeError(f"download_mnist: dest must be a folder (a str or a pathlib.Path), got "
+                        f"{dest!r}")
     if isinstance(mirrors, str | bytes) or not isinstance(mirrors, Sequence):
         raise TypeError(
             f"download_mnist: mirrors must be a list of URLs, got a {type(mirrors).__name__}: "

@@ -368,7 +368,7 @@ def write_idx(
         ValueError: the dtype has no IDX element type, the shape does not fit a header, or
             ``compresslevel`` is not an int from 1 to 9.
         TypeError: ``target`` is neither a path nor a file object with ``write``, or is a
-            file open in text mode.
+            file open in text mode, or ``compress`` is not True, False or None.
         FileNotFoundError: the folder of a ``target`` path does not exist.
     """
     if not isinstance(target, str | os.PathLike) and not hasattr(target, "write"):
@@ -377,6 +377,9 @@ def write_idx(
     if isinstance(target, io.TextIOBase):
         raise TypeError(f"write_idx: {_source_name(target)}: opened in text mode; open it in "
                         "binary mode ('wb')")
+    # A truthy string such as "no" would otherwise gzip the file.
+    if compress is not None and not isinstance(compress, bool):
+        raise TypeError(f"write_idx: compress must be True, False or None, got {compress!r}")
     if (isinstance(compresslevel, bool) or not isinstance(compresslevel, int | np.integer)
             or not 1 <= compresslevel <= 9):
         raise ValueError(f"write_idx: compresslevel must be an int from 1 to 9, got "

@@ -104,8 +104,12 @@ def load_mnist(
         ChecksumError: with ``verify``, a file's content is not MNIST's; the message names the
             file and how to restore it.
         ValueError: without ``verify``, the arrays are not images and labels that match.
-        TypeError: ``verify`` is not True or False.
+        TypeError: ``path`` is not a str, a path object or None, or ``verify`` is not True
+            or False.
     """
+    if path is not None and not isinstance(path, str | os.PathLike):
+        raise TypeError(f"load_mnist: path must be a folder (a str or a pathlib.Path) or None, "
+                        f"got {path!r}")
     # A truthy string such as "no" would otherwise turn verification on.
     if not isinstance(verify, bool):
         raise TypeError(f"load_mnist: verify must be True or False, got {verify!r}")
