@@ -103,6 +103,30 @@ def test_non_2d_input_is_refused():
         prepare_digit(np.zeros((4, 4, 3)))
 
 
+@pytest.mark.parametrize("dtype", [complex, str, object])
+def test_grey_levels_that_are_not_real_numbers_are_refused(digits, dtype):
+    # Complex levels lost their imaginary part with only a warning, and strings were parsed.
+    with pytest.raises(ValueError, match=r"^prepare_digit: grey must hold real numbers .*got "
+                                         r"dtype"):
+        prepare_digit((digits[0] / 255).astype(dtype))
+
+
+@pytest.mark.parametrize("args, match", [
+    ((np.ones((4, 4)), 0, 2), r"height must be an int >= 1, got 0"),  # ZeroDivisionError
+    ((np.ones((4, 4)), 2.5, 2), r"height must be an int >= 1, got 2.5"),  # 3 rows
+    ((np.ones((4, 4)), 2, -1), r"width must be an int >= 1, got -1"),  # 0 columns
+    ((np.ones(4), 2, 2), r"img must have shape \(H, W\), got \(4,\)"),  # IndexError
+    ((np.ones((4, 4), complex), 2, 2), r"img must hold real numbers"),
+])
+def test_area_resize_refuses_bad_arguments(args, match):
+    with pytest.raises(ValueError, match=f"^area_resize: {match}"):
+        area_resize(*args)
+
+
+def test_area_resize_takes_a_list():
+    np.testing.assert_allclose(area_resize([[0.0, 1.0], [1.0, 0.0]], 1, 1), [[0.5]])
+
+
 @settings(max_examples=30, deadline=None)
 @given(h=st.integers(1, 40), w=st.integers(1, 40), oh=st.integers(1, 40), ow=st.integers(1, 40))
 def test_area_resize_keeps_the_mean_brightness(h, w, oh, ow):
@@ -134,6 +158,13 @@ def test_load_grey_scales_8_and_16_bit_files_by_their_own_range(tmp_path, dtype)
     grey = load_grey(tmp_path / "grey.tif")
     assert grey.max() == 1.0
     np.testing.assert_allclose(grey[2:4, 2:4], (top // 5) / top)
+
+
+@pytest.mark.parametrize("path", [None, 3, b"digit.png"])
+def test_load_grey_path_must_be_a_str_or_a_path(path):
+    # None was reported as "None: not a readable image ()".
+    with pytest.raises(TypeError, match=r"^load_grey: path must be a str or a pathlib.Path"):
+        load_grey(path)
 
 
 def test_load_grey_refuses_a_file_that_is_not_an_image(tmp_path):

@@ -36,3 +36,20 @@ def number_in(name: str, value: object, low: float | None, high: float | None = 
                   f"{'inf' if high is None else high})")
         raise ValueError(f"{name} must be a number in {bounds}, got {value!r}")
     return float(value)
+
+
+def real_array(x: object, name: str, owner: object) -> np.ndarray:
+    """``x`` as an array, or a ValueError naming ``owner`` (a function's name, or a layer,
+    shown by its repr) and ``name`` unless it holds real numbers: bool, int, uint or float
+    (complex numbers, strings and objects are refused, not converted by guess). Never
+    copies an array."""
+    who = owner if isinstance(owner, str) else repr(owner)
+    try:
+        array = np.asarray(x)
+    except ValueError as error:  # ragged nested lists: rows of different lengths
+        raise ValueError(f"{who}: {name} must be an array of real numbers, got a "
+                         f"{type(x).__name__} that is not one ({error})") from None
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{who}: {name} must hold real numbers (bool, int, uint or float), "
+                         f"got dtype {array.dtype}")
+    return array

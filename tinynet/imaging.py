@@ -8,9 +8,11 @@ mass is at the centre. A model trained on MNIST only recognises digits prepared 
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 import numpy as np
+
+from tinynet.checks import int_at_least, real_array
 
 #: Where MNIST puts a digit's centre of mass, in pixel indices (row, column) of 28x28.
 CENTRE = 14.0
@@ -21,14 +23,18 @@ INK_THRESHOLD = 0.2
 MIN_CONTRAST = 0.5 / 255
 
 
-def load_grey(path: str | Path) -> np.ndarray:
+def load_grey(path: str | os.PathLike) -> np.ndarray:
     """Read an image file (PNG; JPEG too when Pillow is installed) as grey levels in [0, 1].
 
     Shapes: (H, W) from grey, (H, W, 3) RGB or (H, W, 4) RGBA files. Transparent pixels
-    count as white paper. Raises ValueError when the file is not a readable image, and the
-    system's OSError (FileNotFoundError, PermissionError, ...) when it cannot be opened.
+    count as white paper. Raises ValueError when the file is not a readable image, the
+    system's OSError (FileNotFoundError, PermissionError, ...) when it cannot be opened, and
+    TypeError when ``path`` is not a str or a path object.
     """
     from matplotlib import image as mpimg  # imported here: only this function needs it
+
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"load_grey: path must be a str or a pathlib.Path, got {path!r}")
 
     try:
         raw = np.asarray(mpimg.imread(path))
@@ -60,8 +66,14 @@ def area_resize(img: np.ndarray, height: int, width: int) -> np.ndarray:
     the input area it covers, which is what anti-aliased downscaling means.
 
     Written as two matrix products, ``A_rows @ img @ A_cols.T``, where ``A[i, j]`` is the
-    fraction of output pixel i's interval covered by input pixel j.
+    fraction of output pixel i's interval covered by input pixel j. ``img`` holds real
+    numbers; ``height`` and ``width`` are ints >= 1 (ValueError otherwise).
     """
+    img = real_array(img, "img", "area_resize")
+    if img.ndim != 2:
+        raise ValueError(f"area_resize: img must have shape (H, W), got {img.shape}")
+    height = int_at_least("area_resize: height", height, 1)
+    width = int_at_least("area_resize: width", width, 1)
     return _area_matrix(img.shape[0], height) @ img @ _area_matrix(img.shape[1], width).T
 
 
@@ -88,10 +100,11 @@ def prepare_digit(grey: np.ndarray) -> np.ndarray:
        stretch it so that its brightest pixel is 1 (255), as in every MNIST digit.
     4. Paste into 28x28 with the centre of mass at the centre (14, 14).
 
-    Raises ValueError for a shape other than (H, W), NaN or infinite values, an image with
-    no contrast ("blank"), or one whose ink cannot be told from its paper.
+    Raises ValueError for a shape other than (H, W), values that are not real numbers
+    (complex, strings), NaN or infinite values, an image with no contrast ("blank"), or one
+    whose ink cannot be told from its paper.
     """
-    grey = np.asarray(grey, dtype=np.float64)
+    grey = real_array(grey, "grey", "prepare_digit").astype(np.float64)
     if grey.ndim != 2 or min(grey.shape) < 1:
         raise ValueError(f"prepare_digit: expected a grey image (H, W), got shape {grey.shape}")
     finite = np.isfinite(grey)

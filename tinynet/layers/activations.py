@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinynet.layers.base import Layer, checked_dy, float_input, real_array
+from tinynet.checks import real_array
+from tinynet.layers.base import Layer, checked_dy, float_input
 
 
 class ReLU(Layer):

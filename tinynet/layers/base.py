@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynet.checks import int_at_least
+from tinynet.checks import int_at_least, real_array
 
 
 class Layer:
@@ -88,22 +88,6 @@ class Layer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
-
-
-def real_array(x: Any, name: str, owner: Layer | str) -> np.ndarray:
-    """``x`` as an array, or a ValueError naming ``owner`` (a layer, or a function's name)
-    and ``name`` unless it holds real numbers: bool, int, uint or float (complex numbers,
-    strings and objects are refused, not converted by guess). Never copies an array."""
-    who = owner if isinstance(owner, str) else repr(owner)
-    try:
-        array = np.asarray(x)
-    except ValueError as error:  # ragged nested lists: rows of different lengths
-        raise ValueError(f"{who}: {name} must be an array of real numbers, got a "
-                         f"{type(x).__name__} that is not one ({error})") from None
-    if array.dtype.kind not in "biuf":
-        raise ValueError(f"{who}: {name} must hold real numbers (bool, int, uint or float), "
-                         f"got dtype {array.dtype}")
-    return array
 
 
 def as_float_array(x: np.ndarray, dtype: np.dtype, name: str, layer: Layer) -> np.ndarray:
