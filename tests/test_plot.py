@@ -327,3 +327,40 @@ def test_plot_confusion_matrix_refuses_negative_or_nan_counts(cm, shown):
 def test_plot_confusion_matrix_accepts_rates():
     (ax,) = plot.plot_confusion_matrix(np.eye(2) / 2).axes
     assert [t.get_text() for t in ax.texts] == ["0.5", "0", "0", "0.5"]
+
+
+@pytest.mark.parametrize("history, match", [
+    (None, r"history must be a History or a dict of lists, .*got None"),
+    ("loss", r"history must be a History or a dict of lists, .*got 'loss'"),
+    ({"loss": ["a", "b"]}, r"history\['loss'\]: expected numbers of shape \(T,\), one per "
+                           r"epoch, got \['a', 'b'\]"),
+    ({"loss": None}, r"history\['loss'\]: expected numbers .*got shape \(\)"),
+    ({"loss": 0.5}, r"history\['loss'\]: expected numbers .*got shape \(\)"),
+    ({"loss": [[0.5, 0.3]]}, r"history\['loss'\]: expected numbers .*got shape \(1, 2\)"),
+    ({"loss": [0.5], "val_accuracy": [0.9], "accuracy": ["x"]},
+     r"history\['accuracy'\]: expected numbers .*got \['x'\]"),
+])
+def test_plot_history_refuses_what_is_not_one_number_per_epoch(history, match):
+    with pytest.raises(ValueError, match=f"^plot_history: {match}$"):
+        plot.plot_history(history)
+
+
+@pytest.mark.parametrize("values, got", [
+    (["a"], r"\['a'\]"), (None, r"shape \(\)"), ([[1.0]], r"shape \(1, 1\)"),
+    ((v for v in [1.0, 2.0]), "<generator"),
+])
+def test_plot_loss_refuses_what_is_not_one_number_per_step(values, got):
+    with pytest.raises(ValueError, match=rf"^plot_loss: values: expected numbers of shape "
+                                         rf"\(T,\), one per iteration, got {got}"):
+        plot.plot_loss(values)
+
+
+@pytest.mark.parametrize("names", ["ab", 2])
+def test_plot_confusion_matrix_wants_a_list_of_class_names(names):
+    cm = np.array([[3, 1], [0, 2]])
+    (ax,) = plot.plot_confusion_matrix(cm, class_names=np.array(["cat", "dog"])).axes
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["cat", "dog"]
+    # "ab" named the two classes "a" and "b"; 2 failed with "'int' object is not iterable".
+    with pytest.raises(ValueError, match=rf"^class_names: expected a list of 2 names, got "
+                                         rf"{names!r}$"):
+        plot.plot_confusion_matrix(cm, class_names=names)

@@ -142,6 +142,20 @@ def _as_images(images: np.ndarray, name: str = "images") -> np.ndarray:
     return x
 
 
+def _series(values: object, name: str, per: str) -> np.ndarray:
+    """``values`` as a 1-D float array, or ValueError naming ``name``: one number ``per``
+    epoch or step. (NaN and inf are drawn, as gaps and clipped points: a run that diverged
+    is worth seeing.)"""
+    try:
+        ys = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):  # strings, None inside, a generator
+        ys = None
+    if ys is None or ys.ndim != 1:
+        shown = f"shape {ys.shape}" if ys is not None else repr(values)[:80]
+        raise ValueError(f"{name}: expected numbers of shape (T,), one per {per}, got {shown}")
+    return ys
+
+
 def _grid(n: int, ncols: int) -> tuple[int, int]:
     ncols = min(int_at_least("ncols", ncols, 1), max(n, 1))
     return math.ceil(n / ncols), ncols
@@ -173,18 +187,24 @@ def plot_history(history: History | Mapping[str, Sequence[float]],
     if isinstance(history, History):
         epochs: list[int] | None = [e + 1 for e in history.epoch]
         values = history.history
-    else:
+    elif isinstance(history, Mapping):
         epochs, values = None, history
+    else:
+        raise ValueError(f"plot_history: history must be a History or a dict of lists, such as "
+                         f"{{'loss': [0.5, 0.3]}}, got {history!r:.80}")
     if "loss" not in values:
         raise ValueError(f"plot_history: no 'loss' in the history (keys: {sorted(values)})")
     panels = [("loss", "Loss")] + ([("accuracy", "Accuracy")] if "accuracy" in values else [])
+    # Every series is checked before anything is drawn.
+    series = {name: _series(values[name], f"plot_history: history[{name!r}]", "epoch")
+              for key, _ in panels for name in (key, f"val_{key}") if name in values}
     fig = _figure(5.0 * len(panels), 3.8)
     for i, (key, title) in enumerate(panels, start=1):
         ax = fig.add_subplot(1, len(panels), i)
         for name, style, label in ((key, "o-", "training"), (f"val_{key}", "s--", "validation")):
-            if name not in values:
+            if name not in series:
                 continue
-            ys = np.asarray(values[name], dtype=float)
+            ys = series[name]
             xs = epochs if epochs is not None and len(epochs) == len(ys) else \
                 np.arange(1, len(ys) + 1)
             ax.plot(xs, ys, style, label=label, markersize=4)
@@ -210,9 +230,7 @@ def plot_loss(values: Sequence[float] | np.ndarray, path: str | os.PathLike | No
     Returns the Figure: one axes titled "Training loss".
     """
     path = _check_path(path)
-    ys = np.asarray(values, dtype=float)
-    if ys.ndim != 1:
-        raise ValueError(f"plot_loss: values must have shape (T,), got {ys.shape}")
+    ys = _series(values, "plot_loss: values", xlabel)
     fig = _figure(6.0, 4.0)
     ax = fig.add_subplot()
     ax.plot(np.arange(1, len(ys) + 1), ys)
@@ -335,6 +353,10 @@ def plot_confusion_matrix(cm: np.ndarray, path: str | os.PathLike | None = None,
         i, j = bad[0]
         raise ValueError(f"cm: expected finite counts >= 0, got {cm[i, j]} at [{i}, {j}]")
     K = len(cm)
+    # A str is a sequence too: "ab" would name the classes "a" and "b".
+    if class_names is not None and (isinstance(class_names, str | bytes)
+                                    or not isinstance(class_names, Sequence | np.ndarray)):
+        raise ValueError(f"class_names: expected a list of {K} names, got {class_names!r}")
     names = [str(i) for i in range(K)] if class_names is None else [str(c) for c in class_names]
     if len(names) != K:
         raise ValueError(f"class_names: expected {K} names, got {len(names)}")
