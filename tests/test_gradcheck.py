@@ -389,3 +389,55 @@ def test_check_model_takes_loss_names_as_compile_does():
         check_model(model, "hinge", x, labels)
     with pytest.raises(TypeError, match=r"got the class CrossEntropy: pass an instance"):
         check_model(model, CrossEntropy, x, labels)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"tolerance": 0}, ValueError, r"tolerance must be a number in \(0.0, inf\), got 0"),
+    ({"tolerance": -1e-6}, ValueError, r"tolerance must be a number in \(0.0, inf\)"),
+    ({"tolerance": float("nan")}, ValueError, r"tolerance must be a number in \(0.0, inf\)"),
+    ({"tolerance": "1e-6"}, ValueError, r"tolerance must be a number in \(0.0, inf\)"),
+    ({"seed": -1}, ValueError, r"seed must be an int >= 0, got -1"),
+    ({"seed": 1.5}, ValueError, r"seed must be an int >= 0, got 1.5"),
+    ({"seed": None}, ValueError, r"seed must be an int >= 0, got None"),
+    ({"training": "no"}, TypeError, r"training must be True or False, got 'no'"),
+    ({"x": np.ones((2, 3), complex)}, ValueError, r"x must hold real numbers .*complex128"),
+    ({"x": np.ones((2, 3)).astype(str)}, ValueError, r"x must hold real numbers .*<U32"),
+])
+def test_check_layer_refuses_bad_arguments_by_name(kwargs, error, match):
+    # Before: a tolerance of 0 or NaN made every check fail, a string failed when `passed`
+    # was read, seeds failed inside NumPy, training="no" trained, and complex or string
+    # inputs were cast to float64 (the imaginary part dropped, the strings parsed).
+    args = {"layer": Dense(3, 2, dtype=np.float64, rng=np.random.default_rng(0)),
+            "x": np.random.default_rng(1).random((2, 3)), **kwargs}
+    with pytest.raises(error, match=f"^check_layer: {match}"):
+        check_layer(**args)
+
+
+def test_check_model_refuses_a_bad_tolerance_and_an_x_that_is_not_numbers():
+    model = Sequential([Dense(3, 2, dtype=np.float64)], seed=0)
+    x, y = np.ones((2, 3)), np.array([0, 1])
+    with pytest.raises(ValueError, match=r"^check_model: tolerance must be a number in \(0.0"):
+        check_model(model, CrossEntropy(from_logits=True), x, y, tolerance=0)
+    with pytest.raises(ValueError, match=r"^check_model: x must hold real numbers"):
+        check_model(model, CrossEntropy(from_logits=True), x.astype(complex), y)
+
+
+@pytest.mark.parametrize("f, error, match", [
+    (3, TypeError, r"f must be a function of x that returns a number, got 3"),
+    (lambda x: x * 2, ValueError, r"f must return one real number \(the loss\), got array"),
+    (lambda x: None, ValueError, r"f must return one real number \(the loss\), got None"),
+])
+def test_numerical_gradient_wants_f_to_give_one_number(f, error, match):
+    with pytest.raises(error, match=f"^numerical_gradient: {match}"):
+        numerical_gradient(f, np.ones(3))
+
+
+@pytest.mark.parametrize("args, match", [
+    ((np.zeros(2), np.zeros(2), 0.0), r"floor must be a number in \(0.0, inf\), got 0.0"),
+    ((np.ones(2, complex), np.ones(2)), r"analytic must hold real numbers .*complex128"),
+    ((np.ones(2), np.array(["1", "1"])), r"numeric must hold real numbers .*<U1"),
+])
+def test_relative_error_refuses_a_floor_of_0_and_what_is_not_real_numbers(args, match):
+    # A floor of 0 gave NaN for two zero gradients (0 / 0), with a warning.
+    with pytest.raises(ValueError, match=f"^relative_error: {match}"):
+        relative_error(*args)

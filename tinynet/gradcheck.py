@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from tinynet import losses as losses_module
-from tinynet.checks import number_in
+from tinynet.checks import int_at_least, number_in, real_array
 from tinynet.layers.base import Layer
 from tinynet.losses import Loss
 
@@ -37,6 +37,33 @@ def _check_eps(owner: str, eps: float) -> float:
     return number_in(f"{owner}: eps", eps, 0.0, low_inclusive=False)
 
 
+def _check_tolerance(owner: str, tolerance: float) -> float:
+    """``tolerance`` as a float, > 0 and finite: with 0, a negative number or NaN no check
+    could pass, and a string failed only when ``passed`` was read."""
+    return number_in(f"{owner}: tolerance", tolerance, 0.0, low_inclusive=False)
+
+
+def _scalar_function(f: Callable[[np.ndarray], float],
+                     name: str) -> Callable[[np.ndarray], float]:
+    """``f``, checked to be callable, wrapped so that a value that is not one real number (an
+    array, None) is a ValueError naming the function instead of a NumPy error about setting
+    an array element with a sequence."""
+    if not callable(f):
+        raise TypeError(f"numerical_gradient: f must be a function of {name} that returns a "
+                        f"number, got {f!r}")
+
+    def scalar(x: np.ndarray) -> float:
+        value = f(x)
+        # One real number, Python's or NumPy's (np.sum gives a NumPy scalar); not a bool.
+        if (isinstance(value, bool | np.bool_) or np.ndim(value) != 0
+                or np.asarray(value).dtype.kind not in "iuf"):
+            raise ValueError(f"numerical_gradient: f must return one real number (the loss), "
+                             f"got {value!r:.80}")
+        return value
+
+    return scalar
+
+
 def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
                        eps: float = 1e-6, *, name: str = "x") -> np.ndarray:
     """Central-difference gradient of the scalar function ``f`` at ``x``; shape of ``x``.
@@ -47,11 +74,13 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
     float32 the rounding error of f, about 1e-7 |f| / h, swamps the derivative. ``name``
     is what error messages call ``x``.
 
-    Raises TypeError unless ``x`` is a NumPy array, ValueError if it is not a writeable
-    float array (an integer entry cannot move by eps: ``1 + 1e-6`` is stored as 1) or if
-    ``eps`` is not a finite number > 0.
+    Raises TypeError unless ``x`` is a NumPy array and ``f`` a function, ValueError if ``x``
+    is not a writeable float array (an integer entry cannot move by eps: ``1 + 1e-6`` is
+    stored as 1), if ``eps`` is not a finite number > 0, or if ``f`` returns anything but
+    one real number.
     """
     eps = _check_eps("numerical_gradient", eps)
+    f = _scalar_function(f, name)
     if not isinstance(x, np.ndarray):
         raise TypeError(f"numerical_gradient: {name} must be a NumPy array (it is perturbed "
                         f"in place), got {type(x).__name__}")
@@ -87,8 +116,13 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray,
     The error is ``||a - n|| / max(floor, ||a|| + ||n||)`` over the whole array: entries
     that are ~0 in both do not blow it up (an entry-wise ratio would divide rounding noise
     by ~0). The worst index, ``argmax |a - n|``, tells where to look when it fails.
+
+    Shapes: ``analytic`` and ``numeric`` alike, any shape, real numbers; ``floor`` a finite
+    number > 0 (with 0, two zero gradients would divide 0 by 0). ValueError otherwise.
     """
-    analytic, numeric = np.asarray(analytic, np.float64), np.asarray(numeric, np.float64)
+    floor = number_in("relative_error: floor", floor, 0.0, low_inclusive=False)
+    analytic = real_array(analytic, "analytic", "relative_error").astype(np.float64)
+    numeric = real_array(numeric, "numeric", "relative_error").astype(np.float64)
     if analytic.shape != numeric.shape:
         raise ValueError(f"relative_error: analytic gradient has shape {analytic.shape}, "
                          f"numerical {numeric.shape}")
@@ -227,14 +261,22 @@ def check_layer(layer: Layer, x: np.ndarray, training: bool = False, seed: int =
     an error naming the layer and what was expected: TypeError when it returns None (or
     ``grads[name]`` is None), ValueError when ``dx`` or a ``grads`` entry has the wrong
     shape, or ``grads`` misses a parameter or has a key ``params`` lacks. A TypeError too
-    for a layer class, a ValueError for a non-float parameter or an ``eps`` that is not > 0.
+    for a layer class, a ValueError for a non-float parameter, an ``x`` that is not real
+    numbers, an ``eps`` or ``tolerance`` that is not a finite number > 0, or a ``seed`` that
+    is not an int >= 0; a TypeError for a ``training`` that is not True or False.
     """
     owner = "check_layer"
     _require_layer(owner, layer)
     eps = _check_eps(owner, eps)
+    tolerance = _check_tolerance(owner, tolerance)
+    seed = int_at_least(f"{owner}: seed", seed, 0)
+    if not isinstance(training, bool | np.bool_):  # bool("no") is True
+        raise TypeError(f"{owner}: training must be True or False, got {training!r}")
     where = f"{owner}: {_describe(layer)}"
     _check_params(where, layer)
-    x = np.array(x, dtype=np.float64)  # our own copy, perturbed in place
+    # Our own copy, perturbed in place: as float64, but only from real numbers (a complex x
+    # would lose its imaginary part with a warning, strings of digits would be parsed).
+    x = np.array(real_array(x, "x", owner), dtype=np.float64)
 
     def forward(inp: np.ndarray) -> np.ndarray:
         if getattr(layer, "rng", None) is not None:
@@ -279,7 +321,9 @@ def check_model(model: Any, loss: str | Loss, x: np.ndarray, y: np.ndarray,
     one of the names ``Sequential.compile`` takes (``"categorical_crossentropy"``, ...);
     (x, y) a small batch, x of shape (N, ...) and y the targets the loss expects. Checks
     dL/dx and every parameter of every layer (named ``"<layer index>.<param>"``). A layer
-    that breaks the Layer contract is an error naming it, as in :func:`check_layer`.
+    that breaks the Layer contract is an error naming it, as in :func:`check_layer`; so is
+    an ``x`` that is not real numbers, or an ``eps`` or ``tolerance`` that is not a finite
+    number > 0 (ValueError).
     """
     owner = "check_model"
     if isinstance(model, type) or not hasattr(model, "layers"):
@@ -288,12 +332,13 @@ def check_model(model: Any, loss: str | Loss, x: np.ndarray, y: np.ndarray,
                         f"{'the class ' if isinstance(model, type) else ''}{shown}")
     loss = _get_loss(owner, loss)
     eps = _check_eps(owner, eps)
+    tolerance = _check_tolerance(owner, tolerance)
     layers = list(model.layers)
     where = [f"{owner}: layer {i} ({_describe(layer)})" for i, layer in enumerate(layers)]
     for i, layer in enumerate(layers):
         _require_layer(owner, layer, f"layer {i}")
         _check_params(where[i], layer)
-    x = np.array(x, dtype=np.float64)
+    x = np.array(real_array(x, "x", owner), dtype=np.float64)
 
     def f(_: np.ndarray) -> float:
         return loss.forward(model.forward(x, training=False), y)
