@@ -30,38 +30,44 @@ def fans(shape: tuple[int, ...]) -> tuple[int, int]:
     return shape[-2] * receptive_field, shape[-1] * receptive_field
 
 
-def glorot_uniform(shape: tuple[int, ...], rng: np.random.Generator, dtype=np.float32):
+def glorot_uniform(shape: tuple[int, ...], rng: np.random.Generator,
+                   dtype: np.dtype | type = np.float32) -> np.ndarray:
     """U(-a, a) with a = sqrt(6 / (fan_in + fan_out)), so Var(W) = 2 / (fan_in + fan_out)."""
     fan_in, fan_out = fans(shape)
     limit = np.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-limit, limit, size=shape).astype(dtype)
 
 
-def glorot_normal(shape: tuple[int, ...], rng: np.random.Generator, dtype=np.float32):
+def glorot_normal(shape: tuple[int, ...], rng: np.random.Generator,
+                  dtype: np.dtype | type = np.float32) -> np.ndarray:
     """N(0, 2 / (fan_in + fan_out))."""
     fan_in, fan_out = fans(shape)
     return (rng.standard_normal(shape) * np.sqrt(2.0 / (fan_in + fan_out))).astype(dtype)
 
 
-def he_uniform(shape: tuple[int, ...], rng: np.random.Generator, dtype=np.float32):
+def he_uniform(shape: tuple[int, ...], rng: np.random.Generator,
+               dtype: np.dtype | type = np.float32) -> np.ndarray:
     """U(-a, a) with a = sqrt(6 / fan_in), so Var(W) = 2 / fan_in."""
     fan_in, _ = fans(shape)
     limit = np.sqrt(6.0 / fan_in)
     return rng.uniform(-limit, limit, size=shape).astype(dtype)
 
 
-def he_normal(shape: tuple[int, ...], rng: np.random.Generator, dtype=np.float32):
+def he_normal(shape: tuple[int, ...], rng: np.random.Generator,
+              dtype: np.dtype | type = np.float32) -> np.ndarray:
     """N(0, 2 / fan_in)."""
     fan_in, _ = fans(shape)
     return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
 
 
-def zeros(shape: tuple[int, ...], rng: np.random.Generator | None = None, dtype=np.float32):
+def zeros(shape: tuple[int, ...], rng: np.random.Generator | None = None,
+          dtype: np.dtype | type = np.float32) -> np.ndarray:
     """All zeros (the default bias)."""
     return np.zeros(shape, dtype=dtype)
 
 
-def ones(shape: tuple[int, ...], rng: np.random.Generator | None = None, dtype=np.float32):
+def ones(shape: tuple[int, ...], rng: np.random.Generator | None = None,
+         dtype: np.dtype | type = np.float32) -> np.ndarray:
     """All ones (R1's bias)."""
     return np.ones(shape, dtype=dtype)
 
@@ -75,7 +81,8 @@ def normal(std: float = 1.0, mean: float = 0.0) -> Initializer:
     std = number_in("normal: std", std, 0.0)
     mean = number_in("normal: mean", mean, None)
 
-    def init(shape: tuple[int, ...], rng: np.random.Generator, dtype=np.float32):
+    def init(shape: tuple[int, ...], rng: np.random.Generator,
+             dtype: np.dtype | type = np.float32) -> np.ndarray:
         return (mean + std * rng.standard_normal(shape)).astype(dtype)
 
     init.__name__ = f"normal(std={std}, mean={mean})"
@@ -87,7 +94,8 @@ def constant(value: float) -> Initializer:
     otherwise: None or NaN would fill the weights with NaN)."""
     value = number_in("constant: value", value, None)
 
-    def init(shape: tuple[int, ...], rng: np.random.Generator | None = None, dtype=np.float32):
+    def init(shape: tuple[int, ...], rng: np.random.Generator | None = None,
+             dtype: np.dtype | type = np.float32) -> np.ndarray:
         return np.full(shape, value, dtype=dtype)
 
     init.__name__ = f"constant({value})"
