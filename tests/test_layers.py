@@ -543,9 +543,32 @@ def test_backward_refuses_a_dy_that_is_not_real_numbers(name, dtype):
         layer.backward(np.ones(y.shape).astype(dtype))
 
 
-@pytest.mark.parametrize("name", sorted(set(EXAMPLES) - {"Flatten", "RandomShift"}))
+@pytest.mark.parametrize("name", sorted(set(EXAMPLES) - {"Flatten"}))
 def test_a_ragged_input_is_refused_by_name(name):
-    # Flatten and RandomShift only move entries, so they are left out: they compute nothing.
+    # Flatten is left out: it only reshapes, whatever the array holds.
     layer, _ = EXAMPLES[name]()
     with pytest.raises(ValueError, match=rf"{name}\(.*input must be an array of real numbers"):
         layer.forward([[1.0, 2.0], [3.0]])
+
+
+@pytest.mark.parametrize("dtype", [complex, str, object])
+def test_random_shift_refuses_images_that_are_not_real_numbers(dtype):
+    # It passed them through (complex images came out shifted and complex).
+    with pytest.raises(ValueError, match=r"^RandomShift\(max_shift=1\): input must hold real "
+                                         r"numbers .*got dtype"):
+        RandomShift(1).forward(np.ones((2, 3, 3, 1)).astype(dtype), training=True)
+
+
+@pytest.mark.parametrize("training", ["no", "yes", 0, None])
+@pytest.mark.parametrize("name", ["Dropout", "RandomShift"])
+def test_layers_that_train_differently_want_a_bool(name, training):
+    # bool("no") is True: Dropout dropped entries and RandomShift shifted at inference.
+    layer, x = EXAMPLES[name]()
+    with pytest.raises(TypeError, match=rf"^{name}\(.*\): training must be True or False, "
+                                        rf"got {training!r}$"):
+        layer.forward(x, training=training)
+
+
+def test_random_shift_keeps_uint8_pixels():
+    pixels = np.arange(18, dtype=np.uint8).reshape(2, 3, 3, 1)
+    assert RandomShift(1, rng=np.random.default_rng(0)).forward(pixels, True).dtype == np.uint8

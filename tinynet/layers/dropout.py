@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynet.layers.base import Layer, checked_dy, float_input, generator
+from tinynet.layers.base import Layer, checked_dy, float_input, generator, training_flag
 
 
 class Dropout(Layer):
@@ -34,7 +34,7 @@ class Dropout(Layer):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = float_input(x, self)  # integers: the kept entries are scaled by 1 / (1 - rate)
-        if not training or self.rate == 0:
+        if not training_flag(self, training) or self.rate == 0:
             self._save(mask=None, shape=x.shape, dtype=x.dtype)
             return x
         keep = self.rng.random(x.shape) >= self.rate
