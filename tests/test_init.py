@@ -142,3 +142,28 @@ def test_fans():
     assert init.fans((7, 5)) == (7, 5)
     assert init.fans((3, 3, 4, 8)) == (3 * 3 * 4, 3 * 3 * 8)
     assert init.fans((6,)) == (6, 6)
+
+
+RANDOM = ["glorot_uniform", "glorot_normal", "he_uniform", "he_normal"]
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (3, 0), None, 3, (3.0, 2), (-1, 2), (True, 2)])
+@pytest.mark.parametrize("name", RANDOM)
+def test_a_shape_without_fans_is_refused_by_name(name, shape):
+    # (0, 3) divided by a fan of 0 (ZeroDivisionError), None and 3 failed on len().
+    with pytest.raises(ValueError, match=rf"^{name}: shape must be a tuple of ints >= 1, got "):
+        getattr(init, name)(shape, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("rng", [0, "seed", np.random.RandomState(0)])
+@pytest.mark.parametrize("name", [*RANDOM, "normal"])
+def test_an_rng_that_is_not_a_generator_is_refused_by_name(name, rng):
+    # Before: AttributeError: 'int' object has no attribute 'uniform'.
+    with pytest.raises(TypeError, match=rf"^{name}: rng must be a numpy.random.Generator"):
+        init.get(name)((3, 2), rng, np.float32)
+
+
+@pytest.mark.parametrize("name", [*RANDOM, "normal"])
+def test_no_rng_draws_from_a_fresh_generator_as_a_layer_does(name):
+    W = init.get(name)((30, 20), None, np.float32)
+    assert W.shape == (30, 20) and W.dtype == np.float32 and W.std() > 0

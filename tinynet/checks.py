@@ -53,3 +53,15 @@ def real_array(x: object, name: str, owner: object) -> np.ndarray:
         raise ValueError(f"{who}: {name} must hold real numbers (bool, int, uint or float), "
                          f"got dtype {array.dtype}")
     return array
+
+
+def generator(owner: str, rng: object) -> np.random.Generator:
+    """``rng``, or a fresh ``np.random.default_rng()`` when it is None; a TypeError naming
+    ``owner`` for anything else (an int seed, a legacy RandomState), which would otherwise
+    fail only at the first draw, far from the cause."""
+    if rng is None:
+        return np.random.default_rng()
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{owner}: rng must be a numpy.random.Generator, e.g. "
+                        f"np.random.default_rng(seed), or None, got {rng!r}")
+    return rng

@@ -9,6 +9,8 @@ convolution kernel (kh, kw, C_in, C_out) both are multiplied by the receptive fi
 
 Initialisers are named by string (``"glorot_uniform"``, ``"he_normal"``, ``"zeros"``, ...)
 or passed as callables; ``normal(std)`` and ``constant(value)`` make parametrised ones.
+``rng`` is a ``numpy.random.Generator`` (None: a fresh one, as for a layer; anything else
+is a TypeError).
 """
 
 from __future__ import annotations
@@ -17,46 +19,56 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tinynet.checks import number_in
+from tinynet.checks import generator, number_in
 
 Initializer = Callable[[tuple[int, ...], np.random.Generator, np.dtype], np.ndarray]
 
 
-def fans(shape: tuple[int, ...]) -> tuple[int, int]:
-    """``(fan_in, fan_out)`` of a weight array of ``shape`` (see the module docstring)."""
+def fans(shape: tuple[int, ...], owner: str = "fans") -> tuple[int, int]:
+    """``(fan_in, fan_out)`` of a weight array of ``shape`` (see the module docstring), a
+    tuple of ints >= 1: a ValueError naming ``owner`` otherwise (an empty array has no fans,
+    and Glorot's and He's variances would divide by 0)."""
+    if not isinstance(shape, tuple | list) or not all(
+            isinstance(d, int | np.integer) and not isinstance(d, bool) and d >= 1
+            for d in shape):
+        raise ValueError(f"{owner}: shape must be a tuple of ints >= 1, got {shape!r}")
     if len(shape) < 2:
         return (shape[0] if shape else 1,) * 2
     receptive_field = int(np.prod(shape[:-2]))
     return shape[-2] * receptive_field, shape[-1] * receptive_field
 
 
-def glorot_uniform(shape: tuple[int, ...], rng: np.random.Generator,
+def glorot_uniform(shape: tuple[int, ...], rng: np.random.Generator | None,
                    dtype: np.dtype | type = np.float32) -> np.ndarray:
     """U(-a, a) with a = sqrt(6 / (fan_in + fan_out)), so Var(W) = 2 / (fan_in + fan_out)."""
-    fan_in, fan_out = fans(shape)
+    rng = generator("glorot_uniform", rng)
+    fan_in, fan_out = fans(shape, "glorot_uniform")
     limit = np.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-limit, limit, size=shape).astype(dtype)
 
 
-def glorot_normal(shape: tuple[int, ...], rng: np.random.Generator,
+def glorot_normal(shape: tuple[int, ...], rng: np.random.Generator | None,
                   dtype: np.dtype | type = np.float32) -> np.ndarray:
     """N(0, 2 / (fan_in + fan_out))."""
-    fan_in, fan_out = fans(shape)
+    rng = generator("glorot_normal", rng)
+    fan_in, fan_out = fans(shape, "glorot_normal")
     return (rng.standard_normal(shape) * np.sqrt(2.0 / (fan_in + fan_out))).astype(dtype)
 
 
-def he_uniform(shape: tuple[int, ...], rng: np.random.Generator,
+def he_uniform(shape: tuple[int, ...], rng: np.random.Generator | None,
                dtype: np.dtype | type = np.float32) -> np.ndarray:
     """U(-a, a) with a = sqrt(6 / fan_in), so Var(W) = 2 / fan_in."""
-    fan_in, _ = fans(shape)
+    rng = generator("he_uniform", rng)
+    fan_in, _ = fans(shape, "he_uniform")
     limit = np.sqrt(6.0 / fan_in)
     return rng.uniform(-limit, limit, size=shape).astype(dtype)
 
 
-def he_normal(shape: tuple[int, ...], rng: np.random.Generator,
+def he_normal(shape: tuple[int, ...], rng: np.random.Generator | None,
               dtype: np.dtype | type = np.float32) -> np.ndarray:
     """N(0, 2 / fan_in)."""
-    fan_in, _ = fans(shape)
+    rng = generator("he_normal", rng)
+    fan_in, _ = fans(shape, "he_normal")
     return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
 
 
@@ -81,9 +93,9 @@ def normal(std: float = 1.0, mean: float = 0.0) -> Initializer:
     std = number_in("normal: std", std, 0.0)
     mean = number_in("normal: mean", mean, None)
 
-    def init(shape: tuple[int, ...], rng: np.random.Generator,
+    def init(shape: tuple[int, ...], rng: np.random.Generator | None,
              dtype: np.dtype | type = np.float32) -> np.ndarray:
-        return (mean + std * rng.standard_normal(shape)).astype(dtype)
+        return (mean + std * generator("normal", rng).standard_normal(shape)).astype(dtype)
 
     init.__name__ = f"normal(std={std}, mean={mean})"
     return init

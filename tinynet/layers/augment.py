@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from tinynet.checks import int_at_least, real_array
-from tinynet.layers.base import Layer, checked_dy, generator, training_flag
+from tinynet.checks import generator, int_at_least, real_array
+from tinynet.layers.base import Layer, checked_dy, training_flag
 from tinynet.layers.conv import check_images
 
 

@@ -151,15 +151,3 @@ def training_flag(layer: Layer, training: object) -> bool:
     if not isinstance(training, bool | np.bool_):
         raise TypeError(f"{layer!r}: training must be True or False, got {training!r}")
     return bool(training)
-
-
-def generator(owner: str, rng: object) -> np.random.Generator:
-    """``rng``, or a fresh ``np.random.default_rng()`` when it is None; a TypeError naming
-    ``owner`` for anything else (an int seed, a legacy RandomState), which would otherwise
-    fail only at the first draw, far from the cause."""
-    if rng is None:
-        return np.random.default_rng()
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"{owner}: rng must be a numpy.random.Generator, e.g. "
-                        f"np.random.default_rng(seed), or None, got {rng!r}")
-    return rng

@@ -8,12 +8,12 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from tinynet import init
+from tinynet.checks import generator
 from tinynet.layers.base import (
     Layer,
     as_float_array,
     checked_dy,
     float_dtype,
-    generator,
     positive_int,
 )
 

@@ -7,12 +7,12 @@ from typing import Any
 import numpy as np
 
 from tinynet import init
+from tinynet.checks import generator
 from tinynet.layers.base import (
     Layer,
     as_float_array,
     checked_dy,
     float_dtype,
-    generator,
     positive_int,
 )
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from tinynet.layers.base import Layer, checked_dy, float_input, generator, training_flag
+from tinynet.checks import generator
+from tinynet.layers.base import Layer, checked_dy, float_input, training_flag
 
 
 class Dropout(Layer):
