@@ -226,3 +226,30 @@ def test_optimisers_by_keras_name():
     assert optim.get(mine) is mine
     with pytest.raises(ValueError, match="optimizer must be"):
         optim.get("adagrad")
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: Adam(learning_rate=0.01), r"Adam: learning_rate=0.01 is Keras's name; tinynet's "
+                                       r"is lr, as in Adam\(lr=0.01\)"),
+    (lambda: SGD(learning_rate=0.1, momentum=0.9), r"SGD: .* is lr, as in SGD\(lr=0.1\)"),
+    (lambda: RMSprop(epsilon=1e-6), r"RMSprop: epsilon=1e-06 .* is eps, as in RMSprop\(eps="),
+    (lambda: Adam(beta_1=0.8), r"Adam: beta_1=0.8 .* is beta1, as in Adam\(beta1=0.8\)"),
+    (lambda: Adam(amsgrad=True), r"Adam: unexpected argument amsgrad=True; Adam takes lr, "
+                                 r"beta1, beta2, eps$"),
+    (lambda: RMSprop(momentum=0.9), r"RMSprop: unexpected argument momentum=0.9; RMSprop "
+                                    r"takes lr, rho, eps$"),
+])
+def test_keras_argument_names_are_refused_naming_tinynets(make, message):
+    # Keras writes Adam(learning_rate=...): Python's bare "unexpected keyword argument"
+    # left the user to find tinynet's name for it.
+    with pytest.raises(TypeError, match=message):
+        make()
+
+
+def test_an_optimiser_subclass_with_keyword_arguments_of_its_own_is_left_alone():
+    class Scaled(SGD):
+        def __init__(self, lr: float = 0.01, **options: float) -> None:
+            super().__init__(lr)
+            self.scale = options.get("scale", 1.0)
+
+    assert Scaled(learning_rate=0.5, scale=2.0).scale == 2.0

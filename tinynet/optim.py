@@ -9,10 +9,15 @@ The updates are written with in-place operations (``*=``, ``out=``) into a work 
 per parameter: ``a = b * c + d`` would allocate a temporary array per operation, and for a
 784x512 weight matrix those allocations cost more than the arithmetic. The comment above
 each group of lines gives the equation it computes.
+
+Arguments are named as in the equations: ``lr``, ``beta1``, ``beta2``, ``eps`` where Keras
+writes ``learning_rate``, ``beta_1``, ``beta_2``, ``epsilon``; a Keras name is refused with a
+TypeError that gives tinynet's.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -23,12 +28,33 @@ from tinynet.checks import number_in
 
 Pairs = Iterable[tuple[np.ndarray, np.ndarray]]
 
+#: Keras's names of the arguments that tinynet names as its equations do.
+KERAS_NAMES = {"learning_rate": "lr", "beta_1": "beta1", "beta_2": "beta2", "epsilon": "eps"}
+
 
 class Optimizer:
     """Base class. Subclasses implement :meth:`update` for one parameter."""
 
     #: Names of the per-parameter state arrays, in the order :meth:`update` uses them.
     state_names: tuple[str, ...] = ()
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Optimizer:
+        # Python's own "unexpected keyword argument 'learning_rate'" leaves a Keras user to
+        # guess tinynet's name: checked here, once for every optimiser, before __init__ runs.
+        params = inspect.signature(cls.__init__).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            for name, value in kwargs.items():
+                if name in params:
+                    continue
+                if name in KERAS_NAMES and KERAS_NAMES[name] in params:
+                    right = KERAS_NAMES[name]
+                    raise TypeError(f"{cls.__name__}: {name}={value!r} is Keras's name; "
+                                    f"tinynet's is {right}, as in {cls.__name__}({right}="
+                                    f"{value!r})")
+                takes = ", ".join(n for n in params if n != "self")
+                raise TypeError(f"{cls.__name__}: unexpected argument {name}={value!r}; "
+                                f"{cls.__name__} takes {takes}")
+        return super().__new__(cls)
 
     def __init__(self, lr: float) -> None:
         _check_number(self, "lr", lr, low=0.0, low_inclusive=False)
