@@ -361,6 +361,7 @@ def test_predict_names_the_layer_on_a_wrong_shape():
 @pytest.mark.parametrize("kwargs, name", [
     ({"epochs": -1}, "epochs"), ({"epochs": 1.5}, "epochs"), ({"batch_size": 0}, "batch_size"),
     ({"batch_size": "32"}, "batch_size"), ({"verbose": 3}, "verbose"),
+    ({"verbose": "silent"}, "verbose"),
 ])
 def test_bad_fit_arguments_are_refused_by_name(kwargs, name):
     x, y = blobs(0, n=8)
@@ -700,11 +701,26 @@ def test_evaluate_and_predict_take_keras_verbose(method, capsys):
     model = compiled()
     args = (x, y) if method == "evaluate" else (x,)
     quiet = getattr(model, method)(*args)
-    for verbose in (0, 1, 2):
+    for verbose in (0, 1, 2, "auto"):
         np.testing.assert_array_equal(getattr(model, method)(*args, verbose=verbose), quiet)
     assert capsys.readouterr().out == ""
-    with pytest.raises(ValueError, match="verbose must be 0, 1 or 2, got 3"):
+    with pytest.raises(ValueError, match="verbose must be 'auto', 0, 1 or 2, got 3"):
         getattr(model, method)(*args, verbose=3)
+
+
+def test_fit_takes_keras_default_verbose_auto_as_a_progress_bar(capsys):
+    # Keras's fit defaults to verbose="auto", so code written for it passes that.
+    class Params(tinynet.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.verbose = self.params["verbose"]
+
+    x, y = blobs(4, n=16)
+    seen = Params()
+    compiled().fit(x, y, epochs=2, batch_size=8, verbose="auto", callbacks=[seen])
+    out = capsys.readouterr().out.splitlines()
+    assert seen.verbose == 1
+    assert out[0::2] == ["Epoch 1/2", "Epoch 2/2"]  # not a terminal: one bar line per epoch
+    assert all(line.startswith("2/2 [==============================] - ") for line in out[1::2])
 
 
 @pytest.mark.parametrize("loss, optimizer", [("adam", "sparse_categorical_crossentropy"),

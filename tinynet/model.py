@@ -33,9 +33,13 @@ EVAL_BATCH_SIZE = 1024
 _INIT_STREAM, _EPOCH_STREAM = 0, 1
 
 
-def _check_verbose(verbose: object) -> None:
+def _verbose(verbose: object) -> int:
+    """``verbose`` as 0, 1 or 2: Keras's default, ``"auto"``, is 1 (a progress bar)."""
+    if isinstance(verbose, str) and verbose == "auto":
+        return 1
     if verbose not in (0, 1, 2):
-        raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+        raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
+    return int(verbose)
 
 
 def _is_optimizer(value: object) -> bool:
@@ -260,17 +264,18 @@ class Sequential:
 
     def fit(self, x: np.ndarray, y: np.ndarray, epochs: int = 1, batch_size: int = 32,
             validation_data: tuple[np.ndarray, np.ndarray] | None = None, shuffle: bool = True,
-            verbose: int = 1, callbacks: Sequence[Callback] | None = None,
+            verbose: int | str = 1, callbacks: Sequence[Callback] | None = None,
             initial_epoch: int = 0, validation_split: float = 0.0) -> History:
         """Train for ``epochs`` passes over (x, y); return the :class:`History`.
 
         Each epoch uses one permutation of the samples drawn from the model's seed (no
         sample twice, none missed; the last batch may be smaller). ``verbose``: 0 silent,
-        1 a progress bar per epoch, 2 one line per epoch. ``initial_epoch`` resumes a run:
-        epoch k shuffles and drops out exactly as it would have in an uninterrupted run, and
-        the History goes on from the one saved with the checkpoint. Calling ``fit`` again
-        continues training (the optimiser keeps its state) with new shuffles and dropout
-        masks, and returns a new History (``initial_epoch=0``), as Keras does.
+        1 (or ``"auto"``, Keras's default) a progress bar per epoch, 2 one line per epoch.
+        ``initial_epoch`` resumes a run: epoch k shuffles and drops out exactly as it would
+        have in an uninterrupted run, and the History goes on from the one saved with the
+        checkpoint. Calling ``fit`` again continues training (the optimiser keeps its
+        state) with new shuffles and dropout masks, and returns a new History
+        (``initial_epoch=0``), as Keras does.
 
         ``validation_split``, a fraction in [0, 1), holds out the *last* samples of (x, y),
         taken before any shuffling, as the validation data of every epoch (as Keras does):
@@ -288,7 +293,7 @@ class Sequential:
         epochs = int_at_least("epochs", epochs, 0)
         batch_size = int_at_least("batch_size", batch_size, 1)
         initial_epoch = int_at_least("initial_epoch", initial_epoch, 0)
-        _check_verbose(verbose)
+        verbose = _verbose(verbose)
         x, y = self._check_data(x, y, "x", "y")
         validation_split = number_in("validation_split", validation_split, 0.0, 1.0)
         if validation_split:
@@ -397,13 +402,14 @@ class Sequential:
 
     # ------------------------------------------------------------------------- inference
     def predict(self, x: np.ndarray, batch_size: int = EVAL_BATCH_SIZE,
-                verbose: int = 0) -> np.ndarray:
+                verbose: int | str = 0) -> np.ndarray:
         """The model's outputs for x, (N, K): probabilities when it ends in Softmax.
 
-        ``verbose`` (0, 1 or 2) is accepted so that Keras code runs; nothing is printed.
+        ``verbose`` (``"auto"``, 0, 1 or 2) is accepted so that Keras code runs; nothing is
+        printed.
         """
         batch_size = int_at_least("batch_size", batch_size, 1)
-        _check_verbose(verbose)
+        _verbose(verbose)
         x = self._check_x(x, "x", finite=True)
         self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
         outs = [self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
@@ -412,17 +418,17 @@ class Sequential:
         return np.concatenate(outs)
 
     def evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int = EVAL_BATCH_SIZE,
-                 verbose: int = 0) -> float | tuple[float, ...]:
+                 verbose: int | str = 0) -> float | tuple[float, ...]:
         """``(loss, accuracy)`` on (x, y), then any further metrics.
 
         The loss is that of the whole set taken as one batch: the mean over the samples, or
         their sum for a loss with ``reduction="sum"``. Just the loss (a float) when the
         model was compiled with no metrics. ``batch_size`` only bounds memory. ``verbose``
-        (0, 1 or 2) is accepted so that Keras code runs; nothing is printed.
+        (``"auto"``, 0, 1 or 2) is accepted so that Keras code runs; nothing is printed.
         """
         self._require_compiled()
         batch_size = int_at_least("batch_size", batch_size, 1)
-        _check_verbose(verbose)
+        _verbose(verbose)
         x, y = self._check_data(x, y, "x", "y")
         values = tuple(self._evaluate(x, y, batch_size).values())
         return values if len(values) > 1 else values[0]
