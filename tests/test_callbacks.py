@@ -1,5 +1,6 @@
 """Progress output, the callback hooks, History and EarlyStopping."""
 
+import functools
 import io
 import math
 import re
@@ -333,6 +334,25 @@ def test_a_schedule_of_the_epoch_alone_works_as_in_keras():
     assert rates == pytest.approx([0.1, 0.05, 0.1 / 3])
 
 
+@pytest.mark.parametrize("schedule, rates", [
+    (np.exp, [1.0, math.e, math.e**2]),                        # exp(epoch)
+    (functools.partial(np.power, 0.5), [1.0, 0.5, 0.25]),      # 0.5**epoch
+    (np.fmax, [0.1, 1.0, 2.0]),                                # fmax(epoch, lr)
+])
+def test_a_numpy_ufunc_schedule_gets_as_many_arguments_as_it_has_inputs(schedule, rates):
+    # A ufunc's signature also lists its output array, so exp(x, out=None) looked like a
+    # schedule of (epoch, lr): the call np.exp(epoch, lr) then failed, lr taken for `out`.
+    m = model()
+    m.compile(CrossEntropy(), SGD(0.1))
+    scheduler = LearningRateScheduler(schedule)
+    scheduler.set_model(m)
+    seen = []
+    for epoch in range(3):
+        scheduler.on_epoch_begin(epoch)
+        seen.append(m.optimizer.lr)
+    assert seen == pytest.approx(rates)
+
+
 @pytest.mark.parametrize("make, error, match", [
     (lambda: EarlyStopping(monitor=None), ValueError, r"monitor must be the name .*got None"),
     (lambda: EarlyStopping(min_delta=float("nan")), ValueError, r"min_delta must be a finite"),
@@ -340,6 +360,9 @@ def test_a_schedule_of_the_epoch_alone_works_as_in_keras():
     (lambda: LearningRateScheduler(0.1), TypeError, r"schedule must be a function"),
     (lambda: LearningRateScheduler(lambda: 0.1), TypeError,
      r"schedule must be a function .*takes neither \(epoch, lr\) nor \(epoch\)"),
+    # Python cannot read max's signature: it was taken for (epoch, lr), a guess.
+    (lambda: LearningRateScheduler(max), TypeError, r"cannot tell whether schedule <built-in "
+     r"function max> takes \(epoch, lr\) or \(epoch\): its signature cannot be read"),
     (lambda: exponential_decay(0.1, 0.0), ValueError, r"rate must be a number in \(0.0, inf\)"),
     (lambda: exponential_decay(float("inf"), 0.9), ValueError, r"initial_lr must be a number in"),
 ])

@@ -17,6 +17,7 @@ ends training after the current epoch.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import os
@@ -387,7 +388,9 @@ class LearningRateScheduler(Callback):
     Args:
         schedule: ``schedule(epoch, lr) -> new lr``, with ``epoch`` counting from 0 and
             ``lr`` the current rate; e.g. :func:`exponential_decay`. As in Keras, a function
-            of the epoch alone, ``schedule(epoch) -> new lr``, works too. The rate depends on
+            of the epoch alone, ``schedule(epoch) -> new lr``, works too; which one it is,
+            is told from its signature (a NumPy ufunc's from its number of inputs), and a
+            callable whose signature cannot be read (``max``) is refused. The rate depends on
             the epoch alone, so a run resumed at epoch k uses the rates of the uninterrupted
             run.
         verbose: 1 prints the rate when it is set.
@@ -400,8 +403,14 @@ class LearningRateScheduler(Callback):
         if not callable(schedule):
             raise TypeError(f"LearningRateScheduler: schedule must be {expected}, "
                             f"got {schedule!r}")
-        self._takes_lr = _accepts(schedule, 2)
-        if not self._takes_lr and not _accepts(schedule, 1):
+        try:
+            self._takes_lr = _accepts(schedule, 2)
+            takes_epoch = _accepts(schedule, 1)
+        except ValueError:  # no signature to read: guessing would call it wrongly
+            raise TypeError(f"LearningRateScheduler: cannot tell whether schedule {schedule!r} "
+                            "takes (epoch, lr) or (epoch): its signature cannot be read; wrap "
+                            "it in a function of your own, def schedule(epoch, lr): ...") from None
+        if not self._takes_lr and not takes_epoch:
             raise TypeError(f"LearningRateScheduler: schedule must be {expected}, got "
                             f"{schedule!r}, which takes neither (epoch, lr) nor (epoch)")
         self.schedule, self.verbose = schedule, verbose
@@ -418,14 +427,22 @@ class LearningRateScheduler(Callback):
 
 
 def _accepts(function: Callable, n: int) -> bool:
-    """Whether ``function`` can be called with ``n`` positional arguments (True when its
-    signature cannot be read, as for some built-ins: then the call itself will say)."""
+    """Whether ``function`` can be called with ``n`` positional arguments; ValueError when
+    that cannot be told, as for the built-ins whose signature Python cannot read (``max``).
+
+    A NumPy ufunc takes exactly its ``nin`` inputs, less those a ``functools.partial`` binds:
+    its signature also lists ``out``, so ``np.exp(epoch, lr)`` binds, and then fails, lr
+    taken for the output array.
+    """
+    bound, inner = 0, function
+    while isinstance(inner, functools.partial):
+        bound, inner = bound + len(inner.args), inner.func
+    if isinstance(inner, np.ufunc):
+        return n + bound == inner.nin
     try:
         inspect.signature(function).bind(*range(n))
     except TypeError:
         return False
-    except ValueError:  # no signature to read
-        return n == 2
     return True
 
 
