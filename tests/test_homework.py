@@ -645,6 +645,20 @@ def test_force_never_writes_through_a_link_it_did_not_write(reference: Path,
     assert list(elsewhere.iterdir()) == []
 
 
+def test_force_refuses_a_record_that_is_a_link(reference: Path, tmp_path: Path) -> None:
+    # The record is rewritten in place, through a link too: another copy's record would
+    # be overwritten.
+    dest, other = tmp_path / "dest", tmp_path / "other"
+    export(other, source=reference, registry=PARTS_OF_FIXTURE)
+    dest.mkdir()
+    (dest / homework.EXPORT_RECORD).symlink_to(other / homework.EXPORT_RECORD)
+    before = snapshot(other)
+    with pytest.raises(HomeworkError, match=r"\(it is a symbolic link\): --force replaces only"):
+        export(dest, source=reference, force=True, registry=PARTS_OF_FIXTURE, parts=["double"])
+    assert snapshot(other) == before
+    assert sorted(p.name for p in dest.iterdir()) == [homework.EXPORT_RECORD]
+
+
 RECORDS = {
     "not JSON": ("{files: [", "cannot be read"),
     "another writer": ('{"written_by": "someone", "version": 1, "files": []}',

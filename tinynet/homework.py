@@ -535,7 +535,10 @@ def _read_record(dest: Path) -> set[str]:
     if not record_path.is_file():
         raise HomeworkError(f"DEST {dest} is not empty and has no {EXPORT_RECORD}, so it is not "
                             f"a student copy: {refusal}")
-    record, problem = _load_record(record_path)
+    # An export writes its record as a file: a link there is someone else's, and rewriting
+    # the record (write_atomic follows links) would write wherever it points.
+    record, problem = ({}, "it is a symbolic link") if record_path.is_symlink() else (
+        _load_record(record_path))
     files = record.get("files")
     if problem is None and (not isinstance(files, list)
                             or not all(isinstance(f, str) for f in files)):
