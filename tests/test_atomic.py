@@ -42,3 +42,41 @@ def test_a_folder_is_refused_before_anything_is_written(tmp_path, monkeypatch, n
         write_atomic(name, written.append)
     assert ".tmp" not in str(info.value)
     assert written == [] and sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
+
+
+def test_a_link_is_followed_the_file_it_points_to_is_replaced_and_the_link_stays(tmp_path):
+    # runs/latest.npz -> runs/v3/model.npz: saving to the link must update v3's model, as
+    # open() would, not turn the link into a file of its own and leave v3's model stale.
+    (tmp_path / "v3").mkdir()
+    (tmp_path / "runs").mkdir()
+    real = tmp_path / "v3" / "model.npz"
+    real.write_text("old")
+    link = tmp_path / "runs" / "latest.npz"
+    link.symlink_to(Path("..") / "v3" / "model.npz")  # relative, as ln -s makes them
+    seen = []
+    assert write_atomic(link, lambda tmp: (seen.append(tmp), tmp.write_text("new"))) == link
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert real.read_text() == "new"
+    assert seen[0].parent == real.parent and seen[0].suffix == ".npz"  # renamed within v3/
+    assert sorted(p.name for p in (tmp_path / "v3").iterdir()) == ["model.npz"]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["latest.npz"]
+
+
+def test_a_dangling_link_gets_its_file_and_a_loop_of_links_is_refused(tmp_path):
+    link = tmp_path / "latest.json"
+    link.symlink_to("history.json")
+    write_atomic(link, lambda tmp: tmp.write_text("{}"))
+    assert link.is_symlink() and (tmp_path / "history.json").read_text() == "{}"
+
+    (tmp_path / "a.json").symlink_to("b.json")
+    (tmp_path / "b.json").symlink_to("a.json")
+    written = []
+    with pytest.raises(OSError, match=r"a\.json"):
+        write_atomic(tmp_path / "a.json", written.append)
+    assert written == [] and (tmp_path / "a.json").is_symlink()
+
+    (tmp_path / "away.json").symlink_to(tmp_path / "missing" / "x.json")
+    with pytest.raises(FileNotFoundError, match=r"away\.json \(a link to .*x\.json\): no "
+                                                r"folder .*missing"):
+        write_atomic(tmp_path / "away.json", written.append)
+    assert written == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import uuid
 from collections.abc import Callable
@@ -18,6 +19,10 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
     processes writing the same file never collide) and keeps ``target``'s suffix, from
     which writers such as matplotlib take the format.
 
+    A ``target`` that is a symbolic link is followed, as ``open(target, "w")`` follows it:
+    the file it points to is replaced (created, if missing), and the link stays a link. The
+    temporary file is written beside that file, so that the rename stays within its folder.
+
     Raises FileNotFoundError, naming ``target``, when its folder does not exist, and
     IsADirectoryError when ``target`` is a folder, before anything is written.
     """
@@ -27,10 +32,17 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
                                 "folder")
     if target.is_dir():
         raise IsADirectoryError(f"cannot write {target}: it is a folder, expected a file")
-    folder = target.parent
+    # Renamed over a link, the new file would replace the link itself, and the file it
+    # pointed to (another run's model, a shared copy) would silently keep the old content.
+    real = Path(os.path.realpath(target)) if target.is_symlink() else target
+    if real.is_symlink():  # realpath stops in a loop of links, where open() fails too
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(target))
+    folder = real.parent
     if not folder.is_dir():
-        raise FileNotFoundError(f"cannot write {target}: no folder {folder}")
-    tmp = folder / f".{target.stem}.{uuid.uuid4().hex[:12]}.tmp{target.suffix}"
+        link = f" (a link to {real})" if real != target else ""
+        raise FileNotFoundError(f"cannot write {target}{link}: no folder {folder}")
+    # The suffix is target's: the name the caller gave says the format (matplotlib reads it).
+    tmp = folder / f".{real.stem}.{uuid.uuid4().hex[:12]}.tmp{target.suffix}"
     try:
         write(tmp)
         fd = os.open(tmp, os.O_RDONLY | getattr(os, "O_BINARY", 0))
@@ -38,7 +50,7 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
             os.fsync(fd)  # the data is on disk before the rename makes it visible
         finally:
             os.close(fd)
-        os.replace(tmp, target)
+        os.replace(tmp, real)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
