@@ -466,3 +466,20 @@ def test_train_shows_each_layers_shape_and_the_optimizer_it_was_asked_for(tmp_pa
     assert "\noptimizer, as asked: SGD, lr 0.5, momentum 0.0," in out
     assert "(None, 26, 26, 28)" in out and "(None, 10)" in out  # the summary knew the input
     assert " ? " not in out
+
+
+def test_an_image_out_through_a_link_is_checked_in_the_folder_it_writes_in(small_model,
+                                                                          tmp_path,
+                                                                          monkeypatch, capsys):
+    # write_atomic replaces the file a link points to, so that file's folder must be
+    # writable, whatever the link's own folder allows.
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    link = small_model.parent / "latest.png"
+    link.symlink_to(shared / "cm.png")
+    monkeypatch.setattr("tinynet.cli.os.access", lambda path, mode: Path(path) != shared)
+    monkeypatch.setattr("tinynet.cli._load_data", lambda folder: pytest.fail("data loaded"))
+    assert main(["evaluate", str(small_model), "--out", str(link)]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"tinynet evaluate: error: --out: cannot write latest.png in the folder "
+        f"{str(shared)!r} (permission denied)")

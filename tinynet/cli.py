@@ -217,8 +217,10 @@ def _check_writable(out: Path, where: str = "", hint: str = "") -> None:
     and ``out`` must not be a folder (evaluate's default image, beside the model, may be)."""
     if out.is_dir():
         raise CommandError(f"{where}{out} is a folder, expected an image file to write{hint}")
-    if not os.access(out.parent, os.W_OK | os.X_OK):
-        raise CommandError(f"{where}cannot write {out.name} in the folder {str(out.parent)!r} "
+    # Through a symbolic link, write_atomic writes in the folder of the file it points to.
+    folder = Path(os.path.realpath(out)).parent if out.is_symlink() else out.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CommandError(f"{where}cannot write {out.name} in the folder {str(folder)!r} "
                            f"(permission denied){hint}")
 
 
