@@ -483,3 +483,25 @@ def test_an_image_out_through_a_link_is_checked_in_the_folder_it_writes_in(small
     assert capsys.readouterr().err.splitlines()[-1] == (
         f"tinynet evaluate: error: --out: cannot write latest.png in the folder "
         f"{str(shared)!r} (permission denied)")
+
+
+def _few_digits(n: int = 30):
+    """The first ``n`` MNIST training and test digits, in load_mnist's nesting: what a test
+    of the command's output needs, without evaluating on all 10,000 test images."""
+    (x_train, y_train), (x_test, y_test) = load_mnist()
+    return (x_train[:n], y_train[:n]), (x_test[:n], y_test[:n])
+
+
+def test_evaluate_names_its_default_image_after_the_whole_model_name(tmp_path, monkeypatch,
+                                                                     capsys):
+    # "v1.2" names the model v1.2.npz, as for load_model; its image was v1_confusion.png,
+    # Path.stem taking ".2" for a suffix (and v1.2 and v1.2.npz got different images).
+    folder = tmp_path / "runs.old"
+    folder.mkdir()
+    _save(Sequential([Dense(784, 10), Softmax()], seed=0), folder / "v1.2.npz")
+    monkeypatch.setattr("tinynet.cli._load_data", lambda data: _few_digits())
+    for given in ("v1.2", "v1.2.npz"):
+        assert main(["evaluate", str(folder / given)]) == 0
+        out = capsys.readouterr().out
+        assert out.endswith(f"confusion matrix: {folder / 'v1.2_confusion.png'}\n")
+    assert sorted(p.name for p in folder.iterdir()) == ["v1.2.npz", "v1.2_confusion.png"]
