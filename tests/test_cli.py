@@ -505,3 +505,22 @@ def test_evaluate_names_its_default_image_after_the_whole_model_name(tmp_path, m
         out = capsys.readouterr().out
         assert out.endswith(f"confusion matrix: {folder / 'v1.2_confusion.png'}\n")
     assert sorted(p.name for p in folder.iterdir()) == ["v1.2.npz", "v1.2_confusion.png"]
+
+
+def test_train_and_evaluate_print_the_test_loss_per_image_as_training_logs_val_loss(
+        tmp_path, monkeypatch, capsys):
+    # R5 sums its loss over the batch. fit logs loss and val_loss per image whatever the
+    # reduction, but both commands printed evaluate's sum over the test set: a number 30
+    # (or 10,000) times the val_loss printed by the progress output just above it.
+    monkeypatch.setattr("tinynet.cli._load_data", lambda data: _few_digits())
+    assert main(["train", "--model", "r5", "--quick", "--out", str(tmp_path), "--verbose",
+                 "0"]) == 0
+    trained = capsys.readouterr().out
+    assert main(["evaluate", str(tmp_path / "model.npz")]) == 0
+    evaluated = capsys.readouterr().out
+    val_loss = json.loads((tmp_path / "history.json").read_text())["val_loss"][-1]
+    for out in (trained, evaluated):
+        mean, total = re.search(r"^test loss: (\S+) \(mean per image; summed over the 30 "
+                                r"images: (\S+)\)$", out, flags=re.M).groups()
+        assert float(mean) == pytest.approx(val_loss, abs=1e-4)
+        assert float(total) == pytest.approx(30 * val_loss, abs=0.1)

@@ -245,6 +245,17 @@ def _probabilities(model: tinynet.Sequential, x: np.ndarray) -> np.ndarray:
     return out
 
 
+def _loss_line(model: tinynet.Sequential, loss: float, n: int) -> str:
+    """The line that reports ``loss``, what ``model.evaluate`` returned on ``n`` images: a
+    mean per image, as ``fit`` logs ``val_loss`` whatever the loss's reduction, so that the
+    two compare. For a loss with ``reduction="sum"`` (R5's), evaluate returns the sum over
+    the images, which the line gives too, saying so."""
+    if model.loss.reduction == "sum":
+        return (f"test loss: {loss / n:.4f} (mean per image; summed over the {n} images: "
+                f"{loss:.1f})")
+    return f"test loss: {loss:.4f}"
+
+
 def _targets(model: tinynet.Sequential, labels: np.ndarray) -> np.ndarray:
     # MSE compares with one-hot rows; cross-entropy takes the labels themselves.
     if isinstance(model.loss, tinynet.MSE):
@@ -289,7 +300,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     write_atomic(args.out / "curves.png", lambda tmp: plot_history(history, path=tmp))
     print(f"trained {epochs} epoch(s) in {seconds:.1f}s; saved {', '.join(TRAIN_OUTPUTS)} "
           f"in {args.out}/")
-    print(f"test loss: {loss:.4f}")
+    print(_loss_line(model, loss, len(x_val)))
     print(f"test accuracy: {accuracy:.4f}")
     return 0
 
@@ -316,7 +327,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     loss, accuracy = model.evaluate(x, _targets(model, y_test))
     predicted = _probabilities(model, x).argmax(axis=1)
     cm = confusion_matrix(y_test.astype(np.int64), predicted, 10)
-    print(f"test loss: {loss:.4f}")
+    print(_loss_line(model, loss, len(x)))
     print(f"test accuracy: {accuracy:.4f}")
     print("per-class accuracy:")
     for digit in range(10):
