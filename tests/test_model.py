@@ -480,6 +480,26 @@ def test_a_second_fit_draws_new_shuffles_and_dropout_masks():
     assert not np.array_equal(first, second)
     assert not np.array_equal(masks[0], masks[1])
 
+def test_fits_that_start_past_the_epochs_a_model_trained_draw_new_shuffles_and_masks():
+    # fit(initial_epoch=1) on a fresh model (its weights set by hand, say) has taken fewer
+    # steps than epoch 1 implies. Such counts all fell back to the stream of a run from its
+    # start, so calling it again (a notebook cell run twice) replayed the same shuffle and
+    # dropout masks: its count was 1 * steps, exactly that run's.
+    N = 16
+    x = np.column_stack([np.arange(N), np.ones(N)]).astype(np.float32)
+    y = np.arange(N) % 2
+    recorder, dropout = RowRecorder(), Dropout(0.5)
+    model = Sequential([recorder, dropout, Dense(2, 2), Softmax()], seed=0)
+    model.compile(CrossEntropy(), SGD(1e-3))
+    masks = []
+    for _ in range(3):
+        model.fit(x, y, epochs=3, initial_epoch=2, batch_size=N, verbose=0)
+        masks.append(dropout._load("mask"))
+    for i, j in ((0, 1), (0, 2), (1, 2)):
+        assert not np.array_equal(recorder.batches[i], recorder.batches[j])
+        assert not np.array_equal(masks[i], masks[j])
+
+
 def test_a_fit_after_compiling_afresh_draws_new_shuffles():
     # Recompiling (a lower learning rate, say) starts the optimiser's step count again;
     # the model's own count still tells fit that this is not a run from its start.

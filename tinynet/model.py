@@ -29,8 +29,10 @@ from tinynet.optim import Optimizer
 #: and nothing is learnt from them, so only memory limits it.
 EVAL_BATCH_SIZE = 1024
 
-# Keys of the seed's independent random streams (numpy.random.SeedSequence spawn keys).
-_INIT_STREAM, _EPOCH_STREAM = 0, 1
+# Keys of the seed's independent random streams (numpy.random.SeedSequence spawn keys): the
+# initial weights, the epochs of fit, and the epochs of a fit on a model that has taken fewer
+# steps than the epoch it starts at implies (see fit).
+_INIT_STREAM, _EPOCH_STREAM, _BEHIND_STREAM = 0, 1, 2
 
 
 def _verbose(verbose: object) -> int:
@@ -328,8 +330,17 @@ class Sequential:
             # count): both draw the same numbers. More steps than that mean fit was called
             # again after a run (compiled afresh or not), and the surplus names a new stream,
             # so that the second call does not replay the first one's shuffles and masks.
+            # Fewer (fit(initial_epoch=k) on a model that never trained those k epochs, or
+            # with another batch size) name streams of their own too: with the run's, a
+            # second such fit, whose count is then closer to (or at) epoch * steps, would
+            # replay the first one's.
             surplus = self.steps_trained - epoch * steps
-            key = (_EPOCH_STREAM, epoch, surplus) if surplus > 0 else (_EPOCH_STREAM, epoch)
+            if surplus == 0:
+                key = (_EPOCH_STREAM, epoch)
+            elif surplus > 0:
+                key = (_EPOCH_STREAM, epoch, surplus)
+            else:
+                key = (_BEHIND_STREAM, epoch, -surplus)
             rng = self._generator(*key)
             for layer in self.layers:
                 layer.rng = rng  # dropout masks, random shifts
