@@ -470,6 +470,51 @@ def test_exclude_leaves_out_a_teachers_hidden_tests(reference: Path, tmp_path: P
     assert (tmp_path / "dest/tests/test_ops.py").is_file()
 
 
+GEOMETRY = """\
+import math
+
+
+def area(r):
+    rr = r * r
+    # BEGIN SOLUTION double
+    a = math.pi * rr
+    # END SOLUTION
+    return round(a, 3)
+"""
+
+
+def test_the_names_a_stub_leaves_unused_or_undefined_are_found() -> None:
+    # Stubbed, the region leaves math and rr unused and a undefined: what ruff reports as
+    # F401, F841 and F821 in a student copy.
+    regions = homework.parse_markers(GEOMETRY, "geometry.py", PARTS_OF_FIXTURE)
+    kept, _, _ = homework.stub_source(GEOMETRY, regions, (), PARTS_OF_FIXTURE)
+    stubbed, _, _ = homework.stub_source(GEOMETRY, regions, {"double"}, PARTS_OF_FIXTURE)
+    assert homework.lint_codes(kept, stubbed) == {"F401", "F821", "F841"}
+    assert homework.lint_codes(kept, kept) == set()
+    ops = homework.parse_markers(OPS, "ops.py", PARTS_OF_FIXTURE)
+    kept, _, _ = homework.stub_source(OPS, ops, (), PARTS_OF_FIXTURE)
+    stubbed, _, _ = homework.stub_source(OPS, ops, set(PARTS_OF_FIXTURE), PARTS_OF_FIXTURE)
+    assert homework.lint_codes(kept, stubbed) == set()  # double(x): x is a parameter
+
+
+def test_lint_exemptions_go_in_a_table_of_their_own_or_join_the_projects() -> None:
+    added = homework.with_lint_exemptions(PYPROJECT, {"a/b.py": {"F841", "F401"}})
+    assert added.startswith(PYPROJECT + "\n# Written by tinynet homework export")
+    assert added.endswith('\n[tool.ruff.lint.extend-per-file-ignores]\n'
+                          '"a/b.py" = ["F401", "F841"]\n')
+    own = PYPROJECT + '[tool.ruff.lint.extend-per-file-ignores]\n"a/b.py" = ["E501"]\n'
+    joined = homework.with_lint_exemptions(own.replace("\n", "\r\n"),
+                                           {"a/b.py": {"F841"}, "c.py": {"F821"}})
+    assert joined == (PYPROJECT + '[tool.ruff.lint.extend-per-file-ignores]\n"c.py" = '
+                      '["F821"]\n"a/b.py" = ["E501"]\n').replace("\n", "\r\n")
+    assert homework.with_lint_exemptions(PYPROJECT, {}) == PYPROJECT
+
+
+def test_a_project_whose_stubs_leave_no_name_unused_keeps_its_pyproject(
+        reference: Path, student: Path) -> None:
+    assert (student / "pyproject.toml").read_text() == (reference / "pyproject.toml").read_text()
+
+
 @pytest.mark.parametrize("hint", [
     "a long hint, " * 12 + "and the end",
     # Quotes are escaped in the literal, \" for ": the lines must fit all the same.

@@ -17,7 +17,17 @@ import sys
 import tokenize
 from pathlib import Path
 
-from tinynet.homework import NOT_ATTEMPTED, PARTS, PASSED, export, grade, scan_project
+import pytest
+
+from tinynet.homework import (
+    LINT_TABLE,
+    NOT_ATTEMPTED,
+    PARTS,
+    PASSED,
+    export,
+    grade,
+    scan_project,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = re.compile(r"#\s*(BEGIN\s+SOLUTION|END\s+SOLUTION|HINT:)")
@@ -51,26 +61,47 @@ def test_every_part_has_regions_a_docs_page_and_tests() -> None:
     assert not problems, "\n".join(problems)
 
 
-def test_a_student_copy_of_tinynet_imports_and_shows_no_marker(tmp_path: Path) -> None:
-    dest = tmp_path / "student"
+@pytest.fixture(scope="module")
+def student(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A student copy of tinynet with every part stubbed."""
+    dest = tmp_path_factory.mktemp("student")
     export(dest, source=ROOT, parts=GRADED)
+    return dest
+
+
+def test_a_student_copy_of_tinynet_imports_and_shows_no_marker(student: Path) -> None:
     leaks = []
-    for path in sorted(dest.rglob("*.py")):
+    for path in sorted(student.rglob("*.py")):
         with tokenize.open(path) as f:
             for tok in tokenize.generate_tokens(f.readline):
                 if tok.type == tokenize.COMMENT and MARKER.match(tok.string):
-                    leaks.append(f"{path.relative_to(dest)}:{tok.start[0]}: {tok.string}")
+                    leaks.append(f"{path.relative_to(student)}:{tok.start[0]}: {tok.string}")
     assert not leaks, "\n".join(leaks)
-    assert not (dest / "tests/test_homework_project.py").exists()
+    assert not (student / "tests/test_homework_project.py").exists()
     # Every module imports: no stub runs at import time. (__main__ would run the command.)
     script = ("import importlib, pkgutil, sys, tinynet\n"
               "assert tinynet.__file__.startswith(sys.argv[1]), tinynet.__file__\n"
               "for m in pkgutil.walk_packages(tinynet.__path__, 'tinynet.'):\n"
               "    if not m.name.endswith('__main__'):\n"
               "        importlib.import_module(m.name)\n")
-    run = subprocess.run([sys.executable, "-c", script, str(dest)], cwd=dest, capture_output=True,
-                         text=True, timeout=300, env={**os.environ, "MPLBACKEND": "Agg"})
+    run = subprocess.run([sys.executable, "-c", script, str(student)], cwd=student,
+                         capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "MPLBACKEND": "Agg"})
     assert run.returncode == 0, run.stderr
+
+
+def test_a_student_copy_of_tinynet_lints_clean(student: Path) -> None:
+    # A teacher runs the project's linters on the copy they hand out. The stubs leave
+    # names unused (imports, locals that only the solution read) or undefined (set by the
+    # solution, read after it): the copy's pyproject.toml exempts those files from those
+    # codes, with a note that says why.
+    run = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."],
+                         cwd=student, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    config = (student / "pyproject.toml").read_text()
+    exempted = re.findall(r'^"(.+)" = \[', config.split(LINT_TABLE)[1], flags=re.M)
+    stubbed = {path for stubs in scan_project(student).stubs.values() for path, _ in stubs}
+    assert exempted and set(exempted) <= stubbed
 
 
 def test_the_reference_passes_every_part() -> None:

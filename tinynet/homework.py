@@ -41,11 +41,13 @@ import re
 import shutil
 import signal
 import subprocess
+import symtable
 import sys
 import tempfile
 import textwrap
 import tokenize
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +64,7 @@ __all__ = [
     "collect_tests",
     "export",
     "grade",
+    "lint_codes",
     "main",
     "parse_markers",
     "project_files",
@@ -69,6 +72,7 @@ __all__ = [
     "scan_project",
     "stub_message",
     "stub_source",
+    "with_lint_exemptions",
 ]
 
 
@@ -371,6 +375,108 @@ def _check_student_source(text: str, path: str, source_line: list[int],
                                 "so its stub would raise on import: put BEGIN and END "
                                 "SOLUTION inside the function, never around a def or class",
                                 path, region.begin)
+
+
+# --------------------------------------------------------------------------- linting stubs
+# A stub leaves names of the code around it unused (an import, a local that only the
+# solution read: ruff's F401 and F841) or undefined (a local that the solution set and later
+# lines read: F821). That is by design: they are the student's to use or define. The copy's
+# pyproject.toml exempts each such file from those codes alone, in a table of its own with a
+# comment that says why, so that the copy lints clean and the student sees what to delete.
+# (A file-wide noqa comment would do it too, but ruff reports each of its codes that finds
+# nothing, so the codes would have to match ruff's rules exactly; an exemption in the
+# configuration may be wider than needed.)
+LINT_TABLE = "[tool.ruff.lint.extend-per-file-ignores]"
+LINT_NOTE = (
+    "# Written by tinynet homework export: until their stubs are written, these files hold",
+    "# names that your code will use (imports, variables: ruff's F401, F841) or define (F821).",
+    "# Delete a file's line once its stubs are written, so that ruff checks it all.",
+)
+_NOT_DEFS = frozenset({"lambda", "genexpr", "listcomp", "setcomp", "dictcomp"})
+
+
+def _function_scopes(table: symtable.SymbolTable, path: tuple = ()
+                     ) -> Iterator[tuple[tuple, symtable.SymbolTable]]:
+    """The def scopes under ``table``, each keyed by its path of names ("Dense", "backward"),
+    counted when a name repeats (a property's getter and setter), so that the scopes of a
+    source and of its student version pair up: a region never holds a def."""
+    seen: Counter[str] = Counter()
+    for child in table.get_children():
+        name = child.get_name()
+        seen[name] += 1
+        key = (*path, (name, seen[name]))
+        if child.get_type() == "function" and name not in _NOT_DEFS:
+            yield key, child
+        yield from _function_scopes(child, key)
+
+
+def _read(table: symtable.SymbolTable) -> set[str]:
+    """The names read in the scope ``table`` or in a scope nested in it."""
+    names = {s.get_name() for s in table.get_symbols() if s.is_referenced()}
+    for child in table.get_children():
+        names |= _read(child)
+    return names
+
+
+def _loaded(source: str) -> set[str]:
+    """Every name read anywhere in ``source``, annotations included (which symtable leaves
+    out under ``from __future__ import annotations``, but ruff counts as uses)."""
+    return {node.id for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+
+
+def lint_codes(source: str, student: str) -> set[str]:
+    """The ruff codes among F401, F821 and F841 that the stubs of ``student``, the student
+    version of the Python ``source`` (both without markers), make ruff report."""
+    before, after = (symtable.symtable(source, "source", "exec"),
+                     symtable.symtable(student, "student", "exec"))
+    codes = set()
+    unused = _loaded(source) - _loaded(student)
+    if any(before.lookup(name).is_imported() for name in unused & set(before.get_identifiers())):
+        codes.add("F401")
+    scopes = dict(_function_scopes(before))
+    for key, scope in _function_scopes(after):
+        old = scopes.get(key)
+        if old is None:
+            continue
+        read, read_before = _read(scope), _read(old)
+        for symbol in scope.get_symbols():
+            name = symbol.get_name()
+            if name not in old.get_identifiers():
+                continue
+            was = old.lookup(name)
+            if (symbol.is_local() and not symbol.is_parameter() and name not in read
+                    and name in read_before):
+                codes.add("F401" if symbol.is_imported() else "F841")
+            if (symbol.is_referenced() and not (symbol.is_local() or symbol.is_free())
+                    and (was.is_local() or was.is_free())):
+                codes.add("F821")
+    return codes
+
+
+def with_lint_exemptions(pyproject: str, codes: Mapping[str, Collection[str]]) -> str:
+    """The text of a pyproject.toml with a line per file of ``codes`` (path -> ruff codes) in
+    ruff's :data:`LINT_TABLE`, exempting that file from those codes. The table is added at
+    the end, after :data:`LINT_NOTE`, or, when the project has that table already, gets the
+    lines of the files it does not name."""
+    if not codes:
+        return pyproject
+    lines = _lines(pyproject)
+    newline = next((line[len(line.rstrip("\r\n")):] for line in lines
+                    if line.endswith(("\n", "\r"))), "\n")
+    entries = {json.dumps(path): f"{json.dumps(path)} = {json.dumps(sorted(c))}{newline}"
+               for path, c in sorted(codes.items())}
+    header = next((i for i, line in enumerate(lines) if line.strip() == LINT_TABLE), None)
+    if header is None:
+        if lines and not lines[-1].endswith(("\n", "\r")):
+            lines[-1] += newline
+        block = [newline, *(line + newline for line in LINT_NOTE), LINT_TABLE + newline]
+        return "".join(lines + block + list(entries.values()))
+    end = next((i for i in range(header + 1, len(lines)) if lines[i].lstrip().startswith("[")),
+               len(lines))
+    named = {line.split("=", 1)[0].strip() for line in lines[header + 1:end] if "=" in line}
+    new = [line for key, line in entries.items() if key not in named]
+    return "".join(lines[:header + 1] + new + lines[header + 1:])
 
 
 # ------------------------------------------------------------------------------ the project
@@ -689,12 +795,22 @@ def export(dest: str | Path, source: str | Path | None = None,
                             "their code with # BEGIN SOLUTION <part-id> ... # END SOLUTION")
     stubbed = set(chosen)
     student: dict[str, str] = {}
+    exemptions: dict[str, set[str]] = {}  # file -> the ruff codes its stubs make it report
     count = 0
     for rel, regions in project.regions.items():
         text, source_line, stubs = stub_source(project.texts[rel], regions, stubbed, registry)
         _check_student_source(text, rel, source_line, stubs)
+        if stubs:
+            kept, _, _ = stub_source(project.texts[rel], regions, (), registry)
+            codes = lint_codes(kept, text)
+            if codes:
+                exemptions[rel] = codes
         student[rel] = text
         count += len(stubs)
+    if exemptions and "pyproject.toml" in project.files:
+        # Decoded as is, not read_text: the file's own line endings are kept.
+        config = (root / "pyproject.toml").read_bytes().decode("utf-8")
+        student["pyproject.toml"] = with_lint_exemptions(config, exemptions)
     _check_overwrites(dest, written, project.files)
     # The record comes first and lists the old files and the new ones: if the export is
     # interrupted, DEST is still recognisably a copy, and --force can finish the job.
