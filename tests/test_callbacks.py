@@ -14,6 +14,7 @@ from tinynet.callbacks import (
     EarlyStopping,
     History,
     LearningRateScheduler,
+    ProgressBar,
     exponential_decay,
 )
 from tinynet.layers import Dense, ReLU, Softmax
@@ -83,6 +84,12 @@ def test_verbose_2_prints_one_line_per_epoch(capsys):
         assert re.match(rf"^Epoch {epoch}/3 - \d+m?s \d+[mu]?s/step - loss: \d+\.\d{{4}} "
                         r"- accuracy: [01]\.\d{4}$", line), line
         assert "[" not in line and "\r" not in line
+
+
+def test_progress_bar_takes_keras_verbose_auto_and_refuses_other_levels():
+    assert ProgressBar(verbose="auto").verbose == 1  # Keras's default: a bar
+    with pytest.raises(ValueError, match="verbose must be 'auto', 0, 1 or 2, got 3"):
+        ProgressBar(verbose=3)
 
 
 def test_verbose_0_prints_nothing(capsys):

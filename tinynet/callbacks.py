@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
-from tinynet.checks import int_at_least, number_in
+from tinynet.checks import int_at_least, number_in, verbose_level
 
 if TYPE_CHECKING:
     from tinynet.model import Sequential
@@ -155,9 +155,9 @@ class ProgressBar(Callback):
     width = 30  # characters of the bar
     interval = 0.05  # seconds between redraws
 
-    def __init__(self, verbose: int = 1, stream: TextIO | None = None) -> None:
+    def __init__(self, verbose: int | str = 1, stream: TextIO | None = None) -> None:
         super().__init__()
-        self.verbose = verbose
+        self.verbose = verbose_level(verbose)
         self._stream = stream
 
     @property

@@ -5,6 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 
+def verbose_level(verbose: object) -> int:
+    """``verbose`` as 0 (silent), 1 (a progress bar) or 2 (a line per epoch), or a
+    ValueError: Keras's default, ``"auto"``, is 1."""
+    if isinstance(verbose, str) and verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
+    return int(verbose)
+
+
 def int_at_least(name: str, value: object, low: int) -> int:
     """``value`` as an int >= ``low``, or a ValueError "<name> must be an int >= <low>, got
     <value>". NumPy integers count (``len(x) // 2`` of an array shape is one); bools do not,

@@ -19,7 +19,7 @@ from tinynet import losses as losses_module
 from tinynet import metrics as metrics_module
 from tinynet import optim as optim_module
 from tinynet.callbacks import Callback, History, ProgressBar
-from tinynet.checks import int_at_least, number_in
+from tinynet.checks import int_at_least, number_in, verbose_level
 from tinynet.layers.activations import Softmax, softmax
 from tinynet.layers.base import Layer
 from tinynet.losses import CrossEntropy, Loss
@@ -33,15 +33,6 @@ EVAL_BATCH_SIZE = 1024
 # initial weights, the epochs of fit, and the epochs of a fit on a model that has taken fewer
 # steps than the epoch it starts at implies (see fit).
 _INIT_STREAM, _EPOCH_STREAM, _BEHIND_STREAM = 0, 1, 2
-
-
-def _verbose(verbose: object) -> int:
-    """``verbose`` as 0, 1 or 2: Keras's default, ``"auto"``, is 1 (a progress bar)."""
-    if isinstance(verbose, str) and verbose == "auto":
-        return 1
-    if verbose not in (0, 1, 2):
-        raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
-    return int(verbose)
 
 
 def _is_optimizer(value: object) -> bool:
@@ -295,7 +286,7 @@ class Sequential:
         epochs = int_at_least("epochs", epochs, 0)
         batch_size = int_at_least("batch_size", batch_size, 1)
         initial_epoch = int_at_least("initial_epoch", initial_epoch, 0)
-        verbose = _verbose(verbose)
+        verbose = verbose_level(verbose)
         x, y = self._check_data(x, y, "x", "y")
         validation_split = number_in("validation_split", validation_split, 0.0, 1.0)
         if validation_split:
@@ -420,7 +411,7 @@ class Sequential:
         printed.
         """
         batch_size = int_at_least("batch_size", batch_size, 1)
-        _verbose(verbose)
+        verbose_level(verbose)
         x = self._check_x(x, "x", finite=True)
         self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
         outs = [self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
@@ -439,7 +430,7 @@ class Sequential:
         """
         self._require_compiled()
         batch_size = int_at_least("batch_size", batch_size, 1)
-        _verbose(verbose)
+        verbose_level(verbose)
         x, y = self._check_data(x, y, "x", "y")
         values = tuple(self._evaluate(x, y, batch_size).values())
         return values if len(values) > 1 else values[0]
