@@ -743,6 +743,21 @@ def test_fit_takes_keras_default_verbose_auto_as_a_progress_bar(capsys):
     assert all(line.startswith("2/2 [==============================] - ") for line in out[1::2])
 
 
+def test_a_metric_that_fails_fails_before_the_first_step_changes_anything():
+    def keras_order(y_true, y_pred):  # Keras's argument order: y_pred.argmax on labels
+        return float(np.mean(y_pred.argmax(axis=1) == y_true))
+
+    x, y = blobs(4)
+    model = mlp(0)
+    model.compile(CrossEntropy(), SGD(0.1), metrics=[keras_order])
+    before = [p.copy() for p, _ in model.parameters()]
+    with pytest.raises(ValueError, match="keras_order"):
+        model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    assert model.steps_trained == 0 and model.optimizer.iterations == 0
+    for p, (q, _) in zip(before, model.parameters(), strict=True):
+        np.testing.assert_array_equal(q, p)
+
+
 @pytest.mark.parametrize("loss, optimizer", [("adam", "sparse_categorical_crossentropy"),
                                              (Adam(), CrossEntropy()), ("SGD", "mse")])
 def test_compile_in_keras_order_says_tinynets_order(loss, optimizer):

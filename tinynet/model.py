@@ -280,7 +280,8 @@ class Sequential:
         Softmax, although training runs the fused Softmax and cross-entropy on the logits.
 
         Raises FloatingPointError, naming the epoch and batch, when the loss becomes NaN or
-        infinite (the weights are left as they were before that batch).
+        infinite (the weights are left as they were before that batch). The metrics are
+        tried on two samples first, so that one that raises does so before any step.
         """
         self._require_compiled()
         epochs = int_at_least("epochs", epochs, 0)
@@ -300,6 +301,11 @@ class Sequential:
                                                "validation_data[1]")
         history = self._history_to_continue(initial_epoch, epochs)
         N = len(x)
+        if self.metrics and N:
+            # Training computes the metrics after each step: one that fails (a function of
+            # the user's, say) would fail once the first step had changed the weights. Tried
+            # here on two samples, it fails before any change.
+            self._evaluate(x[:2], y[:2], batch_size=2)
         steps = math.ceil(N / batch_size)
         summed = self.loss.reduction == "sum"
         # History first: a ModelCheckpoint saves model.history, which must hold the epoch.
