@@ -78,7 +78,7 @@ def test_the_sdist_is_the_whole_project_and_nothing_a_run_left(built):
     assert not extra, f"files in the sdist that are not the project's: {extra}"
 
 
-def test_the_wheel_is_the_package_and_its_data_and_says_its_version(built):
+def test_the_wheel_is_the_package_and_its_data_and_says_its_version_and_licence(built):
     files, _, in_wheel, info, metadata = built
     package = {n for n in files if n.startswith("tinynet/")
                and (n.endswith(".py") or n.startswith("tinynet/datasets/data/"))}
@@ -87,3 +87,5 @@ def test_the_wheel_is_the_package_and_its_data_and_says_its_version(built):
     assert not missing, f"package files missing from the wheel: {missing}"
     assert not extra, f"files in the wheel that are not the package's: {extra}"
     assert metadata["Version"] == tinynet.__version__
+    # The MNIST files it ships are CC BY-SA 3.0, the code MIT.
+    assert metadata["License-Expression"] == "MIT AND CC-BY-SA-3.0"
