@@ -100,6 +100,21 @@ def test_a_damaged_file_is_named_with_how_to_restore_it(tmp_path):
     assert y_test[123] == labels[123]
 
 
+def test_damage_to_the_shipped_files_says_how_to_restore_them(tmp_path, monkeypatch):
+    # The shipped folder, stood in for by one that holds a wrong first file.
+    monkeypatch.setattr("tinynet.datasets.mnist.DATA_DIR", tmp_path)
+    write_idx(tmp_path / "train-images-idx3-ubyte.gz", np.zeros((2, 28, 28), np.uint8))
+    with pytest.raises(ChecksumError) as info:
+        load_mnist()
+    message = str(info.value)
+    assert "git checkout -- tinynet/datasets/data" in message
+    assert "from the clone or wheel it was installed from" in message
+    assert "pip install --force-reinstall --no-deps PATH" in message
+    # By name, pip would fetch whatever a package index calls tinynet.
+    assert "--force-reinstall tinynet" not in message
+    assert "download_mnist(folder)" in message
+
+
 def _write_fake_mnist(folder, n_train=5, n_test=3, side=4):
     """Small random IDX files under MNIST's names, two gzipped and two plain."""
     rng = np.random.default_rng(0)

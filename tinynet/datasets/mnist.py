@@ -70,9 +70,13 @@ def _find(folder: Path, stem: str) -> Path:
 
 def _restore_hint(folder: Path) -> str:
     if folder == DATA_DIR:
+        # Not "pip install tinynet": by that name a package index holds another project, and
+        # reinstalling an editable install would keep the same damaged files.
         return (
-            "reinstall tinynet (pip install --force-reinstall tinynet), or fetch a fresh copy "
-            "with tinynet.datasets.download_mnist(folder) and load it with load_mnist(folder)"
+            "check it out again in a clone (git checkout -- tinynet/datasets/data), or "
+            "reinstall tinynet from the clone or wheel it was installed from (pip install "
+            "--force-reinstall --no-deps PATH), or fetch a fresh copy with "
+            "tinynet.datasets.download_mnist(folder) and load it with load_mnist(folder)"
         )
     return f"fetch a fresh copy with tinynet.datasets.download_mnist({str(folder)!r})"
 
