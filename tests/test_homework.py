@@ -302,6 +302,27 @@ def test_a_syntax_error_outside_the_package_import_names_its_file_and_line(
         "SyntaxError: '(' was never closed")
 
 
+@pytest.mark.parametrize("config, found", [
+    ('[project]\nname = "tinynet"\n', True),
+    ('[project]\nname = "some-other-package"\n', False),  # a leftover in site-packages
+    (None, False),
+])
+def test_the_default_project_is_the_folder_of_tinynets_pyproject(tmp_path, monkeypatch,
+                                                                  config, found) -> None:
+    # As installed from a wheel: the package's folder is site-packages, which must not be
+    # taken for the project because some other package left a pyproject.toml in it.
+    (tmp_path / "tinynet").mkdir()
+    if config is not None:
+        (tmp_path / "pyproject.toml").write_text(config, encoding="utf-8")
+    monkeypatch.setattr(homework, "__file__", str(tmp_path / "tinynet" / "homework.py"))
+    if found:
+        assert homework.project_root() == tmp_path.resolve()
+    else:
+        with pytest.raises(HomeworkError, match=r"no pyproject.toml of tinynet's\); pass "
+                                                r"--source FOLDER"):
+            homework.project_root()
+
+
 def test_the_part_table_of_the_docs_names_the_files_of_each_parts_regions() -> None:
     root = homework.project_root()
     table = (root / "docs/homework.md").read_text(encoding="utf-8")
