@@ -461,10 +461,9 @@ def test_a_run_from_its_start_shuffles_epoch_e_by_the_stream_of_seed_and_e():
         np.testing.assert_array_equal(order, stream.permutation(N))
 
 
-def test_a_second_fit_draws_new_shuffles_and_dropout_masks():
-    # fit(epochs=1) called in a loop (to evaluate between epochs, say) must not replay the
-    # first epoch's permutation and dropout masks every time: that is not training on
-    # shuffled data. The random numbers follow the run, not the count of fit calls.
+def _shuffles_and_masks(calls: int, **fit_kwargs) -> tuple[list, list]:
+    """The batch order and the dropout mask of each of ``calls`` one-batch-epoch fits of one
+    model, each called with ``fit_kwargs``."""
     N = 16
     x = np.column_stack([np.arange(N), np.ones(N)]).astype(np.float32)
     y = np.arange(N) % 2
@@ -472,31 +471,30 @@ def test_a_second_fit_draws_new_shuffles_and_dropout_masks():
     model = Sequential([recorder, dropout, Dense(2, 2), Softmax()], seed=0)
     model.compile(CrossEntropy(), SGD(1e-3))
     masks = []
-    for _ in range(2):
-        model.fit(x, y, epochs=1, batch_size=N, verbose=0)
+    for _ in range(calls):
+        model.fit(x, y, batch_size=N, verbose=0, **fit_kwargs)
         masks.append(dropout._load("mask"))
-    first, second = recorder.batches
-    np.testing.assert_array_equal(np.sort(second), np.arange(N))  # still a permutation
+    return recorder.batches, masks
+
+
+def test_a_second_fit_draws_new_shuffles_and_dropout_masks():
+    # fit(epochs=1) called in a loop (to evaluate between epochs, say) must not replay the
+    # first epoch's permutation and dropout masks every time: that is not training on
+    # shuffled data. The random numbers follow the run, not the count of fit calls.
+    (first, second), masks = _shuffles_and_masks(2, epochs=1)
+    np.testing.assert_array_equal(np.sort(second), np.arange(16))  # still a permutation
     assert not np.array_equal(first, second)
     assert not np.array_equal(masks[0], masks[1])
+
 
 def test_fits_that_start_past_the_epochs_a_model_trained_draw_new_shuffles_and_masks():
     # fit(initial_epoch=1) on a fresh model (its weights set by hand, say) has taken fewer
     # steps than epoch 1 implies. Such counts all fell back to the stream of a run from its
     # start, so calling it again (a notebook cell run twice) replayed the same shuffle and
     # dropout masks: its count was 1 * steps, exactly that run's.
-    N = 16
-    x = np.column_stack([np.arange(N), np.ones(N)]).astype(np.float32)
-    y = np.arange(N) % 2
-    recorder, dropout = RowRecorder(), Dropout(0.5)
-    model = Sequential([recorder, dropout, Dense(2, 2), Softmax()], seed=0)
-    model.compile(CrossEntropy(), SGD(1e-3))
-    masks = []
-    for _ in range(3):
-        model.fit(x, y, epochs=3, initial_epoch=2, batch_size=N, verbose=0)
-        masks.append(dropout._load("mask"))
+    batches, masks = _shuffles_and_masks(3, epochs=3, initial_epoch=2)
     for i, j in ((0, 1), (0, 2), (1, 2)):
-        assert not np.array_equal(recorder.batches[i], recorder.batches[j])
+        assert not np.array_equal(batches[i], batches[j])
         assert not np.array_equal(masks[i], masks[j])
 
 
