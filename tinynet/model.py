@@ -283,30 +283,17 @@ class Sequential:
         infinite (the weights are left as they were before that batch). The metrics are
         tried on two samples first, so that one that raises does so before any step.
         """
-        self._require_compiled()
-        epochs = int_at_least("epochs", epochs, 0)
-        batch_size = int_at_least("batch_size", batch_size, 1)
-        initial_epoch = int_at_least("initial_epoch", initial_epoch, 0)
-        verbose = verbose_level(verbose)
-        x, y = self._check_data(x, y, "x", "y")
-        validation_split = number_in("validation_split", validation_split, 0.0, 1.0)
-        if validation_split:
-            if validation_data is not None:
-                raise ValueError("give validation_data or validation_split, not both")
-            x, y, validation_data = _split_off(x, y, validation_split)
-        elif validation_data is not None:
-            if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
-                raise ValueError("validation_data must be a pair (x_val, y_val)")
-            validation_data = self._check_data(*validation_data, "validation_data[0]",
-                                               "validation_data[1]")
+        (x, y, epochs, batch_size, validation_data, verbose,
+         initial_epoch) = self._check_fit_args(x, y, epochs, batch_size, validation_data,
+                                               verbose, initial_epoch, validation_split)
         history = self._history_to_continue(initial_epoch, epochs)
-        N = len(x)
-        if self.metrics and N:
+        if self.metrics:
             # Training computes the metrics after each step: one that fails (a function of
             # the user's, say) would fail once the first step had changed the weights. Tried
             # here on two samples, it fails before any change.
             self._evaluate(x[:2], y[:2], batch_size=2)
-        steps = math.ceil(N / batch_size)
+        N = len(x)
+        steps = math.ceil(N / batch_size)  # batches per epoch; the last may be smaller
         summed = self.loss.reduction == "sum"
         # History first: a ModelCheckpoint saves model.history, which must hold the epoch.
         all_callbacks = [history, ProgressBar(verbose), *(callbacks or [])]
@@ -321,37 +308,23 @@ class Sequential:
         for cb in all_callbacks:
             cb.on_train_begin()
         for epoch in range(initial_epoch, epochs):
-            # The epoch's random numbers (shuffle, dropout masks, shifts) come from a stream
-            # named by the epoch. When epoch begins, a run trained from its start has taken
-            # epoch * steps steps, and so has one resumed from a checkpoint (which saves the
-            # count): both draw the same numbers. More steps than that mean fit was called
-            # again after a run (compiled afresh or not), and the surplus names a new stream,
-            # so that the second call does not replay the first one's shuffles and masks.
-            # Fewer (fit(initial_epoch=k) on a model that never trained those k epochs, or
-            # with another batch size) name streams of their own too: with the run's, a
-            # second such fit, whose count is then closer to (or at) epoch * steps, would
-            # replay the first one's.
-            surplus = self.steps_trained - epoch * steps
-            if surplus == 0:
-                key = (_EPOCH_STREAM, epoch)
-            elif surplus > 0:
-                key = (_EPOCH_STREAM, epoch, surplus)
-            else:
-                key = (_BEHIND_STREAM, epoch, -surplus)
-            rng = self._generator(*key)
+            rng = self._epoch_generator(epoch, steps)
             for layer in self.layers:
                 layer.rng = rng  # dropout masks, random shifts
-            order = rng.permutation(N) if shuffle else np.arange(N)
+            order = rng.permutation(N) if shuffle else np.arange(N)  # (N,): each sample once
             for cb in all_callbacks:
                 cb.on_epoch_begin(epoch)
+            # Sums over the epoch so far of the loss and of each metric, each batch's value
+            # weighted by its size: divided by the samples seen, the running means per sample
+            # that the logs hold (and Keras's progress bar shows).
             totals = dict.fromkeys(["loss", *(name for name, _ in self.metrics)], 0.0)
-            seen = 0
+            seen = 0  # samples trained on in this epoch so far
             for batch in range(steps):
                 for cb in all_callbacks:
                     cb.on_batch_begin(batch)
-                idx = order[batch * batch_size:(batch + 1) * batch_size]
+                idx = order[batch * batch_size:(batch + 1) * batch_size]  # (B,), B <= batch_size
                 yb = y[idx]
-                value, out = self.train_step(x[idx], yb)
+                value, out = self.train_step(x[idx], yb)  # forward, loss, backward, step
                 if not math.isfinite(value):
                     raise FloatingPointError(
                         f"the loss became {value} at epoch {epoch + 1}, batch {batch + 1}/"
@@ -359,13 +332,15 @@ class Sequential:
                         f"(now {self.optimizer.lr}), or check the inputs for NaN or inf."
                     )
                 self.steps_trained += 1
-                # Running means per sample over the epoch so far, as Keras shows. A summed
-                # loss (reduction="sum") is already the batch's total.
                 seen += len(idx)
+                # The batch's mean loss times B is its sum; a summed loss (reduction="sum")
+                # already is one.
                 totals["loss"] += value if summed else value * len(idx)
-                shown = self._metric_input(out) if self.metrics else out
+                # Metrics see the model's outputs: probabilities, when training gave the
+                # fused loss the logits (the softmax is only computed when a metric needs it).
+                y_pred = self._metric_input(out) if self.metrics else out
                 for name, fn in self.metrics:
-                    totals[name] += fn(shown, yb) * len(idx)
+                    totals[name] += fn(y_pred, yb) * len(idx)
                 logs = {k: v / seen for k, v in totals.items()}
                 for cb in all_callbacks:
                     cb.on_batch_end(batch, logs)
@@ -384,6 +359,32 @@ class Sequential:
         for cb in all_callbacks:
             cb.on_train_end()
         return history
+
+    def _epoch_generator(self, epoch: int, steps: int) -> np.random.Generator:
+        """The Generator of ``epoch``'s random numbers (its shuffle, dropout masks and random
+        shifts) in a fit of ``steps`` batches an epoch.
+
+        Each epoch draws from a stream of its own (a SeedSequence spawn key), named by the
+        epoch and by how the model's step count compares with ``epoch * steps``, the steps a
+        run trained from its start has taken when that epoch begins:
+
+        - the same: a run from its start, or one resumed from a checkpoint (which saves the
+          count). Both draw the same numbers, so the resumed run ends bit for bit as the
+          uninterrupted one would have.
+        - more: fit was called again after a run (compiled afresh or not). The surplus names
+          a new stream, so that the second call does not replay the first one's shuffles and
+          masks.
+        - fewer: ``fit(initial_epoch=k)`` on a model that never trained those k epochs, or
+          with another batch size. Streams of their own too: with the run's, a second such
+          fit, whose count is then closer to (or at) ``epoch * steps``, would replay the
+          first one's.
+        """
+        surplus = self.steps_trained - epoch * steps
+        if surplus == 0:
+            return self._generator(_EPOCH_STREAM, epoch)
+        if surplus > 0:
+            return self._generator(_EPOCH_STREAM, epoch, surplus)
+        return self._generator(_BEHIND_STREAM, epoch, -surplus)
 
     def _history_to_continue(self, initial_epoch: int, epochs: int) -> History:
         """A new History for ``fit``: empty, or when resuming at ``initial_epoch`` the model's
@@ -468,6 +469,33 @@ class Sequential:
         if self.loss is None or self.optimizer is None:
             raise RuntimeError("the model is not compiled: call "
                                "model.compile(loss=..., optimizer=...) first")
+
+    def _check_fit_args(self, x: np.ndarray, y: np.ndarray, epochs: int, batch_size: int,
+                        validation_data: tuple[np.ndarray, np.ndarray] | None,
+                        verbose: int | str, initial_epoch: int, validation_split: float
+                        ) -> tuple[np.ndarray, np.ndarray, int, int,
+                                   tuple[np.ndarray, np.ndarray] | None, int, int]:
+        """fit's arguments, refused before any training when wrong: ``(x, y, epochs,
+        batch_size, validation_data, verbose, initial_epoch)``, with ``verbose`` as 0, 1 or 2
+        and, for a ``validation_split``, its last samples moved from (x, y) to
+        ``validation_data``."""
+        self._require_compiled()
+        epochs = int_at_least("epochs", epochs, 0)
+        batch_size = int_at_least("batch_size", batch_size, 1)
+        initial_epoch = int_at_least("initial_epoch", initial_epoch, 0)
+        verbose = verbose_level(verbose)
+        x, y = self._check_data(x, y, "x", "y")
+        validation_split = number_in("validation_split", validation_split, 0.0, 1.0)
+        if validation_split:
+            if validation_data is not None:
+                raise ValueError("give validation_data or validation_split, not both")
+            x, y, validation_data = _split_off(x, y, validation_split)
+        elif validation_data is not None:
+            if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
+                raise ValueError("validation_data must be a pair (x_val, y_val)")
+            validation_data = self._check_data(*validation_data, "validation_data[0]",
+                                               "validation_data[1]")
+        return x, y, epochs, batch_size, validation_data, verbose, initial_epoch
 
     @staticmethod
     def _check_x(x: np.ndarray, name: str, finite: bool = False) -> np.ndarray:
