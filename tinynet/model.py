@@ -41,6 +41,27 @@ def _is_optimizer(value: object) -> bool:
                                             and value.lower() in optim_module.OPTIMIZERS)
 
 
+def _named_metrics(metrics: Sequence[str | Callable] | str | Callable | None
+                   ) -> list[tuple[str, Callable]]:
+    """``(name, function)`` of each metric given to compile (a list of names or functions,
+    one of them alone, or None for none), refusing two that would be logged as one."""
+    if metrics is None:
+        metrics = ()
+    elif isinstance(metrics, str) or callable(metrics):
+        metrics = (metrics,)  # "accuracy" is one metric, not the letters a, c, c, ...
+    named = [metrics_module.get(m) for m in metrics]
+    # Each value is logged under its name: two metrics of one name (two lambdas, or
+    # "accuracy" and "acc") would be summed into one, and one named "loss" into the loss.
+    seen = {"loss"}
+    for name, _ in named:
+        if name in seen:
+            raise ValueError(f"metrics: two values would be logged as {name!r}" + (
+                ", the loss's name" if name == "loss" else "") + "; give each metric "
+                "function a name of its own (def f1(y_pred, y_true): ..., not a lambda)")
+        seen.add(name)
+    return named
+
+
 def _split_off(x: np.ndarray, y: np.ndarray, fraction: float
                ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """(x_train, y_train, (x_val, y_val)): the last ``fraction`` of the samples held out,
@@ -196,10 +217,6 @@ class Sequential:
         optimiser afresh: zero momentum and moments, step count 0. Passing the model's own
         ``model.optimizer`` keeps its state, as in Keras.
         """
-        if metrics is None:
-            metrics = ()
-        elif isinstance(metrics, str) or callable(metrics):
-            metrics = (metrics,)  # "accuracy" is one metric, not the letters a, c, c, ...
         if _is_optimizer(loss) and not _is_optimizer(optimizer):
             raise ValueError(f"loss must be a Loss or a loss's name, got the optimiser {loss!r}: "
                              "tinynet's compile takes (loss, optimizer), Keras's (optimizer, "
@@ -207,16 +224,8 @@ class Sequential:
                              "read the same way")
         loss = losses_module.get(loss)
         optimizer = optim_module.get(optimizer)
-        named = [metrics_module.get(m) for m in metrics]
-        # Each value is logged under its name: two metrics of one name (two lambdas, or
-        # "accuracy" and "acc") would be summed into one, and one named "loss" into the loss.
-        seen = {"loss"}
-        for name, _ in named:
-            if name in seen:
-                raise ValueError(f"metrics: two values would be logged as {name!r}" + (
-                    ", the loss's name" if name == "loss" else "") + "; give each metric "
-                    "function a name of its own (def f1(y_pred, y_true): ..., not a lambda)")
-            seen.add(name)
+        named = _named_metrics(metrics)
+        # Set once all three are checked: a refused compile leaves the model as it was.
         self.loss, self.optimizer, self.metrics = loss, optimizer, named
         if (self.layers and isinstance(self.layers[-1], Softmax)
                 and isinstance(self.loss, CrossEntropy) and self.loss.from_logits):
