@@ -431,7 +431,7 @@ class Sequential:
         x = self._check_x(x, "x", finite=True)
         self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
         outs = [self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
-        if not outs:
+        if not outs:  # x holds no samples: its forward still gives outputs of shape (0, K)
             return self.forward(x)
         return np.concatenate(outs)
 
@@ -457,6 +457,8 @@ class Sequential:
         return softmax(out) if self.fused_softmax else out
 
     def _evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int) -> dict[str, float]:
+        """``{"loss": ..., metric name: ...}`` on (x, y), run ``batch_size`` samples at a
+        time through the training graph without training (no dropout)."""
         layers, loss = self._training_graph()
         totals = dict.fromkeys(["loss", *(name for name, _ in self.metrics)], 0.0)
         summed = loss.reduction == "sum"
@@ -526,7 +528,8 @@ class Sequential:
 
     def _check_data(self, x: np.ndarray, y: np.ndarray, x_name: str,
                     y_name: str) -> tuple[np.ndarray, np.ndarray]:
-        """Refuse, before any training, inputs and targets that do not fit the model."""
+        """Refuse, before any training, inputs and targets that do not fit the model; keep
+        the shape of one sample of ``x`` as ``input_shape``, which summary() shows."""
         x = self._check_x(x, x_name, finite=True)
         self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
         y = np.asarray(y)
