@@ -38,24 +38,6 @@ class Optimizer:
     #: Names of the per-parameter state arrays, in the order :meth:`update` uses them.
     state_names: tuple[str, ...] = ()
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> Optimizer:
-        # Python's own "unexpected keyword argument 'learning_rate'" leaves a Keras user to
-        # guess tinynet's name: checked here, once for every optimiser, before __init__ runs.
-        params = inspect.signature(cls.__init__).parameters
-        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-            for name, value in kwargs.items():
-                if name in params:
-                    continue
-                if name in KERAS_NAMES and KERAS_NAMES[name] in params:
-                    right = KERAS_NAMES[name]
-                    raise TypeError(f"{cls.__name__}: {name}={value!r} is Keras's name; "
-                                    f"tinynet's is {right}, as in {cls.__name__}({right}="
-                                    f"{value!r})")
-                takes = ", ".join(n for n in params if n != "self")
-                raise TypeError(f"{cls.__name__}: unexpected argument {name}={value!r}; "
-                                f"{cls.__name__} takes {takes}")
-        return super().__new__(cls)
-
     def __init__(self, lr: float) -> None:
         _check_number(self, "lr", lr, low=0.0, low_inclusive=False)
         self.lr = float(lr)
@@ -127,6 +109,15 @@ class Optimizer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+    # Not part of the optimiser's math: only a clearer error for Keras's argument names.
+    # Python calls __new__ with the constructor's arguments just before __init__, so this is
+    # where the base class sees Adam(learning_rate=0.01) before Adam.__init__ would refuse it
+    # with Python's bare "unexpected keyword argument", which leaves the user to guess
+    # tinynet's name.
+    def __new__(cls, *args: Any, **kwargs: Any) -> Optimizer:
+        _refuse_unknown_keywords(cls, kwargs)
+        return super().__new__(cls)
 
 
 def _check_number(owner: Any, name: str, value: Any, low: float, high: float | None = None,
@@ -296,3 +287,23 @@ def get(optimizer: str | Optimizer) -> Optimizer:
     raise ValueError(
         f"optimizer must be an Optimizer or one of {sorted(OPTIMIZERS)}, got {optimizer!r}"
     )
+
+
+def _refuse_unknown_keywords(cls: type[Optimizer], kwargs: dict[str, Any]) -> None:
+    """A TypeError for the first keyword argument that ``cls.__init__`` does not take: for a
+    Keras name, one that gives tinynet's (``learning_rate`` -> ``lr``); for any other, one
+    that lists the names it takes. An ``__init__`` with ``**kwargs`` takes every name."""
+    params = inspect.signature(cls.__init__).parameters  # {"self", "lr", ...}
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return
+    for name, value in kwargs.items():
+        if name in params:
+            continue
+        if name in KERAS_NAMES and KERAS_NAMES[name] in params:
+            right = KERAS_NAMES[name]
+            raise TypeError(f"{cls.__name__}: {name}={value!r} is Keras's name; "
+                            f"tinynet's is {right}, as in {cls.__name__}({right}="
+                            f"{value!r})")
+        takes = ", ".join(n for n in params if n != "self")
+        raise TypeError(f"{cls.__name__}: unexpected argument {name}={value!r}; "
+                        f"{cls.__name__} takes {takes}")
