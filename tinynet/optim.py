@@ -152,13 +152,13 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
         self.weight_decay = float(weight_decay)
         if self.momentum == 0:
-            self.state_names = ()
+            self.state_names = ()  # plain SGD keeps no velocity: nothing to allocate or save
 
     def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
                work: np.ndarray) -> None:
         if self.weight_decay:
             grad = grad + self.weight_decay * param  # g
-        step = np.multiply(grad, self.lr, out=work)  # lr * g
+        step = np.multiply(grad, self.lr, out=work)  # lr * g, held in the scratch array
         if self.momentum == 0:
             param -= step
             return
@@ -169,8 +169,10 @@ class SGD(Optimizer):
         v *= self.momentum
         v -= step  # v = momentum * v - lr * g
         if self.nesterov:
+            # param += momentum * v - lr * g, in two steps: once step is taken off, the
+            # scratch array that holds it is free for momentum * v
             param -= step
-            param += np.multiply(v, self.momentum, out=work)  # += momentum * v - lr * g
+            param += np.multiply(v, self.momentum, out=work)
         else:
             param += v
         # END SOLUTION
