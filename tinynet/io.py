@@ -264,10 +264,11 @@ def _field(path: Path, doc: dict[str, Any], key: str, kind: type | tuple[type, .
     value = doc.get(key) if isinstance(doc, dict) else None
     if value is None and optional:
         return None
-    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-        value = None  # JSON true/false is not a number here
-    if not isinstance(value, kind):
-        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds:
+        value = None  # JSON true/false is not a number here (Python's bool is an int)
+    if not isinstance(value, kinds):
+        names = " or ".join(k.__name__ for k in kinds)
         raise ModelFormatError(path, f"{where}{key!r} must be a JSON {names}, got {value!r}")
     return value
 
@@ -319,7 +320,10 @@ def load_model(path: str | os.PathLike) -> Sequential:
     _check_header(path)
     arrays = _read_arrays(path)
     doc = _parse_json(path, arrays)
+    # Each array is taken out of ``arrays`` as it is checked, so that any left at the end is
+    # one that the architecture does not have.
 
+    # The layers, rebuilt from their configs, and their weights.
     entries = _field(path, doc, "layers", list)
     layers = [_build(path, e, layers_module, Layer, f"layers[{i}]: ")
               for i, e in enumerate(entries)]
@@ -330,6 +334,8 @@ def load_model(path: str | os.PathLike) -> Sequential:
     weights = [_take(path, arrays, f"layer{i}.{name}", p, f"{type(layer).__name__}.{name}")
                for i, layer in enumerate(model.layers) for name, p in layer.params.items()]
 
+    # What training needs to go on: fit's step count (it names the epochs' random streams),
+    # and the loss, optimiser and metrics, with the optimiser's state.
     steps_trained = _field(path, doc, "steps_trained", int, optional=True)
     if steps_trained is not None and steps_trained < 0:
         raise ModelFormatError(path, f"'steps_trained' must be >= 0, got {steps_trained}")
@@ -337,23 +343,7 @@ def load_model(path: str | os.PathLike) -> Sequential:
     states: list[dict[str, np.ndarray]] = []
     iterations = 0
     if compiled is not None:
-        loss = _build(path, _field(path, compiled, "loss", dict, "compile: "),
-                      losses_module, Loss, "compile.loss: ")
-        opt_entry = _field(path, compiled, "optimizer", dict, "compile: ")
-        optimizer = _build(path, opt_entry, optim_module, Optimizer, "compile.optimizer: ")
-        iterations = _field(path, opt_entry, "iterations", int, "compile.optimizer: ")
-        metrics = []
-        for name in _field(path, compiled, "metrics", list, "compile: "):
-            if isinstance(name, str) and name in metrics_module.METRICS:
-                metrics.append(name)
-            else:
-                warnings.warn(f"{path}: metric {name!r} is a custom function, which cannot be "
-                              "stored; compile the model again to use it", stacklevel=2)
-        model.compile(loss, optimizer, metrics)
-        params = [p for p, _ in model.parameters()]
-        states = [{name: _take(path, arrays, f"opt.{j}.{name}", p, f"optimizer state {name} of "
-                               f"parameter {j}") for name in optimizer.state_names}
-                  for j, p in enumerate(params)]
+        states, iterations = _compile_as_saved(path, model, compiled, arrays)
     if arrays:
         raise ModelFormatError(path, f"unexpected arrays {sorted(arrays)[:5]}: the file does "
                                      "not match the architecture it describes")
@@ -361,7 +351,7 @@ def load_model(path: str | os.PathLike) -> Sequential:
     # Everything is checked: only now fill the model.
     model.set_weights(weights)
     if compiled is not None:
-        model.optimizer.set_state(params, states, iterations)
+        model.optimizer.set_state([p for p, _ in model.parameters()], states, iterations)
     input_shape = _field(path, doc, "input_shape", list, optional=True)
     if input_shape is not None:
         model.input_shape = tuple(int(d) for d in input_shape)
@@ -372,6 +362,31 @@ def load_model(path: str | os.PathLike) -> Sequential:
     # A file written before the model kept its own count: fit's steps were the optimiser's.
     model.steps_trained = steps_trained if steps_trained is not None else iterations
     return model
+
+
+def _compile_as_saved(path: Path, model: Sequential, compiled: dict[str, Any],
+                      arrays: dict[str, np.ndarray]) -> tuple[list[dict[str, np.ndarray]], int]:
+    """Compile ``model`` with the loss, optimiser and metrics of the JSON ``"compile"`` entry,
+    and take the optimiser's state arrays out of ``arrays``: ``(states, iterations)``, one
+    ``{state name: array}`` per parameter and the step count, checked but not yet set."""
+    loss = _build(path, _field(path, compiled, "loss", dict, "compile: "),
+                  losses_module, Loss, "compile.loss: ")
+    opt_entry = _field(path, compiled, "optimizer", dict, "compile: ")
+    optimizer = _build(path, opt_entry, optim_module, Optimizer, "compile.optimizer: ")
+    iterations = _field(path, opt_entry, "iterations", int, "compile.optimizer: ")
+    metrics = []
+    for name in _field(path, compiled, "metrics", list, "compile: "):
+        if isinstance(name, str) and name in metrics_module.METRICS:
+            metrics.append(name)
+        else:  # stacklevel 3: the warning names the line that called load_model
+            warnings.warn(f"{path}: metric {name!r} is a custom function, which cannot be "
+                          "stored; compile the model again to use it", stacklevel=3)
+    model.compile(loss, optimizer, metrics)
+    params = [p for p, _ in model.parameters()]
+    states = [{name: _take(path, arrays, f"opt.{j}.{name}", p, f"optimizer state {name} of "
+                           f"parameter {j}") for name in optimizer.state_names}
+              for j, p in enumerate(params)]
+    return states, iterations
 
 
 def _history(path: Path, saved: dict[str, Any]) -> History:
