@@ -31,7 +31,7 @@ EVAL_BATCH_SIZE = 1024
 
 # Keys of the seed's independent random streams (numpy.random.SeedSequence spawn keys): the
 # initial weights, the epochs of fit, and the epochs of a fit on a model that has taken fewer
-# steps than the epoch it starts at implies (see fit).
+# steps than the epoch it starts at implies (see Sequential._epoch_generator).
 _INIT_STREAM, _EPOCH_STREAM, _BEHIND_STREAM = 0, 1, 2
 
 
@@ -120,7 +120,7 @@ class Sequential:
         self.metrics: list[tuple[str, Callable]] = []
         self.stop_training = False
         #: Steps fit has taken on this model, across fit calls and compiles (saved with the
-        #: model): it names each epoch's random stream, see fit.
+        #: model): it names each epoch's random stream, see _epoch_generator.
         self.steps_trained = 0
         self.history: History | None = None
         self.input_shape: tuple[int, ...] | None = None
