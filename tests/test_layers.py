@@ -572,3 +572,29 @@ def test_layers_that_train_differently_want_a_bool(name, training):
 def test_random_shift_keeps_uint8_pixels():
     pixels = np.arange(18, dtype=np.uint8).reshape(2, 3, 3, 1)
     assert RandomShift(1, rng=np.random.default_rng(0)).forward(pixels, True).dtype == np.uint8
+
+
+def test_training_steps_build_no_layer_repr(monkeypatch):
+    # A layer's repr formats its whole config (about 10 microseconds for a Dense): the checks
+    # that run in every forward and backward must build it only for the error they raise.
+    calls = []
+
+    def counted_repr(self):
+        calls.append(type(self).__name__)
+        return f"{type(self).__name__}(...)"
+
+    monkeypatch.setattr(Layer, "__repr__", counted_repr)
+    rng = np.random.default_rng(0)
+    layers = [Conv2D(1, 2, 3, rng=rng), ReLU(), Flatten(), Dense(8, 3, rng=rng),
+              Dropout(0.5, rng=rng), Sigmoid(), Tanh(), Softmax()]
+    x = rng.random((2, 4, 4, 1)).astype(np.float32)
+    for layer in layers:
+        x = layer.forward(x, training=True)
+    dy = np.ones_like(x)
+    for layer in reversed(layers):
+        dy = layer.backward(dy)
+    assert dy.shape == (2, 4, 4, 1)
+    assert calls == []
+    with pytest.raises(ValueError, match=r"Dense\(\.\.\.\): input must hold real numbers"):
+        layers[3].forward(np.full((2, 8), "a"))
+    assert calls == ["Dense"]
