@@ -414,3 +414,13 @@ def test_truncations_and_appendages_only_raise_idx_format_error(base, data):
         with pytest.raises(IDXFormatError):
             read_bytes(mangled)
     _read_within_bounds(mangled)
+
+
+@pytest.mark.parametrize("compress", [np.True_, np.False_])
+def test_write_idx_takes_numpy_bools_for_compress(tmp_path, compress):
+    # np.True_ is what a comparison of arrays gives; it is a bool as much as True is.
+    data = np.arange(6, dtype=np.uint8).reshape(2, 3)
+    path = tmp_path / "a.idx"
+    write_idx(path, data, compress=compress)
+    assert (path.read_bytes()[:2] == b"\x1f\x8b") == bool(compress)  # gzip's magic number
+    assert np.array_equal(read_idx(path), data)

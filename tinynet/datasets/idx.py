@@ -378,7 +378,8 @@ def write_idx(
         raise TypeError(f"write_idx: {_source_name(target)}: opened in text mode; open it in "
                         "binary mode ('wb')")
     # A truthy string such as "no" would otherwise gzip the file.
-    if compress is not None and not isinstance(compress, bool):
+    # NumPy's bool counts (np.True_, as a comparison of arrays gives it).
+    if compress is not None and not isinstance(compress, bool | np.bool_):
         raise TypeError(f"write_idx: compress must be True, False or None, got {compress!r}")
     if (isinstance(compresslevel, bool) or not isinstance(compresslevel, int | np.integer)
             or not 1 <= compresslevel <= 9):
