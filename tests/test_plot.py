@@ -358,8 +358,9 @@ def test_plot_loss_refuses_what_is_not_one_number_per_step(values, got):
 @pytest.mark.parametrize("names", ["ab", 2])
 def test_plot_confusion_matrix_wants_a_list_of_class_names(names):
     cm = np.array([[3, 1], [0, 2]])
-    (ax,) = plot.plot_confusion_matrix(cm, class_names=np.array(["cat", "dog"])).axes
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["cat", "dog"]
+    for given in (np.array(["cat", "dog"]), {"cat": 0, "dog": 1}.keys()):
+        (ax,) = plot.plot_confusion_matrix(cm, class_names=given).axes
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["cat", "dog"]
     # "ab" named the two classes "a" and "b"; 2 failed with "'int' object is not iterable".
     with pytest.raises(ValueError, match=rf"^class_names: expected a list of 2 names, got "
                                          rf"{names!r}$"):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -328,7 +328,7 @@ def plot_misclassified(images: np.ndarray, y_true: np.ndarray, probabilities: np
 
 
 def plot_confusion_matrix(cm: np.ndarray, path: str | os.PathLike | None = None,
-                          class_names: Sequence[str] | None = None) -> Figure:
+                          class_names: Iterable[str] | None = None) -> Figure:
     """The confusion matrix as a heat map, with the count written in each cell.
 
     Args:
@@ -355,7 +355,7 @@ def plot_confusion_matrix(cm: np.ndarray, path: str | os.PathLike | None = None,
     K = len(cm)
     # A str is a sequence too: "ab" would name the classes "a" and "b".
     if class_names is not None and (isinstance(class_names, str | bytes)
-                                    or not isinstance(class_names, Sequence | np.ndarray)):
+                                    or not isinstance(class_names, Iterable)):
         raise ValueError(f"class_names: expected a list of {K} names, got {class_names!r}")
     names = [str(i) for i in range(K)] if class_names is None else [str(c) for c in class_names]
     if len(names) != K:
