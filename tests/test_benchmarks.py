@@ -7,6 +7,7 @@ is optional: without it the torch columns are null, and the test passes either w
 import importlib.util
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,10 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+#: A subprocess's environment: this checkout first on its path, so that it runs this copy of
+#: tinynet (not whichever one is installed, perhaps from another checkout), as the tests do.
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(
+    p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
 NAMES = ["r1_epoch", "r2_epoch", "r3_epoch", "r4_epoch", "r2_inference", "load_mnist"]
 MLP_EPOCHS = {"r1_epoch", "r2_epoch", "r4_epoch"}
 
@@ -29,7 +34,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
     path = tmp_path_factory.mktemp("bench") / "new" / "report.json"
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--json", str(path)],
-        capture_output=True, text=True, timeout=300, cwd=ROOT)
+        capture_output=True, text=True, timeout=300, cwd=ROOT, env=ENV)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "target" in result.stdout  # the printed table, with its targets
     return json.loads(path.read_text())
@@ -107,7 +112,7 @@ def test_a_bad_json_path_stops_the_run_before_it_starts(tmp_path):
     for value, end in bad_json_paths(tmp_path):
         result = subprocess.run(
             [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--no-torch",
-             "--json", value], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+             "--json", value], capture_output=True, text=True, timeout=60, cwd=tmp_path, env=ENV)
         assert result.returncode == 2, result.stderr[-3000:]
         assert result.stdout == ""  # nothing was measured
         line = result.stderr.strip().splitlines()[-1]
@@ -226,7 +231,7 @@ def test_profile_refuses_options_it_would_ignore(tmp_path, extra):
     """--profile --json used to create the folder, write no report and exit 0."""
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--profile", "r1", *extra],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        capture_output=True, text=True, timeout=60, cwd=tmp_path, env=ENV)
     assert result.returncode == 2, result.stderr[-3000:]
     assert result.stdout == ""
     assert f"it takes --quick, not {extra[0]}" in result.stderr
@@ -237,7 +242,7 @@ def test_without_torch_the_torch_columns_are_null(tmp_path):
     path = tmp_path / "report.json"
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--no-torch",
-         "--json", str(path)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+         "--json", str(path)], capture_output=True, text=True, timeout=300, cwd=tmp_path, env=ENV)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(path.read_text())
     assert report["machine"]["torch"] is None

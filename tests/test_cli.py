@@ -25,10 +25,16 @@ from tinynet import (
 from tinynet.cli import main
 from tinynet.datasets import load_mnist
 
+ROOT = Path(__file__).resolve().parents[1]
+#: A subprocess's environment: this checkout first on its path, so that it runs this copy of
+#: tinynet (not whichever one is installed, perhaps from another checkout), as the tests do.
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(
+    p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
+
 
 def tinynet(*args: str, cwd=None, check: bool = True) -> subprocess.CompletedProcess:
     result = subprocess.run([sys.executable, "-m", "tinynet", *args], capture_output=True,
-                            text=True, timeout=600, cwd=cwd)
+                            text=True, timeout=600, cwd=cwd, env=ENV)
     if check:
         assert result.returncode == 0, result.stderr[-3000:]
     return result
@@ -331,7 +337,8 @@ def test_a_closed_pipe_ends_quietly():
     os.close(read)  # as `tinynet homework list | head -1` once head has exited
     try:
         result = subprocess.run([sys.executable, "-m", "tinynet", "homework", "list"],
-                                stdout=write, stderr=subprocess.PIPE, text=True, timeout=60)
+                                stdout=write, stderr=subprocess.PIPE, text=True, timeout=60,
+                                env=ENV)
     finally:
         os.close(write)
     assert result.stderr == ""

@@ -1,6 +1,7 @@
 """Every example runs end to end on a subset; R2 reaches 95% after one epoch on all of MNIST."""
 
 import importlib.util
+import os
 import re
 import subprocess
 import sys
@@ -13,13 +14,17 @@ from tinynet.datasets import load_mnist
 from tinynet.reference import Scaling, example_args, quick_subset
 
 ROOT = Path(__file__).resolve().parents[1]
+#: A subprocess's environment: this checkout first on its path, so that it runs this copy of
+#: tinynet (not whichever one is installed, perhaps from another checkout), as the tests do.
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(
+    p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
 # The reference programs (and the CNN beyond them); manual_loop.py has its own test.
 EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.py") if p.stem != "manual_loop")
 
 
 def run_example(path: Path, *args: str, timeout: float = 300) -> str:
     result = subprocess.run([sys.executable, str(path), *args], capture_output=True, text=True,
-                            timeout=timeout, cwd=ROOT)
+                            timeout=timeout, cwd=ROOT, env=ENV)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 
@@ -95,7 +100,7 @@ def test_example_script_stops_on_a_bad_seed_before_loading_mnist(name, tmp_path)
     # Both failed with a traceback after loading MNIST; now argparse stops them first.
     result = subprocess.run([sys.executable, str(ROOT / "examples" / name), "--quick",
                              "--seed", "-1"], capture_output=True, text=True, timeout=60,
-                            cwd=tmp_path)
+                            cwd=tmp_path, env=ENV)
     assert result.returncode == 2, result.stderr
     assert result.stderr.splitlines()[-1] == (
         f"{name}: error: argument --seed: expected an int >= 0, got '-1'")

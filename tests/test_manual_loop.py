@@ -1,6 +1,7 @@
 """The hand-written training loop: it learns MNIST (examples/manual_loop.py --quick), and
 model.fit is that loop, nothing more."""
 
+import os
 import re
 import subprocess
 import sys
@@ -11,13 +12,18 @@ import numpy as np
 from tinynet import SGD, Dense, ReLU, Sequential
 from tinynet.losses import CrossEntropy
 
-SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "manual_loop.py"
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "examples" / "manual_loop.py"
+#: A subprocess's environment: this checkout first on its path, so that it runs this copy of
+#: tinynet (not whichever one is installed, perhaps from another checkout), as the tests do.
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(
+    p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
 
 
 def test_manual_loop_quick_learns_mnist():
     result = subprocess.run(
         [sys.executable, str(SCRIPT), "--quick", "--seed", "0"],
-        capture_output=True, text=True, timeout=300, check=False,
+        capture_output=True, text=True, timeout=300, check=False, env=ENV,
     )
     assert result.returncode == 0, result.stderr
     assert "epoch 1/1 - loss:" in result.stdout, result.stdout
