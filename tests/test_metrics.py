@@ -131,3 +131,9 @@ def test_accuracy_of_one_output_compares_it_with_one_half():
     # K = 1 is a single probability: its targets are read as 0/1 (and left unchecked, as a
     # regression model compiled with the default metrics gives real-valued targets).
     assert accuracy(np.array([[0.7], [0.2]]), np.array([1.0, 0.0])) == 1.0
+    # Class 1 when p > 0.5, so p = 0.5 exactly is class 0 (as Keras's binary accuracy counts
+    # it); a column of labels (N, 1) is labels, not one-hot rows of one class.
+    p = np.array([[0.5], [0.51], [0.9], [0.2]])
+    labels = np.array([0, 1, 1, 1])  # right, right, right, wrong
+    assert accuracy(p, labels) == 0.75
+    assert accuracy(p, labels.reshape(-1, 1)) == 0.75
