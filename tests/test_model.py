@@ -831,6 +831,35 @@ def test_logged_losses_are_per_sample_for_a_summed_loss_too():
     assert total == pytest.approx(64 * val_loss, rel=1e-5)
 
 
+def fraction_of_ones(y_pred, y_true):
+    """A metric of the labels alone: its value over any set of samples is known in advance."""
+    return float(np.mean(y_true == 1))
+
+
+def test_logged_metrics_are_means_per_sample_when_batches_differ_in_size():
+    # 5 samples in batches of 4 and 1: the epoch's value is the mean over the 5 samples, 1/5,
+    # as Keras logs it. A mean of the two batches' values would give 1/8 or 1/2 (the lone
+    # sample weighing as much as the other four), the last batch's value alone 0 or 1.
+    x, _ = blobs(0, n=5)
+    y = np.array([0, 0, 0, 0, 1])
+    model = mlp(0)
+    model.compile(CrossEntropy(), SGD(0.1), metrics=[fraction_of_ones])
+    history = model.fit(x, y, epochs=3, batch_size=4, verbose=0)
+    assert history.history["fraction_of_ones"] == pytest.approx([1 / 5] * 3)
+    assert model.evaluate(x, y, batch_size=4)[1] == pytest.approx(1 / 5)
+
+
+def test_a_fit_after_a_stopped_one_runs_all_its_epochs():
+    class StopNow(tinynet.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.stop_training = True
+
+    x, y = blobs(0, n=16)
+    model = compiled()
+    assert model.fit(x, y, epochs=5, verbose=0, callbacks=[StopNow()]).epoch == [0]
+    assert model.fit(x, y, epochs=3, verbose=0).epoch == [0, 1, 2]
+
+
 def test_metrics_see_probabilities_when_training_fuses_softmax():
     def mean_top(y_pred, y_true):
         return float(y_pred.max(axis=1).mean())  # the mean confidence: needs probabilities
