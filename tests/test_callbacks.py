@@ -301,6 +301,22 @@ def test_early_stopping_min_delta_mode_and_monitor():
         drive(EarlyStopping(monitor="val_accuracy"), [1.0], m)
 
 
+def test_early_stopping_in_max_mode_counts_only_gains_of_min_delta():
+    # Accuracy is maximised: an epoch improves only by beating the best by min_delta. Here
+    # 0.58 is 0.08 above 0.5, not 0.1, so with patience 1 epoch 1 is the last.
+    m = model()
+    m.stop_training = False
+    stopper = EarlyStopping(monitor="val_accuracy", patience=1, min_delta=0.1)
+    stopper.set_model(m)
+    stopper.on_train_begin()
+    for epoch, value in enumerate([0.5, 0.58, 0.65, 0.7]):
+        stopper.on_epoch_end(epoch, {"val_accuracy": value})
+        if m.stop_training:
+            break
+    assert stopper.stopped_epoch == 1
+    assert stopper.best == 0.5 and stopper.best_epoch == 0
+
+
 def test_early_stopping_in_fit_restores_the_best_weights():
     x, y = data()
     x_val, y_val = data(1, 30)
