@@ -13,7 +13,19 @@ import pytest
 
 import tinynet
 from tinynet.io import FORMAT_VERSION, JSON_KEY, ModelFormatError, load_model, save_model
-from tinynet.layers import Dense, Dropout, Flatten, Layer, ReLU, Softmax, Tanh
+from tinynet.layers import (
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    Layer,
+    MaxPool2D,
+    RandomShift,
+    ReLU,
+    Softmax,
+    Tanh,
+)
+from tinynet.losses import MSE, CrossEntropy
 from tinynet.model import Sequential
 from tinynet.optim import SGD, Adam, RMSprop
 
@@ -87,6 +99,62 @@ def test_round_trip_gives_identical_predictions_and_state(tmp_path, optimizer):
     assert loaded.history.history == model.history.history
     assert loaded.history.epoch == [0, 1]
     assert loaded.evaluate(x, y) == model.evaluate(x, y)
+
+
+# Loss and optimiser with every argument away from its default, and the model they train.
+EVERY_ARGUMENT = [
+    (CrossEntropy, {"reduction": "sum"},
+     SGD, {"lr": 0.05, "momentum": 0.8, "nesterov": True, "weight_decay": 0.01}, True),
+    (CrossEntropy, {"from_logits": True}, RMSprop, {"lr": 0.002, "rho": 0.8, "eps": 1e-6}, False),
+    (MSE, {"reduction": "sum"},
+     Adam, {"lr": 0.003, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6}, True),
+]
+
+
+@pytest.mark.parametrize("loss_type, loss_args, optimizer_type, optimizer_args, softmax",
+                         EVERY_ARGUMENT, ids=["sgd", "rmsprop", "adam"])
+def test_every_constructor_argument_survives_the_round_trip(
+        tmp_path, loss_type, loss_args, optimizer_type, optimizer_args, softmax):
+    # Each argument is compared with the value written here, not with the saved model's own
+    # get_config(): a value that get_config leaves out would be missing from both.
+    rng = np.random.default_rng(0)
+    x = rng.random((8, 6, 6, 1)).astype(np.float32)
+    y = rng.integers(0, 3, size=8)
+    if loss_type is MSE:
+        y = np.eye(3, dtype=np.float32)[y]
+    # 6x6 -> "same" with stride (2, 1): 3x6 -> pool (2, 1), stride 1: 2x6, 2 channels: 24.
+    layers = [RandomShift(2),
+              Conv2D(1, 2, (3, 2), stride=(2, 1), padding="same", W_init="he_normal",
+                     b_init="ones"),
+              ReLU(), MaxPool2D((2, 1), stride=(1, 1)), Dropout(0.3), Flatten(),
+              Dense(24, 3, W_init="glorot_normal", b_init="ones")]
+    model = Sequential(layers + [Softmax()] * softmax, seed=1)
+    model.compile(loss_type(**loss_args), optimizer_type(**optimizer_args))
+    model.fit(x, y, epochs=1, batch_size=4, verbose=0)
+    loaded = load_model(model.save(tmp_path / "every"))
+
+    shift, conv, _, pool, dropout, _, dense = loaded.layers[:7]
+    assert shift.max_shift == 2
+    assert (conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+            conv.W_init, conv.b_init) == (1, 2, (3, 2), (2, 1), "same", "he_normal", "ones")
+    assert (pool.pool_size, pool.stride) == ((2, 1), (1, 1))
+    assert dropout.rate == 0.3
+    assert (dense.in_features, dense.out_features, dense.W_init, dense.b_init) == (
+        24, 3, "glorot_normal", "ones")
+    assert isinstance(loaded.layers[-1], Softmax) == softmax
+    assert type(loaded.loss) is loss_type
+    for name, value in {"reduction": "mean", **loss_args}.items():
+        assert getattr(loaded.loss, name) == value, name
+    assert type(loaded.optimizer) is optimizer_type
+    for name, value in optimizer_args.items():
+        assert getattr(loaded.optimizer, name) == value, name
+    assert loaded.input_shape == (6, 6, 1)
+    # And the loaded model trains on exactly as the one it was saved from.
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    for m in (model, loaded):
+        m.fit(x, y, epochs=1, batch_size=4, verbose=0)
+    for a, b in zip(loaded.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_uncompiled_model_round_trips_without_optimizer(tmp_path):
