@@ -26,14 +26,19 @@ def problems(draw):
 
 def run_two_steps(opt, params, grads):
     """Two steps of ``opt`` on copies of ``params``; returns the params after each step and
-    checks that every update happened in place."""
+    checks that every update happened in place, and that no gradient was written into (a
+    layer's grads stay what its backward computed; weight decay adds to a new array)."""
     live = [p.copy() for p in params]
     ids = [id(p) for p in live]
+    kept = [[g.copy() for g in pair] for pair in grads]
     after = []
     for t in range(2):
         opt.step([(p, g[t]) for p, g in zip(live, grads, strict=True)])
         assert [id(p) for p in live] == ids
         after.append([p.copy() for p in live])
+    for pair, copies in zip(grads, kept, strict=True):
+        for g, copy in zip(pair, copies, strict=True):
+            np.testing.assert_array_equal(g, copy)
     assert opt.iterations == 2
     return after
 
