@@ -57,6 +57,19 @@ def test_identity_when_not_training_and_shifts_when_training():
     assert sum(moved) > 30  # 24 of 25 offsets move the image
 
 
+def test_shifts_cover_every_offset_from_minus_to_plus_max_shift():
+    # One lit pixel in the middle of each image: where it lands tells the image's offset
+    # (y[n, i, j] = x[n, i + d, j + e], so the pixel at row 2 moves to row 2 - d).
+    s, n = 2, 400
+    x = np.zeros((n, 5, 5, 1))
+    x[:, 2, 2, 0] = 1
+    y = RandomShift(s, rng=np.random.default_rng(0)).forward(x, training=True)
+    images, rows, cols, _ = np.nonzero(y)
+    np.testing.assert_array_equal(images, np.arange(n))  # each keeps its pixel: |d|, |e| <= 2
+    offsets = {(2 - i, 2 - j) for i, j in zip(rows, cols, strict=True)}
+    assert offsets == {(d, e) for d in range(-s, s + 1) for e in range(-s, s + 1)}
+
+
 def test_gradient_of_the_shift():
     x = np.random.default_rng(2).standard_normal((3, 5, 4, 2))
     result = check_layer(RandomShift(2), x, training=True)
