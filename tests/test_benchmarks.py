@@ -7,19 +7,15 @@ is optional: without it the torch columns are null, and the test passes either w
 import importlib.util
 import json
 import math
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from checkout import ENV
 
 ROOT = Path(__file__).resolve().parents[1]
-#: A subprocess's environment: this checkout first on its path, so that it runs this copy of
-#: tinynet (not whichever one is installed, perhaps from another checkout), as the tests do.
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(
-    p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
 NAMES = ["r1_epoch", "r2_epoch", "r3_epoch", "r4_epoch", "r2_inference", "load_mnist"]
 MLP_EPOCHS = {"r1_epoch", "r2_epoch", "r4_epoch"}
 

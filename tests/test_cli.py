@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from checkout import ENV
 from matplotlib import image as mpimg
 
 from tinynet import (
@@ -24,12 +25,6 @@ from tinynet import (
 )
 from tinynet.cli import main
 from tinynet.datasets import load_mnist
-
-ROOT = Path(__file__).resolve().parents[1]
-#: A subprocess's environment: this checkout first on its path, so that it runs this copy of
-#: tinynet (not whichever one is installed, perhaps from another checkout), as the tests do.
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(
-    p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
 
 
 def tinynet(*args: str, cwd=None, check: bool = True) -> subprocess.CompletedProcess:

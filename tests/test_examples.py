@@ -1,23 +1,19 @@
 """Every example runs end to end on a subset; R2 reaches 95% after one epoch on all of MNIST."""
 
 import importlib.util
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from checkout import ENV
 
 from tinynet import load_model
 from tinynet.datasets import load_mnist
 from tinynet.reference import Scaling, example_args, quick_subset
 
 ROOT = Path(__file__).resolve().parents[1]
-#: A subprocess's environment: this checkout first on its path, so that it runs this copy of
-#: tinynet (not whichever one is installed, perhaps from another checkout), as the tests do.
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(
-    p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
 # The reference programs (and the CNN beyond them); manual_loop.py has its own test.
 EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.py") if p.stem != "manual_loop")
 

@@ -1,23 +1,19 @@
 """The hand-written training loop: it learns MNIST (examples/manual_loop.py --quick), and
 model.fit is that loop, nothing more."""
 
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+from checkout import ENV
 
 from tinynet import SGD, Dense, ReLU, Sequential
 from tinynet.losses import CrossEntropy
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "examples" / "manual_loop.py"
-#: A subprocess's environment: this checkout first on its path, so that it runs this copy of
-#: tinynet (not whichever one is installed, perhaps from another checkout), as the tests do.
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(
-    p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
 
 
 def test_manual_loop_quick_learns_mnist():
