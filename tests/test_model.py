@@ -532,38 +532,33 @@ def test_history_has_keras_keys_and_one_value_per_epoch():
     assert set(no_val.history) == {"loss", "accuracy"}
 
 
+class KeepBatchLogs(tinynet.callbacks.Callback):
+    """Keeps each batch's logs, and a copy of them as they were at the batch's end."""
+
+    def __init__(self):
+        super().__init__()
+        self.kept, self.copies = [], []
+
+    def on_batch_end(self, batch, logs=None):
+        self.kept.append(logs)
+        self.copies.append(dict(logs))
+
 
 def test_the_last_batchs_logs_are_not_changed_by_the_epochs_end():
     # A callback that keeps every batch's logs (to plot a per-batch curve, say) must find
     # the last batch's as they were: the epoch's validation values go into a new dict.
-    class KeepBatchLogs(tinynet.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.kept = []
-
-        def on_batch_end(self, batch, logs=None):
-            self.kept.append((logs, dict(logs)))
-
     x, y = blobs(5, n=32)
     keep = KeepBatchLogs()
     compiled().fit(x, y, epochs=1, batch_size=16, validation_data=(x, y), verbose=0,
                    callbacks=[keep])
     assert len(keep.kept) == 2
-    for logs, copy in keep.kept:
+    for logs, copy in zip(keep.kept, keep.copies, strict=True):
         assert logs == copy and set(logs) == {"loss", "accuracy"}
 
 
 def test_the_last_batchs_logs_are_not_changed_by_a_callback_without_validation_data():
     # With no validation data to add, the epoch's logs must still be a dict of their own: a
     # value a callback adds to them (Keras's way to log a metric) is not the batch's.
-    class KeepBatchLogs(tinynet.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.kept = []
-
-        def on_batch_end(self, batch, logs=None):
-            self.kept.append(logs)
-
     class AddToEpochLogs(tinynet.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             logs["extra"] = 1.0
