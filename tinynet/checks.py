@@ -65,6 +65,15 @@ def real_array(x: object, name: str, owner: object) -> np.ndarray:
     return array
 
 
+def flag(value: object, name: str, owner: object) -> bool:
+    """``value`` as a bool, or a TypeError naming ``owner`` (as in :func:`real_array`) and
+    ``name`` unless it is True or False (NumPy's too): a truthy string such as "no", or 1,
+    would otherwise be taken for True without a word."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{_who(owner)}: {name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def _who(owner: object) -> str:
     """How an error message names ``owner``: a function's name as it is, a layer by its repr."""
     return owner if isinstance(owner, str) else repr(owner)

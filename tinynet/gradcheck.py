@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from tinynet import losses as losses_module
-from tinynet.checks import int_at_least, number_in, real_array
+from tinynet.checks import flag, int_at_least, number_in, real_array
 from tinynet.layers.base import Layer
 from tinynet.losses import Loss
 
@@ -270,8 +270,7 @@ def check_layer(layer: Layer, x: np.ndarray, training: bool = False, seed: int =
     eps = _check_eps(owner, eps)
     tolerance = _check_tolerance(owner, tolerance)
     seed = int_at_least(f"{owner}: seed", seed, 0)
-    if not isinstance(training, bool | np.bool_):  # bool("no") is True
-        raise TypeError(f"{owner}: training must be True or False, got {training!r}")
+    training = flag(training, "training", owner)
     where = f"{owner}: {_describe(layer)}"
     _check_params(where, layer)
     # Our own copy, perturbed in place: as float64, but only from real numbers (a complex x

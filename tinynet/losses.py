@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from tinynet.checks import flag
 from tinynet.layers.activations import log_softmax, softmax
 
 REDUCTIONS = ("mean", "sum")
@@ -137,11 +138,8 @@ class CrossEntropy(Loss):
 
     def __init__(self, from_logits: bool = False, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        # bool("no") is True: a string would silently pick the other form of the loss.
-        if not isinstance(from_logits, bool | np.bool_):
-            raise TypeError(f"CrossEntropy: from_logits must be True or False, got "
-                            f"{from_logits!r}")
-        self.from_logits = bool(from_logits)
+        # A string would silently pick the other form of the loss: bool("no") is True.
+        self.from_logits = flag(from_logits, "from_logits", "CrossEntropy")
 
     def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
         y_pred = _check_pred(self, y_pred)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from tinynet.atomic import write_atomic
+from tinynet.checks import flag
 from tinynet.datasets.idx import CHUNK, IDXFormatError, read_idx_sha256
 from tinynet.datasets.mnist import MNIST_SHA256
 
@@ -207,8 +208,7 @@ def download_mnist(
         raise ValueError(
             f"download_mnist: timeout must be a finite number of seconds > 0, got {timeout!r}"
         )
-    if not isinstance(force, bool):
-        raise TypeError(f"download_mnist: force must be True or False, got {force!r}")
+    force = flag(force, "force", "download_mnist")
     # A truthy string such as "no" would otherwise print progress.
     if not isinstance(progress, bool) and not callable(progress):
         raise TypeError(

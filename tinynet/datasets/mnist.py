@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinynet.checks import int_at_least
+from tinynet.checks import flag, int_at_least
 from tinynet.datasets.idx import read_idx, read_idx_sha256
 
 #: The folder of the copies shipped inside the package.
@@ -114,9 +114,7 @@ def load_mnist(
     if path is not None and not isinstance(path, str | os.PathLike):
         raise TypeError(f"load_mnist: path must be a folder (a str or a pathlib.Path) or None, "
                         f"got {path!r}")
-    # A truthy string such as "no" would otherwise turn verification on.
-    if not isinstance(verify, bool):
-        raise TypeError(f"load_mnist: verify must be True or False, got {verify!r}")
+    verify = flag(verify, "verify", "load_mnist")  # "no" would turn verification on
     folder = DATA_DIR if path is None else Path(path)
     if not folder.is_dir():
         raise NotADirectoryError(

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from tinynet.checks import generator, int_at_least, real_array
-from tinynet.layers.base import Layer, checked_dy, training_flag
+from tinynet.checks import flag, generator, int_at_least, real_array
+from tinynet.layers.base import Layer, checked_dy
 from tinynet.layers.conv import check_images
 
 
@@ -53,7 +53,7 @@ class RandomShift(Layer):
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = real_array(x, "input", self)  # of any real dtype: uint8 pixels stay uint8
         check_images(self, x)
-        if not training_flag(self, training) or self.max_shift == 0:
+        if not flag(training, "training", self) or self.max_shift == 0:
             self._save(offsets=None, shape=x.shape)
             return x
         offsets = self.rng.integers(-self.max_shift, self.max_shift, size=(len(x), 2),

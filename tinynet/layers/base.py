@@ -143,11 +143,3 @@ def float_input(x: np.ndarray, layer: Layer) -> np.ndarray:
     x = real_array(x, "input", layer)
     return x if x.dtype.kind == "f" else x.astype(np.float32)
 
-
-def training_flag(layer: Layer, training: object) -> bool:
-    """``training`` as a bool, or a TypeError naming ``layer``: a layer that behaves
-    differently while training (Dropout, RandomShift) would take the string "no", which is
-    truthy, for True."""
-    if not isinstance(training, bool | np.bool_):
-        raise TypeError(f"{layer!r}: training must be True or False, got {training!r}")
-    return bool(training)

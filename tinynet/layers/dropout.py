@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from tinynet.checks import generator
-from tinynet.layers.base import Layer, checked_dy, float_input, training_flag
+from tinynet.checks import flag, generator
+from tinynet.layers.base import Layer, checked_dy, float_input
 
 
 class Dropout(Layer):
@@ -35,7 +35,7 @@ class Dropout(Layer):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = float_input(x, self)  # integers: the kept entries are scaled by 1 / (1 - rate)
-        if not training_flag(self, training) or self.rate == 0:
+        if not flag(training, "training", self) or self.rate == 0:
             self._save(mask=None, shape=x.shape, dtype=x.dtype)
             return x
         keep = self.rng.random(x.shape) >= self.rate
