@@ -99,14 +99,15 @@ SCORES = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1]])
 @pytest.mark.parametrize("y_true, match", [
     # Each of these was counted, silently: 0.5 as class 0, 3 and -1 as wrong answers, a
     # 4-wide one-hot row by its argmax, and the strings "0", "1" parsed as numbers.
-    (np.array([0.5, 1.0]), r"y_true labels must be whole numbers in \[0, 3\) for y_pred with K = 3 "
+    (np.array([0.5, 1.0]), r"y_true labels must be whole numbers in \[0, 3\) for K = 3 output "
                            r"columns, got 0.5 at index 0"),
     (np.array([0, 3]), r"y_true labels must be whole numbers in \[0, 3\) .*got 3 at index 1"),
     (np.array([[-1], [1]]), r"y_true labels must be whole numbers in \[0, 3\) .*got -1 at index 0"),
     (np.array([np.nan, 1.0]), r"y_true labels must be whole numbers .*got nan at index 0"),
     (np.eye(4)[[0, 1]], r"y_true one-hot rows must have the K = 3 columns of y_pred, got shape "
                         r"\(2, 4\)"),
-    (np.array(["0", "1"]), r"y_true must hold real numbers, got dtype <U1"),
+    (np.array(["0", "1"]), r"y_true must hold real numbers \(bool, int, uint or float\), got "
+                           r"dtype <U1"),
 ])
 def test_accuracy_refuses_labels_it_would_miscount(y_true, match):
     with pytest.raises(ValueError, match=f"^accuracy: {match}$"):
@@ -128,8 +129,7 @@ def test_accuracy_takes_labels_of_every_documented_kind(y_true):
 
 
 def test_accuracy_of_one_output_compares_it_with_one_half():
-    # K = 1 is a single probability: its targets are read as 0/1 (and left unchecked, as a
-    # regression model compiled with the default metrics gives real-valued targets).
+    # K = 1 is a single probability: its targets are 0/1 labels.
     assert accuracy(np.array([[0.7], [0.2]]), np.array([1.0, 0.0])) == 1.0
     # Class 1 when p > 0.5, so p = 0.5 exactly is class 0 (as Keras's binary accuracy counts
     # it); a column of labels (N, 1) is labels, not one-hot rows of one class.
@@ -137,3 +137,25 @@ def test_accuracy_of_one_output_compares_it_with_one_half():
     labels = np.array([0, 1, 1, 1])  # right, right, right, wrong
     assert accuracy(p, labels) == 0.75
     assert accuracy(p, labels.reshape(-1, 1)) == 0.75
+
+
+@pytest.mark.parametrize("y_pred, y_true, match", [
+    # A regression's targets were counted as labels: 3.7 as class 3, never right.
+    (np.array([[0.7], [0.2]]), np.array([3.7, 0.0]),
+     r"y_true labels must be whole numbers in \[0, 2\) for K = 1 output column, got 3.7 at "
+     r"index 0; for regression targets, compile with metrics=None \(or other metrics\): "
+     r"accuracy counts classes"),
+    (SCORES, np.array([[0.2, 0.5, 0.3], [1.5, -0.5, 0.0]]),
+     r"y_true rows must be one-hot or probabilities summing to 1, got \[ 1.5 -0.5  0. \] at "
+     r"index 1; .*metrics=None"),
+    (SCORES, np.array([[0.2, 0.5, 0.2], [0.0, 1.0, 0.0]]), r"y_true rows .*got \[0.2 0.5 "
+                                                          r"0.2\] at index 0"),
+])
+def test_accuracy_refuses_targets_that_are_no_classes(y_pred, y_true, match):
+    with pytest.raises(ValueError, match=f"^accuracy: {match}"):
+        accuracy(y_pred, y_true)
+
+
+def test_accuracy_takes_probability_rows_by_their_argmax():
+    smoothed = np.array([[0.9, 0.05, 0.05], [0.0999, 0.8, 0.1]])  # sums 1 and 0.9999
+    assert accuracy(SCORES, smoothed) == 1.0

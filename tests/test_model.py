@@ -304,6 +304,9 @@ def compiled(seed: int = 0) -> Sequential:
     return model
 
 
+REAL = r"Sequential: x must hold real numbers \(bool, int, uint or float\), got dtype"
+
+
 @pytest.mark.parametrize("x, y, message", [
     (np.zeros((10, 3)), np.zeros(10, int), r"Dense\(in_features=2.*\(N, 2\), got \(\d+, 3\)"),
     (np.zeros((10, 2, 1)), np.zeros(10, int), r"Dense\(in_features=2.*Flatten"),
@@ -316,11 +319,11 @@ def compiled(seed: int = 0) -> Sequential:
                                                 r"pass them as shape \(N,\): y.ravel\(\)\)"),
     (np.zeros((10, 2)), np.zeros(10), r"y: .*integer dtype, got float64"),
     (np.zeros((10, 2)), np.array(["a"] * 10), r"y: .*integer dtype, got <U1"),
-    (np.zeros((10, 2), dtype=object), np.zeros(10, int), r"x must hold real numbers, got dtype "
-                                                         r"object"),
-    (np.full((10, 2), "1.0"), np.zeros(10, int), r"x must hold real numbers, got dtype <U3"),
-    (np.zeros((10, 2), dtype=complex), np.zeros(10, int), r"x must hold real numbers, got "
-                                                          r"dtype complex128"),
+    (np.zeros((10, 2), dtype=object), np.zeros(10, int), f"{REAL} object"),
+    (np.full((10, 2), "1.0"), np.zeros(10, int), f"{REAL} <U3"),
+    (np.zeros((10, 2), dtype=complex), np.zeros(10, int), f"{REAL} complex128"),
+    ([[0.0, 1.0], [2.0]], np.zeros(2, int), r"Sequential: x must be an array of real numbers, "
+                                            r"got a list that is not one"),
     (np.zeros((0, 2)), np.zeros(0, int), r"x holds no samples"),
 ])
 def test_bad_data_is_refused_naming_what_and_why(x, y, message):
@@ -872,3 +875,30 @@ def test_metrics_see_probabilities_when_training_fuses_softmax():
 def test_summary_refuses_an_input_shape_that_is_not_a_shape(shape):
     with pytest.raises(ValueError, match=r"summary: input_shape must be one sample's shape"):
         Sequential([Dense(784, 3)], seed=0).summary(input_shape=shape)
+
+
+@pytest.mark.parametrize("training", ["no", 1, None])
+def test_forward_wants_a_bool_for_training(training):
+    # A model with no Dropout would have taken "no" for True without a word.
+    model = Sequential([Dense(3, 2, rng=np.random.default_rng(0))])
+    with pytest.raises(TypeError, match=rf"^Sequential.forward: training must be True or "
+                                        rf"False, got {training!r}$"):
+        model.forward(np.ones((1, 3)), training=training)
+
+
+def test_fit_refuses_regression_targets_for_accuracy_before_any_step():
+    # y has 0/1 targets first, so the metric tried on two samples passes; fit must still
+    # stop before training, not in its second batch with the weights changed.
+    model = Sequential([Dense(2, 1, rng=np.random.default_rng(0))])
+    model.compile("mse", SGD(lr=0.1))  # the default metrics: accuracy
+    x, y = np.ones((8, 2)), np.array([[0.0], [1.0], [2.5], [0.3], [1.0], [0.0], [4.0], [1.0]])
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=r"^accuracy: y labels must be whole numbers in "
+                                         r"\[0, 2\) .*got 2.5 at index 2; for regression "
+                                         r"targets, compile with metrics=None"):
+        model.fit(x, y, batch_size=2, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
+    with pytest.raises(ValueError, match=r"^accuracy: validation_data\[1\] labels"):
+        model.fit(x[:2], y[:2], validation_data=(x, y), verbose=0)
+    model.compile("mse", SGD(lr=0.1), metrics=None)
+    assert len(model.fit(x, y, batch_size=2, verbose=0).history["loss"]) == 1

@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tinynet.checks import int_at_least
+from tinynet.checks import int_at_least, real_array
 
 
-def predicted_labels(y_pred: np.ndarray) -> np.ndarray:
+def _predicted_labels(y_pred: np.ndarray) -> np.ndarray:
     """The predicted class of each row: argmax over K columns, or ``p > 0.5`` when K = 1.
 
     Shapes: y_pred (N, K) -> (N,) integers.
@@ -21,7 +21,7 @@ def predicted_labels(y_pred: np.ndarray) -> np.ndarray:
     return y_pred.argmax(axis=-1)
 
 
-def true_labels(y_true: np.ndarray) -> np.ndarray:
+def _true_labels(y_true: np.ndarray) -> np.ndarray:
     """Integer labels (N,) from labels (N,) or one-hot / probability rows (N, K)."""
     y_true = np.asarray(y_true)
     if y_true.ndim == 2 and y_true.shape[1] > 1:
@@ -38,31 +38,49 @@ def accuracy(y_pred: np.ndarray, y_true: np.ndarray) -> float:
 
     Raises ValueError for other shapes (labels as y_pred, or N that differ, would otherwise
     broadcast into a number that means nothing), for arrays that are not real numbers, for
-    one-hot rows of another width than K, and (when K > 1) for labels that are not whole
-    numbers in [0, K): each would otherwise be counted, silently, as right or wrong.
+    one-hot rows of another width than K, for labels that are not whole numbers in [0, K)
+    (in [0, 2) when K = 1), and for rows of y_true that are not probabilities summing to 1:
+    each would otherwise be counted, silently, as right or wrong. Regression targets are
+    refused this way too: accuracy is for classes, and a model that learns numbers compiles
+    with other metrics, or ``metrics=None``.
     """
-    y_pred, y_true = np.asarray(y_pred), np.asarray(y_true)
+    y_pred = real_array(y_pred, "y_pred", "accuracy")
+    y_true = real_array(y_true, "y_true", "accuracy")
     if (y_pred.ndim != 2 or y_pred.shape[1] == 0 or y_true.ndim not in (1, 2)
             or len(y_true) != len(y_pred)):
         raise ValueError(f"accuracy: expected y_pred of shape (N, K) with K >= 1 and y_true "
                          f"of shape (N,) or (N, K), got {y_pred.shape} and {y_true.shape}")
-    for name, array in (("y_pred", y_pred), ("y_true", y_true)):
-        if array.dtype.kind not in "biuf":
-            raise ValueError(f"accuracy: {name} must hold real numbers, got dtype {array.dtype}")
     K = y_pred.shape[1]
     if y_true.ndim == 2 and y_true.shape[1] > 1 and y_true.shape[1] != K:
         raise ValueError(f"accuracy: y_true one-hot rows must have the K = {K} columns of "
                          f"y_pred, got shape {y_true.shape}")
     if len(y_true) == 0:
         return float("nan")
-    if K > 1 and (y_true.ndim == 1 or y_true.shape[1] == 1):
-        labels = y_true.reshape(len(y_true))
-        bad = np.flatnonzero((labels < 0) | (labels >= K) | (labels != np.round(labels)))
-        if len(bad):  # (NaN is caught too: it is not equal to its own rounding)
-            raise ValueError(f"accuracy: y_true labels must be whole numbers in [0, {K}) for "
-                             f"y_pred with K = {K} columns, got {labels[bad[0]]} at index "
-                             f"{bad[0]}")
-    return float(np.mean(predicted_labels(y_pred) == true_labels(y_true)))
+    check_classes(y_true, K)
+    return float(np.mean(_predicted_labels(y_pred) == _true_labels(y_true)))
+
+
+def check_classes(y_true: np.ndarray, K: int, name: str = "y_true") -> None:
+    """A ValueError unless ``y_true`` (called ``name`` in the message) holds classes for K
+    outputs: labels (N,) or (N, 1) that are whole numbers in [0, K), or in [0, 2) for a
+    single output (K = 1); or rows (N, K) of probabilities that sum to 1, as one-hot rows do
+    (within 1e-3, as in CrossEntropy, for rows written in float32 or rounded)."""
+    regression = ("; for regression targets, compile with metrics=None (or other metrics): "
+                  "accuracy counts classes")
+    if y_true.ndim == 2 and y_true.shape[1] > 1:
+        bad = np.flatnonzero((y_true < 0).any(axis=1) | (y_true > 1).any(axis=1)
+                             | ~(np.abs(y_true.sum(axis=1) - 1) <= 1e-3))  # NaN: bad too
+        if len(bad):
+            raise ValueError(f"accuracy: {name} rows must be one-hot or probabilities summing "
+                             f"to 1, got {y_true[bad[0]]} at index {bad[0]}{regression}")
+        return
+    labels = y_true.reshape(len(y_true))
+    high = max(K, 2)
+    bad = np.flatnonzero((labels < 0) | (labels >= high) | (labels != np.round(labels)))
+    if len(bad):  # (NaN is caught too: it is not equal to its own rounding)
+        raise ValueError(f"accuracy: {name} labels must be whole numbers in [0, {high}) for "
+                         f"K = {K} output column{'s' if K > 1 else ''}, got "
+                         f"{labels[bad[0]]} at index {bad[0]}{regression if K == 1 else ''}")
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:

@@ -19,7 +19,7 @@ from tinynet import losses as losses_module
 from tinynet import metrics as metrics_module
 from tinynet import optim as optim_module
 from tinynet.callbacks import Callback, History, ProgressBar
-from tinynet.checks import int_at_least, number_in, verbose_level
+from tinynet.checks import flag, int_at_least, number_in, real_array, verbose_level
 from tinynet.layers.activations import Softmax, softmax
 from tinynet.layers.base import Layer
 from tinynet.losses import CrossEntropy, Loss
@@ -136,6 +136,7 @@ class Sequential:
     # ----------------------------------------------------------------------------- the math
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """Apply every layer in turn: (N, ...) -> (N, K)."""
+        training = flag(training, "training", "Sequential.forward")
         return self._forward(self.layers, self._as_input(x), training)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
@@ -212,6 +213,8 @@ class Sequential:
         Keras's names are accepted: ``"sgd"``, ``"rmsprop"``, ``"adam"`` (Keras defaults),
         ``"mse"``, ``"categorical_crossentropy"``, ``"sparse_categorical_crossentropy"``.
         ``metrics`` is a list of names or functions, one of them alone, or None for none.
+        The default, accuracy, wants class targets: a model that learns numbers (a
+        regression) compiles with ``metrics=None`` or metrics of its own.
 
         Compiling again (after ``fit``, say) with a name or a new Optimizer starts the
         optimiser afresh: zero momentum and moments, step count 0. Passing the model's own
@@ -513,9 +516,7 @@ class Sequential:
         """``x`` as an array of numbers with a batch axis, or a ValueError naming it; with
         ``finite``, also refused when it holds NaN or infinity (a whole data set is checked
         once, so that no NaN turns into a silent wrong prediction)."""
-        x = np.asarray(x)
-        if x.dtype.kind not in "biuf":
-            raise ValueError(f"{name} must hold real numbers, got dtype {x.dtype}")
+        x = real_array(x, name, "Sequential")
         if x.ndim < 1:
             raise ValueError(f"{name} must have a batch axis, got a scalar")
         # x.min() and x.max() rather than np.isfinite(x).all(): no array as large as x is
@@ -551,6 +552,10 @@ class Sequential:
         elif y.shape[1:] != out_shape[1:]:
             raise ValueError(f"{y_name} must have shape (N, {', '.join(map(str, out_shape[1:]))})"
                              f" like the model's output, got {y.shape}")
+        if len(out_shape) == 2 and any(fn is metrics_module.accuracy for _, fn in self.metrics):
+            # All of y now, not batch by batch during training: a target that is no class
+            # (a regression's, say) stops fit before its first step.
+            metrics_module.check_classes(y, out_shape[1], y_name)
         return x, y
 
     # --------------------------------------------------------------------------- summary
