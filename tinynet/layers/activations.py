@@ -14,7 +14,10 @@ from tinynet.layers.base import Layer, checked_dy, float_input
 
 
 class ReLU(Layer):
-    """``y = max(x, 0)``; ``dx = dy * (x > 0)``, so ReLU'(0) = 0 by convention."""
+    """``y = max(x, 0)``; ``dx = dy * (x > 0)``, so ReLU'(0) = 0 by convention.
+
+    Derivation: docs/activations.md#relu.
+    """
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = float_input(x, self)
@@ -43,6 +46,8 @@ class Sigmoid(Layer):
     Computed without overflow: for x < 0, exp(-x) would overflow past x = -709 in float64
     (-88 in float32), so there we use the equal form exp(x) / (1 + exp(x)). Both forms are
     written with e = exp(-|x|) <= 1, which never overflows.
+
+    Derivation: docs/activations.md#sigmoid.
     """
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
@@ -68,7 +73,10 @@ class Sigmoid(Layer):
 
 
 class Tanh(Layer):
-    """``y = tanh(x)``; ``dx = dy * (1 - y**2)``."""
+    """``y = tanh(x)``; ``dx = dy * (1 - y**2)``.
+
+    Derivation: docs/activations.md#tanh.
+    """
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         y = np.tanh(float_input(x, self))
@@ -137,11 +145,13 @@ class Softmax(Layer):
 
     Shapes: x (N, K), y (N, K), rows of y sum to 1.
 
-    Backward is the Jacobian-vector product. With s = y, ds_i/dz_j = s_i (delta_ij - s_j), so
+    Backward is the Jacobian-vector product. Within a row, with s = y,
+    ds_i/dx_j = s_i (delta_ij - s_j), so
 
         dx_j = sum_i dy_i s_i (delta_ij - s_j) = s_j (dy_j - sum_i dy_i s_i)
 
     i.e. ``dx = s * (dy - sum(dy * s, axis=-1))``: O(K) per row, no (K, K) Jacobian built.
+    Derivation: docs/softmax.md#backward-a-jacobian-vector-product.
 
     Trained with :class:`tinynet.losses.CrossEntropy`, a model ending in Softmax hands the
     loss the logits instead (the fused, stable form); see :class:`tinynet.Sequential`.
