@@ -28,6 +28,8 @@ class Dense(Layer):
         db = dy.sum(axis=0)  (D_out,)        a sum, not a mean: the loss already averages
         dx = dy @ W.T        (N, D_in)
 
+    Derivation: docs/layers.md#backward-derived.
+
     Args:
         in_features: D_in.
         out_features: D_out.
@@ -61,13 +63,7 @@ class Dense(Layer):
                                      "Dense: b_init")
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        x = as_float_array(x, self.dtype, "input", self)
-        if x.ndim != 2 or x.shape[1] != self.in_features:
-            hint = " (add a Flatten() layer before it)" if x.ndim > 2 else ""
-            raise ValueError(
-                f"{self!r}: expected input of shape (N, {self.in_features}), "
-                f"got {x.shape}{hint}"
-            )
+        x = self._x(x)  # (N, D_in)
         # BEGIN SOLUTION dense-forward
         # HINT: y = x @ W + b with W, b = self.params['W'], self.params['b']; keep x for
         # HINT: backward, self._save(x=x)
@@ -75,13 +71,8 @@ class Dense(Layer):
         return x @ self.params["W"] + self.params["b"]  # (N, D_out)
         # END SOLUTION
 
-    def _dy(self, dy: np.ndarray) -> np.ndarray:
-        """``dy`` checked against the last output's shape, (N, D_out), in the layer's dtype
-        (a float64 dy would upcast every product)."""
-        return checked_dy(self, dy, (len(self._load("x")), self.out_features), self.dtype)
-
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        dy = self._dy(dy)
+        dy = self._dy(dy)  # (N, D_out)
         self.backward_params(dy)
         # BEGIN SOLUTION dense-backward
         # HINT: return dx = dy @ W.T
@@ -96,6 +87,23 @@ class Dense(Layer):
         self.grads["W"] = x.T @ dy  # (D_in, D_out)
         self.grads["b"] = dy.sum(axis=0)  # (D_out,)
         # END SOLUTION
+
+    def _x(self, x: np.ndarray) -> np.ndarray:
+        """``x`` in the layer's dtype (uint8 pixels become floats: integers are never
+        multiplied as integers), or a ValueError unless it has shape (N, D_in)."""
+        x = as_float_array(x, self.dtype, "input", self)
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            hint = " (add a Flatten() layer before it)" if x.ndim > 2 else ""
+            raise ValueError(
+                f"{self!r}: expected input of shape (N, {self.in_features}), "
+                f"got {x.shape}{hint}"
+            )
+        return x
+
+    def _dy(self, dy: np.ndarray) -> np.ndarray:
+        """``dy`` checked against the last output's shape, (N, D_out), in the layer's dtype
+        (a float64 dy would upcast every product)."""
+        return checked_dy(self, dy, (len(self._load("x")), self.out_features), self.dtype)
 
     def output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         return (self.out_features,)
