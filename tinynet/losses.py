@@ -134,6 +134,8 @@ class CrossEntropy(Loss):
       loss, honestly: no ``log(p + eps)`` clamp hides how wrong the prediction is. Train a
       Softmax model through :class:`tinynet.Sequential`, which fuses Softmax and this loss
       into the logits form.
+
+    Derivation: docs/cross_entropy.md#the-fused-gradient-softmax---y--n.
     """
 
     def __init__(self, from_logits: bool = False, reduction: str = "mean") -> None:
@@ -142,24 +144,8 @@ class CrossEntropy(Loss):
         self.from_logits = flag(from_logits, "from_logits", "CrossEntropy")
 
     def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
-        y_pred = _check_pred(self, y_pred)
-        if y_pred.ndim != 2:
-            raise ValueError(f"{self!r}: y_pred must have shape (N, K), got {y_pred.shape}")
-        N, K = y_pred.shape
-        y_true = check_targets(y_true, K)
-        if len(y_true) != N:
-            raise ValueError(
-                f"{self!r}: y_pred has {N} samples but y_true has {len(y_true)}"
-            )
-        if not self.from_logits and y_pred.size and (y_pred.min() < 0
-                                                     or y_pred.max() > 1 + PROBABILITY_SLACK):
-            # Logits (or a ReLU's outputs) read as probabilities give a NaN or infinite loss,
-            # which would look like divergence; say what is really wrong.
-            raise ValueError(
-                f"{self!r}: y_pred must hold probabilities in [0, 1], got values from "
-                f"{y_pred.min():.4g} to {y_pred.max():.4g}: end the model with Softmax(), or "
-                "use CrossEntropy(from_logits=True) on logits"
-            )
+        y_pred, y_true = self._check(y_pred, y_true)  # (N, K); labels (N,) or rows (N, K)
+        N = len(y_pred)
         labels = y_true.ndim == 1
         # BEGIN SOLUTION cross-entropy
         # HINT: log p = log_softmax(y_pred) if self.from_logits, else np.log(y_pred) (log 0 =
@@ -180,7 +166,7 @@ class CrossEntropy(Loss):
             # 0 * log(0) would be NaN; entries with y = 0 contribute nothing.
             with np.errstate(invalid="ignore"):  # the NaN np.where discards: no warning
                 per_sample = -np.where(y != 0, y * log_p, 0).sum(axis=1)
-        self._saved = {"y_pred": y_pred, "y_true": y_true, "log_p": log_p}
+        self._saved = {"y_pred": y_pred, "y_true": y_true}
         total = per_sample.sum()
         return float(total / N if self.reduction == "mean" and N else total)
         # END SOLUTION
@@ -191,28 +177,54 @@ class CrossEntropy(Loss):
         N = len(y_pred)
         # BEGIN SOLUTION cross-entropy
         # HINT: with y the one-hot rows of labels, or y_true: from logits dz = softmax(y_pred) *
-        # HINT: sum(y) - y per row; from probabilities dz = -y / y_pred, and 0 where y = 0 (no
+        # HINT: sum(y) - y per row; from probabilities dp = -y / y_pred, and 0 where y = 0 (no
         # HINT: 0 / 0 warning); divided by N for the mean; in y_pred's dtype
         if self.from_logits:
-            dz = softmax(y_pred)  # p, (N, K)
+            # y_pred holds the logits z: dL/dz = p * sum(y) - y, with p = softmax(z)
+            dy_pred = softmax(y_pred)  # p, (N, K)
             if y_true.ndim == 1:
-                dz[np.arange(N), y_true] -= 1  # p - one_hot(y)
+                dy_pred[np.arange(N), y_true] -= 1  # p - one_hot(y)
             else:
                 y = y_true.astype(y_pred.dtype, copy=False)
-                dz = dz * y.sum(axis=1, keepdims=True) - y
+                dy_pred = dy_pred * y.sum(axis=1, keepdims=True) - y
         else:
-            dz = np.zeros_like(y_pred)
-            with np.errstate(divide="ignore"):
+            # y_pred holds the probabilities p: dL/dp = -y / p, and 0 where y = 0
+            dy_pred = np.zeros_like(y_pred)  # (N, K)
+            with np.errstate(divide="ignore"):  # -1 / 0 = -inf: a zero probability, honestly
                 if y_true.ndim == 1:
                     rows = np.arange(N)
-                    dz[rows, y_true] = -1 / y_pred[rows, y_true]
+                    dy_pred[rows, y_true] = -1 / y_pred[rows, y_true]
                 else:
                     y = y_true.astype(y_pred.dtype, copy=False)
-                    np.divide(-y, y_pred, out=dz, where=y != 0)
+                    np.divide(-y, y_pred, out=dy_pred, where=y != 0)
         if self.reduction == "mean" and N:
-            dz /= N
-        return dz
+            dy_pred /= N
+        return dy_pred
         # END SOLUTION
+
+    def _check(self, y_pred: np.ndarray, y_true: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``y_pred`` as floats of shape (N, K), probabilities unless ``from_logits``, and
+        ``y_true`` as targets for its N samples and K classes (:func:`check_targets`); or a
+        ValueError that says what is wrong."""
+        y_pred = _check_pred(self, y_pred)
+        if y_pred.ndim != 2:
+            raise ValueError(f"{self!r}: y_pred must have shape (N, K), got {y_pred.shape}")
+        N, K = y_pred.shape
+        y_true = check_targets(y_true, K)
+        if len(y_true) != N:
+            raise ValueError(
+                f"{self!r}: y_pred has {N} samples but y_true has {len(y_true)}"
+            )
+        if not self.from_logits and y_pred.size and (y_pred.min() < 0
+                                                     or y_pred.max() > 1 + PROBABILITY_SLACK):
+            # Logits (or a ReLU's outputs) read as probabilities give a NaN or infinite loss,
+            # which would look like divergence; say what is really wrong.
+            raise ValueError(
+                f"{self!r}: y_pred must hold probabilities in [0, 1], got values from "
+                f"{y_pred.min():.4g} to {y_pred.max():.4g}: end the model with Softmax(), or "
+                "use CrossEntropy(from_logits=True) on logits"
+            )
+        return y_pred, y_true
 
     def get_config(self) -> dict[str, Any]:
         return {"from_logits": self.from_logits, "reduction": self.reduction}
@@ -226,23 +238,12 @@ class MSE(Loss):
     Gradient: ``dy_pred = 2 * (y_pred - y_true) / (N * K)`` (without the division for sum).
 
     Shapes: y_pred and y_true of the same shape, (N, K) for one-hot targets.
+
+    Derivation: docs/mse.md#gradient.
     """
 
     def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
-        y_pred = _check_pred(self, y_pred)
-        y_true = np.asarray(y_true)
-        if y_true.shape != y_pred.shape:
-            hint = ""
-            if y_true.ndim == 1 and y_pred.shape[1:] == (1,):
-                hint = " (one target per sample: y_true.reshape(-1, 1))"
-            elif y_true.ndim == 1 and y_pred.ndim == 2:
-                hint = " (one-hot encode labels: tinynet.datasets.one_hot(y, num_classes))"
-            raise ValueError(
-                f"{self!r}: y_true must have the shape of y_pred {y_pred.shape}, "
-                f"got {y_true.shape}{hint}"
-            )
-        if y_true.dtype.kind not in "biuf":
-            raise ValueError(f"{self!r}: y_true must hold numbers, got dtype {y_true.dtype}")
+        y_pred, y_true = self._check(y_pred, y_true)  # one shape, (N, K) for K outputs
         # BEGIN SOLUTION mse
         # HINT: keep diff = y_pred - y_true in self._saved['diff']; the mean or sum of diff**2
         diff = y_pred - y_true.astype(y_pred.dtype, copy=False)
@@ -258,6 +259,25 @@ class MSE(Loss):
         scale = 2 / diff.size if self.reduction == "mean" and diff.size else 2
         return diff * diff.dtype.type(scale)
         # END SOLUTION
+
+    def _check(self, y_pred: np.ndarray, y_true: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``y_pred`` as floats and ``y_true`` as numbers of the same shape, or a ValueError
+        that says what is wrong (with a hint for integer labels)."""
+        y_pred = _check_pred(self, y_pred)
+        y_true = np.asarray(y_true)
+        if y_true.shape != y_pred.shape:
+            hint = ""
+            if y_true.ndim == 1 and y_pred.shape[1:] == (1,):
+                hint = " (one target per sample: y_true.reshape(-1, 1))"
+            elif y_true.ndim == 1 and y_pred.ndim == 2:
+                hint = " (one-hot encode labels: tinynet.datasets.one_hot(y, num_classes))"
+            raise ValueError(
+                f"{self!r}: y_true must have the shape of y_pred {y_pred.shape}, "
+                f"got {y_true.shape}{hint}"
+            )
+        if y_true.dtype.kind not in "biuf":
+            raise ValueError(f"{self!r}: y_true must hold numbers, got dtype {y_true.dtype}")
+        return y_pred, y_true
 
 
 LOSSES = {
