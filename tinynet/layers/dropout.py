@@ -17,8 +17,9 @@ class Dropout(Layer):
     The scaling ("inverted" dropout) keeps the expected value of every entry unchanged,
     E[y] = (1 - rate) * x / (1 - rate) = x, so nothing needs rescaling at test time.
 
-    With the mask m (entries 0 or 1 / (1 - rate)), ``y = x * m`` and ``dx = dy * m``.
-    The mask is drawn from ``self.rng``, which :class:`tinynet.Sequential` sets from its seed.
+    With the mask m (entries 0 or 1 / (1 - rate)), ``y = x * m`` and ``dx = dy * m``;
+    x, m, y, dy and dx all have one shape, any shape. The mask is drawn from ``self.rng``,
+    which :class:`tinynet.Sequential` sets from its seed. Derivation: docs/layers.md#dropout.
 
     Args:
         rate: the probability of dropping an entry, in [0, 1).
@@ -34,19 +35,19 @@ class Dropout(Layer):
         self.rng = generator("Dropout", rng)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        x = float_input(x, self)  # integers: the kept entries are scaled by 1 / (1 - rate)
+        x = float_input(x, self)  # integers become floats, to be scaled by 1 / (1 - rate)
         if not flag(training, "training", self) or self.rate == 0:
             self._save(mask=None, shape=x.shape, dtype=x.dtype)
             return x
-        keep = self.rng.random(x.shape) >= self.rate
-        mask = keep.astype(x.dtype) / x.dtype.type(1 - self.rate)
+        keep = self.rng.random(x.shape) >= self.rate  # True with probability 1 - rate
+        mask = keep.astype(x.dtype) / x.dtype.type(1 - self.rate)  # m: 0 or 1 / (1 - rate)
         self._save(mask=mask, shape=x.shape, dtype=x.dtype)
         return x * mask
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         mask, shape, dtype = self._load("mask", "shape", "dtype")
         dy = checked_dy(self, dy, shape, dtype)
-        return dy.copy() if mask is None else dy * mask
+        return dy.copy() if mask is None else dy * mask  # a new array, never dy itself
 
     def get_config(self) -> dict[str, Any]:
         return {"rate": self.rate}
