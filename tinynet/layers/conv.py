@@ -114,6 +114,7 @@ class Conv2D(Layer):
     dcols and col2im are a loop over the kh*kw kernel positions (di, dj): position (di, dj)
     of every window at once is one strided slice of xp, and its columns of dcols are
     ``dy2 @ W[di, dj].T``; so each step is one small product and one array addition.
+    Derivation: docs/conv.md#backward-derived.
 
     Args:
         in_channels: C_in.
@@ -200,7 +201,7 @@ class Conv2D(Layer):
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = as_float_array(x, self.dtype, "input", self)  # uint8 pixels become floats
         check_images(self, x, self.in_channels)
-        N, H, W, C = x.shape
+        N, H, W, C_in = x.shape
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         top, bottom, left, right = self.pads(H, W)
         Hp, Wp = H + top + bottom, W + left + right
@@ -217,7 +218,7 @@ class Conv2D(Layer):
         # HINT: ones, y = cols @ [W reshaped (K, C_out); b]; save what backward needs, with
         # HINT: y_shape (N, H_out, W_out, C_out), which self._dy2 reads
         if top or bottom or left or right:
-            xp = np.zeros((N, Hp, Wp, C), dtype=self.dtype)  # (N, Hp, Wp, C_in)
+            xp = np.zeros((N, Hp, Wp, C_in), dtype=self.dtype)
             xp[:, top:top + H, left:left + W, :] = x
         else:
             xp = x
@@ -227,10 +228,10 @@ class Conv2D(Layer):
         # is always 1 (the "bias trick"): the one product below adds b as well, and
         # backward's one product gives db along with dW. (Adding b to y separately would
         # cost as much as the product itself, for a tall y of few columns.)
-        M, K, C_out = N * H_out * W_out, kh * kw * C, self.out_channels
+        M, K, C_out = N * H_out * W_out, kh * kw * C_in, self.out_channels
         cols = self._scratch("cols", (M, K + 1))
         cols[:, K] = 1
-        im2col(xp, cols[:, :K].reshape(N, H_out, W_out, kh, kw, C), self.stride)
+        im2col(xp, cols[:, :K].reshape(N, H_out, W_out, kh, kw, C_in), self.stride)
 
         Wb = np.concatenate([self.params["W"].reshape(K, C_out), self.params["b"][None]])
         y = cols @ Wb  # (M, K + 1) @ (K + 1, C_out) = x's windows @ W + b: (M, C_out)
@@ -264,9 +265,9 @@ class Conv2D(Layer):
         # HINT: H_out, W_out, C_in) into the strided slice of the padded dx that it read; then crop
         # HINT: the padding
         x_shape, pads, y_shape = self._load("x_shape", "pads", "y_shape")
-        dy2 = self._dy2(dy)
-        N, H, W, C = x_shape
-        _, H_out, W_out, C_out = y_shape
+        dy2 = self._dy2(dy)  # (M, C_out)
+        N, H, W, C_in = x_shape
+        _, H_out, W_out, _ = y_shape
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         M = N * H_out * W_out
 
@@ -275,13 +276,13 @@ class Conv2D(Layer):
         # that position is dy2 @ W[di, dj].T, (M, C_in); add it where the position read.
         # A pixel read by several windows (through several positions) gets the sum.
         top, bottom, left, right = pads
-        dxp = np.zeros((N, H + top + bottom, W + left + right, C), dtype=self.dtype)
-        dcols = np.empty((M, C), dtype=self.dtype)  # one position's gradient at a time
+        dxp = np.zeros((N, H + top + bottom, W + left + right, C_in), dtype=self.dtype)
+        dcols = np.empty((M, C_in), dtype=self.dtype)  # one position's gradient at a time
         for di in range(kh):
             for dj in range(kw):
                 np.matmul(dy2, self.params["W"][di, dj].T, out=dcols)  # (M, C_in)
                 dxp[:, di:di + sh * H_out:sh, dj:dj + sw * W_out:sw, :] += (
-                    dcols.reshape(N, H_out, W_out, C))
+                    dcols.reshape(N, H_out, W_out, C_in))
         return dxp[:, top:top + H, left:left + W, :]  # crop the padding: (N, H, W, C_in)
         # END SOLUTION
 
