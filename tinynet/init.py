@@ -1,8 +1,11 @@
 """Weight initialisers: functions ``init(shape, rng, dtype) -> array``.
 
-Why they matter: a layer's output variance is ``fan_in * Var(W) * E[x**2]``. Glorot keeps it
-near 1 for tanh/sigmoid-like units by choosing ``Var(W) = 2 / (fan_in + fan_out)``; He
-compensates for ReLU halving the variance with ``Var(W) = 2 / fan_in``. See docs/layers.md.
+Why they matter: a layer's output variance is ``fan_in * Var(W) * E[x**2]``, so every layer
+multiplies the signal's variance by ``fan_in * Var(W)``, and backward multiplies the
+gradient's by ``fan_out * Var(W)``. Glorot (for tanh/sigmoid-like units) cannot make both 1 unless
+fan_in = fan_out, and compromises with ``Var(W) = 2 / (fan_in + fan_out)``; He makes up for
+ReLU halving ``E[x**2]`` with ``Var(W) = 2 / fan_in``. Derivation:
+docs/layers.md#why-these-variances.
 
 For a Dense kernel of shape (D_in, D_out), ``fan_in = D_in`` and ``fan_out = D_out``; for a
 convolution kernel (kh, kw, C_in, C_out) both are multiplied by the receptive field kh * kw.
@@ -32,7 +35,7 @@ def fans(shape: tuple[int, ...], owner: str = "fans") -> tuple[int, int]:
             isinstance(d, int | np.integer) and not isinstance(d, bool) and d >= 1
             for d in shape):
         raise ValueError(f"{owner}: shape must be a tuple of ints >= 1, got {shape!r}")
-    if len(shape) < 2:
+    if len(shape) < 2:  # a vector (a bias) or a scalar: both fans are its size, as in Keras
         return (shape[0] if shape else 1,) * 2
     receptive_field = int(np.prod(shape[:-2]))
     return shape[-2] * receptive_field, shape[-1] * receptive_field
