@@ -137,6 +137,7 @@ class SGD(Optimizer):
         Nesterov:              v = momentum * v - lr * g;  param += momentum * v - lr * g
 
     Nesterov looks ahead: it applies the gradient step on top of the updated velocity.
+    Two steps by hand: docs/optimizers.md#two-steps-by-hand.
     """
 
     state_names = ("velocity",)
@@ -192,6 +193,7 @@ class RMSprop(Optimizer):
 
     Parameters whose gradients are large take smaller steps, and vice versa. ``eps`` goes
     inside the square root, as in Keras, so the smallest divisor is sqrt(eps) ~ 3e-4.
+    Two steps by hand: docs/optimizers.md#two-steps-by-hand.
     """
 
     state_names = ("mean_square",)
@@ -236,6 +238,7 @@ class Adam(Optimizer):
         param -= lr_t * m / (sqrt(v) + eps)
 
     The correction undoes the pull towards 0 of moments that started at 0.
+    Two steps by hand: docs/optimizers.md#two-steps-by-hand.
     """
 
     state_names = ("m", "v")
