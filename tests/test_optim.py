@@ -199,6 +199,15 @@ def test_bad_hyper_parameters_are_refused(make):
         make()
 
 
+@pytest.mark.parametrize("nesterov", ["no", "False", 1, None])
+def test_nesterov_must_be_true_or_false(nesterov):
+    # bool("no") is True: a string would silently turn Nesterov on (or, with momentum 0,
+    # fail with a message about momentum instead of about the flag).
+    with pytest.raises(TypeError, match="SGD: nesterov must be True or False"):
+        SGD(0.1, momentum=0.9, nesterov=nesterov)
+    assert SGD(0.1, momentum=0.9, nesterov=np.True_).nesterov is True
+
+
 def test_numpy_numbers_are_accepted_as_hyper_parameters():
     assert SGD(np.int64(1)).lr == 1.0 and isinstance(SGD(np.int64(1)).lr, float)
     assert Adam(np.float32(0.5), beta1=np.float64(0.8)).beta1 == 0.8

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynet.checks import number_in
+from tinynet.checks import flag, number_in
 
 Pairs = Iterable[tuple[np.ndarray, np.ndarray]]
 
@@ -147,10 +147,11 @@ class SGD(Optimizer):
         super().__init__(lr)
         _check_number(self, "momentum", momentum, 0.0, 1.0)
         _check_number(self, "weight_decay", weight_decay, 0.0)
-        if nesterov and momentum == 0:
+        # A string would silently turn Nesterov on: bool("no") is True.
+        self.nesterov = flag(nesterov, "nesterov", "SGD")
+        if self.nesterov and momentum == 0:
             raise ValueError("SGD: nesterov=True needs a momentum > 0")
         self.momentum = float(momentum)
-        self.nesterov = bool(nesterov)
         self.weight_decay = float(weight_decay)
         if self.momentum == 0:
             self.state_names = ()  # plain SGD keeps no velocity: nothing to allocate or save
