@@ -301,6 +301,18 @@ def test_sigmoid_and_tanh_match_their_formulas(x):
         np.testing.assert_array_equal(Tanh().forward(x * EXTREME), np.tanh(x * EXTREME))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_tanh_backward_does_not_report_the_harmless_underflow_of_a_tiny_y(dtype):
+    # tanh(x) = x for tiny x, and y * y underflows to 0 (below 1e-19 in float32): exactly
+    # right, as Sigmoid's and Softmax's underflows are, and not an error under all="raise".
+    x = np.array([1e-30, -1e-200, 0.5], dtype=dtype)  # y * y underflows in float32, float64
+    layer = Tanh()
+    with np.errstate(all="raise"):
+        y = layer.forward(x)
+        dx = layer.backward(np.ones_like(x))
+    np.testing.assert_array_equal(dx, 1 - y * y)
+
+
 # --------------------------------------------------------------------------------- Flatten
 @SETTINGS
 @given(floats64(batch_shapes(min_dims=1, max_dims=5)))
