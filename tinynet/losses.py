@@ -28,9 +28,12 @@ class Loss:
         self._saved: dict[str, Any] = {}
 
     def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
+        """The loss of predictions ``y_pred`` (N, K) for targets ``y_true``; keeps what
+        ``backward`` needs."""
         raise NotImplementedError
 
     def backward(self) -> np.ndarray:
+        """``dL/dy_pred`` for the last ``forward``: ``y_pred``'s shape and dtype."""
         raise NotImplementedError
 
     def __call__(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
