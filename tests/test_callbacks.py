@@ -181,6 +181,33 @@ def test_keras_names_of_the_batch_hooks_are_called_too():
     assert recorder.calls == per_epoch * EPOCHS
 
 
+def test_hooks_written_without_a_default_for_logs_are_called_with_logs_none():
+    # Keras passes every hook its logs argument, so Keras code often declares it without a
+    # default: def on_train_begin(self, logs). fit must pass it too, not lean on the default.
+    class NoDefaults(Callback):
+        def __init__(self):
+            super().__init__()
+            self.calls = []
+
+        def on_train_begin(self, logs):
+            self.calls.append(("train_begin", logs))
+
+        def on_epoch_begin(self, epoch, logs):
+            self.calls.append(("epoch_begin", logs))
+
+        def on_batch_begin(self, batch, logs):
+            self.calls.append(("batch_begin", logs))
+
+        def on_train_end(self, logs):
+            self.calls.append(("train_end", logs))
+
+    x, y = data()
+    recorder = NoDefaults()
+    model().fit(x, y, epochs=1, batch_size=BATCH, verbose=0, callbacks=[recorder])
+    assert recorder.calls == [("train_begin", None), ("epoch_begin", None),
+                              *[("batch_begin", None)] * STEPS, ("train_end", None)]
+
+
 def test_stop_training_ends_after_the_current_epoch():
     class StopAtEpoch1(Callback):
         def on_epoch_end(self, epoch, logs=None):

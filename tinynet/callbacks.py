@@ -10,7 +10,8 @@
 
 ``epoch`` and ``batch`` count from 0. ``logs`` maps metric names to numbers: in
 ``on_batch_end`` the running means of the epoch so far (``"loss"``, ``"accuracy"``), in
-``on_epoch_end`` the epoch's values with ``"val_..."`` ones when there is validation data.
+``on_epoch_end`` the epoch's values with ``"val_..."`` ones when there is validation data;
+the other hooks get ``logs=None``, passed as an argument, as Keras passes it.
 A callback reaches the model as ``self.model``; setting ``model.stop_training = True``
 ends training after the current epoch.
 """

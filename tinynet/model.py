@@ -317,15 +317,17 @@ class Sequential:
         self.history = history
         self.stop_training = False
 
+        # Every hook gets its logs argument, None where there are none yet, as Keras passes
+        # it: Keras code often declares it without a default, def on_train_begin(self, logs).
         for cb in all_callbacks:
-            cb.on_train_begin()
+            cb.on_train_begin(None)
         for epoch in range(initial_epoch, epochs):
             rng = self._epoch_generator(epoch, steps)
             for layer in self.layers:
                 layer.rng = rng  # dropout masks, random shifts
             order = rng.permutation(N) if shuffle else np.arange(N)  # (N,): each sample once
             for cb in all_callbacks:
-                cb.on_epoch_begin(epoch)
+                cb.on_epoch_begin(epoch, None)
             # Sums over the epoch so far of the loss and of each metric, each batch's value
             # weighted by its size: divided by the samples seen, the running means per sample
             # that the logs hold (and Keras's progress bar shows).
@@ -333,7 +335,7 @@ class Sequential:
             seen = 0  # samples trained on in this epoch so far
             for batch in range(steps):
                 for cb in all_callbacks:
-                    cb.on_batch_begin(batch)
+                    cb.on_batch_begin(batch, None)
                 idx = order[batch * batch_size:(batch + 1) * batch_size]  # (B,), B <= batch_size
                 yb = y[idx]
                 value, out = self.train_step(x[idx], yb)  # forward, loss, backward, step
@@ -369,7 +371,7 @@ class Sequential:
             if self.stop_training:
                 break
         for cb in all_callbacks:
-            cb.on_train_end()
+            cb.on_train_end(None)
         return history
 
     def _epoch_generator(self, epoch: int, steps: int) -> np.random.Generator:
