@@ -208,6 +208,30 @@ def test_hooks_written_without_a_default_for_logs_are_called_with_logs_none():
                               *[("batch_begin", None)] * STEPS, ("train_end", None)]
 
 
+def test_one_callback_alone_is_taken_as_in_keras():
+    x, y = data()
+    history = model().fit(x, y, epochs=5, batch_size=BATCH, verbose=0,
+                          callbacks=EarlyStopping(monitor="loss", patience=0, min_delta=10))
+    assert history.epoch == [0, 1]  # epoch 1 is no better by 10 than epoch 0: it stops there
+
+
+@pytest.mark.parametrize("callbacks, message", [
+    ([EarlyStopping], r"callbacks\[0\] is the class EarlyStopping, not a callback: make "
+                      r"one, EarlyStopping\(\.\.\.\)"),
+    ((History(), print), r"callbacks\[1\] must be a Callback object \(an instance of a "
+                         r"subclass of tinynet\.Callback\), got <built-in function print>"),
+    (ProgressBar, r"callbacks is the class ProgressBar"),
+    ("EarlyStopping", r"callbacks must be a list of Callback objects, got 'EarlyStopping'"),
+])
+def test_what_is_not_a_callback_is_refused_by_name_before_training(callbacks, message):
+    x, y = data()
+    m = model()
+    before = m.get_weights()
+    with pytest.raises(TypeError, match=message):
+        m.fit(x, y, epochs=1, batch_size=BATCH, verbose=0, callbacks=callbacks)
+    assert all(np.array_equal(a, b) for a, b in zip(before, m.get_weights(), strict=True))
+
+
 def test_stop_training_ends_after_the_current_epoch():
     class StopAtEpoch1(Callback):
         def on_epoch_end(self, epoch, logs=None):

@@ -62,6 +62,34 @@ def _named_metrics(metrics: Sequence[str | Callable] | str | Callable | None
     return named
 
 
+def _callback_list(callbacks: Iterable[Callback] | Callback | None) -> list[Callback]:
+    """fit's ``callbacks`` as a list: a list (or any iterable) of Callback objects, one of
+    them alone (as Keras takes it), or None for none. A TypeError names what is not a
+    Callback object, before any training: a class where an object was meant
+    (``callbacks=[EarlyStopping]``) would otherwise fail inside fit with a message about
+    ``set_model``'s arguments."""
+    def refuse(where: str, item: object) -> TypeError:
+        if isinstance(item, type) and issubclass(item, Callback):
+            return TypeError(f"{where} is the class {item.__name__}, not a callback: make "
+                             f"one, {item.__name__}(...)")
+        return TypeError(f"{where} must be a Callback object (an instance of a subclass of "
+                         f"tinynet.Callback), got {item!r}")
+
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback):
+        return [callbacks]
+    if isinstance(callbacks, type) and issubclass(callbacks, Callback):
+        raise refuse("callbacks", callbacks)
+    if isinstance(callbacks, str | bytes) or not isinstance(callbacks, Iterable):
+        raise TypeError(f"callbacks must be a list of Callback objects, got {callbacks!r}")
+    callbacks = list(callbacks)
+    for i, cb in enumerate(callbacks):
+        if not isinstance(cb, Callback):
+            raise refuse(f"callbacks[{i}]", cb)
+    return callbacks
+
+
 def _split_off(x: np.ndarray, y: np.ndarray, fraction: float
                ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """(x_train, y_train, (x_val, y_val)): the last ``fraction`` of the samples held out,
@@ -269,7 +297,7 @@ class Sequential:
 
     def fit(self, x: np.ndarray, y: np.ndarray, epochs: int = 1, batch_size: int = 32,
             validation_data: tuple[np.ndarray, np.ndarray] | None = None, shuffle: bool = True,
-            verbose: int | str = 1, callbacks: Sequence[Callback] | None = None,
+            verbose: int | str = 1, callbacks: Sequence[Callback] | Callback | None = None,
             initial_epoch: int = 0, validation_split: float = 0.0) -> History:
         """Train for ``epochs`` passes over (x, y); return the :class:`History`.
 
@@ -298,6 +326,7 @@ class Sequential:
         (x, y, epochs, batch_size, validation_data, verbose,
          initial_epoch) = self._check_fit_args(x, y, epochs, batch_size, validation_data,
                                                verbose, initial_epoch, validation_split)
+        callbacks = _callback_list(callbacks)
         history = self._history_to_continue(initial_epoch, epochs)
         if self.metrics:
             # Training computes the metrics after each step: one that fails (a function of
@@ -308,7 +337,7 @@ class Sequential:
         steps = math.ceil(N / batch_size)  # batches per epoch; the last may be smaller
         summed = self.loss.reduction == "sum"
         # History first: a ModelCheckpoint saves model.history, which must hold the epoch.
-        all_callbacks = [history, ProgressBar(verbose), *(callbacks or [])]
+        all_callbacks = [history, ProgressBar(verbose), *callbacks]
         params = {"epochs": epochs, "steps": steps, "verbose": verbose,
                   "initial_epoch": initial_epoch}
         for cb in all_callbacks:
