@@ -260,6 +260,23 @@ def test_keras_argument_names_are_refused_naming_tinynets(make, message):
         make()
 
 
+def test_keras_attribute_names_are_refused_naming_tinynets():
+    # A Keras callback sets model.optimizer.learning_rate: as a new attribute that nothing
+    # reads, training would go on at the old rate without a word.
+    opt = Adam(0.01)
+    with pytest.raises(AttributeError, match=r"Adam: learning_rate is Keras's name; "
+                                             r"tinynet's is lr: set optimizer\.lr = 0\.5"):
+        opt.learning_rate = 0.5
+    with pytest.raises(AttributeError, match=r"RMSprop: epsilon is Keras's name; "
+                                             r"tinynet's is eps: optimizer\.eps"):
+        RMSprop().epsilon  # noqa: B018
+    assert opt.lr == 0.01 and "learning_rate" not in vars(opt)
+    opt.lr = 0.5  # tinynet's name works
+    assert opt.lr == 0.5
+    with pytest.raises(AttributeError, match="'SGD' object has no attribute 'rho'"):
+        SGD().rho  # noqa: B018
+
+
 def test_an_optimiser_subclass_with_keyword_arguments_of_its_own_is_left_alone():
     class Scaled(SGD):
         def __init__(self, lr: float = 0.01, **options: float) -> None:

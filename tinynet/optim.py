@@ -119,6 +119,23 @@ class Optimizer:
         _refuse_unknown_keywords(cls, kwargs)
         return super().__new__(cls)
 
+    # The same for attributes: a Keras callback that sets model.optimizer.learning_rate
+    # would otherwise add an attribute that nothing reads, and training would go on at the
+    # old rate without a word. Refused when the optimiser has tinynet's name for it.
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in KERAS_NAMES and KERAS_NAMES[name] in vars(self):
+            right = KERAS_NAMES[name]
+            raise AttributeError(f"{type(self).__name__}: {name} is Keras's name; tinynet's "
+                                 f"is {right}: set optimizer.{right} = {value!r}")
+        super().__setattr__(name, value)
+
+    def __getattr__(self, name: str) -> Any:  # called only for a name the object lacks
+        if name in KERAS_NAMES and KERAS_NAMES[name] in vars(self):
+            right = KERAS_NAMES[name]
+            raise AttributeError(f"{type(self).__name__}: {name} is Keras's name; tinynet's "
+                                 f"is {right}: optimizer.{right}")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
 
 def _check_number(owner: Any, name: str, value: Any, low: float, high: float | None = None,
                   low_inclusive: bool = True) -> None:
