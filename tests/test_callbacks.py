@@ -86,6 +86,18 @@ def test_verbose_2_prints_one_line_per_epoch(capsys):
         assert "[" not in line and "\r" not in line
 
 
+def test_progress_shows_values_below_1e_3_in_scientific_notation_as_keras_does():
+    # "loss: 0.0000" would read as a loss of exactly 0, where a regression's MSE often is
+    # 2.5e-05: Keras switches to four significant digits below 1e-3, and so does tinynet.
+    stream = io.StringIO()
+    bar = ProgressBar(verbose=2, stream=stream)
+    bar.set_params({"epochs": 1, "steps": 1, "verbose": 2, "initial_epoch": 0})
+    bar.on_epoch_begin(0, None)
+    bar.on_epoch_end(0, {"loss": 2.5e-05, "accuracy": 0.5, "val_loss": 0.0, "lr": -0.002})
+    assert stream.getvalue().endswith(" - loss: 2.5000e-05 - accuracy: 0.5000"
+                                      " - val_loss: 0.0000e+00 - lr: -0.0020\n")
+
+
 def test_progress_bar_takes_keras_verbose_auto_and_refuses_other_levels():
     assert ProgressBar(verbose="auto").verbose == 1  # Keras's default: a bar
     with pytest.raises(ValueError, match="verbose must be 'auto', 0, 1 or 2, got 3"):

@@ -140,8 +140,14 @@ def _format_per_step(seconds: float) -> str:
     return f"{seconds * 1e6:.0f}us/step"
 
 
+def _format_value(value: float) -> str:
+    """Four decimals, or below 1e-3 four significant digits, as Keras prints: a loss of
+    2.5e-05 (a regression's, say) would otherwise read "0.0000", as if it were 0."""
+    return f"{value:.4f}" if abs(value) > 1e-3 else f"{value:.4e}"
+
+
 def _format_logs(logs: Logs) -> str:
-    return "".join(f" - {key}: {value:.4f}" for key, value in logs.items())
+    return "".join(f" - {key}: {_format_value(value)}" for key, value in logs.items())
 
 
 class ProgressBar(Callback):
