@@ -220,6 +220,17 @@ def test_a_3d_input_gets_a_hint():
         Conv2D(1, 2, 3).forward(np.zeros((4, 8, 8)))
 
 
+def test_one_image_without_its_batch_axis_gets_the_batch_axis_hint():
+    # model.predict(x_test[0]) on (N, 28, 28, 1) images: the channel axis is there, the batch
+    # axis is missing, so "add a channel axis" would send the user the wrong way.
+    with pytest.raises(ValueError, match=r"got an array of shape \(8, 8, 1\) \(one image\? "
+                                         r"add the batch axis: x\[None\], of shape "
+                                         r"\(1, 8, 8, 1\)\)$"):
+        Conv2D(1, 2, 3).forward(np.zeros((8, 8, 1)))
+    with pytest.raises(ValueError, match=r"\(one image\? .* \(1, 8, 8, 3\)\)$"):
+        Conv2D(3, 2, 3).forward(np.zeros((8, 8, 3)))
+
+
 def test_text_input_raises():
     with pytest.raises(ValueError, match="real numbers"):
         Conv2D(1, 2, 3).forward(np.full((1, 4, 4, 1), "a"))

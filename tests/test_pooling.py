@@ -207,6 +207,15 @@ def test_an_input_that_is_not_4d_raises(shape):
         MaxPool2D(2).forward(np.zeros(shape))
 
 
+def test_a_3d_input_gets_both_hints_when_the_channels_are_not_known():
+    # MaxPool2D (or a RandomShift, first in a model) does not know the channels: (28, 28, 1)
+    # may be one image without its batch axis or 28 images without their channel axis.
+    with pytest.raises(ValueError, match=r"\(add a channel axis: x\.reshape\(N, H, W, 1\); "
+                                         r"or, one image\? add the batch axis: x\[None\], of "
+                                         r"shape \(1, 8, 8, 1\)\)$"):
+        MaxPool2D(2).forward(np.zeros((8, 8, 1)))
+
+
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"pool_size": 0}, "pool_size must be an int >= 1 or a pair of them, got 0"),
     ({"pool_size": (2, 2, 2)}, r"pool_size must be .*got \(2, 2, 2\)"),

@@ -52,7 +52,16 @@ def check_images(layer: Layer, x: np.ndarray, channels: int | None = None) -> No
     """A clear ValueError unless ``x`` is a batch of channels-last images (N, H, W, C)."""
     expected = f"(N, H, W, {channels if channels is not None else 'C'})"
     if x.ndim != 4:
-        hint = " (add a channel axis: x.reshape(N, H, W, 1))" if x.ndim == 3 else ""
+        hint = ""
+        if x.ndim == 3:
+            # (N, 28, 28) lacks the channel axis; (28, 28, 1), one image as predict(x[0])
+            # gives it, lacks the batch axis. The channels, when known, tell them apart.
+            channel = "add a channel axis: x.reshape(N, H, W, 1)"
+            image = f"one image? add the batch axis: x[None], of shape {(1, *x.shape)}"
+            if channels is None:
+                hint = f" ({channel}; or, {image})"
+            else:
+                hint = f" ({image if x.shape[2] == channels else channel})"
         raise ValueError(f"{layer!r}: expected channels-last images of shape {expected}, "
                          f"got an array of shape {x.shape}{hint}")
     if channels is not None and x.shape[3] != channels:
