@@ -3,6 +3,7 @@
 import importlib
 import inspect
 import pkgutil
+import re
 
 import numpy as np
 import pytest
@@ -217,6 +218,14 @@ def test_dense_names_itself_and_the_shapes_on_a_wrong_input():
         layer.forward(np.zeros((5, 2, 2)))
     with pytest.raises(ValueError, match="dtype"):
         layer.forward(np.array([["a", "b", "c", "d"]]))
+
+
+@pytest.mark.parametrize("shape", [(4,), (2, 2)])
+def test_dense_hints_at_the_batch_axis_of_one_sample(shape):
+    # predict(x_test[0]): one flattened image (784,), or one image not flattened (28, 28).
+    with pytest.raises(ValueError, match=rf"got {re.escape(str(shape))} \(one sample\? "
+                                         r"give it a batch axis: x\.reshape\(1, 4\)\)$"):
+        Dense(4, 2).forward(np.zeros(shape))
 
 
 @pytest.mark.parametrize("bad", [0, -1, 2.0, True, "3", None])

@@ -94,6 +94,8 @@ class Dense(Layer):
         x = as_float_array(x, self.dtype, "input", self)
         if x.ndim != 2 or x.shape[1] != self.in_features:
             hint = " (add a Flatten() layer before it)" if x.ndim > 2 else ""
+            if x.ndim <= 2 and x.size == self.in_features:  # predict(x_test[0]), say
+                hint = f" (one sample? give it a batch axis: x.reshape(1, {self.in_features}))"
             raise ValueError(
                 f"{self!r}: expected input of shape (N, {self.in_features}), "
                 f"got {x.shape}{hint}"
