@@ -14,6 +14,7 @@ from tinynet.callbacks import (
     EarlyStopping,
     History,
     LearningRateScheduler,
+    ModelCheckpoint,
     ProgressBar,
     exponential_decay,
 )
@@ -443,6 +444,11 @@ def test_a_numpy_ufunc_schedule_gets_as_many_arguments_as_it_has_inputs(schedule
     (lambda: EarlyStopping(monitor=None), ValueError, r"monitor must be the name .*got None"),
     (lambda: EarlyStopping(min_delta=float("nan")), ValueError, r"min_delta must be a finite"),
     (lambda: EarlyStopping(patience=-1), ValueError, r"patience must be an int >= 0"),
+    # A string is truthy: "False" would restore the best weights, or save only the best.
+    (lambda: EarlyStopping(restore_best_weights="False"), TypeError,
+     r"EarlyStopping: restore_best_weights must be True or False, got 'False'"),
+    (lambda: ModelCheckpoint("m.npz", save_best_only="no"), TypeError,
+     r"ModelCheckpoint: save_best_only must be True or False, got 'no'"),
     (lambda: LearningRateScheduler(0.1), TypeError, r"schedule must be a function"),
     (lambda: LearningRateScheduler(lambda: 0.1), TypeError,
      r"schedule must be a function .*takes neither \(epoch, lr\) nor \(epoch\)"),

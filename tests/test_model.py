@@ -372,6 +372,15 @@ def test_bad_fit_arguments_are_refused_by_name(kwargs, name):
         compiled().fit(x, y, **{"verbose": 0, **kwargs})
 
 
+@pytest.mark.parametrize("shuffle", ["batch", None, 1])
+def test_fit_refuses_a_shuffle_that_is_not_true_or_false(shuffle):
+    # Keras 2's shuffle="batch" (shuffle within batch-sized chunks) would be taken, silently,
+    # for a full shuffle; None or 1 for False or True.
+    x, y = blobs(0, n=8)
+    with pytest.raises(TypeError, match=rf"fit: shuffle must be True or False, got {shuffle!r}"):
+        compiled().fit(x, y, shuffle=shuffle, verbose=0)
+
+
 def test_fit_and_evaluate_before_compile_are_clear_errors():
     x, y = blobs(0, n=8)
     for call in (lambda m: m.fit(x, y, verbose=0), lambda m: m.evaluate(x, y)):

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
-from tinynet.checks import int_at_least, number_in, verbose_level
+from tinynet.checks import flag, int_at_least, number_in, verbose_level
 
 if TYPE_CHECKING:
     from tinynet.model import Sequential
@@ -256,7 +256,8 @@ class EarlyStopping(Callback):
         self.patience = int_at_least("EarlyStopping: patience", patience, 0)
         self.min_delta = abs(float(min_delta))
         self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
-        self.restore_best_weights = restore_best_weights
+        self.restore_best_weights = flag(restore_best_weights, "restore_best_weights",
+                                         "EarlyStopping")
         self.stopped_epoch: int | None = None
 
     def _improved(self, value: float) -> bool:
@@ -336,7 +337,8 @@ class ModelCheckpoint(Callback):
             raise ValueError(f"ModelCheckpoint: filepath {self.filepath!r} is not a valid "
                              f"template: {err} (use named fields such as {{epoch}})") from err
         _check_monitor("ModelCheckpoint", monitor)
-        self.monitor, self.save_best_only, self.verbose = monitor, bool(save_best_only), verbose
+        self.monitor, self.verbose = monitor, verbose
+        self.save_best_only = flag(save_best_only, "save_best_only", "ModelCheckpoint")
         self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
         # Kept across fit calls, so that a second fit only saves models better than the first.
         self.best = -math.inf if self.mode == "max" else math.inf

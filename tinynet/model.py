@@ -327,6 +327,8 @@ class Sequential:
          initial_epoch) = self._check_fit_args(x, y, epochs, batch_size, validation_data,
                                                verbose, initial_epoch, validation_split)
         callbacks = _callback_list(callbacks)
+        # A string is truthy: Keras 2's shuffle="batch" would be a full shuffle, silently.
+        shuffle = flag(shuffle, "shuffle", "fit")
         history = self._history_to_continue(initial_epoch, epochs)
         if self.metrics:
             # Training computes the metrics after each step: one that fails (a function of
