@@ -305,6 +305,26 @@ def test_history_skips_a_value_a_callback_adds_that_is_not_a_number():
     assert history.history["lr"] == [pytest.approx(0.1)] * 2
 
 
+def test_values_a_callback_adds_to_a_batchs_logs_stay_out_of_the_epochs():
+    # The epoch's logs are fit's own values: a note written into the last batch's logs
+    # crashed History ("could not convert string to float"), and a number was logged as
+    # if it were the epoch's.
+    class BatchNotes(Callback):
+        def on_batch_end(self, batch, logs=None):
+            logs.update(note=f"batch {batch}", seen=batch)
+
+    class EpochLogs(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.keys = sorted(logs)
+
+    x, y = data()
+    last = EpochLogs()
+    history = model().fit(x, y, epochs=2, batch_size=BATCH, verbose=0,
+                          callbacks=[BatchNotes(), last])
+    assert list(history.history) == ["loss", "accuracy"]
+    assert last.keys == ["accuracy", "loss"]
+
+
 # ------------------------------------------------------------------------- EarlyStopping
 def drive(stopper: EarlyStopping, values: list[float], m: Sequential) -> list[list[np.ndarray]]:
     """Feed ``values`` as the monitored metric, epoch by epoch, as fit would, with the

@@ -389,9 +389,10 @@ class Sequential:
                 logs = {k: v / seen for k, v in totals.items()}
                 for cb in all_callbacks:
                     cb.on_batch_end(batch, logs)
-            # A new dict: the last batch's logs, which a callback may keep, stay as they were
-            # when callbacks add their own values to the epoch's.
-            logs = dict(logs)
+            # The epoch's logs, a new dict of fit's own values: the last batch's logs, which a
+            # callback may keep, stay as they were when callbacks add their own values to the
+            # epoch's, and what a callback wrote into them (a note) is not taken for the epoch's.
+            logs = {k: v / seen for k, v in totals.items()}
             if validation_data is not None:
                 val = self._evaluate(*validation_data, batch_size=EVAL_BATCH_SIZE)
                 if summed:  # per sample, as the training loss is, so the two compare
