@@ -6,6 +6,7 @@ import ast
 import json
 import os
 import pickle
+import re
 from pathlib import Path
 
 import numpy as np
@@ -206,6 +207,20 @@ def test_a_path_that_names_no_file_is_refused_by_save_and_load(path, error, matc
     for call in (lambda: save_model(model, path), lambda: load_model(path)):
         with pytest.raises(error, match=match):
             call()
+
+
+@pytest.mark.parametrize("suffix", ["", "/"])
+def test_save_refuses_a_folder_instead_of_writing_a_file_beside_it(tmp_path, suffix):
+    # save("runs") with runs/ a folder wrote runs.npz beside it, which load_model("runs")
+    # then refused as a folder; "runs/" wrote runs.npz too, not a file in runs/.
+    (tmp_path / "runs").mkdir()
+    model = Sequential([Dense(2, 2)], seed=0)
+    folder = str(tmp_path / "runs") + suffix
+    with pytest.raises(ValueError, match=rf"path must name a file, got the folder "
+                                         rf"'{re.escape(folder)}' \(to save in it: "
+                                         rf"'{re.escape(str(tmp_path / 'runs' / 'model.npz'))}'\)"):
+        save_model(model, folder)
+    assert sorted(os.listdir(tmp_path)) == ["runs"] and not os.listdir(tmp_path / "runs")
 
 
 def test_saving_again_replaces_the_file(tmp_path):

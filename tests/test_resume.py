@@ -278,6 +278,21 @@ def test_an_initial_epoch_that_skips_epochs_or_passes_epochs_is_refused(tmp_path
     assert model.history.epoch == [0, 1, 2, 3]
 
 
+@pytest.mark.parametrize("suffix", ["", "/"])
+def test_a_checkpoint_filepath_that_is_a_folder_fails_before_training(tmp_path, suffix):
+    # ModelCheckpoint("ckpt") with ckpt/ a folder would write ckpt.npz beside it, after the
+    # first epoch's training.
+    x, y = make_data()
+    model = make_model(SGD(0.1))
+    before = model.get_weights()
+    folder = str(tmp_path) + suffix
+    with pytest.raises(ValueError, match=r"ModelCheckpoint: filepath must name a file, got "
+                                         r"the folder .* \(such as .*e\{epoch\}\.npz'\)"):
+        model.fit(x, y, epochs=2, verbose=0, callbacks=[ModelCheckpoint(folder)])
+    for w, w0 in zip(model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(w, w0)
+
+
 def test_a_checkpoint_folder_that_does_not_exist_fails_before_training(tmp_path):
     x, y = make_data()
     model = make_model(SGD(0.1))

@@ -348,6 +348,11 @@ class ModelCheckpoint(Callback):
     def on_train_begin(self, logs: Logs | None = None) -> None:
         # A folder that does not exist fails now, not after the first epoch's training (a
         # folder named by the template, "e{epoch}/model", can only be checked when saving).
+        if self.filepath.endswith(("/", os.sep)) or os.path.isdir(self.filepath):
+            # model.save refuses a folder too, but only after the first epoch's training.
+            raise ValueError(f"ModelCheckpoint: filepath must name a file, got the folder "
+                             f"{self.filepath!r} (such as "
+                             f"{os.path.join(self.filepath, 'e{epoch}.npz')!r})")
         folder = os.path.dirname(self.filepath)
         if folder and "{" not in folder and not os.path.isdir(folder):
             raise FileNotFoundError(f"ModelCheckpoint: no folder {folder!r} to save "

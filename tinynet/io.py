@@ -162,9 +162,17 @@ def save_model(model: Sequential, path: str | os.PathLike) -> Path:
     does); :func:`load_model` accepts the same ``path``, so ``save_model(m, "net")`` and
     ``load_model("net")`` both use ``net.npz``.
 
-    Raises ValueError before writing anything when the model holds a layer, loss or optimiser
-    that is not tinynet's own, or a configuration that is not JSON.
+    Raises ValueError before writing anything when ``path`` names a folder (``"runs"`` would
+    otherwise be written as ``runs.npz`` beside it), or when the model holds a layer, loss or
+    optimiser that is not tinynet's own, or a configuration that is not JSON.
     """
+    _as_path(path)  # a TypeError or ValueError unless path names a file
+    name = path if isinstance(path, str) else str(path)  # a str keeps a trailing "/"
+    if name.endswith(("/", os.sep)) or Path(name).is_dir():
+        # "runs" would become runs.npz beside the folder, which load_model("runs") refuses
+        # as a folder; "runs/" too, not a file in it.
+        raise ValueError(f"path must name a file, got the folder {name!r} (to save in it: "
+                         f"{str(Path(name) / 'model.npz')!r})")
     target = model_path(path)
     try:
         text = json.dumps(_describe(model), indent=2)
