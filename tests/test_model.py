@@ -627,6 +627,23 @@ def test_summary_defaults_to_the_first_dense_layers_input():
     assert f"Total params: {784 * 512 + 512 + 512 * 10 + 10:,}" in text
 
 
+def test_data_the_model_refused_leaves_the_input_shape_that_summary_and_save_use():
+    # A refused fit or predict kept the shape it refused as the model's input shape: the
+    # next summary() failed on it, and a saved model would record it for tinynet's CLI.
+    model = Sequential([Dense(4, 3), Softmax()], seed=0)
+    model.compile(CrossEntropy(), SGD(0.1))
+    model.predict(np.zeros((2, 4)))
+    for call in (lambda: model.fit(np.zeros((2, 2, 2)), np.zeros(2, int), verbose=0),
+                 lambda: model.evaluate(np.zeros((2, 5)), np.zeros(2, int)),
+                 lambda: model.predict(np.zeros((2, 6)))):
+        with pytest.raises(ValueError, match=r"expected input of shape \(N, 4\)"):
+            call()
+        assert model.input_shape == (4,)
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "(None, 3)" in lines[0]
+
+
 def test_summary_refuses_an_input_shape_the_model_cannot_take():
     with pytest.raises(ValueError, match=r"Dense\(in_features=12.*\(N, 12\), got \(1, 5\)"):
         Sequential([Dense(12, 3)], seed=0).summary(input_shape=(5,))

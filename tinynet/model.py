@@ -466,8 +466,9 @@ class Sequential:
         batch_size = int_at_least("batch_size", batch_size, 1)
         verbose_level(verbose)
         x = self._check_x(x, "x", finite=True)
-        self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
         outs = [self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+        # Kept once the model has taken x: a shape it refused would break summary().
+        self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
         if not outs:  # x holds no samples: its forward still gives outputs of shape (0, K)
             return self.forward(x)
         return np.concatenate(outs)
@@ -566,7 +567,6 @@ class Sequential:
         """Refuse, before any training, inputs and targets that do not fit the model; keep
         the shape of one sample of ``x`` as ``input_shape``, which summary() shows."""
         x = self._check_x(x, x_name, finite=True)
-        self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
         y = np.asarray(y)
         if y.ndim < 1 or len(y) != len(x):
             raise ValueError(f"{x_name} and {y_name} must hold the same number of samples, got "
@@ -578,6 +578,8 @@ class Sequential:
         # One sample through the network checks every layer's input shape (each layer's
         # error names it) and tells the number of outputs K.
         out_shape = self.forward(x[:1]).shape
+        # Kept once the model has taken x: a shape it refused would break summary().
+        self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
         if isinstance(self.loss, CrossEntropy):
             if len(out_shape) != 2:
                 raise ValueError(f"cross-entropy needs outputs of shape (N, K), the model "
