@@ -842,6 +842,26 @@ def test_a_layer_used_twice_is_refused():
     with pytest.raises(ValueError, match=r"layers\[3\] is layers\[1\].*ReLU\(\) for each"):
         Sequential([Dense(4, 8), relu, Dense(8, 8), relu, Dense(8, 3)])
 
+def test_a_layer_of_another_model_is_refused_instead_of_erasing_its_weights():
+    # Sequential(model.layers + [Softmax()]), as Keras's Sequential([model, Softmax()]) or
+    # PyTorch's nn.Sequential(*model, nn.Softmax(1)): the new model drew the layers' weights
+    # afresh from its seed, so the trained model lost what it had learnt, without a word.
+    x, y = blobs(0)
+    trained = Sequential([Dense(2, 8), ReLU(), Dense(8, 2)], seed=0)
+    trained.compile(CrossEntropy(from_logits=True), SGD(0.1))
+    trained.fit(x, y, epochs=2, verbose=0)
+    weights = trained.get_weights()
+    with pytest.raises(ValueError, match=r"layers\[0\], Dense\(in_features=2, .*\), "
+                                         r"already belongs to a model: .*erase what that "
+                                         r"model learnt"):
+        Sequential([*trained.layers, Softmax()], seed=1)
+    for w, w0 in zip(trained.get_weights(), weights, strict=True):
+        np.testing.assert_array_equal(w, w0)
+    # Layers without parameters have nothing to erase: a ReLU may serve in two models.
+    relu = trained.layers[1]
+    Sequential([Dense(2, 8), relu, Dense(8, 2)], seed=0)
+
+
 def test_logged_losses_are_per_sample_for_a_summed_loss_too():
     # With a tiny learning rate the weights barely move in an epoch, so the training loss
     # (a running mean per sample) and val_loss on the same data must agree.

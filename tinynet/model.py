@@ -109,7 +109,8 @@ class Sequential:
     Args:
         layers: the layers, first to last.
         seed: an int that drives every random choice of the model: the initial weights
-            (every layer's parameters are drawn afresh from it here), the shuffling of each
+            (every layer's parameters are drawn afresh from it here, so a layer with
+            parameters that belongs to another model is refused), the shuffling of each
             epoch and the dropout masks. The same seed gives the same weights, bit for bit,
             before and after training. ``None`` draws a seed from the OS (kept in ``seed``).
 
@@ -136,6 +137,18 @@ class Sequential:
                                  f"so each use needs its own (write {type(layer).__name__}() "
                                  "for each)")
             position[id(layer)] = i
+            # Its weights are drawn afresh below, which for a layer of another model (the
+            # Keras and PyTorch way to add a Softmax: Sequential(model.layers + [Softmax()]))
+            # would erase what that model learnt.
+            if layer.params and getattr(layer, "_in_a_model", False):
+                raise ValueError(f"layers[{i}], {layer!r}, already belongs to a model: a new "
+                                 "Sequential draws its layers' weights afresh from its seed, "
+                                 "which would erase what that model learnt. Build new layers "
+                                 "(and copy weights with set_weights(model.get_weights())), or "
+                                 "to add a Softmax to a model's outputs apply "
+                                 "tinynet.layers.softmax to its predict(x)")
+        for layer in self.layers:
+            layer._in_a_model = True
         if seed is None:
             seed = int(np.random.SeedSequence().entropy)
         self.seed = int_at_least("seed", seed, 0)
