@@ -860,6 +860,11 @@ def test_a_layer_of_another_model_is_refused_instead_of_erasing_its_weights():
     # Layers without parameters have nothing to erase: a ReLU may serve in two models.
     relu = trained.layers[1]
     Sequential([Dense(2, 8), relu, Dense(8, 2)], seed=0)
+    # A model refused (here for its seed) takes no layer: they are still free to use.
+    layers = [Dense(2, 2)]
+    with pytest.raises(ValueError, match="seed must be an int >= 0"):
+        Sequential(layers, seed=-1)
+    Sequential(layers, seed=0)
 
 
 def test_logged_losses_are_per_sample_for_a_summed_loss_too():

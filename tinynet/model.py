@@ -147,8 +147,6 @@ class Sequential:
                                  "(and copy weights with set_weights(model.get_weights())), or "
                                  "to add a Softmax to a model's outputs apply "
                                  "tinynet.layers.softmax to its predict(x)")
-        for layer in self.layers:
-            layer._in_a_model = True
         if seed is None:
             seed = int(np.random.SeedSequence().entropy)
         self.seed = int_at_least("seed", seed, 0)
@@ -156,6 +154,7 @@ class Sequential:
         for layer in self.layers:
             layer.init_params(self.rng)
             layer.rng = self.rng
+            layer._in_a_model = True  # marked once every check passed: see above
         self.loss: Loss | None = None
         self.optimizer: Optimizer | None = None
         self.metrics: list[tuple[str, Callable]] = []
