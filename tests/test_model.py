@@ -658,7 +658,7 @@ def test_summary_of_an_empty_model_has_no_rows_and_no_parameters():
 
 
 @pytest.mark.parametrize("metrics, names", [
-    (None, []), ("accuracy", ["accuracy"]), (["acc"], ["accuracy"]), ((), []),
+    (None, []), ("accuracy", ["accuracy"]), (["acc"], ["acc"]), ((), []),
 ])
 def test_compile_takes_one_metric_a_list_or_none(metrics, names):
     model = mlp(0)
@@ -674,7 +674,7 @@ def _metric_named_loss():
 
 
 @pytest.mark.parametrize("metrics", [
-    ["accuracy", "acc"],
+    ["accuracy", "accuracy"],
     [lambda y_pred, y_true: 0.25, lambda y_pred, y_true: 0.5],
     [_metric_named_loss()],
 ], ids=["accuracy twice", "two lambdas", "named loss"])
@@ -953,3 +953,12 @@ def test_fit_refuses_regression_targets_for_accuracy_before_any_step():
         model.fit(x[:2], y[:2], validation_data=(x, y), verbose=0)
     model.compile("mse", SGD(lr=0.1), metrics=None)
     assert len(model.fit(x, y, batch_size=2, verbose=0).history["loss"]) == 1
+
+
+def test_a_metric_is_logged_under_the_name_it_was_given():
+    # Keras 2 code compiles with metrics=["acc"] and plots history.history["val_acc"].
+    model = mlp(0)
+    model.compile(CrossEntropy(), SGD(0.1), metrics=["acc"])
+    x, y = np.random.default_rng(0).normal(size=(8, 2)), np.arange(8) % 2
+    history = model.fit(x, y, validation_data=(x, y), verbose=0)
+    assert sorted(history.history) == ["acc", "loss", "val_acc", "val_loss"]

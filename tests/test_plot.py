@@ -63,6 +63,14 @@ def test_plot_history_accepts_the_dict_and_loss_only(tmp_path):
         plot.plot_history({"accuracy": [0.5]})
 
 
+def test_plot_history_draws_keras_acc_as_accuracy():
+    # Keras code compiled with metrics=["acc"] logs "acc" and "val_acc".
+    fig = plot.plot_history({"loss": [1.0, 0.5], "acc": [0.6, 0.8], "val_acc": [0.5, 0.7]})
+    _, acc_ax = fig.axes
+    assert (acc_ax.get_title(), acc_ax.get_ylabel()) == ("Accuracy", "acc")
+    assert [list(line.get_ydata()) for line in acc_ax.get_lines()] == [[0.6, 0.8], [0.5, 0.7]]
+
+
 def test_plot_history_without_path_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     fig = plot.plot_history(make_history())

@@ -176,7 +176,8 @@ def plot_history(history: History | Mapping[str, Sequence[float]],
     Args:
         history: a :class:`tinynet.callbacks.History` (what ``fit`` returns) or its
             ``history`` dict: ``{"loss": [E floats], "accuracy": [...], "val_loss": [...],
-            "val_accuracy": [...]}``, one value per epoch; only ``"loss"`` is required.
+            "val_accuracy": [...]}``, one value per epoch; only ``"loss"`` is required
+            (``"acc"`` and ``"val_acc"`` are drawn as accuracy too).
         path: where to save the figure, if given: a file name ending in a format matplotlib
             writes (.png, .pdf, .svg, ...), in an existing folder.
 
@@ -194,7 +195,9 @@ def plot_history(history: History | Mapping[str, Sequence[float]],
                          f"{{'loss': [0.5, 0.3]}}, got {history!r:.80}")
     if "loss" not in values:
         raise ValueError(f"plot_history: no 'loss' in the history (keys: {sorted(values)})")
-    panels = [("loss", "Loss")] + ([("accuracy", "Accuracy")] if "accuracy" in values else [])
+    # Keras code compiled with metrics=["acc"] logs its accuracy as "acc".
+    accuracy = next((key for key in ("accuracy", "acc") if key in values), None)
+    panels = [("loss", "Loss")] + ([(accuracy, "Accuracy")] if accuracy else [])
     # Every series is checked before anything is drawn.
     series = {name: _series(values[name], f"plot_history: history[{name!r}]", "epoch")
               for key, _ in panels for name in (key, f"val_{key}") if name in values}
