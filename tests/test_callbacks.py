@@ -427,6 +427,42 @@ def test_early_stopping_in_fit_restores_the_best_weights():
         np.testing.assert_array_equal(w, w_best)
 
 
+def test_early_stopping_verbose_1_says_when_it_stops_and_which_epoch_it_restores(capsys):
+    # Keras's lines, epochs counted from 1 as the progress output counts them: with patience
+    # 2 on VAL_LOSS, training stops at epoch index 5 and the best is index 3.
+    drive(EarlyStopping(patience=2, restore_best_weights=True, verbose=1), VAL_LOSS, model())
+    assert capsys.readouterr().out.splitlines() == [
+        "Epoch 6: early stopping",
+        "Restoring model weights from the end of the best epoch: 4."]
+    # Not stopped (the run ended first), the weights restored all the same: one line.
+    drive(EarlyStopping(patience=2, restore_best_weights=True, verbose=1), VAL_LOSS[:4],
+          model())
+    assert capsys.readouterr().out == ("Restoring model weights from the end of the best "
+                                       "epoch: 4.\n")
+    # Stopped without restoring: the other line alone.
+    drive(EarlyStopping(patience=2, verbose=1), VAL_LOSS, model())
+    assert capsys.readouterr().out == "Epoch 6: early stopping\n"
+
+
+def test_early_stopping_is_silent_by_default(capsys):
+    drive(EarlyStopping(patience=2, restore_best_weights=True), VAL_LOSS, model())
+    drive(EarlyStopping(patience=2, restore_best_weights=True, verbose=0), VAL_LOSS, model())
+    assert capsys.readouterr().out == ""
+
+
+def test_early_stopping_prints_after_the_last_epochs_progress_line(capsys):
+    x, y = data()
+    x_val, y_val = data(1, 30)
+    stopper = EarlyStopping(monitor="val_loss", patience=1, verbose=1)
+    history = model().fit(x, y, epochs=30, batch_size=BATCH, verbose=2,
+                          validation_data=(x_val, 1 - y_val), callbacks=[stopper])
+    last = len(history.epoch)
+    assert last < 30
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2].startswith(f"Epoch {last}/30 - ")
+    assert lines[-1] == f"Epoch {last}: early stopping"
+
+
 def test_a_schedule_of_the_epoch_alone_works_as_in_keras():
     # Keras's tutorials write LearningRateScheduler(lambda epoch: ...), without the rate.
     rates = []
@@ -467,6 +503,13 @@ def test_a_numpy_ufunc_schedule_gets_as_many_arguments_as_it_has_inputs(schedule
     # A string is truthy: "False" would restore the best weights, or save only the best.
     (lambda: EarlyStopping(restore_best_weights="False"), TypeError,
      r"EarlyStopping: restore_best_weights must be True or False, got 'False'"),
+    # Keras's levels are 0 and 1; True would read as 1, a 2 as a level that does not exist.
+    (lambda: EarlyStopping(verbose=2), ValueError, r"EarlyStopping: verbose must be 0 or 1, "
+     r"got 2"),
+    (lambda: EarlyStopping(verbose=True), ValueError, r"EarlyStopping: verbose must be 0 or 1, "
+     r"got True"),
+    (lambda: EarlyStopping(verbose="1"), ValueError, r"EarlyStopping: verbose must be 0 or 1, "
+     r"got '1'"),
     (lambda: ModelCheckpoint("m.npz", save_best_only="no"), TypeError,
      r"ModelCheckpoint: save_best_only must be True or False, got 'no'"),
     (lambda: LearningRateScheduler(0.1), TypeError, r"schedule must be a function"),
@@ -483,5 +526,6 @@ def test_bad_callback_arguments_are_refused_when_made(make, error, match):
         make()
 
 
-def test_numpy_ints_are_a_patience():
+def test_numpy_ints_are_a_patience_and_a_verbose():
     assert EarlyStopping(patience=np.int64(2)).patience == 2
+    assert EarlyStopping(verbose=np.int64(1)).verbose == 1

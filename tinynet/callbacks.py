@@ -239,10 +239,15 @@ class EarlyStopping(Callback):
         min_delta: the smallest change that counts as an improvement.
         mode: ``"min"``, ``"max"``, or ``"auto"`` (max for names containing "acc").
         restore_best_weights: at the end, put back the weights of the best epoch.
+        verbose: 0 (silent) or 1: when training ends, print the lines Keras prints,
+            ``Epoch 5: early stopping`` if this callback stopped it (epochs counted from 1, as
+            in the progress output), and ``Restoring model weights from the end of the best
+            epoch: 3.`` if it restores the best weights.
     """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
-                 mode: str = "auto", restore_best_weights: bool = False) -> None:
+                 mode: str = "auto", restore_best_weights: bool = False,
+                 verbose: int = 0) -> None:
         super().__init__()
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', got {mode!r}")
@@ -258,6 +263,12 @@ class EarlyStopping(Callback):
         self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
         self.restore_best_weights = flag(restore_best_weights, "restore_best_weights",
                                          "EarlyStopping")
+        # 0 or 1 only, as Keras documents: True is not 1 here, and a 2 (ProgressBar's one
+        # line per epoch) would suggest a level that does not exist.
+        if (isinstance(verbose, bool | np.bool_) or not isinstance(verbose, int | np.integer)
+                or verbose not in (0, 1)):
+            raise ValueError(f"EarlyStopping: verbose must be 0 or 1, got {verbose!r}")
+        self.verbose = int(verbose)
         self.stopped_epoch: int | None = None
 
     def _improved(self, value: float) -> bool:
@@ -289,8 +300,16 @@ class EarlyStopping(Callback):
             self.model.stop_training = True
 
     def on_train_end(self, logs: Logs | None = None) -> None:
+        # Printed at the end, after the last epoch's progress line, as Keras prints them; to
+        # sys.stdout as ModelCheckpoint's, looked up now so that a redirection applies.
+        if self.verbose and self.stopped_epoch is not None:
+            sys.stdout.write(f"Epoch {self.stopped_epoch + 1}: early stopping\n")
         if self.restore_best_weights and self.best_weights is not None:
             self.model.set_weights(self.best_weights)
+            if self.verbose:
+                sys.stdout.write(f"Restoring model weights from the end of the best epoch: "
+                                 f"{self.best_epoch + 1}.\n")
+        sys.stdout.flush()
 
 
 class _AnyLog(dict):
