@@ -401,6 +401,39 @@ def test_early_stopping_in_max_mode_counts_only_gains_of_min_delta():
     assert stopper.best == 0.5 and stopper.best_epoch == 0
 
 
+# (baseline, patience, the epoch it stops at, the best epoch), by hand from VAL_LOSS. No
+# epoch beats 0.45 before epoch 3: with patience 2 training stops at epoch 1, although epoch
+# 1 beats epoch 0, and the best of those two is restored, as Keras does. With patience 4
+# epoch 3 beats the baseline in time, and from there on it is as without one.
+@pytest.mark.parametrize("baseline, patience, stop, best", [(0.45, 2, 1, 1), (0.45, 4, 7, 3),
+                                                            (0.3, 3, 2, 1)])
+def test_early_stopping_stops_when_no_epoch_beats_the_baseline_within_patience(
+        baseline, patience, stop, best):
+    m = model()
+    stopper = EarlyStopping(patience=patience, baseline=baseline, restore_best_weights=True)
+    weights = drive(stopper, VAL_LOSS, m)
+    assert stopper.stopped_epoch == stop
+    assert stopper.best == VAL_LOSS[best] and stopper.best_epoch == best
+    for w, w_best in zip(m.get_weights(), weights[best], strict=True):
+        np.testing.assert_array_equal(w, w_best)
+
+
+def test_early_stopping_baseline_in_max_mode_must_be_beaten_by_min_delta():
+    # 0.7 beats epoch 0 by 0.2, but the baseline 0.65 by less than min_delta: the patience
+    # is not reset, and with patience 3 epoch 2 (0.72, no gain of 0.1 on 0.7) is the last.
+    m = model()
+    m.stop_training = False
+    stopper = EarlyStopping(monitor="val_accuracy", patience=3, min_delta=0.1, baseline=0.65)
+    stopper.set_model(m)
+    stopper.on_train_begin()
+    for epoch, value in enumerate([0.5, 0.7, 0.72, 0.71, 0.7]):
+        stopper.on_epoch_end(epoch, {"val_accuracy": value})
+        if m.stop_training:
+            break
+    assert stopper.stopped_epoch == 2
+    assert stopper.best == 0.7 and stopper.best_epoch == 1
+
+
 def test_early_stopping_in_fit_restores_the_best_weights():
     x, y = data()
     x_val, y_val = data(1, 30)
@@ -503,6 +536,15 @@ def test_a_numpy_ufunc_schedule_gets_as_many_arguments_as_it_has_inputs(schedule
     # A string is truthy: "False" would restore the best weights, or save only the best.
     (lambda: EarlyStopping(restore_best_weights="False"), TypeError,
      r"EarlyStopping: restore_best_weights must be True or False, got 'False'"),
+    # No epoch beats a NaN or an infinite baseline; a string is no number to compare with.
+    (lambda: EarlyStopping(baseline=float("nan")), ValueError,
+     r"EarlyStopping: baseline must be a finite number or None, got nan"),
+    (lambda: EarlyStopping(baseline=-math.inf), ValueError,
+     r"EarlyStopping: baseline must be a finite number or None, got -inf"),
+    (lambda: EarlyStopping(baseline="0.9"), ValueError,
+     r"EarlyStopping: baseline must be a finite number or None, got '0.9'"),
+    (lambda: EarlyStopping(baseline=True), ValueError,
+     r"EarlyStopping: baseline must be a finite number or None, got True"),
     # Keras's levels are 0 and 1; True would read as 1, a 2 as a level that does not exist.
     (lambda: EarlyStopping(verbose=2), ValueError, r"EarlyStopping: verbose must be 0 or 1, "
      r"got 2"),
@@ -526,6 +568,8 @@ def test_bad_callback_arguments_are_refused_when_made(make, error, match):
         make()
 
 
-def test_numpy_ints_are_a_patience_and_a_verbose():
+def test_numpy_numbers_are_a_patience_a_verbose_and_a_baseline():
     assert EarlyStopping(patience=np.int64(2)).patience == 2
     assert EarlyStopping(verbose=np.int64(1)).verbose == 1
+    assert EarlyStopping(baseline=np.float32(0.5)).baseline == 0.5
+    assert EarlyStopping(baseline=1).baseline == 1.0

@@ -238,16 +238,25 @@ class EarlyStopping(Callback):
             patience 2, the second epoch that does not improve on the best is the last).
         min_delta: the smallest change that counts as an improvement.
         mode: ``"min"``, ``"max"``, or ``"auto"`` (max for names containing "acc").
-        restore_best_weights: at the end, put back the weights of the best epoch.
+        baseline: a value the monitored one must beat (by more than ``min_delta``), or None.
+            As in Keras, training stops when ``patience`` epochs in a row have not beaten
+            both the baseline and the best epoch so far: an epoch better than the one before
+            but not than the baseline still counts towards the patience.
+        restore_best_weights: at the end, put back the weights of the best epoch; as in Keras,
+            that of the best epoch seen even when none beat the baseline.
         verbose: 0 (silent) or 1: when training ends, print the lines Keras prints,
             ``Epoch 5: early stopping`` if this callback stopped it (epochs counted from 1, as
             in the progress output), and ``Restoring model weights from the end of the best
             epoch: 3.`` if it restores the best weights.
+
+    Attributes set by ``fit``: ``best`` (the best monitored value seen, whether or not it
+    beat the baseline), ``best_epoch`` (its epoch, counting from 0), ``stopped_epoch`` (the
+    epoch this callback stopped training at, or None).
     """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
                  mode: str = "auto", restore_best_weights: bool = False,
-                 verbose: int = 0) -> None:
+                 verbose: int = 0, baseline: float | None = None) -> None:
         super().__init__()
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', got {mode!r}")
@@ -257,6 +266,15 @@ class EarlyStopping(Callback):
             # A NaN min_delta would make every epoch "no improvement": a silent early stop.
             raise ValueError(f"EarlyStopping: min_delta must be a finite number, got "
                              f"{min_delta!r}")
+        if baseline is not None and (
+                isinstance(baseline, bool | np.bool_)
+                or not isinstance(baseline, int | float | np.integer | np.floating)
+                or not math.isfinite(baseline)):
+            # No epoch beats a NaN or an infinite baseline: training would always stop after
+            # `patience` epochs, whatever it learnt.
+            raise ValueError(f"EarlyStopping: baseline must be a finite number or None, got "
+                             f"{baseline!r}")
+        self.baseline = None if baseline is None else float(baseline)
         self.monitor = monitor
         self.patience = int_at_least("EarlyStopping: patience", patience, 0)
         self.min_delta = abs(float(min_delta))
@@ -271,10 +289,11 @@ class EarlyStopping(Callback):
         self.verbose = int(verbose)
         self.stopped_epoch: int | None = None
 
-    def _improved(self, value: float) -> bool:
+    def _improves_on(self, value: float, reference: float) -> bool:
+        """Whether ``value`` beats ``reference`` by more than ``min_delta`` (NaN never does)."""
         if self.mode == "max":
-            return value > self.best + self.min_delta
-        return value < self.best - self.min_delta
+            return value > reference + self.min_delta
+        return value < reference - self.min_delta
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
         self.best = -math.inf if self.mode == "max" else math.inf
@@ -289,11 +308,15 @@ class EarlyStopping(Callback):
             raise KeyError(f"EarlyStopping: monitor {self.monitor!r} is not among the logs "
                            f"{sorted(logs)} (val_ metrics need validation_data)")
         value = logs[self.monitor]
-        if self._improved(value):
-            self.best, self.best_epoch, self.wait = value, epoch, 0
+        if self._improves_on(value, self.best):
+            self.best, self.best_epoch = value, epoch
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
-            return
+            # The patience starts again only at an epoch that beats the baseline too: until
+            # one does, every epoch counts towards it, even one better than the last.
+            if self.baseline is None or self._improves_on(value, self.baseline):
+                self.wait = 0
+                return
         self.wait += 1
         if self.wait >= self.patience:
             self.stopped_epoch = epoch
