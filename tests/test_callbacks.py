@@ -510,6 +510,26 @@ def test_a_schedule_of_the_epoch_alone_works_as_in_keras():
     assert rates == pytest.approx([0.1, 0.05, 0.1 / 3])
 
 
+def test_the_scheduler_logs_each_epochs_rate_as_lr_so_the_history_holds_it():
+    # Keras 2 code reads history.history["lr"]; a callback after the scheduler sees it in
+    # the epoch's logs, as in Keras.
+    seen = []
+
+    class Seen(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(logs["lr"])
+
+    x, y = data()
+    m = model()
+    history = m.fit(x, y, epochs=3, batch_size=BATCH, verbose=0, validation_data=(x, y),
+                    callbacks=[LearningRateScheduler(lambda epoch: 0.1 / (epoch + 1)), Seen()])
+    rates = [0.1, 0.05, 0.1 / 3]
+    assert seen == pytest.approx(rates)
+    assert history.history["lr"] == pytest.approx(rates)  # the last epoch's too
+    assert list(history.history) == ["loss", "accuracy", "val_loss", "val_accuracy", "lr"]
+    assert m.history is history
+
+
 @pytest.mark.parametrize("schedule, rates", [
     (np.exp, [1.0, math.e, math.e**2]),                        # exp(epoch)
     (functools.partial(np.power, 0.5), [1.0, 0.5, 0.25]),      # 0.5**epoch

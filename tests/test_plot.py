@@ -71,6 +71,17 @@ def test_plot_history_draws_keras_acc_as_accuracy():
     assert [list(line.get_ydata()) for line in acc_ax.get_lines()] == [[0.6, 0.8], [0.5, 0.7]]
 
 
+def test_plot_history_leaves_out_the_learning_rate():
+    # A LearningRateScheduler adds "lr" to the History: no loss, no metric, so not drawn.
+    history = make_history()
+    history.history["lr"] = [0.1, 0.05, 0.025]
+    fig = plot.plot_history(history)
+    assert [ax.get_title() for ax in fig.axes] == ["Loss", "Accuracy"]
+    for ax in fig.axes:
+        assert len(ax.get_lines()) == 2
+        assert all(list(line.get_ydata()) != [0.1, 0.05, 0.025] for line in ax.get_lines())
+
+
 def test_plot_history_without_path_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     fig = plot.plot_history(make_history())

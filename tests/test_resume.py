@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from tinynet.callbacks import Callback, ModelCheckpoint
+from tinynet.callbacks import Callback, LearningRateScheduler, ModelCheckpoint, exponential_decay
 from tinynet.io import load_model
 from tinynet.layers import Dense, Dropout, ReLU, Softmax
 from tinynet.model import Sequential
@@ -178,6 +178,27 @@ def test_a_checkpoint_holds_the_values_callbacks_before_it_added_to_the_epochs_l
     assert history.history["score"] == scores
     assert best.best == 0.9 and best.best_epoch == 1
     assert os.listdir(tmp_path / "best") == []  # epochs 2 and 3 are worse than epoch 1
+
+
+def test_a_run_resumed_with_a_scheduler_logs_the_rates_of_the_uninterrupted_one(tmp_path):
+    # The scheduler logs each epoch's rate as "lr"; before the ModelCheckpoint in the list,
+    # the checkpoint of epoch k holds epoch k's rate, and the resumed History is the whole
+    # run's, one rate per epoch.
+    def scheduler():
+        return LearningRateScheduler(exponential_decay(0.05, 0.5))
+
+    x, y = make_data()
+    full = make_model(SGD(lr=0.05, momentum=0.9))
+    full.fit(x, y, epochs=EPOCHS, batch_size=16, verbose=0,
+             callbacks=[scheduler(), ModelCheckpoint(str(tmp_path / "e{epoch}.npz"))])
+    rates = [0.05 * 0.5**epoch for epoch in range(EPOCHS)]
+    assert full.history.history["lr"] == rates
+    resumed = load_model(tmp_path / "e2.npz")
+    assert resumed.history.history["lr"] == rates[:2]
+    history = resumed.fit(x, y, epochs=EPOCHS, initial_epoch=2, batch_size=16, verbose=0,
+                          callbacks=[scheduler()])
+    assert history.history == full.history.history
+    assert_same_weights(resumed, full)
 
 
 def drive(checkpoint: ModelCheckpoint, values: list[float], key: str) -> list[str]:

@@ -76,7 +76,8 @@ class Callback:
 class History(Callback):
     """Records each epoch's logs: ``history.history["loss"][e]`` is epoch e's loss.
 
-    Keys use Keras's names: ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``.
+    Keys use Keras's names: ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, and
+    ``lr`` (the learning rate) when a :class:`LearningRateScheduler` sets it.
     ``history.epoch`` lists the epoch numbers recorded. Every list is as long as ``epoch``:
     an epoch without a key (no validation data in the epochs before a resumed ``fit`` that
     has some, say) holds NaN there, so that entry e of every list is the same epoch.
@@ -439,7 +440,14 @@ class ModelCheckpoint(Callback):
 
 
 class LearningRateScheduler(Callback):
-    """Set the optimiser's learning rate at the start of every epoch.
+    """Set the optimiser's learning rate at the start of every epoch, and log it.
+
+    At the end of each epoch the rate is added to the epoch's logs as ``"lr"``, Keras 2's
+    name (and the optimiser's: ``optimizer.lr``), so that ``history.history["lr"]`` holds
+    the rate of every epoch. As for any value a callback adds to the logs, the progress line
+    is printed before it is added and does not show it, and a ``ModelCheckpoint`` saves it
+    with the epoch only when it comes after the scheduler in the callbacks list (which a run
+    resumed from that checkpoint needs for its History to be the uninterrupted run's).
 
     Args:
         schedule: ``schedule(epoch, lr) -> new lr``, with ``epoch`` counting from 0 and
@@ -480,6 +488,14 @@ class LearningRateScheduler(Callback):
         self.model.optimizer.lr = lr
         if self.verbose:
             print(f"Epoch {epoch + 1}: learning rate {lr:.3g}")
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        # Keras 2's way to put the rate in the History: fit has run History's on_epoch_end
+        # already, and History takes the values added to the epoch's logs after it (see
+        # History.on_epoch_begin). The optimiser's rate, as Keras logs it: the one this epoch
+        # trained with.
+        if logs is not None:
+            logs["lr"] = float(self.model.optimizer.lr)
 
 
 def _accepts(function: Callable, n: int) -> bool:
