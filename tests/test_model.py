@@ -350,8 +350,25 @@ def test_bad_validation_data_is_refused_by_name():
 def test_mse_targets_of_the_wrong_shape_are_refused():
     model = Sequential([Dense(2, 3)], seed=0)
     model.compile(MSE(), SGD(0.1))
-    with pytest.raises(ValueError, match=r"y must have shape \(N, 3\).*got \(10,\)"):
+    with pytest.raises(ValueError, match=r"y must have shape \(N, 3\).*got \(10,\)$"):
         model.fit(np.zeros((10, 2)), np.zeros(10), verbose=0)
+
+
+def test_regression_targets_of_shape_n_for_one_output_are_refused_with_the_reshape_hint():
+    # Keras code gives a regression's targets as (N,); the model's outputs are (N, 1). Not
+    # reshaped by guess: refused, with the hint the MSE loss gives.
+    model = Sequential([Dense(2, 1)], seed=0)
+    model.compile("mse", SGD(0.1), metrics=None)
+    x, y = np.zeros((10, 2)), np.zeros(10)
+    with pytest.raises(ValueError, match=r"^y must have shape \(N, 1\) like the model's output, "
+                                         r"got \(10,\) \(one target per sample: "
+                                         r"y\.reshape\(-1, 1\)\)$"):
+        model.fit(x, y, verbose=0)
+    with pytest.raises(ValueError, match=r"validation_data\[1\]\.reshape\(-1, 1\)"):
+        model.fit(x, y.reshape(-1, 1), validation_data=(x, y), verbose=0)
+    with pytest.raises(ValueError, match=r"y\.reshape\(-1, 1\)"):
+        model.evaluate(x, y)
+    assert len(model.fit(x, y.reshape(-1, 1), verbose=0).history["loss"]) == 1
 
 
 def test_predict_names_the_layer_on_a_wrong_shape():

@@ -598,8 +598,12 @@ class Sequential:
                                  f"gives {out_shape}")
             losses_module.check_targets(y, out_shape[1], y_name)
         elif y.shape[1:] != out_shape[1:]:
+            # A regression's targets often come as (N,) for outputs (N, 1). Refused, not
+            # reshaped by guess, with the hint the MSE loss gives for the same mistake.
+            hint = (f" (one target per sample: {y_name}.reshape(-1, 1))"
+                    if y.ndim == 1 and out_shape[1:] == (1,) else "")
             raise ValueError(f"{y_name} must have shape (N, {', '.join(map(str, out_shape[1:]))})"
-                             f" like the model's output, got {y.shape}")
+                             f" like the model's output, got {y.shape}{hint}")
         if len(out_shape) == 2 and any(fn is metrics_module.accuracy for _, fn in self.metrics):
             # All of y now, not batch by batch during training: a target that is no class
             # (a regression's, say) stops fit before its first step.
