@@ -341,6 +341,8 @@ def test_bad_reduction_is_refused(loss_type):
 
 def test_losses_by_keras_name():
     assert isinstance(losses.get("mse"), MSE)
+    assert isinstance(losses.get("MSE"), MSE)  # in any case, as optim.get("SGD")
+    assert isinstance(losses.get("Categorical_CrossEntropy"), CrossEntropy)
     for name in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
         loss = losses.get(name)
         assert isinstance(loss, CrossEntropy) and not loss.from_logits

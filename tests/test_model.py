@@ -822,6 +822,15 @@ def test_keras_names_in_compile(optimizer, optimizer_type, loss):
     assert np.all(np.isfinite(losses)) and losses[-1] < losses[0]
 
 
+def test_loss_names_in_any_case_as_optimiser_names():
+    # compile(loss="MSE", optimizer="SGD") was refused for its loss only.
+    model = mlp(0)
+    model.compile(loss="MSE", optimizer="SGD")
+    assert isinstance(model.loss, MSE) and isinstance(model.optimizer, SGD)
+    model.compile(loss="Sparse_Categorical_Crossentropy", optimizer="Adam")
+    assert isinstance(model.loss, CrossEntropy) and isinstance(model.optimizer, Adam)
+
+
 @pytest.mark.parametrize("kwargs", [
     {"loss": "hinge", "optimizer": "sgd"},
     {"loss": "mse", "optimizer": "adagrad"},

@@ -293,9 +293,10 @@ LOSSES = {
 
 
 def get(loss: str | Loss) -> Loss:
-    """A loss object from a :class:`Loss` or one of Keras's names (a key of ``LOSSES``)."""
+    """A loss object from a :class:`Loss` or one of Keras's names (a key of ``LOSSES``), in
+    any case (``"MSE"`` too), as :func:`tinynet.optim.get` takes ``"SGD"``."""
     if isinstance(loss, Loss):
         return loss
-    if isinstance(loss, str) and loss in LOSSES:
-        return LOSSES[loss]()
+    if isinstance(loss, str) and loss.lower() in LOSSES:
+        return LOSSES[loss.lower()]()
     raise ValueError(f"loss must be a Loss or one of {sorted(LOSSES)}, got {loss!r}")

@@ -250,8 +250,9 @@ class Sequential:
                 ) -> None:
         """Choose the loss, the optimiser and the metrics that ``fit`` reports.
 
-        Keras's names are accepted: ``"sgd"``, ``"rmsprop"``, ``"adam"`` (Keras defaults),
-        ``"mse"``, ``"categorical_crossentropy"``, ``"sparse_categorical_crossentropy"``.
+        Keras's names are accepted, in any case (``"MSE"``, ``"SGD"``): ``"sgd"``,
+        ``"rmsprop"``, ``"adam"`` (Keras defaults), ``"mse"``, ``"categorical_crossentropy"``,
+        ``"sparse_categorical_crossentropy"``.
         ``metrics`` is a list of names or functions, one of them alone, or None for none.
         The default, accuracy, wants class targets: a model that learns numbers (a
         regression) compiles with ``metrics=None`` or metrics of its own.
