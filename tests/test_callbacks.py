@@ -572,6 +572,10 @@ def test_a_numpy_ufunc_schedule_gets_as_many_arguments_as_it_has_inputs(schedule
      r"got True"),
     (lambda: EarlyStopping(verbose="1"), ValueError, r"EarlyStopping: verbose must be 0 or 1, "
      r"got '1'"),
+    (lambda: ModelCheckpoint("m.npz", verbose="no"), ValueError,
+     r"ModelCheckpoint: verbose must be 0 or 1, got 'no'"),
+    (lambda: LearningRateScheduler(lambda epoch: 0.1, verbose=2), ValueError,
+     r"LearningRateScheduler: verbose must be 0 or 1, got 2"),
     (lambda: ModelCheckpoint("m.npz", save_best_only="no"), TypeError,
      r"ModelCheckpoint: save_best_only must be True or False, got 'no'"),
     (lambda: LearningRateScheduler(0.1), TypeError, r"schedule must be a function"),

@@ -282,12 +282,7 @@ class EarlyStopping(Callback):
         self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
         self.restore_best_weights = flag(restore_best_weights, "restore_best_weights",
                                          "EarlyStopping")
-        # 0 or 1 only, as Keras documents: True is not 1 here, and a 2 (ProgressBar's one
-        # line per epoch) would suggest a level that does not exist.
-        if (isinstance(verbose, bool | np.bool_) or not isinstance(verbose, int | np.integer)
-                or verbose not in (0, 1)):
-            raise ValueError(f"EarlyStopping: verbose must be 0 or 1, got {verbose!r}")
-        self.verbose = int(verbose)
+        self.verbose = _zero_or_one("EarlyStopping", verbose)
         self.stopped_epoch: int | None = None
 
     def _improves_on(self, value: float, reference: float) -> bool:
@@ -336,6 +331,16 @@ class EarlyStopping(Callback):
         sys.stdout.flush()
 
 
+def _zero_or_one(owner: str, verbose: object) -> int:
+    """A callback's ``verbose``, 0 (silent) or 1 (a line when it acts), or a ValueError
+    naming ``owner``: True is not 1 here, "no" would be truthy, and a 2 (ProgressBar's one
+    line per epoch) would suggest a level that does not exist."""
+    if (isinstance(verbose, bool | np.bool_) or not isinstance(verbose, int | np.integer)
+            or verbose not in (0, 1)):
+        raise ValueError(f"{owner}: verbose must be 0 or 1, got {verbose!r}")
+    return int(verbose)
+
+
 class _AnyLog(dict):
     """Logs in which every name exists: checks a filepath template before training."""
 
@@ -380,7 +385,7 @@ class ModelCheckpoint(Callback):
             raise ValueError(f"ModelCheckpoint: filepath {self.filepath!r} is not a valid "
                              f"template: {err} (use named fields such as {{epoch}})") from err
         _check_monitor("ModelCheckpoint", monitor)
-        self.monitor, self.verbose = monitor, verbose
+        self.monitor, self.verbose = monitor, _zero_or_one("ModelCheckpoint", verbose)
         self.save_best_only = flag(save_best_only, "save_best_only", "ModelCheckpoint")
         self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
         # Kept across fit calls, so that a second fit only saves models better than the first.
@@ -477,7 +482,7 @@ class LearningRateScheduler(Callback):
         if not self._takes_lr and not takes_epoch:
             raise TypeError(f"LearningRateScheduler: schedule must be {expected}, got "
                             f"{schedule!r}, which takes neither (epoch, lr) nor (epoch)")
-        self.schedule, self.verbose = schedule, verbose
+        self.schedule, self.verbose = schedule, _zero_or_one("LearningRateScheduler", verbose)
 
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
         lr = float(self.schedule(epoch, self.model.optimizer.lr) if self._takes_lr
