@@ -5,6 +5,7 @@ import io
 import math
 import re
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -124,9 +125,34 @@ def test_a_terminal_gets_a_live_bar_redrawn_with_carriage_returns(monkeypatch):
     assert out.count("\r") >= 2 * EPOCHS
     assert out.count("\n") == 2 * EPOCHS  # redraws stay on one line
     for chunk in out.split("\n")[1::2]:  # each epoch's bar line, after "Epoch e/E"
-        final = chunk.split("\r")[-1].replace("\033[K", "")
+        final = chunk.split("\r")[-1].rstrip(" ")
         assert BAR.match(final), repr(chunk)
         assert re.search(r"ETA: ", chunk) or STEPS == 1  # an in-progress draw was shown
+    assert "\033" not in out  # no terminal codes: spaces cover a longer line drawn before
+
+
+def test_a_redrawn_line_covers_the_longer_one_drawn_before():
+    bar = ProgressBar(verbose=1, stream=FakeTerminal())
+    bar._drawn = 0
+    bar._redraw("a long line - ETA: 1:02")
+    bar._redraw("short")
+    bar._redraw("shorter still")
+    assert bar.stream.getvalue().split("\r")[1:] == [
+        "a long line - ETA: 1:02", "short" + " " * 18, "shorter still"]
+
+
+def test_a_jupyter_notebook_gets_the_live_bar(monkeypatch, capsys):
+    # A notebook's stdout is no terminal (isatty() is False), but it redraws a line on "\r".
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    x, y = data()
+    model().fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=1)
+    out = capsys.readouterr().out
+    assert out.count("\r") >= 2 * EPOCHS and out.count("\n") == 2 * EPOCHS
+    # Written to a file of the user's own, it is a log again: no redraws.
+    log = io.StringIO()
+    model().fit(x, y, epochs=EPOCHS, batch_size=BATCH, callbacks=[ProgressBar(1, log)],
+                verbose=0)
+    assert "\r" not in log.getvalue() and "Epoch 1/" in log.getvalue()
 
 
 # ------------------------------------------------------------------------- callback hooks

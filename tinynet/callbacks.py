@@ -156,7 +156,9 @@ class ProgressBar(Callback):
 
     ``verbose=1``: ``Epoch 1/5`` then a bar redrawn in place while the epoch runs, ending as
     ``469/469 [==============================] - 2s 4ms/step - loss: 0.2581 - accuracy: 0.9258``.
-    When the output is not a terminal (a log file, a pipe), only that final line is printed.
+    The bar is redrawn in a terminal and in a Jupyter notebook, whose output is no terminal
+    but redraws a line on ``"\r"`` as one does. When the output is a log file or a pipe, only
+    the final line is printed.
     ``verbose=2``: one line per epoch, ``Epoch 1/5 - 2s 4ms/step - loss: ...``.
     """
 
@@ -174,11 +176,20 @@ class ProgressBar(Callback):
 
     def _live(self) -> bool:
         isatty = getattr(self.stream, "isatty", None)
-        return self.verbose == 1 and bool(isatty and isatty())
+        notebook = self._stream is None and "ipykernel" in sys.modules  # Jupyter's stdout
+        return self.verbose == 1 and (bool(isatty and isatty()) or notebook)
+
+    def _redraw(self, line: str) -> None:
+        """Write ``line`` over the one drawn last: back to the line's start with "\r", and
+        spaces over what is left of a longer last line (rather than the terminal's "erase
+        to the end of the line" code, which a notebook would not understand)."""
+        self.stream.write("\r" + line + " " * (self._drawn - len(line)))
+        self._drawn = len(line)
 
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
         self._start = time.perf_counter()
         self._last_draw = 0.0
+        self._drawn = 0  # characters of the bar line drawn so far
         self._epoch = epoch
         if self.verbose == 1:
             self.stream.write(f"Epoch {epoch + 1}/{self.params['epochs']}\n")
@@ -195,7 +206,7 @@ class ProgressBar(Callback):
         elapsed = now - self._start
         eta = elapsed / (batch + 1) * (steps - batch - 1)
         line = f"{self._bar(batch + 1, steps)} - ETA: {_format_duration(eta)}"
-        self.stream.write("\r" + line + _format_logs(logs or {}) + "\033[K")
+        self._redraw(line + _format_logs(logs or {}))
         self.stream.flush()
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
@@ -205,12 +216,15 @@ class ProgressBar(Callback):
         steps = self.params["steps"]
         timing = f"{_format_duration(elapsed)} {_format_per_step(elapsed / max(steps, 1))}"
         if self.verbose == 1:
-            prefix = "\r" if self._live() else ""
-            line = f"{prefix}{self._bar(steps, steps)} - {timing}"
+            line = f"{self._bar(steps, steps)} - {timing}"
         else:
             line = f"Epoch {epoch + 1}/{self.params['epochs']} - {timing}"
-        self.stream.write(line + _format_logs(logs or {}) + ("\033[K" if self._live() else "")
-                          + "\n")
+        line += _format_logs(logs or {})
+        if self._live():
+            self._redraw(line)
+        else:
+            self.stream.write(line)
+        self.stream.write("\n")
         self.stream.flush()
 
     def _bar(self, done: int, total: int) -> str:
