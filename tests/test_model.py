@@ -988,3 +988,26 @@ def test_a_metric_is_logged_under_the_name_it_was_given():
     x, y = np.random.default_rng(0).normal(size=(8, 2)), np.arange(8) % 2
     history = model.fit(x, y, validation_data=(x, y), verbose=0)
     assert sorted(history.history) == ["acc", "loss", "val_acc", "val_loss"]
+
+
+@pytest.mark.parametrize("targets", ["labels", "one-hot"])
+def test_fit_checks_the_targets_for_accuracy_once_not_in_every_batch(monkeypatch, targets):
+    # fit checks all of y before training; checked again in every batch, one-hot rows cost
+    # a fifth of a softmax regression's training step (R1's). The count may not grow with
+    # the number of batches.
+    from tinynet import metrics
+
+    calls = []
+    check = metrics.check_classes
+    monkeypatch.setattr(metrics, "check_classes",
+                        lambda *args, **kwargs: calls.append(1) or check(*args, **kwargs))
+    x, y = blobs(0, n=16)
+    if targets == "one-hot":
+        y = np.eye(2, dtype=np.float32)[y]
+    counts = []
+    for batch_size in (16, 1):
+        calls.clear()
+        history = compiled().fit(x, y, epochs=2, batch_size=batch_size, verbose=0)
+        assert np.isfinite(history.history["accuracy"]).all()
+        counts.append(len(calls))
+    assert counts[0] == counts[1], counts

@@ -348,6 +348,11 @@ class Sequential:
             # the user's, say) would fail once the first step had changed the weights. Tried
             # here on two samples, it fails before any change.
             self._evaluate(x[:2], y[:2], batch_size=2)
+        # Each batch counts its accuracy without checking it all again: _check_data checked
+        # the targets, all of y at once, and the trial above the outputs' shape.
+        batch_metrics = [(name, metrics_module.unchecked_accuracy
+                          if fn is metrics_module.accuracy else fn)
+                         for name, fn in self.metrics]
         N = len(x)
         steps = math.ceil(N / batch_size)  # batches per epoch; the last may be smaller
         summed = self.loss.reduction == "sum"
@@ -397,7 +402,7 @@ class Sequential:
                 # Metrics see the model's outputs: probabilities, when training gave the
                 # fused loss the logits (the softmax is only computed when a metric needs it).
                 y_pred = self._metric_input(out) if self.metrics else out
-                for name, fn in self.metrics:
+                for name, fn in batch_metrics:
                     totals[name] += fn(y_pred, yb) * len(idx)
                 logs = {k: v / seen for k, v in totals.items()}
                 for cb in all_callbacks:
