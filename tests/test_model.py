@@ -1011,3 +1011,15 @@ def test_fit_checks_the_targets_for_accuracy_once_not_in_every_batch(monkeypatch
         assert np.isfinite(history.history["accuracy"]).all()
         counts.append(len(calls))
     assert counts[0] == counts[1], counts
+
+
+def test_targets_that_are_no_numbers_are_refused_by_name_for_accuracy():
+    # fit checks y for accuracy before the loss sees it: strings failed there with NumPy's
+    # "ufunc 'less' did not contain a loop", which names neither y nor what it should hold.
+    model = Sequential([Dense(2, 1)], seed=0)
+    model.compile("mse", SGD(0.1))  # the default metrics: accuracy
+    x, y = np.zeros((4, 2)), np.array([["a"], ["b"], ["a"], ["b"]])
+    for call in (lambda: model.fit(x, y, verbose=0), lambda: model.evaluate(x, y)):
+        with pytest.raises(ValueError, match=r"^accuracy: y must hold real numbers \(bool, "
+                                             r"int, uint or float\), got dtype <U1$"):
+            call()

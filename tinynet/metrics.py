@@ -72,6 +72,9 @@ def check_classes(y_true: np.ndarray, K: int, name: str = "y_true") -> None:
     outputs: labels (N,) or (N, 1) that are whole numbers in [0, K), or in [0, 2) for a
     single output (K = 1); or rows (N, K) of probabilities that sum to 1, as one-hot rows do
     (within 1e-3, as in CrossEntropy, for rows written in float32 or rounded)."""
+    # fit checks its targets here before the loss has seen them: strings, say, would fail
+    # in the comparisons below with a NumPy error that names neither y nor what it must be.
+    y_true = real_array(y_true, name, "accuracy")
     regression = ("; for regression targets, compile with metrics=None (or other metrics): "
                   "accuracy counts classes")
     if y_true.ndim == 2 and y_true.shape[1] > 1:
