@@ -652,7 +652,8 @@ def test_data_the_model_refused_leaves_the_input_shape_that_summary_and_save_use
     model.predict(np.zeros((2, 4)))
     for call in (lambda: model.fit(np.zeros((2, 2, 2)), np.zeros(2, int), verbose=0),
                  lambda: model.evaluate(np.zeros((2, 5)), np.zeros(2, int)),
-                 lambda: model.predict(np.zeros((2, 6)))):
+                 lambda: model.predict(np.zeros((2, 6))),
+                 lambda: model.predict(np.zeros((0, 6)))):  # no samples, still the shape
         with pytest.raises(ValueError, match=r"expected input of shape \(N, 4\)"):
             call()
         assert model.input_shape == (4,)

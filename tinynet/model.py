@@ -485,11 +485,11 @@ class Sequential:
         verbose_level(verbose)
         x = self._check_x(x, "x", finite=True)
         outs = [self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+        # x holds no samples: its forward still checks its shape and gives outputs (0, K)
+        out = np.concatenate(outs) if outs else self.forward(x)
         # Kept once the model has taken x: a shape it refused would break summary().
         self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
-        if not outs:  # x holds no samples: its forward still gives outputs of shape (0, K)
-            return self.forward(x)
-        return np.concatenate(outs)
+        return out
 
     def evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int = EVAL_BATCH_SIZE,
                  verbose: int | str = 0) -> float | tuple[float, ...]:
