@@ -141,18 +141,29 @@ def test_a_redrawn_line_covers_the_longer_one_drawn_before():
         "a long line - ETA: 1:02", "short" + " " * 18, "shorter still"]
 
 
-def test_a_jupyter_notebook_gets_the_live_bar(monkeypatch, capsys):
-    # A notebook's stdout is no terminal (isatty() is False), but it redraws a line on "\r".
+def test_a_jupyter_notebook_gets_the_live_bar(monkeypatch):
+    # A notebook's stdout, ipykernel's OutStream, is no terminal (isatty() is False), but it
+    # redraws a line on "\r".
+    iostream = types.ModuleType("ipykernel.iostream")
+    iostream.OutStream = type("OutStream", (io.StringIO,), {})
     monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    monkeypatch.setitem(sys.modules, "ipykernel.iostream", iostream)
+    notebook = iostream.OutStream()
+    monkeypatch.setattr(sys, "stdout", notebook)
     x, y = data()
     model().fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=1)
-    out = capsys.readouterr().out
+    out = notebook.getvalue()
     assert out.count("\r") >= 2 * EPOCHS and out.count("\n") == 2 * EPOCHS
-    # Written to a file of the user's own, it is a log again: no redraws.
+    # Written to a file of the user's own, it is a log again: no redraws. So too with the
+    # notebook's stdout redirected to one (contextlib.redirect_stdout), in the same kernel.
     log = io.StringIO()
     model().fit(x, y, epochs=EPOCHS, batch_size=BATCH, callbacks=[ProgressBar(1, log)],
                 verbose=0)
     assert "\r" not in log.getvalue() and "Epoch 1/" in log.getvalue()
+    redirected = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", redirected)
+    model().fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=1)
+    assert "\r" not in redirected.getvalue() and "Epoch 1/" in redirected.getvalue()
 
 
 # ------------------------------------------------------------------------- callback hooks

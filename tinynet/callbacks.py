@@ -151,6 +151,14 @@ def _format_logs(logs: Logs) -> str:
     return "".join(f" - {key}: {_format_value(value)}" for key, value in logs.items())
 
 
+def _is_notebook(stream: TextIO) -> bool:
+    """Whether ``stream`` is a Jupyter notebook's output, ipykernel's OutStream: the stream
+    itself, not whether Jupyter runs, since a notebook's stdout redirected to a file is a log.
+    Looked up among the loaded modules, never imported: outside Jupyter it is not loaded."""
+    iostream = sys.modules.get("ipykernel.iostream")
+    return iostream is not None and isinstance(stream, iostream.OutStream)
+
+
 class ProgressBar(Callback):
     """Keras-like progress output.
 
@@ -176,8 +184,7 @@ class ProgressBar(Callback):
 
     def _live(self) -> bool:
         isatty = getattr(self.stream, "isatty", None)
-        notebook = self._stream is None and "ipykernel" in sys.modules  # Jupyter's stdout
-        return self.verbose == 1 and (bool(isatty and isatty()) or notebook)
+        return self.verbose == 1 and (bool(isatty and isatty()) or _is_notebook(self.stream))
 
     def _redraw(self, line: str) -> None:
         """Write ``line`` over the one drawn last: back to the line's start with "\r", and
