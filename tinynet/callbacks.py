@@ -142,8 +142,9 @@ def _format_per_step(seconds: float) -> str:
 
 
 def _format_value(value: float) -> str:
-    """Four decimals, or below 1e-3 four significant digits, as Keras prints: a loss of
-    2.5e-05 (a regression's, say) would otherwise read "0.0000", as if it were 0."""
+    """Four decimals, or at most 1e-3 in e-notation with four decimals (``2.5000e-05``), as
+    Keras prints: a loss of 2.5e-05 (a regression's, say) would otherwise read "0.0000", as
+    if it were 0."""
     return f"{value:.4f}" if abs(value) > 1e-3 else f"{value:.4e}"
 
 

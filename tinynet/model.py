@@ -51,7 +51,7 @@ def _named_metrics(metrics: Sequence[str | Callable] | str | Callable | None
         metrics = (metrics,)  # "accuracy" is one metric, not the letters a, c, c, ...
     named = [metrics_module.get(m) for m in metrics]
     # Each value is logged under its name: two metrics of one name (two lambdas, or
-    # "accuracy" and "acc") would be summed into one, and one named "loss" into the loss.
+    # "accuracy" twice) would be summed into one, and one named "loss" into the loss.
     seen = {"loss"}
     for name, _ in named:
         if name in seen:
