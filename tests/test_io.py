@@ -521,6 +521,21 @@ def test_custom_metric_is_left_out_with_a_warning(tmp_path):
     assert [name for name, _ in loaded.metrics] == ["accuracy"]
 
 
+def test_a_metric_named_acc_keeps_its_name_through_save_and_load(tmp_path):
+    # Logged as "acc" (Keras's way), saved and loaded as "acc": a resumed run goes on with the
+    # History's keys, not a second accuracy series next to NaNs.
+    x, y = make_data()
+    model = make_model(compiled=False)
+    model.compile("sparse_categorical_crossentropy", Adam(lr=0.01), metrics=["acc"])
+    model.fit(x, y, epochs=1, batch_size=16, validation_data=(x, y), verbose=0)
+    loaded = load_model(save_model(model, tmp_path / "m.npz"))
+    assert [name for name, _ in loaded.metrics] == ["acc"]
+    history = loaded.fit(x, y, epochs=2, initial_epoch=1, batch_size=16,
+                         validation_data=(x, y), verbose=0)
+    assert list(history.history) == ["loss", "acc", "val_loss", "val_acc"]
+    assert all(np.isfinite(values).all() for values in history.history.values())
+
+
 def test_metadata_round_trips(tmp_path):
     model = Sequential([Dense(3, 2), Softmax()], seed=0)
     model.metadata = {"program": "r2", "scaling": {"scale": 1 / 255, "shape": [784]}}
