@@ -349,6 +349,19 @@ def small_model(tmp_path):
     return _save(Sequential([Dense(784, 10), Softmax()], seed=0), folder / "m.npz")
 
 
+def test_evaluate_a_model_saved_without_metrics(tmp_path, monkeypatch, capsys):
+    # Its evaluate gives the loss alone, which the command unpacked as (loss, accuracy).
+    model = Sequential([Dense(784, 10), Softmax()], seed=0)
+    model.compile("categorical_crossentropy", "sgd", metrics=None)
+    path = _save(model, tmp_path / "m.npz")
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 256, (20, 28, 28), dtype=np.uint8), np.arange(20, dtype=np.uint8) % 10
+    monkeypatch.setattr("tinynet.cli._load_data", lambda folder: ((x, y), (x, y)))
+    assert main(["evaluate", str(path)]) == 0
+    right = (model.predict(x.reshape(20, 784) / 255).argmax(axis=1) == y).sum()  # no metadata
+    assert f"test accuracy: {right / 20:.4f}\n" in capsys.readouterr().out
+
+
 def test_a_folder_given_as_the_model_is_named_as_a_folder(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # "." has no name: with_name("._confusion.png") failed
     for path in (".", str(tmp_path)):

@@ -324,9 +324,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if model.loss is None:
         model.compile(loss=tinynet.CrossEntropy(from_logits=not isinstance(
             model.layers[-1], tinynet.Softmax)), optimizer="sgd")
-    loss, accuracy = model.evaluate(x, _targets(model, y_test))
+    values = model.evaluate(x, _targets(model, y_test))
+    loss = values[0] if isinstance(values, tuple) else values  # no metrics: the loss alone
     predicted = _probabilities(model, x).argmax(axis=1)
     cm = confusion_matrix(y_test.astype(np.int64), predicted, 10)
+    accuracy = np.trace(cm) / len(x)  # whatever metrics the model was saved with
     print(_loss_line(model, loss, len(x)))
     print(f"test accuracy: {accuracy:.4f}")
     print("per-class accuracy:")
