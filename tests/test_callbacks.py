@@ -602,11 +602,10 @@ def test_a_numpy_ufunc_schedule_gets_as_many_arguments_as_it_has_inputs(schedule
      r"EarlyStopping: baseline must be a finite number or None, got '0.9'"),
     (lambda: EarlyStopping(baseline=True), ValueError,
      r"EarlyStopping: baseline must be a finite number or None, got True"),
-    # Keras's levels are 0 and 1; True would read as 1, a 2 as a level that does not exist.
+    # Keras's levels are 0 and 1 (True and False are taken, as fit takes them); a 2 would
+    # read as a level that does not exist, a string as 1.
     (lambda: EarlyStopping(verbose=2), ValueError, r"EarlyStopping: verbose must be 0 or 1, "
      r"got 2"),
-    (lambda: EarlyStopping(verbose=True), ValueError, r"EarlyStopping: verbose must be 0 or 1, "
-     r"got True"),
     (lambda: EarlyStopping(verbose="1"), ValueError, r"EarlyStopping: verbose must be 0 or 1, "
      r"got '1'"),
     (lambda: ModelCheckpoint("m.npz", verbose="no"), ValueError,
@@ -627,6 +626,12 @@ def test_a_numpy_ufunc_schedule_gets_as_many_arguments_as_it_has_inputs(schedule
 def test_bad_callback_arguments_are_refused_when_made(make, error, match):
     with pytest.raises(error, match=match):
         make()
+
+
+def test_callbacks_take_true_and_false_for_verbose_as_fit_does():
+    for make in (EarlyStopping, lambda verbose: ModelCheckpoint("m.npz", verbose=verbose),
+                 lambda verbose: LearningRateScheduler(lambda epoch: 0.1, verbose=verbose)):
+        assert [make(verbose=v).verbose for v in (True, False, np.int64(1))] == [1, 0, 1]
 
 
 def test_numpy_numbers_are_a_patience_a_verbose_and_a_baseline():

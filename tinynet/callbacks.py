@@ -354,11 +354,10 @@ class EarlyStopping(Callback):
 
 
 def _zero_or_one(owner: str, verbose: object) -> int:
-    """A callback's ``verbose``, 0 (silent) or 1 (a line when it acts), or a ValueError
-    naming ``owner``: True is not 1 here, "no" would be truthy, and a 2 (ProgressBar's one
-    line per epoch) would suggest a level that does not exist."""
-    if (isinstance(verbose, bool | np.bool_) or not isinstance(verbose, int | np.integer)
-            or verbose not in (0, 1)):
+    """A callback's ``verbose``, 0 (silent) or 1 (a line when it acts; True and False too, as
+    ``fit`` takes them), or a ValueError naming ``owner``: "no" would be truthy, and a 2
+    (ProgressBar's one line per epoch) would suggest a level that does not exist."""
+    if not isinstance(verbose, int | np.integer | np.bool_) or verbose not in (0, 1):
         raise ValueError(f"{owner}: verbose must be 0 or 1, got {verbose!r}")
     return int(verbose)
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tinynet.checks import int_at_least, real_array
+from tinynet.losses import ROW_SUM_TOLERANCE
 
 
 def _predicted_labels(y_pred: np.ndarray) -> np.ndarray:
@@ -71,7 +72,7 @@ def check_classes(y_true: np.ndarray, K: int, name: str = "y_true") -> None:
     """A ValueError unless ``y_true`` (called ``name`` in the message) holds classes for K
     outputs: labels (N,) or (N, 1) that are whole numbers in [0, K), or in [0, 2) for a
     single output (K = 1); or rows (N, K) of probabilities that sum to 1, as one-hot rows do
-    (within 1e-3, as in CrossEntropy, for rows written in float32 or rounded)."""
+    (within ROW_SUM_TOLERANCE, as in CrossEntropy, for rows written in float32 or rounded)."""
     # fit checks its targets here before the loss has seen them: strings, say, would fail
     # in the comparisons below with a NumPy error that names neither y nor what it must be.
     y_true = real_array(y_true, name, "accuracy")
@@ -79,7 +80,7 @@ def check_classes(y_true: np.ndarray, K: int, name: str = "y_true") -> None:
                   "accuracy counts classes")
     if y_true.ndim == 2 and y_true.shape[1] > 1:
         bad = np.flatnonzero((y_true < 0).any(axis=1) | (y_true > 1).any(axis=1)
-                             | ~(np.abs(y_true.sum(axis=1) - 1) <= 1e-3))  # NaN: bad too
+                             | ~(np.abs(y_true.sum(axis=1) - 1) <= ROW_SUM_TOLERANCE))  # NaN too
         if len(bad):
             raise ValueError(f"accuracy: {name} rows must be one-hot or probabilities summing "
                              f"to 1, got {y_true[bad[0]]} at index {bad[0]}{regression}")
