@@ -8,12 +8,30 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+#: hypothesis's own default max_examples, which the counts the tests give are meant for.
+_BASE_EXAMPLES = 100
+
+
+def examples(n: int) -> int:
+    """The max_examples of a property test that draws ``n`` examples in the default run.
+
+    A test's own max_examples overrides the profile's, so a profile that asks for more
+    examples (``pytest --hypothesis-profile=thorough``, see conftest.py) would change
+    nothing by itself: every count is scaled by the loaded profile's max_examples over
+    hypothesis's default 100. The "tinynet" profile keeps 100, so ``n``; "thorough" has
+    1000, so ``10 n``. Read when a test module is imported, after pytest has loaded the
+    profile its option names.
+    """
+    return max(1, round(n * settings.default.max_examples / _BASE_EXAMPLES))
+
+
 #: Settings for property tests: a few dozen examples, no per-example deadline (the machine is
 #: shared, and numerical gradients loop in Python).
-SETTINGS = settings(max_examples=25, deadline=None,
+SETTINGS = settings(max_examples=examples(25), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 #: Fewer examples for the slow ones (a whole model's numerical gradient, training).
-FEW = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FEW = settings(max_examples=examples(8), deadline=None,
+               suppress_health_check=[HealthCheck.too_slow])
 
 #: ReLU's kink is at 0; a numerical derivative taken within eps of it is meaningless.
 KINK_GAP = 1e-2

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import examples
 
 from tinynet import (
     SGD,
@@ -37,7 +38,7 @@ def loop_shift(x, offsets):
     return y
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(n=st.integers(1, 4), h=st.integers(1, 6), w=st.integers(1, 6), c=st.integers(1, 2),
        s=st.integers(0, 3), seed=st.integers(0, 2**16))
 def test_shift_matches_the_definition(n, h, w, c, s, seed):

@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import examples
 
 from tinynet.gradcheck import check_layer
 from tinynet.layers.conv import Conv2D, same_padding
 
 # Hypothesis draws a few dozen small cases per test; no deadline, since a busy machine may
 # take a while over one of them.
-SETTINGS = settings(max_examples=40, deadline=None)
+SETTINGS = settings(max_examples=examples(40), deadline=None)
 
 
 def reference_conv(x, W, b, stride, pads):
@@ -85,7 +86,7 @@ def test_forward_matches_the_definition(case, seed):
 
 
 @pytest.mark.part("conv2d")
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(conv_cases(max_size=6), st.integers(0, 2**32 - 1))
 def test_gradients_match_finite_differences(case, seed):
     args, shape, _ = case

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from strategies import examples
 
 from tinynet.datasets import IDXFormatError, read_idx, write_idx
 from tinynet.datasets.idx import CHUNK, TYPES, read_idx_sha256
@@ -28,7 +29,8 @@ DEFLATE_MAX_RATIO = 1032
 OVERHEAD = 4 * CHUNK
 
 PROPERTY = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(60), deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
 
@@ -377,7 +379,7 @@ def _read_within_bounds(data: bytes) -> None:
 
 
 @pytest.mark.part("idx-header")
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     base=st.sampled_from(["plain", "gzip"]),
     edits=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 255)), min_size=1, max_size=4),
@@ -398,7 +400,7 @@ def test_mutated_headers_only_raise_idx_format_error(base, edits, compress_after
 
 
 @pytest.mark.part("idx-header")
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(base=st.sampled_from(["plain", "gzip"]), data=st.data())
 def test_truncations_and_appendages_only_raise_idx_format_error(base, data):
     original = BASES[base]

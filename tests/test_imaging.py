@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib import image as mpimg
+from strategies import examples
 
 from tinynet.datasets import load_mnist
 from tinynet.imaging import CENTRE, area_resize, load_grey, prepare_digit
@@ -127,7 +128,7 @@ def test_area_resize_takes_a_list():
     np.testing.assert_allclose(area_resize([[0.0, 1.0], [1.0, 0.0]], 1, 1), [[0.5]])
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(h=st.integers(1, 40), w=st.integers(1, 40), oh=st.integers(1, 40), ow=st.integers(1, 40))
 def test_area_resize_keeps_the_mean_brightness(h, w, oh, ow):
     img = np.random.default_rng(h * 41 + w).random((h, w))

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from strategies import examples
 
 from tinynet.datasets import (
     MNIST_SHA256,
@@ -198,7 +199,7 @@ def test_one_hot_by_hand():
     )
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(
     data=st.data(),
     num_classes=st.integers(1, 12),
