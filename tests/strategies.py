@@ -1,5 +1,6 @@
 """Hypothesis strategies shared by the core tests: shapes, well-behaved float64 arrays,
-inputs kept away from ReLU's kink, and extreme logits."""
+inputs kept away from ReLU's kink, extreme logits; and the filter that keeps gradient checks
+to draws whose gradients central differences can resolve."""
 
 from __future__ import annotations
 
@@ -71,11 +72,54 @@ def floats64(shape, low: float = -3.0, high: float = 3.0) -> st.SearchStrategy[n
 
     Entries are 0 or at least TINY in size: a gradient made only of entries like 1e-8 (say
     dW = x.T @ dy for an x of 1e-8) drowns in the rounding noise of central differences,
-    about 1e-16 |f| / eps = 1e-10 |f|, and no checker can confirm it to 1e-6.
+    about 1e-16 |f| / eps = 1e-10 |f|, and no checker can confirm it to 1e-6. That keeps
+    most draws checkable, not all: a gradient check filters its draws with resolvable.
     """
     elements = st.floats(low, high, allow_nan=False, allow_infinity=False)
     elements = elements.map(lambda v: 0.0 if abs(v) < TINY else v)
     return hnp.arrays(np.float64, shape, elements=elements)
+
+
+#: A right gradient stands out of the rounding noise of central differences when its norm
+#: is above this fraction of the size of f (see resolvable).
+RESOLVABLE = 1e-2
+
+
+def resolvable(scale: float, *gradients: np.ndarray) -> bool:
+    """Whether a gradient check (eps 1e-6, tolerance 1e-6) can confirm each of ``gradients``
+    of a function f computed from numbers of total size ``scale``: sum |y * dy| for
+    check_layer's f = sum(y * dy), the loss for a loss whose terms are >= 0.
+
+    Every evaluation of f is rounded to about 1e-16 * scale, and central differences divide
+    that by 2 eps: each entry of a numerical gradient carries a noise of about
+    1e-10 * scale (docs/gradcheck.md#why-float64), and a right gradient whose norm is
+    1e-4 * scale fails the tolerance however right it is. The entries of floats64 are at
+    least TINY, but that does not make such draws rare. A Softmax row of logits -5 and 5
+    has a dx of about e^-10 |dy_0 - dy_1| = 5e-5 |dy_0 - dy_1| against an f of about |dy_1|
+    (z = [[-5, 5]] and seed 196: relative error 1e-4). A Dense's dW = x.T @ dy is 1e-3 |dy_0|
+    for an x that is 0 but for one entry 1e-3, while the normal bias keeps f at sum |b dy|
+    (relative error 1e-3).
+
+    True when each gradient is exactly 0 (nothing f reads moves with it, so its numerical
+    gradient is exactly 0 too) or has a norm above RESOLVABLE * scale: then rounding leaves
+    a relative error of at most about sqrt(entries) * 1e-10 / RESOLVABLE, 2e-7 for the 256
+    entries of the largest arrays drawn here.
+    """
+    norms = [float(np.linalg.norm(g)) for g in gradients]
+    return all(norm == 0 or norm > RESOLVABLE * scale for norm in norms)
+
+
+def resolvable_layer(layer, x: np.ndarray, seed: int, training: bool = False) -> bool:
+    """resolvable for ``check_layer(layer, x, training, seed)``: its f = sum(y * dy), with
+    the dy it draws (standard normal from default_rng(seed + 1)) and the layer's rng
+    reseeded from ``seed`` before forward, as it does; the gradients are dx and every
+    grads entry of the layer's backward."""
+    if getattr(layer, "rng", None) is not None:
+        layer.rng = np.random.default_rng(seed)
+    y = layer.forward(np.array(x, dtype=np.float64), training=training)
+    dy = np.random.default_rng(seed + 1).standard_normal(y.shape)
+    dx = layer.backward(dy)
+    return resolvable(float(np.sum(np.abs(y * dy))), dx, *layer.grads.values())
 
 
 def away_from_kink(shape, high: float = 3.0) -> st.SearchStrategy[np.ndarray]:

@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from strategies import (
     EXTREME,
@@ -20,6 +20,7 @@ from strategies import (
     floats64,
     image_shapes,
     matrix_shapes,
+    resolvable_layer,
     seeds,
     sizes,
 )
@@ -139,6 +140,9 @@ def test_dense_grads_come_from_the_last_batch_only(data):
 def test_dense_gradient_check(x, out_features, seed):
     layer = Dense(x.shape[1], out_features, b_init="normal", dtype=np.float64,
                   rng=np.random.default_rng(seed))
+    # An x of zeros and small entries makes dW = x.T @ dy tiny next to the f the normal
+    # bias keeps: below what central differences resolve (strategies.resolvable).
+    assume(resolvable_layer(layer, x, seed % 1000))
     result = check_layer(layer, x, seed=seed % 1000)
     assert set(result.errors) == {"x", "W", "b"}
     assert result.passed, str(result)
@@ -498,7 +502,11 @@ def test_every_layer_class_has_a_case():
 @given(data=st.data())
 def test_every_layer_passes_the_gradient_check(name, training, data):
     layer, x = data.draw(ALL_LAYERS[name])
-    result = check_layer(layer, x, training=training, seed=data.draw(st.integers(0, 999)))
+    seed = data.draw(st.integers(0, 999))
+    # Softmax on a row of logits far apart, a Dense or Conv2D on an x of zeros and small
+    # entries: gradients below what central differences resolve (strategies.resolvable).
+    assume(resolvable_layer(layer, x, seed, training))
+    result = check_layer(layer, x, training=training, seed=seed)
     assert set(result.errors) == {"x", *layer.params}
     assert result.passed, str(result)
 

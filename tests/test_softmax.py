@@ -6,7 +6,7 @@ its checks sit in tests of their own, apart from softmax's.
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from strategies import (
     EXTREME,
@@ -14,6 +14,7 @@ from strategies import (
     extreme_logits,
     floats64,
     matrix_shapes,
+    resolvable_layer,
     seeds,
 )
 
@@ -131,7 +132,11 @@ def test_backward_of_extreme_logits_is_finite_and_blind_to_row_shifts(data):
 @SETTINGS
 @given(floats64(matrix_shapes(max_cols=6), -5, 5), seeds())
 def test_gradient_check(z, seed):
-    result = check_layer(Softmax(), z, seed=seed % 1000)
+    seed %= 1000
+    # A row of logits 10 apart has a dx of about e^-10 times dy, below what central
+    # differences resolve next to an f of about |dy| (strategies.resolvable).
+    assume(resolvable_layer(Softmax(), z, seed))
+    result = check_layer(Softmax(), z, seed=seed)
     assert result.passed, str(result)
 
 
