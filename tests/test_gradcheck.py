@@ -114,8 +114,8 @@ class DenseForgetsTranspose(Dense):
     """dx = dy @ W instead of dy @ W.T (the shapes agree for a square W)."""
 
     def backward(self, dy):
-        dx = super().backward(dy)
-        return dx @ self.params["W"].T @ self.params["W"]
+        super().backward(dy)  # the parameter gradients, right
+        return dy @ self.params["W"]
 
 
 class DenseMeanBias(Dense):
