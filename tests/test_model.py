@@ -1039,3 +1039,24 @@ def test_targets_that_are_no_numbers_are_refused_by_name_for_accuracy():
         with pytest.raises(ValueError, match=r"^accuracy: y must hold real numbers \(bool, "
                                              r"int, uint or float\), got dtype <U1$"):
             call()
+
+
+def test_evaluate_returns_a_dict_by_name_when_asked_as_keras_does():
+    model = compiled()
+    model.compile(CrossEntropy(), SGD(0.1), metrics=["acc"])
+    x, y = np.random.default_rng(0).normal(size=(10, 2)), np.arange(10) % 2
+    loss, acc = model.evaluate(x, y)
+    assert model.evaluate(x, y, return_dict=True) == {"loss": loss, "acc": acc}
+    model.compile(CrossEntropy(), SGD(0.1), metrics=None)
+    assert model.evaluate(x, y, return_dict=True) == {"loss": loss}
+    with pytest.raises(TypeError, match=r"^evaluate: return_dict must be True or False, "
+                                        r"got 'yes'$"):
+        model.evaluate(x, y, return_dict="yes")
+
+
+def test_count_params_is_the_total_that_summary_prints():
+    model = Sequential([Dense(784, 512), ReLU(), Dense(512, 10), Softmax()], seed=0)
+    assert model.count_params() == 784 * 512 + 512 + 512 * 10 + 10 == 407_050
+    lines = []
+    model.summary(input_shape=(784,), print_fn=lines.append)
+    assert "Total params: 407,050" in "\n".join(lines)

@@ -216,6 +216,10 @@ class Sequential:
         """
         return [(p, layer.grads.get(k)) for layer in self.layers for k, p in layer.params.items()]
 
+    def count_params(self) -> int:
+        """The number of parameters (weights and biases) of every layer: summary's total."""
+        return sum(layer.num_params() for layer in self.layers)
+
     def get_weights(self) -> list[np.ndarray]:
         """Copies of every parameter, in the order of :meth:`parameters`."""
         return [p.copy() for p, _ in self.parameters()]
@@ -492,19 +496,26 @@ class Sequential:
         return out
 
     def evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int = EVAL_BATCH_SIZE,
-                 verbose: int | str = 0) -> float | tuple[float, ...]:
+                 verbose: int | str = 0, return_dict: bool = False
+                 ) -> float | tuple[float, ...] | dict[str, float]:
         """``(loss, accuracy)`` on (x, y), then any further metrics.
 
         The loss is that of the whole set taken as one batch: the mean over the samples, or
         their sum for a loss with ``reduction="sum"``. Just the loss (a float) when the
-        model was compiled with no metrics. ``batch_size`` only bounds memory. ``verbose``
-        (``"auto"``, 0, 1 or 2) is accepted so that Keras code runs; nothing is printed.
+        model was compiled with no metrics. With ``return_dict=True``, as in Keras, the
+        values by name instead: ``{"loss": ..., "accuracy": ...}``, the names of the
+        History's keys. ``batch_size`` only bounds memory. ``verbose`` (``"auto"``, 0, 1 or
+        2) is accepted so that Keras code runs; nothing is printed.
         """
         self._require_compiled()
         batch_size = int_at_least("batch_size", batch_size, 1)
         verbose_level(verbose)
+        return_dict = flag(return_dict, "return_dict", "evaluate")
         x, y = self._check_data(x, y, "x", "y")
-        values = tuple(self._evaluate(x, y, batch_size).values())
+        logs = self._evaluate(x, y, batch_size)
+        if return_dict:
+            return logs
+        values = tuple(logs.values())
         return values if len(values) > 1 else values[0]
 
     def _metric_input(self, out: np.ndarray) -> np.ndarray:
@@ -651,8 +662,7 @@ class Sequential:
             lines.append(r[0].ljust(widths[0]) + r[1].ljust(widths[1]) + r[2].rjust(widths[2]))
             if j == 0:
                 lines.append(rule)
-        total = sum(layer.num_params() for layer in self.layers)
-        lines += [rule, f"Total params: {total:,}"]
+        lines += [rule, f"Total params: {self.count_params():,}"]
         print_fn("\n".join(lines))
 
     # ------------------------------------------------------------------------ persistence
