@@ -863,6 +863,25 @@ def test_the_command_exports_grades_and_lists(reference: Path, tmp_path: Path,
     assert "is not empty" in capsys.readouterr().err
 
 
+def test_a_stub_quoted_in_a_docstring_or_a_string_is_not_a_stub(reference: Path,
+                                                                 tmp_path: Path) -> None:
+    # tinynet/homework.py's docstring shows a stub as an example, and tests hold stubs in
+    # strings: `list` showed a stub of relu at tinynet/homework.py:14 in every copy, even a
+    # copy in which relu is not homework.
+    export(tmp_path, source=reference, parts=["double"], registry=PARTS_OF_FIXTURE)
+    quoted = textwrap.dedent('''\
+        """An example of a stub::
+
+            raise NotImplementedError("shout: capitals; see docs/text.md")
+        """
+
+        EXAMPLE = 'raise NotImplementedError("counter: add k; see docs/ops.md")'
+        ''')
+    (tmp_path / "minilib/notes.py").write_text(quoted)
+    project = homework.scan_project(tmp_path, PARTS_OF_FIXTURE)
+    assert project.stubs == {"double": [("minilib/ops.py", 6)]}
+
+
 def test_grading_a_copy_grades_only_the_parts_its_export_stubbed(reference: Path,
                                                                  tmp_path: Path) -> None:
     # A copy of one assignment holds the solutions of the others: they are not the

@@ -562,15 +562,27 @@ class Project:
         return [r for rs in self.regions.values() for r in rs if r.part == part]
 
 
-_STUB_LINE = re.compile(r"raise NotImplementedError\(\s*\"([a-z][a-z0-9-]*): ")
+_STUB_START = re.compile(r"([a-z][a-z0-9-]*): ")
 
 
 def _find_stubs(text: str, path: str, registry: Mapping[str, Part],
                 found: dict[str, list[tuple[str, int]]]) -> None:
-    for match in _STUB_LINE.finditer(text):
-        if match.group(1) in registry:
-            line = text.count("\n", 0, match.start()) + 1
-            found.setdefault(match.group(1), []).append((path, line))
+    # Read from the tokens, not the text: a stub quoted in a docstring or a string (this
+    # module's docstring shows one, tests hold some) is not a stub of the project.
+    tokens = [t for t in _tokens(text, path)
+              if t.type not in (tokenize.NL, tokenize.COMMENT, tokenize.NEWLINE)]
+    for i, tok in enumerate(tokens[:-3]):
+        if (tok.type != tokenize.NAME or tok.string != "raise"
+                or [t.string for t in tokens[i + 1:i + 3]] != ["NotImplementedError", "("]
+                or tokens[i + 3].type != tokenize.STRING):
+            continue
+        try:
+            message = ast.literal_eval(tokens[i + 3].string)
+        except (ValueError, SyntaxError):
+            continue
+        match = _STUB_START.match(message) if isinstance(message, str) else None
+        if match and match.group(1) in registry:
+            found.setdefault(match.group(1), []).append((path, tok.start[0]))
 
 
 def scan_project(root: str | Path, registry: Mapping[str, Part] = PARTS,
