@@ -323,20 +323,6 @@ def test_the_default_project_is_the_folder_of_tinynets_pyproject(tmp_path, monke
             homework.project_root()
 
 
-def test_the_part_table_of_the_docs_names_the_files_of_each_parts_regions() -> None:
-    root = homework.project_root()
-    table = (root / "docs/homework.md").read_text(encoding="utf-8")
-    rows = dict(re.findall(r"^\| *\d+ *\| *`([a-z0-9-]+)` *\|.*\|(.*)\|.*\|$", table, re.M))
-    assert list(rows) == list(PARTS), "docs/homework.md: the table's parts are not PARTS"
-    project = homework.scan_project(root)
-    for pid, cell in rows.items():
-        expected = {r.path for r in project.regions_of(pid)}
-        actual = set(re.findall(r"`([^`]+)`", cell))
-        assert actual == expected, (
-            f"docs/homework.md, part {pid}: expected files {sorted(expected)}, "
-            f"got {sorted(actual)}")
-
-
 def test_an_error_is_summed_up_in_one_line_within_the_limit() -> None:
     np = pytest.importorskip("numpy")
     with pytest.raises(AssertionError) as raised:

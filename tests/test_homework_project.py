@@ -61,6 +61,19 @@ def test_every_part_has_regions_a_docs_page_and_tests() -> None:
     assert not problems, "\n".join(problems)
 
 
+def test_the_part_table_of_the_docs_names_the_files_of_each_parts_regions() -> None:
+    table = (ROOT / "docs/homework.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| *\d+ *\| *`([a-z0-9-]+)` *\|.*\|(.*)\|.*\|$", table, re.M))
+    assert list(rows) == list(PARTS), "docs/homework.md: the table's parts are not PARTS"
+    project = scan_project(ROOT)
+    for pid, cell in rows.items():
+        expected = {r.path for r in project.regions_of(pid)}
+        actual = set(re.findall(r"`([^`]+)`", cell))
+        assert actual == expected, (
+            f"docs/homework.md, part {pid}: expected files {sorted(expected)}, "
+            f"got {sorted(actual)}")
+
+
 @pytest.fixture(scope="module")
 def student(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A student copy of tinynet with every part stubbed."""
@@ -88,6 +101,16 @@ def test_a_student_copy_of_tinynet_imports_and_shows_no_marker(student: Path) ->
                          capture_output=True, text=True, timeout=300,
                          env={**os.environ, "MPLBACKEND": "Agg"})
     assert run.returncode == 0, run.stderr
+
+
+def test_the_homework_tools_tests_pass_in_a_student_copy(student: Path) -> None:
+    # The copy keeps tests/test_homework.py, which tests the tool on a project of its own:
+    # none of its tests may need the reference's markers (this file holds those), or it
+    # fails in every copy, solved or not, as the table test of docs/homework.md did.
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          "tests/test_homework.py"], cwd=student, capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 
 
 def test_a_student_copy_of_tinynet_lints_clean(student: Path) -> None:
