@@ -360,6 +360,33 @@ def test_a_test_that_hangs_fails_its_part_and_the_others_are_graded(reference: P
         "timed out after 5 s in tests/test_slow.py::test_sleeps")
 
 
+def test_a_group_of_failures_is_summed_up_by_its_first(tmp_path: Path) -> None:
+    # Hypothesis raises an ExceptionGroup when it finds several distinct failures: the grade
+    # said only "ExceptionGroup: Hypothesis found 3 distinct failures. (3 sub-exceptions)",
+    # nothing a student could act on.
+    project = write_project(tmp_path)
+    (project / "tests/test_group.py").write_text(textwrap.dedent('''\
+        import pytest
+
+        try:
+            ExceptionGroup
+        except NameError:  # Python 3.10: pytest's backport
+            from exceptiongroup import ExceptionGroup
+
+
+        @pytest.mark.part("counter")
+        def test_found_two():
+            raise ExceptionGroup("Hypothesis found 2 distinct failures.", [
+                AssertionError("\\nArrays are not equal\\n\\nMismatched elements: 1 / 3"),
+                ValueError("add(-1) went below zero"),
+            ])
+        '''))
+    report = grade(project, registry=PARTS_OF_FIXTURE, parts=["counter"])
+    assert report.results["counter"].message == (
+        "tests/test_group.py::test_found_two: first of 2 failures: AssertionError: Arrays are "
+        "not equal; Mismatched elements: 1 / 3")
+
+
 def test_grading_is_repeatable_and_leaves_no_example_database(tmp_path: Path) -> None:
     # A property test draws the same examples in every graded run, and hypothesis keeps no
     # .hypothesis database in the student's folder.

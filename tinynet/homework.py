@@ -46,6 +46,7 @@ import sys
 import tempfile
 import textwrap
 import tokenize
+import traceback
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -884,6 +885,21 @@ def _one_line(text: str, limit: int = 200) -> str:
     return line if len(line) <= limit else line[:limit - 3] + "..."
 
 
+def _error_line(exc: BaseException, exconly: str) -> str:
+    """A test's error on one line (:func:`_one_line` of ``exconly``, pytest's text of
+    ``exc``). An exception group (hypothesis raises one when it finds several distinct
+    failures) says only how many it holds: it is summed up by its first failure instead."""
+    count = len(getattr(exc, "exceptions", None) or ())
+    leaf, group = exc, getattr(exc, "exceptions", None)
+    while group:
+        leaf = group[0]
+        group = getattr(leaf, "exceptions", None)
+    if leaf is exc:
+        return _one_line(exconly)
+    text = "".join(traceback.format_exception_only(type(leaf), leaf))
+    return _one_line(f"first of {count} failures: {text}")
+
+
 def _find_stub(exc: BaseException | None) -> tuple[str, str] | None:
     """(part id, message) of a stub's NotImplementedError in ``exc``'s chain, if any."""
     stack, seen = [exc], set()
@@ -1005,7 +1021,8 @@ def _recorder(report: str, parts: Collection[str] | None, select: bool) -> Any:
             message, stub = "", None
             if rep.failed and call.excinfo is not None:
                 stub = _find_stub(call.excinfo.value)
-                message = stub[1] if stub else _one_line(call.excinfo.exconly())
+                message = stub[1] if stub else _error_line(call.excinfo.value,
+                                                           call.excinfo.exconly())
             elif rep.failed:
                 message = _one_line(rep.longreprtext)
             elif rep.skipped:
