@@ -179,8 +179,8 @@ class CrossEntropy(Loss):
         y_pred, y_true = saved["y_pred"], saved["y_true"]
         N = len(y_pred)
         # BEGIN SOLUTION cross-entropy
-        # HINT: with y the one-hot rows of labels, or y_true: from logits dz = softmax(y_pred) *
-        # HINT: sum(y) - y per row; from probabilities dp = -y / y_pred, and 0 where y = 0 (no
+        # HINT: dy_pred, with y the one-hot rows of labels, or y_true: from logits softmax(y_pred)
+        # HINT: * sum(y) - y per row; from probabilities -y / y_pred, and 0 where y = 0 (no
         # HINT: 0 / 0 warning); divided by N for the mean; in y_pred's dtype
         if self.from_logits:
             # y_pred holds the logits z: dL/dz = p * sum(y) - y, with p = softmax(z)

@@ -270,9 +270,10 @@ class Conv2D(Layer):
     def backward(self, dy: np.ndarray) -> np.ndarray:
         self.backward_params(dy)
         # BEGIN SOLUTION conv2d
-        # HINT: col2im: for each kernel position (di, dj), add (dy2 @ W[di, dj].T) reshaped (N,
-        # HINT: H_out, W_out, C_in) into the strided slice of the padded dx that it read; then crop
-        # HINT: the padding
+        # HINT: dy2 = self._dy2(dy), (M, C_out); the shapes from what your forward saved. col2im:
+        # HINT: for each kernel position (di, dj), add (dy2 @ W[di, dj].T) reshaped (N, H_out,
+        # HINT: W_out, C_in) into the strided slice of the padded dx that it read; then crop the
+        # HINT: padding
         x_shape, pads, y_shape = self._load("x_shape", "pads", "y_shape")
         dy2 = self._dy2(dy)  # (M, C_out)
         N, H, W, C_in = x_shape

@@ -75,7 +75,7 @@ class Dense(Layer):
         dy = self._dy(dy)  # (N, D_out)
         self.backward_params(dy)
         # BEGIN SOLUTION dense-backward
-        # HINT: return dx = dy @ W.T
+        # HINT: return dx = dy @ W.T, with W = self.params['W']
         return dy @ self.params["W"].T  # dx, (N, D_in)
         # END SOLUTION
 
