@@ -846,7 +846,7 @@ def test_the_command_exports_grades_and_lists(reference: Path, tmp_path: Path,
     dest = tmp_path / "copy"
     assert homework.main(["export", str(dest), "--source", str(reference), "--parts", "double"],
                          registry=PARTS_OF_FIXTURE) == 0
-    assert "1 stubs for 1 part(s): double" in capsys.readouterr().out
+    assert "files, 1 stub for 1 part: double" in capsys.readouterr().out
 
     assert homework.main(["grade", str(dest), "--json"], registry=PARTS_OF_FIXTURE) == 1
     assert json.loads(capsys.readouterr().out) == {"parts": {"double": NOT_ATTEMPTED},

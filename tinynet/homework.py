@@ -1445,8 +1445,10 @@ def cmd_export(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) -
     """``tinynet homework export DEST``."""
     result = export(args.dest, source=args.source, parts=args.parts, force=args.force,
                     registry=registry, exclude=args.exclude)
-    print(f"wrote a student copy to {result.dest}: {result.files} files, {result.stubs} "
-          f"stubs for {len(result.parts)} part(s): {', '.join(result.parts)}")
+    files, stubs, parts = result.files, result.stubs, len(result.parts)
+    print(f"wrote a student copy to {result.dest}: {files} file{'s' * (files != 1)}, {stubs} "
+          f"stub{'s' * (stubs != 1)} for {parts} part{'s' * (parts != 1)}: "
+          f"{', '.join(result.parts)}")
     return 0
 
 
