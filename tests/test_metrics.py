@@ -159,3 +159,5 @@ def test_accuracy_refuses_targets_that_are_no_classes(y_pred, y_true, match):
 def test_accuracy_takes_probability_rows_by_their_argmax():
     smoothed = np.array([[0.9, 0.05, 0.05], [0.0999, 0.8, 0.1]])  # sums 1 and 0.9999
     assert accuracy(SCORES, smoothed) == 1.0
+    rounded = np.array([[1 + 1e-7, 0, 0], [0, 1, 0]])  # one-hot, as rounding may leave it
+    assert accuracy(SCORES, rounded) == 1.0

@@ -79,7 +79,9 @@ def check_classes(y_true: np.ndarray, K: int, name: str = "y_true") -> None:
     regression = ("; for regression targets, compile with metrics=None (or other metrics): "
                   "accuracy counts classes")
     if y_true.ndim == 2 and y_true.shape[1] > 1:
-        bad = np.flatnonzero((y_true < 0).any(axis=1) | (y_true > 1).any(axis=1)
+        # Entries >= 0 that sum to 1 are at most 1 too (an entry of 1 + 1e-7, rounded, is
+        # still one-hot).
+        bad = np.flatnonzero((y_true < 0).any(axis=1)
                              | ~(np.abs(y_true.sum(axis=1) - 1) <= ROW_SUM_TOLERANCE))  # NaN too
         if len(bad):
             raise ValueError(f"accuracy: {name} rows must be one-hot or probabilities summing "
