@@ -302,6 +302,18 @@ def test_a_syntax_error_outside_the_package_import_names_its_file_and_line(
         "SyntaxError: '(' was never closed")
 
 
+def test_an_error_raised_while_importing_a_test_module_names_its_file_and_line(
+        tmp_path: Path) -> None:
+    # Unlike a SyntaxError, pytest formats this one with the traceback style of the run, which
+    # the grader shortens to one line for the tests' failures: the place must survive that.
+    project = write_project(tmp_path, text=TEXT + "\nLIMIT = undefined_limit\n")
+    report = grade(project, registry=PARTS_OF_FIXTURE, parts=["double", "shout"])
+    assert statuses(report) == {"double": PASSED, "shout": FAILED}
+    assert report.results["shout"].message == (
+        "tests/test_text.py: cannot collect: minilib/text.py:12: "
+        "NameError: name 'undefined_limit' is not defined")
+
+
 @pytest.mark.parametrize("config, found", [
     ('[project]\nname = "tinynet"\n', True),
     ('[project]\nname = "some-other-package"\n', False),  # a leftover in site-packages

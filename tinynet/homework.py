@@ -1001,6 +1001,15 @@ def _recorder(report: str, parts: Collection[str] | None, select: bool) -> Any:
                 config.hook.pytest_deselected(items=drop)
                 items[:] = keep
 
+        def pytest_collection_finish(self, session: Any) -> None:
+            # A test's message comes from its exception (pytest_runtest_makereport below),
+            # never from its traceback, and pytest's default long traceback parses the whole
+            # source file again for every frame (hypothesis formats one per failing
+            # example too): half the time of grading a fresh copy. From here on, tracebacks
+            # are one line. Collection errors, before this point, keep the traceback that
+            # their message takes its file and line from.
+            session.config.option.tbstyle = "line"
+
         def pytest_collectreport(self, report: Any) -> None:
             if report.failed:
                 text = report.longreprtext
