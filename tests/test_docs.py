@@ -67,3 +67,38 @@ def test_links_to_a_section_find_its_heading(source):
     for target, anchor in links:
         assert target.exists(), f"{source.name} links to missing {target.name}"
         assert anchor in anchors(target), f"{source.name}: no section #{anchor} in {target.name}"
+
+
+def test_the_index_checks_the_examples_with_the_flags_of_this_test():
+    # docs/README.md tells readers how to run every example; training.md needs ELLIPSIS.
+    command = re.search(r"-m doctest (.*) docs/\*\.md", (ROOT / "docs" / "README.md").read_text())
+    assert set(re.findall(r"-o (\w+)", command.group(1))) == {"NORMALIZE_WHITESPACE", "ELLIPSIS"}
+
+
+def test_the_backward_snippets_of_conv_md_compute_what_the_layers_do():
+    import numpy as np
+
+    from tinynet.layers import Conv2D, MaxPool2D
+
+    text = (ROOT / "docs" / "conv.md").read_text()
+    col2im, pool = [b for b in re.findall(r"^```python\n(.*?)^```", text, flags=re.S | re.M)
+                    if ">>>" not in b]
+    rng = np.random.default_rng(0)
+    conv = Conv2D(3, 4, (3, 2), stride=(2, 1), padding="same", dtype=np.float64, rng=rng)
+    x = rng.standard_normal((2, 7, 6, 3))
+    dy = rng.standard_normal(conv.forward(x).shape)
+    (kh, kw), (sh, sw) = conv.kernel_size, conv.stride
+    top, bottom, left, right = conv.pads(7, 6)
+    names = dict(np=np, self=conv, x=x, kh=kh, kw=kw, sh=sh, sw=sw, top=top, bottom=bottom,
+                 left=left, right=right, H_out=dy.shape[1], W_out=dy.shape[2],
+                 dy2=dy.reshape(-1, 4))
+    exec(col2im, names)
+    np.testing.assert_allclose(names["dx"], conv.backward(dy))
+
+    pool_layer = MaxPool2D(2, stride=1)
+    x = rng.integers(0, 3, (2, 5, 5, 3)).astype(float)  # many ties
+    y = pool_layer.forward(x)
+    dy = rng.standard_normal(y.shape)
+    names = dict(np=np, self=pool_layer, x=x, y=y, dy=dy, H_out=4, W_out=4)
+    exec(pool, names)
+    np.testing.assert_array_equal(names["dx"], pool_layer.backward(dy))
