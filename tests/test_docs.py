@@ -8,6 +8,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
+#: The doctest options the pages need, which docs/README.md's command must give too.
+FLAGS = ("NORMALIZE_WHITESPACE", "ELLIPSIS")
 
 
 # The pages show the naive softmax overflowing on purpose.
@@ -15,7 +17,7 @@ PAGES = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_examples_in_the_page_run(page):
     result = doctest.testfile(str(page), module_relative=False, verbose=False,
-                              optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
+                              optionflags=sum(getattr(doctest, flag) for flag in FLAGS))
     assert result.failed == 0, f"{result.failed} example(s) of {page.name} failed (see above)"
 
 
@@ -72,7 +74,7 @@ def test_links_to_a_section_find_its_heading(source):
 def test_the_index_checks_the_examples_with_the_flags_of_this_test():
     # docs/README.md tells readers how to run every example; training.md needs ELLIPSIS.
     command = re.search(r"-m doctest (.*) docs/\*\.md", (ROOT / "docs" / "README.md").read_text())
-    assert set(re.findall(r"-o (\w+)", command.group(1))) == {"NORMALIZE_WHITESPACE", "ELLIPSIS"}
+    assert set(re.findall(r"-o (\w+)", command.group(1))) == set(FLAGS)
 
 
 def test_the_backward_snippets_of_conv_md_compute_what_the_layers_do():
