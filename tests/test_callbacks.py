@@ -588,20 +588,24 @@ def test_a_numpy_ufunc_schedule_gets_as_many_arguments_as_it_has_inputs(schedule
 
 @pytest.mark.parametrize("make, error, match", [
     (lambda: EarlyStopping(monitor=None), ValueError, r"monitor must be the name .*got None"),
-    (lambda: EarlyStopping(min_delta=float("nan")), ValueError, r"min_delta must be a finite"),
+    (lambda: EarlyStopping(min_delta=float("nan")), ValueError,
+     r"EarlyStopping: min_delta must be a finite number, got nan"),
+    # A complex number was taken, its imaginary part dropped with only a NumPy warning.
+    (lambda: EarlyStopping(min_delta=np.complex128(0.1 + 1j)), ValueError,
+     r"EarlyStopping: min_delta must be a finite number, got np.complex128\(0.1\+1j\)"),
     (lambda: EarlyStopping(patience=-1), ValueError, r"patience must be an int >= 0"),
     # A string is truthy: "False" would restore the best weights, or save only the best.
     (lambda: EarlyStopping(restore_best_weights="False"), TypeError,
      r"EarlyStopping: restore_best_weights must be True or False, got 'False'"),
     # No epoch beats a NaN or an infinite baseline; a string is no number to compare with.
     (lambda: EarlyStopping(baseline=float("nan")), ValueError,
-     r"EarlyStopping: baseline must be a finite number or None, got nan"),
+     r"EarlyStopping: baseline must be a finite number, got nan"),
     (lambda: EarlyStopping(baseline=-math.inf), ValueError,
-     r"EarlyStopping: baseline must be a finite number or None, got -inf"),
+     r"EarlyStopping: baseline must be a finite number, got -inf"),
     (lambda: EarlyStopping(baseline="0.9"), ValueError,
-     r"EarlyStopping: baseline must be a finite number or None, got '0.9'"),
+     r"EarlyStopping: baseline must be a finite number, got '0.9'"),
     (lambda: EarlyStopping(baseline=True), ValueError,
-     r"EarlyStopping: baseline must be a finite number or None, got True"),
+     r"EarlyStopping: baseline must be a finite number, got True"),
     # Keras's levels are 0 and 1 (True and False are taken, as fit takes them); a 2 would
     # read as a level that does not exist, a string as 1.
     (lambda: EarlyStopping(verbose=2), ValueError, r"EarlyStopping: verbose must be 0 or 1, "

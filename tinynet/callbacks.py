@@ -284,23 +284,15 @@ class EarlyStopping(Callback):
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', got {mode!r}")
         _check_monitor("EarlyStopping", monitor)
-        if (isinstance(min_delta, bool) or not isinstance(min_delta, int | float | np.number)
-                or not math.isfinite(min_delta)):
-            # A NaN min_delta would make every epoch "no improvement": a silent early stop.
-            raise ValueError(f"EarlyStopping: min_delta must be a finite number, got "
-                             f"{min_delta!r}")
-        if baseline is not None and (
-                isinstance(baseline, bool | np.bool_)
-                or not isinstance(baseline, int | float | np.integer | np.floating)
-                or not math.isfinite(baseline)):
-            # No epoch beats a NaN or an infinite baseline: training would always stop after
-            # `patience` epochs, whatever it learnt.
-            raise ValueError(f"EarlyStopping: baseline must be a finite number or None, got "
-                             f"{baseline!r}")
-        self.baseline = None if baseline is None else float(baseline)
+        # Finite numbers only: a NaN min_delta would make every epoch "no improvement" (a
+        # silent early stop), and no epoch beats a NaN or an infinite baseline, so training
+        # would always stop after `patience` epochs, whatever it learnt. As in Keras, the
+        # sign of min_delta does not matter.
+        self.min_delta = abs(number_in("EarlyStopping: min_delta", min_delta, None))
+        self.baseline = (None if baseline is None
+                         else number_in("EarlyStopping: baseline", baseline, None))
         self.monitor = monitor
         self.patience = int_at_least("EarlyStopping: patience", patience, 0)
-        self.min_delta = abs(float(min_delta))
         self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
         self.restore_best_weights = flag(restore_best_weights, "restore_best_weights",
                                          "EarlyStopping")
