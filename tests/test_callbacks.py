@@ -594,6 +594,10 @@ def test_a_numpy_ufunc_schedule_gets_as_many_arguments_as_it_has_inputs(schedule
     (lambda: EarlyStopping(min_delta=np.complex128(0.1 + 1j)), ValueError,
      r"EarlyStopping: min_delta must be a finite number, got np.complex128\(0.1\+1j\)"),
     (lambda: EarlyStopping(patience=-1), ValueError, r"patience must be an int >= 0"),
+    (lambda: EarlyStopping(mode="maximum"), ValueError,
+     r"EarlyStopping: mode must be 'auto', 'min' or 'max', got 'maximum'"),
+    (lambda: ModelCheckpoint("m.npz", mode="Max"), ValueError,
+     r"ModelCheckpoint: mode must be 'auto', 'min' or 'max', got 'Max'"),
     # A string is truthy: "False" would restore the best weights, or save only the best.
     (lambda: EarlyStopping(restore_best_weights="False"), TypeError,
      r"EarlyStopping: restore_best_weights must be True or False, got 'False'"),

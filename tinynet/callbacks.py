@@ -252,6 +252,17 @@ def _check_monitor(owner: str, monitor: Any) -> None:
                          f"'val_loss' or 'val_accuracy', got {monitor!r}")
 
 
+def _mode(owner: str, mode: Any, monitor: str) -> str:
+    """``"min"`` or ``"max"``, whether a smaller or a larger ``monitor`` is better: ``mode``
+    itself, or for ``"auto"`` max when the name contains "acc" (an accuracy) and min
+    otherwise (a loss); a ValueError naming ``owner`` for any other ``mode``."""
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"{owner}: mode must be 'auto', 'min' or 'max', got {mode!r}")
+    if mode == "auto":
+        return "max" if "acc" in monitor else "min"
+    return mode
+
+
 class EarlyStopping(Callback):
     """Stop training when a monitored metric has stopped improving.
 
@@ -281,9 +292,8 @@ class EarlyStopping(Callback):
                  mode: str = "auto", restore_best_weights: bool = False,
                  verbose: int = 0, baseline: float | None = None) -> None:
         super().__init__()
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', got {mode!r}")
         _check_monitor("EarlyStopping", monitor)
+        self.mode = _mode("EarlyStopping", mode, monitor)
         # Finite numbers only: a NaN min_delta would make every epoch "no improvement" (a
         # silent early stop), and no epoch beats a NaN or an infinite baseline, so training
         # would always stop after `patience` epochs, whatever it learnt. As in Keras, the
@@ -293,7 +303,6 @@ class EarlyStopping(Callback):
                          else number_in("EarlyStopping: baseline", baseline, None))
         self.monitor = monitor
         self.patience = int_at_least("EarlyStopping: patience", patience, 0)
-        self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
         self.restore_best_weights = flag(restore_best_weights, "restore_best_weights",
                                          "EarlyStopping")
         self.verbose = _zero_or_one("EarlyStopping", verbose)
@@ -388,9 +397,6 @@ class ModelCheckpoint(Callback):
     def __init__(self, filepath: str, monitor: str = "val_loss", save_best_only: bool = False,
                  mode: str = "auto", verbose: int = 0) -> None:
         super().__init__()
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"ModelCheckpoint: mode must be 'auto', 'min' or 'max', "
-                             f"got {mode!r}")
         self.filepath = str(filepath)
         try:  # a malformed template fails now, not after the first epoch's work
             self.filepath.format_map(_AnyLog(epoch=1))
@@ -398,9 +404,9 @@ class ModelCheckpoint(Callback):
             raise ValueError(f"ModelCheckpoint: filepath {self.filepath!r} is not a valid "
                              f"template: {err} (use named fields such as {{epoch}})") from err
         _check_monitor("ModelCheckpoint", monitor)
+        self.mode = _mode("ModelCheckpoint", mode, monitor)
         self.monitor, self.verbose = monitor, _zero_or_one("ModelCheckpoint", verbose)
         self.save_best_only = flag(save_best_only, "save_best_only", "ModelCheckpoint")
-        self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
         # Kept across fit calls, so that a second fit only saves models better than the first.
         self.best = -math.inf if self.mode == "max" else math.inf
         self.best_epoch: int | None = None
