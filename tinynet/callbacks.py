@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
-from tinynet.checks import flag, int_at_least, number_in, verbose_level
+from tinynet.checks import flag, int_at_least, not_a_folder, number_in, verbose_level
 
 if TYPE_CHECKING:
     from tinynet.model import Sequential
@@ -413,13 +413,10 @@ class ModelCheckpoint(Callback):
         self.last_saved: str | None = None
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
-        # A folder that does not exist fails now, not after the first epoch's training (a
+        # A filepath that is a folder (which model.save refuses with the same words), or in
+        # a folder that does not exist, fails now, not after the first epoch's training (a
         # folder named by the template, "e{epoch}/model", can only be checked when saving).
-        if self.filepath.endswith(("/", os.sep)) or os.path.isdir(self.filepath):
-            # model.save refuses a folder too, but only after the first epoch's training.
-            raise ValueError(f"ModelCheckpoint: filepath must name a file, got the folder "
-                             f"{self.filepath!r} (such as "
-                             f"{os.path.join(self.filepath, 'e{epoch}.npz')!r})")
+        not_a_folder("ModelCheckpoint: filepath", self.filepath, "e{epoch}.npz")
         folder = os.path.dirname(self.filepath)
         if folder and "{" not in folder and not os.path.isdir(folder):
             raise FileNotFoundError(f"ModelCheckpoint: no folder {folder!r} to save "

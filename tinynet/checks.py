@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 
 
@@ -72,6 +75,17 @@ def flag(value: object, name: str, owner: object) -> bool:
     if not isinstance(value, bool | np.bool_):
         raise TypeError(f"{_who(owner)}: {name} must be True or False, got {value!r}")
     return bool(value)
+
+
+def not_a_folder(name: str, path: str, example: str) -> None:
+    """A ValueError "<name> must name a file, got the folder <path> (to save in it:
+    <path>/<example>)" when ``path`` ends in a path separator or is an existing folder.
+    Saving to "runs", with runs/ a folder, would write runs.npz beside it, which loading
+    "runs" then refuses as a folder; and to "runs/" too, not a file in it. ``path`` is a
+    str, not a Path, which would drop the trailing "/"."""
+    if path.endswith(("/", os.sep)) or os.path.isdir(path):
+        raise ValueError(f"{name} must name a file, got the folder {path!r} (to save in it: "
+                         f"{str(Path(path) / example)!r})")
 
 
 def _who(owner: object) -> str:

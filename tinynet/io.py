@@ -59,6 +59,7 @@ from tinynet import metrics as metrics_module
 from tinynet import optim as optim_module
 from tinynet.atomic import write_atomic
 from tinynet.callbacks import History
+from tinynet.checks import not_a_folder
 from tinynet.layers.base import Layer
 from tinynet.losses import Loss
 from tinynet.model import Sequential
@@ -167,12 +168,7 @@ def save_model(model: Sequential, path: str | os.PathLike) -> Path:
     optimiser that is not tinynet's own, or a configuration that is not JSON.
     """
     _as_path(path)  # a TypeError or ValueError unless path names a file
-    name = path if isinstance(path, str) else str(path)  # a str keeps a trailing "/"
-    if name.endswith(("/", os.sep)) or Path(name).is_dir():
-        # "runs" would become runs.npz beside the folder, which load_model("runs") refuses
-        # as a folder; "runs/" too, not a file in it.
-        raise ValueError(f"path must name a file, got the folder {name!r} (to save in it: "
-                         f"{str(Path(name) / 'model.npz')!r})")
+    not_a_folder("path", path if isinstance(path, str) else str(path), "model.npz")
     target = model_path(path)
     try:
         text = json.dumps(_describe(model), indent=2)
