@@ -264,11 +264,12 @@ def test_keras_attribute_names_are_refused_naming_tinynets():
     # A Keras callback sets model.optimizer.learning_rate: as a new attribute that nothing
     # reads, training would go on at the old rate without a word.
     opt = Adam(0.01)
-    with pytest.raises(AttributeError, match=r"Adam: learning_rate is Keras's name; "
-                                             r"tinynet's is lr: set optimizer\.lr = 0\.5"):
+    # Worded as the constructor's refusal (test_keras_argument_names_are_refused_...).
+    with pytest.raises(AttributeError, match=r"^Adam: learning_rate is Keras's name; "
+                                             r"tinynet's is lr, as in optimizer\.lr = 0\.5$"):
         opt.learning_rate = 0.5
-    with pytest.raises(AttributeError, match=r"RMSprop: epsilon is Keras's name; "
-                                             r"tinynet's is eps: optimizer\.eps"):
+    with pytest.raises(AttributeError, match=r"^RMSprop: epsilon is Keras's name; "
+                                             r"tinynet's is eps, as in optimizer\.eps$"):
         RMSprop().epsilon  # noqa: B018
     assert opt.lr == 0.01 and "learning_rate" not in vars(opt)
     opt.lr = 0.5  # tinynet's name works

@@ -123,18 +123,21 @@ class Optimizer:
     # would otherwise add an attribute that nothing reads, and training would go on at the
     # old rate without a word. Refused when the optimiser has tinynet's name for it.
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in KERAS_NAMES and KERAS_NAMES[name] in vars(self):
-            right = KERAS_NAMES[name]
-            raise AttributeError(f"{type(self).__name__}: {name} is Keras's name; tinynet's "
-                                 f"is {right}: set optimizer.{right} = {value!r}")
+        self._refuse_keras_name(name, f" = {value!r}")
         super().__setattr__(name, value)
 
     def __getattr__(self, name: str) -> Any:  # called only for a name the object lacks
-        if name in KERAS_NAMES and KERAS_NAMES[name] in vars(self):
-            right = KERAS_NAMES[name]
-            raise AttributeError(f"{type(self).__name__}: {name} is Keras's name; tinynet's "
-                                 f"is {right}: optimizer.{right}")
+        self._refuse_keras_name(name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _refuse_keras_name(self, name: str, assignment: str = "") -> None:
+        """An AttributeError giving tinynet's name when ``name`` is Keras's name of one of
+        this optimiser's attributes (``learning_rate`` for ``lr``); ``assignment`` is the
+        ``" = value"`` being set, if any, shown in the example."""
+        right = KERAS_NAMES.get(name)
+        if right is not None and right in vars(self):
+            raise AttributeError(_keras_name_message(type(self), name, right,
+                                                     f"optimizer.{right}{assignment}"))
 
 
 def _check_number(owner: Any, name: str, value: Any, low: float, high: float | None = None,
@@ -312,6 +315,12 @@ def get(optimizer: str | Optimizer) -> Optimizer:
     )
 
 
+def _keras_name_message(cls: type[Optimizer], keras: str, right: str, example: str) -> str:
+    """The one wording of a refused Keras name, as an argument or as an attribute: "Adam:
+    learning_rate=0.01 is Keras's name; tinynet's is lr, as in Adam(lr=0.01)"."""
+    return f"{cls.__name__}: {keras} is Keras's name; tinynet's is {right}, as in {example}"
+
+
 def _refuse_unknown_keywords(cls: type[Optimizer], kwargs: dict[str, Any]) -> None:
     """A TypeError for the first keyword argument that ``cls.__init__`` does not take: for a
     Keras name, one that gives tinynet's (``learning_rate`` -> ``lr``); for any other, one
@@ -324,9 +333,8 @@ def _refuse_unknown_keywords(cls: type[Optimizer], kwargs: dict[str, Any]) -> No
             continue
         if name in KERAS_NAMES and KERAS_NAMES[name] in params:
             right = KERAS_NAMES[name]
-            raise TypeError(f"{cls.__name__}: {name}={value!r} is Keras's name; "
-                            f"tinynet's is {right}, as in {cls.__name__}({right}="
-                            f"{value!r})")
+            raise TypeError(_keras_name_message(cls, f"{name}={value!r}", right,
+                                                f"{cls.__name__}({right}={value!r})"))
         takes = ", ".join(n for n in params if n != "self")
         raise TypeError(f"{cls.__name__}: unexpected argument {name}={value!r}; "
                         f"{cls.__name__} takes {takes}")
