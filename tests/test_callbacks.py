@@ -567,6 +567,49 @@ def test_the_scheduler_logs_each_epochs_rate_as_lr_so_the_history_holds_it():
     assert m.history is history
 
 
+def test_the_scheduler_refuses_a_metric_named_lr_before_any_training():
+    # The rate, logged as "lr", silently replaced the metric's value in every epoch.
+    def lr(y_pred, y_true):
+        return 0.5
+
+    x, y = data()
+    m = model()
+    m.compile(CrossEntropy(), SGD(0.1), metrics=[lr])
+    before = m.get_weights()
+    with pytest.raises(ValueError, match=r"^LearningRateScheduler: the learning rate is "
+                                         r"logged as 'lr', the name of one of the model's "
+                                         r"metrics; give the metric another name"):
+        m.fit(x, y, epochs=1, batch_size=BATCH, verbose=0,
+              callbacks=[LearningRateScheduler(lambda epoch: 0.1)])
+    for w, w0 in zip(m.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(w, w0)
+
+
+class LogsLr(Callback):
+    """Logs ``value`` as "lr" at the end of each epoch, as a callback of a user's might."""
+
+    def __init__(self, value=None):
+        super().__init__()
+        self.value = value
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["lr"] = self.model.optimizer.lr if self.value is None else self.value
+
+
+def test_the_scheduler_refuses_another_value_logged_as_lr_before_it():
+    x, y = data()
+    with pytest.raises(ValueError, match=r"^LearningRateScheduler: the learning rate \(0\.1\) "
+                                         r"is logged as 'lr', but a callback before the "
+                                         r"scheduler in the callbacks list logged lr=0\.5 at "
+                                         r"epoch 1; give that value another name$"):
+        model().fit(x, y, epochs=1, batch_size=BATCH, verbose=0,
+                    callbacks=[LogsLr(0.5), LearningRateScheduler(lambda epoch: 0.1)])
+    # A callback that logs the rate too (as Keras 2's ReduceLROnPlateau does) agrees with it.
+    history = model().fit(x, y, epochs=2, batch_size=BATCH, verbose=0,
+                          callbacks=[LogsLr(), LearningRateScheduler(lambda epoch: 0.1)])
+    assert history.history["lr"] == [0.1, 0.1]
+
+
 @pytest.mark.parametrize("schedule, rates", [
     (np.exp, [1.0, math.e, math.e**2]),                        # exp(epoch)
     (functools.partial(np.power, 0.5), [1.0, 0.5, 0.25]),      # 0.5**epoch

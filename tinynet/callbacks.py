@@ -470,6 +470,11 @@ class LearningRateScheduler(Callback):
     with the epoch only when it comes after the scheduler in the callbacks list (which a run
     resumed from that checkpoint needs for its History to be the uninterrupted run's).
 
+    The name ``"lr"`` is the scheduler's, so that no value is silently replaced by the rate:
+    it refuses, when training begins, a model with a metric named ``lr``, and when an epoch
+    ends, a value that a callback before it in the list logged as ``lr``, unless that value
+    is the rate (as one that logs the rate too, like Keras 2's ReduceLROnPlateau, does).
+
     Args:
         schedule: ``schedule(epoch, lr) -> new lr``, with ``epoch`` counting from 0 and
             ``lr`` the current rate; e.g. :func:`exponential_decay`. As in Keras, a function
@@ -500,6 +505,13 @@ class LearningRateScheduler(Callback):
                             f"{schedule!r}, which takes neither (epoch, lr) nor (epoch)")
         self.schedule, self.verbose = schedule, _zero_or_one("LearningRateScheduler", verbose)
 
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        # A metric is logged under its name: the rate would replace its value in every epoch.
+        if any(name == "lr" for name, _ in self.model.metrics):
+            raise ValueError("LearningRateScheduler: the learning rate is logged as 'lr', "
+                             "the name of one of the model's metrics; give the metric another "
+                             "name (def my_metric(y_pred, y_true): ...) and compile again")
+
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
         lr = float(self.schedule(epoch, self.model.optimizer.lr) if self._takes_lr
                    else self.schedule(epoch))
@@ -515,8 +527,15 @@ class LearningRateScheduler(Callback):
         # already, and History takes the values added to the epoch's logs after it (see
         # History.on_epoch_begin). The optimiser's rate, as Keras logs it: the one this epoch
         # trained with.
-        if logs is not None:
-            logs["lr"] = float(self.model.optimizer.lr)
+        if logs is None:
+            return
+        lr = float(self.model.optimizer.lr)
+        if "lr" in logs and logs["lr"] != lr:  # a callback before this one logged its own
+            raise ValueError(f"LearningRateScheduler: the learning rate ({lr!r}) is logged "
+                             f"as 'lr', but a callback before the scheduler in the callbacks "
+                             f"list logged lr={logs['lr']!r} at epoch {epoch + 1}; give that "
+                             f"value another name")
+        logs["lr"] = lr
 
 
 def _accepts(function: Callable, n: int) -> bool:
