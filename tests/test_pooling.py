@@ -132,6 +132,25 @@ def test_ties_send_the_gradient_to_exactly_one_entry_the_first_in_row_major_orde
 
 
 @pytest.mark.part("maxpool2d")
+def test_a_window_holding_nan_gets_no_gradient():
+    # Pinned, as the class docstring says: the window's maximum is NaN, which equals none of
+    # its entries, so none takes the gradient. The other windows are routed as ever.
+    nan = np.nan
+    x = np.array([[1, nan, 2, 0],
+                  [nan, 2, 1, 5],
+                  [9, 0, 7, 6],
+                  [nan, 1, 8, 1]], dtype=np.float32).reshape(1, 4, 4, 1)
+    layer = MaxPool2D(2)
+    y = layer.forward(x)
+    np.testing.assert_array_equal(y[0, :, :, 0], [[nan, 5], [nan, 8]])
+    dx = layer.backward(np.array([[10, 20], [30, 40]], dtype=np.float32).reshape(1, 2, 2, 1))
+    np.testing.assert_array_equal(dx[0, :, :, 0], [[0, 0, 0, 0],
+                                                   [0, 0, 0, 20],
+                                                   [0, 0, 0, 0],
+                                                   [0, 0, 40, 0]])
+
+
+@pytest.mark.part("maxpool2d")
 def test_overlapping_windows_add_up_at_a_shared_maximum():
     # 3x3 pool, stride 1 on a 4x4 image whose maximum is in the middle of all four windows.
     x = np.zeros((1, 4, 4, 1))
