@@ -679,6 +679,15 @@ def test_bad_callback_arguments_are_refused_when_made(make, error, match):
         make()
 
 
+@pytest.mark.parametrize("callback", [EarlyStopping(monitor="val_loss"),
+                                      ModelCheckpoint("m.npz", save_best_only=True)])
+def test_a_monitor_missing_from_the_logs_is_named_with_the_keys_there_are(callback):
+    with pytest.raises(KeyError, match=rf"{type(callback).__name__}: monitor 'val_loss' is not "
+                                       r"among the logs \['accuracy', 'loss'\] \(val_ metrics "
+                                       r"need validation_data\)"):
+        callback.on_epoch_end(0, {"loss": 0.5, "accuracy": 0.9})
+
+
 def test_callbacks_take_true_and_false_for_verbose_as_fit_does():
     for make in (EarlyStopping, lambda verbose: ModelCheckpoint("m.npz", verbose=verbose),
                  lambda verbose: LearningRateScheduler(lambda epoch: 0.1, verbose=verbose)):

@@ -252,6 +252,14 @@ def _check_monitor(owner: str, monitor: Any) -> None:
                          f"'val_loss' or 'val_accuracy', got {monitor!r}")
 
 
+def _monitored(owner: str, monitor: str, logs: Logs) -> float:
+    """``logs[monitor]``, or a KeyError naming ``owner`` and the keys the logs do hold."""
+    if monitor not in logs:
+        raise KeyError(f"{owner}: monitor {monitor!r} is not among the logs {sorted(logs)} "
+                       f"(val_ metrics need validation_data)")
+    return logs[monitor]
+
+
 def _mode(owner: str, mode: Any, monitor: str) -> str:
     """``"min"`` or ``"max"``, whether a smaller or a larger ``monitor`` is better: ``mode``
     itself, or for ``"auto"`` max when the name contains "acc" (an accuracy) and min
@@ -322,11 +330,7 @@ class EarlyStopping(Callback):
         self.stopped_epoch = None
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
-        logs = logs or {}
-        if self.monitor not in logs:
-            raise KeyError(f"EarlyStopping: monitor {self.monitor!r} is not among the logs "
-                           f"{sorted(logs)} (val_ metrics need validation_data)")
-        value = logs[self.monitor]
+        value = _monitored("EarlyStopping", self.monitor, logs or {})
         if self._improves_on(value, self.best):
             self.best, self.best_epoch = value, epoch
             if self.restore_best_weights:
@@ -440,10 +444,7 @@ class ModelCheckpoint(Callback):
         logs = logs or {}
         message = ""
         if self.save_best_only:
-            if self.monitor not in logs:
-                raise KeyError(f"ModelCheckpoint: monitor {self.monitor!r} is not among the "
-                               f"logs {sorted(logs)} (val_ metrics need validation_data)")
-            value = float(logs[self.monitor])
+            value = float(_monitored("ModelCheckpoint", self.monitor, logs))
             if not self._improved(value):
                 return
             message = f"{self.monitor} improved from {self.best:.5f} to {value:.5f}, "
