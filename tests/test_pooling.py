@@ -132,9 +132,11 @@ def test_ties_send_the_gradient_to_exactly_one_entry_the_first_in_row_major_orde
 
 
 @pytest.mark.part("maxpool2d")
-def test_a_window_holding_nan_gets_no_gradient():
-    # Pinned, as the class docstring says: the window's maximum is NaN, which equals none of
-    # its entries, so none takes the gradient. The other windows are routed as ever.
+def test_a_window_holding_nan_sends_its_gradient_to_no_number():
+    # The window's maximum is NaN, which equals none of its entries: tinynet's backward sends
+    # its gradient nowhere (the class docstring says why). Routing it to the first NaN, as
+    # numpy.argmax picks it, is as sound, and a student's solution may do that; sending it to
+    # a number of the window is wrong. The other windows are routed as ever.
     nan = np.nan
     x = np.array([[1, nan, 2, 0],
                   [nan, 2, 1, 5],
@@ -144,10 +146,14 @@ def test_a_window_holding_nan_gets_no_gradient():
     y = layer.forward(x)
     np.testing.assert_array_equal(y[0, :, :, 0], [[nan, 5], [nan, 8]])
     dx = layer.backward(np.array([[10, 20], [30, 40]], dtype=np.float32).reshape(1, 2, 2, 1))
-    np.testing.assert_array_equal(dx[0, :, :, 0], [[0, 0, 0, 0],
-                                                   [0, 0, 0, 20],
-                                                   [0, 0, 0, 0],
-                                                   [0, 0, 40, 0]])
+    np.testing.assert_array_equal(dx[0, :2, 2:, 0], [[0, 0], [0, 20]])
+    np.testing.assert_array_equal(dx[0, 2:, 2:, 0], [[0, 0], [40, 0]])
+    first_nan = {(0, 0): (0, 1), (1, 0): (3, 0)}  # window -> its first NaN, row-major
+    for (i, j), nan_at in first_nan.items():
+        window = dx[0, 2 * i:2 * i + 2, 2 * j:2 * j + 2, 0]
+        routed = np.zeros((2, 2), dtype=np.float32)
+        routed[nan_at[0] - 2 * i, nan_at[1] - 2 * j] = 10 if i == 0 else 30
+        assert (window == 0).all() or (window == routed).all(), window
 
 
 @pytest.mark.part("maxpool2d")
