@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from tinynet.checks import int_at_least, real_array
 
@@ -18,6 +19,13 @@ from tinynet.checks import int_at_least, real_array
 CENTRE = 14.0
 #: Pixels darker than this fraction of the digit's brightest pixel count as background.
 INK_THRESHOLD = 0.2
+#: Pictures are first averaged down to at most this many pixels a side.
+WORK_SIZE = 256
+#: The paper's level is measured in a grid of this many blocks along the longer side...
+PAPER_BLOCKS = 32
+#: ... and anything darker than the paper but narrower than this many blocks (9/32 of the
+#: picture) is ink; broader changes are the lighting. Odd, so that a window has a centre.
+PAPER_WINDOW = 9
 #: Differences in grey level up to this (half a step of an 8-bit image) are not ink: an image
 #: whose pixels all lie this close to the background is blank.
 MIN_CONTRAST = 0.5 / 255
@@ -89,16 +97,24 @@ def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
 def prepare_digit(grey: np.ndarray) -> np.ndarray:
     """Prepare a grey image (H, W) of one digit as MNIST did; uint8 (28, 28).
 
-    ``grey`` holds finite grey levels, normally in [0, 1] (as :func:`load_grey` returns), on
-    a uniform background of any brightness.
+    ``grey`` holds finite grey levels, normally in [0, 1] (as :func:`load_grey` returns): a
+    digit on paper of any brightness, which may vary across the picture as the lighting of
+    a photo does (a gradient, a vignette, a soft shadow).
 
-    1. Polarity: MNIST digits are light on dark. The border is mostly background, so its
-       median is the paper's level; the ink is whichever extreme of the image lies farther
-       from that level (dark ink on light paper is inverted).
-    2. Background to 0 and the strongest ink to 1; faint noise below INK_THRESHOLD dropped.
-    3. Crop to the ink's bounding box, scale it to fit 20x20 keeping the aspect ratio, then
+    1. Shrink: a photo has millions of pixels, but the digit ends up in 20x20. Averaging the
+       picture down to at most WORK_SIZE pixels a side loses nothing that the result keeps
+       (while the digit spans more than a tenth of the picture), averages the sensor's
+       noise away, and makes the next steps cheap.
+    2. Polarity: MNIST digits are light on dark. The border is mostly paper, so its median
+       is the paper's typical level; the ink is whichever extreme of the image lies farther
+       from it (dark ink on light paper is inverted).
+    3. Paper to 0: the paper's level under each pixel is estimated from the paper around
+       it (:func:`_paper_level`) and taken away, so that uneven lighting is not taken for
+       ink (:func:`_ink`). The strongest ink is scaled to 1; faint noise below
+       INK_THRESHOLD is dropped.
+    4. Crop to the ink's bounding box, scale it to fit 20x20 keeping the aspect ratio, then
        stretch it so that its brightest pixel is 1 (255), as in every MNIST digit.
-    4. Paste into 28x28 with the centre of mass at the centre (14, 14).
+    5. Paste into 28x28 with the centre of mass at the centre (14, 14).
 
     Raises ValueError for a shape other than (H, W), values that are not real numbers
     (complex, strings), NaN or infinite values, an image with no contrast ("blank"), or one
@@ -114,7 +130,12 @@ def prepare_digit(grey: np.ndarray) -> np.ndarray:
                          f"{np.count_nonzero(~finite)} NaN or infinite value(s), the first "
                          f"{grey[row, col]} at row {row}, column {col}")
 
-    ink = _ink(grey)  # (H, W) in [0, 1]: 0 is paper, 1 the strongest ink
+    h, w = grey.shape
+    if max(h, w) > WORK_SIZE:  # 1. (area averaging, as the fit into 20x20 does later)
+        f = WORK_SIZE / max(h, w)
+        grey = area_resize(grey, max(1, round(h * f)), max(1, round(w * f)))
+
+    ink = _ink(grey)  # 2. and 3.: (H, W) in [0, 1], 0 is paper, 1 the strongest ink
     ink[ink < INK_THRESHOLD] = 0
 
     rows, cols = np.nonzero(ink)
@@ -145,10 +166,12 @@ def prepare_digit(grey: np.ndarray) -> np.ndarray:
 def _ink(grey: np.ndarray) -> np.ndarray:
     """How much ink each pixel of a finite grey image (H, W) holds, as (H, W) in [0, 1].
 
-    The paper's level is the border's median: it is robust to a digit touching the border.
     The polarity is decided relative to the image itself, not to a fixed 0.5, so that black
     ink on grey paper of brightness 0.4 is found as well as white chalk on a 0.6 board: the
-    ink is the extreme (darkest or lightest pixel) farther from the paper's level.
+    border's median is the paper's typical level (robust to a digit touching the border),
+    and the ink is the extreme (darkest or lightest pixel) farther from it. The ink is then
+    measured against the paper's level around each pixel, not against that one typical
+    level: across a photo the lighting varies by more than the ink's contrast in a shadow.
     """
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     paper = float(np.median(border))
@@ -163,5 +186,72 @@ def _ink(grey: np.ndarray) -> np.ndarray:
                          f"digit on a uniform background, got a border of median level "
                          f"{paper:.4g} with pixels as far above it ({hi:.4g}) as below it "
                          f"({lo:.4g})")
-    ink = grey - paper if above > below else paper - grey
-    return np.clip(ink / max(above, below), 0, 1)
+    light = grey if above > below else -grey  # the ink is the high side of `light`
+    paper = _paper_level(light)
+    ink = np.clip(light - paper, 0, None)
+    if above <= below:
+        # Dark ink on light paper, as in a photo: each pixel's grey is the light falling
+        # there times what the page reflects, so where a shadow halves the light, the ink's
+        # contrast with the paper is halved too. Divided by the paper's level (-paper, the
+        # light reaching it), the ink reads as the fraction of the light it absorbs: the
+        # same in a shadow as in full light. (Never by less than MIN_CONTRAST, so never by
+        # 0. Light ink on a dark ground keeps the difference: a ground near black says
+        # little about the light.)
+        ink = ink / np.maximum(-paper, MIN_CONTRAST)
+    top = float(ink.max())
+    if top <= MIN_CONTRAST:
+        raise ValueError(f"prepare_digit: the image is blank: expected a digit that differs "
+                         f"from the paper around it, got only changes broader than "
+                         f"{PAPER_WINDOW}/{PAPER_BLOCKS} of the picture, which are lighting "
+                         "(no ink to tell from the paper)")
+    return ink / top
+
+
+def _paper_level(light: np.ndarray) -> np.ndarray:
+    """The paper's level (H, W) under each pixel of an image (H, W) whose ink is light.
+
+    The image is averaged down to a grid of blocks, PAPER_BLOCKS along its longer side
+    (which averages noise away too). Ink is what is lighter than the paper around it and
+    narrower than PAPER_WINDOW blocks; it is taken away by a grey-level *opening*:
+
+    - each block takes the darkest level among the PAPER_WINDOW x PAPER_WINDOW blocks
+      around it: a stroke narrower than the window disappears, since every window over it
+      also holds paper; but the edge of anything dark (a shadow) advances by half a window;
+    - then each block takes the lightest of those levels around it, which moves every edge
+      back where it was: a gradient, a vignette, a shadow's straight edge, all broader than
+      the window, are followed exactly, while the ink, gone in the first step, stays gone.
+
+    Past the grid's edges, the grid is extended by point reflection (2 x edge - mirror
+    image), which continues a slope instead of flattening it: a vignette darkening towards
+    the corners is followed into them. The grid is then interpolated bilinearly back to
+    (H, W), so that the estimate has no steps between blocks.
+    """
+    h, w = light.shape
+    n_r = min(h, max(1, round(PAPER_BLOCKS * h / max(h, w))))  # blocks down, and across
+    n_c = min(w, max(1, round(PAPER_BLOCKS * w / max(h, w))))
+    blocks = area_resize(light, n_r, n_c)
+    paper = _around(_around(blocks, np.min), np.max)
+    return _linear_matrix(n_r, h) @ paper @ _linear_matrix(n_c, w).T
+
+
+def _around(grid: np.ndarray, reduce) -> np.ndarray:
+    # reduce (np.min or np.max) over the PAPER_WINDOW x PAPER_WINDOW blocks centred on each
+    # block of the grid (n_r, n_c), extended past its edges by point reflection.
+    k = PAPER_WINDOW
+    extended = np.pad(grid, k // 2, mode="reflect", reflect_type="odd")
+    return reduce(sliding_window_view(extended, (k, k)), axis=(2, 3))
+
+
+def _linear_matrix(n_in: int, n_out: int) -> np.ndarray:
+    # Linear interpolation from n_in block centres to n_out pixel centres, as a matrix
+    # (n_out, n_in), like _area_matrix: pixel i's centre lies at x = (i + 0.5) * n_in / n_out
+    # - 0.5 in block units, between blocks floor(x) and floor(x) + 1, weighted 1 - frac(x)
+    # and frac(x). Beyond the first and last block centres, x is clipped: the outer half
+    # blocks take their block's level.
+    x = np.clip((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
+    left = np.minimum(np.floor(x).astype(int), max(n_in - 2, 0))
+    frac = x - left
+    m = np.zeros((n_out, n_in))
+    m[np.arange(n_out), left] = 1 - frac
+    m[np.arange(n_out), np.minimum(left + 1, n_in - 1)] += frac  # frac is 0 when n_in is 1
+    return m
