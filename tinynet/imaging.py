@@ -26,6 +26,10 @@ PAPER_BLOCKS = 32
 #: ... and anything darker than the paper but narrower than this many blocks (9/32 of the
 #: picture) is ink; broader changes are the lighting. Odd, so that a window has a centre.
 PAPER_WINDOW = 9
+#: Blobs of ink are told apart in a grid of this many cells along the longer side.
+BLOB_CELLS = 32
+#: A blob holding less than this fraction of the largest blob's ink is a speck, not the digit.
+SPECK_FRACTION = 0.05
 #: Differences in grey level up to this (half a step of an 8-bit image) are not ink: an image
 #: whose pixels all lie this close to the background is blank.
 MIN_CONTRAST = 0.5 / 255
@@ -110,11 +114,13 @@ def prepare_digit(grey: np.ndarray) -> np.ndarray:
        from it (dark ink on light paper is inverted).
     3. Paper to 0: the paper's level under each pixel is estimated from the paper around
        it (:func:`_paper_level`) and taken away, so that uneven lighting is not taken for
-       ink (:func:`_ink`). The strongest ink is scaled to 1; faint noise below
-       INK_THRESHOLD is dropped.
-    4. Crop to the ink's bounding box, scale it to fit 20x20 keeping the aspect ratio, then
+       ink (:func:`_ink`). The strongest ink is scaled to 1.
+    4. Specks (dust, dots, noise): blobs of ink that hold less than SPECK_FRACTION of the
+       ink of the largest blob are dropped (:func:`_not_specks`). The digit's strongest
+       ink is scaled to 1 again, and faint ink below INK_THRESHOLD is dropped.
+    5. Crop to the ink's bounding box, scale it to fit 20x20 keeping the aspect ratio, then
        stretch it so that its brightest pixel is 1 (255), as in every MNIST digit.
-    5. Paste into 28x28 with the centre of mass at the centre (14, 14).
+    6. Paste into 28x28 with the centre of mass at the centre (14, 14).
 
     Raises ValueError for a shape other than (H, W), values that are not real numbers
     (complex, strings), NaN or infinite values, an image with no contrast ("blank"), or one
@@ -136,6 +142,10 @@ def prepare_digit(grey: np.ndarray) -> np.ndarray:
         grey = area_resize(grey, max(1, round(h * f)), max(1, round(w * f)))
 
     ink = _ink(grey)  # 2. and 3.: (H, W) in [0, 1], 0 is paper, 1 the strongest ink
+    ink = np.where(_not_specks(ink), ink, 0)  # 4.
+    # The strongest ink may have been a speck darker than the digit (a black dot next to a
+    # pencil digit): then the digit's own strongest ink becomes 1, before the threshold.
+    ink = ink / ink.max()  # > 0: the largest blob holds ink of at least INK_THRESHOLD
     ink[ink < INK_THRESHOLD] = 0
 
     rows, cols = np.nonzero(ink)
@@ -255,3 +265,44 @@ def _linear_matrix(n_in: int, n_out: int) -> np.ndarray:
     m[np.arange(n_out), left] = 1 - frac
     m[np.arange(n_out), np.minimum(left + 1, n_in - 1)] += frac  # frac is 0 when n_in is 1
     return m
+
+
+def _not_specks(ink: np.ndarray) -> np.ndarray:
+    """Where the digit is: (H, W) bools, False on the specks of ``ink`` (H, W) in [0, 1].
+
+    The ink is the pixels of at least INK_THRESHOLD; blobs of it are told apart in a grid
+    of BLOB_CELLS cells along the longer side: a cell is inked if any of its pixels is, and
+    inked cells that touch (by a side or a corner) form one blob, so a stroke broken by a
+    gap narrower than a cell stays one blob. A blob that holds less than SPECK_FRACTION of
+    the ink of the largest one (the digit, or its largest piece) is a speck of dust, a dot,
+    or noise. True on the cells of the other blobs and on the cells next to them, where the
+    faint edges of the strokes are (they count once the digit's ink is scaled to 1).
+    """
+    h, w = ink.shape
+    inked = ink >= INK_THRESHOLD
+    n_r = min(h, max(1, round(BLOB_CELLS * h / max(h, w))))  # cells down, and across
+    n_c = min(w, max(1, round(BLOB_CELLS * w / max(h, w))))
+    blobs = _blobs(area_resize(inked, n_r, n_c) > 0)  # (n_r, n_c): 0 or the cell's blob
+    # Pixel (i, j) lies in cell (i * n_r // h, j * n_c // w).
+    cell_rows, cell_cols = (np.arange(h) * n_r // h)[:, None], np.arange(w) * n_c // w
+    ink_per_blob = np.bincount(blobs[cell_rows, cell_cols].ravel(),
+                               weights=np.where(inked, ink, 0).ravel())  # blob 0: paper
+    digit = (blobs > 0) & (ink_per_blob[blobs] >= SPECK_FRACTION * ink_per_blob.max())
+    digit = sliding_window_view(np.pad(digit, 1), (3, 3)).any(axis=(2, 3))  # and around
+    return digit[cell_rows, cell_cols]
+
+
+def _blobs(mask: np.ndarray) -> np.ndarray:
+    """Number the blobs of a boolean image (h, w): (h, w) ints, 0 off the mask and one
+    positive number per blob of pixels that touch by a side or a corner."""
+    h, w = mask.shape
+    labels = np.where(mask, np.arange(1, h * w + 1).reshape(h, w), 0)  # each its own
+    while True:
+        # Each pixel of the mask takes the largest number among itself and its 8
+        # neighbours: a blob's largest number spreads by one pixel a round, until the
+        # whole blob holds it and nothing changes.
+        spread = sliding_window_view(np.pad(labels, 1), (3, 3)).max(axis=(2, 3))
+        spread = np.where(mask, spread, 0)
+        if np.array_equal(spread, labels):
+            return labels
+        labels = spread
