@@ -19,6 +19,10 @@ from tinynet.checks import int_at_least, real_array
 CENTRE = 14.0
 #: Pixels darker than this fraction of the digit's brightest pixel count as background.
 INK_THRESHOLD = 0.2
+#: The digit's extent (its blobs, its bounding box) is where its ink is at least this
+#: fraction of its strongest: fainter marks across the page, such as ruled lines (a fifth to
+#: a third of a pen's contrast), are not the digit, though they are ink.
+DIGIT_THRESHOLD = 0.35
 #: Pictures are first averaged down to at most this many pixels a side.
 WORK_SIZE = 256
 #: The paper's level is measured in a grid of this many blocks along the longer side...
@@ -118,8 +122,9 @@ def prepare_digit(grey: np.ndarray) -> np.ndarray:
     4. Specks (dust, dots, noise): blobs of ink that hold less than SPECK_FRACTION of the
        ink of the largest blob are dropped (:func:`_not_specks`). The digit's strongest
        ink is scaled to 1 again, and faint ink below INK_THRESHOLD is dropped.
-    5. Crop to the ink's bounding box, scale it to fit 20x20 keeping the aspect ratio, then
-       stretch it so that its brightest pixel is 1 (255), as in every MNIST digit.
+    5. Crop to the bounding box of the ink of at least DIGIT_THRESHOLD (a ruled line is
+       fainter), scale it to fit 20x20 keeping the aspect ratio, then stretch it so that
+       its brightest pixel is 1 (255), as in every MNIST digit.
     6. Paste into 28x28 with the centre of mass at the centre (14, 14).
 
     Raises ValueError for a shape other than (H, W), values that are not real numbers
@@ -145,10 +150,9 @@ def prepare_digit(grey: np.ndarray) -> np.ndarray:
     ink = np.where(_not_specks(ink), ink, 0)  # 4.
     # The strongest ink may have been a speck darker than the digit (a black dot next to a
     # pencil digit): then the digit's own strongest ink becomes 1, before the threshold.
-    ink = ink / ink.max()  # > 0: the largest blob holds ink of at least INK_THRESHOLD
+    ink = ink / ink.max()  # > 0: the largest blob holds ink of at least DIGIT_THRESHOLD
+    rows, cols = np.nonzero(ink >= DIGIT_THRESHOLD)  # 5.
     ink[ink < INK_THRESHOLD] = 0
-
-    rows, cols = np.nonzero(ink)
     ink = ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
     h, w = ink.shape
     scale = 20 / max(h, w)
@@ -270,7 +274,7 @@ def _linear_matrix(n_in: int, n_out: int) -> np.ndarray:
 def _not_specks(ink: np.ndarray) -> np.ndarray:
     """Where the digit is: (H, W) bools, False on the specks of ``ink`` (H, W) in [0, 1].
 
-    The ink is the pixels of at least INK_THRESHOLD; blobs of it are told apart in a grid
+    The ink is the pixels of at least DIGIT_THRESHOLD; blobs of it are told apart in a grid
     of BLOB_CELLS cells along the longer side: a cell is inked if any of its pixels is, and
     inked cells that touch (by a side or a corner) form one blob, so a stroke broken by a
     gap narrower than a cell stays one blob. A blob that holds less than SPECK_FRACTION of
@@ -279,7 +283,7 @@ def _not_specks(ink: np.ndarray) -> np.ndarray:
     faint edges of the strokes are (they count once the digit's ink is scaled to 1).
     """
     h, w = ink.shape
-    inked = ink >= INK_THRESHOLD
+    inked = ink >= DIGIT_THRESHOLD
     n_r = min(h, max(1, round(BLOB_CELLS * h / max(h, w))))  # cells down, and across
     n_c = min(w, max(1, round(BLOB_CELLS * w / max(h, w))))
     blobs = _blobs(area_resize(inked, n_r, n_c) > 0)  # (n_r, n_c): 0 or the cell's blob
