@@ -1,6 +1,9 @@
 """Preparing a user's digit picture the way MNIST's digits were prepared."""
 
+import importlib.util
 import itertools
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,8 +12,11 @@ from hypothesis import strategies as st
 from matplotlib import image as mpimg
 from strategies import examples
 
+from tinynet import Dense, Sequential, Softmax
 from tinynet.datasets import load_mnist
 from tinynet.imaging import CENTRE, area_resize, load_grey, prepare_digit
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -174,6 +180,23 @@ def test_ruled_lines_are_not_the_digit(digits, tilt):
     for digit in digits[:3] / 255:
         plain = prepare_digit(_photo(digit))
         assert _difference(prepare_digit(_photo(digit) * lines), plain) < 6
+
+
+def test_the_photo_benchmark_runs(tmp_path, capsys):
+    # benchmarks/photo_digits.py measured the accuracies that docs/tutorial.md gives: here on
+    # 2 digits, 2 conditions and an untrained model, only to see that it still runs.
+    spec = importlib.util.spec_from_file_location("photo_digits",
+                                                  ROOT / "benchmarks" / "photo_digits.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    Sequential([Dense(784, 10), Softmax()], seed=0).save(tmp_path / "model.npz")
+    assert benchmark.main([str(tmp_path / "model.npz"), "--count", "2", "--only",
+                           "clean photo,ruled lines", "--show", str(tmp_path / "show")]) == 0
+    rows = re.findall(r"^\| (\S.*?) +\| +[\d.]+% \|", capsys.readouterr().out, flags=re.M)
+    assert rows == ["MNIST digits as they are", "MNIST digits, prepared", "clean photo",
+                    "ruled lines"]
+    assert sorted(p.name for p in (tmp_path / "show").iterdir()) == ["clean_photo.png",
+                                                                      "ruled_lines.png"]
 
 
 @pytest.mark.parametrize("image", [np.zeros((30, 30)), np.ones((10, 12)),
