@@ -4,6 +4,8 @@ MNIST digits were prepared this way (LeCun et al.): the digit is light on a dark
 background, its bounding box is scaled to fit a 20x20 box keeping the aspect ratio (with
 anti-aliasing, so edges are grey), and it is placed in a 28x28 image so that its centre of
 mass is at the centre. A model trained on MNIST only recognises digits prepared the same way.
+A phone photo of a digit on paper adds what MNIST's scans did not have (uneven lighting,
+noise, specks, ruled lines): :func:`prepare_digit` takes them away first.
 """
 
 from __future__ import annotations
@@ -197,7 +199,7 @@ def _ink(grey: np.ndarray) -> np.ndarray:
                          "only (no contrast, so no ink to tell from the paper)")
     if abs(above - below) <= MIN_CONTRAST:
         raise ValueError(f"prepare_digit: cannot tell the ink from the paper: expected one "
-                         f"digit on a uniform background, got a border of median level "
+                         f"digit on paper, got a border of median level "
                          f"{paper:.4g} with pixels as far above it ({hi:.4g}) as below it "
                          f"({lo:.4g})")
     light = grey if above > below else -grey  # the ink is the high side of `light`
