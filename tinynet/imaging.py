@@ -29,8 +29,9 @@ DIGIT_THRESHOLD = 0.35
 WORK_SIZE = 256
 #: The paper's level is measured in a grid of this many blocks along the longer side...
 PAPER_BLOCKS = 32
-#: ... and anything darker than the paper but narrower than this many blocks (9/32 of the
-#: picture) is ink; broader changes are the lighting. Odd, so that a window has a centre.
+#: ... and what differs from it as the ink does (darker, for dark ink) but is narrower than
+#: this many blocks (9/32 of the picture) is ink; broader changes are the lighting. Odd, so
+#: that a window of blocks has a centre.
 PAPER_WINDOW = 9
 #: Blobs of ink are told apart in a grid of this many cells along the longer side.
 BLOB_CELLS = 32
@@ -227,14 +228,15 @@ def _paper_level(light: np.ndarray) -> np.ndarray:
     """The paper's level (H, W) under each pixel of an image (H, W) whose ink is light.
 
     The image is averaged down to a grid of blocks, PAPER_BLOCKS along its longer side
-    (which averages noise away too). Ink is what is lighter than the paper around it and
+    (which averages noise away too). Ink is what is higher than the paper around it and
     narrower than PAPER_WINDOW blocks; it is taken away by a grey-level *opening*:
 
-    - each block takes the darkest level among the PAPER_WINDOW x PAPER_WINDOW blocks
-      around it: a stroke narrower than the window disappears, since every window over it
-      also holds paper; but the edge of anything dark (a shadow) advances by half a window;
-    - then each block takes the lightest of those levels around it, which moves every edge
-      back where it was: a gradient, a vignette, a shadow's straight edge, all broader than
+    - each block takes the lowest level (the most paper-like) among the PAPER_WINDOW x
+      PAPER_WINDOW blocks around it: a stroke narrower than the window disappears, since
+      every window over it also holds paper; but a broad region on the ink's side of the
+      paper (the shaded part of a page, darker like the ink) shrinks by half a window;
+    - then each block takes the highest of those levels around it, which grows that region
+      back to its edges: a gradient, a vignette, a shadow's straight edge, all broader than
       the window, are followed exactly, while the ink, gone in the first step, stays gone.
 
     Past the grid's edges, the grid is extended by point reflection (2 x edge - mirror
