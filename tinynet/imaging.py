@@ -144,10 +144,8 @@ def prepare_digit(grey: np.ndarray) -> np.ndarray:
                          f"{np.count_nonzero(~finite)} NaN or infinite value(s), the first "
                          f"{grey[row, col]} at row {row}, column {col}")
 
-    h, w = grey.shape
-    if max(h, w) > WORK_SIZE:  # 1. (area averaging, as the fit into 20x20 does later)
-        f = WORK_SIZE / max(h, w)
-        grey = area_resize(grey, max(1, round(h * f)), max(1, round(w * f)))
+    if max(grey.shape) > WORK_SIZE:  # 1. (area averaging, as the fit into 20x20 does later)
+        grey = area_resize(grey, *_fit(grey.shape, WORK_SIZE))
 
     ink = _ink(grey)  # 2. and 3.: (H, W) in [0, 1], 0 is paper, 1 the strongest ink
     ink = np.where(_not_specks(ink), ink, 0)  # 4.
@@ -157,9 +155,7 @@ def prepare_digit(grey: np.ndarray) -> np.ndarray:
     rows, cols = np.nonzero(ink >= DIGIT_THRESHOLD)  # 5.
     ink[ink < INK_THRESHOLD] = 0
     ink = ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
-    h, w = ink.shape
-    scale = 20 / max(h, w)
-    digit = area_resize(ink, max(1, round(h * scale)), max(1, round(w * scale)))
+    digit = area_resize(ink, *_fit(ink.shape, 20))
     # Area averaging dims a stroke that is thin next to the picture: each output pixel is
     # the mean of ~150x150 pixels of a 7 drawn in 3-px lines on 4000x4000, which then peaked
     # at 11/255, a ghost the model had never seen (and read as a 5). MNIST's digits all peak
@@ -178,6 +174,14 @@ def prepare_digit(grey: np.ndarray) -> np.ndarray:
     canvas[28 + top:28 + top + digit.shape[0], 28 + left:28 + left + digit.shape[1]] = digit
     out = canvas[28:56, 28:56]
     return np.round(np.clip(out, 0, 1) * 255).astype(np.uint8)
+
+
+def _fit(shape: tuple[int, int], n: int) -> tuple[int, int]:
+    """(rows, columns) of a picture of ``shape`` (H, W) resized so that its longer side is
+    ``n``, keeping the aspect ratio, with at least one of each."""
+    h, w = shape
+    f = n / max(h, w)
+    return max(1, round(h * f)), max(1, round(w * f))
 
 
 def _ink(grey: np.ndarray) -> np.ndarray:
@@ -245,8 +249,8 @@ def _paper_level(light: np.ndarray) -> np.ndarray:
     (H, W), so that the estimate has no steps between blocks.
     """
     h, w = light.shape
-    n_r = min(h, max(1, round(PAPER_BLOCKS * h / max(h, w))))  # blocks down, and across
-    n_c = min(w, max(1, round(PAPER_BLOCKS * w / max(h, w))))
+    # Blocks down and across, never more than the pixels.
+    n_r, n_c = _fit(light.shape, min(PAPER_BLOCKS, max(h, w)))
     blocks = area_resize(light, n_r, n_c)
     paper = _around(_around(blocks, np.min), np.max)
     return _linear_matrix(n_r, h) @ paper @ _linear_matrix(n_c, w).T
@@ -288,8 +292,7 @@ def _not_specks(ink: np.ndarray) -> np.ndarray:
     """
     h, w = ink.shape
     inked = ink >= DIGIT_THRESHOLD
-    n_r = min(h, max(1, round(BLOB_CELLS * h / max(h, w))))  # cells down, and across
-    n_c = min(w, max(1, round(BLOB_CELLS * w / max(h, w))))
+    n_r, n_c = _fit(ink.shape, min(BLOB_CELLS, max(h, w)))  # never more than the pixels
     blobs = _blobs(area_resize(inked, n_r, n_c) > 0)  # (n_r, n_c): 0 or the cell's blob
     # Pixel (i, j) lies in cell (i * n_r // h, j * n_c // w).
     cell_rows, cell_cols = (np.arange(h) * n_r // h)[:, None], np.arange(w) * n_c // w
