@@ -889,15 +889,14 @@ def _error_line(exc: BaseException, exconly: str) -> str:
     """A test's error on one line (:func:`_one_line` of ``exconly``, pytest's text of
     ``exc``). An exception group (hypothesis raises one when it finds several distinct
     failures) says only how many it holds: it is summed up by its first failure instead."""
-    count = len(getattr(exc, "exceptions", None) or ())
-    leaf, group = exc, getattr(exc, "exceptions", None)
-    while group:
-        leaf = group[0]
-        group = getattr(leaf, "exceptions", None)
-    if leaf is exc:
+    group = getattr(exc, "exceptions", None)
+    if not group:
         return _one_line(exconly)
+    leaf = group[0]
+    while getattr(leaf, "exceptions", None):  # a group in the group
+        leaf = leaf.exceptions[0]
     text = "".join(traceback.format_exception_only(type(leaf), leaf))
-    return _one_line(f"first of {count} failures: {text}")
+    return _one_line(f"first of {len(group)} failures: {text}")
 
 
 def _find_stub(exc: BaseException | None) -> tuple[str, str] | None:
