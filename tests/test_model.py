@@ -909,6 +909,46 @@ def test_a_layer_of_another_model_is_refused_instead_of_erasing_its_weights():
     Sequential(layers, seed=0)
 
 
+def test_add_builds_the_model_that_a_list_of_the_same_layers_builds():
+    # Keras's way: model = Sequential(); model.add(...). The weights come from the seed in
+    # layer order, whichever way the model was built.
+    listed = Sequential([Dense(2, 8), ReLU(), Dense(8, 3), Softmax()], seed=5)
+    added = Sequential(seed=5)
+    for layer in (Dense(2, 8), ReLU()):
+        added.add(layer)
+    added.add(Dense(8, 3))
+    added.add(Softmax())
+    assert [type(layer) for layer in added.layers] == [type(layer) for layer in listed.layers]
+    for w, w_listed in zip(added.get_weights(), listed.get_weights(), strict=True):
+        np.testing.assert_array_equal(w, w_listed)
+    x, y = blobs(1)
+    for model in (listed, added):
+        model.compile(CrossEntropy(), SGD(0.1))
+    np.testing.assert_array_equal(added.fit(x, y, epochs=2, verbose=0).history["loss"],
+                                  listed.fit(x, y, epochs=2, verbose=0).history["loss"])
+
+
+def test_add_refuses_what_sequential_refuses_and_leaves_the_model_as_it_was():
+    model = Sequential([Dense(2, 4), ReLU()], seed=0)
+    other = Sequential([Dense(4, 2)], seed=0)
+    for layer, match in [("relu", r"add: layer must be a tinynet Layer, got 'relu'"),
+                         (model.layers[1], r"add: layer is layers\[1\], the same ReLU\(\)"),
+                         (other.layers[0], r"add: layer, Dense\(.*\), already belongs to a "
+                                           r"model"),
+                         (other, r"add: layer is a Sequential, not a layer")]:
+        with pytest.raises(ValueError, match=match):
+            model.add(layer)
+        assert len(model.layers) == 2
+
+
+def test_a_model_in_a_model_is_refused_with_the_tinynet_way_to_add_a_softmax():
+    # Keras's Sequential([model, Softmax()]) turns a model of logits into one of probabilities.
+    logits = Sequential([Dense(2, 3)], seed=0)
+    with pytest.raises(ValueError, match=r"layers\[0\] is a Sequential, not a layer: tinynet's "
+                                         r"models do not nest. .*tinynet.layers.softmax"):
+        Sequential([logits, Softmax()])
+
+
 def test_logged_losses_are_per_sample_for_a_summed_loss_too():
     # With a tiny learning rate the weights barely move in an epoch, so the training loss
     # (a running mean per sample) and val_loss on the same data must agree.

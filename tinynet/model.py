@@ -107,7 +107,7 @@ class Sequential:
     """A network that applies its layers one after another.
 
     Args:
-        layers: the layers, first to last.
+        layers: the layers, first to last; or none, to :meth:`add` them one by one.
         seed: an int that drives every random choice of the model: the initial weights
             (every layer's parameters are drawn afresh from it here, so a layer with
             parameters that belongs to another model is refused), the shuffling of each
@@ -124,37 +124,17 @@ class Sequential:
     ``predict`` still returns probabilities. See docs/cross_entropy.md.
     """
 
-    def __init__(self, layers: Iterable[Layer], seed: int | None = None) -> None:
-        self.layers: list[Layer] = list(layers)
-        position: dict[int, int] = {}  # id(layer) -> its index
-        for i, layer in enumerate(self.layers):
-            if not isinstance(layer, Layer):
-                raise ValueError(f"layers[{i}] must be a tinynet Layer, got {layer!r}")
-            # A layer keeps its last input for backward, so one object cannot serve twice.
-            if id(layer) in position:
-                raise ValueError(f"layers[{i}] is layers[{position[id(layer)]}], the same "
-                                 f"{layer!r} object: a layer keeps what its backward needs, "
-                                 f"so each use needs its own (write {type(layer).__name__}() "
-                                 "for each)")
-            position[id(layer)] = i
-            # Its weights are drawn afresh below, which for a layer of another model (the
-            # Keras and PyTorch way to add a Softmax: Sequential(model.layers + [Softmax()]))
-            # would erase what that model learnt.
-            if layer.params and getattr(layer, "_in_a_model", False):
-                raise ValueError(f"layers[{i}], {layer!r}, already belongs to a model: a new "
-                                 "Sequential draws its layers' weights afresh from its seed, "
-                                 "which would erase what that model learnt. Build new layers "
-                                 "(and copy weights with set_weights(model.get_weights())), or "
-                                 "to add a Softmax to a model's outputs apply "
-                                 "tinynet.layers.softmax to its predict(x)")
+    def __init__(self, layers: Iterable[Layer] = (), seed: int | None = None) -> None:
+        self.layers: list[Layer] = []
+        for i, layer in enumerate(layers):
+            self._check_new_layer(f"layers[{i}]", layer)
+            self.layers.append(layer)
         if seed is None:
             seed = int(np.random.SeedSequence().entropy)
         self.seed = int_at_least("seed", seed, 0)
         self.rng = self._generator(_INIT_STREAM)
         for layer in self.layers:
-            layer.init_params(self.rng)
-            layer.rng = self.rng
-            layer._in_a_model = True  # marked once every check passed: see above
+            self._take(layer)
         self.loss: Loss | None = None
         self.optimizer: Optimizer | None = None
         self.metrics: list[tuple[str, Callable]] = []
@@ -166,6 +146,52 @@ class Sequential:
         self.input_shape: tuple[int, ...] | None = None
         #: JSON values saved with the model (``tinynet train`` records the input scaling).
         self.metadata: dict[str, Any] = {}
+
+    def _check_new_layer(self, where: str, layer: object) -> None:
+        """A ValueError naming ``where`` (``"layers[2]"``, say) unless ``layer`` can join
+        the model after its present layers."""
+        if not isinstance(layer, Layer):
+            if isinstance(layer, Sequential):  # Keras's Sequential([model, Softmax()])
+                raise ValueError(f"{where} is a Sequential, not a layer: tinynet's models do "
+                                 "not nest. To add a Softmax to a model's outputs, apply "
+                                 "tinynet.layers.softmax to its predict(x)")
+            raise ValueError(f"{where} must be a tinynet Layer, got {layer!r}")
+        # A layer keeps its last input for backward, so one object cannot serve twice.
+        for j, earlier in enumerate(self.layers):
+            if earlier is layer:
+                raise ValueError(f"{where} is layers[{j}], the same {layer!r} object: a layer "
+                                 "keeps what its backward needs, so each use needs its own "
+                                 f"(write {type(layer).__name__}() for each)")
+        # Its weights are drawn afresh (see _take), which for a layer of another model (the
+        # Keras and PyTorch way to add a Softmax: Sequential(model.layers + [Softmax()]))
+        # would erase what that model learnt.
+        if layer.params and getattr(layer, "_in_a_model", False):
+            raise ValueError(f"{where}, {layer!r}, already belongs to a model: a new "
+                             "Sequential draws its layers' weights afresh from its seed, "
+                             "which would erase what that model learnt. Build new layers "
+                             "(and copy weights with set_weights(model.get_weights())), or "
+                             "to add a Softmax to a model's outputs apply "
+                             "tinynet.layers.softmax to its predict(x)")
+
+    def _take(self, layer: Layer) -> None:
+        """Draw ``layer``'s weights from the model's seed, after those of the layers before
+        it, and give it the model's Generator (for a Dropout's masks outside fit)."""
+        layer.init_params(self.rng)
+        layer.rng = self.rng
+        # Marked only once every check passed: the layers of a refused model stay free.
+        layer._in_a_model = True
+
+    def add(self, layer: Layer) -> None:
+        """Append ``layer`` to the model, as Keras's ``model.add`` does.
+
+        Its weights are drawn from the model's seed after those of the layers before it, so
+        ``Sequential(seed=s)`` followed by ``add(a)`` and ``add(b)`` builds the same model,
+        weights included, as ``Sequential([a, b], seed=s)``. A layer that ``Sequential``
+        would refuse is refused here too, and the model is left as it was.
+        """
+        self._check_new_layer("add: layer", layer)
+        self._take(layer)
+        self.layers.append(layer)
 
     def _generator(self, *key: int) -> np.random.Generator:
         """An independent Generator for one purpose (and epoch), derived from the seed and
