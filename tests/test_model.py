@@ -949,6 +949,17 @@ def test_a_model_in_a_model_is_refused_with_the_tinynet_way_to_add_a_softmax():
         Sequential([logits, Softmax()])
 
 
+def test_a_model_is_called_as_keras_and_pytorch_models_are():
+    x, y = blobs(2, n=8)
+    model = mlp(0, dropout=0.5)
+    np.testing.assert_array_equal(model(x), model.forward(x))
+    np.testing.assert_array_equal(model(x), model.predict(x))
+    # training=True runs the dropout, as forward's does.
+    assert not np.array_equal(model(x, training=True), model(x))
+    with pytest.raises(TypeError, match="training must be True or False"):
+        model(x, training="yes")
+
+
 def test_logged_losses_are_per_sample_for_a_summed_loss_too():
     # With a tiny learning rate the weights barely move in an epoch, so the training loss
     # (a running mean per sample) and val_loss on the same data must agree.

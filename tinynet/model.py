@@ -205,6 +205,12 @@ class Sequential:
         training = flag(training, "training", "Sequential.forward")
         return self._forward(self.layers, self._as_input(x), training)
 
+    def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """``model(x)`` is ``model.forward(x)``, (N, ...) -> (N, K), as Keras's and PyTorch's
+        models are called: the whole of ``x`` at once, where :meth:`predict` goes batch by
+        batch."""
+        return self.forward(x, training=training)
+
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """Backpropagate ``dy = dL/d(output)`` through every layer, last first; fills each
         layer's ``grads`` and returns ``dL/dx``."""
