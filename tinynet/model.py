@@ -25,8 +25,10 @@ from tinynet.layers.base import Layer
 from tinynet.losses import CrossEntropy, Loss
 from tinynet.optim import Optimizer
 
-#: Batch size of ``predict`` and ``evaluate`` when none is given: large batches are faster,
-#: and nothing is learnt from them, so only memory limits it.
+#: Batch size of ``fit`` when none is given (or ``None``), Keras's.
+FIT_BATCH_SIZE = 32
+#: Batch size of ``predict`` and ``evaluate`` when none is given (or ``None``): large batches
+#: are faster, and nothing is learnt from them, so only memory limits it.
 EVAL_BATCH_SIZE = 1024
 
 # Keys of the seed's independent random streams (numpy.random.SeedSequence spawn keys): the
@@ -60,6 +62,12 @@ def _named_metrics(metrics: Sequence[str | Callable] | str | Callable | None
                 "function a name of its own (def f1(y_pred, y_true): ..., not a lambda)")
         seen.add(name)
     return named
+
+
+def _batch_size(batch_size: object, default: int) -> int:
+    """``batch_size`` as an int >= 1, ``default`` for None (Keras's way to ask for the
+    default), or a ValueError naming it."""
+    return default if batch_size is None else int_at_least("batch_size", batch_size, 1)
 
 
 def _callback_list(callbacks: Iterable[Callback] | Callback | None) -> list[Callback]:
@@ -344,14 +352,16 @@ class Sequential:
         self.optimizer.step(self.parameters())
         return value, out
 
-    def fit(self, x: np.ndarray, y: np.ndarray, epochs: int = 1, batch_size: int = 32,
+    def fit(self, x: np.ndarray, y: np.ndarray, epochs: int = 1,
+            batch_size: int | None = FIT_BATCH_SIZE,
             validation_data: tuple[np.ndarray, np.ndarray] | None = None, shuffle: bool = True,
             verbose: int | str = 1, callbacks: Sequence[Callback] | Callback | None = None,
             initial_epoch: int = 0, validation_split: float = 0.0) -> History:
         """Train for ``epochs`` passes over (x, y); return the :class:`History`.
 
         Each epoch uses one permutation of the samples drawn from the model's seed (no
-        sample twice, none missed; the last batch may be smaller). ``verbose``: 0 silent,
+        sample twice, none missed; the last batch may be smaller). ``batch_size=None``
+        is the default, 32, as in Keras. ``verbose``: 0 silent,
         1 (or ``"auto"``, Keras's default) a progress bar per epoch, 2 one line per epoch.
         ``initial_epoch`` resumes a run: epoch k shuffles and drops out exactly as it would
         have in an uninterrupted run, and the History goes on from the one saved with the
@@ -510,14 +520,15 @@ class Sequential:
         return history
 
     # ------------------------------------------------------------------------- inference
-    def predict(self, x: np.ndarray, batch_size: int = EVAL_BATCH_SIZE,
+    def predict(self, x: np.ndarray, batch_size: int | None = EVAL_BATCH_SIZE,
                 verbose: int | str = 0) -> np.ndarray:
         """The model's outputs for x, (N, K): probabilities when it ends in Softmax.
 
+        ``batch_size`` only bounds memory (``None``, as in Keras, is the default).
         ``verbose`` (``"auto"``, 0, 1 or 2) is accepted so that Keras code runs; nothing is
         printed.
         """
-        batch_size = int_at_least("batch_size", batch_size, 1)
+        batch_size = _batch_size(batch_size, EVAL_BATCH_SIZE)
         verbose_level(verbose)
         x = self._check_x(x, "x", finite=True)
         outs = [self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
@@ -527,7 +538,8 @@ class Sequential:
         self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
         return out
 
-    def evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int = EVAL_BATCH_SIZE,
+    def evaluate(self, x: np.ndarray, y: np.ndarray,
+                 batch_size: int | None = EVAL_BATCH_SIZE,
                  verbose: int | str = 0, return_dict: bool = False
                  ) -> float | tuple[float, ...] | dict[str, float]:
         """``(loss, accuracy)`` on (x, y), then any further metrics.
@@ -536,11 +548,12 @@ class Sequential:
         their sum for a loss with ``reduction="sum"``. Just the loss (a float) when the
         model was compiled with no metrics. With ``return_dict=True``, as in Keras, the
         values by name instead: ``{"loss": ..., "accuracy": ...}``, the names of the
-        History's keys. ``batch_size`` only bounds memory. ``verbose`` (``"auto"``, 0, 1 or
-        2) is accepted so that Keras code runs; nothing is printed.
+        History's keys. ``batch_size`` only bounds memory (``None``, as in Keras, is the
+        default). ``verbose`` (``"auto"``, 0, 1 or 2) is accepted so that Keras code runs;
+        nothing is printed.
         """
         self._require_compiled()
-        batch_size = int_at_least("batch_size", batch_size, 1)
+        batch_size = _batch_size(batch_size, EVAL_BATCH_SIZE)
         verbose_level(verbose)
         return_dict = flag(return_dict, "return_dict", "evaluate")
         x, y = self._check_data(x, y, "x", "y")
@@ -591,7 +604,7 @@ class Sequential:
         ``validation_data``."""
         self._require_compiled()
         epochs = int_at_least("epochs", epochs, 0)
-        batch_size = int_at_least("batch_size", batch_size, 1)
+        batch_size = _batch_size(batch_size, FIT_BATCH_SIZE)
         initial_epoch = int_at_least("initial_epoch", initial_epoch, 0)
         verbose = verbose_level(verbose)
         x, y = self._check_data(x, y, "x", "y")
