@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tinynet.layers import Dense, Softmax
-from tinynet.metrics import accuracy, confusion_matrix, get
+from tinynet.metrics import accuracy, confusion_matrix, get, mean_absolute_error
 from tinynet.model import Sequential
 
 
@@ -69,6 +69,44 @@ def test_a_metric_function_is_named_and_its_result_made_a_float():
     assert fn(np.array([[1.0], [3.0]]), np.array([0.0, 0.0])) == 2.0  # their mean, as Keras
     count = get(lambda y_pred, y_true: np.count_nonzero(y_pred))[1]  # a NumPy int
     assert count(np.eye(2), np.zeros(2)) == 2.0 and type(count(np.eye(2), np.zeros(2))) is float
+
+
+def test_mean_absolute_error_is_the_mean_over_every_entry():
+    y_pred = np.array([[0.5, 0.5, 0.0], [0.1, 0.7, 0.2]], np.float32)
+    y_true = np.array([[1, 0, 0], [0, 1, 0]], np.uint8)  # one-hot rows
+    expected = (0.5 + 0.5 + 0.0 + 0.1 + 0.3 + 0.2) / 6
+    assert mean_absolute_error(y_pred, y_true) == pytest.approx(expected)
+    assert type(mean_absolute_error(y_pred, y_true)) is float
+    assert np.isnan(mean_absolute_error(np.zeros((0, 3)), np.zeros((0, 3))))
+
+
+@pytest.mark.parametrize("y_pred, y_true, match", [
+    # Labels against (N, K) outputs would broadcast to (N, N) or (N, K): a number of nothing.
+    (np.zeros((3, 3)), np.array([0, 1, 2]), r"shape of y_pred \(3, 3\), got \(3,\) \(labels\? "
+                                            r"one-hot encode them"),
+    (np.zeros((3, 1)), np.zeros(3), r"got \(3,\) \(one target per sample: y.reshape\(-1, 1\)\)"),
+    (np.zeros((2, 2)), np.array([["a", "b"]] * 2), r"y_true must hold real numbers"),
+])
+def test_mean_absolute_error_refuses_shapes_that_would_broadcast(y_pred, y_true, match):
+    with pytest.raises(ValueError, match=match):
+        mean_absolute_error(y_pred, y_true)
+
+
+@pytest.mark.parametrize("name, fn", [("mae", mean_absolute_error),
+                                      ("mean_absolute_error", mean_absolute_error),
+                                      ("categorical_accuracy", accuracy),
+                                      ("sparse_categorical_accuracy", accuracy)])
+def test_keras_metric_names_are_logged_as_given(name, fn):
+    assert get(name) == (name, fn)
+    rng = np.random.default_rng(0)
+    x, labels = rng.standard_normal((20, 2)), rng.integers(0, 3, 20)
+    y = np.eye(3)[labels]  # one-hot, which both metrics take
+    model = Sequential([Dense(2, 3), Softmax()], seed=0)
+    model.compile("categorical_crossentropy", "sgd", metrics=[name])
+    history = model.fit(x, y, epochs=2, verbose=0, validation_split=0.25)
+    assert sorted(history.history) == sorted(["loss", name, "val_loss", f"val_{name}"])
+    # The metric sees the probabilities, as predict gives them.
+    assert model.evaluate(x, y, return_dict=True)[name] == pytest.approx(fn(model.predict(x), y))
 
 
 def keras_accuracy(y_true, y_pred):  # Keras's argument order, not tinynet's

@@ -71,6 +71,15 @@ def test_plot_history_draws_keras_acc_as_accuracy():
     assert [list(line.get_ydata()) for line in acc_ax.get_lines()] == [[0.6, 0.8], [0.5, 0.7]]
 
 
+@pytest.mark.parametrize("name", ["categorical_accuracy", "sparse_categorical_accuracy"])
+def test_plot_history_draws_keras_other_accuracy_names_as_accuracy(name):
+    # compile(metrics=["sparse_categorical_accuracy"]) logs its accuracy under that name.
+    fig = plot.plot_history({"loss": [1.0, 0.5], name: [0.6, 0.8], f"val_{name}": [0.5, 0.7]})
+    _, acc_ax = fig.axes
+    assert (acc_ax.get_title(), acc_ax.get_ylabel()) == ("Accuracy", name)
+    assert [list(line.get_ydata()) for line in acc_ax.get_lines()] == [[0.6, 0.8], [0.5, 0.7]]
+
+
 def test_plot_history_leaves_out_the_learning_rate():
     # A LearningRateScheduler adds "lr" to the History: no loss, no metric, so not drawn.
     history = make_history()

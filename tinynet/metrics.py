@@ -96,6 +96,31 @@ def check_classes(y_true: np.ndarray, K: int, name: str = "y_true") -> None:
                          f"{labels[bad[0]]} at index {bad[0]}{regression if K == 1 else ''}")
 
 
+def mean_absolute_error(y_pred: np.ndarray, y_true: np.ndarray) -> float:
+    """The mean of ``|y_pred - y_true|`` over every entry: Keras's ``"mae"`` metric.
+
+    Shapes: y_pred and y_true of one shape, (N, K); for a classifier, y_true holds one-hot
+    rows and y_pred the probabilities. NaN when they hold no entries.
+
+    Raises ValueError for arrays that are not real numbers, and for shapes that differ:
+    integer labels (N,) against outputs (N, K) would broadcast into a number that means
+    nothing.
+    """
+    y_pred = real_array(y_pred, "y_pred", "mean_absolute_error")
+    y_true = real_array(y_true, "y_true", "mean_absolute_error")
+    if y_pred.shape != y_true.shape:
+        hint = ""
+        if y_true.ndim == 1 and y_pred.shape[1:] == (1,):
+            hint = " (one target per sample: y.reshape(-1, 1))"
+        elif y_true.ndim == 1 and y_pred.ndim == 2:
+            hint = " (labels? one-hot encode them: tinynet.datasets.one_hot(y, num_classes))"
+        raise ValueError(f"mean_absolute_error: y_true must have the shape of y_pred "
+                         f"{y_pred.shape}, got {y_true.shape}{hint}")
+    if y_pred.size == 0:
+        return float("nan")
+    return float(np.mean(np.abs(y_pred - y_true)))
+
+
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
     """Counts ``C[i, j]`` of samples of true class i predicted as class j; (K, K) integers.
 
@@ -121,7 +146,16 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -
 
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
-METRICS: dict[str, Metric] = {"accuracy": accuracy, "acc": accuracy}
+#: The metrics compile takes by name, under Keras's names: accuracy counts labels and one-hot
+#: rows alike, so Keras's two named accuracies are it too.
+METRICS: dict[str, Metric] = {
+    "accuracy": accuracy,
+    "acc": accuracy,
+    "categorical_accuracy": accuracy,
+    "sparse_categorical_accuracy": accuracy,
+    "mae": mean_absolute_error,
+    "mean_absolute_error": mean_absolute_error,
+}
 
 
 def _custom(metric: Callable, name: str) -> Metric:

@@ -24,6 +24,7 @@ from matplotlib.ticker import MaxNLocator
 
 from tinynet.callbacks import History
 from tinynet.checks import int_at_least
+from tinynet.metrics import METRICS, accuracy
 
 #: Colours of correct and wrong predictions in the digit grids.
 RIGHT, WRONG = "black", "red"
@@ -177,7 +178,8 @@ def plot_history(history: History | Mapping[str, Sequence[float]],
         history: a :class:`tinynet.callbacks.History` (what ``fit`` returns) or its
             ``history`` dict: ``{"loss": [E floats], "accuracy": [...], "val_loss": [...],
             "val_accuracy": [...]}``, one value per epoch; only ``"loss"`` is required
-            (``"acc"`` and ``"val_acc"`` are drawn as accuracy too).
+            (``"acc"``, ``"sparse_categorical_accuracy"`` and the other names compile
+            takes for accuracy are drawn as accuracy too).
         path: where to save the figure, if given: a file name ending in a format matplotlib
             writes (.png, .pdf, .svg, ...), in an existing folder.
 
@@ -195,9 +197,10 @@ def plot_history(history: History | Mapping[str, Sequence[float]],
                          f"{{'loss': [0.5, 0.3]}}, got {history!r:.80}")
     if "loss" not in values:
         raise ValueError(f"plot_history: no 'loss' in the history (keys: {sorted(values)})")
-    # Keras code compiled with metrics=["acc"] logs its accuracy as "acc".
-    accuracy = next((key for key in ("accuracy", "acc") if key in values), None)
-    panels = [("loss", "Loss")] + ([(accuracy, "Accuracy")] if accuracy else [])
+    # Keras code compiled with metrics=["acc"] logs its accuracy as "acc", and so on.
+    logged = next((key for key, fn in METRICS.items() if fn is accuracy and key in values),
+                  None)
+    panels = [("loss", "Loss")] + ([(logged, "Accuracy")] if logged else [])
     # Every series is checked before anything is drawn.
     series = {name: _series(values[name], f"plot_history: history[{name!r}]", "epoch")
               for key, _ in panels for name in (key, f"val_{key}") if name in values}
