@@ -345,6 +345,26 @@ def test_bad_reduction_is_refused(loss_type):
         loss_type(reduction="average")
 
 
+LABELS = np.array([3, 0], np.uint8)
+
+
+# Float labels too, for cross-entropy: they are (N,) where outputs are (N, K). For MSE, floats
+# of another shape than the outputs are refused naming both shapes (tested above).
+@pytest.mark.parametrize("loss, labels", [
+    (CrossEntropy(), LABELS), (CrossEntropy(from_logits=True), LABELS), (MSE(), LABELS),
+    (CrossEntropy(), LABELS.astype(float)), (CrossEntropy(from_logits=True), LABELS / 1.0),
+])
+def test_arguments_in_keras_order_are_refused_with_tinynets_order(loss, labels):
+    # TensorFlow's first tutorial calls loss_fn(y_train[:1], predictions): labels first.
+    outputs = softmax(np.array([[0.1, 0.2, 0.3, 0.4], [2.0, 0.0, 0.0, 0.0]]))
+    with pytest.raises(ValueError, match=r"y_pred must .*\(labels\? tinynet's losses take the "
+                       r"model's outputs first, loss\(y_pred, y_true\), where Keras's take "
+                       r"loss\(y_true, y_pred\)\)"):
+        loss(labels, outputs)
+    # In tinynet's order the same arguments give a loss.
+    targets = np.eye(4)[LABELS] if isinstance(loss, MSE) else LABELS
+    assert np.isfinite(loss(outputs, targets))
+
 def test_losses_by_keras_name():
     assert isinstance(losses.get("mse"), MSE)
     assert isinstance(losses.get("MSE"), MSE)  # in any case, as optim.get("SGD")

@@ -52,10 +52,19 @@ class Loss:
         return f"{type(self).__name__}({args})"
 
 
+#: The end of an error about arguments that look passed in Keras's order, labels first.
+KERAS_ORDER = (" (labels? tinynet's losses take the model's outputs first, loss(y_pred, "
+               "y_true), where Keras's take loss(y_true, y_pred))")
+
+
 def _check_pred(loss: Loss, y_pred: np.ndarray) -> np.ndarray:
+    """``y_pred`` as an array of floats, or a ValueError naming ``loss``."""
     y_pred = np.asarray(y_pred)
     if y_pred.dtype.kind != "f":
-        raise ValueError(f"{loss!r}: y_pred must be a float array, got dtype {y_pred.dtype}")
+        # No model outputs integers: these are labels, given first as Keras's losses take them.
+        hint = KERAS_ORDER if y_pred.dtype.kind in "biu" else ""
+        raise ValueError(f"{loss!r}: y_pred must be a float array, got dtype {y_pred.dtype}"
+                         f"{hint}")
     return y_pred
 
 
@@ -211,7 +220,10 @@ class CrossEntropy(Loss):
         ValueError that says what is wrong."""
         y_pred = _check_pred(self, y_pred)
         if y_pred.ndim != 2:
-            raise ValueError(f"{self!r}: y_pred must have shape (N, K), got {y_pred.shape}")
+            # Float labels (N,) first and the outputs (N, K) second: Keras's order.
+            hint = KERAS_ORDER if y_pred.ndim == 1 and np.ndim(y_true) == 2 else ""
+            raise ValueError(f"{self!r}: y_pred must have shape (N, K), got {y_pred.shape}"
+                             f"{hint}")
         N, K = y_pred.shape
         y_true = check_targets(y_true, K)
         if len(y_true) != N:
