@@ -688,6 +688,21 @@ def test_a_monitor_missing_from_the_logs_is_named_with_the_keys_there_are(callba
         callback.on_epoch_end(0, {"loss": 0.5, "accuracy": 0.9})
 
 
+@pytest.mark.parametrize("callback", [EarlyStopping(monitor="val_accuracy"),
+                                      ModelCheckpoint("m.npz", monitor="val_accuracy",
+                                                      save_best_only=True)])
+def test_a_monitor_under_another_name_than_compiles_is_named_as_such(callback):
+    # compile(metrics=["acc"]) logs "acc" and "val_acc", as Keras does: monitoring
+    # "val_accuracy" misses them, and validation data is there, so it is not the reason.
+    with pytest.raises(KeyError) as missing:
+        callback.on_epoch_end(0, {"loss": 0.5, "acc": 0.9, "val_loss": 0.6, "val_acc": 0.8})
+    message = str(missing.value)
+    assert "monitor 'val_accuracy' is not among the logs ['acc', 'loss', 'val_acc', " in message
+    assert "a metric is logged under the name compile was given: metrics=['acc'] logs acc " \
+           "and val_acc" in message
+    assert "validation_data" not in message
+
+
 def test_callbacks_take_true_and_false_for_verbose_as_fit_does():
     for make in (EarlyStopping, lambda verbose: ModelCheckpoint("m.npz", verbose=verbose),
                  lambda verbose: LearningRateScheduler(lambda epoch: 0.1, verbose=verbose)):

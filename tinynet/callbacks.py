@@ -253,10 +253,16 @@ def _check_monitor(owner: str, monitor: Any) -> None:
 
 
 def _monitored(owner: str, monitor: str, logs: Logs) -> float:
-    """``logs[monitor]``, or a KeyError naming ``owner`` and the keys the logs do hold."""
+    """``logs[monitor]``, or a KeyError naming ``owner``, the keys the logs do hold, and
+    the likely reason."""
     if monitor not in logs:
+        if monitor.startswith("val_") and not any(key.startswith("val_") for key in logs):
+            why = "val_ metrics need validation_data"
+        else:  # "val_accuracy" for a model compiled with metrics=["acc"], say
+            why = ("a metric is logged under the name compile was given: metrics=['acc'] "
+                   "logs acc and val_acc")
         raise KeyError(f"{owner}: monitor {monitor!r} is not among the logs {sorted(logs)} "
-                       f"(val_ metrics need validation_data)")
+                       f"({why})")
     return logs[monitor]
 
 
