@@ -240,6 +240,52 @@ def test_dense_refuses_bad_sizes(bad):
         Dense(3, bad)
 
 
+@pytest.mark.parametrize("make, match", [
+    # Keras's MNIST programs, written from memory: each refused with tinynet's way to say it.
+    (lambda: Dense(512, activation="relu", input_shape=(784,)),
+     r"^Dense: activation='relu' is a Keras argument; in tinynet an activation is a layer of "
+     r"its own, after this one: Dense\(784, 512\), ReLU\(\)$"),
+    (lambda: Flatten(input_shape=(28, 28)),
+     r"^Flatten: input_shape=\(28, 28\) is a Keras argument; tinynet's layers take no input "
+     r"shape: .*Dense\(784, 512\) takes 784 numbers a sample"),
+    (lambda: Dense(784, 10, input_dim=784), r"^Dense: input_dim=784 is a Keras argument; "),
+    (lambda: Dense(units=10), r"^Dense: units=10 is a Keras argument; Dense takes the sizes of "
+                              r"its input and of its output: Dense\(784, 512\)$"),
+    (lambda: Conv2D(1, 32, 3, activation="relu"), r"^Conv2D: activation='relu' is a Keras "),
+    (lambda: Conv2D(filters=32, kernel_size=3), r"^Conv2D: filters=32 is a Keras argument; "
+                                                r"Conv2D takes .*: Conv2D\(1, 32, 3\)$"),
+    (lambda: Conv2D(1, 32, 3, strides=2), r"^Conv2D: strides=2 is Keras's name; tinynet's is "
+                                          r"stride, as in Conv2D\(..., stride=2\)$"),
+    (lambda: MaxPool2D(2, strides=2), r"^MaxPool2D: strides=2 is Keras's name; .* stride=2"),
+    (lambda: Dense(784, 10, kernel_initializer="he_normal"),
+     r"^Dense: kernel_initializer='he_normal' is Keras's name; tinynet's is W_init, as in "
+     r"Dense\(..., W_init='he_normal'\)$"),
+    (lambda: Dense(784, 10, bias_initializer="ones"), r"tinynet's is b_init"),
+], ids=["activation", "input_shape", "input_dim", "units", "conv-activation", "filters",
+        "strides", "pool-strides", "kernel_initializer", "bias_initializer"])
+def test_keras_layer_arguments_are_refused_with_the_tinynet_way(make, match):
+    with pytest.raises(TypeError, match=match):
+        make()
+
+
+def test_a_layer_of_ones_own_may_take_an_argument_of_a_keras_name():
+    # Only arguments a layer does not take are refused: yours may take "activation".
+    class DenseWithActivation(Dense):
+        def __init__(self, in_features, out_features, activation=None):
+            super().__init__(in_features, out_features)
+            self.activation = activation
+
+    class AnyArguments(Layer):
+        def __init__(self, **kwargs):
+            super().__init__()
+            self.kwargs = kwargs
+
+    assert DenseWithActivation(2, 3, activation="relu").activation == "relu"
+    assert AnyArguments(units=3).kwargs == {"units": 3}
+    with pytest.raises(TypeError, match="unexpected keyword argument 'use_bias'"):
+        Dense(2, 3, use_bias=False)  # not a Keras argument tinynet has a word for: Python's
+
+
 @pytest.mark.parametrize("dtype, shown", [
     (np.int32, "int32"),
     (None, "None"),  # NumPy would read None as float64, not as the float32 default

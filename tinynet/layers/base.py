@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,14 @@ class Layer:
         rng: the ``numpy.random.Generator`` a layer that draws random numbers (Dropout) uses;
             :class:`tinynet.Sequential` sets it from its seed.
     """
+
+    # Not part of the layer's math: only a clearer error for Keras's arguments, as the
+    # optimisers give one (tinynet.optim). Python calls __new__ with the constructor's
+    # arguments just before __init__, whose bare "unexpected keyword argument 'activation'"
+    # would leave a Keras user to guess how tinynet says it.
+    def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
+        _refuse_keras_arguments(cls, kwargs)
+        return super().__new__(cls)
 
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
@@ -88,6 +97,48 @@ class Layer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+_NO_INPUT_SHAPE = ("tinynet's layers take no input shape: the first layer's own sizes say "
+                   "what it takes (Dense(784, 512) takes 784 numbers a sample, Flatten() any "
+                   "shape), and model.summary(input_shape=(28, 28)) shows the shapes")
+
+#: Keras's layer arguments that tinynet does without, and how tinynet says the same.
+KERAS_ARGUMENTS = {
+    "activation": "in tinynet an activation is a layer of its own, after this one: "
+                  "Dense(784, 512), ReLU()",
+    "input_shape": _NO_INPUT_SHAPE,
+    "input_dim": _NO_INPUT_SHAPE,
+    "units": "Dense takes the sizes of its input and of its output: Dense(784, 512)",
+    "filters": "Conv2D takes its input and output channels and the kernel size: "
+               "Conv2D(1, 32, 3)",
+}
+#: Keras's names of layer arguments that tinynet names otherwise.
+KERAS_NAMES = {"strides": "stride", "kernel_initializer": "W_init",
+               "bias_initializer": "b_init"}
+
+
+def _refuse_keras_arguments(cls: type[Layer], kwargs: dict[str, Any]) -> None:
+    """A TypeError for the first of ``kwargs`` that is one of Keras's layer arguments and
+    that ``cls.__init__`` does not take, saying how tinynet says it. Other arguments are
+    left to Python's own error."""
+    keras = [name for name in kwargs if name in KERAS_ARGUMENTS or name in KERAS_NAMES]
+    if not keras:
+        return
+    params = inspect.signature(cls.__init__).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return
+    for name in keras:
+        if name in params:
+            continue
+        given = f"{name}={kwargs[name]!r}"
+        if name in KERAS_ARGUMENTS:
+            raise TypeError(f"{cls.__name__}: {given} is a Keras argument; "
+                            f"{KERAS_ARGUMENTS[name]}")
+        if KERAS_NAMES[name] in params:
+            right = KERAS_NAMES[name]
+            raise TypeError(f"{cls.__name__}: {given} is Keras's name; tinynet's is {right}, "
+                            f"as in {cls.__name__}(..., {right}={kwargs[name]!r})")
 
 
 def as_float_array(x: np.ndarray, dtype: np.dtype, name: str, layer: Layer) -> np.ndarray:
