@@ -214,6 +214,16 @@ def test_a_channel_mismatch_raises():
         layer.forward(np.zeros((1, 8, 8, 1)))
 
 
+def test_channels_first_images_get_the_transpose_hint():
+    # PyTorch's MNIST batches are (N, 1, 28, 28); tinynet's Conv2D is channels-last.
+    with pytest.raises(ValueError, match=r"got shape \(2, 1, 8, 8\) with 8 \(channels first, as "
+                                         r"in PyTorch\? move them last: "
+                                         r"x.transpose\(0, 2, 3, 1\)\)$"):
+        Conv2D(1, 2, 3).forward(np.zeros((2, 1, 8, 8)))
+    with pytest.raises(ValueError, match=r"with 1$"):  # no channel count second: no such hint
+        Conv2D(3, 2, 3).forward(np.zeros((1, 8, 8, 1)))
+
+
 @pytest.mark.parametrize("shape", [(8, 8), (1, 8, 8), (1, 1, 8, 8, 1)])
 def test_an_input_that_is_not_4d_raises(shape):
     with pytest.raises(ValueError, match=r"channels-last images of shape \(N, H, W, 1\)"):

@@ -65,8 +65,11 @@ def check_images(layer: Layer, x: np.ndarray, channels: int | None = None) -> No
         raise ValueError(f"{layer!r}: expected channels-last images of shape {expected}, "
                          f"got an array of shape {x.shape}{hint}")
     if channels is not None and x.shape[3] != channels:
+        # PyTorch's images, (N, C, H, W), come with the channels second.
+        hint = (" (channels first, as in PyTorch? move them last: x.transpose(0, 2, 3, 1))"
+                if x.shape[1] == channels else "")
         raise ValueError(f"{layer!r}: expected input of shape {expected} with {channels} "
-                         f"channel(s), got shape {x.shape} with {x.shape[3]}")
+                         f"channel(s), got shape {x.shape} with {x.shape[3]}{hint}")
 
 
 def im2col(xp: np.ndarray, out: np.ndarray, stride: tuple[int, int]) -> None:
