@@ -684,6 +684,19 @@ def test_summary_refuses_an_input_shape_the_model_cannot_take():
         Sequential([Dense(784, 3)], seed=0).summary(input_shape=(28, 28, 1))
 
 
+def test_summary_says_how_to_show_the_shapes_it_cannot_tell():
+    # A model that begins with Conv2D or Flatten fixes no input shape until it sees data.
+    model = Sequential([Conv2D(1, 2, 3), ReLU(), Flatten(), Dense(8, 3)], seed=0)
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert lines[0].count(" ? ") == 4
+    assert lines[0].endswith("\nOutput shapes are shown once the model has seen data, or given "
+                             "one sample's shape: summary(input_shape=(28, 28, 1)), say")
+    lines.clear()
+    model.summary(input_shape=(4, 4, 1), print_fn=lines.append)
+    assert "(None, 2, 2, 2)" in lines[0] and "Output shapes" not in lines[0]
+
+
 def test_summary_of_an_empty_model_has_no_rows_and_no_parameters():
     lines = []
     Sequential([], seed=0).summary(print_fn=lines.append)

@@ -678,7 +678,8 @@ class Sequential:
         """Print each layer with its output shape and parameter count, and the total.
 
         ``input_shape`` is one sample's shape, e.g. (784,) or (28, 28, 1); by default the
-        shape of the last data seen, or what the first layer declares (Dense does).
+        shape of the last data seen, or what the first layer declares (Dense does). Without
+        any, the output shapes are shown as "?", and a last line says how to show them.
         """
         if input_shape is not None and (
                 not isinstance(input_shape, tuple | list)
@@ -708,6 +709,11 @@ class Sequential:
             if j == 0:
                 lines.append(rule)
         lines += [rule, f"Total params: {self.count_params():,}"]
+        if self.layers and shape is None:
+            # Keras refuses to summarise a model that has not seen its input's shape; here
+            # the table is printed all the same, and this line says how to fill in its "?".
+            lines.append("Output shapes are shown once the model has seen data, or given one "
+                         "sample's shape: summary(input_shape=(28, 28, 1)), say")
         print_fn("\n".join(lines))
 
     # ------------------------------------------------------------------------ persistence
