@@ -954,6 +954,19 @@ def test_add_refuses_what_sequential_refuses_and_leaves_the_model_as_it_was():
         assert len(model.layers) == 2
 
 
+def test_fit_refuses_a_model_without_layers_before_reporting_a_divergence():
+    # The outputs of no layers are the inputs: pixels in [0, 1] read as probabilities, some
+    # 0, gave an infinite loss, and fit said that training had diverged.
+    model = Sequential([], seed=0)
+    model.compile(CrossEntropy(), SGD(0.1))
+    x = np.zeros((4, 3), np.float32)
+    x[:, 0] = 1
+    with pytest.raises(RuntimeError, match=r"^fit: the model has no layers; give them to "
+                                           r"Sequential\(\[...\]\) or add them with "
+                                           r"model.add\(layer\)$"):
+        model.fit(x, np.array([0, 1, 2, 0]), verbose=0)
+
+
 def test_a_model_in_a_model_is_refused_with_the_tinynet_way_to_add_a_softmax():
     # Keras's Sequential([model, Softmax()]) turns a model of logits into one of probabilities.
     logits = Sequential([Dense(2, 3)], seed=0)

@@ -603,6 +603,11 @@ class Sequential:
         and, for a ``validation_split``, its last samples moved from (x, y) to
         ``validation_data``."""
         self._require_compiled()
+        if not self.layers:
+            # Sequential() whose add()s went elsewhere: with no layers the outputs are the
+            # inputs, whose loss may be infinite, and fit would report a divergence.
+            raise RuntimeError("fit: the model has no layers; give them to Sequential([...]) "
+                               "or add them with model.add(layer)")
         epochs = int_at_least("epochs", epochs, 0)
         batch_size = _batch_size(batch_size, FIT_BATCH_SIZE)
         initial_epoch = int_at_least("initial_epoch", initial_epoch, 0)
