@@ -4,12 +4,14 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import SETTINGS
 
 from tinynet.layers import Dense, Softmax
 from tinynet.metrics import accuracy, confusion_matrix, get, mean_absolute_error
 from tinynet.model import Sequential
 
 
+@SETTINGS
 @given(st.integers(1, 40), st.integers(2, 30), st.integers(0, 2**32 - 1))
 def test_confusion_matrix_counts_each_pair(n, k, seed):
     rng = np.random.default_rng(seed)
