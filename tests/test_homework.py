@@ -888,6 +888,32 @@ def test_the_command_exports_grades_and_lists(reference: Path, tmp_path: Path,
     assert "is not empty" in capsys.readouterr().err
 
 
+def test_list_imports_only_the_test_files_whose_code_names_part(tmp_path: Path) -> None:
+    # Importing every test module made `tinynet homework list` take seconds on tinynet;
+    # a module whose code never names `part` cannot mark a test with it.
+    project = write_project(tmp_path)
+    imported = "from pathlib import Path\nPath('imported-{}').touch()\n"
+    (project / "tests/test_plain.py").write_text(
+        imported.format("plain") + "# its imaginary part: a comment marks nothing\n"
+        "def test_plain():\n    assert True\n")
+    (project / "tests/test_getattr.py").write_text(
+        imported.format("getattr") + "import pytest\n\n\n"
+        "@getattr(pytest.mark, 'part')('shout')\ndef test_loud():\n    assert True\n")
+    tests = homework.collect_tests(project)
+    assert tests == {
+        "double": ["tests/test_ops.py::test_double", "tests/test_ops.py::test_double_many[0]",
+                   "tests/test_ops.py::test_double_many[-2]",
+                   "tests/test_ops.py::test_double_many[1.5]"],
+        "counter": ["tests/test_ops.py::test_counter"],
+        "shout": ["tests/test_getattr.py::test_loud", "tests/test_text.py::test_shout",
+                  "tests/test_text.py::test_shout_empty"]}
+    assert (project / "imported-getattr").exists()
+    assert not (project / "imported-plain").exists()
+    # Grading collects every file.
+    grade(project, registry=PARTS_OF_FIXTURE, parts=["shout"])
+    assert (project / "imported-plain").exists()
+
+
 def test_a_stub_quoted_in_a_docstring_or_a_string_is_not_a_stub(reference: Path,
                                                                  tmp_path: Path) -> None:
     # tinynet/homework.py's docstring shows a stub as an example, and tests hold stubs in

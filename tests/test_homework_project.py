@@ -24,6 +24,7 @@ from tinynet.homework import (
     NOT_ATTEMPTED,
     PARTS,
     PASSED,
+    collect_tests,
     export,
     grade,
     scan_project,
@@ -72,6 +73,17 @@ def test_the_part_table_of_the_docs_names_the_files_of_each_parts_regions() -> N
         assert actual == expected, (
             f"docs/homework.md, part {pid}: expected files {sorted(expected)}, "
             f"got {sorted(actual)}")
+
+
+def test_list_finds_every_marked_test_that_a_whole_collection_finds() -> None:
+    # `tinynet homework list` imports only the test files whose code names `part`.
+    run = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "part",
+                          "-p", "no:cacheprovider", "--assert=plain"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    whole = [line for line in run.stdout.splitlines() if "::" in line]
+    listed = {name for names in collect_tests(ROOT).values() for name in names}
+    assert len(whole) > 100 and listed == set(whole)
 
 
 @pytest.fixture(scope="module")
