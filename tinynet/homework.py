@@ -203,13 +203,15 @@ _SKIP = {tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT, token
          tokenize.ENCODING, tokenize.ENDMARKER}
 
 
-def parse_markers(text: str, path: str, registry: Mapping[str, Part] = PARTS) -> list[Region]:
+def parse_markers(text: str, path: str, registry: Mapping[str, Part] = PARTS,
+                  tokens: Sequence[tokenize.TokenInfo] | None = None) -> list[Region]:
     """The solution regions of one Python source, checked; raises :class:`HomeworkError`.
 
     Markers are found among the comments (by ``tokenize``), so marker-like text inside a
-    string is not a marker.
+    string is not a marker. ``tokens`` are the source's, if the caller has them already.
     """
-    tokens = _tokens(text, path)
+    if tokens is None:
+        tokens = _tokens(text, path)
     # Where each statement (logical line) starts: a region must stay inside its block.
     starts: list[tuple[int, int]] = []
     at_start = True
@@ -566,12 +568,11 @@ class Project:
 _STUB_START = re.compile(r"([a-z][a-z0-9-]*): ")
 
 
-def _find_stubs(text: str, path: str, registry: Mapping[str, Part],
+def _find_stubs(tokens: Sequence[tokenize.TokenInfo], path: str, registry: Mapping[str, Part],
                 found: dict[str, list[tuple[str, int]]]) -> None:
     # Read from the tokens, not the text: a stub quoted in a docstring or a string (this
     # module's docstring shows one, tests hold some) is not a stub of the project.
-    tokens = [t for t in _tokens(text, path)
-              if t.type not in (tokenize.NL, tokenize.COMMENT, tokenize.NEWLINE)]
+    tokens = [t for t in tokens if t.type not in (tokenize.NL, tokenize.COMMENT, tokenize.NEWLINE)]
     for i, tok in enumerate(tokens[:-3]):
         if (tok.type != tokenize.NAME or tok.string != "raise"
                 or [t.string for t in tokens[i + 1:i + 3]] != ["NotImplementedError", "("]
@@ -608,8 +609,9 @@ def scan_project(root: str | Path, registry: Mapping[str, Part] = PARTS,
             text = raw.decode("utf-8")
         except UnicodeDecodeError as e:
             raise HomeworkError(f"not UTF-8 ({e.reason})", rel) from None
-        _find_stubs(text, rel, registry, stubs)
-        found = parse_markers(text, rel, registry)
+        tokens = _tokens(text, rel)  # tokenizing is most of the time of a scan: once
+        _find_stubs(tokens, rel, registry, stubs)
+        found = parse_markers(text, rel, registry, tokens)
         if found:
             every_part = {r.part for r in found}
             student, source_line, stubs = stub_source(text, found, every_part, registry)
