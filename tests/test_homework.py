@@ -933,6 +933,17 @@ def test_a_stub_quoted_in_a_docstring_or_a_string_is_not_a_stub(reference: Path,
     assert project.stubs == {"double": [("minilib/ops.py", 6)]}
 
 
+def test_the_stubs_of_a_project_with_regions_are_all_found(reference: Path,
+                                                            tmp_path: Path) -> None:
+    # The scan kept the stubs in a variable that each file with regions then overwrote.
+    shutil.copytree(reference, tmp_path, dirs_exist_ok=True)
+    (tmp_path / "minilib/extra.py").write_text(
+        'def loud(s):\n    raise NotImplementedError("shout: capitals; see docs/text.md")\n')
+    project = homework.scan_project(tmp_path, PARTS_OF_FIXTURE)
+    assert project.stubs == {"shout": [("minilib/extra.py", 2)]}
+    assert set(project.regions) == {"minilib/ops.py", "minilib/text.py"}
+
+
 def test_grading_a_copy_grades_only_the_parts_its_export_stubbed(reference: Path,
                                                                  tmp_path: Path) -> None:
     # A copy of one assignment holds the solutions of the others: they are not the

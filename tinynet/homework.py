@@ -614,8 +614,8 @@ def scan_project(root: str | Path, registry: Mapping[str, Part] = PARTS,
         found = parse_markers(text, rel, registry, tokens)
         if found:
             every_part = {r.part for r in found}
-            student, source_line, stubs = stub_source(text, found, every_part, registry)
-            _check_student_source(student, rel, source_line, stubs)
+            student, source_line, raises = stub_source(text, found, every_part, registry)
+            _check_student_source(student, rel, source_line, raises)
             regions[rel], texts[rel] = found, text
     return Project(root, files, regions, texts, stubs)
 
