@@ -290,6 +290,25 @@ def test_a_package_that_does_not_import_fails_every_part_naming_file_and_line(
         "double": (FAILED, message), "shout": (FAILED, message)}
 
 
+@pytest.mark.parametrize("package", ["gone", "without __init__.py"])
+def test_a_copy_without_its_package_is_not_graded_on_an_installed_one(
+        package: str, reference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The teacher's fresh copy, its package removed to put a student's in, then the copy
+    # forgotten (or copied one folder too deep): the tests imported the reference installed
+    # in the grader's Python, and an empty submission passed every part.
+    export(tmp_path / "copy", source=reference, registry=PARTS_OF_FIXTURE)
+    shutil.rmtree(tmp_path / "copy/minilib")
+    if package == "without __init__.py":
+        shutil.copytree(reference / "minilib", tmp_path / "copy/minilib/minilib")
+    monkeypatch.setenv("PYTHONPATH", str(reference))  # as installed: the solved minilib
+    report = grade(tmp_path / "copy", registry=PARTS_OF_FIXTURE)
+    assert statuses(report) == {p: FAILED for p in PARTS_OF_FIXTURE}
+    message = report.results["double"].message
+    assert message.startswith("cannot import minilib, so no part can be graded: this folder "
+                              "has no minilib/__init__.py, so the tests would import "), message
+    assert str(reference / "minilib") in message
+
+
 def test_a_syntax_error_outside_the_package_import_names_its_file_and_line(
         tmp_path: Path) -> None:
     # minilib/__init__.py does not import text.py: only test_text.py cannot be collected.

@@ -1177,13 +1177,17 @@ def _check_project_folder(project: str | Path) -> Path:
 
 
 # Imports each package named on the command line in a fresh interpreter, and prints, for the
-# first one that fails, its error and the traceback's frames as one JSON line.
+# first one that fails, its error and the traceback's frames as one JSON line. A package
+# imported from outside the folder fails too: with the folder's package gone (or without its
+# __init__.py), Python imports the one installed in its environment, maybe the reference,
+# and the tests would grade that one.
 _IMPORT_CHECK = """\
 import importlib, json, os, sys, traceback
-sys.path.insert(0, os.getcwd())
+here = os.getcwd()
+sys.path.insert(0, here)
 for name in sys.argv[1:]:
     try:
-        importlib.import_module(name)
+        module = importlib.import_module(name)
     except BaseException as e:
         frames = [(f.filename, f.lineno) for f in traceback.extract_tb(e.__traceback__)]
         if isinstance(e, SyntaxError) and e.filename:
@@ -1191,14 +1195,27 @@ for name in sys.argv[1:]:
         error = traceback.format_exception_only(type(e), e)[-1].strip()
         print(json.dumps({"package": name, "error": error, "frames": frames}))
         break
+    where = getattr(module, "__file__", None) or ", ".join(getattr(module, "__path__", []))
+    if not where or os.path.commonpath([os.path.abspath(where), here]) != here:
+        error = (f"this folder has no {name}/__init__.py, so the tests would import "
+                 f"{where or name + ' from elsewhere'}")
+        print(json.dumps({"package": name, "error": error, "frames": []}))
+        break
 """
 
 
 def _packages(project: Path) -> list[str]:
-    """The project's top-level packages (folders with an ``__init__.py``), tests aside."""
-    return sorted(p.parent.name for p in project.glob("*/__init__.py")
-                  if p.parent.name.isidentifier() and p.parent.name not in ("tests", "test")
-                  and p.parent.name not in EXCLUDED_DIRS)
+    """The project's top-level packages, tests aside: its folders with an ``__init__.py``,
+    and those its export wrote, by its :data:`EXPORT_RECORD`, even if they are gone."""
+    names = {p.parent.name for p in project.glob("*/__init__.py")}
+    record, _ = (_load_record(project / EXPORT_RECORD) if (project / EXPORT_RECORD).is_file()
+                 else ({}, None))
+    files = record.get("files")
+    if isinstance(files, list):
+        names |= {f.split("/")[0] for f in files
+                  if isinstance(f, str) and f.count("/") == 1 and f.endswith("/__init__.py")}
+    return sorted(name for name in names if name.isidentifier()
+                  and name not in ("tests", "test") and name not in EXCLUDED_DIRS)
 
 
 def _import_error(project: Path, timeout: float = TIMEOUT) -> str | None:
