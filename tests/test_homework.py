@@ -933,6 +933,22 @@ def test_list_imports_only_the_test_files_whose_code_names_part(tmp_path: Path) 
     assert (project / "imported-plain").exists()
 
 
+def test_list_in_a_copy_says_when_a_parts_stubs_are_all_written(
+        reference: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # It said "regions: (none)", as if the part's code were missing from the reference.
+    export(tmp_path, source=reference, parts=["double", "shout"], registry=PARTS_OF_FIXTURE)
+    text = tmp_path / "minilib/text.py"
+    text.write_text(text.read_text().replace(
+        '    raise NotImplementedError("shout: write shout(s); see docs/text.md")\n',
+        '    return s.upper() + "!"\n'))
+    assert homework.main(["list", "--source", str(tmp_path), "--no-tests"],
+                         registry=PARTS_OF_FIXTURE) == 0
+    listing = capsys.readouterr().out
+    assert re.findall(r"^    (stubs|regions|not in)(.*)$", listing, re.M) == [
+        ("stubs", ":   minilib/ops.py:6"), ("not in", " this copy's homework: its code is written"),
+        ("stubs", ":   (none left)")]
+
+
 def test_a_stub_quoted_in_a_docstring_or_a_string_is_not_a_stub(reference: Path,
                                                                  tmp_path: Path) -> None:
     # tinynet/homework.py's docstring shows a stub as an example, and tests hold stubs in

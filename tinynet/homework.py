@@ -1487,6 +1487,8 @@ def cmd_list(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) -> 
         label, places = ("stubs:  ", stubs) if stubs and not regions else ("regions:", regions)
         if assigned is not None and part.id not in assigned and not places:
             print("    not in this copy's homework: its code is written")
+        elif assigned is not None and not places:
+            print("    stubs:   (none left)")  # a copy has no regions: the student wrote it
         else:
             print(f"    {label} " + (", ".join(f"{p}:{n}" for p, n in places) or "(none)"))
         if args.no_tests:
