@@ -651,6 +651,18 @@ def test_a_part_without_regions_is_refused(tmp_path: Path) -> None:
     export(tmp_path / "dest", source=project, parts=["double"], registry=PARTS_OF_FIXTURE)
 
 
+def test_exporting_from_a_student_copy_says_to_export_from_the_reference(
+        student: Path, tmp_path: Path) -> None:
+    # As when the tinynet installed is a copy: it asked to mark code with BEGIN SOLUTION.
+    with pytest.raises(HomeworkError) as raised:
+        export(tmp_path / "dest", source=student, parts=["shout"], registry=PARTS_OF_FIXTURE)
+    assert str(raised.value) == (
+        f"part(s) shout have no region in {student}: it is a student copy (it has "
+        ".tinynet-homework.json), whose export removed every marker; export from the "
+        "reference, with --source FOLDER")
+    assert not (tmp_path / "dest").exists()
+
+
 def test_an_unknown_part_is_refused(reference: Path, tmp_path: Path) -> None:
     with pytest.raises(HomeworkError, match=r"unknown part id.*triple"):
         export(tmp_path, source=reference, parts=["triple"], registry=PARTS_OF_FIXTURE)

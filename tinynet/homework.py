@@ -810,6 +810,11 @@ def export(dest: str | Path, source: str | Path | None = None,
     written = _prepare_dest(dest, root, force)
     project = scan_project(root, registry, exclude)
     missing = [p for p in chosen if not project.regions_of(p)]
+    if missing and (root / EXPORT_RECORD).is_file():
+        # Likely when the tinynet installed is a copy: `export` without --source uses it.
+        raise HomeworkError(f"part(s) {', '.join(missing)} have no region in {root}: it is a "
+                            f"student copy (it has {EXPORT_RECORD}), whose export removed "
+                            "every marker; export from the reference, with --source FOLDER")
     if missing:
         raise HomeworkError(f"part(s) {', '.join(missing)} have no region in {root}: mark "
                             "their code with # BEGIN SOLUTION <part-id> ... # END SOLUTION")
