@@ -8,13 +8,16 @@ in two methods) and ``shout`` (one region after code that stays). Its tests are 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -389,6 +392,48 @@ def test_a_test_that_hangs_fails_its_part_and_the_others_are_graded(reference: P
     assert statuses(report) == {"double": PASSED, "counter": FAILED, "shout": PASSED}
     assert report.results["counter"].message == (
         "timed out after 5 s in tests/test_slow.py::test_sleeps")
+
+
+def test_ctrl_c_while_grading_ends_the_tests_too(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # The tests run in a session of their own, which Ctrl-C does not reach: they ran on,
+    # an endless loop for ever, after the command had ended.
+    project = write_project(tmp_path)
+    (project / "tests/test_endless.py").write_text(textwrap.dedent('''\
+        import os
+        import time
+        from pathlib import Path
+
+        import pytest
+
+
+        @pytest.mark.part("counter")
+        def test_endless():
+            Path("pid").write_text(str(os.getpid()))
+            while True:
+                time.sleep(0.1)
+        '''))
+
+    class CtrlC(subprocess.Popen):
+        """Ctrl-C while the grader waits for its tests, once they run."""
+
+        def communicate(self, *args: object, **kwargs: object) -> tuple:
+            if "_tinynet_homework_grader" in str(self.args):
+                while not (project / "pid").exists():
+                    time.sleep(0.05)
+                raise KeyboardInterrupt
+            return super().communicate(*args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", CtrlC)
+    with pytest.raises(KeyboardInterrupt):
+        grade(project, registry=PARTS_OF_FIXTURE, parts=["counter"], timeout=60)
+    pid = int((project / "pid").read_text())
+    try:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_a_group_of_failures_is_summed_up_by_its_first(tmp_path: Path) -> None:

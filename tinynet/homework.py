@@ -1129,6 +1129,18 @@ class _Run:
     output: str
 
 
+def _kill_session(proc: subprocess.Popen) -> None:
+    """Kill ``proc``, started with a session of its own, and every process of that session
+    (the tests' child processes)."""
+    if hasattr(os, "killpg"):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:  # every process of the session has ended already
+            pass
+    else:
+        proc.kill()
+
+
 def _run_pytest_subprocess(project: Path, parts: Collection[str] | None, select: bool,
                            collect_only: bool, timeout: float) -> _Run:
     with tempfile.TemporaryDirectory(prefix="tinynet-homework-") as tmp:
@@ -1151,11 +1163,14 @@ def _run_pytest_subprocess(project: Path, parts: Collection[str] | None, select:
             output, _ = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
-            if hasattr(os, "killpg"):
-                os.killpg(proc.pid, signal.SIGKILL)
-            else:
-                proc.kill()
+            _kill_session(proc)
             output, _ = proc.communicate()
+        except BaseException:
+            # Ctrl-C reaches this process only, not the tests' session: without this, they
+            # would run on after the command has ended, an endless loop for ever.
+            _kill_session(proc)
+            proc.wait()
+            raise
         events = []
         if report.exists():
             for line in report.read_text(encoding="utf-8").splitlines():
