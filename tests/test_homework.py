@@ -1047,6 +1047,22 @@ def test_grading_a_copy_grades_only_the_parts_its_export_stubbed(reference: Path
     assert homework.assigned_parts(reference, PARTS_OF_FIXTURE) is None  # no record: all
 
 
+def test_a_copy_that_lost_its_record_is_graded_only_with_parts(reference: Path,
+                                                               tmp_path: Path) -> None:
+    # The record is a dotfile, easily left behind (cp -r copy/* dest): graded on every part,
+    # a copy of one part, untouched, scored 2/3 for the solutions its export handed out.
+    export(tmp_path, source=reference, parts=["double"], registry=PARTS_OF_FIXTURE)
+    (tmp_path / homework.EXPORT_RECORD).unlink()
+    with pytest.raises(HomeworkError) as raised:
+        grade(tmp_path, registry=PARTS_OF_FIXTURE)
+    assert str(raised.value) == (
+        f"{tmp_path} has no .tinynet-homework.json but holds stubs of double: a student copy "
+        "that lost its record? Without it every part would be graded, the parts its export "
+        "left solved too; pass --parts to say which to grade")
+    report = grade(tmp_path, registry=PARTS_OF_FIXTURE, parts=["double"])
+    assert statuses(report) == {"double": NOT_ATTEMPTED}
+
+
 @pytest.mark.parametrize("record, expected", [
     ({"written_by": "tinynet homework export", "version": 1, "parts": ["triple"]},
      r"lists part\(s\) triple, expected parts of this tinynet \(double, counter, shout\)"),

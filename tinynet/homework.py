@@ -1429,6 +1429,23 @@ def assigned_parts(project: str | Path, registry: Mapping[str, Part] = PARTS) ->
     return list(dict.fromkeys(parts)) or None
 
 
+def _stubbed_parts(project: Path, registry: Mapping[str, Part]) -> list[str]:
+    """The parts of ``registry`` with a stub in the Python files of ``project``, in order.
+    A file that cannot be read as Python is skipped: grading reports it."""
+    found: dict[str, list[tuple[str, int]]] = {}
+    for rel in project_files(project):
+        if not rel.endswith(".py"):
+            continue
+        raw = (project / rel).read_bytes()
+        if b"NotImplementedError(" not in raw:
+            continue
+        try:
+            _find_stubs(_tokens(raw.decode("utf-8"), rel), rel, registry, found)
+        except (UnicodeDecodeError, HomeworkError):
+            continue
+    return [p for p in registry if p in found]
+
+
 def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
           parts: Iterable[str] | None = None, timeout: float = TIMEOUT) -> GradeReport:
     """Run the tests of each part in ``project`` and grade the parts.
@@ -1436,7 +1453,8 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
     The parts are ``parts``, or by default the parts a student copy was assigned (those its
     export stubbed, see :func:`assigned_parts`), or every part of ``registry`` in a folder
     that is not an export's (the reference). The parts an export left solved are not the
-    student's work, so they never count towards the score unless asked for.
+    student's work, so they never count towards the score unless asked for; a folder with
+    stubs but no record, so no list of its parts, is a :class:`HomeworkError`.
 
     One pytest subprocess runs every test marked with a chosen part. A part passes when all
     its tests pass; it is "not attempted" when one of its tests failed on a stub's
@@ -1447,7 +1465,16 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
     running fails ("timed out") and the unfinished parts run again without it.
     """
     folder = _check_project_folder(project)
-    chosen = _choose(parts if parts is not None else assigned_parts(folder, registry), registry)
+    if parts is None:
+        parts = assigned_parts(folder, registry)
+        stubbed = [] if (folder / EXPORT_RECORD).is_file() else _stubbed_parts(folder, registry)
+        if stubbed:
+            # Graded on every part, it would score the solutions its export handed out.
+            raise HomeworkError(
+                f"{folder} has no {EXPORT_RECORD} but holds stubs of {', '.join(stubbed)}: a "
+                "student copy that lost its record? Without it every part would be graded, "
+                "the parts its export left solved too; pass --parts to say which to grade")
+    chosen = _choose(parts, registry)
     broken = _import_error(folder, timeout)
     if broken is not None:
         return GradeReport({pid: PartResult(pid, FAILED, broken) for pid in chosen})
