@@ -215,6 +215,18 @@ def test_a_student_copy_is_not_attempted_in_every_part(student: Path) -> None:
     assert report.results["shout"].message == "shout: write shout(s); see docs/text.md"
 
 
+def test_a_long_hint_is_cut_in_the_grade_but_keeps_its_page(tmp_path: Path) -> None:
+    # The grade cut cross-entropy's long hint at 300 characters, and its page with it.
+    hint = "# HINT: " + " ".join(["multiply x by two,"] * 20)
+    project = write_project(tmp_path / "source", ops=OPS.replace("# HINT: multiply x by two",
+                                                                 hint))
+    export(tmp_path / "copy", source=project, parts=["double"], registry=PARTS_OF_FIXTURE)
+    message = grade(tmp_path / "copy", registry=PARTS_OF_FIXTURE).results["double"].message
+    assert len(message) == 300
+    assert message.startswith("double: multiply x by two, multiply x by two,"), message
+    assert message.endswith("...; see docs/ops.md"), message
+
+
 def test_a_student_copy_fails_only_on_stubs_and_its_other_tests_pass(student: Path) -> None:
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider"],
                          cwd=student, capture_output=True, text=True, timeout=120,

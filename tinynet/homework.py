@@ -906,6 +906,16 @@ def _error_line(exc: BaseException, exconly: str) -> str:
     return _one_line(f"first of {len(group)} failures: {text}")
 
 
+def _stub_line(message: str, limit: int = 300) -> str:
+    """A stub's message on one line of at most ``limit`` characters. A long one loses the
+    end of its hint, never its last words, "; see <page>", which say what to read."""
+    line = _one_line(message, len(message))
+    if len(line) <= limit:
+        return line
+    hint, see, page = line.rpartition("; see ")
+    return _one_line(hint, limit - len(see) - len(page)) + see + page
+
+
 def _find_stub(exc: BaseException | None) -> tuple[str, str] | None:
     """(part id, message) of a stub's NotImplementedError in ``exc``'s chain, if any."""
     stack, seen = [exc], set()
@@ -917,7 +927,7 @@ def _find_stub(exc: BaseException | None) -> tuple[str, str] | None:
         if isinstance(e, NotImplementedError) and e.args and isinstance(e.args[0], str):
             match = _STUB_MESSAGE.fullmatch(e.args[0])
             if match:
-                return match.group(1), _one_line(e.args[0], 300)
+                return match.group(1), _stub_line(e.args[0])
         stack.extend(getattr(e, "exceptions", None) or ())  # exception groups (hypothesis)
         stack.extend((e.__context__, e.__cause__))
     return None
