@@ -1002,6 +1002,21 @@ def test_list_imports_only_the_test_files_whose_code_names_part(tmp_path: Path) 
     assert (project / "imported-plain").exists()
 
 
+def test_list_names_a_test_file_it_cannot_collect_and_fails(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A student's syntax error left every part it tests with "tests: (none)", and no word why.
+    project = write_project(tmp_path)
+    (project / "minilib/util.py").write_text("def broken(:\n    pass\n")
+    (project / "tests/test_text.py").write_text("import minilib.util\n" + TEST_TEXT)
+    assert homework.main(["list", "--source", str(project)], registry=PARTS_OF_FIXTURE) == 1
+    out, err = capsys.readouterr()
+    assert "tests/test_ops.py::test_counter" in out
+    assert out.rstrip().endswith("3. shout  (docs/text.md)\n    write shout(s)\n"
+                                 "    regions: minilib/text.py:8\n    tests:   (none)")
+    assert err == ("warning: cannot collect tests/test_text.py: minilib/util.py:1: SyntaxError: "
+                   "invalid syntax; its tests are not listed\n")
+
+
 def test_list_in_a_copy_says_when_a_parts_stubs_are_all_written(
         reference: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # It said "regions: (none)", as if the part's code were missing from the reference.

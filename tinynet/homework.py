@@ -1287,16 +1287,25 @@ def collect_tests(project: str | Path, timeout: float = TIMEOUT) -> dict[str, li
     test with it), without rewriting their asserts: a fraction of the time of a whole
     collection. :func:`grade` collects every file.
     """
+    return _collect(project, timeout)[0]
+
+
+def _collect(project: str | Path, timeout: float) -> tuple[dict[str, list[str]], list[str]]:
+    """:func:`collect_tests`, and a line per file that pytest could not collect, naming the
+    file and the error: its tests are missing from the first."""
     run = _run_pytest_subprocess(_check_project_folder(project), None, select=False,
                                  collect_only=True, timeout=timeout)
     if run.timed_out:
         raise HomeworkError(f"collecting the tests of {project} took over {timeout:g} s")
     tests: dict[str, list[str]] = {}
+    errors = []
     for e in run.events:
         if e["event"] == "collected":
             for pid in e["parts"]:
                 tests.setdefault(pid, []).append(e["nodeid"])
-    return tests
+        elif e["event"] == "collect_error":
+            errors.append(f"{e['nodeid']}: {e['message']}")
+    return tests, errors
 
 
 @dataclass
@@ -1527,10 +1536,11 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
 
 # ------------------------------------------------------------------------------ commands
 def cmd_list(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) -> int:
-    """``tinynet homework list``: the parts, where their regions are, and their tests."""
+    """``tinynet homework list``: the parts, where their regions are, and their tests; exit
+    status 1 when a test file could not be collected, so its tests are missing."""
     root = project_root(args.source)
     project = scan_project(root, registry)
-    tests = {} if args.no_tests else collect_tests(root, args.timeout)
+    tests, errors = ({}, []) if args.no_tests else _collect(root, args.timeout)
     try:
         assigned = assigned_parts(root, registry)
     except HomeworkError:
@@ -1563,7 +1573,10 @@ def cmd_list(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) -> 
     unknown = sorted(set(tests) - set(registry))
     if unknown:
         print(f"tests marked with unknown parts: {', '.join(unknown)}", file=sys.stderr)
-    return 0
+    for error in errors:
+        # Otherwise its tests are silently missing: "(none)" for every part it tests.
+        print(f"warning: cannot collect {error}; its tests are not listed", file=sys.stderr)
+    return 1 if errors else 0
 
 
 def cmd_export(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) -> int:
