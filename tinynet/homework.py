@@ -1225,10 +1225,11 @@ for name in sys.argv[1:]:
         error = traceback.format_exception_only(type(e), e)[-1].strip()
         print(json.dumps({"package": name, "error": error, "frames": frames}))
         break
-    where = getattr(module, "__file__", None) or ", ".join(getattr(module, "__path__", []))
-    if not where or os.path.commonpath([os.path.abspath(where), here]) != here:
+    # A namespace package (a folder without __init__.py) has a __path__ but no __file__.
+    where = getattr(module, "__file__", None) or next(iter(getattr(module, "__path__", [])), "")
+    if not os.path.abspath(where).startswith(os.path.join(here, "")):
         error = (f"this folder has no {name}/__init__.py, so the tests would import "
-                 f"{where or name + ' from elsewhere'}")
+                 f"{where or 'the ' + name + ' of this Python'}")
         print(json.dumps({"package": name, "error": error, "frames": []}))
         break
 """
