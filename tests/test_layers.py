@@ -111,7 +111,9 @@ def test_backward_twice_gives_the_same_gradients(name, data):
     assert layer.grads.keys() == grads1.keys() == layer.params.keys()
     for k, g in layer.grads.items():
         np.testing.assert_array_equal(g, grads1[k])
-        assert g.shape == layer.params[k].shape
+        assert g.shape == layer.params[k].shape, (
+            f"{name}: grads[{k!r}] has shape {g.shape}, expected {layer.params[k].shape}, "
+            f"that of params[{k!r}]")
 
 
 @pytest.mark.part("dense-backward")
