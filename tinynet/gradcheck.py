@@ -22,7 +22,7 @@ import numpy as np
 
 from tinynet import losses as losses_module
 from tinynet.checks import flag, int_at_least, number_in, real_array
-from tinynet.layers.base import Layer
+from tinynet.layers.base import Layer, check_gradient, check_grads
 from tinynet.losses import Loss
 
 #: A correct float64 backward pass scores well below this relative error.
@@ -206,21 +206,10 @@ def _check_params(where: str, layer: Any) -> None:
 
 def _as_gradient(where: str, what: str, value: Any, shape: tuple[int, ...],
                  like: str) -> np.ndarray:
-    """``value``, a gradient a backward pass produced, as a float64 copy of ``shape``
-    (``like`` names the array whose shape that is); a TypeError when it is None or holds no
-    numbers, a ValueError when its shape differs. ``what`` names the gradient."""
-    if value is None:
-        raise TypeError(f"{where}: {what} is None, expected an array of shape {shape} "
-                        f"(the shape of {like})")
-    array = np.asarray(value)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{where}: {what} must be an array of numbers of shape {shape}, got "
-                        f"{type(value).__name__} of dtype {array.dtype}")
-    if array.shape != shape:
-        raise ValueError(f"{where}: {what} has shape {array.shape}, expected {shape}, the "
-                         f"shape of {like}")
+    """``value``, a gradient a backward pass produced, checked by
+    :func:`tinynet.layers.base.check_gradient` and copied as float64."""
     # A copy: a later forward (of the numerical gradient) may overwrite what backward kept.
-    return np.array(array, dtype=np.float64)
+    return np.array(check_gradient(where, what, value, shape, like), dtype=np.float64)
 
 
 def _param_gradients(where: str, layer: Any) -> dict[str, np.ndarray]:
@@ -229,22 +218,10 @@ def _param_gradients(where: str, layer: Any) -> dict[str, np.ndarray]:
     The Layer contract: backward fills ``grads[name]`` for every parameter, of its shape,
     and ``grads`` has no other key. Checking only the keys found in ``grads`` would pass a
     backward that forgot a parameter, so a missing, extra or misshapen gradient is an error
-    naming the layer (``where``) and the parameter.
+    naming the layer (``where``) and the parameter (:func:`tinynet.layers.base.check_grads`).
     """
-    extra = [k for k in layer.grads if k not in layer.params]
-    if extra:
-        raise ValueError(f"{where}: backward filled grads[{extra[0]!r}], but params has no "
-                         f"{extra[0]!r} (params: {sorted(layer.params)}): grads and params "
-                         "must have the same keys")
-    grads = {}
-    for name, p in layer.params.items():
-        if name not in layer.grads:
-            raise ValueError(f"{where}: backward did not fill grads[{name!r}], expected the "
-                             f"gradient of params[{name!r}], an array of shape {p.shape} "
-                             "(backward must fill grads[name] for every parameter)")
-        grads[name] = _as_gradient(where, f"grads[{name!r}]", layer.grads[name], p.shape,
-                                   f"params[{name!r}]")
-    return grads
+    check_grads(where, layer)
+    return {name: np.array(layer.grads[name], dtype=np.float64) for name in layer.params}
 
 
 def check_layer(layer: Layer, x: np.ndarray, training: bool = False, seed: int = 0,

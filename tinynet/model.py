@@ -21,7 +21,7 @@ from tinynet import optim as optim_module
 from tinynet.callbacks import Callback, History, ProgressBar
 from tinynet.checks import flag, int_at_least, number_in, real_array, verbose_level
 from tinynet.layers.activations import Softmax, softmax
-from tinynet.layers.base import Layer
+from tinynet.layers.base import Layer, check_gradient, check_grads
 from tinynet.losses import CrossEntropy, Loss
 from tinynet.optim import Optimizer
 
@@ -152,6 +152,7 @@ class Sequential:
         self.steps_trained = 0
         self.history: History | None = None
         self.input_shape: tuple[int, ...] | None = None
+        self._input_shapes: list[tuple[int, ...]] = []  # see _forward
         #: JSON values saved with the model (``tinynet train`` records the input scaling).
         self.metadata: dict[str, Any] = {}
 
@@ -164,6 +165,11 @@ class Sequential:
                                  "not nest. To add a Softmax to a model's outputs, apply "
                                  "tinynet.layers.softmax to its predict(x)")
             raise ValueError(f"{where} must be a tinynet Layer, got {layer!r}")
+        missing = [name for name in ("params", "grads") if not hasattr(layer, name)]
+        if missing:
+            # A layer of one's own whose __init__ forgot super().__init__(), which makes them.
+            raise ValueError(f"{where}, a {type(layer).__name__}, has no {' or '.join(missing)}:"
+                             f" its __init__ must call super().__init__() first")
         # A layer keeps its last input for backward, so one object cannot serve twice.
         for j, earlier in enumerate(self.layers):
             if earlier is layer:
@@ -224,29 +230,63 @@ class Sequential:
         layer's ``grads`` and returns ``dL/dx``."""
         return self._backward(self.layers, dy)
 
-    @staticmethod
-    def _forward(layers: Sequence[Layer], x: np.ndarray, training: bool) -> np.ndarray:
-        for layer in layers:
+    # What each layer's backward gives is checked against the Layer contract as it comes
+    # back: a dx of the wrong shape, or a gradient a layer of one's own forgot, would
+    # otherwise be reported by the layer before it, or by the optimiser, as their own error.
+    def _forward(self, layers: Sequence[Layer], x: np.ndarray, training: bool) -> np.ndarray:
+        self._input_shapes = []  # layers[i]'s input's shape: that of its backward's dx
+        for i, layer in enumerate(layers):
+            self._input_shapes.append(np.shape(x))
             x = layer.forward(x, training=training)
+            if x is None:
+                raise TypeError(f"{self._where(i)}: forward returned None, expected the "
+                                "output y, an array (N, ...)")
         return x
 
-    @staticmethod
-    def _backward(layers: Sequence[Layer], dy: np.ndarray) -> np.ndarray:
-        for layer in reversed(layers):
-            dy = layer.backward(dy)
+    def _backward(self, layers: Sequence[Layer], dy: np.ndarray) -> np.ndarray:
+        for i in reversed(range(len(layers))):
+            dy = layers[i].backward(dy)
+            self._check_backward(layers, i, dy)
         return dy
 
-    @staticmethod
-    def _backward_params(layers: Sequence[Layer], dy: np.ndarray) -> None:
+    def _backward_params(self, layers: Sequence[Layer], dy: np.ndarray) -> None:
         """Backward for training. The data is not learnt, so gradients stop at the first
         layer with parameters: it computes its parameters' gradients only (no dL/dx), and
         the layers before it (a RandomShift, say) are not visited."""
         learnt = [i for i, layer in enumerate(layers) if layer.params]
         if not learnt:
             return
-        for layer in reversed(layers[learnt[0] + 1:]):
-            dy = layer.backward(dy)
-        layers[learnt[0]].backward_params(dy)
+        for i in reversed(range(learnt[0] + 1, len(layers))):
+            dy = layers[i].backward(dy)
+            self._check_backward(layers, i, dy)
+        first = layers[learnt[0]]
+        first.backward_params(dy)
+        if first.grads.keys() != first.params.keys() or any(
+                np.shape(g) != first.params[k].shape for k, g in first.grads.items()):
+            check_grads(self._where(learnt[0]), first)
+
+    def _check_backward(self, layers: Sequence[Layer], i: int, dx: Any) -> None:
+        """An error naming ``layers[i]`` unless its backward just filled its ``grads`` and
+        returned a ``dx`` of its last input's shape (see :func:`check_grads`)."""
+        # The shapes are those of the last forward through these same layers; after a
+        # forward through other ones (a layer called on its own), only None is refused.
+        shapes = self._input_shapes if len(self._input_shapes) == len(layers) else None
+        layer = layers[i]
+        # Checked in a few microseconds a layer, every step; the messages (which name the
+        # layer by its repr) are built only when something is wrong.
+        if (isinstance(dx, np.ndarray) and (shapes is None or dx.shape == shapes[i])
+                and layer.grads.keys() == layer.params.keys()
+                and all(isinstance(g, np.ndarray) and g.shape == layer.params[k].shape
+                        for k, g in layer.grads.items())):
+            return
+        where = self._where(i)
+        expected = np.shape(dx) if shapes is None else shapes[i]
+        check_gradient(where, "dx (what backward returned)", dx, expected, "its input x")
+        check_grads(where, layer)
+
+    def _where(self, i: int) -> str:
+        """How an error names layer ``i``: ``layers[1] (Scale(D=3))``."""
+        return f"layers[{i}] ({self.layers[i]!r})"
 
     def parameters(self) -> list[tuple[np.ndarray, np.ndarray | None]]:
         """``(param, grad)`` pairs of every layer, in layer order: what ``opt.step`` takes.

@@ -166,6 +166,44 @@ def checked_dy(layer: Layer, dy: np.ndarray, shape: tuple[int, ...],
     return dy if dtype is None else dy.astype(dtype, copy=False)
 
 
+def check_gradient(where: str, what: str, value: Any, shape: tuple[int, ...],
+                   like: str) -> np.ndarray:
+    """``value``, a gradient a backward pass produced, as an array; a TypeError naming
+    ``where`` and ``what`` when it is None or holds no numbers, a ValueError when its shape
+    is not ``shape``, that of the array ``like`` names (a gradient has the shape of what it
+    is the gradient of)."""
+    if value is None:
+        raise TypeError(f"{where}: {what} is None, expected an array of shape {shape} "
+                        f"(the shape of {like})")
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{where}: {what} must be an array of numbers of shape {shape}, got "
+                        f"{type(value).__name__} of dtype {array.dtype}")
+    if array.shape != shape:
+        raise ValueError(f"{where}: {what} has shape {array.shape}, expected {shape}, the "
+                         f"shape of {like}")
+    return array
+
+
+def check_grads(where: str, layer: Layer) -> None:
+    """After a backward, an error naming ``where`` (the layer) and the parameter unless
+    ``layer.grads`` holds a gradient of ``params[name]``'s shape for every parameter and no
+    other key: the contract an optimiser relies on when it walks (param, grad) pairs
+    without knowing the layer. See :func:`check_gradient` for the errors."""
+    extra = [k for k in layer.grads if k not in layer.params]
+    if extra:
+        raise ValueError(f"{where}: backward filled grads[{extra[0]!r}], but params has no "
+                         f"{extra[0]!r} (params: {sorted(layer.params)}): grads and params "
+                         "must have the same keys")
+    for name, p in layer.params.items():
+        if name not in layer.grads:
+            raise ValueError(f"{where}: backward did not fill grads[{name!r}], expected the "
+                             f"gradient of params[{name!r}], an array of shape {p.shape} "
+                             "(backward must fill grads[name] for every parameter)")
+        check_gradient(where, f"grads[{name!r}]", layer.grads[name], p.shape,
+                       f"params[{name!r}]")
+
+
 def positive_int(owner: str, name: str, value: object) -> int:
     """``value`` as an int; a ValueError naming ``owner`` and ``name`` unless it is >= 1."""
     return int_at_least(f"{owner}: {name}", value, 1)
