@@ -6,6 +6,7 @@ import re
 import numpy as np
 import pytest
 
+from tinynet.gradcheck import check_layer
 from tinynet.layers import Dense, Layer, ReLU, Softmax
 from tinynet.model import Sequential
 
@@ -149,5 +150,25 @@ def test_a_layer_whose_init_forgot_super_init_is_refused_saying_so():
         Sequential([Dense(4, 5), Doubler()])
     with pytest.raises(ValueError, match="add: layer, a Doubler"):
         Sequential([Dense(4, 5)]).add(Doubler())
+
+
+# ---------------------------------------------------------------------- what works, as docs/
+def test_summary_shows_the_output_shape_a_layer_of_ones_own_returns():
+    class EveryOther(Layer):
+        """Keeps features 0, 2, 4, ...: (N, D) -> (N, ceil(D / 2)), no output_shape of its own."""
+
+        def forward(self, x, training=False):
+            self._save(D=x.shape[1])
+            return x[:, ::2]
+
+        def backward(self, dy):
+            dx = np.zeros((len(dy), self._load("D")), dtype=dy.dtype)
+            dx[:, ::2] = dy
+            return dx
+
+    lines = []
+    Sequential([Dense(4, 5), EveryOther(), Dense(3, 2)], seed=0).summary(print_fn=lines.append)
+    assert re.search(r"everyother_1 \(EveryOther\) +\(None, 3\) +0\n", lines[0])
+    assert check_layer(EveryOther(), np.random.default_rng(0).standard_normal((2, 5))).passed
 
 

@@ -734,16 +734,17 @@ class Sequential:
                              f"ints >= 1 such as (784,) or (28, 28, 1), got {input_shape!r}")
         first = self.layers[0] if self.layers else None
         shape = input_shape or self.input_shape or getattr(first, "input_shape", None)
+        outputs: list[tuple[int, ...]] | None = None  # one sample's shape after each layer
         if shape is not None and None not in shape:
             # One sample of zeros through the network: a layer that cannot take the shape
-            # refuses it with an error that names the layer and the shapes.
-            self.forward(np.zeros((1, *shape), dtype=self.dtype))
+            # refuses it with an error that names the layer and the shapes. Each output's
+            # shape is what the layer returned, so a layer of one's own is shown as it is.
+            y = self.forward(np.zeros((1, *shape), dtype=self.dtype))
+            outputs = [s[1:] for s in [*self._input_shapes[1:], np.shape(y)]]
         rows = [("Layer (type)", "Output shape", "Param #")]
         for i, layer in enumerate(self.layers):
             name = type(layer).__name__
-            if shape is not None:
-                shape = layer.output_shape(tuple(shape))
-            shown = "(None, " + ", ".join(map(str, shape)) + ")" if shape is not None else "?"
+            shown = "(None, " + ", ".join(map(str, outputs[i])) + ")" if outputs else "?"
             rows.append((f"{name.lower()}_{i} ({name})", shown.replace(", )", ")"),
                          f"{layer.num_params():,}"))
         widths = [max(len(r[c]) for r in rows) + 3 for c in range(3)]
@@ -754,7 +755,7 @@ class Sequential:
             if j == 0:
                 lines.append(rule)
         lines += [rule, f"Total params: {self.count_params():,}"]
-        if self.layers and shape is None:
+        if self.layers and outputs is None:
             # Keras refuses to summarise a model that has not seen its input's shape; here
             # the table is printed all the same, and this line says how to fill in its "?".
             lines.append("Output shapes are shown once the model has seen data, or given one "
