@@ -8,7 +8,9 @@ import pytest
 
 from tinynet.gradcheck import check_layer
 from tinynet.layers import Dense, Layer, ReLU, Softmax
+from tinynet.losses import Loss
 from tinynet.model import Sequential
+from tinynet.optim import SGD
 
 
 # ----------------------------------------------------------------------- the parts, as docs/
@@ -31,6 +33,29 @@ class Scale(Layer):
 
     def get_config(self):
         return {"D": self.D}
+
+
+class Huber(Loss):
+    """Huber loss, mean over every entry: 0.5 d**2 where |d| <= delta, else linear."""
+
+    def __init__(self, delta=1.0, reduction="mean"):
+        super().__init__(reduction)
+        self.delta = delta
+
+    def forward(self, y_pred, y_true):
+        d = y_pred - y_true
+        self._saved = {"d": d}
+        a = np.abs(d)
+        per_entry = np.where(a <= self.delta, 0.5 * d**2, self.delta * (a - 0.5 * self.delta))
+        return float(per_entry.mean() if self.reduction == "mean" else per_entry.sum())
+
+    def backward(self):
+        d = self._load()["d"]
+        g = np.clip(d, -self.delta, self.delta)
+        return g / d.size if self.reduction == "mean" else g
+
+    def get_config(self):
+        return {"delta": self.delta, "reduction": self.reduction}
 
 
 def data(n=48, seed=0):
@@ -172,3 +197,23 @@ def test_summary_shows_the_output_shape_a_layer_of_ones_own_returns():
     assert check_layer(EveryOther(), np.random.default_rng(0).standard_normal((2, 5))).passed
 
 
+def test_a_loss_of_ones_own_trains_a_regression():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 3)).astype(np.float32)
+    y = x @ np.array([[1.0], [-2.0], [0.5]], dtype=np.float32)
+    model = Sequential([Dense(3, 1)], seed=0)
+    model.compile(Huber(), SGD(0.1), metrics=None)
+    history = model.fit(x, y, epochs=20, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0] / 10
+    assert model.evaluate(x, y) < history.history["loss"][0] / 10
+
+
+def test_fit_suggests_one_hot_labels_for_a_loss_that_compares_outputs_entry_by_entry():
+    x, y = data(n=8)
+    for loss in ["mse", Huber()]:
+        model = Sequential([Dense(4, 3)], seed=0)
+        model.compile(loss, "sgd", metrics=None)
+        with pytest.raises(ValueError, match=re.escape(
+                "y must have shape (N, 3) like the model's output, got (8,) (one-hot encode "
+                "labels: tinynet.datasets.one_hot(y, 3))")):
+            model.fit(x, y, verbose=0)

@@ -707,8 +707,13 @@ class Sequential:
         elif y.shape[1:] != out_shape[1:]:
             # A regression's targets often come as (N,) for outputs (N, 1). Refused, not
             # reshaped by guess, with the hint the MSE loss gives for the same mistake.
-            hint = (f" (one target per sample: {y_name}.reshape(-1, 1))"
-                    if y.ndim == 1 and out_shape[1:] == (1,) else "")
+            hint = ""
+            if y.ndim == 1 and out_shape[1:] == (1,):
+                hint = f" (one target per sample: {y_name}.reshape(-1, 1))"
+            elif y.ndim == 1 and len(out_shape) == 2 and y.dtype.kind in "iu":
+                # Labels for a loss that compares outputs entry by entry (MSE, or one's own).
+                hint = (f" (one-hot encode labels: tinynet.datasets.one_hot({y_name}, "
+                        f"{out_shape[1]}))")
             raise ValueError(f"{y_name} must have shape (N, {', '.join(map(str, out_shape[1:]))})"
                              f" like the model's output, got {y.shape}{hint}")
         if len(out_shape) == 2 and any(fn is metrics_module.accuracy for _, fn in self.metrics):
