@@ -1,16 +1,18 @@
 """Parts of one's own (a layer, a loss, an optimiser, a metric) plug into Sequential, train,
 save and load; a part that breaks its contract is named by the error, not its victims."""
 
+import os
 import re
 
 import numpy as np
 import pytest
 
 from tinynet.gradcheck import check_layer
+from tinynet.io import ModelFormatError, load_model, save_model
 from tinynet.layers import Dense, Layer, ReLU, Softmax
 from tinynet.losses import Loss
 from tinynet.model import Sequential
-from tinynet.optim import SGD
+from tinynet.optim import SGD, Optimizer
 
 
 # ----------------------------------------------------------------------- the parts, as docs/
@@ -58,9 +60,146 @@ class Huber(Loss):
         return {"delta": self.delta, "reduction": self.reduction}
 
 
+class Adagrad(Optimizer):
+    """G += g**2; param -= lr * g / (sqrt(G) + eps)."""
+
+    state_names = ("G",)
+
+    def __init__(self, lr=0.01, eps=1e-7):
+        super().__init__(lr)
+        self.eps = eps
+
+    def update(self, param, grad, state, work):
+        state["G"] += grad**2
+        param -= self.lr * grad / (np.sqrt(state["G"]) + self.eps)
+
+    def get_config(self):
+        return {"lr": self.lr, "eps": self.eps}
+
+
+def top2(y_pred, y_true):
+    """Whether the true class is among the two highest outputs, per sample."""
+    return (np.argsort(y_pred, axis=1)[:, -2:] == y_true[:, None]).any(axis=1)
+
+
+CUSTOM = {"Scale": Scale, "Huber": Huber, "Adagrad": Adagrad, "top2": top2}
+
+
 def data(n=48, seed=0):
     rng = np.random.default_rng(seed)
     return rng.standard_normal((n, 4)).astype(np.float32), rng.integers(0, 3, n)
+
+
+def classifier():
+    model = Sequential([Dense(4, 5), Scale(5), ReLU(), Dense(5, 3), Softmax()], seed=1)
+    model.compile("sparse_categorical_crossentropy", Adagrad(0.1), metrics=["accuracy", top2])
+    return model
+
+
+# --------------------------------------------------------------------------- save and load
+def test_a_model_of_ones_own_parts_round_trips_and_trains_on_as_the_original(tmp_path):
+    x, y = data()
+    model = classifier()
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    loaded = load_model(save_model(model, tmp_path / "m.npz"), custom_objects=CUSTOM)
+    assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in model.layers]
+    assert isinstance(loaded.optimizer, Adagrad) and loaded.optimizer.iterations == 6
+    assert [name for name, _ in loaded.metrics] == ["accuracy", "top2"]
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    # The optimiser's state came back: the next epoch moves both models the same way.
+    model.fit(x, y, epochs=3, initial_epoch=2, batch_size=16, verbose=0)
+    history = loaded.fit(x, y, epochs=3, initial_epoch=2, batch_size=16, verbose=0)
+    for a, b in zip(model.get_weights(), loaded.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert list(history.history) == ["loss", "accuracy", "top2"]
+
+
+def test_a_loss_of_ones_own_round_trips_with_its_config(tmp_path):
+    model = Sequential([Dense(4, 3)], seed=0)
+    model.compile(Huber(delta=0.25, reduction="sum"), "sgd", metrics=None)
+    loaded = load_model(model.save(tmp_path / "h"), custom_objects={"Huber": Huber})
+    assert loaded.loss.get_config() == {"delta": 0.25, "reduction": "sum"}
+
+
+def test_load_without_custom_objects_names_the_class_and_how_to_pass_it(tmp_path):
+    path = save_model(classifier(), tmp_path / "m.npz")
+    with pytest.raises(ModelFormatError, match=re.escape(
+            "layers[1]: unknown layer type 'Scale': tinynet.layers has no such class; for a "
+            "layer of your own, pass its class: load_model(path, custom_objects={'Scale': "
+            "Scale})")):
+        load_model(path)
+    with pytest.raises(ModelFormatError, match=re.escape(
+            "unknown optimizer type 'Adagrad': tinynet.optim has no such class; for an "
+            "optimizer of your own, pass its class (custom_objects has ['Scale'])")):
+        load_model(path, custom_objects={"Scale": Scale})
+
+
+def test_a_metric_function_not_given_is_left_out_with_a_warning_that_says_how(tmp_path):
+    path = save_model(classifier(), tmp_path / "m.npz")
+    with pytest.warns(UserWarning, match=re.escape(
+            "metric 'top2' is a function of your own, which the file cannot hold; pass it to "
+            "load it: load_model(path, custom_objects={'top2': top2})")):
+        loaded = load_model(path, custom_objects={"Scale": Scale, "Adagrad": Adagrad})
+    assert [name for name, _ in loaded.metrics] == ["accuracy"]
+
+
+@pytest.mark.parametrize("custom_objects, match", [
+    ([Scale], "custom_objects must be a dict of class names to classes"),
+    ({Scale: Scale}, "custom_objects keys must be class or function names"),
+    ({"Dense": Scale}, "custom_objects\\['Dense'\\] names tinynet's own tinynet.layers.Dense"),
+    ({**CUSTOM, "Scale": Huber}, "custom_objects\\['Scale'\\] must be a subclass of "
+                                 "tinynet.layers.base.Layer, for the file's layers\\[1\\]"),
+    ({**CUSTOM, "Adagrad": Scale}, "custom_objects\\['Adagrad'\\] must be a subclass of "
+                                   "tinynet.optim.Optimizer"),
+    ({**CUSTOM, "top2": Adagrad}, "custom_objects\\['top2'\\] must be the metric function"),
+], ids=["list", "class-key", "tinynet-name", "loss-for-layer", "layer-for-optimizer",
+        "class-for-metric"])
+def test_load_refuses_custom_objects_that_are_not_names_of_classes(tmp_path, custom_objects,
+                                                                    match):
+    path = save_model(classifier(), tmp_path / "m.npz")
+    with pytest.raises(TypeError, match=match):
+        load_model(path, custom_objects=custom_objects)
+
+
+class NoConfig(Scale):
+    """Scale without the get_config that says its D: rebuilt as NoConfig(), it would fail."""
+
+    def get_config(self):
+        return {}
+
+
+class Decay(Adagrad):
+    """An __init__ of its own over Adagrad's get_config: it takes no eps."""
+
+    def __init__(self, lr=0.1):
+        super().__init__(lr)
+
+
+@pytest.mark.parametrize("model, match", [
+    (Sequential([Dense(3, 3), NoConfig(3)]),
+     "cannot save layer NoConfig: load_model rebuilds it as NoConfig(**{}), from its "
+     "get_config(), which fails: missing a required argument: 'D'. Make "
+     "NoConfig.get_config() return the arguments of its __init__"),
+    (Sequential([Dense(3, 3)]), "cannot save optimizer Decay: load_model rebuilds it as "
+                                "Decay(**{'lr': 0.1, 'eps': 1e-07}), from its get_config(), "
+                                "which fails: got an unexpected keyword argument 'eps'"),
+], ids=["layer", "optimizer"])
+def test_save_refuses_a_get_config_that_would_not_rebuild_the_object(tmp_path, model, match):
+    if not isinstance(model.layers[-1], NoConfig):
+        model.compile("mse", Decay(), metrics=None)
+    with pytest.raises(ValueError, match=re.escape(match)):
+        save_model(model, tmp_path / "m.npz")
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_refuses_a_class_of_ones_own_named_as_one_of_tinynets(tmp_path):
+    class Dense(Layer):
+        def forward(self, x, training=False):
+            return 2 * x
+
+    with pytest.raises(ValueError, match=r"cannot save layer Dense: load_model would rebuild "
+                                         r"it as tinynet\.layers\.Dense.*a name of its own"):
+        save_model(Sequential([Dense()]), tmp_path / "m.npz")
 
 
 # ----------------------------------------------------------- a broken part is named, clearly

@@ -452,11 +452,15 @@ def test_missing_file_is_file_not_found(tmp_path):
 
 
 def test_save_refuses_layers_load_could_not_rebuild(tmp_path):
-    class Doubler(Layer):
-        def forward(self, x, training=False):
-            return 2 * x
+    class Doubler(Layer):  # a layer of one's own whose get_config forgets its argument
+        def __init__(self, k):
+            super().__init__()
+            self.k = k
 
-    model = Sequential([Dense(3, 3), Doubler()], seed=0)
+        def forward(self, x, training=False):
+            return self.k * x
+
+    model = Sequential([Dense(3, 3), Doubler(2)], seed=0)
     with pytest.raises(ValueError, match="cannot save layer Doubler"):
         save_model(model, tmp_path / "custom.npz")
     assert os.listdir(tmp_path) == []
@@ -516,7 +520,7 @@ def test_custom_metric_is_left_out_with_a_warning(tmp_path):
     model = make_model(compiled=False)
     model.compile("sparse_categorical_crossentropy", "sgd", metrics=["accuracy", top_score])
     path = save_model(model, tmp_path / "m.npz")
-    with pytest.warns(UserWarning, match="'top_score' is a custom function"):
+    with pytest.warns(UserWarning, match="'top_score' is a function of your own"):
         loaded = load_model(path)
     assert [name for name, _ in loaded.metrics] == ["accuracy"]
 

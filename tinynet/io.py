@@ -30,8 +30,10 @@ The JSON document::
 (A diverged epoch's loss is written ``NaN``, the extension of JSON that Python's ``json``
 and most readers accept.)
 
-Layers are rebuilt by class name from :mod:`tinynet.layers` with ``get_config()`` as keyword
-arguments, so only tinynet's own layers, losses and optimisers can be saved. Loading restores
+Layers are rebuilt by class name, ``cls(**config)`` with the ``get_config()`` saved, from
+:mod:`tinynet.layers`, or for a layer of one's own from the class given to
+``load_model(path, custom_objects={"Name": Name})``; losses, optimisers and metric functions
+the same way. The file holds names and JSON values only, never code. Loading restores
 the weights, re-compiles, and restores the optimiser state and step count, so that training
 continues exactly where it stopped (see ``initial_epoch`` in :meth:`tinynet.Sequential.fit`).
 
@@ -42,11 +44,13 @@ as it was.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import warnings
 import zipfile
 import zlib
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -103,15 +107,34 @@ def model_path(path: str | os.PathLike) -> Path:
 
 
 # --------------------------------------------------------------------------------- saving
-def _class_entry(obj: Any, module: Any, kind: str) -> dict[str, Any]:
-    """``{"class", "config"}`` for ``obj``, refusing classes that loading could not find."""
-    name = type(obj).__name__
-    if getattr(module, name, None) is not type(obj):
-        raise ValueError(
-            f"cannot save {kind} {name}: load_model rebuilds {kind}s by class name from "
-            f"{module.__name__}, which has no {name} (a custom class?)"
-        )
-    return {"class": name, "config": obj.get_config()}
+def _own_class(module: Any, name: str, base: type) -> type | None:
+    """The subclass of ``base`` that ``module`` names ``name``, if any: the class that
+    :func:`load_model` rebuilds for that name, whatever ``custom_objects`` holds."""
+    cls = getattr(module, name, None) if not name.startswith("_") else None
+    return cls if isinstance(cls, type) and issubclass(cls, base) else None
+
+
+def _class_entry(obj: Any, module: Any, base: type) -> dict[str, Any]:
+    """``{"class", "config"}`` for ``obj``, refusing what loading could not rebuild."""
+    cls, name, kind = type(obj), type(obj).__name__, base.__name__.lower()
+    config = obj.get_config()
+    own = _own_class(module, name, base)
+    if own is cls:
+        return {"class": name, "config": config}
+    if own is not None:
+        raise ValueError(f"cannot save {kind} {name}: load_model would rebuild it as "
+                         f"{module.__name__}.{name}, not as the class of that name it is; "
+                         "give your class a name of its own")
+    # One's own class is rebuilt as cls(**config): a get_config() that misses an argument
+    # of __init__ (the default returns none, or the base class's) is found now, not at load.
+    try:
+        inspect.signature(cls.__init__).bind(obj, **config)
+    except TypeError as err:
+        raise ValueError(f"cannot save {kind} {name}: load_model rebuilds it as "
+                         f"{name}(**{config!r}), from its get_config(), which fails: {err}. "
+                         f"Make {name}.get_config() return the arguments of its __init__"
+                         ) from None
+    return {"class": name, "config": config}
 
 
 def _describe(model: Sequential) -> dict[str, Any]:
@@ -123,16 +146,16 @@ def _describe(model: Sequential) -> dict[str, Any]:
         "seed": int(model.seed),
         "steps_trained": int(model.steps_trained),
         "input_shape": list(model.input_shape) if model.input_shape is not None else None,
-        "layers": [_class_entry(layer, layers_module, "layer") for layer in model.layers],
+        "layers": [_class_entry(layer, layers_module, Layer) for layer in model.layers],
         "compile": None,
         "history": None,
         "metadata": model.metadata,
     }
     if model.loss is not None and model.optimizer is not None:
-        optimizer = _class_entry(model.optimizer, optim_module, "optimizer")
+        optimizer = _class_entry(model.optimizer, optim_module, Optimizer)
         optimizer["iterations"] = int(model.optimizer.iterations)
         doc["compile"] = {
-            "loss": _class_entry(model.loss, losses_module, "loss"),
+            "loss": _class_entry(model.loss, losses_module, Loss),
             "optimizer": optimizer,
             "metrics": [name for name, _ in model.metrics],
         }
@@ -163,9 +186,13 @@ def save_model(model: Sequential, path: str | os.PathLike) -> Path:
     does); :func:`load_model` accepts the same ``path``, so ``save_model(m, "net")`` and
     ``load_model("net")`` both use ``net.npz``.
 
+    A layer, loss or optimiser of your own is saved by its class name and ``get_config()``;
+    load the file with ``load_model(path, custom_objects={"Name": Name})``.
+
     Raises ValueError before writing anything when ``path`` names a folder (``"runs"`` would
-    otherwise be written as ``runs.npz`` beside it), or when the model holds a layer, loss or
-    optimiser that is not tinynet's own, or a configuration that is not JSON.
+    otherwise be written as ``runs.npz`` beside it), when a class of your own has the name of
+    one of tinynet's or a ``get_config()`` that does not give the arguments of its
+    ``__init__``, or when a configuration is not JSON.
     """
     _as_path(path)  # a TypeError or ValueError unless path names a file
     not_a_folder("path", path if isinstance(path, str) else str(path), "model.npz")
@@ -277,14 +304,27 @@ def _field(path: Path, doc: dict[str, Any], key: str, kind: type | tuple[type, .
     return value
 
 
-def _build(path: Path, entry: Any, module: Any, base: type, where: str) -> Any:
-    """An object of class ``entry["class"]`` of ``module`` built from ``entry["config"]``."""
+def _build(path: Path, entry: Any, module: Any, base: type, where: str,
+           custom_objects: dict[str, Any]) -> Any:
+    """An object of class ``entry["class"]``, of ``module`` or else of ``custom_objects``,
+    built from ``entry["config"]``."""
     name = _field(path, entry, "class", str, where)
     config = _field(path, entry, "config", dict, where)
-    cls = getattr(module, name, None) if not name.startswith("_") else None
-    if not (isinstance(cls, type) and issubclass(cls, base)):
-        raise ModelFormatError(path, f"{where}unknown {base.__name__.lower()} type {name!r}: "
-                                     f"{module.__name__} has no such class")
+    kind = base.__name__.lower()
+    cls = _own_class(module, name, base)
+    if cls is None:
+        if name not in custom_objects:
+            given = f" (custom_objects has {sorted(custom_objects)})" if custom_objects else ""
+            raise ModelFormatError(
+                path, f"{where}unknown {kind} type {name!r}: {module.__name__} has no such "
+                      f"class; for {'an' if kind[0] in 'aeiou' else 'a'} {kind} of your "
+                      f"own, pass its class{given}: "
+                      f"load_model(path, custom_objects={{{name!r}: {name}}})")
+        cls = custom_objects[name]
+        if not (isinstance(cls, type) and issubclass(cls, base)):
+            raise TypeError(f"load_model: custom_objects[{name!r}] must be a subclass of "
+                            f"{base.__module__}.{base.__name__}, for the file's {where}{name}, "
+                            f"got {cls!r}")
     try:
         return cls(**config)
     except (TypeError, ValueError) as err:
@@ -306,20 +346,52 @@ def _take(path: Path, arrays: dict[str, np.ndarray], key: str, like: np.ndarray,
     return a
 
 
-def load_model(path: str | os.PathLike) -> Sequential:
+def _custom_objects(custom_objects: Any) -> dict[str, Any]:
+    """``load_model``'s ``custom_objects`` as a dict, or a TypeError naming what is wrong:
+    it must map names to classes (or metric functions), none of them a name of tinynet's
+    own classes, which the file's names always mean."""
+    if custom_objects is None:
+        return {}
+    if not isinstance(custom_objects, Mapping):
+        raise TypeError(f"load_model: custom_objects must be a dict of class names to "
+                        f"classes, {{'Scale': Scale}} say, got {custom_objects!r}")
+    for name in custom_objects:
+        if not isinstance(name, str):
+            raise TypeError(f"load_model: custom_objects keys must be class or function "
+                            f"names (str), got {name!r}")
+        for module, base in ((layers_module, Layer), (losses_module, Loss),
+                             (optim_module, Optimizer)):
+            if _own_class(module, name, base) is not None:
+                raise TypeError(f"load_model: custom_objects[{name!r}] names tinynet's own "
+                                f"{module.__name__}.{name}, which the file's {name!r} means; "
+                                "a class of your own needs a name of its own")
+    return dict(custom_objects)
+
+
+def load_model(path: str | os.PathLike,
+               custom_objects: Mapping[str, type | Callable] | None = None) -> Sequential:
     """Load a model saved by :func:`save_model` (or ``model.save``); never unpickles.
 
     ``path`` may omit the ``.npz`` that saving appended. The model comes back with its seed,
     weights, and, when it was compiled, its loss, optimiser (state and step count included),
     metrics and History (``model.history``), ready to ``predict`` or to continue ``fit``.
-    Custom metric functions cannot be stored: they are left out, with a warning.
+
+    ``custom_objects`` maps the class names of the layers, loss and optimiser of your own
+    that the model holds to their classes, and the names of its metric functions to the
+    functions, as in Keras: ``{"Scale": Scale, "top2": top2}``. The file holds only their
+    names and ``get_config()`` values, so it runs none of their code; the classes you pass
+    do. A metric function missing from it is left out, with a warning.
 
     Raises:
         FileNotFoundError: no such file.
         ModelFormatError: (a ValueError) the file is not a tinynet model, is truncated or
             damaged, holds pickled objects, was written by a newer tinynet, names a layer
-            type tinynet does not have, or holds arrays missing, extra or of the wrong shape.
+            type neither tinynet nor ``custom_objects`` has, or holds arrays missing, extra or
+            of the wrong shape.
+        TypeError: ``custom_objects`` is not a dict of names, or gives a class of the wrong
+            kind (a loss for a layer), or a key that names one of tinynet's own classes.
     """
+    custom_objects = _custom_objects(custom_objects)
     path = _resolve(path)
     _check_header(path)
     arrays = _read_arrays(path)
@@ -329,7 +401,7 @@ def load_model(path: str | os.PathLike) -> Sequential:
 
     # The layers, rebuilt from their configs, and their weights.
     entries = _field(path, doc, "layers", list)
-    layers = [_build(path, e, layers_module, Layer, f"layers[{i}]: ")
+    layers = [_build(path, e, layers_module, Layer, f"layers[{i}]: ", custom_objects)
               for i, e in enumerate(entries)]
     seed = _field(path, doc, "seed", int)
     if seed < 0:
@@ -347,7 +419,7 @@ def load_model(path: str | os.PathLike) -> Sequential:
     states: list[dict[str, np.ndarray]] = []
     iterations = 0
     if compiled is not None:
-        states, iterations = _compile_as_saved(path, model, compiled, arrays)
+        states, iterations = _compile_as_saved(path, model, compiled, arrays, custom_objects)
     if arrays:
         raise ModelFormatError(path, f"unexpected arrays {sorted(arrays)[:5]}: the file does "
                                      "not match the architecture it describes")
@@ -369,22 +441,31 @@ def load_model(path: str | os.PathLike) -> Sequential:
 
 
 def _compile_as_saved(path: Path, model: Sequential, compiled: dict[str, Any],
-                      arrays: dict[str, np.ndarray]) -> tuple[list[dict[str, np.ndarray]], int]:
+                      arrays: dict[str, np.ndarray], custom_objects: dict[str, Any]
+                      ) -> tuple[list[dict[str, np.ndarray]], int]:
     """Compile ``model`` with the loss, optimiser and metrics of the JSON ``"compile"`` entry,
     and take the optimiser's state arrays out of ``arrays``: ``(states, iterations)``, one
     ``{state name: array}`` per parameter and the step count, checked but not yet set."""
     loss = _build(path, _field(path, compiled, "loss", dict, "compile: "),
-                  losses_module, Loss, "compile.loss: ")
+                  losses_module, Loss, "compile.loss: ", custom_objects)
     opt_entry = _field(path, compiled, "optimizer", dict, "compile: ")
-    optimizer = _build(path, opt_entry, optim_module, Optimizer, "compile.optimizer: ")
+    optimizer = _build(path, opt_entry, optim_module, Optimizer, "compile.optimizer: ",
+                       custom_objects)
     iterations = _field(path, opt_entry, "iterations", int, "compile.optimizer: ")
-    metrics = []
+    metrics: list[str | Callable] = []
     for name in _field(path, compiled, "metrics", list, "compile: "):
         if isinstance(name, str) and name in metrics_module.METRICS:
             metrics.append(name)
+        elif isinstance(name, str) and name in custom_objects:
+            function = custom_objects[name]
+            if isinstance(function, type) or not callable(function):
+                raise TypeError(f"load_model: custom_objects[{name!r}] must be the metric "
+                                f"function {name}(y_pred, y_true), got {function!r}")
+            metrics.append(function)
         else:  # stacklevel 3: the warning names the line that called load_model
-            warnings.warn(f"{path}: metric {name!r} is a custom function, which cannot be "
-                          "stored; compile the model again to use it", stacklevel=3)
+            warnings.warn(f"{path}: metric {name!r} is a function of your own, which the "
+                          f"file cannot hold; pass it to load it: load_model(path, "
+                          f"custom_objects={{{name!r}: {name}}})", stacklevel=3)
     model.compile(loss, optimizer, metrics)
     params = [p for p, _ in model.parameters()]
     states = [{name: _take(path, arrays, f"opt.{j}.{name}", p, f"optimizer state {name} of "
