@@ -316,6 +316,33 @@ def test_a_layer_whose_init_forgot_super_init_is_refused_saying_so():
         Sequential([Dense(4, 5)]).add(Doubler())
 
 
+def test_parts_that_forgot_a_method_say_which_and_what_it_computes():
+    class Nothing(Layer):
+        pass
+
+    class Lossless(Loss):
+        pass
+
+    class Still(Optimizer):
+        pass
+
+    with pytest.raises(NotImplementedError, match=re.escape(
+            "Nothing has no forward: a layer overrides forward(x, training=False) -> y")):
+        Nothing().forward(np.zeros((1, 2)))
+    with pytest.raises(NotImplementedError, match=re.escape(
+            "Nothing has no backward: a layer overrides backward(dy) -> dx, which also fills "
+            "grads[name]")):
+        Nothing().backward(np.zeros((1, 2)))
+    with pytest.raises(NotImplementedError, match=re.escape(
+            "Lossless has no forward: a loss overrides forward(y_pred, y_true) -> float")):
+        Lossless().forward(np.zeros((1, 2)), np.zeros((1, 2)))
+    with pytest.raises(NotImplementedError, match="Lossless has no backward"):
+        Lossless().backward()
+    with pytest.raises(NotImplementedError, match=re.escape(
+            "Still has no update: an optimiser overrides update(param, grad, state, work)")):
+        Still(0.1).step([(np.zeros(2), np.ones(2))])
+
+
 # ---------------------------------------------------------------------- what works, as docs/
 def test_summary_shows_the_output_shape_a_layer_of_ones_own_returns():
     class EveryOther(Layer):

@@ -15,10 +15,17 @@ from tinynet.checks import flag
 from tinynet.layers.activations import log_softmax, softmax
 
 REDUCTIONS = ("mean", "sum")
+#: What a loss of one's own must write, for the error when it is missing.
+_LOSS_METHODS = ("a loss overrides forward(y_pred, y_true) -> float and backward() -> "
+                 "dL/dy_pred (docs/mse.md#a-loss-of-your-own)")
 
 
 class Loss:
-    """Base class: ``forward(y_pred, y_true) -> float``, ``backward() -> dL/dy_pred``."""
+    """Base class: ``forward(y_pred, y_true) -> float``, ``backward() -> dL/dy_pred``.
+
+    A loss of your own overrides both, and :meth:`get_config` when its constructor takes
+    arguments other than ``reduction`` (for saving). Example: docs/mse.md#a-loss-of-your-own.
+    """
 
     def __init__(self, reduction: str = "mean") -> None:
         if reduction not in REDUCTIONS:
@@ -30,16 +37,17 @@ class Loss:
     def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
         """The loss of predictions ``y_pred`` (N, K) for targets ``y_true``; keeps what
         ``backward`` needs."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} has no forward: {_LOSS_METHODS}")
 
     def backward(self) -> np.ndarray:
         """``dL/dy_pred`` for the last ``forward``: ``y_pred``'s shape and dtype."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} has no backward: {_LOSS_METHODS}")
 
     def __call__(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
         return self.forward(y_pred, y_true)
 
     def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, as JSON values, that rebuild this loss (for saving)."""
         return {"reduction": self.reduction}
 
     def _load(self) -> dict[str, Any]:

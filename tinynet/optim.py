@@ -33,7 +33,10 @@ KERAS_NAMES = {"learning_rate": "lr", "beta_1": "beta1", "beta_2": "beta2", "eps
 
 
 class Optimizer:
-    """Base class. Subclasses implement :meth:`update` for one parameter."""
+    """Base class. Subclasses implement :meth:`update` for one parameter, name their
+    per-parameter state arrays in ``state_names``, and return their constructor's arguments
+    from :meth:`get_config` (for saving). Example:
+    docs/optimizers.md#an-optimiser-of-your-own."""
 
     #: Names of the per-parameter state arrays, in the order :meth:`update` uses them.
     state_names: tuple[str, ...] = ()
@@ -80,7 +83,9 @@ class Optimizer:
                work: np.ndarray) -> None:
         """Update ``param`` in place from ``grad`` and its ``state`` arrays; ``work`` is a
         scratch array of param's shape and dtype, whose contents mean nothing."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} has no update: an optimiser overrides "
+                                  "update(param, grad, state, work), which changes param in "
+                                  "place (docs/optimizers.md#an-optimiser-of-your-own)")
 
     def get_state(self, params: list[np.ndarray]) -> list[dict[str, np.ndarray]]:
         """Copies of the state arrays of each of ``params`` (for saving a checkpoint)."""
@@ -104,6 +109,8 @@ class Optimizer:
         self.iterations = int(iterations)
 
     def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, as JSON values, that rebuild this optimiser (for
+        saving); a subclass with arguments of its own returns them all."""
         return {"lr": self.lr}
 
     def __repr__(self) -> str:

@@ -27,6 +27,10 @@ class Layer:
     - ``params`` and ``grads`` have the same keys and shapes, so an optimiser can walk any model
       without knowing the layer types.
 
+    A layer of your own calls ``super().__init__()`` first, and returns its constructor's
+    arguments from :meth:`get_config` (for its repr and for saving); one whose parameters
+    start random draws them in :meth:`init_params`. Example: docs/layers.md#a-layer-of-your-own.
+
     Attributes:
         params: name -> parameter array, updated in place by optimisers.
         grads: name -> gradient of the loss with respect to that parameter.
@@ -50,11 +54,15 @@ class Layer:
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """Compute the output ``y`` of the layer for the input ``x``."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} has no forward: a layer overrides "
+                                  "forward(x, training=False) -> y "
+                                  "(docs/layers.md#a-layer-of-your-own)")
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """Return ``dL/dx`` given ``dy = dL/dy``, and fill ``grads``."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} has no backward: a layer overrides "
+                                  "backward(dy) -> dx, which also fills grads[name] for every "
+                                  "params[name] (docs/layers.md#a-layer-of-your-own)")
 
     def backward_params(self, dy: np.ndarray) -> None:
         """Fill ``grads`` only, for when nobody needs ``dL/dx``.
@@ -73,7 +81,9 @@ class Layer:
         return input_shape
 
     def get_config(self) -> dict[str, Any]:
-        """The constructor arguments, as JSON values, that rebuild this layer (for saving)."""
+        """The constructor arguments, as JSON values, that rebuild this layer: saving writes
+        them, loading calls ``type(self)(**config)``. None by default: a layer whose
+        ``__init__`` takes arguments returns them."""
         return {}
 
     def num_params(self) -> int:
