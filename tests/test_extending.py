@@ -380,6 +380,6 @@ def test_fit_suggests_one_hot_labels_for_a_loss_that_compares_outputs_entry_by_e
         model = Sequential([Dense(4, 3)], seed=0)
         model.compile(loss, "sgd", metrics=None)
         with pytest.raises(ValueError, match=re.escape(
-                "y must have shape (N, 3) like the model's output, got (8,) (one-hot encode "
-                "labels: tinynet.datasets.one_hot(y, 3))")):
+                "y must have shape (N, 3) like the model's output, got (8,) (labels? one-hot "
+                "encode them: tinynet.datasets.one_hot(y, 3))")):
             model.fit(x, y, verbose=0)

@@ -86,7 +86,8 @@ def test_mean_absolute_error_is_the_mean_over_every_entry():
     # Labels against (N, K) outputs would broadcast to (N, N) or (N, K): a number of nothing.
     (np.zeros((3, 3)), np.array([0, 1, 2]), r"shape of y_pred \(3, 3\), got \(3,\) \(labels\? "
                                             r"one-hot encode them"),
-    (np.zeros((3, 1)), np.zeros(3), r"got \(3,\) \(one target per sample: y.reshape\(-1, 1\)\)"),
+    (np.zeros((3, 1)), np.zeros(3),
+     r"got \(3,\) \(one target per sample: y_true.reshape\(-1, 1\)\)"),
     (np.zeros((2, 2)), np.array([["a", "b"]] * 2), r"y_true must hold real numbers"),
 ])
 def test_mean_absolute_error_refuses_shapes_that_would_broadcast(y_pred, y_true, match):

@@ -365,7 +365,8 @@ def test_bad_validation_data_is_refused_by_name():
 def test_mse_targets_of_the_wrong_shape_are_refused():
     model = Sequential([Dense(2, 3)], seed=0)
     model.compile(MSE(), SGD(0.1))
-    with pytest.raises(ValueError, match=r"y must have shape \(N, 3\).*got \(10,\)$"):
+    hint = r"\(labels\? one-hot encode them: tinynet\.datasets\.one_hot\(y, 3\)\)$"
+    with pytest.raises(ValueError, match=r"y must have shape \(N, 3\).*got \(10,\) " + hint):
         model.fit(np.zeros((10, 2)), np.zeros(10), verbose=0)
 
 

@@ -88,6 +88,18 @@ def not_a_folder(name: str, path: str, example: str) -> None:
                          f"{str(Path(path) / example)!r})")
 
 
+def targets_hint(name: str, targets: tuple[int, ...], outputs: tuple[int, ...]) -> str:
+    """The end of an error about targets of shape ``targets`` that a loss or metric compares
+    entry by entry with outputs of shape ``outputs``: how to write what was likely meant,
+    or "" when nothing is likely. ``name`` is the targets' argument name."""
+    if len(targets) == 1 and outputs[1:] == (1,):  # a regression's (N,) for outputs (N, 1)
+        return f" (one target per sample: {name}.reshape(-1, 1))"
+    if len(targets) == 1 and len(outputs) == 2:  # class labels for (N, K) outputs
+        return (f" (labels? one-hot encode them: tinynet.datasets.one_hot({name}, "
+                f"{outputs[1]}))")
+    return ""
+
+
 def _who(owner: object) -> str:
     """How an error message names ``owner``: a function's name as it is, a layer by its repr."""
     return owner if isinstance(owner, str) else repr(owner)

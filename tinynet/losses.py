@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynet.checks import flag
+from tinynet.checks import flag, targets_hint
 from tinynet.layers.activations import log_softmax, softmax
 
 REDUCTIONS = ("mean", "sum")
@@ -289,11 +289,7 @@ class MSE(Loss):
         y_pred = _check_pred(self, y_pred)
         y_true = np.asarray(y_true)
         if y_true.shape != y_pred.shape:
-            hint = ""
-            if y_true.ndim == 1 and y_pred.shape[1:] == (1,):
-                hint = " (one target per sample: y_true.reshape(-1, 1))"
-            elif y_true.ndim == 1 and y_pred.ndim == 2:
-                hint = " (one-hot encode labels: tinynet.datasets.one_hot(y, num_classes))"
+            hint = targets_hint("y_true", y_true.shape, y_pred.shape)
             raise ValueError(
                 f"{self!r}: y_true must have the shape of y_pred {y_pred.shape}, "
                 f"got {y_true.shape}{hint}"

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tinynet.checks import int_at_least, real_array
+from tinynet.checks import int_at_least, real_array, targets_hint
 from tinynet.losses import ROW_SUM_TOLERANCE
 
 
@@ -109,11 +109,7 @@ def mean_absolute_error(y_pred: np.ndarray, y_true: np.ndarray) -> float:
     y_pred = real_array(y_pred, "y_pred", "mean_absolute_error")
     y_true = real_array(y_true, "y_true", "mean_absolute_error")
     if y_pred.shape != y_true.shape:
-        hint = ""
-        if y_true.ndim == 1 and y_pred.shape[1:] == (1,):
-            hint = " (one target per sample: y.reshape(-1, 1))"
-        elif y_true.ndim == 1 and y_pred.ndim == 2:
-            hint = " (labels? one-hot encode them: tinynet.datasets.one_hot(y, num_classes))"
+        hint = targets_hint("y_true", y_true.shape, y_pred.shape)
         raise ValueError(f"mean_absolute_error: y_true must have the shape of y_pred "
                          f"{y_pred.shape}, got {y_true.shape}{hint}")
     if y_pred.size == 0:

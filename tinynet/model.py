@@ -19,7 +19,7 @@ from tinynet import losses as losses_module
 from tinynet import metrics as metrics_module
 from tinynet import optim as optim_module
 from tinynet.callbacks import Callback, History, ProgressBar
-from tinynet.checks import flag, int_at_least, number_in, real_array, verbose_level
+from tinynet.checks import flag, int_at_least, number_in, real_array, targets_hint, verbose_level
 from tinynet.layers.activations import Softmax, softmax
 from tinynet.layers.base import Layer, check_gradient, check_grads
 from tinynet.losses import CrossEntropy, Loss
@@ -705,15 +705,10 @@ class Sequential:
                                  f"gives {out_shape}")
             losses_module.check_targets(y, out_shape[1], y_name)
         elif y.shape[1:] != out_shape[1:]:
-            # A regression's targets often come as (N,) for outputs (N, 1). Refused, not
-            # reshaped by guess, with the hint the MSE loss gives for the same mistake.
-            hint = ""
-            if y.ndim == 1 and out_shape[1:] == (1,):
-                hint = f" (one target per sample: {y_name}.reshape(-1, 1))"
-            elif y.ndim == 1 and len(out_shape) == 2 and y.dtype.kind in "iu":
-                # Labels for a loss that compares outputs entry by entry (MSE, or one's own).
-                hint = (f" (one-hot encode labels: tinynet.datasets.one_hot({y_name}, "
-                        f"{out_shape[1]}))")
+            # A regression's targets often come as (N,) for outputs (N, 1), and labels for
+            # a loss that compares entry by entry (MSE, or one's own). Refused, not reshaped
+            # by guess, with the hint the MSE loss gives for the same mistake.
+            hint = targets_hint(y_name, y.shape, out_shape)
             raise ValueError(f"{y_name} must have shape (N, {', '.join(map(str, out_shape[1:]))})"
                              f" like the model's output, got {y.shape}{hint}")
         if len(out_shape) == 2 and any(fn is metrics_module.accuracy for _, fn in self.metrics):
