@@ -1,6 +1,7 @@
 """Parts of one's own (a layer, a loss, an optimiser, a metric) plug into Sequential, train,
 save and load; a part that breaks its contract is named by the error, not its victims."""
 
+import functools
 import os
 import re
 
@@ -141,6 +142,27 @@ def test_a_metric_function_not_given_is_left_out_with_a_warning_that_says_how(tm
             "load it: load_model(path, custom_objects={'top2': top2})")):
         loaded = load_model(path, custom_objects={"Scale": Scale, "Adagrad": Adagrad})
     assert [name for name, _ in loaded.metrics] == ["accuracy"]
+
+
+def test_a_metric_given_under_the_files_name_is_logged_under_it(tmp_path):
+    # The key is the name: the function given for it (another def, a partial) was logged
+    # under its own __name__, so a resumed History split into "top2", NaN from then on, and
+    # a second key, and a callback monitoring "val_top2" found nothing.
+    def top_two(y_pred, y_true):
+        return top2(y_pred, y_true)
+
+    x, y = data()
+    model = classifier()
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0, validation_split=0.25)
+    path = save_model(model, tmp_path / "m.npz")
+    for given in (top_two, functools.partial(top2)):
+        loaded = load_model(path, custom_objects={**CUSTOM, "top2": given})
+        assert [name for name, _ in loaded.metrics] == ["accuracy", "top2"]
+        history = loaded.fit(x, y, epochs=2, initial_epoch=1, batch_size=16, verbose=0,
+                             validation_split=0.25)
+        assert list(history.history) == ["loss", "accuracy", "top2", "val_loss",
+                                         "val_accuracy", "val_top2"]
+        assert not np.isnan(history.history["val_top2"]).any()
 
 
 @pytest.mark.parametrize("custom_objects, match", [

@@ -378,7 +378,8 @@ def load_model(path: str | os.PathLike,
 
     ``custom_objects`` maps the class names of the layers, loss and optimiser of your own
     that the model holds to their classes, and the names of its metric functions to the
-    functions, as in Keras: ``{"Scale": Scale, "top2": top2}``. The file holds only their
+    functions, as in Keras: ``{"Scale": Scale, "top2": top2}`` (a metric is logged under its
+    name there, whatever its function's ``__name__``). The file holds only their
     names and ``get_config()`` values, so it runs none of their code; the classes you pass
     do. A metric function missing from it is left out, with a warning.
 
@@ -453,20 +454,26 @@ def _compile_as_saved(path: Path, model: Sequential, compiled: dict[str, Any],
                        custom_objects)
     iterations = _field(path, opt_entry, "iterations", int, "compile.optimizer: ")
     metrics: list[str | Callable] = []
+    names = []  # the file's name of each of metrics
     for name in _field(path, compiled, "metrics", list, "compile: "):
         if isinstance(name, str) and name in metrics_module.METRICS:
             metrics.append(name)
+            names.append(name)
         elif isinstance(name, str) and name in custom_objects:
             function = custom_objects[name]
             if isinstance(function, type) or not callable(function):
                 raise TypeError(f"load_model: custom_objects[{name!r}] must be the metric "
                                 f"function {name}(y_pred, y_true), got {function!r}")
             metrics.append(function)
+            names.append(name)
         else:  # stacklevel 3: the warning names the line that called load_model
             warnings.warn(f"{path}: metric {name!r} is a function of your own, which the "
                           f"file cannot hold; pass it to load it: load_model(path, "
                           f"custom_objects={{{name!r}: {name}}})", stacklevel=3)
     model.compile(loss, optimizer, metrics)
+    # Logged under the file's name, not the __name__ of the function given for it (another
+    # def, a partial): the History saved with the model, and a callback's monitor, use it.
+    model.metrics = [(name, fn) for name, (_, fn) in zip(names, model.metrics, strict=True)]
     params = [p for p, _ in model.parameters()]
     states = [{name: _take(path, arrays, f"opt.{j}.{name}", p, f"optimizer state {name} of "
                            f"parameter {j}") for name in optimizer.state_names}
