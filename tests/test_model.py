@@ -947,8 +947,10 @@ def test_add_refuses_what_sequential_refuses_and_leaves_the_model_as_it_was():
     other = Sequential([Dense(4, 2)], seed=0)
     for layer, match in [("relu", r"add: layer must be a tinynet Layer, got 'relu'"),
                          (model.layers[1], r"add: layer is layers\[1\], the same ReLU\(\)"),
+                         # add draws the layer's weights too: no "new Sequential" here.
                          (other.layers[0], r"add: layer, Dense\(.*\), already belongs to a "
-                                           r"model"),
+                                           r"model: a model draws the weights of the layers "
+                                           r"it takes afresh from its seed"),
                          (other, r"add: layer is a Sequential, not a layer")]:
         with pytest.raises(ValueError, match=match):
             model.add(layer)

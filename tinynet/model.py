@@ -180,8 +180,8 @@ class Sequential:
         # Keras and PyTorch way to add a Softmax: Sequential(model.layers + [Softmax()]))
         # would erase what that model learnt.
         if layer.params and getattr(layer, "_in_a_model", False):
-            raise ValueError(f"{where}, {layer!r}, already belongs to a model: a new "
-                             "Sequential draws its layers' weights afresh from its seed, "
+            raise ValueError(f"{where}, {layer!r}, already belongs to a model: a model "
+                             "draws the weights of the layers it takes afresh from its seed, "
                              "which would erase what that model learnt. Build new layers "
                              "(and copy weights with set_weights(model.get_weights())), or "
                              "to add a Softmax to a model's outputs apply "
