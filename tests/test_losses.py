@@ -365,6 +365,7 @@ def test_arguments_in_keras_order_are_refused_with_tinynets_order(loss, labels):
     targets = np.eye(4)[LABELS] if isinstance(loss, MSE) else LABELS
     assert np.isfinite(loss(outputs, targets))
 
+
 def test_losses_by_keras_name():
     assert isinstance(losses.get("mse"), MSE)
     assert isinstance(losses.get("MSE"), MSE)  # in any case, as optim.get("SGD")
