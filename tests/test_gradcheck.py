@@ -340,8 +340,8 @@ def test_check_layer_fails_a_backward_that_leaves_a_parameter_without_gradient()
                                          r"grads\['a'\].*shape \(5,\)"):
         check_layer(NoGrad(5), X)
     model = Sequential([Dense(5, 5, dtype=np.float64), NoGrad(5)], seed=0)
-    with pytest.raises(ValueError, match=r"check_model: layer 1 \(NoGrad\(\)\): backward did "
-                                         r"not fill grads\['a'\]"):
+    with pytest.raises(ValueError, match=r"^layers\[1\] \(NoGrad\(\)\): backward did not fill "
+                                         r"grads\['a'\]"):
         check_model(model, MSE(), X, X)
 
 
@@ -349,7 +349,7 @@ def test_check_layer_fails_a_gradient_params_lacks():
     with pytest.raises(ValueError, match=r"ExtraGrad\(\): backward filled grads\['c'\], but "
                                          r"params has no 'c' \(params: \['a'\]\)"):
         check_layer(ExtraGrad(5), X)
-    with pytest.raises(ValueError, match=r"check_model: layer 0 .*grads\['c'\]"):
+    with pytest.raises(ValueError, match=r"^layers\[0\] .*grads\['c'\]"):
         check_model(Sequential([ExtraGrad(5)], seed=0), MSE(), X, X)
 
 
@@ -370,8 +370,9 @@ def test_a_backward_that_returns_none_is_named():
         check_layer(ReturnsNone(5), X)
     # In a model, the layer is named rather than the layer before it failing on None.
     model = Sequential([Dense(5, 5, dtype=np.float64), ReturnsNone(5)], seed=0)
-    with pytest.raises(TypeError, match=r"check_model: layer 1 \(ReturnsNone\(\)\): backward "
-                                        r"returned None"):
+    with pytest.raises(TypeError, match=r"^layers\[1\] \(ReturnsNone\(\)\): dx \(what "
+                                        r"backward returned\) is None, expected an array of "
+                                        r"shape \(4, 5\)"):
         check_model(model, MSE(), X, X)
 
 
@@ -383,6 +384,12 @@ def test_a_dx_of_the_wrong_shape_is_named():
     with pytest.raises(ValueError, match=r"SumsDx\(\): dx \(what backward returned\) has shape "
                                          r"\(5,\), expected \(4, 5\), the shape of x"):
         check_layer(SumsDx(5), X)
+    # In a model, it is named too: the ReLU before it reported the dy it was given as its own
+    # error ("ReLU(): dy must have the shape of the last output").
+    model = Sequential([Dense(5, 5, dtype=np.float64), ReLU(), SumsDx(5)], seed=0)
+    with pytest.raises(ValueError, match=r"^layers\[2\] \(SumsDx\(\)\): dx \(what backward "
+                                         r"returned\) has shape \(5,\), expected \(4, 5\)"):
+        check_model(model, MSE(), X, X)
 
 
 def test_an_integer_parameter_is_named():

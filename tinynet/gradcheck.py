@@ -320,14 +320,10 @@ def check_model(model: Any, loss: str | Loss, x: np.ndarray, y: np.ndarray,
         return loss.forward(model.forward(x, training=False), y)
 
     f(x)
-    # Sequential.backward, one layer at a time: a layer whose backward returns None is named
-    # here, instead of failing obscurely inside the layer before it.
-    grad = loss.backward()
-    for i in reversed(range(len(layers))):
-        grad = layers[i].backward(grad)
-        if grad is None:
-            raise TypeError(f"{where[i]}: backward returned None, expected dL/dx, an array "
-                            "of the shape of the layer's input")
+    # Sequential.backward checks each layer's dx and grads as they come back: a layer that
+    # breaks the contract is named, not the layer before it, which would report the dy it is
+    # given as its own error.
+    grad = model.backward(loss.backward())
     analytic = {"x": _as_gradient(owner, "dx (what the first layer's backward returned)",
                                   grad, x.shape, "x")}
     for i, layer in enumerate(layers):
