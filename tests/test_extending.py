@@ -368,7 +368,7 @@ def test_parts_that_forgot_a_method_say_which_and_what_it_computes():
 # ---------------------------------------------------------------------- what works, as docs/
 def test_summary_shows_the_output_shape_a_layer_of_ones_own_returns():
     class EveryOther(Layer):
-        """Keeps features 0, 2, 4, ...: (N, D) -> (N, ceil(D / 2)), no output_shape of its own."""
+        """Keeps features 0, 2, 4, ...: (N, D) -> (N, ceil(D / 2)), which it declares nowhere."""
 
         def forward(self, x, training=False):
             self._save(D=x.shape[1])

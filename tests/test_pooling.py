@@ -79,7 +79,6 @@ def test_forward_and_backward_match_the_definition(case, seed, with_ties):
     y = layer.forward(x)
     expected, winner = reference_pool(x, pool, stride)
     np.testing.assert_array_equal(y, expected)
-    assert layer.output_shape(shape[1:]) == y.shape[1:]
     dy = rng.standard_normal(y.shape)
     np.testing.assert_allclose(layer.backward(dy), reference_backward(x, dy, winner),
                                rtol=1e-12, atol=1e-12)
@@ -183,7 +182,7 @@ def test_stride_defaults_to_the_pool_size():
     assert MaxPool2D(3).stride == (3, 3)
     assert MaxPool2D((2, 3)).stride == (2, 3)
     assert MaxPool2D(2, stride=1).stride == (1, 1)
-    assert MaxPool2D(2).output_shape((26, 26, 28)) == (13, 13, 28)
+    assert MaxPool2D(2).forward(np.zeros((1, 26, 26, 28))).shape == (1, 13, 13, 28)
 
 
 @pytest.mark.part("maxpool2d")

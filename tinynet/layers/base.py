@@ -76,10 +76,6 @@ class Layer:
     def init_params(self, rng: np.random.Generator) -> None:
         """Draw the parameters afresh from ``rng``. Layers without parameters do nothing."""
 
-    def output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
-        """Shape of one output sample given the shape of one input sample (no batch axis)."""
-        return input_shape
-
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, as JSON values, that rebuild this layer: saving writes
         them, loading calls ``type(self)(**config)``. None by default: a layer whose

@@ -201,15 +201,6 @@ class Conv2D(Layer):
         ph, pw = self.padding
         return ph, ph, pw, pw
 
-    def output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
-        H, W = input_shape[0], input_shape[1]
-        if H is None or W is None:
-            return (H, W, self.out_channels)
-        top, bottom, left, right = self.pads(H, W)
-        (kh, kw), (sh, sw) = self.kernel_size, self.stride
-        return ((H + top + bottom - kh) // sh + 1, (W + left + right - kw) // sw + 1,
-                self.out_channels)
-
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = as_float_array(x, self.dtype, "input", self)  # uint8 pixels become floats
         check_images(self, x, self.in_channels)

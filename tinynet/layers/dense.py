@@ -107,9 +107,6 @@ class Dense(Layer):
         (a float64 dy would upcast every product)."""
         return checked_dy(self, dy, (len(self._load("x")), self.out_features), self.dtype)
 
-    def output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
-        return (self.out_features,)
-
     @property
     def input_shape(self) -> tuple[int, ...]:
         """The shape of one input sample, (D_in,)."""

@@ -52,12 +52,6 @@ class MaxPool2D(Layer):
         self.stride = self.pool_size if stride is None else to_pair(
             "MaxPool2D", "stride", stride, low=1)
 
-    def output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
-        H, W, C = input_shape
-        (ph, pw), (sh, sw) = self.pool_size, self.stride
-        return (None if H is None else (H - ph) // sh + 1,
-                None if W is None else (W - pw) // sw + 1, C)
-
     def _positions(self, x: np.ndarray, H_out: int, W_out: int) -> Iterator[np.ndarray]:
         """Yield the slice of ``x`` holding entry (di, dj) of every window, (N, H_out, W_out,
         C), for each (di, dj) in row-major order (the order of the tie rule)."""

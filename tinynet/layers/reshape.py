@@ -26,8 +26,3 @@ class Flatten(Layer):
         dy = checked_dy(self, dy, (shape[0], int(np.prod(shape[1:]))), None)
         # A copy, not a view of dy: backward returns new arrays (the contract in base.py).
         return dy.reshape(shape).copy()
-
-    def output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
-        if any(d is None for d in input_shape):
-            return (None,)
-        return (int(np.prod(input_shape)),)
