@@ -698,8 +698,8 @@ def test_a_monitor_under_another_name_than_compiles_is_named_as_such(callback):
         callback.on_epoch_end(0, {"loss": 0.5, "acc": 0.9, "val_loss": 0.6, "val_acc": 0.8})
     message = str(missing.value)
     assert "monitor 'val_accuracy' is not among the logs ['acc', 'loss', 'val_acc', " in message
-    assert "a metric is logged under the name compile was given: metrics=['acc'] logs acc " \
-           "and val_acc" in message
+    assert ("the logs hold the loss and the metrics compile was given, under the names given: "
+            "metrics=['acc'] logs acc and val_acc") in message
     assert "validation_data" not in message
 
 

@@ -259,8 +259,8 @@ def _monitored(owner: str, monitor: str, logs: Logs) -> float:
         if monitor.startswith("val_") and not any(key.startswith("val_") for key in logs):
             why = "val_ metrics need validation_data"
         else:  # "val_accuracy" for a model compiled with metrics=["acc"], say
-            why = ("a metric is logged under the name compile was given: metrics=['acc'] "
-                   "logs acc and val_acc")
+            why = ("the logs hold the loss and the metrics compile was given, under the names "
+                   "given: metrics=['acc'] logs acc and val_acc")
         raise KeyError(f"{owner}: monitor {monitor!r} is not among the logs {sorted(logs)} "
                        f"({why})")
     return logs[monitor]
