@@ -431,7 +431,11 @@ def test_ctrl_c_while_grading_ends_the_tests_too(tmp_path: Path,
 
         def communicate(self, *args: object, **kwargs: object) -> tuple:
             if "_tinynet_homework_grader" in str(self.args):
-                while not (project / "pid").exists():
+                # Until the test has written its whole pid (a file can exist still empty),
+                # and not for ever: a grader that never starts the test fails this one.
+                deadline = time.monotonic() + 60
+                while not (project / "pid").is_file() or not (project / "pid").read_text():
+                    assert time.monotonic() < deadline, "the endless test never started"
                     time.sleep(0.05)
                 raise KeyboardInterrupt
             return super().communicate(*args, **kwargs)
