@@ -702,6 +702,8 @@ def test_summary_of_an_empty_model_has_no_rows_and_no_parameters():
     lines = []
     Sequential([], seed=0).summary(print_fn=lines.append)
     assert "Total params: 0" in lines[0] and "(None" not in lines[0]
+    # No row shows "?", so no line says how to fill one in.
+    assert "Output shapes" not in lines[0]
 
 
 @pytest.mark.parametrize("metrics, names", [
@@ -976,6 +978,20 @@ def test_a_model_in_a_model_is_refused_with_the_tinynet_way_to_add_a_softmax():
     with pytest.raises(ValueError, match=r"layers\[0\] is a Sequential, not a layer: tinynet's "
                                          r"models do not nest. .*tinynet.layers.softmax"):
         Sequential([logits, Softmax()])
+
+
+def test_dropout_outside_fit_draws_its_masks_from_the_models_seed():
+    # model(x, training=True) drops the same units for the same seed, whether the model was
+    # given its layers or add()ed them: the model hands each layer it takes its Generator.
+    x = np.ones((6, 10), np.float32)
+    listed = [Sequential([Dense(10, 10), Dropout(0.5)], seed=3) for _ in range(2)]
+    added = Sequential(seed=3)
+    added.add(Dense(10, 10))
+    added.add(Dropout(0.5))
+    first, again, by_add = (model(x, training=True) for model in (*listed, added))
+    assert (first == 0).any() and (first != 0).any()
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(first, by_add)
 
 
 def test_a_model_is_called_as_keras_and_pytorch_models_are():
