@@ -169,12 +169,16 @@ def test_a_metric_given_under_the_files_name_is_logged_under_it(tmp_path):
     ([Scale], "custom_objects must be a dict of class names to classes"),
     ({Scale: Scale}, "custom_objects keys must be class or function names"),
     ({"Dense": Scale}, "custom_objects\\['Dense'\\] names tinynet's own tinynet.layers.Dense"),
+    ({**CUSTOM, "MSE": Huber}, "custom_objects\\['MSE'\\] names tinynet's own tinynet.losses.MSE"),
+    ({**CUSTOM, "Adam": Adagrad}, "custom_objects\\['Adam'\\] names tinynet's own "
+                                  "tinynet.optim.Adam"),
     ({**CUSTOM, "Scale": Huber}, "custom_objects\\['Scale'\\] must be a subclass of "
                                  "tinynet.layers.base.Layer, for the file's layers\\[1\\]"),
     ({**CUSTOM, "Adagrad": Scale}, "custom_objects\\['Adagrad'\\] must be a subclass of "
                                    "tinynet.optim.Optimizer"),
     ({**CUSTOM, "top2": Adagrad}, "custom_objects\\['top2'\\] must be the metric function"),
-], ids=["list", "class-key", "tinynet-name", "loss-for-layer", "layer-for-optimizer",
+], ids=["list", "class-key", "tinynet-name", "tinynet-loss-name", "tinynet-optimizer-name",
+        "loss-for-layer", "layer-for-optimizer",
         "class-for-metric"])
 def test_load_refuses_custom_objects_that_are_not_names_of_classes(tmp_path, custom_objects,
                                                                     match):
@@ -255,6 +259,11 @@ class ExtraGrad(Scale):
         return dx
 
 
+class DictDx(Scale):
+    def backward(self, dy):
+        return {"x": super().backward(dy)}  # dx in a dict, as grads are
+
+
 class NoOutput(Layer):
     def forward(self, x, training=False):
         self._save(y=2 * x)  # forgot the return
@@ -270,6 +279,8 @@ BROKEN = [
                            "(5,), expected (8, 5), the shape of its input x"),
     (NoReturn, TypeError, "layers[2] (NoReturn(D=5)): dx (what backward returned) is None, "
                           "expected an array of shape (8, 5)"),
+    (DictDx, TypeError, "layers[2] (DictDx(D=5)): dx (what backward returned) must be an array "
+                        "of numbers of shape (8, 5), got dict"),
     (PerSampleGrad, ValueError, "layers[2] (PerSampleGrad(D=5)): grads['a'] has shape (8, 5), "
                                 "expected (5,), the shape of params['a']"),
     (ExtraGrad, ValueError, "layers[2] (ExtraGrad(D=5)): backward filled grads['b'], but "
@@ -304,14 +315,32 @@ def test_model_backward_names_the_layer_whose_backward_breaks_the_contract(cls, 
         model.backward(np.ones_like(out))
 
 
-def test_the_first_layer_with_parameters_is_checked_too():
+@pytest.mark.parametrize("cls, match", [
+    (NoGrad, "layers[0] (NoGrad(D=4)): backward did not fill grads['a']"),
+    # Else the optimiser reports the (8, 4) that cannot update a (4,) as its own error.
+    (PerSampleGrad, "layers[0] (PerSampleGrad(D=4)): grads['a'] has shape (8, 4), expected "
+                    "(4,), the shape of params['a']"),
+], ids=["NoGrad", "PerSampleGrad"])
+def test_the_first_layer_with_parameters_is_checked_too(cls, match):
     # Training asks it for its parameters' gradients only (backward_params), no dx.
     x, y = data(n=8)
-    model = Sequential([NoGrad(4), Dense(4, 3), Softmax()], seed=0)
+    model = Sequential([cls(4), Dense(4, 3), Softmax()], seed=0)
     model.compile("sparse_categorical_crossentropy", "sgd")
-    with pytest.raises(ValueError, match=re.escape("layers[0] (NoGrad(D=4)): backward did not "
-                                                   "fill grads['a']")):
-        model.fit(x, y, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=re.escape(match)):
+        model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+
+
+def test_model_backward_after_a_forward_written_layer_by_layer():
+    # The model saw no forward of its own, so it has no input shapes to hold the dx against:
+    # it checks what it can, and backpropagates as after model.forward.
+    x, _ = data(n=8)
+    by_hand, whole = model_with(Scale(5)), model_with(Scale(5))
+    h = x
+    for layer in by_hand.layers:
+        h = layer.forward(h)
+    dy = np.linspace(-1, 1, h.size).reshape(h.shape)
+    whole.forward(x)
+    np.testing.assert_array_equal(by_hand.backward(dy), whole.backward(dy))
 
 
 def test_a_forward_that_returns_nothing_is_named():
