@@ -288,6 +288,14 @@ def test_a_layer_of_ones_own_may_take_an_argument_of_a_keras_name():
         Dense(2, 3, use_bias=False)  # not a Keras argument tinynet has a word for: Python's
 
 
+def test_a_keras_name_is_translated_only_for_a_layer_that_takes_tinynets_word():
+    # Dense has no stride: "tinynet's is stride" would send a Keras user to an argument that
+    # Dense does not take, so Python's own error stands.
+    with pytest.raises(TypeError, match="unexpected keyword argument 'strides'") as refused:
+        Dense(784, 10, strides=2)
+    assert "stride," not in str(refused.value)
+
+
 @pytest.mark.parametrize("dtype, shown", [
     (np.int32, "int32"),
     (None, "None"),  # NumPy would read None as float64, not as the float32 default
