@@ -366,6 +366,24 @@ def test_arguments_in_keras_order_are_refused_with_tinynets_order(loss, labels):
     assert np.isfinite(loss(outputs, targets))
 
 
+def test_outputs_and_labels_both_one_dimensional_get_no_keras_order_hint():
+    # Keras's order puts the (N, K) outputs second: with y_true (N,) too, the arguments are
+    # not swapped, and a hint to swap them would mislead.
+    with pytest.raises(ValueError, match=r"y_pred must have shape \(N, K\), got \(2,\)$"):
+        CrossEntropy()(np.array([0.2, 0.8]), np.array([0, 1]))
+
+
+@pytest.mark.parametrize("y_pred, y_true", [
+    (np.zeros(3), np.zeros(4)),
+    (np.zeros((2, 3, 3, 1)), np.array([0, 1])),  # images against labels
+], ids=["vectors", "images"])
+def test_mse_gives_no_hint_where_no_likely_mistake_explains_the_shapes(y_pred, y_true):
+    # The one-hot hint is for labels (N,) against outputs (N, K): for images it would give
+    # their height as the number of classes.
+    with pytest.raises(ValueError, match=rf"shape of y_pred .*, got \({len(y_true)},\)$"):
+        MSE()(y_pred, y_true)
+
+
 def test_losses_by_keras_name():
     assert isinstance(losses.get("mse"), MSE)
     assert isinstance(losses.get("MSE"), MSE)  # in any case, as optim.get("SGD")
