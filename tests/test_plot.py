@@ -80,6 +80,13 @@ def test_plot_history_draws_keras_other_accuracy_names_as_accuracy(name):
     assert [list(line.get_ydata()) for line in acc_ax.get_lines()] == [[0.6, 0.8], [0.5, 0.7]]
 
 
+def test_plot_history_does_not_draw_an_error_metric_as_accuracy():
+    # compile(metrics=["mae"]) logs "mae", a name compile takes like the accuracies': only
+    # the names of accuracy make the Accuracy panel.
+    fig = plot.plot_history({"loss": [1.0, 0.5], "mae": [0.4, 0.3], "val_mae": [0.5, 0.4]})
+    assert [ax.get_title() for ax in fig.axes] == ["Loss"]
+
+
 def test_plot_history_leaves_out_the_learning_rate():
     # A LearningRateScheduler adds "lr" to the History: no loss, no metric, so not drawn.
     history = make_history()
