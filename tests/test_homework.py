@@ -305,7 +305,7 @@ def test_a_package_that_does_not_import_fails_every_part_naming_file_and_line(
         "double": (FAILED, message), "shout": (FAILED, message)}
 
 
-@pytest.mark.parametrize("package", ["gone", "without __init__.py"])
+@pytest.mark.parametrize("package", ["gone", "without __init__.py", "gone, solved beside"])
 def test_a_copy_without_its_package_is_not_graded_on_an_installed_one(
         package: str, reference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The teacher's fresh copy, its package removed to put a student's in, then the copy
@@ -313,15 +313,42 @@ def test_a_copy_without_its_package_is_not_graded_on_an_installed_one(
     # in the grader's Python, and an empty submission passed every part.
     export(tmp_path / "copy", source=reference, registry=PARTS_OF_FIXTURE)
     shutil.rmtree(tmp_path / "copy/minilib")
+    installed = reference
     if package == "without __init__.py":
         shutil.copytree(reference / "minilib", tmp_path / "copy/minilib/minilib")
-    monkeypatch.setenv("PYTHONPATH", str(reference))  # as installed: the solved minilib
+    if package == "gone, solved beside":
+        # copy-solved/minilib's path starts with the copy's, copy, but is outside it.
+        installed = tmp_path / "copy-solved"
+        shutil.copytree(reference, installed)
+    monkeypatch.setenv("PYTHONPATH", str(installed))  # as installed: the solved minilib
     report = grade(tmp_path / "copy", registry=PARTS_OF_FIXTURE)
     assert statuses(report) == {p: FAILED for p in PARTS_OF_FIXTURE}
     message = report.results["double"].message
     assert message.startswith("cannot import minilib, so no part can be graded: this folder "
                               "has no minilib/__init__.py, so the tests would import "), message
-    assert str(reference / "minilib") in message
+    assert str(installed / "minilib") in message
+
+
+def test_a_package_that_lost_only_its_init_is_graded_on_its_own_code(
+        reference: Path, tmp_path: Path) -> None:
+    # With no other minilib to import, the folder without __init__.py is still the package
+    # the tests import (a namespace package): graded, not refused as one from elsewhere.
+    export(tmp_path, source=reference, registry=PARTS_OF_FIXTURE)
+    (tmp_path / "minilib/__init__.py").unlink()
+    report = grade(tmp_path, registry=PARTS_OF_FIXTURE)
+    assert statuses(report) == {p: NOT_ATTEMPTED for p in PARTS_OF_FIXTURE}
+
+
+def test_a_copy_without_a_folder_that_only_held_a_subpackage_is_graded(tmp_path: Path) -> None:
+    # tools/ is no package, only tools/gen is: its export's record lists tools/gen/__init__.py,
+    # yet removing tools/ breaks no import of the tests, so nothing is refused.
+    reference = write_project(tmp_path / "reference")
+    (reference / "tools/gen").mkdir(parents=True)
+    (reference / "tools/gen/__init__.py").write_text("")
+    export(tmp_path / "copy", source=reference, registry=PARTS_OF_FIXTURE)
+    shutil.rmtree(tmp_path / "copy/tools")
+    report = grade(tmp_path / "copy", registry=PARTS_OF_FIXTURE)
+    assert statuses(report) == {p: NOT_ATTEMPTED for p in PARTS_OF_FIXTURE}
 
 
 def test_a_syntax_error_outside_the_package_import_names_its_file_and_line(
