@@ -351,6 +351,30 @@ def test_a_copy_without_a_folder_that_only_held_a_subpackage_is_graded(tmp_path:
     assert statuses(report) == {p: NOT_ATTEMPTED for p in PARTS_OF_FIXTURE}
 
 
+@pytest.mark.parametrize("broken", ["unclosed stub", "latin-1"])
+def test_a_folder_without_a_record_is_graded_past_a_file_its_stub_search_cannot_read(
+        broken: str, tmp_path: Path) -> None:
+    # Grading a folder without a record looks for stubs in its Python files; one that cannot
+    # be read as Python is left for the grade to report, not an error that ends the grading.
+    project = write_project(tmp_path)
+    if broken == "unclosed stub":
+        ops = project / "minilib/ops.py"
+        ops.write_text(ops.read_text().replace(  # the stub's closing parenthesis is missing
+            "    return 2 * x\n",
+            '    raise NotImplementedError("double: twice x; see docs/ops.md"\n'))
+    else:  # valid Python, in the encoding it declares; minilib does not import it
+        (project / "minilib/legacy.py").write_bytes(
+            b'# -*- coding: latin-1 -*-\nNOTE = "caf\xe9"\n\n\ndef later():\n'
+            b'    raise NotImplementedError("shout: to do; see docs/text.md")\n')
+    report = grade(project, registry=PARTS_OF_FIXTURE)
+    if broken == "unclosed stub":
+        assert statuses(report) == {"double": FAILED, "counter": FAILED, "shout": PASSED}
+        assert report.results["double"].message.startswith(
+            "tests/test_ops.py: cannot collect: minilib/ops.py:8: SyntaxError")
+    else:
+        assert statuses(report) == {p: PASSED for p in PARTS_OF_FIXTURE}
+
+
 def test_a_syntax_error_outside_the_package_import_names_its_file_and_line(
         tmp_path: Path) -> None:
     # minilib/__init__.py does not import text.py: only test_text.py cannot be collected.
