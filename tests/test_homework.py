@@ -464,6 +464,8 @@ def test_ctrl_c_while_grading_ends_the_tests_too(tmp_path: Path,
     project = write_project(tmp_path)
     (project / "tests/test_endless.py").write_text(textwrap.dedent('''\
         import os
+        import subprocess
+        import sys
         import time
         from pathlib import Path
 
@@ -472,6 +474,8 @@ def test_ctrl_c_while_grading_ends_the_tests_too(tmp_path: Path,
 
         @pytest.mark.part("counter")
         def test_endless():
+            child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+            Path("child").write_text(str(child.pid))
             Path("pid").write_text(str(os.getpid()))
             while True:
                 time.sleep(0.1)
@@ -494,13 +498,38 @@ def test_ctrl_c_while_grading_ends_the_tests_too(tmp_path: Path,
     monkeypatch.setattr(subprocess, "Popen", CtrlC)
     with pytest.raises(KeyboardInterrupt):
         grade(project, registry=PARTS_OF_FIXTURE, parts=["counter"], timeout=60)
-    pid = int((project / "pid").read_text())
+    pid, child = int((project / "pid").read_text()), int((project / "child").read_text())
     try:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+        # A process the test started ends too. Killed with it, it may take a moment to be
+        # gone; left running, it sleeps on, and the deadline fails this test.
+        deadline = time.monotonic() + 30
+        while not ended(child):
+            assert time.monotonic() < deadline, "the test's child process still runs"
+            time.sleep(0.05)
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+        for left in (pid, child):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(left, signal.SIGKILL)
+
+
+def ended(pid: int) -> bool:
+    """Whether process ``pid`` is gone, or dead and waiting for its parent to reap it."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")  # Linux: the state follows the command's ")"
+    return stat.is_file() and stat.read_text().rpartition(")")[2].split()[0] == "Z"
+
+
+def test_ending_tests_that_have_ended_already_is_no_error() -> None:
+    # Ctrl-C can come once the tests' process has ended and been waited for: it must not
+    # turn into a ProcessLookupError.
+    proc = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True)
+    proc.wait()
+    homework._kill_session(proc)
 
 
 def test_a_group_of_failures_is_summed_up_by_its_first(tmp_path: Path) -> None:
