@@ -1067,6 +1067,7 @@ def test_list_imports_only_the_test_files_whose_code_names_part(tmp_path: Path) 
     imported = "from pathlib import Path\nPath('imported-{}').touch()\n"
     (project / "tests/test_plain.py").write_text(
         imported.format("plain") + "# its imaginary part: a comment marks nothing\n"
+        "WORDS = ['apart', 'parts']  # nor does part inside another word\n"
         "def test_plain():\n    assert True\n")
     (project / "tests/test_getattr.py").write_text(
         imported.format("getattr") + "import pytest\n\n\n"
