@@ -264,6 +264,11 @@ class DictDx(Scale):
         return {"x": super().backward(dy)}  # dx in a dict, as grads are
 
 
+class TupleDx(Scale):
+    def backward(self, dy):
+        return super().backward(dy), self.grads  # as if backward returned both
+
+
 class NoOutput(Layer):
     def forward(self, x, training=False):
         self._save(y=2 * x)  # forgot the return
@@ -281,6 +286,8 @@ BROKEN = [
                           "expected an array of shape (8, 5)"),
     (DictDx, TypeError, "layers[2] (DictDx(D=5)): dx (what backward returned) must be an array "
                         "of numbers of shape (8, 5), got dict"),
+    (TupleDx, TypeError, "layers[2] (TupleDx(D=5)): dx (what backward returned) must be an "
+                         "array of numbers of shape (8, 5), got tuple"),
     (PerSampleGrad, ValueError, "layers[2] (PerSampleGrad(D=5)): grads['a'] has shape (8, 5), "
                                 "expected (5,), the shape of params['a']"),
     (ExtraGrad, ValueError, "layers[2] (ExtraGrad(D=5)): backward filled grads['b'], but "
@@ -341,6 +348,18 @@ def test_model_backward_after_a_forward_written_layer_by_layer():
     dy = np.linspace(-1, 1, h.size).reshape(h.shape)
     whole.forward(x)
     np.testing.assert_array_equal(by_hand.backward(dy), whole.backward(dy))
+
+
+def test_model_backward_after_a_forward_by_hand_on_another_batch_than_the_models_last():
+    # The shapes of the model's own last forward (7 samples) are not those of this one (5):
+    # a correct layer is not blamed for a dx of 5 rows.
+    x, _ = data(n=7)
+    model = model_with(Scale(5))
+    model.predict(x)
+    h = x[:5]
+    for layer in model.layers:
+        h = layer.forward(h)
+    assert model.backward(np.ones_like(h)).shape == (5, 4)
 
 
 def test_a_forward_that_returns_nothing_is_named():

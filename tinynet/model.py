@@ -152,7 +152,7 @@ class Sequential:
         self.steps_trained = 0
         self.history: History | None = None
         self.input_shape: tuple[int, ...] | None = None
-        self._input_shapes: list[tuple[int, ...]] = []  # see _forward
+        self._shapes: list[tuple[int, ...]] = []  # see _forward
         #: JSON values saved with the model (``tinynet train`` records the input scaling).
         self.metadata: dict[str, Any] = {}
 
@@ -234,19 +234,29 @@ class Sequential:
     # back: a dx of the wrong shape, or a gradient a layer of one's own forgot, would
     # otherwise be reported by the layer before it, or by the optimiser, as their own error.
     def _forward(self, layers: Sequence[Layer], x: np.ndarray, training: bool) -> np.ndarray:
-        self._input_shapes = []  # layers[i]'s input's shape: that of its backward's dx
+        # The shape of each layer's input (that of its backward's dx), then of the output.
+        self._shapes = []
         for i, layer in enumerate(layers):
-            self._input_shapes.append(np.shape(x))
+            self._shapes.append(np.shape(x))
             x = layer.forward(x, training=training)
             if x is None:
                 raise TypeError(f"{self._where(i)}: forward returned None, expected the "
                                 "output y, an array (N, ...)")
+        self._shapes.append(np.shape(x))
         return x
 
+    def _shapes_for(self, layers: Sequence[Layer], dy: np.ndarray) -> list[tuple[int, ...]] | None:
+        """The shapes of the last forward (see _forward), if it went through ``layers`` to an
+        output of ``dy``'s shape; None after a forward of other layers or of another batch
+        (the layers called one by one), which says nothing of the shapes of this backward."""
+        shapes = self._shapes
+        return shapes if len(shapes) == len(layers) + 1 and shapes[-1] == np.shape(dy) else None
+
     def _backward(self, layers: Sequence[Layer], dy: np.ndarray) -> np.ndarray:
+        shapes = self._shapes_for(layers, dy)
         for i in reversed(range(len(layers))):
             dy = layers[i].backward(dy)
-            self._check_backward(layers, i, dy)
+            self._check_backward(layers, i, dy, shapes)
         return dy
 
     def _backward_params(self, layers: Sequence[Layer], dy: np.ndarray) -> None:
@@ -256,21 +266,21 @@ class Sequential:
         learnt = [i for i, layer in enumerate(layers) if layer.params]
         if not learnt:
             return
+        shapes = self._shapes_for(layers, dy)
         for i in reversed(range(learnt[0] + 1, len(layers))):
             dy = layers[i].backward(dy)
-            self._check_backward(layers, i, dy)
+            self._check_backward(layers, i, dy, shapes)
         first = layers[learnt[0]]
         first.backward_params(dy)
         if first.grads.keys() != first.params.keys() or any(
                 np.shape(g) != first.params[k].shape for k, g in first.grads.items()):
             check_grads(self._where(learnt[0]), first)
 
-    def _check_backward(self, layers: Sequence[Layer], i: int, dx: Any) -> None:
+    def _check_backward(self, layers: Sequence[Layer], i: int, dx: Any,
+                        shapes: list[tuple[int, ...]] | None) -> None:
         """An error naming ``layers[i]`` unless its backward just filled its ``grads`` and
-        returned a ``dx`` of its last input's shape (see :func:`check_grads`)."""
-        # The shapes are those of the last forward through these same layers; after a
-        # forward through other ones (a layer called on its own), only None is refused.
-        shapes = self._input_shapes if len(self._input_shapes) == len(layers) else None
+        returned a ``dx`` of its input's shape, ``shapes[i]`` (see :func:`check_grads` and
+        :meth:`_shapes_for`)."""
         layer = layers[i]
         # Checked in a few microseconds a layer, every step; the messages (which name the
         # layer by its repr) are built only when something is wrong.
@@ -739,8 +749,8 @@ class Sequential:
             # One sample of zeros through the network: a layer that cannot take the shape
             # refuses it with an error that names the layer and the shapes. Each output's
             # shape is what the layer returned, so a layer of one's own is shown as it is.
-            y = self.forward(np.zeros((1, *shape), dtype=self.dtype))
-            outputs = [s[1:] for s in [*self._input_shapes[1:], np.shape(y)]]
+            self.forward(np.zeros((1, *shape), dtype=self.dtype))
+            outputs = [s[1:] for s in self._shapes[1:]]
         rows = [("Layer (type)", "Output shape", "Param #")]
         for i, layer in enumerate(self.layers):
             name = type(layer).__name__

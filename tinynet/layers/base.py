@@ -181,10 +181,14 @@ def check_gradient(where: str, what: str, value: Any, shape: tuple[int, ...],
     if value is None:
         raise TypeError(f"{where}: {what} is None, expected an array of shape {shape} "
                         f"(the shape of {like})")
-    array = np.asarray(value)
-    if array.dtype.kind not in "biuf":
+    try:
+        array = np.asarray(value)
+    except ValueError:  # ragged, as (dx, grads) is: NumPy's message would name neither
+        array = None
+    if array is None or array.dtype.kind not in "biuf":
+        dtype = "" if array is None else f" of dtype {array.dtype}"
         raise TypeError(f"{where}: {what} must be an array of numbers of shape {shape}, got "
-                        f"{type(value).__name__} of dtype {array.dtype}")
+                        f"{type(value).__name__}{dtype}")
     if array.shape != shape:
         raise ValueError(f"{where}: {what} has shape {array.shape}, expected {shape}, the "
                          f"shape of {like}")
