@@ -1044,7 +1044,7 @@ def _recorder(report: str, parts: Collection[str] | None, select: bool,
             # set up the others, so they always load). docs/homework.md says so.
             if (marking_files_only and collection_path.suffix == ".py"
                     and collection_path.name not in ("conftest.py", "__init__.py")
-                    and collection_path.is_file() and not _may_mark_parts(collection_path)):
+                    and not _may_mark_parts(collection_path)):
                 return True
             return None
 
