@@ -78,7 +78,7 @@ class Layer:
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, as JSON values, that rebuild this layer: saving writes
-        them, loading calls ``type(self)(**config)``. None by default: a layer whose
+        them, loading calls ``type(self)(**config)``. Empty by default: a layer whose
         ``__init__`` takes arguments returns them."""
         return {}
 
