@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 
@@ -98,6 +99,23 @@ def targets_hint(name: str, targets: tuple[int, ...], outputs: tuple[int, ...]) 
         return (f" (labels? one-hot encode them: tinynet.datasets.one_hot({name}, "
                 f"{outputs[1]}))")
     return ""
+
+
+def keywords_taken(cls: type) -> list[str] | None:
+    """The names of the arguments ``cls.__init__`` takes, in order, or None when it takes
+    any (``**kwargs``). A refusal of Keras's argument names asks first: a class of one's own
+    may take one of them."""
+    params = inspect.signature(cls.__init__).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return None
+    return [name for name in params if name != "self"]
+
+
+def keras_name_message(cls: type, keras: str, right: str, example: str) -> str:
+    """The one wording of a refused Keras name, for a layer or an optimiser, as an argument
+    or as an attribute: "Adam: learning_rate=0.01 is Keras's name; tinynet's is lr, as in
+    Adam(lr=0.01)"."""
+    return f"{cls.__name__}: {keras} is Keras's name; tinynet's is {right}, as in {example}"
 
 
 def _who(owner: object) -> str:

@@ -17,14 +17,13 @@ TypeError that gives tinynet's.
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-from tinynet.checks import flag, number_in
+from tinynet.checks import flag, keras_name_message, keywords_taken, number_in
 
 Pairs = Iterable[tuple[np.ndarray, np.ndarray]]
 
@@ -143,8 +142,8 @@ class Optimizer:
         ``" = value"`` being set, if any, shown in the example."""
         right = KERAS_NAMES.get(name)
         if right is not None and right in vars(self):
-            raise AttributeError(_keras_name_message(type(self), name, right,
-                                                     f"optimizer.{right}{assignment}"))
+            raise AttributeError(keras_name_message(type(self), name, right,
+                                                    f"optimizer.{right}{assignment}"))
 
 
 def _check_number(owner: Any, name: str, value: Any, low: float, high: float | None = None,
@@ -322,26 +321,19 @@ def get(optimizer: str | Optimizer) -> Optimizer:
     )
 
 
-def _keras_name_message(cls: type[Optimizer], keras: str, right: str, example: str) -> str:
-    """The one wording of a refused Keras name, as an argument or as an attribute: "Adam:
-    learning_rate=0.01 is Keras's name; tinynet's is lr, as in Adam(lr=0.01)"."""
-    return f"{cls.__name__}: {keras} is Keras's name; tinynet's is {right}, as in {example}"
-
-
 def _refuse_unknown_keywords(cls: type[Optimizer], kwargs: dict[str, Any]) -> None:
     """A TypeError for the first keyword argument that ``cls.__init__`` does not take: for a
     Keras name, one that gives tinynet's (``learning_rate`` -> ``lr``); for any other, one
     that lists the names it takes. An ``__init__`` with ``**kwargs`` takes every name."""
-    params = inspect.signature(cls.__init__).parameters  # {"self", "lr", ...}
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+    takes = keywords_taken(cls)  # ["lr", ...]
+    if takes is None:
         return
     for name, value in kwargs.items():
-        if name in params:
+        if name in takes:
             continue
-        if name in KERAS_NAMES and KERAS_NAMES[name] in params:
+        if name in KERAS_NAMES and KERAS_NAMES[name] in takes:
             right = KERAS_NAMES[name]
-            raise TypeError(_keras_name_message(cls, f"{name}={value!r}", right,
-                                                f"{cls.__name__}({right}={value!r})"))
-        takes = ", ".join(n for n in params if n != "self")
+            raise TypeError(keras_name_message(cls, f"{name}={value!r}", right,
+                                               f"{cls.__name__}({right}={value!r})"))
         raise TypeError(f"{cls.__name__}: unexpected argument {name}={value!r}; "
-                        f"{cls.__name__} takes {takes}")
+                        f"{cls.__name__} takes {', '.join(takes)}")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
 
-from tinynet.checks import int_at_least, real_array
+from tinynet.checks import int_at_least, keras_name_message, keywords_taken, real_array
 
 
 class Layer:
@@ -131,20 +130,20 @@ def _refuse_keras_arguments(cls: type[Layer], kwargs: dict[str, Any]) -> None:
     keras = [name for name in kwargs if name in KERAS_ARGUMENTS or name in KERAS_NAMES]
     if not keras:
         return
-    params = inspect.signature(cls.__init__).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+    takes = keywords_taken(cls)
+    if takes is None:
         return
     for name in keras:
-        if name in params:
+        if name in takes:
             continue
         given = f"{name}={kwargs[name]!r}"
         if name in KERAS_ARGUMENTS:
             raise TypeError(f"{cls.__name__}: {given} is a Keras argument; "
                             f"{KERAS_ARGUMENTS[name]}")
-        if KERAS_NAMES[name] in params:
+        if KERAS_NAMES[name] in takes:
             right = KERAS_NAMES[name]
-            raise TypeError(f"{cls.__name__}: {given} is Keras's name; tinynet's is {right}, "
-                            f"as in {cls.__name__}(..., {right}={kwargs[name]!r})")
+            raise TypeError(keras_name_message(cls, given, right, f"{cls.__name__}(..., "
+                                               f"{right}={kwargs[name]!r})"))
 
 
 def as_float_array(x: np.ndarray, dtype: np.dtype, name: str, layer: Layer) -> np.ndarray:
