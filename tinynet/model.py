@@ -70,6 +70,14 @@ def _batch_size(batch_size: object, default: int) -> int:
     return default if batch_size is None else int_at_least("batch_size", batch_size, 1)
 
 
+def _grads_fit(layer: Layer) -> bool:
+    """Whether ``layer.grads`` holds an array of each parameter's shape and nothing else:
+    the quick test of every step, before :func:`check_grads` says what is wrong."""
+    return layer.grads.keys() == layer.params.keys() and all(
+        isinstance(g, np.ndarray) and g.shape == layer.params[k].shape
+        for k, g in layer.grads.items())
+
+
 def _callback_list(callbacks: Iterable[Callback] | Callback | None) -> list[Callback]:
     """fit's ``callbacks`` as a list: a list (or any iterable) of Callback objects, one of
     them alone (as Keras takes it), or None for none. A TypeError names what is not a
@@ -272,8 +280,7 @@ class Sequential:
             self._check_backward(layers, i, dy, shapes)
         first = layers[learnt[0]]
         first.backward_params(dy)
-        if first.grads.keys() != first.params.keys() or any(
-                np.shape(g) != first.params[k].shape for k, g in first.grads.items()):
+        if not _grads_fit(first):
             check_grads(self._where(learnt[0]), first)
 
     def _check_backward(self, layers: Sequence[Layer], i: int, dx: Any,
@@ -285,9 +292,7 @@ class Sequential:
         # Checked in a few microseconds a layer, every step; the messages (which name the
         # layer by its repr) are built only when something is wrong.
         if (isinstance(dx, np.ndarray) and (shapes is None or dx.shape == shapes[i])
-                and layer.grads.keys() == layer.params.keys()
-                and all(isinstance(g, np.ndarray) and g.shape == layer.params[k].shape
-                        for k, g in layer.grads.items())):
+                and _grads_fit(layer)):
             return
         where = self._where(i)
         expected = np.shape(dx) if shapes is None else shapes[i]
