@@ -208,11 +208,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _show(path: Path, photos: list[np.ndarray], prepared: np.ndarray) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # A Figure of its own, as tinynet.plot draws: savefig needs no pyplot, and no backend
+    # switched for the whole process (main runs inside the tests' process too).
+    from matplotlib.figure import Figure
 
-    fig, axes = plt.subplots(4, 8, figsize=(12, 6))
+    fig = Figure(figsize=(12, 6))
+    axes = fig.subplots(4, 8)
     for i, (photo, digit) in enumerate(zip(photos, prepared, strict=False)):
         top, bottom = axes[2 * (i // 8), i % 8], axes[2 * (i // 8) + 1, i % 8]
         top.imshow(photo, cmap="gray", vmin=0, vmax=1)
@@ -221,7 +222,6 @@ def _show(path: Path, photos: list[np.ndarray], prepared: np.ndarray) -> None:
         ax.axis("off")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=60)
-    plt.close(fig)
 
 
 if __name__ == "__main__":
