@@ -156,6 +156,7 @@ def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from tinynet import metrics
     from tinynet.cli import _load_classifier  # the model and its scaling, as predict loads them
     from tinynet.datasets import load_mnist
     from tinynet.imaging import prepare_digit
@@ -178,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     images, labels = images[:args.count], labels[:args.count]
 
     def accuracy(digits: np.ndarray) -> float:
-        return float((model.predict(scaling(digits)).argmax(axis=1) == labels).mean())
+        return metrics.accuracy(model.predict(scaling(digits)), labels)
 
     print(f"{len(labels)} MNIST test digits, model {args.model}")
     print(f"| {'condition':30} | accuracy | refused | ms per photo |")
