@@ -12,6 +12,7 @@ from tinynet.gradcheck import check_layer
 from tinynet.io import ModelFormatError, load_model, save_model
 from tinynet.layers import Dense, Layer, ReLU, Softmax
 from tinynet.losses import Loss
+from tinynet.metrics import mean_absolute_error
 from tinynet.model import Sequential
 from tinynet.optim import SGD, Optimizer
 
@@ -226,6 +227,22 @@ def test_save_refuses_a_class_of_ones_own_named_as_one_of_tinynets(tmp_path):
     with pytest.raises(ValueError, match=r"cannot save layer Dense: load_model would rebuild "
                                          r"it as tinynet\.layers\.Dense.*a name of its own"):
         save_model(Sequential([Dense()]), tmp_path / "m.npz")
+
+
+def test_save_refuses_a_metric_of_ones_own_named_as_one_of_tinynets(tmp_path):
+    def mae(y_pred, y_true):  # the largest error, not tinynet's mean one
+        return np.abs(y_pred - y_true).max()
+
+    model = Sequential([Dense(3, 1)], seed=0)
+    model.compile("mse", "sgd", metrics=[mae])
+    with pytest.raises(ValueError, match=r"cannot save metric mae: load_model would compute "
+                                         r"it as tinynet's metric 'mae'.*a name of its own"):
+        save_model(model, tmp_path / "m.npz")
+    assert os.listdir(tmp_path) == []
+    # tinynet's own function passed as a callable is the named metric: saved as such.
+    model.compile("mse", "sgd", metrics=[mean_absolute_error])
+    path = save_model(model, tmp_path / "m.npz")
+    assert load_model(path).metrics[0][0] == "mean_absolute_error"
 
 
 # ----------------------------------------------------------- a broken part is named, clearly

@@ -137,6 +137,18 @@ def _class_entry(obj: Any, module: Any, base: type) -> dict[str, Any]:
     return {"class": name, "config": config}
 
 
+def _metric_entry(name: str, fn: Callable) -> str:
+    """The file's name of a compiled metric, refusing a function of one's own that has the
+    name of one of tinynet's: load_model would compute tinynet's metric under that name."""
+    own = metrics_module.METRICS.get(name)
+    # compile wraps a function of one's own (functools.wraps keeps it as __wrapped__).
+    if own is not None and getattr(fn, "__wrapped__", fn) is not own:
+        raise ValueError(f"cannot save metric {name}: load_model would compute it as "
+                         f"tinynet's metric {name!r}, not as the function of that name it "
+                         "is; give your function a name of its own")
+    return name
+
+
 def _describe(model: Sequential) -> dict[str, Any]:
     """The JSON document of ``model`` (see the module docstring)."""
     doc: dict[str, Any] = {
@@ -157,7 +169,7 @@ def _describe(model: Sequential) -> dict[str, Any]:
         doc["compile"] = {
             "loss": _class_entry(model.loss, losses_module, Loss),
             "optimizer": optimizer,
-            "metrics": [name for name, _ in model.metrics],
+            "metrics": [_metric_entry(name, fn) for name, fn in model.metrics],
         }
     if model.history is not None:
         # Saved by a callback in on_epoch_end (a ModelCheckpoint): with the values that the
@@ -190,9 +202,9 @@ def save_model(model: Sequential, path: str | os.PathLike) -> Path:
     load the file with ``load_model(path, custom_objects={"Name": Name})``.
 
     Raises ValueError before writing anything when ``path`` names a folder (``"runs"`` would
-    otherwise be written as ``runs.npz`` beside it), when a class of your own has the name of
-    one of tinynet's or a ``get_config()`` that does not give the arguments of its
-    ``__init__``, or when a configuration is not JSON.
+    otherwise be written as ``runs.npz`` beside it), when a class or metric function of your
+    own has the name of one of tinynet's, when a class has a ``get_config()`` that does not
+    give the arguments of its ``__init__``, or when a configuration is not JSON.
     """
     _as_path(path)  # a TypeError or ValueError unless path names a file
     not_a_folder("path", path if isinstance(path, str) else str(path), "model.npz")
