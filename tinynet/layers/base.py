@@ -33,17 +33,9 @@ class Layer:
     Attributes:
         params: name -> parameter array, updated in place by optimisers.
         grads: name -> gradient of the loss with respect to that parameter.
-        rng: the ``numpy.random.Generator`` a layer that draws random numbers (Dropout) uses;
-            :class:`tinynet.Sequential` sets it from its seed.
+        rng: the ``numpy.random.Generator`` a layer that draws random numbers (Dropout,
+            RandomShift) uses; :class:`tinynet.Sequential` sets it from its seed.
     """
-
-    # Not part of the layer's math: only a clearer error for Keras's arguments, as the
-    # optimisers give one (tinynet.optim). Python calls __new__ with the constructor's
-    # arguments just before __init__, whose bare "unexpected keyword argument 'activation'"
-    # would leave a Keras user to guess how tinynet says it.
-    def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
-        _refuse_keras_arguments(cls, kwargs)
-        return super().__new__(cls)
 
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
@@ -102,6 +94,14 @@ class Layer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+    # Not part of the layer's math: only a clearer error for Keras's arguments, as the
+    # optimisers give one (tinynet.optim). Python calls __new__ with the constructor's
+    # arguments just before __init__, whose bare "unexpected keyword argument 'activation'"
+    # would leave a Keras user to guess how tinynet says it.
+    def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
+        _refuse_keras_arguments(cls, kwargs)
+        return super().__new__(cls)
 
 
 _NO_INPUT_SHAPE = ("tinynet's layers take no input shape: the first layer's own sizes say "
