@@ -180,6 +180,7 @@ class CrossEntropy(Loss):
             with np.errstate(divide="ignore"):
                 log_p = np.log(y_pred)
         if labels:
+            # A one-hot y keeps one term of the sum: -log p[n, y_true[n]], picked per row.
             per_sample = -log_p[np.arange(N), y_true]  # (N,)
         else:
             y = y_true.astype(y_pred.dtype, copy=False)
@@ -212,6 +213,7 @@ class CrossEntropy(Loss):
             dy_pred = np.zeros_like(y_pred)  # (N, K)
             with np.errstate(divide="ignore"):  # -1 / 0 = -inf: a zero probability, honestly
                 if y_true.ndim == 1:
+                    # -y / p with y one-hot: -1 / p at each row's true class, 0 elsewhere
                     rows = np.arange(N)
                     dy_pred[rows, y_true] = -1 / y_pred[rows, y_true]
                 else:
