@@ -86,7 +86,8 @@ def im2col(xp: np.ndarray, out: np.ndarray, stride: tuple[int, int]) -> None:
     # HINT: into out
     if C == 1:
         # Speed: with one channel a window row is only kw numbers long, too short for a fast
-        # copy. Copying kernel position by kernel position moves whole image rows instead.
+        # copy. So the same out[n, i, j, di, dj, c] = xp[n, i*sh + di, j*sw + dj, c] is copied
+        # one kernel position (di, dj) at a time, each copy a strided slice of whole image rows.
         for di in range(kh):
             for dj in range(kw):
                 out[:, :, :, di, dj, :] = xp[:, di:di + sh * H_out:sh, dj:dj + sw * W_out:sw]
@@ -133,7 +134,7 @@ class Conv2D(Layer):
         out_channels: C_out, the number of filters.
         kernel_size: kh = kw (an int) or (kh, kw).
         stride: sh = sw or (sh, sw), the step between windows.
-        padding: zeros added around the image: an int or (ph, pw) on each side; ``"valid"``
+        padding: zeros added around the image: an int or (pad_h, pad_w) on each side; ``"valid"``
             (none); or ``"same"`` as in Keras: the output has ``ceil(H / sh)`` rows and
             ``ceil(W / sw)`` columns, so with stride 1 it keeps H and W; the padding is the
             least that gives that, split evenly with any odd row or column below or right.
@@ -198,13 +199,13 @@ class Conv2D(Layer):
         if self.padding == "same":
             return (*same_padding(H, self.kernel_size[0], self.stride[0]),
                     *same_padding(W, self.kernel_size[1], self.stride[1]))
-        ph, pw = self.padding
-        return ph, ph, pw, pw
+        pad_h, pad_w = self.padding
+        return pad_h, pad_h, pad_w, pad_w
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = as_float_array(x, self.dtype, "input", self)  # uint8 pixels become floats
         check_images(self, x, self.in_channels)
-        N, H, W, C_in = x.shape
+        N, H, W, C_in = x.shape  # W is the width here; the weights are self.params["W"]
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         top, bottom, left, right = self.pads(H, W)
         Hp, Wp = H + top + bottom, W + left + right
