@@ -105,7 +105,9 @@ class MaxPool2D(Layer):
             if overlapping:
                 dx_view += dy * wins
             else:
-                np.multiply(dy, wins, out=dx_view)  # in place: no window shares this entry
+                # Without overlap no other position writes these entries of dx, so assigning
+                # them, dx_view = dy * wins (in place, no temporary), gives what += would on 0.
+                np.multiply(dy, wins, out=dx_view)
         return dx
         # END SOLUTION
 
