@@ -4,8 +4,9 @@ The derivative of f at x is approximated by the central difference
 
     df/dx_i ~ (f(x + h e_i) - f(x - h e_i)) / 2h
 
-whose error is O(h^2) (the one-sided difference's is O(h)). In float64 with h = 1e-6 it
-agrees with a correct analytic gradient to about 1e-8 relative error or better.
+whose error is O(h^2) (the one-sided difference's is O(h)). In float64 with h = 1e-6 (the
+argument ``eps`` below) it agrees with a correct analytic gradient to about 1e-8 relative
+error or better.
 
 A layer's output is an array, not a number, so we check the scalar ``f(x) = sum(y * dy)``
 for a *random* upstream gradient ``dy``: its gradient is exactly what ``backward(dy)``
@@ -262,6 +263,8 @@ def check_layer(layer: Layer, x: np.ndarray, training: bool = False, seed: int =
     y = forward(x)
     dy = np.random.default_rng(seed + 1).standard_normal(np.shape(y))
 
+    # f(x) = sum(y * dy). It ignores its argument: numerical_gradient nudges x, or a
+    # parameter the layer reads from params, in place, and f sees the nudge through them.
     def f(_: np.ndarray) -> float:
         return float(np.sum(forward(x) * dy))
 
@@ -316,6 +319,7 @@ def check_model(model: Any, loss: str | Loss, x: np.ndarray, y: np.ndarray,
         _check_params(where[i], layer)
     x = np.array(real_array(x, "x", owner), dtype=np.float64)
 
+    # The loss; like check_layer's f, it reads x and the parameters, nudged in place.
     def f(_: np.ndarray) -> float:
         return loss.forward(model.forward(x, training=False), y)
 
