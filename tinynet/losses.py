@@ -60,81 +60,6 @@ class Loss:
         return f"{type(self).__name__}({args})"
 
 
-#: The end of an error about arguments that look passed in Keras's order, labels first.
-KERAS_ORDER = (" (labels? tinynet's losses take the model's outputs first, loss(y_pred, "
-               "y_true), where Keras's take loss(y_true, y_pred))")
-
-
-def _check_pred(loss: Loss, y_pred: np.ndarray) -> np.ndarray:
-    """``y_pred`` as an array of floats, or a ValueError naming ``loss``."""
-    y_pred = np.asarray(y_pred)
-    if y_pred.dtype.kind != "f":
-        # No model outputs integers: these are labels, given first as Keras's losses take them.
-        hint = KERAS_ORDER if y_pred.dtype.kind in "biu" else ""
-        raise ValueError(f"{loss!r}: y_pred must be a float array, got dtype {y_pred.dtype}"
-                         f"{hint}")
-    return y_pred
-
-
-#: How far from 1 the sum of a row of target probabilities may be: float32 rounding of soft
-#: labels is far inside; a multi-hot row (sum 2) or a row of zeros is far outside.
-ROW_SUM_TOLERANCE = 1e-3
-
-
-def check_targets(y_true: np.ndarray, num_classes: int, name: str = "y_true") -> np.ndarray:
-    """Validate classification targets for ``num_classes`` classes and return them.
-
-    ``y_true`` is either integer labels of shape (N,) in [0, K), or rows of class
-    probabilities (one-hot, say) of shape (N, K): numbers >= 0 summing to 1 in each row.
-    Raises ValueError saying what is wrong.
-    """
-    y_true = np.asarray(y_true)
-    if y_true.ndim == 1 and y_true.size == 0:
-        y_true = y_true.astype(np.intp)  # np.asarray([]) is float64, yet holds no bad label
-    if y_true.ndim == 1:
-        if y_true.dtype.kind not in "iu":
-            raise ValueError(
-                f"{name}: integer labels of shape (N,) must have an integer dtype, got "
-                f"{y_true.dtype} (use y.astype(int), or one-hot rows of shape (N, {num_classes}))"
-            )
-        if y_true.size and (y_true.min() < 0 or y_true.max() >= num_classes):
-            bad = y_true[(y_true < 0) | (y_true >= num_classes)][0]
-            raise ValueError(
-                f"{name}: labels must be in [0, {num_classes}) for a model with {num_classes} "
-                f"outputs, got {bad}"
-            )
-        return y_true
-    if y_true.ndim == 2:
-        if y_true.shape[1] != num_classes:
-            # Keras takes labels as a column (N, 1) too; here a column would be one-hot rows.
-            hint = (" (integer labels in a column? pass them as shape (N,): y.ravel())"
-                    if y_true.shape[1] == 1 and y_true.dtype.kind in "iu" else "")
-            raise ValueError(f"{name}: expected one-hot rows of shape (N, {num_classes}), "
-                             f"got {y_true.shape}{hint}")
-        if y_true.dtype.kind not in "biuf":
-            raise ValueError(f"{name}: expected numbers, got dtype {y_true.dtype}")
-        # Cross-entropy is for one class per sample: with a negative entry the loss has no
-        # lower bound, and a row of zeros or a multi-hot row gives a loss that means nothing.
-        sums = y_true.sum(axis=1)
-        bad = ~((y_true >= 0).all(axis=1) & (np.abs(sums - 1) <= ROW_SUM_TOLERANCE))  # NaN too
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise ValueError(
-                f"{name}: one-hot or probability rows must hold numbers >= 0 summing to 1, "
-                f"got row {i} with sum {sums[i]:.4g} and smallest entry {y_true[i].min():.4g}"
-            )
-        return y_true
-    raise ValueError(
-        f"{name}: expected integer labels (N,) or one-hot rows (N, {num_classes}), "
-        f"got shape {y_true.shape}"
-    )
-
-
-#: How far above 1 CrossEntropy lets a "probability" go: a gradient check nudges a
-#: probability of 1 by about 1e-6; logits and ReLU outputs are far outside.
-PROBABILITY_SLACK = 1e-3
-
-
 class CrossEntropy(Loss):
     """Categorical cross-entropy, ``L = -sum_k y_k log p_k`` per sample.
 
@@ -299,6 +224,84 @@ class MSE(Loss):
         if y_true.dtype.kind not in "biuf":
             raise ValueError(f"{self!r}: y_true must hold numbers, got dtype {y_true.dtype}")
         return y_pred, y_true
+
+
+# The checks of the losses' arguments, after the classes that call them: the file opens
+# on the math.
+
+#: The end of an error about arguments that look passed in Keras's order, labels first.
+KERAS_ORDER = (" (labels? tinynet's losses take the model's outputs first, loss(y_pred, "
+               "y_true), where Keras's take loss(y_true, y_pred))")
+
+
+def _check_pred(loss: Loss, y_pred: np.ndarray) -> np.ndarray:
+    """``y_pred`` as an array of floats, or a ValueError naming ``loss``."""
+    y_pred = np.asarray(y_pred)
+    if y_pred.dtype.kind != "f":
+        # No model outputs integers: these are labels, given first as Keras's losses take them.
+        hint = KERAS_ORDER if y_pred.dtype.kind in "biu" else ""
+        raise ValueError(f"{loss!r}: y_pred must be a float array, got dtype {y_pred.dtype}"
+                         f"{hint}")
+    return y_pred
+
+
+#: How far from 1 the sum of a row of target probabilities may be: float32 rounding of soft
+#: labels is far inside; a multi-hot row (sum 2) or a row of zeros is far outside.
+ROW_SUM_TOLERANCE = 1e-3
+
+
+def check_targets(y_true: np.ndarray, num_classes: int, name: str = "y_true") -> np.ndarray:
+    """Validate classification targets for ``num_classes`` classes and return them.
+
+    ``y_true`` is either integer labels of shape (N,) in [0, K), or rows of class
+    probabilities (one-hot, say) of shape (N, K): numbers >= 0 summing to 1 in each row.
+    Raises ValueError saying what is wrong.
+    """
+    y_true = np.asarray(y_true)
+    if y_true.ndim == 1 and y_true.size == 0:
+        y_true = y_true.astype(np.intp)  # np.asarray([]) is float64, yet holds no bad label
+    if y_true.ndim == 1:
+        if y_true.dtype.kind not in "iu":
+            raise ValueError(
+                f"{name}: integer labels of shape (N,) must have an integer dtype, got "
+                f"{y_true.dtype} (use y.astype(int), or one-hot rows of shape (N, {num_classes}))"
+            )
+        if y_true.size and (y_true.min() < 0 or y_true.max() >= num_classes):
+            bad = y_true[(y_true < 0) | (y_true >= num_classes)][0]
+            raise ValueError(
+                f"{name}: labels must be in [0, {num_classes}) for a model with {num_classes} "
+                f"outputs, got {bad}"
+            )
+        return y_true
+    if y_true.ndim == 2:
+        if y_true.shape[1] != num_classes:
+            # Keras takes labels as a column (N, 1) too; here a column would be one-hot rows.
+            hint = (" (integer labels in a column? pass them as shape (N,): y.ravel())"
+                    if y_true.shape[1] == 1 and y_true.dtype.kind in "iu" else "")
+            raise ValueError(f"{name}: expected one-hot rows of shape (N, {num_classes}), "
+                             f"got {y_true.shape}{hint}")
+        if y_true.dtype.kind not in "biuf":
+            raise ValueError(f"{name}: expected numbers, got dtype {y_true.dtype}")
+        # Cross-entropy is for one class per sample: with a negative entry the loss has no
+        # lower bound, and a row of zeros or a multi-hot row gives a loss that means nothing.
+        sums = y_true.sum(axis=1)
+        bad = ~((y_true >= 0).all(axis=1) & (np.abs(sums - 1) <= ROW_SUM_TOLERANCE))  # NaN too
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"{name}: one-hot or probability rows must hold numbers >= 0 summing to 1, "
+                f"got row {i} with sum {sums[i]:.4g} and smallest entry {y_true[i].min():.4g}"
+            )
+        return y_true
+    raise ValueError(
+        f"{name}: expected integer labels (N,) or one-hot rows (N, {num_classes}), "
+        f"got shape {y_true.shape}"
+    )
+
+
+#: How far above 1 CrossEntropy lets a "probability" go: a gradient check nudges a
+#: probability of 1 by about 1e-6; logits and ReLU outputs are far outside.
+PROBABILITY_SLACK = 1e-3
 
 
 LOSSES = {
