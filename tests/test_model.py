@@ -1195,3 +1195,32 @@ def test_count_params_is_the_total_that_summary_prints():
     lines = []
     model.summary(input_shape=(784,), print_fn=lines.append)
     assert "Total params: 407,050" in "\n".join(lines)
+
+
+def test_the_logged_loss_weighs_each_batch_by_its_size():
+    # 5 samples in batches of 4 and 1, and an optimiser that takes no step: the epoch's loss
+    # is the mean over the 5 samples, that of the model's outputs, as Keras logs it. Weighing
+    # the lone sample as a batch of 4 would give (4 l_a + 4 l_b) / 5; the mean of the two
+    # batches' losses, (l_a + l_b) / 2.
+    x, y = blobs(0, n=5)
+    model = mlp(0)
+    model.compile(CrossEntropy(), GradientRecorder(), metrics=None)
+    history = model.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    p = model.predict(x).astype(np.float64)
+    expected = -np.log(p[np.arange(5), y]).mean()
+    assert history.history["loss"] == pytest.approx([expected] * 2, rel=1e-5)
+
+
+def test_set_weights_refuses_a_wrong_count_or_shape_by_name():
+    # A bias row (8,) in place of W (2, 8) would broadcast into it, silently, and a list one
+    # short would fail inside zip with a message that names neither set_weights nor counts.
+    model = mlp(0)
+    weights = model.get_weights()
+    assert [w.shape for w in weights] == [(2, 8), (8,), (8, 2), (2,)]
+    with pytest.raises(ValueError, match=r"^set_weights: expected 4 arrays, got 3$"):
+        model.set_weights(weights[:3])
+    with pytest.raises(ValueError, match=r"^set_weights: array 0 must have shape \(2, 8\), "
+                                         r"got \(8,\)$"):
+        model.set_weights([weights[1], *weights[1:]])
+    model.set_weights([np.full_like(w, i) for i, w in enumerate(weights)])
+    assert [float(w.mean()) for w in model.get_weights()] == [0.0, 1.0, 2.0, 3.0]
