@@ -285,3 +285,63 @@ def test_an_optimiser_subclass_with_keyword_arguments_of_its_own_is_left_alone()
             self.scale = options.get("scale", 1.0)
 
     assert Scaled(learning_rate=0.5, scale=2.0).scale == 2.0
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda: SGD(0.1, momentum=0.9), marks=pytest.mark.part("sgd-momentum")),
+    pytest.param(lambda: RMSprop(0.1), marks=pytest.mark.part("rmsprop")),
+    pytest.param(lambda: Adam(0.1), marks=pytest.mark.part("adam")),
+])
+def test_get_state_is_a_snapshot_and_set_state_resumes_from_a_copy(make):
+    # A checkpoint kept in memory must stay what it was when taken: get_state copies the
+    # state out, set_state copies it in, so that the steps after either never write into it.
+    rng = np.random.default_rng(0)
+    p, g1, g2 = rng.standard_normal((3, 4))
+    first = make()
+    first.step([(p, g1)])
+    saved, p_saved = first.get_state([p]), p.copy()
+    kept = [{k: v.copy() for k, v in s.items()} for s in saved]
+    first.step([(p, g2)])
+    resumed, q = make(), p_saved.copy()
+    resumed.set_state([q], saved, iterations=1)
+    resumed.step([(q, g2)])
+    for state, copy in zip(saved, kept, strict=True):
+        assert state.keys() == copy.keys()
+        for name in state:
+            np.testing.assert_array_equal(state[name], copy[name])
+    # ... and the copy restored goes on exactly as the optimiser it was taken from.
+    assert q.tobytes() == p.tobytes() and resumed.iterations == first.iterations == 2
+
+
+def test_plain_sgd_keeps_and_saves_no_state():
+    # A velocity that momentum 0 never reads would be allocated, and saved with every
+    # checkpoint; such a file's optimiser state would not load into a plain SGD.
+    p = np.zeros(3)
+    opt = SGD(0.1)
+    opt.step([(p, np.ones(3))])
+    assert opt.get_state([p]) == [{}]
+    assert [set(s) for s in SGD(0.1, momentum=0.5).get_state([p])] == [{"velocity"}]
+
+
+def test_set_state_refuses_states_that_do_not_fit_by_name():
+    p = np.zeros(3, np.float32)
+    good = {"m": np.zeros(3, np.float32), "v": np.zeros(3, np.float32)}
+    cases = [
+        ([], r"Adam\(.*\): 0 states for 1 parameters$"),
+        ([{"velocity": np.zeros(3, np.float32)}],
+         r"Adam\(.*\): state names \['velocity'\], expected \['m', 'v'\]$"),
+        ([{**good, "v": np.zeros(3)}], r"Adam\(.*\): state 'v' is float64 \(3,\), expected "
+                                       r"float32 \(3,\)$"),
+        ([{**good, "m": np.zeros(4, np.float32)}], r"Adam\(.*\): state 'm' is float32 \(4,\), "
+                                                   r"expected float32 \(3,\)$"),
+    ]
+    for states, message in cases:
+        with pytest.raises(ValueError, match=message):
+            Adam().set_state([p], states, iterations=1)
+
+
+@pytest.mark.parametrize("name, cls", sorted(optim.OPTIMIZERS.items()))
+def test_an_optimiser_by_name_has_keras_defaults(name, cls):
+    # compile(loss, "adam") is Keras's Adam(): lr 0.001, as test_keras_defaults pins them.
+    assert optim.get(name).get_config() == cls().get_config()
+    assert optim.get(name.upper()).lr == {"sgd": 0.01, "rmsprop": 0.001, "adam": 0.001}[name]
