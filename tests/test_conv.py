@@ -206,6 +206,15 @@ def test_a_kernel_larger_than_the_padded_input_raises():
         layer.forward(np.zeros((1, 2, 2, 1)))
 
 
+def test_a_kernel_wider_than_the_padded_input_raises():
+    # Taller fits, wider does not: (W - kw) // sw + 1 would be 0 columns of output, an
+    # empty array for the layers after it to fail on.
+    layer = Conv2D(1, 2, (1, 5))
+    with pytest.raises(ValueError, match=r"1x5 kernel is larger than the padded input, 4x4"):
+        layer.forward(np.zeros((1, 4, 4, 1)))
+    assert Conv2D(1, 2, (1, 5), padding=(0, 1)).forward(np.zeros((1, 4, 4, 1))).shape == (
+        1, 4, 2, 2)
+
 def test_a_channel_mismatch_raises():
     layer = Conv2D(3, 2, 3)
     with pytest.raises(ValueError, match=r"3 channel\(s\), got shape \(1, 8, 8, 1\) with 1"):

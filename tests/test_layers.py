@@ -226,6 +226,22 @@ def test_dense_names_itself_and_the_shapes_on_a_wrong_input():
         layer.forward(np.array([["a", "b", "c", "d"]]))
 
 
+@pytest.mark.part("dense-backward")
+def test_a_float32_dense_keeps_float32_for_a_float64_dy():
+    # A loss of one's own, or np.ones(y.shape), hands backward float64: dx and every
+    # gradient stay in the layer's dtype (as Conv2D's, test_conv.py), equal to those of the
+    # same dy in float32.
+    rng = np.random.default_rng(3)
+    layer = Dense(4, 3, b_init="normal", rng=rng)
+    layer.forward(rng.standard_normal((5, 4)).astype(np.float32))
+    dy = rng.standard_normal((5, 3))
+    dx = layer.backward(dy)
+    grads = dict(layer.grads)
+    assert dx.dtype == np.float32 and all(g.dtype == np.float32 for g in grads.values())
+    np.testing.assert_allclose(dx, layer.backward(dy.astype(np.float32)), rtol=1e-6)
+    for name, g in layer.grads.items():
+        np.testing.assert_allclose(grads[name], g, rtol=1e-6)
+
 @pytest.mark.parametrize("shape", [(4,), (2, 2)])
 def test_dense_hints_at_the_batch_axis_of_one_sample(shape):
     # predict(x_test[0]): one flattened image (784,), or one image not flattened (28, 28).

@@ -434,3 +434,50 @@ def test_cross_entropy_from_logits_must_be_a_bool(from_logits):
     with pytest.raises(TypeError, match=rf"^CrossEntropy: from_logits must be True or False, "
                                         rf"got {from_logits!r}$"):
         CrossEntropy(from_logits=from_logits)
+
+
+@pytest.mark.part("cross-entropy")
+@pytest.mark.parametrize("from_logits", [True, False])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_cross_entropy_gradient_check_for_rows_summing_to_nearly_1(from_logits, reduction):
+    # check_targets takes rows that sum to 1 within ROW_SUM_TOLERANCE (soft labels rounded,
+    # say). The gradient from logits is p * sum(y) - y: p - y, right for rows summing to 1
+    # exactly, would not be the derivative of the loss forward computes for these.
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((4, 3))
+    y = rng.random((4, 3))
+    y *= (1 + 0.8 * losses.ROW_SUM_TOLERANCE * np.array([1, -1, 1, -1]))[:, None] / y.sum(
+        axis=1, keepdims=True)
+    y_pred = z if from_logits else softmax(z)
+    loss = CrossEntropy(from_logits=from_logits, reduction=reduction)
+    loss.forward(y_pred, y)
+    analytic = loss.backward()
+    numeric = numerical_gradient(lambda p: loss.forward(p, y), y_pred)
+    error, where = relative_error(analytic, numeric)
+    assert error < 1e-6, f"relative error {error:.1e} at {where}"
+
+
+@pytest.mark.part("cross-entropy")
+@pytest.mark.parametrize("from_logits", [True, False])
+def test_cross_entropy_gradient_has_the_dtype_of_y_pred_for_float64_soft_labels(from_logits):
+    # Soft labels come as float64 (NumPy's default) for a float32 model: the gradient stays
+    # in the model's dtype, as for labels.
+    z = np.array([[1.0, 2.0, 3.0], [0.5, 0.0, -1.0]], dtype=np.float32)
+    y = np.array([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0]])
+    loss = CrossEntropy(from_logits=from_logits)
+    loss.forward(z if from_logits else softmax(z), y)
+    assert loss.backward().dtype == np.float32
+
+
+def test_cross_entropy_refuses_probabilities_and_rows_off_by_more_than_rounding():
+    # A "probability" of 1.05 makes the loss negative, -log(1.05); a row of targets summing
+    # to 1.005 is no distribution. Rounding (1e-6, a gradient check's nudge, or float32
+    # soft labels) is taken.
+    with pytest.raises(ValueError, match=r"y_pred must hold probabilities in \[0, 1\], got "
+                                         r"values from 0 to 1.05"):
+        CrossEntropy().forward(np.array([[1.05, 0.0]]), np.array([0]))
+    assert CrossEntropy().forward(np.array([[1 + 1e-6, 0.0]]), np.array([0])) <= 0
+    with pytest.raises(ValueError, match=r"got row 0 with sum 1.005 and smallest entry 0.5025"):
+        CrossEntropy(from_logits=True).forward(np.zeros((1, 2)), np.array([[0.5025, 0.5025]]))
+    rows = np.array([[0.5, 0.5 + 1e-6]])
+    assert CrossEntropy(from_logits=True).forward(np.zeros((1, 2)), rows) > 0
