@@ -714,3 +714,90 @@ def test_numpy_numbers_are_a_patience_a_verbose_and_a_baseline():
     assert EarlyStopping(verbose=np.int64(1)).verbose == 1
     assert EarlyStopping(baseline=np.float32(0.5)).baseline == 0.5
     assert EarlyStopping(baseline=1).baseline == 1.0
+
+
+def feed(stopper: EarlyStopping, key: str, values: list[float]) -> EarlyStopping:
+    """Feed ``values`` as ``logs[key]``, epoch by epoch, until the callback stops training."""
+    m = model()
+    stopper.set_model(m)
+    m.stop_training = False
+    stopper.on_train_begin()
+    for epoch, value in enumerate(values):
+        stopper.on_epoch_end(epoch, {key: value})
+        if m.stop_training:
+            break
+    stopper.on_train_end()
+    return stopper
+
+
+@pytest.mark.parametrize("key", ["val_loss", "val_accuracy"])
+def test_early_stopping_takes_an_epoch_that_only_equals_the_best_for_no_improvement(key):
+    # As Keras compares (strictly, np.less and np.greater): a val_accuracy stuck at one
+    # value, common on a small validation set, runs out of patience instead of resetting it
+    # every epoch, and the best epoch stays the first that reached the value.
+    stopper = feed(EarlyStopping(monitor=key, patience=2), key, [0.8] * 5)
+    assert stopper.stopped_epoch == 2
+    assert stopper.best == 0.8 and stopper.best_epoch == 0
+
+
+def test_early_stopping_counts_epochs_whose_value_is_nan_towards_the_patience():
+    # NaN improves on nothing, not even on no epoch at all: a run whose validation loss is
+    # NaN from the start stops after its patience.
+    stopper = feed(EarlyStopping(patience=2), "val_loss", [math.nan] * 4)
+    assert stopper.stopped_epoch == 1 and stopper.best_epoch is None
+
+
+def test_early_stopping_takes_min_delta_of_either_sign():
+    # As in Keras: min_delta=-0.1 is min_delta=0.1, never a licence to get worse.
+    for min_delta in (0.1, -0.1):
+        stopper = feed(EarlyStopping(patience=1, min_delta=min_delta), "val_loss",
+                       [1.0, 0.95, 1.2, 0.5])
+        assert stopper.min_delta == 0.1
+        assert stopper.stopped_epoch == 1 and stopper.best_epoch == 0
+
+
+def test_early_stopping_used_for_a_second_fit_forgets_where_the_first_stopped(capsys):
+    stopper = EarlyStopping(patience=1, verbose=1)
+    feed(stopper, "val_loss", [1.0, 2.0])
+    assert stopper.stopped_epoch == 1
+    assert capsys.readouterr().out == "Epoch 2: early stopping\n"
+    feed(stopper, "val_loss", [1.0, 0.9, 0.8])  # improves every epoch: never stopped
+    assert stopper.stopped_epoch is None
+    assert capsys.readouterr().out == ""
+
+
+def test_keras_2s_val_acc_is_maximised_in_mode_auto():
+    # compile(metrics=["acc"]) logs val_acc: "auto" must read it as an accuracy, whose larger
+    # values are better, as it reads val_accuracy.
+    stopper = feed(EarlyStopping(monitor="val_acc", patience=0), "val_acc", [0.5, 0.6, 0.7])
+    assert stopper.stopped_epoch is None and stopper.best_epoch == 2
+    assert ModelCheckpoint("m.npz", monitor="val_acc").mode == "max"
+    assert ModelCheckpoint("m.npz", monitor="val_loss").mode == "min"
+
+
+def test_the_scheduler_refuses_a_rate_that_is_infinite_or_not_positive():
+    m = model()
+    for bad in (math.inf, math.nan, 0.0, -0.1):
+        scheduler = LearningRateScheduler(functools.partial(lambda rate, epoch: rate, bad))
+        scheduler.set_model(m)
+        with pytest.raises(ValueError, match=rf"^LearningRateScheduler: the schedule gave "
+                                             rf"lr={bad!r} for epoch 0; it must be a positive "
+                                             rf"number$"):
+            scheduler.on_epoch_begin(0)
+        assert m.optimizer.lr == 0.1
+
+
+def test_a_schedule_whose_lr_has_a_default_is_given_the_rate():
+    # Keras calls schedule(epoch, lr) whenever the schedule takes it: a default for lr (to
+    # call the function by hand) does not make it a schedule of the epoch alone.
+    def halve(epoch, lr=1.0):
+        return lr / 2
+
+    m = model()
+    scheduler = LearningRateScheduler(halve)
+    scheduler.set_model(m)
+    seen = []
+    for epoch in range(3):
+        scheduler.on_epoch_begin(epoch)
+        seen.append(m.optimizer.lr)
+    assert seen == [0.05, 0.025, 0.0125]

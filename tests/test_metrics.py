@@ -206,3 +206,20 @@ def test_accuracy_takes_probability_rows_by_their_argmax():
     assert accuracy(SCORES, smoothed) == 1.0
     rounded = np.array([[1 + 1e-7, 0, 0], [0, 1, 0]])  # one-hot, as rounding may leave it
     assert accuracy(SCORES, rounded) == 1.0
+
+
+def test_accuracy_of_no_samples_is_nan_without_a_warning():
+    # np.mean of nothing is NaN too, but with NumPy's "Mean of empty slice" warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(accuracy(np.zeros((0, 3)), np.zeros(0, int)))
+        assert np.isnan(accuracy(np.zeros((0, 3)), np.zeros((0, 3))))
+
+
+def test_accuracy_counts_class_indices_of_any_size():
+    # 1000 classes, as ImageNet's: labels past 127 or 255 compare as the numbers they are.
+    labels = np.array([0, 127, 128, 255, 256, 999])
+    scores = np.eye(1000)[labels]
+    assert accuracy(scores, labels) == 1.0
+    assert accuracy(scores, labels.astype(np.uint16)) == 1.0
+    assert accuracy(scores, np.roll(labels, 1)) == 0.0
