@@ -215,6 +215,7 @@ def test_a_kernel_wider_than_the_padded_input_raises():
     assert Conv2D(1, 2, (1, 5), padding=(0, 1)).forward(np.zeros((1, 4, 4, 1))).shape == (
         1, 4, 2, 2)
 
+
 def test_a_channel_mismatch_raises():
     layer = Conv2D(3, 2, 3)
     with pytest.raises(ValueError, match=r"3 channel\(s\), got shape \(1, 8, 8, 1\) with 1"):

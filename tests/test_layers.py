@@ -242,6 +242,7 @@ def test_a_float32_dense_keeps_float32_for_a_float64_dy():
     for name, g in layer.grads.items():
         np.testing.assert_allclose(grads[name], g, rtol=1e-6)
 
+
 @pytest.mark.parametrize("shape", [(4,), (2, 2)])
 def test_dense_hints_at_the_batch_axis_of_one_sample(shape):
     # predict(x_test[0]): one flattened image (784,), or one image not flattened (28, 28).
