@@ -1224,3 +1224,15 @@ def test_set_weights_refuses_a_wrong_count_or_shape_by_name():
         model.set_weights([weights[1], *weights[1:]])
     model.set_weights([np.full_like(w, i) for i, w in enumerate(weights)])
     assert [float(w.mean()) for w in model.get_weights()] == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_a_refused_set_weights_changes_no_parameter():
+    # The first array fits, the second does not: neither is copied in.
+    model = mlp(0)
+    before = model.get_weights()
+    zeros = [np.zeros_like(w) for w in before]
+    for bad in (np.zeros(5), np.array(["a", "b"])):
+        with pytest.raises(ValueError, match=r"^set_weights: array 1 must"):
+            model.set_weights([zeros[0], bad, *zeros[2:]])
+        for w, b in zip(model.get_weights(), before, strict=True):
+            np.testing.assert_array_equal(w, b)

@@ -345,3 +345,19 @@ def test_an_optimiser_by_name_has_keras_defaults(name, cls):
     # compile(loss, "adam") is Keras's Adam(): lr 0.001, as test_keras_defaults pins them.
     assert optim.get(name).get_config() == cls().get_config()
     assert optim.get(name.upper()).lr == {"sgd": 0.01, "rmsprop": 0.001, "adam": 0.001}[name]
+
+
+def test_a_refused_set_state_changes_no_state_and_no_step_count():
+    # The first parameter's state fits, the second's does not: neither is restored, and
+    # the step count stays, so the optimiser goes on as if set_state had not been called.
+    p, q = np.zeros(3, np.float32), np.zeros(2, np.float32)
+    opt = Adam()
+    opt.step([(p, np.ones(3, np.float32)), (q, np.ones(2, np.float32))])
+    before = opt.get_state([p, q])
+    good = {"m": np.full(3, 7, np.float32), "v": np.full(3, 7, np.float32)}
+    with pytest.raises(ValueError, match=r"state names \['m'\], expected \['m', 'v'\]"):
+        opt.set_state([p, q], [good, {"m": np.zeros(2, np.float32)}], iterations=5)
+    assert opt.iterations == 1
+    for state, old in zip(opt.get_state([p, q]), before, strict=True):
+        for name in old:
+            np.testing.assert_array_equal(state[name], old[name])

@@ -320,15 +320,20 @@ class Sequential:
         return [p.copy() for p, _ in self.parameters()]
 
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
-        """Copy ``weights`` (as from :meth:`get_weights`) into the parameters, in place."""
+        """Copy ``weights`` (as from :meth:`get_weights`) into the parameters, in place.
+
+        Raises ValueError, before any parameter changes, unless there is one array of real
+        numbers per parameter, of its shape."""
         params = [p for p, _ in self.parameters()]
         if len(weights) != len(params):
             raise ValueError(f"set_weights: expected {len(params)} arrays, got {len(weights)}")
-        for i, (p, w) in enumerate(zip(params, weights, strict=True)):
-            w = np.asarray(w)
+        arrays = [real_array(w, f"array {i}", "set_weights") for i, w in enumerate(weights)]
+        for i, (p, w) in enumerate(zip(params, arrays, strict=True)):
             if w.shape != p.shape:
                 raise ValueError(f"set_weights: array {i} must have shape {p.shape}, "
                                  f"got {w.shape}")
+        # All checked first: a refused list leaves every parameter as it was.
+        for p, w in zip(params, arrays, strict=True):
             p[...] = w
 
     @property

@@ -92,11 +92,14 @@ class Optimizer:
 
     def set_state(self, params: list[np.ndarray], states: list[dict[str, np.ndarray]],
                   iterations: int) -> None:
-        """Restore what :meth:`get_state` returned, and the step count, for ``params``."""
+        """Restore what :meth:`get_state` returned, and the step count, for ``params``.
+
+        Raises ValueError, before any state changes, unless each of ``params`` has a state
+        with the names, dtypes and shapes its own has."""
         if len(states) != len(params):
             raise ValueError(f"{self!r}: {len(states)} states for {len(params)} parameters")
-        for p, saved in zip(params, states, strict=True):
-            state = self.state(p)
+        pairs = [(self.state(p), saved) for p, saved in zip(params, states, strict=True)]
+        for state, saved in pairs:
             if set(saved) != set(state):
                 raise ValueError(f"{self!r}: state names {sorted(saved)}, expected "
                                  f"{sorted(state)}")
@@ -104,6 +107,10 @@ class Optimizer:
                 if v.shape != state[k].shape or v.dtype != state[k].dtype:
                     raise ValueError(f"{self!r}: state {k!r} is {v.dtype} {v.shape}, expected "
                                      f"{state[k].dtype} {state[k].shape}")
+        # All checked first: a refused restore leaves the optimiser as it was (half a
+        # checkpoint with the old step count would be neither run).
+        for state, saved in pairs:
+            for k, v in saved.items():
                 state[k][...] = v
         self.iterations = int(iterations)
 
