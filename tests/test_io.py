@@ -201,6 +201,7 @@ def test_path_without_npz_suffix_gets_it_appended_and_loads_back(tmp_path, name)
     (3, TypeError, r"path must be a str or os.PathLike, got 3"),
     ("", ValueError, r"path must name a file, got ''"),
     (".", ValueError, r"path must name a file, got '.'"),
+    ("..", ValueError, r"path must name a file, got '\.\.'"),
 ])
 def test_a_path_that_names_no_file_is_refused_by_save_and_load(path, error, match):
     model = Sequential([Dense(2, 2)], seed=0)
@@ -389,6 +390,16 @@ def test_refuses_names_of_tinynet_layers_module_that_are_not_layers(tmp_path, sa
     refused(write_archive(tmp_path / "u.npz", doc, arrays), "unknown layer type")
 
 
+@pytest.mark.parametrize("part, name", [("loss", "Any"), ("optimizer", "Iterable")])
+def test_refuses_names_of_the_loss_and_optimizer_modules_that_are_not_such_classes(
+        tmp_path, saved, part, name):
+    # Classes those modules import for their annotations: a name is rebuilt only when it is a
+    # Loss or an Optimizer, else it is unknown (not "cannot build Any(**{...})").
+    _, doc, arrays = saved
+    doc["compile"][part]["class"] = name
+    refused(write_archive(tmp_path / "n.npz", doc, arrays), f"unknown {part} type '{name}'")
+
+
 def test_refuses_unknown_optimizer_type(tmp_path, saved):
     _, doc, arrays = saved
     doc["compile"]["optimizer"]["class"] = "Lion"
@@ -444,6 +455,64 @@ def test_refuses_extra_arrays(tmp_path, saved):
     _, doc, arrays = saved
     arrays["layer9.W"] = np.zeros(2, dtype=np.float32)
     refused(write_archive(tmp_path / "e.npz", doc, arrays), r"unexpected arrays.*layer9\.W")
+
+
+@pytest.mark.parametrize("version", [0, -1, True, "1", 1.0, None])
+def test_refuses_a_format_version_that_is_not_an_int_at_least_1(tmp_path, saved, version):
+    # JSON true is not the version 1, nor is 0 a version any tinynet wrote.
+    _, doc, arrays = saved
+    doc["format_version"] = version
+    refused(write_archive(tmp_path / "v.npz", doc, arrays),
+            rf"format_version must be an int >= 1, got {re.escape(repr(version))}")
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda doc: doc.pop("layers"), r"'layers' must be a JSON list, got None"),
+    (lambda doc: doc.update(layers={"0": "Dense"}), r"'layers' must be a JSON list"),
+    (lambda doc: doc.pop("seed"), r"'seed' must be a JSON int, got None"),
+    (lambda doc: doc.update(seed=True), r"'seed' must be a JSON int"),  # not the seed 1
+    (lambda doc: doc.update(seed=1.5), r"'seed' must be a JSON int, got 1\.5"),
+    (lambda doc: doc.update(seed=-1), r"'seed' must be >= 0, got -1"),
+    (lambda doc: doc["compile"].pop("optimizer"), r"compile: 'optimizer' must be a JSON dict"),
+], ids=["no-layers", "layers-dict", "no-seed", "seed-true", "seed-float", "seed-negative",
+        "no-optimizer"])
+def test_refuses_a_missing_or_mistyped_field_of_the_description(tmp_path, saved, edit, match):
+    _, doc, arrays = saved
+    edit(doc)
+    refused(write_archive(tmp_path / "f.npz", doc, arrays), match)
+
+
+@pytest.mark.parametrize("dtype, shape", [(np.int8, (-1,)), (np.uint8, (1, -1))],
+                         ids=["int8", "2-D"])
+def test_refuses_a_description_that_is_not_a_1d_uint8_array(tmp_path, saved, dtype, shape):
+    _, doc, arrays = saved
+    raw = np.frombuffer(json.dumps(doc).encode("utf-8"), dtype=np.uint8)
+    path = tmp_path / "j.npz"
+    with open(path, "wb") as f:
+        np.savez(f, **arrays, **{JSON_KEY: raw.astype(dtype).reshape(shape)})
+    refused(path, rf"{re.escape(JSON_KEY)} must be a 1-D uint8 array, got "
+                  rf"{np.dtype(dtype)} of shape")
+
+
+@pytest.mark.parametrize("history", [
+    {"epoch": ["first"], "history": {"loss": [0.5]}},
+    {"epoch": [0], "history": {"loss": ["low"]}},
+    {"epoch": [0], "history": {"loss": [None]}},
+], ids=["epoch", "value", "null"])
+def test_refuses_a_history_that_is_not_numbers(tmp_path, saved, history):
+    _, doc, arrays = saved
+    doc["history"] = history
+    refused(write_archive(tmp_path / "h.npz", doc, arrays), "history must hold lists of numbers")
+
+
+def test_an_exact_file_name_wins_over_the_name_with_npz_appended(tmp_path):
+    # load_model("m") appends .npz only when "m" itself does not exist.
+    x, _ = make_data()
+    first, second = make_model(seed=1), make_model(seed=2)
+    save_model(first, tmp_path / "m.npz")
+    os.replace(save_model(second, tmp_path / "other.npz"), tmp_path / "m")
+    np.testing.assert_array_equal(load_model(tmp_path / "m").predict(x), second.predict(x))
+    np.testing.assert_array_equal(load_model(tmp_path / "m.npz").predict(x), first.predict(x))
 
 
 def test_missing_file_is_file_not_found(tmp_path):
@@ -520,9 +589,10 @@ def test_custom_metric_is_left_out_with_a_warning(tmp_path):
     model = make_model(compiled=False)
     model.compile("sparse_categorical_crossentropy", "sgd", metrics=["accuracy", top_score])
     path = save_model(model, tmp_path / "m.npz")
-    with pytest.warns(UserWarning, match="'top_score' is a function of your own"):
+    with pytest.warns(UserWarning, match="'top_score' is a function of your own") as record:
         loaded = load_model(path)
     assert [name for name, _ in loaded.metrics] == ["accuracy"]
+    assert record[0].filename == __file__  # it points at the call of load_model
 
 
 def test_a_metric_named_acc_keeps_its_name_through_save_and_load(tmp_path):
@@ -547,3 +617,26 @@ def test_metadata_round_trips(tmp_path):
     assert path == tmp_path / "m.npz"
     assert load_model(path).metadata == model.metadata
     assert load_model(save_model(Sequential([Dense(3, 2)]), tmp_path / "n")).metadata == {}
+
+
+@pytest.mark.parametrize("metadata", ["missing", None])
+def test_a_file_without_metadata_loads_with_empty_metadata(tmp_path, saved, metadata):
+    # Files written before models kept metadata: model.metadata is still a dict, which
+    # `"scaling" in model.metadata` (tinynet evaluate) needs.
+    _, doc, arrays = saved
+    if metadata == "missing":
+        del doc["metadata"]
+    else:
+        doc["metadata"] = metadata
+    assert load_model(write_archive(tmp_path / "old.npz", doc, arrays)).metadata == {}
+
+
+def test_history_of_a_run_started_at_a_later_epoch_keeps_its_epoch_numbers(tmp_path):
+    x, y = make_data()
+    model = make_model()
+    model.fit(x, y, epochs=3, initial_epoch=1, batch_size=16, verbose=0)
+    loaded = load_model(save_model(model, tmp_path / "m.npz"))
+    assert loaded.history.epoch == model.history.epoch == [1, 2]
+    # And it resumes where it stopped, not as a run that skipped epochs.
+    loaded.fit(x, y, epochs=4, initial_epoch=3, batch_size=16, verbose=0)
+    assert loaded.history.epoch == [1, 2, 3]
