@@ -1,5 +1,6 @@
 """write_atomic: a file is replaced whole or not at all."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,36 @@ def test_a_dangling_link_gets_its_file_and_a_loop_of_links_is_refused(tmp_path):
                                                 r"folder .*missing"):
         write_atomic(tmp_path / "away.json", written.append)
     assert written == []
+
+
+def test_the_data_is_flushed_to_disk_before_the_rename_and_the_rename_after(tmp_path,
+                                                                            monkeypatch):
+    # Without the first fsync a crash just after the rename can leave the new name on an
+    # empty or partial file; without the folder's, the rename itself can be lost.
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        events.append(("fsync", os.fstat(fd).st_ino))
+        real_fsync(fd)
+
+    def replace(src, dst):
+        events.append(("replace", os.fspath(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    target = tmp_path / "model.npz"
+    write_atomic(target, lambda tmp: tmp.write_bytes(b"data"))
+    # The file flushed is the temporary one, which the rename made the target.
+    assert events == [("fsync", target.stat().st_ino), ("replace", str(target)),
+                      ("fsync", tmp_path.stat().st_ino)]
+
+
+def test_each_write_uses_a_temporary_name_of_its_own(tmp_path):
+    # Two processes saving the same file at once must not write into one temporary file.
+    seen = []
+    for _ in range(2):
+        write_atomic(tmp_path / "a.json", lambda tmp: (seen.append(tmp), tmp.write_text("{}")))
+    assert seen[0] != seen[1]
+    assert all(p.name.startswith(".a.") and p.parent == tmp_path for p in seen)

@@ -100,6 +100,19 @@ def test_gzip_output_is_reproducible():
     assert first.getvalue()[4:8] == b"\x00\x00\x00\x00"  # the gzip header's mtime
 
 
+def test_gzip_file_written_by_path_is_reproducible(tmp_path):
+    # Written through a temporary file: its name must not go into the gzip header (gzip
+    # stores the name of the file object it writes to unless told another), or each write
+    # of the same array would give other bytes, and another checksum.
+    array = np.arange(100, dtype=np.int16).reshape(10, 10)
+    write_idx(tmp_path / "a.idx.gz", array)
+    first = (tmp_path / "a.idx.gz").read_bytes()
+    write_idx(tmp_path / "a.idx.gz", array)
+    assert (tmp_path / "a.idx.gz").read_bytes() == first
+    assert first[3] == 0  # the gzip header's flags: no file name, no comment, nothing extra
+    assert first[4:8] == b"\x00\x00\x00\x00"  # and no modification time
+
+
 # --------------------------------------------------------------------- exact bytes on disk
 def test_writer_bytes_are_big_endian_idx():
     buffer = io.BytesIO()
@@ -254,11 +267,20 @@ CORPUS = {
     ),
     "png image": (b"\x89PNG\r\n\x1a\n" + bytes(30), ["not an IDX file", "PNG image"]),
     "jpeg image": (b"\xff\xd8\xff\xe0" + bytes(30), ["not an IDX file", "JPEG image"]),
+    "bmp image": (b"BM" + bytes(30), ["not an IDX file", "found 42 4d 00 00", "BMP image"]),
+    "html after a bom and blank lines": (
+        b"\xef\xbb\xbf\r\n\n  <HTML><body>Error</body></HTML>",
+        ["not an IDX file", "HTML page"],
+    ),
     "wrong magic": (
         b"\x01\x00" + GOOD[2:],
         ["expected the magic bytes 00 00", "found 01 00 0b 02"],
     ),
     "cut inside magic": (b"\x00\x00\x08", ["expected the magic bytes", "found 00 00 08"]),
+    "second magic byte not 0": (
+        b"\x00\x01" + GOOD[2:],
+        ["expected the magic bytes 00 00", "found 00 01 0b 02"],
+    ),
     "unknown type code": (
         idx_bytes(0x0A, (3,), b"abc"),
         ["unknown IDX element type code", "0x08 (unsigned byte)", "found 0x0A"],
