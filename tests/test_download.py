@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import http.server
 import io
 import socket
 import threading
 import time
+import urllib.error
+import urllib.request
 
 import numpy as np
 import pytest
 
 from tinynet.datasets import MIRRORS, DownloadError, download_mnist, read_idx, write_idx
+from tinynet.datasets import download as download_module
 
 TIMEOUT = 0.5  # seconds download_mnist waits on the slow mirror
 SERVER_LIFETIME = 60.0  # the server stops itself after this, whatever the tests do
@@ -202,6 +206,58 @@ def test_all_mirrors_failing_says_what_each_did_and_leaves_nothing(
         )
     assert f"no mirror delivered {name}" in message
     assert list(tmp_path.iterdir()) == []  # no file, no partial file
+
+
+def test_a_mirror_sending_more_than_any_mnist_file_is_stopped(server, tmp_path, monkeypatch):
+    # MAX_FILE_BYTES is 64 MiB; the good mirror's images file is some 15 kB.
+    base, _ = server
+    limit = len(SERVED["images-idx3-ubyte.gz"][0]) - 1
+    monkeypatch.setattr(download_module, "MAX_FILE_BYTES", limit)
+    with pytest.raises(DownloadError, match=rf"images-idx3-ubyte\.gz: sent more than {limit} "
+                                            r"bytes, far more than any MNIST file; stopped"):
+        _download(tmp_path, [f"{base}/good"])
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("error, reason", [
+    (urllib.error.URLError(TimeoutError("timed out")), f"timed out after {TIMEOUT} s"),
+    (http.client.BadStatusLine("HTTP/9.9 200"), "BadStatusLine: "),  # not an HTTP server
+    (ConnectionResetError(104, "Connection reset by peer"), "ConnectionResetError: "),
+], ids=["connect-timeout", "bad-status-line", "reset"])
+def test_each_failure_of_a_connection_is_reported_and_the_next_mirror_tried(
+        tmp_path, monkeypatch, capsys, error, reason):
+    # urlopen itself fails here, in this process: no connection is ever made.
+    tried = []
+
+    def urlopen(request, timeout):
+        tried.append(request.full_url)
+        raise error
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    mirrors = ["http://first.invalid/", "http://second.invalid/"]
+    with pytest.raises(DownloadError) as info:
+        _download(tmp_path, mirrors)
+    name = next(iter(FILES))
+    assert tried == [m + name for m in mirrors]
+    for mirror in mirrors:
+        assert f"  {mirror}{name}: {reason}" in str(info.value)
+    assert capsys.readouterr().err == ""  # progress=False: nothing printed
+
+
+def test_only_progress_true_prints(tmp_path, monkeypatch, capsys):
+    def urlopen(request, timeout):
+        raise urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    name = next(iter(FILES))
+    for progress in (False, lambda url, done, total: None):
+        with pytest.raises(DownloadError):
+            _download(tmp_path, ["http://mirror.invalid/"], progress=progress)
+        assert capsys.readouterr().err == ""
+    with pytest.raises(DownloadError):
+        _download(tmp_path, ["http://mirror.invalid/"], progress=True)
+    assert capsys.readouterr().err.splitlines() == [
+        f"  http://mirror.invalid/{name}: could not connect ([Errno 111] Connection refused)"]
 
 
 def test_a_verified_file_is_not_fetched_again_unless_forced(server, tmp_path):

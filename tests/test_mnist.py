@@ -144,6 +144,30 @@ def test_without_verify_images_and_labels_must_match(tmp_path):
         load_mnist(tmp_path, verify=False)
 
 
+@pytest.mark.parametrize("file, array, part", [
+    ("train-images-idx3-ubyte.gz", np.zeros((5, 16), np.uint8), "train"),  # flat images
+    ("train-labels-idx1-ubyte.gz", np.zeros((5, 1), np.uint8), "train"),  # labels a column
+    ("train-labels-idx1-ubyte.gz", np.zeros(4, np.uint8), "train"),  # 4 labels, 5 images
+    ("t10k-images-idx3-ubyte", np.zeros((3, 4, 4, 1), np.uint8), "t10k"),  # a channel axis
+])
+def test_without_verify_each_part_must_be_images_and_labels(tmp_path, file, array, part):
+    _write_fake_mnist(tmp_path)
+    write_idx(tmp_path / file, array)
+    with pytest.raises(ValueError, match=rf"^load_mnist: .*: expected {part} images \(N, H, "
+                                         rf"W\) and labels \(N,\) with the same N"):
+        load_mnist(tmp_path, verify=False)
+
+
+def test_a_folder_under_a_files_name_is_passed_over(tmp_path):
+    # Some unzip tools extract train-images-idx3-ubyte.gz into a folder of that name (less
+    # .gz), holding the file under Kaggle's dotted name: the file beside it is the one read.
+    _write_fake_mnist(tmp_path)
+    (tmp_path / "t10k-labels-idx1-ubyte").rename(tmp_path / "t10k-labels.idx1-ubyte")
+    (tmp_path / "t10k-labels-idx1-ubyte").mkdir()
+    (_, _), (_, y_test) = load_mnist(tmp_path, verify=False)
+    np.testing.assert_array_equal(y_test, read_idx(tmp_path / "t10k-labels.idx1-ubyte"))
+
+
 def test_a_missing_file_says_what_was_looked_for(tmp_path):
     _write_fake_mnist(tmp_path)
     (tmp_path / "t10k-labels-idx1-ubyte").unlink()
@@ -224,6 +248,7 @@ def test_one_hot_of_no_labels():
     [
         ([0, 10, 3], 10, r"labels must be in \[0, 10\) .* got 10 at index 1"),
         ([1, -1], 10, r"got -1 at index 1"),
+        ([0, 12, 3, -1], 10, r"got 12 at index 1$"),  # the first bad label
         ([0.0, 1.5], 10, r"labels must be integers, got dtype float64"),
         ([True, False], 2, r"labels must be integers, got dtype bool"),
         ([[0, 1]], 2, r"labels must be 1-D, shape \(N,\), got shape \(1, 2\)"),
