@@ -19,6 +19,7 @@ from strategies import (
 
 from tinynet.gradcheck import (
     TOLERANCE,
+    GradCheckResult,
     check_layer,
     check_model,
     numerical_gradient,
@@ -109,6 +110,30 @@ def test_relative_error_has_a_floor_and_reports_the_worst_index():
         relative_error(np.zeros(2), np.zeros(3))
 
 
+def test_relative_error_of_empty_gradients_and_of_shapes_that_only_broadcast():
+    # A parameter with no entries agrees with itself; (1, 3) against (3,) is not compared by
+    # broadcasting.
+    assert relative_error(np.zeros((0, 3)), np.zeros((0, 3))) == (0.0, ())
+    with pytest.raises(ValueError, match=r"analytic gradient has shape \(1, 3\), numerical "
+                                         r"\(3,\)"):
+        relative_error(np.zeros((1, 3)), np.zeros(3))
+
+
+def test_a_relative_error_equal_to_the_tolerance_fails():
+    # "passed" means below the tolerance.
+    worst = {"x": (0,)}
+    assert not GradCheckResult({"x": TOLERANCE}, worst).passed
+    assert GradCheckResult({"x": TOLERANCE / 2}, worst).passed
+    assert not GradCheckResult({"x": 0.5, "W": 0.0}, {"x": (0,), "W": (0,)}, 0.5).passed
+
+
+def test_numerical_gradient_is_float64_for_a_float32_x():
+    x = np.array([1.0, 2.0, 3.0], dtype=np.float32)
+    grad = numerical_gradient(lambda v: float(np.sum(v.astype(np.float64) ** 2)), x, eps=1e-2)
+    assert grad.dtype == np.float64
+    np.testing.assert_allclose(grad, 2 * x.astype(np.float64), rtol=1e-4)
+
+
 # --------------------------------------------------------------- deliberately wrong backwards
 class DenseForgetsTranspose(Dense):
     """dx = dy @ W instead of dy @ W.T (the shapes agree for a square W)."""
@@ -148,6 +173,20 @@ class DropoutWithoutRescale(Dropout):
     def backward(self, dy):
         mask = self._load("mask")
         return dy.copy() if mask is None else dy * (mask != 0)
+
+
+class TanhOffByPartsPerMillion(Tanh):
+    """dx five parts in a million too large: a relative error of 2.5e-6."""
+
+    def backward(self, dy):
+        return super().backward(dy) * (1 + 5e-6)
+
+
+def test_the_default_tolerance_catches_an_error_of_a_few_parts_per_million():
+    x = np.random.default_rng(0).standard_normal((4, 5))
+    result = check_layer(TanhOffByPartsPerMillion(), x)
+    assert not result.passed and 2e-6 < result.errors["x"] < 3e-6, str(result)
+    assert check_layer(Tanh(), x).errors["x"] < 1e-8  # the check itself is far finer
 
 
 @SETTINGS
@@ -357,6 +396,62 @@ def test_check_layer_fails_a_gradient_of_the_wrong_shape():
     with pytest.raises(ValueError, match=r"KeepdimsGrad\(\): grads\['a'\] has shape \(1, 5\), "
                                          r"expected \(5,\), the shape of params\['a'\]"):
         check_layer(KeepdimsGrad(5), X)
+
+
+class DoublesDyInPlace(Layer):
+    """y = 2 x, whose backward scales the dy it is given in place: right, and allowed."""
+
+    def forward(self, x, training=False):
+        return 2 * x
+
+    def backward(self, dy):
+        dy *= 2
+        return dy
+
+
+class OneBuffer(Layer):
+    """y = x * a, computed into buffers kept between calls, as a layer written to allocate
+    nothing per step might: forward clears grads["a"] and writes y where backward writes dx,
+    so the next forward overwrites what backward returned and filled."""
+
+    def __init__(self, D):
+        super().__init__()
+        self.params["a"] = np.linspace(0.5, 2.0, D)
+        self.grads["a"] = np.zeros(D)
+        self.buffer = None
+
+    def forward(self, x, training=False):
+        self._save(x=x.copy())
+        if self.buffer is None or self.buffer.shape != x.shape:
+            self.buffer = np.empty_like(x, dtype=np.float64)
+        self.grads["a"][...] = 0
+        np.multiply(x, self.params["a"], out=self.buffer)
+        return self.buffer
+
+    def backward(self, dy):
+        self.grads["a"][...] = (dy * self._load("x")).sum(axis=0)
+        np.multiply(dy, self.params["a"], out=self.buffer)
+        return self.buffer
+
+
+@pytest.mark.parametrize("layer", [DoublesDyInPlace(), OneBuffer(5)],
+                         ids=["dy-in-place", "buffers"])
+def test_a_right_backward_passes_whatever_it_does_to_its_buffers(layer):
+    # check_layer keeps its own dy, and copies of dx and grads: the layer's own arrays may
+    # be written over by the forwards of the numerical gradient.
+    result = check_layer(layer, X)
+    assert result.passed, str(result)
+
+
+def test_check_model_runs_the_model_in_inference_mode():
+    # Dropout is the identity there: with training=True it would draw a new mask at each of
+    # the numerical gradient's forwards, and no gradient would match.
+    rng = np.random.default_rng(4)
+    model = Sequential([Dense(5, 4, dtype=np.float64), Tanh(), Dropout(0.5),
+                        Dense(4, 3, dtype=np.float64), Softmax()], seed=0)
+    result = check_model(model, CrossEntropy(), rng.standard_normal((6, 5)),
+                         rng.integers(0, 3, 6))
+    assert result.passed, str(result)
 
 
 def test_every_parameter_is_checked():

@@ -92,7 +92,7 @@ def test_by_name_and_by_callable_in_a_layer():
     assert abs(he.params["W"].var() / (2 / 500) - 1) < 0.1
 
 
-@pytest.mark.parametrize("bad", ["glorot", "He_Normal", "", 3, None])
+@pytest.mark.parametrize("bad", ["glorot", "He_Normal", "", 3, None, ["he_normal"]])
 def test_unknown_initialiser_is_refused(bad):
     with pytest.raises(ValueError, match="initializer must be"):
         init.get(bad)
@@ -167,3 +167,20 @@ def test_an_rng_that_is_not_a_generator_is_refused_by_name(name, rng):
 def test_no_rng_draws_from_a_fresh_generator_as_a_layer_does(name):
     W = init.get(name)((30, 20), None, np.float32)
     assert W.shape == (30, 20) and W.dtype == np.float32 and W.std() > 0
+
+
+@pytest.mark.parametrize("make", [lambda: init.constant(3.5), lambda: init.normal(0.5, 1.0)],
+                         ids=["constant", "normal"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_parametrised_initialisers_give_the_dtype_asked_for(make, dtype):
+    # Called directly, as a layer's own code may: not cast afterwards by a layer.
+    W = make()((3, 4), np.random.default_rng(0), dtype)
+    assert W.shape == (3, 4) and W.dtype == dtype
+
+
+def test_a_callable_initialiser_may_return_bools_cast_to_the_layers_dtype():
+    # A random 0/1 mask (rng.random(shape) < p) is real numbers too.
+    mask = np.array([[True, False], [False, True], [True, True]])
+    layer = Dense(3, 2, W_init=lambda shape, rng, dtype: mask)
+    assert layer.params["W"].dtype == np.float32
+    np.testing.assert_array_equal(layer.params["W"], mask.astype(np.float32))
