@@ -539,3 +539,86 @@ def test_train_and_evaluate_print_the_test_loss_per_image_as_training_logs_val_l
                                 r"images: (\S+)\)$", out, flags=re.M).groups()
         assert float(mean) == pytest.approx(val_loss, abs=1e-4)
         assert float(total) == pytest.approx(30 * val_loss, abs=0.1)
+
+
+def _synthetic_digits(n_train: int = 40, n_test: int = 30, missing: int | None = None):
+    """Random MNIST-shaped data, each image told apart by its first pixel, labels cycling
+    through the digits (all but ``missing``)."""
+    rng = np.random.default_rng(0)
+    digits = [d for d in range(10) if d != missing]
+
+    def part(n, offset):
+        x = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        x[:, 0, 0] = np.arange(offset, offset + n)
+        return x, np.array([digits[i % len(digits)] for i in range(n)], dtype=np.uint8)
+
+    return part(n_train, 100), part(n_test, 0)
+
+
+def test_show_draws_the_digits_asked_for(tmp_path, monkeypatch, capsys):
+    data = _synthetic_digits()
+    (x_train, y_train), (x_test, y_test) = data
+    drawn = []
+
+    def plot_digits(images, labels, predictions=None, path=None):
+        drawn.append((images, labels, predictions))
+        Path(path).write_bytes(b"png")
+
+    monkeypatch.setattr("tinynet.cli._load_data", lambda folder: data)
+    monkeypatch.setattr("tinynet.plot.plot_digits", plot_digits)
+    out = tmp_path / "GRID.PNG"  # the suffix in capitals is still an image's
+    for args, x, y in ((["--start", "5", "--count", "3"], x_test[5:8], y_test[5:8]),
+                       (["--train", "--count", "2"], x_train[:2], y_train[:2]),
+                       (["--start", "28", "--count", "5"], x_test[28:], y_test[28:])):
+        assert main(["show", *args, "--out", str(out)]) == 0
+        images, labels, predictions = drawn.pop()
+        np.testing.assert_array_equal(images, x)
+        np.testing.assert_array_equal(labels, y)
+        assert predictions is None
+        assert capsys.readouterr().out == (f"saved {len(x)} digit{'s' * (len(x) > 1)} to "
+                                           f"{out}\n")
+    assert main(["show", "--start", "30", "--out", str(out)]) == 1  # one past the last
+    assert capsys.readouterr().err == ("tinynet show: error: --start: expected an int from 0 "
+                                       "to 29, got 30\n")
+    assert drawn == []
+
+
+def test_evaluate_a_model_that_outputs_logits_and_a_digit_the_test_set_lacks(
+        tmp_path, monkeypatch, capsys):
+    # Saved uncompiled and without Softmax: evaluate's loss must read its outputs as logits.
+    model = Sequential([Dense(784, 10)], seed=0)
+    path = _save(model, tmp_path / "logits.npz")
+    (_, _), (x, y) = data = _synthetic_digits(missing=3)
+    monkeypatch.setattr("tinynet.cli._load_data", lambda folder: data)
+    assert main(["evaluate", str(path)]) == 0
+    out = capsys.readouterr().out
+    logits = model.predict(x.reshape(len(x), 784) / 255).astype(np.float64)
+    top = logits.max(axis=1, keepdims=True)
+    log_p = logits - top - np.log(np.exp(logits - top).sum(axis=1, keepdims=True))
+    loss = float(re.search(r"^test loss: (\S+)$", out, flags=re.M).group(1))
+    assert loss == pytest.approx(-log_p[np.arange(len(y)), y].mean(), abs=1e-4)
+    assert "\n  3: 0.0000  (0/0)\n" in out  # no 3 among the test digits: not nan
+
+
+def test_predict_prints_probabilities_for_a_model_that_outputs_logits(tmp_path, capsys):
+    path = _save(Sequential([Dense(784, 10)], seed=0), tmp_path / "logits.npz")
+    digit = tmp_path / "digit.png"
+    _big_inverted_png(load_mnist()[1][0][0], digit)
+    assert main(["predict", str(path), str(digit)]) == 0
+    first, second = capsys.readouterr().out.splitlines()
+    p = np.array([float(v) for v in re.findall(r"\d: (\S+)", second)])
+    assert len(p) == 10 and (p >= 0).all() and abs(p.sum() - 1) < 1e-3
+    assert first == f"{digit}: {int(p.argmax())}"
+
+
+def test_train_says_the_optimizer_when_only_the_learning_rate_was_asked_for(tmp_path,
+                                                                          monkeypatch, capsys):
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt  # what is checked is printed before training starts
+
+    monkeypatch.setattr(Sequential, "fit", stop)
+    monkeypatch.setattr("tinynet.cli._load_data", lambda data: _synthetic_digits())
+    assert main(["train", "--quick", "--lr", "0.125", "--verbose", "0", "--out",
+                 str(tmp_path)]) == 130
+    line = re.search(r"^optimizer, as asked: .*$", capsys.readouterr().out, flags=re.M)
+    assert line and "lr 0.125," in line.group(0)

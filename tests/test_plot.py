@@ -248,7 +248,8 @@ def bad_paths(tmp_path) -> list[str]:
     (tmp_path / "afile").write_text("")
     return [str(tmp_path / "outdir"), str(tmp_path / "outdir") + os.sep,
             str(tmp_path / "curves"), str(tmp_path / "missing" / "x.png"),
-            str(tmp_path / "afile" / "x.png"), str(tmp_path / "outdir" / ".png")]
+            str(tmp_path / "afile" / "x.png"), str(tmp_path / "outdir" / ".png"),
+            str(tmp_path / "new.png") + os.sep]  # a folder to be, not the file new.png
 
 
 @pytest.mark.parametrize("name", PLOTS)
@@ -400,3 +401,47 @@ def test_plot_confusion_matrix_wants_a_list_of_class_names(names):
     with pytest.raises(ValueError, match=rf"^class_names: expected a list of 2 names, got "
                                          rf"{names!r}$"):
         plot.plot_confusion_matrix(cm, class_names=names)
+
+
+def test_plot_loss_counts_steps_from_1():
+    (ax,) = plot.plot_loss([0.9, 0.5, 0.4]).axes
+    assert list(ax.get_lines()[0].get_xdata()) == [1, 2, 3]
+
+
+def test_plot_history_numbers_a_resumed_runs_epochs_as_it_ran_them():
+    # A run resumed at initial_epoch=2 logged epochs 2, 3, 4: drawn as epochs 3 to 5.
+    history = History()
+    history.epoch = [2, 3, 4]
+    history.history = {"loss": [0.5, 0.4, 0.3], "val_loss": [0.6, 0.5, 0.45]}
+    (ax,) = plot.plot_history(history).axes
+    assert [list(line.get_xdata()) for line in ax.get_lines()] == [[3, 4, 5], [3, 4, 5]]
+
+
+def test_plot_digits_lays_out_fewer_digits_than_ncols_in_one_row_of_their_own():
+    fig = plot.plot_digits(digits(3), [0, 1, 2])  # ncols=10 by default
+    assert {ax.get_subplotspec().get_geometry()[:2] for ax in fig.axes} == {(1, 3)}
+
+
+def test_plot_digits_takes_labels_as_a_column():
+    fig = plot.plot_digits(IMAGES, LABELS[:, None])
+    assert [ax.get_title() for ax in fig.axes] == [str(d) for d in LABELS]
+
+
+def test_plot_misclassified_keeps_the_data_order_among_equal_confidences():
+    # 20 mistakes at three confidences: an unstable sort shuffles those of one confidence.
+    images = np.arange(20, dtype=np.uint8)[:, None, None] * np.ones((1, 4, 4), np.uint8)
+    confidence = np.tile([0.9, 0.5, 0.7], 7)[:20]
+    probabilities = np.zeros((20, 3))
+    probabilities[:, 1] = confidence
+    fig = plot.plot_misclassified(images, np.zeros(20, int), probabilities, n=20)
+    shown = [int(ax.images[0].get_array()[0, 0]) for ax in fig.axes]
+    assert shown == sorted(range(20), key=lambda i: -confidence[i])  # Python's sort is stable
+
+
+def test_plot_confusion_matrix_labels_both_axes_and_writes_whole_counts():
+    cm = np.array([[1234, 5], [67, 617]])
+    (ax,) = plot.plot_confusion_matrix(cm, class_names=["cat", "dog"]).axes
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["cat", "dog"]
+    assert [t.get_text() for t in ax.texts] == ["1234", "5", "67", "617"]  # not 1.2e+03
+    # White only above half the largest count: 617 is exactly half of 1234.
+    assert [t.get_color() for t in ax.texts] == ["white", "black", "black", "black"]
