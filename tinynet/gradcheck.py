@@ -268,8 +268,7 @@ def check_layer(layer: Layer, x: np.ndarray, training: bool = False, seed: int =
     def f(_: np.ndarray) -> float:
         return float(np.sum(forward(x) * dy))
 
-    forward(x)
-    dx = layer.backward(dy.copy())
+    dx = layer.backward(dy.copy())  # of the forward that gave y
     if dx is None:
         raise TypeError(f"{where}: backward returned None, expected dL/dx, an array of shape "
                         f"{x.shape} (the shape of x)")
