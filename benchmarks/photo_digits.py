@@ -45,6 +45,8 @@ CONDITIONS = {
     "ruled lines": [("lines", 0.0)],
     "ruled lines tilted 3 degrees": [("lines", 3.0)],
     "pencil and black specks": [("pencil", 0.5), ("specks", (15, 0.0))],
+    "light pencil": [("pencil", 0.7)],
+    "light pencil and black specks": [("pencil", 0.7), ("specks", (15, 0.0))],
     "chalk on a board and gradient": [("chalk", True), ("gradient", 0.3), ("noise", 0.03)],
     "phone photo": PHONE,
     "phone photo and shadow": [*PHONE, ("shadow", 0.3)],
