@@ -282,25 +282,38 @@ def _linear_matrix(n_in: int, n_out: int) -> np.ndarray:
 def _not_specks(ink: np.ndarray) -> np.ndarray:
     """Where the digit is: (H, W) bools, False on the specks of ``ink`` (H, W) in [0, 1].
 
-    The ink is the pixels of at least DIGIT_THRESHOLD; blobs of it are told apart in a grid
-    of BLOB_CELLS cells along the longer side: a cell is inked if any of its pixels is, and
-    inked cells that touch (by a side or a corner) form one blob, so a stroke broken by a
-    gap narrower than a cell stays one blob. A blob that holds less than SPECK_FRACTION of
-    the ink of the largest one (the digit, or its largest piece) is a speck of dust, a dot,
-    or noise. True on the cells of the other blobs and on the cells next to them, where the
-    faint edges of the strokes are (they count once the digit's ink is scaled to 1).
+    The ink is the pixels of at least DIGIT_THRESHOLD; of its blobs (:func:`_ink_blobs`), one
+    that holds less than SPECK_FRACTION of the ink of the largest one (the digit, or its
+    largest piece) is a speck of dust, a dot, or noise. True on the cells of the other blobs
+    and on the cells next to them, where the faint edges of the strokes are (they count once
+    the digit's ink is scaled to 1).
+    """
+    blobs, cells, ink_per_blob = _ink_blobs(ink, DIGIT_THRESHOLD)
+    digit = (blobs > 0) & (ink_per_blob[blobs] >= SPECK_FRACTION * ink_per_blob.max())
+    digit = sliding_window_view(np.pad(digit, 1), (3, 3)).any(axis=(2, 3))  # and around
+    return digit[cells]
+
+
+def _ink_blobs(ink: np.ndarray, threshold: float
+               ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """The blobs of the pixels of ``ink`` (H, W) of at least ``threshold``, cell by cell.
+
+    They are told apart in a grid of BLOB_CELLS cells along the longer side: a cell is
+    inked if any of its pixels is, and inked cells that touch (by a side or a corner) form
+    one blob, so a stroke broken by a gap narrower than a cell stays one blob. Returns the
+    grid (n_r, n_c) of ints, 0 or the cell's blob; ``cells``, a pair of index arrays such
+    that ``grid[cells]`` (H, W) is the blob of each pixel's cell; and the ink of at least
+    ``threshold`` that each blob holds, indexed by blob (blob 0, the cells without ink,
+    holds none).
     """
     h, w = ink.shape
-    inked = ink >= DIGIT_THRESHOLD
+    inked = ink >= threshold
     n_r, n_c = _fit(ink.shape, min(BLOB_CELLS, max(h, w)))  # never more than the pixels
     blobs = _blobs(area_resize(inked, n_r, n_c) > 0)  # (n_r, n_c): 0 or the cell's blob
     # Pixel (i, j) lies in cell (i * n_r // h, j * n_c // w).
-    cell_rows, cell_cols = (np.arange(h) * n_r // h)[:, None], np.arange(w) * n_c // w
-    ink_per_blob = np.bincount(blobs[cell_rows, cell_cols].ravel(),
-                               weights=np.where(inked, ink, 0).ravel())  # blob 0: paper
-    digit = (blobs > 0) & (ink_per_blob[blobs] >= SPECK_FRACTION * ink_per_blob.max())
-    digit = sliding_window_view(np.pad(digit, 1), (3, 3)).any(axis=(2, 3))  # and around
-    return digit[cell_rows, cell_cols]
+    cells = (np.arange(h) * n_r // h)[:, None], np.arange(w) * n_c // w
+    ink_per_blob = np.bincount(blobs[cells].ravel(), weights=np.where(inked, ink, 0).ravel())
+    return blobs, cells, ink_per_blob
 
 
 def _blobs(mask: np.ndarray) -> np.ndarray:
