@@ -169,6 +169,48 @@ def test_a_speck_darker_than_the_ink_does_not_thin_a_pencil_digit(digits):
                                       prepare_digit(pencil))
 
 
+@pytest.mark.parametrize("ink_level", [0.7, 0.8])
+def test_a_light_pencil_digit_beside_black_specks_is_found(digits, ink_level):
+    # A pencil reflecting 0.7 of the light has 0.22 of a black speck's contrast (0.8: 0.11).
+    # The specks set the scale of the ink, so the pencil's strokes lay below DIGIT_THRESHOLD
+    # and formed no blob: the digit was dropped and the specks prepared in its place (mean
+    # differences of 30 to 40 of 255). The digit is now the blob that holds the most ink,
+    # counting ink as faint as FAINT_THRESHOLD (0.1), and its own strongest ink is 1.
+    for digit in digits[:3] / 255:
+        pencil = _photo(digit, ink_level=ink_level)
+        prepared = prepare_digit(_specks(pencil, 0.0))
+        np.testing.assert_array_equal(prepared, prepare_digit(pencil))
+        assert _difference(prepared, prepare_digit(digit)) < 6  # the digit, as if in pen
+
+
+def _box(prepared: np.ndarray) -> np.ndarray:
+    """The bounding box (top, bottom, left, right) of the ink of at least half of 255 of a
+    prepared digit (28, 28)."""
+    rows, cols = np.nonzero(prepared >= 128)
+    return np.array([rows.min(), rows.max(), cols.min(), cols.max()])
+
+
+def test_a_black_speck_beside_a_light_pencil_stroke_does_not_set_the_scale(digits):
+    # A black dot 4 pixels left of a stroke lies in the cells next to it, so in the digit's
+    # blob: taken as the digit's strongest ink, it left the pencil's strokes (0.22 of it) too
+    # faint to be the digit, and the dot was prepared alone. The ink of a stroke is even: a
+    # pixel more than SPECK_CONTRAST (2) times as strong as the level its blob's strongest 2%
+    # of pixels reach is not the digit's, and that level is the digit's strongest ink.
+    for digit in digits[:3] / 255:
+        pencil = _photo(digit, ink_level=0.7)
+        strokes = np.zeros(pencil.shape, bool)  # where the digit's ink is, as in _photo
+        strokes[40:208, 70:238] = np.kron(digit, np.ones((6, 6))) > 0.5
+        row = np.nonzero(strokes.any(axis=1))[0].mean().astype(int)  # across the middle
+        centre = row, np.nonzero(strokes[row])[0].min() - 4 - 2  # its edge 4 px from ink
+        rows, cols = np.mgrid[0:300, 0:250]
+        speck = np.where((rows - centre[0]) ** 2 + (cols - centre[1]) ** 2 <= 4, 0.0, pencil)
+        prepared, clean = prepare_digit(speck), prepare_digit(pencil)
+        # The same extent, to a pixel (the scale differs a little, and the dot may lie
+        # past the strokes' extent), and the same digit, with a dot beside it.
+        assert np.abs(_box(prepared) - _box(clean)).max() <= 1
+        assert _difference(prepared, clean) < 6
+
+
 @pytest.mark.parametrize("tilt", [0, 3])
 def test_ruled_lines_are_not_the_digit(digits, tilt):
     # Light ruled lines every 24 pixels, tilted by `tilt` degrees, absorbing a quarter of

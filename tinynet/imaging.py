@@ -37,6 +37,19 @@ PAPER_WINDOW = 9
 BLOB_CELLS = 32
 #: A blob holding less than this fraction of the largest blob's ink is a speck, not the digit.
 SPECK_FRACTION = 0.05
+#: The digit is the blob holding the most ink of at least this fraction of the strongest in
+#: the picture, which may be a black speck beside a pencil digit: a pencil reflecting 0.7 of
+#: the light on paper reflecting 0.9 has 0.22 of a black speck's contrast, below
+#: DIGIT_THRESHOLD but above this (down to a pencil reflecting about 0.8 of the light).
+FAINT_THRESHOLD = 0.1
+#: The digit's strongest ink is the level reached by its strongest pixels, this fraction of
+#: its blob's ink pixels (a stroke's core has many, a black speck beside a stroke few)...
+TOP_FRACTION = 0.02
+#: ... when its single strongest pixel is more than this many times that level: the ink of
+#: a stroke is even, so that pixel is a black speck. Otherwise it is that pixel (for a pen
+#: digit in benchmarks/photo_digits.py, at most 1.2 times that level, 1.95 with all of its
+#: defects at once; there the scales of the two ways read as well).
+SPECK_CONTRAST = 2
 #: Differences in grey level up to this (half a step of an 8-bit image) are not ink: an image
 #: whose pixels all lie this close to the background is blank.
 MIN_CONTRAST = 0.5 / 255
@@ -122,13 +135,17 @@ def prepare_digit(grey: np.ndarray) -> np.ndarray:
     3. Paper to 0: the paper's level under each pixel is estimated from the paper around
        it (:func:`_paper_level`) and taken away, so that uneven lighting is not taken for
        ink (:func:`_ink`). The strongest ink is scaled to 1.
-    4. Specks (dust, dots, noise): blobs of ink that hold less than SPECK_FRACTION of the
-       ink of the largest blob are dropped (:func:`_not_specks`). The digit's strongest
-       ink is scaled to 1 again, and faint ink below INK_THRESHOLD is dropped.
-    5. Crop to the bounding box of the ink of at least DIGIT_THRESHOLD (a ruled line is
+    4. The digit's ink to 1: the digit is the blob that holds the most ink, counting ink
+       as faint as FAINT_THRESHOLD (a light pencil digit holds more than black specks
+       beside it); its own strongest ink, not a black speck's, is scaled to 1
+       (:func:`_digit_scale`), and stronger ink (the black specks) is cut down to 1.
+    5. Specks (dust, dots, noise): blobs of ink that hold less than SPECK_FRACTION of the
+       ink of the largest blob are dropped (:func:`_not_specks`), and faint ink below
+       INK_THRESHOLD is dropped.
+    6. Crop to the bounding box of the ink of at least DIGIT_THRESHOLD (a ruled line is
        fainter), scale it to fit 20x20 keeping the aspect ratio, then stretch it so that
        its brightest pixel is 1 (255), as in every MNIST digit.
-    6. Paste into 28x28 with the centre of mass at the centre (14, 14).
+    7. Paste into 28x28 with the centre of mass at the centre (14, 14).
 
     Raises ValueError for a shape other than (H, W), values that are not real numbers
     (complex, strings), NaN or infinite values, an image with no contrast ("blank"), or one
@@ -148,11 +165,14 @@ def prepare_digit(grey: np.ndarray) -> np.ndarray:
         grey = area_resize(grey, *_fit(grey.shape, WORK_SIZE))
 
     ink = _ink(grey)  # 2. and 3.: (H, W) in [0, 1], 0 is paper, 1 the strongest ink
-    ink = np.where(_not_specks(ink), ink, 0)  # 4.
-    # The strongest ink may have been a speck darker than the digit (a black dot next to a
-    # pencil digit): then the digit's own strongest ink becomes 1, before the threshold.
+    # 4. Cut down to 1, black specks weigh in step 5 by their size, as specks of the digit's
+    # own ink would, not by how much darker than the digit they are.
+    ink = np.minimum(ink / _digit_scale(ink), 1)
+    ink = np.where(_not_specks(ink), ink, 0)  # 5.
+    # Most often 1 already; not when the digit's strongest pixel was in a piece that holds
+    # too little ink to count (then the digit's strongest kept ink becomes 1).
     ink = ink / ink.max()  # > 0: the largest blob holds ink of at least DIGIT_THRESHOLD
-    rows, cols = np.nonzero(ink >= DIGIT_THRESHOLD)  # 5.
+    rows, cols = np.nonzero(ink >= DIGIT_THRESHOLD)  # 6.
     ink[ink < INK_THRESHOLD] = 0
     ink = ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
     digit = area_resize(ink, *_fit(ink.shape, 20))
@@ -279,14 +299,41 @@ def _linear_matrix(n_in: int, n_out: int) -> np.ndarray:
     return m
 
 
+def _digit_scale(ink: np.ndarray) -> float:
+    """The digit's strongest ink, in (0, 1], in ``ink`` (H, W) in [0, 1] whose strongest is 1.
+
+    ``ink`` is scaled by its strongest pixel, which may be a black speck beside a pencil
+    digit; then the pencil's strokes lie below DIGIT_THRESHOLD, form no blob, and the specks
+    would be taken for the digit. But the digit holds far more ink than any speck, even
+    when it is fainter (a pencil digit reflecting 0.7 of the light, dozens of times the ink
+    of a black speck of dust). So the blobs (:func:`_ink_blobs`) of the ink of at least the
+    lower FAINT_THRESHOLD are weighed: the one holding the most ink is the digit (with what
+    touches it: ruled lines, noise, specks in the cells next to a stroke).
+
+    Its strongest pixel is the scale, unless it is more than SPECK_CONTRAST times as strong
+    as the level that the blob's strongest pixels reach (in TOP_FRACTION of its ink pixels):
+    the ink of a stroke is even, so that pixel is a black speck next to a light stroke, and
+    the level of the strongest pixels is the scale. When the digit's blob holds the picture's
+    strongest pixel and its strokes are even, as in most pictures, the scale is 1.
+    """
+    blobs, cells, ink_per_blob = _ink_blobs(ink, FAINT_THRESHOLD)
+    # The ink pixels of the heaviest blob; argmax > 0, since blob 0 (cells without ink)
+    # holds none, and the pixel of ink 1 is an ink pixel.
+    digit = ink[(blobs[cells] == ink_per_blob.argmax()) & (ink >= FAINT_THRESHOLD)]
+    strongest, top = float(digit.max()), float(np.quantile(digit, 1 - TOP_FRACTION))
+    return strongest if strongest <= SPECK_CONTRAST * top else top
+
+
 def _not_specks(ink: np.ndarray) -> np.ndarray:
     """Where the digit is: (H, W) bools, False on the specks of ``ink`` (H, W) in [0, 1].
 
-    The ink is the pixels of at least DIGIT_THRESHOLD; of its blobs (:func:`_ink_blobs`), one
-    that holds less than SPECK_FRACTION of the ink of the largest one (the digit, or its
-    largest piece) is a speck of dust, a dot, or noise. True on the cells of the other blobs
-    and on the cells next to them, where the faint edges of the strokes are (they count once
-    the digit's ink is scaled to 1).
+    The ink is the pixels of at least DIGIT_THRESHOLD of the digit's strongest (1, once
+    :func:`_digit_scale` has scaled it); of its blobs (:func:`_ink_blobs`), one that holds
+    less than SPECK_FRACTION of the ink of the largest one (the digit, or its largest piece)
+    is a speck of dust, a dot, or noise. (A black speck counts as a speck of the digit's own
+    ink of the same size: its ink was cut down to the digit's strongest.) True on the cells
+    of the other blobs and on the cells next to them, where the faint edges of the strokes
+    are.
     """
     blobs, cells, ink_per_blob = _ink_blobs(ink, DIGIT_THRESHOLD)
     digit = (blobs > 0) & (ink_per_blob[blobs] >= SPECK_FRACTION * ink_per_blob.max())
