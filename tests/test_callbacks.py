@@ -41,6 +41,19 @@ def model(seed: int = 0) -> Sequential:
     return m
 
 
+def scheduled_rates(schedule, epochs: int = 3) -> list[float]:
+    """The learning rates LearningRateScheduler(schedule) sets in the first ``epochs``
+    epochs of a model compiled with SGD(0.1)."""
+    m = model()
+    scheduler = LearningRateScheduler(schedule)
+    scheduler.set_model(m)
+    rates = []
+    for epoch in range(epochs):
+        scheduler.on_epoch_begin(epoch)
+        rates.append(m.optimizer.lr)
+    return rates
+
+
 class FakeTerminal(io.StringIO):
     """An in-memory stream that says it is a terminal."""
 
@@ -618,15 +631,7 @@ def test_the_scheduler_refuses_another_value_logged_as_lr_before_it():
 def test_a_numpy_ufunc_schedule_gets_as_many_arguments_as_it_has_inputs(schedule, rates):
     # A ufunc's signature also lists its output array, so exp(x, out=None) looked like a
     # schedule of (epoch, lr): the call np.exp(epoch, lr) then failed, lr taken for `out`.
-    m = model()
-    m.compile(CrossEntropy(), SGD(0.1))
-    scheduler = LearningRateScheduler(schedule)
-    scheduler.set_model(m)
-    seen = []
-    for epoch in range(3):
-        scheduler.on_epoch_begin(epoch)
-        seen.append(m.optimizer.lr)
-    assert seen == pytest.approx(rates)
+    assert scheduled_rates(schedule) == pytest.approx(rates)
 
 
 @pytest.mark.parametrize("make, error, match", [
@@ -793,11 +798,4 @@ def test_a_schedule_whose_lr_has_a_default_is_given_the_rate():
     def halve(epoch, lr=1.0):
         return lr / 2
 
-    m = model()
-    scheduler = LearningRateScheduler(halve)
-    scheduler.set_model(m)
-    seen = []
-    for epoch in range(3):
-        scheduler.on_epoch_begin(epoch)
-        seen.append(m.optimizer.lr)
-    assert seen == [0.05, 0.025, 0.0125]
+    assert scheduled_rates(halve) == [0.05, 0.025, 0.0125]
