@@ -8,6 +8,7 @@ in two methods) and ``shout`` (one region after code that stays). Its tests are 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
@@ -765,6 +766,23 @@ MALFORMED = {
                               "    return x\n    # END SOLUTION\n", 2, "HINT line must be inside"),
     "empty region": ("def f(x):\n    # BEGIN SOLUTION double\n    # END SOLUTION\n"
                      "    return x\n", 2, "holds no code"),
+    # A HINT comment after code would be taken for a hint line, and the code with it.
+    "a HINT after code": ("def f(x):\n    # BEGIN SOLUTION double\n    return x  # HINT: x\n"
+                          "    # END SOLUTION\n", 3, "line of its own"),
+    "two part ids": ("def f(x):\n    # BEGIN SOLUTION double shout\n    return x\n"
+                     "    # END SOLUTION\n", 2, "exactly one part id, got double shout"),
+    "END names another part": ("def f(x):\n    # BEGIN SOLUTION double\n    return x\n"
+                               "    # END SOLUTION shout\n", 4, "closes the region of double"),
+    # Its stub, at the BEGIN's indentation, would compile, out of the if block.
+    "code deeper than its BEGIN": ("def f(x):\n    if x:\n        y = 1\n"
+                                   "    # BEGIN SOLUTION double\n        return y\n"
+                                   "    # END SOLUTION\n    return 0\n", 5,
+                                   "not at the indentation of its BEGIN"),
+    # The copy's syntax error is on the except line: reported at that line of the source.
+    "a try cut from its except": ("def f(x):\n    # BEGIN SOLUTION double\n    try:\n"
+                                  "        return 1 / x\n    # END SOLUTION\n"
+                                  "    except ZeroDivisionError:\n        return 0\n", 6,
+                                  "does not compile"),
 }
 
 
@@ -924,6 +942,8 @@ def test_force_refuses_a_record_that_is_a_link(reference: Path, tmp_path: Path) 
 
 RECORDS = {
     "not JSON": ("{files: [", "cannot be read"),
+    "files not a list": ('{"written_by": "tinynet homework export", "version": 1, "files": null}',
+                         '"files" is not a list of paths'),
     "another writer": ('{"written_by": "someone", "version": 1, "files": []}',
                        'expected "written_by": "tinynet homework export"'),
     "a newer format": ('{"written_by": "tinynet homework export", "version": 2, "files": []}',
@@ -1214,3 +1234,269 @@ def test_add_parser_wires_the_homework_subcommand() -> None:
     assert args.parts == ["relu", "adam"] and args.force and callable(args.run)
     with pytest.raises(SystemExit):
         parser.parse_args(["homework"])  # an action is required
+
+
+# ------------------------------------------------------- found by mutation testing the tool
+def test_the_hint_lines_of_a_region_make_one_message() -> None:
+    # A hint too long for one comment goes on several HINT lines: one sentence in the stub.
+    source = ("def f(x):\n    # BEGIN SOLUTION double\n    # HINT: multiply x\n"
+              "    # HINT:   by two\n    return 2 * x\n    # END SOLUTION\n")
+    regions = homework.parse_markers(source, "f.py", PARTS_OF_FIXTURE)
+    student, _, _ = homework.stub_source(source, regions, {"double"}, PARTS_OF_FIXTURE)
+    namespace: dict = {}
+    exec(student, namespace)
+    with pytest.raises(NotImplementedError) as raised:
+        namespace["f"](1)
+    assert str(raised.value) == "double: multiply x by two; see docs/ops.md"
+
+
+def test_a_file_with_crlf_line_endings_keeps_them_in_its_stubs() -> None:
+    # The stub lines took "\n" whatever the file's endings: a file of mixed line endings.
+    ops = OPS.replace("# HINT: multiply x by two", "# HINT: " + "multiply x by two, " * 8 + "ok")
+    crlf = ops.replace("\n", "\r\n")
+    regions = homework.parse_markers(crlf, "ops.py", PARTS_OF_FIXTURE)
+    for stubbed in (set(PARTS_OF_FIXTURE), ()):
+        student, _, _ = homework.stub_source(crlf, regions, stubbed, PARTS_OF_FIXTURE)
+        assert student.count("\n") == student.count("\r\n") > 0
+        lf, _, _ = homework.stub_source(ops, homework.parse_markers(ops, "ops.py",
+                                                                     PARTS_OF_FIXTURE),
+                                        stubbed, PARTS_OF_FIXTURE)
+        assert student.replace("\r\n", "\n") == lf
+        assert ("raise NotImplementedError(\r\n" in student) == bool(stubbed)  # split in lines
+
+
+def test_a_stub_is_split_only_past_the_line_length_into_pieces_one_level_deeper() -> None:
+    indent, part = "    ", PARTS_OF_FIXTURE["double"]
+    frame = len(f'{indent}raise NotImplementedError("")')
+    around = len(homework.stub_message(part, "x")) - 1  # the message without its hint
+    fits = "x" * (homework.LINE_LENGTH - frame - around)
+    (line,) = homework._stub_lines(homework.stub_message(part, fits), indent, "\n")
+    assert len(line) == homework.LINE_LENGTH + 1  # with its newline
+    lines = homework._stub_lines(homework.stub_message(part, fits + " y"), indent, "\n")
+    assert lines[0] == f"{indent}raise NotImplementedError(\n" and lines[-1] == f"{indent})\n"
+    for piece in lines[1:-1]:
+        assert piece.startswith(indent + '    "') and len(piece) <= homework.LINE_LENGTH + 1
+
+
+OPS_IN_BLOCKS = '''\
+def double(x):
+    if x is not None:
+        # BEGIN SOLUTION double
+        return 2 * x
+        # END SOLUTION
+    return None
+
+
+class Counter:
+    async def add(self, k):
+        # BEGIN SOLUTION counter
+        return k
+        # END SOLUTION
+'''
+
+
+def test_a_region_in_a_block_or_an_async_function_is_exported(tmp_path: Path) -> None:
+    # Regions inside an if (or with, for) block, or an async def, are inside a function body.
+    project = write_project(tmp_path / "source", ops=OPS_IN_BLOCKS)
+    export(tmp_path / "dest", source=project, registry=PARTS_OF_FIXTURE)
+    namespace: dict = {}
+    exec((tmp_path / "dest/minilib/ops.py").read_text(), namespace)
+    with pytest.raises(NotImplementedError, match=r"^double: "):
+        namespace["double"](1)
+    assert namespace["double"](None) is None  # the stub stays inside the if block
+    with pytest.raises(NotImplementedError, match=r"^counter: "):
+        asyncio.run(namespace["Counter"]().add(1))
+
+
+def test_a_git_checkout_leaves_out_egg_info_and_files_deleted_from_the_work_tree(
+        tmp_path: Path) -> None:
+    source = write_project(tmp_path / "source")
+    subprocess.run(["git", "init", "-q", str(source)], check=True, timeout=60)
+    (source / "docs/old.md").write_text("# old\n")
+    subprocess.run(["git", "-C", str(source), "add", "docs/old.md"], check=True, timeout=60)
+    (source / "docs/old.md").unlink()  # still in git's index, no longer a file
+    export(tmp_path / "dest", source=source, registry=PARTS_OF_FIXTURE)
+    copied = {p.relative_to(tmp_path / "dest").as_posix()
+              for p in (tmp_path / "dest").rglob("*") if p.is_file()}
+    assert "docs/ops.md" in copied and "docs/old.md" not in copied
+    assert not any(".egg-info" in name for name in copied), copied
+
+
+def test_force_replaces_a_link_put_where_an_exported_file_was(reference: Path,
+                                                               tmp_path: Path) -> None:
+    # The file is the export's to replace; the file the link points to is not.
+    dest, elsewhere = tmp_path / "dest", tmp_path / "elsewhere.md"
+    export(dest, source=reference, registry=PARTS_OF_FIXTURE)
+    elsewhere.write_text("not the copy's\n")
+    for name in ("README.md", "minilib/ops.py"):  # copied, and stubbed
+        (dest / name).unlink()
+        (dest / name).symlink_to(elsewhere)
+    export(dest, source=reference, force=True, registry=PARTS_OF_FIXTURE)
+    assert elsewhere.read_text() == "not the copy's\n"
+    assert not (dest / "README.md").is_symlink() and not (dest / "minilib/ops.py").is_symlink()
+    assert (dest / "README.md").read_text() == (reference / "README.md").read_text()
+    assert "raise NotImplementedError" in (dest / "minilib/ops.py").read_text()
+
+
+def test_force_refuses_to_put_a_file_where_a_folder_of_someone_else_is(reference: Path,
+                                                                       tmp_path: Path) -> None:
+    dest = tmp_path / "dest"
+    export(dest, source=reference, registry=PARTS_OF_FIXTURE, exclude=["README.md"])
+    (dest / "README.md").mkdir()
+    (dest / "README.md/mine.txt").write_text("mine\n")
+    before = snapshot(dest)
+    with pytest.raises(HomeworkError, match=r"README\.md is a folder, where the copy has a file"):
+        export(dest, source=reference, force=True, registry=PARTS_OF_FIXTURE)
+    assert snapshot(dest) == before
+
+
+def test_force_deletes_no_stale_file_through_a_link(reference: Path, tmp_path: Path) -> None:
+    # docs/ held exported files only; the student moved it elsewhere and left a link.
+    dest, elsewhere = tmp_path / "dest", tmp_path / "elsewhere"
+    export(dest, source=reference, registry=PARTS_OF_FIXTURE)
+    shutil.move(dest / "docs", elsewhere)
+    (dest / "docs").symlink_to(elsewhere, target_is_directory=True)
+    export(dest, source=reference, force=True, registry=PARTS_OF_FIXTURE, exclude=["docs"])
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["ops.md", "text.md"]
+    assert "docs/ops.md" not in read_record(dest)["files"]
+
+
+def test_a_failure_is_graded_by_its_call_and_the_rest_run_whatever_the_addopts(
+        tmp_path: Path) -> None:
+    # The project's addopts stop at the first failure (-x): the grader must run every test.
+    # The failing test's teardown fails too: its call's error is the one that says why.
+    # A test marked with a part the registry lacks is run with no part, and named.
+    project = write_project(tmp_path)
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(PYPROJECT.replace('"--strict-markers"', '"--strict-markers -x"'))
+    (project / "tests/test_a_first.py").write_text(textwrap.dedent('''\
+        import pytest
+
+
+        @pytest.fixture
+        def breaks_on_teardown():
+            yield
+            raise RuntimeError("the teardown broke")
+
+
+        @pytest.mark.part("counter")
+        def test_counter_fails(breaks_on_teardown):
+            assert False, "the call's error"
+
+
+        @pytest.mark.part("triple")
+        def test_a_part_of_another_course():
+            pass
+        '''))
+    report = grade(project, registry=PARTS_OF_FIXTURE, parts=["counter", "double", "shout"])
+    assert statuses(report) == {"counter": FAILED, "double": PASSED, "shout": PASSED}
+    assert abs(report.score - 2 / 3) < 1e-3
+    assert report.results["counter"].message == (
+        "tests/test_a_first.py::test_counter_fails: AssertionError: the call's error")
+    assert report.unknown_parts == ["triple"]
+
+
+def test_a_part_whose_tests_are_all_missing_fails_alone(reference: Path) -> None:
+    # Graded alone, it selects no test: pytest exits with 5, which is no error of the run.
+    registry = {**PARTS_OF_FIXTURE, "triple": Part("triple", "docs/ops.md", "write triple", 4)}
+    report = grade(reference, registry=registry, parts=["triple"])
+    assert {p: (r.status, r.message) for p, r in report.results.items()} == {
+        "triple": (FAILED, 'no test is marked part("triple")')}
+
+
+def test_a_copy_whose_export_stubbed_nothing_is_graded_on_every_part(reference: Path,
+                                                                     tmp_path: Path) -> None:
+    export(tmp_path, source=reference, parts=[], registry=PARTS_OF_FIXTURE)
+    assert read_record(tmp_path)["parts"] == []
+    report = grade(tmp_path, registry=PARTS_OF_FIXTURE)
+    assert statuses(report) == {p: PASSED for p in PARTS_OF_FIXTURE} and report.passed
+
+
+def test_a_part_not_attempted_says_the_stub_of_its_first_test() -> None:
+    outcome = homework._TestOutcome
+    collected = {"t.py::a": ["counter"], "t.py::b": ["counter"]}
+    outcomes = {
+        "t.py::a": outcome(FAILED, "x", ("counter", "counter: add k; see docs/ops.md"), True),
+        "t.py::b": outcome(FAILED, "x", ("double", "double: twice x; see docs/ops.md"), True),
+    }
+    results = homework._summarise(["counter"], collected, outcomes, {}, {})
+    assert (results["counter"].status, results["counter"].message) == (
+        NOT_ATTEMPTED, "counter: add k; see docs/ops.md")
+
+
+def test_a_stub_is_found_behind_the_error_it_caused_and_in_a_group() -> None:
+    # A test that catches the stub's error and fails with its own (in the except block) is
+    # not attempted, like one that fails on the stub; so is a group holding a stub.
+    stub = "double: multiply x by two; see docs/ops.md"
+    try:
+        try:
+            raise NotImplementedError(stub)
+        except NotImplementedError:
+            # The stub is only the __context__ of this error, not its __cause__.
+            raise AssertionError("double(3) should be 6")  # noqa: B904
+    except AssertionError as error:
+        assert homework._find_stub(error) == ("double", stub)
+    try:
+        group = ExceptionGroup  # type: ignore[name-defined]
+    except NameError:  # Python 3.10: pytest's backport
+        from exceptiongroup import ExceptionGroup as group
+    found = group("Hypothesis found 2 distinct failures.",
+                  [ValueError("add(-1) went below zero"), NotImplementedError(stub)])
+    assert homework._find_stub(found) == ("double", stub)
+
+
+def test_the_command_fails_in_one_line_on_an_os_error_and_with_130_on_ctrl_c(
+        reference: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    assert homework.main(["export", str(afile / "copy"), "--source", str(reference)],
+                         registry=PARTS_OF_FIXTURE) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("tinynet homework: error: ") and err.count("\n") == 1, err
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(homework, "export", interrupted)
+    assert homework.main(["export", str(tmp_path / "copy"), "--source", str(reference)],
+                         registry=PARTS_OF_FIXTURE) == 130
+    assert capsys.readouterr().err == "tinynet homework: interrupted\n"
+
+
+def test_list_loads_every_conftest_and_names_the_parts_it_does_not_know(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A conftest.py never names part, but registers a marker that --strict-markers needs:
+    # skipped, the test file using that marker could not be collected.
+    project = write_project(tmp_path)
+    (project / "tests/conftest.py").write_text(
+        "def pytest_configure(config):\n"
+        "    config.addinivalue_line('markers', 'slow: takes long')\n")
+    (project / "tests/test_slow.py").write_text(textwrap.dedent('''\
+        import pytest
+
+
+        @pytest.mark.slow
+        @pytest.mark.part("double")
+        def test_double_slowly():
+            pass
+
+
+        @pytest.mark.part("triple")
+        def test_of_another_course():
+            pass
+        '''))
+    assert homework.main(["list", "--source", str(project)], registry=PARTS_OF_FIXTURE) == 0
+    out, err = capsys.readouterr()
+    assert "tests/test_slow.py::test_double_slowly" in out
+    assert err == "tests marked with unknown parts: triple\n"
+
+
+def test_list_refuses_a_collection_that_runs_out_of_time(tmp_path: Path) -> None:
+    # Cut short, it would list the tests collected so far as if they were all.
+    project = write_project(tmp_path)
+    (project / "tests/test_zzz_slow_import.py").write_text(
+        "import time\n\nimport pytest\n\ntime.sleep(60)\n\n\n"
+        "@pytest.mark.part('shout')\ndef test_late():\n    pass\n")
+    with pytest.raises(HomeworkError, match="took over 1 s"):
+        homework.collect_tests(project, timeout=1)
