@@ -1,16 +1,20 @@
 """Every example runs end to end on a subset; R2 reaches 95% after one epoch on all of MNIST."""
 
+import argparse
 import importlib.util
+import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from checkout import ENV
 
-from tinynet import load_model
+from tinynet import load_model, reference
 from tinynet.datasets import load_mnist
+from tinynet.optim import OPTIMIZERS
 from tinynet.reference import Scaling, example_args, quick_subset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,3 +140,68 @@ def test_r2_one_epoch_on_full_mnist_reaches_95_percent(tmp_path):
     accuracy = float(re.findall(r"^test accuracy: (\d\.\d{4})$", out, flags=re.M)[-1])
     assert accuracy >= 0.95, out[-2000:]
     assert "[5 0 4 1]" in out  # the first four training digits, predicted
+
+
+# --------------------------------------------------------- the programs' data, in-process
+IMAGES = np.random.default_rng(0).integers(0, 256, (3, 28, 28), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("scaling", [
+    Scaling(), Scaling(std=0.5), Scaling(scale=1.0, mean=0.1307, std=0.3081, shape=(28, 28, 1)),
+], ids=["pixels / 255", "a zero mean, std 0.5", "mean and std, as images"])
+def test_scaling_is_x_times_scale_less_mean_over_std_as_float32(scaling):
+    x = scaling(IMAGES)
+    assert x.dtype == np.float32 and x.shape == (3, *scaling.shape)
+    expected = (IMAGES.astype(np.float64) * scaling.scale - scaling.mean) / scaling.std
+    np.testing.assert_allclose(x, expected.reshape(x.shape), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", list(reference.PROGRAMS))
+def test_a_programs_metadata_gives_back_its_scaling(name):
+    program = reference.get(name)
+    metadata = json.loads(json.dumps(program.metadata()))  # as saved with a model
+    assert metadata["program"] == name
+    assert Scaling.from_json(metadata["scaling"]) == program.scaling
+
+
+@pytest.mark.parametrize("data", [
+    {"scale": 1, "mean": 0, "std": 0, "shape": [784]},  # divides by zero
+    {"scale": 1, "mean": 0, "std": 1, "shape": [0]},
+    {"scale": 1, "mean": 0, "std": 1},
+    [1, 0, 1, [784]],
+], ids=["std 0", "an empty dimension", "no shape", "not an object"])
+def test_scaling_from_json_refuses_what_to_json_never_writes(data):
+    with pytest.raises(ValueError, match=r"^expected an object with numbers scale"):
+        Scaling.from_json(data)
+
+
+def test_a_program_makes_its_optimizer_or_another_with_its_own_defaults():
+    program = reference.get("r4")  # SGD, lr 0.01, momentum 0.5
+    made = program.make_optimizer()
+    assert made.get_config() == OPTIMIZERS["sgd"](**program.optimizer_args).get_config()
+    assert made.get_config()["momentum"] == 0.5
+    assert program.make_optimizer("SGD", lr=0.3).get_config() == OPTIMIZERS["sgd"](
+        **{**program.optimizer_args, "lr": 0.3}).get_config()
+    # Another optimiser takes none of the program's arguments (Adam has no momentum).
+    assert program.make_optimizer("adam").get_config() == OPTIMIZERS["adam"]().get_config()
+    assert program.make_optimizer("Adam", lr=0.5).lr == 0.5
+    with pytest.raises(ValueError, match="unknown optimizer 'lion'"):
+        program.make_optimizer("lion")
+    with pytest.raises(ValueError, match="unknown model 'r9'"):
+        reference.get("r9")
+
+
+def test_int_in_range_takes_both_ends_and_refuses_past_them():
+    parse = reference.int_in_range(1, 3)
+    assert [parse(text) for text in ("1", "2", "3")] == [1, 2, 3]
+    for text in ("0", "4", "2.0"):
+        with pytest.raises(argparse.ArgumentTypeError, match=f"from 1 to 3, got '{text}'"):
+            parse(text)
+
+
+def test_quick_subset_keeps_the_first_samples_of_each_split():
+    train = (np.arange(10), np.arange(10) + 100)
+    test = (np.arange(6) + 200, np.arange(6) + 300)
+    (x, y), (x_test, y_test) = quick_subset((train, test), n_train=4, n_test=2)
+    assert (x.tolist(), y.tolist()) == ([0, 1, 2, 3], [100, 101, 102, 103])
+    assert (x_test.tolist(), y_test.tolist()) == ([200, 201], [300, 301])
