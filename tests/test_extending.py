@@ -178,9 +178,10 @@ def test_a_metric_given_under_the_files_name_is_logged_under_it(tmp_path):
     ({**CUSTOM, "Adagrad": Scale}, "custom_objects\\['Adagrad'\\] must be a subclass of "
                                    "tinynet.optim.Optimizer"),
     ({**CUSTOM, "top2": Adagrad}, "custom_objects\\['top2'\\] must be the metric function"),
+    ({**CUSTOM, "mae": top2}, "custom_objects\\['mae'\\] names tinynet's metric 'mae'"),
 ], ids=["list", "class-key", "tinynet-name", "tinynet-loss-name", "tinynet-optimizer-name",
         "loss-for-layer", "layer-for-optimizer",
-        "class-for-metric"])
+        "class-for-metric", "tinynet-metric-name"])
 def test_load_refuses_custom_objects_that_are_not_names_of_classes(tmp_path, custom_objects,
                                                                     match):
     path = save_model(classifier(), tmp_path / "m.npz")

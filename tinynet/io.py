@@ -361,7 +361,7 @@ def _take(path: Path, arrays: dict[str, np.ndarray], key: str, like: np.ndarray,
 def _custom_objects(custom_objects: Any) -> dict[str, Any]:
     """``load_model``'s ``custom_objects`` as a dict, or a TypeError naming what is wrong:
     it must map names to classes (or metric functions), none of them a name of tinynet's
-    own classes, which the file's names always mean."""
+    own classes or metrics, which the file's names always mean."""
     if custom_objects is None:
         return {}
     if not isinstance(custom_objects, Mapping):
@@ -377,6 +377,10 @@ def _custom_objects(custom_objects: Any) -> dict[str, Any]:
                 raise TypeError(f"load_model: custom_objects[{name!r}] names tinynet's own "
                                 f"{module.__name__}.{name}, which the file's {name!r} means; "
                                 "a class of your own needs a name of its own")
+        if name in metrics_module.METRICS:  # save_model refuses a function of one's own so named
+            raise TypeError(f"load_model: custom_objects[{name!r}] names tinynet's metric "
+                            f"{name!r}, which the file's {name!r} means; a function of your "
+                            "own needs a name of its own")
     return dict(custom_objects)
 
 
@@ -402,7 +406,8 @@ def load_model(path: str | os.PathLike,
             type neither tinynet nor ``custom_objects`` has, or holds arrays missing, extra or
             of the wrong shape.
         TypeError: ``custom_objects`` is not a dict of names, or gives a class of the wrong
-            kind (a loss for a layer), or a key that names one of tinynet's own classes.
+            kind (a loss for a layer), or a key that names one of tinynet's own classes or
+            metrics.
     """
     custom_objects = _custom_objects(custom_objects)
     path = _resolve(path)
