@@ -376,10 +376,12 @@ def test_values_a_callback_adds_to_a_batchs_logs_stay_out_of_the_epochs():
 
 
 # ------------------------------------------------------------------------- EarlyStopping
-def drive(stopper: EarlyStopping, values: list[float], m: Sequential) -> list[list[np.ndarray]]:
-    """Feed ``values`` as the monitored metric, epoch by epoch, as fit would, with the
-    weights set to a different constant each epoch; stop when the callback says so.
-    Returns the weights of each epoch."""
+def drive(stopper: EarlyStopping, values: list[float], m: Sequential | None = None,
+          monitor: str = "val_loss") -> list[list[np.ndarray]]:
+    """Feed ``values`` as ``logs[monitor]``, epoch by epoch, as fit would, with the weights
+    of ``m`` (a fresh model by default) set to a different constant each epoch; stop when
+    the callback says so. Returns the weights of each epoch."""
+    m = model() if m is None else m
     stopper.set_model(m)
     m.stop_training = False
     stopper.on_train_begin()
@@ -387,7 +389,7 @@ def drive(stopper: EarlyStopping, values: list[float], m: Sequential) -> list[li
     for epoch, value in enumerate(values):
         m.set_weights([np.full_like(w, epoch) for w in m.get_weights()])
         weights.append(m.get_weights())
-        stopper.on_epoch_end(epoch, {"loss": 0.0, "val_loss": value})
+        stopper.on_epoch_end(epoch, {"loss": 0.0, monitor: value})
         if m.stop_training:
             break
     stopper.on_train_end()
@@ -721,26 +723,13 @@ def test_numpy_numbers_are_a_patience_a_verbose_and_a_baseline():
     assert EarlyStopping(baseline=1).baseline == 1.0
 
 
-def feed(stopper: EarlyStopping, key: str, values: list[float]) -> EarlyStopping:
-    """Feed ``values`` as ``logs[key]``, epoch by epoch, until the callback stops training."""
-    m = model()
-    stopper.set_model(m)
-    m.stop_training = False
-    stopper.on_train_begin()
-    for epoch, value in enumerate(values):
-        stopper.on_epoch_end(epoch, {key: value})
-        if m.stop_training:
-            break
-    stopper.on_train_end()
-    return stopper
-
-
 @pytest.mark.parametrize("key", ["val_loss", "val_accuracy"])
 def test_early_stopping_takes_an_epoch_that_only_equals_the_best_for_no_improvement(key):
     # As Keras compares (strictly, np.less and np.greater): a val_accuracy stuck at one
     # value, common on a small validation set, runs out of patience instead of resetting it
     # every epoch, and the best epoch stays the first that reached the value.
-    stopper = feed(EarlyStopping(monitor=key, patience=2), key, [0.8] * 5)
+    stopper = EarlyStopping(monitor=key, patience=2)
+    drive(stopper, [0.8] * 5, monitor=key)
     assert stopper.stopped_epoch == 2
     assert stopper.best == 0.8 and stopper.best_epoch == 0
 
@@ -748,25 +737,26 @@ def test_early_stopping_takes_an_epoch_that_only_equals_the_best_for_no_improvem
 def test_early_stopping_counts_epochs_whose_value_is_nan_towards_the_patience():
     # NaN improves on nothing, not even on no epoch at all: a run whose validation loss is
     # NaN from the start stops after its patience.
-    stopper = feed(EarlyStopping(patience=2), "val_loss", [math.nan] * 4)
+    stopper = EarlyStopping(patience=2)
+    drive(stopper, [math.nan] * 4)
     assert stopper.stopped_epoch == 1 and stopper.best_epoch is None
 
 
 def test_early_stopping_takes_min_delta_of_either_sign():
     # As in Keras: min_delta=-0.1 is min_delta=0.1, never a licence to get worse.
     for min_delta in (0.1, -0.1):
-        stopper = feed(EarlyStopping(patience=1, min_delta=min_delta), "val_loss",
-                       [1.0, 0.95, 1.2, 0.5])
+        stopper = EarlyStopping(patience=1, min_delta=min_delta)
+        drive(stopper, [1.0, 0.95, 1.2, 0.5])
         assert stopper.min_delta == 0.1
         assert stopper.stopped_epoch == 1 and stopper.best_epoch == 0
 
 
 def test_early_stopping_used_for_a_second_fit_forgets_where_the_first_stopped(capsys):
     stopper = EarlyStopping(patience=1, verbose=1)
-    feed(stopper, "val_loss", [1.0, 2.0])
+    drive(stopper, [1.0, 2.0])
     assert stopper.stopped_epoch == 1
     assert capsys.readouterr().out == "Epoch 2: early stopping\n"
-    feed(stopper, "val_loss", [1.0, 0.9, 0.8])  # improves every epoch: never stopped
+    drive(stopper, [1.0, 0.9, 0.8])  # improves every epoch: never stopped
     assert stopper.stopped_epoch is None
     assert capsys.readouterr().out == ""
 
@@ -774,7 +764,8 @@ def test_early_stopping_used_for_a_second_fit_forgets_where_the_first_stopped(ca
 def test_keras_2s_val_acc_is_maximised_in_mode_auto():
     # compile(metrics=["acc"]) logs val_acc: "auto" must read it as an accuracy, whose larger
     # values are better, as it reads val_accuracy.
-    stopper = feed(EarlyStopping(monitor="val_acc", patience=0), "val_acc", [0.5, 0.6, 0.7])
+    stopper = EarlyStopping(monitor="val_acc", patience=0)
+    drive(stopper, [0.5, 0.6, 0.7], monitor="val_acc")
     assert stopper.stopped_epoch is None and stopper.best_epoch == 2
     assert ModelCheckpoint("m.npz", monitor="val_acc").mode == "max"
     assert ModelCheckpoint("m.npz", monitor="val_loss").mode == "min"
