@@ -63,17 +63,10 @@ def test_plot_history_accepts_the_dict_and_loss_only(tmp_path):
         plot.plot_history({"accuracy": [0.5]})
 
 
-def test_plot_history_draws_keras_acc_as_accuracy():
-    # Keras code compiled with metrics=["acc"] logs "acc" and "val_acc".
-    fig = plot.plot_history({"loss": [1.0, 0.5], "acc": [0.6, 0.8], "val_acc": [0.5, 0.7]})
-    _, acc_ax = fig.axes
-    assert (acc_ax.get_title(), acc_ax.get_ylabel()) == ("Accuracy", "acc")
-    assert [list(line.get_ydata()) for line in acc_ax.get_lines()] == [[0.6, 0.8], [0.5, 0.7]]
-
-
-@pytest.mark.parametrize("name", ["categorical_accuracy", "sparse_categorical_accuracy"])
-def test_plot_history_draws_keras_other_accuracy_names_as_accuracy(name):
-    # compile(metrics=["sparse_categorical_accuracy"]) logs its accuracy under that name.
+@pytest.mark.parametrize("name", ["acc", "categorical_accuracy", "sparse_categorical_accuracy"])
+def test_plot_history_draws_keras_accuracy_names_as_accuracy(name):
+    # Keras code compiled with metrics=["acc"] logs "acc" and "val_acc";
+    # metrics=["sparse_categorical_accuracy"] logs its accuracy under that name.
     fig = plot.plot_history({"loss": [1.0, 0.5], name: [0.6, 0.8], f"val_{name}": [0.5, 0.7]})
     _, acc_ax = fig.axes
     assert (acc_ax.get_title(), acc_ax.get_ylabel()) == ("Accuracy", name)
