@@ -4,6 +4,7 @@ folder; checksums; one_hot."""
 from __future__ import annotations
 
 import gzip
+import re
 import shutil
 import time
 
@@ -137,24 +138,25 @@ def test_other_data_is_refused_unless_verify_is_off(tmp_path):
     np.testing.assert_array_equal(y_test, read_idx(tmp_path / "t10k-labels-idx1-ubyte"))
 
 
-def test_without_verify_images_and_labels_must_match(tmp_path):
-    _write_fake_mnist(tmp_path)
-    write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.zeros(4, np.uint8))  # 4 labels, 3 images
-    with pytest.raises(ValueError, match=r"t10k images .* shapes \(3, 4, 4\) and \(4,\)"):
-        load_mnist(tmp_path, verify=False)
-
-
-@pytest.mark.parametrize("file, array, part", [
-    ("train-images-idx3-ubyte.gz", np.zeros((5, 16), np.uint8), "train"),  # flat images
-    ("train-labels-idx1-ubyte.gz", np.zeros((5, 1), np.uint8), "train"),  # labels a column
-    ("train-labels-idx1-ubyte.gz", np.zeros(4, np.uint8), "train"),  # 4 labels, 5 images
-    ("t10k-images-idx3-ubyte", np.zeros((3, 4, 4, 1), np.uint8), "t10k"),  # a channel axis
+@pytest.mark.parametrize("file, array, part, shapes", [
+    ("train-images-idx3-ubyte.gz", np.zeros((5, 16), np.uint8), "train",  # flat images
+     "(5, 16) and (5,)"),
+    ("train-labels-idx1-ubyte.gz", np.zeros((5, 1), np.uint8), "train",  # labels a column
+     "(5, 4, 4) and (5, 1)"),
+    ("train-labels-idx1-ubyte.gz", np.zeros(4, np.uint8), "train",  # 4 labels, 5 images
+     "(5, 4, 4) and (4,)"),
+    ("t10k-labels-idx1-ubyte", np.zeros(4, np.uint8), "t10k",  # 4 labels, 3 images
+     "(3, 4, 4) and (4,)"),
+    ("t10k-images-idx3-ubyte", np.zeros((3, 4, 4, 1), np.uint8), "t10k",  # a channel axis
+     "(3, 4, 4, 1) and (3,)"),
 ])
-def test_without_verify_each_part_must_be_images_and_labels(tmp_path, file, array, part):
+def test_without_verify_each_part_must_be_images_and_labels(tmp_path, file, array, part,
+                                                            shapes):
     _write_fake_mnist(tmp_path)
     write_idx(tmp_path / file, array)
     with pytest.raises(ValueError, match=rf"^load_mnist: .*: expected {part} images \(N, H, "
-                                         rf"W\) and labels \(N,\) with the same N"):
+                                         rf"W\) and labels \(N,\) with the same N, found "
+                                         rf"shapes {re.escape(shapes)}$"):
         load_mnist(tmp_path, verify=False)
 
 
