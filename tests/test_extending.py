@@ -140,9 +140,10 @@ def test_a_metric_function_not_given_is_left_out_with_a_warning_that_says_how(tm
     path = save_model(classifier(), tmp_path / "m.npz")
     with pytest.warns(UserWarning, match=re.escape(
             "metric 'top2' is a function of your own, which the file cannot hold; pass it to "
-            "load it: load_model(path, custom_objects={'top2': top2})")):
+            "load it: load_model(path, custom_objects={'top2': top2})")) as record:
         loaded = load_model(path, custom_objects={"Scale": Scale, "Adagrad": Adagrad})
     assert [name for name, _ in loaded.metrics] == ["accuracy"]
+    assert record[0].filename == __file__  # it points at the call of load_model
 
 
 def test_a_metric_given_under_the_files_name_is_logged_under_it(tmp_path):
