@@ -218,7 +218,8 @@ def test_a_kernel_wider_than_the_padded_input_raises():
 
 def test_a_channel_mismatch_raises():
     layer = Conv2D(3, 2, 3)
-    with pytest.raises(ValueError, match=r"3 channel\(s\), got shape \(1, 8, 8, 1\) with 1"):
+    # No channel count second: no channels-first hint (the next test).
+    with pytest.raises(ValueError, match=r"3 channel\(s\), got shape \(1, 8, 8, 1\) with 1$"):
         layer.forward(np.zeros((1, 8, 8, 1)))
 
 
@@ -228,8 +229,6 @@ def test_channels_first_images_get_the_transpose_hint():
                                          r"in PyTorch\? move them last: "
                                          r"x.transpose\(0, 2, 3, 1\)\)$"):
         Conv2D(1, 2, 3).forward(np.zeros((2, 1, 8, 8)))
-    with pytest.raises(ValueError, match=r"with 1$"):  # no channel count second: no such hint
-        Conv2D(3, 2, 3).forward(np.zeros((1, 8, 8, 1)))
 
 
 @pytest.mark.parametrize("shape", [(8, 8), (1, 8, 8), (1, 1, 8, 8, 1)])
