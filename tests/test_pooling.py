@@ -279,7 +279,6 @@ def bars(n, rng, size=8):
 @pytest.mark.part("maxpool2d")
 def test_a_tiny_cnn_learns_horizontal_versus_vertical_bars():
     import tinynet
-    from tinynet.layers.pooling import MaxPool2D
     from tinynet.layers.reshape import Flatten
 
     rng = np.random.default_rng(0)
@@ -301,7 +300,6 @@ def test_a_tiny_cnn_learns_horizontal_versus_vertical_bars():
 def test_gradients_through_a_small_cnn_match_finite_differences():
     import tinynet
     from tinynet.gradcheck import check_model
-    from tinynet.layers.pooling import MaxPool2D
     from tinynet.layers.reshape import Flatten
 
     f64 = np.float64
