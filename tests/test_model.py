@@ -442,14 +442,16 @@ def test_uint8_input_is_trained_as_floats():
 
 # ------------------------------------------------------------------------------- shuffling
 class RowRecorder(Layer):
-    """The identity, recording which samples (column 0 holds their index) it trains on."""
+    """The identity, recording which samples (column 0 holds their index) it trains on, and
+    with ``inference=True`` those it predicts for too."""
 
-    def __init__(self) -> None:
+    def __init__(self, inference: bool = False) -> None:
         super().__init__()
+        self.inference = inference
         self.batches: list[np.ndarray] = []
 
     def forward(self, x, training=False):
-        if training:
+        if training or self.inference:
             self.batches.append(x[:, 0].astype(np.int64))
         self._save(n=len(x))
         return x
@@ -1005,40 +1007,23 @@ def test_a_model_is_called_as_keras_and_pytorch_models_are():
         model(x, training="yes")
 
 
-class BatchSizes(Layer):
-    """The identity, recording the size of each batch it sees (in training or not)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sizes: list[int] = []
-
-    def forward(self, x, training=False):
-        self.sizes.append(len(x))
-        self._save(n=len(x))
-        return x
-
-    def backward(self, dy):
-        self._load("n")
-        return dy.copy()
-
-
 def test_batch_size_none_is_the_default_as_in_keras():
     # Keras takes batch_size=None for its default, 32. In predict and evaluate tinynet's
     # default is larger (it only bounds memory), and None is that default.
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((2100, 2)).astype(np.float32), rng.integers(0, 2, 2100)
-    recorder = BatchSizes()
+    recorder = RowRecorder(inference=True)
     model = Sequential([recorder, Dense(2, 2), Softmax()], seed=0)
     model.compile(CrossEntropy(), SGD(0.1))
     model.fit(x[:70], y[:70], batch_size=None, verbose=0)
-    assert recorder.sizes[-3:] == [32, 32, 6]
+    assert [len(b) for b in recorder.batches[-3:]] == [32, 32, 6]
     assert tinynet.model.FIT_BATCH_SIZE == 32
-    recorder.sizes.clear()
+    recorder.batches.clear()
     model.predict(x, batch_size=None)
-    assert recorder.sizes == [1024, 1024, 52]
-    recorder.sizes.clear()
+    assert [len(b) for b in recorder.batches] == [1024, 1024, 52]
+    recorder.batches.clear()
     model.evaluate(x, y, batch_size=None)
-    assert recorder.sizes[-3:] == [1024, 1024, 52]
+    assert [len(b) for b in recorder.batches[-3:]] == [1024, 1024, 52]
     assert tinynet.model.EVAL_BATCH_SIZE == 1024
     with pytest.raises(ValueError, match="batch_size must be an int >= 1, got 0"):
         model.predict(x, batch_size=0)
