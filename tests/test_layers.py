@@ -236,7 +236,7 @@ def test_a_float32_dense_keeps_float32_for_a_float64_dy():
     layer.forward(rng.standard_normal((5, 4)).astype(np.float32))
     dy = rng.standard_normal((5, 3))
     dx = layer.backward(dy)
-    grads = dict(layer.grads)
+    grads = {name: g.copy() for name, g in layer.grads.items()}  # backward may reuse them
     assert dx.dtype == np.float32 and all(g.dtype == np.float32 for g in grads.values())
     np.testing.assert_allclose(dx, layer.backward(dy.astype(np.float32)), rtol=1e-6)
     for name, g in layer.grads.items():
