@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 
+from tinynet.callbacks import ModelCheckpoint
 from tinynet.gradcheck import check_layer
 from tinynet.io import ModelFormatError, load_model, save_model
 from tinynet.layers import Dense, Layer, ReLU, Softmax
@@ -233,10 +234,12 @@ def test_save_refuses_a_class_of_ones_own_named_as_one_of_tinynets(tmp_path):
         save_model(Sequential([Dense()]), tmp_path / "m.npz")
 
 
-def test_save_refuses_a_metric_of_ones_own_named_as_one_of_tinynets(tmp_path):
-    def mae(y_pred, y_true):  # the largest error, not tinynet's mean one
-        return np.abs(y_pred - y_true).max()
+def mae(y_pred, y_true):
+    """The largest error, under the name of tinynet's mean one: a model with it cannot be saved."""
+    return np.abs(y_pred - y_true).max()
 
+
+def test_save_refuses_a_metric_of_ones_own_named_as_one_of_tinynets(tmp_path):
     model = Sequential([Dense(3, 1)], seed=0)
     model.compile("mse", "sgd", metrics=[mae])
     with pytest.raises(ValueError, match=r"cannot save metric mae: load_model would compute "
@@ -247,6 +250,23 @@ def test_save_refuses_a_metric_of_ones_own_named_as_one_of_tinynets(tmp_path):
     model.compile("mse", "sgd", metrics=[mean_absolute_error])
     path = save_model(model, tmp_path / "m.npz")
     assert load_model(path).metrics[0][0] == "mean_absolute_error"
+
+
+@pytest.mark.parametrize("layer, metric, match", [
+    (NoConfig(3), "mae", "cannot save layer NoConfig: load_model rebuilds it as NoConfig"),
+    (Scale(3), mae, "cannot save metric mae: load_model would compute it as tinynet's"),
+], ids=["layer", "metric"])
+def test_a_checkpoint_refuses_a_model_that_cannot_be_saved_before_the_first_epoch(
+        tmp_path, layer, metric, match):
+    # Found when the first epoch ends, the refusal would cost that epoch's training.
+    model = Sequential([Dense(3, 3), layer], seed=0)
+    model.compile("mse", "sgd", metrics=[metric])
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=re.escape(match)):
+        model.fit(np.ones((4, 3)), np.ones((4, 3)), epochs=1, verbose=0,
+                  callbacks=[ModelCheckpoint(str(tmp_path / "e{epoch}.npz"))])
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before, strict=True))
+    assert os.listdir(tmp_path) == []
 
 
 # ----------------------------------------------------------- a broken part is named, clearly

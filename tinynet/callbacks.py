@@ -431,6 +431,11 @@ class ModelCheckpoint(Callback):
         if folder and "{" not in folder and not os.path.isdir(folder):
             raise FileNotFoundError(f"ModelCheckpoint: no folder {folder!r} to save "
                                     f"{os.path.basename(self.filepath)!r} in; create it first")
+        # So is a model that model.save refuses (a class of one's own whose get_config() does
+        # not give its __init__'s arguments, a metric function named like tinynet's).
+        from tinynet.io import model_json  # io imports this module
+
+        model_json(self.model, self.filepath)
         # A resumed run (initial_epoch=k, on a model loaded from a checkpoint) starts from the
         # best of the epochs before k, which its History holds: otherwise its first epoch
         # would count as an improvement on nothing and overwrite the best model of those.

@@ -191,6 +191,17 @@ def _arrays(model: Sequential) -> dict[str, np.ndarray]:
     return arrays
 
 
+def model_json(model: Sequential, target: str | os.PathLike) -> str:
+    """The JSON document :func:`save_model` writes for ``model``, as text, or the ValueError
+    it raises for a model it cannot save (see there); ``target`` is the file named in that
+    error. Writes nothing: a ModelCheckpoint calls it before the first epoch, so that such a
+    model fails before training, not when the first epoch's training is done."""
+    try:
+        return json.dumps(_describe(model), indent=2)
+    except TypeError as err:  # a config value JSON cannot hold
+        raise ValueError(f"cannot save the model to {target}: {err}") from err
+
+
 def save_model(model: Sequential, path: str | os.PathLike) -> Path:
     """Save ``model`` to one ``.npz`` file and return the path written.
 
@@ -209,10 +220,7 @@ def save_model(model: Sequential, path: str | os.PathLike) -> Path:
     _as_path(path)  # a TypeError or ValueError unless path names a file
     not_a_folder("path", path if isinstance(path, str) else str(path), "model.npz")
     target = model_path(path)
-    try:
-        text = json.dumps(_describe(model), indent=2)
-    except TypeError as err:  # a config value JSON cannot hold
-        raise ValueError(f"cannot save the model to {target}: {err}") from err
+    text = model_json(model, target)
     arrays = _arrays(model)  # keys "layer..." and "opt...": never JSON_KEY
     arrays[JSON_KEY] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     write_atomic(target, lambda tmp: _savez(tmp, arrays))  # a missing folder: FileNotFoundError
