@@ -138,6 +138,19 @@ def _assert_downloaded(dest, paths):
         np.testing.assert_array_equal(read_idx(dest / name), array)
 
 
+def _failing_urlopen(monkeypatch, error: Exception) -> list[str]:
+    """Make urlopen raise ``error`` in this process, so that no connection is ever made;
+    return the list of the URLs it is asked for, filled as the test runs."""
+    tried = []
+
+    def urlopen(request, timeout):
+        tried.append(request.full_url)
+        raise error
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    return tried
+
+
 def test_a_good_mirror(server, tmp_path):
     base, requests = server
     calls = []
@@ -226,14 +239,7 @@ def test_a_mirror_sending_more_than_any_mnist_file_is_stopped(server, tmp_path, 
 ], ids=["connect-timeout", "bad-status-line", "reset"])
 def test_each_failure_of_a_connection_is_reported_and_the_next_mirror_tried(
         tmp_path, monkeypatch, capsys, error, reason):
-    # urlopen itself fails here, in this process: no connection is ever made.
-    tried = []
-
-    def urlopen(request, timeout):
-        tried.append(request.full_url)
-        raise error
-
-    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    tried = _failing_urlopen(monkeypatch, error)
     mirrors = ["http://first.invalid/", "http://second.invalid/"]
     with pytest.raises(DownloadError) as info:
         _download(tmp_path, mirrors)
@@ -245,10 +251,8 @@ def test_each_failure_of_a_connection_is_reported_and_the_next_mirror_tried(
 
 
 def test_only_progress_true_prints(tmp_path, monkeypatch, capsys):
-    def urlopen(request, timeout):
-        raise urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))
-
-    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    _failing_urlopen(monkeypatch, urllib.error.URLError(ConnectionRefusedError(
+        111, "Connection refused")))
     name = next(iter(FILES))
     for progress in (False, lambda url, done, total: None):
         with pytest.raises(DownloadError):
