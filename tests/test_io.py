@@ -473,8 +473,10 @@ def test_refuses_a_format_version_that_is_not_an_int_at_least_1(tmp_path, saved,
     (lambda doc: doc.update(seed=1.5), r"'seed' must be a JSON int, got 1\.5"),
     (lambda doc: doc.update(seed=-1), r"'seed' must be >= 0, got -1"),
     (lambda doc: doc["compile"].pop("optimizer"), r"compile: 'optimizer' must be a JSON dict"),
+    (lambda doc: doc["compile"]["optimizer"].update(iterations=-1),
+     r"compile\.optimizer: 'iterations' must be >= 0, got -1"),
 ], ids=["no-layers", "layers-dict", "no-seed", "seed-true", "seed-float", "seed-negative",
-        "no-optimizer"])
+        "no-optimizer", "iterations-negative"])
 def test_refuses_a_missing_or_mistyped_field_of_the_description(tmp_path, saved, edit, match):
     _, doc, arrays = saved
     edit(doc)

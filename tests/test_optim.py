@@ -358,3 +358,21 @@ def test_a_refused_set_state_changes_no_state_and_no_step_count():
     for state, old in zip(opt.get_state([p, q]), before, strict=True):
         for name in old:
             np.testing.assert_array_equal(state[name], old[name])
+
+
+@pytest.mark.parametrize("iterations", [None, "5", -1, 2.5, True])
+def test_set_state_refuses_a_bad_step_count_before_copying_any_state(iterations):
+    # The states all fit; only the count is wrong. It was converted after the states were
+    # copied in, so the refusal left the optimiser with the new moments and the old count.
+    p = np.zeros(3, np.float32)
+    opt = Adam()
+    opt.step([(p, np.ones(3, np.float32))])
+    before = opt.get_state([p])
+    new = [{"m": np.full(3, 7, np.float32), "v": np.full(3, 7, np.float32)}]
+    with pytest.raises(ValueError, match=r"^Adam: iterations must be an int >= 0, got "):
+        opt.set_state([p], new, iterations=iterations)
+    assert opt.iterations == 1
+    for name, old in before[0].items():
+        np.testing.assert_array_equal(opt.get_state([p])[0][name], old)
+    opt.set_state([p], new, iterations=np.int64(4))  # a NumPy int is an int
+    assert opt.iterations == 4 and type(opt.iterations) is int

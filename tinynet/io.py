@@ -478,6 +478,9 @@ def _compile_as_saved(path: Path, model: Sequential, compiled: dict[str, Any],
     optimizer = _build(path, opt_entry, optim_module, Optimizer, "compile.optimizer: ",
                        custom_objects)
     iterations = _field(path, opt_entry, "iterations", int, "compile.optimizer: ")
+    if iterations < 0:  # set_state refuses it too, but naming the optimiser, not the file
+        raise ModelFormatError(path, f"compile.optimizer: 'iterations' must be >= 0, got "
+                                     f"{iterations}")
     metrics: list[str | Callable] = []
     names = []  # the file's name of each of metrics
     for name in _field(path, compiled, "metrics", list, "compile: "):

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynet.checks import flag, keras_name_message, keywords_taken, number_in
+from tinynet.checks import flag, int_at_least, keras_name_message, keywords_taken, number_in
 
 Pairs = Iterable[tuple[np.ndarray, np.ndarray]]
 
@@ -95,7 +95,10 @@ class Optimizer:
         """Restore what :meth:`get_state` returned, and the step count, for ``params``.
 
         Raises ValueError, before any state changes, unless each of ``params`` has a state
-        with the names, dtypes and shapes its own has."""
+        with the names, dtypes and shapes its own has, and ``iterations`` is an int >= 0."""
+        # Checked first, as the states are: converted after the states were copied in, a bad
+        # count refused them half restored.
+        iterations = int_at_least(f"{type(self).__name__}: iterations", iterations, 0)
         if len(states) != len(params):
             raise ValueError(f"{self!r}: {len(states)} states for {len(params)} parameters")
         pairs = [(self.state(p), saved) for p, saved in zip(params, states, strict=True)]
@@ -112,7 +115,7 @@ class Optimizer:
         for state, saved in pairs:
             for k, v in saved.items():
                 state[k][...] = v
-        self.iterations = int(iterations)
+        self.iterations = iterations
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, as JSON values, that rebuild this optimiser (for
