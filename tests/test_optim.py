@@ -221,17 +221,34 @@ def test_step_refuses_a_missing_or_misshapen_gradient():
 
 
 
-@pytest.mark.parametrize("bad_grad", [None, np.zeros(2)], ids=["missing", "misshapen"])
-def test_a_refused_step_changes_nothing(bad_grad):
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+@pytest.mark.parametrize("make", [SGD, Adam])
+@pytest.mark.parametrize("param, bad_grad, message", [
+    (np.ones(3), None, "no gradient yet"),
+    (np.ones(3), np.zeros(2), r"gradient of shape \(2,\) for a parameter of shape \(3,\)"),
+    (np.ones(3), np.zeros(3, complex), r"gradient of dtype complex128 for a parameter of "
+                                       r"shape \(3,\), expected real numbers$"),
+    (np.ones(3), np.array(["a", "b", "c"]), r"gradient of dtype <U1 .*expected real numbers$"),
+    (np.ones(3, np.int64), np.ones(3), r"a parameter of shape \(3,\) has dtype int64, "
+                                       r"expected a float dtype"),
+    (_read_only(np.ones(3)), np.ones(3), r"a parameter of shape \(3,\) is read-only"),
+], ids=["missing", "misshapen", "complex", "strings", "int-param", "read-only"])
+def test_a_refused_step_changes_nothing(make, param, bad_grad, message):
     # A learner who calls opt.step too early, or with a wrong pair, fixes it and steps again:
     # the refused step must not have moved the parameters before it, nor counted as a step
-    # (Adam's bias correction uses the count t).
-    a, b = np.ones(3), np.ones(3)
-    opt = SGD(0.1)
-    with pytest.raises((RuntimeError, ValueError)):
-        opt.step([(a, np.ones(3)), (b, bad_grad)])
+    # (Adam's bias correction uses the count t). A gradient or a parameter that update cannot
+    # use was found by update itself, once the parameter before it had moved.
+    a = np.ones(3)
+    opt = make(0.1)
+    with pytest.raises((RuntimeError, ValueError), match=message):
+        opt.step([(a, np.ones(3)), (param, bad_grad)])
     np.testing.assert_array_equal(a, np.ones(3))
     assert opt.iterations == 0
+    assert all(not v.any() for v in opt.state(a).values())  # Adam's moments untouched
 
 def test_optimisers_by_keras_name():
     # compile(loss, "adam") is Keras's Adam(), with the defaults test_keras_defaults pins, and

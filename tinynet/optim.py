@@ -52,7 +52,9 @@ class Optimizer:
     def step(self, pairs: Pairs) -> None:
         """Update each ``param`` in place from its ``grad``; ``t`` counts steps from 1.
 
-        Every pair is checked before any parameter moves: a refused step changes nothing.
+        Every pair is checked before any parameter moves (a gradient of real numbers of its
+        parameter's shape, a float parameter that can be written): a refused step changes
+        nothing.
         """
         pairs = list(pairs)
         for param, grad in pairs:
@@ -64,6 +66,17 @@ class Optimizer:
                     f"{self!r}: gradient of shape {grad.shape} for a parameter of shape "
                     f"{param.shape}"
                 )
+            # Each would fail inside update, once the parameters before it had moved.
+            if grad.dtype.kind not in "biuf":
+                raise ValueError(f"{self!r}: gradient of dtype {grad.dtype} for a parameter of "
+                                 f"shape {param.shape}, expected real numbers")
+            if param.dtype.kind != "f":
+                raise ValueError(f"{self!r}: a parameter of shape {param.shape} has dtype "
+                                 f"{param.dtype}, expected a float dtype (it moves by "
+                                 "fractional steps, in place)")
+            if not param.flags.writeable:
+                raise ValueError(f"{self!r}: a parameter of shape {param.shape} is read-only, "
+                                 "expected an array the step can update in place")
         self.iterations += 1
         for param, grad in pairs:
             key = id(param)
