@@ -299,6 +299,23 @@ def test_keras_attribute_names_are_refused_naming_tinynets():
         SGD().rho  # noqa: B018
 
 
+@pytest.mark.parametrize("lr", ["0.1", None, 0, -0.1, float("nan"), np.inf, True])
+def test_a_bad_learning_rate_is_refused_when_it_is_set_and_the_next_step_uses_the_old(lr):
+    # A callback of one's own sets optimizer.lr (as LearningRateScheduler does). A string was
+    # taken, and Adam's next step failed after updating the moments and counting the step.
+    opt = Adam(0.1)
+    with pytest.raises(ValueError, match=r"^Adam: lr must be a number in \(0\.0, inf\), got "):
+        opt.lr = lr
+    assert opt.lr == 0.1
+    p = np.zeros(3)
+    opt.step([(p, np.ones(3))])
+    # Adam's first step moves each entry by lr, less a part eps / sqrt(v) = 1e-7 / sqrt(1e-3),
+    # about 3e-6, with a constant gradient (see test_adam_first_step_moves_each_entry_by_about_lr).
+    np.testing.assert_allclose(p, -0.1, rtol=1e-5)
+    opt.lr = np.float32(0.5)  # a number of NumPy's is a number, kept as a float
+    assert opt.lr == 0.5 and type(opt.lr) is float
+
+
 def test_an_optimiser_subclass_with_keyword_arguments_of_its_own_is_left_alone():
     class Scaled(SGD):
         def __init__(self, lr: float = 0.01, **options: float) -> None:

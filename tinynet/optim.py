@@ -153,6 +153,11 @@ class Optimizer:
     # old rate without a word. Refused when the optimiser has tinynet's name for it.
     def __setattr__(self, name: str, value: Any) -> None:
         self._refuse_keras_name(name, f" = {value!r}")
+        if name == "lr":
+            # The rate a callback sets is checked as the constructor's is: a string, or NaN,
+            # failed (or turned the weights to NaN) inside the next step, once Adam had
+            # updated a parameter's moments and counted the step.
+            value = number_in(f"{type(self).__name__}: lr", value, 0.0, low_inclusive=False)
         super().__setattr__(name, value)
 
     def __getattr__(self, name: str) -> Any:  # called only for a name the object lacks
