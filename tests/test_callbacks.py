@@ -295,6 +295,32 @@ def test_what_is_not_a_callback_is_refused_by_name_before_training(callbacks, me
     assert all(np.array_equal(a, b) for a, b in zip(before, m.get_weights(), strict=True))
 
 
+class RefuseToBegin(Callback):
+    def on_train_begin(self, logs=None):
+        raise ValueError("refused")
+
+
+@pytest.mark.parametrize("make, error", [
+    (lambda folder: ModelCheckpoint(str(folder / "missing" / "e{epoch}.npz")),
+     FileNotFoundError),
+    (lambda folder: RefuseToBegin(), ValueError),
+    (lambda folder: LearningRateScheduler(lambda epoch: -0.1), ValueError),  # epoch 0 begins
+], ids=["checkpoint-folder", "on_train_begin", "schedule"])
+def test_a_fit_refused_before_its_first_step_keeps_the_models_history(tmp_path, make, error):
+    # fit put its new, empty History on the model before the callbacks began: a refusal
+    # there lost the History of the fits before (or loaded with a checkpoint), which a save
+    # or a resumed fit(initial_epoch=k) then went without.
+    x, y = data()
+    m = model()
+    history = m.fit(x, y, epochs=2, batch_size=BATCH, verbose=0)
+    logged = {key: list(values) for key, values in history.history.items()}
+    with pytest.raises(error):
+        m.fit(x, y, epochs=2, batch_size=BATCH, verbose=0, callbacks=[make(tmp_path)])
+    assert m.history is history and history.epoch == [0, 1] and history.history == logged
+    assert m.steps_trained == 2 * STEPS and m.optimizer.lr == 0.1
+    assert m.fit(x, y, epochs=3, batch_size=BATCH, verbose=0, initial_epoch=2).epoch == [0, 1, 2]
+
+
 def test_stop_training_ends_after_the_current_epoch():
     class StopAtEpoch1(Callback):
         def on_epoch_end(self, epoch, logs=None):

@@ -440,7 +440,9 @@ class Sequential:
 
         Raises FloatingPointError, naming the epoch and batch, when the loss becomes NaN or
         infinite (the weights are left as they were before that batch). The metrics are
-        tried on two samples first, so that one that raises does so before any step.
+        tried on two samples first, so that one that raises does so before any step. A fit
+        refused before its first step (a callback that raises when training begins, say)
+        leaves the model's ``history`` as it was.
         """
         (x, y, epochs, batch_size, validation_data, verbose,
          initial_epoch) = self._check_fit_args(x, y, epochs, batch_size, validation_data,
@@ -459,9 +461,7 @@ class Sequential:
         batch_metrics = [(name, metrics_module.unchecked_accuracy
                           if fn is metrics_module.accuracy else fn)
                          for name, fn in self.metrics]
-        N = len(x)
-        steps = math.ceil(N / batch_size)  # batches per epoch; the last may be smaller
-        summed = self.loss.reduction == "sum"
+        steps = math.ceil(len(x) / batch_size)  # batches per epoch; the last may be smaller
         # History first: a ModelCheckpoint saves model.history, which must hold the epoch.
         all_callbacks = [history, ProgressBar(verbose), *callbacks]
         params = {"epochs": epochs, "steps": steps, "verbose": verbose,
@@ -469,9 +469,29 @@ class Sequential:
         for cb in all_callbacks:
             cb.set_model(self)
             cb.set_params(params)
+        # A fit refused before its first step (by a callback's on_train_begin, say: a
+        # ModelCheckpoint's missing folder) leaves the model as it was: its History, of the
+        # fits before or loaded with a checkpoint, was replaced by the new empty one.
+        before = self.history, self.stop_training, self.steps_trained
         self.history = history
         self.stop_training = False
+        try:
+            self._train(x, y, epochs, initial_epoch, steps, batch_size, shuffle,
+                        validation_data, all_callbacks, batch_metrics)
+        except BaseException:
+            if self.steps_trained == before[2]:
+                self.history, self.stop_training = before[:2]
+            raise
+        return history
 
+    def _train(self, x: np.ndarray, y: np.ndarray, epochs: int, initial_epoch: int,
+               steps: int, batch_size: int, shuffle: bool,
+               validation_data: tuple[np.ndarray, np.ndarray] | None,
+               all_callbacks: list[Callback], batch_metrics: list[tuple[str, Callable]]
+               ) -> None:
+        """fit's loop over the epochs and their batches, once every argument is checked."""
+        N = len(x)
+        summed = self.loss.reduction == "sum"
         # Every hook gets its logs argument, None where there are none yet, as Keras passes
         # it: Keras code often declares it without a default, def on_train_begin(self, logs).
         for cb in all_callbacks:
@@ -528,7 +548,6 @@ class Sequential:
                 break
         for cb in all_callbacks:
             cb.on_train_end(None)
-        return history
 
     def _epoch_generator(self, epoch: int, steps: int) -> np.random.Generator:
         """The Generator of ``epoch``'s random numbers (its shuffle, dropout masks and random
