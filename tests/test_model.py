@@ -680,6 +680,30 @@ def test_data_the_model_refused_leaves_the_input_shape_that_summary_and_save_use
     assert "(None, 3)" in lines[0]
 
 
+def test_a_refused_fit_or_evaluate_leaves_the_input_shape_even_when_the_model_took_x():
+    # The shape was kept as soon as the model had taken x, before the targets, the
+    # validation data and fit's other arguments were checked: a refused call changed it.
+    class RefuseToBegin(tinynet.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            raise ValueError("refused")
+
+    model = Sequential([Flatten(), Dense(4, 3), Softmax()], seed=0)
+    model.compile(CrossEntropy(), SGD(0.1))
+    x, labels, no_label = np.zeros((2, 2, 2)), np.zeros(2, int), np.full(2, 3)  # 3 classes
+    for call in (lambda: model.fit(x, no_label, verbose=0),
+                 lambda: model.fit(x, labels, verbose=0, validation_data=(x, no_label)),
+                 lambda: model.fit(x, labels, verbose=0, shuffle="batch"),
+                 lambda: model.fit(x, labels, verbose=0, callbacks=[RefuseToBegin()]),
+                 lambda: model.evaluate(x, no_label)):
+        with pytest.raises((ValueError, TypeError)):
+            call()
+        assert model.input_shape is None
+    model.evaluate(x, labels)
+    assert model.input_shape == (2, 2)
+    model.fit(np.zeros((2, 4)), labels, verbose=0)
+    assert model.input_shape == (4,)
+
+
 def test_summary_refuses_an_input_shape_the_model_cannot_take():
     with pytest.raises(ValueError, match=r"Dense\(in_features=12.*\(N, 12\), got \(1, 5\)"):
         Sequential([Dense(12, 3)], seed=0).summary(input_shape=(5,))

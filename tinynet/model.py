@@ -442,7 +442,7 @@ class Sequential:
         infinite (the weights are left as they were before that batch). The metrics are
         tried on two samples first, so that one that raises does so before any step. A fit
         refused before its first step (a callback that raises when training begins, say)
-        leaves the model's ``history`` as it was.
+        leaves the model's ``history`` and ``input_shape`` as they were.
         """
         (x, y, epochs, batch_size, validation_data, verbose,
          initial_epoch) = self._check_fit_args(x, y, epochs, batch_size, validation_data,
@@ -472,15 +472,16 @@ class Sequential:
         # A fit refused before its first step (by a callback's on_train_begin, say: a
         # ModelCheckpoint's missing folder) leaves the model as it was: its History, of the
         # fits before or loaded with a checkpoint, was replaced by the new empty one.
-        before = self.history, self.stop_training, self.steps_trained
+        before = self.history, self.stop_training, self.input_shape, self.steps_trained
         self.history = history
         self.stop_training = False
+        self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
         try:
             self._train(x, y, epochs, initial_epoch, steps, batch_size, shuffle,
                         validation_data, all_callbacks, batch_metrics)
         except BaseException:
-            if self.steps_trained == before[2]:
-                self.history, self.stop_training = before[:2]
+            if self.steps_trained == before[3]:
+                self.history, self.stop_training, self.input_shape = before[:3]
             raise
         return history
 
@@ -637,6 +638,7 @@ class Sequential:
         return_dict = flag(return_dict, "return_dict", "evaluate")
         x, y = self._check_data(x, y, "x", "y")
         logs = self._evaluate(x, y, batch_size)
+        self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
         if return_dict:
             return logs
         values = tuple(logs.values())
@@ -722,8 +724,9 @@ class Sequential:
 
     def _check_data(self, x: np.ndarray, y: np.ndarray, x_name: str,
                     y_name: str) -> tuple[np.ndarray, np.ndarray]:
-        """Refuse, before any training, inputs and targets that do not fit the model; keep
-        the shape of one sample of ``x`` as ``input_shape``, which summary() shows."""
+        """Refuse, before any training, inputs and targets that do not fit the model. The
+        caller keeps the shape of one sample of ``x`` as ``input_shape`` (which summary()
+        shows) once it has checked everything else too: a refused call changes nothing."""
         x = self._check_x(x, x_name, finite=True)
         y = np.asarray(y)
         if y.ndim < 1 or len(y) != len(x):
@@ -736,8 +739,6 @@ class Sequential:
         # One sample through the network checks every layer's input shape (each layer's
         # error names it) and tells the number of outputs K.
         out_shape = self.forward(x[:1]).shape
-        # Kept once the model has taken x: a shape it refused would break summary().
-        self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
         if isinstance(self.loss, CrossEntropy):
             if len(out_shape) != 2:
                 raise ValueError(f"cross-entropy needs outputs of shape (N, K), the model "
