@@ -254,6 +254,25 @@ def test_best_only_needs_the_monitored_value(tmp_path):
         drive(cb, [0.5], "loss_only")
 
 
+def test_save_best_only_counts_an_epoch_as_the_best_only_once_its_model_is_saved(tmp_path):
+    # The best was taken before the save: a save refused (a folder the template names that
+    # does not exist, a key the logs lack) left as the best an epoch no file holds, which
+    # the epochs after it, in the next fit with the same callback, had to beat to be saved.
+    cb = ModelCheckpoint(str(tmp_path / "e{epoch}" / "model.npz"), save_best_only=True)
+    with pytest.raises(FileNotFoundError, match=r"no folder .*e1"):
+        drive(cb, [0.5], "val_loss")
+    assert cb.best == math.inf and cb.best_epoch is None and cb.last_saved is None
+    (tmp_path / "e1").mkdir()
+    cb.filepath = str(tmp_path / "e1" / "model.npz")  # drive lists the files of its folder
+    assert drive(cb, [0.7], "val_loss") == ["model.npz"]  # worse than 0.5, yet the best saved
+    assert cb.best == 0.7 and cb.last_saved == cb.filepath
+
+    cb = ModelCheckpoint(str(tmp_path / "v{val_acc}.npz"), save_best_only=True)
+    with pytest.raises(KeyError, match="val_acc"):
+        drive(cb, [0.5], "val_loss")
+    assert cb.best == math.inf and cb.best_epoch is None
+
+
 def test_template_errors_are_clear(tmp_path):
     with pytest.raises(ValueError, match="not a valid template"):
         ModelCheckpoint(str(tmp_path / "e{}.npz"))

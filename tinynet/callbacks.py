@@ -399,9 +399,10 @@ class ModelCheckpoint(Callback):
         mode: ``"min"``, ``"max"``, or ``"auto"`` (max for names containing "acc").
         verbose: 1 prints a line each time the model is saved.
 
-    Attributes: ``best`` (best monitored value so far, kept across ``fit`` calls, and taken
-    from the model's History when ``fit`` resumes with ``initial_epoch``), ``best_epoch`` (its
-    epoch, counting from 0), ``last_saved`` (the last path written).
+    Attributes: ``best`` (best monitored value so far, counted once its model is saved, kept
+    across ``fit`` calls, and taken from the model's History when ``fit`` resumes with
+    ``initial_epoch``), ``best_epoch`` (its epoch, counting from 0), ``last_saved`` (the last
+    path written).
     """
 
     def __init__(self, filepath: str, monitor: str = "val_loss", save_best_only: bool = False,
@@ -459,13 +460,16 @@ class ModelCheckpoint(Callback):
             if not self._improved(value):
                 return
             message = f"{self.monitor} improved from {self.best:.5f} to {value:.5f}, "
-            self.best, self.best_epoch = value, epoch
         try:
             path = self.filepath.format(**{**logs, "epoch": epoch + 1})
         except KeyError as err:
             raise KeyError(f"ModelCheckpoint: filepath {self.filepath!r} uses {err}, which is "
                            f"not among the logs {sorted(logs)}") from err
         path = str(self.model.save(path))  # the file written: ".npz" appended if missing
+        if self.save_best_only:
+            # Only once it is saved: a best whose save was refused would be one that no file
+            # holds, and that the epochs after it would have to beat to be saved.
+            self.best, self.best_epoch = value, epoch
         self.last_saved = path
         if self.verbose:
             sys.stdout.write(f"\nEpoch {epoch + 1}: {message}saving model to {path}\n")
