@@ -985,6 +985,39 @@ def test_add_refuses_what_sequential_refuses_and_leaves_the_model_as_it_was():
         assert len(model.layers) == 2
 
 
+class DrawsThenFails(Layer):
+    """A layer of one's own whose init_params draws its first parameter, then fails."""
+
+    def __init__(self):
+        super().__init__()
+        self.params = {"w": np.zeros(2, np.float32), "b": np.zeros(2, np.float32)}
+
+    def init_params(self, rng):
+        self.params["w"] = rng.standard_normal(2).astype(np.float32)
+        raise ValueError("init_params: no initialiser for b")
+
+    def forward(self, x, training=False):
+        return x
+
+
+def test_an_init_params_that_fails_leaves_the_layers_free_and_the_models_draws_as_they_were():
+    # The layers before the failing one were marked as the model's: rebuilt with a fixed
+    # layer, the model refused them as layers of another model. And add had drawn from the
+    # model's Generator, so the next add drew other weights than Sequential([...]) would.
+    dense = Dense(2, 3)
+    with pytest.raises(ValueError, match="no initialiser for b"):
+        Sequential([dense, ReLU(), DrawsThenFails()], seed=0)
+    Sequential([dense, ReLU()], seed=0)  # still free
+    model = Sequential([Dense(2, 3)], seed=4)
+    with pytest.raises(ValueError, match="no initialiser for b"):
+        model.add(DrawsThenFails())
+    assert len(model.layers) == 1
+    model.add(Dense(3, 2))
+    listed = Sequential([Dense(2, 3), Dense(3, 2)], seed=4)
+    for w, w_listed in zip(model.get_weights(), listed.get_weights(), strict=True):
+        np.testing.assert_array_equal(w, w_listed)
+
+
 def test_fit_refuses_a_model_without_layers_before_reporting_a_divergence():
     # The outputs of no layers are the inputs: pixels in [0, 1] read as probabilities, some
     # 0, gave an infinite loss, and fit said that training had diverged.

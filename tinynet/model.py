@@ -149,8 +149,7 @@ class Sequential:
             seed = int(np.random.SeedSequence().entropy)
         self.seed = int_at_least("seed", seed, 0)
         self.rng = self._generator(_INIT_STREAM)
-        for layer in self.layers:
-            self._take(layer)
+        self._take(self.layers)
         self.loss: Loss | None = None
         self.optimizer: Optimizer | None = None
         self.metrics: list[tuple[str, Callable]] = []
@@ -195,13 +194,23 @@ class Sequential:
                              "to add a Softmax to a model's outputs apply "
                              "tinynet.layers.softmax to its predict(x)")
 
-    def _take(self, layer: Layer) -> None:
-        """Draw ``layer``'s weights from the model's seed, after those of the layers before
-        it, and give it the model's Generator (for a Dropout's masks outside fit)."""
-        layer.init_params(self.rng)
-        layer.rng = self.rng
-        # Marked only once every check passed: the layers of a refused model stay free.
-        layer._in_a_model = True
+    def _take(self, layers: Sequence[Layer]) -> None:
+        """Draw the weights of ``layers`` from the model's seed, after those of the layers
+        before them, and give them the model's Generator (for a Dropout's masks outside fit).
+
+        Marked as the model's only once every check passed and every draw worked: the layers
+        of a refused model stay free, and when an ``init_params`` of one's own raises, the
+        model's Generator is put back, so that the next ``add`` draws what it would have."""
+        state = self.rng.bit_generator.state
+        try:
+            for layer in layers:
+                layer.init_params(self.rng)
+        except BaseException:
+            self.rng.bit_generator.state = state
+            raise
+        for layer in layers:
+            layer.rng = self.rng
+            layer._in_a_model = True
 
     def add(self, layer: Layer) -> None:
         """Append ``layer`` to the model, as Keras's ``model.add`` does.
@@ -212,7 +221,7 @@ class Sequential:
         would refuse is refused here too, and the model is left as it was.
         """
         self._check_new_layer("add: layer", layer)
-        self._take(layer)
+        self._take([layer])
         self.layers.append(layer)
 
     def _generator(self, *key: int) -> np.random.Generator:
