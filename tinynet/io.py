@@ -266,7 +266,9 @@ def _check_header(path: Path) -> None:
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     """Every array of the archive, read without unpickling anything."""
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        # Opened here, not by np.load: an archive np.load cannot open leaves the file it
+        # opened open as long as the error lives (one Windows will not let be replaced).
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as npz:
             return {key: npz[key] for key in npz.files}
     except ValueError as err:
         if "pickle" in str(err).lower() or "object arrays" in str(err).lower():
