@@ -311,8 +311,14 @@ def test_train_refuses_an_output_path_that_is_a_folder_before_writing_anything(t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["curves.png"]
 
 
-def test_train_writes_curves_atomically(tmp_path, monkeypatch, capsys):
-    (tmp_path / "curves.png").write_bytes(b"the previous run's curves")
+def test_train_replaces_its_three_outputs_together_or_not_at_all(tmp_path, monkeypatch,
+                                                                   capsys):
+    # Each file was replaced on its own, the curves last: curves that failed left the new
+    # model and history beside the last run's curves, a folder of two runs.
+    last_run = {"model.npz": b"the last run's model", "history.json": b'{"loss": [0.5]}',
+                "curves.png": b"the last run's curves"}
+    for name, content in last_run.items():
+        (tmp_path / name).write_bytes(content)
 
     def fail_half_way(history, path):
         Path(path).write_bytes(b"half a PNG")
@@ -321,10 +327,20 @@ def test_train_writes_curves_atomically(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("tinynet.plot.plot_history", fail_half_way)
     assert main(["train", "--quick", "--verbose", "0", "--out", str(tmp_path)]) == 1
     assert "No space left on device" in capsys.readouterr().err
-    assert (tmp_path / "curves.png").read_bytes() == b"the previous run's curves"
-    assert len(json.loads((tmp_path / "history.json").read_text())["loss"]) == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["curves.png", "history.json",
-                                                          "model.npz"]  # no temporary file
+    # The last run's three files, as they were, and no temporary file.
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == last_run
+
+
+def test_train_that_fails_leaves_no_out_folder_it_created(tmp_path, capsys):
+    # --out is created before the data is loaded: a bad --data, or a run that diverged or
+    # was interrupted, left an empty folder (and its parents) behind.
+    missing = str(tmp_path / "no-data")
+    assert main(["train", "--out", str(tmp_path / "runs" / "r2"), "--data", missing]) == 1
+    assert "--data: expected a folder" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "mine").mkdir()  # a folder that was there stays, empty or not
+    assert main(["train", "--out", str(tmp_path / "mine"), "--data", missing]) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["mine"]
 
 
 def test_a_closed_pipe_ends_quietly():

@@ -9,11 +9,12 @@ and exit status 1, never a traceback; they are found before any long work starts
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -224,17 +225,47 @@ def _check_writable(out: Path, where: str = "", hint: str = "") -> None:
                            f"(permission denied){hint}")
 
 
-def _output_folder(folder: Path) -> None:
+def _output_folder(folder: Path) -> list[Path]:
     """Create ``folder`` for ``tinynet train`` and check each file it will write there, so
-    that a bad --out fails before training rather than after (and leaves nothing behind)."""
+    that a bad --out fails before training rather than after (and leaves nothing behind).
+    Returns the folders it created, ``folder`` first, for :func:`_remove_empty`."""
+    created = list(itertools.takewhile(lambda p: not p.exists(), [folder, *folder.parents]))
     try:
         reference.make_output_folder(folder)
-    except ValueError as err:
+    except ValueError as err:  # a parent made, then no permission to write in the folder
+        _remove_empty(created)
         raise CommandError(f"--out: {err}") from None
-    for name in TRAIN_OUTPUTS:
+    for name in TRAIN_OUTPUTS:  # only in a folder that was there: none of the created ones
         if (folder / name).is_dir():
             raise CommandError(f"--out: {folder / name} is a folder, expected a file (or "
                                f"nothing) there for {name}")
+    return created
+
+
+def _remove_empty(folders: Sequence[Path]) -> None:
+    """Remove each of ``folders``, deepest first, while it is empty: those a refused command
+    created, so that it leaves nothing behind, and never a folder holding a file."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
+def _write_together(files: Sequence[tuple[Path, Callable[[Path], object]]]) -> None:
+    """Write each ``(target, write)`` as :func:`write_atomic` does, all of them or none:
+    every temporary file is written before the first is renamed over its target, so a
+    ``write`` that fails (or Ctrl-C) leaves every target as it was, never a new model beside
+    the last run's curves."""
+    if not files:
+        return
+    (target, write), rest = files[0], files[1:]
+
+    def write_all(tmp: Path) -> None:
+        write(tmp)
+        _write_together(rest)  # the rest, written, and renamed once written
+
+    write_atomic(target, write_all)
 
 
 def _probabilities(model: tinynet.Sequential, x: np.ndarray) -> np.ndarray:
@@ -268,10 +299,21 @@ def _targets(model: tinynet.Sequential, labels: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- commands
 def cmd_train(args: argparse.Namespace) -> int:
     """``tinynet train``."""
+    program = reference.get(args.model)
+    created = _output_folder(args.out)
+    try:
+        return _train(args, program)
+    except BaseException:
+        # A run that fails (bad --data, a divergence, Ctrl-C) leaves no trace, not even the
+        # folder it created for its outputs.
+        _remove_empty(created)
+        raise
+
+
+def _train(args: argparse.Namespace, program: reference.Program) -> int:
+    """``tinynet train`` once its --out folder is ready: train, save, report."""
     from tinynet.plot import plot_history
 
-    program = reference.get(args.model)
-    _output_folder(args.out)
     data = _load_data(args.data)
     (x_train, y_train), (x_test, y_test) = reference.quick_subset(data) if args.quick else data
     epochs = args.epochs or (1 if args.quick else program.epochs)
@@ -294,10 +336,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     loss, accuracy = model.evaluate(x_val, y_val)
 
-    model.save(args.out / "model.npz")  # atomic too
     text = json.dumps(history.history, indent=1) + "\n"
-    write_atomic(args.out / "history.json", lambda tmp: tmp.write_text(text))
-    write_atomic(args.out / "curves.png", lambda tmp: plot_history(history, path=tmp))
+    _write_together([(args.out / "model.npz", model.save),
+                     (args.out / "history.json", lambda tmp: tmp.write_text(text)),
+                     (args.out / "curves.png", lambda tmp: plot_history(history, path=tmp))])
     print(f"trained {epochs} epoch(s) in {seconds:.1f}s; saved {', '.join(TRAIN_OUTPUTS)} "
           f"in {args.out}/")
     print(_loss_line(model, loss, len(x_val)))
