@@ -111,11 +111,12 @@ def keywords_taken(cls: type) -> list[str] | None:
     return [name for name in params if name != "self"]
 
 
-def keras_name_message(cls: type, keras: str, right: str, example: str) -> str:
-    """The one wording of a refused Keras name, for a layer or an optimiser, as an argument
-    or as an attribute: "Adam: learning_rate=0.01 is Keras's name; tinynet's is lr, as in
-    Adam(lr=0.01)"."""
-    return f"{cls.__name__}: {keras} is Keras's name; tinynet's is {right}, as in {example}"
+def keras_name_message(cls: type, keras: str, right: str, example: str,
+                       whose: str = "Keras") -> str:
+    """The one wording of a refused name of Keras's (or of ``whose``, "PyTorch"), for a
+    layer or an optimiser, as an argument or as an attribute: "Adam: learning_rate=0.01 is
+    Keras's name; tinynet's is lr, as in Adam(lr=0.01)"."""
+    return f"{cls.__name__}: {keras} is {whose}'s name; tinynet's is {right}, as in {example}"
 
 
 def _who(owner: object) -> str:
