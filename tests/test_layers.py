@@ -305,6 +305,58 @@ def test_a_layer_of_ones_own_may_take_an_argument_of_a_keras_name():
         Dense(2, 3, use_bias=False)  # not a Keras argument tinynet has a word for: Python's
 
 
+@pytest.mark.parametrize("make, match", [
+    # PyTorch's MNIST programs, written from memory: each refused with tinynet's way to say
+    # it, in the words of the Keras refusals above.
+    (lambda: MaxPool2D(kernel_size=2), r"^MaxPool2D: kernel_size=2 is PyTorch's name; "
+                                       r"tinynet's is pool_size, as in "
+                                       r"MaxPool2D\(\.\.\., pool_size=2\)$"),
+    (lambda: Dropout(p=0.25), r"^Dropout: p=0.25 is PyTorch's name; tinynet's is rate, as in "
+                              r"Dropout\(\.\.\., rate=0.25\)$"),
+    (lambda: Dense(784, 10, bias=False),
+     r"^Dense: bias=False is a PyTorch argument; tinynet's Dense and Conv2D always learn a "
+     r"bias b, .*a layer of your own: docs/layers.md#a-layer-of-your-own$"),
+    (lambda: Conv2D(1, 32, 3, bias=False), r"^Conv2D: bias=False is a PyTorch argument; "),
+    (lambda: ReLU(inplace=True), r"^ReLU: inplace=True is a PyTorch argument; tinynet's layers "
+                                 r"never write into their input .*: leave inplace out, as in "
+                                 r"ReLU\(\) or Dropout\(0.5\)$"),
+    (lambda: Dropout(0.5, inplace=False), r"^Dropout: inplace=False is a PyTorch argument; "),
+    (lambda: Softmax(dim=1), r"^Softmax: dim=1 is a PyTorch argument; tinynet's Softmax works "
+                             r"on the last axis, .*: Softmax\(\)$"),
+], ids=["kernel_size", "p", "bias", "conv-bias", "inplace", "dropout-inplace", "dim"])
+def test_pytorch_layer_arguments_are_refused_with_the_tinynet_way(make, match):
+    with pytest.raises(TypeError, match=match):
+        make()
+
+
+def test_pytorch_layers_that_tinynet_writes_the_same_way_just_work():
+    # nn.Linear(784, 10), nn.Conv2d(1, 32, 3, 1), nn.MaxPool2d(2), nn.Dropout(0.25),
+    # nn.Flatten(): the same arguments, in the same order, under the same names.
+    assert Dense(in_features=784, out_features=10).get_config()["out_features"] == 10
+    conv = Conv2D(in_channels=1, out_channels=32, kernel_size=3, stride=1, padding=1)
+    assert (conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
+            conv.padding) == (1, 32, (3, 3), (1, 1), (1, 1))
+    assert Conv2D(1, 32, 3, 1).stride == (1, 1)
+    assert MaxPool2D(2, stride=2).pool_size == (2, 2)
+    assert Dropout(0.25).rate == 0.25
+    assert Flatten().forward(np.zeros((2, 1, 28, 28))).shape == (2, 784)
+
+
+def test_a_pytorch_name_is_translated_only_for_a_layer_that_takes_tinynets_word():
+    # Conv2D takes kernel_size itself; Dense takes no pool_size, so Python's error stands.
+    assert Conv2D(1, 2, kernel_size=3).kernel_size == (3, 3)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'kernel_size'"):
+        Dense(784, 10, kernel_size=3)
+
+    class Gate(Layer):  # a layer of one's own may take PyTorch's names
+        def __init__(self, p=0.5, bias=True, dim=-1):
+            super().__init__()
+            self.p, self.bias, self.dim = p, bias, dim
+
+    assert vars(Gate(p=0.1, bias=False, dim=1)).items() >= {"p": 0.1, "bias": False,
+                                                            "dim": 1}.items()
+
+
 def test_a_keras_name_is_translated_only_for_a_layer_that_takes_tinynets_word():
     # Dense has no stride: "tinynet's is stride" would send a Keras user to an argument that
     # Dense does not take, so Python's own error stands.

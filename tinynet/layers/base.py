@@ -95,12 +95,12 @@ class Layer:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
 
-    # Not part of the layer's math: only a clearer error for Keras's arguments, as the
-    # optimisers give one (tinynet.optim). Python calls __new__ with the constructor's
+    # Not part of the layer's math: only a clearer error for Keras's and PyTorch's arguments,
+    # as the optimisers give one (tinynet.optim). Python calls __new__ with the constructor's
     # arguments just before __init__, whose bare "unexpected keyword argument 'activation'"
-    # would leave a Keras user to guess how tinynet says it.
+    # (or 'p', or 'bias') would leave a Keras or PyTorch user to guess how tinynet says it.
     def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
-        _refuse_keras_arguments(cls, kwargs)
+        _refuse_other_libraries_arguments(cls, kwargs)
         return super().__new__(cls)
 
 
@@ -122,28 +122,57 @@ KERAS_ARGUMENTS = {
 KERAS_NAMES = {"strides": "stride", "kernel_initializer": "W_init",
                "bias_initializer": "b_init"}
 
+#: PyTorch's layer arguments (torch.nn's) that tinynet does without, and how tinynet says
+#: the same.
+PYTORCH_ARGUMENTS = {
+    "bias": "tinynet's Dense and Conv2D always learn a bias b, which starts at 0 "
+            "(b_init='zeros'); a layer without one is a layer of your own: "
+            "docs/layers.md#a-layer-of-your-own",
+    "inplace": "tinynet's layers never write into their input (a backward may need it): "
+               "leave inplace out, as in ReLU() or Dropout(0.5)",
+    "dim": "tinynet's Softmax works on the last axis, that of the K classes of outputs "
+           "(N, K), which PyTorch calls dim=1: Softmax()",
+}
+#: PyTorch's names of layer arguments that tinynet names as Keras does.
+PYTORCH_NAMES = {"kernel_size": "pool_size", "p": "rate"}
 
-def _refuse_keras_arguments(cls: type[Layer], kwargs: dict[str, Any]) -> None:
-    """A TypeError for the first of ``kwargs`` that is one of Keras's layer arguments and
-    that ``cls.__init__`` does not take, saying how tinynet says it. Other arguments are
-    left to Python's own error."""
-    keras = [name for name in kwargs if name in KERAS_ARGUMENTS or name in KERAS_NAMES]
-    if not keras:
+#: Whose layer arguments are refused with tinynet's way to say them: (library, the
+#: arguments tinynet does without, the names it spells otherwise).
+OTHER_LIBRARIES = (("Keras", KERAS_ARGUMENTS, KERAS_NAMES),
+                   ("PyTorch", PYTORCH_ARGUMENTS, PYTORCH_NAMES))
+
+
+def _refuse_other_libraries_arguments(cls: type[Layer], kwargs: dict[str, Any]) -> None:
+    """A TypeError for the first of ``kwargs`` that is one of Keras's or PyTorch's layer
+    arguments and that ``cls.__init__`` does not take, saying how tinynet says it. Other
+    arguments are left to Python's own error."""
+    known = [name for name in kwargs
+             if any(name in arguments or name in names for _, arguments, names in OTHER_LIBRARIES)]
+    if not known:
         return
     takes = keywords_taken(cls)
     if takes is None:
         return
-    for name in keras:
+    for name in known:
         if name in takes:
             continue
         given = f"{name}={kwargs[name]!r}"
-        if name in KERAS_ARGUMENTS:
-            raise TypeError(f"{cls.__name__}: {given} is a Keras argument; "
-                            f"{KERAS_ARGUMENTS[name]}")
-        if KERAS_NAMES[name] in takes:
-            right = KERAS_NAMES[name]
-            raise TypeError(keras_name_message(cls, given, right, f"{cls.__name__}(..., "
-                                               f"{right}={kwargs[name]!r})"))
+        for whose, arguments, names in OTHER_LIBRARIES:
+            if name in arguments:
+                raise TypeError(other_library_message(cls, given, f"a {whose} argument",
+                                                      arguments[name]))
+            if names.get(name) in takes:  # only a name this layer takes under tinynet's
+                right = names[name]
+                raise TypeError(keras_name_message(cls, given, right, f"{cls.__name__}(..., "
+                                                   f"{right}={kwargs[name]!r})", whose))
+
+
+def other_library_message(cls: type, given: str, what: str, hint: str) -> str:
+    """The one wording of something of Keras's or PyTorch's that tinynet does without, for a
+    layer, an optimiser or a model: "Dense: activation='relu' is a Keras argument; <how
+    tinynet says it>" (``what`` is "a Keras argument", "a PyTorch method", ...). A name
+    that tinynet only spells otherwise: :func:`tinynet.checks.keras_name_message`."""
+    return f"{cls.__name__}: {given} is {what}; {hint}"
 
 
 def as_float_array(x: np.ndarray, dtype: np.dtype, name: str, layer: Layer) -> np.ndarray:
