@@ -280,8 +280,11 @@ def test_dense_refuses_bad_sizes(bad):
      r"^Dense: kernel_initializer='he_normal' is Keras's name; tinynet's is W_init, as in "
      r"Dense\(..., W_init='he_normal'\)$"),
     (lambda: Dense(784, 10, bias_initializer="ones"), r"tinynet's is b_init"),
+    (lambda: Dense(784, 10, use_bias=False),
+     r"^Dense: use_bias=False is a Keras argument; tinynet's Dense and Conv2D always learn a "
+     r"bias b, .*docs/layers.md#a-layer-of-your-own$"),
 ], ids=["activation", "input_shape", "input_dim", "units", "conv-activation", "filters",
-        "strides", "pool-strides", "kernel_initializer", "bias_initializer"])
+        "strides", "pool-strides", "kernel_initializer", "bias_initializer", "use_bias"])
 def test_keras_layer_arguments_are_refused_with_the_tinynet_way(make, match):
     with pytest.raises(TypeError, match=match):
         make()
@@ -301,8 +304,11 @@ def test_a_layer_of_ones_own_may_take_an_argument_of_a_keras_name():
 
     assert DenseWithActivation(2, 3, activation="relu").activation == "relu"
     assert AnyArguments(units=3).kwargs == {"units": 3}
-    with pytest.raises(TypeError, match="unexpected keyword argument 'use_bias'"):
-        Dense(2, 3, use_bias=False)  # not a Keras argument tinynet has a word for: Python's
+    # Not an argument tinynet has a word for (it has no dilated convolution), in Keras's
+    # name or PyTorch's: Python's own error says so.
+    for name in ("dilation_rate", "dilation"):
+        with pytest.raises(TypeError, match=f"unexpected keyword argument '{name}'"):
+            Conv2D(1, 32, 3, **{name: 2})
 
 
 @pytest.mark.parametrize("make, match", [

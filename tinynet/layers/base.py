@@ -108,6 +108,10 @@ _NO_INPUT_SHAPE = ("tinynet's layers take no input shape: the first layer's own 
                    "what it takes (Dense(784, 512) takes 784 numbers a sample, Flatten() any "
                    "shape), and model.summary(input_shape=(28, 28)) shows the shapes")
 
+_NO_BIAS = ("tinynet's Dense and Conv2D always learn a bias b, which starts at 0 "
+            "(b_init='zeros'); a layer without one is a layer of your own: "
+            "docs/layers.md#a-layer-of-your-own")
+
 #: Keras's layer arguments that tinynet does without, and how tinynet says the same.
 KERAS_ARGUMENTS = {
     "activation": "in tinynet an activation is a layer of its own, after this one: "
@@ -117,6 +121,7 @@ KERAS_ARGUMENTS = {
     "units": "Dense takes the sizes of its input and of its output: Dense(784, 512)",
     "filters": "Conv2D takes its input and output channels and the kernel size: "
                "Conv2D(1, 32, 3)",
+    "use_bias": _NO_BIAS,
 }
 #: Keras's names of layer arguments that tinynet names otherwise.
 KERAS_NAMES = {"strides": "stride", "kernel_initializer": "W_init",
@@ -125,9 +130,7 @@ KERAS_NAMES = {"strides": "stride", "kernel_initializer": "W_init",
 #: PyTorch's layer arguments (torch.nn's) that tinynet does without, and how tinynet says
 #: the same.
 PYTORCH_ARGUMENTS = {
-    "bias": "tinynet's Dense and Conv2D always learn a bias b, which starts at 0 "
-            "(b_init='zeros'); a layer without one is a layer of your own: "
-            "docs/layers.md#a-layer-of-your-own",
+    "bias": _NO_BIAS,
     "inplace": "tinynet's layers never write into their input (a backward may need it): "
                "leave inplace out, as in ReLU() or Dropout(0.5)",
     "dim": "tinynet's Softmax works on the last axis, that of the K classes of outputs "
