@@ -299,6 +299,72 @@ def test_keras_attribute_names_are_refused_naming_tinynets():
         SGD().rho  # noqa: B018
 
 
+def small_model():
+    return Sequential([Dense(4, 3), ReLU(), Dense(3, 2)], seed=0)
+
+
+@pytest.mark.parametrize("make, message", [
+    # PyTorch gives the parameters first: Python said "got multiple values for argument
+    # 'lr'", or the number check printed every weight as the learning rate.
+    (lambda m: SGD(m.parameters(), lr=0.01, momentum=0.5),
+     r"^SGD: params=<list of 4 items> is a PyTorch argument; tinynet's optimiser is given the "
+     r"parameters at each step, optimizer\.step\(model\.parameters\(\)\), or by "
+     r"model\.compile\(loss, optimizer\): SGD\(lr=0\.01, momentum=0\.5\)$"),
+    (lambda m: Adam(m.parameters()), r"^Adam: params=<list of 4 items> .*: Adam\(\)$"),
+    (lambda m: SGD(iter(m.parameters()), 0.1),  # a generator, as PyTorch's parameters() is
+     r"^SGD: params=<list_iterator> is a PyTorch argument; .*: SGD\(lr=0\.1\)$"),
+    (lambda m: RMSprop(params=m.parameters(), lr=0.01),
+     r"^RMSprop: params=<list of 4 items> .*: RMSprop\(lr=0\.01\)$"),
+    (lambda m: RMSprop(alpha=0.99), r"^RMSprop: alpha=0\.99 is PyTorch's name; tinynet's is "
+                                    r"rho, as in RMSprop\(rho=0\.99\)$"),
+    (lambda m: Adam(lr=1e-3, betas=(0.5, 0.999)),
+     r"^Adam: betas=\(0\.5, 0\.999\) is a PyTorch argument; Adam takes the betas one by "
+     r"one, as its equations name them: Adam\(beta1=0\.5, beta2=0\.999\)$"),
+], ids=["params-first", "params-alone", "params-iterator", "params-keyword", "alpha", "betas"])
+def test_pytorch_arguments_are_refused_with_the_tinynet_way(make, message):
+    with pytest.raises(TypeError, match=message):
+        make(small_model())
+
+
+def test_pytorch_arguments_tinynet_has_no_word_for_are_listed_as_any_other():
+    # SGD has no betas: "takes the betas one by one" would send the user to arguments that
+    # SGD does not take. The list of what it takes says it, as for PyTorch's dampening.
+    with pytest.raises(TypeError, match=r"^SGD: unexpected argument betas=\(0\.9, 0\.999\); "
+                                        r"SGD takes lr, momentum, nesterov, weight_decay$"):
+        SGD(betas=(0.9, 0.999))
+    with pytest.raises(TypeError, match=r"^SGD: unexpected argument dampening=0\.1; "):
+        SGD(dampening=0.1)
+
+
+def test_an_optimiser_of_ones_own_may_take_the_parameters_first():
+    class PerParameter(optim.Optimizer):  # first argument: a learning rate per parameter
+        def __init__(self, rates, params=None):
+            super().__init__(max(rates))
+            self.rates, self.params = list(rates), params
+
+    assert PerParameter([0.1, 0.2], params=[1]).rates == [0.1, 0.2]
+    # and a number that is no learning rate is still refused by lr's check
+    with pytest.raises(ValueError, match=r"^SGD: lr must be a number"):
+        SGD(np.array([0.1, 0.2]))
+
+
+def test_a_training_loop_ported_from_pytorch_runs_as_tinynet_writes_it():
+    # for x, y in loader: optimizer.zero_grad(); loss = criterion(model(x), y);
+    # loss.backward(); optimizer.step() -- written as tinynet says each line.
+    model = small_model()
+    criterion = CrossEntropy(from_logits=True)  # nn.CrossEntropyLoss(): logits, labels
+    optimizer = SGD(lr=0.5, momentum=0.5)
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((16, 4)), rng.integers(0, 2, 16)
+    losses = []
+    for _ in range(20):
+        loss = criterion(model(x, training=True), y)  # a float: loss.item() is loss
+        model.backward(criterion.backward())
+        optimizer.step(model.parameters())
+        losses.append(loss)
+    assert isinstance(losses[0], float) and losses[-1] < losses[0] / 2
+
+
 @pytest.mark.parametrize("lr", ["0.1", None, 0, -0.1, float("nan"), np.inf, True])
 def test_a_bad_learning_rate_is_refused_when_it_is_set_and_the_next_step_uses_the_old(lr):
     # A callback of one's own sets optimizer.lr (as LearningRateScheduler does). A string was

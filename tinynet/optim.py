@@ -12,23 +12,28 @@ each group of lines gives the equation it computes.
 
 Arguments are named as in the equations: ``lr``, ``beta1``, ``beta2``, ``eps`` where Keras
 writes ``learning_rate``, ``beta_1``, ``beta_2``, ``epsilon``; a Keras name is refused with a
-TypeError that gives tinynet's.
+TypeError that gives tinynet's. So are PyTorch's (``alpha`` for ``rho``, ``betas``), and the
+parameters given first, as PyTorch's ``SGD(model.parameters(), lr=0.01)`` takes them: here
+they come with each step.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
 from tinynet.checks import flag, int_at_least, keras_name_message, keywords_taken, number_in
+from tinynet.layers.base import other_library_message
 
 Pairs = Iterable[tuple[np.ndarray, np.ndarray]]
 
 #: Keras's names of the arguments that tinynet names as its equations do.
 KERAS_NAMES = {"learning_rate": "lr", "beta_1": "beta1", "beta_2": "beta2", "epsilon": "eps"}
+#: PyTorch's (its Adam's ``betas=(beta1, beta2)`` is refused on its own: two names in one).
+PYTORCH_NAMES = {"alpha": "rho"}
 
 
 class Optimizer:
@@ -139,12 +144,14 @@ class Optimizer:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
 
-    # Not part of the optimiser's math: only a clearer error for Keras's argument names.
-    # Python calls __new__ with the constructor's arguments just before __init__, so this is
-    # where the base class sees Adam(learning_rate=0.01) before Adam.__init__ would refuse it
-    # with Python's bare "unexpected keyword argument", which leaves the user to guess
-    # tinynet's name.
+    # Not part of the optimiser's math: only a clearer error for Keras's and PyTorch's
+    # arguments. Python calls __new__ with the constructor's arguments just before __init__,
+    # so this is where the base class sees Adam(learning_rate=0.01) before Adam.__init__
+    # would refuse it with Python's bare "unexpected keyword argument", which leaves the user
+    # to guess tinynet's name; and PyTorch's SGD(model.parameters(), lr=0.01), which Python
+    # would refuse as "multiple values for argument 'lr'".
     def __new__(cls, *args: Any, **kwargs: Any) -> Optimizer:
+        _refuse_parameters(cls, args, kwargs)
         _refuse_unknown_keywords(cls, kwargs)
         return super().__new__(cls)
 
@@ -349,19 +356,57 @@ def get(optimizer: str | Optimizer) -> Optimizer:
     )
 
 
+def _refuse_parameters(cls: type[Optimizer], args: tuple[Any, ...],
+                       kwargs: dict[str, Any]) -> None:
+    """A TypeError when the parameters are given to the constructor, as PyTorch's take them
+    (``SGD(model.parameters(), lr=0.01)``, or ``params=``): a list or an iterator where
+    ``cls`` takes ``lr`` first (or given as ``params``, which it does not take). The message
+    shows the constructor without them; tinynet's optimiser takes them at each step."""
+    takes = keywords_taken(cls)  # ["lr", ...]
+    if takes is None:
+        return
+    if args:
+        params, rest = args[0], args[1:]
+        if takes[:1] != ["lr"]:  # a class of one's own that takes something else first
+            return
+    elif "params" in kwargs and "params" not in takes:
+        params, rest = kwargs["params"], ()
+    else:
+        return
+    if not isinstance(params, list | tuple | Iterator):
+        return  # a number, or not: lr's own check says what is wrong with it
+    size = f" of {len(params)} items" if isinstance(params, list | tuple) else ""
+    # PyTorch's lr after the parameters is tinynet's first argument, lr
+    given = [*zip(takes, rest, strict=False), *((k, v) for k, v in kwargs.items()
+                                               if k != "params")]
+    example = f"{cls.__name__}({', '.join(f'{k}={v!r}' for k, v in given)})"
+    raise TypeError(other_library_message(
+        cls, f"params=<{type(params).__name__}{size}>", "a PyTorch argument",
+        "tinynet's optimiser is given the parameters at each step, "
+        f"optimizer.step(model.parameters()), or by model.compile(loss, optimizer): {example}"))
+
+
 def _refuse_unknown_keywords(cls: type[Optimizer], kwargs: dict[str, Any]) -> None:
     """A TypeError for the first keyword argument that ``cls.__init__`` does not take: for a
-    Keras name, one that gives tinynet's (``learning_rate`` -> ``lr``); for any other, one
-    that lists the names it takes. An ``__init__`` with ``**kwargs`` takes every name."""
+    Keras or PyTorch name, one that gives tinynet's (``learning_rate`` -> ``lr``); for any
+    other, one that lists the names it takes. An ``__init__`` with ``**kwargs`` takes every
+    name."""
     takes = keywords_taken(cls)  # ["lr", ...]
     if takes is None:
         return
     for name, value in kwargs.items():
         if name in takes:
             continue
-        if name in KERAS_NAMES and KERAS_NAMES[name] in takes:
-            right = KERAS_NAMES[name]
-            raise TypeError(keras_name_message(cls, f"{name}={value!r}", right,
-                                               f"{cls.__name__}({right}={value!r})"))
+        for whose, names in (("Keras", KERAS_NAMES), ("PyTorch", PYTORCH_NAMES)):
+            if names.get(name) in takes:
+                right = names[name]
+                raise TypeError(keras_name_message(cls, f"{name}={value!r}", right,
+                                                   f"{cls.__name__}({right}={value!r})", whose))
+        if name == "betas" and "beta1" in takes:  # PyTorch's Adam(betas=(0.9, 0.999))
+            pair = value if isinstance(value, tuple | list) and len(value) == 2 else ("...",) * 2
+            raise TypeError(other_library_message(
+                cls, f"{name}={value!r}", "a PyTorch argument", f"{cls.__name__} takes the "
+                f"betas one by one, as its equations name them: {cls.__name__}(beta1="
+                f"{pair[0]}, beta2={pair[1]})"))
         raise TypeError(f"{cls.__name__}: unexpected argument {name}={value!r}; "
                         f"{cls.__name__} takes {', '.join(takes)}")
