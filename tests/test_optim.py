@@ -348,6 +348,20 @@ def test_an_optimiser_of_ones_own_may_take_the_parameters_first():
         SGD(np.array([0.1, 0.2]))
 
 
+@pytest.mark.parametrize("method, message", [
+    ("zero_grad", r"^SGD: zero_grad is a PyTorch method; tinynet's backward overwrites every "
+                  r"gradient, .*nothing to zero: model\.backward\(dy\), then "
+                  r"optimizer\.step\(model\.parameters\(\)\)$"),
+    ("state_dict", r"^SGD: state_dict is a PyTorch method; model\.save\('model\.npz'\) saves "
+                   r"the optimiser's state with the model, and "
+                   r"tinynet\.load_model\('model\.npz'\) restores both$"),
+    ("load_state_dict", r"^SGD: load_state_dict is a PyTorch method; model\.save"),
+], ids=["zero_grad", "state_dict", "load_state_dict"])
+def test_pytorch_optimiser_methods_are_refused_with_the_tinynet_way(method, message):
+    with pytest.raises(AttributeError, match=message):
+        getattr(SGD(), method)
+
+
 def test_a_training_loop_ported_from_pytorch_runs_as_tinynet_writes_it():
     # for x, y in loader: optimizer.zero_grad(); loss = criterion(model(x), y);
     # loss.backward(); optimizer.step() -- written as tinynet says each line.

@@ -35,6 +35,17 @@ KERAS_NAMES = {"learning_rate": "lr", "beta_1": "beta1", "beta_2": "beta2", "eps
 #: PyTorch's (its Adam's ``betas=(beta1, beta2)`` is refused on its own: two names in one).
 PYTORCH_NAMES = {"alpha": "rho"}
 
+_WITH_THE_MODEL = ("model.save('model.npz') saves the optimiser's state with the model, and "
+                   "tinynet.load_model('model.npz') restores both")
+#: PyTorch's optimiser methods that a training loop ported from PyTorch calls, and how
+#: tinynet says the same.
+PYTORCH_METHODS = {
+    "zero_grad": "tinynet's backward overwrites every gradient, never adds to it, so there is "
+                 "nothing to zero: model.backward(dy), then optimizer.step(model.parameters())",
+    "state_dict": _WITH_THE_MODEL,
+    "load_state_dict": _WITH_THE_MODEL,
+}
+
 
 class Optimizer:
     """Base class. Subclasses implement :meth:`update` for one parameter, name their
@@ -169,6 +180,9 @@ class Optimizer:
 
     def __getattr__(self, name: str) -> Any:  # called only for a name the object lacks
         self._refuse_keras_name(name)
+        if name in PYTORCH_METHODS:  # optimizer.zero_grad() in a loop ported from PyTorch
+            raise AttributeError(other_library_message(type(self), name, "a PyTorch method",
+                                                       PYTORCH_METHODS[name]))
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _refuse_keras_name(self, name: str, assignment: str = "") -> None:
