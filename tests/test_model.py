@@ -1064,6 +1064,31 @@ def test_a_model_is_called_as_keras_and_pytorch_models_are():
         model(x, training="yes")
 
 
+@pytest.mark.parametrize("make, message", [
+    # PyTorch's nn.Sequential takes its layers one by one: Python refused three as too many
+    # arguments, and took two as the list and the seed ("'Dense' object is not iterable").
+    (lambda: Sequential(Dense(784, 10), Softmax()),
+     r"^Sequential: Sequential\(Dense\(\.\.\.\), Softmax\(\)\) is PyTorch's way to give "
+     r"layers, one by one; tinynet's takes one list of them: "
+     r"Sequential\(\[Dense\(\.\.\.\), Softmax\(\)\]\)$"),
+    (lambda: Sequential(Flatten(), Dense(784, 10), ReLU(), seed=0),
+     r"^Sequential: Sequential\(Flatten\(\), Dense\(\.\.\.\), ReLU\(\)\) is PyTorch's .*: "
+     r"Sequential\(\[Flatten\(\), Dense\(\.\.\.\), ReLU\(\)\], seed=0\)$"),
+    (lambda: Sequential(Dense(784, 10)), r"^Sequential: Sequential\(Dense\(\.\.\.\)\) is "),
+], ids=["two", "three-and-seed", "one"])
+def test_layers_given_one_by_one_as_pytorch_does_are_refused_with_the_list(make, message):
+    with pytest.raises(TypeError, match=message):
+        make()
+
+
+def test_a_model_class_of_ones_own_may_take_a_layer_first():
+    class WithHead(Sequential):
+        def __init__(self, head, seed=0):
+            super().__init__([Dense(4, 3), head], seed=seed)
+
+    assert isinstance(WithHead(ReLU()).layers[1], ReLU)
+
+
 def test_batch_size_none_is_the_default_as_in_keras():
     # Keras takes batch_size=None for its default, 32. In predict and evaluate tinynet's
     # default is larger (it only bounds memory), and None is that default.

@@ -19,9 +19,17 @@ from tinynet import losses as losses_module
 from tinynet import metrics as metrics_module
 from tinynet import optim as optim_module
 from tinynet.callbacks import Callback, History, ProgressBar
-from tinynet.checks import flag, int_at_least, number_in, real_array, targets_hint, verbose_level
+from tinynet.checks import (
+    flag,
+    int_at_least,
+    keywords_taken,
+    number_in,
+    real_array,
+    targets_hint,
+    verbose_level,
+)
 from tinynet.layers.activations import Softmax, softmax
-from tinynet.layers.base import Layer, check_gradient, check_grads
+from tinynet.layers.base import Layer, check_gradient, check_grads, other_library_message
 from tinynet.losses import CrossEntropy, Loss
 from tinynet.optim import Optimizer
 
@@ -162,6 +170,21 @@ class Sequential:
         self._shapes: list[tuple[int, ...]] = []  # see _forward
         #: JSON values saved with the model (``tinynet train`` records the input scaling).
         self.metadata: dict[str, Any] = {}
+
+    # Not part of the model: only a clearer error for PyTorch's nn.Sequential(a, b, c), which
+    # takes its layers one by one. Python calls __new__ with the constructor's arguments
+    # before __init__ binds them, which would refuse three layers as too many arguments, or
+    # take two as the list and the seed ("'Dense' object is not iterable").
+    def __new__(cls, *args: Any, **kwargs: Any) -> Sequential:
+        takes = keywords_taken(cls) if args and isinstance(args[0], Layer) else None
+        if takes and takes[0] == "layers":  # not a class of one's own that takes a layer
+            shown = ", ".join(f"{type(a).__name__}({'...' if a.get_config() else ''})"
+                              if isinstance(a, Layer) else repr(a) for a in args)
+            example = ", ".join([f"[{shown}]", *(f"{k}={v!r}" for k, v in kwargs.items())])
+            raise TypeError(other_library_message(
+                cls, f"{cls.__name__}({shown})", "PyTorch's way to give layers, one by one",
+                f"tinynet's takes one list of them: {cls.__name__}({example})"))
+        return super().__new__(cls)
 
     def _check_new_layer(self, where: str, layer: object) -> None:
         """A ValueError naming ``where`` (``"layers[2]"``, say) unless ``layer`` can join
