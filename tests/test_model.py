@@ -1089,6 +1089,38 @@ def test_a_model_class_of_ones_own_may_take_a_layer_first():
     assert isinstance(WithHead(ReLU()).layers[1], ReLU)
 
 
+@pytest.mark.parametrize("method, message", [
+    ("train", r"^Sequential: train is a PyTorch method; a tinynet model is told at each call "
+              r"whether it trains .*: model\(x, training=True\) to train, model\(x\) to "
+              r"evaluate; fit, evaluate and predict do so$"),
+    ("eval", r"^Sequential: eval is a PyTorch method; .*model\(x\) to evaluate"),
+    ("zero_grad", r"^Sequential: zero_grad is a PyTorch method; tinynet's backward overwrites "
+                  r"every gradient, .*then optimizer\.step\(model\.parameters\(\)\)$"),
+    ("state_dict", r"^Sequential: state_dict is a PyTorch method; model\.save\('model\.npz'\) "
+                   r"saves the weights .*model\.get_weights\(\)"),
+    ("load_state_dict", r"^Sequential: load_state_dict is a PyTorch method; "
+                        r"tinynet\.load_model\('model\.npz'\) .*model\.set_weights"),
+    ("to", r"^Sequential: to is a PyTorch method; tinynet runs in NumPy, on the CPU: there is "
+           r"nothing to move, leave it out$"),
+    ("cuda", r"^Sequential: cuda is a PyTorch method; tinynet runs in NumPy"),
+], ids=["train", "eval", "zero_grad", "state_dict", "load_state_dict", "to", "cuda"])
+def test_pytorch_model_methods_are_refused_with_the_tinynet_way(method, message):
+    model = Sequential([Dense(4, 2)], seed=0)
+    with pytest.raises(AttributeError, match=message):
+        getattr(model, method)
+    # any other missing name is Python's error, as it was
+    with pytest.raises(AttributeError, match=r"^'Sequential' object has no attribute 'fc1'$"):
+        model.fc1  # noqa: B018
+
+
+def test_a_model_class_of_ones_own_may_have_a_method_of_a_pytorch_name():
+    class Trainable(Sequential):
+        def train(self):
+            return "mine"
+
+    assert Trainable([Dense(4, 2)], seed=0).train() == "mine"
+
+
 def test_batch_size_none_is_the_default_as_in_keras():
     # Keras takes batch_size=None for its default, 32. In predict and evaluate tinynet's
     # default is larger (it only bounds memory), and None is that default.

@@ -39,6 +39,24 @@ FIT_BATCH_SIZE = 32
 #: are faster, and nothing is learnt from them, so only memory limits it.
 EVAL_BATCH_SIZE = 1024
 
+_TRAINING = ("a tinynet model is told at each call whether it trains (Dropout drops only "
+             "then): model(x, training=True) to train, model(x) to evaluate; fit, evaluate "
+             "and predict do so")
+_NO_DEVICE = "tinynet runs in NumPy, on the CPU: there is nothing to move, leave it out"
+#: PyTorch's nn.Module methods that a training loop ported from PyTorch calls, and how
+#: tinynet says the same.
+PYTORCH_METHODS = {
+    "train": _TRAINING,
+    "eval": _TRAINING,
+    "zero_grad": optim_module.PYTORCH_METHODS["zero_grad"],
+    "state_dict": "model.save('model.npz') saves the weights with the rest of the model, and "
+                  "model.get_weights() gives copies of them",
+    "load_state_dict": "tinynet.load_model('model.npz') loads a saved model, and "
+                       "model.set_weights(weights) copies weights into this one",
+    "to": _NO_DEVICE,
+    "cuda": _NO_DEVICE,
+}
+
 # Keys of the seed's independent random streams (numpy.random.SeedSequence spawn keys): the
 # initial weights, the epochs of fit, and the epochs of a fit on a model that has taken fewer
 # steps than the epoch it starts at implies (see Sequential._epoch_generator).
@@ -185,6 +203,14 @@ class Sequential:
                 cls, f"{cls.__name__}({shown})", "PyTorch's way to give layers, one by one",
                 f"tinynet's takes one list of them: {cls.__name__}({example})"))
         return super().__new__(cls)
+
+    # The same for the nn.Module methods a training loop ported from PyTorch calls
+    # (model.train(), model.eval(), ...), which Python answers with a bare "no attribute".
+    def __getattr__(self, name: str) -> Any:  # called only for a name the model lacks
+        if name in PYTORCH_METHODS:
+            raise AttributeError(other_library_message(type(self), name, "a PyTorch method",
+                                                       PYTORCH_METHODS[name]))
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _check_new_layer(self, where: str, layer: object) -> None:
         """A ValueError naming ``where`` (``"layers[2]"``, say) unless ``layer`` can join
