@@ -54,3 +54,17 @@ def test_ci_exits_with_the_test_runs_status(tmp_path, pytest_status):
     run = subprocess.run(["bash", str(tmp_path / ".ci" / "run")], env=env,
                          capture_output=True, text=True)
     assert run.returncode == pytest_status, run.stdout + run.stderr
+
+
+def test_the_readme_names_every_pytorch_name_that_tinynet_refuses():
+    # "Coming from PyTorch" lists what is refused with tinynet's way to say it: a refusal
+    # added to the code without a word there would leave the page behind.
+    from tinynet import model, optim
+    from tinynet.layers import base
+
+    text = (ROOT / "README.md").read_text()
+    section = text.split("### Coming from PyTorch", 1)[1].split("\n## ", 1)[0]
+    refused = [*base.PYTORCH_ARGUMENTS, *base.PYTORCH_NAMES, *optim.PYTORCH_NAMES, "betas",
+               *optim.PYTORCH_METHODS, *model.PYTORCH_METHODS]
+    missing = [name for name in refused if f"`{name}`" not in section]
+    assert not missing, f"README's Coming from PyTorch does not name {missing}"
