@@ -71,6 +71,15 @@ def test_thin_strokes_on_a_large_image_are_stretched_to_full_brightness():
     assert np.count_nonzero(out >= 64) >= 25  # the whole stroke shows, not just one pixel
 
 
+def test_grey_levels_of_ints_or_bools_are_read_as_numbers(digits):
+    # Dark ink is found by negating the grey levels: not in the picture's own dtype, in
+    # which uint8 levels wrap around (-255 is 1) and bools cannot be negated.
+    ink = digits[0] >= 128
+    for picture in (~ink, 255 - digits[0]):
+        np.testing.assert_array_equal(prepare_digit(picture),
+                                      prepare_digit(picture.astype(float)))
+
+
 @pytest.mark.parametrize("paper, ink", [(0.5, 0.0), (0.45, 0.0), (0.4, 0.0), (0.3, 0.05),
                                         (0.55, 1.0), (0.7, 0.95), (0.9, 0.1)])
 def test_a_digit_on_paper_of_any_brightness_is_found(digits, paper, ink):
@@ -264,9 +273,18 @@ def test_non_finite_values_are_refused(digits, bad):
         prepare_digit(image)
 
 
-def test_non_2d_input_is_refused():
+def test_the_first_of_several_non_finite_values_is_named(digits):
+    image = digits[0] / 255
+    image[10, 2], image[3, 5] = np.inf, np.nan  # row by row, (3, 5) comes first
+    with pytest.raises(ValueError, match=r"got 2 NaN or infinite value\(s\), the first nan at "
+                                         r"row 3, column 5"):
+        prepare_digit(image)
+
+
+@pytest.mark.parametrize("image", [np.zeros((4, 4, 3)), np.zeros(5), np.zeros((0, 5))])
+def test_non_2d_or_empty_input_is_refused(image):
     with pytest.raises(ValueError, match=r"\(H, W\)"):
-        prepare_digit(np.zeros((4, 4, 3)))
+        prepare_digit(image)
 
 
 @pytest.mark.parametrize("dtype", [complex, str, object])
@@ -310,6 +328,16 @@ def test_load_grey_reads_colour_and_transparent_pngs(tmp_path):
     rgba = np.zeros((8, 8, 4))  # black but fully transparent: white paper shows
     mpimg.imsave(tmp_path / "clear.png", rgba)
     np.testing.assert_allclose(load_grey(tmp_path / "clear.png"), 1.0, atol=0.01)
+
+
+def test_load_grey_reads_an_rgb_png_without_alpha(tmp_path):
+    # matplotlib's imsave writes RGBA; Pillow writes this one as RGB, read as (8, 8, 3).
+    from PIL import Image
+
+    green = np.zeros((8, 8, 3), np.uint8)
+    green[..., 1] = 255  # luma 0.587
+    Image.fromarray(green).save(tmp_path / "green.png")
+    np.testing.assert_allclose(load_grey(tmp_path / "green.png"), 0.587)
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
