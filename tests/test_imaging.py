@@ -71,6 +71,28 @@ def test_thin_strokes_on_a_large_image_are_stretched_to_full_brightness():
     assert np.count_nonzero(out >= 64) >= 25  # the whole stroke shows, not just one pixel
 
 
+@pytest.mark.parametrize("gap, kept", [(0.15, False), (0.2, True), (0.25, True)])
+def test_ink_at_the_thresholds_is_kept(gap, kept):
+    # Light ink on a black ground: the paper's level is 0 and the strongest ink 1, so each
+    # pixel's ink is its grey level, exactly. Two strokes, 20 and 17 pixels long, of ink 1 and
+    # 0.35: ink of at least DIGIT_THRESHOLD (0.35) is the digit's, so the 0.35 stroke is a
+    # blob of its own and inside the digit's extent. Between them, ink `gap`: every pixel
+    # there lies in a blob cell (80 / 32 = 2.5 pixels) next to a stroke's, where the faint
+    # edges of strokes are kept, but ink fainter than INK_THRESHOLD (0.2) is dropped. The
+    # digit is 15x20: fitted into 20x20 it is not resampled, and each level comes out as
+    # itself times 255, rounded.
+    picture = np.zeros((80, 80))
+    picture[30:34, 30:50] = 1.0
+    picture[34:40, 30:47] = gap
+    picture[40:45, 30:47] = 0.35
+    levels = {255: 4 * 20, round(0.35 * 255): 5 * 17}
+    if kept:
+        levels[round(gap * 255)] = 6 * 17
+    levels[0] = 28 * 28 - sum(levels.values())
+    values, counts = np.unique(prepare_digit(picture), return_counts=True)
+    assert dict(zip(values.tolist(), counts.tolist(), strict=True)) == levels
+
+
 def test_grey_levels_of_ints_or_bools_are_read_as_numbers(digits):
     # Dark ink is found by negating the grey levels: not in the picture's own dtype, in
     # which uint8 levels wrap around (-255 is 1) and bools cannot be negated.
@@ -250,10 +272,27 @@ def test_the_photo_benchmark_runs(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("image", [np.zeros((30, 30)), np.ones((10, 12)),
-                                   np.full((20, 20), 0.5), np.full((9, 7), 0.4)])
+                                   np.full((20, 20), 0.5), np.full((9, 7), 0.4),
+                                   np.pad([[0.5 / 255]], 5)])  # half a step of 8 bits
 def test_blank_image_is_refused(image):
     with pytest.raises(ValueError, match=r"blank.*no ink to tell from the paper"):
         prepare_digit(image)
+
+
+def test_one_step_of_an_8_bit_image_is_ink():
+    # Differences up to MIN_CONTRAST, half a step, are not ink; a whole step is. A square of
+    # 3x3 fitted into 20x20 is a solid 20x20 block.
+    out = prepare_digit(np.pad(np.full((3, 3), 1 / 255), 8))
+    assert np.count_nonzero(out) == np.count_nonzero(out == 255) == 20 * 20
+
+
+def test_blank_paper_under_a_soft_shadow_is_refused():
+    # Without a digit, all that differs from the paper is the edge of the shadow, broader
+    # than PAPER_WINDOW blocks: lighting, not ink.
+    shadow = 1 - 0.35 / (1 + np.exp(-(_COLS - 0.4) / 0.1))
+    with pytest.raises(ValueError, match=r"blank: .*changes broader than 9/32 of the "
+                                         r"picture, which are lighting"):
+        prepare_digit(0.9 * shadow)
 
 
 def test_an_image_whose_ink_cannot_be_told_from_its_paper_is_refused():
