@@ -14,7 +14,7 @@ from strategies import examples
 
 from tinynet import Dense, Sequential, Softmax
 from tinynet.datasets import load_mnist
-from tinynet.imaging import CENTRE, area_resize, load_grey, prepare_digit
+from tinynet.imaging import CENTRE, WORK_SIZE, area_resize, load_grey, prepare_digit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,6 +93,47 @@ def test_ink_at_the_thresholds_is_kept(gap, kept):
     assert dict(zip(values.tolist(), counts.tolist(), strict=True)) == levels
 
 
+def test_a_large_picture_is_first_averaged_down_to_work_size(digits):
+    # 600x200, with noise: only its longer side is over WORK_SIZE. Preparing it is preparing
+    # its copy averaged down to WORK_SIZE pixels on that side, keeping the aspect ratio.
+    noise = np.random.default_rng(0).normal(0, 0.05, (600, 200))
+    photo = _photo(digits[0] / 255, shape=(600, 200), at=(200, 30), scale=5) + noise
+    shrunk = area_resize(photo, WORK_SIZE, round(200 * WORK_SIZE / 600))
+    np.testing.assert_array_equal(prepare_digit(photo), prepare_digit(shrunk))
+
+
+@pytest.mark.parametrize("across", [False, True], ids=["down", "across"])
+def test_a_1_drawn_as_a_1_pixel_line_on_a_narrow_strip(across):
+    # A line 60 pixels long and 1 wide, on a strip of paper 3 pixels wide (one block of the
+    # paper's level across): fitted into 20x20 it is 20x1, not 20x0, each pixel the mean of
+    # 3 of the line's, and its centre of mass lands on the centre column.
+    strip = _draw_lines((80, 3), [(10, 1), (69, 1)])
+    out = prepare_digit(strip.T).T if across else prepare_digit(strip)
+    rows, cols = np.nonzero(out)
+    assert (out[rows, cols] == 255).all()
+    assert rows.tolist() == list(range(rows[0], rows[0] + 20))
+    assert set(cols.tolist()) == {round(CENTRE)}
+
+
+def test_strokes_along_the_top_and_bottom_edges_are_not_the_paper():
+    # A Z cropped to its strokes: its top and bottom rows are all ink, but the paper's level
+    # is the median of the whole border, which its sides make the paper's. It comes out as
+    # the same Z with a margin of paper around it.
+    z = [(0, 0), (0, 29), (59, 0), (59, 29)]
+    margin = _draw_lines((100, 70), [(row + 20, col + 20) for row, col in z])
+    np.testing.assert_array_equal(prepare_digit(_draw_lines((60, 30), z)), prepare_digit(margin))
+
+
+def test_in_a_small_picture_the_paper_is_measured_pixel_by_pixel():
+    # 20x20 has fewer pixels than PAPER_BLOCKS: each pixel is a block, so a stroke 8 pixels
+    # wide is narrower than the 9 blocks of PAPER_WINDOW: ink, not lighting. It is 14 tall:
+    # fitted into 20x20, a solid block of 20 x round(8 * 20 / 14).
+    picture = np.ones((20, 20))
+    picture[3:17, 6:14] = 0
+    out = prepare_digit(picture)
+    assert np.count_nonzero(out) == np.count_nonzero(out == 255) == 20 * round(8 * 20 / 14)
+
+
 def test_grey_levels_of_ints_or_bools_are_read_as_numbers(digits):
     # Dark ink is found by negating the grey levels: not in the picture's own dtype, in
     # which uint8 levels wrap around (-255 is 1) and bools cannot be negated.
@@ -100,6 +141,14 @@ def test_grey_levels_of_ints_or_bools_are_read_as_numbers(digits):
     for picture in (~ink, 255 - digits[0]):
         np.testing.assert_array_equal(prepare_digit(picture),
                                       prepare_digit(picture.astype(float)))
+
+
+def test_dark_ink_on_paper_at_level_0_is_its_difference_from_the_paper(digits):
+    # Dark ink is measured as the fraction of the paper's light it absorbs; paper at 0 (grey
+    # levels with the paper's level taken away) gives no light to divide by, and the ink is
+    # its difference from the paper, as for light ink on a black ground.
+    for digit in digits[:3] / 255:
+        np.testing.assert_array_equal(prepare_digit(-digit), prepare_digit(digit))
 
 
 @pytest.mark.parametrize("paper, ink", [(0.5, 0.0), (0.45, 0.0), (0.4, 0.0), (0.3, 0.05),
