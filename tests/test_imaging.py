@@ -232,12 +232,52 @@ def _specks(photo: np.ndarray, level: float, count=15) -> np.ndarray:
     return photo
 
 
-def test_specks_away_from_the_digit_are_dropped(digits):
+@pytest.mark.parametrize("ruled", [False, True], ids=["plain", "ruled"])
+def test_specks_away_from_the_digit_are_dropped(digits, ruled):
     # They were ink: the crop took them in, and the digit came out small and off centre
-    # (mean differences of 25 to 45 of 255).
+    # (mean differences of 25 to 45 of 255). On a ruled page, the lines (fainter than
+    # DIGIT_THRESHOLD) do not join the specks on them to the digit's blob.
+    lines = np.where(np.arange(300)[:, None] % 24 < 2, 0.75, 1.0) if ruled else 1.0
     for digit in digits[:3] / 255:
-        clean = prepare_digit(_photo(digit))
-        np.testing.assert_array_equal(prepare_digit(_specks(_photo(digit), 0.1)), clean)
+        page = _photo(digit) * lines
+        np.testing.assert_array_equal(prepare_digit(_specks(page, 0.1)), prepare_digit(page))
+
+
+def test_a_digit_in_two_pieces_keeps_the_smaller_one():
+    # Light ink on a dark ground: a digit written in two strokes that do not touch, 40x4 and
+    # 6x4, 10 pixels (4 blob cells) apart. The smaller holds 15% of the ink of the larger,
+    # more than SPECK_FRACTION: part of the digit, not a speck. The digit is 40x18, halved
+    # to 20x9: its pieces are 20x2 and 3x2.
+    picture = np.zeros((80, 80))
+    picture[10:50, 10:14] = 1
+    picture[10:16, 24:28] = 1
+    out = prepare_digit(picture)
+    assert np.count_nonzero(out) == np.count_nonzero(out == 255) == 20 * 2 + 3 * 2
+
+
+def test_a_pale_smudge_with_more_pixels_but_less_ink_is_not_the_digit():
+    # The digit is the blob holding the most ink, not the most pixels: a 1 of 30x4 pixels of
+    # ink 1 (120), beside a smudge of 15x15 pixels of ink 0.15 (34), which stays a smudge.
+    one = np.zeros((80, 80))
+    one[20:50, 20:24] = 1.0
+    smudged = one.copy()
+    smudged[30:45, 45:60] = 0.15
+    np.testing.assert_array_equal(prepare_digit(smudged), prepare_digit(one))
+
+
+def test_a_speck_that_is_dropped_does_not_set_the_scale_of_the_ink():
+    # Light ink on a dark ground: a pencil stroke (0.55) that fades at its end (0.3), and a
+    # black dot (1) joined to it by a faint smear (0.15), in its blob of faint ink. The dot
+    # is the strongest ink but holds too little to be more than a speck: once it is dropped,
+    # the stroke's ink is scaled to 1 again, and the fading end (0.3 / 0.55 of it) is part
+    # of the digit, as without the dot.
+    stroke = np.zeros((80, 80))
+    stroke[20:60, 20:24] = 0.55
+    stroke[60:62, 20:24] = 0.3
+    dotted = stroke.copy()
+    dotted[38:40, 24:34] = 0.15
+    dotted[38:40, 34:36] = 1.0
+    np.testing.assert_array_equal(prepare_digit(dotted), prepare_digit(stroke))
 
 
 def test_a_speck_darker_than_the_ink_does_not_thin_a_pencil_digit(digits):
