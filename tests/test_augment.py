@@ -71,6 +71,18 @@ def test_shifts_cover_every_offset_from_minus_to_plus_max_shift():
     assert offsets == {(d, e) for d in range(-s, s + 1) for e in range(-s, s + 1)}
 
 
+def test_shifts_are_drawn_from_the_layers_generator():
+    # Its seed decides them, and each batch draws its own.
+    x = np.random.default_rng(0).random((20, 6, 6, 1))
+    first = RandomShift(2, rng=np.random.default_rng(1))
+    shifted = first.forward(x, training=True)
+    again = RandomShift(2, rng=np.random.default_rng(1)).forward(x, training=True)
+    np.testing.assert_array_equal(again, shifted)
+    assert not np.array_equal(first.forward(x, training=True), shifted)
+    other = RandomShift(2, rng=np.random.default_rng(2)).forward(x, training=True)
+    assert not np.array_equal(other, shifted)
+
+
 def test_gradient_of_the_shift():
     x = np.random.default_rng(2).standard_normal((3, 5, 4, 2))
     result = check_layer(RandomShift(2), x, training=True)
