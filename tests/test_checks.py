@@ -1,0 +1,66 @@
+"""The argument checks that several modules share (tinynet.checks): what they give back, and
+what their refusals say. Each module's own tests refuse its arguments through them; these are
+the cases that no module's tests reach."""
+
+import re
+
+import numpy as np
+import pytest
+
+from tinynet.checks import (
+    generator,
+    int_at_least,
+    not_a_folder,
+    number_in,
+    targets_hint,
+    verbose_level,
+)
+
+
+def test_numpy_numbers_come_back_as_python_ints_and_floats():
+    # As the checks say they return: fit's params hold the verbose level, EarlyStopping its
+    # min_delta, and a NumPy scalar there would show as np.int64(2).
+    level = verbose_level(np.int64(2))
+    assert level == 2 and type(level) is int
+    for value in (np.float32(0.5), 1):
+        number = number_in("rate", value, 0.0)
+        assert number == value and type(number) is float
+
+
+@pytest.mark.parametrize("value, shown", [(np.int64(-1), "-1"), ("2", "'2'")])
+def test_int_at_least_shows_the_value_it_refuses_as_written(value, shown):
+    # A NumPy integer as its number, not np.int64(-1); a string in quotes, so that "2" does
+    # not read as the int 2 that the check wants.
+    with pytest.raises(ValueError, match=rf"^n must be an int >= 0, got {re.escape(shown)}$"):
+        int_at_least("n", value, 0)
+
+
+def test_a_path_ending_in_a_separator_is_a_folder_even_before_it_exists(tmp_path):
+    # save_model(model, "runs/") would write runs.npz beside the folder that "runs/" names.
+    path, inside = str(tmp_path / "runs") + "/", str(tmp_path / "runs" / "model.npz")
+    with pytest.raises(ValueError, match=rf"^path must name a file, got the folder "
+                                         rf"'{re.escape(path)}' \(to save in it: "
+                                         rf"'{re.escape(inside)}'\)$"):
+        not_a_folder("path", path, "model.npz")
+
+
+@pytest.mark.parametrize("targets, outputs, hint", [
+    ((8,), (8, 1), " (one target per sample: y.reshape(-1, 1))"),
+    ((8,), (8, 10), " (labels? one-hot encode them: tinynet.datasets.one_hot(y, 10))"),
+    ((8, 2), (8, 1), ""),  # two targets per sample, not one to reshape
+    ((8, 3), (8, 10), ""),  # three columns, not labels to one-hot encode
+])
+def test_targets_hint_only_for_targets_of_one_axis(targets, outputs, hint):
+    assert targets_hint("y", targets, outputs) == hint
+
+
+def test_no_rng_is_a_fresh_generator_each_time():
+    # Two layers made without an rng draw different numbers, not one fixed stream.
+    first, second = generator("Dropout", None), generator("Dropout", None)
+    assert first.integers(2**62, size=4).tolist() != second.integers(2**62, size=4).tolist()
+
+
+def test_an_rng_that_is_not_a_generator_is_shown_in_the_refusal():
+    with pytest.raises(TypeError, match=r"^Dense: rng must be a numpy.random.Generator, e.g. "
+                                        r"np.random.default_rng\(seed\), or None, got 42$"):
+        generator("Dense", 42)
