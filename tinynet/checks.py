@@ -111,12 +111,19 @@ def keywords_taken(cls: type) -> list[str] | None:
     return [name for name in params if name != "self"]
 
 
-def keras_name_message(cls: type, keras: str, right: str, example: str,
+def other_name_message(cls: type, given: str, right: str, example: str,
                        whose: str = "Keras") -> str:
-    """The one wording of a refused name of Keras's (or of ``whose``, "PyTorch"), for a
-    layer or an optimiser, as an argument or as an attribute: "Adam: learning_rate=0.01 is
-    Keras's name; tinynet's is lr, as in Adam(lr=0.01)"."""
-    return f"{cls.__name__}: {keras} is {whose}'s name; tinynet's is {right}, as in {example}"
+    """The one wording of a name of Keras's (or of ``whose``, "PyTorch") that tinynet spells
+    otherwise, for a layer or an optimiser, as an argument or as an attribute: "Adam:
+    learning_rate=0.01 is Keras's name; tinynet's is lr, as in Adam(lr=0.01)"."""
+    return f"{cls.__name__}: {given} is {whose}'s name; tinynet's is {right}, as in {example}"
+
+
+def other_library_message(cls: type, given: str, what: str, hint: str) -> str:
+    """The one wording of something of Keras's or PyTorch's that tinynet does without, for a
+    layer, an optimiser or a model: "Dense: activation='relu' is a Keras argument; <how
+    tinynet says it>" (``what`` is "a Keras argument", "a PyTorch method", ...)."""
+    return f"{cls.__name__}: {given} is {what}; {hint}"
 
 
 def _who(owner: object) -> str:

@@ -24,12 +24,13 @@ from tinynet.checks import (
     int_at_least,
     keywords_taken,
     number_in,
+    other_library_message,
     real_array,
     targets_hint,
     verbose_level,
 )
 from tinynet.layers.activations import Softmax, softmax
-from tinynet.layers.base import Layer, check_gradient, check_grads, other_library_message
+from tinynet.layers.base import Layer, check_gradient, check_grads
 from tinynet.losses import CrossEntropy, Loss
 from tinynet.optim import Optimizer
 

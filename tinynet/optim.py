@@ -25,8 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from tinynet.checks import flag, int_at_least, keras_name_message, keywords_taken, number_in
-from tinynet.layers.base import other_library_message
+from tinynet.checks import (
+    flag,
+    int_at_least,
+    keywords_taken,
+    number_in,
+    other_library_message,
+    other_name_message,
+)
 
 Pairs = Iterable[tuple[np.ndarray, np.ndarray]]
 
@@ -191,7 +197,7 @@ class Optimizer:
         ``" = value"`` being set, if any, shown in the example."""
         right = KERAS_NAMES.get(name)
         if right is not None and right in vars(self):
-            raise AttributeError(keras_name_message(type(self), name, right,
+            raise AttributeError(other_name_message(type(self), name, right,
                                                     f"optimizer.{right}{assignment}"))
 
 
@@ -414,7 +420,7 @@ def _refuse_unknown_keywords(cls: type[Optimizer], kwargs: dict[str, Any]) -> No
         for whose, names in (("Keras", KERAS_NAMES), ("PyTorch", PYTORCH_NAMES)):
             if names.get(name) in takes:
                 right = names[name]
-                raise TypeError(keras_name_message(cls, f"{name}={value!r}", right,
+                raise TypeError(other_name_message(cls, f"{name}={value!r}", right,
                                                    f"{cls.__name__}({right}={value!r})", whose))
         if name == "betas" and "beta1" in takes:  # PyTorch's Adam(betas=(0.9, 0.999))
             pair = value if isinstance(value, tuple | list) and len(value) == 2 else ("...",) * 2

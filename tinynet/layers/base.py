@@ -6,7 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from tinynet.checks import int_at_least, keras_name_message, keywords_taken, real_array
+from tinynet.checks import (
+    int_at_least,
+    keywords_taken,
+    other_library_message,
+    other_name_message,
+    real_array,
+)
 
 
 class Layer:
@@ -166,16 +172,8 @@ def _refuse_other_libraries_arguments(cls: type[Layer], kwargs: dict[str, Any]) 
                                                       arguments[name]))
             if names.get(name) in takes:  # only a name this layer takes under tinynet's
                 right = names[name]
-                raise TypeError(keras_name_message(cls, given, right, f"{cls.__name__}(..., "
+                raise TypeError(other_name_message(cls, given, right, f"{cls.__name__}(..., "
                                                    f"{right}={kwargs[name]!r})", whose))
-
-
-def other_library_message(cls: type, given: str, what: str, hint: str) -> str:
-    """The one wording of something of Keras's or PyTorch's that tinynet does without, for a
-    layer, an optimiser or a model: "Dense: activation='relu' is a Keras argument; <how
-    tinynet says it>" (``what`` is "a Keras argument", "a PyTorch method", ...). A name
-    that tinynet only spells otherwise: :func:`tinynet.checks.keras_name_message`."""
-    return f"{cls.__name__}: {given} is {what}; {hint}"
 
 
 def as_float_array(x: np.ndarray, dtype: np.dtype, name: str, layer: Layer) -> np.ndarray:
