@@ -190,29 +190,6 @@ class Sequential:
         #: JSON values saved with the model (``tinynet train`` records the input scaling).
         self.metadata: dict[str, Any] = {}
 
-    # Not part of the model: only a clearer error for PyTorch's nn.Sequential(a, b, c), which
-    # takes its layers one by one. Python calls __new__ with the constructor's arguments
-    # before __init__ binds them, which would refuse three layers as too many arguments, or
-    # take two as the list and the seed ("'Dense' object is not iterable").
-    def __new__(cls, *args: Any, **kwargs: Any) -> Sequential:
-        takes = keywords_taken(cls) if args and isinstance(args[0], Layer) else None
-        if takes and takes[0] == "layers":  # not a class of one's own that takes a layer
-            shown = ", ".join(f"{type(a).__name__}({'...' if a.get_config() else ''})"
-                              if isinstance(a, Layer) else repr(a) for a in args)
-            example = ", ".join([f"[{shown}]", *(f"{k}={v!r}" for k, v in kwargs.items())])
-            raise TypeError(other_library_message(
-                cls, f"{cls.__name__}({shown})", "PyTorch's way to give layers, one by one",
-                f"tinynet's takes one list of them: {cls.__name__}({example})"))
-        return super().__new__(cls)
-
-    # The same for the nn.Module methods a training loop ported from PyTorch calls
-    # (model.train(), model.eval(), ...), which Python answers with a bare "no attribute".
-    def __getattr__(self, name: str) -> Any:  # called only for a name the model lacks
-        if name in PYTORCH_METHODS:
-            raise AttributeError(other_library_message(type(self), name, "a PyTorch method",
-                                                       PYTORCH_METHODS[name]))
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
     def _check_new_layer(self, where: str, layer: object) -> None:
         """A ValueError naming ``where`` (``"layers[2]"``, say) unless ``layer`` can join
         the model after its present layers."""
@@ -869,6 +846,29 @@ class Sequential:
         from tinynet.io import save_model  # io imports this module
 
         return save_model(self, path)
+
+    # Not part of the model: only a clearer error for PyTorch's nn.Sequential(a, b, c), which
+    # takes its layers one by one. Python calls __new__ with the constructor's arguments
+    # before __init__ binds them, which would refuse three layers as too many arguments, or
+    # take two as the list and the seed ("'Dense' object is not iterable").
+    def __new__(cls, *args: Any, **kwargs: Any) -> Sequential:
+        takes = keywords_taken(cls) if args and isinstance(args[0], Layer) else None
+        if takes and takes[0] == "layers":  # not a class of one's own that takes a layer
+            shown = ", ".join(f"{type(a).__name__}({'...' if a.get_config() else ''})"
+                              if isinstance(a, Layer) else repr(a) for a in args)
+            example = ", ".join([f"[{shown}]", *(f"{k}={v!r}" for k, v in kwargs.items())])
+            raise TypeError(other_library_message(
+                cls, f"{cls.__name__}({shown})", "PyTorch's way to give layers, one by one",
+                f"tinynet's takes one list of them: {cls.__name__}({example})"))
+        return super().__new__(cls)
+
+    # The same for the nn.Module methods a training loop ported from PyTorch calls
+    # (model.train(), model.eval(), ...), which Python answers with a bare "no attribute".
+    def __getattr__(self, name: str) -> Any:  # called only for a name the model lacks
+        if name in PYTORCH_METHODS:
+            raise AttributeError(other_library_message(type(self), name, "a PyTorch method",
+                                                       PYTORCH_METHODS[name]))
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __repr__(self) -> str:
         return f"Sequential([{', '.join(map(repr, self.layers))}], seed={self.seed})"
