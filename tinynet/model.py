@@ -508,7 +508,8 @@ class Sequential:
         # A fit refused before its first step (by a callback's on_train_begin, say: a
         # ModelCheckpoint's missing folder) leaves the model as it was: its History, of the
         # fits before or loaded with a checkpoint, was replaced by the new empty one.
-        before = self.history, self.stop_training, self.input_shape, self.steps_trained
+        steps_before = self.steps_trained
+        kept = self.history, self.stop_training, self.input_shape
         self.history = history
         self.stop_training = False
         self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
@@ -516,8 +517,8 @@ class Sequential:
             self._train(x, y, epochs, initial_epoch, steps, batch_size, shuffle,
                         validation_data, all_callbacks, batch_metrics)
         except BaseException:
-            if self.steps_trained == before[3]:
-                self.history, self.stop_training, self.input_shape = before[:3]
+            if self.steps_trained == steps_before:
+                self.history, self.stop_training, self.input_shape = kept
             raise
         return history
 
