@@ -32,6 +32,7 @@ from tinynet.checks import (
     number_in,
     other_library_message,
     other_name_message,
+    real_array,
 )
 
 Pairs = Iterable[tuple[np.ndarray, np.ndarray]]
@@ -63,8 +64,7 @@ class Optimizer:
     state_names: tuple[str, ...] = ()
 
     def __init__(self, lr: float) -> None:
-        _check_number(self, "lr", lr, low=0.0, low_inclusive=False)
-        self.lr = float(lr)
+        self.lr = lr  # a float > 0, or a ValueError: __setattr__ checks every rate set
         self.iterations = 0  # number of steps taken, t in the equations
         # id(param) -> (param, {name: array}); the param itself is kept so its id is never
         # reused by another array while the state is alive.
@@ -89,9 +89,7 @@ class Optimizer:
                     f"{param.shape}"
                 )
             # Each would fail inside update, once the parameters before it had moved.
-            if grad.dtype.kind not in "biuf":
-                raise ValueError(f"{self!r}: gradient of dtype {grad.dtype} for a parameter of "
-                                 f"shape {param.shape}, expected real numbers")
+            real_array(grad, f"the gradient of a parameter of shape {param.shape}", self)
             if param.dtype.kind != "f":
                 raise ValueError(f"{self!r}: a parameter of shape {param.shape} has dtype "
                                  f"{param.dtype}, expected a float dtype (it moves by "
@@ -168,8 +166,10 @@ class Optimizer:
     # to guess tinynet's name; and PyTorch's SGD(model.parameters(), lr=0.01), which Python
     # would refuse as "multiple values for argument 'lr'".
     def __new__(cls, *args: Any, **kwargs: Any) -> Optimizer:
-        _refuse_parameters(cls, args, kwargs)
-        _refuse_unknown_keywords(cls, kwargs)
+        takes = keywords_taken(cls)  # ["lr", ...], or None for an __init__ with **kwargs
+        if takes is not None:
+            _refuse_parameters(cls, takes, args, kwargs)
+            _refuse_unknown_keywords(cls, takes, kwargs)
         return super().__new__(cls)
 
     # The same for attributes: a Keras callback that sets model.optimizer.learning_rate
@@ -178,9 +178,9 @@ class Optimizer:
     def __setattr__(self, name: str, value: Any) -> None:
         self._refuse_keras_name(name, f" = {value!r}")
         if name == "lr":
-            # The rate a callback sets is checked as the constructor's is: a string, or NaN,
-            # failed (or turned the weights to NaN) inside the next step, once Adam had
-            # updated a parameter's moments and counted the step.
+            # Every rate, the constructor's and a callback's: a string, or NaN, failed (or
+            # turned the weights to NaN) inside the next step, once Adam had updated a
+            # parameter's moments and counted the step.
             value = number_in(f"{type(self).__name__}: lr", value, 0.0, low_inclusive=False)
         super().__setattr__(name, value)
 
@@ -376,15 +376,13 @@ def get(optimizer: str | Optimizer) -> Optimizer:
     )
 
 
-def _refuse_parameters(cls: type[Optimizer], args: tuple[Any, ...],
+def _refuse_parameters(cls: type[Optimizer], takes: list[str], args: tuple[Any, ...],
                        kwargs: dict[str, Any]) -> None:
     """A TypeError when the parameters are given to the constructor, as PyTorch's take them
     (``SGD(model.parameters(), lr=0.01)``, or ``params=``): a list or an iterator where
     ``cls`` takes ``lr`` first (or given as ``params``, which it does not take). The message
-    shows the constructor without them; tinynet's optimiser takes them at each step."""
-    takes = keywords_taken(cls)  # ["lr", ...]
-    if takes is None:
-        return
+    shows the constructor without them; tinynet's optimiser takes them at each step.
+    ``takes``: the names of the arguments ``cls.__init__`` takes, in order."""
     if args:
         params, rest = args[0], args[1:]
         if takes[:1] != ["lr"]:  # a class of one's own that takes something else first
@@ -406,14 +404,11 @@ def _refuse_parameters(cls: type[Optimizer], args: tuple[Any, ...],
         f"optimizer.step(model.parameters()), or by model.compile(loss, optimizer): {example}"))
 
 
-def _refuse_unknown_keywords(cls: type[Optimizer], kwargs: dict[str, Any]) -> None:
-    """A TypeError for the first keyword argument that ``cls.__init__`` does not take: for a
-    Keras or PyTorch name, one that gives tinynet's (``learning_rate`` -> ``lr``); for any
-    other, one that lists the names it takes. An ``__init__`` with ``**kwargs`` takes every
-    name."""
-    takes = keywords_taken(cls)  # ["lr", ...]
-    if takes is None:
-        return
+def _refuse_unknown_keywords(cls: type[Optimizer], takes: list[str],
+                             kwargs: dict[str, Any]) -> None:
+    """A TypeError for the first keyword argument that ``cls.__init__`` does not take (not
+    among ``takes``): for a Keras or PyTorch name, one that gives tinynet's (``learning_rate``
+    -> ``lr``); for any other, one that lists the names it takes."""
     for name, value in kwargs.items():
         if name in takes:
             continue
