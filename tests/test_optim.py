@@ -458,35 +458,29 @@ def test_set_state_refuses_states_that_do_not_fit_by_name():
             Adam().set_state([p], states, iterations=1)
 
 
-def test_a_refused_set_state_changes_no_state_and_no_step_count():
-    # The first parameter's state fits, the second's does not: neither is restored, and
-    # the step count stays, so the optimiser goes on as if set_state had not been called.
+@pytest.mark.parametrize("q_state, iterations, message", [
+    # The first parameter's state fits, the second's does not.
+    ({"m": np.zeros(2, np.float32)}, 5, r"state names \['m'\], expected \['m', 'v'\]"),
+    # The states all fit; only the count is wrong. It was converted after the states were
+    # copied in, so the refusal left the optimiser with the new moments and the old count.
+    *[({"m": np.full(2, 7, np.float32), "v": np.full(2, 7, np.float32)}, iterations,
+       r"^Adam: iterations must be an int >= 0, got ")
+      for iterations in (None, "5", -1, 2.5, True)],
+])
+def test_a_refused_set_state_changes_no_state_and_no_step_count(q_state, iterations, message):
+    # Neither state is restored, and the step count stays, so the optimiser goes on as if
+    # set_state had not been called.
     p, q = np.zeros(3, np.float32), np.zeros(2, np.float32)
     opt = Adam()
     opt.step([(p, np.ones(3, np.float32)), (q, np.ones(2, np.float32))])
     before = opt.get_state([p, q])
     good = {"m": np.full(3, 7, np.float32), "v": np.full(3, 7, np.float32)}
-    with pytest.raises(ValueError, match=r"state names \['m'\], expected \['m', 'v'\]"):
-        opt.set_state([p, q], [good, {"m": np.zeros(2, np.float32)}], iterations=5)
+    with pytest.raises(ValueError, match=message):
+        opt.set_state([p, q], [good, q_state], iterations=iterations)
     assert opt.iterations == 1
     for state, old in zip(opt.get_state([p, q]), before, strict=True):
         for name in old:
             np.testing.assert_array_equal(state[name], old[name])
-
-
-@pytest.mark.parametrize("iterations", [None, "5", -1, 2.5, True])
-def test_set_state_refuses_a_bad_step_count_before_copying_any_state(iterations):
-    # The states all fit; only the count is wrong. It was converted after the states were
-    # copied in, so the refusal left the optimiser with the new moments and the old count.
-    p = np.zeros(3, np.float32)
-    opt = Adam()
-    opt.step([(p, np.ones(3, np.float32))])
-    before = opt.get_state([p])
-    new = [{"m": np.full(3, 7, np.float32), "v": np.full(3, 7, np.float32)}]
-    with pytest.raises(ValueError, match=r"^Adam: iterations must be an int >= 0, got "):
-        opt.set_state([p], new, iterations=iterations)
-    assert opt.iterations == 1
-    for name, old in before[0].items():
-        np.testing.assert_array_equal(opt.get_state([p])[0][name], old)
-    opt.set_state([p], new, iterations=np.int64(4))  # a NumPy int is an int
+    fits = {"m": np.zeros(2, np.float32), "v": np.zeros(2, np.float32)}
+    opt.set_state([p, q], [good, fits], iterations=np.int64(4))  # a NumPy int is an int
     assert opt.iterations == 4 and type(opt.iterations) is int
