@@ -396,6 +396,74 @@ def test_a_bad_learning_rate_is_refused_when_it_is_set_and_the_next_step_uses_th
     assert opt.lr == 0.5 and type(opt.lr) is float
 
 
+#: Every hyper-parameter but SGD's nesterov, a flag, by optimiser.
+HYPER_PARAMETERS = [(SGD, "lr"), (SGD, "momentum"), (SGD, "weight_decay"), (RMSprop, "lr"),
+                    (RMSprop, "rho"), (RMSprop, "eps"), (Adam, "lr"), (Adam, "beta1"),
+                    (Adam, "beta2"), (Adam, "eps")]
+
+
+@pytest.mark.parametrize("make, name, bad", [
+    *[(make, name, bad) for make, name in HYPER_PARAMETERS
+      for bad in ("0.5", None, True, float("nan"), np.inf, -0.1)],
+    (SGD, "momentum", 1.0), (RMSprop, "rho", 1.0), (Adam, "beta1", 1.0), (Adam, "beta2", 1.5),
+    (SGD, "lr", 0), (RMSprop, "eps", 0.0), (Adam, "eps", 0.0),
+])
+def test_a_bad_hyper_parameter_is_refused_when_it_is_set_as_by_the_constructor(make, name,
+                                                                                bad):
+    # A callback may set any of them, not only lr: opt.beta1 = 1.5, or a string, was taken,
+    # and the next step failed, or turned the weights to NaN, once it had moved some of them.
+    with pytest.raises(ValueError) as by_constructor:
+        make(**{name: bad})
+    opt = make(0.1)
+    before = opt.get_config()
+    with pytest.raises(ValueError) as by_setting:
+        setattr(opt, name, bad)
+    assert str(by_setting.value).startswith(f"{make.__name__}: {name} must be a number in ")
+    assert str(by_setting.value) == str(by_constructor.value)
+    assert opt.get_config() == before
+
+
+@pytest.mark.parametrize("make, name, value", [
+    (SGD, "weight_decay", np.float64(0.01)),
+    pytest.param(RMSprop, "rho", np.float32(0.5), marks=pytest.mark.part("rmsprop")),
+    pytest.param(RMSprop, "eps", 1e-3, marks=pytest.mark.part("rmsprop")),
+    pytest.param(Adam, "beta1", np.float64(0.5), marks=pytest.mark.part("adam")),
+    pytest.param(Adam, "beta2", 0.9, marks=pytest.mark.part("adam")),
+    pytest.param(Adam, "eps", np.float32(1e-3), marks=pytest.mark.part("adam")),
+])
+def test_a_hyper_parameter_set_later_is_kept_as_a_float_and_stepped_with(make, name, value):
+    set_later, built = make(0.1), make(0.1, **{name: value})
+    setattr(set_later, name, value)
+    assert type(getattr(set_later, name)) is float
+    assert set_later.get_config() == built.get_config()
+    p, q, grad = np.ones(3), np.ones(3), np.array([0.5, -1.0, 2.0])
+    for _ in range(2):
+        set_later.step([(p, grad)])
+        built.step([(q, grad)])
+    assert p.tobytes() == q.tobytes()
+
+
+def test_nesterov_is_checked_when_it_is_set_and_still_needs_a_momentum():
+    # A file saved with nesterov=True and momentum 0 would not load: the constructor its
+    # config rebuilds refuses the pair.
+    opt = SGD(0.1, momentum=0.9)
+    with pytest.raises(TypeError, match=r"^SGD: nesterov must be True or False, got 'no'$"):
+        opt.nesterov = "no"
+    assert opt.nesterov is False
+    opt.nesterov = np.True_
+    assert opt.nesterov is True
+    message = r"^SGD: nesterov=True needs a momentum > 0, got momentum=0\.0$"
+    with pytest.raises(ValueError, match=message):
+        opt.momentum = 0
+    assert opt.get_config() == SGD(0.1, momentum=0.9, nesterov=True).get_config()
+    plain = SGD(0.1)
+    with pytest.raises(ValueError, match=message):
+        plain.nesterov = True
+    assert plain.nesterov is False
+    with pytest.raises(ValueError, match=message):
+        SGD(0.1, nesterov=True)
+
+
 def test_an_optimiser_subclass_with_keyword_arguments_of_its_own_is_left_alone():
     class Scaled(SGD):
         def __init__(self, lr: float = 0.01, **options: float) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -36,6 +36,10 @@ from tinynet.checks import (
 )
 
 Pairs = Iterable[tuple[np.ndarray, np.ndarray]]
+#: The values a hyper-parameter may take: numbers in ``(low, high, low_inclusive)``, as
+#: :func:`tinynet.checks.number_in` takes them (``high`` None: no upper bound); or, for None,
+#: True or False (a flag, such as SGD's nesterov).
+Range = tuple[float, float | None, bool] | None
 
 #: Keras's names of the arguments that tinynet names as its equations do.
 KERAS_NAMES = {"learning_rate": "lr", "beta_1": "beta1", "beta_2": "beta2", "epsilon": "eps"}
@@ -62,9 +66,12 @@ class Optimizer:
 
     #: Names of the per-parameter state arrays, in the order :meth:`update` uses them.
     state_names: tuple[str, ...] = ()
+    #: Each hyper-parameter and its :data:`Range`: ``__setattr__`` checks every value set,
+    #: the constructor's and a callback's alike.
+    hyper_parameters: ClassVar[dict[str, Range]] = {"lr": (0.0, None, False)}
 
     def __init__(self, lr: float) -> None:
-        self.lr = lr  # a float > 0, or a ValueError: __setattr__ checks every rate set
+        self.lr = lr  # checked by __setattr__, as every hyper-parameter is
         self.iterations = 0  # number of steps taken, t in the equations
         # id(param) -> (param, {name: array}); the param itself is kept so its id is never
         # reused by another array while the state is alive.
@@ -177,12 +184,22 @@ class Optimizer:
     # old rate without a word. Refused when the optimiser has tinynet's name for it.
     def __setattr__(self, name: str, value: Any) -> None:
         self._refuse_keras_name(name, f" = {value!r}")
-        if name == "lr":
-            # Every rate, the constructor's and a callback's: a string, or NaN, failed (or
-            # turned the weights to NaN) inside the next step, once Adam had updated a
-            # parameter's moments and counted the step.
-            value = number_in(f"{type(self).__name__}: lr", value, 0.0, low_inclusive=False)
+        if name in self.hyper_parameters:
+            # Checked here, not in step: a string, or NaN, set by a callback failed (or turned
+            # the weights to NaN) inside the next step, once Adam had updated a parameter's
+            # moments and counted the step.
+            value = self._accept(name, value)
         super().__setattr__(name, value)
+
+    def _accept(self, name: str, value: Any) -> Any:
+        """``value`` as kept for the hyper-parameter ``name`` (a float, or a bool for a flag),
+        or an error naming ``name`` unless it is in its :data:`Range`, which leaves the
+        optimiser as it was. A subclass may check more, such as how two of them go together,
+        as SGD's nesterov needs a momentum."""
+        values = self.hyper_parameters[name]
+        if values is None:  # a flag: bool("no") is True, so a string would turn it on
+            return flag(value, name, type(self).__name__)
+        return number_in(f"{type(self).__name__}: {name}", value, *values)
 
     def __getattr__(self, name: str) -> Any:  # called only for a name the object lacks
         self._refuse_keras_name(name)
@@ -201,13 +218,6 @@ class Optimizer:
                                                     f"optimizer.{right}{assignment}"))
 
 
-def _check_number(owner: Any, name: str, value: Any, low: float, high: float | None = None,
-                  low_inclusive: bool = True) -> None:
-    """A ValueError naming ``owner``'s class and ``name`` unless ``value`` is a finite number
-    in the bounds (see :func:`tinynet.checks.number_in`)."""
-    number_in(f"{type(owner).__name__}: {name}", value, low, high, low_inclusive)
-
-
 class SGD(Optimizer):
     """Stochastic gradient descent, with optional momentum, Nesterov and weight decay.
 
@@ -222,20 +232,31 @@ class SGD(Optimizer):
     """
 
     state_names = ("velocity",)
+    hyper_parameters: ClassVar[dict[str, Range]] = {
+        **Optimizer.hyper_parameters, "momentum": (0.0, 1.0, True), "nesterov": None,
+        "weight_decay": (0.0, None, True),
+    }
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0) -> None:
         super().__init__(lr)
-        _check_number(self, "momentum", momentum, 0.0, 1.0)
-        _check_number(self, "weight_decay", weight_decay, 0.0)
-        # A string would silently turn Nesterov on: bool("no") is True.
-        self.nesterov = flag(nesterov, "nesterov", "SGD")
-        if self.nesterov and momentum == 0:
-            raise ValueError("SGD: nesterov=True needs a momentum > 0")
-        self.momentum = float(momentum)
-        self.weight_decay = float(weight_decay)
+        # Each checked by __setattr__; momentum before nesterov, which needs it
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.nesterov = nesterov
         if self.momentum == 0:
             self.state_names = ()  # plain SGD keeps no velocity: nothing to allocate or save
+
+    def _accept(self, name: str, value: Any) -> Any:
+        value = super()._accept(name, value)
+        if name in ("momentum", "nesterov"):
+            momentum = value if name == "momentum" else self.momentum
+            # nesterov is not set yet when the constructor sets momentum
+            nesterov = value if name == "nesterov" else getattr(self, "nesterov", False)
+            if nesterov and momentum == 0:
+                raise ValueError(f"SGD: nesterov=True needs a momentum > 0, got momentum="
+                                 f"{momentum!r}")
+        return value
 
     def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
                work: np.ndarray) -> None:
@@ -279,12 +300,13 @@ class RMSprop(Optimizer):
     """
 
     state_names = ("mean_square",)
+    hyper_parameters: ClassVar[dict[str, Range]] = {
+        **Optimizer.hyper_parameters, "rho": (0.0, 1.0, True), "eps": (0.0, None, False),
+    }
 
     def __init__(self, lr: float = 0.001, rho: float = 0.9, eps: float = 1e-7) -> None:
         super().__init__(lr)
-        _check_number(self, "rho", rho, 0.0, 1.0)
-        _check_number(self, "eps", eps, 0.0, low_inclusive=False)
-        self.rho, self.eps = float(rho), float(eps)
+        self.rho, self.eps = rho, eps  # each checked by __setattr__
 
     def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
                work: np.ndarray) -> None:
@@ -324,14 +346,15 @@ class Adam(Optimizer):
     """
 
     state_names = ("m", "v")
+    hyper_parameters: ClassVar[dict[str, Range]] = {
+        **Optimizer.hyper_parameters, "beta1": (0.0, 1.0, True), "beta2": (0.0, 1.0, True),
+        "eps": (0.0, None, False),
+    }
 
     def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-7) -> None:
         super().__init__(lr)
-        _check_number(self, "beta1", beta1, 0.0, 1.0)
-        _check_number(self, "beta2", beta2, 0.0, 1.0)
-        _check_number(self, "eps", eps, 0.0, low_inclusive=False)
-        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps  # each checked by __setattr__
 
     def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
                work: np.ndarray) -> None:
