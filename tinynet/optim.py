@@ -195,7 +195,7 @@ class Optimizer:
         """``value`` as kept for the hyper-parameter ``name`` (a float, or a bool for a flag),
         or an error naming ``name`` unless it is in its :data:`Range`, which leaves the
         optimiser as it was. A subclass may check more, such as how two of them go together,
-        as SGD's nesterov needs a momentum."""
+        and prepare for the value (SGD allocates velocities for a momentum set)."""
         values = self.hyper_parameters[name]
         if values is None:  # a flag: bool("no") is True, so a string would turn it on
             return flag(value, name, type(self).__name__)
@@ -244,8 +244,6 @@ class SGD(Optimizer):
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.nesterov = nesterov
-        if self.momentum == 0:
-            self.state_names = ()  # plain SGD keeps no velocity: nothing to allocate or save
 
     def _accept(self, name: str, value: Any) -> Any:
         value = super()._accept(name, value)
@@ -256,6 +254,14 @@ class SGD(Optimizer):
             if nesterov and momentum == 0:
                 raise ValueError(f"SGD: nesterov=True needs a momentum > 0, got momentum="
                                  f"{momentum!r}")
+        if name == "momentum" and (value == 0) != (self.state_names == ()):
+            # Plain SGD keeps no velocity: nothing to allocate or save. A momentum set later,
+            # by a callback, starts from a velocity of 0, as the constructor's does; one set to
+            # 0 drops the velocities, which its step would forget anyway (v = 0 * v - lr * g).
+            self.state_names = ("velocity",) if value else ()
+            for param, arrays in self._state.values():
+                arrays.clear()
+                arrays.update({n: np.zeros_like(param) for n in self.state_names})
         return value
 
     def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
