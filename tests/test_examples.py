@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +81,29 @@ def test_example_args_without_out(capsys, tmp_path, monkeypatch):
     args = example_args("Doc.", epochs=5, argv=[], out=False)
     assert not hasattr(args, "out") and list(tmp_path.iterdir()) == []
     assert "unrecognized arguments: --out" in parse_error(capsys, ["--out", "x"], out=False)
+
+
+def test_an_example_that_fails_leaves_no_out_folder_it_created(tmp_path):
+    # example_args creates --out before the example loads anything: one that failed, or was
+    # interrupted, left the empty folder (and its parents) behind, as tinynet train no
+    # longer does. Only the folders it created go, only while empty, wherever the example
+    # is by then; a folder that was there stays, empty or not.
+    (tmp_path / "mine" / "runs").mkdir(parents=True)
+    script = textwrap.dedent("""
+        import os
+        from tinynet.reference import example_args
+        example_args("Doc.", epochs=5, argv=["--out", "runs/r2"])
+        kept = example_args("Doc.", epochs=5, argv=["--out", "kept/r2"]).out
+        (kept / "curves.png").write_text("")
+        example_args("Doc.", epochs=5, argv=["--out", "mine"])
+        os.chdir("mine")
+        raise KeyboardInterrupt
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=60, cwd=tmp_path, env=ENV)
+    assert result.stderr.splitlines()[-1] == "KeyboardInterrupt", result.stderr
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
+        "kept", "kept/r2", "kept/r2/curves.png", "mine", "mine/runs"]
 
 
 def test_manual_loop_parses_its_arguments_with_example_args(capsys):

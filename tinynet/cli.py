@@ -9,7 +9,6 @@ and exit status 1, never a traceback; they are found before any long work starts
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import sys
@@ -228,28 +227,17 @@ def _check_writable(out: Path, where: str = "", hint: str = "") -> None:
 def _output_folder(folder: Path) -> list[Path]:
     """Create ``folder`` for ``tinynet train`` and check each file it will write there, so
     that a bad --out fails before training rather than after (and leaves nothing behind).
-    Returns the folders it created, ``folder`` first, for :func:`_remove_empty`."""
-    created = list(itertools.takewhile(lambda p: not p.exists(), [folder, *folder.parents]))
+    Returns the folders it created, ``folder`` first, for
+    :func:`tinynet.reference.remove_empty_folders`."""
     try:
-        reference.make_output_folder(folder)
-    except ValueError as err:  # a parent made, then no permission to write in the folder
-        _remove_empty(created)
+        created = reference.make_output_folder(folder)
+    except ValueError as err:
         raise CommandError(f"--out: {err}") from None
     for name in TRAIN_OUTPUTS:  # only in a folder that was there: none of the created ones
         if (folder / name).is_dir():
             raise CommandError(f"--out: {folder / name} is a folder, expected a file (or "
                                f"nothing) there for {name}")
     return created
-
-
-def _remove_empty(folders: Sequence[Path]) -> None:
-    """Remove each of ``folders``, deepest first, while it is empty: those a refused command
-    created, so that it leaves nothing behind, and never a folder holding a file."""
-    for folder in folders:
-        try:
-            folder.rmdir()
-        except OSError:
-            return
 
 
 def _write_together(files: Sequence[tuple[Path, Callable[[Path], object]]]) -> None:
@@ -306,7 +294,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     except BaseException:
         # A run that fails (bad --data, a divergence, Ctrl-C) leaves no trace, not even the
         # folder it created for its outputs.
-        _remove_empty(created)
+        reference.remove_empty_folders(created)
         raise
 
 

@@ -9,8 +9,10 @@ by name. ``cnn`` goes past the reference: the strongest model built from tinynet
 from __future__ import annotations
 
 import argparse
+import atexit
+import itertools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -204,18 +206,39 @@ def int_in_range(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
-def make_output_folder(folder: Path) -> None:
+def make_output_folder(folder: Path) -> list[Path]:
     """Create ``folder`` (and its parents) for a program's outputs, before any work; a
     ValueError saying why it cannot be (a file, a parent that is a file, no permission),
-    rather than a FileExistsError traceback at the end of a training run."""
+    rather than a FileExistsError traceback at the end of a training run.
+
+    Returns the folders it created, ``folder`` first, as absolute paths (none when
+    ``folder`` was there), for :func:`remove_empty_folders` once the program fails; a
+    refusal has already removed them."""
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"expected a folder to write in, got the file {str(folder)!r}")
+    # Absolute, so that removing them does not depend on the folder the program is in then.
+    target = folder.absolute()
+    created = list(itertools.takewhile(lambda p: not p.exists(), [target, *target.parents]))
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
+    except OSError as err:  # perhaps after making some of the parents
+        remove_empty_folders(created)
         raise ValueError(f"cannot create the folder {str(folder)!r}: {err.strerror}") from None
-    if not os.access(folder, os.W_OK | os.X_OK):
+    if not os.access(folder, os.W_OK | os.X_OK):  # a parent made, then no permission
+        remove_empty_folders(created)
         raise ValueError(f"cannot write in the folder {str(folder)!r} (permission denied)")
+    return created
+
+
+def remove_empty_folders(folders: Sequence[Path]) -> None:
+    """Remove each of ``folders``, deepest first, while it is empty: those a failed program
+    created (:func:`make_output_folder`), so that it leaves nothing behind, and never a
+    folder holding a file."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def example_args(doc: str | None, epochs: int, quick_epochs: int = 1,
@@ -228,8 +251,11 @@ def example_args(doc: str | None, epochs: int, quick_epochs: int = 1,
     subset, for a smoke test (see :func:`quick_subset`). Every value is checked here, before
     the example loads anything: ``--epochs`` an int >= 1, ``--seed`` an int >= 0, and the
     ``--out`` folder is created (default ``runs``). A bad value exits with status 2 and
-    argparse's one-line error. ``out=False`` leaves ``--out`` out, for an example that saves
-    nothing (manual_loop.py); ``quick_help`` says what its ``--quick`` does.
+    argparse's one-line error. The folders created for ``--out`` are removed at exit if they
+    are still empty: an example that fails, or is interrupted, before writing in them leaves
+    nothing behind, as ``tinynet train`` does. ``out=False`` leaves ``--out`` out, for an
+    example that saves nothing (manual_loop.py); ``quick_help`` says what its ``--quick``
+    does.
     """
     parser = argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0])
     parser.add_argument("--epochs", type=int_in_range(1),
@@ -245,9 +271,11 @@ def example_args(doc: str | None, epochs: int, quick_epochs: int = 1,
         args.epochs = quick_epochs if args.quick else epochs
     if out:
         try:
-            make_output_folder(args.out)
+            created = make_output_folder(args.out)
         except ValueError as err:
             parser.error(f"argument --out: {err}")
+        # At exit, whether the example ends or fails: one that wrote its plots keeps them.
+        atexit.register(remove_empty_folders, created)
     return args
 
 
