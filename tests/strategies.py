@@ -1,6 +1,7 @@
 """Hypothesis strategies shared by the core tests: shapes, well-behaved float64 arrays,
-inputs kept away from ReLU's kink, extreme logits; and the filter that keeps gradient checks
-to draws whose gradients central differences can resolve."""
+inputs kept away from ReLU's kink, extreme logits; the filter that keeps gradient checks
+to draws whose gradients central differences can resolve; and a callback that refuses every
+fit, for what a refused fit must leave as it was."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import numpy as np
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
+from tinynet.callbacks import Callback
 
 #: hypothesis's own default max_examples, which the counts the tests give are meant for.
 _BASE_EXAMPLES = 100
@@ -177,3 +180,11 @@ def seeds() -> st.SearchStrategy[int]:
 def one_hot(labels: np.ndarray, K: int, dtype=np.float64) -> np.ndarray:
     """(N, K) one-hot rows of integer labels (written here so the tests stand alone)."""
     return np.eye(K, dtype=dtype)[labels]
+
+
+class RefuseToBegin(Callback):
+    """A callback whose on_train_begin raises ValueError("refused"): a fit refused after
+    its arguments were checked, before its first step."""
+
+    def on_train_begin(self, logs=None):
+        raise ValueError("refused")

@@ -9,6 +9,7 @@ import types
 
 import numpy as np
 import pytest
+from strategies import RefuseToBegin
 
 from tinynet.callbacks import (
     Callback,
@@ -293,11 +294,6 @@ def test_what_is_not_a_callback_is_refused_by_name_before_training(callbacks, me
     with pytest.raises(TypeError, match=message):
         m.fit(x, y, epochs=1, batch_size=BATCH, verbose=0, callbacks=callbacks)
     assert all(np.array_equal(a, b) for a, b in zip(before, m.get_weights(), strict=True))
-
-
-class RefuseToBegin(Callback):
-    def on_train_begin(self, logs=None):
-        raise ValueError("refused")
 
 
 @pytest.mark.parametrize("make, error", [

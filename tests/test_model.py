@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from strategies import FEW, one_hot, resolvable, seeds, sizes
+from strategies import FEW, RefuseToBegin, one_hot, resolvable, seeds, sizes
 
 import tinynet
 from tinynet.gradcheck import TOLERANCE, numerical_gradient, relative_error
@@ -683,10 +683,6 @@ def test_data_the_model_refused_leaves_the_input_shape_that_summary_and_save_use
 def test_a_refused_fit_or_evaluate_leaves_the_input_shape_even_when_the_model_took_x():
     # The shape was kept as soon as the model had taken x, before the targets, the
     # validation data and fit's other arguments were checked: a refused call changed it.
-    class RefuseToBegin(tinynet.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            raise ValueError("refused")
-
     model = Sequential([Flatten(), Dense(4, 3), Softmax()], seed=0)
     model.compile(CrossEntropy(), SGD(0.1))
     x, labels, no_label = np.zeros((2, 2, 2)), np.zeros(2, int), np.full(2, 3)  # 3 classes
