@@ -27,6 +27,22 @@ def test_numpy_numbers_come_back_as_python_ints_and_floats():
         assert number == value and type(number) is float
 
 
+@pytest.mark.parametrize("value", [10**400, np.longdouble("1e4000")],
+                         ids=["10**400", "long double 1e4000"])
+def test_number_in_refuses_a_number_that_is_infinite_as_a_float(value):
+    # No float holds either (in long double, NumPy finds 1e4000 finite): each would be
+    # returned as infinity, or refused with an OverflowError.
+    with pytest.raises(ValueError, match=r"^lr must be a number in \(0.0, inf\), got "):
+        number_in("lr", value, 0.0, low_inclusive=False)
+
+
+def test_number_in_takes_an_int_past_numpys_integers():
+    # np.isfinite cannot take a Python int past 2**64 (a TypeError of NumPy's), a float can.
+    assert number_in("lr", 2**64, 0.0, low_inclusive=False) == 2.0**64
+    with pytest.raises(ValueError, match=r"^lr must be a number in \(0.0, 1.0\), got "):
+        number_in("lr", 2**64, 0.0, 1.0, low_inclusive=False)
+
+
 @pytest.mark.parametrize("value, shown", [(np.int64(-1), "-1"), ("2", "'2'")])
 def test_int_at_least_shows_the_value_it_refuses_as_written(value, shown):
     # A NumPy integer as its number, not np.int64(-1); a string in quotes, so that "2" does

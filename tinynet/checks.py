@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 import os
 from pathlib import Path
 
@@ -36,11 +37,12 @@ def number_in(name: str, value: object, low: float | None, high: float | None = 
     """``value`` as a float in [low, high) (or (low, high) when not ``low_inclusive``; no
     upper bound when ``high`` is None), or a ValueError "<name> must be a number in
     [low, high), got <value>". Infinity and NaN are refused: an infinite step size or
-    tolerance is never meant. Bools are not numbers here. With ``low`` and ``high`` both
-    None, any finite number: "<name> must be a finite number, got <value>"."""
+    tolerance is never meant, and neither is a number that no float holds (10**400). Bools
+    are not numbers here. With ``low`` and ``high`` both None, any finite number: "<name>
+    must be a finite number, got <value>"."""
     ok = (isinstance(value, int | float | np.integer | np.floating)
           and not isinstance(value, bool | np.bool_)
-          and np.isfinite(value)
+          and _finite_as_float(value)
           and (low is None or (value >= low if low_inclusive else value > low))
           and (high is None or value < high))
     if not ok:
@@ -50,6 +52,15 @@ def number_in(name: str, value: object, low: float | None, high: float | None = 
                   f"{'inf' if high is None else high})")
         raise ValueError(f"{name} must be a number in {bounds}, got {value!r}")
     return float(value)
+
+
+def _finite_as_float(value: int | float | np.integer | np.floating) -> bool:
+    """Whether ``float(value)`` is finite. Not np.isfinite, which refuses a Python int past
+    2**64 with a TypeError, and finds 1e4000 in long double finite."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # a Python int past the largest float
+        return False
 
 
 def real_array(x: object, name: str, owner: object) -> np.ndarray:
