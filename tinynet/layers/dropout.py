@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynet.checks import flag, generator
+from tinynet.checks import flag, generator, number_in
 from tinynet.layers.base import Layer, checked_dy, float_input
 
 
@@ -28,10 +28,7 @@ class Dropout(Layer):
 
     def __init__(self, rate: float, rng: np.random.Generator | None = None) -> None:
         super().__init__()
-        if (isinstance(rate, bool) or not isinstance(rate, int | float | np.integer | np.floating)
-                or not 0 <= rate < 1):
-            raise ValueError(f"Dropout: rate must be a number in [0, 1), got {rate!r}")
-        self.rate = float(rate)
+        self.rate = number_in("Dropout: rate", rate, 0, 1)
         self.rng = generator("Dropout", rng)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
