@@ -198,7 +198,6 @@ class ProgressBar(Callback):
         self._start = time.perf_counter()
         self._last_draw = 0.0
         self._drawn = 0  # characters of the bar line drawn so far
-        self._epoch = epoch
         if self.verbose == 1:
             self.stream.write(f"Epoch {epoch + 1}/{self.params['epochs']}\n")
             self.stream.flush()
