@@ -1135,8 +1135,6 @@ def _fixed_hypothesis_seed() -> Any:
 class _Run:
     events: list[dict[str, Any]]
     timed_out: bool
-    returncode: int | None
-    output: str
 
 
 def _kill_session(proc: subprocess.Popen) -> None:
@@ -1188,13 +1186,13 @@ def _run_pytest_subprocess(project: Path, parts: Collection[str] | None, select:
                     events.append(json.loads(line))
                 except json.JSONDecodeError:  # the last line of a killed run
                     break
-    text = output.decode("utf-8", "replace")
     if not timed_out and (proc.returncode not in (0, 1, 5)
                           or not any(e["event"] == "finished" for e in events)):
+        text = output.decode("utf-8", "replace")
         tail = "\n".join(text.strip().splitlines()[-15:])
         raise HomeworkError(f"pytest could not run in {project} (exit status "
                             f"{proc.returncode}):\n{tail}")
-    return _Run(events, timed_out, proc.returncode, text)
+    return _Run(events, timed_out)
 
 
 def _check_project_folder(project: str | Path) -> Path:
