@@ -150,7 +150,6 @@ LINE_LENGTH = 100
 
 PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
 
-_PART_ID = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 _BEGIN = re.compile(r"#\s*BEGIN\s+SOLUTION\b(.*)$")
 _END = re.compile(r"#\s*END\s+SOLUTION\b(.*)$")
 _HINT = re.compile(r"#\s*HINT:(.*)$")
