@@ -379,10 +379,10 @@ class Sequential:
             return p.dtype
         return np.dtype(np.float32)
 
-    def _as_input(self, x: np.ndarray, name: str = "x") -> np.ndarray:
+    def _as_input(self, x: np.ndarray) -> np.ndarray:
         """``x`` in the model's float dtype: uint8 pixels are converted, never trained as
         integers. Converted batch by batch, so a large uint8 set is never copied whole."""
-        return self._check_x(x, name).astype(self.dtype, copy=False)
+        return self._check_x(x, "x").astype(self.dtype, copy=False)
 
     # --------------------------------------------------------------------------- training
     def compile(self, loss: str | Loss, optimizer: str | Optimizer,
