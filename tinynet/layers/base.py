@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 
 from tinynet.checks import (
-    int_at_least,
     keywords_taken,
     other_library_message,
     other_name_message,
@@ -241,11 +240,6 @@ def check_grads(where: str, layer: Layer) -> None:
                              "(backward must fill grads[name] for every parameter)")
         check_gradient(where, f"grads[{name!r}]", layer.grads[name], p.shape,
                        f"params[{name!r}]")
-
-
-def positive_int(owner: str, name: str, value: object) -> int:
-    """``value`` as an int; a ValueError naming ``owner`` and ``name`` unless it is >= 1."""
-    return int_at_least(f"{owner}: {name}", value, 1)
 
 
 def float_dtype(owner: str, dtype: np.dtype | type | str) -> np.dtype:

@@ -8,13 +8,12 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from tinynet import init
-from tinynet.checks import generator
+from tinynet.checks import generator, int_at_least
 from tinynet.layers.base import (
     Layer,
     as_float_array,
     checked_dy,
     float_dtype,
-    positive_int,
 )
 
 #: (top, bottom, left, right): rows added above and below, columns left and right.
@@ -159,8 +158,8 @@ class Conv2D(Layer):
         rng: np.random.Generator | None = None,
     ) -> None:
         super().__init__()
-        self.in_channels = positive_int("Conv2D", "in_channels", in_channels)
-        self.out_channels = positive_int("Conv2D", "out_channels", out_channels)
+        self.in_channels = int_at_least("Conv2D: in_channels", in_channels, 1)
+        self.out_channels = int_at_least("Conv2D: out_channels", out_channels, 1)
         self.kernel_size = to_pair("Conv2D", "kernel_size", kernel_size, low=1)
         self.stride = to_pair("Conv2D", "stride", stride, low=1)
         if isinstance(padding, str):

@@ -7,13 +7,12 @@ from typing import Any
 import numpy as np
 
 from tinynet import init
-from tinynet.checks import generator
+from tinynet.checks import generator, int_at_least
 from tinynet.layers.base import (
     Layer,
     as_float_array,
     checked_dy,
     float_dtype,
-    positive_int,
 )
 
 
@@ -50,8 +49,8 @@ class Dense(Layer):
         rng: np.random.Generator | None = None,
     ) -> None:
         super().__init__()
-        self.in_features = positive_int("Dense", "in_features", in_features)
-        self.out_features = positive_int("Dense", "out_features", out_features)
+        self.in_features = int_at_least("Dense: in_features", in_features, 1)
+        self.out_features = int_at_least("Dense: out_features", out_features, 1)
         self.W_init, self.b_init = W_init, b_init
         self.dtype = float_dtype("Dense", dtype)
         self.init_params(generator("Dense", rng))
