@@ -315,12 +315,22 @@ def small_model():
      r"^SGD: params=<list_iterator> is a PyTorch argument; .*: SGD\(lr=0\.1\)$"),
     (lambda m: RMSprop(params=m.parameters(), lr=0.01),
      r"^RMSprop: params=<list of 4 items> .*: RMSprop\(lr=0\.01\)$"),
+    (lambda m: Adam(tuple(m.parameters()), 0.01),
+     r"^Adam: params=<tuple of 4 items> is a PyTorch argument; .*: Adam\(lr=0\.01\)$"),
     (lambda m: RMSprop(alpha=0.99), r"^RMSprop: alpha=0\.99 is PyTorch's name; tinynet's is "
                                     r"rho, as in RMSprop\(rho=0\.99\)$"),
     (lambda m: Adam(lr=1e-3, betas=(0.5, 0.999)),
      r"^Adam: betas=\(0\.5, 0\.999\) is a PyTorch argument; Adam takes the betas one by "
      r"one, as its equations name them: Adam\(beta1=0\.5, beta2=0\.999\)$"),
-], ids=["params-first", "params-alone", "params-iterator", "params-keyword", "alpha", "betas"])
+    (lambda m: Adam(betas=[0.5, 0.999]), r"^Adam: betas=\[0\.5, 0\.999\] .*: "
+                                         r"Adam\(beta1=0\.5, beta2=0\.999\)$"),
+    # Not a pair: the example shows where each of the two goes, not a value split wrongly.
+    (lambda m: Adam(betas=0.9), r"^Adam: betas=0\.9 is a PyTorch argument; .*: "
+                                r"Adam\(beta1=\.\.\., beta2=\.\.\.\)$"),
+    (lambda m: Adam(betas=(0.9,)), r"^Adam: betas=\(0\.9,\) .*: "
+                                   r"Adam\(beta1=\.\.\., beta2=\.\.\.\)$"),
+], ids=["params-first", "params-alone", "params-iterator", "params-keyword", "params-tuple",
+        "alpha", "betas", "betas-list", "betas-one-number", "betas-one-item"])
 def test_pytorch_arguments_are_refused_with_the_tinynet_way(make, message):
     with pytest.raises(TypeError, match=message):
         make(small_model())
@@ -343,6 +353,13 @@ def test_an_optimiser_of_ones_own_may_take_the_parameters_first():
             self.rates, self.params = list(rates), params
 
     assert PerParameter([0.1, 0.2], params=[1]).rates == [0.1, 0.2]
+
+    class Masked(SGD):  # lr first, as tinynet's, and a params keyword of its own
+        def __init__(self, lr=0.01, params=None):
+            super().__init__(lr)
+            self.masked = params
+
+    assert Masked(params=[1]).masked == [1]
     # and a number that is no learning rate is still refused by lr's check
     with pytest.raises(ValueError, match=r"^SGD: lr must be a number"):
         SGD(np.array([0.1, 0.2]))
