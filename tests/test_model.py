@@ -1071,7 +1071,12 @@ def test_a_model_is_called_as_keras_and_pytorch_models_are():
      r"^Sequential: Sequential\(Flatten\(\), Dense\(\.\.\.\), ReLU\(\)\) is PyTorch's .*: "
      r"Sequential\(\[Flatten\(\), Dense\(\.\.\.\), ReLU\(\)\], seed=0\)$"),
     (lambda: Sequential(Dense(784, 10)), r"^Sequential: Sequential\(Dense\(\.\.\.\)\) is "),
-], ids=["two", "three-and-seed", "one"])
+    # A seed given by position goes after the list, where Sequential takes it: in the list
+    # it would be refused as a layer.
+    (lambda: Sequential(Dense(784, 10), Softmax(), 0),
+     r"^Sequential: Sequential\(Dense\(\.\.\.\), Softmax\(\), 0\) is PyTorch's .*: "
+     r"Sequential\(\[Dense\(\.\.\.\), Softmax\(\)\], 0\)$"),
+], ids=["two", "three-and-seed", "one", "two-and-seed-by-position"])
 def test_layers_given_one_by_one_as_pytorch_does_are_refused_with_the_list(make, message):
     with pytest.raises(TypeError, match=message):
         make()

@@ -855,11 +855,15 @@ class Sequential:
     def __new__(cls, *args: Any, **kwargs: Any) -> Sequential:
         takes = keywords_taken(cls) if args and isinstance(args[0], Layer) else None
         if takes and takes[0] == "layers":  # not a class of one's own that takes a layer
-            shown = ", ".join(f"{type(a).__name__}({'...' if a.get_config() else ''})"
-                              if isinstance(a, Layer) else repr(a) for a in args)
-            example = ", ".join([f"[{shown}]", *(f"{k}={v!r}" for k, v in kwargs.items())])
+            shown = [f"{type(a).__name__}({'...' if a.get_config() else ''})"
+                     if isinstance(a, Layer) else repr(a) for a in args]
+            # The layers go in the list; what follows them (a seed given by position), after.
+            n = next((i for i, a in enumerate(args) if not isinstance(a, Layer)), len(args))
+            example = ", ".join([f"[{', '.join(shown[:n])}]", *shown[n:],
+                                 *(f"{k}={v!r}" for k, v in kwargs.items())])
             raise TypeError(other_library_message(
-                cls, f"{cls.__name__}({shown})", "PyTorch's way to give layers, one by one",
+                cls, f"{cls.__name__}({', '.join(shown)})",
+                "PyTorch's way to give layers, one by one",
                 f"tinynet's takes one list of them: {cls.__name__}({example})"))
         return super().__new__(cls)
 
