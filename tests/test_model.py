@@ -982,31 +982,35 @@ def test_add_refuses_what_sequential_refuses_and_leaves_the_model_as_it_was():
 
 
 class DrawsThenFails(Layer):
-    """A layer of one's own whose init_params draws its first parameter, then fails."""
+    """A layer of one's own whose init_params draws its first parameter, then raises
+    ``error`` (Ctrl-C, a KeyboardInterrupt, while a large layer draws)."""
 
-    def __init__(self):
+    def __init__(self, error=ValueError):
         super().__init__()
         self.params = {"w": np.zeros(2, np.float32), "b": np.zeros(2, np.float32)}
+        self.error = error
 
     def init_params(self, rng):
         self.params["w"] = rng.standard_normal(2).astype(np.float32)
-        raise ValueError("init_params: no initialiser for b")
+        raise self.error("init_params: no initialiser for b")
 
     def forward(self, x, training=False):
         return x
 
 
-def test_an_init_params_that_fails_leaves_the_layers_free_and_the_models_draws_as_they_were():
+@pytest.mark.parametrize("error", [ValueError, KeyboardInterrupt])
+def test_an_init_params_that_fails_leaves_the_layers_free_and_the_models_draws_as_they_were(
+        error):
     # The layers before the failing one were marked as the model's: rebuilt with a fixed
     # layer, the model refused them as layers of another model. And add had drawn from the
     # model's Generator, so the next add drew other weights than Sequential([...]) would.
     dense = Dense(2, 3)
-    with pytest.raises(ValueError, match="no initialiser for b"):
-        Sequential([dense, ReLU(), DrawsThenFails()], seed=0)
+    with pytest.raises(error, match="no initialiser for b"):
+        Sequential([dense, ReLU(), DrawsThenFails(error)], seed=0)
     Sequential([dense, ReLU()], seed=0)  # still free
     model = Sequential([Dense(2, 3)], seed=4)
-    with pytest.raises(ValueError, match="no initialiser for b"):
-        model.add(DrawsThenFails())
+    with pytest.raises(error, match="no initialiser for b"):
+        model.add(DrawsThenFails(error))
     assert len(model.layers) == 1
     model.add(Dense(3, 2))
     listed = Sequential([Dense(2, 3), Dense(3, 2)], seed=4)
