@@ -1335,7 +1335,10 @@ def test_a_refused_set_weights_changes_no_parameter():
     model = mlp(0)
     before = model.get_weights()
     zeros = [np.zeros_like(w) for w in before]
-    for bad in (np.zeros(5), np.array(["a", "b"])):
+    # Of the right shape too: strings failed once the first array was copied in, and
+    # complex numbers were copied in without their imaginary parts.
+    for bad in (np.zeros(5), np.array(["a", "b"]), np.full(zeros[1].shape, "a"),
+                zeros[1] + 1j):
         with pytest.raises(ValueError, match=r"^set_weights: array 1 must"):
             model.set_weights([zeros[0], bad, *zeros[2:]])
         for w, b in zip(model.get_weights(), before, strict=True):
