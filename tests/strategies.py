@@ -183,8 +183,13 @@ def one_hot(labels: np.ndarray, K: int, dtype=np.float64) -> np.ndarray:
 
 
 class RefuseToBegin(Callback):
-    """A callback whose on_train_begin raises ValueError("refused"): a fit refused after
-    its arguments were checked, before its first step."""
+    """A callback whose on_train_begin raises ``error("refused")`` (a ValueError, or a
+    KeyboardInterrupt for Ctrl-C): a fit stopped after its arguments were checked, before
+    its first step."""
+
+    def __init__(self, error: type[BaseException] = ValueError) -> None:
+        super().__init__()
+        self.error = error
 
     def on_train_begin(self, logs=None):
-        raise ValueError("refused")
+        raise self.error("refused")

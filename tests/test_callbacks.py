@@ -301,7 +301,8 @@ def test_what_is_not_a_callback_is_refused_by_name_before_training(callbacks, me
      FileNotFoundError),
     (lambda folder: RefuseToBegin(), ValueError),
     (lambda folder: LearningRateScheduler(lambda epoch: -0.1), ValueError),  # epoch 0 begins
-], ids=["checkpoint-folder", "on_train_begin", "schedule"])
+    (lambda folder: RefuseToBegin(KeyboardInterrupt), KeyboardInterrupt),  # Ctrl-C
+], ids=["checkpoint-folder", "on_train_begin", "schedule", "interrupted"])
 def test_a_fit_refused_before_its_first_step_keeps_the_models_history(tmp_path, make, error):
     # fit put its new, empty History on the model before the callbacks began: a refusal
     # there lost the History of the fits before (or loaded with a checkpoint), which a save
@@ -309,12 +310,31 @@ def test_a_fit_refused_before_its_first_step_keeps_the_models_history(tmp_path, 
     x, y = data()
     m = model()
     history = m.fit(x, y, epochs=2, batch_size=BATCH, verbose=0)
+    m.stop_training = True  # as a callback that ended that fit early leaves it
     logged = {key: list(values) for key, values in history.history.items()}
     with pytest.raises(error):
         m.fit(x, y, epochs=2, batch_size=BATCH, verbose=0, callbacks=[make(tmp_path)])
     assert m.history is history and history.epoch == [0, 1] and history.history == logged
+    assert m.stop_training is True
     assert m.steps_trained == 2 * STEPS and m.optimizer.lr == 0.1
     assert m.fit(x, y, epochs=3, batch_size=BATCH, verbose=0, initial_epoch=2).epoch == [0, 1, 2]
+
+
+def test_a_fit_that_fails_after_its_first_step_keeps_the_history_of_its_steps():
+    # Only a fit refused before its first step puts the History before it back: one that
+    # trained an epoch (which a ModelCheckpoint may have saved with its History) leaves the
+    # History of the epochs it trained, beside the weights they changed.
+    class FailInSecondEpoch(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                raise ValueError("refused")
+
+    x, y = data()
+    m = model()
+    m.fit(x, y, epochs=2, batch_size=BATCH, verbose=0)
+    with pytest.raises(ValueError, match="refused"):
+        m.fit(x, y, epochs=3, batch_size=BATCH, verbose=0, callbacks=[FailInSecondEpoch()])
+    assert m.history.epoch == [0] and m.steps_trained == 3 * STEPS
 
 
 def test_stop_training_ends_after_the_current_epoch():
