@@ -234,6 +234,16 @@ def test_save_refuses_a_class_of_ones_own_named_as_one_of_tinynets(tmp_path):
         save_model(Sequential([Dense()]), tmp_path / "m.npz")
 
 
+def test_save_refuses_a_config_that_json_cannot_hold_naming_the_file_it_would_write(tmp_path):
+    # np.prod gives NumPy's int64, which rebuilds Scale but which JSON cannot hold.
+    model = Sequential([Dense(3, 3), Scale(np.prod((3,)))], seed=0)
+    with pytest.raises(ValueError, match=re.escape(f"cannot save the model to "
+                                                   f"{tmp_path / 'm.npz'}: Object of type "
+                                                   f"int64 is not JSON serializable")):
+        save_model(model, tmp_path / "m")  # written as m.npz
+    assert os.listdir(tmp_path) == []
+
+
 def mae(y_pred, y_true):
     """The largest error, under the name of tinynet's mean one: a model with it cannot be saved."""
     return np.abs(y_pred - y_true).max()
@@ -255,7 +265,8 @@ def test_save_refuses_a_metric_of_ones_own_named_as_one_of_tinynets(tmp_path):
 @pytest.mark.parametrize("layer, metric, match", [
     (NoConfig(3), "mae", "cannot save layer NoConfig: load_model rebuilds it as NoConfig"),
     (Scale(3), mae, "cannot save metric mae: load_model would compute it as tinynet's"),
-], ids=["layer", "metric"])
+    (Scale(np.prod((3,))), "mae", "Object of type int64 is not JSON serializable"),
+], ids=["layer", "metric", "config"])
 def test_a_checkpoint_refuses_a_model_that_cannot_be_saved_before_the_first_epoch(
         tmp_path, layer, metric, match):
     # Found when the first epoch ends, the refusal would cost that epoch's training.
