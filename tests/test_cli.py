@@ -311,21 +311,32 @@ def test_train_refuses_an_output_path_that_is_a_folder_before_writing_anything(t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["curves.png"]
 
 
-def test_train_replaces_its_three_outputs_together_or_not_at_all(tmp_path, monkeypatch,
-                                                                   capsys):
+def tiny_mnist():
+    """20 random "digits" for _load_data to give: a run trains on them in a blink."""
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 256, (20, 28, 28), dtype=np.uint8), np.arange(20, dtype=np.uint8) % 10
+    return (x, y), (x, y)
+
+
+@pytest.mark.parametrize("failing", ["tinynet.plot.plot_history", "tinynet.Sequential.save"],
+                         ids=["curves", "model"])
+def test_train_replaces_its_three_outputs_together_or_not_at_all(failing, tmp_path,
+                                                                   monkeypatch, capsys):
     # Each file was replaced on its own, the curves last: curves that failed left the new
-    # model and history beside the last run's curves, a folder of two runs.
+    # model and history beside the last run's curves, a folder of two runs. The model is
+    # written first: the other two must not be renamed before it is written either.
     last_run = {"model.npz": b"the last run's model", "history.json": b'{"loss": [0.5]}',
                 "curves.png": b"the last run's curves"}
     for name, content in last_run.items():
         (tmp_path / name).write_bytes(content)
 
-    def fail_half_way(history, path):
-        Path(path).write_bytes(b"half a PNG")
+    def fail_half_way(*args, path=None):  # plot_history(history, path=), model.save(path)
+        Path(path or args[-1]).write_bytes(b"half a file")
         raise OSError("No space left on device")
 
-    monkeypatch.setattr("tinynet.plot.plot_history", fail_half_way)
-    assert main(["train", "--quick", "--verbose", "0", "--out", str(tmp_path)]) == 1
+    monkeypatch.setattr(failing, fail_half_way)
+    monkeypatch.setattr("tinynet.cli._load_data", lambda folder: tiny_mnist())
+    assert main(["train", "--epochs", "1", "--verbose", "0", "--out", str(tmp_path)]) == 1
     assert "No space left on device" in capsys.readouterr().err
     # The last run's three files, as they were, and no temporary file.
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == last_run
