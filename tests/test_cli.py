@@ -23,7 +23,7 @@ from tinynet import (
     Softmax,
     load_model,
 )
-from tinynet.cli import main
+from tinynet.cli import TRAIN_OUTPUTS, main
 from tinynet.datasets import load_mnist
 
 
@@ -352,6 +352,37 @@ def test_train_that_fails_leaves_no_out_folder_it_created(tmp_path, capsys):
     (tmp_path / "mine").mkdir()  # a folder that was there stays, empty or not
     assert main(["train", "--out", str(tmp_path / "mine"), "--data", missing]) == 1
     assert [p.name for p in tmp_path.iterdir()] == ["mine"]
+
+
+def test_train_interrupted_leaves_no_out_folder_it_created_but_keeps_the_saved_outputs(
+        tmp_path, monkeypatch, capsys):
+    # Ctrl-C is no Exception: an interrupt while the data loaded left the folder behind.
+    # Once the outputs are saved the folder holds them, and stays as they do: the interrupt
+    # is still reported as one, not as the folder that could not be removed.
+    out = tmp_path / "runs" / "r2"
+
+    def interrupt(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("tinynet.cli._load_data", interrupt)
+    assert main(["train", "--out", str(out)]) == 130
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr("tinynet.cli._load_data", lambda folder: tiny_mnist())
+    monkeypatch.setattr("tinynet.cli._loss_line", interrupt)  # printed after the save
+    assert main(["train", "--epochs", "1", "--verbose", "0", "--out", str(out)]) == 130
+    assert sorted(p.name for p in out.iterdir()) == sorted(TRAIN_OUTPUTS)
+    assert capsys.readouterr().err.splitlines()[-1] == "tinynet: interrupted"
+
+
+def test_train_refusing_an_out_folder_it_created_removes_it(tmp_path, monkeypatch, capsys):
+    # The folder (and its parents) is created, then found to be one it cannot write in.
+    out = tmp_path / "runs" / "r2"
+    monkeypatch.setattr("tinynet.reference.os.access", lambda path, mode: Path(path) != out)
+    monkeypatch.setattr("tinynet.cli._load_data", lambda folder: pytest.fail("data loaded"))
+    assert main(["train", "--out", str(out)]) == 1
+    assert capsys.readouterr().err == (f"tinynet train: error: --out: cannot write in the "
+                                       f"folder {str(out)!r} (permission denied)\n")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_closed_pipe_ends_quietly():
