@@ -137,6 +137,18 @@ def other_library_message(cls: type, given: str, what: str, hint: str) -> str:
     return f"{cls.__name__}: {given} is {what}; {hint}"
 
 
+def no_attribute(owner: object, name: str, pytorch_methods: dict[str, str]) -> AttributeError:
+    """The error for ``owner.name`` that ``owner`` lacks, for a ``__getattr__`` to raise:
+    for one of ``pytorch_methods`` (the PyTorch methods a loop ported from PyTorch calls, and
+    how tinynet says the same), one in :func:`other_library_message`'s wording; for any
+    other name, Python's own "object has no attribute"."""
+    cls = type(owner)
+    if name in pytorch_methods:
+        return AttributeError(other_library_message(cls, name, "a PyTorch method",
+                                                    pytorch_methods[name]))
+    return AttributeError(f"{cls.__name__!r} object has no attribute {name!r}")
+
+
 def _who(owner: object) -> str:
     """How an error message names ``owner``: a function's name as it is, a layer by its repr."""
     return owner if isinstance(owner, str) else repr(owner)

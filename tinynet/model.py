@@ -23,6 +23,7 @@ from tinynet.checks import (
     flag,
     int_at_least,
     keywords_taken,
+    no_attribute,
     number_in,
     other_library_message,
     real_array,
@@ -870,10 +871,7 @@ class Sequential:
     # The same for the nn.Module methods a training loop ported from PyTorch calls
     # (model.train(), model.eval(), ...), which Python answers with a bare "no attribute".
     def __getattr__(self, name: str) -> Any:  # called only for a name the model lacks
-        if name in PYTORCH_METHODS:
-            raise AttributeError(other_library_message(type(self), name, "a PyTorch method",
-                                                       PYTORCH_METHODS[name]))
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        raise no_attribute(self, name, PYTORCH_METHODS)
 
     def __repr__(self) -> str:
         return f"Sequential([{', '.join(map(repr, self.layers))}], seed={self.seed})"

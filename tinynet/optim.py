@@ -29,6 +29,7 @@ from tinynet.checks import (
     flag,
     int_at_least,
     keywords_taken,
+    no_attribute,
     number_in,
     other_library_message,
     other_name_message,
@@ -203,10 +204,8 @@ class Optimizer:
 
     def __getattr__(self, name: str) -> Any:  # called only for a name the object lacks
         self._refuse_keras_name(name)
-        if name in PYTORCH_METHODS:  # optimizer.zero_grad() in a loop ported from PyTorch
-            raise AttributeError(other_library_message(type(self), name, "a PyTorch method",
-                                                       PYTORCH_METHODS[name]))
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        # optimizer.zero_grad() in a loop ported from PyTorch
+        raise no_attribute(self, name, PYTORCH_METHODS)
 
     def _refuse_keras_name(self, name: str, assignment: str = "") -> None:
         """An AttributeError giving tinynet's name when ``name`` is Keras's name of one of
