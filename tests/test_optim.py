@@ -213,14 +213,6 @@ def test_numpy_numbers_are_accepted_as_hyper_parameters():
     assert Adam(np.float32(0.5), beta1=np.float64(0.8)).beta1 == 0.8
 
 
-def test_step_refuses_a_missing_or_misshapen_gradient():
-    with pytest.raises(RuntimeError, match="backward"):
-        SGD(0.1).step([(np.zeros(3), None)])
-    with pytest.raises(ValueError, match=r"\(2,\).*\(3,\)"):
-        SGD(0.1).step([(np.zeros(3), np.zeros(2))])
-
-
-
 def _read_only(a: np.ndarray) -> np.ndarray:
     a.flags.writeable = False
     return a
@@ -228,7 +220,7 @@ def _read_only(a: np.ndarray) -> np.ndarray:
 
 @pytest.mark.parametrize("make", [SGD, Adam])
 @pytest.mark.parametrize("param, bad_grad, message", [
-    (np.ones(3), None, "no gradient yet"),
+    (np.ones(3), None, "no gradient yet: call model.backward"),
     (np.ones(3), np.zeros(2), r"gradient of shape \(2,\) for a parameter of shape \(3,\)"),
     (np.ones(3), np.zeros(3, complex), r"the gradient of a parameter of shape \(3,\) must "
                                        r"hold real numbers .*, got dtype complex128$"),
@@ -244,7 +236,8 @@ def test_a_refused_step_changes_nothing(make, param, bad_grad, message):
     # use was found by update itself, once the parameter before it had moved.
     a = np.ones(3)
     opt = make(0.1)
-    with pytest.raises((RuntimeError, ValueError), match=message):
+    # A missing gradient is a step called too early; the others, values that do not fit.
+    with pytest.raises(RuntimeError if bad_grad is None else ValueError, match=message):
         opt.step([(a, np.ones(3)), (param, bad_grad)])
     np.testing.assert_array_equal(a, np.ones(3))
     assert opt.iterations == 0
