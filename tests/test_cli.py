@@ -311,13 +311,6 @@ def test_train_refuses_an_output_path_that_is_a_folder_before_writing_anything(t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["curves.png"]
 
 
-def tiny_mnist():
-    """20 random "digits" for _load_data to give: a run trains on them in a blink."""
-    rng = np.random.default_rng(0)
-    x, y = rng.integers(0, 256, (20, 28, 28), dtype=np.uint8), np.arange(20, dtype=np.uint8) % 10
-    return (x, y), (x, y)
-
-
 @pytest.mark.parametrize("failing", ["tinynet.plot.plot_history", "tinynet.Sequential.save"],
                          ids=["curves", "model"])
 def test_train_replaces_its_three_outputs_together_or_not_at_all(failing, tmp_path,
@@ -335,7 +328,7 @@ def test_train_replaces_its_three_outputs_together_or_not_at_all(failing, tmp_pa
         raise OSError("No space left on device")
 
     monkeypatch.setattr(failing, fail_half_way)
-    monkeypatch.setattr("tinynet.cli._load_data", lambda folder: tiny_mnist())
+    monkeypatch.setattr("tinynet.cli._load_data", lambda folder: _synthetic_digits(20, 20))
     assert main(["train", "--epochs", "1", "--verbose", "0", "--out", str(tmp_path)]) == 1
     assert "No space left on device" in capsys.readouterr().err
     # The last run's three files, as they were, and no temporary file.
@@ -367,7 +360,7 @@ def test_train_interrupted_leaves_no_out_folder_it_created_but_keeps_the_saved_o
     monkeypatch.setattr("tinynet.cli._load_data", interrupt)
     assert main(["train", "--out", str(out)]) == 130
     assert list(tmp_path.iterdir()) == []
-    monkeypatch.setattr("tinynet.cli._load_data", lambda folder: tiny_mnist())
+    monkeypatch.setattr("tinynet.cli._load_data", lambda folder: _synthetic_digits(20, 20))
     monkeypatch.setattr("tinynet.cli._loss_line", interrupt)  # printed after the save
     assert main(["train", "--epochs", "1", "--verbose", "0", "--out", str(out)]) == 130
     assert sorted(p.name for p in out.iterdir()) == sorted(TRAIN_OUTPUTS)
