@@ -126,7 +126,8 @@ def _class_entry(obj: Any, module: Any, base: type) -> dict[str, Any]:
                          f"{module.__name__}.{name}, not as the class of that name it is; "
                          "give your class a name of its own")
     # One's own class is rebuilt as cls(**config): a get_config() that misses an argument
-    # of __init__ (the default returns none, or the base class's) is found now, not at load.
+    # of __init__ with no default (the base class's returns none) is found now, not at load.
+    # One with a default cannot be told from an argument left at it: it loads as the default.
     try:
         inspect.signature(cls.__init__).bind(obj, **config)
     except TypeError as err:
