@@ -24,13 +24,16 @@ from tinynet.homework import (
     NOT_ATTEMPTED,
     PARTS,
     PASSED,
+    HomeworkError,
     collect_tests,
     export,
     grade,
+    parse_markers,
     scan_project,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+HOMEWORK_PAGE = (ROOT / "docs/homework.md").read_text(encoding="utf-8")
 MARKER = re.compile(r"#\s*(BEGIN\s+SOLUTION|END\s+SOLUTION|HINT:)")
 #: The parts this file checks: all of them, in the suggested order.
 GRADED = list(PARTS)
@@ -63,8 +66,8 @@ def test_every_part_has_regions_a_docs_page_and_tests() -> None:
 
 
 def test_the_part_table_of_the_docs_names_the_files_of_each_parts_regions() -> None:
-    table = (ROOT / "docs/homework.md").read_text(encoding="utf-8")
-    rows = dict(re.findall(r"^\| *\d+ *\| *`([a-z0-9-]+)` *\|.*\|(.*)\|.*\|$", table, re.M))
+    rows = dict(re.findall(r"^\| *\d+ *\| *`([a-z0-9-]+)` *\|.*\|(.*)\|.*\|$", HOMEWORK_PAGE,
+                           re.M))
     assert list(rows) == list(PARTS), "docs/homework.md: the table's parts are not PARTS"
     project = scan_project(ROOT)
     for pid, cell in rows.items():
@@ -137,6 +140,26 @@ def test_a_student_copy_of_tinynet_lints_clean(student: Path) -> None:
     exempted = re.findall(r'^"(.+)" = \[', config.split(LINT_TABLE)[1], flags=re.M)
     stubbed = {path for stubs in scan_project(student).stubs.values() for path, _ in stubs}
     assert exempted and set(exempted) <= stubbed
+    # docs/homework.md shows the first lines of this table: they must be lines it has.
+    example = re.search(re.escape(LINT_TABLE) + r"\n(.*?)```", HOMEWORK_PAGE, flags=re.S)
+    assert example, "docs/homework.md: no example of the lint table"
+    shown = example.group(1).strip().splitlines()
+    assert shown == config.split(LINT_TABLE)[1].strip().splitlines()[:len(shown)]
+
+
+def test_the_nesting_error_of_docs_homework_md_is_what_export_reports() -> None:
+    # The page's example: dense.py with the END line of dense-forward deleted. Its line
+    # numbers move whenever dense.py does, so the page is checked against the real message.
+    shown = re.search(r"`(tinynet/layers/dense\.py:\d+:.*?cannot nest)`", HOMEWORK_PAGE,
+                      flags=re.S)
+    assert shown, "docs/homework.md: no example of the nesting error"
+    path = "tinynet/layers/dense.py"
+    lines = (ROOT / path).read_text(encoding="utf-8").splitlines(keepends=True)
+    begin = next(i for i, line in enumerate(lines) if "BEGIN SOLUTION dense-forward" in line)
+    end = next(i for i in range(begin, len(lines)) if "END SOLUTION" in lines[i])
+    with pytest.raises(HomeworkError) as err:
+        parse_markers("".join(lines[:end] + lines[end + 1:]), path)
+    assert " ".join(shown.group(1).split()) == str(err.value)
 
 
 def test_the_reference_passes_every_part() -> None:
