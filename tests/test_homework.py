@@ -458,6 +458,23 @@ def test_a_test_that_hangs_fails_its_part_and_the_others_are_graded(reference: P
         "timed out after 5 s in tests/test_slow.py::test_sleeps")
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGSEGV") or os.name != "posix",
+                    reason="a process killed by a signal")
+def test_a_test_that_crashes_python_fails_its_part_and_the_others_are_graded(
+        tmp_path: Path) -> None:
+    # A segmentation fault (a wrong as_strided in Conv2D, say) killed pytest, and the grader
+    # gave no grade at all, only the end of pytest's output.
+    project = write_project(tmp_path)
+    ops = project / "minilib/ops.py"
+    ops.write_text(ops.read_text().replace(
+        "        self.n += k\n",
+        "        import os, signal\n        os.kill(os.getpid(), signal.SIGSEGV)\n"))
+    report = grade(project, registry=PARTS_OF_FIXTURE)
+    assert statuses(report) == {"double": PASSED, "counter": FAILED, "shout": PASSED}
+    assert report.results["counter"].message == (
+        "crashed (killed by SIGSEGV) in tests/test_ops.py::test_counter at minilib/ops.py:21")
+
+
 def test_ctrl_c_while_grading_ends_the_tests_too(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     # The tests run in a session of their own, which Ctrl-C does not reach: they ran on,

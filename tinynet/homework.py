@@ -1134,6 +1134,11 @@ def _fixed_hypothesis_seed() -> Any:
 class _Run:
     events: list[dict[str, Any]]
     timed_out: bool
+    #: Why pytest ended before it had finished (killed by a signal, a test's os._exit), with
+    #: the end of its output; None when it finished or timed out.
+    crash: str | None = None
+    returncode: int = 0
+    output: str = ""
 
 
 def _kill_session(proc: subprocess.Popen) -> None:
@@ -1185,13 +1190,37 @@ def _run_pytest_subprocess(project: Path, parts: Collection[str] | None, select:
                     events.append(json.loads(line))
                 except json.JSONDecodeError:  # the last line of a killed run
                     break
+    crash, text = None, output.decode("utf-8", "replace")
     if not timed_out and (proc.returncode not in (0, 1, 5)
                           or not any(e["event"] == "finished" for e in events)):
-        text = output.decode("utf-8", "replace")
         tail = "\n".join(text.strip().splitlines()[-15:])
-        raise HomeworkError(f"pytest could not run in {project} (exit status "
-                            f"{proc.returncode}):\n{tail}")
-    return _Run(events, timed_out)
+        crash = f"pytest could not run in {project} ({_exit_status(proc.returncode)}):\n{tail}"
+    return _Run(events, timed_out, crash, proc.returncode, text)
+
+
+def _exit_status(returncode: int) -> str:
+    """A process's exit status in words: "killed by SIGSEGV" for a signal's -11."""
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exit status {returncode}"
+
+
+# A frame of the traceback Python's faulthandler prints when the process crashes (pytest
+# turns it on), most recent call first: '  File "/copy/tinynet/layers/conv.py", line 95 in im2col'.
+_FAULT_FRAME = re.compile(r'^\s*File "([^"]+)", line (\d+) in \S+$', re.M)
+
+
+def _crash_place(output: str, project: Path) -> str:
+    """``" at path:line"`` of the innermost frame in the project's own files that the
+    faulthandler traceback in ``output`` shows, or ``""``."""
+    for m in _FAULT_FRAME.finditer(output):
+        path = _project_path(m.group(1), project)
+        if path is not None:
+            return f" at {path}:{m.group(2)}"
+    return ""
 
 
 def _check_project_folder(project: str | Path) -> Path:
@@ -1295,6 +1324,8 @@ def _collect(project: str | Path, timeout: float) -> tuple[dict[str, list[str]],
                                  collect_only=True, timeout=timeout)
     if run.timed_out:
         raise HomeworkError(f"collecting the tests of {project} took over {timeout:g} s")
+    if run.crash:
+        raise HomeworkError(run.crash)
     tests: dict[str, list[str]] = {}
     errors = []
     for e in run.events:
@@ -1478,8 +1509,9 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
     NotImplementedError (its own stub, or an earlier part's: the message says which);
     otherwise it failed, with the first failing test and its error on one line (the first
     line, or a label's next lines: NumPy's messages start on a new line). A part with no
-    test fails. If a run exceeds ``timeout`` seconds, the part of the test that was
-    running fails ("timed out") and the unfinished parts run again without it.
+    test fails. If a run exceeds ``timeout`` seconds, or a test kills the process (a
+    segmentation fault), the part of the test that was running fails ("timed out",
+    "crashed") and the unfinished parts run again without it.
     """
     folder = _check_project_folder(project)
     if parts is None:
@@ -1513,17 +1545,23 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
                 for pid in _parts_in_file(folder, e["nodeid"], pending):
                     collect_errors.setdefault(pid, []).append(e)
         outcomes.update(_outcomes(run.events))
-        if not run.timed_out:
+        if not run.timed_out and not run.crash:
             break
+        # A test that runs for ever, or kills the process (a segmentation fault from a wrong
+        # as_strided, an os._exit): its parts fail, and the others run again without it.
         started = [e["nodeid"] for e in run.events if e["event"] == "start"]
         running = started[-1] if started and not outcomes[started[-1]].complete else None
         victims = [p for p in pending if running is not None and p in collected.get(running, ())]
+        if not victims and run.crash:  # while collecting, or between tests: no test to blame
+            raise HomeworkError(run.crash)
         if not victims:  # timed out while collecting, or between tests: nothing to skip
             for pid in pending:
                 timeouts[pid] = f"timed out after {timeout:g} s"
             break
         for pid in victims:
-            timeouts[pid] = f"timed out after {timeout:g} s in {running}"
+            timeouts[pid] = (f"timed out after {timeout:g} s in {running}" if run.timed_out else
+                             f"crashed ({_exit_status(run.returncode)}) in {running}"
+                             + _crash_place(run.output, folder))
         done = {p for p in pending
                 if all(outcomes.get(n, _TestOutcome()).complete
                        for n, ids in collected.items() if p in ids)}
