@@ -475,6 +475,32 @@ def test_a_test_that_crashes_python_fails_its_part_and_the_others_are_graded(
         "crashed (killed by SIGSEGV) in tests/test_ops.py::test_counter at minilib/ops.py:21")
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGSEGV") or os.name != "posix",
+                    reason="a process killed by a signal")
+def test_a_part_not_written_is_not_attempted_even_if_a_test_of_it_crashes_elsewhere(
+        reference: Path, tmp_path: Path) -> None:
+    # shout is still a stub; one of its tests also uses double, whose code crashes. The
+    # crash is double's doing: shout was graded "failed", crashed, not "not attempted".
+    export(tmp_path, source=reference, registry=PARTS_OF_FIXTURE, parts=["shout"])
+    ops = tmp_path / "minilib/ops.py"
+    ops.write_text(ops.read_text().replace(
+        "    return 2 * x\n", "    import os, signal\n    os.kill(os.getpid(), signal.SIGSEGV)\n"))
+    (tmp_path / "tests/test_text_twice.py").write_text(textwrap.dedent('''\
+        import pytest
+
+        from minilib.ops import double
+        from minilib.text import shout
+
+
+        @pytest.mark.part("shout")
+        def test_shout_twice():
+            assert shout("ab" * double(1)) == "ABAB!"
+        '''))
+    report = grade(tmp_path, registry=PARTS_OF_FIXTURE)
+    assert {p: (r.status, r.message) for p, r in report.results.items()} == {
+        "shout": (NOT_ATTEMPTED, "shout: write shout(s); see docs/text.md")}
+
+
 def test_ctrl_c_while_grading_ends_the_tests_too(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     # The tests run in a session of their own, which Ctrl-C does not reach: they ran on,
