@@ -306,14 +306,18 @@ def test_a_package_that_does_not_import_fails_every_part_naming_file_and_line(
         "double": (FAILED, message), "shout": (FAILED, message)}
 
 
-@pytest.mark.parametrize("package", ["gone", "without __init__.py", "gone, solved beside"])
+@pytest.mark.parametrize("package", ["gone", "without __init__.py", "gone, solved beside",
+                                     "gone with the record"])
 def test_a_copy_without_its_package_is_not_graded_on_an_installed_one(
         package: str, reference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The teacher's fresh copy, its package removed to put a student's in, then the copy
     # forgotten (or copied one folder too deep): the tests imported the reference installed
-    # in the grader's Python, and an empty submission passed every part.
+    # in the grader's Python, and an empty submission passed every part. Without the record
+    # too (`cp -r copy/* elsewhere/`), only the project's name in pyproject.toml names it.
     export(tmp_path / "copy", source=reference, registry=PARTS_OF_FIXTURE)
     shutil.rmtree(tmp_path / "copy/minilib")
+    if package == "gone with the record":
+        (tmp_path / "copy" / homework.EXPORT_RECORD).unlink()
     installed = reference
     if package == "without __init__.py":
         shutil.copytree(reference / "minilib", tmp_path / "copy/minilib/minilib")
@@ -328,6 +332,16 @@ def test_a_copy_without_its_package_is_not_graded_on_an_installed_one(
     assert message.startswith("cannot import minilib, so no part can be graded: this folder "
                               "has no minilib/__init__.py, so the tests would import "), message
     assert str(installed / "minilib") in message
+
+
+def test_the_package_a_project_name_implies_is_read_from_its_project_table(
+        tmp_path: Path) -> None:
+    config = tmp_path / "pyproject.toml"
+    config.write_text('[tool.x]\nname = "no"\n\n[project]\nversion = "1"\nname = "My.Lib-2"\n'
+                      '\n[tool.y]\nname = "no"\n')
+    assert homework._project_name(tmp_path) == "my_lib_2"
+    config.write_text('[project]\nversion = "1"\n\n[tool.y]\nname = "no"\n')
+    assert homework._project_name(tmp_path) is None
 
 
 def test_a_package_that_lost_only_its_init_is_graded_on_its_own_code(
