@@ -1056,6 +1056,23 @@ def test_an_interrupted_export_is_still_a_copy_that_force_replaces(
     assert (dest / "pyproject.toml").exists() and (dest / "mine.txt").exists()
 
 
+def test_a_path_that_is_a_file_or_missing_is_refused_naming_its_argument(
+        reference: Path, tmp_path: Path) -> None:
+    # A DEST under a file failed in mkdir, after the scan, as "<DEST>: not a directory";
+    # a PROJECT that is a file was "no such folder"; neither message named its argument.
+    (tmp_path / "notes").write_text("mine\n")
+    with pytest.raises(HomeworkError, match=r"^DEST \S+/notes/copy cannot be created: \S+/notes "
+                       "exists and is not a folder, expected a new or empty folder$"):
+        export(tmp_path / "notes/copy", source=reference, registry=PARTS_OF_FIXTURE)
+    with pytest.raises(HomeworkError, match=r"^PROJECT \S+/notes is a file, expected a project "
+                       "folder$"):
+        grade(tmp_path / "notes", registry=PARTS_OF_FIXTURE)
+    with pytest.raises(HomeworkError, match=r"^--source \S+/gone: no such folder, expected a "
+                       "project folder$"):
+        export(tmp_path / "copy", source=tmp_path / "gone", registry=PARTS_OF_FIXTURE)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes"]
+
+
 def test_dest_inside_the_project_is_refused(reference: Path) -> None:
     with pytest.raises(HomeworkError, match="must be outside the project"):
         export(reference / "student", source=reference, registry=PARTS_OF_FIXTURE)

@@ -482,14 +482,25 @@ def with_lint_exemptions(pyproject: str, codes: Mapping[str, Collection[str]]) -
 
 
 # ------------------------------------------------------------------------------ the project
+def _project_folder(path: str | Path, argument: str) -> Path:
+    """``path`` resolved, if it is a project folder (with a pyproject.toml); otherwise a
+    :class:`HomeworkError` naming the ``argument`` it was given as, and what ``path`` is."""
+    folder = Path(path).resolve()
+    if not os.path.lexists(folder):
+        raise HomeworkError(f"{argument} {folder}: no such folder, expected a project folder")
+    if not folder.is_dir():
+        raise HomeworkError(f"{argument} {folder} is a file, expected a project folder")
+    if not (folder / "pyproject.toml").is_file():
+        raise HomeworkError(f"{argument} {folder} is not a project folder: it has no "
+                            "pyproject.toml")
+    return folder
+
+
 def project_root(source: str | Path | None = None) -> Path:
     """The project folder: ``source``, or the folder holding pyproject.toml next to the
     installed tinynet package (an editable install or a checkout)."""
     if source is not None:
-        root = Path(source).resolve()
-        if not (root / "pyproject.toml").is_file():
-            raise HomeworkError(f"{root} is not a project folder: it has no pyproject.toml")
-        return root
+        return _project_folder(source, "--source")
     root = Path(__file__).resolve().parent.parent
     config = root / "pyproject.toml"
     # Installed from a wheel, the package's folder is site-packages, where a pyproject.toml
@@ -705,9 +716,15 @@ def _prepare_dest(dest: Path, source: Path, force: bool) -> set[str]:
     """Check that ``export`` may write into ``dest``; return the files an earlier export
     wrote there (empty for a new or empty folder), the only ones it may replace."""
     if dest == source or source in dest.parents or dest in source.parents:
-        raise HomeworkError(f"DEST {dest} must be outside the project {source}")
-    if dest.exists() and not dest.is_dir():
-        raise HomeworkError(f"DEST {dest} exists and is not a folder")
+        holds = ", not hold it" if dest in source.parents else ""
+        raise HomeworkError(f"DEST {dest} must be outside the project {source}{holds}")
+    # The first of DEST and its parents that exists must be a folder ("not a directory"
+    # from mkdir, after the scan, named neither DEST nor the file in the way).
+    there = next(p for p in (dest, *dest.parents) if os.path.lexists(p))
+    if not there.is_dir():
+        what = "exists" if there == dest else f"cannot be created: {there} exists"
+        raise HomeworkError(f"DEST {dest} {what} and is not a folder, expected a new or "
+                            "empty folder")
     if not dest.is_dir() or not any(dest.iterdir()):
         return set()
     if not force:
@@ -1224,12 +1241,7 @@ def _crash_place(output: str, project: Path) -> str:
 
 
 def _check_project_folder(project: str | Path) -> Path:
-    folder = Path(project).resolve()
-    if not folder.is_dir():
-        raise HomeworkError(f"{folder}: no such folder")
-    if not (folder / "pyproject.toml").is_file():
-        raise HomeworkError(f"{folder} is not a project folder: it has no pyproject.toml")
-    return folder
+    return _project_folder(project, "PROJECT")
 
 
 # Imports each package named on the command line in a fresh interpreter, and prints, for the
