@@ -19,6 +19,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -513,6 +514,34 @@ def test_a_part_not_written_is_not_attempted_even_if_a_test_of_it_crashes_elsewh
     report = grade(tmp_path, registry=PARTS_OF_FIXTURE)
     assert {p: (r.status, r.message) for p, r in report.results.items()} == {
         "shout": (NOT_ATTEMPTED, "shout: write shout(s); see docs/text.md")}
+
+
+def test_a_flood_of_prints_is_not_read_into_the_graders_memory(tmp_path: Path) -> None:
+    # pytest printed the captured output of each failing test again, and the grader read
+    # all of pytest's output into memory: a debugging print of a megabyte a call, in tests
+    # that call the code hundreds of times, took gigabytes. Here 20 MB in one test.
+    project = write_project(tmp_path)
+    (project / "tests/test_loud.py").write_text(textwrap.dedent('''\
+        import sys
+
+        import pytest
+
+
+        @pytest.mark.part("double")
+        def test_loud():
+            for _ in range(20):
+                sys.stdout.write("x" * 1_000_000 + "\\n")
+            assert False, "too loud"
+        '''))
+    tracemalloc.start()
+    try:
+        report = grade(project, registry=PARTS_OF_FIXTURE, parts=["double"])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert report.results["double"].message == (
+        "tests/test_loud.py::test_loud: AssertionError: too loud")
+    assert peak < 2_000_000, f"the grader held {peak} bytes"
 
 
 def test_ctrl_c_while_grading_ends_the_tests_too(tmp_path: Path,

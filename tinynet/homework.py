@@ -1155,7 +1155,7 @@ class _Run:
     #: the end of its output; None when it finished or timed out.
     crash: str | None = None
     returncode: int = 0
-    output: str = ""
+    output: str = ""  # the end of pytest's output, :data:`_OUTPUT_TAIL` bytes at most
 
 
 def _kill_session(proc: subprocess.Popen) -> None:
@@ -1170,36 +1170,50 @@ def _kill_session(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
+#: How much of the end of pytest's output a grade keeps, in bytes, to report a crash.
+_OUTPUT_TAIL = 64 * 1024
+
+
 def _run_pytest_subprocess(project: Path, parts: Collection[str] | None, select: bool,
                            collect_only: bool, timeout: float) -> _Run:
     with tempfile.TemporaryDirectory(prefix="tinynet-homework-") as tmp:
         report = Path(tmp) / "events.jsonl"
         settings = {"report": str(report), "parts": None if parts is None else sorted(parts),
                     "select": select, "collect_only": collect_only}
+        # --show-capture=no: a failing test's captured output is not printed again (a
+        # student's debugging prints, maybe megabytes a call): the grade never reads it.
         args = ["-q", "-p", "no:cacheprovider", "--continue-on-collection-errors",
-                "--maxfail=1000000000"]
+                "--maxfail=1000000000", "--show-capture=no"]
         if collect_only:
             # No test runs, so rewriting the asserts of every test module (most of the rest
             # of the time) would be wasted.
             args += ["--collect-only", "--assert=plain"]
         command = [sys.executable, "-c", _BOOTSTRAP, str(Path(__file__).resolve()),
                    json.dumps(settings), *args]
-        # A session of its own, so a timeout kills the tests' child processes too.
-        proc = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        # pytest's output goes to a file, of which only the end is read (a crash's last
+        # words): a flood of output (a student's prints, which pytest may show) would fill
+        # memory.
+        log = Path(tmp) / "output.txt"
+        with open(log, "wb") as out:
+            # A session of its own, so a timeout kills the tests' child processes too.
+            proc = subprocess.Popen(command, cwd=project, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
         timed_out = False
         try:
-            output, _ = proc.communicate(timeout=timeout)
+            proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
             _kill_session(proc)
-            output, _ = proc.communicate()
+            proc.communicate()
         except BaseException:
             # Ctrl-C reaches this process only, not the tests' session: without this, they
             # would run on after the command has ended, an endless loop for ever.
             _kill_session(proc)
             proc.wait()
             raise
+        with open(log, "rb") as out:
+            out.seek(max(0, log.stat().st_size - _OUTPUT_TAIL))
+            output = out.read()
         events = []
         if report.exists():
             for line in report.read_text(encoding="utf-8").splitlines():
