@@ -355,6 +355,17 @@ def test_a_package_that_lost_only_its_init_is_graded_on_its_own_code(
     assert statuses(report) == {p: NOT_ATTEMPTED for p in PARTS_OF_FIXTURE}
 
 
+def test_a_package_the_student_added_to_a_copy_is_not_imported_before_grading(
+        student: Path, tmp_path: Path) -> None:
+    # A scratch package of the student's that does not import (no test imports it) made
+    # every part fail: "cannot import scratch, so no part can be graded".
+    shutil.copytree(student, tmp_path, dirs_exist_ok=True)
+    (tmp_path / "scratch").mkdir()
+    (tmp_path / "scratch/__init__.py").write_text("import not_installed_anywhere\n")
+    report = grade(tmp_path, registry=PARTS_OF_FIXTURE)
+    assert statuses(report) == {p: NOT_ATTEMPTED for p in PARTS_OF_FIXTURE}
+
+
 def test_a_copy_without_a_folder_that_only_held_a_subpackage_is_graded(tmp_path: Path) -> None:
     # tools/ is no package, only tools/gen is: its export's record lists tools/gen/__init__.py,
     # yet removing tools/ breaks no import of the tests, so nothing is refused.

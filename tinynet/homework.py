@@ -1292,15 +1292,19 @@ for name in sys.argv[1:]:
 
 
 def _packages(project: Path) -> list[str]:
-    """The project's top-level packages, tests aside: its folders with an ``__init__.py``,
-    and those its export wrote, by its :data:`EXPORT_RECORD`, even if they are gone."""
-    names = {p.parent.name for p in project.glob("*/__init__.py")}
+    """The project's top-level packages, tests aside: in a copy, those its export wrote, by
+    its :data:`EXPORT_RECORD`, even if they are gone; elsewhere, its folders with an
+    ``__init__.py``."""
     record, _ = (_load_record(project / EXPORT_RECORD) if (project / EXPORT_RECORD).is_file()
                  else ({}, None))
     files = record.get("files")
     if isinstance(files, list):
-        names |= {f.split("/")[0] for f in files
-                  if isinstance(f, str) and f.count("/") == 1 and f.endswith("/__init__.py")}
+        # Not a package the student added (a scratch/ of experiments): the tests do not
+        # import it, and one that does not import failed every part.
+        names = {f.split("/")[0] for f in files
+                 if isinstance(f, str) and f.count("/") == 1 and f.endswith("/__init__.py")}
+    else:
+        names = {p.parent.name for p in project.glob("*/__init__.py")}
     return sorted(name for name in names if name.isidentifier()
                   and name not in ("tests", "test") and name not in EXCLUDED_DIRS)
 
