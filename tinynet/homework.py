@@ -1259,7 +1259,8 @@ def _check_project_folder(project: str | Path) -> Path:
 
 
 # Imports each package named on the command line in a fresh interpreter, and prints, for the
-# first one that fails, its error and the traceback's frames as one JSON line. A package
+# first one that fails, its error and the traceback's frames as one JSON line, after
+# "IMPORT-CHECK " at the start of a line (the package may print too, at import). A package
 # imported from outside the folder fails too: with the folder's package gone (or without its
 # __init__.py), Python imports the one installed in its environment, maybe the reference,
 # and the tests would grade that one.
@@ -1267,6 +1268,8 @@ _IMPORT_CHECK = """\
 import importlib, importlib.util, json, os, sys, traceback
 here = os.getcwd()
 sys.path.insert(0, here)
+def report(name, error, frames):
+    print("\\nIMPORT-CHECK " + json.dumps({"package": name, "error": error, "frames": frames}))
 for name in sys.argv[1:]:
     # "?name": the package only the project's name suggests; checked if it is found at all.
     name, optional = name.lstrip("?"), name.startswith("?")
@@ -1279,14 +1282,14 @@ for name in sys.argv[1:]:
         if isinstance(e, SyntaxError) and e.filename:
             frames.append((e.filename, e.lineno))
         error = traceback.format_exception_only(type(e), e)[-1].strip()
-        print(json.dumps({"package": name, "error": error, "frames": frames}))
+        report(name, error, frames)
         break
     # A namespace package (a folder without __init__.py) has a __path__ but no __file__.
     where = getattr(module, "__file__", None) or next(iter(getattr(module, "__path__", [])), "")
     if not os.path.abspath(where).startswith(os.path.join(here, "")):
         error = (f"this folder has no {name}/__init__.py, so the tests would import "
                  f"{where or 'the ' + name + ' of this Python'}")
-        print(json.dumps({"package": name, "error": error, "frames": []}))
+        report(name, error, [])
         break
 """
 
@@ -1347,9 +1350,11 @@ def _import_error(project: Path, timeout: float = TIMEOUT) -> str | None:
                               errors="replace", timeout=timeout)
     except subprocess.TimeoutExpired:
         return f"importing {names} took over {timeout:g} s"
-    lines = done.stdout.strip().splitlines()
+    # The check's line is the last with its prefix, on a line of its own: the package may
+    # print at import, even without an end of line ("loading...", end="").
+    lines = [line for line in done.stdout.splitlines() if line.startswith("IMPORT-CHECK ")]
     try:
-        failure = json.loads(lines[-1]) if lines else None
+        failure = json.loads(lines[-1].removeprefix("IMPORT-CHECK ")) if lines else None
     except json.JSONDecodeError:
         failure = None
     if failure is None:
