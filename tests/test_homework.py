@@ -1347,6 +1347,20 @@ def test_a_part_id_typo_names_the_argument_the_parts_and_a_close_match(
     assert not any(tmp_path.iterdir())  # refused before anything was written
 
 
+@pytest.mark.parametrize("action", ["export", "grade"])
+def test_a_folder_after_parts_is_refused_with_where_to_put_it(
+        action: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # nargs="+" takes the folder given last as a part id: the message only said it was not
+    # one, and a teacher who had meant it as DEST could not tell what was wrong.
+    with pytest.raises(SystemExit):
+        homework.main([action, "--parts", "double", str(tmp_path / "week3")],
+                      registry=PARTS_OF_FIXTURE)
+    err = capsys.readouterr().err
+    assert err.rstrip().endswith("; a folder? --parts takes every word after it: put the "
+                                 "folder before --parts"), err
+    assert not any(tmp_path.iterdir())
+
+
 def test_add_parser_wires_the_homework_subcommand() -> None:
     parser = argparse.ArgumentParser(prog="tinynet")
     homework.add_parser(parser.add_subparsers(dest="command"))
