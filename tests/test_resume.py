@@ -346,3 +346,25 @@ def test_a_checkpoint_folder_that_does_not_exist_fails_before_training(tmp_path)
                   callbacks=[ModelCheckpoint(str(tmp_path / "missing" / "e{epoch}.npz"))])
     for w, w0 in zip(model.get_weights(), before, strict=True):
         np.testing.assert_array_equal(w, w0)
+
+
+@pytest.mark.parametrize("dropout", [False, True])
+def test_a_loop_of_train_steps_resumes_bit_for_bit_only_without_random_layers(tmp_path,
+                                                                               dropout):
+    # docs/training.md: fit draws each epoch's numbers from the seed and the epoch; a loop
+    # of train_step draws its masks from the model's generator, whose state is not saved.
+    def build() -> Sequential:
+        drop = [Dropout(0.3)] if dropout else []
+        model = Sequential([Dense(5, 16), ReLU(), *drop, Dense(16, 3), Softmax()], seed=7)
+        model.compile("sparse_categorical_crossentropy", Adam(lr=0.01))
+        return model
+
+    x, y = make_data()
+    model = build()
+    for start in range(0, 30, 10):
+        model.train_step(x[start:start + 10], y[start:start + 10])
+    resumed = load_model(model.save(tmp_path / "m.npz"))
+    for m in (model, resumed):
+        for start in range(30, 60, 10):
+            m.train_step(x[start:start + 10], y[start:start + 10])
+    assert weights_equal(model, resumed) is not dropout
