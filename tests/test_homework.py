@@ -501,6 +501,27 @@ def test_a_test_that_crashes_python_fails_its_part_and_the_others_are_graded(
         "crashed (killed by SIGSEGV) in tests/test_ops.py::test_counter at minilib/ops.py:21")
 
 
+def test_a_crash_is_placed_in_the_stack_of_the_thread_that_crashed(tmp_path: Path) -> None:
+    # faulthandler shows every thread's stack, the crashed one's not always first: another
+    # thread idling in the project's code was named as the place of the crash.
+    output = textwrap.dedent(f'''\
+        Fatal Python error: Segmentation fault
+
+        Thread 0x00007f49bc4e16c0 (most recent call first):
+          File "{tmp_path}/minilib/ops.py", line 36 in _idle
+          File "/usr/lib/python3.11/threading.py", line 982 in run
+
+        Current thread 0x00007f49be9ffb80 (most recent call first):
+          File "/venv/site-packages/numpy/lib/stride_tricks.py", line 105 in as_strided
+          File "{tmp_path}/minilib/ops.py", line 23 in add
+          File "{tmp_path}/tests/test_ops.py", line 20 in test_counter
+
+        Thread 0x00007f49bd4e26c0 (most recent call first):
+          File "{tmp_path}/minilib/text.py", line 5 in _idle
+        ''')
+    assert homework._crash_place(output, tmp_path) == " at minilib/ops.py:23"
+
+
 def test_a_part_not_written_is_not_attempted_even_if_a_test_of_it_crashes_elsewhere(
         reference: Path, tmp_path: Path) -> None:
     # shout is still a stub; one of its tests also uses double, whose code crashes. The

@@ -1250,7 +1250,10 @@ _FAULT_FRAME = re.compile(r'^\s*File "([^"]+)", line (\d+) in \S+$', re.M)
 def _crash_place(output: str, project: Path) -> str:
     """``" at path:line"`` of the innermost frame in the project's own files that the
     faulthandler traceback in ``output`` shows, or ``""``."""
-    for m in _FAULT_FRAME.finditer(output):
+    # faulthandler shows the stack of every thread, each a block of its own: the crash is in
+    # the "Current thread" one, not always the first (another may idle in the project's code).
+    _, current, stack = output.rpartition("Current thread ")
+    for m in _FAULT_FRAME.finditer(stack.split("\n\n")[0] if current else output):
         path = _project_path(m.group(1), project)
         if path is not None:
             return f" at {path}:{m.group(2)}"
