@@ -501,6 +501,17 @@ def test_a_test_that_crashes_python_fails_its_part_and_the_others_are_graded(
         "crashed (killed by SIGSEGV) in tests/test_ops.py::test_counter at minilib/ops.py:21")
 
 
+def test_a_crash_while_collecting_names_where_it_happened(tmp_path: Path) -> None:
+    # No test to blame, so no grade: the message showed only the last lines of faulthandler's
+    # traceback, pytest's own frames, and not the line of the project that crashed.
+    project = write_project(tmp_path)
+    (project / "tests/test_boom.py").write_text(
+        "import os\nimport signal\n\nos.kill(os.getpid(), signal.SIGSEGV)\n")
+    with pytest.raises(HomeworkError, match=r"^pytest could not run in \S+ \(killed by "
+                                            r"SIGSEGV\) at tests/test_boom.py:4:\n"):
+        grade(project, registry=PARTS_OF_FIXTURE, parts=["double"])
+
+
 def test_a_crash_is_placed_in_the_stack_of_the_thread_that_crashed(tmp_path: Path) -> None:
     # faulthandler shows every thread's stack, the crashed one's not always first: another
     # thread idling in the project's code was named as the place of the crash.

@@ -1227,8 +1227,10 @@ def _run_pytest_subprocess(project: Path, parts: Collection[str] | None, select:
     crash, text = None, output.decode("utf-8", "replace")
     if not timed_out and (proc.returncode not in (0, 1, 5)
                           or not any(e["event"] == "finished" for e in events)):
+        # The tail of a crash's traceback is pytest's frames: the place names the project's.
         tail = "\n".join(text.strip().splitlines()[-15:])
-        crash = f"pytest could not run in {project} ({_exit_status(proc.returncode)}):\n{tail}"
+        crash = (f"pytest could not run in {project} ({_exit_status(proc.returncode)})"
+                 f"{_crash_place(text, project)}:\n{tail}")
     return _Run(events, timed_out, crash, proc.returncode, text)
 
 
