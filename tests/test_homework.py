@@ -501,6 +501,17 @@ def test_a_test_that_crashes_python_fails_its_part_and_the_others_are_graded(
         "crashed (killed by SIGSEGV) in tests/test_ops.py::test_counter at minilib/ops.py:21")
 
 
+def test_a_crash_after_the_last_test_leaves_every_part_graded(tmp_path: Path) -> None:
+    # Memory that a wrong as_strided wrote over may abort Python only at its exit, once
+    # every test has its outcome: the grade stopped there, "pytest could not run".
+    project = write_project(tmp_path)
+    (project / "tests/test_ops.py").write_text(
+        "import atexit, os, signal\natexit.register(os.kill, os.getpid(), signal.SIGABRT)\n"
+        + TEST_OPS)
+    report = grade(project, registry=PARTS_OF_FIXTURE, parts=["double"])
+    assert statuses(report) == {"double": PASSED}
+
+
 def test_a_crash_while_collecting_names_where_it_happened(tmp_path: Path) -> None:
     # No test to blame, so no grade: the message showed only the last lines of faulthandler's
     # traceback, pytest's own frames, and not the line of the project that crashed.

@@ -1225,8 +1225,10 @@ def _run_pytest_subprocess(project: Path, parts: Collection[str] | None, select:
                 except json.JSONDecodeError:  # the last line of a killed run
                     break
     crash, text = None, output.decode("utf-8", "replace")
-    if not timed_out and (proc.returncode not in (0, 1, 5)
-                          or not any(e["event"] == "finished" for e in events)):
+    # The session's exit status, not the process's: a crash after the session has finished
+    # (at Python's exit, from memory a test wrote over) leaves every test its outcome.
+    finished = [e["exitstatus"] for e in events if e["event"] == "finished"]
+    if not timed_out and (not finished or finished[-1] not in (0, 1, 5)):
         # The tail of a crash's traceback is pytest's frames: the place names the project's.
         tail = "\n".join(text.strip().splitlines()[-15:])
         crash = (f"pytest could not run in {project} ({_exit_status(proc.returncode)})"
