@@ -502,11 +502,9 @@ def project_root(source: str | Path | None = None) -> Path:
     if source is not None:
         return _project_folder(source, "--source")
     root = Path(__file__).resolve().parent.parent
-    config = root / "pyproject.toml"
     # Installed from a wheel, the package's folder is site-packages, where a pyproject.toml
     # may be another package's leftover: exporting that folder would copy site-packages.
-    if not (config.is_file() and re.search(r'(?m)^name\s*=\s*["\']tinynet["\']',
-                                           config.read_text(encoding="utf-8"))):
+    if _project_name(root) != "tinynet":
         raise HomeworkError(f"cannot find the project's sources next to the installed package "
                             f"({root} has no pyproject.toml of tinynet's); pass --source "
                             "FOLDER, a clone of the project or its unpacked sdist")
