@@ -1159,6 +1159,8 @@ def test_dest_inside_the_project_is_refused(reference: Path) -> None:
         export(reference / "student", source=reference, registry=PARTS_OF_FIXTURE)
     with pytest.raises(HomeworkError, match="must be outside the project"):
         export(reference, source=reference, force=True, registry=PARTS_OF_FIXTURE)
+    with pytest.raises(HomeworkError, match=r"must be outside the project .*, not hold it$"):
+        export(reference.parent, source=reference, force=True, registry=PARTS_OF_FIXTURE)
 
 
 # ------------------------------------------------------------------------------ grading
