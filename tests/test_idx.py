@@ -205,6 +205,26 @@ def test_writer_refuses_a_bad_compresslevel_before_writing(tmp_path, level):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("via_path", [False, True])
+def test_writer_compresses_at_the_level_asked_for(tmp_path, via_path):
+    # Words drawn at random: level 1 packs them less tightly than 6, the default, and 6
+    # less tightly than 9 (measured: about 3450, 2200 and 2170 bytes of deflate).
+    words = np.random.default_rng(0).choice([b"zero", b"one", b"two", b"three", b"four"], 4000)
+    array = np.frombuffer(b" ".join(words), np.uint8)
+    sizes = []
+    for level in (1, 9, np.int64(9)):  # 1 and 9 are the ends of the range; NumPy's ints too
+        if via_path:
+            write_idx(tmp_path / "a.idx.gz", array, compresslevel=level)
+            data = (tmp_path / "a.idx.gz").read_bytes()
+        else:
+            buffer = io.BytesIO()
+            write_idx(buffer, array, compress=True, compresslevel=level)
+            data = buffer.getvalue()
+        assert np.array_equal(read_bytes(data), array)
+        sizes.append(len(data))
+    assert sizes[0] > sizes[1] == sizes[2]
+
+
 @pytest.mark.parametrize("compress", ["no", "yes", 0, 1])
 def test_writer_refuses_a_compress_that_is_not_a_bool_before_writing(tmp_path, compress):
     # bool("no") is True: the file was gzipped against what the caller wrote.
@@ -289,6 +309,10 @@ CORPUS = {
         GOOD[:9],
         ["dimension list cut short", "2 dimensions", "expected 8 bytes", "found 5"],
     ),
+    "dimension list one byte short": (
+        GOOD[:11],
+        ["dimension list cut short", "expected 8 bytes", "found 7"],
+    ),
     "payload shorter": (
         GOOD[:-1],
         ["payload shorter", "shape (2, 3) of short", "needs 12 bytes", "found 11"],
@@ -296,7 +320,14 @@ CORPUS = {
     "payload longer": (GOOD + b"\x00", ["payload longer", "needs 12 bytes", "at least 25"]),
     "lying header": (
         idx_bytes(0x08, (2**32 - 1,) * 3, b"abc"),
-        ["payload shorter", "(4294967295, 4294967295, 4294967295)", "found 3"],
+        ["payload shorter", "(4294967295, 4294967295, 4294967295)",
+         "of unsigned byte (1 byte each)", "found 3"],
+    ),
+    # zlib's max_length is a C ssize_t: a piece asked for as all 2^96 promised bytes would
+    # be an OverflowError, not this message.
+    "gzipped lying header": (
+        gzip.compress(idx_bytes(0x08, (2**32 - 1,) * 3, b"abc")),
+        ["payload shorter", "found 3"],
     ),
     "shape numpy cannot hold": (
         idx_bytes(0x08, (1,) * 65, b"a"),
@@ -341,6 +372,77 @@ def test_malformed_file_raises_a_clear_idx_format_error(tmp_path, case):
 def test_file_objects_are_named_in_messages():
     with pytest.raises(IDXFormatError, match=r"^<BytesIO>: .*empty file"):
         read_idx(io.BytesIO(b""))
+
+
+def test_a_file_whose_name_is_a_path_object_is_named_by_it(tmp_path):
+    # io.FileIO(Path) keeps the Path itself as the file's name (open() makes it a str).
+    path = tmp_path / "empty.idx"
+    path.write_bytes(b"")
+    with io.FileIO(path) as f, pytest.raises(IDXFormatError) as info:
+        read_idx(f)
+    assert str(info.value).startswith(f"{path}: ")
+
+
+def test_the_name_given_for_a_file_object_is_used_in_messages():
+    with pytest.raises(IDXFormatError, match=r"^the upload: .*empty file"):
+        read_idx_sha256(io.BytesIO(b""), name="the upload")
+
+
+@pytest.mark.parametrize("source", [3, b"\x00\x00\x08\x01\x00\x00\x00\x00", None])
+def test_a_source_that_is_neither_a_path_nor_a_file_is_a_type_error(source):
+    with pytest.raises(TypeError, match="source must be a path or a binary file object"):
+        read_idx(source)
+
+
+class _Reader:
+    """A file object of no io class: ``data`` in reads of the sizes asked for, then
+    ``then`` (b'' is the end of a file)."""
+
+    def __init__(self, data: bytes | str, then: bytes | None = b"") -> None:
+        self._data, self._then = data, then
+
+    def read(self, n: int) -> bytes | str | None:
+        if not self._data:
+            return self._then
+        piece, self._data = self._data[:n], self._data[n:]
+        return piece
+
+
+def test_a_file_object_that_reads_str_is_refused_as_text_mode():
+    with pytest.raises(TypeError, match=r"^<_Reader>: opened in text mode"):
+        read_idx(_Reader("\x00\x00\x08\x00"))
+
+
+def test_a_file_object_whose_read_returns_none_has_ended():
+    # None is what a non-blocking stream returns with no data ready: read_idx does not wait.
+    data = b"\x00\x00\x08\x01\x00\x00\x00\x02\x07"
+    with pytest.raises(IDXFormatError, match=r"^<_Reader>: .*payload shorter.*found 1"):
+        read_idx(_Reader(data, then=None))
+
+
+def test_one_corrupt_gzip_member_is_not_numbered():
+    # "(in gzip member 1)" would suggest a file of several members.
+    with pytest.raises(IDXFormatError, match="corrupt gzip stream") as info:
+        read_bytes(CORPUS["corrupt gzip"][0])
+    assert "member" not in str(info.value)
+
+
+# What the first bytes of a file that is not IDX make it look like: only what they show.
+@pytest.mark.parametrize(("data", "hint"), [
+    (b"RIFF\x24\x00\x00\x00WEBPVP8 " + bytes(20), "; it looks like a WebP image, not IDX"),
+    (b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(20), None),  # RIFF holds sound too
+    (b"Access denied\r\n", "; it looks like text, not IDX"),
+    (b"Access denied\x7f", None),  # DEL is a control character, not text
+    (bytes(range(1, 40)), None),  # nothing it looks like: no hint at all
+])
+def test_a_non_idx_file_is_said_to_look_like_what_it_shows(data, hint):
+    with pytest.raises(IDXFormatError, match="not an IDX file") as info:
+        read_bytes(data)
+    message = str(info.value)
+    if hint is None:
+        assert "looks like" not in message
+    else:
+        assert message.endswith(hint) or f"{hint} (" in message
 
 
 def test_gzip_bomb_is_stopped_early():
