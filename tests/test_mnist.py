@@ -254,6 +254,7 @@ def test_one_hot_of_no_labels():
         ([0.0, 1.5], 10, r"labels must be integers, got dtype float64"),
         ([True, False], 2, r"labels must be integers, got dtype bool"),
         ([[0, 1]], 2, r"labels must be 1-D, shape \(N,\), got shape \(1, 2\)"),
+        (3, 10, r"labels must be 1-D, shape \(N,\), got shape \(\)"),  # one label alone
         ([0, 1], 0, r"num_classes must be an int >= 1, got 0"),
         ([0, 1], 2.0, r"num_classes must be an int >= 1, got 2.0"),
         ([0, 1], True, r"num_classes must be an int >= 1, got True"),
