@@ -264,6 +264,51 @@ def test_only_progress_true_prints(tmp_path, monkeypatch, capsys):
         f"  http://mirror.invalid/{name}: could not connect ([Errno 111] Connection refused)"]
 
 
+def test_progress_true_draws_a_line_per_file_and_false_prints_nothing(server, tmp_path, capsys):
+    base, _ = server
+    _download(tmp_path / "quiet", [f"{base}/good"], progress=False)
+    assert capsys.readouterr().err == ""
+    _download(tmp_path / "loud", [f"{base}/good"], progress=True)
+    err = capsys.readouterr().err
+    expected = ""
+    for name, (gz, _) in SERVED.items():  # each file comes in one block: one redraw
+        url = f"{base}/good/{name}"
+        size = f"{len(gz) / 1e6:.1f} / {len(gz) / 1e6:.1f} MB"
+        target = tmp_path / "loud" / name
+        expected += f"\r  {url}: {size}\n{target}: downloaded from {url}, verified\n"
+    assert err == expected
+
+
+def test_the_progress_line_is_redrawn_only_when_its_numbers_change(capsys):
+    printer = download_module._Printer()
+    for done in range(0, 1001, 5):  # 201 blocks of a file of a known size
+        printer.progress("u", done, 1000)
+    for done in range(0, 3 * 2**20, 2**18):  # 12 blocks of 3 MiB of unknown size
+        printer.progress("v", done, None)
+    printer.say("a")  # ends the progress line first
+    printer.say("b")
+    err = capsys.readouterr().err
+    assert err.count("\r  u: ") == 101  # once per whole percentage: 0% to 100%
+    assert err.count("\r  v: ") == 3  # once per MiB, with the size it has
+    assert err.endswith("\r  v: 2.1 MB\na\nb\n")  # 2 MiB, in MB
+
+
+def test_a_file_that_cannot_be_read_is_fetched_again(server, tmp_path, monkeypatch):
+    base, requests = server
+    target = tmp_path / "labels-idx1-ubyte.gz"
+    target.write_bytes(b"")
+    read = download_module.read_idx_sha256
+
+    def unreadable_target(path, name=None):
+        if path == target:  # a file with no read permission, say (root may read anything)
+            raise PermissionError(13, "Permission denied", str(path))
+        return read(path, name)
+
+    monkeypatch.setattr(download_module, "read_idx_sha256", unreadable_target)
+    _assert_downloaded(tmp_path, _download(tmp_path, [f"{base}/good"]))
+    assert "/good/labels-idx1-ubyte.gz" in requests
+
+
 def test_a_verified_file_is_not_fetched_again_unless_forced(server, tmp_path):
     base, requests = server
     _download(tmp_path, [f"{base}/good"])
@@ -294,6 +339,8 @@ def test_a_failed_mirror_keeps_an_existing_file(server, tmp_path):
 def test_mirrors_must_be_a_list_of_urls(tmp_path):
     with pytest.raises(TypeError, match="mirrors must be a list of URLs"):
         download_mnist(tmp_path, mirrors="http://127.0.0.1:9/", files=FILES)
+    with pytest.raises(TypeError, match="mirrors must be a list of URLs, got a bytes"):
+        download_mnist(tmp_path, mirrors=b"http://127.0.0.1:9/", files=FILES)
     with pytest.raises(ValueError, match="at least one URL"):
         download_mnist(tmp_path, mirrors=[], files=FILES)
 
