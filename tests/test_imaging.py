@@ -14,7 +14,7 @@ from strategies import examples
 
 from tinynet import Dense, Sequential, Softmax
 from tinynet.datasets import load_mnist
-from tinynet.imaging import CENTRE, WORK_SIZE, area_resize, load_grey, prepare_digit
+from tinynet.imaging import CENTRE, WORK_SIZE, _linear_matrix, area_resize, load_grey, prepare_digit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,13 +93,23 @@ def test_ink_at_the_thresholds_is_kept(gap, kept):
     assert dict(zip(values.tolist(), counts.tolist(), strict=True)) == levels
 
 
-def test_a_large_picture_is_first_averaged_down_to_work_size(digits):
-    # 600x200, with noise: only its longer side is over WORK_SIZE. Preparing it is preparing
-    # its copy averaged down to WORK_SIZE pixels on that side, keeping the aspect ratio.
-    noise = np.random.default_rng(0).normal(0, 0.05, (600, 200))
-    photo = _photo(digits[0] / 255, shape=(600, 200), at=(200, 30), scale=5) + noise
-    shrunk = area_resize(photo, WORK_SIZE, round(200 * WORK_SIZE / 600))
+@pytest.mark.parametrize(("shape", "at", "scale"), [((600, 200), (200, 30), 5),
+                                              ((WORK_SIZE + 1, 100), (80, 8), 3)])
+def test_a_large_picture_is_first_averaged_down_to_work_size(digits, shape, at, scale):
+    # With noise, only its longer side over WORK_SIZE (by one pixel, too). Preparing it is
+    # preparing its copy averaged down to WORK_SIZE pixels on that side, keeping the aspect
+    # ratio.
+    noise = np.random.default_rng(0).normal(0, 0.05, shape)
+    photo = _photo(digits[0] / 255, shape=shape, at=at, scale=scale) + noise
+    shrunk = area_resize(photo, WORK_SIZE, round(shape[1] * WORK_SIZE / shape[0]))
     np.testing.assert_array_equal(prepare_digit(photo), prepare_digit(shrunk))
+
+
+def test_the_paper_level_between_blocks_is_interpolated_and_held_past_the_end_ones():
+    # 2 blocks to 8 pixels: block centres at pixels 1.5 and 5.5. Beyond them, the outer
+    # blocks' levels hold; a slope carried on past them would overshoot the paper.
+    np.testing.assert_allclose(_linear_matrix(2, 8) @ [0.0, 1.0],
+                               [0, 0, 0.125, 0.375, 0.625, 0.875, 1, 1])
 
 
 @pytest.mark.parametrize("across", [False, True], ids=["down", "across"])
@@ -389,6 +399,11 @@ def test_an_image_whose_ink_cannot_be_told_from_its_paper_is_refused():
     halves[:, 10:] = 1  # the border is half black, half white: either could be the paper
     with pytest.raises(ValueError, match="cannot tell the ink from the paper"):
         prepare_digit(halves)
+    # Nor when one side reaches farther by less than half a step of an 8-bit image.
+    speck = np.full((20, 20), 0.5)
+    speck[5, 5], speck[10, 10] = 0.0, 1 - 0.25 / 255
+    with pytest.raises(ValueError, match="cannot tell the ink from the paper"):
+        prepare_digit(speck)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
