@@ -457,6 +457,26 @@ def test_tanh_backward_does_not_report_the_harmless_underflow_of_a_tiny_y(dtype)
     np.testing.assert_array_equal(dx, 1 - y * y)
 
 
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sigmoid_and_softmax_backward_do_not_report_the_harmless_underflow_of_a_tiny_y(dtype):
+    # y = sigmoid(-740) is subnormal in float64 (sigmoid(-100) in float32), as is a softmax
+    # probability of a logit 740 below its row's maximum: dy * y underflows, exactly right,
+    # and not an error under all="raise" (as Tanh's, above).
+    low = -740.0 if dtype == np.float64 else -100.0
+    for layer, x in ((Sigmoid(), np.array([low, 3.0], dtype=dtype)),
+                     (Softmax(), np.array([[0.0, low]], dtype=dtype))):
+        dy = np.full_like(x, 0.3)
+        with np.errstate(all="raise"):
+            y = layer.forward(x)
+            dx = layer.backward(dy)
+        assert 0 < y.min() < np.finfo(dtype).tiny  # subnormal, not 0: the case under test
+        with np.errstate(under="ignore"):
+            expected = (dy * y * (1 - y) if isinstance(layer, Sigmoid)
+                        else y * (dy - (dy * y).sum(axis=-1, keepdims=True)))
+        np.testing.assert_array_equal(dx, expected)
+
+
 # --------------------------------------------------------------------------------- Flatten
 @SETTINGS
 @given(floats64(batch_shapes(min_dims=1, max_dims=5)))
@@ -533,6 +553,26 @@ def test_integers_and_booleans_are_taken_as_floats(name):
     np.testing.assert_allclose(layer.forward(ints), layer.forward(ints.astype(np.float32)),
                                rtol=1e-6)
     assert layer.forward(ints > 1).dtype.kind == "f"
+
+
+#: The layers without parameters that compute: they work in the dtype of their input.
+ELEMENTWISE = sorted(set(COMPUTING) - {"Dense"})
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_a_float32_input_keeps_float32_for_a_float64_dy(name):
+    # As Dense's (above): integers are taken as float32, a float32 input gives a float32
+    # output, and a float64 dy (np.ones(y.shape), a loss of one's own) a float32 dx, equal
+    # to that of the same dy in float32, not an upcast of every later product.
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    layer = LAYERS[name](4)
+    assert layer.forward(np.arange(12).reshape(3, 4)).dtype == np.float32
+    y = layer.forward(x, training=True)
+    dy = rng.standard_normal(y.shape)
+    dx = layer.backward(dy)
+    assert y.dtype == dx.dtype == np.float32
+    np.testing.assert_allclose(dx, layer.backward(dy.astype(np.float32)), rtol=1e-6)
 
 
 @pytest.mark.parametrize("name", COMPUTING)
