@@ -2,6 +2,7 @@
 
 import importlib
 import inspect
+import json
 import pkgutil
 import re
 
@@ -218,7 +219,8 @@ def test_dense_converts_integer_input_to_its_float_dtype():
 
 def test_dense_names_itself_and_the_shapes_on_a_wrong_input():
     layer = Dense(4, 2)
-    with pytest.raises(ValueError, match=r"Dense\(in_features=4.*\(N, 4\).*\(5, 3\)"):
+    # A batch of the wrong width gets no hint: neither Flatten nor a missing batch axis.
+    with pytest.raises(ValueError, match=r"Dense\(in_features=4.*\(N, 4\).*\(5, 3\)$"):
         layer.forward(np.zeros((5, 3)))
     with pytest.raises(ValueError, match=r"\(N, 4\).*\(5, 2, 2\).*Flatten"):
         layer.forward(np.zeros((5, 2, 2)))
@@ -249,6 +251,20 @@ def test_dense_hints_at_the_batch_axis_of_one_sample(shape):
     with pytest.raises(ValueError, match=rf"got {re.escape(str(shape))} \(one sample\? "
                                          r"give it a batch axis: x\.reshape\(1, 4\)\)$"):
         Dense(4, 2).forward(np.zeros(shape))
+
+
+@pytest.mark.parametrize("make", [lambda init: Dense(3, 2, W_init=init, b_init=init),
+                                  lambda init: Conv2D(1, 2, 3, W_init=init, b_init=init)],
+                         ids=["Dense", "Conv2D"])
+def test_a_callable_initialiser_is_left_out_of_the_config(make):
+    # A function cannot be written as JSON; a loaded model takes its weights from the file.
+    def halves(shape, rng, dtype):
+        return np.full(shape, 0.5, dtype=dtype)
+
+    config = make(halves).get_config()
+    assert "W_init" not in config and "b_init" not in config
+    assert json.loads(json.dumps(config)) == config
+    assert make("he_normal").get_config()["W_init"] == "he_normal"
 
 
 @pytest.mark.parametrize("bad", [0, -1, 2.0, True, "3", None])
@@ -486,6 +502,13 @@ def test_flatten_reshapes_each_sample_and_back(x):
     assert y.shape == (x.shape[0], int(np.prod(x.shape[1:])))
     np.testing.assert_array_equal(y, x.reshape(len(x), -1))
     np.testing.assert_array_equal(layer.backward(y), x)
+
+
+
+def test_flatten_refuses_an_input_without_a_batch_axis():
+    with pytest.raises(ValueError, match=r"^Flatten: expected input with a batch axis, got "
+                                         r"shape \(\)$"):
+        Flatten().forward(np.float64(3.0))
 
 
 # --------------------------------------------------------------------------------- Dropout
