@@ -130,6 +130,13 @@ def test_same_padding_is_keras_same(H, kernel, stride, expected_H, pads):
     assert y.shape == (1, expected_H, expected_H, 3)
 
 
+def test_same_padding_is_worked_out_per_axis():
+    # A 1x3 kernel pads only the columns; with stride (1, 2), ceil(5 / 2) = 3 columns.
+    layer = Conv2D(1, 1, (1, 3), stride=(1, 2), padding="same")
+    assert layer.pads(5, 5) == (0, 0, 1, 1)
+    assert layer.forward(np.zeros((1, 5, 5, 1))).shape == (1, 5, 3, 1)
+
+
 @pytest.mark.part("conv2d")
 def test_float32_end_to_end_and_uint8_pixels():
     rng = np.random.default_rng(0)
@@ -216,6 +223,12 @@ def test_a_kernel_wider_than_the_padded_input_raises():
         1, 4, 2, 2)
 
 
+def test_a_kernel_taller_than_the_padded_input_raises():
+    # Wider fits, taller does not: 0 rows of output.
+    with pytest.raises(ValueError, match=r"5x1 kernel is larger than the padded input, 4x4"):
+        Conv2D(1, 2, (5, 1)).forward(np.zeros((1, 4, 4, 1)))
+
+
 def test_a_channel_mismatch_raises():
     layer = Conv2D(3, 2, 3)
     # No channel count second: no channels-first hint (the next test).
@@ -285,6 +298,9 @@ def test_config_is_json_and_rebuilds_the_layer():
         assert rebuilt.get_config() == layer.get_config()
         assert rebuilt.params["W"].shape == layer.params["W"].shape
         assert rebuilt.params["W"].dtype == layer.params["W"].dtype
+    # A pair of equal sizes is written as one int, as it is most often given.
+    assert Conv2D(1, 2, (3, 3), stride=[2, 2]).get_config()["kernel_size"] == 3
+    assert Conv2D(1, 2, 3, stride=[2, 2]).get_config()["stride"] == 2
 
 
 def test_initial_weights_come_from_the_generator():

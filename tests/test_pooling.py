@@ -224,6 +224,8 @@ def test_backward_with_the_wrong_shape_raises():
 def test_a_pool_larger_than_the_input_raises():
     with pytest.raises(ValueError, match=r"the 3x3 pool is larger than the input, 2x5"):
         MaxPool2D(3).forward(np.zeros((1, 2, 5, 1)))
+    with pytest.raises(ValueError, match=r"the 1x3 pool is larger than the input, 4x2"):
+        MaxPool2D((1, 3)).forward(np.zeros((1, 4, 2, 1)))
 
 
 @pytest.mark.parametrize("shape", [(4, 4), (1, 4, 4), (1, 1, 4, 4, 1)])
