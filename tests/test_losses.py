@@ -192,8 +192,11 @@ def test_a_zero_probability_for_the_true_class_is_an_infinite_loss():
     p = np.array([[1.0, 0.0]])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert CrossEntropy().forward(p, np.array([1])) == np.inf
-        assert CrossEntropy().forward(p, np.array([[0.0, 1.0]])) == np.inf
+        for y in (np.array([1]), np.array([[0.0, 1.0]])):
+            loss = CrossEntropy()
+            assert loss.forward(p, y) == np.inf
+            # and its gradient -1 / p is -inf there, as honestly: no division warning
+            np.testing.assert_array_equal(loss.backward(), [[0.0, -np.inf]])
 
 
 @pytest.mark.part("cross-entropy")
@@ -260,7 +263,12 @@ def test_cross_entropy_gradient_has_the_dtype_of_y_pred():
     (np.array([-1, 0]), r"labels must be in \[0, 3\).*got -1"),
     (np.array([0.0, 1.0]), "integer dtype"),
     (np.array([0, 1, 2]), "2 samples but y_true has 3"),
+    (np.array([0]), "2 samples but y_true has 1"),
     (np.zeros((2, 4)), r"shape \(N, 3\).*\(2, 4\)"),
+    (np.eye(3)[[0, 1], :2], r"shape \(N, 3\), got \(2, 2\)$"),
+    (np.array([[0], [1]]), r"got \(2, 1\) \(integer labels in a column\? .*y\.ravel\(\)\)$"),
+    (np.zeros((2, 1)), r"got \(2, 1\)$"),  # floats: no labels, so no hint
+    (np.full((2, 3), "a"), "expected numbers, got dtype <U1"),
     (np.zeros((2, 3, 1)), "got shape"),
 ])
 def test_cross_entropy_refuses_bad_targets(y, message):
@@ -273,6 +281,9 @@ def test_cross_entropy_refuses_bad_predictions():
         CrossEntropy().forward(np.array([[0, 1]]), np.array([1]))
     with pytest.raises(ValueError, match=r"\(N, K\)"):
         CrossEntropy().forward(np.array([0.5, 0.5]), np.array([1]))
+    # Strings are no labels given first: no hint at Keras's order.
+    with pytest.raises(ValueError, match=r"y_pred must be a float array, got dtype <U1$"):
+        CrossEntropy().forward(np.array([["a", "b"]]), np.array([1]))
 
 
 # ------------------------------------------------------------------------------------- MSE
@@ -288,6 +299,22 @@ def test_mse_mean_is_over_all_entries_and_sum_adds_them(data):
     assert total.forward(y_pred, y_true) == pytest.approx(squares.sum(), rel=1e-12, abs=1e-15)
     np.testing.assert_allclose(mean.backward() * y_pred.size, total.backward(), rtol=1e-12)
     assert mean.forward(y_pred, y_true) >= 0 and mean.forward(y_true, y_true) == 0
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_mse_keeps_the_dtype_of_y_pred_and_takes_an_empty_batch(reduction):
+    # float64 targets for float32 outputs: dy_pred is float32 (the Loss contract), not an
+    # upcast of the model's backward; an empty batch costs 0, not a 0 / 0.
+    loss = MSE(reduction=reduction)
+    y_pred = np.array([[0.5, 1.0]], dtype=np.float32)
+    assert loss.forward(y_pred, np.array([[1.0, 1.0]])) == (0.125 if reduction == "mean" else 0.25)
+    grad = loss.backward()
+    assert grad.dtype == np.float32
+    np.testing.assert_array_equal(grad, [[-0.5 if reduction == "mean" else -1.0, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert loss.forward(np.zeros((0, 3)), np.zeros((0, 3))) == 0.0
+        assert loss.backward().shape == (0, 3)
 
 
 @pytest.mark.part("mse")
@@ -404,7 +431,8 @@ def test_losses_by_keras_name():
         losses.get("hinge")
 
 
-@pytest.mark.parametrize("y_pred", [np.array([[-0.5, 1.5]]), np.array([[0.0, 2.0]])])
+@pytest.mark.parametrize("y_pred", [np.array([[-0.5, 1.5]]), np.array([[0.0, 2.0]]),
+                                    np.array([[-0.5, 0.5]])])
 def test_cross_entropy_on_probabilities_refuses_numbers_outside_0_1(y_pred):
     with pytest.raises(ValueError, match=r"y_pred must hold probabilities in \[0, 1\].*"
                                          r"from_logits=True"):
