@@ -61,6 +61,7 @@ def test_accuracy_of_scores_and_of_one_hot_rows():
     (np.array([0, 1, 2]), np.array([0, 1, 2])),  # labels where scores belong
     (np.eye(3), np.array([0])),                  # N that differ would broadcast
     (np.eye(3)[[0]], np.array([0, 0, 0])),
+    (np.eye(3), np.eye(3)[:, :, None]),          # targets of 3 axes
 ])
 def test_accuracy_refuses_shapes_that_would_broadcast(y_pred, y_true):
     with pytest.raises(ValueError, match=r"expected y_pred of shape \(N, K\)"):
@@ -93,6 +94,8 @@ def test_mean_absolute_error_is_the_mean_over_every_entry():
     (np.zeros((3, 1)), np.zeros(3),
      r"got \(3,\) \(one target per sample: y_true.reshape\(-1, 1\)\)"),
     (np.zeros((2, 2)), np.array([["a", "b"]] * 2), r"y_true must hold real numbers"),
+    # The same number of axes, a column against (N, K): still broadcast.
+    (np.zeros((3, 2)), np.zeros((3, 1)), r"shape of y_pred \(3, 2\), got \(3, 1\)"),
 ])
 def test_mean_absolute_error_refuses_shapes_that_would_broadcast(y_pred, y_true, match):
     with pytest.raises(ValueError, match=match):
@@ -130,7 +133,7 @@ def test_a_metric_in_keras_order_fails_with_a_message_that_says_so():
         model.fit(np.zeros((4, 2)), np.array([0, 1, 2, 0]), verbose=0)
 
 
-@pytest.mark.parametrize("result", [None, "high", np.zeros((2, 2)), np.zeros(3)])
+@pytest.mark.parametrize("result", [None, "high", np.zeros((2, 2)), np.zeros(3), np.zeros(1)])
 def test_a_metric_that_returns_no_number_is_refused(result):
     _, fn = get(lambda y_pred, y_true: result)
     with pytest.raises(ValueError, match=r"must return a number, or one per sample of shape "
@@ -195,6 +198,8 @@ def test_accuracy_of_one_output_compares_it_with_one_half():
      r"index 1; .*metrics=None"),
     (SCORES, np.array([[0.2, 0.5, 0.2], [0.0, 1.0, 0.0]]), r"y_true rows .*got \[0.2 0.5 "
                                                           r"0.2\] at index 0"),
+    (SCORES, np.array([[0.0, 1.0, 0.0], [np.nan, 1.0, 0.0]]), r"y_true rows .*got \[nan  1.  "
+                                                             r"0.\] at index 1"),
 ])
 def test_accuracy_refuses_targets_that_are_no_classes(y_pred, y_true, match):
     with pytest.raises(ValueError, match=f"^accuracy: {match}"):
