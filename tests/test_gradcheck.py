@@ -1,6 +1,7 @@
 """The gradient checker: right on known gradients, and it catches wrong backward passes."""
 
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -493,6 +494,49 @@ def test_an_integer_parameter_is_named():
         check_layer(Scale(5, dtype=np.int64), X)
 
 
+def read_only(p: np.ndarray) -> np.ndarray:
+    p.flags.writeable = False
+    return p
+
+
+@pytest.mark.parametrize("value, error, match", [
+    (lambda p: p.tolist(), TypeError, r"params\['W'\] must be a NumPy array, got list"),
+    (read_only, ValueError, r"params\['W'\] is read-only, but the check nudges it in place"),
+])
+def test_a_parameter_that_cannot_be_nudged_is_named_before_anything_runs(value, error, match):
+    # Named by check_layer and the layer, and by check_model and the layer's index, not
+    # left to numerical_gradient after a backward has run.
+    model = Sequential([Dense(3, 3, dtype=np.float64), Dense(3, 2, dtype=np.float64)], seed=0)
+    layer = model.layers[1]
+    layer.params["W"] = value(layer.params["W"])  # after the model drew its weights
+    with pytest.raises(error, match=rf"^check_layer: Dense\(.*\): {match}"):
+        check_layer(layer, np.ones((2, 3)))
+    with pytest.raises(error, match=rf"^check_model: layer 1 \(Dense\(.*\)\): {match}"):
+        check_model(model, MSE(), np.ones((2, 3)), np.ones((2, 2)))
+
+
+def test_check_model_names_a_layer_that_is_a_class_or_no_layer():
+    for layers, error, match in (
+            ([ReLU], TypeError, "layer 0 must be a layer instance, got the class ReLU"),
+            ([ReLU(), np.tanh], TypeError, r"layer 1 must be a layer .*got ufunc, which has "
+                                           r"no forward, backward, params, grads")):
+        with pytest.raises(error, match=f"^check_model: {match}"):
+            check_model(SimpleNamespace(layers=layers), MSE(), np.ones((2, 3)), np.ones((2, 3)))
+
+
+def test_check_layer_names_what_a_layer_of_ones_own_lacks():
+    class NoParams:  # forward and backward, but not a Layer: no params, no grads
+        def forward(self, x, training=False):
+            return x
+
+        def backward(self, dy):
+            return dy
+
+    with pytest.raises(TypeError, match=r"^check_layer: layer must be a layer .*got NoParams, "
+                                        r"which has no params, grads$"):
+        check_layer(NoParams(), np.ones((2, 3)))
+
+
 def test_a_fortran_ordered_parameter_is_checked():
     class Bilinear(Layer):
         """y = x @ W with a Fortran-ordered W (D, K): reshape(-1) of W is a copy."""
@@ -576,6 +620,7 @@ def test_check_model_refuses_a_bad_tolerance_and_an_x_that_is_not_numbers():
     (3, TypeError, r"f must be a function of x that returns a number, got 3"),
     (lambda x: x * 2, ValueError, r"f must return one real number \(the loss\), got array"),
     (lambda x: None, ValueError, r"f must return one real number \(the loss\), got None"),
+    (lambda x: 1j, ValueError, r"f must return one real number \(the loss\), got 1j"),
 ])
 def test_numerical_gradient_wants_f_to_give_one_number(f, error, match):
     with pytest.raises(error, match=f"^numerical_gradient: {match}"):
