@@ -473,7 +473,6 @@ def test_tanh_backward_does_not_report_the_harmless_underflow_of_a_tiny_y(dtype)
     np.testing.assert_array_equal(dx, 1 - y * y)
 
 
-
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_sigmoid_and_softmax_backward_do_not_report_the_harmless_underflow_of_a_tiny_y(dtype):
     # y = sigmoid(-740) is subnormal in float64 (sigmoid(-100) in float32), as is a softmax
@@ -502,7 +501,6 @@ def test_flatten_reshapes_each_sample_and_back(x):
     assert y.shape == (x.shape[0], int(np.prod(x.shape[1:])))
     np.testing.assert_array_equal(y, x.reshape(len(x), -1))
     np.testing.assert_array_equal(layer.backward(y), x)
-
 
 
 def test_flatten_refuses_an_input_without_a_batch_axis():

@@ -895,7 +895,6 @@ def test_unknown_names_in_compile_are_refused(kwargs):
         mlp(0).compile(**kwargs)
 
 
-
 def test_compiling_again_starts_a_new_optimiser_afresh_and_keeps_the_same_one():
     x, y = blobs(2, n=32)
     model = compiled()
@@ -911,7 +910,6 @@ def test_compiling_again_starts_a_new_optimiser_afresh_and_keeps_the_same_one():
 def test_layers_must_be_layers():
     with pytest.raises(ValueError, match=r"layers\[1\]"):
         Sequential([Dense(2, 2), "relu"])
-
 
 
 def test_a_layer_used_twice_is_refused():
