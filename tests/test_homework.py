@@ -309,6 +309,19 @@ def test_a_package_that_does_not_import_fails_every_part_naming_file_and_line(
         "double": (FAILED, message), "shout": (FAILED, message)}
 
 
+def test_a_package_that_crashes_at_import_fails_every_part_naming_the_line(
+        tmp_path: Path) -> None:
+    # A crash is no exception the check can report: the message ended in a bare "status -11: ".
+    project = write_project(tmp_path)
+    init = project / "minilib/__init__.py"
+    init.write_text("import os, signal\n\nos.kill(os.getpid(), signal.SIGSEGV)\n")
+    report = grade(project, registry=PARTS_OF_FIXTURE, parts=["double", "shout"])
+    message = ("importing minilib crashed (killed by SIGSEGV) at minilib/__init__.py:3, so no "
+               "part can be graded")
+    assert {p: (r.status, r.message) for p, r in report.results.items()} == {
+        "double": (FAILED, message), "shout": (FAILED, message)}
+
+
 @pytest.mark.parametrize("package", ["gone", "without __init__.py", "gone, solved beside",
                                      "gone with the record"])
 def test_a_copy_without_its_package_is_not_graded_on_an_installed_one(

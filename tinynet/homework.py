@@ -1351,7 +1351,9 @@ def _import_error(project: Path, timeout: float = TIMEOUT) -> str | None:
                           and name not in sys.stdlib_module_names) else []
     if not packages and not optional:
         return None
-    command = [sys.executable, "-c", _IMPORT_CHECK, *packages, *("?" + n for n in optional)]
+    # -X faulthandler: a crash at import (a wrong as_strided at module level) shows its line.
+    command = [sys.executable, "-X", "faulthandler", "-c", _IMPORT_CHECK, *packages,
+               *("?" + n for n in optional)]
     names = ", ".join([*packages, *optional])
     try:
         done = subprocess.run(command, cwd=project, capture_output=True, text=True,
@@ -1368,8 +1370,9 @@ def _import_error(project: Path, timeout: float = TIMEOUT) -> str | None:
     if failure is None:
         if done.returncode == 0:
             return None
-        return (f"importing {names} exited with status {done.returncode}: "
-                + _one_line(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""))
+        # Every exception is reported above: this is a crash (a signal, an os._exit).
+        return (f"importing {names} crashed ({_exit_status(done.returncode)})"
+                f"{_crash_place(done.stderr, project)}, so no part can be graded")
     where = _last_place(failure["frames"], project)
     return _one_line(f"cannot import {failure['package']}, so no part can be graded: "
                      f"{where}{failure['error']}", 300)
