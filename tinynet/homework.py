@@ -1262,10 +1262,6 @@ def _crash_place(output: str, project: Path) -> str:
     return ""
 
 
-def _check_project_folder(project: str | Path) -> Path:
-    return _project_folder(project, "PROJECT")
-
-
 # Imports each package named on the command line in a fresh interpreter, and prints, for the
 # first one that fails, its error and the traceback's frames as one JSON line, after
 # "IMPORT-CHECK " at the start of a line (the package may print too, at import). A package
@@ -1391,7 +1387,7 @@ def collect_tests(project: str | Path, timeout: float = TIMEOUT) -> dict[str, li
 def _collect(project: str | Path, timeout: float) -> tuple[dict[str, list[str]], list[str]]:
     """:func:`collect_tests`, and a line per file that pytest could not collect, naming the
     file and the error: its tests are missing from the first."""
-    run = _run_pytest_subprocess(_check_project_folder(project), None, select=False,
+    run = _run_pytest_subprocess(_project_folder(project, "PROJECT"), None, select=False,
                                  collect_only=True, timeout=timeout)
     if run.timed_out:
         raise HomeworkError(f"collecting the tests of {project} took over {timeout:g} s")
@@ -1586,7 +1582,7 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
     segmentation fault), the part of the test that was running fails ("timed out",
     "crashed") and the unfinished parts run again without it.
     """
-    folder = _check_project_folder(project)
+    folder = _project_folder(project, "PROJECT")
     if parts is None:
         parts = assigned_parts(folder, registry)
         stubbed = [] if (folder / EXPORT_RECORD).is_file() else _stubbed_parts(folder, registry)
