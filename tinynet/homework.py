@@ -1486,7 +1486,7 @@ def _parts_in_file(project: Path, nodeid: str, parts: Collection[str]) -> list[s
 def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
                outcomes: Mapping[str, _TestOutcome],
                collect_errors: Mapping[str, Sequence[Mapping[str, Any]]],
-               timeouts: Mapping[str, str]) -> dict[str, PartResult]:
+               stopped: Mapping[str, str]) -> dict[str, PartResult]:
     """The status of each part from its tests' outcomes (see :func:`grade`)."""
     results = {}
     for pid in parts:
@@ -1506,8 +1506,8 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
             own = t.stub[0] == pid
             message = t.stub[1] if own else f"needs part {t.stub[0]} first: {t.stub[1]}"
             result = PartResult(pid, NOT_ATTEMPTED, message)
-        elif pid in timeouts:
-            result = PartResult(pid, FAILED, timeouts[pid])
+        elif pid in stopped:
+            result = PartResult(pid, FAILED, stopped[pid])
         elif failed:
             nodeid, t = failed[0]
             result = PartResult(pid, FAILED, f"{nodeid}: {t.message or 'did not finish'}")
@@ -1599,7 +1599,8 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
     collected: dict[str, list[str]] = {}
     outcomes: dict[str, _TestOutcome] = {}
     collect_errors: dict[str, list[dict[str, Any]]] = {}
-    timeouts: dict[str, str] = {}
+    # part id -> why its run was stopped: a test that timed out or crashed
+    stopped: dict[str, str] = {}
     seen: set[str] = set()
     pending = list(chosen)
     while pending:
@@ -1625,17 +1626,17 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
             raise HomeworkError(run.crash)
         if not victims:  # timed out while collecting, or between tests: nothing to skip
             for pid in pending:
-                timeouts[pid] = f"timed out after {timeout:g} s"
+                stopped[pid] = f"timed out after {timeout:g} s"
             break
         for pid in victims:
-            timeouts[pid] = (f"timed out after {timeout:g} s in {running}" if run.timed_out else
-                             f"crashed ({_exit_status(run.returncode)}) in {running}"
-                             + _crash_place(run.output, folder))
+            stopped[pid] = (f"timed out after {timeout:g} s in {running}" if run.timed_out else
+                            f"crashed ({_exit_status(run.returncode)}) in {running}"
+                            + _crash_place(run.output, folder))
         done = {p for p in pending
                 if all(outcomes.get(n, _TestOutcome()).complete
                        for n, ids in collected.items() if p in ids)}
         pending = [p for p in pending if p not in victims and p not in done]
-    results = _summarise(chosen, collected, outcomes, collect_errors, timeouts)
+    results = _summarise(chosen, collected, outcomes, collect_errors, stopped)
     return GradeReport(results, sorted(seen - set(registry)))
 
 
