@@ -26,8 +26,9 @@ def make_data(n: int = 60, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def make_model(optimizer) -> Sequential:
-    model = Sequential([Dense(5, 16), ReLU(), Dropout(0.3), Dense(16, 3), Softmax()], seed=7)
+def make_model(optimizer, dropout: bool = True) -> Sequential:
+    drop = [Dropout(0.3)] if dropout else []
+    model = Sequential([Dense(5, 16), ReLU(), *drop, Dense(16, 3), Softmax()], seed=7)
     model.compile("sparse_categorical_crossentropy", optimizer)
     return model
 
@@ -353,14 +354,8 @@ def test_a_loop_of_train_steps_resumes_bit_for_bit_only_without_random_layers(tm
                                                                                dropout):
     # docs/training.md: fit draws each epoch's numbers from the seed and the epoch; a loop
     # of train_step draws its masks from the model's generator, whose state is not saved.
-    def build() -> Sequential:
-        drop = [Dropout(0.3)] if dropout else []
-        model = Sequential([Dense(5, 16), ReLU(), *drop, Dense(16, 3), Softmax()], seed=7)
-        model.compile("sparse_categorical_crossentropy", Adam(lr=0.01))
-        return model
-
     x, y = make_data()
-    model = build()
+    model = make_model(Adam(lr=0.01), dropout=dropout)
     for start in range(0, 30, 10):
         model.train_step(x[start:start + 10], y[start:start + 10])
     resumed = load_model(model.save(tmp_path / "m.npz"))
