@@ -515,13 +515,14 @@ def test_a_parameter_that_cannot_be_nudged_is_named_before_anything_runs(value, 
         check_model(model, MSE(), np.ones((2, 3)), np.ones((2, 2)))
 
 
-def test_check_model_names_a_layer_that_is_a_class_or_no_layer():
-    for layers, error, match in (
-            ([ReLU], TypeError, "layer 0 must be a layer instance, got the class ReLU"),
-            ([ReLU(), np.tanh], TypeError, r"layer 1 must be a layer .*got ufunc, which has "
-                                           r"no forward, backward, params, grads")):
-        with pytest.raises(error, match=f"^check_model: {match}"):
-            check_model(SimpleNamespace(layers=layers), MSE(), np.ones((2, 3)), np.ones((2, 3)))
+@pytest.mark.parametrize("layers, match", [
+    ([ReLU], "layer 0 must be a layer instance, got the class ReLU"),
+    ([ReLU(), np.tanh], r"layer 1 must be a layer .*got ufunc, which has no forward, "
+                        r"backward, params, grads"),
+], ids=["class", "ufunc"])
+def test_check_model_names_a_layer_that_is_a_class_or_no_layer(layers, match):
+    with pytest.raises(TypeError, match=f"^check_model: {match}"):
+        check_model(SimpleNamespace(layers=layers), MSE(), np.ones((2, 3)), np.ones((2, 3)))
 
 
 def test_check_layer_names_what_a_layer_of_ones_own_lacks():
