@@ -1,7 +1,7 @@
 """Hypothesis strategies shared by the core tests: shapes, well-behaved float64 arrays,
 inputs kept away from ReLU's kink, extreme logits; the filter that keeps gradient checks
-to draws whose gradients central differences can resolve; and a callback that refuses every
-fit, for what a refused fit must leave as it was."""
+to draws whose gradients central differences can resolve; a read-only array maker; and a
+callback that refuses every fit, for what a refused fit must leave as it was."""
 
 from __future__ import annotations
 
@@ -180,6 +180,12 @@ def seeds() -> st.SearchStrategy[int]:
 def one_hot(labels: np.ndarray, K: int, dtype=np.float64) -> np.ndarray:
     """(N, K) one-hot rows of integer labels (written here so the tests stand alone)."""
     return np.eye(K, dtype=dtype)[labels]
+
+
+def read_only(a: np.ndarray) -> np.ndarray:
+    """``a`` itself, made read-only: a parameter that an update in place cannot change."""
+    a.flags.writeable = False
+    return a
 
 
 class RefuseToBegin(Callback):

@@ -13,6 +13,7 @@ from strategies import (
     floats64,
     labels_for,
     matrix_shapes,
+    read_only,
     resolvable,
     resolvable_layer,
     seeds,
@@ -492,11 +493,6 @@ def test_an_integer_parameter_is_named():
     with pytest.raises(ValueError, match=r"check_layer: Scale\(\): params\['a'\] has dtype "
                                          r"int64, expected a float dtype"):
         check_layer(Scale(5, dtype=np.int64), X)
-
-
-def read_only(p: np.ndarray) -> np.ndarray:
-    p.flags.writeable = False
-    return p
 
 
 @pytest.mark.parametrize("value, error, match", [

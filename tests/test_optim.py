@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import SETTINGS, floats64, matrix_shapes
+from strategies import SETTINGS, floats64, matrix_shapes, read_only
 
 from tinynet import optim
 from tinynet.layers import Dense, ReLU, Softmax
@@ -213,11 +213,6 @@ def test_numpy_numbers_are_accepted_as_hyper_parameters():
     assert Adam(np.float32(0.5), beta1=np.float64(0.8)).beta1 == 0.8
 
 
-def _read_only(a: np.ndarray) -> np.ndarray:
-    a.flags.writeable = False
-    return a
-
-
 @pytest.mark.parametrize("make", [SGD, Adam])
 @pytest.mark.parametrize("param, bad_grad, message", [
     (np.ones(3), None, "no gradient yet: call model.backward"),
@@ -227,7 +222,7 @@ def _read_only(a: np.ndarray) -> np.ndarray:
     (np.ones(3), np.array(["a", "b", "c"]), r"must hold real numbers .*, got dtype <U1$"),
     (np.ones(3, np.int64), np.ones(3), r"a parameter of shape \(3,\) has dtype int64, "
                                        r"expected a float dtype"),
-    (_read_only(np.ones(3)), np.ones(3), r"a parameter of shape \(3,\) is read-only"),
+    (read_only(np.ones(3)), np.ones(3), r"a parameter of shape \(3,\) is read-only"),
 ], ids=["missing", "misshapen", "complex", "strings", "int-param", "read-only"])
 def test_a_refused_step_changes_nothing(make, param, bad_grad, message):
     # A learner who calls opt.step too early, or with a wrong pair, fixes it and steps again:
