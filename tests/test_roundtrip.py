@@ -12,11 +12,9 @@ Conv2D's pair stride, an SGD given momentum after it was built) cannot slip thro
 from __future__ import annotations
 
 import math
-import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -413,10 +411,12 @@ OPTIMIZERS = pytest.mark.parametrize("optimizer", [SGD, RMSprop, Adam, Adagrad],
 @OPTIMIZERS
 @SETTINGS
 @given(data=st.data(), epochs=st.integers(0, 2), change=st.booleans())
-def test_save_and_load_give_back_the_same_model(optimizer: type[Optimizer], data: st.DataObject,
-                                                epochs: int, change: bool) -> None:
+def test_save_and_load_give_back_the_same_model(
+        optimizer: type[Optimizer], data: st.DataObject, epochs: int, change: bool,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
     case = data.draw(cases(optimizer), label="case")
-    with warnings.catch_warnings(), tempfile.TemporaryDirectory() as folder:
+    folder = tmp_path_factory.mktemp("roundtrip")  # one per example: tmp_path is per test
+    with warnings.catch_warnings():
         # compile's warning for Softmax and from_logits, and NumPy's for a large output
         warnings.simplefilter("ignore")
         model = case.build()
@@ -424,7 +424,7 @@ def test_save_and_load_give_back_the_same_model(optimizer: type[Optimizer], data
             reject()  # diverged: what is saved then is not the point
         if change:  # set after training, as a user or a callback does
             apply_changes(model, case.changes)
-        loaded = load_model(save_model(model, Path(folder) / "model"), CUSTOM)
+        loaded = load_model(save_model(model, folder / "model"), CUSTOM)
         assert_same_model(loaded, model, case.x)
         # repr: the same NaN, should a large output make the loss one
         assert repr(loaded.evaluate(case.x, case.y)) == repr(model.evaluate(case.x, case.y))
@@ -436,17 +436,18 @@ def test_save_and_load_give_back_the_same_model(optimizer: type[Optimizer], data
        checkpoint=st.booleans(), change=st.booleans())
 def test_a_run_resumed_from_its_file_ends_as_the_run_never_saved(
         optimizer: type[Optimizer], data: st.DataObject, k: int, more: int, checkpoint: bool,
-        change: bool) -> None:
+        change: bool, tmp_path_factory: pytest.TempPathFactory) -> None:
     # Trained k epochs (saved then, by a ModelCheckpoint or by save_model), then both the
     # model itself and the one loaded from its file go on to epoch k + more; and so does a
     # run of k + more epochs from the start, which neither stops nor saves.
     case = data.draw(cases(optimizer), label="case")
     epochs = k + more
-    with warnings.catch_warnings(), tempfile.TemporaryDirectory() as folder:
+    folder = tmp_path_factory.mktemp("resume")  # one per example: tmp_path is per test
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        path = Path(folder) / f"e{k}.npz"
+        path = folder / f"e{k}.npz"
         model = case.build()
-        if case.fit(model, k, callbacks=[ModelCheckpoint(str(Path(folder) / "e{epoch}.npz"))]
+        if case.fit(model, k, callbacks=[ModelCheckpoint(str(folder / "e{epoch}.npz"))]
                     if checkpoint else []) is not None:
             reject()  # diverged before the save
         if change:  # after the k epochs, before the save: both runs go on with them
