@@ -438,3 +438,24 @@ def test_plot_confusion_matrix_labels_both_axes_and_writes_whole_counts():
     assert [t.get_text() for t in ax.texts] == ["1234", "5", "67", "617"]  # not 1.2e+03
     # White only above half the largest count: 617 is exactly half of 1234.
     assert [t.get_color() for t in ax.texts] == ["white", "black", "black", "black"]
+
+
+def visible_xticks(fig: Figure) -> list[list[float]]:
+    """The x ticks each axes of ``fig`` shows once drawn."""
+    fig.canvas.draw()
+    ticks = []
+    for ax in fig.axes:
+        low, high = ax.get_xlim()
+        ticks.append([float(t) for t in ax.get_xticks() if low <= t <= high])
+    return ticks
+
+
+@pytest.mark.parametrize("draw", [
+    lambda: plot.plot_history({"loss": [0.5], "accuracy": [0.8]}),  # tinynet train --quick
+    lambda: plot.plot_loss([0.5]),
+])
+def test_one_epoch_or_step_is_labelled_1_not_fractions(draw):
+    # matplotlib widens a single point's axis to 0.945..1.055 and, asked for at least two
+    # ticks, fills it with 0.945, 0.96, ...: epochs that do not exist.
+    for ticks in visible_xticks(draw()):
+        assert ticks == [1.0]

@@ -162,6 +162,13 @@ def _grid(n: int, ncols: int) -> tuple[int, int]:
     return math.ceil(n / ncols), ncols
 
 
+def _count_ticks(ax: Axes) -> None:
+    """Whole numbers only on the x axis, which counts epochs or steps: no epoch 1.5."""
+    # min_n_ticks=1: with the default 2, the axis of a single epoch, which matplotlib widens
+    # to 0.945..1.055, would be filled with 0.945, 0.96, ... to find a second tick.
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+
+
 def _show_digit(ax: Axes, image: np.ndarray, title: str, color: str) -> None:
     ax.imshow(image, cmap="gray_r")  # dark digits on white, as on paper
     ax.set_title(title, color=color, fontsize=9)
@@ -215,7 +222,7 @@ def plot_history(history: History | Mapping[str, Sequence[float]],
                 np.arange(1, len(ys) + 1)
             ax.plot(xs, ys, style, label=label, markersize=4)
         ax.set_title(title)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 1.5
+        _count_ticks(ax)
         ax.set_xlabel("epoch")
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)
@@ -241,7 +248,7 @@ def plot_loss(values: Sequence[float] | np.ndarray, path: str | os.PathLike | No
     ax = fig.add_subplot()
     ax.plot(np.arange(1, len(ys) + 1), ys)
     ax.set_title("Training loss")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    _count_ticks(ax)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("loss")
     ax.grid(alpha=0.3)
