@@ -17,7 +17,12 @@ from tinynet.reference import example_args, quick_subset
 
 
 def main() -> None:
-    args = example_args(__doc__, epochs=1)
+    # Its --epochs and --quick count iterations, not fit's epochs: their help says so.
+    args = example_args(__doc__, epochs=1,
+                        epochs_help="rounds of 1000 iterations of 100 images (default 1; 1000 "
+                                    "iterations are 1 2/3 passes over the training images)",
+                        quick_help="a few seconds: 100 iterations per round, on 2,000 "
+                                   "training and 1,000 test images")
     data = load_mnist()
     (x_train, y_train), (x_test, y_test) = quick_subset(data) if args.quick else data
     iterations = (100 if args.quick else 1000) * args.epochs

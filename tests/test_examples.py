@@ -229,3 +229,18 @@ def test_quick_subset_keeps_the_first_samples_of_each_split():
     (x, y), (x_test, y_test) = quick_subset((train, test), n_train=4, n_test=2)
     assert (x.tolist(), y.tolist()) == ([0, 1, 2, 3], [100, 101, 102, 103])
     assert (x_test.tolist(), y_test.tolist()) == ([200, 201], [300, 301])
+
+
+def test_r5_help_says_its_epochs_are_rounds_of_1000_iterations(capsys, monkeypatch):
+    # R5 counts iterations, not epochs: --epochs 3 runs 3,000 steps of 100 images (5 passes
+    # over the data), and --quick 100 steps. Its --help said "default 1, 1 with --quick"
+    # and "2,000 training and 1,000 test images", as if it were fit's epochs.
+    spec = importlib.util.spec_from_file_location("r5", ROOT / "examples" / "r5_low_level.py")
+    r5 = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(r5)
+    monkeypatch.setattr(sys, "argv", ["r5_low_level.py", "--help"])
+    with pytest.raises(SystemExit):
+        r5.main()
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--epochs EPOCHS rounds of 1000 iterations of 100 images" in help_text
+    assert "100 iterations" in help_text.split("--quick")[-1]

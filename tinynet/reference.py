@@ -244,7 +244,8 @@ def remove_empty_folders(folders: Sequence[Path]) -> None:
 def example_args(doc: str | None, epochs: int, quick_epochs: int = 1,
                  argv: list[str] | None = None, *, out: bool = True,
                  quick_help: str = "a few seconds on a subset: 2,000 training and 1,000 "
-                                   "test images") -> argparse.Namespace:
+                                   "test images",
+                 epochs_help: str | None = None) -> argparse.Namespace:
     """The flags every example takes: ``--epochs``, ``--seed``, ``--quick``, ``--out``.
 
     ``--quick`` trains for ``quick_epochs`` (unless ``--epochs`` says otherwise) on a small
@@ -255,11 +256,12 @@ def example_args(doc: str | None, epochs: int, quick_epochs: int = 1,
     are still empty: an example that fails, or is interrupted, before writing in them leaves
     nothing behind, as ``tinynet train`` does. ``out=False`` leaves ``--out`` out, for an
     example that saves nothing (manual_loop.py); ``quick_help`` says what its ``--quick``
-    does.
+    does, and ``epochs_help`` what its ``--epochs`` counts, if not fit's epochs (R5 counts
+    rounds of iterations).
     """
     parser = argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0])
     parser.add_argument("--epochs", type=int_in_range(1),
-                        help=f"default {epochs}, {quick_epochs} with --quick")
+                        help=epochs_help or f"default {epochs}, {quick_epochs} with --quick")
     parser.add_argument("--seed", type=int_in_range(0), default=0,
                         help="seed of weights and shuffling (default 0)")
     parser.add_argument("--quick", action="store_true", help=quick_help)
