@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -665,3 +666,18 @@ def test_predict_prints_probabilities_for_a_model_that_outputs_logits(tmp_path, 
     p = np.array([float(v) for v in re.findall(r"\d: (\S+)", second)])
     assert len(p) == 10 and (p >= 0).all() and abs(p.sum() - 1) < 1e-3
     assert first == f"{digit}: {int(p.argmax())}"
+
+
+def test_train_that_diverges_says_so_in_one_line_without_numpy_warnings(tmp_path,
+                                                                        monkeypatch, capsys):
+    # fit stops a run whose loss is NaN with one line that says why and what to try; numpy
+    # warned of the overflow in Dense's matmul first, three warnings of two lines each.
+    monkeypatch.setattr("tinynet.cli._load_data", lambda folder: _synthetic_digits(20, 20))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["train", "--optimizer", "sgd", "--lr", "1e9", "--batch-size", "4",
+                     "--verbose", "0", "--out", str(tmp_path / "runs")]) == 1
+    assert [str(w.message) for w in caught] == []
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "training diverged" in err[0], err
+    assert list(tmp_path.iterdir()) == []

@@ -318,11 +318,16 @@ def _train(args: argparse.Namespace, program: reference.Program) -> int:
     if args.verbose:  # the shape of the input, or a CNN's output shapes all show as "?"
         model.summary(input_shape=program.scaling.shape)
     start = time.perf_counter()
-    history = model.fit(x, y, epochs=epochs, batch_size=args.batch_size or program.batch_size,
-                        validation_data=(x_val, y_val), verbose=args.verbose,
-                        callbacks=program.callbacks(model.optimizer))
-    seconds = time.perf_counter() - start
-    loss, accuracy = model.evaluate(x_val, y_val)
+    # A run that diverges (too high an --lr) overflows on its way to a NaN loss, which fit
+    # reports in one line saying what to try: numpy's warnings of the overflow, two lines
+    # each, on the way there would only bury that line.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        history = model.fit(x, y, epochs=epochs,
+                            batch_size=args.batch_size or program.batch_size,
+                            validation_data=(x_val, y_val), verbose=args.verbose,
+                            callbacks=program.callbacks(model.optimizer))
+        seconds = time.perf_counter() - start
+        loss, accuracy = model.evaluate(x_val, y_val)
 
     text = json.dumps(history.history, indent=1) + "\n"
     _write_together([(args.out / "model.npz", model.save),
