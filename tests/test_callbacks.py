@@ -832,3 +832,22 @@ def test_a_schedule_whose_lr_has_a_default_is_given_the_rate():
         return lr / 2
 
     assert scheduled_rates(halve) == [0.05, 0.025, 0.0125]
+
+
+@pytest.mark.parametrize("seconds, steps, timing", [
+    (0.9996, 1, "1s 1s/step"),        # was "1000ms 1000ms/step"
+    (0.9996, 1000, "1s 1ms/step"),    # was "1000ms 1000us/step"
+    (0.4, 1000, "400ms 400us/step"),
+    (2.5, 1000, "2s 2ms/step"),
+])
+def test_progress_timings_round_into_the_next_unit(seconds, steps, timing, monkeypatch):
+    # Under a second is written in ms, under a ms in us: a time that rounds to 1000 of the
+    # smaller unit is one of the larger, as Keras writes it.
+    clock = iter([0.0, seconds])
+    monkeypatch.setattr("tinynet.callbacks.time.perf_counter", lambda: next(clock))
+    stream = io.StringIO()
+    bar = ProgressBar(2, stream=stream)
+    bar.set_params({"epochs": 1, "steps": steps})
+    bar.on_epoch_begin(0)
+    bar.on_epoch_end(0, {"loss": 0.5})
+    assert stream.getvalue() == f"Epoch 1/1 - {timing} - loss: 0.5000\n"

@@ -129,14 +129,17 @@ class History(Callback):
                 self.history[key][-1] = value
 
 
+# The unit is chosen on the rounded value: 0.9996 s is "1s", not "1000ms".
 def _format_duration(seconds: float) -> str:
-    return f"{seconds:.0f}s" if seconds >= 1 or seconds == 0 else f"{seconds * 1000:.0f}ms"
+    if seconds == 0 or round(seconds * 1e3) >= 1000:
+        return f"{seconds:.0f}s"
+    return f"{seconds * 1e3:.0f}ms"
 
 
 def _format_per_step(seconds: float) -> str:
-    if seconds >= 1:
+    if round(seconds * 1e3) >= 1000:
         return f"{seconds:.0f}s/step"
-    if seconds >= 1e-3:
+    if round(seconds * 1e6) >= 1000:
         return f"{seconds * 1e3:.0f}ms/step"
     return f"{seconds * 1e6:.0f}us/step"
 
