@@ -681,3 +681,13 @@ def test_train_that_diverges_says_so_in_one_line_without_numpy_warnings(tmp_path
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and "training diverged" in err[0], err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_train_help_says_what_quick_does_to_the_epochs(capsys):
+    # --quick trains one epoch unless --epochs says otherwise; the help of --epochs said
+    # "default: the program's", and that of --quick "one epoch", each half of it.
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--epochs EPOCHS default: the program's, 1 with --quick" in text
+    assert "train on 2,000 images (one epoch, unless --epochs)" in text

@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="r2", choices=list(reference.PROGRAMS),
                    help="the reference program (default: r2, the two-layer MLP); " + "; ".join(
                        f"{k}: {v.description}" for k, v in reference.PROGRAMS.items()))
-    p.add_argument("--epochs", type=reference.int_in_range(1), help="default: the program's")
+    p.add_argument("--epochs", type=reference.int_in_range(1),
+                   help="default: the program's, 1 with --quick")
     p.add_argument("--batch-size", type=reference.int_in_range(1), help="default: the program's")
     p.add_argument("--optimizer", choices=list(tinynet.optim.OPTIMIZERS),
                    help="default: the program's")
@@ -65,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"output folder for {', '.join(TRAIN_OUTPUTS)}, created if missing "
                    "and checked before training (runs/)")
     p.add_argument("--quick", action="store_true",
-                   help="train one epoch on 2,000 images and test on 1,000 (for a smoke test)")
+                   help="train on 2,000 images (one epoch, unless --epochs) and test on "
+                   "1,000, for a smoke test")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                    help="0 silent, 1 a progress bar, 2 a line per epoch")
     p.add_argument("--data", type=Path, help=data_help)
