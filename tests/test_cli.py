@@ -691,3 +691,47 @@ def test_train_help_says_what_quick_does_to_the_epochs(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "--epochs EPOCHS default: the program's, 1 with --quick" in text
     assert "train on 2,000 images (one epoch, unless --epochs)" in text
+
+
+def f1(y_pred, y_true):
+    """A metric function of one's own: a model file holds its name only."""
+    return 0.0
+
+
+def test_a_model_with_a_metric_of_ones_own_runs_with_a_one_line_note(small_model, tmp_path,
+                                                                     capsys):
+    # load_model warns that it leaves the metric out and how to pass it in Python: a
+    # UserWarning of two lines, the second cli.py's own source, with advice the command
+    # cannot take. The command does not need the metric, and says so in one line.
+    model = load_model(small_model)
+    model.compile("sparse_categorical_crossentropy", "sgd", metrics=[f1])
+    path = _save(model, tmp_path / "f1.npz")
+    image = tmp_path / "seven.png"
+    _big_inverted_png(load_mnist()[1][0][0], image)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["predict", str(path), str(image)]) == 0
+    assert caught == []
+    err = capsys.readouterr().err.splitlines()
+    assert f"{path}: metric 'f1' is a function of your own, which the file cannot hold: " \
+           "left out (the tinynet command does not use it)" in err
+
+
+def test_a_model_with_a_layer_of_ones_own_is_refused_saying_the_command_cannot_load_it(
+        tmp_path, capsys):
+    from tinynet.layers import Layer
+
+    class Scale(Layer):
+        def forward(self, x, training=False):
+            return 2 * x
+
+        def backward(self, grad):
+            return 2 * grad
+
+    path = _save(Sequential([Dense(784, 10), Scale(), Softmax()], seed=0), tmp_path / "s.npz")
+    assert main(["predict", str(path), str(path)]) == 1
+    err = capsys.readouterr().err
+    # load_model's advice is Python's; the line says it is, and that the command cannot.
+    assert err.count("\n") == 1 and "unknown layer type 'Scale'" in err
+    assert err.endswith("custom_objects={'Scale': Scale}) in Python: the tinynet command "
+                        "loads tinynet's own classes only\n"), err

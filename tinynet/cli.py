@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -139,7 +140,25 @@ def _load_model(path: Path) -> tinynet.Sequential:
         raise CommandError(f"{path}: no such file")
     if path.is_dir():  # also ".", "" and "/", which have no name for with_name to replace
         raise CommandError(f"{path}: is a folder, expected a model file (.npz)")
-    return load_model(path)
+    # load_model's advice for parts of one's own (pass them in custom_objects) is for Python
+    # callers: the command can only say where it applies.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model = load_model(path)
+        except ValueError as err:
+            if "custom_objects=" not in str(err):
+                raise
+            raise CommandError(f"{err} in Python: the tinynet command loads tinynet's own "
+                               "classes only") from None
+    for warning in caught:
+        # A metric function of one's own, which the file names only, is left out: the
+        # command computes the accuracy itself. One line, not a warning and its source line.
+        message = str(warning.message).split("; pass it to load it")[0]
+        if message != str(warning.message):
+            message += ": left out (the tinynet command does not use it)"
+        print(message, file=sys.stderr)
+    return model
 
 
 def _input_shape(model: tinynet.Sequential) -> tuple[int, ...] | None:
