@@ -851,3 +851,32 @@ def test_progress_timings_round_into_the_next_unit(seconds, steps, timing, monke
     bar.on_epoch_begin(0)
     bar.on_epoch_end(0, {"loss": 0.5})
     assert stream.getvalue() == f"Epoch 1/1 - {timing} - loss: 0.5000\n"
+
+
+class Interrupt(Callback):
+    """Ctrl-C (or any error) in the middle of an epoch: after its second batch."""
+
+    def on_batch_end(self, batch, logs=None):
+        if batch == 1:
+            raise KeyboardInterrupt
+
+
+def test_a_run_stopped_mid_epoch_ends_the_live_bar_line(monkeypatch):
+    # The bar of the epoch's first batch was left without its newline, so the error the
+    # program printed next read "  1/4 [=====>...] - ETA: 0s - loss: 0.6931tinynet: interrupted".
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    x, y = data()
+    with pytest.raises(KeyboardInterrupt):
+        model().fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=1, callbacks=[Interrupt()])
+    out = terminal.getvalue()
+    assert "\r" in out and out.endswith("\n") and out.count("\n") == 2, repr(out)
+
+
+def test_a_run_stopped_mid_epoch_adds_no_line_where_none_is_open(capsys):
+    x, y = data()
+    for verbose in (0, 1, 2):  # a log file's bar, or none, has no line left open
+        with pytest.raises(KeyboardInterrupt):
+            model().fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=verbose,
+                        callbacks=[Interrupt()])
+    assert capsys.readouterr().out == "Epoch 1/2\n"  # verbose=1's, only

@@ -181,6 +181,7 @@ class ProgressBar(Callback):
         super().__init__()
         self.verbose = verbose_level(verbose)
         self._stream = stream
+        self._drawn = 0  # characters of the live bar line drawn so far; 0: no line open
 
     @property
     def stream(self) -> TextIO:
@@ -236,6 +237,15 @@ class ProgressBar(Callback):
             self.stream.write(line)
         self.stream.write("\n")
         self.stream.flush()
+        self._drawn = 0
+
+    def end_line(self) -> None:
+        """End the live bar's line if an epoch stopped half-way (an error, Ctrl-C), so that
+        what is printed next starts on a line of its own; fit calls it then."""
+        if self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._drawn = 0
 
     def _bar(self, done: int, total: int) -> str:
         digits = len(str(total))

@@ -500,7 +500,8 @@ class Sequential:
                          for name, fn in self.metrics]
         steps = math.ceil(len(x) / batch_size)  # batches per epoch; the last may be smaller
         # History first: a ModelCheckpoint saves model.history, which must hold the epoch.
-        all_callbacks = [history, ProgressBar(verbose), *callbacks]
+        progress = ProgressBar(verbose)
+        all_callbacks = [history, progress, *callbacks]
         params = {"epochs": epochs, "steps": steps, "verbose": verbose,
                   "initial_epoch": initial_epoch}
         for cb in all_callbacks:
@@ -520,6 +521,7 @@ class Sequential:
         except BaseException:
             if self.steps_trained == steps_before:
                 self.history, self.stop_training, self.input_shape = kept
+            progress.end_line()  # the error's message, printed next, on a line of its own
             raise
         return history
 
