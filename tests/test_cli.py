@@ -684,13 +684,32 @@ def test_train_that_diverges_says_so_in_one_line_without_numpy_warnings(tmp_path
 
 
 def test_train_help_says_what_quick_does_to_the_epochs(capsys):
-    # --quick trains one epoch unless --epochs says otherwise; the help of --epochs said
-    # "default: the program's", and that of --quick "one epoch", each half of it.
+    # --quick trains as many epochs as the program's example unless --epochs says otherwise;
+    # the help of --epochs said "default: the program's", and that of --quick "one epoch".
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "--epochs EPOCHS default: the program's, 1 with --quick" in text
-    assert "train on 2,000 images (one epoch, unless --epochs)" in text
+    assert ("--epochs EPOCHS default: the program's; with --quick, as its example's "
+            "(r1 5, r2 1, r3 3, r4 1, r5 1, cnn 1)") in text
+    assert "train on 2,000 images (for the epochs --epochs says)" in text
+
+
+@pytest.mark.parametrize(("argv", "epochs", "optimizer"), [
+    (["--model", "r1"], 5, "SGD"),  # one epoch of MSE on softmax outputs reached 25%
+    (["--model", "r3"], 3, "Adam"),  # and of raw pixels in a CNN 13%: it looked broken
+    (["--model", "r3", "--epochs", "2", "--optimizer", "RMSprop"], 2, "RMSprop"),
+], ids=["r1", "r3", "r3 --epochs 2, --optimizer in any case"])
+def test_a_quick_train_runs_the_examples_quick_epochs(argv, epochs, optimizer, tmp_path,
+                                                        monkeypatch):
+    asked = {}
+
+    def stop(model, x, y, epochs, **kwargs):
+        asked.update(epochs=epochs, optimizer=type(model.optimizer).__name__, samples=len(x))
+        raise KeyboardInterrupt  # what is checked is decided before training starts
+
+    monkeypatch.setattr(Sequential, "fit", stop)
+    assert main(["train", "--quick", *argv, "--verbose", "0", "--out", str(tmp_path)]) == 130
+    assert asked == {"epochs": epochs, "optimizer": optimizer, "samples": 2000}
 
 
 def f1(y_pred, y_true):

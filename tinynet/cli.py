@@ -54,10 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="r2", choices=list(reference.PROGRAMS),
                    help="the reference program (default: r2, the two-layer MLP); " + "; ".join(
                        f"{k}: {v.description}" for k, v in reference.PROGRAMS.items()))
+    quick = ", ".join(f"{k} {v.quick_epochs}" for k, v in reference.PROGRAMS.items())
     p.add_argument("--epochs", type=reference.int_in_range(1),
-                   help="default: the program's, 1 with --quick")
+                   help=f"default: the program's; with --quick, as its example's ({quick})")
     p.add_argument("--batch-size", type=reference.int_in_range(1), help="default: the program's")
-    p.add_argument("--optimizer", choices=list(tinynet.optim.OPTIMIZERS),
+    # Any case, as compile takes the names: --optimizer Adam is adam.
+    p.add_argument("--optimizer", type=str.lower, choices=list(tinynet.optim.OPTIMIZERS),
                    help="default: the program's")
     p.add_argument("--lr", type=homework.positive_float,
                    help="learning rate (default: the program's)")
@@ -67,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"output folder for {', '.join(TRAIN_OUTPUTS)}, created if missing "
                    "and checked before training (runs/)")
     p.add_argument("--quick", action="store_true",
-                   help="train on 2,000 images (one epoch, unless --epochs) and test on "
+                   help="train on 2,000 images (for the epochs --epochs says) and test on "
                    "1,000, for a smoke test")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                    help="0 silent, 1 a progress bar, 2 a line per epoch")
@@ -325,7 +327,7 @@ def _train(args: argparse.Namespace, program: reference.Program) -> int:
 
     data = _load_data(args.data)
     (x_train, y_train), (x_test, y_test) = reference.quick_subset(data) if args.quick else data
-    epochs = args.epochs or (1 if args.quick else program.epochs)
+    epochs = args.epochs or (program.quick_epochs if args.quick else program.epochs)
     model = program.build(args.seed)
     model.compile(loss=program.loss(), optimizer=program.make_optimizer(args.optimizer, args.lr))
     model.metadata = program.metadata()
