@@ -47,8 +47,8 @@ def main() -> None:
     print("each row sums to 1:", np.allclose(probabilities.sum(axis=1), 1))
 
     plot_history(history, path=args.out / "r2_curves.png")
-    plot_digits(test_images[:16].reshape(-1, 28, 28), test_labels[:16],
-                predictions=model.predict(test_images[:16]).argmax(axis=1),
+    plot_digits(test_images[:20].reshape(-1, 28, 28), test_labels[:20],
+                predictions=model.predict(test_images[:20]).argmax(axis=1),
                 path=args.out / "r2_digits.png")
 
 
