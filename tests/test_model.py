@@ -261,6 +261,7 @@ def test_softmax_model_with_cross_entropy_stays_finite_for_logits_of_1e4():
 def test_nan_or_inf_in_the_data_is_refused_before_anything_runs(bad):
     x, y = blobs(2, n=64)
     x[37, 1] = bad
+    x[50, 0] = bad  # a later one too: the message names the first
     model = compiled()
     before = model.get_weights()
     for call in (lambda: model.fit(x, y, verbose=0), lambda: model.evaluate(x, y),
@@ -300,6 +301,20 @@ def test_cross_entropy_on_outputs_that_are_not_probabilities_says_so():
             call()
 
 
+
+def test_cross_entropy_on_outputs_that_are_not_rows_says_so_before_any_step():
+    # A convolutional model without Flatten and Dense gives (N, H, W, C) outputs: the
+    # targets are checked against rows of K classes, which these are not.
+    model = Sequential([Conv2D(1, 2, 1)], seed=0)  # (N, 3, 3, 1) -> (N, 3, 3, 2)
+    model.compile(CrossEntropy(from_logits=True), SGD(0.1), metrics=None)
+    x, y = np.zeros((4, 3, 3, 1), np.float32), np.zeros(4, int)
+    for call in (lambda: model.fit(x, y, verbose=0), lambda: model.evaluate(x, y)):
+        with pytest.raises(ValueError, match=r"^cross-entropy needs outputs of shape \(N, K\), "
+                                             r"the model gives \(1, 3, 3, 2\)$"):
+            call()
+    assert model.steps_trained == 0
+
+
 def test_an_absurd_learning_rate_stops_training_with_a_hint():
     x, y = blobs(3)
     model = Sequential([Dense(2, 8), ReLU(), Dense(8, 2)], seed=0)
@@ -310,6 +325,27 @@ def test_an_absurd_learning_rate_stops_training_with_a_hint():
                            match=r"(inf|nan) at epoch \d+, batch \d+/4.*lower learning "
                                  r"rate \(now 1e\+30\)"):
             model.fit(x, one_hot(y, 2, np.float32), epochs=20, batch_size=16, verbose=0)
+
+
+
+def test_a_diverged_fit_names_the_epoch_and_batch_counting_from_1():
+    # A weight turned to NaN before batch 3 of epoch 2 (0-based: epoch 1, batch 2) makes
+    # that batch's loss NaN: fit stops there, naming it as the progress bar counts, from 1,
+    # without taking its step.
+    class BreakBeforeEpoch2Batch3(tinynet.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_batch_begin(self, batch, logs=None):
+            if (self.epoch, batch) == (1, 2):
+                self.model.layers[0].params["W"][0, 0] = np.nan
+
+    x, y = blobs(0)
+    model = compiled()
+    with pytest.raises(FloatingPointError, match=r"^the loss became nan at epoch 2, batch 3/4: "
+                                                 r"training diverged"):
+        model.fit(x, y, epochs=3, batch_size=16, verbose=0, callbacks=[BreakBeforeEpoch2Batch3()])
+    assert model.steps_trained == 4 + 2 and model.optimizer.iterations == 6
 
 
 # ---------------------------------------------------------------------------- bad inputs
@@ -340,6 +376,10 @@ REAL = r"Sequential: x must hold real numbers \(bool, int, uint or float\), got 
     ([[0.0, 1.0], [2.0]], np.zeros(2, int), r"Sequential: x must be an array of real numbers, "
                                             r"got a list that is not one"),
     (np.zeros((0, 2)), np.zeros(0, int), r"x holds no samples"),
+    # A scalar has no len(): Python's TypeError would name neither x nor y.
+    (np.float32(0.5), np.zeros(1, int), r"^x must have a batch axis, got a scalar$"),
+    (np.zeros((10, 2)), np.int64(0), r"x and y must hold the same number of samples, got 10 "
+                                     r"and a scalar$"),
 ])
 def test_bad_data_is_refused_naming_what_and_why(x, y, message):
     model = compiled()
@@ -358,8 +398,11 @@ def test_bad_validation_data_is_refused_by_name():
         model.fit(x, y, validation_data=(x, y[:5]), verbose=0)
     with pytest.raises(ValueError, match=r"validation_data\[1\]: labels must be in \[0, 2\)"):
         model.fit(x, y, validation_data=(x, y + 1), verbose=0)
-    with pytest.raises(ValueError, match="pair"):
-        model.fit(x, y, validation_data=(x,), verbose=0)
+    # Keras's (x_val, y_val, val_sample_weights), and an array of two samples, which would
+    # unpack into a "pair" of one sample each: neither is the pair tinynet takes.
+    for not_a_pair in ((x,), (x, y, np.ones(16)), x[:2]):
+        with pytest.raises(ValueError, match=r"^validation_data must be a pair \(x_val, y_val\)$"):
+            model.fit(x, y, validation_data=not_a_pair, verbose=0)
 
 
 def test_mse_targets_of_the_wrong_shape_are_refused():
@@ -397,7 +440,8 @@ def test_predict_names_the_layer_on_a_wrong_shape():
 @pytest.mark.parametrize("kwargs, name", [
     ({"epochs": -1}, "epochs"), ({"epochs": 1.5}, "epochs"), ({"batch_size": 0}, "batch_size"),
     ({"batch_size": "32"}, "batch_size"), ({"verbose": 3}, "verbose"),
-    ({"verbose": "silent"}, "verbose"),
+    ({"verbose": "silent"}, "verbose"), ({"initial_epoch": -1}, "initial_epoch"),
+    ({"initial_epoch": 0.5}, "initial_epoch"),
 ])
 def test_bad_fit_arguments_are_refused_by_name(kwargs, name):
     x, y = blobs(0, n=8)
@@ -438,6 +482,19 @@ def test_uint8_input_is_trained_as_floats():
     assert ha.history == hb.history
     np.testing.assert_array_equal(a.predict(pixels), b.predict(pixels.astype(np.float32)))
     assert a.predict(pixels).dtype == np.float32
+
+
+
+def test_a_model_without_parameters_computes_in_float32_too():
+    # Its dtype is float32, as the layers' default, and x is converted to it: a ReLU alone
+    # would otherwise give back uint8 pixels as integers, or float64 data as float64.
+    model = Sequential([ReLU()], seed=0)
+    assert model.dtype == np.float32
+    pixels = np.array([[0, 255], [7, 128]], np.uint8)
+    out = model.predict(pixels)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, pixels.astype(np.float32))
+    assert model.predict(np.array([[-1.5, 2.0]])).dtype == np.float32
 
 
 # ------------------------------------------------------------------------------- shuffling
@@ -558,6 +615,31 @@ def test_a_fit_after_compiling_afresh_draws_new_shuffles():
     first, second = recorder.batches
     assert not np.array_equal(first, second)
     assert model.steps_trained == 2 and model.optimizer.iterations == 1
+
+
+
+def test_a_fit_ahead_of_its_epoch_and_one_behind_it_draw_shuffles_of_their_own():
+    # Redoing epoch 1 of a model that trained 2 epochs is 2 steps ahead of a run from its
+    # start; fit(initial_epoch=1) on a fresh model is 2 steps behind it. Each names a stream
+    # of its own: with one for both, each would replay the other's shuffle (and masks).
+    N, batch_size = 16, 8  # 2 steps an epoch
+    x = np.column_stack([np.arange(N), np.ones(N)]).astype(np.float32)
+    y = np.arange(N) % 2
+    orders = []
+    for epochs_before in (2, 0):
+        recorder = RowRecorder()
+        model = Sequential([recorder, Dense(2, 2), Softmax()], seed=0)
+        model.compile(CrossEntropy(), SGD(1e-3))
+        if epochs_before:
+            model.fit(x, y, epochs=epochs_before, batch_size=batch_size, verbose=0)
+        recorder.batches.clear()
+        model.fit(x, y, epochs=2, initial_epoch=1, batch_size=batch_size, verbose=0)
+        orders.append(np.concatenate(recorder.batches))
+    ahead, behind = orders
+    from_start = np.random.default_rng(np.random.SeedSequence(0, spawn_key=(1, 1)))
+    run = from_start.permutation(N)  # epoch 1 of a run from its start
+    for a, b in ((ahead, behind), (ahead, run), (behind, run)):
+        assert not np.array_equal(a, b)
 
 
 # --------------------------------------------------------------------- history, evaluate...
@@ -720,6 +802,20 @@ def test_summary_says_how_to_show_the_shapes_it_cannot_tell():
     assert "(None, 2, 2, 2)" in lines[0] and "Output shapes" not in lines[0]
 
 
+
+def test_summary_shows_the_input_shape_it_is_given_before_the_one_of_the_data_seen():
+    # The data seen is only the default: summary(input_shape=...) asks for another shape.
+    model = Sequential([ReLU(), Flatten(), Dense(4, 2)], seed=0)
+    model.predict(np.zeros((3, 2, 2), np.float32))
+    seen, given = [], []
+    model.summary(print_fn=seen.append)
+    model.summary(input_shape=(4,), print_fn=given.append)
+    relu_row = [line for line in seen[0].splitlines() if "(ReLU)" in line]
+    assert "(None, 2, 2)" in relu_row[0]
+    relu_row = [line for line in given[0].splitlines() if "(ReLU)" in line]
+    assert "(None, 4)" in relu_row[0]
+
+
 def test_summary_of_an_empty_model_has_no_rows_and_no_parameters():
     lines = []
     Sequential([], seed=0).summary(print_fn=lines.append)
@@ -728,8 +824,14 @@ def test_summary_of_an_empty_model_has_no_rows_and_no_parameters():
     assert "Output shapes" not in lines[0]
 
 
+def mean_confidence(y_pred, y_true):
+    """A metric function of one's own: the mean of each sample's largest probability."""
+    return float(y_pred.max(axis=1).mean())
+
+
 @pytest.mark.parametrize("metrics, names", [
     (None, []), ("accuracy", ["accuracy"]), (["acc"], ["acc"]), ((), []),
+    (mean_confidence, ["mean_confidence"]),  # one function alone, as one name alone
 ])
 def test_compile_takes_one_metric_a_list_or_none(metrics, names):
     model = mlp(0)
@@ -772,6 +874,21 @@ def test_compile_warns_of_softmax_applied_twice(ends_in_softmax, from_logits):
         assert messages == []
 
 
+
+def test_a_final_softmax_with_a_loss_on_logits_trains_as_built():
+    # The slip warned of is legal, and runs as written: softmax applied to the probabilities
+    # again. Only CrossEntropy() (from_logits=False) is fused with the final Softmax.
+    x, y = blobs(0, n=16)
+    model = mlp(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.compile(CrossEntropy(from_logits=True), SGD(0.1))
+    assert not model.fused_softmax
+    loss, _ = model.evaluate(x, y)
+    twice = CrossEntropy(from_logits=True).forward(model.predict(x), y)
+    assert loss == pytest.approx(twice, rel=1e-6)
+
+
 def test_validation_split_holds_out_the_last_samples_before_shuffling():
     # As Keras: the last 25% of 64 samples (16) are the validation data of every epoch and
     # never trained on, so the run equals one given them as validation_data.
@@ -790,6 +907,18 @@ def test_validation_split_holds_out_the_last_samples_before_shuffling():
                         validation_data=(rows[48:], y[48:]))
     assert by_split.history == by_pair.history
     assert set(by_split.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+
+
+
+def test_validation_split_rounds_the_samples_trained_on_down_as_keras_does():
+    # 10 samples, 25% held out: 7.5 to train on, rounded down to 7 (Keras's
+    # int(N * (1 - split))), so 3 are validated. Rounding to nearest would train on 8.
+    recorder = RowRecorder()
+    model = Sequential([recorder, Dense(2, 2), Softmax()], seed=0)
+    model.compile(CrossEntropy(), SGD(0.1))
+    rows = np.column_stack([np.arange(10), np.ones(10)]).astype(np.float32)
+    model.fit(rows, np.arange(10) % 2, batch_size=10, verbose=0, validation_split=0.25)
+    np.testing.assert_array_equal(np.sort(recorder.batches[0]), np.arange(7))
 
 
 @pytest.mark.parametrize("n, kwargs, message", [
@@ -836,15 +965,25 @@ def test_fit_takes_keras_default_verbose_auto_as_a_progress_bar(capsys):
     assert all(line.startswith("2/2 [==============================] - ") for line in out[1::2])
 
 
-def test_a_metric_that_fails_fails_before_the_first_step_changes_anything():
-    def keras_order(y_true, y_pred):  # Keras's argument order: y_pred.argmax on labels
-        return float(np.mean(y_pred.argmax(axis=1) == y_true))
+def keras_order(y_true, y_pred):
+    """Keras's argument order: y_pred.argmax on labels fails."""
+    return float(np.mean(y_pred.argmax(axis=1) == y_true))
 
+
+def one_sample_only(y_pred, y_true):
+    """Written for one sample at a time: .item() of a batch of two fails."""
+    return float(y_true.item() == y_pred.argmax())
+
+
+@pytest.mark.parametrize("metric", [keras_order, one_sample_only])
+def test_a_metric_that_fails_fails_before_the_first_step_changes_anything(metric):
+    # The trial runs on two samples, not one: a metric that only fails on a batch of several
+    # (one_sample_only) would pass a one-sample trial and fail after the first step.
     x, y = blobs(4)
     model = mlp(0)
-    model.compile(CrossEntropy(), SGD(0.1), metrics=[keras_order])
+    model.compile(CrossEntropy(), SGD(0.1), metrics=[metric])
     before = [p.copy() for p, _ in model.parameters()]
-    with pytest.raises(ValueError, match="keras_order"):
+    with pytest.raises(ValueError, match=metric.__name__):
         model.fit(x, y, epochs=1, batch_size=8, verbose=0)
     assert model.steps_trained == 0 and model.optimizer.iterations == 0
     for p, (q, _) in zip(before, model.parameters(), strict=True):
@@ -857,6 +996,13 @@ def test_compile_in_keras_order_says_tinynets_order(loss, optimizer):
     with pytest.raises(ValueError, match=r"got the optimiser .*: tinynet's compile takes "
                                          r"\(loss, optimizer\), Keras's \(optimizer, loss\)"):
         mlp(0).compile(loss, optimizer)
+
+
+def test_two_optimisers_are_refused_as_an_unknown_loss_not_as_keras_order():
+    # Keras's order is an optimiser where the loss goes *and* no optimiser where the
+    # optimiser goes; here neither is a loss, and a hint to swap them would mislead.
+    with pytest.raises(ValueError, match=r"^loss must be a Loss or one of \[.*\], got 'adam'$"):
+        mlp(0).compile("adam", "sgd")
 
 
 # ------------------------------------------------------------------------- Keras's names
@@ -1157,6 +1303,11 @@ def test_logged_losses_are_per_sample_for_a_summed_loss_too():
     assert loss == pytest.approx(val_loss, rel=1e-5)
     total, _ = model.evaluate(x, y)  # evaluate keeps the loss's own reduction: the sum
     assert total == pytest.approx(64 * val_loss, rel=1e-5)
+    # Per validation sample, whatever the number of training samples.
+    history = model.fit(x, y, epochs=1, batch_size=16, validation_data=(x[:16], y[:16]),
+                        verbose=0)
+    total, _ = model.evaluate(x[:16], y[:16])
+    assert history.history["val_loss"][0] == pytest.approx(total / 16, rel=1e-6)
 
 
 def fraction_of_ones(y_pred, y_true):
@@ -1172,8 +1323,13 @@ def test_logged_metrics_are_means_per_sample_when_batches_differ_in_size():
     y = np.array([0, 0, 0, 0, 1])
     model = mlp(0)
     model.compile(CrossEntropy(), SGD(0.1), metrics=[fraction_of_ones])
-    history = model.fit(x, y, epochs=3, batch_size=4, verbose=0)
+    keep = KeepBatchLogs()
+    history = model.fit(x, y, epochs=3, batch_size=4, verbose=0, callbacks=[keep])
     assert history.history["fraction_of_ones"] == pytest.approx([1 / 5] * 3)
+    # A batch's logs hold the running mean per sample too: after the last (lone) batch, the
+    # epoch's 1/5, not the mean of the two batches' values.
+    last_batches = [logs["fraction_of_ones"] for logs in keep.copies[1::2]]
+    assert last_batches == pytest.approx([1 / 5] * 3)
     assert model.evaluate(x, y, batch_size=4)[1] == pytest.approx(1 / 5)
 
 
