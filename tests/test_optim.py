@@ -10,7 +10,7 @@ from tinynet import optim
 from tinynet.layers import Dense, ReLU, Softmax
 from tinynet.losses import CrossEntropy
 from tinynet.model import Sequential
-from tinynet.optim import SGD, Adam, RMSprop
+from tinynet.optim import SGD, Adam, Optimizer, RMSprop
 
 
 @st.composite
@@ -138,6 +138,47 @@ def test_adam_first_step_moves_each_entry_by_about_lr():
     moved = p.copy()
     Adam(0.01).step([(moved, g)])
     np.testing.assert_allclose(moved - p, -0.01 * np.sign(g), rtol=1e-2)
+
+
+def test_step_takes_its_pairs_from_an_iterator_as_from_a_list():
+    # step reads the pairs twice, to check them all and then to update: an iterator (a
+    # generator, zip) read once by the checks would leave nothing to update, and no
+    # parameter would move although the step was counted.
+    p, g = np.array([1.0, -2.0, 0.5]), np.array([0.5, -1.0, 2.0])
+    opt = SGD(0.1)
+    opt.step(pair for pair in [(p, g)])
+    np.testing.assert_allclose(p, [1.0 - 0.05, -2.0 + 0.1, 0.5 - 0.2], rtol=1e-15)
+    assert opt.iterations == 1
+
+
+def test_update_gets_one_scratch_array_per_parameter_of_its_shape_and_dtype():
+    # docs/optimizers.md: work is a scratch array of the parameter's shape and dtype, kept per
+    # parameter. One allocated at every step, or in float64 for a float32 parameter, would
+    # cost the memory and time the in-place updates are written to save (module docstring).
+    class Recorder(Optimizer):
+        def update(self, param, grad, state, work):
+            seen.append(work)
+
+    seen = []
+    a, b = np.zeros((2, 3), np.float32), np.zeros(4)
+    opt = Recorder(0.1)
+    for _ in range(2):
+        opt.step([(a, np.ones_like(a)), (b, np.ones_like(b))])
+    work_a, work_b, again_a, again_b = seen
+    assert again_a is work_a and again_b is work_b and work_a is not work_b
+    assert (work_a.shape, work_a.dtype) == ((2, 3), np.float32)
+    assert (work_b.shape, work_b.dtype) == ((4,), np.float64)
+
+
+def test_an_optimiser_of_ones_own_that_takes_lr_alone_needs_no_get_config():
+    # The base class's get_config gives lr: what saving and repr show of such an optimiser.
+    class SignSGD(Optimizer):
+        def update(self, param, grad, state, work):
+            param -= self.lr * np.sign(grad)
+
+    opt = SignSGD(0.5)
+    assert opt.get_config() == {"lr": 0.5}
+    assert repr(opt) == "SignSGD(lr=0.5)"
 
 
 def test_keras_defaults():
