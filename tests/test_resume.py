@@ -306,10 +306,11 @@ def test_an_initial_epoch_that_skips_epochs_or_passes_epochs_is_refused(tmp_path
     model = make_model(SGD(0.1))
     model.fit(x, y, epochs=3, batch_size=20, verbose=0)
     before = model.get_weights()
-    with pytest.raises(ValueError, match=r"initial_epoch=5 would skip epochs: the model's "
-                                         r"history ends with epoch 3, so resume with "
-                                         r"initial_epoch=3"):
-        model.fit(x, y, epochs=6, initial_epoch=5, verbose=0)
+    for skipping in (4, 5):  # 4 skips one epoch, the fourth, and is refused as 5 is
+        with pytest.raises(ValueError, match=rf"initial_epoch={skipping} would skip epochs: "
+                                             r"the model's history ends with epoch 3, so "
+                                             r"resume with initial_epoch=3"):
+            model.fit(x, y, epochs=6, initial_epoch=skipping, verbose=0)
     with pytest.raises(ValueError, match=r"initial_epoch must be <= epochs, got "
                                          r"initial_epoch=3 and epochs=2"):
         model.fit(x, y, epochs=2, initial_epoch=3, verbose=0)
