@@ -816,6 +816,20 @@ def test_summary_shows_the_input_shape_it_is_given_before_the_one_of_the_data_se
     assert "(None, 4)" in relu_row[0]
 
 
+def test_summary_shows_question_marks_for_a_first_layer_of_unknown_input_size():
+    # A layer of one's own may declare an input_shape with None for a size it does not fix,
+    # as Keras writes one: no sample of that shape can be made to find the output shapes.
+    class AnyWidth(Layer):
+        input_shape = (None,)
+
+        def forward(self, x, training=False):
+            return x
+
+    lines = []
+    Sequential([AnyWidth()], seed=0).summary(print_fn=lines.append)
+    assert lines[0].count(" ? ") == 1 and "Output shapes are shown once" in lines[0]
+
+
 def test_summary_of_an_empty_model_has_no_rows_and_no_parameters():
     lines = []
     Sequential([], seed=0).summary(print_fn=lines.append)
@@ -1388,6 +1402,17 @@ def test_fit_refuses_regression_targets_for_accuracy_before_any_step():
         model.fit(x[:2], y[:2], validation_data=(x, y), verbose=0)
     model.compile("mse", SGD(lr=0.1), metrics=None)
     assert len(model.fit(x, y, batch_size=2, verbose=0).history["loss"]) == 1
+
+
+def test_fit_refuses_accuracy_of_outputs_that_are_not_rows_naming_the_metric():
+    # The targets are checked as classes only for (N, K) outputs: of (N, H, W, C) outputs
+    # their "K" would be H, and the check failed on a reshape, naming neither y nor accuracy.
+    model = Sequential([Conv2D(1, 2, 1)], seed=0)  # (N, 3, 3, 1) -> (N, 3, 3, 2)
+    model.compile("mse", SGD(0.1))  # the default metrics: accuracy
+    x, y = np.zeros((4, 3, 3, 1), np.float32), np.zeros((4, 3, 3, 2), np.float32)
+    with pytest.raises(ValueError, match=r"^accuracy: expected y_pred of shape \(N, K\)"):
+        model.fit(x, y, verbose=0)
+    assert model.steps_trained == 0
 
 
 def test_a_metric_is_logged_under_the_name_it_was_given():
