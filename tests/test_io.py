@@ -482,8 +482,17 @@ def test_refuses_a_format_version_that_is_not_an_int_at_least_1(tmp_path, saved,
     (lambda doc: doc["compile"].pop("optimizer"), r"compile: 'optimizer' must be a JSON dict"),
     (lambda doc: doc["compile"]["optimizer"].update(iterations=-1),
      r"compile\.optimizer: 'iterations' must be >= 0, got -1"),
+    # A name, not a number: the warning said that 1 was a function of one's own, to be
+    # passed as custom_objects={1: 1}, and the model loaded without it.
+    (lambda doc: doc["compile"].update(metrics=["accuracy", 1]),
+     r"compile: 'metrics' must hold names \(JSON str\), got 1$"),
+    # int("a") raised a bare ValueError naming no file; 2.5 and true were taken as 2 and 1.
+    *[(lambda doc, shape=shape: doc.update(input_shape=shape),
+       rf"'input_shape' must be a list of ints >= 1, got {re.escape(repr(shape))}$")
+      for shape in (["a", 3], [2.5, 3], [True, 6], [0, 6])],
 ], ids=["no-layers", "layers-dict", "no-seed", "seed-true", "seed-float", "seed-negative",
-        "no-optimizer", "iterations-negative"])
+        "no-optimizer", "iterations-negative", "metric-number", "shape-str", "shape-float",
+        "shape-true", "shape-0"])
 def test_refuses_a_missing_or_mistyped_field_of_the_description(tmp_path, saved, edit, match):
     _, doc, arrays = saved
     edit(doc)

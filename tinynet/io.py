@@ -452,14 +452,20 @@ def load_model(path: str | os.PathLike,
     if arrays:
         raise ModelFormatError(path, f"unexpected arrays {sorted(arrays)[:5]}: the file does "
                                      "not match the architecture it describes")
+    input_shape = _field(path, doc, "input_shape", list, optional=True)
+    # One sample's shape, as summary() and tinynet's CLI use it: int("a") raised a bare
+    # ValueError that named no file, and 2.5 or true were taken as 2 and 1.
+    if input_shape is not None and not all(
+            isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in input_shape):
+        raise ModelFormatError(path, f"'input_shape' must be a list of ints >= 1, got "
+                                     f"{input_shape!r}")
 
     # Everything is checked: only now fill the model.
     model.set_weights(weights)
     if compiled is not None:
         model.optimizer.set_state([p for p, _ in model.parameters()], states, iterations)
-    input_shape = _field(path, doc, "input_shape", list, optional=True)
     if input_shape is not None:
-        model.input_shape = tuple(int(d) for d in input_shape)
+        model.input_shape = tuple(input_shape)
     saved_history = _field(path, doc, "history", dict, optional=True)
     if saved_history is not None:
         model.history = _history(path, saved_history)
@@ -487,10 +493,13 @@ def _compile_as_saved(path: Path, model: Sequential, compiled: dict[str, Any],
     metrics: list[str | Callable] = []
     names = []  # the file's name of each of metrics
     for name in _field(path, compiled, "metrics", list, "compile: "):
-        if isinstance(name, str) and name in metrics_module.METRICS:
+        if not isinstance(name, str):  # not a name: no function of one's own is meant
+            raise ModelFormatError(path, f"compile: 'metrics' must hold names (JSON str), "
+                                         f"got {name!r}")
+        if name in metrics_module.METRICS:
             metrics.append(name)
             names.append(name)
-        elif isinstance(name, str) and name in custom_objects:
+        elif name in custom_objects:
             function = custom_objects[name]
             if isinstance(function, type) or not callable(function):
                 raise TypeError(f"load_model: custom_objects[{name!r}] must be the metric "
