@@ -170,6 +170,7 @@ def test_a_metric_given_under_the_files_name_is_logged_under_it(tmp_path):
 
 @pytest.mark.parametrize("custom_objects, match", [
     ([Scale], "custom_objects must be a dict of class names to classes"),
+    ([], "custom_objects must be a dict of class names to classes"),  # empty, still no dict
     ({Scale: Scale}, "custom_objects keys must be class or function names"),
     ({"Dense": Scale}, "custom_objects\\['Dense'\\] names tinynet's own tinynet.layers.Dense"),
     ({**CUSTOM, "MSE": Huber}, "custom_objects\\['MSE'\\] names tinynet's own tinynet.losses.MSE"),
@@ -180,10 +181,11 @@ def test_a_metric_given_under_the_files_name_is_logged_under_it(tmp_path):
     ({**CUSTOM, "Adagrad": Scale}, "custom_objects\\['Adagrad'\\] must be a subclass of "
                                    "tinynet.optim.Optimizer"),
     ({**CUSTOM, "top2": Adagrad}, "custom_objects\\['top2'\\] must be the metric function"),
+    ({**CUSTOM, "top2": 0.5}, "custom_objects\\['top2'\\] must be the metric function"),
     ({**CUSTOM, "mae": top2}, "custom_objects\\['mae'\\] names tinynet's metric 'mae'"),
-], ids=["list", "class-key", "tinynet-name", "tinynet-loss-name", "tinynet-optimizer-name",
-        "loss-for-layer", "layer-for-optimizer",
-        "class-for-metric", "tinynet-metric-name"])
+], ids=["list", "empty-list", "class-key", "tinynet-name", "tinynet-loss-name",
+        "tinynet-optimizer-name", "loss-for-layer", "layer-for-optimizer",
+        "class-for-metric", "number-for-metric", "tinynet-metric-name"])
 def test_load_refuses_custom_objects_that_are_not_names_of_classes(tmp_path, custom_objects,
                                                                     match):
     path = save_model(classifier(), tmp_path / "m.npz")
