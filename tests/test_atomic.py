@@ -107,6 +107,29 @@ def test_the_data_is_flushed_to_disk_before_the_rename_and_the_rename_after(tmp_
                       ("fsync", tmp_path.stat().st_ino)]
 
 
+def test_every_file_and_folder_opened_is_closed(tmp_path, monkeypatch):
+    # The temporary file, and the folder on POSIX, are opened for their fsync: one left open
+    # leaks a descriptor per save (a checkpoint each epoch of a long run), and Windows
+    # refuses to rename or delete a file that is open.
+    real_open, real_close = os.open, os.close
+    opened, left_open = [], set()
+
+    def open_and_track(path, flags, *args, **kwargs):
+        fd = real_open(path, flags, *args, **kwargs)
+        opened.append(path)
+        left_open.add(fd)
+        return fd
+
+    def close_and_track(fd):
+        left_open.discard(fd)
+        real_close(fd)
+
+    monkeypatch.setattr(os, "open", open_and_track)
+    monkeypatch.setattr(os, "close", close_and_track)
+    write_atomic(tmp_path / "a.json", lambda tmp: tmp.write_text("{}"))
+    assert opened and left_open == set()
+
+
 def test_each_write_uses_a_temporary_name_of_its_own(tmp_path):
     # Two processes saving the same file at once must not write into one temporary file.
     seen = []

@@ -43,6 +43,14 @@ def test_number_in_takes_an_int_past_numpys_integers():
         number_in("lr", 2**64, 0.0, 1.0, low_inclusive=False)
 
 
+def test_number_in_with_only_an_upper_bound_shows_it():
+    # "a finite number" is the refusal of a number with no bounds at all; with an upper
+    # bound, the range is shown from -inf.
+    assert number_in("shift", -1e300, None, 1.0) == -1e300
+    with pytest.raises(ValueError, match=r"^shift must be a number in \[-inf, 1\.0\), got 1\.0$"):
+        number_in("shift", 1.0, None, 1.0)
+
+
 @pytest.mark.parametrize("value, shown", [(np.int64(-1), "-1"), ("2", "'2'")])
 def test_int_at_least_shows_the_value_it_refuses_as_written(value, shown):
     # A NumPy integer as its number, not np.int64(-1); a string in quotes, so that "2" does
