@@ -374,7 +374,7 @@ REAL = r"Sequential: x must hold real numbers \(bool, int, uint or float\), got 
     (np.full((10, 2), "1.0"), np.zeros(10, int), f"{REAL} <U3"),
     (np.zeros((10, 2), dtype=complex), np.zeros(10, int), f"{REAL} complex128"),
     ([[0.0, 1.0], [2.0]], np.zeros(2, int), r"Sequential: x must be an array of real numbers, "
-                                            r"got a list that is not one"),
+                                            r"got a list that is not one \(.+\)$"),  # and why
     (np.zeros((0, 2)), np.zeros(0, int), r"x holds no samples"),
     # A scalar has no len(): Python's TypeError would name neither x nor y.
     (np.float32(0.5), np.zeros(1, int), r"^x must have a batch axis, got a scalar$"),

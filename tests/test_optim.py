@@ -326,6 +326,9 @@ def test_keras_attribute_names_are_refused_naming_tinynets():
     assert opt.lr == 0.5
     with pytest.raises(AttributeError, match="'SGD' object has no attribute 'rho'"):
         SGD().rho  # noqa: B018
+    # Keras's name of an attribute this optimiser does not have: no eps to point to.
+    with pytest.raises(AttributeError, match=r"^'SGD' object has no attribute 'epsilon'$"):
+        SGD().epsilon  # noqa: B018
 
 
 def small_model():
