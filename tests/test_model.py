@@ -301,7 +301,6 @@ def test_cross_entropy_on_outputs_that_are_not_probabilities_says_so():
             call()
 
 
-
 def test_cross_entropy_on_outputs_that_are_not_rows_says_so_before_any_step():
     # A convolutional model without Flatten and Dense gives (N, H, W, C) outputs: the
     # targets are checked against rows of K classes, which these are not.
@@ -325,7 +324,6 @@ def test_an_absurd_learning_rate_stops_training_with_a_hint():
                            match=r"(inf|nan) at epoch \d+, batch \d+/4.*lower learning "
                                  r"rate \(now 1e\+30\)"):
             model.fit(x, one_hot(y, 2, np.float32), epochs=20, batch_size=16, verbose=0)
-
 
 
 def test_a_diverged_fit_names_the_epoch_and_batch_counting_from_1():
@@ -484,7 +482,6 @@ def test_uint8_input_is_trained_as_floats():
     assert a.predict(pixels).dtype == np.float32
 
 
-
 def test_a_model_without_parameters_computes_in_float32_too():
     # Its dtype is float32, as the layers' default, and x is converted to it: a ReLU alone
     # would otherwise give back uint8 pixels as integers, or float64 data as float64.
@@ -615,7 +612,6 @@ def test_a_fit_after_compiling_afresh_draws_new_shuffles():
     first, second = recorder.batches
     assert not np.array_equal(first, second)
     assert model.steps_trained == 2 and model.optimizer.iterations == 1
-
 
 
 def test_a_fit_ahead_of_its_epoch_and_one_behind_it_draw_shuffles_of_their_own():
@@ -802,7 +798,6 @@ def test_summary_says_how_to_show_the_shapes_it_cannot_tell():
     assert "(None, 2, 2, 2)" in lines[0] and "Output shapes" not in lines[0]
 
 
-
 def test_summary_shows_the_input_shape_it_is_given_before_the_one_of_the_data_seen():
     # The data seen is only the default: summary(input_shape=...) asks for another shape.
     model = Sequential([ReLU(), Flatten(), Dense(4, 2)], seed=0)
@@ -888,7 +883,6 @@ def test_compile_warns_of_softmax_applied_twice(ends_in_softmax, from_logits):
         assert messages == []
 
 
-
 def test_a_final_softmax_with_a_loss_on_logits_trains_as_built():
     # The slip warned of is legal, and runs as written: softmax applied to the probabilities
     # again. Only CrossEntropy() (from_logits=False) is fused with the final Softmax.
@@ -921,7 +915,6 @@ def test_validation_split_holds_out_the_last_samples_before_shuffling():
                         validation_data=(rows[48:], y[48:]))
     assert by_split.history == by_pair.history
     assert set(by_split.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
-
 
 
 def test_validation_split_rounds_the_samples_trained_on_down_as_keras_does():
