@@ -2,6 +2,7 @@
 
 import functools
 import io
+import itertools
 import math
 import re
 import sys
@@ -109,9 +110,12 @@ def test_progress_shows_values_below_1e_3_in_scientific_notation_as_keras_does()
     bar = ProgressBar(verbose=2, stream=stream)
     bar.set_params({"epochs": 1, "steps": 1, "verbose": 2, "initial_epoch": 0})
     bar.on_epoch_begin(0, None)
-    bar.on_epoch_end(0, {"loss": 2.5e-05, "accuracy": 0.5, "val_loss": 0.0, "lr": -0.002})
+    bar.on_epoch_end(0, {"loss": 2.5e-05, "accuracy": 0.5, "val_loss": 0.0, "lr": -0.002,
+                         "val_accuracy": 5e-4, "f1": 1e-3})
+    # Keras's test is abs(value) > 1e-3: 1e-3 itself, and 5e-4 just below, in e-notation.
     assert stream.getvalue().endswith(" - loss: 2.5000e-05 - accuracy: 0.5000"
-                                      " - val_loss: 0.0000e+00 - lr: -0.0020\n")
+                                      " - val_loss: 0.0000e+00 - lr: -0.0020"
+                                      " - val_accuracy: 5.0000e-04 - f1: 1.0000e-03\n")
 
 
 def test_progress_bar_takes_keras_verbose_auto_and_refuses_other_levels():
@@ -145,6 +149,18 @@ def test_a_terminal_gets_a_live_bar_redrawn_with_carriage_returns(monkeypatch):
     assert "\033" not in out  # no terminal codes: spaces cover a longer line drawn before
 
 
+def test_verbose_2_in_a_terminal_prints_one_line_per_epoch_without_a_bar(monkeypatch):
+    # The live bar is verbose=1's: verbose=2 asks for a line per epoch, terminal or not.
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    x, y = data()
+    model().fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=2)
+    lines = terminal.getvalue().split("\n")
+    assert len(lines) == EPOCHS + 1 and lines[-1] == ""
+    assert all(line.startswith("Epoch ") and "\r" not in line and "[" not in line
+               for line in lines[:-1]), lines
+
+
 def test_a_redrawn_line_covers_the_longer_one_drawn_before():
     bar = ProgressBar(verbose=1, stream=FakeTerminal())
     bar._drawn = 0
@@ -153,6 +169,91 @@ def test_a_redrawn_line_covers_the_longer_one_drawn_before():
     bar._redraw("shorter still")
     assert bar.stream.getvalue().split("\r")[1:] == [
         "a long line - ETA: 1:02", "short" + " " * 18, "shorter still"]
+
+
+def live_frames(monkeypatch, tick: float) -> list[str]:
+    """The lines a live bar draws over one epoch of 10 batches, each logging ``loss: 0.5``,
+    on a clock that reads 100 s at the epoch's start and ``tick`` seconds more at each
+    reading after (one per batch, one at the epoch's end): the "\\r"-drawn frames, without
+    the spaces that cover a longer frame drawn before."""
+    clock = (100.0 + tick * i for i in itertools.count())
+    monkeypatch.setattr("tinynet.callbacks.time.perf_counter", lambda: next(clock))
+    stream = FakeTerminal()
+    bar = ProgressBar(1, stream=stream)
+    bar.set_params({"epochs": 1, "steps": 10})
+    bar.on_epoch_begin(0)
+    for batch in range(10):
+        bar.on_batch_end(batch, {"loss": 0.5})
+    bar.on_epoch_end(0, {"loss": 0.5})
+    out = stream.getvalue()
+    assert out.startswith("Epoch 1/1\n\r") and out.endswith("\n") and out.count("\n") == 2
+    return [frame.rstrip(" \n") for frame in out.split("\r")[1:]]
+
+
+def running_frame(done: int, eta: str) -> str:
+    """Keras's bar after ``done`` of 10 batches: the count padded to the width of the total,
+    then 30 characters, 3 per batch done, the last of them ">" while the epoch runs."""
+    bar = "=" * (3 * done - 1) + ">" + "." * (30 - 3 * done) if done < 10 else "=" * 30
+    return f"{done:2d}/10 [{bar}] - ETA: {eta} - loss: 0.5000"
+
+
+def test_a_live_bar_is_redrawn_at_every_batch_that_comes_past_keras_interval(monkeypatch):
+    # 60 ms a batch, past Keras's 0.05 s between redraws: every batch is drawn, with the
+    # time left at 60 ms for each batch to go; the last line gives the epoch's 660 ms.
+    frames = live_frames(monkeypatch, tick=0.06)
+    assert frames == [running_frame(done, f"{60 * (10 - done)}ms" if done < 10 else "0s")
+                      for done in range(1, 11)] + [
+        "10/10 [" + "=" * 30 + "] - 660ms 66ms/step - loss: 0.5000"]
+
+
+def test_a_live_bar_is_redrawn_at_most_once_an_interval_but_always_at_the_last_batch(
+        monkeypatch):
+    # A clock that does not move: the first batch is drawn, the next ones come too soon
+    # after it, and the last batch is drawn all the same, so that the bar is full while
+    # the validation runs (before the epoch's final line).
+    frames = live_frames(monkeypatch, tick=0.0)
+    assert frames == [running_frame(1, "0s"), running_frame(10, "0s"),
+                      "10/10 [" + "=" * 30 + "] - 0s 0us/step - loss: 0.5000"]
+
+
+class Flushed(io.StringIO):
+    """A stream that keeps what had been written at its last flush: what a pipe or a log
+    file shows while the program runs on."""
+
+    flushed = ""
+
+    def flush(self) -> None:
+        self.flushed = self.getvalue()
+
+
+def test_progress_and_callback_lines_are_flushed_as_they_are_written(monkeypatch):
+    # A pipe or a log file gets Python's output only when its buffer fills: "Epoch 1/2" must
+    # show before the epoch's work, and a callback's lines when training ends, not later.
+    stream = Flushed()
+    bar = ProgressBar(1, stream=stream)
+    bar.set_params({"epochs": 2, "steps": 1})
+    bar.on_epoch_begin(0)
+    assert stream.flushed == "Epoch 1/2\n"
+    monkeypatch.setattr(sys, "stdout", Flushed())
+    drive(EarlyStopping(patience=0, verbose=1, restore_best_weights=True), [1.0, 2.0])
+    assert sys.stdout.flushed == sys.stdout.getvalue() != ""
+
+
+def test_an_error_after_an_epochs_last_line_adds_no_empty_line(monkeypatch):
+    # The live bar's line is ended once the epoch's last line is written: an error in a
+    # callback after it (or Ctrl-C then) must not end it a second time with an empty line.
+    class FailAtEpochEnd(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt
+
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    x, y = data()
+    with pytest.raises(KeyboardInterrupt):
+        model().fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=1,
+                    callbacks=[FailAtEpochEnd()])
+    out = terminal.getvalue()
+    assert out.count("\n") == 2 and BAR.match(out.split("\r")[-1].rstrip(" \n")), repr(out)
 
 
 def test_a_jupyter_notebook_gets_the_live_bar(monkeypatch):
@@ -708,13 +809,16 @@ def test_a_numpy_ufunc_schedule_gets_as_many_arguments_as_it_has_inputs(schedule
      r"got 2"),
     (lambda: EarlyStopping(verbose="1"), ValueError, r"EarlyStopping: verbose must be 0 or 1, "
      r"got '1'"),
+    (lambda: ModelCheckpoint("m.npz", verbose=1.0), ValueError,  # a float is no level
+     r"ModelCheckpoint: verbose must be 0 or 1, got 1.0"),
     (lambda: ModelCheckpoint("m.npz", verbose="no"), ValueError,
      r"ModelCheckpoint: verbose must be 0 or 1, got 'no'"),
     (lambda: LearningRateScheduler(lambda epoch: 0.1, verbose=2), ValueError,
      r"LearningRateScheduler: verbose must be 0 or 1, got 2"),
     (lambda: ModelCheckpoint("m.npz", save_best_only="no"), TypeError,
      r"ModelCheckpoint: save_best_only must be True or False, got 'no'"),
-    (lambda: LearningRateScheduler(0.1), TypeError, r"schedule must be a function"),
+    (lambda: LearningRateScheduler(0.1), TypeError, r"schedule must be a function "
+     r"schedule\(epoch, lr\) -> lr or schedule\(epoch\) -> lr, got 0\.1$"),
     (lambda: LearningRateScheduler(lambda: 0.1), TypeError,
      r"schedule must be a function .*takes neither \(epoch, lr\) nor \(epoch\)"),
     # Python cannot read max's signature: it was taken for (epoch, lr), a guess.
@@ -755,7 +859,8 @@ def test_a_monitor_under_another_name_than_compiles_is_named_as_such(callback):
 def test_callbacks_take_true_and_false_for_verbose_as_fit_does():
     for make in (EarlyStopping, lambda verbose: ModelCheckpoint("m.npz", verbose=verbose),
                  lambda verbose: LearningRateScheduler(lambda epoch: 0.1, verbose=verbose)):
-        assert [make(verbose=v).verbose for v in (True, False, np.int64(1))] == [1, 0, 1]
+        levels = [make(verbose=v).verbose for v in (True, False, np.int64(1))]
+        assert levels == [1, 0, 1] and all(type(level) is int for level in levels)
 
 
 def test_numpy_numbers_are_a_patience_a_verbose_and_a_baseline():
@@ -838,6 +943,7 @@ def test_a_schedule_whose_lr_has_a_default_is_given_the_rate():
     (0.9996, 1, "1s 1s/step"),        # was "1000ms 1000ms/step"
     (0.9996, 1000, "1s 1ms/step"),    # was "1000ms 1000us/step"
     (0.4, 1000, "400ms 400us/step"),
+    (0.0, 1000, "0s 0us/step"),       # a clock that did not tick: no time, in seconds
     (2.5, 1000, "2s 2ms/step"),
 ])
 def test_progress_timings_round_into_the_next_unit(seconds, steps, timing, monkeypatch):
@@ -880,3 +986,58 @@ def test_a_run_stopped_mid_epoch_adds_no_line_where_none_is_open(capsys):
             model().fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=verbose,
                         callbacks=[Interrupt()])
     assert capsys.readouterr().out == "Epoch 1/2\n"  # verbose=1's, only
+
+
+@pytest.mark.parametrize("make", [lambda: EarlyStopping(monitor=""),
+                                  lambda: ModelCheckpoint("m.npz", monitor="")])
+def test_an_empty_monitor_is_refused_when_made(make):
+    # "" is no logs key: it would fail only after the first epoch's training.
+    with pytest.raises(ValueError, match=r"monitor must be the name of a logged value, "
+                                         r"such as 'val_loss' or 'val_accuracy', got ''$"):
+        make()
+
+
+def test_the_scheduler_logs_the_rate_the_epoch_trained_with():
+    # A callback after the scheduler may change the rate (a warm-up of one's own): the
+    # logged rate is the optimiser's, which the epoch trained with, as Keras logs it, not
+    # the one the schedule gave.
+    class Halve(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.model.optimizer.lr /= 2
+
+    x, y = data()
+    history = model().fit(x, y, epochs=2, batch_size=BATCH, verbose=0,
+                          callbacks=[LearningRateScheduler(lambda epoch: 0.1), Halve()])
+    assert history.history["lr"] == [0.05, 0.05]
+
+
+def test_the_scheduler_says_each_rate_it_sets_with_verbose_1(capsys):
+    # Epochs counted from 1, as in the progress output; the rate to 3 significant digits.
+    scheduler = LearningRateScheduler(lambda epoch: 0.1 / 3**epoch, verbose=1)
+    scheduler.set_model(model())
+    scheduler.on_epoch_begin(0)
+    scheduler.on_epoch_begin(1)
+    assert capsys.readouterr().out == ("Epoch 1: learning rate 0.1\n"
+                                       "Epoch 2: learning rate 0.0333\n")
+
+
+def test_exponential_decay_is_named_by_its_arguments():
+    # What schedule.__name__ shows (to label a run, say) is the decay, not "schedule".
+    schedule = exponential_decay(0.1, 0.5)
+    assert schedule.__name__ == "exponential_decay(0.1, 0.5)"
+    assert [schedule(epoch, 1.0) for epoch in range(3)] == [0.1, 0.05, 0.025]
+
+
+def test_history_keeps_what_fit_logged_when_a_later_callback_changes_it():
+    # History runs first, the progress line right after it: a callback at the end of the
+    # list that rewrites a logged value changes neither, so the history says what was
+    # printed (and what a checkpoint saved before the change holds).
+    class Rewrite(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.logged = logs["loss"]
+            logs["loss"] = -1.0
+
+    x, y = data()
+    rewrite = Rewrite()
+    history = model().fit(x, y, epochs=1, batch_size=BATCH, verbose=0, callbacks=[rewrite])
+    assert history.history["loss"] == [rewrite.logged] and rewrite.logged > 0
