@@ -239,7 +239,9 @@ def bad_paths(tmp_path) -> list[str]:
     the folder."""
     (tmp_path / "outdir").mkdir()
     (tmp_path / "afile").write_text("")
+    (tmp_path / "pics.png").mkdir()  # a folder, whatever its name says
     return [str(tmp_path / "outdir"), str(tmp_path / "outdir") + os.sep,
+            str(tmp_path / "pics.png"),
             str(tmp_path / "curves"), str(tmp_path / "missing" / "x.png"),
             str(tmp_path / "afile" / "x.png"), str(tmp_path / "outdir" / ".png"),
             str(tmp_path / "new.png") + os.sep]  # a folder to be, not the file new.png
@@ -356,6 +358,9 @@ def test_plot_confusion_matrix_refuses_negative_or_nan_counts(cm, shown):
 def test_plot_confusion_matrix_accepts_rates():
     (ax,) = plot.plot_confusion_matrix(np.eye(2) / 2).axes
     assert [t.get_text() for t in ax.texts] == ["0.5", "0", "0", "0.5"]
+    # Two significant digits, what a cell has room for.
+    (ax,) = plot.plot_confusion_matrix(np.array([[1 / 3, 2 / 3], [0.0, 1.0]])).axes
+    assert [t.get_text() for t in ax.texts] == ["0.33", "0.67", "0", "1"]
 
 
 @pytest.mark.parametrize("history, match", [
@@ -459,3 +464,114 @@ def test_one_epoch_or_step_is_labelled_1_not_fractions(draw):
     # ticks, fills it with 0.945, 0.96, ...: epochs that do not exist.
     for ticks in visible_xticks(draw()):
         assert ticks == [1.0]
+
+
+class BytesPath:
+    """An os.PathLike whose path is bytes."""
+
+    def __fspath__(self) -> bytes:
+        return b"plot.png"
+
+
+@pytest.mark.parametrize("path", [5, b"plot.png", BytesPath()], ids=["int", "bytes",
+                                                                    "bytes-pathlike"])
+def test_a_path_that_is_no_str_path_is_refused(path):
+    # Not os.fspath's TypeError, nor bytes decoded by guess: the one-line ValueError.
+    with pytest.raises(ValueError, match=r"^path: expected a file name .*, got "):
+        plot.plot_loss([1.0, 0.5], path=path)
+
+
+def test_figures_are_saved_at_100_dpi(tmp_path):
+    # plot_loss's figure is 6 x 4 inches: 600 x 400 pixels, read from the PNG's IHDR chunk.
+    path = tmp_path / "loss.png"
+    fig = plot.plot_loss([1.0, 0.5], path=path)
+    assert tuple(fig.get_size_inches()) == (6.0, 4.0)
+    header = path.read_bytes()[16:24]
+    assert (int.from_bytes(header[:4], "big"), int.from_bytes(header[4:], "big")) == (600, 400)
+
+
+def test_figures_grow_with_what_they_hold():
+    # Side by side: two panels are twice as wide as one, as tall.
+    one = plot.plot_history({"loss": [1.0, 0.5]}).get_size_inches()
+    two = plot.plot_history(make_history()).get_size_inches()
+    assert (two[0], two[1]) == (2 * one[0], one[1])
+    # A row of 10 digits is wide; the same 10 in 2 columns, tall.
+    row = plot.plot_digits(digits(10), np.arange(10)).get_size_inches()
+    column = plot.plot_digits(digits(10), np.arange(10), ncols=2).get_size_inches()
+    assert row[0] > row[1] and column[1] > column[0]
+    # Ten classes need more room than two.
+    small = plot.plot_confusion_matrix(np.eye(2, dtype=int)).get_size_inches()
+    large = plot.plot_confusion_matrix(np.eye(10, dtype=int)).get_size_inches()
+    assert (large > small).all()
+
+
+def test_plot_history_draws_its_panels_side_by_side_with_styles_told_apart():
+    fig = plot.plot_history(make_history())
+    assert [ax.get_subplotspec().get_geometry() for ax in fig.axes] == [(1, 2, 0, 0),
+                                                                       (1, 2, 1, 1)]
+    for ax in fig.axes:
+        # Told apart without colour (printed in grey): solid training, dashed validation.
+        assert [line.get_linestyle() for line in ax.get_lines()] == ["-", "--"]
+        assert all(line.get_visible() for line in ax.get_xgridlines())
+
+
+def test_digits_are_dark_on_white_without_ticks_labels_black_and_mistakes_red():
+    labels_only = plot.plot_digits(IMAGES, LABELS, ncols=2)
+    # Laid out in reading order: the i-th digit in the i-th cell of the grid.
+    assert [ax.get_subplotspec().num1 for ax in labels_only.axes] == list(range(5))
+    ax = labels_only.axes[0]
+    assert ax.images[0].get_cmap().name == "gray_r"  # dark digits on white, as on paper
+    assert (list(ax.get_xticks()), list(ax.get_yticks())) == ([], [])
+    assert {ax.title.get_color() for ax in labels_only.axes} == {"black"}
+    predicted = plot.plot_digits(IMAGES, LABELS, np.array([0, 7, 2, 3, 4]))
+    assert [ax.title.get_color() for ax in predicted.axes] == ["black", "red", "black",
+                                                               "black", "black"]
+    assert predicted.get_suptitle() == "Digits: true and predicted labels"
+
+
+@pytest.mark.parametrize("images, found", [
+    (np.zeros((5, 28, 28, 3), np.uint8), "got (5, 28, 28, 3)"),  # RGB: which channel?
+    (np.full((5, 28, 28), "0"), "got dtype <U1"),
+])
+def test_images_that_are_not_grey_numbers_are_refused(images, found):
+    with pytest.raises(ValueError, match=r"^images must ") as info:
+        plot.plot_digits(images, LABELS)
+    assert str(info.value).endswith(found)
+
+
+def test_plot_misclassified_checks_labels_and_probabilities_against_each_other():
+    # Probabilities over 3 classes: a label 5 is no class of theirs.
+    with pytest.raises(ValueError, match=r"^y_true: .* from 0 to 2, got 5 at index 4$"):
+        plot.plot_misclassified(IMAGES, [0, 1, 2, 0, 5], np.full((5, 3), 0.1))
+    with pytest.raises(ValueError, match=r"^probabilities: expected numbers of shape "
+                                         r"\(5, 3\), .* dtype <U3$"):
+        plot.plot_misclassified(IMAGES, LABELS, np.full((5, 3), "0.1"))
+
+
+def test_plot_misclassified_lays_out_only_the_mistakes_there_are():
+    probabilities = np.eye(10)[[0, 1, 2, 3, 9]]  # one mistake; n=10 by default
+    (ax,) = plot.plot_misclassified(IMAGES, LABELS, probabilities).axes
+    assert ax.get_subplotspec().get_geometry()[:2] == (1, 1)
+    none = plot.plot_misclassified(IMAGES, LABELS, np.eye(10)[LABELS])
+    assert none.get_suptitle() == "Most confident mistakes"
+    assert not none.axes[0].axison  # a message, not an empty plot with ticks
+
+
+def test_plot_confusion_matrix_draws_true_classes_as_rows():
+    cm = np.array([[5, 1, 0], [2, 7, 1], [0, 0, 9]])
+    (ax,) = plot.plot_confusion_matrix(cm).axes
+    np.testing.assert_array_equal(ax.images[0].get_array(), cm)  # row i: true class i
+    assert ax.texts[1].get_position() == (1, 0)  # cm[0, 1] at x = 1 (predicted), y = 0
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "1", "2"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["0", "1", "2"]
+
+
+@pytest.mark.parametrize("cm, kwargs, match", [
+    (np.eye(3, dtype=bool), {}, r"^cm: expected a \(K, K\) array of counts, .* dtype bool$"),
+    (np.full((2, 2), "1"), {}, r"^cm: expected a \(K, K\) array of counts, .* dtype <U1$"),
+    (np.eye(3, dtype=int), {"class_names": list("abcd")}, r"^class_names: expected 3 names, "
+                                                          r"got 4$"),
+])
+def test_plot_confusion_matrix_refuses_what_is_not_k_by_k_counts_and_k_names(cm, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        plot.plot_confusion_matrix(cm, **kwargs)
