@@ -240,7 +240,10 @@ def remove_empty_folders(folders: Sequence[Path]) -> None:
         try:
             folder.rmdir()
         except OSError:
-            return
+            if os.path.isdir(folder):  # not empty: nor are the folders that hold it
+                return
+            # Never made: mkdir failed on it after making its parents ("runs/<a name too
+            # long>" makes runs/), which are still to be removed.
 
 
 def example_args(doc: str | None, epochs: int, quick_epochs: int = 1,
