@@ -754,3 +754,22 @@ def test_a_model_with_a_layer_of_ones_own_is_refused_saying_the_command_cannot_l
     assert err.count("\n") == 1 and "unknown layer type 'Scale'" in err
     assert err.endswith("custom_objects={'Scale': Scale}) in Python: the tinynet command "
                         "loads tinynet's own classes only\n"), err
+
+
+def test_an_mse_program_trains_and_is_evaluated_on_one_hot_rows(tmp_path, monkeypatch,
+                                                                 capsys):
+    # R1's MSE compares outputs with one-hot rows (the labels would not fit its shape), in
+    # train and in evaluate. The per-class accuracy is the share of each true digit that
+    # is predicted right, a row of the confusion matrix: with every image predicted a 0,
+    # the 3 zeros of the 30 test images are all right, and no other digit is.
+    monkeypatch.setattr("tinynet.cli._load_data", lambda folder: _synthetic_digits(20, 30))
+    out = tmp_path / "r1"
+    assert main(["train", "--model", "r1", "--epochs", "1", "--verbose", "0", "--out",
+                 str(out)]) == 0
+    monkeypatch.setattr("tinynet.cli._probabilities",
+                        lambda model, x: np.eye(10)[np.zeros(len(x), int)])
+    capsys.readouterr()
+    assert main(["evaluate", str(out / "model.npz"), "--out", str(tmp_path / "cm.png")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "test accuracy: 0.1000" in lines
+    assert "  0: 1.0000  (3/3)" in lines and "  1: 0.0000  (0/3)" in lines
