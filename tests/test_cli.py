@@ -691,7 +691,8 @@ def test_train_help_says_what_quick_does_to_the_epochs(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert ("--epochs EPOCHS default: the program's; with --quick, as its example's "
             "(r1 5, r2 1, r3 3, r4 1, r5 1, cnn 1)") in text
-    assert "train on 2,000 images (for the epochs --epochs says)" in text
+    assert "train on 2,000 images and test on 1,000, a smoke test (its epochs: see " \
+           "--epochs)" in text
 
 
 @pytest.mark.parametrize(("argv", "epochs", "optimizer"), [

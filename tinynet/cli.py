@@ -69,8 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"output folder for {', '.join(TRAIN_OUTPUTS)}, created if missing "
                    "and checked before training (runs/)")
     p.add_argument("--quick", action="store_true",
-                   help="train on 2,000 images (for the epochs --epochs says) and test on "
-                   "1,000, for a smoke test")
+                   help="train on 2,000 images and test on 1,000, a smoke test (its "
+                   "epochs: see --epochs)")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                    help="0 silent, 1 a progress bar, 2 a line per epoch")
     p.add_argument("--data", type=Path, help=data_help)
