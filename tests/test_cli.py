@@ -652,6 +652,16 @@ def test_show_draws_the_digits_asked_for(tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().err == ("tinynet show: error: --start: expected an int from 0 "
                                        "to 29, got 30\n")
     assert drawn == []
+    # With --model, each digit drawn with the model's prediction for it (pixels / 255: the
+    # model records no scaling).
+    model = Sequential([Dense(784, 10), Softmax()], seed=0)
+    path = _save(model, tmp_path / "m.npz")
+    assert main(["show", "--model", str(path), "--start", "5", "--count", "3", "--out",
+                 str(out)]) == 0
+    images, labels, predictions = drawn.pop()
+    np.testing.assert_array_equal(images, x_test[5:8])
+    np.testing.assert_array_equal(
+        predictions, model.predict(x_test[5:8].reshape(3, 784) / 255).argmax(axis=1))
 
 
 def test_evaluate_a_model_that_outputs_logits_and_a_digit_the_test_set_lacks(
@@ -789,3 +799,64 @@ def test_an_mse_program_trains_and_is_evaluated_on_one_hot_rows(tmp_path, monkey
     lines = capsys.readouterr().out.splitlines()
     assert "test accuracy: 0.1000" in lines
     assert "  0: 1.0000  (3/3)" in lines and "  1: 0.0000  (0/3)" in lines
+
+
+def test_no_command_prints_the_help(capsys):
+    # `tinynet` alone asks what it can do: the help, and no error.
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: tinynet [-h] [--version] COMMAND ...\n")
+    assert "\n    train     train a reference model on MNIST\n" in out
+
+
+def test_a_train_without_quick_runs_the_programs_epochs_on_all_its_data(tmp_path,
+                                                                          monkeypatch):
+    # R2 trains 5 epochs (reference.PROGRAMS); only --quick takes its example's one.
+    asked = {}
+
+    def stop(model, x, y, epochs, **kwargs):
+        asked.update(epochs=epochs, samples=len(x))
+        raise KeyboardInterrupt  # what is checked is decided before training starts
+
+    monkeypatch.setattr(Sequential, "fit", stop)
+    monkeypatch.setattr("tinynet.cli._load_data", lambda folder: _synthetic_digits(40, 30))
+    assert main(["train", "--verbose", "0", "--out", str(tmp_path)]) == 130
+    assert asked == {"epochs": 5, "samples": 40}
+
+
+def test_a_file_that_is_not_a_model_is_refused_in_load_models_words(tmp_path, capsys):
+    # Only load_model's advice for parts of one's own earns the line on custom_objects; any
+    # other refusal is load_model's own line, without it.
+    fake = tmp_path / "fake.npz"
+    fake.write_text("<html>not a model</html>")
+    assert main(["evaluate", str(fake)]) == 1
+    assert capsys.readouterr().err == (f"tinynet evaluate: error: {fake}: not a tinynet "
+                                       "model: the file is not an .npz archive\n")
+
+
+def test_evaluate_names_its_image_in_an_out_folder_after_the_model(small_model, tmp_path,
+                                                                   monkeypatch, capsys):
+    images = tmp_path / "images"
+    images.mkdir()
+    monkeypatch.setattr("tinynet.cli._load_data", lambda data: _few_digits())
+    assert main(["evaluate", str(small_model), "--out", str(images)]) == 0
+    assert capsys.readouterr().out.endswith(f"confusion matrix: {images / 'm_confusion.png'}\n")
+    assert [p.name for p in images.iterdir()] == ["m_confusion.png"]
+
+
+def test_an_image_in_a_missing_or_unenterable_folder_is_refused_before_any_work(
+        small_model, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("tinynet.cli._load_data", lambda folder: pytest.fail("data loaded"))
+    missing = tmp_path / "missing"
+    assert main(["show", "--out", str(missing / "grid.png")]) == 1
+    assert capsys.readouterr().err == ("tinynet show: error: --out: expected an existing "
+                                       f"folder to write grid.png in, got {str(missing)!r}\n")
+    assert not missing.exists()
+    # A folder one may write but not enter (no x permission) cannot take a new file either.
+    folder = small_model.parent
+    monkeypatch.setattr("tinynet.cli.os.access",
+                        lambda path, mode: not (Path(path) == folder and mode & os.X_OK))
+    assert main(["evaluate", str(small_model)]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"tinynet evaluate: error: cannot write m_confusion.png in the folder {str(folder)!r} "
+        "(permission denied); say where to write it with --out")
