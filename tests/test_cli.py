@@ -1,5 +1,6 @@
 """The tinynet command, run as a user runs it: in a subprocess."""
 
+import errno
 import json
 import os
 import re
@@ -23,6 +24,7 @@ from tinynet import (
     Sequential,
     Softmax,
     load_model,
+    reference,
 )
 from tinynet.cli import TRAIN_OUTPUTS, main
 from tinynet.datasets import load_mnist
@@ -603,7 +605,8 @@ def test_train_and_evaluate_print_the_test_loss_per_image_as_training_logs_val_l
                  "0"]) == 0
     trained = capsys.readouterr().out
     assert main(["evaluate", str(tmp_path / "model.npz")]) == 0
-    evaluated = capsys.readouterr().out
+    evaluated, err = capsys.readouterr()
+    assert err == ""  # train recorded the model's input scaling: nothing is assumed
     val_loss = json.loads((tmp_path / "history.json").read_text())["val_loss"][-1]
     for out in (trained, evaluated):
         mean, total = re.search(r"^test loss: (\S+) \(mean per image; summed over the 30 "
@@ -810,18 +813,21 @@ def test_no_command_prints_the_help(capsys):
 
 
 def test_a_train_without_quick_runs_the_programs_epochs_on_all_its_data(tmp_path,
-                                                                          monkeypatch):
+                                                                          monkeypatch, capsys):
     # R2 trains 5 epochs (reference.PROGRAMS); only --quick takes its example's one.
     asked = {}
 
-    def stop(model, x, y, epochs, **kwargs):
-        asked.update(epochs=epochs, samples=len(x))
+    def stop(model, x, y, epochs, batch_size, **kwargs):
+        asked.update(epochs=epochs, samples=len(x), batch_size=batch_size)
         raise KeyboardInterrupt  # what is checked is decided before training starts
 
     monkeypatch.setattr(Sequential, "fit", stop)
     monkeypatch.setattr("tinynet.cli._load_data", lambda folder: _synthetic_digits(40, 30))
-    assert main(["train", "--verbose", "0", "--out", str(tmp_path)]) == 130
-    assert asked == {"epochs": 5, "samples": 40}
+    assert main(["train", "--batch-size", "7", "--verbose", "0", "--out", str(tmp_path)]) == 130
+    assert asked == {"epochs": 5, "samples": 40, "batch_size": 7}
+    # --verbose 0 is silent but for the line naming the program: no summary of the layers.
+    assert capsys.readouterr().out.splitlines() == [
+        "tinynet train r2: " + reference.PROGRAMS["r2"].description]
 
 
 def test_a_file_that_is_not_a_model_is_refused_in_load_models_words(tmp_path, capsys):
@@ -860,3 +866,17 @@ def test_an_image_in_a_missing_or_unenterable_folder_is_refused_before_any_work(
     assert capsys.readouterr().err.splitlines()[-1] == (
         f"tinynet evaluate: error: cannot write m_confusion.png in the folder {str(folder)!r} "
         "(permission denied); say where to write it with --out")
+
+
+def test_a_system_error_naming_no_file_is_one_line_without_a_name(tmp_path, monkeypatch,
+                                                                   capsys):
+    # A full disk while a plot is written: errno and reason, but no file name to put first.
+    def full(*args, path, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("tinynet.cli._load_data", lambda folder: _synthetic_digits())
+    monkeypatch.setattr("tinynet.plot.plot_digits", full)
+    assert main(["show", "--out", str(tmp_path / "g.png")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("tinynet show: error: ") and err.count("\n") == 1, err
+    assert err.endswith("No space left on device\n") and "None" not in err, err
