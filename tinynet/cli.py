@@ -482,9 +482,12 @@ def _run(argv: Sequence[str] | None) -> int:
 
 def _message(error: Exception) -> str:
     """The one line that reports ``error``: an OSError from the system, which str() shows
-    as "[Errno 13] Permission denied: 'model.npz'", as "model.npz: permission denied"."""
-    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+    as "[Errno 13] Permission denied: 'model.npz'", as "model.npz: permission denied", and
+    one that names no file ("[Errno 28] No space left on device") by its reason alone."""
+    if isinstance(error, OSError) and error.strerror:
         reason = error.strerror[:1].lower() + error.strerror[1:]
+        if error.filename is None:
+            return reason
         if error.filename2 is not None:  # a rename: say which file was being written
             return f"cannot write {_name(error.filename2)}: {reason}"
         return f"{_name(error.filename)}: {reason}"
