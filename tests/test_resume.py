@@ -368,12 +368,14 @@ def test_a_loop_of_train_steps_resumes_bit_for_bit_only_without_random_layers(tm
 
 def test_verbose_1_says_what_it_saved_as_keras_does(tmp_path, capsys):
     # Keras's lines, on a line of their own after the epoch's progress line: the best so far
-    # and the new one to 5 decimals, from inf before any epoch.
+    # and the new one to 5 decimals, from inf before any epoch, and for an epoch that did
+    # not improve, why no file was written.
     path = tmp_path / "best.npz"
     drive(ModelCheckpoint(str(path), save_best_only=True, verbose=1), [0.5, 0.7, 0.25],
           "val_loss")
     assert capsys.readouterr().out == (
         f"\nEpoch 1: val_loss improved from inf to 0.50000, saving model to {path}\n"
+        "\nEpoch 2: val_loss did not improve from 0.50000\n"
         f"\nEpoch 3: val_loss improved from 0.50000 to 0.25000, saving model to {path}\n")
     drive(ModelCheckpoint(str(tmp_path / "e{epoch}"), verbose=1), [0.5], "val_loss")
     assert capsys.readouterr().out == f"\nEpoch 1: saving model to {tmp_path / 'e1.npz'}\n"

@@ -409,7 +409,8 @@ class ModelCheckpoint(Callback):
         save_best_only: save only when ``monitor`` improved on the best value seen so far
             (with a fixed ``filepath``, that file always holds the best model).
         mode: ``"min"``, ``"max"``, or ``"auto"`` (max for names containing "acc").
-        verbose: 1 prints a line each time the model is saved.
+        verbose: 1 prints a line each time the model is saved, and with ``save_best_only``
+            one for each epoch that did not improve, as Keras does.
 
     Attributes: ``best`` (best monitored value so far, counted once its model is saved, kept
     across ``fit`` calls, and taken from the model's History when ``fit`` resumes with
@@ -470,6 +471,10 @@ class ModelCheckpoint(Callback):
         if self.save_best_only:
             value = float(_monitored("ModelCheckpoint", self.monitor, logs))
             if not self._improved(value):
+                if self.verbose:  # Keras's line, so that the log says why no file was written
+                    sys.stdout.write(f"\nEpoch {epoch + 1}: {self.monitor} did not improve "
+                                     f"from {self.best:.5f}\n")
+                    sys.stdout.flush()
                 return
             message = f"{self.monitor} improved from {self.best:.5f} to {value:.5f}, "
         try:
