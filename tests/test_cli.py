@@ -879,3 +879,18 @@ def test_a_system_error_naming_no_file_is_one_line_without_a_name(tmp_path, monk
     monkeypatch.setattr("tinynet.plot.plot_digits", full)
     assert main(["show", "--out", str(tmp_path / "g.png")]) == 1
     assert capsys.readouterr().err == "tinynet show: error: no space left on device\n"
+
+
+def test_a_failed_rename_names_the_file_being_written(tmp_path, monkeypatch, capsys):
+    # The image is written to a temporary file, then renamed over the one asked for: an
+    # error of the rename names both, and the line must name the one the user asked for.
+    def refuse(src, dst):
+        raise OSError(errno.EACCES, "Permission denied", os.fspath(src), None, os.fspath(dst))
+
+    monkeypatch.setattr("tinynet.cli._load_data", lambda folder: _synthetic_digits())
+    monkeypatch.setattr("tinynet.atomic.os.replace", refuse)
+    grid = tmp_path / "g.png"
+    assert main(["show", "--out", str(grid)]) == 1
+    assert capsys.readouterr().err == f"tinynet show: error: cannot write {grid}: permission " \
+                                      "denied\n"
+    assert list(tmp_path.iterdir()) == []  # and the temporary file is gone
