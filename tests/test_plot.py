@@ -73,11 +73,20 @@ def test_plot_history_draws_keras_accuracy_names_as_accuracy(name):
     assert [list(line.get_ydata()) for line in acc_ax.get_lines()] == [[0.6, 0.8], [0.5, 0.7]]
 
 
-def test_plot_history_does_not_draw_an_error_metric_as_accuracy():
+def test_plot_history_draws_another_metric_in_a_panel_of_its_own_not_as_accuracy():
     # compile(metrics=["mae"]) logs "mae", a name compile takes like the accuracies': only
-    # the names of accuracy make the Accuracy panel.
+    # the names of accuracy make the Accuracy panel, and "mae" gets one of its own (it was
+    # left out, so a model compiled with it had its loss drawn alone).
     fig = plot.plot_history({"loss": [1.0, 0.5], "mae": [0.4, 0.3], "val_mae": [0.5, 0.4]})
-    assert [ax.get_title() for ax in fig.axes] == ["Loss"]
+    assert [ax.get_title() for ax in fig.axes] == ["Loss", "mae"]
+    loss, mae = fig.axes
+    assert [list(line.get_ydata()) for line in mae.get_lines()] == [[0.4, 0.3], [0.5, 0.4]]
+    assert mae.get_ylabel() == "mae" and mae.get_xlabel() == "epoch"
+    # After the accuracy, in the order compile logged them.
+    history = make_history()
+    history.history.update(f1=[0.1, 0.2, 0.3], mae=[0.3, 0.2, 0.1])
+    assert [ax.get_title() for ax in plot.plot_history(history).axes] == [
+        "Loss", "Accuracy", "f1", "mae"]
 
 
 def test_plot_history_leaves_out_the_learning_rate():

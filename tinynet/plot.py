@@ -179,7 +179,7 @@ def _show_digit(ax: Axes, image: np.ndarray, title: str, color: str) -> None:
 # --------------------------------------------------------------------------------- curves
 def plot_history(history: History | Mapping[str, Sequence[float]],
                  path: str | os.PathLike | None = None) -> Figure:
-    """Loss and accuracy per epoch, training and validation, side by side.
+    """Loss, accuracy and any other metric per epoch, training and validation, side by side.
 
     Args:
         history: a :class:`tinynet.callbacks.History` (what ``fit`` returns) or its
@@ -190,8 +190,10 @@ def plot_history(history: History | Mapping[str, Sequence[float]],
         path: where to save the figure, if given: a file name ending in a format matplotlib
             writes (.png, .pdf, .svg, ...), in an existing folder.
 
-    Returns the Figure: two axes titled "Loss" and "Accuracy" (only "Loss" when there is no
-    accuracy), epochs numbered from 1 on the x axis.
+    Returns the Figure: axes titled "Loss", then "Accuracy" when accuracy is logged, then
+    one for each other logged metric ("mae", one of your own), titled by its name; epochs
+    numbered from 1 on the x axis. The learning rate a LearningRateScheduler logs as "lr"
+    is a setting, not a result, and is not drawn.
     """
     path = _check_path(path)
     if isinstance(history, History):
@@ -207,7 +209,10 @@ def plot_history(history: History | Mapping[str, Sequence[float]],
     # Keras code compiled with metrics=["acc"] logs its accuracy as "acc", and so on.
     logged = next((key for key, fn in METRICS.items() if fn is accuracy and key in values),
                   None)
-    panels = [("loss", "Loss")] + ([(logged, "Accuracy")] if logged else [])
+    others = [key for key in values
+              if key not in ("loss", "lr", logged) and not key.startswith("val_")]
+    panels = [("loss", "Loss")] + ([(logged, "Accuracy")] if logged else []) + \
+        [(key, key) for key in others]
     # Every series is checked before anything is drawn.
     series = {name: _series(values[name], f"plot_history: history[{name!r}]", "epoch")
               for key, _ in panels for name in (key, f"val_{key}") if name in values}
