@@ -536,12 +536,23 @@ def test_data_problems_are_reported_as_the_data_options(tmp_path, capsys):
     assert "verify=False" not in err  # an argument of load_mnist, not an option of tinynet
 
 
-def test_train_shows_each_layers_shape_and_the_optimizer_it_was_asked_for(tmp_path,
-                                                                          monkeypatch, capsys):
-    def stop(*args, **kwargs):
-        raise KeyboardInterrupt  # everything to check is printed before training starts
+def stop_at_fit(monkeypatch) -> dict:
+    """Make ``Sequential.fit`` stop as Ctrl-C would, recording what ``train`` asked of it
+    (the epochs, batch size, samples and optimiser): for what is decided before training."""
+    asked = {}
+
+    def stop(model, x, y, epochs, batch_size, **kwargs):
+        asked.update(epochs=epochs, batch_size=batch_size, samples=len(x),
+                     optimizer=type(model.optimizer).__name__)
+        raise KeyboardInterrupt
 
     monkeypatch.setattr(Sequential, "fit", stop)
+    return asked
+
+
+def test_train_shows_each_layers_shape_and_the_optimizer_it_was_asked_for(tmp_path,
+                                                                          monkeypatch, capsys):
+    stop_at_fit(monkeypatch)  # everything to check is printed before training starts
     assert main(["train", "--model", "r3", "--quick", "--optimizer", "sgd", "--lr", "0.5",
                  "--out", str(tmp_path)]) == 130
     out = capsys.readouterr().out
@@ -729,15 +740,10 @@ def test_train_help_says_what_quick_does_to_the_epochs(capsys):
 ], ids=["r1", "r3", "r3 --epochs 2, --optimizer in any case"])
 def test_a_quick_train_runs_the_examples_quick_epochs(argv, epochs, optimizer, tmp_path,
                                                         monkeypatch):
-    asked = {}
-
-    def stop(model, x, y, epochs, **kwargs):
-        asked.update(epochs=epochs, optimizer=type(model.optimizer).__name__, samples=len(x))
-        raise KeyboardInterrupt  # what is checked is decided before training starts
-
-    monkeypatch.setattr(Sequential, "fit", stop)
+    asked = stop_at_fit(monkeypatch)
     assert main(["train", "--quick", *argv, "--verbose", "0", "--out", str(tmp_path)]) == 130
-    assert asked == {"epochs": epochs, "optimizer": optimizer, "samples": 2000}
+    assert asked == {"epochs": epochs, "optimizer": optimizer, "samples": 2000,
+                     "batch_size": 32}
 
 
 def f1(y_pred, y_true):
@@ -815,16 +821,10 @@ def test_no_command_prints_the_help(capsys):
 def test_a_train_without_quick_runs_the_programs_epochs_on_all_its_data(tmp_path,
                                                                           monkeypatch, capsys):
     # R2 trains 5 epochs (reference.PROGRAMS); only --quick takes its example's one.
-    asked = {}
-
-    def stop(model, x, y, epochs, batch_size, **kwargs):
-        asked.update(epochs=epochs, samples=len(x), batch_size=batch_size)
-        raise KeyboardInterrupt  # what is checked is decided before training starts
-
-    monkeypatch.setattr(Sequential, "fit", stop)
+    asked = stop_at_fit(monkeypatch)
     monkeypatch.setattr("tinynet.cli._load_data", lambda folder: _synthetic_digits(40, 30))
     assert main(["train", "--batch-size", "7", "--verbose", "0", "--out", str(tmp_path)]) == 130
-    assert asked == {"epochs": 5, "samples": 40, "batch_size": 7}
+    assert asked == {"epochs": 5, "samples": 40, "batch_size": 7, "optimizer": "RMSprop"}
     # --verbose 0 is silent but for the line naming the program: no summary of the layers.
     assert capsys.readouterr().out.splitlines() == [
         "tinynet train r2: " + reference.PROGRAMS["r2"].description]
