@@ -808,7 +808,8 @@ def test_a_git_checkout_copies_what_git_does_not_ignore(tmp_path: Path) -> None:
     (source / "generated/table.csv").write_text("1,2\n")
     (source / "train.log").write_text("epoch 1\n")
     (source / "NOTES.md").write_text("not committed yet, not ignored\n")
-    (source / "tests/test_homework_project.py").write_text("# reference only\n")
+    for name in ("tests/test_homework.py", "tests/test_homework_project.py"):
+        (source / name).write_text("# the homework tool's own tests: reference only\n")
     (source / "docs/old.md").write_text("# old\n")
     subprocess.run(["git", "-C", str(source), "add", "docs/old.md"], check=True, timeout=60)
     (source / "docs/old.md").unlink()  # still in git's index, no longer a file
@@ -816,8 +817,8 @@ def test_a_git_checkout_copies_what_git_does_not_ignore(tmp_path: Path) -> None:
     copied = {p.relative_to(tmp_path / "dest").as_posix()
               for p in (tmp_path / "dest").rglob("*") if p.is_file()}
     assert {"NOTES.md", "minilib/ops.py", "docs/ops.md"} <= copied
-    assert not {"generated/table.csv", "train.log", "tests/test_homework_project.py",
-                "docs/old.md"} & copied
+    assert not {"generated/table.csv", "train.log", "tests/test_homework.py",
+                "tests/test_homework_project.py", "docs/old.md"} & copied
     assert not any(name.startswith((".git/", ".venv/", "build/", "runs/")) for name in copied)
     assert not any(".egg-info" in name for name in copied), copied
 

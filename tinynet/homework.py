@@ -125,8 +125,11 @@ PARTS: dict[str, Part] = _numbered(
     ("maxpool2d", "docs/conv.md", "write MaxPool2D forward and backward"),
 )
 
-#: Files of the reference that make no sense in a student copy (they check the markers).
-REFERENCE_ONLY = frozenset({"tests/test_homework_project.py"})
+#: Files of the reference that a student copy leaves out: the tests of the homework tool
+#: itself, which grade no part (test_homework_project.py checks the markers, so it would
+#: fail in every copy; test_homework.py would only add half a minute to each test run of
+#: the student's).
+REFERENCE_ONLY = frozenset({"tests/test_homework.py", "tests/test_homework_project.py"})
 
 #: The record an export writes at the top of DEST: what makes a folder recognisably a copy
 #: written by ``export``, and the list of the files it wrote there. ``--force`` replaces only
