@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from tinynet import homework
+from tinynet.cli import main as cli_main
 from tinynet.homework import (
     FAILED,
     NOT_ATTEMPTED,
@@ -1640,6 +1641,30 @@ def test_the_command_fails_in_one_line_on_an_os_error_and_with_130_on_ctrl_c(
     assert homework.main(["export", str(tmp_path / "copy"), "--source", str(reference)],
                          registry=PARTS_OF_FIXTURE) == 130
     assert capsys.readouterr().err == "tinynet homework: interrupted\n"
+
+
+@pytest.mark.parametrize("via", ["tinynet homework", "tinynet"])
+def test_grade_and_list_exit_with_2_when_they_cannot_run_and_1_for_a_result(
+        via: str, reference: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # Both gave 1, as for a part that did not pass: a script grading a class could not tell
+    # a copy graded 0 from one it could not grade.
+    def run(*argv: str) -> int:
+        if via == "tinynet":
+            return cli_main(["homework", *argv])
+        return homework.main(list(argv), registry=PARTS_OF_FIXTURE)
+
+    missing = tmp_path / "missing"
+    for argv in (["grade", str(missing)], ["list", "--source", str(missing)]):
+        assert run(*argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "error: " in err and str(missing) in err, err
+    assert run("export", str(tmp_path / "afile" / "copy"), "--source", str(missing)) == 1
+    assert "error: " in capsys.readouterr().err
+    if via == "tinynet homework":  # the fixture's parts: the reference grades, a copy fails
+        assert run("grade", str(reference)) == 0
+        export(tmp_path / "copy", source=reference, registry=PARTS_OF_FIXTURE)
+        assert run("grade", str(tmp_path / "copy")) == 1
 
 
 def test_list_loads_every_conftest_and_names_the_parts_it_does_not_know(

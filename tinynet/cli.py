@@ -462,7 +462,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def _run(argv: Sequence[str] | None) -> int:
-    """Parse ``argv`` and run the subcommand; a user's error becomes one line and status 1."""
+    """Parse ``argv`` and run the subcommand; a user's error becomes one line and status 1
+    (or the subcommand's ``error_status``: ``homework grade`` returns 1 for a grade)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -477,7 +478,7 @@ def _run(argv: Sequence[str] | None) -> int:
         raise  # main handles it: it is an OSError, but not one to report
     except (CommandError, OSError, ValueError, FloatingPointError) as e:
         print(f"tinynet {args.command}: error: {_message(e)}", file=sys.stderr)
-        return 1
+        return getattr(args, "error_status", 1)
 
 
 def _message(error: Exception) -> str:

@@ -146,6 +146,12 @@ EXCLUDED_DIRS = frozenset({
 })
 EXCLUDED_FILES = ("*.pyc", "*.pyo", ".DS_Store", ".coverage")
 
+#: The exit status of ``list`` and ``grade`` when they fail with an error (a folder that is
+#: not a project, a copy that lost its record): not 1, which they return for a result (a
+#: part that did not pass, a test file that cannot be collected), so that a script grading a
+#: class can tell a grade from no grade. ``export``, like the other commands, returns 1.
+ERROR_STATUS = 2
+
 #: Default time limit of one pytest run, in seconds.
 TIMEOUT = 600.0
 #: A stub longer than this is split over several lines (the project's line length).
@@ -1646,7 +1652,8 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
 # ------------------------------------------------------------------------------ commands
 def cmd_list(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) -> int:
     """``tinynet homework list``: the parts, where their regions are, and their tests; exit
-    status 1 when a test file could not be collected, so its tests are missing."""
+    status 1 when a test file could not be collected, so its tests are missing (2 when the
+    list could not be made at all, see :data:`ERROR_STATUS`)."""
     root = project_root(args.source)
     project = scan_project(root, registry)
     tests, errors = ({}, []) if args.no_tests else _collect(root, args.timeout)
@@ -1700,7 +1707,8 @@ def cmd_export(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) -
 
 
 def cmd_grade(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) -> int:
-    """``tinynet homework grade [PROJECT]``: exit status 0 only when every part passed."""
+    """``tinynet homework grade [PROJECT]``: exit status 0 when every part passed, 1 when one
+    did not (2 when the project could not be graded, see :data:`ERROR_STATUS`)."""
     report = grade(args.project, registry=registry, parts=args.parts, timeout=args.timeout)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
@@ -1740,7 +1748,8 @@ def _add_actions(parser: argparse.ArgumentParser, registry: Mapping[str, Part]) 
     p.add_argument("--source", type=Path, help=source_help)
     p.add_argument("--no-tests", action="store_true", help="do not collect the tests (faster)")
     p.add_argument("--timeout", type=positive_float, default=TIMEOUT, help=timeout_help)
-    p.set_defaults(run=functools.partial(cmd_list, registry=registry))
+    p.set_defaults(run=functools.partial(cmd_list, registry=registry),
+                   error_status=ERROR_STATUS)
 
     p = actions.add_parser("export", help="write a student copy with stubbed parts",
                            description="Copy the project to DEST, replacing the solution "
@@ -1763,7 +1772,8 @@ def _add_actions(parser: argparse.ArgumentParser, registry: Mapping[str, Part]) 
                            description="Run the tests marked @pytest.mark.part(ID) in PROJECT "
                            "and print, per part, passed, failed (with the first error) or not "
                            "attempted (a stub raised NotImplementedError), and the score. "
-                           "The exit status is 0 only when every part passed.")
+                           "The exit status is 0 when every part passed, 1 when one did not, "
+                           f"{ERROR_STATUS} when the project could not be graded.")
     p.add_argument("project", nargs="?", type=Path, default=Path("."), metavar="PROJECT",
                    help="the project folder (default: the current folder)")
     p.add_argument("--json", action="store_true",
@@ -1772,12 +1782,14 @@ def _add_actions(parser: argparse.ArgumentParser, registry: Mapping[str, Part]) 
                    help=f"grade these parts (default: the parts the copy's export stubbed, "
                    f"from its {EXPORT_RECORD}; every part in a folder without one): {ids}")
     p.add_argument("--timeout", type=positive_float, default=TIMEOUT, help=timeout_help)
-    p.set_defaults(run=functools.partial(cmd_grade, registry=registry))
+    p.set_defaults(run=functools.partial(cmd_grade, registry=registry),
+                   error_status=ERROR_STATUS)
 
 
 def add_parser(subparsers: Any, registry: Mapping[str, Part] = PARTS) -> argparse.ArgumentParser:
     """Add the ``homework`` subcommand (``list``, ``export``, ``grade``) to ``subparsers``;
-    each sets ``run``, a callable(args) -> exit status."""
+    each sets ``run``, a callable(args) -> exit status, and ``list`` and ``grade`` set
+    ``error_status``, the status to exit with on an error (:data:`ERROR_STATUS`)."""
     parser = subparsers.add_parser(
         "homework", help="student copies with stubbed parts, and per-part grading",
         description="Export a student copy of the project with chosen parts replaced by "
@@ -1800,7 +1812,7 @@ def main(argv: Sequence[str] | None = None, registry: Mapping[str, Part] = PARTS
         return 130
     except (OSError, ValueError) as e:
         print(f"tinynet homework: error: {e}", file=sys.stderr)
-        return 1
+        return getattr(args, "error_status", 1)
 
 
 if __name__ == "__main__":
