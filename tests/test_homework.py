@@ -1197,6 +1197,39 @@ def test_a_part_blocked_by_an_earlier_parts_stub_says_which() -> None:
     assert results["new"].message == 'no test is marked part("new")'
 
 
+def test_a_written_part_fails_on_its_own_error_though_other_tests_need_an_earlier_part(
+        ) -> None:
+    # A ReLU that wrote into dy, with the gradient checker still a stub, was graded "not
+    # attempted, needs part gradcheck first": the student took ReLU for done.
+    outcome = homework._TestOutcome
+    stub = ("double", "double: hint; see docs/ops.md")
+    collected = {"t.py::a": ["double"], "t.py::b": ["counter"], "t.py::c": ["counter"],
+                 "t.py::d": ["shout"], "t.py::e": ["shout"]}
+    outcomes = {
+        "t.py::a": outcome("failed", "x", stub, True),
+        "t.py::b": outcome("failed", "x", stub, True),
+        "t.py::c": outcome("failed", "ValueError: read-only", None, True),
+        "t.py::d": outcome("failed", "x", ("shout", "shout: hint; see docs/text.md"), True),
+        "t.py::e": outcome("failed", "AssertionError", None, True),
+    }
+    results = homework._summarise(["counter", "shout"], collected, outcomes, {},
+                                  {"counter": "timed out after 5 s in t.py::f"})
+    assert (results["counter"].status, results["counter"].message) == (
+        FAILED, "timed out after 5 s in t.py::f (other tests need part double first)")
+    del outcomes["t.py::b"], collected["t.py::b"]
+    results = homework._summarise(["counter", "shout"], collected, outcomes, {}, {})
+    assert (results["counter"].status, results["counter"].message) == (
+        FAILED, "t.py::c: ValueError: read-only")
+    outcomes["t.py::a"] = outcome("failed", "x", stub, True)
+    collected["t.py::a"] = ["double", "counter"]
+    results = homework._summarise(["counter", "shout"], collected, outcomes, {}, {})
+    assert (results["counter"].status, results["counter"].message) == (
+        FAILED, "t.py::c: ValueError: read-only (other tests need part double first)")
+    # A part not written yet: its other failures are another part's doing.
+    assert (results["shout"].status, results["shout"].message) == (
+        NOT_ATTEMPTED, "shout: hint; see docs/text.md")
+
+
 def test_every_real_stub_is_recognised_by_the_grader() -> None:
     for part in PARTS.values():
         for hint in (None, "x = a; b: c"):

@@ -1507,19 +1507,25 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
                                                           + error["message"], stub, True)))
         entries += [(n, outcomes.get(n, _TestOutcome(FAILED, "did not run"))) for n in tests]
         stubbed = [(n, t) for n, t in entries if t.outcome == FAILED and t.stub]
-        failed = [(n, t) for n, t in entries if t.outcome != PASSED or not t.complete]
-        if stubbed:
+        own = [(n, t) for n, t in stubbed if t.stub[0] == pid]
+        failed = [(n, t) for n, t in entries
+                  if (t.outcome != PASSED or not t.complete) and not t.stub]
+        # Tests that stopped at an earlier part's stub say nothing of this part's code; the
+        # others may: their failure is what the student needs to see.
+        needs = f" (other tests need part {stubbed[0][1].stub[0]} first)" if stubbed else ""
+        if own:
             # Before a timeout or a crash too: in the tests of a part not written yet, they
             # are another part's doing (a CNN test of MaxPool2D, and a Conv2D that crashes).
-            _, t = stubbed[0]
-            own = t.stub[0] == pid
-            message = t.stub[1] if own else f"needs part {t.stub[0]} first: {t.stub[1]}"
-            result = PartResult(pid, NOT_ATTEMPTED, message)
+            result = PartResult(pid, NOT_ATTEMPTED, own[0][1].stub[1])
         elif pid in stopped:
-            result = PartResult(pid, FAILED, stopped[pid])
+            result = PartResult(pid, FAILED, stopped[pid] + needs)
         elif failed:
             nodeid, t = failed[0]
-            result = PartResult(pid, FAILED, f"{nodeid}: {t.message or 'did not finish'}")
+            result = PartResult(pid, FAILED,
+                                f"{nodeid}: {t.message or 'did not finish'}{needs}")
+        elif stubbed:
+            _, t = stubbed[0]
+            result = PartResult(pid, NOT_ATTEMPTED, f"needs part {t.stub[0]} first: {t.stub[1]}")
         elif not tests:
             result = PartResult(pid, FAILED, f'no test is marked part("{pid}")')
         else:
@@ -1583,10 +1589,11 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
     stubs but no record, so no list of its parts, is a :class:`HomeworkError`.
 
     One pytest subprocess runs every test marked with a chosen part. A part passes when all
-    its tests pass; it is "not attempted" when one of its tests failed on a stub's
-    NotImplementedError (its own stub, or an earlier part's: the message says which);
-    otherwise it failed, with the first failing test and its error on one line (the first
-    line, or a label's next lines: NumPy's messages start on a new line). A part with no
+    its tests pass; it is "not attempted" when one of its tests failed on its own stub's
+    NotImplementedError, or when its tests failed only on an earlier part's stub (the
+    message says which); otherwise it failed, with the first failing test and its error on
+    one line (the first line, or a label's next lines: NumPy's messages start on a new
+    line), and the earlier part that other tests need, if any. A part with no
     test fails. If a run exceeds ``timeout`` seconds, or a test kills the process (a
     segmentation fault), the part of the test that was running fails ("timed out",
     "crashed") and the unfinished parts run again without it.
