@@ -54,6 +54,7 @@ def test_numerical_gradient_sees_the_array_f_reads():
     np.testing.assert_allclose(grad, 3 * W**2, rtol=1e-8)
 
 
+@pytest.mark.part("gradcheck")
 @pytest.mark.parametrize("layout", ["sliced", "fortran", "transposed"])
 def test_numerical_gradient_perturbs_a_non_contiguous_array_in_place(layout):
     # x.reshape(-1) of these is a copy: nudging the copy would leave what f reads unchanged
@@ -129,6 +130,7 @@ def test_a_relative_error_equal_to_the_tolerance_fails():
     assert not GradCheckResult({"x": 0.5, "W": 0.0}, {"x": (0,), "W": (0,)}, 0.5).passed
 
 
+@pytest.mark.part("gradcheck")
 def test_numerical_gradient_is_float64_for_a_float32_x():
     x = np.array([1.0, 2.0, 3.0], dtype=np.float32)
     grad = numerical_gradient(lambda v: float(np.sum(v.astype(np.float64) ** 2)), x, eps=1e-2)
@@ -184,6 +186,7 @@ class TanhOffByPartsPerMillion(Tanh):
         return super().backward(dy) * (1 + 5e-6)
 
 
+@pytest.mark.part("gradcheck")
 def test_the_default_tolerance_catches_an_error_of_a_few_parts_per_million():
     x = np.random.default_rng(0).standard_normal((4, 5))
     result = check_layer(TanhOffByPartsPerMillion(), x)
@@ -191,6 +194,7 @@ def test_the_default_tolerance_catches_an_error_of_a_few_parts_per_million():
     assert check_layer(Tanh(), x).errors["x"] < 1e-8  # the check itself is far finer
 
 
+@pytest.mark.part("gradcheck")
 @SETTINGS
 @given(floats64(matrix_shapes()), seeds())
 def test_checker_catches_a_gradient_off_by_one_part_in_ten_thousand(x, seed):
@@ -200,6 +204,7 @@ def test_checker_catches_a_gradient_off_by_one_part_in_ten_thousand(x, seed):
     assert check_layer(Tanh(), x, seed=seed % 1000).passed  # and the right one passes
 
 
+@pytest.mark.part("gradcheck")
 @SETTINGS
 @given(floats64(matrix_shapes(min_rows=2, min_cols=2)), seeds())
 def test_checker_catches_a_backward_wrong_only_while_training(x, seed):
@@ -436,6 +441,7 @@ class OneBuffer(Layer):
         return self.buffer
 
 
+@pytest.mark.part("gradcheck")
 @pytest.mark.parametrize("layer", [DoublesDyInPlace(), OneBuffer(5)],
                          ids=["dy-in-place", "buffers"])
 def test_a_right_backward_passes_whatever_it_does_to_its_buffers(layer):
@@ -456,6 +462,7 @@ def test_check_model_runs_the_model_in_inference_mode():
     assert result.passed, str(result)
 
 
+@pytest.mark.part("gradcheck")
 def test_every_parameter_is_checked():
     result = check_layer(Scale(5), X)
     assert set(result.errors) == {"x", "a"} and result.passed, str(result)
@@ -534,6 +541,7 @@ def test_check_layer_names_what_a_layer_of_ones_own_lacks():
         check_layer(NoParams(), np.ones((2, 3)))
 
 
+@pytest.mark.part("gradcheck")
 def test_a_fortran_ordered_parameter_is_checked():
     class Bilinear(Layer):
         """y = x @ W with a Fortran-ordered W (D, K): reshape(-1) of W is a copy."""

@@ -301,6 +301,7 @@ def test_mse_mean_is_over_all_entries_and_sum_adds_them(data):
     assert mean.forward(y_pred, y_true) >= 0 and mean.forward(y_true, y_true) == 0
 
 
+@pytest.mark.part("mse")
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 def test_mse_keeps_the_dtype_of_y_pred_and_takes_an_empty_batch(reduction):
     # float64 targets for float32 outputs: dy_pred is float32 (the Loss contract), not an
@@ -347,7 +348,10 @@ def test_backward_before_forward_is_a_clear_error(loss):
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
-@pytest.mark.parametrize("kind", ["mse", "probabilities", "logits"])
+@pytest.mark.parametrize("kind", [pytest.param("mse", marks=pytest.mark.part("mse")),
+                                  pytest.param("probabilities",
+                                               marks=pytest.mark.part("cross-entropy")),
+                                  pytest.param("logits", marks=pytest.mark.part("cross-entropy"))])
 @FEW
 @given(data=st.data())
 def test_losses_never_write_into_their_inputs(kind, reduction, data):
@@ -455,6 +459,7 @@ def test_cross_entropy_refuses_rows_that_are_not_probabilities(rows, row, total,
         CrossEntropy(from_logits=from_logits).forward(y_pred, np.array(rows))
 
 
+@pytest.mark.part("cross-entropy")
 def test_cross_entropy_takes_float32_soft_labels_and_an_empty_batch():
     z = np.random.default_rng(0).standard_normal((4, 10)).astype(np.float32)
     soft = softmax(z * 3)  # float32 rows: their sums are 1 only to about 1e-7
