@@ -610,61 +610,95 @@ def test_a_flood_of_prints_is_not_read_into_the_graders_memory(tmp_path: Path) -
     assert peak < 2_000_000, f"the grader held {peak} bytes"
 
 
+#: A test that starts a process of its own, writes its pid and that process's, and never ends.
+ENDLESS_TEST = textwrap.dedent('''\
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import pytest
+
+
+    @pytest.mark.part("counter")
+    def test_endless():
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        Path("child").write_text(str(child.pid))
+        Path("pid").write_text(str(os.getpid()))
+        while True:
+            time.sleep(0.1)
+    ''')
+
+
+def wait_for_the_endless_test(project: Path) -> None:
+    """Until the test has written its whole pid (a file can exist still empty), and not for
+    ever: a grader that never starts the test fails the caller."""
+    deadline = time.monotonic() + 60
+    while not (project / "pid").is_file() or not (project / "pid").read_text():
+        assert time.monotonic() < deadline, "the endless test never started"
+        time.sleep(0.05)
+
+
+def assert_the_endless_test_ended(project: Path) -> None:
+    """Fail unless the endless test and its process have ended; kill them either way."""
+    pid, child = int((project / "pid").read_text()), int((project / "child").read_text())
+    try:
+        # Killed with the session, a process may take a moment to be gone; left running, it
+        # sleeps on, and the deadline fails the caller.
+        deadline = time.monotonic() + 30
+        for left in (pid, child):
+            while not ended(left):
+                assert time.monotonic() < deadline, f"process {left} of the tests still runs"
+                time.sleep(0.05)
+    finally:
+        for left in (pid, child):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(left, signal.SIGKILL)
+
+
 def test_ctrl_c_while_grading_ends_the_tests_too(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     # The tests run in a session of their own, which Ctrl-C does not reach: they ran on,
     # an endless loop for ever, after the command had ended.
     project = write_project(tmp_path)
-    (project / "tests/test_endless.py").write_text(textwrap.dedent('''\
-        import os
-        import subprocess
-        import sys
-        import time
-        from pathlib import Path
-
-        import pytest
-
-
-        @pytest.mark.part("counter")
-        def test_endless():
-            child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-            Path("child").write_text(str(child.pid))
-            Path("pid").write_text(str(os.getpid()))
-            while True:
-                time.sleep(0.1)
-        '''))
+    (project / "tests/test_endless.py").write_text(ENDLESS_TEST)
 
     class CtrlC(subprocess.Popen):
         """Ctrl-C while the grader waits for its tests, once they run."""
 
         def communicate(self, *args: object, **kwargs: object) -> tuple:
             if "_tinynet_homework_grader" in str(self.args):
-                # Until the test has written its whole pid (a file can exist still empty),
-                # and not for ever: a grader that never starts the test fails this one.
-                deadline = time.monotonic() + 60
-                while not (project / "pid").is_file() or not (project / "pid").read_text():
-                    assert time.monotonic() < deadline, "the endless test never started"
-                    time.sleep(0.05)
+                wait_for_the_endless_test(project)
                 raise KeyboardInterrupt
             return super().communicate(*args, **kwargs)
 
     monkeypatch.setattr(subprocess, "Popen", CtrlC)
     with pytest.raises(KeyboardInterrupt):
         grade(project, registry=PARTS_OF_FIXTURE, parts=["counter"], timeout=60)
-    pid, child = int((project / "pid").read_text()), int((project / "child").read_text())
+    assert_the_endless_test_ended(project)
+
+
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGHUP"])
+def test_a_grader_stopped_by_sigterm_or_sighup_ends_the_tests_too(stop: str,
+                                                                 tmp_path: Path) -> None:
+    # A cancelled CI job, an IDE's stop button (SIGTERM), a closed terminal (SIGHUP) ended
+    # the grader at once, and its tests ran on for ever.
+    project = write_project(tmp_path)
+    (project / "tests/test_endless.py").write_text(ENDLESS_TEST)
+    script = ("import sys\nfrom tinynet.homework import Part, grade\n"
+              "registry = {'counter': Part('counter', 'docs/ops.md', 'write it', 1)}\n"
+              "grade(sys.argv[1], registry=registry, timeout=120)\n")
+    grader = subprocess.Popen([sys.executable, "-c", script, str(project)],
+                              stderr=subprocess.PIPE, text=True)
     try:
-        with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)
-        # A process the test started ends too. Killed with it, it may take a moment to be
-        # gone; left running, it sleeps on, and the deadline fails this test.
-        deadline = time.monotonic() + 30
-        while not ended(child):
-            assert time.monotonic() < deadline, "the test's child process still runs"
-            time.sleep(0.05)
+        wait_for_the_endless_test(project)
+        grader.send_signal(getattr(signal, stop))
+        _, err = grader.communicate(timeout=60)
+        assert grader.returncode == 128 + getattr(signal, stop), err
     finally:
-        for left in (pid, child):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(left, signal.SIGKILL)
+        grader.kill()
+        assert_the_endless_test_ended(project)  # and kills what is left, pass or fail
 
 
 def ended(pid: int) -> bool:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import difflib
 import fnmatch
 import functools
@@ -45,6 +46,7 @@ import symtable
 import sys
 import tempfile
 import textwrap
+import threading
 import tokenize
 import traceback
 from collections import Counter
@@ -1180,6 +1182,33 @@ def _kill_session(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
+@contextlib.contextmanager
+def _stop_signals_raise() -> Iterator[None]:
+    """While the tests run, SIGTERM and SIGHUP (a cancelled CI job, an IDE's stop button, a
+    closed terminal) raise SystemExit(128 + the signal) in this process instead of ending
+    it at once, so that the tests' session is killed on the way out, as for Ctrl-C: it does
+    not get these signals, and an endless test would run on for ever.
+
+    Only a signal left at its default is taken over (``nohup`` ignores SIGHUP, and a program
+    that grades may have handlers of its own), and only from the main thread, the one
+    Python runs handlers in; the handlers are put back afterwards.
+    """
+    def stop(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    taken = {}
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)  # Windows has no SIGHUP
+            if number is not None and signal.getsignal(number) is signal.SIG_DFL:
+                taken[number] = signal.signal(number, stop)
+    try:
+        yield
+    finally:
+        for number, handler in taken.items():
+            signal.signal(number, handler)
+
+
 #: How much of the end of pytest's output a grade keeps, in bytes, to report a crash.
 _OUTPUT_TAIL = 64 * 1024
 
@@ -1204,23 +1233,25 @@ def _run_pytest_subprocess(project: Path, parts: Collection[str] | None, select:
         # words): a flood of output (a student's prints, which pytest may show) would fill
         # memory.
         log = Path(tmp) / "output.txt"
-        with open(log, "wb") as out:
-            # A session of its own, so a timeout kills the tests' child processes too.
-            proc = subprocess.Popen(command, cwd=project, stdout=out,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
         timed_out = False
-        try:
-            proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_session(proc)
-            proc.communicate()
-        except BaseException:
-            # Ctrl-C reaches this process only, not the tests' session: without this, they
-            # would run on after the command has ended, an endless loop for ever.
-            _kill_session(proc)
-            proc.wait()
-            raise
+        with _stop_signals_raise():
+            with open(log, "wb") as out:
+                # A session of its own, so a timeout kills the tests' child processes too.
+                proc = subprocess.Popen(command, cwd=project, stdout=out,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+            try:
+                proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                _kill_session(proc)
+                proc.communicate()
+            except BaseException:
+                # Ctrl-C (or SIGTERM, above) reaches this process only, not the tests'
+                # session: without this, they would run on after the command has ended, an
+                # endless loop for ever.
+                _kill_session(proc)
+                proc.wait()
+                raise
         with open(log, "rb") as out:
             out.seek(max(0, log.stat().st_size - _OUTPUT_TAIL))
             output = out.read()
