@@ -100,6 +100,25 @@ def test_backward_before_forward_is_a_clear_error(name):
         layer.backward(np.ones((2, 3)))
 
 
+def test_a_forward_that_saved_under_another_name_is_named_by_backward():
+    # A student's ReLU forward kept self._save(inputs=x): backward failed with a bare
+    # KeyError: 'x', and one that saved nothing was told that forward had not run.
+    class Forgetful(ReLU):
+        def forward(self, x, training=False):
+            self._save(inputs=x)
+            return np.maximum(x, 0)
+
+    layer = Forgetful()
+    layer.forward(np.ones((2, 3)))
+    with pytest.raises(RuntimeError, match=r"^Forgetful.backward needs 'x', which forward did "
+                                           r"not save: it saved 'inputs' \(self._save\(x=...\) "
+                                           r"in forward\)$"):
+        layer.backward(np.ones((2, 3)))
+    with pytest.raises(RuntimeError, match=r"before forward, or after a forward that saved "
+                                           r"nothing: .* with self._save\(x=...\)$"):
+        ReLU().backward(np.ones((2, 3)))
+
+
 @pytest.mark.parametrize("name", GRADED_LAYERS)
 @SETTINGS
 @given(data=st.data())

@@ -89,9 +89,18 @@ class Layer:
 
     def _load(self, *names: str) -> Any:
         if not self._saved:
+            # Nothing saved: no forward yet, or (writing a layer) a forward without _save.
             raise RuntimeError(
-                f"{type(self).__name__}.backward was called before forward: run forward on a "
-                "batch first, it keeps what backward needs"
+                f"{type(self).__name__}.backward was called before forward, or after a "
+                "forward that saved nothing: run forward on a batch first; it keeps what "
+                f"backward needs with self._save({', '.join(n + '=...' for n in names)})"
+            )
+        missing = [name for name in names if name not in self._saved]
+        if missing:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward needs {', '.join(map(repr, missing))}, which "
+                f"forward did not save: it saved {', '.join(map(repr, self._saved))} "
+                f"(self._save({missing[0]}=...) in forward)"
             )
         values = tuple(self._saved[name] for name in names)
         return values[0] if len(values) == 1 else values
