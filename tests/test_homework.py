@@ -270,6 +270,18 @@ def test_wrong_and_broken_solutions_fail_with_their_first_error(reference: Path,
         "tests/test_text.py: cannot collect: "), report.results["shout"].message
 
 
+def test_an_error_in_the_students_code_says_where_it_is(tmp_path: Path) -> None:
+    # "AttributeError: 'Counter' object has no attribute 'm'" named the test only, not the
+    # line of the student's code that raised it; a failed assert in the test needs no place.
+    project = write_project(tmp_path, ops=OPS.replace("self.n += k", "self.m += k"))
+    line = (project / "minilib/ops.py").read_text().splitlines().index("        self.m += k") + 1
+    report = grade(project, registry=PARTS_OF_FIXTURE, parts=["counter", "shout"])
+    assert report.results["counter"].message == (
+        f"tests/test_ops.py::test_counter: minilib/ops.py:{line}: AttributeError: 'Counter' "
+        "object has no attribute 'm'")
+    assert report.results["shout"].status == PASSED
+
+
 def test_a_numpy_assertion_fails_with_its_message_not_a_bare_assertion_error(
         tmp_path: Path) -> None:
     # NumPy's message starts with a newline: its first line alone is "AssertionError:".

@@ -967,6 +967,18 @@ _FRAME = re.compile(r'^(?:([^\s<>][^:\n]*?):(\d+): in \S+|E\s+File "([^"]+)", li
                     re.M)
 
 
+def _error_place(exc: BaseException, test_file: str, project: str | Path = ".") -> str:
+    """``"path:line: "`` of the innermost frame of ``exc``'s traceback in the project's own
+    files, or ``""`` when that frame is in ``test_file``, which the test's node id names
+    already (a failed assert). So an error raised in the student's code (an AttributeError in
+    a layer's backward) says where it is. An exception group is placed by its first leaf."""
+    while getattr(exc, "exceptions", None):
+        exc = exc.exceptions[0]
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = _last_place(((f.filename, f.lineno) for f in frames), project)
+    return "" if where.startswith(f"{test_file}:") else where
+
+
 def _project_path(filename: str, project: str | Path) -> str | None:
     """``filename`` as a posix path relative to ``project``, or None when it is not one of
     the project's files: outside it, in an environment (``.venv``) or not a file at all
@@ -1105,8 +1117,9 @@ def _recorder(report: str, parts: Collection[str] | None, select: bool,
             message, stub = "", None
             if rep.failed and call.excinfo is not None:
                 stub = _find_stub(call.excinfo.value)
-                message = stub[1] if stub else _error_line(call.excinfo.value,
-                                                           call.excinfo.exconly())
+                message = stub[1] if stub else (
+                    _error_place(call.excinfo.value, rep.nodeid.split("::")[0])
+                    + _error_line(call.excinfo.value, call.excinfo.exconly()))
             elif rep.failed:
                 message = _one_line(rep.longreprtext)
             elif rep.skipped:
