@@ -88,12 +88,18 @@ def median_time(fn: Callable[[], Any], repeats: int) -> float:
 
 
 def import_torch(disabled: bool) -> Any | None:
-    """The torch module, set to 2 threads, or None when it is missing or ``--no-torch``."""
+    """The torch module, set to 2 threads, or None when it is missing, cannot be loaded or
+    ``--no-torch``."""
     if disabled:
         return None
     try:
         import torch
     except ImportError:
+        return None
+    except OSError as exc:  # installed but broken (a missing shared library): say so
+        reason = " ".join(str(exc).split())  # one line, whatever the loader wrote
+        print(f"warning: torch could not be loaded ({type(exc).__name__}: {reason}): the "
+              "torch columns are empty", file=sys.stderr)
         return None
     torch.set_num_threads(TORCH_THREADS)
     return torch
@@ -536,7 +542,7 @@ def format_report(report: dict[str, Any]) -> str:
     lines = [
         f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, NumPy {m['numpy']} "
         f"({blas.strip()}, {m['blas_threads'] or '?'} threads), "
-        f"torch {m['torch'] or 'not used (not installed, or --no-torch)'}"
+        f"torch {m['torch'] or 'not used (not installed, not loadable, or --no-torch)'}"
         + (f" ({m['torch_threads']} threads)" if m["torch"] else ""),
         f"float32 GEMM: {report['gemm_gflops']:.1f} GFLOP/s on "
         f"{report['gemm']['n']}x{report['gemm']['n']} products; "

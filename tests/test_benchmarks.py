@@ -261,3 +261,20 @@ def test_a_failed_memory_child_is_reported_not_raised(bench, monkeypatch):
     assert memory["r2_train_peak_mib"] is None and memory["torch_r2_train_peak_mib"] is None
     assert set(memory["errors"]) == {"tinynet", "torch"}
     assert "exit status 1 (MemoryError)" in memory["errors"]["tinynet"]
+
+
+def test_a_torch_that_fails_to_load_leaves_the_torch_columns_empty(bench, monkeypatch, capsys):
+    """A broken install (a missing shared library) raises OSError, not ImportError: it
+    used to end the run with a traceback."""
+    real_import = __import__
+
+    def broken_import(name, *args, **kwargs):
+        if name == "torch":
+            raise OSError("libtorch_cpu.so: cannot open shared object file")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.__import__", broken_import)
+    assert bench.import_torch(disabled=False) is None
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "torch could not be loaded" in err and "the torch columns are empty" in err, err
