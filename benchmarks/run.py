@@ -727,7 +727,11 @@ def json_path(parser: argparse.ArgumentParser, text: str) -> Path:
     """
     expected = "argument --json: expected a file path whose folder exists or can be created"
     path = Path(text)
-    if text.endswith(("/", os.sep)) or path.is_dir():
+    try:
+        is_dir = text.endswith(("/", os.sep)) or path.is_dir()
+    except OSError as err:  # a name too long for the file system, a folder not searchable
+        parser.error(f"{expected}, got {text!r} ({err.strerror})")
+    if is_dir:
         parser.error(f"{expected}, got the folder {text!r}")
     if path.parent.exists() and not path.parent.is_dir():
         parser.error(f"{expected}, got {text!r} ({str(path.parent)!r} is a file)")

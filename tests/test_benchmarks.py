@@ -4,6 +4,7 @@ Only ``--quick`` is run, and no speed is ever asserted: timings depend on the ma
 is optional: without it the torch columns are null, and the test passes either way.
 """
 
+import argparse
 import importlib.util
 import json
 import math
@@ -115,6 +116,24 @@ def test_a_bad_json_path_stops_the_run_before_it_starts(tmp_path):
         assert line == ("run.py: error: argument --json: expected a file path whose folder "
                         f"exists or can be created, {end}"), result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "somefolder"]
+
+
+JSON_ERROR = ("run.py: error: argument --json: expected a file path whose folder exists or "
+              "can be created, got")
+
+
+@pytest.mark.parametrize("folder", [""], ids=["here"])
+def test_a_json_name_too_long_is_refused_and_nothing_is_left(bench, tmp_path, monkeypatch,
+                                                            capsys, folder):
+    """Path.is_dir() raised OSError (File name too long): a traceback, not argparse's error."""
+    monkeypatch.chdir(tmp_path)
+    value = folder + "a" * 300 + ".json"
+    with pytest.raises(SystemExit) as stop:
+        bench.json_path(argparse.ArgumentParser(prog="run.py"), value)
+    assert stop.value.code == 2
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert line == f"{JSON_ERROR} {value!r} (File name too long)"
+    assert list(tmp_path.iterdir()) == []
 
 
 # ------------------------------------------------------------------- the FLOP count
