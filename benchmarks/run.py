@@ -19,6 +19,7 @@ Speed is never asserted here: the script reports, and says which targets are met
 from __future__ import annotations
 
 import argparse
+import atexit
 import cProfile
 import ctypes
 import io
@@ -723,7 +724,9 @@ def json_path(parser: argparse.ArgumentParser, text: str) -> Path:
 
     Checked before the benchmark starts: the report is written only at the end of a run of
     minutes, too late to learn that the path is a folder (IsADirectoryError) or lies under
-    a file (FileExistsError).
+    a file (FileExistsError). The folders it creates go again if they are still empty: at
+    once when the path is refused, else at exit (a run that fails or is interrupted before
+    writing the report leaves nothing behind).
     """
     expected = "argument --json: expected a file path whose folder exists or can be created"
     path = Path(text)
@@ -736,11 +739,21 @@ def json_path(parser: argparse.ArgumentParser, text: str) -> Path:
     if path.parent.exists() and not path.parent.is_dir():
         parser.error(f"{expected}, got {text!r} ({str(path.parent)!r} is a file)")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:  # a file further up, no permission, ...
+        created = reference.make_output_folder(path.parent)
+    except ValueError as err:  # a file further up, no permission, ...
+        parser.error(f"{expected}, got {text!r} ({err})")
+    # Under folders just made, stat said "no such file" before: a name too long shows only
+    # now. write_atomic's temporary file beside the report has a name 18 characters longer,
+    # which must fit too.
+    try:
+        path.with_name(f".{path.stem}.{'0' * 12}.tmp{path.suffix}").stat()
+    except FileNotFoundError:
+        pass
+    except OSError as err:
+        reference.remove_empty_folders(created)
         parser.error(f"{expected}, got {text!r} ({err.strerror})")
-    if not os.access(path.parent, os.W_OK | os.X_OK):
-        parser.error(f"{expected}, got {text!r} ({str(path.parent)!r} is not writable)")
+    # Whether the run ends or fails (Ctrl-C included): a written report keeps its folder.
+    atexit.register(reference.remove_empty_folders, created)
     return path
 
 
@@ -750,7 +763,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="a seconds-long smoke run: 640 images, 1 repeat, small GEMM")
     # A str, not a Path: Path() drops the trailing "/" that marks "report/" as a folder.
     parser.add_argument("--json", metavar="PATH",
-                        help="write the report here (missing folders are created)")
+                        help="write the report here (missing folders are created, and "
+                        "removed if the run ends without a report)")
     parser.add_argument("--repeats", type=int, metavar="N",
                         help="timed epochs per program and library (default 3, quick 1)")
     parser.add_argument("--no-torch", action="store_true",

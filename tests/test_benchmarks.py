@@ -5,6 +5,7 @@ is optional: without it the torch columns are null, and the test passes either w
 """
 
 import argparse
+import atexit
 import importlib.util
 import json
 import math
@@ -98,7 +99,8 @@ def bad_json_paths(tmp_path: Path) -> list[tuple[str, str]]:
     (tmp_path / "afile").write_text("")
     (tmp_path / "somefolder").mkdir()
     return [("afile/x.json", "got 'afile/x.json' ('afile' is a file)"),  # FileExistsError
-            ("afile/sub/x.json", "got 'afile/sub/x.json' (Not a directory)"),
+            ("afile/sub/x.json", "got 'afile/sub/x.json' (cannot create the folder "
+             "'afile/sub': Not a directory)"),
             (str(tmp_path / "somefolder"),  # was IsADirectoryError
              f"got the folder {str(tmp_path / 'somefolder')!r}"),
             ("report/", "got the folder 'report/'")]
@@ -122,7 +124,9 @@ JSON_ERROR = ("run.py: error: argument --json: expected a file path whose folder
               "can be created, got")
 
 
-@pytest.mark.parametrize("folder", [""], ids=["here"])
+# Under new folders, the name is too long only once they are made (before, stat said "no
+# such file"): they were left behind, empty.
+@pytest.mark.parametrize("folder", ["", "new/sub/"], ids=["here", "in new folders"])
 def test_a_json_name_too_long_is_refused_and_nothing_is_left(bench, tmp_path, monkeypatch,
                                                             capsys, folder):
     """Path.is_dir() raised OSError (File name too long): a traceback, not argparse's error."""
@@ -133,6 +137,26 @@ def test_a_json_name_too_long_is_refused_and_nothing_is_left(bench, tmp_path, mo
     assert stop.value.code == 2
     line = capsys.readouterr().err.strip().splitlines()[-1]
     assert line == f"{JSON_ERROR} {value!r} (File name too long)"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_folders_made_for_the_json_report_go_if_the_run_ends_without_it(bench, tmp_path,
+                                                                          monkeypatch):
+    """A run interrupted (Ctrl-C) or failing before it wrote the report left them, empty."""
+    at_exit = []
+    monkeypatch.setattr(atexit, "register", lambda fn, *args: at_exit.append((fn, args)))
+    monkeypatch.setattr(bench, "set_blas_threads", lambda n: True)  # pytest's BLAS stays as is
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench, "run", interrupted)
+    path = tmp_path / "new" / "sub" / "report.json"
+    with pytest.raises(KeyboardInterrupt):
+        bench.main(["--quick", "--no-torch", "--json", str(path)])
+    assert path.parent.is_dir()  # made before the run, so that a bad path fails at once
+    for fn, args in at_exit:
+        fn(*args)
     assert list(tmp_path.iterdir()) == []
 
 
