@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from tinynet import reference
+from tinynet.atomic import write_atomic
 from tinynet.datasets import load_mnist, one_hot
 from tinynet.layers import Dense
 from tinynet.model import Sequential
@@ -801,7 +802,9 @@ def main(argv: list[str] | None = None) -> int:
     print(format_report(report))
     if args.json:
         # allow_nan=False: a NaN would make the file invalid JSON; there must be none.
-        args.json.write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
+        text = json.dumps(report, indent=2, allow_nan=False) + "\n"
+        # Never half a report: a full disk or Ctrl-C mid-write keeps an earlier one whole.
+        write_atomic(args.json, lambda tmp: tmp.write_text(text))
     return 0
 
 

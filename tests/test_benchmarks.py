@@ -6,6 +6,7 @@ is optional: without it the torch columns are null, and the test passes either w
 
 import argparse
 import atexit
+import errno
 import importlib.util
 import json
 import math
@@ -158,6 +159,27 @@ def test_the_folders_made_for_the_json_report_go_if_the_run_ends_without_it(benc
     for fn, args in at_exit:
         fn(*args)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_json_write_leaves_the_earlier_report_as_it_was(bench, report, tmp_path,
+                                                                monkeypatch):
+    """The report was written in place: a full disk (or Ctrl-C) mid-write left half a
+    file where the earlier report had been."""
+    path = tmp_path / "report.json"
+    path.write_text('{"earlier": "report"}\n')
+    monkeypatch.setattr(bench, "set_blas_threads", lambda n: True)  # pytest's BLAS stays as is
+    monkeypatch.setattr(bench, "run", lambda *args: report)
+    write_text = Path.write_text
+
+    def disk_full(self, data, *args, **kwargs):
+        write_text(self, data[:len(data) // 2], *args, **kwargs)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    with pytest.raises(OSError, match="No space left on device"):
+        bench.main(["--quick", "--no-torch", "--json", str(path)])
+    assert path.read_text() == '{"earlier": "report"}\n'
+    assert list(tmp_path.iterdir()) == [path]  # and no temporary file beside it
 
 
 # ------------------------------------------------------------------- the FLOP count
