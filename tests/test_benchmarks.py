@@ -10,6 +10,7 @@ import errno
 import importlib.util
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -180,6 +181,21 @@ def test_a_failed_json_write_leaves_the_earlier_report_as_it_was(bench, report, 
         bench.main(["--quick", "--no-torch", "--json", str(path)])
     assert path.read_text() == '{"earlier": "report"}\n'
     assert list(tmp_path.iterdir()) == [path]  # and no temporary file beside it
+
+
+def test_a_quick_run_does_not_judge_the_targets(bench, report):
+    """640 images and a 512x512 GEMM said "met" or "not met" of every target."""
+    assert report["settings"]["quick"]
+    verdict = re.compile(r"  (met|not met|not measured)$", flags=re.M)
+    printed = bench.format_report(report)
+    targets = printed[printed.index("\ntarget"):]
+    assert not verdict.search(targets), targets
+    assert "a quick run does not judge the targets" in targets
+    assert "R2 epoch <= 0.75x PyTorch" in targets  # the measured column stays
+    full = {**report, "settings": {**report["settings"], "quick": False}}
+    rows = [line for line in bench.format_report(full).splitlines()
+            if line.startswith(tuple(target.text for target in bench.TARGETS))]
+    assert len(rows) == len(bench.TARGETS) and all(map(verdict.search, rows)), rows
 
 
 # ------------------------------------------------------------------- the FLOP count
