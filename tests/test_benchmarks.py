@@ -198,6 +198,20 @@ def test_a_quick_run_does_not_judge_the_targets(bench, report):
     assert len(rows) == len(bench.TARGETS) and all(map(verdict.search, rows)), rows
 
 
+def test_the_inference_ratio_is_marked_as_a_time_ratio(bench, report):
+    """Beside images/s, where more is better, a bare 1.14 (time: tinynet slower) read as
+    tinynet 14% faster."""
+    slower = {**report, "results": [
+        {**row, "torch_s": row["tinynet_s"] / 1.14, "ratio": 1.14}
+        if row["name"] == "r2_inference" else row for row in report["results"]]}
+    lines = bench.format_report(slower).splitlines()
+    header = next(line for line in lines if line.startswith("name"))
+    inference = next(line for line in lines if line.startswith("r2_inference"))
+    assert "img/s  1.14 (time)" in inference, inference
+    epoch = next(line for line in lines if line.startswith("r2_epoch"))
+    assert "(time)" not in epoch and len(epoch) == len(inference) == len(header), lines
+
+
 # ------------------------------------------------------------------- the FLOP count
 def load_run_module():
     """benchmarks/run.py as a module (benchmarks/ is not a package)."""
