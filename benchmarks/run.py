@@ -10,8 +10,9 @@ that a busy moment of a shared machine slows both. It also measures R2 inference
 10,000 test images, ``tinynet.datasets.load_mnist()``, the peak resident memory of an R2
 training epoch (in a fresh subprocess) and NumPy's float32 GEMM rate, and from that rate the
 fraction each tinynet MLP epoch achieves. See benchmarks/README.md for what each number
-means; ``--quick`` is a seconds-long smoke run on 640 images, ``--profile`` profiles one
-tinynet epoch instead.
+means; ``--quick`` is a seconds-long smoke run on 640 images. ``--profile`` instead runs
+three tinynet epochs, a warm-up, one under cProfile and one with each layer timed, and
+prints a table of each of the last two.
 
 Speed is never asserted here: the script reports, and a full run says which targets are
 met.
@@ -781,8 +782,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-torch", action="store_true",
                         help="measure tinynet alone even when torch is installed")
     parser.add_argument("--profile", choices=EPOCH_PROGRAMS, metavar="NAME",
-                        help="instead of benchmarking, print a cProfile of one tinynet "
-                        "epoch of NAME (r1, r2, r3 or r4)")
+                        help="instead of benchmarking, run a warm-up tinynet epoch of NAME "
+                        "(r1, r2, r3 or r4), then one under cProfile and one with each layer "
+                        "timed, and print a table of each")
     # Internal: the fresh process that measures peak memory (see bench_memory).
     parser.add_argument("--memory-child", choices=("tinynet", "torch"),
                         help=argparse.SUPPRESS)
@@ -794,8 +796,8 @@ def main(argv: list[str] | None = None) -> int:
         memory_child(args.quick, args.memory_child)
         return 0
     if args.profile and (args.json is not None or args.repeats is not None):
-        # Both would be accepted and ignored: no report is written, one epoch is profiled.
-        parser.error("--profile prints a profile of one epoch: it takes --quick, not "
+        # Both would be accepted and ignored: no report is written, each epoch runs once.
+        parser.error("--profile prints two profiles of a tinynet epoch: it takes --quick, not "
                      + ("--json" if args.json is not None else "--repeats"))
     settings = QUICK if args.quick else FULL
     if args.repeats is not None:
