@@ -79,6 +79,14 @@ def test_the_part_table_of_the_docs_names_the_files_of_each_parts_regions() -> N
             f"got {sorted(actual)}")
 
 
+def test_the_part_table_of_the_docs_links_the_page_each_stub_names() -> None:
+    # The conv rows showed `docs/conv.md` as code, and ReLU's linked the page's top where
+    # its stub named no section either: a student was sent to read a whole page.
+    links = dict(re.findall(r"^\| *\d+ *\| *`([a-z0-9-]+)` *\|.*\| *\[[^]]+\]\(([^)]+)\) *\|$",
+                            HOMEWORK_PAGE, re.M))
+    assert links == {pid: part.page.removeprefix("docs/") for pid, part in PARTS.items()}
+
+
 def test_list_finds_every_marked_test_that_a_whole_collection_finds() -> None:
     # `tinynet homework list` imports only the test files whose code names `part`.
     run = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "part",

@@ -111,20 +111,23 @@ PARTS: dict[str, Part] = _numbered(
      "write Dense backward: dW = x.T @ dy, db = dy.sum(0), dx = dy @ W.T"),
     ("softmax-forward", "docs/softmax.md",
      "write softmax over the last axis, as exp(x - max) so it never overflows"),
-    ("softmax-backward", "docs/softmax.md",
+    ("softmax-backward", "docs/softmax.md#backward-a-jacobian-vector-product",
      "write Softmax backward: dx = s * (dy - sum(dy * s)) per row"),
     ("cross-entropy", "docs/cross_entropy.md",
      "write cross-entropy and its gradient, from probabilities and from logits"),
     ("mse", "docs/mse.md", "write the mean squared error and its gradient"),
     # Assignment 3: the multi-layer perceptron and its optimisers (R2 and R4).
-    ("relu", "docs/activations.md", "write ReLU forward and backward"),
-    ("sigmoid", "docs/activations.md", "write Sigmoid forward and backward, without overflow"),
-    ("sgd-momentum", "docs/optimizers.md", "write the SGD update with momentum and Nesterov"),
-    ("rmsprop", "docs/optimizers.md", "write the RMSprop update"),
-    ("adam", "docs/optimizers.md", "write the Adam update with bias correction"),
+    ("relu", "docs/activations.md#relu", "write ReLU forward and backward"),
+    ("sigmoid", "docs/activations.md#sigmoid",
+     "write Sigmoid forward and backward, without overflow"),
+    ("sgd-momentum", "docs/optimizers.md#the-update-equations",
+     "write the SGD update with momentum and Nesterov"),
+    ("rmsprop", "docs/optimizers.md#the-update-equations", "write the RMSprop update"),
+    ("adam", "docs/optimizers.md#the-update-equations",
+     "write the Adam update with bias correction"),
     # Assignment 4: the convolutional network (R3).
     ("conv2d", "docs/conv.md", "write Conv2D forward (im2col and one GEMM) and backward"),
-    ("maxpool2d", "docs/conv.md", "write MaxPool2D forward and backward"),
+    ("maxpool2d", "docs/conv.md#maxpool2d", "write MaxPool2D forward and backward"),
 )
 
 #: Files of the reference that a student copy leaves out: the tests of the homework tool
