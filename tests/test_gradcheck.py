@@ -42,7 +42,8 @@ def test_numerical_gradient_of_a_known_function(x):
     grad = numerical_gradient(lambda v: float(np.sum(np.sin(v) * v**2)), x)
     np.testing.assert_allclose(grad, np.cos(x) * x**2 + 2 * x * np.sin(x), rtol=1e-6,
                                atol=1e-8)
-    np.testing.assert_array_equal(x, original)  # perturbed in place, then restored
+    np.testing.assert_array_equal(x, original, err_msg="numerical_gradient must put each "
+                                  "entry of x back after nudging it")
     assert grad.shape == x.shape and grad.dtype == np.float64
 
 
@@ -65,8 +66,10 @@ def test_numerical_gradient_perturbs_a_non_contiguous_array_in_place(layout):
     assert not x.flags.c_contiguous
     original = x.copy()
     grad = numerical_gradient(lambda _: float(np.sum(x**3)), x)
-    np.testing.assert_allclose(grad, 3 * original**2, rtol=1e-6)
-    np.testing.assert_array_equal(x, original)
+    np.testing.assert_allclose(grad, 3 * original**2, rtol=1e-6, err_msg="nudge x itself "
+                               "through its indices: x.reshape(-1) of this x is a copy")
+    np.testing.assert_array_equal(x, original, err_msg="numerical_gradient must put each "
+                                  "entry of x back after nudging it")
 
 
 @pytest.mark.parametrize("x", [np.array([1, 2]), np.array([True, False]),
@@ -107,7 +110,8 @@ def test_relative_error_has_a_floor_and_reports_the_worst_index():
     n = a.copy()
     n[1, 0] += 0.5
     error, where = relative_error(a, n)
-    assert where == (1, 0)
+    assert isinstance(where, tuple) and where == (1, 0), (
+        f"the worst index must be a tuple of ints, (1, 0) here, got {where!r}")
     assert error == pytest.approx(0.5 / (np.linalg.norm(a) + np.linalg.norm(n)))
     with pytest.raises(ValueError, match="shape"):
         relative_error(np.zeros(2), np.zeros(3))
