@@ -134,6 +134,25 @@ def test_a_relative_error_equal_to_the_tolerance_fails():
     assert not GradCheckResult({"x": 0.5, "W": 0.0}, {"x": (0,), "W": (0,)}, 0.5).passed
 
 
+def test_a_float32_layer_or_model_that_fails_is_told_to_use_float64():
+    # A learner's float32 Dense failed with errors near 1e-2 and no word of why: its
+    # rounding, not its backward.
+    x = np.random.default_rng(1).standard_normal((4, 5))
+    result = check_layer(Dense(5, 3, rng=np.random.default_rng(0)), x)
+    assert not result.passed
+    assert str(result).endswith("; the layer computes in float32, whose rounding alone fails "
+                                "the check: build it with dtype=np.float64")
+    model = Sequential([Dense(5, 3), Tanh(), Dense(3, 2)], seed=0)
+    assert str(check_model(model, "mse", x, np.ones((4, 2)))).endswith(
+        "; the model computes in float32, whose rounding alone fails the check: build its "
+        "layers with dtype=np.float64")
+    # A float64 layer that fails has a wrong backward: no such note.
+    wrong = check_layer(TanhSlightlyOff(), x)
+    assert not wrong.passed and wrong.note == "" and "float32" not in str(wrong)
+    passed = check_layer(Dense(5, 3, dtype=np.float64, rng=np.random.default_rng(0)), x)
+    assert passed.passed and "float32" not in str(passed)
+
+
 @pytest.mark.part("gradcheck")
 def test_numerical_gradient_is_float64_for_a_float32_x():
     x = np.array([1.0, 2.0, 3.0], dtype=np.float32)

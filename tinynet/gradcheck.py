@@ -147,6 +147,8 @@ class GradCheckResult:
     errors: dict[str, float]
     worst_index: dict[str, tuple[int, ...]]
     tolerance: float = TOLERANCE
+    #: Said after a failed verdict: why the check may fail a right backward (float32).
+    note: str = ""
 
     @property
     def worst(self) -> tuple[str, float]:
@@ -166,7 +168,18 @@ class GradCheckResult:
         verdict = "passed" if self.passed else "FAILED"
         return (f"gradient check {verdict}: worst relative error {err:.2e} in d{name} at index "
                 f"{self.worst_index[name]} (tolerance {self.tolerance:.0e}); "
-                + ", ".join(f"d{k}: {v:.1e}" for k, v in self.errors.items()))
+                + ", ".join(f"d{k}: {v:.1e}" for k, v in self.errors.items())
+                + (f"; {self.note}" if self.note and not self.passed else ""))
+
+
+def _precision_note(what: str, *arrays: np.ndarray) -> str:
+    """A note for a check of ``what`` (a layer, a model) whose ``arrays`` (its output and
+    parameters) hold floats narrower than float64: their rounding, about 1e-7 of |f| in
+    float32, divided by 2 eps, makes errors near 1e-2 of a right backward (gradcheck.md)."""
+    if any(a.dtype.kind == "f" and a.dtype.itemsize < 8 for a in arrays):
+        return (f"the {what} computes in float32, whose rounding alone fails the check: "
+                f"build {'it' if what == 'layer' else 'its layers'} with dtype=np.float64")
+    return ""
 
 
 def _describe(layer: Any) -> str:
@@ -277,7 +290,8 @@ def check_layer(layer: Layer, x: np.ndarray, training: bool = False, seed: int =
     numeric = {"x": numerical_gradient(f, x, eps)}
     for name, p in layer.params.items():
         numeric[name] = numerical_gradient(f, p, eps, name=f"params[{name!r}]")
-    return _result(analytic, numeric, tolerance)
+    return _result(analytic, numeric, tolerance,
+                   _precision_note("layer", np.asarray(y), *layer.params.values()))
 
 
 def _get_loss(owner: str, loss: str | Loss) -> Loss:
@@ -322,6 +336,8 @@ def check_model(model: Any, loss: str | Loss, x: np.ndarray, y: np.ndarray,
     def f(_: np.ndarray) -> float:
         return loss.forward(model.forward(x, training=False), y)
 
+    note = _precision_note("model", np.asarray(model.forward(x, training=False)),
+                           *(p for layer in layers for p in layer.params.values()))
     f(x)
     # Sequential.backward checks each layer's dx and grads as they come back: a layer that
     # breaks the contract is named, not the layer before it, which would report the dy it is
@@ -337,13 +353,13 @@ def check_model(model: Any, loss: str | Loss, x: np.ndarray, y: np.ndarray,
     for i, layer in enumerate(layers):
         for name, p in layer.params.items():
             numeric[f"{i}.{name}"] = numerical_gradient(f, p, eps, name=f"layer {i} {name!r}")
-    return _result(analytic, numeric, tolerance)
+    return _result(analytic, numeric, tolerance, note)
 
 
 def _result(analytic: dict[str, np.ndarray], numeric: dict[str, np.ndarray],
-            tolerance: float) -> GradCheckResult:
+            tolerance: float, note: str = "") -> GradCheckResult:
     """The relative error of every gradient; ``analytic`` and ``numeric`` have the same keys."""
     errors, worst = {}, {}
     for name in numeric:
         errors[name], worst[name] = relative_error(analytic[name], numeric[name])
-    return GradCheckResult(errors, worst, tolerance)
+    return GradCheckResult(errors, worst, tolerance, note)
