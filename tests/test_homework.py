@@ -270,6 +270,19 @@ def test_wrong_and_broken_solutions_fail_with_their_first_error(reference: Path,
         "tests/test_text.py: cannot collect: "), report.results["shout"].message
 
 
+def test_parts_are_graded_in_the_suggested_order_from_the_projects_folder_only(
+        reference: Path) -> None:
+    # --parts shout double printed shout first; a grade run in tests/ said only that it is
+    # not a project folder, not which folder is.
+    report = grade(reference, registry=PARTS_OF_FIXTURE, parts=["shout", "double", "shout"])
+    assert list(report.results) == ["double", "shout"]
+    assert report.table().splitlines()[1].startswith("double")
+    with pytest.raises(HomeworkError) as refused:
+        grade(reference / "tests", registry=PARTS_OF_FIXTURE)
+    assert str(refused.value) == (f"PROJECT {reference / 'tests'} is not a project folder: it "
+                                  f"has no pyproject.toml ({reference}, above it, has one)")
+
+
 def test_an_error_in_the_students_code_says_where_it_is(tmp_path: Path) -> None:
     # "AttributeError: 'Counter' object has no attribute 'm'" named the test only, not the
     # line of the student's code that raised it; a failed assert in the test needs no place.

@@ -505,8 +505,9 @@ def _project_folder(path: str | Path, argument: str) -> Path:
     if not folder.is_dir():
         raise HomeworkError(f"{argument} {folder} is a file, expected a project folder")
     if not (folder / "pyproject.toml").is_file():
+        above = next((p for p in folder.parents if (p / "pyproject.toml").is_file()), None)
         raise HomeworkError(f"{argument} {folder} is not a project folder: it has no "
-                            "pyproject.toml")
+                            "pyproject.toml" + (f" ({above}, above it, has one)" if above else ""))
     return folder
 
 
@@ -645,13 +646,13 @@ def scan_project(root: str | Path, registry: Mapping[str, Part] = PARTS,
 def _choose(parts: Iterable[str] | None, registry: Mapping[str, Part]) -> list[str]:
     if parts is None:
         return list(registry)
-    chosen = list(dict.fromkeys(parts))
-    unknown = [p for p in chosen if p not in registry]
+    chosen = set(parts)
+    unknown = [p for p in dict.fromkeys(parts) if p not in registry]
     if unknown:
         raise HomeworkError(f"unknown part id(s) {', '.join(map(repr, unknown))}"
                             f"{_did_you_mean(unknown[0], registry)}; the parts are: "
                             + ", ".join(registry))
-    return chosen
+    return [p for p in registry if p in chosen]  # in the suggested order, as typed or not
 
 
 def _did_you_mean(pid: str, registry: Mapping[str, Part]) -> str:
