@@ -295,6 +295,30 @@ def test_an_error_in_the_students_code_says_where_it_is(tmp_path: Path) -> None:
     assert report.results["shout"].status == PASSED
 
 
+def test_a_property_tests_failure_leaves_out_hypothesis_s_notes(tmp_path: Path) -> None:
+    # A short message was followed by "; Failing test case: test_pairs(; n=0,  # or any
+    # other generated value; )", hypothesis's note folded into the line.
+    project = write_project(tmp_path, ops=OPS.replace("return 2 * x", "return [x] * x"))
+    (project / "tests/test_pairs.py").write_text(textwrap.dedent('''\
+        import numpy as np
+        import pytest
+        from hypothesis import given, strategies as st
+
+        from minilib.ops import double
+
+
+        @pytest.mark.part("double")
+        @given(st.integers(0, 3))
+        def test_pairs(n):
+            np.testing.assert_array_equal(double(np.ones(n)), np.full(n, 2.0))
+        '''))
+    (project / "tests/test_ops.py").write_text(TEST_OPS.replace('@pytest.mark.part("double")',
+                                                                "@pytest.mark.skip"))
+    message = grade(project, registry=PARTS_OF_FIXTURE, parts=["double"]).results["double"].message
+    assert message.startswith("tests/test_pairs.py::test_pairs: "), message
+    assert not re.search(r"Falsifying|Failing test case|generated value", message), message
+
+
 def test_a_numpy_assertion_fails_with_its_message_not_a_bare_assertion_error(
         tmp_path: Path) -> None:
     # NumPy's message starts with a newline: its first line alone is "AssertionError:".

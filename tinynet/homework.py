@@ -927,15 +927,26 @@ def _one_line(text: str, limit: int = 200) -> str:
 def _error_line(exc: BaseException, exconly: str) -> str:
     """A test's error on one line (:func:`_one_line` of ``exconly``, pytest's text of
     ``exc``). An exception group (hypothesis raises one when it finds several distinct
-    failures) says only how many it holds: it is summed up by its first failure instead."""
+    failures) says only how many it holds: it is summed up by its first failure instead.
+
+    The notes added to the exception are left out: hypothesis's "Falsifying example:
+    test_x(\n    n=0,  # or any other generated value\n)" would be folded into the end of a
+    short message (pytest with ``--hypothesis-seed=0`` shows the example whole)."""
     group = getattr(exc, "exceptions", None)
     if not group:
-        return _one_line(exconly)
+        return _one_line(_without_notes(exc, exconly))
     leaf = group[0]
     while getattr(leaf, "exceptions", None):  # a group in the group
         leaf = leaf.exceptions[0]
     text = "".join(traceback.format_exception_only(type(leaf), leaf))
-    return _one_line(f"first of {len(group)} failures: {text}")
+    return _one_line(f"first of {len(group)} failures: {_without_notes(leaf, text)}")
+
+
+def _without_notes(exc: BaseException, text: str) -> str:
+    """``text``, the printed form of ``exc``, without the notes added to ``exc``."""
+    for note in getattr(exc, "__notes__", None) or ():
+        text = text.replace(str(note), "")
+    return text
 
 
 def _stub_line(message: str, limit: int = 300) -> str:
