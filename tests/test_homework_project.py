@@ -26,6 +26,7 @@ from tinynet.homework import (
     PARTS,
     PASSED,
     HomeworkError,
+    _parts_in_file,
     collect_tests,
     export,
     grade,
@@ -96,6 +97,17 @@ def test_list_finds_every_marked_test_that_a_whole_collection_finds() -> None:
     whole = [line for line in run.stdout.splitlines() if "::" in line]
     listed = {name for names in collect_tests(ROOT).values() for name in names}
     assert len(whole) > 100 and listed == set(whole)
+
+
+def test_a_test_file_that_cannot_be_imported_fails_every_part_it_marks() -> None:
+    # The grader reads such a file's text for part("<id>"); marks built from a table of ids
+    # (test_layers.py's, once) left those parts graded on their other tests alone.
+    by_file: dict[str, set[str]] = {}
+    for pid, names in collect_tests(ROOT).items():
+        for name in names:
+            by_file.setdefault(name.split("::")[0], set()).add(pid)
+    for path, parts in by_file.items():
+        assert set(_parts_in_file(ROOT, path, PARTS)) == parts, path
 
 
 @pytest.fixture(scope="module")
