@@ -420,6 +420,33 @@ def test_a_package_that_lost_only_its_init_is_graded_on_its_own_code(
     assert statuses(report) == {p: NOT_ATTEMPTED for p in PARTS_OF_FIXTURE}
 
 
+def test_a_package_one_folder_too_deep_fails_every_part_saying_so(reference: Path,
+                                                                  tmp_path: Path) -> None:
+    # minilib/minilib/: the outer folder imported as a namespace package, so the import
+    # check passed, and the tests imported minilib.ops from wherever else Python found one
+    # (an editable install of the reference: every part passed).
+    copy = tmp_path / "copy"
+    export(copy, source=reference, registry=PARTS_OF_FIXTURE)
+    (copy / "minilib").rename(tmp_path / "minilib")
+    (copy / "minilib").mkdir()
+    (tmp_path / "minilib").rename(copy / "minilib/minilib")
+    report = grade(copy, registry=PARTS_OF_FIXTURE)
+    assert statuses(report) == {p: FAILED for p in PARTS_OF_FIXTURE}
+    assert ("minilib/ holds no Python file, but minilib/minilib/__init__.py is there: the "
+            "package is one folder too deep") in report.results["double"].message
+
+
+def test_grading_writes_no_bytecode_into_the_project(student: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without PYTHONDONTWRITEBYTECODE in the teacher's environment, a grade left
+    # __pycache__ folders in the student's copy.
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    shutil.copytree(student, tmp_path, dirs_exist_ok=True)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    grade(tmp_path, registry=PARTS_OF_FIXTURE)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
 def test_a_package_the_student_added_to_a_copy_is_not_imported_before_grading(
         student: Path, tmp_path: Path) -> None:
     # A scratch package of the student's that does not import (no test imports it) made

@@ -1237,6 +1237,13 @@ def _stop_signals_raise() -> Iterator[None]:
             signal.signal(number, handler)
 
 
+def _grading_env() -> dict[str, str]:
+    """The environment of the Python processes that import and test a student's project:
+    this one's, with no bytecode written (``__pycache__`` folders in the student's copy; the
+    grader leaves it as it found it)."""
+    return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+
+
 #: How much of the end of pytest's output a grade keeps, in bytes, to report a crash.
 _OUTPUT_TAIL = 64 * 1024
 
@@ -1266,7 +1273,8 @@ def _run_pytest_subprocess(project: Path, parts: Collection[str] | None, select:
             with open(log, "wb") as out:
                 # A session of its own, so a timeout kills the tests' child processes too.
                 proc = subprocess.Popen(command, cwd=project, stdout=out,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+                                        stderr=subprocess.STDOUT, start_new_session=True,
+                                        env=_grading_env())
             try:
                 proc.communicate(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -1363,6 +1371,16 @@ for name in sys.argv[1:]:
                  f"{where or 'the ' + name + ' of this Python'}")
         report(name, error, [])
         break
+    # One that holds no Python file of its own is not the code (a package one folder too
+    # deep, name/name/): its submodules would come from wherever else Python finds them.
+    if getattr(module, "__file__", None) is None and not any(
+            f.endswith(".py") for f in os.listdir(where)):
+        inner = os.path.join(name, name, "__init__.py")
+        error = (f"{name}/ holds no Python file" + (
+            f", but {inner} is there: the package is one folder too deep"
+            if os.path.isfile(inner) else ""))
+        report(name, error, [])
+        break
 """
 
 
@@ -1421,7 +1439,7 @@ def _import_error(project: Path, timeout: float = TIMEOUT) -> str | None:
     names = ", ".join([*packages, *optional])
     try:
         done = subprocess.run(command, cwd=project, capture_output=True, text=True,
-                              errors="replace", timeout=timeout)
+                              errors="replace", timeout=timeout, env=_grading_env())
     except subprocess.TimeoutExpired:
         return f"importing {names} took over {timeout:g} s"
     # The check's line is the last with its prefix, on a line of its own: the package may
