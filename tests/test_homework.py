@@ -392,7 +392,12 @@ def test_a_copy_without_its_package_is_not_graded_on_an_installed_one(
         installed = tmp_path / "copy-solved"
         shutil.copytree(reference, installed)
     monkeypatch.setenv("PYTHONPATH", str(installed))  # as installed: the solved minilib
-    report = grade(tmp_path / "copy", registry=PARTS_OF_FIXTURE)
+    parts = None
+    if package == "gone with the record":  # which parts to grade, the record no longer says
+        with pytest.raises(HomeworkError, match=r"a student copy that lost its record\?"):
+            grade(tmp_path / "copy", registry=PARTS_OF_FIXTURE)
+        parts = list(PARTS_OF_FIXTURE)
+    report = grade(tmp_path / "copy", registry=PARTS_OF_FIXTURE, parts=parts)
     assert statuses(report) == {p: FAILED for p in PARTS_OF_FIXTURE}
     message = report.results["double"].message
     assert message.startswith("cannot import minilib, so no part can be graded: this folder "
@@ -418,6 +423,26 @@ def test_a_package_that_lost_only_its_init_is_graded_on_its_own_code(
     (tmp_path / "minilib/__init__.py").unlink()
     report = grade(tmp_path, registry=PARTS_OF_FIXTURE)
     assert statuses(report) == {p: NOT_ATTEMPTED for p in PARTS_OF_FIXTURE}
+
+
+def test_a_finished_copy_that_lost_its_record_is_refused_not_graded_on_every_part(
+        reference: Path, tmp_path: Path) -> None:
+    # `cp -r copy/* elsewhere/` leaves the dotfile record behind: a copy with every stub
+    # written looked like the reference and was graded on every part, the solutions its
+    # export handed out too.
+    export(tmp_path / "copy", source=reference, registry=PARTS_OF_FIXTURE, parts=["double"])
+    ops = tmp_path / "copy/minilib/ops.py"
+    ops.write_text(ops.read_text().replace(
+        '    raise NotImplementedError("double: multiply x by two; see docs/ops.md")\n',
+        "    return 2 * x\n"))
+    (tmp_path / "copy" / homework.EXPORT_RECORD).unlink()
+    with pytest.raises(HomeworkError) as refused:
+        grade(tmp_path / "copy", registry=PARTS_OF_FIXTURE)
+    assert str(refused.value).startswith(
+        f"{tmp_path / 'copy'} has no {homework.EXPORT_RECORD} and no solution regions, so it "
+        "is not the reference: a student copy that lost its record?")
+    report = grade(tmp_path / "copy", registry=PARTS_OF_FIXTURE, parts=["double"])
+    assert statuses(report) == {"double": PASSED}
 
 
 def test_a_package_one_folder_too_deep_fails_every_part_saying_so(reference: Path,

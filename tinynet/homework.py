@@ -1638,6 +1638,20 @@ def assigned_parts(project: str | Path, registry: Mapping[str, Part] = PARTS) ->
     return list(dict.fromkeys(parts)) or None
 
 
+def _has_regions(project: Path, registry: Mapping[str, Part]) -> bool:
+    """Whether a Python file of ``project`` holds a solution region: the reference does, a
+    student copy never (its export removed every marker)."""
+    for rel in project_files(project):
+        raw = (project / rel).read_bytes() if rel.endswith(".py") else b""
+        if b"BEGIN SOLUTION" in raw:  # most files: no need to tokenize
+            try:
+                if parse_markers(raw.decode("utf-8"), rel, registry):
+                    return True
+            except (UnicodeDecodeError, HomeworkError):
+                return True  # a marker, if a broken one: the reference, being edited
+    return False
+
+
 def _stubbed_parts(project: Path, registry: Mapping[str, Part]) -> list[str]:
     """The parts of ``registry`` with a stub in the Python files of ``project``, in order.
     A file that cannot be read as Python is skipped: grading reports it."""
@@ -1678,13 +1692,20 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
     folder = _project_folder(project, "PROJECT")
     if parts is None:
         parts = assigned_parts(folder, registry)
-        stubbed = [] if (folder / EXPORT_RECORD).is_file() else _stubbed_parts(folder, registry)
+        copy = (folder / EXPORT_RECORD).is_file()
+        stubbed = [] if copy else _stubbed_parts(folder, registry)
+        advice = ("Without it every part would be graded, the parts its export left solved "
+                  "too; pass --parts to say which to grade")
         if stubbed:
             # Graded on every part, it would score the solutions its export handed out.
             raise HomeworkError(
                 f"{folder} has no {EXPORT_RECORD} but holds stubs of {', '.join(stubbed)}: a "
-                "student copy that lost its record? Without it every part would be graded, "
-                "the parts its export left solved too; pass --parts to say which to grade")
+                f"student copy that lost its record? {advice}")
+        if not copy and not _has_regions(folder, registry):
+            # Every stub written, no marker left: a copy, finished, not the reference.
+            raise HomeworkError(
+                f"{folder} has no {EXPORT_RECORD} and no solution regions, so it is not the "
+                f"reference: a student copy that lost its record? {advice}")
     chosen = _choose(parts, registry)
     broken = _import_error(folder, timeout)
     if broken is not None:
