@@ -766,13 +766,17 @@ def test_ctrl_c_while_grading_ends_the_tests_too(tmp_path: Path,
     (project / "tests/test_endless.py").write_text(ENDLESS_TEST)
 
     class CtrlC(subprocess.Popen):
-        """Ctrl-C while the grader waits for its tests, once they run."""
+        """Ctrl-C while the grader waits for its tests, once they run (once: the clean-up
+        waits for the killed tests too)."""
 
-        def communicate(self, *args: object, **kwargs: object) -> tuple:
-            if "_tinynet_homework_grader" in str(self.args):
+        pressed = False
+
+        def wait(self, *args: object, **kwargs: object) -> int:
+            if "_tinynet_homework_grader" in str(self.args) and not CtrlC.pressed:
                 wait_for_the_endless_test(project)
+                CtrlC.pressed = True
                 raise KeyboardInterrupt
-            return super().communicate(*args, **kwargs)
+            return super().wait(*args, **kwargs)
 
     monkeypatch.setattr(subprocess, "Popen", CtrlC)
     with pytest.raises(KeyboardInterrupt):
@@ -1871,3 +1875,30 @@ def test_list_refuses_a_collection_that_runs_out_of_time(tmp_path: Path) -> None
         "@pytest.mark.part('shout')\ndef test_late():\n    pass\n")
     with pytest.raises(HomeworkError, match="took over 1 s"):
         homework.collect_tests(project, timeout=1)
+    # Grading it is no grade either (exit status 2): every part "timed out" read as zeros.
+    with pytest.raises(HomeworkError, match=r"^collecting the tests of .* took over 1 s "
+                                            r"\(--timeout\), so no test ran"):
+        grade(project, registry=PARTS_OF_FIXTURE, timeout=1)
+
+
+def test_the_time_limit_is_that_of_one_test_not_of_the_whole_run(tmp_path: Path) -> None:
+    # --timeout was the limit of the whole pytest run: a teacher's 10 s, meant for endless
+    # loops, failed a correct copy whose many quick tests took longer in all.
+    ticks = tmp_path / "events"
+
+    def wait(script: str) -> bool:
+        proc = subprocess.Popen([sys.executable, "-c", script, str(ticks)])
+        try:
+            return homework._wait_while_events_come(proc, ticks, timeout=1.0)
+        finally:
+            proc.kill()
+            proc.wait()
+
+    # An event every 0.4 s for 1.6 s in all: it runs to its end.
+    assert not wait("import sys, time\nfor _ in range(4):\n"
+                    "    open(sys.argv[1], 'a').write('x')\n    time.sleep(0.4)\n")
+    ticks.unlink()
+    # One event, then nothing for longer than the limit: stopped.
+    start = time.monotonic()
+    assert wait("import sys, time\nopen(sys.argv[1], 'a').write('x')\ntime.sleep(60)\n")
+    assert time.monotonic() - start < 30

@@ -47,6 +47,7 @@ import sys
 import tempfile
 import textwrap
 import threading
+import time
 import tokenize
 import traceback
 from collections import Counter
@@ -157,7 +158,7 @@ EXCLUDED_FILES = ("*.pyc", "*.pyo", ".DS_Store", ".coverage")
 #: class can tell a grade from no grade. ``export``, like the other commands, returns 1.
 ERROR_STATUS = 2
 
-#: Default time limit of one pytest run, in seconds.
+#: Default time limit of one test, and of collecting the tests, in seconds.
 TIMEOUT = 600.0
 #: A stub longer than this is split over several lines (the project's line length).
 LINE_LENGTH = 100
@@ -1276,11 +1277,10 @@ def _run_pytest_subprocess(project: Path, parts: Collection[str] | None, select:
                                         stderr=subprocess.STDOUT, start_new_session=True,
                                         env=_grading_env())
             try:
-                proc.communicate(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                _kill_session(proc)
-                proc.communicate()
+                timed_out = _wait_while_events_come(proc, report, timeout)
+                if timed_out:
+                    _kill_session(proc)
+                    proc.wait()
             except BaseException:
                 # Ctrl-C (or SIGTERM, above) reaches this process only, not the tests'
                 # session: without this, they would run on after the command has ended, an
@@ -1308,6 +1308,28 @@ def _run_pytest_subprocess(project: Path, parts: Collection[str] | None, select:
         crash = (f"pytest could not run in {project} ({_exit_status(proc.returncode)})"
                  f"{_crash_place(text, project)}:\n{tail}")
     return _Run(events, timed_out, crash, proc.returncode, text)
+
+
+def _wait_while_events_come(proc: subprocess.Popen, report: Path, timeout: float) -> bool:
+    """Wait for ``proc`` to end; True, leaving it running, once ``timeout`` seconds have gone
+    by without a new event in ``report``.
+
+    The recorder writes one as each test starts and ends, so the limit is that of one test
+    (or of collecting them all): a teacher's --timeout catches an endless loop without
+    cutting short a run of many tests that are each quick.
+    """
+    size, deadline = -1, time.monotonic() + timeout
+    while True:
+        try:
+            proc.wait(timeout=0.1)
+            return False
+        except subprocess.TimeoutExpired:
+            pass
+        grown = report.stat().st_size if report.exists() else 0
+        if grown != size:
+            size, deadline = grown, time.monotonic() + timeout
+        elif time.monotonic() >= deadline:
+            return True
 
 
 def _exit_status(returncode: int) -> str:
@@ -1685,9 +1707,10 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
     message says which); otherwise it failed, with the first failing test and its error on
     one line (the first line, or a label's next lines: NumPy's messages start on a new
     line), and the earlier part that other tests need, if any. A part with no
-    test fails. If a run exceeds ``timeout`` seconds, or a test kills the process (a
-    segmentation fault), the part of the test that was running fails ("timed out",
-    "crashed") and the unfinished parts run again without it.
+    test fails. If a test runs over ``timeout`` seconds, or kills the process (a
+    segmentation fault), its part fails ("timed out", "crashed") and the unfinished parts
+    run again without it; collecting the tests for over ``timeout`` seconds is a
+    :class:`HomeworkError`, as no test could run.
     """
     folder = _project_folder(project, "PROJECT")
     if parts is None:
@@ -1738,7 +1761,11 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
         victims = [p for p in pending if running is not None and p in collected.get(running, ())]
         if not victims and run.crash:  # while collecting, or between tests: no test to blame
             raise HomeworkError(run.crash)
-        if not victims:  # timed out while collecting, or between tests: nothing to skip
+        if not victims and not started:
+            # No grade at all, not a failure of every part: exit status 2, not 1.
+            raise HomeworkError(f"collecting the tests of {folder} took over {timeout:g} s "
+                                "(--timeout), so no test ran: give a longer --timeout")
+        if not victims:  # timed out between tests (a fixture's teardown): nothing to skip
             for pid in pending:
                 stopped[pid] = f"timed out after {timeout:g} s"
             break
@@ -1843,7 +1870,8 @@ def positive_float(text: str) -> float:
 def _add_actions(parser: argparse.ArgumentParser, registry: Mapping[str, Part]) -> None:
     actions = parser.add_subparsers(dest="homework_action", metavar="ACTION", required=True)
     ids = ", ".join(registry)
-    timeout_help = f"seconds one pytest run may take (default {TIMEOUT:g})"
+    timeout_help = (f"seconds one test, or collecting the tests, may take (default "
+                    f"{TIMEOUT:g})")
     source_help = "the reference project (default: the one tinynet is installed from)"
 
     p = actions.add_parser("list", help="the parts, their regions and their tests",
