@@ -974,6 +974,35 @@ def test_exclude_leaves_out_a_teachers_hidden_tests(reference: Path, tmp_path: P
     assert (tmp_path / "dest/tests/test_ops.py").is_file()
 
 
+@pytest.mark.parametrize("how", ["./hidden_tests", "absolute"])
+def test_exclude_takes_a_path_from_the_projects_folder_too(how: str, reference: Path,
+                                                           tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    shutil.copytree(reference, source)
+    (source / "hidden_tests").mkdir()
+    (source / "hidden_tests/test_more.py").write_text("def test_x():\n    pass\n")
+    pattern = str(source.resolve() / "hidden_tests") if how == "absolute" else how
+    export(tmp_path / "dest", source=source, registry=PARTS_OF_FIXTURE, exclude=[pattern])
+    assert not (tmp_path / "dest/hidden_tests").exists()
+
+
+@pytest.mark.parametrize("pattern, error", [
+    ("hiden_tests", "matches no file of the project"),
+    ("test_hidden_*", "matches no file of the project"),  # a file name, not a path
+    ("/elsewhere/hidden_tests", "is outside the project"),
+])
+def test_an_exclude_that_matches_nothing_is_refused_before_anything_is_written(
+        pattern: str, error: str, reference: Path, tmp_path: Path) -> None:
+    # A typo or a path from the wrong folder was accepted in silence, and the hidden tests
+    # went out in every student copy.
+    source = tmp_path / "source"
+    shutil.copytree(reference, source)
+    (source / "tests/test_hidden_more.py").write_text("def test_x():\n    pass\n")
+    with pytest.raises(HomeworkError, match=f"^--exclude {re.escape(repr(pattern))} {error}"):
+        export(tmp_path / "dest", source=source, registry=PARTS_OF_FIXTURE, exclude=[pattern])
+    assert not (tmp_path / "dest").exists()
+
+
 GEOMETRY = """\
 import math
 

@@ -537,8 +537,36 @@ def _excluded(rel: str, patterns: Sequence[str]) -> bool:
         return True
     if rel == EXPORT_RECORD:
         return True  # exporting from a student copy: the copy writes a record of its own
-    return any(fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(rel, pat.rstrip("/") + "/*")
-               for pat in patterns)
+    return any(_matches(rel, pat) for pat in patterns)
+
+
+def _matches(rel: str, pattern: str) -> bool:
+    """Whether the file ``rel`` is ``pattern`` (a glob) or lies in a folder it names."""
+    return fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(rel, pattern.rstrip("/") + "/*")
+
+
+def _exclude_patterns(root: Path, patterns: Sequence[str]) -> list[str]:
+    """``patterns`` (--exclude) relative to the project at ``root``, a leading ``./`` or the
+    project's own path taken off, each checked to match one of its files: a pattern that
+    matches nothing (a typo, ``./hidden``) would hand the hidden tests out to students."""
+    files = project_files(root)
+    checked = []
+    for pattern in patterns:
+        rel = pattern
+        if os.path.isabs(rel):
+            try:
+                rel = Path(rel).relative_to(root).as_posix()
+            except ValueError:
+                raise HomeworkError(f"--exclude {pattern!r} is outside the project {root}: "
+                                    "give a path relative to it") from None
+        while rel.startswith("./"):
+            rel = rel[2:]
+        if not any(_matches(f, rel) for f in files):
+            raise HomeworkError(
+                f"--exclude {pattern!r} matches no file of the project {root}: give a path "
+                "relative to it (hidden_tests, tests/test_hidden_*.py), or check its spelling")
+        checked.append(rel)
+    return checked
 
 
 def _git_files(root: Path) -> list[str] | None:
@@ -840,6 +868,7 @@ def export(dest: str | Path, source: str | Path | None = None,
     root = project_root(source)
     dest = Path(dest).resolve()
     chosen = _choose(parts, registry)
+    exclude = _exclude_patterns(root, exclude)
     written = _prepare_dest(dest, root, force)
     project = scan_project(root, registry, exclude)
     missing = [p for p in chosen if not project.regions_of(p)]
