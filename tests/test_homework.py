@@ -1433,8 +1433,10 @@ def test_the_command_exports_grades_and_lists(reference: Path, tmp_path: Path,
     assert "files, 1 stub for 1 part: double" in capsys.readouterr().out
 
     assert homework.main(["grade", str(dest), "--json"], registry=PARTS_OF_FIXTURE) == 1
-    assert json.loads(capsys.readouterr().out) == {"parts": {"double": NOT_ATTEMPTED},
-                                                   "score": 0.0}
+    # With the messages: a script grading a class keeps why a part did not pass.
+    assert json.loads(capsys.readouterr().out) == {
+        "parts": {"double": NOT_ATTEMPTED}, "score": 0.0,
+        "messages": {"double": "double: multiply x by two; see docs/ops.md"}}
 
     assert homework.main(["grade", str(dest), "--parts", "counter", "shout"],
                          registry=PARTS_OF_FIXTURE) == 0

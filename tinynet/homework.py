@@ -1571,7 +1571,10 @@ class GradeReport:
         return bool(self.results) and all(r.status == PASSED for r in self.results.values())
 
     def to_json(self) -> dict[str, Any]:
-        return {"parts": {p: r.status for p, r in self.results.items()}, "score": self.score}
+        """``{"parts": {id: status}, "score": fraction, "messages": {id: message}}``, the
+        messages of the parts that did not pass: a script grading a class keeps the why."""
+        return {"parts": {p: r.status for p, r in self.results.items()}, "score": self.score,
+                "messages": {p: r.message for p, r in self.results.items() if r.message}}
 
     def table(self) -> str:
         width = max([len("part"), *map(len, self.results)])
@@ -1939,7 +1942,8 @@ def _add_actions(parser: argparse.ArgumentParser, registry: Mapping[str, Part]) 
     p.add_argument("project", nargs="?", type=Path, default=Path("."), metavar="PROJECT",
                    help="the project folder (default: the current folder)")
     p.add_argument("--json", action="store_true",
-                   help='print {"parts": {ID: STATUS}, "score": FRACTION} instead of a table')
+                   help='print {"parts": {ID: STATUS}, "score": FRACTION, "messages": {ID: '
+                   'MESSAGE}} instead of a table')
     p.add_argument("--parts", nargs="+", metavar="ID", type=_part_id(registry),
                    help=f"grade these parts (default: the parts the copy's export stubbed, "
                    f"from its {EXPORT_RECORD}; every part in a folder without one): {ids}")
