@@ -1168,6 +1168,18 @@ def test_a_non_empty_dest_is_refused_without_force(reference: Path, tmp_path: Pa
     assert (dest / "minilib/mine.py").read_text() == "x = 1\n"  # not the export's to delete
 
 
+def test_a_non_empty_folder_that_is_no_copy_is_refused_without_advising_force(
+        reference: Path, tmp_path: Path) -> None:
+    # It said "pass --force to replace an earlier copy", and --force was then refused.
+    (tmp_path / "notes.txt").write_text("mine\n")
+    with pytest.raises(HomeworkError) as refused:
+        export(tmp_path, source=reference, registry=PARTS_OF_FIXTURE)
+    assert str(refused.value) == (f"DEST {tmp_path.resolve()} is not empty and is not a "
+                                  f"student copy (it has no {homework.EXPORT_RECORD}): give a "
+                                  "new or empty folder")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
 def test_force_never_deletes_a_folder_that_is_not_a_project(reference: Path,
                                                             tmp_path: Path) -> None:
     (tmp_path / "photos").mkdir()

@@ -772,6 +772,10 @@ def _prepare_dest(dest: Path, source: Path, force: bool) -> set[str]:
                             "empty folder")
     if not dest.is_dir() or not any(dest.iterdir()):
         return set()
+    if not force and not (dest / EXPORT_RECORD).is_file():
+        # --force would be refused too: not a copy of tinynet homework export's.
+        raise HomeworkError(f"DEST {dest} is not empty and is not a student copy (it has no "
+                            f"{EXPORT_RECORD}): give a new or empty folder")
     if not force:
         raise HomeworkError(f"DEST {dest} is not empty (pass --force to replace an earlier "
                             "copy written by tinynet homework export)")
