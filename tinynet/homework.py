@@ -695,12 +695,15 @@ def _part_id(registry: Mapping[str, Part]) -> Any:
 
     def part_id(text: str) -> str:
         if text not in registry:
-            # --parts takes every word after it: `export --parts relu ../week3` gives it DEST.
+            # --parts takes every word after it: `export --parts relu ../week3` gives it DEST,
+            # and so does `export --parts relu week3`: a word like no part id may be one too.
+            close = _did_you_mean(text, registry)
             folder = ("; a folder? --parts takes every word after it: put the folder before "
-                      "--parts" if "/" in text or os.sep in text or Path(text).is_dir() else "")
+                      "--parts" if "/" in text or os.sep in text or Path(text).is_dir()
+                      or not close else "")
             raise argparse.ArgumentTypeError(
-                f"expected a part id, one of {', '.join(registry)}; got {text!r}"
-                + _did_you_mean(text, registry) + folder)
+                f"expected a part id, one of {', '.join(registry)}; got {text!r}" + close
+                + folder)
         return text
 
     part_id.__name__ = "part id"
