@@ -580,6 +580,9 @@ def test_an_error_is_summed_up_in_one_line_within_the_limit() -> None:
     assert homework._one_line("AssertionError:\nexpected:\n  3\n") == (
         "AssertionError: expected: 3")
     assert homework._one_line("") == ""
+    # Cut, a line always ends in "...", though the lines joined so far filled the limit.
+    assert homework._one_line("Err:\n" + "a" * 15 + "\nmore", limit=20) == (
+        "Err: " + "a" * 12 + "...")
 
 
 def test_a_test_that_hangs_fails_its_part_and_the_others_are_graded(reference: Path,
@@ -657,6 +660,11 @@ def test_a_crash_is_placed_in_the_stack_of_the_thread_that_crashed(tmp_path: Pat
           File "{tmp_path}/minilib/text.py", line 5 in _idle
         ''')
     assert homework._crash_place(output, tmp_path) == " at minilib/ops.py:23"
+    # A crash with no frame of the project is placed nowhere, not in another thread.
+    output = output.replace(f'  File "{tmp_path}/minilib/ops.py", line 23 in add\n', "")
+    output = output.replace(f'  File "{tmp_path}/tests/test_ops.py", line 20 in test_counter\n',
+                            "")
+    assert homework._crash_place(output, tmp_path) == ""
 
 
 def test_a_part_not_written_is_not_attempted_even_if_a_test_of_it_crashes_elsewhere(
@@ -1594,7 +1602,9 @@ def test_a_copy_that_lost_its_record_is_graded_only_with_parts(reference: Path,
      r"lists part\(s\) triple, expected parts of this tinynet \(double, counter, shout\)"),
     ({"written_by": "someone", "parts": ["double"]}, "is not an export record"),
     ("{not json", "cannot be read"),
-], ids=["unknown part", "not an export's", "not JSON"])
+    ({"written_by": "tinynet homework export", "version": 1, "parts": ["double", 1]},
+     '"parts" is not a list of part ids'),
+], ids=["unknown part", "not an export's", "not JSON", "not ids"])
 def test_a_record_that_cannot_say_what_to_grade_is_an_error_that_says_pass_parts(
         record: dict | str, expected: str, reference: Path, tmp_path: Path) -> None:
     shutil.copytree(reference, tmp_path, dirs_exist_ok=True)
@@ -1652,7 +1662,8 @@ def test_add_parser_wires_the_homework_subcommand() -> None:
 # ------------------------------------------------------- found by mutation testing the tool
 def test_the_hint_lines_of_a_region_make_one_message() -> None:
     # A hint too long for one comment goes on several HINT lines: one sentence in the stub.
-    source = ("def f(x):\n    # BEGIN SOLUTION double\n    # HINT: multiply x\n"
+    # An empty HINT line (a paragraph break) adds nothing, not a double space.
+    source = ("def f(x):\n    # BEGIN SOLUTION double\n    # HINT: multiply x\n    # HINT:\n"
               "    # HINT:   by two\n    return 2 * x\n    # END SOLUTION\n")
     regions = homework.parse_markers(source, "f.py", PARTS_OF_FIXTURE)
     student, _, _ = homework.stub_source(source, regions, {"double"}, PARTS_OF_FIXTURE)
@@ -1842,6 +1853,192 @@ def test_a_stub_is_found_behind_the_error_it_caused_and_in_a_group() -> None:
     found = group("Hypothesis found 2 distinct failures.",
                   [ValueError("add(-1) went below zero"), NotImplementedError(stub)])
     assert homework._find_stub(found) == ("double", stub)
+
+
+def test_a_stub_line_keeps_its_last_see_when_the_hint_says_see_too() -> None:
+    # The page is what follows the last "; see ": a hint may say "see" too.
+    message = "relu: keep x; see forward; " + "y" * 80 + "; see docs/activations.md#relu"
+    line = homework._stub_line(message, limit=60)
+    assert len(line) == 60 and line.endswith("...; see docs/activations.md#relu"), line
+
+
+def test_only_a_not_implemented_error_in_a_stubs_exact_form_is_a_stub() -> None:
+    # Else a test's own message, or a library's "not supported" error, would make a part
+    # "not attempted" instead of failed.
+    assert homework._find_stub(AssertionError("double: should be 6; see docs/ops.md")) is None
+    assert homework._find_stub(NotImplementedError(
+        "conv2d: groups are not supported; see the paper for why")) is None
+
+
+def test_a_group_is_summed_up_and_placed_by_its_first_leaf_without_its_notes(
+        tmp_path: Path) -> None:
+    def raised(path: Path, message: str) -> BaseException:
+        namespace: dict = {}
+        exec(compile("def f(m):\n    raise AssertionError(m)\n", str(path), "exec"), namespace)
+        try:
+            namespace["f"](message)
+        except AssertionError as e:
+            return e
+        raise AssertionError("f did not raise")
+
+    try:
+        group = ExceptionGroup  # type: ignore[name-defined]
+    except NameError:  # Python 3.10: pytest's backport
+        from exceptiongroup import ExceptionGroup as group
+    first = raised(tmp_path / "minilib/a.py", "\nArrays are not equal")
+    first.__notes__ = ["Falsifying example: test_x(n=0)"]  # hypothesis's, left out
+    found = group("outer", [group("middle", [group("inner", [first])]),
+                            raised(tmp_path / "minilib/b.py", "second")])
+    assert homework._error_line(found, "") == (
+        "first of 2 failures: AssertionError: Arrays are not equal")
+    assert homework._error_place(found, "tests/test_x.py", tmp_path) == "minilib/a.py:2: "
+
+
+def test_a_place_is_a_file_of_the_project_never_an_environments_or_a_generated_one(
+        tmp_path: Path) -> None:
+    assert homework._project_path("minilib/ops.py", tmp_path) == "minilib/ops.py"
+    for outside in ("<string>", "<frozen importlib._bootstrap>", "build/lib/minilib/ops.py",
+                    "env/lib/python3.11/site-packages/numpy/core.py", "/usr/lib/python3/x.py"):
+        assert homework._project_path(outside, tmp_path) is None, outside
+
+
+def test_a_part_is_read_from_its_marks_args_and_keyword_once() -> None:
+    class Item:
+        def iter_markers(self, name: str) -> list:
+            return [getattr(pytest.mark, name)(*args, **kwargs).mark for args, kwargs in
+                    [(("double",), {}), ((), {"id": "counter"}), (("double",), {})]]
+
+    assert homework._marked_parts(Item()) == ["double", "counter"]
+
+
+def test_an_exit_status_is_a_signal_only_when_negative() -> None:
+    # A test's os._exit(0) ends pytest with status 0: no signal 0 killed it.
+    assert homework._exit_status(0) == "exit status 0"
+    assert homework._exit_status(3) == "exit status 3"
+    assert homework._exit_status(-11) == "killed by SIGSEGV"
+
+
+def test_a_tests_outcome_is_its_first_failure_and_it_is_complete_after_its_teardown() -> None:
+    def report(when: str, outcome: str, message: str = "") -> dict:
+        return {"event": "report", "nodeid": "t.py::a", "when": when, "outcome": outcome,
+                "message": message, "stub": None}
+
+    start = {"event": "start", "nodeid": "t.py::a"}
+    t = homework._outcomes([start, report("setup", "passed"), report("call", "failed", "boom"),
+                            report("teardown", "skipped", "skipped: later")])["t.py::a"]
+    assert (t.outcome, t.message, t.complete) == (FAILED, "boom", True)
+    # Cut short in its teardown: a timeout or a crash there is this test's doing.
+    t = homework._outcomes([start, report("setup", "passed"), report("call", "passed")])["t.py::a"]
+    assert (t.outcome, t.complete) == (PASSED, False)
+
+
+def test_a_blocked_part_names_the_stub_its_first_blocked_test_met() -> None:
+    outcome = homework._TestOutcome
+    double = ("double", "double: twice x; see docs/ops.md")
+    shout = ("shout", "shout: capitals; see docs/text.md")
+    collected = {"t.py::a": ["counter"], "t.py::b": ["counter"], "t.py::c": ["counter"]}
+    outcomes = {"t.py::a": outcome(FAILED, "x", double, True),
+                "t.py::b": outcome(FAILED, "x", shout, True),
+                "t.py::c": outcome(FAILED, "AssertionError", None, True)}
+    results = homework._summarise(["counter"], collected, outcomes, {}, {})
+    assert results["counter"].message == (
+        "t.py::c: AssertionError (other tests need part double first)")
+    del outcomes["t.py::c"], collected["t.py::c"]
+    results = homework._summarise(["counter"], collected, outcomes, {}, {})
+    assert results["counter"].message == f"needs part double first: {double[1]}"
+    # Of two stubs of its own (two regions), the first met.
+    collected.update({"t.py::d": ["counter"], "t.py::e": ["counter"]})
+    outcomes["t.py::d"] = outcome(FAILED, "x", ("counter", "counter: add; see docs/ops.md"), True)
+    outcomes["t.py::e"] = outcome(FAILED, "x", ("counter", "counter: reset; see x.md"), True)
+    results = homework._summarise(["counter"], collected, outcomes, {}, {})
+    assert results["counter"].message == "counter: add; see docs/ops.md"
+
+
+def test_skips_fixtures_collection_and_tests_of_two_parts_are_graded(reference: Path,
+                                                                   tmp_path: Path) -> None:
+    # A skipped test does not pass its part, and says why; a stub met in a fixture, or while
+    # a test module is imported, blocks a part as one met in a test's call does; a test
+    # marked with two parts runs when either is graded; part(id=...) marks as part(...) does.
+    extra = ["skipper", "fixture", "module", "pair"]
+    registry = {**PARTS_OF_FIXTURE, **{pid: Part(pid, "docs/ops.md", f"write {pid}", 4 + i)
+                                       for i, pid in enumerate(extra)}}
+    export(tmp_path, source=reference, parts=["double"], registry=registry)
+    (tmp_path / "tests/test_extra.py").write_text(textwrap.dedent('''\
+        import pytest
+
+        from minilib.ops import double
+
+
+        @pytest.fixture
+        def four():
+            return double(2)
+
+
+        @pytest.mark.part("skipper")
+        def test_skips():
+            pytest.skip("not written yet")
+
+
+        @pytest.mark.part("fixture")
+        def test_uses_a_fixture(four):
+            assert four == 4
+
+
+        @pytest.mark.part("double")
+        @pytest.mark.part("pair")
+        def test_pair():
+            pass
+        '''))
+    (tmp_path / "tests/test_module.py").write_text(textwrap.dedent('''\
+        import pytest
+
+        from minilib.ops import double
+
+        FOUR = double(2)
+
+
+        @pytest.mark.part(id="module")
+        def test_four():
+            assert FOUR == 4
+        '''))
+    report = grade(tmp_path, registry=registry, parts=extra)
+    needs = "needs part double first: double: multiply x by two; see docs/ops.md"
+    assert {p: (r.status, r.message) for p, r in report.results.items()} == {
+        "skipper": (FAILED,
+                    "tests/test_extra.py::test_skips: skipped: Skipped: not written yet"),
+        "fixture": (NOT_ATTEMPTED, needs), "module": (NOT_ATTEMPTED, needs),
+        "pair": (PASSED, "")}
+
+
+def test_a_collection_that_runs_out_of_time_fails_every_part_as_timed_out(
+        tmp_path: Path) -> None:
+    # No test was running to blame: every part fails, and the grade is still given.
+    project = write_project(tmp_path)
+    (project / "tests/test_zzz_slow_import.py").write_text(
+        "import time\n\nimport pytest\n\ntime.sleep(60)\n\n\n"
+        "@pytest.mark.part('shout')\ndef test_late():\n    pass\n")
+    report = grade(project, registry=PARTS_OF_FIXTURE, parts=["double", "shout"], timeout=1)
+    assert {p: (r.status, r.message) for p, r in report.results.items()} == {
+        "double": (FAILED, "timed out after 1 s"), "shout": (FAILED, "timed out after 1 s")}
+
+
+def test_a_report_of_no_parts_neither_passes_nor_scores() -> None:
+    report = homework.GradeReport({})
+    assert (report.score, report.passed) == (0.0, False)
+
+
+def test_the_table_lines_up_its_columns_and_counts_only_the_parts_passed() -> None:
+    report = homework.GradeReport({
+        "mse": homework.PartResult("mse", PASSED),
+        "relu": homework.PartResult("relu", NOT_ATTEMPTED, "relu: write it; see docs/a.md"),
+        "adam": homework.PartResult("adam", FAILED, "t.py::a: boom"),
+    })
+    assert report.table() == textwrap.dedent("""\
+        part  status         message
+        mse   passed
+        relu  not attempted  relu: write it; see docs/a.md
+        adam  failed         t.py::a: boom
+        score: 1/3 parts passed (0.33)""")
 
 
 def test_the_command_fails_in_one_line_on_an_os_error_and_with_130_on_ctrl_c(
