@@ -1853,6 +1853,10 @@ def test_a_stub_is_found_behind_the_error_it_caused_and_in_a_group() -> None:
     found = group("Hypothesis found 2 distinct failures.",
                   [ValueError("add(-1) went below zero"), NotImplementedError(stub)])
     assert homework._find_stub(found) == ("double", stub)
+    # Of two stubs in a group, the first failure's: the last was named, unlike in a failure.
+    found = group("Hypothesis found 2 distinct failures.",
+                  [NotImplementedError(stub), NotImplementedError("shout: caps; see docs/text.md")])
+    assert homework._find_stub(found) == ("double", stub)
 
 
 def test_a_stub_line_keeps_its_last_see_when_the_hint_says_see_too() -> None:

@@ -1008,8 +1008,10 @@ def _find_stub(exc: BaseException | None) -> tuple[str, str] | None:
             match = _STUB_MESSAGE.fullmatch(e.args[0])
             if match:
                 return match.group(1), _stub_line(e.args[0])
-        stack.extend(getattr(e, "exceptions", None) or ())  # exception groups (hypothesis)
+        # Depth first, a group's failures in order (hypothesis's groups): of several stubs,
+        # the first failure's, the one _error_line shows; then the errors e came from.
         stack.extend((e.__context__, e.__cause__))
+        stack.extend(reversed(getattr(e, "exceptions", None) or ()))
     return None
 
 
