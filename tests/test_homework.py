@@ -2014,18 +2014,6 @@ def test_skips_fixtures_collection_and_tests_of_two_parts_are_graded(reference: 
         "pair": (PASSED, "")}
 
 
-def test_a_collection_that_runs_out_of_time_fails_every_part_as_timed_out(
-        tmp_path: Path) -> None:
-    # No test was running to blame: every part fails, and the grade is still given.
-    project = write_project(tmp_path)
-    (project / "tests/test_zzz_slow_import.py").write_text(
-        "import time\n\nimport pytest\n\ntime.sleep(60)\n\n\n"
-        "@pytest.mark.part('shout')\ndef test_late():\n    pass\n")
-    report = grade(project, registry=PARTS_OF_FIXTURE, parts=["double", "shout"], timeout=1)
-    assert {p: (r.status, r.message) for p, r in report.results.items()} == {
-        "double": (FAILED, "timed out after 1 s"), "shout": (FAILED, "timed out after 1 s")}
-
-
 def test_a_report_of_no_parts_neither_passes_nor_scores() -> None:
     report = homework.GradeReport({})
     assert (report.score, report.passed) == (0.0, False)
