@@ -2009,7 +2009,7 @@ def test_skips_fixtures_collection_and_tests_of_two_parts_are_graded(reference: 
     needs = "needs part double first: double: multiply x by two; see docs/ops.md"
     assert {p: (r.status, r.message) for p, r in report.results.items()} == {
         "skipper": (FAILED,
-                    "tests/test_extra.py::test_skips: skipped: Skipped: not written yet"),
+                    "tests/test_extra.py::test_skips: skipped: not written yet"),
         "fixture": (NOT_ATTEMPTED, needs), "module": (NOT_ATTEMPTED, needs),
         "pair": (PASSED, "")}
 

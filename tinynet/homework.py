@@ -1179,7 +1179,8 @@ def _recorder(report: str, parts: Collection[str] | None, select: bool,
             elif rep.skipped:
                 longrepr = rep.longrepr
                 reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
-                message = "skipped: " + _one_line(reason)
+                # pytest's reason reads "Skipped: not written yet": one "skipped" is enough.
+                message = "skipped: " + _one_line(reason.removeprefix("Skipped: "))
             self.write(event="report", nodeid=rep.nodeid, when=rep.when, outcome=rep.outcome,
                        message=message, stub=list(stub) if stub else None)
 
