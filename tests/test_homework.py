@@ -1340,6 +1340,32 @@ def test_an_interrupted_export_is_still_a_copy_that_force_replaces(
     assert (dest / "pyproject.toml").exists() and (dest / "mine.txt").exists()
 
 
+def test_a_re_export_interrupted_keeps_the_files_it_has_still_to_delete_in_its_record(
+        reference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The record an export writes before it starts lists the earlier export's files too:
+    # one it had still to delete (docs/old/deep/gone.md, gone from the project) would
+    # otherwise be no one's, and the next --force would refuse to overwrite or leave it.
+    source = tmp_path / "source"
+    shutil.copytree(reference, source)
+    (source / "docs/old/deep").mkdir(parents=True)
+    (source / "docs/old/deep/gone.md").write_text("# gone\n")
+    dest = tmp_path / "dest"
+    export(dest, source=source, registry=PARTS_OF_FIXTURE)
+    shutil.rmtree(source / "docs/old")
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(homework, "_remove_stale", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export(dest, source=source, force=True, registry=PARTS_OF_FIXTURE)
+    monkeypatch.undo()
+    assert "docs/old/deep/gone.md" in read_record(dest)["files"]
+    export(dest, source=source, force=True, registry=PARTS_OF_FIXTURE)
+    # Gone, and the folders it leaves empty with it.
+    assert not (dest / "docs/old").exists() and (dest / "docs/ops.md").is_file()
+
+
 def test_a_path_that_is_a_file_or_missing_is_refused_naming_its_argument(
         reference: Path, tmp_path: Path) -> None:
     # A DEST under a file failed in mkdir, after the scan, as "<DEST>: not a directory";
