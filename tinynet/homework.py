@@ -1702,35 +1702,27 @@ def assigned_parts(project: str | Path, registry: Mapping[str, Part] = PARTS) ->
     return list(dict.fromkeys(parts)) or None
 
 
-def _has_regions(project: Path, registry: Mapping[str, Part]) -> bool:
-    """Whether a Python file of ``project`` holds a solution region: the reference does, a
-    student copy never (its export removed every marker)."""
+def _stubs_and_regions(project: Path, registry: Mapping[str, Part]) -> tuple[list[str], bool]:
+    """The parts of ``registry`` with a stub in the Python files of ``project``, in order,
+    and whether one of them holds a solution region: the reference does, a student copy
+    never (its export removed every marker). A file that cannot be read as Python has no
+    stub (grading reports it); a broken marker is a region (the reference, being edited)."""
+    found: dict[str, list[tuple[str, int]]] = {}
+    regions = False
     for rel in project_files(project):
         raw = (project / rel).read_bytes() if rel.endswith(".py") else b""
-        if b"BEGIN SOLUTION" in raw:  # most files: no need to tokenize
-            try:
-                if parse_markers(raw.decode("utf-8"), rel, registry):
-                    return True
-            except (UnicodeDecodeError, HomeworkError):
-                return True  # a marker, if a broken one: the reference, being edited
-    return False
-
-
-def _stubbed_parts(project: Path, registry: Mapping[str, Part]) -> list[str]:
-    """The parts of ``registry`` with a stub in the Python files of ``project``, in order.
-    A file that cannot be read as Python is skipped: grading reports it."""
-    found: dict[str, list[tuple[str, int]]] = {}
-    for rel in project_files(project):
-        if not rel.endswith(".py"):
-            continue
-        raw = (project / rel).read_bytes()
-        if b"NotImplementedError(" not in raw:
-            continue
+        stubs, markers = b"NotImplementedError(" in raw, b"BEGIN SOLUTION" in raw
+        if not stubs and not markers:
+            continue  # most files: no need to tokenize
         try:
-            _find_stubs(_tokens(raw.decode("utf-8"), rel), rel, registry, found)
+            text = raw.decode("utf-8")
+            if stubs:
+                _find_stubs(_tokens(text, rel), rel, registry, found)
+            if markers and not regions:
+                regions = bool(parse_markers(text, rel, registry))
         except (UnicodeDecodeError, HomeworkError):
-            continue
-    return [p for p in registry if p in found]
+            regions = regions or markers
+    return [p for p in registry if p in found], regions
 
 
 def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
@@ -1758,7 +1750,7 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
     if parts is None:
         parts = assigned_parts(folder, registry)
         copy = (folder / EXPORT_RECORD).is_file()
-        stubbed = [] if copy else _stubbed_parts(folder, registry)
+        stubbed, regions = ([], True) if copy else _stubs_and_regions(folder, registry)
         advice = ("Without it every part would be graded, the parts its export left solved "
                   "too; pass --parts to say which to grade")
         if stubbed:
@@ -1766,7 +1758,7 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
             raise HomeworkError(
                 f"{folder} has no {EXPORT_RECORD} but holds stubs of {', '.join(stubbed)}: a "
                 f"student copy that lost its record? {advice}")
-        if not copy and not _has_regions(folder, registry):
+        if not regions:
             # Every stub written, no marker left: a copy, finished, not the reference.
             raise HomeworkError(
                 f"{folder} has no {EXPORT_RECORD} and no solution regions, so it is not the "
