@@ -336,9 +336,10 @@ def check_model(model: Any, loss: str | Loss, x: np.ndarray, y: np.ndarray,
     def f(_: np.ndarray) -> float:
         return loss.forward(model.forward(x, training=False), y)
 
-    note = _precision_note("model", np.asarray(model.forward(x, training=False)),
+    out = model.forward(x, training=False)  # f(x), in two steps: out's dtype is the note's
+    loss.forward(out, y)
+    note = _precision_note("model", np.asarray(out),
                            *(p for layer in layers for p in layer.params.values()))
-    f(x)
     # Sequential.backward checks each layer's dx and grads as they come back: a layer that
     # breaks the contract is named, not the layer before it, which would report the dy it is
     # given as its own error.
