@@ -755,10 +755,9 @@ def json_path(parser: argparse.ArgumentParser, text: str) -> Path:
     except ValueError as err:  # a file further up, no permission, ...
         parser.error(f"{expected}, got {text!r} ({err})")
     # Under folders just made, stat said "no such file" before: a name too long shows only
-    # now. write_atomic's temporary file beside the report has a name 18 characters longer,
-    # which must fit too.
+    # now.
     try:
-        path.with_name(f".{path.stem}.{'0' * 12}.tmp{path.suffix}").stat()
+        path.stat()
     except FileNotFoundError:
         pass
     except OSError as err:
