@@ -142,7 +142,8 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray,
 @dataclass
 class GradCheckResult:
     """The outcome of a check: ``errors[name]`` is the relative error of each gradient
-    (``"x"`` for the input, parameter names otherwise); ``worst`` names the largest."""
+    (``"x"`` for the input, parameter names otherwise); ``worst`` names the largest; ``note``
+    says why a right backward may fail (a float32 layer), and ``str()`` shows it on failure."""
 
     errors: dict[str, float]
     worst_index: dict[str, tuple[int, ...]]
