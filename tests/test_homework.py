@@ -27,6 +27,7 @@ import pytest
 from tinynet import homework
 from tinynet.cli import main as cli_main
 from tinynet.homework import (
+    BLOCKED,
     FAILED,
     NOT_ATTEMPTED,
     PARTS,
@@ -1402,13 +1403,28 @@ def test_a_part_blocked_by_an_earlier_parts_stub_says_which() -> None:
         "t.py::c": outcome("skipped", "skipped: no reason", None, True),
     }
     results = homework._summarise(["double", "counter", "shout", "new"], collected, outcomes,
-                                  {}, {})
+                                  {}, {}, PARTS_OF_FIXTURE)
     assert results["double"].status == NOT_ATTEMPTED
     assert results["counter"].status == NOT_ATTEMPTED
     assert results["counter"].message == "needs part double first: double: hint; see docs/ops.md"
     assert results["shout"].status == FAILED  # a skipped test does not pass its part
     assert results["new"].status == FAILED
     assert results["new"].message == 'no test is marked part("new")'
+
+
+def test_a_written_part_whose_tests_stop_at_an_earlier_stub_is_blocked() -> None:
+    # The same outcomes either way, since the part's code never ran: only the source says
+    # whether the student wrote it. Written, it was graded "not attempted" all the same.
+    outcome = homework._TestOutcome
+    collected = {"t.py::a": ["counter"], "t.py::b": ["counter"]}
+    outcomes = {"t.py::a": outcome(FAILED, "x", ("double", "double: hint; see x.md"), True),
+                "t.py::b": outcome(PASSED, "", None, True)}
+    needs = "needs part double first: double: hint; see x.md"
+    unwritten = homework._summarise(["counter"], collected, outcomes, {}, {},
+                                    ["double", "counter"])
+    assert (unwritten["counter"].status, unwritten["counter"].message) == (NOT_ATTEMPTED, needs)
+    written = homework._summarise(["counter"], collected, outcomes, {}, {}, ["double"])
+    assert (written["counter"].status, written["counter"].message) == (BLOCKED, needs)
 
 
 def test_a_written_part_fails_on_its_own_error_though_other_tests_need_an_earlier_part(
@@ -1427,16 +1443,18 @@ def test_a_written_part_fails_on_its_own_error_though_other_tests_need_an_earlie
         "t.py::e": outcome("failed", "AssertionError", None, True),
     }
     results = homework._summarise(["counter", "shout"], collected, outcomes, {},
-                                  {"counter": "timed out after 5 s in t.py::f"})
+                                  {"counter": "timed out after 5 s in t.py::f"}, PARTS_OF_FIXTURE)
     assert (results["counter"].status, results["counter"].message) == (
         FAILED, "timed out after 5 s in t.py::f (other tests need part double first)")
     del outcomes["t.py::b"], collected["t.py::b"]
-    results = homework._summarise(["counter", "shout"], collected, outcomes, {}, {})
+    results = homework._summarise(["counter", "shout"], collected, outcomes, {}, {},
+                                  PARTS_OF_FIXTURE)
     assert (results["counter"].status, results["counter"].message) == (
         FAILED, "t.py::c: ValueError: read-only")
     outcomes["t.py::a"] = outcome("failed", "x", stub, True)
     collected["t.py::a"] = ["double", "counter"]
-    results = homework._summarise(["counter", "shout"], collected, outcomes, {}, {})
+    results = homework._summarise(["counter", "shout"], collected, outcomes, {}, {},
+                                  PARTS_OF_FIXTURE)
     assert (results["counter"].status, results["counter"].message) == (
         FAILED, "t.py::c: ValueError: read-only (other tests need part double first)")
     # A part not written yet: its other failures are another part's doing.
@@ -1855,7 +1873,7 @@ def test_a_part_not_attempted_says_the_stub_of_its_first_test() -> None:
         "t.py::a": outcome(FAILED, "x", ("counter", "counter: add k; see docs/ops.md"), True),
         "t.py::b": outcome(FAILED, "x", ("double", "double: twice x; see docs/ops.md"), True),
     }
-    results = homework._summarise(["counter"], collected, outcomes, {}, {})
+    results = homework._summarise(["counter"], collected, outcomes, {}, {}, PARTS_OF_FIXTURE)
     assert (results["counter"].status, results["counter"].message) == (
         NOT_ATTEMPTED, "counter: add k; see docs/ops.md")
 
@@ -1970,24 +1988,25 @@ def test_a_blocked_part_names_the_stub_its_first_blocked_test_met() -> None:
     outcomes = {"t.py::a": outcome(FAILED, "x", double, True),
                 "t.py::b": outcome(FAILED, "x", shout, True),
                 "t.py::c": outcome(FAILED, "AssertionError", None, True)}
-    results = homework._summarise(["counter"], collected, outcomes, {}, {})
+    results = homework._summarise(["counter"], collected, outcomes, {}, {}, PARTS_OF_FIXTURE)
     assert results["counter"].message == (
         "t.py::c: AssertionError (other tests need part double first)")
     del outcomes["t.py::c"], collected["t.py::c"]
-    results = homework._summarise(["counter"], collected, outcomes, {}, {})
+    results = homework._summarise(["counter"], collected, outcomes, {}, {}, PARTS_OF_FIXTURE)
     assert results["counter"].message == f"needs part double first: {double[1]}"
     # Of two stubs of its own (two regions), the first met.
     collected.update({"t.py::d": ["counter"], "t.py::e": ["counter"]})
     outcomes["t.py::d"] = outcome(FAILED, "x", ("counter", "counter: add; see docs/ops.md"), True)
     outcomes["t.py::e"] = outcome(FAILED, "x", ("counter", "counter: reset; see x.md"), True)
-    results = homework._summarise(["counter"], collected, outcomes, {}, {})
+    results = homework._summarise(["counter"], collected, outcomes, {}, {}, PARTS_OF_FIXTURE)
     assert results["counter"].message == "counter: add; see docs/ops.md"
 
 
 def test_skips_fixtures_collection_and_tests_of_two_parts_are_graded(reference: Path,
                                                                    tmp_path: Path) -> None:
     # A skipped test does not pass its part, and says why; a stub met in a fixture, or while
-    # a test module is imported, blocks a part as one met in a test's call does; a test
+    # a test module is imported, blocks a part (with no stub of its own, it is written) as
+    # one met in a test's call does; a test
     # marked with two parts runs when either is graded; part(id=...) marks as part(...) does.
     extra = ["skipper", "fixture", "module", "pair"]
     registry = {**PARTS_OF_FIXTURE, **{pid: Part(pid, "docs/ops.md", f"write {pid}", 4 + i)
@@ -2036,8 +2055,65 @@ def test_skips_fixtures_collection_and_tests_of_two_parts_are_graded(reference: 
     assert {p: (r.status, r.message) for p, r in report.results.items()} == {
         "skipper": (FAILED,
                     "tests/test_extra.py::test_skips: skipped: not written yet"),
-        "fixture": (NOT_ATTEMPTED, needs), "module": (NOT_ATTEMPTED, needs),
+        "fixture": (BLOCKED, needs), "module": (BLOCKED, needs),
         "pair": (PASSED, "")}
+
+
+def test_a_part_is_blocked_only_when_no_stub_of_it_is_left_in_the_source(
+        reference: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Every test below stops at double's stub first. quadruple is written; halve is not;
+    # pair has two stubs (two regions) and one is written, so it is not written yet.
+    registry = {**PARTS_OF_FIXTURE, **{pid: Part(pid, "docs/ops.md", f"write {pid}", 4 + i)
+                                       for i, pid in enumerate(["quadruple", "halve", "pair"])}}
+    export(tmp_path, source=reference, parts=["double"], registry=registry)
+    (tmp_path / "minilib/more.py").write_text(textwrap.dedent('''\
+        from minilib.ops import double
+
+
+        def quadruple(x):
+            return double(double(x))
+
+
+        def halve(x):
+            raise NotImplementedError("halve: divide x by two; see docs/ops.md")
+
+
+        class Pair:
+            def first(self):
+                return 1
+
+            def second(self):
+                raise NotImplementedError("pair: return two; see docs/ops.md")
+        '''))
+    (tmp_path / "tests/test_more.py").write_text(textwrap.dedent('''\
+        import pytest
+
+        from minilib.more import Pair, halve, quadruple
+        from minilib.ops import double
+
+
+        @pytest.mark.part("quadruple")
+        def test_quadruple():
+            assert quadruple(1) == 4
+
+
+        @pytest.mark.part("halve")
+        def test_halve():
+            assert halve(double(1)) == 1
+
+
+        @pytest.mark.part("pair")
+        def test_pair():
+            assert double(Pair().first()) == 2
+            assert Pair().second() == 2
+        '''))
+    assert homework.main(["grade", str(tmp_path), "--json", "--parts", "quadruple", "halve",
+                          "pair"], registry=registry) == 1
+    needs = "needs part double first: double: multiply x by two; see docs/ops.md"
+    # Blocked scores nothing, but says what the written part waits for.
+    assert json.loads(capsys.readouterr().out) == {
+        "parts": {"quadruple": BLOCKED, "halve": NOT_ATTEMPTED, "pair": NOT_ATTEMPTED},
+        "score": 0.0, "messages": {"quadruple": needs, "halve": needs, "pair": needs}}
 
 
 def test_a_report_of_no_parts_neither_passes_nor_scores() -> None:

@@ -13,8 +13,8 @@ is marked in the reference by whole-line comments::
 ``export`` copies the project and replaces each chosen region by a stub at the indentation of
 its BEGIN line, ``raise NotImplementedError("relu: dx = dy * (x > 0), a new array; see
 docs/activations.md")``, and drops the markers of the regions it keeps. ``grade`` runs the
-tests marked ``@pytest.mark.part("<id>")`` and says, per part, passed, failed or not
-attempted. See docs/homework.md.
+tests marked ``@pytest.mark.part("<id>")`` and says, per part, passed, failed, not attempted
+or blocked (written, but its tests stop at an earlier part's stub). See docs/homework.md.
 
 Rules of the markers, checked on every export (a :class:`HomeworkError` names file and line):
 regions do not nest; every BEGIN has its END, at the same indentation; the part id is one
@@ -164,6 +164,8 @@ TIMEOUT = 600.0
 LINE_LENGTH = 100
 
 PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
+#: A part whose stubs the student wrote, but whose tests all stopped at an earlier part's stub.
+BLOCKED = "blocked"
 
 _BEGIN = re.compile(r"#\s*BEGIN\s+SOLUTION\b(.*)$")
 _END = re.compile(r"#\s*END\s+SOLUTION\b(.*)$")
@@ -1553,8 +1555,8 @@ def _collect(project: str | Path, timeout: float) -> tuple[dict[str, list[str]],
 
 @dataclass
 class PartResult:
-    """The grade of one part: ``status`` is "passed", "failed" or "not attempted";
-    ``message`` says why it did not pass; ``tests`` are its test node ids."""
+    """The grade of one part: ``status`` is "passed", "failed", "not attempted" or
+    "blocked"; ``message`` says why it did not pass; ``tests`` are its test node ids."""
 
     part: str
     status: str
@@ -1636,8 +1638,10 @@ def _parts_in_file(project: Path, nodeid: str, parts: Collection[str]) -> list[s
 def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
                outcomes: Mapping[str, _TestOutcome],
                collect_errors: Mapping[str, Sequence[Mapping[str, Any]]],
-               stopped: Mapping[str, str]) -> dict[str, PartResult]:
-    """The status of each part from its tests' outcomes (see :func:`grade`)."""
+               stopped: Mapping[str, str], unwritten: Collection[str]) -> dict[str, PartResult]:
+    """The status of each part from its tests' outcomes and, for a part whose tests all
+    stopped at an earlier part's stub, from the parts whose stubs are still in the source,
+    ``unwritten`` (see :func:`grade`)."""
     results = {}
     for pid in parts:
         tests = [n for n, ids in collected.items() if pid in ids]
@@ -1665,8 +1669,11 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
             result = PartResult(pid, FAILED,
                                 f"{nodeid}: {t.message or 'did not finish'}{needs}")
         elif stubbed:
+            # Its code never ran, so only the source tells written from not: a part with a
+            # stub left (one of two regions written) is not written yet.
             _, t = stubbed[0]
-            result = PartResult(pid, NOT_ATTEMPTED, f"needs part {t.stub[0]} first: {t.stub[1]}")
+            result = PartResult(pid, NOT_ATTEMPTED if pid in unwritten else BLOCKED,
+                                f"needs part {t.stub[0]} first: {t.stub[1]}")
         elif not tests:
             result = PartResult(pid, FAILED, f'no test is marked part("{pid}")')
         else:
@@ -1738,27 +1745,29 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
     One pytest subprocess runs every test marked with a chosen part. A part passes when all
     its tests pass; it is "not attempted" when one of its tests failed on its own stub's
     NotImplementedError, or when its tests failed only on an earlier part's stub (the
-    message says which); otherwise it failed, with the first failing test and its error on
-    one line (the first line, or a label's next lines: NumPy's messages start on a new
-    line), and the earlier part that other tests need, if any. A part with no
-    test fails. If a test runs over ``timeout`` seconds, or kills the process (a
-    segmentation fault), its part fails ("timed out", "crashed") and the unfinished parts
-    run again without it; collecting the tests for over ``timeout`` seconds is a
-    :class:`HomeworkError`, as no test could run.
+    message says which) and a stub of its own is still in the source; it is "blocked" when
+    they failed only on an earlier part's stub and its own stubs are all written. Otherwise
+    it failed, with the first failing test and its error on one line (the first line, or a
+    label's next lines: NumPy's messages start on a new line), and the earlier part that
+    other tests need, if any. A part with no test fails. If a test runs over ``timeout``
+    seconds, or kills the process (a segmentation fault), its part fails ("timed out",
+    "crashed") and the unfinished parts run again without it; collecting the tests for over
+    ``timeout`` seconds is a :class:`HomeworkError`, as no test could run.
     """
     folder = _project_folder(project, "PROJECT")
+    # The parts with a stub left tell a part not written from one blocked by an earlier part.
+    stubbed, regions = _stubs_and_regions(folder, registry)
     if parts is None:
         parts = assigned_parts(folder, registry)
         copy = (folder / EXPORT_RECORD).is_file()
-        stubbed, regions = ([], True) if copy else _stubs_and_regions(folder, registry)
         advice = ("Without it every part would be graded, the parts its export left solved "
                   "too; pass --parts to say which to grade")
-        if stubbed:
+        if stubbed and not copy:
             # Graded on every part, it would score the solutions its export handed out.
             raise HomeworkError(
                 f"{folder} has no {EXPORT_RECORD} but holds stubs of {', '.join(stubbed)}: a "
                 f"student copy that lost its record? {advice}")
-        if not regions:
+        if not regions and not copy:
             # Every stub written, no marker left: a copy, finished, not the reference.
             raise HomeworkError(
                 f"{folder} has no {EXPORT_RECORD} and no solution regions, so it is not the "
@@ -1811,7 +1820,7 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
                 if all(outcomes.get(n, _TestOutcome()).complete
                        for n, ids in collected.items() if p in ids)}
         pending = [p for p in pending if p not in victims and p not in done]
-    results = _summarise(chosen, collected, outcomes, collect_errors, stopped)
+    results = _summarise(chosen, collected, outcomes, collect_errors, stopped, stubbed)
     return GradeReport(results, sorted(seen - set(registry)))
 
 
