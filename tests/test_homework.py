@@ -2135,6 +2135,22 @@ def test_the_table_lines_up_its_columns_and_counts_only_the_parts_passed() -> No
         score: 1/3 parts passed (0.33)""")
 
 
+def test_the_table_counts_the_parts_blocked_after_the_score() -> None:
+    # They score nothing, but were written: a teacher who gives partial credit sees them.
+    needs = "needs part gradcheck first: gradcheck: write it; see docs/g.md"
+    report = homework.GradeReport({
+        "mse": homework.PartResult("mse", PASSED),
+        "relu": homework.PartResult("relu", BLOCKED, needs),
+        "adam": homework.PartResult("adam", NOT_ATTEMPTED, needs),
+    })
+    assert report.table() == textwrap.dedent(f"""\
+        part  status         message
+        mse   passed
+        relu  blocked        {needs}
+        adam  not attempted  {needs}
+        score: 1/3 parts passed (0.33), 1 blocked (written, waiting for an earlier part)""")
+
+
 def test_the_command_fails_in_one_line_on_an_os_error_and_with_130_on_ctrl_c(
         reference: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1589,12 +1589,17 @@ class GradeReport:
                 "messages": {p: r.message for p, r in self.results.items() if r.message}}
 
     def table(self) -> str:
+        """One row per part (id, status, message), then the score; the parts blocked, which
+        score nothing but were written, are counted after it for a teacher's partial credit."""
         width = max([len("part"), *map(len, self.results)])
         rows = [f"{'part':<{width}}  {'status':<13}  message"]
         for pid, r in self.results.items():
             rows.append(f"{pid:<{width}}  {r.status:<13}  {r.message}".rstrip())
         passed = sum(r.status == PASSED for r in self.results.values())
-        rows.append(f"score: {passed}/{len(self.results)} parts passed ({self.score:.2f})")
+        blocked = sum(r.status == BLOCKED for r in self.results.values())
+        rows.append(f"score: {passed}/{len(self.results)} parts passed ({self.score:.2f})"
+                    + (f", {blocked} blocked (written, waiting for an earlier part)"
+                       if blocked else ""))
         return "\n".join(rows)
 
 
