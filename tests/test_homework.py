@@ -2006,8 +2006,8 @@ def test_skips_fixtures_collection_and_tests_of_two_parts_are_graded(reference: 
                                                                    tmp_path: Path) -> None:
     # A skipped test does not pass its part, and says why; a stub met in a fixture, or while
     # a test module is imported, blocks a part (with no stub of its own, it is written) as
-    # one met in a test's call does; a test
-    # marked with two parts runs when either is graded; part(id=...) marks as part(...) does.
+    # one met in a test's call does; a test marked with two parts runs when either is
+    # graded; part(id=...) marks as part(...) does.
     extra = ["skipper", "fixture", "module", "pair"]
     registry = {**PARTS_OF_FIXTURE, **{pid: Part(pid, "docs/ops.md", f"write {pid}", 4 + i)
                                        for i, pid in enumerate(extra)}}
