@@ -1568,6 +1568,43 @@ def test_list_names_a_test_file_it_cannot_collect_and_fails(
                    "invalid syntax; its tests are not listed\n")
 
 
+def test_list_shows_by_their_ids_the_cases_of_a_test_that_other_parts_share(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A test run for every layer was listed under each layer's part by its bare name, which
+    # runs every layer's case: a student who ran it met the stubs of parts not begun yet.
+    project = write_project(tmp_path)
+    (project / "tests/test_shared.py").write_text(textwrap.dedent('''\
+        import pytest
+
+
+        @pytest.mark.parametrize("n", [
+            pytest.param(1, marks=pytest.mark.part("double")),
+            pytest.param(2, marks=pytest.mark.part("double")),
+            pytest.param(3, marks=pytest.mark.part("counter")),
+            4,
+        ])
+        def test_shared(n):
+            assert n
+
+
+        @pytest.mark.parametrize("n", [
+            pytest.param(1, marks=pytest.mark.part("shout")),
+            pytest.param(2, marks=pytest.mark.part("shout")),
+        ])
+        def test_whole(n):
+            assert n
+        '''))
+    assert homework.main(["list", "--source", str(project)], registry=PARTS_OF_FIXTURE) == 0
+    listing = capsys.readouterr().out
+    shared = "tests/test_shared.py::test_shared"
+    assert f"{shared}[1]\n             {shared}[2]\n" in listing
+    assert f"{shared}[3]\n" in listing
+    assert f"{shared} (" not in listing and f"{shared}\n" not in listing
+    # All of a test's cases one part's: its name runs just them.
+    assert "tests/test_shared.py::test_whole (2 cases)\n" in listing
+    assert "tests/test_ops.py::test_double_many (3 cases)\n" in listing
+
+
 def test_list_in_a_copy_says_when_a_parts_stubs_are_all_written(
         reference: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # It said "regions: (none)", as if the part's code were missing from the reference.

@@ -1533,9 +1533,11 @@ def collect_tests(project: str | Path, timeout: float = TIMEOUT) -> dict[str, li
     return _collect(project, timeout)[0]
 
 
-def _collect(project: str | Path, timeout: float) -> tuple[dict[str, list[str]], list[str]]:
-    """:func:`collect_tests`, and a line per file that pytest could not collect, naming the
-    file and the error: its tests are missing from the first."""
+def _collect(project: str | Path, timeout: float
+             ) -> tuple[dict[str, list[str]], list[str], list[str]]:
+    """:func:`collect_tests`; every test collected, marked with a part or not; and a line per
+    file that pytest could not collect, naming the file and the error: its tests are missing
+    from the first two."""
     run = _run_pytest_subprocess(_project_folder(project, "PROJECT"), None, select=False,
                                  collect_only=True, timeout=timeout)
     if run.timed_out:
@@ -1543,14 +1545,15 @@ def _collect(project: str | Path, timeout: float) -> tuple[dict[str, list[str]],
     if run.crash:
         raise HomeworkError(run.crash)
     tests: dict[str, list[str]] = {}
-    errors = []
+    every, errors = [], []
     for e in run.events:
         if e["event"] == "collected":
+            every.append(e["nodeid"])
             for pid in e["parts"]:
                 tests.setdefault(pid, []).append(e["nodeid"])
         elif e["event"] == "collect_error":
             errors.append(f"{e['nodeid']}: {e['message']}")
-    return tests, errors
+    return tests, every, errors
 
 
 @dataclass
@@ -1836,7 +1839,9 @@ def cmd_list(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) -> 
     list could not be made at all, see :data:`ERROR_STATUS`)."""
     root = project_root(args.source)
     project = scan_project(root, registry)
-    tests, errors = ({}, []) if args.no_tests else _collect(root, args.timeout)
+    tests, every, errors = ({}, [], []) if args.no_tests else _collect(root, args.timeout)
+    # A test function's name runs all of its parametrised cases.
+    cases_of = Counter(n.split("[")[0] for n in every)
     try:
         assigned = assigned_parts(root, registry)
     except HomeworkError:
@@ -1859,13 +1864,20 @@ def cmd_list(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) -> 
         names = tests.get(part.id, [])
         if not names:
             print("    tests:   (none)")
-        # Parametrised cases of one test function are shown once, with their count.
-        grouped: dict[str, int] = {}
+        # Cases of one test function are shown once, by its name and their count, when they
+        # are all this part's: otherwise the name would run other parts' cases too (stopping
+        # at their stubs), so each is shown by its own id, which runs it alone.
+        grouped: dict[str, list[str]] = {}
         for n in names:
-            grouped[n.split("[")[0]] = grouped.get(n.split("[")[0], 0) + 1
-        for i, (name, count) in enumerate(grouped.items()):
-            label = "    tests:   " if i == 0 else "             "
-            print(label + name + (f" ({count} cases)" if count > 1 else ""))
+            grouped.setdefault(n.split("[")[0], []).append(n)
+        shown = []
+        for name, cases in grouped.items():
+            if len(cases) > 1 and len(cases) == cases_of[name]:
+                shown.append(f"{name} ({len(cases)} cases)")
+            else:
+                shown += cases
+        for i, line in enumerate(shown):
+            print(("    tests:   " if i == 0 else "             ") + line)
     unknown = sorted(set(tests) - set(registry))
     if unknown:
         print(f"tests marked with unknown parts: {', '.join(unknown)}", file=sys.stderr)
