@@ -1162,6 +1162,10 @@ def test_an_unknown_part_is_refused(reference: Path, tmp_path: Path) -> None:
         export(tmp_path, source=reference, parts=["triple"], registry=PARTS_OF_FIXTURE)
     with pytest.raises(HomeworkError, match=r"unknown part id.*triple"):
         grade(reference, parts=["triple"], registry=PARTS_OF_FIXTURE)
+    # Each named once, in the order typed, whatever the typing repeated.
+    with pytest.raises(HomeworkError, match=r"^unknown part id\(s\) 'triple', 'halve'[ ;]"):
+        export(tmp_path, source=reference, parts=["triple", "halve", "triple"],
+               registry=PARTS_OF_FIXTURE)
 
 
 # ---------------------------------------------------------------------------------- DEST
