@@ -2176,6 +2176,15 @@ def test_the_table_lines_up_its_columns_and_counts_only_the_parts_passed() -> No
         score: 1/3 parts passed (0.33)""")
 
 
+def test_grade_help_names_every_status(capsys: pytest.CaptureFixture[str]) -> None:
+    # "blocked" was added to the grade, not to the help that says what a grade reads.
+    with pytest.raises(SystemExit):
+        homework.main(["grade", "--help"], registry=PARTS_OF_FIXTURE)
+    text = " ".join(capsys.readouterr().out.split())
+    for status in (PASSED, FAILED, NOT_ATTEMPTED, BLOCKED):
+        assert status in text, status
+
+
 def test_the_table_counts_the_parts_blocked_after_the_score() -> None:
     # They score nothing, but were written: a teacher who gives partial credit sees them.
     needs = "needs part gradcheck first: gradcheck: write it; see docs/g.md"

@@ -1963,8 +1963,9 @@ def _add_actions(parser: argparse.ArgumentParser, registry: Mapping[str, Part]) 
 
     p = actions.add_parser("grade", help="run each part's tests and print a score",
                            description="Run the tests marked @pytest.mark.part(ID) in PROJECT "
-                           "and print, per part, passed, failed (with the first error) or not "
-                           "attempted (a stub raised NotImplementedError), and the score. "
+                           "and print, per part, passed, failed (with the first error), not "
+                           "attempted (a stub raised NotImplementedError) or blocked (written, "
+                           "but its tests need an earlier part's stub written), and the score. "
                            "The exit status is 0 when every part passed, 1 when one did not, "
                            f"{ERROR_STATUS} when the project could not be graded.")
     p.add_argument("project", nargs="?", type=Path, default=Path("."), metavar="PROJECT",
