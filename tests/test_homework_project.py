@@ -193,8 +193,9 @@ def test_a_fresh_copy_is_not_attempted_in_every_part_in_the_suggested_order(
 
 
 def test_the_first_part_passes_when_every_other_part_is_stubbed(tmp_path: Path) -> None:
+    # Only the first part is graded: that the others, stubbed, read "not attempted" is the
+    # fresh copy's test, and grading them too would double this test's time.
     first, *others = GRADED
     export(tmp_path, source=ROOT, parts=others)
-    report = grade(tmp_path, parts=GRADED)
-    expected = {pid: PASSED if pid == first else NOT_ATTEMPTED for pid in GRADED}
-    assert report.to_json()["parts"] == expected, report.table()
+    report = grade(tmp_path, parts=[first])
+    assert report.to_json()["parts"] == {first: PASSED}, report.table()
