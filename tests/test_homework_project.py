@@ -11,6 +11,7 @@ as it leaves out tests/test_homework.py.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -175,9 +176,60 @@ def test_the_nesting_error_of_docs_homework_md_is_what_export_reports() -> None:
     assert " ".join(shown.group(1).split()) == str(err.value)
 
 
-def test_the_reference_passes_every_part() -> None:
-    report = grade(ROOT, parts=GRADED)
+#: Appended to the conftest.py of an instrumented reference: for each test, its parts and the
+#: parts whose regions it ran, one JSON line in ran.jsonl at the project's top.
+RAN_HOOK = """
+
+import json as _json
+from pathlib import Path as _Path
+
+import pytest as _pytest
+
+import _reached
+
+
+@_pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    _reached.parts.clear()
+    yield
+    record = {"test": item.nodeid, "parts": [m.args[0] for m in item.iter_markers("part")],
+              "ran": sorted(_reached.parts)}
+    with open(_Path(__file__).parents[1] / "ran.jsonl", "a") as f:
+        f.write(_json.dumps(record) + "\\n")
+"""
+
+
+def test_the_reference_passes_every_part_and_no_part_runs_a_later_parts_code(
+        tmp_path: Path) -> None:
+    # A student who writes the parts in the suggested order must never meet the stub of a
+    # part not begun: a part's tests may run the code of earlier parts, never of later ones
+    # (in a fresh copy the test stops at the first stub, so only the first one is seen).
+    # The reference is copied with one line at the top of each region, recording that the
+    # region ran, and graded; a conftest.py hook notes the regions each test ran.
+    project = scan_project(ROOT)
+    for rel in project.files:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes((ROOT / rel).read_bytes())
+    for rel, regions in project.regions.items():
+        lines = (tmp_path / rel).read_text(encoding="utf-8").splitlines(keepends=True)
+        for r in sorted(regions, key=lambda r: r.begin, reverse=True):
+            lines.insert(r.begin, f"{r.indent}import _reached; _reached.parts.add({r.part!r})\n")
+        (tmp_path / rel).write_text("".join(lines), encoding="utf-8")
+    (tmp_path / "_reached.py").write_text("parts = set()\n")
+    with open(tmp_path / "tests/conftest.py", "a") as f:
+        f.write(RAN_HOOK)
+    report = grade(tmp_path, parts=GRADED)
     assert report.passed, report.table()
+    records = [json.loads(line) for line in (tmp_path / "ran.jsonl").read_text().splitlines()]
+    # The recording works: each part's tests ran that part's own code.
+    assert {p for r in records for p in r["ran"] if p in r["parts"]} == set(GRADED)
+    late = []
+    for r in (r for r in records if r["parts"]):
+        own = min(r["parts"], key=lambda p: PARTS[p].order)  # a stub of any stops it
+        later = [p for p in r["ran"] if PARTS[p].order > PARTS[own].order]
+        if later:
+            late.append(f"{r['test']} (part {own}) runs the code of {', '.join(later)}")
+    assert not late, "\n".join(late)
 
 
 def test_a_fresh_copy_is_not_attempted_in_every_part_in_the_suggested_order(
