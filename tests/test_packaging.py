@@ -80,8 +80,10 @@ def test_the_sdist_is_the_whole_project_and_nothing_a_run_left(built):
 
 def test_the_wheel_is_the_package_and_its_data_and_says_its_version_and_licence(built):
     files, _, in_wheel, info, metadata = built
+    # The modules, the MNIST files, and py.typed, which tells type checkers to read the hints.
     package = {n for n in files if n.startswith("tinynet/")
                and (n.endswith(".py") or n.startswith("tinynet/datasets/data/"))}
+    package.add("tinynet/py.typed")
     shipped = {n for n in in_wheel if not n.startswith(info)}
     missing, extra = sorted(package - shipped), sorted(shipped - package)
     assert not missing, f"package files missing from the wheel: {missing}"

@@ -660,8 +660,7 @@ class Sequential:
 
     def evaluate(self, x: np.ndarray, y: np.ndarray,
                  batch_size: int | None = EVAL_BATCH_SIZE,
-                 verbose: int | str = 0, return_dict: bool = False
-                 ) -> float | tuple[float, ...] | dict[str, float]:
+                 verbose: int | str = 0, return_dict: bool = False) -> Any:
         """``(loss, accuracy)`` on (x, y), then any further metrics.
 
         The loss is that of the whole set taken as one batch: the mean over the samples, or
@@ -671,6 +670,9 @@ class Sequential:
         History's keys. ``batch_size`` only bounds memory (``None``, as in Keras, is the
         default). ``verbose`` (``"auto"``, 0, 1 or 2) is accepted so that Keras code runs;
         nothing is printed.
+
+        Typed ``Any``: a float, a tuple of floats or a dict, as the metrics compiled decide,
+        which a type checker cannot know; so ``loss, accuracy = model.evaluate(x, y)`` checks.
         """
         self._require_compiled()
         batch_size = _batch_size(batch_size, EVAL_BATCH_SIZE)

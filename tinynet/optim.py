@@ -36,7 +36,9 @@ from tinynet.checks import (
     real_array,
 )
 
-Pairs = Iterable[tuple[np.ndarray, np.ndarray]]
+#: What ``step`` takes: ``(param, grad)`` pairs, as ``Sequential.parameters()`` gives them
+#: (a grad is None before the first backward, which ``step`` refuses with a clear error).
+Pairs = Iterable[tuple[np.ndarray, np.ndarray | None]]
 #: The values a hyper-parameter may take: numbers in ``(low, high, low_inclusive)``, as
 #: :func:`tinynet.checks.number_in` takes them (``high`` None: no upper bound); or, for None,
 #: True or False (a flag, such as SGD's nesterov).
