@@ -47,8 +47,11 @@ class Callback:
     and ``params`` (``{"epochs", "steps", "verbose", "initial_epoch"}``).
     """
 
+    # Declared, not set to None: every hook runs after fit's set_model, so a hook may write
+    # self.model.stop_training = True without a type checker asking whether it is None.
+    model: Sequential
+
     def __init__(self) -> None:
-        self.model: Sequential | None = None
         self.params: dict[str, Any] = {}
 
     def set_model(self, model: Sequential) -> None:
@@ -418,8 +421,8 @@ class ModelCheckpoint(Callback):
     path written).
     """
 
-    def __init__(self, filepath: str, monitor: str = "val_loss", save_best_only: bool = False,
-                 mode: str = "auto", verbose: int = 0) -> None:
+    def __init__(self, filepath: str | os.PathLike[str], monitor: str = "val_loss",
+                 save_best_only: bool = False, mode: str = "auto", verbose: int = 0) -> None:
         super().__init__()
         self.filepath = str(filepath)
         try:  # a malformed template fails now, not after the first epoch's work
@@ -591,13 +594,13 @@ def _accepts(function: Callable, n: int) -> bool:
     return True
 
 
-def exponential_decay(initial_lr: float, rate: float) -> Callable[[int, float], float]:
+def exponential_decay(initial_lr: float, rate: float) -> Callable[[int, float | None], float]:
     """The schedule ``lr = initial_lr * rate**epoch`` for :class:`LearningRateScheduler`;
     ``initial_lr`` and ``rate`` must be finite numbers > 0 (checked now, not at epoch 1)."""
     for name, value in (("initial_lr", initial_lr), ("rate", rate)):
         number_in(f"exponential_decay: {name}", value, 0.0, low_inclusive=False)
 
-    def schedule(epoch: int, lr: float) -> float:
+    def schedule(epoch: int, lr: float | None) -> float:  # lr unused: schedule(epoch, None)
         return initial_lr * rate**epoch
 
     schedule.__name__ = f"exponential_decay({initial_lr}, {rate})"

@@ -19,12 +19,15 @@ is a TypeError).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from tinynet.checks import generator, number_in
 
-Initializer = Callable[[tuple[int, ...], np.random.Generator, np.dtype], np.ndarray]
+#: An initialiser: ``(shape, rng, dtype) -> array``. The dtype is Any: layers pass an np.dtype,
+#: users often a type (np.float64), and an initialiser of one's own may annotate either.
+Initializer = Callable[[tuple[int, ...], np.random.Generator, Any], np.ndarray]
 
 
 def fans(shape: tuple[int, ...], owner: str = "fans") -> tuple[int, int]:

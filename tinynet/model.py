@@ -11,7 +11,7 @@ import os
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,6 +34,9 @@ from tinynet.layers.activations import Softmax, softmax
 from tinynet.layers.base import Layer, check_gradient, check_grads
 from tinynet.losses import CrossEntropy, Loss
 from tinynet.optim import Optimizer
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11 on
 
 #: Batch size of ``fit`` when none is given (or ``None``), Keras's.
 FIT_BATCH_SIZE = 32
@@ -857,7 +860,7 @@ class Sequential:
     # takes its layers one by one. Python calls __new__ with the constructor's arguments
     # before __init__ binds them, which would refuse three layers as too many arguments, or
     # take two as the list and the seed ("'Dense' object is not iterable").
-    def __new__(cls, *args: Any, **kwargs: Any) -> Sequential:
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:  # Self: see Layer.__new__
         takes = keywords_taken(cls) if args and isinstance(args[0], Layer) else None
         if takes and takes[0] == "layers":  # not a class of one's own that takes a layer
             shown = [f"{type(a).__name__}({'...' if a.get_config() else ''})"
@@ -874,8 +877,11 @@ class Sequential:
 
     # The same for the nn.Module methods a training loop ported from PyTorch calls
     # (model.train(), model.eval(), ...), which Python answers with a bare "no attribute".
-    def __getattr__(self, name: str) -> Any:  # called only for a name the model lacks
-        raise no_attribute(self, name, PYTORCH_METHODS)
+    # For the run only: to a type checker a __getattr__ would make any name an attribute,
+    # model.train() and a mistyped model.fitt(...) included, where it should report them.
+    if not TYPE_CHECKING:
+        def __getattr__(self, name: str) -> Any:  # called only for a name the model lacks
+            raise no_attribute(self, name, PYTORCH_METHODS)
 
     def __repr__(self) -> str:
         return f"Sequential([{', '.join(map(repr, self.layers))}], seed={self.seed})"

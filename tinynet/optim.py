@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -35,6 +35,9 @@ from tinynet.checks import (
     other_name_message,
     real_array,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11 on
 
 #: What ``step`` takes: ``(param, grad)`` pairs, as ``Sequential.parameters()`` gives them
 #: (a grad is None before the first backward, which ``step`` refuses with a clear error).
@@ -175,7 +178,7 @@ class Optimizer:
     # would refuse it with Python's bare "unexpected keyword argument", which leaves the user
     # to guess tinynet's name; and PyTorch's SGD(model.parameters(), lr=0.01), which Python
     # would refuse as "multiple values for argument 'lr'".
-    def __new__(cls, *args: Any, **kwargs: Any) -> Optimizer:
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:  # Self: see Layer.__new__
         takes = keywords_taken(cls)  # ["lr", ...], or None for an __init__ with **kwargs
         if takes is not None:
             _refuse_parameters(cls, takes, args, kwargs)
@@ -204,10 +207,13 @@ class Optimizer:
             return flag(value, name, type(self).__name__)
         return number_in(f"{type(self).__name__}: {name}", value, *values)
 
-    def __getattr__(self, name: str) -> Any:  # called only for a name the object lacks
-        self._refuse_keras_name(name)
-        # optimizer.zero_grad() in a loop ported from PyTorch
-        raise no_attribute(self, name, PYTORCH_METHODS)
+    # For the run only: to a type checker a __getattr__ would make any name an attribute,
+    # opt.zero_grad() and a read of opt.learning_rate included, where it should report them.
+    if not TYPE_CHECKING:
+        def __getattr__(self, name: str) -> Any:  # called only for a name the object lacks
+            self._refuse_keras_name(name)
+            # optimizer.zero_grad() in a loop ported from PyTorch
+            raise no_attribute(self, name, PYTORCH_METHODS)
 
     def _refuse_keras_name(self, name: str, assignment: str = "") -> None:
         """An AttributeError giving tinynet's name when ``name`` is Keras's name of one of

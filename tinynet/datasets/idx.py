@@ -86,6 +86,11 @@ class _Stream(Protocol):
     def read(self, n: int) -> bytes: ...
 
 
+#: A binary file object, as read_idx reads and write_idx writes it: open(path, "rb"),
+#: io.BytesIO, gzip.open(path) and the like (IO[bytes] alone leaves out gzip's files).
+BinaryFile = IO[bytes] | io.BufferedIOBase
+
+
 def _looks_like(head: bytes) -> str:
     """A phrase saying what ``head``, the first bytes of a non-IDX file, looks like, or ''."""
     start = head.lstrip(b" \t\r\n\xef\xbb\xbf").lower()  # a UTF-8 BOM or blank lines first
@@ -298,7 +303,7 @@ def _source_name(source: Any) -> str:
 
 
 def read_idx_sha256(
-    source: str | os.PathLike | IO[bytes], name: str | None = None
+    source: str | os.PathLike | BinaryFile, name: str | None = None
 ) -> tuple[np.ndarray, str]:
     """Like :func:`read_idx`, and also the SHA-256 (hex) of the uncompressed IDX bytes.
 
@@ -309,7 +314,7 @@ def read_idx_sha256(
     return _open_and_read(source, hasher, name), hasher.hexdigest()
 
 
-def read_idx(source: str | os.PathLike | IO[bytes]) -> np.ndarray:
+def read_idx(source: str | os.PathLike | BinaryFile) -> np.ndarray:
     """Read an IDX file into an array.
 
     Args:
@@ -332,7 +337,7 @@ def read_idx(source: str | os.PathLike | IO[bytes]) -> np.ndarray:
 
 
 def _open_and_read(
-    source: str | os.PathLike | IO[bytes], hasher: Any | None, name: str | None = None
+    source: str | os.PathLike | BinaryFile, hasher: Any | None, name: str | None = None
 ) -> np.ndarray:
     if isinstance(source, str | os.PathLike):
         with open(source, "rb") as f:
@@ -348,7 +353,7 @@ def _open_and_read(
 
 
 def write_idx(
-    target: str | os.PathLike | IO[bytes],
+    target: str | os.PathLike | BinaryFile,
     array: np.ndarray,
     compress: bool | None = None,
     compresslevel: int = 6,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -12,6 +12,11 @@ from tinynet.checks import (
     other_name_message,
     real_array,
 )
+
+if TYPE_CHECKING:
+    # typing.Self from Python 3.11 on; only type checkers read this import, and they all
+    # know typing_extensions: tinynet does not depend on it at run time.
+    from typing_extensions import Self
 
 
 class Layer:
@@ -113,7 +118,9 @@ class Layer:
     # as the optimisers give one (tinynet.optim). Python calls __new__ with the constructor's
     # arguments just before __init__, whose bare "unexpected keyword argument 'activation'"
     # (or 'p', or 'bias') would leave a Keras or PyTorch user to guess how tinynet says it.
-    def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
+    # Typed Self: to a type checker, a __new__ that returns Layer makes Dense(...) a bare
+    # Layer, whose constructor arguments and attributes it no longer knows.
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
         _refuse_other_libraries_arguments(cls, kwargs)
         return super().__new__(cls)
 
