@@ -6,8 +6,14 @@ import inspect
 import math
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    # typing.Self from Python 3.11 on; only type checkers read this import, and they all
+    # know typing_extensions: tinynet does not depend on it at run time.
+    from typing_extensions import Self
 
 
 def verbose_level(verbose: object) -> int:
@@ -120,6 +126,35 @@ def keywords_taken(cls: type) -> list[str] | None:
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
         return None
     return [name for name in params if name != "self"]
+
+
+class RefusesOtherLibraries:
+    """The base of :class:`~tinynet.layers.Layer`, :class:`~tinynet.Sequential` and
+    :class:`~tinynet.optim.Optimizer` that gives a clearer error for a constructor called the
+    way Keras or PyTorch call theirs. Not part of any math.
+
+    Python calls ``__new__`` with the constructor's arguments just before ``__init__`` binds
+    them, so ``__new__`` sees ``Dense(784, 512, activation="relu")`` or
+    ``SGD(model.parameters(), lr=0.01)`` before Python refuses it with a bare TypeError
+    ("unexpected keyword argument", "multiple values for argument") that leaves the user to
+    guess how tinynet says it. Each class says what it refuses in
+    :meth:`_refuse_other_libraries`.
+    """
+
+    # A base class of its own, rather than a __new__ in each class: help() and Jupyter show
+    # a class's arguments from whichever of __new__ and __init__ comes first along its bases,
+    # and this (*args, **kwargs) must come after the class's own __init__.
+    # Typed Self: to a type checker, a __new__ that returns this class would make Dense(...)
+    # a bare RefusesOtherLibraries, whose constructor arguments and attributes it no longer
+    # knows.
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        cls._refuse_other_libraries(args, kwargs)
+        return super().__new__(cls)
+
+    @classmethod
+    def _refuse_other_libraries(cls, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Raise a TypeError that says how tinynet says it, for constructor arguments given
+        the way another library takes them; leave any other mistake to Python's own error."""
 
 
 def other_name_message(cls: type, given: str, right: str, example: str,

@@ -20,6 +20,7 @@ from tinynet import metrics as metrics_module
 from tinynet import optim as optim_module
 from tinynet.callbacks import Callback, History, ProgressBar
 from tinynet.checks import (
+    RefusesOtherLibraries,
     flag,
     int_at_least,
     keywords_taken,
@@ -34,9 +35,6 @@ from tinynet.layers.activations import Softmax, softmax
 from tinynet.layers.base import Layer, check_gradient, check_grads
 from tinynet.losses import CrossEntropy, Loss
 from tinynet.optim import Optimizer
-
-if TYPE_CHECKING:
-    from typing_extensions import Self  # typing.Self from Python 3.11 on
 
 #: Batch size of ``fit`` when none is given (or ``None``), Keras's.
 FIT_BATCH_SIZE = 32
@@ -150,7 +148,7 @@ def _split_off(x: np.ndarray, y: np.ndarray, fraction: float
     return x[:split_at], y[:split_at], (x[split_at:], y[split_at:])
 
 
-class Sequential:
+class Sequential(RefusesOtherLibraries):
     """A network that applies its layers one after another.
 
     Args:
@@ -856,11 +854,11 @@ class Sequential:
 
         return save_model(self, path)
 
-    # Not part of the model: only a clearer error for PyTorch's nn.Sequential(a, b, c), which
-    # takes its layers one by one. Python calls __new__ with the constructor's arguments
-    # before __init__ binds them, which would refuse three layers as too many arguments, or
-    # take two as the list and the seed ("'Dense' object is not iterable").
-    def __new__(cls, *args: Any, **kwargs: Any) -> Self:  # Self: see Layer.__new__
+    # Not part of the model: PyTorch's nn.Sequential(a, b, c), which takes its layers one by
+    # one, and which Python would refuse as too many arguments, or, for two layers, take as
+    # the list and the seed ("'Dense' object is not iterable"); see RefusesOtherLibraries.
+    @classmethod
+    def _refuse_other_libraries(cls, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         takes = keywords_taken(cls) if args and isinstance(args[0], Layer) else None
         if takes and takes[0] == "layers":  # not a class of one's own that takes a layer
             shown = [f"{type(a).__name__}({'...' if a.get_config() else ''})"
@@ -873,7 +871,6 @@ class Sequential:
                 cls, f"{cls.__name__}({', '.join(shown)})",
                 "PyTorch's way to give layers, one by one",
                 f"tinynet's takes one list of them: {cls.__name__}({example})"))
-        return super().__new__(cls)
 
     # The same for the nn.Module methods a training loop ported from PyTorch calls
     # (model.train(), model.eval(), ...), which Python answers with a bare "no attribute".

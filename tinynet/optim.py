@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from tinynet.checks import (
+    RefusesOtherLibraries,
     flag,
     int_at_least,
     keywords_taken,
@@ -35,9 +36,6 @@ from tinynet.checks import (
     other_name_message,
     real_array,
 )
-
-if TYPE_CHECKING:
-    from typing_extensions import Self  # typing.Self from Python 3.11 on
 
 #: What ``step`` takes: ``(param, grad)`` pairs, as ``Sequential.parameters()`` gives them
 #: (a grad is None before the first backward, which ``step`` refuses with a clear error).
@@ -64,7 +62,7 @@ PYTORCH_METHODS = {
 }
 
 
-class Optimizer:
+class Optimizer(RefusesOtherLibraries):
     """Base class. Subclasses implement :meth:`update` for one parameter, name their
     per-parameter state arrays in ``state_names``, and return their constructor's arguments
     from :meth:`get_config` (for saving). Example:
@@ -172,18 +170,15 @@ class Optimizer:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
 
-    # Not part of the optimiser's math: only a clearer error for Keras's and PyTorch's
-    # arguments. Python calls __new__ with the constructor's arguments just before __init__,
-    # so this is where the base class sees Adam(learning_rate=0.01) before Adam.__init__
-    # would refuse it with Python's bare "unexpected keyword argument", which leaves the user
-    # to guess tinynet's name; and PyTorch's SGD(model.parameters(), lr=0.01), which Python
-    # would refuse as "multiple values for argument 'lr'".
-    def __new__(cls, *args: Any, **kwargs: Any) -> Self:  # Self: see Layer.__new__
+    # Not part of the optimiser's math: Keras's names (Adam(learning_rate=0.01)) and
+    # PyTorch's SGD(model.parameters(), lr=0.01), which Python would refuse as "unexpected
+    # keyword argument" and "multiple values for argument 'lr'"; see RefusesOtherLibraries.
+    @classmethod
+    def _refuse_other_libraries(cls, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         takes = keywords_taken(cls)  # ["lr", ...], or None for an __init__ with **kwargs
         if takes is not None:
             _refuse_parameters(cls, takes, args, kwargs)
             _refuse_unknown_keywords(cls, takes, kwargs)
-        return super().__new__(cls)
 
     # The same for attributes: a Keras callback that sets model.optimizer.learning_rate
     # would otherwise add an attribute that nothing reads, and training would go on at the

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from tinynet.checks import (
+    RefusesOtherLibraries,
     keywords_taken,
     other_library_message,
     other_name_message,
     real_array,
 )
 
-if TYPE_CHECKING:
-    # typing.Self from Python 3.11 on; only type checkers read this import, and they all
-    # know typing_extensions: tinynet does not depend on it at run time.
-    from typing_extensions import Self
 
-
-class Layer:
+class Layer(RefusesOtherLibraries):
     """One step of a network: a function with a forward pass and a backward pass.
 
     The contract (every tinynet layer obeys it, and so should yours):
@@ -114,15 +110,12 @@ class Layer:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
 
-    # Not part of the layer's math: only a clearer error for Keras's and PyTorch's arguments,
-    # as the optimisers give one (tinynet.optim). Python calls __new__ with the constructor's
-    # arguments just before __init__, whose bare "unexpected keyword argument 'activation'"
-    # (or 'p', or 'bias') would leave a Keras or PyTorch user to guess how tinynet says it.
-    # Typed Self: to a type checker, a __new__ that returns Layer makes Dense(...) a bare
-    # Layer, whose constructor arguments and attributes it no longer knows.
-    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+    # Not part of the layer's math: Keras's and PyTorch's layer arguments (activation=...,
+    # bias=...), refused saying how tinynet says them rather than with Python's bare
+    # "unexpected keyword argument"; see RefusesOtherLibraries.
+    @classmethod
+    def _refuse_other_libraries(cls, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         _refuse_other_libraries_arguments(cls, kwargs)
-        return super().__new__(cls)
 
 
 _NO_INPUT_SHAPE = ("tinynet's layers take no input shape: the first layer's own sizes say "
