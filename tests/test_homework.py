@@ -889,6 +889,45 @@ def test_grading_is_repeatable_and_leaves_no_example_database(tmp_path: Path) ->
     assert not (project / ".hypothesis").exists()
 
 
+def test_grading_shows_the_first_failing_example_without_shrinking_it(tmp_path: Path) -> None:
+    # Shrinking a failing example to the smallest one that fails (here 1000) ran the test
+    # dozens of times more: half the time of grading a fresh copy. The project's own
+    # profile, loaded by its conftest.py, stays in force otherwise.
+    project = write_project(tmp_path)
+    (project / "tests/conftest.py").write_text(textwrap.dedent('''\
+        from hypothesis import settings
+
+        settings.register_profile("mine", max_examples=7, deadline=None)
+        settings.load_profile("mine")
+        '''))
+    (project / "tests/test_property.py").write_text(textwrap.dedent('''\
+        import pytest
+        from hypothesis import given
+        from hypothesis import strategies as st
+
+
+        @pytest.mark.part("double")
+        @given(st.integers(0, 10**9))
+        def test_below_1000(x):
+            with open("drawn.txt", "a") as log:
+                log.write(f"{x}\\n")
+            assert x < 1000, x
+
+
+        @pytest.mark.part("counter")
+        @given(st.integers(0, 10**9))
+        def test_any(x):
+            with open("drawn_by_the_passing_test.txt", "a") as log:
+                log.write(f"{x}\\n")
+        '''))
+    report = grade(project, registry=PARTS_OF_FIXTURE, parts=["double", "counter"])
+    drawn = [int(x) for x in (project / "drawn.txt").read_text().split()]
+    first_failing = next(x for x in drawn if x >= 1000)
+    assert first_failing != 1000 and 1000 not in drawn
+    assert report.results["double"].message.endswith(f"AssertionError: {first_failing}")
+    assert len((project / "drawn_by_the_passing_test.txt").read_text().split()) == 7
+
+
 def test_grading_works_with_hypothesis_s_pytest_plugin_off(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch
                                                           ) -> None:

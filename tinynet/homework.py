@@ -1209,7 +1209,7 @@ def run_pytest(argv: Sequence[str]) -> int:
         # time (one fixed seed), and keep no example database in the student's folder
         # (it goes to the run's temporary folder), which the next run would replay.
         set_hypothesis_home_dir(Path(settings["report"]).parent / ".hypothesis")
-        plugins.append(_fixed_hypothesis_seed())
+        plugins += [_fixed_hypothesis_seed(), _no_shrinking()]
     return int(pytest.main(list(argv[1:]), plugins=plugins))
 
 
@@ -1227,6 +1227,31 @@ def _fixed_hypothesis_seed() -> Any:
                 config.option.hypothesis_seed = "0"  # as from the command line (0 is falsy)
 
     return FixedSeed()
+
+
+def _no_shrinking() -> Any:
+    """A pytest plugin that turns off hypothesis's shrink phase for the grade's run.
+
+    After a property test fails, hypothesis shrinks its example: it runs the test again on
+    ever smaller examples, for the smallest one that still fails. A grade needs only that
+    the test failed, and the error of its first failing example: in a fresh copy, where every
+    test of a stub fails, shrinking was half the grading time. The student's own pytest run
+    still shrinks."""
+    from hypothesis import Phase, settings
+
+    class NoShrinking:
+        def pytest_collectstart(self, collector: Any) -> None:
+            # Before each test module is imported: a property test keeps the settings in
+            # force when it is defined. Derived from them, so that the project's own profile
+            # (its examples, its deadline), loaded by a conftest.py, stays in force.
+            current = settings.default
+            if Phase.shrink in current.phases:
+                settings.register_profile(
+                    "tinynet-grade", parent=current,
+                    phases=[phase for phase in current.phases if phase is not Phase.shrink])
+                settings.load_profile("tinynet-grade")
+
+    return NoShrinking()
 
 
 @dataclass
