@@ -1,5 +1,7 @@
 """Optimisers: the first two steps against their equations, in place, per parameter."""
 
+from copy import deepcopy
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -563,6 +565,32 @@ def test_get_state_is_a_snapshot_and_set_state_resumes_from_a_copy(make):
             np.testing.assert_array_equal(state[name], copy[name])
     # ... and the copy restored goes on exactly as the optimiser it was taken from.
     assert q.tobytes() == p.tobytes() and resumed.iterations == first.iterations == 2
+
+
+@pytest.mark.parametrize("make", [lambda: SGD(0.1, momentum=0.9), lambda: RMSprop(0.01),
+                                  lambda: Adam(0.01)], ids=["momentum", "rmsprop", "adam"])
+def test_a_deep_copy_of_a_model_goes_on_training_as_the_model_does(make):
+    # The state is kept by id(param): a copy whose optimiser looked its new parameters up
+    # under the old ids would start its moments and velocities again from zero.
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((8, 4)), rng.standard_normal((8, 2))
+    model = small_model()
+    model.compile("mse", make(), metrics=None)
+    model.train_step(x, y)
+    twin = deepcopy(model)
+    params = [p for p, _ in twin.parameters()]
+    assert twin.optimizer.iterations == 1 and not any(
+        p is q for p, (q, _) in zip(params, model.parameters(), strict=True))
+    for saved, copied in zip(model.optimizer.get_state([p for p, _ in model.parameters()]),
+                             twin.optimizer.get_state(params), strict=True):
+        assert saved.keys() == copied.keys() and saved  # every optimiser here has state
+        for name in saved:
+            np.testing.assert_array_equal(copied[name], saved[name])
+    for _ in range(2):
+        model.train_step(x, y)
+        twin.train_step(x, y)
+    for w, v in zip(model.get_weights(), twin.get_weights(), strict=True):
+        assert w.tobytes() == v.tobytes()
 
 
 def test_plain_sgd_keeps_and_saves_no_state():

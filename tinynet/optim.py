@@ -161,6 +161,17 @@ class Optimizer(RefusesOtherLibraries):
                 state[k][...] = v
         self.iterations = iterations
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # copy.deepcopy(model) copies each parameter, so the state's keys, the ids of the
+        # original parameters, would find nothing: the copy would start Adam's moments and
+        # momentum's velocities again from zero. Each state entry holds its parameter (the
+        # copy's own, as deepcopy copies it once for the layer and the optimiser alike), so
+        # the keys are rebuilt from it. The scratch arrays are not state and are made anew.
+        # __dict__ directly: __setattr__ would check every hyper-parameter again.
+        self.__dict__.update(state)
+        self.__dict__["_state"] = {id(p): (p, arrays) for p, arrays in self._state.values()}
+        self.__dict__["_work"] = {}
+
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, as JSON values, that rebuild this optimiser (for
         saving); a subclass with arguments of its own returns them all."""
