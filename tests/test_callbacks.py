@@ -1022,9 +1022,11 @@ def test_the_scheduler_says_each_rate_it_sets_with_verbose_1(capsys):
 
 
 def test_exponential_decay_is_named_by_its_arguments():
-    # What schedule.__name__ shows (to label a run, say) is the decay, not "schedule".
+    # What schedule.__name__ and repr() show (to label a run, say) is the decay, not
+    # "schedule".
     schedule = exponential_decay(0.1, 0.5)
     assert schedule.__name__ == "exponential_decay(0.1, 0.5)"
+    assert repr(schedule).startswith("<function exponential_decay(0.1, 0.5) at ")
     assert [schedule(epoch, 1.0) for epoch in range(3)] == [0.1, 0.05, 0.025]
 
 

@@ -102,6 +102,12 @@ def test_unknown_initialiser_is_refused(bad):
         Conv2D(1, 2, 2, b_init=bad)
 
 
+def test_initialisers_made_from_arguments_show_them_in_their_repr():
+    # repr() reads __qualname__: without it, each read <function normal.<locals>.init ...>.
+    assert repr(init.normal(0.5)).startswith("<function normal(std=0.5, mean=0.0) at ")
+    assert repr(init.constant(2)).startswith("<function constant(2.0) at ")
+
+
 @pytest.mark.parametrize("std", [-1.0, np.nan, np.inf, "1", None, True])
 def test_a_std_that_is_not_a_finite_number_at_least_0_is_refused(std):
     with pytest.raises(ValueError, match=r"^normal: std must be a number in \[0.0, inf\), got "):

@@ -603,5 +603,6 @@ def exponential_decay(initial_lr: float, rate: float) -> Callable[[int, float | 
     def schedule(epoch: int, lr: float | None) -> float:  # lr unused: schedule(epoch, None)
         return initial_lr * rate**epoch
 
-    schedule.__name__ = f"exponential_decay({initial_lr}, {rate})"
+    # Both names: repr() shows the qualified one: <function exponential_decay(0.1, 0.5) ...>
+    schedule.__name__ = schedule.__qualname__ = f"exponential_decay({initial_lr}, {rate})"
     return schedule

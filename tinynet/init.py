@@ -103,7 +103,8 @@ def normal(std: float = 1.0, mean: float = 0.0) -> Initializer:
              dtype: np.dtype | type = np.float32) -> np.ndarray:
         return (mean + std * generator("normal", rng).standard_normal(shape)).astype(dtype)
 
-    init.__name__ = f"normal(std={std}, mean={mean})"
+    # Both names: repr() shows the qualified one, as <function normal(std=1.0, ...)>.
+    init.__name__ = init.__qualname__ = f"normal(std={std}, mean={mean})"
     return init
 
 
@@ -116,7 +117,7 @@ def constant(value: float) -> Initializer:
              dtype: np.dtype | type = np.float32) -> np.ndarray:
         return np.full(shape, value, dtype=dtype)
 
-    init.__name__ = f"constant({value})"
+    init.__name__ = init.__qualname__ = f"constant({value})"
     return init
 
 
