@@ -227,6 +227,25 @@ def test_plots_never_use_pyplot(tmp_path):
     assert_png(tmp_path / "p.png")
 
 
+def test_tinynet_plot_works_after_import_tinynet_which_leaves_matplotlib_unimported():
+    # docs/training.md calls tinynet.plot.plot_history after `import tinynet`; plot is
+    # imported on its first use, so that importing tinynet does not cost matplotlib's import.
+    code = (
+        "import sys, tinynet\n"
+        "assert 'matplotlib' not in sys.modules, 'import tinynet imported matplotlib'\n"
+        "names = dir(tinynet)\n"
+        "print(tinynet.plot.plot_history.__module__, 'plot' in names, 'imaging' in names)\n"
+        "try:\n"
+        "    tinynet.plott\n"
+        "except AttributeError as e:\n"
+        "    print(e)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "tinynet.plot True True\nmodule 'tinynet' has no attribute 'plott'\n"
+
+
 # ------------------------------------------------------------------------ argument checks
 IMAGES = digits(5)
 LABELS = np.array([0, 1, 2, 3, 4])

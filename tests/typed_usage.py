@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+import tinynet
 from tinynet import SGD, CrossEntropy, Dense, ModelCheckpoint, Sequential, init
 from tinynet.callbacks import Callback, LearningRateScheduler, exponential_decay
 from tinynet.datasets import read_idx
@@ -57,8 +58,14 @@ def files(folder: Path) -> np.ndarray:
         return read_idx(f)
 
 
+def curves(model: Sequential, x: np.ndarray, y: np.ndarray) -> None:
+    # docs/training.md: tinynet.plot after import tinynet alone (it is imported on first use).
+    tinynet.plot.plot_history(model.fit(x, y, verbose=0), path="curves.png")
+
+
 def refused(model: Sequential, optimizer: SGD) -> None:
     # PyTorch's methods, and a typo: a type checker reports them, as the run does.
     model.train()  # type: ignore[attr-defined]
     model.fitt(np.ones((1, 4)), np.zeros(1))  # type: ignore[attr-defined]
     optimizer.zero_grad()  # type: ignore[attr-defined]
+    tinynet.Dens(4, 3)  # type: ignore[attr-defined]

@@ -4,7 +4,13 @@ Every layer is a forward pass and a backward pass you can read; a network is a l
 layers; training is forward, loss, backward, optimiser step. See README.md and docs/.
 """
 
+from __future__ import annotations
+
 __version__ = "0.1.0"
+
+import importlib
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from tinynet import datasets, gradcheck, init, layers, losses, metrics, optim
 from tinynet.callbacks import (
@@ -65,3 +71,25 @@ __all__ = [
     "metrics",
     "optim",
 ]
+
+#: Modules imported on first use (PEP 562), so that ``import tinynet`` stays fast: plot
+#: imports matplotlib, half a second; the others serve the command line. ``tinynet.plot``
+#: works after ``import tinynet`` all the same, as the other modules do.
+_ON_FIRST_USE = ("homework", "imaging", "plot", "reference")
+
+if TYPE_CHECKING:
+    # What type checkers read instead of __getattr__, which would make every misspelt
+    # name (tinynet.Dens) a valid attribute to them; "as" marks them re-exported.
+    from tinynet import homework as homework
+    from tinynet import imaging as imaging
+    from tinynet import plot as plot
+    from tinynet import reference as reference
+else:
+    def __getattr__(name: str) -> ModuleType:
+        if name in _ON_FIRST_USE:
+            return importlib.import_module(f"tinynet.{name}")
+        raise AttributeError(f"module 'tinynet' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_ON_FIRST_USE})
