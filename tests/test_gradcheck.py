@@ -153,6 +153,17 @@ def test_a_float32_layer_or_model_that_fails_is_told_to_use_float64():
     assert passed.passed and "float32" not in str(passed)
 
 
+def test_jupyter_shows_a_check_as_print_does():
+    # IPython calls _repr_pretty_(printer, cycle) for a cell's last value; the stand-in
+    # printer keeps what it is given, as IPython's prints it.
+    result = GradCheckResult({"x": 2e-9, "W": 5e-3}, {"x": (0,), "W": (1, 2)})
+    shown = []
+    result._repr_pretty_(SimpleNamespace(text=shown.append), cycle=False)
+    assert shown == [str(result)]
+    assert str(result).startswith("gradient check FAILED: worst relative error 5.00e-03 in dW "
+                                  "at index (1, 2)")
+
+
 @pytest.mark.part("gradcheck")
 def test_numerical_gradient_is_float64_for_a_float32_x():
     x = np.array([1.0, 2.0, 3.0], dtype=np.float32)

@@ -153,15 +153,18 @@ class GradCheckResult:
 
     @property
     def worst(self) -> tuple[str, float]:
+        """The gradient with the largest relative error, and that error: ``("W", 3e-9)``."""
         name = max(self.errors, key=self.errors.get)
         return name, self.errors[name]
 
     @property
     def max_error(self) -> float:
+        """The largest relative error of any gradient checked."""
         return max(self.errors.values())
 
     @property
     def passed(self) -> bool:
+        """Whether every relative error is below ``tolerance``."""
         return self.max_error < self.tolerance
 
     def __str__(self) -> str:
@@ -171,6 +174,11 @@ class GradCheckResult:
                 f"{self.worst_index[name]} (tolerance {self.tolerance:.0e}); "
                 + ", ".join(f"d{k}: {v:.1e}" for k, v in self.errors.items())
                 + (f"; {self.note}" if self.note and not self.passed else ""))
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # What IPython and Jupyter show for a check left as a cell's last line: the verdict
+        # that print() shows, not the dataclass's fields.
+        printer.text(str(self))
 
 
 def _precision_note(what: str, *arrays: np.ndarray) -> str:
