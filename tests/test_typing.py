@@ -2,10 +2,13 @@
 contradicts the documented way to call tinynet is an error in every user's editor. And the
 constructor signatures that help() and editors show."""
 
+import importlib
 import inspect
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,3 +59,49 @@ def test_help_and_jupyter_show_each_constructors_own_arguments(cls):
     # Sequential(*args, **kwargs) instead of its layers and seed.
     shown = inspect.signature(cls).parameters
     assert list(shown) == list(inspect.signature(cls.__init__).parameters)[1:]
+
+
+
+def public_functions() -> list[tuple[str, Any, type | None]]:
+    """Every public function, class and method that tinynet defines: its qualified name, the
+    object, and for a method its class (an inherited method is checked where it is defined)."""
+    found = []
+    for info in pkgutil.walk_packages(tinynet.__path__, "tinynet."):
+        if info.name == "tinynet.__main__":  # runs the command line when imported
+            continue
+        module = importlib.import_module(info.name)
+        for name, obj in vars(module).items():
+            if name.startswith("_") or getattr(obj, "__module__", None) != info.name:
+                continue
+            if inspect.isfunction(obj) or inspect.isclass(obj):
+                found.append((f"{info.name}.{name}", obj, None))
+            if inspect.isclass(obj):
+                for attr, member in vars(obj).items():
+                    member = getattr(member, "fget", member)  # a property's getter
+                    member = getattr(member, "__func__", member)  # a class or static method
+                    if (inspect.isfunction(member) and member.__name__ != "<lambda>"
+                            and not attr.startswith("_")):
+                        found.append((f"{info.name}.{name}.{attr}", member, obj))
+    return found
+
+
+def test_every_public_function_has_a_docstring_and_type_hints():
+    # What help(), an editor's tooltip and a type checker show of each. An override without
+    # a docstring of its own shows its base's, which says what it does.
+    found = public_functions()
+    undocumented, unhinted = [], []
+    for qualname, obj, owner in found:
+        name = qualname.rsplit(".", 1)[1]
+        bases = owner.__mro__[1:-1] if owner else ()  # without object
+        if not obj.__doc__ and not any(getattr(getattr(b, name, None), "__doc__", None)
+                                       for b in bases):
+            undocumented.append(qualname)
+        if inspect.isfunction(obj):
+            signature = inspect.signature(obj)
+            unhinted += [f"{qualname}({p})" for p, v in signature.parameters.items()
+                         if p not in ("self", "cls") and v.annotation is inspect.Parameter.empty]
+            if signature.return_annotation is inspect.Signature.empty:
+                unhinted.append(f"{qualname} -> ?")
+    assert len(found) > 200, "the walk did not find the package's modules"
+    assert not undocumented, f"no docstring: {', '.join(undocumented)}"
+    assert not unhinted, f"no type hint: {', '.join(unhinted)}"

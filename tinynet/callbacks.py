@@ -55,25 +55,43 @@ class Callback:
         self.params: dict[str, Any] = {}
 
     def set_model(self, model: Sequential) -> None:
+        """Called by ``fit`` first: ``self.model`` is the model being trained."""
         self.model = model
 
     def set_params(self, params: dict[str, Any]) -> None:
+        """Called by ``fit`` after set_model: ``self.params`` holds the run's ``epochs``,
+        ``steps`` (batches per epoch), ``verbose`` and ``initial_epoch``."""
         self.params = params
 
-    def on_train_begin(self, logs: Logs | None = None) -> None: ...
-    def on_train_end(self, logs: Logs | None = None) -> None: ...
-    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None: ...
-    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None: ...
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        """Called once, before the first epoch; ``logs`` is None."""
+
+    def on_train_end(self, logs: Logs | None = None) -> None:
+        """Called once, after the last epoch (or the one that stopped training); ``logs`` is
+        None."""
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        """Called before epoch ``epoch`` (from 0) trains; ``logs`` is None."""
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        """Called after epoch ``epoch`` and its validation: ``logs`` holds the epoch's loss
+        and metrics, and ``val_`` ones with validation data; History records a value added."""
 
     # Keras names the batch hooks both ways: overriding either of a pair works.
     def on_batch_begin(self, batch: int, logs: Logs | None = None) -> None:
+        """Called before batch ``batch`` (from 0 in each epoch) trains; ``logs`` is None."""
         self.on_train_batch_begin(batch, logs)
 
     def on_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        """Called after batch ``batch`` trained: ``logs`` holds the running means of the
+        epoch so far (``loss``, ``accuracy``, ...)."""
         self.on_train_batch_end(batch, logs)
 
-    def on_train_batch_begin(self, batch: int, logs: Logs | None = None) -> None: ...
-    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None: ...
+    def on_train_batch_begin(self, batch: int, logs: Logs | None = None) -> None:
+        """Keras's other name of :meth:`on_batch_begin`, which calls it."""
+
+    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        """Keras's other name of :meth:`on_batch_end`, which calls it."""
 
 
 class History(Callback):
@@ -188,6 +206,8 @@ class ProgressBar(Callback):
 
     @property
     def stream(self) -> TextIO:
+        """Where the progress goes: the stream given, or sys.stdout as it is when written
+        (so that pytest's capsys, or a redirect made after the bar was built, sees it)."""
         return self._stream if self._stream is not None else sys.stdout
 
     def _live(self) -> bool:

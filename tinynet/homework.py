@@ -616,6 +616,7 @@ class Project:
     stubs: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
     def regions_of(self, part: str) -> list[Region]:
+        """The solution regions of ``part``, from every file that has any."""
         return [r for rs in self.regions.values() for r in rs if r.part == part]
 
 
@@ -1601,6 +1602,7 @@ class GradeReport:
 
     @property
     def score(self) -> float:
+        """The fraction of parts graded that passed, rounded to 4 places (0.0 for none)."""
         if not self.results:
             return 0.0
         passed = sum(r.status == PASSED for r in self.results.values())
@@ -1608,6 +1610,7 @@ class GradeReport:
 
     @property
     def passed(self) -> bool:
+        """Whether every part graded passed (and at least one was graded)."""
         return bool(self.results) and all(r.status == PASSED for r in self.results.values())
 
     def to_json(self) -> dict[str, Any]:

@@ -45,6 +45,7 @@ class Scaling:
         return x.reshape(len(x), *self.shape)
 
     def to_json(self) -> dict[str, Any]:
+        """The scaling as JSON values, as a saved model keeps it (:meth:`from_json` reads it)."""
         return {"scale": self.scale, "mean": self.mean, "std": self.std,
                 "shape": list(self.shape)}
 
@@ -286,7 +287,11 @@ def example_args(doc: str | None, epochs: int, quick_epochs: int = 1,
     return args
 
 
-def quick_subset(data, n_train: int = 2000, n_test: int = 1000):
+#: What ``load_mnist()`` returns: ``((x_train, y_train), (x_test, y_test))``.
+MnistData = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def quick_subset(data: MnistData, n_train: int = 2000, n_test: int = 1000) -> MnistData:
     """The first ``n_train`` training and ``n_test`` test samples of ``load_mnist()``'s
     ``((x_train, y_train), (x_test, y_test))``, in the same nesting."""
     (x_train, y_train), (x_test, y_test) = data
