@@ -105,3 +105,16 @@ def test_every_public_function_has_a_docstring_and_type_hints():
     assert len(found) > 200, "the walk did not find the package's modules"
     assert not undocumented, f"no docstring: {', '.join(undocumented)}"
     assert not unhinted, f"no type hint: {', '.join(unhinted)}"
+
+
+@pytest.mark.parametrize("module", ["callbacks", "gradcheck", "init", "losses", "metrics",
+                                    "optim", "plot"])
+def test_each_modules_all_lists_its_public_functions_and_classes(module):
+    # help(tinynet.optim) lists what __all__ names; without it, its DATA section showed
+    # typing's ClassVar with a page of typing's own docs, and every imported helper.
+    module = importlib.import_module(f"tinynet.{module}")
+    defined = {qualname.rsplit(".", 1)[1] for qualname, _, owner in public_functions()
+               if owner is None and qualname.startswith(f"{module.__name__}.")}
+    assert defined <= set(module.__all__), f"missing from __all__: {defined - set(module.__all__)}"
+    assert all(hasattr(module, name) for name in module.__all__)
+    assert len(module.__all__) == len(set(module.__all__))

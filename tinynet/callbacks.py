@@ -34,6 +34,9 @@ from tinynet.checks import flag, int_at_least, not_a_folder, number_in, verbose_
 if TYPE_CHECKING:
     from tinynet.model import Sequential
 
+__all__ = ["Callback", "EarlyStopping", "History", "LearningRateScheduler", "Logs",
+           "ModelCheckpoint", "ProgressBar", "exponential_decay"]
+
 Logs = dict[str, float]
 
 

@@ -26,6 +26,9 @@ from tinynet.checks import flag, int_at_least, number_in, real_array
 from tinynet.layers.base import Layer, check_gradient, check_grads
 from tinynet.losses import Loss
 
+__all__ = ["FLOOR", "TOLERANCE", "GradCheckResult", "check_layer", "check_model",
+           "numerical_gradient", "relative_error"]
+
 #: A correct float64 backward pass scores well below this relative error.
 TOLERANCE = 1e-6
 #: The relative error's floor: two gradients that are both ~0 agree.

@@ -25,6 +25,9 @@ import numpy as np
 
 from tinynet.checks import generator, number_in
 
+__all__ = ["INITIALIZERS", "Initializer", "constant", "draw", "fans", "get", "glorot_normal",
+           "glorot_uniform", "he_normal", "he_uniform", "normal", "ones", "zeros"]
+
 #: An initialiser: ``(shape, rng, dtype) -> array``. The dtype is Any: layers pass an np.dtype,
 #: users often a type (np.float64), and an initialiser of one's own may annotate either.
 Initializer = Callable[[tuple[int, ...], np.random.Generator, Any], np.ndarray]

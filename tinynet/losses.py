@@ -14,6 +14,8 @@ import numpy as np
 from tinynet.checks import flag, targets_hint
 from tinynet.layers.activations import log_softmax, softmax
 
+__all__ = ["LOSSES", "MSE", "CrossEntropy", "Loss", "check_targets", "get"]
+
 REDUCTIONS = ("mean", "sum")
 #: What a loss of one's own must write, for the error when it is missing.
 _LOSS_METHODS = ("a loss overrides forward(y_pred, y_true) -> float and backward() -> "

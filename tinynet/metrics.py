@@ -10,6 +10,9 @@ import numpy as np
 from tinynet.checks import int_at_least, real_array, targets_hint
 from tinynet.losses import ROW_SUM_TOLERANCE
 
+__all__ = ["METRICS", "Metric", "accuracy", "check_classes", "confusion_matrix", "get",
+           "mean_absolute_error", "unchecked_accuracy"]
+
 
 def _predicted_labels(y_pred: np.ndarray) -> np.ndarray:
     """The predicted class of each row: argmax over K columns, or ``p > 0.5`` when K = 1.

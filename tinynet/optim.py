@@ -37,6 +37,8 @@ from tinynet.checks import (
     real_array,
 )
 
+__all__ = ["OPTIMIZERS", "SGD", "Adam", "Optimizer", "Pairs", "RMSprop", "get"]
+
 #: What ``step`` takes: ``(param, grad)`` pairs, as ``Sequential.parameters()`` gives them
 #: (a grad is None before the first backward, which ``step`` refuses with a clear error).
 Pairs = Iterable[tuple[np.ndarray, np.ndarray | None]]

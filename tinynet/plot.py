@@ -26,6 +26,9 @@ from tinynet.callbacks import History
 from tinynet.checks import int_at_least
 from tinynet.metrics import METRICS, accuracy
 
+__all__ = ["plot_confusion_matrix", "plot_digits", "plot_history", "plot_loss",
+           "plot_misclassified"]
+
 #: Colours of correct and wrong predictions in the digit grids.
 RIGHT, WRONG = "black", "red"
 
