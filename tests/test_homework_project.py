@@ -177,7 +177,8 @@ def test_the_nesting_error_of_docs_homework_md_is_what_export_reports() -> None:
 
 
 #: Appended to the conftest.py of an instrumented reference: for each test, its parts and the
-#: parts whose regions it ran, one JSON line in ran.jsonl at the project's top.
+#: parts whose regions it ran, one JSON line in ran.jsonl at the project's top; and fewer
+#: examples.
 RAN_HOOK = """
 
 import json as _json
@@ -196,6 +197,16 @@ def pytest_runtest_protocol(item, nextitem):
               "ran": sorted(_reached.parts)}
     with open(_Path(__file__).parents[1] / "ran.jsonl", "a") as f:
         f.write(_json.dumps(record) + "\\n")
+
+
+# A quarter of each property test's examples (strategies.examples scales them): which parts'
+# code a test runs does not depend on its count of examples (a full run's records were
+# the same), and the grade takes half the time.
+from hypothesis import settings as _settings
+
+_settings.register_profile("quarter", parent=_settings.default,
+                           max_examples=_settings.default.max_examples // 4)
+_settings.load_profile("quarter")
 """
 
 
