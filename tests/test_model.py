@@ -713,6 +713,23 @@ def test_evaluate_returns_loss_and_accuracy_and_predict_probabilities():
     assert model.evaluate(x, y) == pytest.approx(loss)
 
 
+def test_nested_lists_are_taken_as_the_arrays_they_make():
+    # As Keras's: fit, evaluate, predict, train_step and model(x) take what np.asarray
+    # takes (their type hints say ArrayLike, so a type checker lets lists through too).
+    x, y = [[0.0, 1.0], [1.0, 0.5], [0.2, 0.3]], [1, 0, 1]
+    results = []
+    for as_given in (lambda v: v, np.asarray):
+        model = Sequential([Dense(2, 2), Softmax()], seed=0)
+        model.compile("sparse_categorical_crossentropy", "sgd")
+        model.fit(as_given(x), as_given(y), batch_size=2, shuffle=False, verbose=0,
+                  validation_data=(as_given(x), as_given(y)))
+        model.train_step(as_given(x), as_given(y))
+        results.append([*model.evaluate(as_given(x), as_given(y)), model.predict(as_given(x)),
+                        model(as_given(x)), *model.get_weights()])
+    for from_lists, from_arrays in zip(*results, strict=True):
+        np.testing.assert_array_equal(from_lists, from_arrays)
+
+
 def test_summary_lists_layers_shapes_and_parameter_counts():
     model = Sequential([Flatten(), Dense(12, 8), ReLU(), Dropout(0.5), Dense(8, 3), Softmax()],
                        seed=0)

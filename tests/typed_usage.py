@@ -63,6 +63,14 @@ def curves(model: Sequential, x: np.ndarray, y: np.ndarray) -> None:
     tinynet.plot.plot_history(model.fit(x, y, verbose=0), path="curves.png")
 
 
+def lists(model: Sequential) -> np.ndarray:
+    # The model's entry points take what np.asarray takes, as Keras's do.
+    model.fit([[0.0, 1.0]], [1], verbose=0, validation_data=([[1.0, 0.0]], [0]))
+    model.train_step([[0.0, 1.0]], [1])
+    loss, accuracy = model.evaluate([[0.0, 1.0]], [1])
+    return model.predict([[0.0, 1.0]]) + model([[0.0, 1.0]]) * loss * accuracy
+
+
 def refused(model: Sequential, optimizer: SGD) -> None:
     # PyTorch's methods, and a typo: a type checker reports them, as the run does.
     model.train()  # type: ignore[attr-defined]

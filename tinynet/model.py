@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from tinynet import losses as losses_module
 from tinynet import metrics as metrics_module
@@ -260,12 +261,12 @@ class Sequential(RefusesOtherLibraries):
         return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=key))
 
     # ----------------------------------------------------------------------------- the math
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: ArrayLike, training: bool = False) -> np.ndarray:
         """Apply every layer in turn: (N, ...) -> (N, K)."""
         training = flag(training, "training", "Sequential.forward")
         return self._forward(self.layers, self._as_input(x), training)
 
-    def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def __call__(self, x: ArrayLike, training: bool = False) -> np.ndarray:
         """``model(x)`` is ``model.forward(x)``, (N, ...) -> (N, K), as Keras's and PyTorch's
         models are called: the whole of ``x`` at once, where :meth:`predict` goes batch by
         batch."""
@@ -381,7 +382,7 @@ class Sequential(RefusesOtherLibraries):
             return p.dtype
         return np.dtype(np.float32)
 
-    def _as_input(self, x: np.ndarray) -> np.ndarray:
+    def _as_input(self, x: ArrayLike) -> np.ndarray:
         """``x`` in the model's float dtype: uint8 pixels are converted, never trained as
         integers. Converted batch by batch, so a large uint8 set is never copied whole."""
         return self._check_x(x, "x").astype(self.dtype, copy=False)
@@ -435,7 +436,7 @@ class Sequential(RefusesOtherLibraries):
             return self.layers[:-1], CrossEntropy(from_logits=True, reduction=self.loss.reduction)
         return self.layers, self.loss
 
-    def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    def train_step(self, x: ArrayLike, y: ArrayLike) -> tuple[float, np.ndarray]:
         """One step of gradient descent on the batch (x, y); returns (loss, outputs).
 
         This is all of training: forward, loss, backward, optimiser step. The outputs are
@@ -443,16 +444,16 @@ class Sequential(RefusesOtherLibraries):
         """
         layers, loss = self._training_graph()
         out = self._forward(layers, self._as_input(x), training=True)  # (N, K)
-        value = loss.forward(out, y)
+        value = loss.forward(out, np.asarray(y))
         if not math.isfinite(value):
             return value, out  # fit reports it; no step is taken with a broken gradient
         self._backward_params(layers, loss.backward())
         self.optimizer.step(self.parameters())
         return value, out
 
-    def fit(self, x: np.ndarray, y: np.ndarray, epochs: int = 1,
+    def fit(self, x: ArrayLike, y: ArrayLike, epochs: int = 1,
             batch_size: int | None = FIT_BATCH_SIZE,
-            validation_data: tuple[np.ndarray, np.ndarray] | None = None, shuffle: bool = True,
+            validation_data: tuple[ArrayLike, ArrayLike] | None = None, shuffle: bool = True,
             verbose: int | str = 1, callbacks: Sequence[Callback] | Callback | None = None,
             initial_epoch: int = 0, validation_split: float = 0.0) -> History:
         """Train for ``epochs`` passes over (x, y); return the :class:`History`.
@@ -641,7 +642,7 @@ class Sequential(RefusesOtherLibraries):
         return history
 
     # ------------------------------------------------------------------------- inference
-    def predict(self, x: np.ndarray, batch_size: int | None = EVAL_BATCH_SIZE,
+    def predict(self, x: ArrayLike, batch_size: int | None = EVAL_BATCH_SIZE,
                 verbose: int | str = 0) -> np.ndarray:
         """The model's outputs for x, (N, K): probabilities when it ends in Softmax.
 
@@ -659,7 +660,7 @@ class Sequential(RefusesOtherLibraries):
         self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
         return out
 
-    def evaluate(self, x: np.ndarray, y: np.ndarray,
+    def evaluate(self, x: ArrayLike, y: ArrayLike,
                  batch_size: int | None = EVAL_BATCH_SIZE,
                  verbose: int | str = 0, return_dict: bool = False) -> Any:
         """``(loss, accuracy)`` on (x, y), then any further metrics.
@@ -717,8 +718,8 @@ class Sequential(RefusesOtherLibraries):
             raise RuntimeError("the model is not compiled: call "
                                "model.compile(loss=..., optimizer=...) first")
 
-    def _check_fit_args(self, x: np.ndarray, y: np.ndarray, epochs: int, batch_size: int,
-                        validation_data: tuple[np.ndarray, np.ndarray] | None,
+    def _check_fit_args(self, x: ArrayLike, y: ArrayLike, epochs: int, batch_size: int,
+                        validation_data: tuple[ArrayLike, ArrayLike] | None,
                         verbose: int | str, initial_epoch: int, validation_split: float
                         ) -> tuple[np.ndarray, np.ndarray, int, int,
                                    tuple[np.ndarray, np.ndarray] | None, int, int]:
@@ -750,7 +751,7 @@ class Sequential(RefusesOtherLibraries):
         return x, y, epochs, batch_size, validation_data, verbose, initial_epoch
 
     @staticmethod
-    def _check_x(x: np.ndarray, name: str, finite: bool = False) -> np.ndarray:
+    def _check_x(x: ArrayLike, name: str, finite: bool = False) -> np.ndarray:
         """``x`` as an array of numbers with a batch axis, or a ValueError naming it; with
         ``finite``, also refused when it holds NaN or infinity (a whole data set is checked
         once, so that no NaN turns into a silent wrong prediction)."""
@@ -765,7 +766,7 @@ class Sequential(RefusesOtherLibraries):
             raise ValueError(f"{name} holds NaN or infinite values, the first in sample {bad}")
         return x
 
-    def _check_data(self, x: np.ndarray, y: np.ndarray, x_name: str,
+    def _check_data(self, x: ArrayLike, y: ArrayLike, x_name: str,
                     y_name: str) -> tuple[np.ndarray, np.ndarray]:
         """Refuse, before any training, inputs and targets that do not fit the model. The
         caller keeps the shape of one sample of ``x`` as ``input_shape`` (which summary()
