@@ -381,6 +381,20 @@ def test_pytorch_layer_arguments_are_refused_with_the_tinynet_way(make, match):
         make()
 
 
+def test_a_layers_repr_names_an_initialiser_given_as_a_function():
+    # Left out of get_config (JSON holds no function), it was left out of the repr too, which
+    # then read as a layer with the default initialiser.
+    def mine(shape, rng, dtype):
+        return np.zeros(shape, dtype)
+
+    assert repr(Dense(2, 3, W_init=tinynet.init.normal(0.05))) == (
+        "Dense(in_features=2, out_features=3, b_init='zeros', dtype='float32', "
+        "W_init=normal(std=0.05, mean=0.0))")
+    assert repr(Conv2D(1, 2, 3, b_init=mine)).endswith(", dtype='float32', b_init=mine)")
+    assert repr(Dense(2, 3)) == ("Dense(in_features=2, out_features=3, W_init='glorot_uniform', "
+                                 "b_init='zeros', dtype='float32')")
+
+
 def test_pytorch_layers_that_tinynet_writes_the_same_way_just_work():
     # nn.Linear(784, 10), nn.Conv2d(1, 32, 3, 1), nn.MaxPool2d(2), nn.Dropout(0.25),
     # nn.Flatten(): the same arguments, in the same order, under the same names.
