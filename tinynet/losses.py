@@ -113,7 +113,7 @@ class CrossEntropy(Loss):
             y = y_true.astype(y_pred.dtype, copy=False)
             # 0 * log(0) would be NaN; entries with y = 0 contribute nothing.
             with np.errstate(invalid="ignore"):  # the NaN np.where discards: no warning
-                per_sample = -np.where(y != 0, y * log_p, 0).sum(axis=1)
+                per_sample = -np.where(y != 0, y * log_p, 0).sum(axis=1)  # (N,)
         self._saved = {"y_pred": y_pred, "y_true": y_true}
         total = per_sample.sum()
         return float(total / N if self.reduction == "mean" and N else total)
@@ -198,7 +198,7 @@ class MSE(Loss):
         y_pred, y_true = self._check(y_pred, y_true)  # one shape, (N, K) for K outputs
         # BEGIN SOLUTION mse
         # HINT: keep diff = y_pred - y_true in self._saved['diff']; the mean or sum of diff**2
-        diff = y_pred - y_true.astype(y_pred.dtype, copy=False)
+        diff = y_pred - y_true.astype(y_pred.dtype, copy=False)  # (N, K)
         self._saved = {"diff": diff}
         total = np.sum(diff * diff)
         return float(total / diff.size if self.reduction == "mean" and diff.size else total)
@@ -209,7 +209,7 @@ class MSE(Loss):
         # BEGIN SOLUTION mse
         # HINT: dy_pred = 2 * diff, divided by diff.size for the mean, in diff's dtype
         scale = 2 / diff.size if self.reduction == "mean" and diff.size else 2
-        return diff * diff.dtype.type(scale)
+        return diff * diff.dtype.type(scale)  # (N, K)
         # END SOLUTION
 
     def _check(self, y_pred: np.ndarray, y_true: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

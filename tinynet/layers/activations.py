@@ -119,8 +119,10 @@ def softmax(z: np.ndarray) -> np.ndarray:
     # HINT: underflow to 0, exactly: harmless, np.errstate(under='ignore')
     # Entries far below the row's maximum underflow to 0, their true value to the last bit.
     with np.errstate(under="ignore"):
-        e = np.exp(z - z.max(axis=-1, keepdims=True))  # per row, never over the whole batch
-        return e / e.sum(axis=-1, keepdims=True)
+        # The max and the sum are per row, never over the whole batch: (..., 1) each,
+        # broadcast over the row's K entries.
+        e = np.exp(z - z.max(axis=-1, keepdims=True))  # (..., K)
+        return e / e.sum(axis=-1, keepdims=True)  # (..., K), each row summing to 1
     # END SOLUTION
 
 
@@ -129,14 +131,16 @@ def log_softmax(z: np.ndarray) -> np.ndarray:
 
     With m the row maximum, logsumexp(z) = m + log(sum(exp(z - m))); the sum is at least 1,
     so the log is finite, and so are the log-probabilities, even for logits of 1e4. Shapes
-    and arguments as for :func:`softmax`.
+    and arguments as for :func:`softmax`. Derivation:
+    docs/cross_entropy.md#from-logits-log-sum-exp.
     """
     z = _scores(z, "z", "log_softmax")
     # BEGIN SOLUTION cross-entropy
     # HINT: with m the row's max, log p = (z - m) - log(sum(exp(z - m))), over the last axis;
     # HINT: exp may underflow to 0: harmless, np.errstate(under='ignore')
-    shifted = z - z.max(axis=-1, keepdims=True)
+    shifted = z - z.max(axis=-1, keepdims=True)  # (..., K), the row's max (..., 1) broadcast
     with np.errstate(under="ignore"):  # exp of a very negative entry is 0: harmless
+        # log of each row's sum, (..., 1), broadcast over the row: (..., K)
         return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
     # END SOLUTION
 
@@ -170,5 +174,7 @@ class Softmax(Layer):
         # HINT: dx = s * (dy - sum(dy * s)), the sum over each row, under
         # HINT: np.errstate(under='ignore') (s may hold tiny probabilities)
         with np.errstate(under="ignore"):  # s may hold tiny (subnormal) probabilities
+            # sum_i dy_i s_i is one number per row, (N, 1), broadcast over its K columns:
+            # dx (N, K).
             return s * (dy - (dy * s).sum(axis=-1, keepdims=True))
         # END SOLUTION

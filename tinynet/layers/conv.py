@@ -236,6 +236,7 @@ class Conv2D(Layer):
         cols[:, K] = 1
         im2col(xp, cols[:, :K].reshape(N, H_out, W_out, kh, kw, C_in), self.stride)
 
+        # (K + 1, C_out): W2, W reshaped (K, C_out), with b as its last row.
         Wb = np.concatenate([self.params["W"].reshape(K, C_out), self.params["b"][None]])
         y = cols @ Wb  # (M, K + 1) @ (K + 1, C_out) = x's windows @ W + b: (M, C_out)
         self._save(cols=cols, x_shape=x.shape, pads=(top, bottom, left, right),
@@ -281,12 +282,13 @@ class Conv2D(Layer):
         # A pixel read by several windows (through several positions) gets the sum.
         top, bottom, left, right = pads
         dxp = np.zeros((N, H + top + bottom, W + left + right, C_in), dtype=self.dtype)
-        dcols = np.empty((M, C_in), dtype=self.dtype)  # one position's gradient at a time
+        # The columns (di, dj, :) of dcols, one kernel position at a time: (M, C_in).
+        dcols_ij = np.empty((M, C_in), dtype=self.dtype)
         for di in range(kh):
             for dj in range(kw):
-                np.matmul(dy2, self.params["W"][di, dj].T, out=dcols)  # (M, C_in)
+                np.matmul(dy2, self.params["W"][di, dj].T, out=dcols_ij)  # (M, C_in)
                 dxp[:, di:di + sh * H_out:sh, dj:dj + sw * W_out:sw, :] += (
-                    dcols.reshape(N, H_out, W_out, C_in))
+                    dcols_ij.reshape(N, H_out, W_out, C_in))
         return dxp[:, top:top + H, left:left + W, :]  # crop the padding: (N, H, W, C_in)
         # END SOLUTION
 

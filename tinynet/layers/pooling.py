@@ -94,12 +94,13 @@ class MaxPool2D(Layer):
         # every entry of dx once, so dx need not be zeroed first.
         tiles = (sh, sw) == (ph, pw) and (H_out * ph, W_out * pw) == (H, W)
         dx = np.empty_like(x) if tiles else np.zeros_like(x)  # (N, H, W, C)
-        unrouted = np.ones(y.shape, dtype=bool)  # windows whose gradient has no entry yet
+        # Windows whose gradient has no entry yet: (N, H_out, W_out, C), one per window.
+        unrouted = np.ones(y.shape, dtype=bool)
         for x_view, dx_view in zip(self._positions(x, H_out, W_out),
                                    self._positions(dx, H_out, W_out), strict=True):
             # The tie rule: this entry takes the window's gradient if it equals the maximum
             # and no earlier entry (in row-major order) already took it.
-            wins = np.equal(x_view, y)
+            wins = np.equal(x_view, y)  # (N, H_out, W_out, C), as x_view, y and dy
             wins &= unrouted
             unrouted ^= wins  # wins is a subset of unrouted: those windows are now routed
             if overlapping:
