@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import json
 import os
 import re
@@ -2281,6 +2282,24 @@ def test_grade_and_list_exit_with_2_when_they_cannot_run_and_1_for_a_result(
         assert run("grade", str(reference)) == 0
         export(tmp_path / "copy", source=reference, registry=PARTS_OF_FIXTURE)
         assert run("grade", str(tmp_path / "copy")) == 1
+
+
+def test_grade_and_list_without_pytest_say_so_in_one_line(
+        reference: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # `pip install -e .` has no pytest: the grading subprocess ended on a traceback, which
+    # list and grade printed as "pytest could not run", traceback and all.
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "pytest" else find_spec(name, *args))
+    for argv in (["grade", str(reference)], ["list", "--source", str(reference)]):
+        assert homework.main(argv, registry=PARTS_OF_FIXTURE) == 2, argv
+        assert capsys.readouterr().err == (
+            f"tinynet homework: error: the tests run with pytest, which {sys.executable} cannot "
+            'import: install the development extras, pip install -e ".[dev]"\n')
+    # The parts alone need no tests run, so no pytest.
+    assert homework.main(["list", "--no-tests", "--source", str(reference)],
+                         registry=PARTS_OF_FIXTURE) == 0
 
 
 def test_list_loads_every_conftest_and_names_the_parts_it_does_not_know(

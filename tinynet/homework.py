@@ -34,6 +34,7 @@ import contextlib
 import difflib
 import fnmatch
 import functools
+import importlib.util
 import io
 import json
 import math
@@ -1318,6 +1319,11 @@ _OUTPUT_TAIL = 64 * 1024
 
 def _run_pytest_subprocess(project: Path, parts: Collection[str] | None, select: bool,
                            collect_only: bool, timeout: float) -> _Run:
+    # Checked here, in this process, as the subprocess is the same Python: without pytest it
+    # ended on a traceback, which the grade and the list quoted as "pytest could not run".
+    if importlib.util.find_spec("pytest") is None:
+        raise HomeworkError(f"the tests run with pytest, which {sys.executable} cannot import: "
+                            'install the development extras, pip install -e ".[dev]"')
     with tempfile.TemporaryDirectory(prefix="tinynet-homework-") as tmp:
         report = Path(tmp) / "events.jsonl"
         settings = {"report": str(report), "parts": None if parts is None else sorted(parts),
