@@ -19,7 +19,17 @@ Two profiles, chosen with hypothesis's own option `pytest --hypothesis-profile=N
   The whole suite takes many times longer under it: not for every change.
 """
 
+import os
+
 from hypothesis import Phase, settings
+
+if "PYTEST_XDIST_WORKER" in os.environ:
+    # The README's test command runs two workers (pytest-xdist's -n 2), one per core. Each
+    # keeps its matrix products, and those of the programs its tests start, to one OpenBLAS
+    # thread: with two threads each, four threads took turns on two cores, and OpenBLAS
+    # threads that wait for each other spin (the run took 2 minutes instead of 1 1/2).
+    # Set before NumPy is imported, which is when OpenBLAS reads it.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 settings.register_profile("tinynet", parent=settings.default,
                           phases=[phase for phase in Phase if phase is not Phase.explain])
