@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
+from copy import deepcopy
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -163,16 +164,22 @@ class Optimizer(RefusesOtherLibraries):
                 state[k][...] = v
         self.iterations = iterations
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        # copy.deepcopy(model) copies each parameter, so the state's keys, the ids of the
-        # original parameters, would find nothing: the copy would start Adam's moments and
-        # momentum's velocities again from zero. Each state entry holds its parameter (the
-        # copy's own, as deepcopy copies it once for the layer and the optimiser alike), so
-        # the keys are rebuilt from it. The scratch arrays are not state and are made anew.
+    def __deepcopy__(self, memo: dict[int, Any]) -> Optimizer:
+        # The state is kept by id(param). copy.deepcopy(model) copies the layers, and so each
+        # parameter, before the optimiser: a parameter's copy is then in memo, and the copy's
+        # state is kept for it, so the copied model trains on as the model would (under the
+        # old ids it would find nothing and start Adam's moments from zero). An optimiser
+        # copied alone copies its state for the same parameters: a snapshot of it.
+        copy = type(self).__new__(type(self))
+        memo[id(self)] = copy
         # __dict__ directly: __setattr__ would check every hyper-parameter again.
-        self.__dict__.update(state)
-        self.__dict__["_state"] = {id(p): (p, arrays) for p, arrays in self._state.values()}
-        self.__dict__["_work"] = {}
+        for name, value in self.__dict__.items():
+            if name not in ("_state", "_work"):
+                copy.__dict__[name] = deepcopy(value, memo)
+        params = [(memo.get(id(p), p), arrays) for p, arrays in self._state.values()]
+        copy.__dict__["_state"] = {id(p): (p, deepcopy(arrays, memo)) for p, arrays in params}
+        copy.__dict__["_work"] = {}  # scratch arrays, not state: made again when needed
+        return copy
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, as JSON values, that rebuild this optimiser (for
