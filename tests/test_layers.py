@@ -394,6 +394,16 @@ def test_a_layers_repr_names_an_initialiser_given_as_a_function():
     assert repr(Dense(2, 3)) == ("Dense(in_features=2, out_features=3, W_init='glorot_uniform', "
                                  "b_init='zeros', dtype='float32')")
 
+    class Mine(Layer):  # keeps the function of the initialiser it records by name
+        def __init__(self):
+            super().__init__()
+            self.W_init = tinynet.init.get("he_normal")
+
+        def get_config(self):
+            return {"W_init": "he_normal"}
+
+    assert repr(Mine()) == "Mine(W_init='he_normal')"
+
 
 def test_pytorch_layers_that_tinynet_writes_the_same_way_just_work():
     # nn.Linear(784, 10), nn.Conv2d(1, 32, 3, 1), nn.MaxPool2d(2), nn.Dropout(0.25),

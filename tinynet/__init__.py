@@ -4,13 +4,12 @@ Every layer is a forward pass and a backward pass you can read; a network is a l
 layers; training is forward, loss, backward, optimiser step. See README.md and docs/.
 """
 
-from __future__ import annotations
-
 __version__ = "0.1.0"
 
-import importlib
-from types import ModuleType
-from typing import TYPE_CHECKING
+# Under private names: dir(tinynet), and so an editor's completion, lists what it offers.
+import importlib as _importlib
+import types as _types
+import typing as _typing
 
 from tinynet import datasets, gradcheck, init, layers, losses, metrics, optim
 from tinynet.callbacks import (
@@ -77,7 +76,7 @@ __all__ = [
 #: works after ``import tinynet`` all the same, as the other modules do.
 _ON_FIRST_USE = ("homework", "imaging", "plot", "reference")
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     # What type checkers read instead of __getattr__, which would make every misspelt
     # name (tinynet.Dens) a valid attribute to them; "as" marks them re-exported.
     from tinynet import homework as homework
@@ -85,11 +84,13 @@ if TYPE_CHECKING:
     from tinynet import plot as plot
     from tinynet import reference as reference
 else:
-    def __getattr__(name: str) -> ModuleType:
+    def __getattr__(name: str) -> _types.ModuleType:
+        """tinynet.plot, .imaging, .reference and .homework, imported on first use."""
         if name in _ON_FIRST_USE:
-            return importlib.import_module(f"tinynet.{name}")
+            return _importlib.import_module(f"tinynet.{name}")
         raise AttributeError(f"module 'tinynet' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
+    """The package's names, with the modules imported on first use."""
     return sorted({*globals(), *_ON_FIRST_USE})

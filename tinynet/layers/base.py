@@ -108,11 +108,12 @@ class Layer(RefusesOtherLibraries):
         return values[0] if len(values) == 1 else values
 
     def __repr__(self) -> str:
-        args = [f"{k}={v!r}" for k, v in self.get_config().items()]
+        config = self.get_config()
+        args = [f"{k}={v!r}" for k, v in config.items()]
         # An initialiser given as a function (Dense's, Conv2D's) is left out of the config,
         # which must be JSON, yet it made the weights: shown by name, normal(std=0.05, ...).
         args += [f"{k}={getattr(v, '__name__', v)}" for k in ("W_init", "b_init")
-                 if callable(v := getattr(self, k, None))]
+                 if k not in config and callable(v := getattr(self, k, None))]
         return f"{type(self).__name__}({', '.join(args)})"
 
     # Not part of the layer's math: Keras's and PyTorch's layer arguments (activation=...,
