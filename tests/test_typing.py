@@ -61,7 +61,6 @@ def test_help_and_jupyter_show_each_constructors_own_arguments(cls):
     assert list(shown) == list(inspect.signature(cls.__init__).parameters)[1:]
 
 
-
 def public_functions() -> list[tuple[str, Any, type | None]]:
     """Every public function, class and method that tinynet defines: its qualified name, the
     object, and for a method its class (an inherited method is checked where it is defined)."""
