@@ -439,6 +439,9 @@ class Sequential(RefusesOtherLibraries):
     def train_step(self, x: ArrayLike, y: ArrayLike) -> tuple[float, np.ndarray]:
         """One step of gradient descent on the batch (x, y); returns (loss, outputs).
 
+        ``x`` (N, ...) and ``y`` (N,) labels or (N, K) rows, arrays or nested lists, as
+        :meth:`fit` takes them; the outputs are (N, K).
+
         This is all of training: forward, loss, backward, optimiser step. The outputs are
         those the loss saw: the logits, when the final Softmax is fused into the loss.
         """
@@ -457,6 +460,11 @@ class Sequential(RefusesOtherLibraries):
             verbose: int | str = 1, callbacks: Sequence[Callback] | Callback | None = None,
             initial_epoch: int = 0, validation_split: float = 0.0) -> History:
         """Train for ``epochs`` passes over (x, y); return the :class:`History`.
+
+        ``x`` is (N, ...), one sample per row of the first layer's input shape; ``y`` the N
+        targets, (N,) class labels or (N, K) rows, as the loss takes them. Both are NumPy
+        arrays or anything ``np.asarray`` takes (nested lists), as in Keras; so is
+        ``validation_data``, a pair ``(x_val, y_val)`` of the same shapes.
 
         Each epoch uses one permutation of the samples drawn from the model's seed (no
         sample twice, none missed; the last batch may be smaller). ``batch_size=None``
@@ -644,7 +652,8 @@ class Sequential(RefusesOtherLibraries):
     # ------------------------------------------------------------------------- inference
     def predict(self, x: ArrayLike, batch_size: int | None = EVAL_BATCH_SIZE,
                 verbose: int | str = 0) -> np.ndarray:
-        """The model's outputs for x, (N, K): probabilities when it ends in Softmax.
+        """The model's outputs for x, (N, ...) (an array or nested lists), as (N, K):
+        probabilities when it ends in Softmax.
 
         ``batch_size`` only bounds memory (``None``, as in Keras, is the default).
         ``verbose`` (``"auto"``, 0, 1 or 2) is accepted so that Keras code runs; nothing is
@@ -663,7 +672,8 @@ class Sequential(RefusesOtherLibraries):
     def evaluate(self, x: ArrayLike, y: ArrayLike,
                  batch_size: int | None = EVAL_BATCH_SIZE,
                  verbose: int | str = 0, return_dict: bool = False) -> Any:
-        """``(loss, accuracy)`` on (x, y), then any further metrics.
+        """``(loss, accuracy)`` on (x, y), then any further metrics: ``x`` (N, ...) and
+        ``y`` (N,) labels or (N, K) rows, arrays or nested lists, as :meth:`fit` takes them.
 
         The loss is that of the whole set taken as one batch: the mean over the samples, or
         their sum for a loss with ``reduction="sum"``. Just the loss (a float) when the
