@@ -2,6 +2,7 @@
 contradicts the documented way to call tinynet is an error in every user's editor. And the
 constructor signatures that help() and editors show."""
 
+import functools
 import importlib
 import inspect
 import pkgutil
@@ -61,6 +62,7 @@ def test_help_and_jupyter_show_each_constructors_own_arguments(cls):
     assert list(shown) == list(inspect.signature(cls.__init__).parameters)[1:]
 
 
+@functools.cache  # one walk for the tests below
 def public_functions() -> list[tuple[str, Any, type | None]]:
     """Every public function, class and method that tinynet defines: its qualified name, the
     object, and for a method its class (an inherited method is checked where it is defined)."""
