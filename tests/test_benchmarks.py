@@ -1,4 +1,5 @@
-"""benchmarks/run.py runs end to end and writes its report in the documented shape.
+"""benchmarks/run.py runs end to end and writes its report in the documented shape, and
+benchmarks/accuracy.py trains as ``tinynet train`` does.
 
 Only ``--quick`` is run, and no speed is ever asserted: timings depend on the machine. PyTorch
 is optional: without it the torch columns are null, and the test passes either way.
@@ -376,3 +377,76 @@ def test_a_torch_that_fails_to_load_leaves_the_torch_columns_empty(bench, monkey
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
     assert "torch could not be loaded" in err and "the torch columns are empty" in err, err
+
+
+# ----------------------------------------------------------------- benchmarks/accuracy.py
+def run_accuracy(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / "accuracy.py"), *args],
+                          capture_output=True, text=True, timeout=300, cwd=cwd, env=ENV)
+
+
+def test_accuracy_trains_each_seed_as_tinynet_train_does(tmp_path):
+    """Seed by seed the accuracy of ``tinynet train --quick --seed S``: the same model,
+    weights, data order and scaling, so the README's comparison is of what users run."""
+    path = tmp_path / "out" / "acc.json"
+    result = run_accuracy("r2", "--quick", "--seeds", "0-1", "3", "1", "--no-torch",
+                          "--json", str(path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(path.read_text())
+    assert report["machine"]["torch"] is None
+    assert (report["program"], report["epochs"], report["n_train"], report["n_test"]) == (
+        "r2", 1, 2000, 1000)
+    assert [run["seed"] for run in report["runs"]] == [0, 1, 3]  # seed 1 once
+    for run in report["runs"]:
+        assert run["torch"] is None and run["torch_s"] is None, run
+        train = subprocess.run(
+            [sys.executable, "-m", "tinynet", "train", "--model", "r2", "--quick", "--seed",
+             str(run["seed"]), "--out", str(tmp_path / f"seed{run['seed']}")],
+            capture_output=True, text=True, timeout=300, cwd=tmp_path, env=ENV)
+        printed = re.findall(r"^test accuracy: (\d\.\d{4})$", train.stdout, flags=re.M)
+        assert printed == [f"{run['tinynet']:.4f}"], train.stdout[-2000:]
+        assert f"{run['seed']:>4}  {100 * run['tinynet']:>7.2f}%" in result.stdout
+    accuracies = [run["tinynet"] for run in report["runs"]]
+    assert len(set(accuracies)) > 1  # the seeds give different networks
+    assert report["summary"]["tinynet"] == {
+        "mean": pytest.approx(np.mean(accuracies)), "min": min(accuracies),
+        "max": max(accuracies)}
+    assert report["summary"]["torch"] is None
+    assert f"mean  {100 * np.mean(accuracies):>7.2f}%  {'-':>8}" in result.stdout
+
+
+@pytest.mark.parametrize("text, seeds", [("3", [3]), ("0-7", list(range(8))), ("2-2", [2])])
+def test_accuracy_reads_a_seed_or_a_range(text, seeds, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    accuracy = importlib.import_module("accuracy")
+    assert accuracy.seeds_arg(text) == seeds
+
+
+@pytest.mark.parametrize("text", ["-1", "7-0", "a", "1-", "0-x", "", "1.5"])
+def test_accuracy_refuses_a_bad_seed_before_training(text, tmp_path):
+    result = run_accuracy("r3", "--seeds", text, "--no-torch", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert result.stdout == ""
+    assert result.stderr.splitlines()[-1] == (
+        "accuracy.py: error: argument --seeds: expected a seed >= 0 or a range such as 0-7, "
+        f"got {text!r}")
+
+
+def test_accuracy_trains_pytorch_too_when_it_is_installed(tmp_path):
+    """R3, whose PyTorch input is channels first: without torch the column is empty."""
+    path = tmp_path / "acc.json"
+    result = run_accuracy("r3", "--quick", "--epochs", "1", "--json", str(path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(path.read_text())
+    [run] = report["runs"]
+
+    def of_the_test_images(accuracy: float) -> bool:  # k right of 1,000
+        return 0 <= accuracy <= 1 and math.isclose(accuracy * 1000, round(accuracy * 1000))
+
+    assert of_the_test_images(run["tinynet"]), run
+    if importlib.util.find_spec("torch") is None:
+        assert report["machine"]["torch"] is None and run["torch"] is None
+    else:
+        assert of_the_test_images(run["torch"]) and positive(run["torch_s"]), run
+        assert f"   0  {100 * run['tinynet']:>7.2f}%  {100 * run['torch']:>7.2f}%" in (
+            result.stdout)
