@@ -1,10 +1,14 @@
 """The docs stay true: their Python examples run, and their links lead somewhere."""
 
+import ast
 import doctest
+import inspect
 import re
 from pathlib import Path
 
 import pytest
+
+import tinynet.datasets as datasets
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
@@ -104,3 +108,25 @@ def test_the_backward_snippets_of_conv_md_compute_what_the_layers_do():
     names = dict(np=np, self=pool_layer, x=x, y=y, dy=dy, H_out=4, W_out=4)
     exec(pool, names)
     np.testing.assert_array_equal(names["dx"], pool_layer.backward(dy))
+
+
+def test_the_data_page_names_each_functions_parameters_as_the_code_does():
+    """docs/data.md's table once called read_idx's parameter path_or_file, which
+    read_idx(path_or_file=...) refuses: each call shown must use the real names, in order,
+    and the real defaults."""
+    rows = re.findall(r"^\| `(\w+)\(([^`]*)\)` \|", (ROOT / "docs" / "data.md").read_text(),
+                      flags=re.M)
+    assert {name for name, _ in rows} >= {"load_mnist", "read_idx", "write_idx",
+                                          "download_mnist", "one_hot"}
+    for name, args in rows:
+        parameters = list(inspect.signature(getattr(datasets, name)).parameters.values())
+        shown = [arg.partition("=") for arg in args.split(", ")]
+        assert [p.name for p in parameters[:len(shown)]] == [arg for arg, _, _ in shown], name
+        for parameter, (arg, has_default, default) in zip(parameters, shown, strict=False):
+            if has_default:
+                value = (getattr(datasets, default) if default.isidentifier()
+                         and default not in ("None", "True", "False")
+                         else ast.literal_eval(default))
+                assert parameter.default == value, f"{name}: {arg}={default}"
+            else:
+                assert parameter.default is inspect.Parameter.empty, f"{name}: {arg}"
