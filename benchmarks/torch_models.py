@@ -1,4 +1,4 @@
-"""The reference programs R1-R4 in PyTorch, for ``benchmarks/run.py`` only.
+"""The reference programs R1-R4 in PyTorch, for ``run.py`` and ``accuracy.py`` only.
 
 Same architectures, losses, optimisers and hyper-parameters as ``tinynet.reference``, in
 float32 on the CPU. The weights start as tinynet's do
@@ -82,7 +82,9 @@ PROGRAMS: dict[str, TorchProgram] = {
     "r1": TorchProgram("r1", r1_model, nn.MSELoss,
                        lambda params: torch.optim.SGD(params, lr=0.2),
                        batch_size=32, input_shape=(784,), one_hot=True, logits=False),
-    # Keras's RMSprop defaults: rho (PyTorch's alpha) 0.9, epsilon 1e-7.
+    # Keras's RMSprop defaults: rho (PyTorch's alpha) 0.9, epsilon 1e-7. One difference
+    # remains: PyTorch adds eps after the square root, sqrt(v) + eps, where Keras and
+    # tinynet add it inside, sqrt(v + eps), so their smallest divisor is sqrt(1e-7) ~ 3e-4.
     "r2": TorchProgram("r2", r2_model, nn.CrossEntropyLoss,
                        lambda params: torch.optim.RMSprop(params, lr=0.001, alpha=0.9, eps=1e-7),
                        batch_size=128, input_shape=(784,)),

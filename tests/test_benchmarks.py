@@ -14,6 +14,7 @@ import math
 import re
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -389,7 +390,8 @@ def test_accuracy_trains_each_seed_as_tinynet_train_does(tmp_path):
     """Seed by seed the accuracy of ``tinynet train --quick --seed S``: the same model,
     weights, data order and scaling, so the README's comparison is of what users run."""
     path = tmp_path / "out" / "acc.json"
-    result = run_accuracy("r2", "--quick", "--seeds", "0-1", "3", "1", "--no-torch",
+    # Each --seeds adds to the ones before (the second used to replace the first).
+    result = run_accuracy("r2", "--quick", "--seeds", "0-1", "--seeds", "3", "1", "--no-torch",
                           "--json", str(path), cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(path.read_text())
@@ -405,7 +407,8 @@ def test_accuracy_trains_each_seed_as_tinynet_train_does(tmp_path):
             capture_output=True, text=True, timeout=300, cwd=tmp_path, env=ENV)
         printed = re.findall(r"^test accuracy: (\d\.\d{4})$", train.stdout, flags=re.M)
         assert printed == [f"{run['tinynet']:.4f}"], train.stdout[-2000:]
-        assert f"{run['seed']:>4}  {100 * run['tinynet']:>7.2f}%" in result.stdout
+        assert f"{run['seed']:>4}  {100 * run['tinynet']:>7.2f}%  {'-':>8}  " \
+               f"{run['tinynet_s']:.1f} s\n" in result.stdout
     accuracies = [run["tinynet"] for run in report["runs"]]
     assert len(set(accuracies)) > 1  # the seeds give different networks
     assert report["summary"]["tinynet"] == {
@@ -415,21 +418,33 @@ def test_accuracy_trains_each_seed_as_tinynet_train_does(tmp_path):
     assert f"mean  {100 * np.mean(accuracies):>7.2f}%  {'-':>8}" in result.stdout
 
 
-@pytest.mark.parametrize("text, seeds", [("3", [3]), ("0-7", list(range(8))), ("2-2", [2])])
-def test_accuracy_reads_a_seed_or_a_range(text, seeds, monkeypatch):
+@pytest.fixture
+def accuracy_script(monkeypatch):
+    """benchmarks/accuracy.py as a module; it imports run.py as ``run``, which both leave
+    sys.modules again afterwards."""
     monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
-    accuracy = importlib.import_module("accuracy")
-    assert accuracy.seeds_arg(text) == seeds
+    yield importlib.import_module("accuracy")
+    for name in ("accuracy", "run"):
+        sys.modules.pop(name, None)
 
 
-@pytest.mark.parametrize("text", ["-1", "7-0", "a", "1-", "0-x", "", "1.5"])
+@pytest.mark.parametrize("text, seeds", [("3", [3]), ("0-7", list(range(8))), ("2-2", [2]),
+                                         (str(2**64 - 1), [2**64 - 1]),
+                                         ("0-999", list(range(1000)))])
+def test_accuracy_reads_a_seed_or_a_range(accuracy_script, text, seeds):
+    assert accuracy_script.seeds_arg(text) == seeds
+
+
+# 2**64 passed, then failed in torch.manual_seed after that seed's tinynet training.
+@pytest.mark.parametrize("text", ["-1", "7-0", "a", "1-", "0-x", "", "1.5", str(2**64),
+                                  f"0-{2**64}", "0-1000", "5-99999999999"])
 def test_accuracy_refuses_a_bad_seed_before_training(text, tmp_path):
     result = run_accuracy("r3", "--seeds", text, "--no-torch", cwd=tmp_path)
     assert result.returncode == 2, result.stderr[-3000:]
     assert result.stdout == ""
     assert result.stderr.splitlines()[-1] == (
-        "accuracy.py: error: argument --seeds: expected a seed >= 0 or a range such as 0-7, "
-        f"got {text!r}")
+        "accuracy.py: error: argument --seeds: expected a seed from 0 to 2**64 - 1 or a range "
+        f"of at most 1,000 such as 0-7, got {text!r}")
 
 
 def test_accuracy_trains_pytorch_too_when_it_is_installed(tmp_path):
@@ -444,9 +459,49 @@ def test_accuracy_trains_pytorch_too_when_it_is_installed(tmp_path):
         return 0 <= accuracy <= 1 and math.isclose(accuracy * 1000, round(accuracy * 1000))
 
     assert of_the_test_images(run["tinynet"]), run
-    if importlib.util.find_spec("torch") is None:
-        assert report["machine"]["torch"] is None and run["torch"] is None
+    if report["machine"]["torch"] is None:  # torch not installed, or failing to load
+        assert run["torch"] is None and run["torch_s"] is None
     else:
         assert of_the_test_images(run["torch"]) and positive(run["torch_s"]), run
         assert f"   0  {100 * run['tinynet']:>7.2f}%  {100 * run['torch']:>7.2f}%" in (
             result.stdout)
+
+
+def test_accuracy_gives_pytorch_r3_its_images_channels_first(accuracy_script, monkeypatch):
+    """tinynet's R3 input is (N, 28, 28, 1), PyTorch's (N, 1, 28, 28): what the PyTorch
+    trainer and predict get must be image for image, pixel for pixel, tinynet's input."""
+    seen = {}
+
+    class Trainer:  # torch_models.Trainer's interface, recording its inputs
+        def __init__(self, program, x, y, seed=0):
+            seen["x"], seen["y"], seen["seed"] = x, y, seed
+            self.model = "model"
+
+        def epoch(self):
+            seen["epochs"] = seen.get("epochs", 0) + 1
+
+    class Probabilities:
+        def __init__(self, x):
+            self.labels = x.reshape(len(x), -1).sum(axis=1) % 10  # any function of the images
+
+        def argmax(self, dim):
+            assert dim == 1
+            return types.SimpleNamespace(numpy=lambda: self.labels)
+
+    def predict(model, x, batch_size, logits=True):
+        seen["x_test"] = x
+        return Probabilities(x)
+
+    program = types.SimpleNamespace(input_shape=(1, 28, 28), one_hot=False, logits=True)
+    monkeypatch.setitem(sys.modules, "torch_models", types.SimpleNamespace(
+        PROGRAMS={"r3": program}, Trainer=Trainer, predict=predict))
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(5, 28, 28), dtype=np.uint8)
+    labels = images.reshape(5, -1).sum(axis=1, dtype=np.int64) % 10
+    split = accuracy_script.Split(images[:3], labels[:3], images[3:], labels[3:])
+    accuracy, seconds = accuracy_script.torch_accuracy("r3", split, seed=7, epochs=2)
+    assert (accuracy, seen["seed"], seen["epochs"]) == (1.0, 7, 2) and seconds >= 0
+    assert seen["x_test"].shape == (2, 1, 28, 28)
+    np.testing.assert_array_equal(seen["x_test"][:, 0], images[3:])  # raw pixels, R3's scaling
+    np.testing.assert_array_equal(seen["x"].reshape(3, 28, 28), images[:3])
+    np.testing.assert_array_equal(seen["y"], labels[:3])
