@@ -597,10 +597,11 @@ def test_early_stopping_in_max_mode_counts_only_gains_of_min_delta():
 
 
 # (baseline, patience, the epoch it stops at, the best epoch), by hand from VAL_LOSS. No
-# epoch beats 0.45 before epoch 3: with patience 2 training stops at epoch 1, although epoch
-# 1 beats epoch 0, and the best of those two is restored, as Keras does. With patience 4
-# epoch 3 beats the baseline in time, and from there on it is as without one.
-@pytest.mark.parametrize("baseline, patience, stop, best", [(0.45, 2, 1, 1), (0.45, 4, 7, 3),
+# epoch beats 0.45 before epoch 3: with patience 2, epochs 0 and 1 count towards it although
+# each improves on the best, so training stops at epoch 2, the first that does not, and the
+# best of those is restored, as Keras does. With patience 4 epoch 3 beats the baseline in
+# time, and from there on it is as without one.
+@pytest.mark.parametrize("baseline, patience, stop, best", [(0.45, 2, 2, 1), (0.45, 4, 7, 3),
                                                             (0.3, 3, 2, 1)])
 def test_early_stopping_stops_when_no_epoch_beats_the_baseline_within_patience(
         baseline, patience, stop, best):
@@ -611,6 +612,14 @@ def test_early_stopping_stops_when_no_epoch_beats_the_baseline_within_patience(
     assert stopper.best == VAL_LOSS[best] and stopper.best_epoch == best
     for w, w_best in zip(m.get_weights(), weights[best], strict=True):
         np.testing.assert_array_equal(w, w_best)
+
+
+def test_early_stopping_never_stops_at_an_epoch_that_improves_on_the_best():
+    """As Keras's: an epoch better than all before it, even one short of the baseline,
+    does not end training; it stopped at epoch 0 here, whatever came next."""
+    stopper = EarlyStopping(patience=1, baseline=0.1)
+    drive(stopper, [1.0, 0.9, 0.8, 0.7, 0.75, 0.6])
+    assert (stopper.stopped_epoch, stopper.best, stopper.best_epoch) == (4, 0.7, 3)
 
 
 def test_early_stopping_baseline_in_max_mode_must_be_beaten_by_min_delta():

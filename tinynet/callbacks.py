@@ -325,9 +325,10 @@ class EarlyStopping(Callback):
         min_delta: the smallest change that counts as an improvement.
         mode: ``"min"``, ``"max"``, or ``"auto"`` (max for names containing "acc").
         baseline: a value the monitored one must beat (by more than ``min_delta``), or None.
-            As in Keras, training stops when ``patience`` epochs in a row have not beaten
-            both the baseline and the best epoch so far: an epoch better than the one before
-            but not than the baseline still counts towards the patience.
+            As in Keras, the patience starts again only at an epoch that beats both the
+            baseline and the best epoch so far: until one does, every epoch counts towards
+            it, one that beats only the best too. Training still stops only at an epoch
+            that does not improve on the best.
         restore_best_weights: at the end, put back the weights of the best epoch; as in Keras,
             that of the best epoch seen even when none beat the baseline.
         verbose: 0 (silent) or 1: when training ends, print the lines Keras prints,
@@ -375,16 +376,17 @@ class EarlyStopping(Callback):
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         value = _monitored("EarlyStopping", self.monitor, logs or {})
+        self.wait += 1  # epochs since the patience last started again
         if self._improves_on(value, self.best):
             self.best, self.best_epoch = value, epoch
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
             # The patience starts again only at an epoch that beats the baseline too: until
-            # one does, every epoch counts towards it, even one better than the last.
+            # one does, every epoch counts towards it, even one better than the last. But,
+            # as in Keras, an epoch that improves on the best never ends training.
             if self.baseline is None or self._improves_on(value, self.baseline):
                 self.wait = 0
-                return
-        self.wait += 1
+            return
         if self.wait >= self.patience:
             self.stopped_epoch = epoch
             self.model.stop_training = True
