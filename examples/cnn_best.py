@@ -1,12 +1,14 @@
 """Past the reference: a CNN over 99.3% on MNIST in under 10 minutes of training on 2 cores.
 
 Built only from tinynet's parts. Three things beyond R3 make the difference:
-- random shifts: each training image moves by up to 2 pixels in each direction, anew every
-  epoch (a RandomShift layer, the identity at test time), so the network never sees the
-  same picture twice and over-fits less;
+- random shifts: each training image moves by up to 2 pixels in each direction (25
+  positions), drawn anew every epoch (a RandomShift layer, the identity at test time), so
+  the network rarely sees the same picture twice and over-fits less;
 - more filters, "same" padding and dropout before and after the 128-unit dense layer;
 - a decaying learning rate: Adam's 0.001 multiplied by 0.75 after every epoch, large steps
   first and fine ones at the end.
+Smaller changes from R3 help too: pixels scaled to 0..1 (R3 keeps 0..255, and starts with
+a loss of several units), He's initialisation, suited to ReLU, and batches of 64.
 Run: python examples/cnn_best.py [--epochs 10] [--seed 0] [--quick] [--out runs]
 """
 
@@ -47,10 +49,13 @@ def main() -> None:
         Dense(3136, 128, W_init="he_uniform"), ReLU(), Dropout(0.3),
         Dense(128, 10), Softmax(),
     ], seed=args.seed)
-    model.compile(optimizer=Adam(lr=0.001), loss="sparse_categorical_crossentropy")
+    optimizer = Adam(lr=0.001)
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
     model.summary(input_shape=(28, 28, 1))
 
-    schedule = LearningRateScheduler(exponential_decay(0.001, 0.75))
+    # The schedule sets the rate at the start of every epoch: 0.001 * 0.75**epoch.
+    schedule = LearningRateScheduler(exponential_decay(optimizer.lr, 0.75))
     history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=64,
                         validation_data=(x_test, y_test), callbacks=[schedule])
     loss, accuracy = model.evaluate(x_test, y_test)

@@ -32,7 +32,8 @@ def main() -> None:
         Dense(64, 10),  # logits
     ], seed=args.seed)
     # Integer labels (N,) go straight into the loss: no one-hot needed.
-    model.compile(loss=CrossEntropy(from_logits=True), optimizer=SGD(lr=0.01, momentum=0.5))
+    model.compile(loss=CrossEntropy(from_logits=True), optimizer=SGD(lr=0.01, momentum=0.5),
+                  metrics=["accuracy"])
     model.summary()
 
     history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=64, shuffle=True,

@@ -2,8 +2,9 @@
 
 The TensorFlow-1 tutorial's program: W and b drawn from a standard normal, the loss summed
 (not averaged) over each batch of 100, plain gradient descent with lr 0.01 for 1000
-iterations, the loss recorded at every iteration and plotted. No fit(): the loop is here,
-and each step is forward, loss, backward, update.
+iterations, the loss recorded at every iteration and plotted. No fit(): the loop over the
+batches is here, and each of its steps, model.train_step, is a forward pass, the loss, a
+backward pass and an update (examples/manual_loop.py writes those four out by hand).
 Run: python examples/r5_low_level.py [--epochs 1] [--seed 0] [--quick] [--out runs]
 (--epochs repeats the 1000 iterations; --quick runs 100 on a subset)
 """
@@ -35,7 +36,7 @@ def main() -> None:
     model = Sequential([Dense(784, 10, W_init="normal", b_init="normal"), Softmax()],
                        seed=args.seed)
     loss = CrossEntropy(reduction="sum")
-    model.compile(loss=loss, optimizer=SGD(lr=0.01))
+    model.compile(loss=loss, optimizer=SGD(lr=0.01), metrics=["accuracy"])
 
     # Batches are taken in order from a shuffled copy, reshuffled after each pass over the
     # data, as the tutorial's next_batch(100) does.

@@ -165,8 +165,9 @@ class Sequential(RefusesOtherLibraries):
     Softmax and cross-entropy are fused. When the last layer is :class:`Softmax` and the
     loss is ``CrossEntropy(from_logits=False)``, training and ``evaluate`` skip the Softmax and
     hand its input, the logits, to ``CrossEntropy(from_logits=True)``: the same loss, computed
-    with log-sum-exp, whose gradient ``(softmax(z) - y) / N`` stays finite for any finite
-    logits (the two-step form overflows: a probability that rounds to 0 has log -inf).
+    with log-sum-exp, whose gradient ``(softmax(z) - y) / N`` (without the ``/ N`` for
+    ``reduction="sum"``) stays finite for any finite logits. The two-step form does not: a
+    probability that underflows to 0 has log -inf.
     ``predict`` still returns probabilities. See docs/cross_entropy.md.
     """
 
