@@ -161,6 +161,18 @@ def test_example_quick_run_prints_a_test_accuracy(path, tmp_path):
         assert abs(accuracy - float(found[-1])) <= 0.002, saved
 
 
+def test_r2_prints_the_training_accuracy_keras_reports(tmp_path):
+    """Keras's 98.87% is the last epoch's running mean, the progress bar's last accuracy;
+    the example printed only evaluate's, on the trained network, and compared the two."""
+    out = run_example(ROOT / "examples" / "r2_mlp.py", "--quick", "--epochs", "2", "--out",
+                      str(tmp_path))
+    bar = re.findall(r"- accuracy: (\d\.\d{4})$", out, flags=re.M)
+    last_epoch = re.findall(
+        r"^train accuracy: (\d\.\d{4}) during the last epoch, \d\.\d{4} after it", out,
+        flags=re.M)
+    assert len(bar) == 2 and last_epoch == bar[-1:], out[-2000:]
+
+
 @pytest.mark.slow
 def test_r2_one_epoch_on_full_mnist_reaches_95_percent(tmp_path):
     out = run_example(ROOT / "examples" / "r2_mlp.py", "--epochs", "1", "--out", str(tmp_path))
