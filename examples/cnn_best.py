@@ -7,8 +7,8 @@ Built only from tinynet's parts. Three things beyond R3 make the difference:
 - more filters, "same" padding and dropout before and after the 128-unit dense layer;
 - a decaying learning rate: Adam's 0.001 multiplied by 0.75 after every epoch, large steps
   first and fine ones at the end.
-Smaller changes from R3 help too: pixels scaled to 0..1 (R3 keeps 0..255, and starts with
-a loss of several units), He's initialisation, suited to ReLU, and batches of 64.
+It also differs from R3 in smaller ways: pixels scaled to 0..1 (R3 keeps 0..255, and starts
+with a loss of several units), He's initialisation, made for ReLU, and batches of 64.
 Run: python examples/cnn_best.py [--epochs 10] [--seed 0] [--quick] [--out runs]
 """
 
