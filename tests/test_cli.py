@@ -4,6 +4,7 @@ import errno
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import warnings
@@ -374,6 +375,29 @@ def test_train_interrupted_leaves_no_out_folder_it_created_but_keeps_the_saved_o
     assert main(["train", "--epochs", "1", "--verbose", "0", "--out", str(out)]) == 130
     assert sorted(p.name for p in out.iterdir()) == sorted(TRAIN_OUTPUTS)
     assert capsys.readouterr().err.splitlines()[-1] == "tinynet: interrupted"
+
+
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGHUP"])
+def test_train_stopped_by_a_signal_leaves_no_out_folder_it_created(tmp_path, stop):
+    """``timeout``, ``kill``, a cancelled CI job (SIGTERM) or a closed terminal (SIGHUP)
+    ended the process at once, leaving the folders made for --out behind, empty."""
+    number = getattr(signal, stop)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tinynet", "train", "--quick", "--model", "r4", "--epochs",
+         "1000", "--out", str(tmp_path / "runs" / "new")], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env={**ENV, "PYTHONUNBUFFERED": "1"})
+    try:
+        for line in proc.stdout:  # until training is under way, well past the folder's making
+            if line.startswith("Epoch 2/"):
+                break
+        assert (tmp_path / "runs" / "new").is_dir()
+        proc.send_signal(number)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + number, err
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_train_refusing_an_out_folder_it_created_removes_it(tmp_path, monkeypatch, capsys):

@@ -1,12 +1,18 @@
-"""Writing a file so that it is never seen half-written: a temporary file, then a rename."""
+"""Leaving nothing half-done: a file written so that it is never seen half-written (a
+temporary file, then a rename), and the signals that stop a program turned into an
+exception, so that its clean-up runs as for Ctrl-C."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import signal
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 
 def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> Path:
@@ -72,3 +78,32 @@ def _fsync_folder(folder: Path) -> None:
         pass  # some file systems refuse it; the data itself was already flushed
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def stop_signals_raise() -> Iterator[None]:
+    """Within the block, SIGTERM and SIGHUP (``kill``, ``timeout``, a cancelled CI job, an
+    IDE's stop button, a closed terminal) raise SystemExit(128 + the signal) in this process
+    instead of ending it at once, so that ``finally`` and ``except BaseException`` clean up
+    on the way out, as they do for Ctrl-C: ``tinynet train`` removes the folder it made, and
+    ``homework grade`` kills the tests' session, which does not get these signals (an endless
+    test would run on for ever).
+
+    Only a signal left at its default is taken over (``nohup`` ignores SIGHUP, and a program
+    that calls tinynet may have handlers of its own), and only from the main thread, the one
+    Python runs handlers in; the handlers are put back afterwards.
+    """
+    def stop(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    taken = {}
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)  # Windows has no SIGHUP
+            if number is not None and signal.getsignal(number) is signal.SIG_DFL:
+                taken[number] = signal.signal(number, stop)
+    try:
+        yield
+    finally:
+        for number, handler in taken.items():
+            signal.signal(number, handler)

@@ -21,7 +21,7 @@ import numpy as np
 
 import tinynet
 from tinynet import homework, reference
-from tinynet.atomic import write_atomic
+from tinynet.atomic import stop_signals_raise, write_atomic
 
 #: What ``evaluate --out`` and ``show --out`` can write (formats matplotlib always has).
 IMAGE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
@@ -470,7 +470,10 @@ def _run(argv: Sequence[str] | None) -> int:
         parser.print_help()
         return 0
     try:
-        return args.run(args)
+        # SIGTERM and SIGHUP raise SystemExit, which passes through here as Ctrl-C's
+        # KeyboardInterrupt would, through each command's clean-up.
+        with stop_signals_raise():
+            return args.run(args)
     except KeyboardInterrupt:
         print("tinynet: interrupted", file=sys.stderr)
         return 130

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import contextlib
 import difflib
 import fnmatch
 import functools
@@ -47,7 +46,6 @@ import symtable
 import sys
 import tempfile
 import textwrap
-import threading
 import time
 import tokenize
 import traceback
@@ -1279,33 +1277,6 @@ def _kill_session(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-@contextlib.contextmanager
-def _stop_signals_raise() -> Iterator[None]:
-    """While the tests run, SIGTERM and SIGHUP (a cancelled CI job, an IDE's stop button, a
-    closed terminal) raise SystemExit(128 + the signal) in this process instead of ending
-    it at once, so that the tests' session is killed on the way out, as for Ctrl-C: it does
-    not get these signals, and an endless test would run on for ever.
-
-    Only a signal left at its default is taken over (``nohup`` ignores SIGHUP, and a program
-    that grades may have handlers of its own), and only from the main thread, the one
-    Python runs handlers in; the handlers are put back afterwards.
-    """
-    def stop(signum: int, frame: Any) -> None:
-        raise SystemExit(128 + signum)
-
-    taken = {}
-    if threading.current_thread() is threading.main_thread():
-        for name in ("SIGTERM", "SIGHUP"):
-            number = getattr(signal, name, None)  # Windows has no SIGHUP
-            if number is not None and signal.getsignal(number) is signal.SIG_DFL:
-                taken[number] = signal.signal(number, stop)
-    try:
-        yield
-    finally:
-        for number, handler in taken.items():
-            signal.signal(number, handler)
-
-
 def _grading_env() -> dict[str, str]:
     """The environment of the Python processes that import and test a student's project:
     this one's, with no bytecode written (``__pycache__`` folders in the student's copy; the
@@ -1319,6 +1290,9 @@ _OUTPUT_TAIL = 64 * 1024
 
 def _run_pytest_subprocess(project: Path, parts: Collection[str] | None, select: bool,
                            collect_only: bool, timeout: float) -> _Run:
+    # Here, not at the top: the grading subprocess loads this module without tinynet.
+    from tinynet.atomic import stop_signals_raise
+
     # Checked here, in this process, as the subprocess is the same Python: without pytest it
     # ended on a traceback, which the grade and the list quoted as "pytest could not run".
     if importlib.util.find_spec("pytest") is None:
@@ -1343,7 +1317,7 @@ def _run_pytest_subprocess(project: Path, parts: Collection[str] | None, select:
         # memory.
         log = Path(tmp) / "output.txt"
         timed_out = False
-        with _stop_signals_raise():
+        with stop_signals_raise():
             with open(log, "wb") as out:
                 # A session of its own, so a timeout kills the tests' child processes too.
                 proc = subprocess.Popen(command, cwd=project, stdout=out,
