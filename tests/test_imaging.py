@@ -3,6 +3,9 @@
 import importlib.util
 import itertools
 import re
+import struct
+import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -516,6 +519,50 @@ def test_load_grey_passes_on_the_systems_errors(tmp_path, monkeypatch):
     def denied(path):
         raise PermissionError(13, "Permission denied", str(path))
 
+    locked = tmp_path / "locked.png"
+    mpimg.imsave(locked, np.zeros((4, 4)), cmap="gray")
     monkeypatch.setattr(mpimg, "imread", denied)
     with pytest.raises(PermissionError):
-        load_grey(tmp_path / "locked.png")
+        load_grey(locked)
+    with pytest.raises(FileNotFoundError):
+        load_grey(tmp_path / "missing.png")
+
+
+def png_header_only(path: Path, width: int, height: int) -> Path:
+    """A PNG file that declares ``width`` x ``height`` grey pixels and holds none: enough
+    for a reader that checks the size before decoding, and no more."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grey
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
+    return path
+
+
+# A white 20000x20000 PNG is a file of 438 KB; matplotlib read it, past Pillow's check for
+# decompression bombs, into 6 GB of floats. 9460x9459 is just past Pillow's limit, where it
+# only warns; 20000x20000 past twice that, where Pillow refuses it itself.
+@pytest.mark.parametrize("width, height", [(9460, 9459), (20000, 20000)])
+def test_load_grey_refuses_an_image_too_large_before_decoding_it(tmp_path, width, height):
+    path = png_header_only(tmp_path / "huge.png", width, height)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nor Pillow's DecompressionBombWarning
+        with pytest.raises(ValueError) as info:
+            load_grey(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: too large an image ("), message
+    assert f"{width * height:,} pixels" in message or f"{width * height} pixels" in message
+    assert "\n" not in message
+
+
+def test_load_grey_reads_an_image_of_exactly_the_most_pixels(tmp_path, monkeypatch):
+    """The check lets through what fits: here the limit is lowered to a small image's size."""
+    path = tmp_path / "digit.png"
+    mpimg.imsave(path, np.zeros((30, 20)), cmap="gray")
+    monkeypatch.setattr("tinynet.imaging.MAX_PIXELS", 600)
+    assert load_grey(path).shape == (30, 20)
+    monkeypatch.setattr("tinynet.imaging.MAX_PIXELS", 599)
+    with pytest.raises(ValueError, match=r"too large an image \(20x30 is 600 pixels, more "
+                                         r"than the 599 that are read: scale it down first\)"):
+        load_grey(path)

@@ -11,6 +11,7 @@ noise, specks, ruled lines): :func:`prepare_digit` takes them away first.
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -53,6 +54,9 @@ SPECK_CONTRAST = 2
 #: Differences in grey level up to this (half a step of an 8-bit image) are not ink: an image
 #: whose pixels all lie this close to the background is blank.
 MIN_CONTRAST = 0.5 / 255
+#: The most pixels load_grey reads: Pillow's own limit (Image.MAX_IMAGE_PIXELS), past which
+#: it warns of a decompression bomb. Read as floats, each pixel takes about 16 bytes.
+MAX_PIXELS = 89_478_485
 
 
 def load_grey(path: str | os.PathLike) -> np.ndarray:
@@ -63,13 +67,29 @@ def load_grey(path: str | os.PathLike) -> np.ndarray:
     system's OSError (FileNotFoundError, PermissionError, ...) when it cannot be opened, and
     TypeError when ``path`` is not a str or a path object.
     """
-    from matplotlib import image as mpimg  # imported here: only this function needs it
+    # Imported here: only this function needs them. matplotlib reads images with Pillow.
+    from matplotlib import image as mpimg
+    from PIL import Image
 
     if not isinstance(path, str | os.PathLike):
         raise TypeError(f"load_grey: path must be a str or a pathlib.Path, got {path!r}")
 
     try:
+        # The size, from the header alone, before anything is decoded. matplotlib reads a
+        # PNG past Pillow's check for decompression bombs: a white 20000x20000 PNG, a file
+        # of 438 KB, took 6 GB of memory. Pillow refuses (DecompressionBombError) past twice
+        # its limit, and warns past it; this refuses at the limit, in one line.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+        if width * height > MAX_PIXELS:
+            raise Image.DecompressionBombError(
+                f"{width}x{height} is {width * height:,} pixels, more than the "
+                f"{MAX_PIXELS:,} that are read: scale it down first")
         raw = np.asarray(mpimg.imread(path))
+    except Image.DecompressionBombError as e:
+        raise ValueError(f"{path}: too large an image ({e})") from None
     except OSError as e:
         if e.errno is not None:  # the system's own error (no such file, permission denied),
             raise                # not Pillow's OSError for data it cannot decode
