@@ -377,7 +377,9 @@ def test_the_photo_benchmark_runs(tmp_path, capsys):
                                    np.full((20, 20), 0.5), np.full((9, 7), 0.4),
                                    np.pad([[0.5 / 255]], 5)])  # half a step of 8 bits
 def test_blank_image_is_refused(image):
-    with pytest.raises(ValueError, match=r"blank.*no ink to tell from the paper"):
+    # The levels it names are on load_grey's scale: "from 1 to 1" alone read as nearly black.
+    with pytest.raises(ValueError, match=r"blank.*no ink to tell from the paper; on "
+                                         r"load_grey's scale 0 is black and 1 white\)$"):
         prepare_digit(image)
 
 
@@ -400,7 +402,8 @@ def test_blank_paper_under_a_soft_shadow_is_refused():
 def test_an_image_whose_ink_cannot_be_told_from_its_paper_is_refused():
     halves = np.zeros((20, 20))
     halves[:, 10:] = 1  # the border is half black, half white: either could be the paper
-    with pytest.raises(ValueError, match="cannot tell the ink from the paper"):
+    with pytest.raises(ValueError, match=r"cannot tell the ink from the paper: .*\(0\); on "
+                                         r"load_grey's scale 0 is black and 1 white$"):
         prepare_digit(halves)
     # Nor when one side reaches farther by less than half a step of an 8-bit image.
     speck = np.full((20, 20), 0.5)
@@ -566,3 +569,13 @@ def test_load_grey_reads_an_image_of_exactly_the_most_pixels(tmp_path, monkeypat
     with pytest.raises(ValueError, match=r"too large an image \(20x30 is 600 pixels, more "
                                          r"than the 599 that are read: scale it down first\)"):
         load_grey(path)
+
+
+def test_load_grey_says_an_empty_file_is_empty(tmp_path):
+    """As load_model does; Pillow said only that it could not identify the image."""
+    empty = tmp_path / "digit.png"
+    empty.write_bytes(b"")
+    with pytest.raises(ValueError) as info:
+        load_grey(empty)
+    assert str(info.value) == (f"{empty}: not a readable image (the file is empty: an "
+                               "interrupted copy?)")

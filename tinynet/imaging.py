@@ -74,6 +74,9 @@ def load_grey(path: str | os.PathLike) -> np.ndarray:
     if not isinstance(path, str | os.PathLike):
         raise TypeError(f"load_grey: path must be a str or a pathlib.Path, got {path!r}")
 
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        raise ValueError(f"{path}: not a readable image (the file is empty: an interrupted "
+                         "copy?)")
     try:
         # The size, from the header alone, before anything is decoded. matplotlib reads a
         # PNG past Pillow's check for decompression bombs: a white 20000x20000 PNG, a file
@@ -241,12 +244,13 @@ def _ink(grey: np.ndarray) -> np.ndarray:
     if max(above, below) <= MIN_CONTRAST:
         raise ValueError(f"prepare_digit: the image is blank: expected a digit that differs "
                          f"from the background, got grey levels from {lo:.4g} to {hi:.4g} "
-                         "only (no contrast, so no ink to tell from the paper)")
+                         "only (no contrast, so no ink to tell from the paper; on "
+                         "load_grey's scale 0 is black and 1 white)")
     if abs(above - below) <= MIN_CONTRAST:
         raise ValueError(f"prepare_digit: cannot tell the ink from the paper: expected one "
                          f"digit on paper, got a border of median level "
                          f"{paper:.4g} with pixels as far above it ({hi:.4g}) as below it "
-                         f"({lo:.4g})")
+                         f"({lo:.4g}); on load_grey's scale 0 is black and 1 white")
     light = grey if above > below else -grey  # the ink is the high side of `light`
     paper = _paper_level(light)
     ink = np.clip(light - paper, 0, None)
