@@ -28,11 +28,9 @@ import re
 import statistics
 import sys
 import time
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-from run import import_torch, json_path, machine_info  # benchmarks/run.py, beside this
+from run import Data, import_torch, json_path, machine_info  # benchmarks/run.py
 
 from tinynet import reference
 from tinynet.atomic import write_atomic
@@ -41,24 +39,14 @@ from tinynet.datasets import load_mnist, one_hot
 PROGRAMS = ("r1", "r2", "r3", "r4")  # those torch_models.py has
 
 
-@dataclass(frozen=True)
-class Split:
-    """The images and labels to train and test on: uint8 (N, 28, 28) and (N,)."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-
-
-def load_split(quick: bool) -> Split:
+def load(quick: bool) -> Data:
     """All of MNIST, or with ``quick`` the 2,000 and 1,000 images of the examples' --quick."""
     data = load_mnist()
     (x_train, y_train), (x_test, y_test) = reference.quick_subset(data) if quick else data
-    return Split(x_train, y_train, x_test, y_test)
+    return Data(x_train, y_train, x_test, y_test)
 
 
-def tinynet_accuracy(name: str, split: Split, seed: int, epochs: int) -> tuple[float, float]:
+def tinynet_accuracy(name: str, data: Data, seed: int, epochs: int) -> tuple[float, float]:
     """Test accuracy of program ``name`` trained by tinynet's ``fit`` as ``tinynet train``
     trains it, with ``seed`` for the weights and the shuffling, and the seconds that
     training took."""
@@ -66,39 +54,35 @@ def tinynet_accuracy(name: str, split: Split, seed: int, epochs: int) -> tuple[f
     model = program.build(seed)
     optimizer = program.make_optimizer()
     model.compile(program.loss(), optimizer, metrics=["accuracy"])
-
-    def targets(labels: np.ndarray) -> np.ndarray:
-        return one_hot(labels, 10) if program.one_hot else labels
-
-    x, y = program.scaling(split.x_train), targets(split.y_train)
+    x, y = data.inputs(name), data.targets(name)
     start = time.perf_counter()
     model.fit(x, y, epochs=epochs, batch_size=program.batch_size, verbose=0,
               callbacks=program.callbacks(optimizer))
     seconds = time.perf_counter() - start
-    _, accuracy = model.evaluate(program.scaling(split.x_test), targets(split.y_test))
+    _, accuracy = model.evaluate(data.inputs(name, test=True), data.targets(name, test=True))
     return float(accuracy), seconds
 
 
-def torch_accuracy(name: str, split: Split, seed: int, epochs: int) -> tuple[float, float]:
+def torch_accuracy(name: str, data: Data, seed: int, epochs: int) -> tuple[float, float]:
     """Test accuracy of program ``name`` trained by PyTorch (``torch_models.Trainer``),
     with ``seed`` for its weights and its data order, and the seconds that training took
     (the first seed's include PyTorch's warm-up)."""
     import torch_models  # beside this script; it imports torch
 
     program = torch_models.PROGRAMS[name]
-    scaling = reference.get(name).scaling  # the same input scaling as tinynet's
-    y = one_hot(split.y_train, 10) if program.one_hot else split.y_train
-    trainer = torch_models.Trainer(program, scaling(split.x_train), y, seed=seed)
+    # PyTorch's targets: labels, but one-hot rows for R1's MSE (tinynet's R2 takes rows too).
+    y = one_hot(data.y_train, 10) if program.one_hot else data.y_train
+    trainer = torch_models.Trainer(program, data.inputs(name), y, seed=seed)
     start = time.perf_counter()
     for _ in range(epochs):
         trainer.epoch()
     seconds = time.perf_counter() - start
     # The test images in PyTorch's layout: (N, 1, 28, 28) for R3, whose tinynet input is
     # channels-last (N, 28, 28, 1): with one channel, the same numbers in the same order.
-    x_test = scaling(split.x_test).reshape(len(split.x_test), *program.input_shape)
+    x_test = data.inputs(name, test=True).reshape(len(data.x_test), *program.input_shape)
     probabilities = torch_models.predict(trainer.model, x_test, batch_size=1024,
                                          logits=program.logits)
-    return float((probabilities.argmax(dim=1).numpy() == split.y_test).mean()), seconds
+    return float((probabilities.argmax(dim=1).numpy() == data.y_test).mean()), seconds
 
 
 #: PyTorch's seeds are 64-bit: torch.manual_seed(2**64) raises OverflowError.
@@ -152,9 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     path = json_path(parser, args.json) if args.json is not None else None
     torch = import_torch(args.no_torch)
 
-    split = load_split(args.quick)
-    print(f"{args.program}: test accuracy after {epochs} epoch(s) on {len(split.x_train):,} "
-          f"training images, {len(split.x_test):,} test images")
+    data = load(args.quick)
+    print(f"{args.program}: test accuracy after {epochs} epoch(s) on {len(data.x_train):,} "
+          f"training images, {len(data.x_test):,} test images")
     print(f"{'seed':>4}  {'tinynet':>8}  {'PyTorch':>8}  training time (tinynet, PyTorch)")
     runs: list[dict[str, Any]] = []
     for seed in seeds:
@@ -163,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             if library == "torch" and torch is None:
                 row["torch"] = row["torch_s"] = None
                 continue
-            row[library], row[f"{library}_s"] = train(args.program, split, seed, epochs)
+            row[library], row[f"{library}_s"] = train(args.program, data, seed, epochs)
         runs.append(row)
         torch_s = "" if row["torch_s"] is None else f", {row['torch_s']:.1f} s"
         print(f"{seed:>4}  {percent(row['tinynet']):>8}  {percent(row['torch']):>8}  "
@@ -175,8 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         values = [percent(None if s is None else s[key]) for s in results.values()]
         print(f"{key:>4}  {values[0]:>8}  {values[1]:>8}")
     if path is not None:
-        report = {"program": args.program, "epochs": epochs, "n_train": len(split.x_train),
-                  "n_test": len(split.x_test), "machine": machine_info(torch), "runs": runs,
+        report = {"program": args.program, "epochs": epochs, "n_train": len(data.x_train),
+                  "n_test": len(data.x_test), "machine": machine_info(torch), "runs": runs,
                   "summary": results}
         text = json.dumps(report, indent=2, allow_nan=False) + "\n"
         write_atomic(path, lambda tmp: tmp.write_text(text))

@@ -272,12 +272,13 @@ class Data:
         scales them."""
         return reference.get(name).scaling((self.x_test if test else self.x_train)[:n])
 
-    def targets(self, name: str, n: int | None = None) -> np.ndarray:
-        """tinynet's training targets of program ``name`` (the first ``n``): one-hot rows
-        or labels."""
+    def targets(self, name: str, test: bool = False, n: int | None = None) -> np.ndarray:
+        """tinynet's training (or test) targets of program ``name`` (the first ``n``):
+        one-hot rows (N, 10) or labels (N,)."""
+        labels = (self.y_test if test else self.y_train)[:n]
         if reference.get(name).one_hot:
-            return one_hot(self.y_train[:n], 10)
-        return self.y_train[:n].astype(np.int64)
+            return one_hot(labels, 10)
+        return labels.astype(np.int64)
 
 
 def load_data(settings: Settings) -> Data:

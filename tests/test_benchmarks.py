@@ -498,8 +498,8 @@ def test_accuracy_gives_pytorch_r3_its_images_channels_first(accuracy_script, mo
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(5, 28, 28), dtype=np.uint8)
     labels = images.reshape(5, -1).sum(axis=1, dtype=np.int64) % 10
-    split = accuracy_script.Split(images[:3], labels[:3], images[3:], labels[3:])
-    accuracy, seconds = accuracy_script.torch_accuracy("r3", split, seed=7, epochs=2)
+    data = accuracy_script.Data(images[:3], labels[:3], images[3:], labels[3:])
+    accuracy, seconds = accuracy_script.torch_accuracy("r3", data, seed=7, epochs=2)
     assert (accuracy, seen["seed"], seen["epochs"]) == (1.0, 7, 2) and seconds >= 0
     assert seen["x_test"].shape == (2, 1, 28, 28)
     np.testing.assert_array_equal(seen["x_test"][:, 0], images[3:])  # raw pixels, R3's scaling
