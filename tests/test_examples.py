@@ -7,6 +7,7 @@ import json
 import math
 import os
 import re
+import signal
 import subprocess
 import sys
 import textwrap
@@ -107,6 +108,37 @@ def test_an_example_that_fails_leaves_no_out_folder_it_created(tmp_path):
     assert result.stderr.splitlines()[-1] == "KeyboardInterrupt", result.stderr
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
         "kept", "kept/r2", "kept/r2/curves.png", "mine", "mine/runs"]
+
+
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGHUP"])
+def test_example_stopped_by_a_signal_leaves_no_out_folder_it_created(tmp_path, stop):
+    """kill, timeout or a closed terminal ended the script at once, skipping the atexit
+    that removes the empty folders made for --out."""
+    number = getattr(signal, stop)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "examples" / "r4_deep_mlp.py"), "--quick", "--epochs",
+         "1000", "--out", str(tmp_path / "runs" / "new")], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, cwd=ROOT, env={**ENV, "PYTHONUNBUFFERED": "1"})
+    try:
+        for line in proc.stdout:  # until training is under way
+            if line.startswith("Epoch 2/"):
+                break
+        assert (tmp_path / "runs" / "new").is_dir()
+        proc.send_signal(number)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + number, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_example_args_leaves_the_signals_of_a_caller_that_passes_argv(tmp_path,
+                                                                      monkeypatch):
+    # Called with argv (a test, a notebook), it is not the script's process to take over.
+    monkeypatch.chdir(tmp_path)
+    before = signal.getsignal(signal.SIGTERM)
+    example_args("Doc.", epochs=5, argv=["--out", "runs"])
+    assert signal.getsignal(signal.SIGTERM) is before
 
 
 def test_manual_loop_parses_its_arguments_with_example_args(capsys):

@@ -80,18 +80,17 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-@contextlib.contextmanager
-def stop_signals_raise() -> Iterator[None]:
-    """Within the block, SIGTERM and SIGHUP (``kill``, ``timeout``, a cancelled CI job, an
-    IDE's stop button, a closed terminal) raise SystemExit(128 + the signal) in this process
-    instead of ending it at once, so that ``finally`` and ``except BaseException`` clean up
-    on the way out, as they do for Ctrl-C: ``tinynet train`` removes the folder it made, and
-    ``homework grade`` kills the tests' session, which does not get these signals (an endless
-    test would run on for ever).
+def raise_on_stop_signals() -> dict[int, Any]:
+    """From now on, SIGTERM and SIGHUP (``kill``, ``timeout``, a cancelled CI job, an IDE's
+    stop button, a closed terminal) raise SystemExit(128 + the signal) in this process
+    instead of ending it at once, so that ``finally``, ``except BaseException`` and
+    ``atexit`` clean up on the way out, as they do for Ctrl-C: ``tinynet train`` and the
+    example scripts remove the folders they made, and ``homework grade`` kills the tests'
+    session, which does not get these signals (an endless test would run on for ever).
 
     Only a signal left at its default is taken over (``nohup`` ignores SIGHUP, and a program
     that calls tinynet may have handlers of its own), and only from the main thread, the one
-    Python runs handlers in; the handlers are put back afterwards.
+    Python runs handlers in. Returns the handlers replaced, by signal number.
     """
     def stop(signum: int, frame: Any) -> None:
         raise SystemExit(128 + signum)
@@ -102,6 +101,13 @@ def stop_signals_raise() -> Iterator[None]:
             number = getattr(signal, name, None)  # Windows has no SIGHUP
             if number is not None and signal.getsignal(number) is signal.SIG_DFL:
                 taken[number] = signal.signal(number, stop)
+    return taken
+
+
+@contextlib.contextmanager
+def stop_signals_raise() -> Iterator[None]:
+    """:func:`raise_on_stop_signals` within the block; the handlers are put back after it."""
+    taken = raise_on_stop_signals()
     try:
         yield
     finally:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from tinynet import layers as L
+from tinynet.atomic import raise_on_stop_signals
 from tinynet.callbacks import Callback, LearningRateScheduler, exponential_decay
 from tinynet.losses import MSE, CrossEntropy, Loss
 from tinynet.model import Sequential
@@ -260,10 +261,12 @@ def example_args(doc: str | None, epochs: int, quick_epochs: int = 1,
     ``--out`` folder is created (default ``runs``). A bad value exits with status 2 and
     argparse's one-line error. The folders created for ``--out`` are removed at exit if they
     are still empty: an example that fails, or is interrupted, before writing in them leaves
-    nothing behind, as ``tinynet train`` does. ``out=False`` leaves ``--out`` out, for an
-    example that saves nothing (manual_loop.py); ``quick_help`` says what its ``--quick``
-    does, and ``epochs_help`` what its ``--epochs`` counts, if not fit's epochs (R5 counts
-    rounds of iterations).
+    nothing behind, as ``tinynet train`` does. Parsing the script's own command line
+    (``argv`` None), it also makes SIGTERM and SIGHUP raise SystemExit for the rest of the
+    process (:func:`tinynet.atomic.raise_on_stop_signals`), so that a ``kill`` cleans up
+    too. ``out=False`` leaves ``--out`` out, for an example that saves nothing
+    (manual_loop.py); ``quick_help`` says what its ``--quick`` does, and ``epochs_help``
+    what its ``--epochs`` counts, if not fit's epochs (R5 counts rounds of iterations).
     """
     parser = argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0])
     parser.add_argument("--epochs", type=int_in_range(1),
@@ -284,6 +287,9 @@ def example_args(doc: str | None, epochs: int, quick_epochs: int = 1,
             parser.error(f"argument --out: {err}")
         # At exit, whether the example ends or fails: one that wrote its plots keeps them.
         atexit.register(remove_empty_folders, created)
+        if argv is None:  # a script's own command line: its process is the example's
+            # Stopped by kill or a closed terminal too, which would otherwise skip atexit.
+            raise_on_stop_signals()
     return args
 
 
