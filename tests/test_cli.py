@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from checkout import ENV
+from checkout import ENV, ROOT
 from matplotlib import image as mpimg
 
 from tinynet import (
@@ -377,15 +377,19 @@ def test_train_interrupted_leaves_no_out_folder_it_created_but_keeps_the_saved_o
     assert capsys.readouterr().err.splitlines()[-1] == "tinynet: interrupted"
 
 
+# `tinynet train`, and an example script, which cleans up in atexit instead.
+@pytest.mark.parametrize("command", [["-m", "tinynet", "train", "--model", "r4"],
+                                     [str(ROOT / "examples" / "r4_deep_mlp.py")]],
+                         ids=["tinynet train", "example"])
 @pytest.mark.parametrize("stop", ["SIGTERM", "SIGHUP"])
-def test_train_stopped_by_a_signal_leaves_no_out_folder_it_created(tmp_path, stop):
+def test_a_run_stopped_by_a_signal_leaves_no_out_folder_it_made(tmp_path, command, stop):
     """``timeout``, ``kill``, a cancelled CI job (SIGTERM) or a closed terminal (SIGHUP)
     ended the process at once, leaving the folders made for --out behind, empty."""
     number = getattr(signal, stop)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tinynet", "train", "--quick", "--model", "r4", "--epochs",
-         "1000", "--out", str(tmp_path / "runs" / "new")], stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, env={**ENV, "PYTHONUNBUFFERED": "1"})
+        [sys.executable, *command, "--quick", "--epochs", "1000", "--out",
+         str(tmp_path / "runs" / "new")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env={**ENV, "PYTHONUNBUFFERED": "1"})
     try:
         for line in proc.stdout:  # until training is under way, well past the folder's making
             if line.startswith("Epoch 2/"):

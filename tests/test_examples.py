@@ -110,28 +110,6 @@ def test_an_example_that_fails_leaves_no_out_folder_it_created(tmp_path):
         "kept", "kept/r2", "kept/r2/curves.png", "mine", "mine/runs"]
 
 
-@pytest.mark.parametrize("stop", ["SIGTERM", "SIGHUP"])
-def test_example_stopped_by_a_signal_leaves_no_out_folder_it_created(tmp_path, stop):
-    """kill, timeout or a closed terminal ended the script at once, skipping the atexit
-    that removes the empty folders made for --out."""
-    number = getattr(signal, stop)
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "examples" / "r4_deep_mlp.py"), "--quick", "--epochs",
-         "1000", "--out", str(tmp_path / "runs" / "new")], stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, cwd=ROOT, env={**ENV, "PYTHONUNBUFFERED": "1"})
-    try:
-        for line in proc.stdout:  # until training is under way
-            if line.startswith("Epoch 2/"):
-                break
-        assert (tmp_path / "runs" / "new").is_dir()
-        proc.send_signal(number)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
-    assert proc.returncode == 128 + number, err
-    assert list(tmp_path.iterdir()) == []
-
-
 def test_example_args_leaves_the_signals_of_a_caller_that_passes_argv(tmp_path,
                                                                       monkeypatch):
     # Called with argv (a test, a notebook), it is not the script's process to take over.
