@@ -63,7 +63,8 @@ def load_grey(path: str | os.PathLike) -> np.ndarray:
     """Read an image file (PNG; JPEG too when Pillow is installed) as grey levels in [0, 1].
 
     Shapes: (H, W) from grey, (H, W, 3) RGB or (H, W, 4) RGBA files. Transparent pixels
-    count as white paper. Raises ValueError when the file is not a readable image, the
+    count as white paper. Raises ValueError when the file is empty, not a readable image or
+    an image of more than :data:`MAX_PIXELS` pixels (checked before decoding), the
     system's OSError (FileNotFoundError, PermissionError, ...) when it cannot be opened, and
     TypeError when ``path`` is not a str or a path object.
     """
