@@ -184,14 +184,23 @@ def test_not_a_model_and_not_an_image_are_clear_errors(trained, tmp_path):
     (["show", "--count", "100000"], "argument --count: expected an int from 1 to 400, got "
                                     "'100000'"),
     (["show", "--start", "-1"], "argument --start: expected an int >= 0, got '-1'"),
+    # Path("") is the current folder: an unset variable must not mean "write here".
+    (["train", "--out", ""], "argument --out: expected a path, got ''"),
+    (["show", "--out", ""], "argument --out: expected a path, got ''"),
+    (["evaluate", ""], "argument model: expected a path, got ''"),
+    (["predict", "model.npz", ""], "argument images: expected a path, got ''"),
+    (["show", "--data", ""], "argument --data: expected a path, got ''"),
 ])
-def test_bad_numbers_are_refused_when_parsing_before_loading_anything(args, message, capsys):
+def test_bad_values_are_refused_when_parsing_before_loading_anything(args, message, capsys,
+                                                                    tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     # In-process (the errors test above runs the command itself): argparse exits.
     with pytest.raises(SystemExit) as exited:
         main(args)
     assert exited.value.code == 2  # argparse's status: nothing was loaded or trained
     err = capsys.readouterr().err
     assert err.strip().splitlines()[-1] == f"tinynet {args[0]}: error: {message}"
+    assert list(tmp_path.iterdir()) == []
 
 
 # ------------------------------------------------------------- models that are not R1-R5

@@ -61,8 +61,9 @@ def test_example_args_defaults(tmp_path, monkeypatch):
     (["--seed", "1.5"], "argument --seed: expected an int >= 0, got '1.5'"),
     (["--epochs", "0"], "argument --epochs: expected an int >= 1, got '0'"),
     (["--epochs", "two"], "argument --epochs: expected an int >= 1, got 'two'"),
+    (["--out", ""], "argument --out: expected a path, got ''"),  # not the current folder
 ])
-def test_example_args_refuses_bad_numbers_in_one_line(argv, message, capsys, tmp_path,
+def test_example_args_refuses_bad_values_in_one_line(argv, message, capsys, tmp_path,
                                                      monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert parse_error(capsys, ["--quick", *argv]).endswith(f": error: {message}")

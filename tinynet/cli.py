@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="learning rate (default: the program's)")
     p.add_argument("--seed", type=reference.int_in_range(0), default=0,
                    help="seed of weights and shuffling (0)")
-    p.add_argument("--out", type=Path, default=Path("runs"),
+    p.add_argument("--out", type=reference.path_arg, default=Path("runs"),
                    help=f"output folder for {', '.join(TRAIN_OUTPUTS)}, created if missing "
                    "and checked before training (runs/)")
     p.add_argument("--quick", action="store_true",
@@ -73,40 +73,42 @@ def build_parser() -> argparse.ArgumentParser:
                    "epochs: see --epochs)")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                    help="0 silent, 1 a progress bar, 2 a line per epoch")
-    p.add_argument("--data", type=Path, help=data_help)
+    p.add_argument("--data", type=reference.path_arg, help=data_help)
     p.set_defaults(run=cmd_train)
 
     p = sub.add_parser("evaluate", help="test a saved model on the MNIST test set",
                        description="Print the test loss, accuracy and per-class accuracy of a "
                        "saved model, and save its confusion matrix as an image.")
-    p.add_argument("model", type=Path, help=model_help)
-    p.add_argument("--out", type=Path,
+    p.add_argument("model", type=reference.path_arg, help=model_help)
+    p.add_argument("--out", type=reference.path_arg,
                    help="the confusion matrix: " + image_help.format("MODEL_confusion.png")
                    + " (default: MODEL_confusion.png beside the model)")
-    p.add_argument("--data", type=Path, help=data_help)
+    p.add_argument("--data", type=reference.path_arg, help=data_help)
     p.set_defaults(run=cmd_evaluate)
 
     p = sub.add_parser("predict", help="read digits from your own images",
                        description="Prepare each image as MNIST digits were prepared (crop, "
                        "fit into 20x20, centre by centre of mass in 28x28) and print the "
                        "predicted digit and the ten probabilities.")
-    p.add_argument("model", type=Path, help=model_help)
-    p.add_argument("images", type=Path, nargs="+", help="PNG images, one digit each")
+    p.add_argument("model", type=reference.path_arg, help=model_help)
+    p.add_argument("images", type=reference.path_arg, nargs="+",
+                   help="PNG images, one digit each")
     p.set_defaults(run=cmd_predict)
 
     p = sub.add_parser("show", help="draw a grid of MNIST digits with their labels",
                        description="Save a grid of MNIST digits with their labels, and the "
                        "model's predictions when a model is given.")
-    p.add_argument("--model", type=Path, help="a saved model whose predictions to show; "
-                   "with no input scaling recorded, pixels / 255 is assumed")
+    p.add_argument("--model", type=reference.path_arg,
+                   help="a saved model whose predictions to show; with no input scaling "
+                   "recorded, pixels / 255 is assumed")
     p.add_argument("--count", type=reference.int_in_range(1, MAX_SHOW), default=16,
                    help=f"how many digits, at most {MAX_SHOW} (16)")
     p.add_argument("--start", type=reference.int_in_range(0), default=0,
                    help="index of the first digit (0)")
     p.add_argument("--train", action="store_true", help="the training set (default: test)")
-    p.add_argument("--out", type=Path, default=Path("digits.png"),
+    p.add_argument("--out", type=reference.path_arg, default=Path("digits.png"),
                    help="the grid: " + image_help.format("digits.png") + " (digits.png)")
-    p.add_argument("--data", type=Path, help=data_help)
+    p.add_argument("--data", type=reference.path_arg, help=data_help)
     p.set_defaults(run=cmd_show)
 
     homework.add_parser(sub)

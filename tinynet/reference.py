@@ -210,6 +210,18 @@ def int_in_range(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
+def path_arg(text: str) -> Path:
+    """An argparse ``type``: the text as a Path, refusing an empty one.
+
+    ``Path("")`` is the current folder, so ``--out ""`` (a variable that was never set, in a
+    script) would write into whatever folder the command runs in, and ``evaluate ""`` would
+    complain about "." rather than about the empty name.
+    """
+    if not text:
+        raise argparse.ArgumentTypeError("expected a path, got ''")
+    return Path(text)
+
+
 def make_output_folder(folder: Path) -> list[Path]:
     """Create ``folder`` (and its parents) for a program's outputs, before any work; a
     ValueError saying why it cannot be (a file, a parent that is a file, no permission),
@@ -275,7 +287,7 @@ def example_args(doc: str | None, epochs: int, quick_epochs: int = 1,
                         help="seed of weights and shuffling (default 0)")
     parser.add_argument("--quick", action="store_true", help=quick_help)
     if out:
-        parser.add_argument("--out", type=Path, default=Path("runs"),
+        parser.add_argument("--out", type=path_arg, default=Path("runs"),
                             help="folder for plots and saved models (runs/)")
     args = parser.parse_args(argv)
     if args.epochs is None:
