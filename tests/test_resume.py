@@ -10,7 +10,8 @@ import re
 import numpy as np
 import pytest
 
-from tinynet.callbacks import Callback, LearningRateScheduler, ModelCheckpoint, exponential_decay
+from tinynet.callbacks import (Callback, EarlyStopping, LearningRateScheduler, ModelCheckpoint,
+                               exponential_decay)
 from tinynet.io import load_model
 from tinynet.layers import Dense, Dropout, ReLU, Softmax
 from tinynet.model import Sequential
@@ -153,6 +154,46 @@ def test_save_best_only_after_resuming_compares_with_the_epochs_before(tmp_path)
                                         validation_data=val, verbose=0, callbacks=[best])
     assert os.listdir(tmp_path / "best") == []
     assert best.best == val_losses[3] and best.best_epoch == 3
+
+
+def _fit_with_early_stopping(model: Sequential, x, y, folder, **kwargs) -> EarlyStopping:
+    stop = EarlyStopping(patience=2, restore_best_weights=True)
+    model.fit(x[10:], y[10:], epochs=30, batch_size=16, validation_data=(x[:10], y[:10]),
+              verbose=0, callbacks=[stop, ModelCheckpoint(str(folder / "e{epoch}.npz"))],
+              **kwargs)
+    return stop
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_early_stopping_resumed_stops_and_restores_as_the_uninterrupted_run(tmp_path, k):
+    x, y = make_data()
+    full = make_model(Adam(lr=0.05), dropout=False)
+    stop = _fit_with_early_stopping(full, x, y, tmp_path)
+    # The best val_loss is epoch 1's (counting from 0); epochs 2 and 3 do not improve on it.
+    assert (stop.best_epoch, stop.stopped_epoch) == (1, 3)
+
+    # Resumed before the best epoch (k=1), or just after it (k=2: the checkpoint holds the
+    # best weights), the patience counts the epochs before k: without them, epoch 2 would
+    # be an improvement on nothing, and training would go on past epoch 3.
+    resumed = load_model(tmp_path / f"e{k}.npz")
+    (tmp_path / "again").mkdir()
+    again = _fit_with_early_stopping(resumed, x, y, tmp_path / "again", initial_epoch=k)
+    assert (again.best_epoch, again.stopped_epoch) == (1, 3)
+    assert resumed.history.epoch == full.history.epoch == [0, 1, 2, 3]
+    assert_same_weights(resumed, full)  # epoch 1's, restored
+
+
+def test_early_stopping_resumed_after_the_best_epoch_warns_it_cannot_restore_it(tmp_path):
+    x, y = make_data()
+    full = make_model(Adam(lr=0.05), dropout=False)
+    _fit_with_early_stopping(full, x, y, tmp_path)  # best epoch 1, stopped at 3
+    resumed = load_model(tmp_path / "e3.npz")  # epoch 1's weights are in e2.npz only
+    last = load_model(tmp_path / "e4.npz")
+    (tmp_path / "again").mkdir()
+    with pytest.warns(UserWarning, match="the best epoch, 2, are not restored"):
+        again = _fit_with_early_stopping(resumed, x, y, tmp_path / "again", initial_epoch=3)
+    assert (again.best_epoch, again.stopped_epoch) == (1, 3)
+    assert_same_weights(resumed, last)  # the last epoch's, as the warning says
 
 
 def test_a_checkpoint_holds_the_values_callbacks_before_it_added_to_the_epochs_logs(

@@ -24,6 +24,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -339,6 +340,12 @@ class EarlyStopping(Callback):
     Attributes set by ``fit``: ``best`` (the best monitored value seen, whether or not it
     beat the baseline), ``best_epoch`` (its epoch, counting from 0), ``stopped_epoch`` (the
     epoch this callback stopped training at, or None).
+
+    A run resumed with ``fit(..., initial_epoch=k)`` on a model loaded from the epoch-k
+    checkpoint takes the best and the patience's count from the History of the epochs before
+    k, so it stops and restores as the uninterrupted run does. The weights of a best epoch
+    before k - 1 are not in the checkpoint: if no later epoch improves on it,
+    ``restore_best_weights`` keeps the last epoch's weights, with a warning.
     """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
@@ -373,20 +380,40 @@ class EarlyStopping(Callback):
         self.best_weights: list[np.ndarray] | None = None
         self.wait = 0
         self.stopped_epoch = None
+        # A resumed run (initial_epoch=k, on a model loaded from a checkpoint) goes on from
+        # the epochs before k, which its History holds, as the uninterrupted run would: the
+        # same best, and the same epochs counted towards the patience.
+        history = getattr(self.model, "history", None)
+        initial_epoch = self.params.get("initial_epoch", 0)
+        if initial_epoch and history is not None and self.monitor in history.history:
+            for epoch, value in zip(history.epoch, history.history[self.monitor],
+                                    strict=False):
+                if epoch < initial_epoch:
+                    self._count(epoch, value)
+            # fit starts from the weights at the end of epoch k - 1, the checkpoint's; an
+            # earlier best epoch's weights are in no file this run can see (see on_train_end).
+            if self.restore_best_weights and self.best_epoch == initial_epoch - 1:
+                self.best_weights = self.model.get_weights()
+
+    def _count(self, epoch: int, value: float) -> bool:
+        """Count ``epoch``'s monitored ``value`` towards the patience; True when it improves
+        on the best, which it then becomes."""
+        self.wait += 1  # epochs since the patience last started again
+        if not self._improves_on(value, self.best):
+            return False
+        self.best, self.best_epoch = value, epoch
+        # The patience starts again only at an epoch that beats the baseline too: until one
+        # does, every epoch counts towards it, even one better than the last.
+        if self.baseline is None or self._improves_on(value, self.baseline):
+            self.wait = 0
+        return True
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         value = _monitored("EarlyStopping", self.monitor, logs or {})
-        self.wait += 1  # epochs since the patience last started again
-        if self._improves_on(value, self.best):
-            self.best, self.best_epoch = value, epoch
+        if self._count(epoch, value):
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
-            # The patience starts again only at an epoch that beats the baseline too: until
-            # one does, every epoch counts towards it, even one better than the last. But,
-            # as in Keras, an epoch that improves on the best never ends training.
-            if self.baseline is None or self._improves_on(value, self.baseline):
-                self.wait = 0
-            return
+            return  # as in Keras, an epoch that improves on the best never ends training
         if self.wait >= self.patience:
             self.stopped_epoch = epoch
             self.model.stop_training = True
@@ -401,6 +428,13 @@ class EarlyStopping(Callback):
             if self.verbose:
                 sys.stdout.write(f"Restoring model weights from the end of the best epoch: "
                                  f"{self.best_epoch + 1}.\n")
+        elif self.restore_best_weights and self.best_epoch is not None:
+            warnings.warn(f"EarlyStopping: the weights of the best epoch, "
+                          f"{self.best_epoch + 1}, are not restored: this run resumed after "
+                          f"it, from a checkpoint of a later epoch, and the model kept the "
+                          f"last epoch's. ModelCheckpoint(save_best_only=True) keeps the best "
+                          f"epoch's model in a file",
+                          stacklevel=4)  # the line that called fit (fit, _train, here)
         sys.stdout.flush()
 
 
