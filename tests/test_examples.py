@@ -230,10 +230,15 @@ def test_a_programs_metadata_gives_back_its_scaling(name):
     [1, 0, 1, [784]],
     {"scale": "1", "mean": 0, "std": 1, "shape": [784]},  # a string float() would take
     {"scale": 1, "mean": 0, "std": 1, "shape": 784},
+    {"scale": 1, "mean": 0, "std": math.inf, "shape": [784]},  # every input would be 0
+    {"scale": math.nan, "mean": 0, "std": 1, "shape": [784]},
+    {"scale": 1, "mean": 0, "std": 1, "shape": [True, 784]},  # reshape's TypeError
+    {"scale": True, "mean": 0, "std": 1, "shape": [784]},
 ], ids=["std 0", "an empty dimension", "no shape", "not an object", "a str scale",
-        "a shape not a list"])
+        "a shape not a list", "an infinite std", "a NaN scale", "a bool dimension",
+        "a bool scale"])
 def test_scaling_from_json_refuses_what_to_json_never_writes(data):
-    with pytest.raises(ValueError, match=r"^expected an object with numbers scale"):
+    with pytest.raises(ValueError, match=r"^expected an object with finite numbers scale"):
         Scaling.from_json(data)
 
 

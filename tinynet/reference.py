@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import itertools
+import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -54,13 +55,20 @@ class Scaling:
     def from_json(cls, data: Any) -> Scaling:
         """The Scaling that :meth:`to_json` wrote. Raises ValueError, saying what was
         expected and what was found, for anything else (a model file is user input)."""
-        expected = "an object with numbers scale, mean, std (not 0) and a list of ints shape"
+        expected = ("an object with finite numbers scale, mean, std (not 0) and a list of "
+                    "ints >= 1 shape")
         keys = ("scale", "mean", "std", "shape")
+
+        def number(value: Any) -> bool:  # JSON's true is not a number, nor is NaN
+            return (isinstance(value, int | float) and not isinstance(value, bool)
+                    and math.isfinite(value))
+
         valid = (isinstance(data, dict) and all(k in data for k in keys)
-                 and all(isinstance(data[k], int | float) for k in keys[:3])
+                 and all(number(data[k]) for k in keys[:3])
                  and data["std"] != 0  # it divides
                  and isinstance(data["shape"], list)
-                 and all(isinstance(d, int) and d >= 1 for d in data["shape"]))
+                 and all(isinstance(d, int) and not isinstance(d, bool) and d >= 1
+                         for d in data["shape"]))
         if not valid:
             raise ValueError(f"expected {expected}, got {data!r}")
         return cls(float(data["scale"]), float(data["mean"]), float(data["std"]),
