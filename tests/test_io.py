@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import io
 import json
 import os
 import pickle
@@ -400,6 +401,9 @@ def test_loading_a_folder_says_it_is_one(tmp_path):
     (tmp_path / "runs").mkdir()
     with pytest.raises(IsADirectoryError, match=r"runs is a folder, not a model file$"):
         load_model(tmp_path / "runs")
+    (tmp_path / "net.npz").mkdir()  # load_model("net") reads net.npz: "[Errno 21]" before
+    with pytest.raises(IsADirectoryError, match=r"net\.npz is a folder, not a model file$"):
+        load_model(tmp_path / "net")
 
 
 @pytest.mark.parametrize(("content", "match"), [
@@ -467,6 +471,16 @@ def test_refuses_names_of_the_loss_and_optimizer_modules_that_are_not_such_class
     refused(write_archive(tmp_path / "n.npz", doc, arrays), f"unknown {part} type '{name}'")
 
 
+@pytest.mark.parametrize("part, name", [("layer", "Layer"), ("loss", "Loss"),
+                                        ("optimizer", "Optimizer")])
+def test_refuses_the_base_classes_which_are_no_type_of_their_own(tmp_path, saved, part, name):
+    # Layer() builds, and then has no forward: predict failed with NotImplementedError.
+    _, doc, arrays = saved
+    entry = doc["layers"][2] if part == "layer" else doc["compile"][part]
+    entry["class"], entry["config"] = name, {}
+    refused(write_archive(tmp_path / "b.npz", doc, arrays), f"unknown {part} type '{name}'")
+
+
 def test_refuses_unknown_optimizer_type(tmp_path, saved):
     _, doc, arrays = saved
     doc["compile"]["optimizer"]["class"] = "Lion"
@@ -527,6 +541,73 @@ def test_refuses_extra_arrays(tmp_path, saved):
             r"unexpected arrays \['layer9\.W', 'layer9\.b'\]")
 
 
+def _npy_bytes(a: np.ndarray, shape: tuple[int, ...] | None = None) -> bytes:
+    """``a`` as a .npy file, whose header gives ``shape`` (by default a's own)."""
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {
+        "descr": np.lib.format.dtype_to_descr(a.dtype), "fortran_order": False,
+        "shape": a.shape if shape is None else shape})
+    return buffer.getvalue() + a.tobytes()
+
+
+def test_refuses_an_extra_array_without_reading_it(tmp_path, saved):
+    # Its data is damaged: refused as unexpected, it was never decompressed (a member of
+    # hundreds of MB compresses to a few hundred KB).
+    path, _, _ = saved
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("extra.npy", _npy_bytes(np.zeros(10**5)))
+    with open(path, "r+b") as f:  # damage the middle of extra.npy's compressed data
+        data = f.read()
+        at = data.index(b"extra.npy") + 200
+        f.seek(at)
+        f.write(bytes(b ^ 0xFF for b in data[at:at + 8]))
+    refused(path, r"unexpected arrays \['extra'\]")
+
+
+def test_refuses_a_header_that_promises_more_data_than_the_file_holds(tmp_path, saved):
+    # A shape of 10**12 in a file of a few KB: np.load allocated it before reading.
+    _, doc, arrays = saved
+    path = write_archive(tmp_path / "h.npz", doc, arrays)
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members["layer1.W.npy"] = _npy_bytes(arrays["layer1.W"], shape=(10**12,))
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    refused(path, r"the archive is damaged: array 'layer1\.W' has a header for "
+                  r"\(1000000000000,\) float32 \(4,000,000,000,000 bytes\), but 240 bytes")
+
+
+def test_refuses_an_entry_that_is_not_an_npy_array(tmp_path, saved):
+    # np.load returns such an entry as bytes, which then failed with AttributeError.
+    path, _, _ = saved
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("notes.npy", b"hi")
+    refused(path, r"entry 'notes\.npy' is not a \.npy array of numbers")
+
+
+def test_refuses_a_description_nested_too_deeply(tmp_path, saved):
+    _, doc, arrays = saved
+    path = tmp_path / "deep.npz"
+    text = json.dumps(doc)[:-1] + ', "deep": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    with open(path, "wb") as f:  # was a RecursionError
+        np.savez(f, **arrays, **{JSON_KEY: np.frombuffer(text.encode(), dtype=np.uint8)})
+    refused(path, "nested too deeply")
+
+
+def test_refuses_layer_sizes_too_large_to_build(tmp_path, saved):
+    # Sizes no memory holds (4e16 floats): a MemoryError traceback from the CLI before.
+    _, doc, arrays = saved
+    doc["layers"][1]["config"].update(in_features=10**8, out_features=10**8)
+    refused(write_archive(tmp_path / "big.npz", doc, arrays), "too large to build")
+
+
+def test_refuses_the_same_metric_twice(tmp_path, saved):
+    _, doc, arrays = saved
+    doc["compile"]["metrics"] = ["accuracy", "accuracy"]
+    refused(write_archive(tmp_path / "m.npz", doc, arrays), "compile: metrics: two values")
+
+
 @pytest.mark.parametrize("version", [0, -1, True, "1", 1.0, None])
 def test_refuses_a_format_version_that_is_not_an_int_at_least_1(tmp_path, saved, version):
     # JSON true is not the version 1, nor is 0 a version any tinynet wrote.
@@ -559,7 +640,7 @@ def test_refuses_a_format_version_that_is_not_an_int_at_least_1(tmp_path, saved,
      r"compile\.optimizer: 'iterations' must be a JSON int, got None"),
     (lambda doc: doc["compile"].pop("metrics"), r"compile: 'metrics' must be a JSON list"),
     (lambda doc: doc["layers"].__setitem__(2, "ReLU"),
-     r"layers\[2\]: 'class' must be a JSON str, got None"),
+     r"layers\[2\]: expected a JSON object with 'class' and 'config', got 'ReLU'"),
 ], ids=["no-layers", "layers-dict", "no-seed", "seed-true", "seed-float", "seed-negative",
         "no-optimizer", "iterations-negative", "metric-number", "shape-str", "shape-float",
         "shape-true", "shape-0", "no-iterations", "no-metrics", "layer-not-a-dict"])
@@ -581,15 +662,30 @@ def test_refuses_a_description_that_is_not_a_1d_uint8_array(tmp_path, saved, dty
                   rf"{np.dtype(dtype)} of shape")
 
 
-@pytest.mark.parametrize("history", [
-    {"epoch": ["first"], "history": {"loss": [0.5]}},
-    {"epoch": [0], "history": {"loss": ["low"]}},
-    {"epoch": [0], "history": {"loss": [None]}},
-], ids=["epoch", "value", "null"])
-def test_refuses_a_history_that_is_not_numbers(tmp_path, saved, history):
+EPOCHS_REFUSED = "history: 'epoch' must be ints >= 0 in increasing order"
+
+
+@pytest.mark.parametrize("history, message", [
+    ({"epoch": ["first"], "history": {"loss": [0.5]}}, EPOCHS_REFUSED),
+    ({"epoch": [True], "history": {"loss": [0.5]}}, EPOCHS_REFUSED),  # int(True) was taken
+    ({"epoch": [0.9], "history": {"loss": [0.5]}}, EPOCHS_REFUSED),  # int(0.9) was 0
+    ({"epoch": [-1], "history": {"loss": [0.5]}}, EPOCHS_REFUSED),
+    ({"epoch": [1, 0], "history": {"loss": [0.5, 0.4]}}, EPOCHS_REFUSED),
+    ({"epoch": [0, 0], "history": {"loss": [0.5, 0.4]}}, EPOCHS_REFUSED),
+    ({"epoch": [0], "history": {"loss": ["low"]}}, "'loss' must be a list of 1 numbers"),
+    ({"epoch": [0], "history": {"loss": [None]}}, "'loss' must be a list of 1 numbers"),
+    ({"epoch": [0], "history": {"loss": [1, 2, 3]}}, "'loss' must be a list of 1 numbers"),
+    ({"epoch": [0, 1], "history": {"loss": [1, 2], "acc": []}},
+     "'acc' must be a list of 2 numbers"),
+    ({"epoch": [0], "history": {"loss": 0.5}}, "'loss' must be a list of 1 numbers"),
+], ids=["a str epoch", "a bool epoch", "a float epoch", "a negative epoch", "decreasing",
+        "twice the same", "a str value", "null", "longer", "shorter", "not a list"])
+def test_refuses_a_history_fit_would_not_record(tmp_path, saved, history, message):
+    # fit takes entry i of each list as epoch i's when it resumes, and names the epoch to
+    # resume from after the last: such a History would resume from the wrong epoch.
     _, doc, arrays = saved
     doc["history"] = history
-    refused(write_archive(tmp_path / "h.npz", doc, arrays), "history must hold lists of numbers")
+    refused(write_archive(tmp_path / "h.npz", doc, arrays), re.escape(message))
 
 
 def test_an_exact_file_name_wins_over_the_name_with_npz_appended(tmp_path):

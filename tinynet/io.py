@@ -45,7 +45,9 @@ as it was.
 from __future__ import annotations
 
 import inspect
+import itertools
 import json
+import math
 import os
 import warnings
 import zipfile
@@ -111,7 +113,8 @@ def _own_class(module: Any, name: str, base: type) -> type | None:
     """The subclass of ``base`` that ``module`` names ``name``, if any: the class that
     :func:`load_model` rebuilds for that name, whatever ``custom_objects`` holds."""
     cls = getattr(module, name, None) if not name.startswith("_") else None
-    return cls if isinstance(cls, type) and issubclass(cls, base) else None
+    # The base class itself is no type of layer (loss, optimiser): it has no forward.
+    return cls if isinstance(cls, type) and issubclass(cls, base) and cls is not base else None
 
 
 def _class_entry(obj: Any, module: Any, base: type) -> dict[str, Any]:
@@ -208,7 +211,8 @@ def save_model(model: Sequential, path: str | os.PathLike) -> Path:
 
     ``.npz`` is appended to ``path`` when it has another suffix or none (as ``np.savez``
     does); :func:`load_model` accepts the same ``path``, so ``save_model(m, "net")`` and
-    ``load_model("net")`` both use ``net.npz``.
+    ``load_model("net")`` both use ``net.npz`` (unless a file named ``net`` exists: as
+    ``np.load``, :func:`load_model` reads the file named, when there is one).
 
     A layer, loss or optimiser of your own is saved by its class name and ``get_config()``;
     load the file with ``load_model(path, custom_objects={"Name": Name})``.
@@ -239,7 +243,7 @@ def _resolve(path: str | os.PathLike) -> Path:
     """``path``, or ``path + ".npz"`` when only that exists (what :func:`save_model` wrote)."""
     path = _as_path(path)
     if not path.exists() and model_path(path).exists():
-        return model_path(path)
+        path = model_path(path)
     if not path.exists():
         raise FileNotFoundError(f"no model file {path}")
     if path.is_dir():
@@ -264,38 +268,77 @@ def _check_header(path: Path) -> None:
     raise ModelFormatError(path, "not a tinynet model: the file is not an .npz archive")
 
 
-def _read_arrays(path: Path) -> dict[str, np.ndarray]:
-    """Every array of the archive, read without unpickling anything."""
+#: An array of the archive as its .npy header describes it: (shape, dtype).
+Header = tuple[tuple[int, ...], np.dtype]
+
+
+def _read_headers(path: Path) -> dict[str, Header]:
+    """The shape and dtype of every array of the archive, by key, from the .npy headers
+    alone. Nothing else is decompressed yet: an array the architecture does not have is
+    refused unread, and each header must give the size of the data that follows it, so
+    that a small file cannot make loading allocate more than it holds."""
+    headers = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                key = info.filename.removesuffix(".npy")
+                with archive.open(info) as f:
+                    try:
+                        version = np.lib.format.read_magic(f)
+                        # Versions 1 and 2 differ by the header's length field; 3 is for
+                        # field names in UTF-8, which no array tinynet saves has.
+                        read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                                       (2, 0): np.lib.format.read_array_header_2_0}[version]
+                        shape, _, dtype = read_header(f)
+                    except (ValueError, KeyError) as err:
+                        raise ModelFormatError(path, f"entry {info.filename!r} is not a .npy "
+                                                     f"array of numbers ({err})") from None
+                    if dtype.hasobject:
+                        raise ModelFormatError(
+                            path, "the archive holds pickled Python objects (object arrays), "
+                                  "which tinynet never writes and will not load (unpickling "
+                                  "runs code)")
+                    size = math.prod(shape) * dtype.itemsize
+                    if f.tell() + size != info.file_size:
+                        raise ModelFormatError(
+                            path, f"the archive is damaged: array {key!r} has a header for "
+                                  f"{shape} {dtype} ({size:,} bytes), but "
+                                  f"{info.file_size - f.tell():,} bytes of data")
+                headers[key] = shape, dtype
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as err:
+        raise ModelFormatError(path, f"the archive is truncated or damaged ({err})") from err
+    return headers
+
+
+def _read_arrays(path: Path, keys: list[str]) -> dict[str, np.ndarray]:
+    """The arrays ``keys`` of the archive, whose headers :func:`_read_headers` checked, read
+    without unpickling anything."""
     try:
         # Opened here, not by np.load: an archive np.load cannot open leaves the file it
         # opened open as long as the error lives (one Windows will not let be replaced).
         with open(path, "rb") as f, np.load(f, allow_pickle=False) as npz:
-            return {key: npz[key] for key in npz.files}
-    except ValueError as err:
-        if "pickle" in str(err).lower() or "object arrays" in str(err).lower():
-            raise ModelFormatError(
-                path, "the archive holds pickled Python objects (object arrays), which "
-                      "tinynet never writes and will not load (unpickling runs code)"
-            ) from err
-        raise ModelFormatError(path, f"the archive is damaged: {err}") from err
+            return {key: npz[key] for key in keys}
     except PermissionError:
         raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError) as err:
+    except (ValueError, zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError) as err:
         raise ModelFormatError(path, f"the archive is truncated or damaged ({err})") from err
 
 
-def _parse_json(path: Path, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    if JSON_KEY not in arrays:
+def _parse_json(path: Path, headers: dict[str, Header]) -> dict[str, Any]:
+    if JSON_KEY not in headers:
         raise ModelFormatError(path, f"not a tinynet model: the archive has no {JSON_KEY} "
-                                     f"entry (it holds {sorted(arrays)[:5]})")
-    raw = arrays.pop(JSON_KEY)
-    if raw.dtype != np.uint8 or raw.ndim != 1:
+                                     f"entry (it holds {sorted(headers)[:5]})")
+    shape, dtype = headers.pop(JSON_KEY)
+    if dtype != np.uint8 or len(shape) != 1:
         raise ModelFormatError(path, f"{JSON_KEY} must be a 1-D uint8 array, got "
-                                     f"{raw.dtype} of shape {raw.shape}")
+                                     f"{dtype} of shape {shape}")
+    raw = _read_arrays(path, [JSON_KEY])[JSON_KEY]
     try:
         doc = json.loads(raw.tobytes().decode("utf-8"))
     except ValueError as err:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise ModelFormatError(path, f"{JSON_KEY} is not valid JSON: {err}") from err
+    except RecursionError:  # lists in lists, thousands deep
+        raise ModelFormatError(path, f"{JSON_KEY} is nested too deeply to be read") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
         found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
         raise ModelFormatError(path, f"not a tinynet model: format is {found!r}, expected "
@@ -331,6 +374,9 @@ def _build(path: Path, entry: Any, module: Any, base: type, where: str,
            custom_objects: dict[str, Any]) -> Any:
     """An object of class ``entry["class"]``, of ``module`` or else of ``custom_objects``,
     built from ``entry["config"]``."""
+    if not isinstance(entry, dict):
+        raise ModelFormatError(path, f"{where}expected a JSON object with 'class' and "
+                                     f"'config', got {entry!r}")
     name = _field(path, entry, "class", str, where)
     config = _field(path, entry, "config", dict, where)
     kind = base.__name__.lower()
@@ -354,19 +400,20 @@ def _build(path: Path, entry: Any, module: Any, base: type, where: str,
         raise ModelFormatError(path, f"{where}cannot build {name}(**{config}): {err}") from err
 
 
-def _take(path: Path, arrays: dict[str, np.ndarray], key: str, like: np.ndarray,
-          what: str) -> np.ndarray:
-    """``arrays[key]``, removed from ``arrays``, refused unless it matches ``like``."""
-    if key not in arrays:
+def _take(path: Path, headers: dict[str, Header], key: str, like: np.ndarray,
+          what: str) -> str:
+    """``key``, its header removed from ``headers``, refused unless the array it describes
+    matches ``like`` in shape and dtype."""
+    if key not in headers:
         raise ModelFormatError(path, f"array {key!r} ({what}) is missing")
-    a = arrays.pop(key)
-    if a.shape != like.shape:
-        raise ModelFormatError(path, f"array {key!r} has shape {a.shape}, but the architecture "
+    shape, dtype = headers.pop(key)
+    if shape != like.shape:
+        raise ModelFormatError(path, f"array {key!r} has shape {shape}, but the architecture "
                                      f"needs {like.shape} for {what}")
-    if a.dtype != like.dtype:
-        raise ModelFormatError(path, f"array {key!r} has dtype {a.dtype}, but the architecture "
+    if dtype != like.dtype:
+        raise ModelFormatError(path, f"array {key!r} has dtype {dtype}, but the architecture "
                                      f"needs {like.dtype} for {what}")
-    return a
+    return key
 
 
 def _custom_objects(custom_objects: Any) -> dict[str, Any]:
@@ -413,9 +460,12 @@ def load_model(path: str | os.PathLike,
     Raises:
         FileNotFoundError: no such file.
         ModelFormatError: (a ValueError) the file is not a tinynet model, is truncated or
-            damaged, holds pickled objects, was written by a newer tinynet, names a layer
-            type neither tinynet nor ``custom_objects`` has, or holds arrays missing, extra or
-            of the wrong shape.
+            damaged (an array whose header promises more data than follows it), holds
+            pickled objects, was written by a newer tinynet, names a layer type neither
+            tinynet nor ``custom_objects`` has, holds arrays missing, extra or of the wrong
+            shape, or a History that ``fit`` would not have recorded. An extra or damaged
+            array is refused before any array is read, and a file's arrays are read only
+            once its description is checked.
         TypeError: ``custom_objects`` is not a dict of names, or gives a class of the wrong
             kind (a loss for a layer), or a key that names one of tinynet's own classes or
             metrics.
@@ -423,21 +473,26 @@ def load_model(path: str | os.PathLike,
     custom_objects = _custom_objects(custom_objects)
     path = _resolve(path)
     _check_header(path)
-    arrays = _read_arrays(path)
-    doc = _parse_json(path, arrays)
-    # Each array is taken out of ``arrays`` as it is checked, so that any left at the end is
-    # one that the architecture does not have.
+    headers = _read_headers(path)
+    doc = _parse_json(path, headers)
+    # Each array's header is taken out of ``headers`` as it is checked, so that any left at
+    # the end is an array that the architecture does not have. The arrays themselves are
+    # read only once everything else is checked.
 
     # The layers, rebuilt from their configs, and their weights.
     entries = _field(path, doc, "layers", list)
-    layers = [_build(path, e, layers_module, Layer, f"layers[{i}]: ", custom_objects)
-              for i, e in enumerate(entries)]
+    try:
+        layers = [_build(path, e, layers_module, Layer, f"layers[{i}]: ", custom_objects)
+                  for i, e in enumerate(entries)]
+    except MemoryError:  # sizes in a config that no file of this size can hold the weights of
+        raise ModelFormatError(path, "the layers' sizes are too large to build; the file "
+                                     "is damaged or not a model tinynet saved") from None
     seed = _field(path, doc, "seed", int)
     if seed < 0:
         raise ModelFormatError(path, f"'seed' must be >= 0, got {seed}")
     model = Sequential(layers, seed=seed)
-    weights = [_take(path, arrays, f"layer{i}.{name}", p, f"{type(layer).__name__}.{name}")
-               for i, layer in enumerate(model.layers) for name, p in layer.params.items()]
+    weight_keys = [_take(path, headers, f"layer{i}.{name}", p, f"{type(layer).__name__}.{name}")
+                   for i, layer in enumerate(model.layers) for name, p in layer.params.items()]
 
     # What training needs to go on: fit's step count (it names the epochs' random streams),
     # and the loss, optimiser and metrics, with the optimiser's state.
@@ -445,12 +500,13 @@ def load_model(path: str | os.PathLike,
     if steps_trained is not None and steps_trained < 0:
         raise ModelFormatError(path, f"'steps_trained' must be >= 0, got {steps_trained}")
     compiled = _field(path, doc, "compile", dict, optional=True)
-    states: list[dict[str, np.ndarray]] = []
+    state_keys: list[dict[str, str]] = []
     iterations = 0
     if compiled is not None:
-        states, iterations = _compile_as_saved(path, model, compiled, arrays, custom_objects)
-    if arrays:
-        raise ModelFormatError(path, f"unexpected arrays {sorted(arrays)[:5]}: the file does "
+        state_keys, iterations = _compile_as_saved(path, model, compiled, headers,
+                                                   custom_objects)
+    if headers:
+        raise ModelFormatError(path, f"unexpected arrays {sorted(headers)[:5]}: the file does "
                                      "not match the architecture it describes")
     input_shape = _field(path, doc, "input_shape", list, optional=True)
     # One sample's shape, as summary() and tinynet's CLI use it: int("a") raised a bare
@@ -460,27 +516,33 @@ def load_model(path: str | os.PathLike,
         raise ModelFormatError(path, f"'input_shape' must be a list of ints >= 1, got "
                                      f"{input_shape!r}")
 
-    # Everything is checked: only now fill the model.
-    model.set_weights(weights)
+    saved_history = _field(path, doc, "history", dict, optional=True)
+    history = _history(path, saved_history) if saved_history is not None else None
+    metadata = _field(path, doc, "metadata", dict, optional=True) or {}
+
+    # The description is checked: only now read the arrays, then fill the model.
+    arrays = _read_arrays(path, [*weight_keys, *(k for keys in state_keys
+                                                 for k in keys.values())])
+    model.set_weights([arrays[key] for key in weight_keys])
     if compiled is not None:
+        states = [{name: arrays[key] for name, key in keys.items()} for keys in state_keys]
         model.optimizer.set_state([p for p, _ in model.parameters()], states, iterations)
     if input_shape is not None:
         model.input_shape = tuple(input_shape)
-    saved_history = _field(path, doc, "history", dict, optional=True)
-    if saved_history is not None:
-        model.history = _history(path, saved_history)
-    model.metadata = _field(path, doc, "metadata", dict, optional=True) or {}
+    model.history = history
+    model.metadata = metadata
     # A file written before the model kept its own count: fit's steps were the optimiser's.
     model.steps_trained = steps_trained if steps_trained is not None else iterations
     return model
 
 
 def _compile_as_saved(path: Path, model: Sequential, compiled: dict[str, Any],
-                      arrays: dict[str, np.ndarray], custom_objects: dict[str, Any]
-                      ) -> tuple[list[dict[str, np.ndarray]], int]:
+                      headers: dict[str, Header], custom_objects: dict[str, Any]
+                      ) -> tuple[list[dict[str, str]], int]:
     """Compile ``model`` with the loss, optimiser and metrics of the JSON ``"compile"`` entry,
-    and take the optimiser's state arrays out of ``arrays``: ``(states, iterations)``, one
-    ``{state name: array}`` per parameter and the step count, checked but not yet set."""
+    and take the headers of the optimiser's state arrays out of ``headers``: ``(keys,
+    iterations)``, one ``{state name: array key}`` per parameter and the step count, checked
+    but not yet set."""
     loss = _build(path, _field(path, compiled, "loss", dict, "compile: "),
                   losses_module, Loss, "compile.loss: ", custom_objects)
     opt_entry = _field(path, compiled, "optimizer", dict, "compile: ")
@@ -510,24 +572,36 @@ def _compile_as_saved(path: Path, model: Sequential, compiled: dict[str, Any],
             warnings.warn(f"{path}: metric {name!r} is a function of your own, which the "
                           f"file cannot hold; pass it to load it: load_model(path, "
                           f"custom_objects={{{name!r}: {name}}})", stacklevel=3)
-    model.compile(loss, optimizer, metrics)
+    try:
+        model.compile(loss, optimizer, metrics)
+    except ValueError as err:  # the same metric twice, say
+        raise ModelFormatError(path, f"compile: {err}") from None
     # Logged under the file's name, not the __name__ of the function given for it (another
     # def, a partial): the History saved with the model, and a callback's monitor, use it.
     model.metrics = [(name, fn) for name, (_, fn) in zip(names, model.metrics, strict=True)]
     params = [p for p, _ in model.parameters()]
-    states = [{name: _take(path, arrays, f"opt.{j}.{name}", p, f"optimizer state {name} of "
-                           f"parameter {j}") for name in optimizer.state_names}
-              for j, p in enumerate(params)]
-    return states, iterations
+    keys = [{name: _take(path, headers, f"opt.{j}.{name}", p, f"optimizer state {name} of "
+                         f"parameter {j}") for name in optimizer.state_names}
+            for j, p in enumerate(params)]
+    return keys, iterations
 
 
 def _history(path: Path, saved: dict[str, Any]) -> History:
-    history = History()
+    """The History of the JSON ``"history"`` entry, refused unless it is one that ``fit``
+    records: epochs, ints >= 0 in increasing order, and one number per epoch in each list
+    (a resumed ``fit`` takes entry i of every list as epoch i's)."""
     epochs = _field(path, saved, "epoch", list, "history: ")
     values = _field(path, saved, "history", dict, "history: ")
-    try:
-        history.epoch = [int(e) for e in epochs]
-        history.history = {str(k): [float(v) for v in vs] for k, vs in values.items()}
-    except (TypeError, ValueError) as err:
-        raise ModelFormatError(path, f"history must hold lists of numbers: {err}") from err
+    if not all(isinstance(e, int) and not isinstance(e, bool) and e >= 0 for e in epochs) \
+            or any(a >= b for a, b in itertools.pairwise(epochs)):
+        raise ModelFormatError(path, f"history: 'epoch' must be ints >= 0 in increasing "
+                               f"order, got {epochs!r}")
+    for key, numbers in values.items():
+        if not isinstance(numbers, list) or len(numbers) != len(epochs) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in numbers):
+            raise ModelFormatError(path, f"history: {key!r} must be a list of {len(epochs)} "
+                                         f"numbers, one per epoch, got {numbers!r}")
+    history = History()
+    history.epoch = list(epochs)
+    history.history = {key: [float(v) for v in numbers] for key, numbers in values.items()}
     return history
