@@ -206,6 +206,12 @@ def _load_classifier(path: Path) -> tuple[tinynet.Sequential, reference.Scaling]
     if int(np.prod(scaling.shape)) != 28 * 28:
         raise CommandError(f"{path}: the model takes inputs of shape {scaling.shape}, expected "
                            "784 numbers in all (one 28x28 MNIST image)")
+    # A model saved after its training diverged loads as it was saved, but every output is
+    # NaN: its "digit" would be 0 and its accuracy chance.
+    bad = sum(int(np.count_nonzero(~np.isfinite(w))) for w in model.get_weights())
+    if bad:
+        raise CommandError(f"{path}: the model's weights hold {bad} NaN or infinite values "
+                           "(saved after its training diverged?), so it cannot predict")
     # One blank image through the network: each layer's own check names what does not fit.
     try:
         out = model.predict(scaling(np.zeros((1, 28, 28), np.uint8)))
