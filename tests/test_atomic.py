@@ -33,6 +33,28 @@ def test_the_temporary_file_keeps_the_suffix_and_a_missing_folder_is_named(tmp_p
         write_atomic(tmp_path / "missing" / "a.json", lambda tmp: tmp.write_text("{}"))
 
 
+def test_a_folder_that_cannot_be_written_in_is_named_with_the_target_not_the_tmp(tmp_path):
+    # As the kernel refuses it in a read-only folder (root may write anywhere, so the test
+    # raises the same error itself): the temporary file's name meant nothing to the user.
+    def refused(tmp: Path) -> None:
+        raise PermissionError(13, "Permission denied", str(tmp))
+
+    with pytest.raises(PermissionError) as info:
+        write_atomic(tmp_path / "good.npz", refused)
+    assert info.value.filename == str(tmp_path / "good.npz")
+    assert f"cannot create files in the folder {str(tmp_path)!r}" in str(info.value)
+    assert ".tmp" not in str(info.value) and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o444, 0o640])
+def test_a_replaced_file_keeps_its_permissions(tmp_path, mode):
+    target = tmp_path / "model.npz"
+    target.write_text("old")
+    target.chmod(mode)  # a private model did not stay private: the new file was 0644
+    write_atomic(target, lambda tmp: tmp.write_text("new"))
+    assert target.read_text() == "new" and target.stat().st_mode & 0o777 == mode
+
+
 @pytest.mark.parametrize("name", ["folder", ".", ""])
 def test_a_folder_is_refused_before_anything_is_written(tmp_path, monkeypatch, name):
     # Without the check, the rename failed with a message naming the temporary file.

@@ -8,6 +8,7 @@ import contextlib
 import errno
 import os
 import signal
+import stat
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,8 +30,12 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
     the file it points to is replaced (created, if missing), and the link stays a link. The
     temporary file is written beside that file, so that the rename stays within its folder.
 
+    A ``target`` that exists keeps its permissions (its mode bits): it is replaced by a new
+    file, which would otherwise get the default mode of new files.
+
     Raises FileNotFoundError, naming ``target``, when its folder does not exist, and
-    IsADirectoryError when ``target`` is a folder, before anything is written.
+    IsADirectoryError when ``target`` is a folder, before anything is written;
+    PermissionError, naming ``target``, when its folder cannot be written in.
     """
     target = Path(target)
     if target.name in ("", ".", ".."):  # "", ".", "/": the rename would fail, naming tmp
@@ -50,12 +55,22 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
     # The suffix is target's: the name the caller gave says the format (matplotlib reads it).
     tmp = folder / f".{real.stem}.{uuid.uuid4().hex[:12]}.tmp{target.suffix}"
     try:
-        write(tmp)
+        try:
+            write(tmp)
+        except PermissionError as err:
+            if err.filename != str(tmp):
+                raise
+            # A folder we may not write in: named as open(target, "w") would name it, not
+            # by the temporary file the caller never asked for.
+            raise PermissionError(err.errno, f"{err.strerror} (cannot create files in the "
+                                             f"folder {str(folder)!r})", str(target)) from None
         fd = os.open(tmp, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         try:
             os.fsync(fd)  # the data is on disk before the rename makes it visible
         finally:
             os.close(fd)
+        if real.exists():  # a new file, not a new mode: a private (0600) model stays private
+            os.chmod(tmp, stat.S_IMODE(os.stat(real).st_mode))
         os.replace(tmp, real)
     except BaseException:
         tmp.unlink(missing_ok=True)
