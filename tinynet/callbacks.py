@@ -507,6 +507,10 @@ class ModelCheckpoint(Callback):
         if folder and "{" not in folder and not os.path.isdir(folder):
             raise FileNotFoundError(f"ModelCheckpoint: no folder {folder!r} to save "
                                     f"{os.path.basename(self.filepath)!r} in; create it first")
+        if "{" not in folder and not os.access(folder or ".", os.W_OK):
+            raise PermissionError(f"ModelCheckpoint: cannot save "
+                                  f"{os.path.basename(self.filepath)!r} in the folder "
+                                  f"{folder or '.'!r}: no permission to create files there")
         # So is a model that model.save refuses (a class of one's own whose get_config() does
         # not give its __init__'s arguments, a metric function named like tinynet's).
         from tinynet.io import model_json  # io imports this module
