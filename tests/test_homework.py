@@ -1456,6 +1456,22 @@ def test_a_part_blocked_by_an_earlier_parts_stub_says_which() -> None:
     assert results["new"].message == 'no test is marked part("new")'
 
 
+def test_a_failed_part_says_that_an_earlier_part_failed_too() -> None:
+    # A gradient checker that never puts x[i] back failed a correct Dense backward with
+    # "gradient check FAILED": the student looked for the bug in the Dense layer.
+    outcome = homework._TestOutcome
+    collected = {"t.py::a": ["double"], "t.py::b": ["counter"], "t.py::c": ["shout"]}
+    outcomes = {"t.py::a": outcome(FAILED, "AssertionError: 3 != 4", None, True),
+                "t.py::b": outcome(PASSED, "", None, True),
+                "t.py::c": outcome(FAILED, "AssertionError: off", None, True)}
+    results = homework._summarise(["double", "counter", "shout"], collected, outcomes, {},
+                                  {}, [])
+    assert results["double"].message == "t.py::a: AssertionError: 3 != 4"  # the first: no note
+    assert results["counter"].status == PASSED
+    assert results["shout"].message == ("t.py::c: AssertionError: off (part double, before it, "
+                                        "failed too: fix it first, as these tests may use it)")
+
+
 def test_a_written_part_whose_tests_stop_at_an_earlier_stub_is_blocked() -> None:
     # The same outcomes either way, since the part's code never ran: only the source says
     # whether the student wrote it. Written, it was graded "not attempted" all the same.

@@ -1659,6 +1659,7 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
     stopped at an earlier part's stub, from the parts whose stubs are still in the source,
     ``unwritten`` (see :func:`grade`)."""
     results = {}
+    failed_before = None  # the first part whose tests failed
     for pid in parts:
         tests = [n for n, ids in collected.items() if pid in ids]
         entries: list[tuple[str, _TestOutcome]] = []
@@ -1674,16 +1675,25 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
         # Tests that stopped at an earlier part's stub say nothing of this part's code; the
         # others may: their failure is what the student needs to see.
         needs = f" (other tests need part {stubbed[0][1].stub[0]} first)" if stubbed else ""
+        # A part's tests use the parts before it: an earlier part that fails may be what
+        # fails this one (a wrong gradient checker fails every backward pass it checks, a
+        # softmax that overflows the cross-entropy), so say so, rather than send the
+        # student hunting for a bug in code that is right.
+        if failed_before and not needs:
+            needs = (f" (part {failed_before}, before it, failed too: fix it first, as these "
+                     "tests may use it)")
         if own:
             # Before a timeout or a crash too: in the tests of a part not written yet, they
             # are another part's doing (a CNN test of MaxPool2D, and a Conv2D that crashes).
             result = PartResult(pid, NOT_ATTEMPTED, own[0][1].stub[1])
         elif pid in stopped:
             result = PartResult(pid, FAILED, stopped[pid] + needs)
+            failed_before = failed_before or pid
         elif failed:
             nodeid, t = failed[0]
             result = PartResult(pid, FAILED,
                                 f"{nodeid}: {t.message or 'did not finish'}{needs}")
+            failed_before = failed_before or pid
         elif stubbed:
             # Its code never ran, so only the source tells written from not: a part with a
             # stub left (one of two regions written) is not written yet.
