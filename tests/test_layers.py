@@ -224,6 +224,16 @@ def test_dense_forward_is_x_at_W_plus_b(x, seed):
     assert W.shape == (x.shape[1], 3) and b.shape == (3,)
 
 
+@pytest.mark.part("dense-forward")
+def test_dense_forward_keeps_its_input_for_backward():
+    # Without self._save(x=x), dense-forward passed and dense-backward failed, with
+    # "backward was called before forward": the student looked for the bug in backward.
+    layer = make_dense(4, seed=0)
+    x = np.arange(8, dtype=np.float64).reshape(2, 4)
+    layer.forward(x)
+    np.testing.assert_array_equal(layer._load("x"), x)
+
+
 def test_dense_default_initialisation_is_glorot_uniform_and_zero_bias():
     D_in, D_out = 40, 30
     layer = Dense(D_in, D_out, rng=np.random.default_rng(1))
