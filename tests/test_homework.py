@@ -1379,6 +1379,10 @@ def test_an_interrupted_export_is_still_a_copy_that_force_replaces(
     record = read_record(dest)
     assert record["complete"] is False and "pyproject.toml" in record["files"]
     assert not (dest / "pyproject.toml").exists()
+    # Graded, every part failed for the missing files: a zero, where there is no grade.
+    with pytest.raises(HomeworkError, match=r"is a partial copy: .* export it again with "
+                                            r"--force, which completes it"):
+        grade(dest, registry=PARTS_OF_FIXTURE)
     (dest / "mine.txt").write_text("mine\n")
     export(dest, source=reference, force=True, registry=PARTS_OF_FIXTURE)
     assert read_record(dest)["complete"] is True

@@ -1780,6 +1780,13 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
     "crashed") and the unfinished parts run again without it; collecting the tests for over
     ``timeout`` seconds is a :class:`HomeworkError`, as no test could run.
     """
+    # Graded, a partial copy's missing files would fail every part: a grade of 0, where
+    # there is none to give.
+    record, _ = _load_record(Path(project) / EXPORT_RECORD)
+    if record.get("complete") is False:
+        raise HomeworkError(f"{project} is a partial copy: the export that wrote it did not "
+                            "finish (interrupted?), so it cannot be graded; export it again "
+                            "with --force, which completes it")
     folder = _project_folder(project, "PROJECT")
     # The parts with a stub left tell a part not written from one blocked by an earlier part.
     stubbed, regions = _stubs_and_regions(folder, registry)
