@@ -191,11 +191,13 @@ def test_keras_defaults():
     assert (a.lr, a.beta1, a.beta2, a.eps) == (0.001, 0.9, 0.999, 1e-7)
 
 
+# Readable ids: a grade names the failing test, and "[<lambda>2]" says nothing to a student.
 @pytest.mark.parametrize("make", [
-    lambda: SGD(0.1),
-    pytest.param(lambda: SGD(0.1, momentum=0.9), marks=pytest.mark.part("sgd-momentum")),
-    pytest.param(lambda: RMSprop(0.01), marks=pytest.mark.part("rmsprop")),
-    pytest.param(lambda: Adam(0.01), marks=pytest.mark.part("adam")),
+    pytest.param(lambda: SGD(0.1), id="SGD"),
+    pytest.param(lambda: SGD(0.1, momentum=0.9), marks=pytest.mark.part("sgd-momentum"),
+                 id="SGD-momentum"),
+    pytest.param(lambda: RMSprop(0.01), marks=pytest.mark.part("rmsprop"), id="RMSprop"),
+    pytest.param(lambda: Adam(0.01), marks=pytest.mark.part("adam"), id="Adam"),
 ])
 def test_the_layer_sees_the_update(make):
     rng = np.random.default_rng(3)
@@ -475,13 +477,18 @@ def test_a_bad_hyper_parameter_is_refused_when_it_is_set_as_by_the_constructor(m
 
 
 @pytest.mark.parametrize("make, name, value", [
-    pytest.param(SGD, "momentum", np.float32(0.5), marks=pytest.mark.part("sgd-momentum")),
-    (SGD, "weight_decay", np.float64(0.01)),
-    pytest.param(RMSprop, "rho", np.float32(0.5), marks=pytest.mark.part("rmsprop")),
-    pytest.param(RMSprop, "eps", 1e-3, marks=pytest.mark.part("rmsprop")),
-    pytest.param(Adam, "beta1", np.float64(0.5), marks=pytest.mark.part("adam")),
-    pytest.param(Adam, "beta2", 0.9, marks=pytest.mark.part("adam")),
-    pytest.param(Adam, "eps", np.float32(1e-3), marks=pytest.mark.part("adam")),
+    pytest.param(SGD, "momentum", np.float32(0.5), marks=pytest.mark.part("sgd-momentum"),
+                 id="SGD-momentum-float32"),
+    pytest.param(SGD, "weight_decay", np.float64(0.01), id="SGD-weight_decay-float64"),
+    pytest.param(RMSprop, "rho", np.float32(0.5), marks=pytest.mark.part("rmsprop"),
+                 id="RMSprop-rho-float32"),
+    pytest.param(RMSprop, "eps", 1e-3, marks=pytest.mark.part("rmsprop"),
+                 id="RMSprop-eps-float"),
+    pytest.param(Adam, "beta1", np.float64(0.5), marks=pytest.mark.part("adam"),
+                 id="Adam-beta1-float64"),
+    pytest.param(Adam, "beta2", 0.9, marks=pytest.mark.part("adam"), id="Adam-beta2-float"),
+    pytest.param(Adam, "eps", np.float32(1e-3), marks=pytest.mark.part("adam"),
+                 id="Adam-eps-float32"),
 ])
 def test_a_hyper_parameter_set_later_is_kept_as_a_float_and_stepped_with(make, name, value):
     # SGD's momentum set on a plain SGD, which keeps no velocity, failed in the next step.
@@ -542,9 +549,10 @@ def test_an_optimiser_subclass_with_keyword_arguments_of_its_own_is_left_alone()
 
 
 @pytest.mark.parametrize("make", [
-    pytest.param(lambda: SGD(0.1, momentum=0.9), marks=pytest.mark.part("sgd-momentum")),
-    pytest.param(lambda: RMSprop(0.1), marks=pytest.mark.part("rmsprop")),
-    pytest.param(lambda: Adam(0.1), marks=pytest.mark.part("adam")),
+    pytest.param(lambda: SGD(0.1, momentum=0.9), marks=pytest.mark.part("sgd-momentum"),
+                 id="SGD-momentum"),
+    pytest.param(lambda: RMSprop(0.1), marks=pytest.mark.part("rmsprop"), id="RMSprop"),
+    pytest.param(lambda: Adam(0.1), marks=pytest.mark.part("adam"), id="Adam"),
 ])
 def test_get_state_is_a_snapshot_and_set_state_resumes_from_a_copy(make):
     # A checkpoint kept in memory must stay what it was when taken: get_state copies the
