@@ -1676,9 +1676,9 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
         # others may: their failure is what the student needs to see.
         needs = f" (other tests need part {stubbed[0][1].stub[0]} first)" if stubbed else ""
         # A part's tests use the parts before it: an earlier part that fails may be what
-        # fails this one (a wrong gradient checker fails every backward pass it checks, a
-        # softmax that overflows the cross-entropy), so say so, rather than send the
-        # student hunting for a bug in code that is right.
+        # fails this one (a wrong gradient checker fails every backward pass it checks, and
+        # a softmax that overflows fails the cross-entropy), so say so, rather than send
+        # the student hunting for a bug in code that is right.
         if failed_before and not needs:
             needs = (f" (part {failed_before}, before it, failed too: fix it first, as these "
                      "tests may use it)")
