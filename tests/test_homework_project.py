@@ -100,6 +100,14 @@ def test_list_finds_every_marked_test_that_a_whole_collection_finds() -> None:
     assert len(whole) > 100 and listed == set(whole)
 
 
+def test_every_graded_test_has_an_id_a_student_can_read() -> None:
+    # A grade names the failing test: "[<lambda>2]" or "[Adam-eps-value6]" (pytest's ids for
+    # a function and a NumPy scalar) said nothing, and needed quoting in a shell.
+    names = {name for names in collect_tests(ROOT).values() for name in names}
+    unreadable = sorted(n for n in names if re.search(r"<lambda>|\bvalue\d+\b", n))
+    assert unreadable == []
+
+
 def test_a_test_file_that_cannot_be_imported_fails_every_part_it_marks() -> None:
     # The grader reads such a file's text for part("<id>"); marks built from a table of ids
     # (test_layers.py's, once) left those parts graded on their other tests alone.
