@@ -174,10 +174,10 @@ def test_not_a_model_and_not_an_image_are_clear_errors(trained, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["train", "--lr", "-1"], "argument --lr: expected a number > 0, got '-1'"),
-    (["train", "--lr", "0"], "argument --lr: expected a number > 0, got '0'"),
-    (["train", "--lr", "abc"], "argument --lr: expected a number > 0, got 'abc'"),
-    (["train", "--lr", "inf"], "argument --lr: expected a number > 0, got 'inf'"),
+    (["train", "--lr", "-1"], "argument --lr: expected a finite number > 0, got '-1'"),
+    (["train", "--lr", "0"], "argument --lr: expected a finite number > 0, got '0'"),
+    (["train", "--lr", "abc"], "argument --lr: expected a finite number > 0, got 'abc'"),
+    (["train", "--lr", "inf"], "argument --lr: expected a finite number > 0, got 'inf'"),
     (["train", "--epochs", "0"], "argument --epochs: expected an int >= 1, got '0'"),
     (["train", "--epochs", "abc"], "argument --epochs: expected an int >= 1, got 'abc'"),
     (["train", "--seed", "-1"], "argument --seed: expected an int >= 0, got '-1'"),

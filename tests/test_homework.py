@@ -2364,6 +2364,18 @@ def test_list_refuses_a_collection_that_runs_out_of_time(tmp_path: Path) -> None
         grade(project, registry=PARTS_OF_FIXTURE, timeout=1)
 
 
+def test_grading_a_package_that_imports_too_slowly_is_no_grade(tmp_path: Path) -> None:
+    # A --timeout shorter than the import (or an endless loop in it) failed every part, a
+    # grade of 0 that a script grading a class could not tell from a student's.
+    project = write_project(tmp_path)
+    (project / "minilib/slow.py").write_text("import time\n\ntime.sleep(60)\n")
+    init = project / "minilib/__init__.py"
+    init.write_text(init.read_text() + "\nfrom minilib import slow  # noqa: F401\n")
+    with pytest.raises(HomeworkError, match=r"^importing minilib took over 1 s \(--timeout\), "
+                                            r"so no test ran: give a longer --timeout"):
+        grade(project, registry=PARTS_OF_FIXTURE, timeout=1)
+
+
 def test_the_time_limit_is_that_of_one_test_not_of_the_whole_run(tmp_path: Path) -> None:
     # --timeout was the limit of the whole pytest run: a teacher's 10 s, meant for endless
     # loops, failed a correct copy whose many quick tests took longer in all.

@@ -1491,6 +1491,8 @@ def _import_error(project: Path, timeout: float = TIMEOUT) -> str | None:
     its ``__init__``, the submodules it loaded first stay in ``sys.modules``, so in the
     pytest run some test files would import them and pass while the others fail to collect,
     depending only on the order of the imports.
+
+    Raises HomeworkError if the import takes over ``timeout`` seconds.
     """
     packages = _packages(project)
     # A folder with neither its package nor a record to name it (a copy that lost both, or
@@ -1510,7 +1512,11 @@ def _import_error(project: Path, timeout: float = TIMEOUT) -> str | None:
         done = subprocess.run(command, cwd=project, capture_output=True, text=True,
                               errors="replace", timeout=timeout, env=_grading_env())
     except subprocess.TimeoutExpired:
-        return f"importing {names} took over {timeout:g} s"
+        # As for collecting, which imports them too: no test ran, so no grade. A --timeout
+        # shorter than Python takes to import NumPy would otherwise fail every part.
+        raise HomeworkError(f"importing {names} took over {timeout:g} s (--timeout), so no "
+                            "test ran: give a longer --timeout, or look for an endless loop "
+                            "at import") from None
     # The check's line is the last with its prefix, on a line of its own: the package may
     # print at import, even without an end of line ("loading...", end="").
     lines = [line for line in done.stdout.splitlines() if line.startswith("IMPORT-CHECK ")]
@@ -1941,14 +1947,14 @@ def positive_float(text: str) -> float:
     """An argparse type: a finite number > 0 (also used by the ``tinynet`` command).
 
     It raises ArgumentTypeError itself, so that argparse's message reads "argument --lr:
-    expected a number > 0, got 'abc'" rather than naming this function.
+    expected a finite number > 0, got 'abc'" rather than naming this function.
     """
     try:
         value = float(text)
     except ValueError:
         value = math.nan
     if not 0 < value < math.inf:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
     return value
 
 
