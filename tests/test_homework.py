@@ -220,13 +220,17 @@ def test_a_student_copy_is_not_attempted_in_every_part(student: Path) -> None:
     assert report.results["shout"].message == "shout: write shout(s); see docs/text.md"
 
 
-def test_a_long_hint_is_cut_in_the_grade_but_keeps_its_page(tmp_path: Path) -> None:
-    # The grade cut cross-entropy's long hint at 300 characters, and its page with it.
-    hint = "# HINT: " + " ".join(["multiply x by two,"] * 20)
-    project = write_project(tmp_path / "source", ops=OPS.replace("# HINT: multiply x by two",
-                                                                 hint))
+def test_a_long_hint_is_cut_in_the_table_but_kept_whole_in_the_report(tmp_path: Path) -> None:
+    # The grade cut cross-entropy's long hint at 300 characters, and its page with it; then
+    # it cut it in --json too, where nothing needs it short.
+    words = " ".join(["multiply x by two,"] * 20)
+    project = write_project(tmp_path / "source", ops=OPS.replace("multiply x by two", words))
     export(tmp_path / "copy", source=project, parts=["double"], registry=PARTS_OF_FIXTURE)
-    message = grade(tmp_path / "copy", registry=PARTS_OF_FIXTURE).results["double"].message
+    report = grade(tmp_path / "copy", registry=PARTS_OF_FIXTURE)
+    assert report.results["double"].message == f"double: {words}; see docs/ops.md"
+    assert report.to_json()["messages"]["double"] == f"double: {words}; see docs/ops.md"
+    (row,) = [line for line in report.table().splitlines() if line.startswith("double ")]
+    message = row.split(NOT_ATTEMPTED, 1)[1].strip()
     assert len(message) == 300
     assert message.startswith("double: multiply x by two, multiply x by two,"), message
     assert message.endswith("...; see docs/ops.md"), message

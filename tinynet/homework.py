@@ -1009,7 +1009,7 @@ def _find_stub(exc: BaseException | None) -> tuple[str, str] | None:
         if isinstance(e, NotImplementedError) and e.args and isinstance(e.args[0], str):
             match = _STUB_MESSAGE.fullmatch(e.args[0])
             if match:
-                return match.group(1), _stub_line(e.args[0])
+                return match.group(1), _one_line(e.args[0], len(e.args[0]))
         # Depth first, a group's failures in order (hypothesis's groups): of several stubs,
         # the first failure's, the one _error_line shows; then the errors e came from.
         stack.extend((e.__context__, e.__cause__))
@@ -1607,11 +1607,13 @@ class GradeReport:
 
     def table(self) -> str:
         """One row per part (id, status, message), then the score; the parts blocked, which
-        score nothing but were written, are counted after it for a teacher's partial credit."""
+        score nothing but were written, are counted after it for a teacher's partial credit.
+        A message over 300 characters (a long hint) is cut, keeping its "; see <page>"."""
         width = max([len("part"), *map(len, self.results)])
         rows = [f"{'part':<{width}}  {'status':<13}  message"]
         for pid, r in self.results.items():
-            rows.append(f"{pid:<{width}}  {r.status:<13}  {r.message}".rstrip())
+            # A long hint is cut here, not in the report, so that --json keeps it whole.
+            rows.append(f"{pid:<{width}}  {r.status:<13}  {_stub_line(r.message)}".rstrip())
         passed = sum(r.status == PASSED for r in self.results.values())
         blocked = sum(r.status == BLOCKED for r in self.results.values())
         rows.append(f"score: {passed}/{len(self.results)} parts passed ({self.score:.2f})"
