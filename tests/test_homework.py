@@ -1778,6 +1778,23 @@ def test_a_part_id_typo_names_the_argument_the_parts_and_a_close_match(
     assert not any(tmp_path.iterdir())  # refused before anything was written
 
 
+@pytest.mark.parametrize(("typed", "suggestion"), [
+    ("dense", "(did you mean dense-forward or dense-backward?)"),
+    ("sgd", "(did you mean sgd-momentum?)"),
+    ("momentum", "(did you mean sgd-momentum?)"),
+    ("relu,sigmoid", "(part ids are separated by spaces, not commas: relu sigmoid)"),
+])
+def test_a_part_id_of_tinynet_that_is_half_a_name_or_a_list_gets_a_suggestion(
+        typed: str, suggestion: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A teacher typing "dense" or "sgd" was told only that it was no part id, and
+    # "relu,sigmoid" that it might be a folder.
+    with pytest.raises(SystemExit):
+        homework.main(["export", str(tmp_path / "copy"), "--parts", typed])
+    err = capsys.readouterr().err
+    assert err.rstrip().endswith(f"got {typed!r} {suggestion}"), err
+    assert not any(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize("action", ["export", "grade"])
 @pytest.mark.parametrize("name", ["path", "bare word"])
 def test_a_folder_after_parts_is_refused_with_where_to_put_it(

@@ -687,8 +687,14 @@ def _choose(parts: Iterable[str] | None, registry: Mapping[str, Part]) -> list[s
 
 
 def _did_you_mean(pid: str, registry: Mapping[str, Part]) -> str:
-    close = difflib.get_close_matches(pid, list(registry), n=1)
-    return f" (did you mean {close[0]}?)" if close else ""
+    """What the unknown part id ``pid`` may have meant, as " (...)", or "" for nothing."""
+    ids = [p for p in pid.split(",") if p]
+    if len(ids) > 1 and all(p in registry for p in ids):
+        return f" (part ids are separated by spaces, not commas: {' '.join(ids)})"
+    # A part's first word names each part it begins: "dense", its forward and backward.
+    close = [p for p in registry if p.startswith(pid + "-")] if pid else []
+    close = close or difflib.get_close_matches(pid, list(registry), n=1)
+    return f" (did you mean {' or '.join(close)}?)" if close else ""
 
 
 def _part_id(registry: Mapping[str, Part]) -> Any:
