@@ -1016,6 +1016,22 @@ def test_a_git_checkout_copies_what_git_does_not_ignore(tmp_path: Path) -> None:
     assert not any(".egg-info" in name for name in copied), copied
 
 
+def test_exclude_takes_a_folder_git_ignores_but_still_refuses_a_typo(tmp_path: Path) -> None:
+    # The teacher who names an ignored folder to be safe was told it matched no file.
+    source = write_project(tmp_path / "source")
+    subprocess.run(["git", "init", "-q", str(source)], check=True, timeout=60)
+    (source / "generated").mkdir()
+    (source / "generated/test_hidden.py").write_text("def test_x():\n    pass\n")
+    assert "generated/test_hidden.py" not in homework.project_files(source)  # git ignores it
+    with pytest.raises(HomeworkError, match="'generatd' matches no file of the project"):
+        export(tmp_path / "dest", source=source, registry=PARTS_OF_FIXTURE,
+               exclude=["generatd"])
+    export(tmp_path / "dest", source=source, registry=PARTS_OF_FIXTURE,
+           exclude=["generated", "./generated/test_*.py"])
+    assert not (tmp_path / "dest/generated").exists()
+    assert (tmp_path / "dest/tests/test_ops.py").is_file()
+
+
 def test_exclude_leaves_out_a_teachers_hidden_tests(reference: Path, tmp_path: Path) -> None:
     source = tmp_path / "source"
     shutil.copytree(reference, source)

@@ -548,8 +548,9 @@ def _matches(rel: str, pattern: str) -> bool:
 
 def _exclude_patterns(root: Path, patterns: Sequence[str]) -> list[str]:
     """``patterns`` (--exclude) relative to the project at ``root``, a leading ``./`` or the
-    project's own path taken off, each checked to match one of its files: a pattern that
-    matches nothing (a typo, ``./hidden``) would hand the hidden tests out to students."""
+    project's own path taken off, each checked to match one of its files, or a path that
+    git ignores: a pattern that matches nothing (a typo, ``./hidden``) would hand the hidden
+    tests out to students."""
     files = project_files(root)
     checked = []
     for pattern in patterns:
@@ -562,7 +563,9 @@ def _exclude_patterns(root: Path, patterns: Sequence[str]) -> list[str]:
                                     "give a path relative to it") from None
         while rel.startswith("./"):
             rel = rel[2:]
-        if not any(_matches(f, rel) for f in files):
+        # A folder git ignores is left out anyway: naming it too is being careful, not a typo.
+        on_disk = bool(rel) and ".." not in Path(rel).parts and any(root.glob(rel))
+        if not on_disk and not any(_matches(f, rel) for f in files):
             raise HomeworkError(
                 f"--exclude {pattern!r} matches no file of the project {root}: give a path "
                 "relative to it (hidden_tests, tests/test_hidden_*.py), or check its spelling")
