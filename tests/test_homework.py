@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import importlib.util
 import json
 import os
@@ -991,7 +992,8 @@ def test_a_student_copy_imports_and_holds_only_the_project(student: Path) -> Non
     assert files == sorted([homework.EXPORT_RECORD, *project])
     assert read_record(student) == {
         "written_by": "tinynet homework export", "version": 1, "complete": True,
-        "parts": ["double", "counter", "shout"], "files": project}
+        "parts": ["double", "counter", "shout"], "files": project,
+        "sha256": {f: hashlib.sha256((student / f).read_bytes()).hexdigest() for f in project}}
 
 
 def test_a_git_checkout_copies_what_git_does_not_ignore(tmp_path: Path) -> None:
@@ -1293,7 +1295,7 @@ def test_force_replaces_only_the_files_the_earlier_export_wrote(reference: Path,
     (dest / ".venv/bin").mkdir(parents=True)
     (dest / ".venv/bin/python").write_text("#!\n")
     (dest / "docs/notes.md").write_text("my notes\n")
-    (dest / "minilib/ops.py").write_text("edited by the student\n")  # exported: replaced
+    (dest / "minilib/ops.py").unlink()  # exported, deleted since: written again
     export(dest, source=reference, parts=["shout"], force=True, registry=PARTS_OF_FIXTURE,
            exclude=["docs/ops.md", "tests/test_text.py"])
     assert (dest / ".git/HEAD").exists() and (dest / ".venv/bin/python").exists()
@@ -1310,6 +1312,44 @@ def test_force_replaces_only_the_files_the_earlier_export_wrote(reference: Path,
            exclude=["tests"])
     assert not (dest / "tests").exists()  # it only ever held exported files
     assert (dest / ".git/HEAD").exists() and (dest / "docs/notes.md").exists()
+
+
+@pytest.mark.parametrize("edit", ["changed", "changed and left out"])
+def test_force_refuses_to_lose_a_file_changed_since_the_export(
+        edit: str, reference: Path, tmp_path: Path) -> None:
+    # --force overwrote, or deleted as no longer exported, a student's work without a word.
+    dest = tmp_path / "dest"
+    export(dest, source=reference, registry=PARTS_OF_FIXTURE)
+    (dest / "minilib/ops.py").write_text("edited by the student\n")
+    (dest / "docs/ops.md").write_text("the student's notes\n")
+    before = snapshot(dest)
+    exclude = ["docs/ops.md"] if edit == "changed and left out" else []
+    with pytest.raises(HomeworkError) as raised:
+        export(dest, source=reference, force=True, registry=PARTS_OF_FIXTURE, exclude=exclude)
+    assert str(raised.value) == (
+        f"DEST {dest}: docs/ops.md, minilib/ops.py changed since the export wrote them (a "
+        "student's work?); refusing to overwrite them: move them out of DEST, or delete them, "
+        "and export again")
+    assert snapshot(dest) == before  # refused before writing anything, the record included
+    # Moved away, as the message says: the copy is written again.
+    for name in ("minilib/ops.py", "docs/ops.md"):
+        (dest / name).unlink()
+    export(dest, source=reference, force=True, registry=PARTS_OF_FIXTURE, exclude=exclude)
+    assert "raise NotImplementedError" in (dest / "minilib/ops.py").read_text()
+
+
+def test_force_replaces_a_copy_whose_record_has_no_hashes(reference: Path,
+                                                          tmp_path: Path) -> None:
+    # A record written before records kept hashes: nothing to tell an edit by, as before.
+    dest = tmp_path / "dest"
+    export(dest, source=reference, registry=PARTS_OF_FIXTURE)
+    record = read_record(dest)
+    del record["sha256"]
+    (dest / homework.EXPORT_RECORD).write_text(json.dumps(record))
+    (dest / "minilib/ops.py").write_text("edited\n")
+    export(dest, source=reference, force=True, registry=PARTS_OF_FIXTURE)
+    assert "raise NotImplementedError" in (dest / "minilib/ops.py").read_text()
+    assert set(read_record(dest)["sha256"]) == set(read_record(dest)["files"])
 
 
 def test_force_refuses_to_overwrite_a_file_the_export_did_not_write(reference: Path,
@@ -1361,6 +1401,9 @@ RECORDS = {
                        "expected version 1, got 2"),
     "a path outside DEST": ('{"written_by": "tinynet homework export", "version": 1, '
                             '"files": ["../outside.txt"]}', "not a relative path inside DEST"),
+    "hashes of files not listed": ('{"written_by": "tinynet homework export", "version": 1, '
+                                   '"files": [], "sha256": {"a.py": "00"}}',
+                                   '"sha256" is not a map of the files listed to their hashes'),
 }
 
 

@@ -33,6 +33,7 @@ import ast
 import difflib
 import fnmatch
 import functools
+import hashlib
 import importlib.util
 import io
 import json
@@ -721,9 +722,10 @@ def _part_id(registry: Mapping[str, Part]) -> Any:
     return part_id
 
 
-def _read_record(dest: Path) -> set[str]:
-    """The files an earlier export wrote into ``dest``, from its record; raises
-    :class:`HomeworkError` if ``dest`` has no valid record, so is not such a copy."""
+def _read_record(dest: Path) -> tuple[set[str], dict[str, str]]:
+    """The files an earlier export wrote into ``dest``, and the SHA-256 of each as written
+    (none in a partial copy's record, or one written before records kept them), from its
+    record; raises :class:`HomeworkError` if ``dest`` has no valid record, so is not a copy."""
     record_path = dest / EXPORT_RECORD
     refusal = ("--force replaces only a copy written by tinynet homework export; refusing to "
                "touch its contents")
@@ -743,10 +745,32 @@ def _read_record(dest: Path) -> set[str]:
         outside = [f for f in files if not _is_relative_path(f)]
         if outside:
             problem = f'"files" names {outside[0]!r}, not a relative path inside DEST'
+    hashes = record.get("sha256", {})
+    if problem is None and (not isinstance(hashes, dict) or not set(hashes) <= set(files)
+                            or not all(isinstance(h, str) for h in hashes.values())):
+        problem = '"sha256" is not a map of the files listed to their hashes'
     if problem:
         raise HomeworkError(f"DEST {dest} has a {EXPORT_RECORD} that is not an export record "
                             f"({problem}): {refusal}")
-    return set(files)
+    return set(files), hashes
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _check_unchanged(dest: Path, hashes: Mapping[str, str]) -> None:
+    """Refuse, before anything is written, to replace or delete a file that changed since
+    the export wrote it: a student's work, in a copy handed out and then exported over."""
+    changed = [rel for rel, digest in sorted(hashes.items())
+               if (dest / rel).is_file() and not (dest / rel).is_symlink()
+               and _sha256(dest / rel) != digest]
+    if changed:
+        shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5
+                                          else "")
+        raise HomeworkError(f"DEST {dest}: {shown} changed since the export wrote them (a "
+                            "student's work?); refusing to overwrite them: move them out of "
+                            "DEST, or delete them, and export again")
 
 
 def _load_record(path: Path) -> tuple[dict[str, Any], str | None]:
@@ -771,9 +795,10 @@ def _is_relative_path(name: str) -> bool:
             and not Path(name).is_absolute() and not Path(name).drive)
 
 
-def _prepare_dest(dest: Path, source: Path, force: bool) -> set[str]:
+def _prepare_dest(dest: Path, source: Path, force: bool) -> tuple[set[str], dict[str, str]]:
     """Check that ``export`` may write into ``dest``; return the files an earlier export
-    wrote there (empty for a new or empty folder), the only ones it may replace."""
+    wrote there (none for a new or empty folder), the only ones it may replace, and their
+    hashes (see :func:`_read_record`)."""
     if dest == source or source in dest.parents or dest in source.parents:
         holds = ", not hold it" if dest in source.parents else ""
         raise HomeworkError(f"DEST {dest} must be outside the project {source}{holds}")
@@ -785,7 +810,7 @@ def _prepare_dest(dest: Path, source: Path, force: bool) -> set[str]:
         raise HomeworkError(f"DEST {dest} {what} and is not a folder, expected a new or "
                             "empty folder")
     if not dest.is_dir() or not any(dest.iterdir()):
-        return set()
+        return set(), {}
     if not force and not (dest / EXPORT_RECORD).is_file():
         # --force would be refused too: not a copy of tinynet homework export's.
         raise HomeworkError(f"DEST {dest} is not empty and is not a student copy (it has no "
@@ -829,13 +854,17 @@ def _check_overwrites(dest: Path, written: set[str], files: Sequence[str]) -> No
 def _write_record(dest: Path, parts: Sequence[str], files: Iterable[str],
                   complete: bool) -> None:
     """Write the :data:`EXPORT_RECORD` of ``dest``: the parts stubbed and the files written;
-    ``complete`` is false until every file is in place."""
+    ``complete`` is false until every file is in place, and then the record holds the hash
+    of each file, so that the next ``--force`` can tell one changed since."""
     # Only the teacher's export writes records: the grading subprocess, which loads this
     # module beside a student's (maybe broken) tinynet, never imports it.
     from tinynet.atomic import write_atomic
 
-    record = {"written_by": _RECORD_WRITER, "version": _RECORD_VERSION, "complete": complete,
-              "parts": list(parts), "files": sorted(files)}
+    files = sorted(files)
+    record: dict[str, Any] = {"written_by": _RECORD_WRITER, "version": _RECORD_VERSION,
+                              "complete": complete, "parts": list(parts), "files": files}
+    if complete:  # a partial copy's files are half old, half new: no hash would tell
+        record["sha256"] = {rel: _sha256(dest / rel) for rel in files}
     text = json.dumps(record, indent=1) + "\n"
     # Atomic, so the record is always whole: an export interrupted at any point leaves a
     # record that lists every file it may have written.
@@ -880,14 +909,15 @@ def export(dest: str | Path, source: str | Path | None = None,
 
     ``dest`` must be new or empty, or, with ``force``, an earlier copy: a folder holding the
     :data:`EXPORT_RECORD` an export writes. Then only the files that record lists are
-    overwritten or deleted; any other file in ``dest`` stays, and one in the way of the copy
-    stops the export before it writes anything.
+    overwritten or deleted; any other file in ``dest`` stays, and one in the way of the copy,
+    or one of those files changed since it was written, stops the export before it writes
+    anything.
     """
     root = project_root(source)
     dest = Path(dest).resolve()
     chosen = _choose(parts, registry)
     exclude = _exclude_patterns(root, exclude)
-    written = _prepare_dest(dest, root, force)
+    written, hashes = _prepare_dest(dest, root, force)
     project = scan_project(root, registry, exclude)
     missing = [p for p in chosen if not project.regions_of(p)]
     if missing and (root / EXPORT_RECORD).is_file():
@@ -917,6 +947,7 @@ def export(dest: str | Path, source: str | Path | None = None,
         config = (root / "pyproject.toml").read_bytes().decode("utf-8")
         student["pyproject.toml"] = with_lint_exemptions(config, exemptions)
     _check_overwrites(dest, written, project.files)
+    _check_unchanged(dest, hashes)
     # The record comes first and lists the old files and the new ones: if the export is
     # interrupted, DEST is still recognisably a copy, and --force can finish the job.
     dest.mkdir(parents=True, exist_ok=True)
