@@ -520,6 +520,17 @@ def test_refuses_optimizer_state_of_wrong_shape(tmp_path, saved):
     refused(write_archive(tmp_path / "s.npz", doc, arrays), "'opt.1.v' has shape")
 
 
+def test_refuses_a_negative_mean_of_squares_in_the_optimizer_state(tmp_path, saved):
+    # Adam's v is a running mean of squared gradients: loaded negative, it made the next
+    # step's square root NaN, and the training diverge at once.
+    _, doc, arrays = saved
+    arrays["opt.1.v"] = arrays["opt.1.v"].copy()
+    arrays["opt.1.v"][:2] = -1.0
+    refused(write_archive(tmp_path / "v.npz", doc, arrays),
+            r"compile\.optimizer: Adam\(.*\): state 'v' has negative values \(2 of 10\), expected "
+            r"values >= 0 \(a mean of squared gradients\)")
+
+
 def test_refuses_array_of_wrong_dtype(tmp_path, saved):
     _, doc, arrays = saved
     arrays["layer1.b"] = arrays["layer1.b"].astype(np.float64)

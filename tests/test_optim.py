@@ -659,6 +659,20 @@ def test_set_state_refuses_states_that_do_not_fit_by_name():
             Adam().set_state([p], states, iterations=1)
 
 
+@pytest.mark.parametrize("make, name", [(RMSprop, "mean_square"), (Adam, "v")])
+def test_set_state_refuses_a_negative_mean_of_squares(make, name):
+    # sqrt of it is NaN: the first step after the restore would make every weight NaN. A
+    # negative first moment (Adam's m) is a gradient's mean, and fine.
+    p = np.zeros(3, np.float32)
+    opt = make()
+    states = [{n: np.full(3, -0.5 if n == "m" else 0.5, np.float32) for n in opt.state_names}]
+    opt.set_state([p], states, iterations=1)
+    states[0][name][1] = -1e-30
+    with pytest.raises(ValueError, match=rf"state '{name}' has negative values \(1 of 3\), "
+                                         r"expected values >= 0 \(a mean of squared gradients\)$"):
+        opt.set_state([p], states, iterations=1)
+
+
 @pytest.mark.parametrize("q_state, iterations, message", [
     # The first parameter's state fits, the second's does not.
     ({"m": np.zeros(2, np.float32)}, 5, r"state names \['m'\], expected \['m', 'v'\]"),

@@ -526,7 +526,10 @@ def load_model(path: str | os.PathLike,
     model.set_weights([arrays[key] for key in weight_keys])
     if compiled is not None:
         states = [{name: arrays[key] for name, key in keys.items()} for keys in state_keys]
-        model.optimizer.set_state([p for p, _ in model.parameters()], states, iterations)
+        try:  # shapes and dtypes are checked above; set_state checks the values too
+            model.optimizer.set_state([p for p, _ in model.parameters()], states, iterations)
+        except ValueError as err:
+            raise ModelFormatError(path, f"compile.optimizer: {err}") from None
     if input_shape is not None:
         model.input_shape = tuple(input_shape)
     model.history = history

@@ -73,6 +73,9 @@ class Optimizer(RefusesOtherLibraries):
 
     #: Names of the per-parameter state arrays, in the order :meth:`update` uses them.
     state_names: tuple[str, ...] = ()
+    #: Those of them that are running means of squared gradients, never negative: a
+    #: negative one restored would make the step's square root NaN.
+    square_states: tuple[str, ...] = ()
     #: Each hyper-parameter and its :data:`Range`: ``__setattr__`` checks every value set,
     #: the constructor's and a callback's alike.
     hyper_parameters: ClassVar[dict[str, Range]] = {"lr": (0.0, None, False)}
@@ -142,7 +145,8 @@ class Optimizer(RefusesOtherLibraries):
         """Restore what :meth:`get_state` returned, and the step count, for ``params``.
 
         Raises ValueError, before any state changes, unless each of ``params`` has a state
-        with the names, dtypes and shapes its own has, and ``iterations`` is an int >= 0."""
+        with the names, dtypes and shapes its own has, none of its :attr:`square_states`
+        negative, and ``iterations`` is an int >= 0."""
         # Checked first, as the states are: converted after the states were copied in, a bad
         # count refused them half restored.
         iterations = int_at_least(f"{type(self).__name__}: iterations", iterations, 0)
@@ -157,6 +161,11 @@ class Optimizer(RefusesOtherLibraries):
                 if v.shape != state[k].shape or v.dtype != state[k].dtype:
                     raise ValueError(f"{self!r}: state {k!r} is {v.dtype} {v.shape}, expected "
                                      f"{state[k].dtype} {state[k].shape}")
+                negative = np.count_nonzero(v < 0) if k in self.square_states else 0
+                if negative:
+                    raise ValueError(f"{self!r}: state {k!r} has negative values ({negative} of "
+                                     f"{v.size}), expected values >= 0 (a mean of squared "
+                                     "gradients)")
         # All checked first: a refused restore leaves the optimiser as it was (half a
         # checkpoint with the old step count would be neither run).
         for state, saved in pairs:
@@ -328,6 +337,7 @@ class RMSprop(Optimizer):
     """
 
     state_names = ("mean_square",)
+    square_states = ("mean_square",)
     hyper_parameters: ClassVar[dict[str, Range]] = {
         **Optimizer.hyper_parameters, "rho": (0.0, 1.0, True), "eps": (0.0, None, False),
     }
@@ -374,6 +384,7 @@ class Adam(Optimizer):
     """
 
     state_names = ("m", "v")
+    square_states = ("v",)
     hyper_parameters: ClassVar[dict[str, Range]] = {
         **Optimizer.hyper_parameters, "beta1": (0.0, 1.0, True), "beta2": (0.0, 1.0, True),
         "eps": (0.0, None, False),
