@@ -152,9 +152,11 @@ def extreme_logits(shape, dtype=np.float64) -> st.SearchStrategy[np.ndarray]:
 
 
 def probabilities(shape) -> st.SearchStrategy[np.ndarray]:
-    """Strictly positive float64 arrays (probabilities, not necessarily normalised), for the
-    cross-entropy that takes probabilities and whose derivative divides by them."""
-    return hnp.arrays(np.float64, shape, elements=st.floats(0.05, 1.0))
+    """Strictly positive float64 rows (N, K) that sum to 1, for the cross-entropy that takes
+    probabilities (it refuses rows that do not sum to 1) and whose derivative divides by
+    them."""
+    positive = hnp.arrays(np.float64, shape, elements=st.floats(0.05, 1.0))
+    return positive.map(lambda p: p / p.sum(axis=1, keepdims=True))
 
 
 @st.composite

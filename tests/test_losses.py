@@ -102,7 +102,6 @@ def test_cross_entropy_is_non_negative_for_any_targets(data):
     for y in (soft, labels):
         assert CrossEntropy(from_logits=True).forward(z, y) >= 0
     p = data.draw(probabilities(z.shape))
-    p = p / p.sum(axis=1, keepdims=True)
     assert CrossEntropy().forward(p, labels) >= 0
 
 
@@ -442,6 +441,24 @@ def test_cross_entropy_on_probabilities_refuses_numbers_outside_0_1(y_pred):
                                          r"from_logits=True"):
         CrossEntropy().forward(y_pred, np.array([1]))
     CrossEntropy(from_logits=True).forward(y_pred, np.array([1]))  # logits may be anything
+
+
+@pytest.mark.part("cross-entropy")
+@pytest.mark.parametrize("y_pred, row, total", [
+    ([[0.9, 0.8, 0.7], [0.2, 0.3, 0.5]], 0, "2.4"),  # Sigmoid outputs: each its own probability
+    ([[0.2, 0.3, 0.5], [0.1, 0.0, 0.0]], 1, "0.1"),
+])
+def test_cross_entropy_on_probabilities_refuses_rows_that_do_not_sum_to_1(y_pred, row, total):
+    # A model ending in Sigmoid trained on the loss falling to 0 as every output went to 1,
+    # at chance accuracy: the loss only pushes the true class's output up.
+    with pytest.raises(ValueError, match=rf"each row of y_pred must be a distribution over "
+                                         rf"the 3 classes, summing to 1, got a sum of {total} "
+                                         rf"in row {row}: end the model with Softmax\(\)"):
+        CrossEntropy().forward(np.array(y_pred), np.array([0, 2]))
+    CrossEntropy(from_logits=True).forward(np.array(y_pred), np.array([0, 2]))
+    # A float32 softmax's rows sum to 1 only to about 1e-7: within the slack.
+    z = np.random.default_rng(0).standard_normal((64, 10)).astype(np.float32)
+    CrossEntropy().forward(softmax(z), np.zeros(64, int))
 
 
 @pytest.mark.parametrize("rows, row, total", [

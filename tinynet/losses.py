@@ -176,6 +176,18 @@ class CrossEntropy(Loss):
                 f"{y_pred.min():.4g} to {y_pred.max():.4g}: end the model with Softmax(), or "
                 "use CrossEntropy(from_logits=True) on logits"
             )
+        if not self.from_logits and N:
+            # Sigmoid outputs are in [0, 1] but each is its own probability: the loss only
+            # pushes the true class's up, and with nothing to pull the others down it falls
+            # to 0 as every output goes to 1, at chance accuracy.
+            sums = y_pred.sum(axis=1, dtype=np.float64)  # (N,)
+            worst = int(np.argmax(np.abs(sums - 1)))
+            if abs(sums[worst] - 1) > PROBABILITY_SLACK:
+                raise ValueError(
+                    f"{self!r}: each row of y_pred must be a distribution over the {K} "
+                    f"classes, summing to 1, got a sum of {sums[worst]:.4g} in row {worst}: "
+                    "end the model with Softmax(), or use CrossEntropy(from_logits=True) on "
+                    "logits")
         return y_pred, y_true
 
     def get_config(self) -> dict[str, Any]:
@@ -301,8 +313,9 @@ def check_targets(y_true: np.ndarray, num_classes: int, name: str = "y_true") ->
     )
 
 
-#: How far above 1 CrossEntropy lets a "probability" go: a gradient check nudges a
-#: probability of 1 by about 1e-6; logits and ReLU outputs are far outside.
+#: How far above 1 CrossEntropy lets a "probability", or a row's sum of them, go: a
+#: gradient check nudges a probability of 1 by about 1e-6; logits and ReLU outputs, and a
+#: Sigmoid's rows, are far outside.
 PROBABILITY_SLACK = 1e-3
 
 
