@@ -927,6 +927,24 @@ def test_keras_2s_val_acc_is_maximised_in_mode_auto():
     assert ModelCheckpoint("m.npz", monitor="val_loss").mode == "min"
 
 
+@pytest.mark.parametrize("monitor", ["val_f1", "precision", "val_top2"])
+def test_mode_auto_refuses_a_metric_whose_direction_it_cannot_tell(monitor):
+    # An F1 score taken for a loss stopped the run as it improved, and restored its worst
+    # epoch's weights.
+    for make in (lambda **kw: EarlyStopping(**kw),
+                 lambda **kw: ModelCheckpoint("m.npz", save_best_only=True, **kw)):
+        with pytest.raises(ValueError, match=rf"mode='auto' cannot tell whether a larger or a "
+                                             rf"smaller '{monitor}' is better .*: pass "
+                                             rf"mode='max' or mode='min'$"):
+            make(monitor=monitor)
+        assert make(monitor=monitor, mode="max").mode == "max"
+    # Saving every epoch compares nothing: no direction is needed.
+    ModelCheckpoint("m.npz", monitor=monitor)
+    for name, mode in [("val_mae", "min"), ("mean_absolute_error", "min"), ("val_mse", "min"),
+                       ("val_my_loss", "min"), ("val_sparse_categorical_accuracy", "max")]:
+        assert EarlyStopping(monitor=name).mode == mode
+
+
 def test_the_scheduler_refuses_a_rate_that_is_infinite_or_not_positive():
     m = model()
     for bad in (math.inf, math.nan, 0.0, -0.1):

@@ -305,15 +305,25 @@ def _monitored(owner: str, monitor: str, logs: Logs) -> float:
     return logs[monitor]
 
 
-def _mode(owner: str, mode: Any, monitor: str) -> str:
+def _mode(owner: str, mode: Any, monitor: str, needed: bool = True) -> str:
     """``"min"`` or ``"max"``, whether a smaller or a larger ``monitor`` is better: ``mode``
-    itself, or for ``"auto"`` max when the name contains "acc" (an accuracy) and min
-    otherwise (a loss); a ValueError naming ``owner`` for any other ``mode``."""
+    itself, or for ``"auto"`` max when the name contains "acc" (an accuracy) and min when it
+    contains "loss" or "error", or is "mae" or "mse"; a ValueError naming ``owner`` for any
+    other ``mode``, or for "auto" and another name when the direction is ``needed``."""
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"{owner}: mode must be 'auto', 'min' or 'max', got {mode!r}")
-    if mode == "auto":
-        return "max" if "acc" in monitor else "min"
-    return mode
+    if mode != "auto":
+        return mode
+    name = monitor.removeprefix("val_")
+    if "acc" in name:
+        return "max"
+    if "loss" in name or "error" in name or name in ("mae", "mse") or not needed:
+        return "min"
+    # Taken as a loss, a metric of one's own that grows as it improves (an F1 score) would
+    # stop the run when it improves, and restore or keep its worst epoch.
+    raise ValueError(f"{owner}: mode='auto' cannot tell whether a larger or a smaller "
+                     f"{monitor!r} is better (only accuracies, losses and errors): pass "
+                     "mode='max' or mode='min'")
 
 
 class EarlyStopping(Callback):
@@ -324,7 +334,9 @@ class EarlyStopping(Callback):
         patience: epochs with no improvement after which training stops (as in Keras: with
             patience 2, the second epoch that does not improve on the best is the last).
         min_delta: the smallest change that counts as an improvement.
-        mode: ``"min"``, ``"max"``, or ``"auto"`` (max for names containing "acc").
+        mode: ``"min"``, ``"max"``, or ``"auto"``: max for names containing "acc", min for
+            those containing "loss" or "error" and for "mae" and "mse"; for any other name
+            (a metric of your own) "auto" is refused.
         baseline: a value the monitored one must beat (by more than ``min_delta``), or None.
             As in Keras, the patience starts again only at an epoch that beats both the
             baseline and the best epoch so far: until one does, every epoch counts towards
@@ -470,7 +482,8 @@ class ModelCheckpoint(Callback):
         monitor: the logs key compared when ``save_best_only``, e.g. ``"val_loss"``.
         save_best_only: save only when ``monitor`` improved on the best value seen so far
             (with a fixed ``filepath``, that file always holds the best model).
-        mode: ``"min"``, ``"max"``, or ``"auto"`` (max for names containing "acc").
+        mode: ``"min"``, ``"max"``, or ``"auto"``, as for :class:`EarlyStopping` (needed
+            only with ``save_best_only``).
         verbose: 1 prints a line each time the model is saved, and with ``save_best_only``
             one for each epoch that did not improve, as Keras does.
 
@@ -490,9 +503,10 @@ class ModelCheckpoint(Callback):
             raise ValueError(f"ModelCheckpoint: filepath {self.filepath!r} is not a valid "
                              f"template: {err} (use named fields such as {{epoch}})") from err
         _check_monitor("ModelCheckpoint", monitor)
-        self.mode = _mode("ModelCheckpoint", mode, monitor)
-        self.monitor, self.verbose = monitor, _zero_or_one("ModelCheckpoint", verbose)
         self.save_best_only = flag(save_best_only, "save_best_only", "ModelCheckpoint")
+        # Every epoch saved: no value is compared, so no direction is needed.
+        self.mode = _mode("ModelCheckpoint", mode, monitor, needed=self.save_best_only)
+        self.monitor, self.verbose = monitor, _zero_or_one("ModelCheckpoint", verbose)
         # Kept across fit calls, so that a second fit only saves models better than the first.
         self.best = -math.inf if self.mode == "max" else math.inf
         self.best_epoch: int | None = None
