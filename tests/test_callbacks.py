@@ -861,8 +861,10 @@ def test_a_monitor_under_another_name_than_compiles_is_named_as_such(callback):
     message = str(missing.value)
     assert "monitor 'val_accuracy' is not among the logs ['acc', 'loss', 'val_acc', " in message
     assert ("the logs hold the loss and the metrics compile was given, under the names given: "
-            "metrics=['acc'] logs acc and val_acc") in message
+            "metrics=['acc'] logs acc and val_acc; did you mean 'val_acc'?") in message
     assert "validation_data" not in message
+    with pytest.raises(KeyError, match=r"; did you mean 'val_accuracy'\?"):
+        EarlyStopping(monitor="val_acc").on_epoch_end(0, {"loss": 0.5, "val_accuracy": 0.8})
 
 
 def test_callbacks_take_true_and_false_for_verbose_as_fit_does():
