@@ -280,6 +280,27 @@ def test_nan_or_inf_in_the_data_is_refused_before_anything_runs(bad):
         np.testing.assert_array_equal(w, w0)
 
 
+@pytest.mark.parametrize("bad", [1e39, -1e300])
+def test_numbers_too_large_for_float32_are_refused_before_anything_runs(bad):
+    # Finite in float64, they became inf in the model's float32: predict gave NaN with only
+    # NumPy's warnings, and fit blamed the NaN or inf it had checked the inputs for.
+    x, y = blobs(2, n=64)
+    x = x.astype(np.float64)
+    x[12, 1] = bad
+    model = compiled()
+    before = model.get_weights()
+    for call in (lambda: model.fit(x, y, verbose=0), lambda: model.evaluate(x, y),
+                 lambda: model.predict(x)):
+        with pytest.raises(ValueError, match=r"^x holds numbers too large for the model's "
+                                             r"float32 \(\|x\| <= 3.403e\+38\), the first in "
+                                             r"sample 12$"):
+            call()
+    for w, w0 in zip(model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(w, w0)
+    x[12, 1] = 3e38  # large, but a float32: taken
+    assert model.predict(x).shape == (64, 2)
+
+
 def test_a_step_whose_loss_is_nan_is_not_taken():
     x, y = blobs(2, n=16)
     x[3, 0] = np.nan  # train_step takes a batch as it is: the loss comes out NaN

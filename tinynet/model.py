@@ -761,20 +761,27 @@ class Sequential(RefusesOtherLibraries):
                                                "validation_data[1]")
         return x, y, epochs, batch_size, validation_data, verbose, initial_epoch
 
-    @staticmethod
-    def _check_x(x: ArrayLike, name: str, finite: bool = False) -> np.ndarray:
+    def _check_x(self, x: ArrayLike, name: str, finite: bool = False) -> np.ndarray:
         """``x`` as an array of numbers with a batch axis, or a ValueError naming it; with
-        ``finite``, also refused when it holds NaN or infinity (a whole data set is checked
+        ``finite``, also refused when it holds NaN or infinity, or numbers too large for the
+        model's dtype, which would turn into infinities in it (a whole data set is checked
         once, so that no NaN turns into a silent wrong prediction)."""
         x = real_array(x, name, "Sequential")
         if x.ndim < 1:
             raise ValueError(f"{name} must have a batch axis, got a scalar")
+        if not (finite and x.dtype.kind == "f" and x.size):
+            return x
         # x.min() and x.max() rather than np.isfinite(x).all(): no array as large as x is
         # made, and a NaN anywhere makes both NaN.
-        if finite and x.dtype.kind == "f" and x.size and not (
-                np.isfinite(x.min()) and np.isfinite(x.max())):
+        low, high = x.min(), x.max()
+        if not (np.isfinite(low) and np.isfinite(high)):
             bad = np.flatnonzero(~np.isfinite(x.reshape(len(x), -1)).all(axis=1))[0]
             raise ValueError(f"{name} holds NaN or infinite values, the first in sample {bad}")
+        limit = float(np.finfo(self.dtype).max)
+        if max(-low, high) > limit:  # 1e39 in float64 is inf in float32
+            bad = np.flatnonzero((np.abs(x.reshape(len(x), -1)) > limit).any(axis=1))[0]
+            raise ValueError(f"{name} holds numbers too large for the model's {self.dtype} "
+                             f"(|x| <= {limit:.4g}), the first in sample {bad}")
         return x
 
     def _check_data(self, x: ArrayLike, y: ArrayLike, x_name: str,
