@@ -1086,6 +1086,24 @@ def test_unknown_names_in_compile_are_refused(kwargs):
         mlp(0).compile(**kwargs)
 
 
+def test_an_optimiser_that_trained_another_model_is_refused():
+    # Shared, it started the second model's Adam at the first model's step 201, and the
+    # second model's file recorded steps it never took.
+    x, y = blobs(0)
+    opt = Adam(0.01)
+    first = mlp(0)
+    first.compile(CrossEntropy(), opt)
+    first.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    second = mlp(1)
+    with pytest.raises(ValueError, match=r"^optimizer: Adam\(.*\) has trained another "
+                                         r"model's parameters \(8 steps\): give each model an "
+                                         r"optimiser of its own, Adam\(\.\.\.\)$"):
+        second.compile(CrossEntropy(), opt)
+    assert second.optimizer is None
+    first.compile(CrossEntropy(), opt)  # its own model's: kept, as before
+    second.compile(CrossEntropy(), Adam(0.01))
+
+
 def test_compiling_again_starts_a_new_optimiser_afresh_and_keeps_the_same_one():
     x, y = blobs(2, n=32)
     model = compiled()

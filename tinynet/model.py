@@ -403,7 +403,8 @@ class Sequential(RefusesOtherLibraries):
 
         Compiling again (after ``fit``, say) with a name or a new Optimizer starts the
         optimiser afresh: zero momentum and moments, step count 0. Passing the model's own
-        ``model.optimizer`` keeps its state, as in Keras.
+        ``model.optimizer`` keeps its state, as in Keras. An optimiser that has trained
+        another model is refused (ValueError).
         """
         if _is_optimizer(loss) and not _is_optimizer(optimizer):
             raise ValueError(f"loss must be a Loss or a loss's name, got the optimiser {loss!r}: "
@@ -412,6 +413,12 @@ class Sequential(RefusesOtherLibraries):
                              "read the same way")
         loss = losses_module.get(loss)
         optimizer = optim_module.get(optimizer)
+        if not optimizer.has_state_only_for([p for p, _ in self.parameters()]):
+            # Its step count and moments are another model's: Adam's bias correction would
+            # start at that model's step, and saving would record its count.
+            raise ValueError(f"optimizer: {optimizer!r} has trained another model's parameters "
+                             f"({optimizer.iterations} steps): give each model an optimiser of "
+                             f"its own, {type(optimizer).__name__}(...)")
         named = _named_metrics(metrics)
         # Set once all three are checked: a refused compile leaves the model as it was.
         self.loss, self.optimizer, self.metrics = loss, optimizer, named

@@ -136,6 +136,12 @@ class Optimizer(RefusesOtherLibraries):
                                   "update(param, grad, state, work), which changes param in "
                                   "place (docs/optimizers.md#an-optimiser-of-your-own)")
 
+    def has_state_only_for(self, params: list[np.ndarray]) -> bool:
+        """Whether every array this optimiser has stepped (or kept a state for) is one of
+        ``params``: False for an optimiser that has trained another model."""
+        ids = {id(p) for p in params}
+        return all(key in ids for key in self._state)
+
     def get_state(self, params: list[np.ndarray]) -> list[dict[str, np.ndarray]]:
         """Copies of the state arrays of each of ``params`` (for saving a checkpoint)."""
         return [{k: v.copy() for k, v in self.state(p).items()} for p in params]
