@@ -397,13 +397,21 @@ def test_what_is_not_a_callback_is_refused_by_name_before_training(callbacks, me
     assert all(np.array_equal(a, b) for a, b in zip(before, m.get_weights(), strict=True))
 
 
+class RefuseToBeginEpoch(Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        raise ValueError("refused")
+
+
 @pytest.mark.parametrize("make, error", [
     (lambda folder: ModelCheckpoint(str(folder / "missing" / "e{epoch}.npz")),
      FileNotFoundError),
     (lambda folder: RefuseToBegin(), ValueError),
     (lambda folder: LearningRateScheduler(lambda epoch: -0.1), ValueError),  # epoch 0 begins
     (lambda folder: RefuseToBegin(KeyboardInterrupt), KeyboardInterrupt),  # Ctrl-C
-], ids=["checkpoint-folder", "on_train_begin", "schedule", "interrupted"])
+    # The schedule set lr = 0.5 before a later callback refused the first epoch.
+    (lambda folder: [LearningRateScheduler(lambda epoch: 0.5), RefuseToBeginEpoch()],
+     ValueError),
+], ids=["checkpoint-folder", "on_train_begin", "schedule", "interrupted", "scheduled-then-refused"])
 def test_a_fit_refused_before_its_first_step_keeps_the_models_history(tmp_path, make, error):
     # fit put its new, empty History on the model before the callbacks began: a refusal
     # there lost the History of the fits before (or loaded with a checkpoint), which a save
@@ -414,7 +422,7 @@ def test_a_fit_refused_before_its_first_step_keeps_the_models_history(tmp_path, 
     m.stop_training = True  # as a callback that ended that fit early leaves it
     logged = {key: list(values) for key, values in history.history.items()}
     with pytest.raises(error):
-        m.fit(x, y, epochs=2, batch_size=BATCH, verbose=0, callbacks=[make(tmp_path)])
+        m.fit(x, y, epochs=2, batch_size=BATCH, verbose=0, callbacks=make(tmp_path))
     assert m.history is history and history.epoch == [0, 1] and history.history == logged
     assert m.stop_training is True
     assert m.steps_trained == 2 * STEPS and m.optimizer.lr == 0.1

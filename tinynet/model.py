@@ -530,6 +530,8 @@ class Sequential(RefusesOtherLibraries):
         # fits before or loaded with a checkpoint, was replaced by the new empty one.
         steps_before = self.steps_trained
         kept = self.history, self.stop_training, self.input_shape
+        # A LearningRateScheduler sets lr in on_epoch_begin, before the epoch's first step.
+        kept_hyper = {k: getattr(self.optimizer, k) for k in self.optimizer.hyper_parameters}
         self.history = history
         self.stop_training = False
         self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
@@ -539,6 +541,8 @@ class Sequential(RefusesOtherLibraries):
         except BaseException:
             if self.steps_trained == steps_before:
                 self.history, self.stop_training, self.input_shape = kept
+                for name, value in kept_hyper.items():
+                    setattr(self.optimizer, name, value)
             progress.end_line()  # the error's message, printed next, on a line of its own
             raise
         return history
