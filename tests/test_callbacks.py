@@ -955,16 +955,23 @@ def test_mode_auto_refuses_a_metric_whose_direction_it_cannot_tell(monitor):
         assert EarlyStopping(monitor=name).mode == mode
 
 
-def test_the_scheduler_refuses_a_rate_that_is_infinite_or_not_positive():
+def test_the_scheduler_refuses_a_rate_that_is_infinite_or_not_positive_or_not_a_number():
+    # None and an array failed in float() with words naming neither the schedule nor the
+    # epoch, and the string "0.5" was taken.
     m = model()
-    for bad in (math.inf, math.nan, 0.0, -0.1):
+    for bad in (math.inf, math.nan, 0.0, -0.1, None, "0.5", True, np.array([0.1, 0.2])):
         scheduler = LearningRateScheduler(functools.partial(lambda rate, epoch: rate, bad))
         scheduler.set_model(m)
         with pytest.raises(ValueError, match=rf"^LearningRateScheduler: the schedule gave "
-                                             rf"lr={bad!r} for epoch 0; it must be a positive "
-                                             rf"number$"):
+                                             rf"lr={re.escape(repr(bad))} for epoch 0; it must "
+                                             rf"be a positive number$"):
             scheduler.on_epoch_begin(0)
         assert m.optimizer.lr == 0.1
+    for good in (0.5, np.float32(0.25), 1):
+        scheduler = LearningRateScheduler(functools.partial(lambda rate, epoch: rate, good))
+        scheduler.set_model(m)
+        scheduler.on_epoch_begin(0)
+        assert m.optimizer.lr == good and type(m.optimizer.lr) is float
 
 
 def test_a_schedule_whose_lr_has_a_default_is_given_the_rate():

@@ -22,6 +22,7 @@ import difflib
 import functools
 import inspect
 import math
+import numbers
 import os
 import sys
 import time
@@ -629,11 +630,15 @@ class LearningRateScheduler(Callback):
                              "name (def my_metric(y_pred, y_true): ...) and compile again")
 
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
-        lr = float(self.schedule(epoch, self.model.optimizer.lr) if self._takes_lr
-                   else self.schedule(epoch))
-        if not (math.isfinite(lr) and lr > 0):
+        lr = (self.schedule(epoch, self.model.optimizer.lr) if self._takes_lr
+              else self.schedule(epoch))
+        # float() would take the string "0.5" and refuse None and arrays in words that
+        # name neither the schedule nor the epoch.
+        if not (isinstance(lr, numbers.Real) and not isinstance(lr, bool)
+                and math.isfinite(lr) and lr > 0):
             raise ValueError(f"LearningRateScheduler: the schedule gave lr={lr!r} for epoch "
                              f"{epoch}; it must be a positive number")
+        lr = float(lr)
         self.model.optimizer.lr = lr
         if self.verbose:
             print(f"Epoch {epoch + 1}: learning rate {lr:.3g}")
