@@ -380,6 +380,20 @@ def test_one_callback_alone_is_taken_as_in_keras():
     assert history.epoch == [0, 1]  # epoch 1 is no better by 10 than epoch 0: it stops there
 
 
+def test_a_callback_listed_twice_is_refused_before_training():
+    # Its hooks ran twice an epoch: an EarlyStopping(patience=1) stopped after one epoch.
+    x, y = data()
+    m = model()
+    before = m.get_weights()
+    stopper = EarlyStopping(monitor="loss", patience=1)
+    with pytest.raises(ValueError, match=r"^callbacks\[2\] is callbacks\[0\] again \(the "
+                                         r"same EarlyStopping object\): list each callback "
+                                         r"once$"):
+        m.fit(x, y, epochs=3, batch_size=BATCH, verbose=0,
+              callbacks=[stopper, History(), stopper])
+    assert all(np.array_equal(a, b) for a, b in zip(before, m.get_weights(), strict=True))
+
+
 @pytest.mark.parametrize("callbacks, message", [
     ([EarlyStopping], r"callbacks\[0\] is the class EarlyStopping, not a callback: make "
                       r"one, EarlyStopping\(\.\.\.\)"),

@@ -113,7 +113,7 @@ def _callback_list(callbacks: Iterable[Callback] | Callback | None) -> list[Call
     them alone (as Keras takes it), or None for none. A TypeError names what is not a
     Callback object, before any training: a class where an object was meant
     (``callbacks=[EarlyStopping]``) would otherwise fail inside fit with a message about
-    ``set_model``'s arguments."""
+    ``set_model``'s arguments. A ValueError names a callback listed twice."""
     def refuse(where: str, item: object) -> TypeError:
         if isinstance(item, type) and issubclass(item, Callback):
             return TypeError(f"{where} is the class {item.__name__}, not a callback: make "
@@ -133,6 +133,11 @@ def _callback_list(callbacks: Iterable[Callback] | Callback | None) -> list[Call
     for i, cb in enumerate(callbacks):
         if not isinstance(cb, Callback):
             raise refuse(f"callbacks[{i}]", cb)
+        # Its hooks would run twice an epoch: an EarlyStopping would count each epoch twice.
+        first = next(j for j, other in enumerate(callbacks) if other is cb)
+        if first != i:
+            raise ValueError(f"callbacks[{i}] is callbacks[{first}] again (the same "
+                             f"{type(cb).__name__} object): list each callback once")
     return callbacks
 
 
