@@ -520,6 +520,27 @@ def test_refuses_optimizer_state_of_wrong_shape(tmp_path, saved):
     refused(write_archive(tmp_path / "s.npz", doc, arrays), "'opt.1.v' has shape")
 
 
+def test_a_frozen_layer_stays_frozen_when_saved_and_loaded(tmp_path):
+    model, x, y = trained_model()
+    model.layers[0].trainable = False
+    loaded = load_model(save_model(model, tmp_path / "frozen.npz"))
+    assert [layer.trainable for layer in loaded.layers] == [
+        layer.trainable for layer in model.layers]
+    assert not loaded.layers[0].trainable and loaded.layers[-2].trainable
+    # Both go on training the same way: the frozen layer is still frozen after loading.
+    for m in (model, loaded):
+        m.fit(x, y, epochs=3, batch_size=16, verbose=0, initial_epoch=2)
+    for a, b in zip(model.get_weights(), loaded.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_refuses_a_trainable_that_is_not_a_bool(tmp_path, saved):
+    _, doc, arrays = saved
+    doc["layers"][0]["trainable"] = "no"
+    refused(write_archive(tmp_path / "t.npz", doc, arrays),
+            r"layers\[0\]: 'trainable' must be a JSON bool, got 'no'")
+
+
 def test_refuses_a_negative_mean_of_squares_in_the_optimizer_state(tmp_path, saved):
     # Adam's v is a running mean of squared gradients: loaded negative, it made the next
     # step's square root NaN, and the training diverge at once.

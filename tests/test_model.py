@@ -1,6 +1,7 @@
 """Sequential: training, reproducibility, stability, input validation and the Keras-like API."""
 
 import ast
+import re
 import warnings
 from pathlib import Path
 
@@ -1084,6 +1085,49 @@ def test_loss_names_in_any_case_as_optimiser_names():
 def test_unknown_names_in_compile_are_refused(kwargs):
     with pytest.raises(ValueError, match="must be"):
         mlp(0).compile(**kwargs)
+
+
+def test_a_frozen_layer_keeps_its_parameters_while_the_others_train():
+    # layer.trainable = False was an attribute nothing read: fit moved the "frozen" weights.
+    x, y = blobs(0)
+    model = mlp(0)
+    model.compile(CrossEntropy(), Adam(0.01))
+    model.layers[0].trainable = False
+    before = model.get_weights()
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    after = model.get_weights()
+    for i in (0, 1):  # the first Dense's W and b
+        np.testing.assert_array_equal(after[i], before[i])
+    for i in (2, 3):  # the second's trained
+        assert not np.array_equal(after[i], before[i])
+    assert model.trainable and [p for p, _ in model.trainable_parameters()] == [
+        p for p, _ in model.parameters()][2:]
+    # The whole model, as in Keras: nothing moves, and summary counts what is frozen.
+    model.trainable = False
+    assert not model.trainable and not any(layer.trainable for layer in model.layers)
+    frozen = model.get_weights()
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    for w, w0 in zip(model.get_weights(), frozen, strict=True):
+        np.testing.assert_array_equal(w, w0)
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert lines[0].endswith("Total params: 42\nTrainable params: 0\nNon-trainable params: 42")
+    model.layers[2].trainable = True
+    lines.clear()
+    model.summary(print_fn=lines.append)
+    assert lines[0].endswith("Trainable params: 18\nNon-trainable params: 24")
+
+
+@pytest.mark.parametrize("value", ["False", 0, None])
+def test_trainable_must_be_true_or_false(value):
+    # The string "False" is truthy: it would have left the layer training.
+    with pytest.raises(TypeError, match=rf"^Dense: trainable must be True or False, got "
+                                        rf"{re.escape(repr(value))}$"):
+        Dense(2, 3).trainable = value
+    model = mlp(0)
+    with pytest.raises(TypeError, match=r"^Sequential: trainable must be True or False"):
+        model.trainable = value
+    assert all(layer.trainable for layer in model.layers)
 
 
 def test_an_optimiser_that_trained_another_model_is_refused():

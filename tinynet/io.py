@@ -18,6 +18,7 @@ The JSON document::
       "steps_trained": 1876,  (model.steps_trained; older files: the optimiser's iterations)
       "input_shape": [784] or null,
       "layers": [{"class": "Dense", "config": {"in_features": 784, ...}}, ...],
+                  (and "trainable": false in the entry of a frozen layer)
       "compile": null, or {
         "loss": {"class": "CrossEntropy", "config": {"from_logits": false, ...}},
         "optimizer": {"class": "Adam", "config": {"lr": 0.001, ...}, "iterations": 1876},
@@ -117,6 +118,14 @@ def _own_class(module: Any, name: str, base: type) -> type | None:
     return cls if isinstance(cls, type) and issubclass(cls, base) and cls is not base else None
 
 
+def _layer_entry(layer: Layer) -> dict[str, Any]:
+    """``{"class", "config"}`` for ``layer``, and ``"trainable": false`` for a frozen one."""
+    entry = _class_entry(layer, layers_module, Layer)
+    if not layer.trainable:
+        entry["trainable"] = False
+    return entry
+
+
 def _class_entry(obj: Any, module: Any, base: type) -> dict[str, Any]:
     """``{"class", "config"}`` for ``obj``, refusing what loading could not rebuild."""
     cls, name, kind = type(obj), type(obj).__name__, base.__name__.lower()
@@ -162,7 +171,7 @@ def _describe(model: Sequential) -> dict[str, Any]:
         "seed": int(model.seed),
         "steps_trained": int(model.steps_trained),
         "input_shape": list(model.input_shape) if model.input_shape is not None else None,
-        "layers": [_class_entry(layer, layers_module, Layer) for layer in model.layers],
+        "layers": [_layer_entry(layer) for layer in model.layers],
         "compile": None,
         "history": None,
         "metadata": model.metadata,
@@ -490,6 +499,10 @@ def load_model(path: str | os.PathLike,
     seed = _field(path, doc, "seed", int)
     if seed < 0:
         raise ModelFormatError(path, f"'seed' must be >= 0, got {seed}")
+    for i, (entry, layer) in enumerate(zip(entries, layers, strict=True)):
+        # Left out for a trainable layer, as in every file written before layers froze.
+        trainable = _field(path, entry, "trainable", bool, f"layers[{i}]: ", optional=True)
+        layer.trainable = trainable is not False
     model = Sequential(layers, seed=seed)
     weight_keys = [_take(path, headers, f"layer{i}.{name}", p, f"{type(layer).__name__}.{name}")
                    for i, layer in enumerate(model.layers) for name, p in layer.params.items()]

@@ -356,6 +356,24 @@ class Sequential(RefusesOtherLibraries):
         """
         return [(p, layer.grads.get(k)) for layer in self.layers for k, p in layer.params.items()]
 
+    def trainable_parameters(self) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        """The ``(param, grad)`` pairs of :meth:`parameters` whose layer is ``trainable``:
+        what training steps (a frozen layer's parameters stay as they are)."""
+        return [(p, layer.grads.get(k)) for layer in self.layers if layer.trainable
+                for k, p in layer.params.items()]
+
+    @property
+    def trainable(self) -> bool:
+        """Whether any layer is trainable; setting it sets every layer's ``trainable``
+        (``model.trainable = False`` freezes the whole model, as in Keras)."""
+        return any(layer.trainable for layer in self.layers)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        value = flag(value, "trainable", "Sequential")
+        for layer in self.layers:
+            layer.trainable = value
+
     def count_params(self) -> int:
         """The number of parameters (weights and biases) of every layer: summary's total."""
         return sum(layer.num_params() for layer in self.layers)
@@ -464,7 +482,7 @@ class Sequential(RefusesOtherLibraries):
         if not math.isfinite(value):
             return value, out  # fit reports it; no step is taken with a broken gradient
         self._backward_params(layers, loss.backward())
-        self.optimizer.step(self.parameters())
+        self.optimizer.step(self.trainable_parameters())
         return value, out
 
     def fit(self, x: ArrayLike, y: ArrayLike, epochs: int = 1,
@@ -873,6 +891,10 @@ class Sequential(RefusesOtherLibraries):
             if j == 0:
                 lines.append(rule)
         lines += [rule, f"Total params: {self.count_params():,}"]
+        frozen = sum(layer.num_params() for layer in self.layers if not layer.trainable)
+        if frozen:  # as Keras shows them (it always does; here only when some are frozen)
+            lines += [f"Trainable params: {self.count_params() - frozen:,}",
+                      f"Non-trainable params: {frozen:,}"]
         if self.layers and outputs is None:
             # Keras refuses to summarise a model that has not seen its input's shape; here
             # the table is printed all the same, and this line says how to fill in its "?".

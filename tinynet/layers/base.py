@@ -8,6 +8,7 @@ import numpy as np
 
 from tinynet.checks import (
     RefusesOtherLibraries,
+    flag,
     keywords_taken,
     other_library_message,
     other_name_message,
@@ -41,6 +42,7 @@ class Layer(RefusesOtherLibraries):
         grads: name -> gradient of the loss with respect to that parameter.
         rng: the ``numpy.random.Generator`` a layer that draws random numbers (Dropout,
             RandomShift) uses; :class:`tinynet.Sequential` sets it from its seed.
+        trainable: whether training updates ``params`` (True); False freezes the layer.
     """
 
     def __init__(self) -> None:
@@ -83,6 +85,20 @@ class Layer(RefusesOtherLibraries):
     def num_params(self) -> int:
         """The number of scalar parameters (the summary's ``Param #``)."""
         return sum(p.size for p in self.params.values())
+
+    # A property, not an attribute set in __init__: a layer of one's own that forgets
+    # super().__init__() still has it, and a value that is not True or False is refused
+    # (the string "False" is truthy).
+    @property
+    def trainable(self) -> bool:
+        """Whether training (``fit``, ``train_step``) updates this layer's parameters. Set
+        it False to freeze them (Keras's ``layer.trainable = False``): the backward pass
+        still runs through the layer, but no step moves its parameters."""
+        return bool(self.__dict__.get("_trainable", True))
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = flag(value, "trainable", type(self).__name__)
 
     # Forward keeps what backward needs here, so that backward before forward is a clear
     # error instead of an AttributeError deep inside the math.
