@@ -817,8 +817,41 @@ def test_a_refused_fit_or_evaluate_leaves_the_input_shape_even_when_the_model_to
     assert model.input_shape == (4,)
 
 
+def test_data_of_the_wrong_shape_is_named_with_its_whole_shape():
+    # The layer sees one sample (fit checks x[:1]) or one batch: its message alone said
+    # "got (1, 5)" for an x of shape (300, 5), and never which argument it was.
+    model = Sequential([Dense(2, 3), Softmax()], seed=0)
+    model.compile(CrossEntropy(), SGD(0.1))
+    x, y = np.zeros((300, 2)), np.zeros(300, int)
+    with pytest.raises(ValueError, match=r"^x of shape \(300, 5\) does not fit the model: "
+                                         r"Dense\(.*\): expected input of shape \(N, 2\), got "
+                                         r"\(1, 5\)$"):
+        model.fit(np.zeros((300, 5)), y, verbose=0)
+    with pytest.raises(ValueError, match=r"^validation_data\[0\] of shape \(300, 1\) does "
+                                         r"not fit the model: "):
+        model.fit(x, y, verbose=0, validation_data=(x[:, :1], y))
+    with pytest.raises(ValueError, match=r"^x of shape \(2000, 3\) does not fit the model: "
+                                         r"Dense\(.*\): expected input of shape \(N, 2\), got "
+                                         r"\(1024, 3\)$"):
+        model.predict(np.zeros((2000, 3)), batch_size=1024)
+
+
+def test_numbers_without_a_feature_axis_get_the_reshape_that_fits_them():
+    # The hint said x.reshape(1, 1), one sample, for 50 numbers, and nothing in predict.
+    model = Sequential([Dense(1, 1)], seed=0)
+    model.compile("mse", SGD(0.1), metrics=None)
+    xs = np.linspace(0, 1, 50)
+    for call in (lambda: model.fit(xs, 2 * xs, verbose=0), lambda: model.predict(xs)):
+        with pytest.raises(ValueError, match=r"\(one number per sample\? give them a feature "
+                                             r"axis: x\.reshape\(-1, 1\)\)$"):
+            call()
+    model.fit(xs.reshape(-1, 1), 2 * xs.reshape(-1, 1), verbose=0)
+
+
 def test_summary_refuses_an_input_shape_the_model_cannot_take():
-    with pytest.raises(ValueError, match=r"Dense\(in_features=12.*\(N, 12\), got \(1, 5\)"):
+    with pytest.raises(ValueError, match=r"^summary: input_shape \(5,\) does not fit the "
+                                         r"model: Dense\(in_features=12.*\(N, 12\), got "
+                                         r"\(1, 5\)"):
         Sequential([Dense(12, 3)], seed=0).summary(input_shape=(5,))
     with pytest.raises(ValueError, match=r"Flatten"):
         Sequential([Dense(784, 3)], seed=0).summary(input_shape=(28, 28, 1))

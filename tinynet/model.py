@@ -6,10 +6,11 @@ here is convenience around it: batching, shuffling, progress, history, validatio
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -139,6 +140,16 @@ def _callback_list(callbacks: Iterable[Callback] | Callback | None) -> list[Call
             raise ValueError(f"callbacks[{i}] is callbacks[{first}] again (the same "
                              f"{type(cb).__name__} object): list each callback once")
     return callbacks
+
+
+@contextlib.contextmanager
+def _refused_input(what: str) -> Iterator[None]:
+    """Begin a ValueError a layer raises with ``what`` it was given, the argument and its
+    whole shape: the layer sees one sample or one batch of it, and knows neither."""
+    try:
+        yield
+    except ValueError as err:
+        raise ValueError(f"{what} does not fit the model: {err}") from None
 
 
 def _split_off(x: np.ndarray, y: np.ndarray, fraction: float
@@ -697,9 +708,10 @@ class Sequential(RefusesOtherLibraries):
         batch_size = _batch_size(batch_size, EVAL_BATCH_SIZE)
         verbose_level(verbose)
         x = self._check_x(x, "x", finite=True)
-        outs = [self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
-        # x holds no samples: its forward still checks its shape and gives outputs (0, K)
-        out = np.concatenate(outs) if outs else self.forward(x)
+        with _refused_input(f"x of shape {x.shape}"):
+            outs = [self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+            # x holds no samples: its forward still checks its shape and gives outputs (0, K)
+            out = np.concatenate(outs) if outs else self.forward(x)
         # Kept once the model has taken x: a shape it refused would break summary().
         self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
         return out
@@ -834,7 +846,8 @@ class Sequential(RefusesOtherLibraries):
             self._check_x(y, y_name, finite=True)
         # One sample through the network checks every layer's input shape (each layer's
         # error names it) and tells the number of outputs K.
-        out_shape = self.forward(x[:1]).shape
+        with _refused_input(f"{x_name} of shape {x.shape}"):
+            out_shape = self.forward(x[:1]).shape
         if isinstance(self.loss, CrossEntropy):
             if len(out_shape) != 2:
                 raise ValueError(f"cross-entropy needs outputs of shape (N, K), the model "
@@ -875,7 +888,8 @@ class Sequential(RefusesOtherLibraries):
             # One sample of zeros through the network: a layer that cannot take the shape
             # refuses it with an error that names the layer and the shapes. Each output's
             # shape is what the layer returned, so a layer of one's own is shown as it is.
-            self.forward(np.zeros((1, *shape), dtype=self.dtype))
+            with _refused_input(f"summary: input_shape {tuple(shape)}"):
+                self.forward(np.zeros((1, *shape), dtype=self.dtype))
             outputs = [s[1:] for s in self._shapes[1:]]
         rows = [("Layer (type)", "Output shape", "Param #")]
         for i, layer in enumerate(self.layers):

@@ -93,7 +93,9 @@ class Dense(Layer):
         x = as_float_array(x, self.dtype, "input", self)
         if x.ndim != 2 or x.shape[1] != self.in_features:
             hint = " (add a Flatten() layer before it)" if x.ndim > 2 else ""
-            if x.ndim <= 2 and x.size == self.in_features:  # predict(x_test[0]), say
+            if x.ndim == 1 and self.in_features == 1:  # N numbers, for a regression say
+                hint = " (one number per sample? give them a feature axis: x.reshape(-1, 1))"
+            elif x.ndim <= 2 and x.size == self.in_features:  # predict(x_test[0]), say
                 hint = f" (one sample? give it a batch axis: x.reshape(1, {self.in_features}))"
             raise ValueError(
                 f"{self!r}: expected input of shape (N, {self.in_features}), "
