@@ -635,7 +635,13 @@ def test_check_model_takes_loss_names_as_compile_does():
     ({"training": "no"}, TypeError, r"training must be True or False, got 'no'"),
     ({"x": np.ones((2, 3), complex)}, ValueError, r"x must hold real numbers .*complex128"),
     ({"x": np.ones((2, 3)).astype(str)}, ValueError, r"x must hold real numbers .*<U32"),
-])
+    # No numbers "passed" a check of nothing; a NaN "FAILED" as if backward were wrong.
+    ({"x": np.ones((0, 3))}, ValueError, r"x must hold at least one number, got shape \(0, 3\): "
+                                         r"a check of no numbers checks nothing$"),
+    ({"x": np.array([[1.0, np.nan, 1.0], [np.inf, 0, 0]])}, ValueError,
+     r"x must hold finite numbers, got 2 NaN or infinite values$"),
+], ids=["tolerance-0", "tolerance-negative", "tolerance-nan", "tolerance-str", "seed-negative",
+        "seed-float", "seed-none", "training-str", "x-complex", "x-str", "x-empty", "x-nan"])
 def test_check_layer_refuses_bad_arguments_by_name(kwargs, error, match):
     # Before: a tolerance of 0 or NaN made every check fail, a string failed when `passed`
     # was read, seeds failed inside NumPy, training="no" trained, and complex or string
@@ -653,6 +659,10 @@ def test_check_model_refuses_a_bad_tolerance_and_an_x_that_is_not_numbers():
         check_model(model, CrossEntropy(from_logits=True), x, y, tolerance=0)
     with pytest.raises(ValueError, match=r"^check_model: x must hold real numbers"):
         check_model(model, CrossEntropy(from_logits=True), x.astype(complex), y)
+    with pytest.raises(ValueError, match=r"^check_model: x must hold at least one number"):
+        check_model(model, CrossEntropy(from_logits=True), np.zeros((0, 3)), np.zeros(0, int))
+    with pytest.raises(ValueError, match=r"^check_model: x must hold finite numbers"):
+        check_model(model, CrossEntropy(from_logits=True), x * np.nan, y)
 
 
 @pytest.mark.parametrize("f, error, match", [

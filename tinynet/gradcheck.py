@@ -194,6 +194,23 @@ def _precision_note(what: str, *arrays: np.ndarray) -> str:
     return ""
 
 
+def _checked_x(owner: str, x: Any) -> np.ndarray:
+    """A float64 copy of ``x`` to nudge, or a ValueError naming ``owner`` unless it holds
+    real, finite numbers, at least one: no numbers passed a check that had checked nothing,
+    and a NaN failed it as if the backward pass were wrong."""
+    # As float64, but only from real numbers (a complex x would lose its imaginary part with
+    # a warning, strings of digits would be parsed).
+    x = np.array(real_array(x, "x", owner), dtype=np.float64)
+    if x.size == 0:
+        raise ValueError(f"{owner}: x must hold at least one number, got shape {x.shape}: a "
+                         "check of no numbers checks nothing")
+    bad = int(np.count_nonzero(~np.isfinite(x)))
+    if bad:
+        raise ValueError(f"{owner}: x must hold finite numbers, got {bad} NaN or infinite "
+                         "values")
+    return x
+
+
 def _describe(layer: Any) -> str:
     """How messages name a layer: its repr for a tinynet Layer (the constructor arguments),
     the class name for anything else (whose repr may be an address)."""
@@ -265,8 +282,9 @@ def check_layer(layer: Layer, x: np.ndarray, training: bool = False, seed: int =
     ``grads[name]`` is None), ValueError when ``dx`` or a ``grads`` entry has the wrong
     shape, or ``grads`` misses a parameter or has a key ``params`` lacks. A TypeError too
     for a layer class, a ValueError for a non-float parameter, an ``x`` that is not real
-    numbers, an ``eps`` or ``tolerance`` that is not a finite number > 0, or a ``seed`` that
-    is not an int >= 0; a TypeError for a ``training`` that is not True or False.
+    numbers (finite, at least one), an ``eps`` or ``tolerance`` that is not a finite number
+    > 0, or a ``seed`` that is not an int >= 0; a TypeError for a ``training`` that is not
+    True or False.
     """
     owner = "check_layer"
     _require_layer(owner, layer)
@@ -276,9 +294,7 @@ def check_layer(layer: Layer, x: np.ndarray, training: bool = False, seed: int =
     training = flag(training, "training", owner)
     where = f"{owner}: {_describe(layer)}"
     _check_params(where, layer)
-    # Our own copy, perturbed in place: as float64, but only from real numbers (a complex x
-    # would lose its imaginary part with a warning, strings of digits would be parsed).
-    x = np.array(real_array(x, "x", owner), dtype=np.float64)
+    x = _checked_x(owner, x)  # our own copy, perturbed in place
 
     def forward(inp: np.ndarray) -> np.ndarray:
         if getattr(layer, "rng", None) is not None:
@@ -326,8 +342,8 @@ def check_model(model: Any, loss: str | Loss, x: np.ndarray, y: np.ndarray,
     (x, y) a small batch, x of shape (N, ...) and y the targets the loss expects. Checks
     dL/dx and every parameter of every layer (named ``"<layer index>.<param>"``). A layer
     that breaks the Layer contract is an error naming it, as in :func:`check_layer`; so is
-    an ``x`` that is not real numbers, or an ``eps`` or ``tolerance`` that is not a finite
-    number > 0 (ValueError).
+    an ``x`` that is not real numbers (finite, at least one), or an ``eps`` or ``tolerance``
+    that is not a finite number > 0 (ValueError).
     """
     owner = "check_model"
     if isinstance(model, type) or not hasattr(model, "layers"):
@@ -342,7 +358,7 @@ def check_model(model: Any, loss: str | Loss, x: np.ndarray, y: np.ndarray,
     for i, layer in enumerate(layers):
         _require_layer(owner, layer, f"layer {i}")
         _check_params(where[i], layer)
-    x = np.array(real_array(x, "x", owner), dtype=np.float64)
+    x = _checked_x(owner, x)
 
     # The loss; like check_layer's f, it reads x and the parameters, nudged in place.
     def f(_: np.ndarray) -> float:
