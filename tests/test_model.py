@@ -1025,8 +1025,10 @@ def test_evaluate_and_predict_take_keras_verbose(method, capsys):
     for verbose in (0, 1, 2, "auto"):
         np.testing.assert_array_equal(getattr(model, method)(*args, verbose=verbose), quiet)
     assert capsys.readouterr().out == ""
-    with pytest.raises(ValueError, match="verbose must be 'auto', 0, 1 or 2, got 3"):
-        getattr(model, method)(*args, verbose=3)
+    for bad in (3, 2.0, "1"):
+        with pytest.raises(ValueError, match=rf"verbose must be 'auto', 0, 1 or 2, got "
+                                             rf"{re.escape(repr(bad))}$"):
+            getattr(model, method)(*args, verbose=bad)
 
 
 def test_fit_takes_keras_default_verbose_auto_as_a_progress_bar(capsys):

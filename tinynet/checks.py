@@ -18,10 +18,11 @@ if TYPE_CHECKING:
 
 def verbose_level(verbose: object) -> int:
     """``verbose`` as 0 (silent), 1 (a progress bar) or 2 (a line per epoch), or a
-    ValueError: Keras's default, ``"auto"``, is 1."""
+    ValueError: Keras's default, ``"auto"``, is 1, and False and True are 0 and 1, as
+    Python counts them (not 2.0: a float is no level)."""
     if isinstance(verbose, str) and verbose == "auto":
         return 1
-    if verbose not in (0, 1, 2):
+    if not isinstance(verbose, int | np.integer) or verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
     return int(verbose)
 
