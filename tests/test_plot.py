@@ -89,6 +89,17 @@ def test_plot_history_draws_another_metric_in_a_panel_of_its_own_not_as_accuracy
         "Loss", "Accuracy", "f1", "mae"]
 
 
+def test_plot_history_draws_a_metric_logged_for_validation_only():
+    # A callback's val_f1, computed on validation data alone, and val_accuracy without
+    # accuracy were left out.
+    fig = plot.plot_history({"loss": [1.0, 0.5], "val_accuracy": [0.5, 0.6],
+                             "val_f1": [0.2, 0.4]})
+    assert [ax.get_title() for ax in fig.axes] == ["Loss", "Accuracy", "f1"]
+    f1 = fig.axes[2]
+    assert [line.get_label() for line in f1.get_lines()] == ["validation"]
+    assert list(f1.get_lines()[0].get_ydata()) == [0.2, 0.4]
+
+
 def test_plot_history_leaves_out_the_learning_rate():
     # A LearningRateScheduler adds "lr" to the History: no loss, no metric, so not drawn.
     history = make_history()
@@ -404,6 +415,13 @@ def test_plot_confusion_matrix_accepts_rates():
     ({"loss": [[0.5, 0.3]]}, r"history\['loss'\]: expected numbers .*got shape \(1, 2\)"),
     ({"loss": [0.5], "val_accuracy": [0.9], "accuracy": ["x"]},
      r"history\['accuracy'\]: expected numbers .*got \['x'\]"),
+    # An empty figure, and curves of different runs drawn as one, were drawn without a word.
+    ({}, r"no 'loss' in the history \(keys: \[\]\) \(a fit of 0 epochs logs nothing\)"),
+    ({"loss": []}, r"expected one value per epoch in every series, at least one epoch, got "
+                   r"lengths \{'loss': 0\}"),
+    ({"loss": [1.0, 0.5], "val_loss": [1.0]}, r"expected one value per epoch in every series, "
+                                              r"at least one epoch, got lengths \{'loss': 2, "
+                                              r"'val_loss': 1\}"),
 ])
 def test_plot_history_refuses_what_is_not_one_number_per_epoch(history, match):
     with pytest.raises(ValueError, match=f"^plot_history: {match}$"):

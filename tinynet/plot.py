@@ -194,9 +194,11 @@ def plot_history(history: History | Mapping[str, Sequence[float]],
             writes (.png, .pdf, .svg, ...), in an existing folder.
 
     Returns the Figure: axes titled "Loss", then "Accuracy" when accuracy is logged, then
-    one for each other logged metric ("mae", one of your own), titled by its name; epochs
-    numbered from 1 on the x axis. The learning rate a LearningRateScheduler logs as "lr"
-    is a setting, not a result, and is not drawn.
+    one for each other logged metric ("mae", one of your own, or a ``val_`` one logged for
+    validation only), titled by its name; epochs numbered from 1 on the x axis. The
+    learning rate a LearningRateScheduler logs as "lr" is a setting, not a result, and is
+    not drawn. Raises ValueError for a history of no epochs, or with series of different
+    lengths.
     """
     path = _check_path(path)
     if isinstance(history, History):
@@ -208,17 +210,25 @@ def plot_history(history: History | Mapping[str, Sequence[float]],
         raise ValueError(f"plot_history: history must be a History or a dict of lists, such as "
                          f"{{'loss': [0.5, 0.3]}}, got {history!r:.80}")
     if "loss" not in values:
-        raise ValueError(f"plot_history: no 'loss' in the history (keys: {sorted(values)})")
+        ran = " (a fit of 0 epochs logs nothing)" if not values else ""
+        raise ValueError(f"plot_history: no 'loss' in the history (keys: {sorted(values)})"
+                         f"{ran}")
+    # Each metric once, by the name of its training series, whether that is logged or only
+    # its validation one is (a callback's val_f1, computed on validation data alone).
+    names = list(dict.fromkeys(key.removeprefix("val_") for key in values))
     # Keras code compiled with metrics=["acc"] logs its accuracy as "acc", and so on.
-    logged = next((key for key, fn in METRICS.items() if fn is accuracy and key in values),
+    logged = next((key for key, fn in METRICS.items() if fn is accuracy and key in names),
                   None)
-    others = [key for key in values
-              if key not in ("loss", "lr", logged) and not key.startswith("val_")]
+    others = [key for key in names if key not in ("loss", "lr", logged)]
     panels = [("loss", "Loss")] + ([(logged, "Accuracy")] if logged else []) + \
         [(key, key) for key in others]
     # Every series is checked before anything is drawn.
     series = {name: _series(values[name], f"plot_history: history[{name!r}]", "epoch")
               for key, _ in panels for name in (key, f"val_{key}") if name in values}
+    lengths = {name: len(ys) for name, ys in series.items()}
+    if not lengths["loss"] or len(set(lengths.values())) > 1:
+        raise ValueError(f"plot_history: expected one value per epoch in every series, at "
+                         f"least one epoch, got lengths {lengths}")
     fig = _figure(5.0 * len(panels), 3.8)
     for i, (key, title) in enumerate(panels, start=1):
         ax = fig.add_subplot(1, len(panels), i)
