@@ -339,8 +339,19 @@ def test_dense_refuses_bad_sizes(bad):
     (lambda: Dense(784, 10, use_bias=False),
      r"^Dense: use_bias=False is a Keras argument; tinynet's Dense and Conv2D always learn a "
      r"bias b, .*docs/layers.md#a-layer-of-your-own$"),
+    # These failed with Python's bare "unexpected keyword argument".
+    (lambda: Dense(784, 10, kernel_regularizer=0.01),
+     r"^Dense: kernel_regularizer=0.01 is a Keras argument; tinynet has no regularisers: "
+     r"Dropout\(rate\), a layer of its own, is its way to regularise"),
+    (lambda: Dense(784, 10, name="hidden"), r"^Dense: name='hidden' is a Keras argument; "
+                                            r"tinynet's layers have no names"),
+    (lambda: Dropout(0.5, seed=1), r"^Dropout: seed=1 is a Keras argument; .*Sequential\("
+                                   r"layers, seed=0\) seeds$"),
+    (lambda: Softmax(axis=-1), r"^Softmax: axis=-1 is a Keras argument; tinynet's Softmax "
+                               r"works on the last axis"),
 ], ids=["activation", "input_shape", "input_dim", "units", "conv-activation", "filters",
-        "strides", "pool-strides", "kernel_initializer", "bias_initializer", "use_bias"])
+        "strides", "pool-strides", "kernel_initializer", "bias_initializer", "use_bias",
+        "kernel_regularizer", "name", "dropout-seed", "softmax-axis"])
 def test_keras_layer_arguments_are_refused_with_the_tinynet_way(make, match):
     with pytest.raises(TypeError, match=match):
         make()

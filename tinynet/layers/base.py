@@ -158,6 +158,15 @@ KERAS_ARGUMENTS = {
     "filters": "Conv2D takes its input and output channels and the kernel size: "
                "Conv2D(1, 32, 3)",
     "use_bias": _NO_BIAS,
+    **dict.fromkeys(
+        ("kernel_regularizer", "bias_regularizer", "activity_regularizer"),
+        "tinynet has no regularisers: Dropout(rate), a layer of its own, is its way to "
+        "regularise (docs/layers.md#dropout)"),
+    "name": "tinynet's layers have no names: a layer is known by its place, model.layers[i]",
+    "seed": "a layer draws its random numbers from the model's generator, which "
+            "Sequential(layers, seed=0) seeds",
+    "axis": "tinynet's Softmax works on the last axis, that of the K classes of outputs "
+            "(N, K): Softmax()",
 }
 #: Keras's names of layer arguments that tinynet names otherwise.
 KERAS_NAMES = {"strides": "stride", "kernel_initializer": "W_init",
