@@ -1443,8 +1443,12 @@ def test_logged_losses_are_per_sample_for_a_summed_loss_too():
     history = model.fit(x, y, epochs=1, batch_size=16, validation_data=(x, y), verbose=0)
     loss, val_loss = history.history["loss"][0], history.history["val_loss"][0]
     assert loss == pytest.approx(val_loss, rel=1e-5)
-    total, _ = model.evaluate(x, y)  # evaluate keeps the loss's own reduction: the sum
+    total, accuracy = model.evaluate(x, y)  # evaluate keeps the loss's own reduction: the sum
     assert total == pytest.approx(64 * val_loss, rel=1e-5)
+    # Only the loss is summed: the metrics stay means (a sum was 759.0 for 0.759).
+    assert 0 <= accuracy <= 1 and accuracy == history.history["val_accuracy"][0]
+    assert model.evaluate(x, y, return_dict=True)["accuracy"] == accuracy
+    assert accuracy == pytest.approx(np.mean(model.predict(x).argmax(1) == y))
     # Per validation sample, whatever the number of training samples.
     history = model.fit(x, y, epochs=1, batch_size=16, validation_data=(x[:16], y[:16]),
                         verbose=0)

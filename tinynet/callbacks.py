@@ -398,14 +398,14 @@ class EarlyStopping(Callback):
         self.stopped_epoch = None
         # A resumed run (initial_epoch=k, on a model loaded from a checkpoint) goes on from
         # the epochs before k, which its History holds, as the uninterrupted run would: the
-        # same best, and the same epochs counted towards the patience.
+        # same best, and the same epochs counted towards the patience. (fit hands over the
+        # History of the epochs before k only.)
         history = getattr(self.model, "history", None)
         initial_epoch = self.params.get("initial_epoch", 0)
         if initial_epoch and history is not None and self.monitor in history.history:
             for epoch, value in zip(history.epoch, history.history[self.monitor],
                                     strict=False):
-                if epoch < initial_epoch:
-                    self._count(epoch, value)
+                self._count(epoch, value)
             # fit starts from the weights at the end of epoch k - 1, the checkpoint's; an
             # earlier best epoch's weights are in no file this run can see (see on_train_end).
             if self.restore_best_weights and self.best_epoch == initial_epoch - 1:
@@ -537,12 +537,13 @@ class ModelCheckpoint(Callback):
         # A resumed run (initial_epoch=k, on a model loaded from a checkpoint) starts from the
         # best of the epochs before k, which its History holds: otherwise its first epoch
         # would count as an improvement on nothing and overwrite the best model of those.
+        # (fit hands over the History of the epochs before k only.)
         history = getattr(self.model, "history", None)
         initial_epoch = self.params.get("initial_epoch", 0)
         if initial_epoch and history is not None and self.monitor in history.history:
             for epoch, value in zip(history.epoch, history.history[self.monitor],
                                     strict=False):
-                if epoch < initial_epoch and self._improved(value):
+                if self._improved(value):
                     self.best, self.best_epoch = value, epoch
 
     def _improved(self, value: float) -> bool:
