@@ -1029,9 +1029,17 @@ def test_exclude_takes_a_folder_git_ignores_but_still_refuses_a_typo(tmp_path: P
         export(tmp_path / "dest", source=source, registry=PARTS_OF_FIXTURE,
                exclude=["generatd"])
     export(tmp_path / "dest", source=source, registry=PARTS_OF_FIXTURE,
-           exclude=["generated", "./generated/test_*.py"])
+           exclude=["generated", "./generated/"])
     assert not (tmp_path / "dest/generated").exists()
     assert (tmp_path / "dest/tests/test_ops.py").is_file()
+    # A path on disk that git does not ignore is a file the export copies: a pattern that
+    # names it in a way the exclusion does not read would hand it out, so it is refused.
+    (source / "hidden").mkdir()
+    (source / "hidden/test_secret.py").write_text("def test_x():\n    pass\n")
+    for pattern in ("**/hidden", "hidden/.", "tests//test_ops.py", "."):
+        with pytest.raises(HomeworkError, match="matches no file of the project"):
+            export(tmp_path / "dest2", source=source, registry=PARTS_OF_FIXTURE,
+                   exclude=[pattern])
 
 
 def test_exclude_leaves_out_a_teachers_hidden_tests(reference: Path, tmp_path: Path) -> None:

@@ -565,13 +565,26 @@ def _exclude_patterns(root: Path, patterns: Sequence[str]) -> list[str]:
         while rel.startswith("./"):
             rel = rel[2:]
         # A folder git ignores is left out anyway: naming it too is being careful, not a typo.
-        on_disk = bool(rel) and ".." not in Path(rel).parts and any(root.glob(rel))
-        if not on_disk and not any(_matches(f, rel) for f in files):
+        if not any(_matches(f, rel) for f in files) and not _git_ignores(root, rel):
             raise HomeworkError(
                 f"--exclude {pattern!r} matches no file of the project {root}: give a path "
                 "relative to it (hidden_tests, tests/test_hidden_*.py), or check its spelling")
         checked.append(rel)
     return checked
+
+
+def _git_ignores(root: Path, rel: str) -> bool:
+    """Whether ``rel`` is a path (not a glob) under ``root`` that exists and that git, in the
+    checkout ``root`` is, ignores; False when that cannot be told."""
+    rel = rel.rstrip("/")  # "hidden_tests/", the folder
+    if not _is_relative_path(rel) or not os.path.lexists(root / rel):
+        return False
+    try:
+        done = subprocess.run(["git", "-C", str(root), "check-ignore", "-q", "--", rel],
+                              capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0  # 1: not ignored; 128: not a checkout
 
 
 def _git_files(root: Path) -> list[str] | None:
