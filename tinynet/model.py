@@ -145,11 +145,13 @@ def _callback_list(callbacks: Iterable[Callback] | Callback | None) -> list[Call
 @contextlib.contextmanager
 def _refused_input(what: str) -> Iterator[None]:
     """Begin a ValueError a layer raises with ``what`` it was given, the argument and its
-    whole shape: the layer sees one sample or one batch of it, and knows neither."""
+    whole shape: the layer sees one sample or one batch of it, and knows neither. The
+    layer's own error stays chained, with the line that raised it (a bug in a layer of
+    one's own, say, rather than in the data)."""
     try:
         yield
     except ValueError as err:
-        raise ValueError(f"{what} does not fit the model: {err}") from None
+        raise ValueError(f"with {what}: {err}") from err
 
 
 def _split_off(x: np.ndarray, y: np.ndarray, fraction: float
@@ -888,7 +890,7 @@ class Sequential(RefusesOtherLibraries):
             # One sample of zeros through the network: a layer that cannot take the shape
             # refuses it with an error that names the layer and the shapes. Each output's
             # shape is what the layer returned, so a layer of one's own is shown as it is.
-            with _refused_input(f"summary: input_shape {tuple(shape)}"):
+            with _refused_input(f"summary's input_shape {tuple(shape)}"):
                 self.forward(np.zeros((1, *shape), dtype=self.dtype))
             outputs = [s[1:] for s in self._shapes[1:]]
         rows = [("Layer (type)", "Output shape", "Param #")]
