@@ -1167,7 +1167,7 @@ def test_trainable_must_be_true_or_false(value):
     assert all(layer.trainable for layer in model.layers)
 
 
-def test_an_optimiser_that_trained_another_model_is_refused():
+def test_an_optimiser_that_trained_another_model_is_refused(tmp_path):
     # Shared, it started the second model's Adam at the first model's step 201, and the
     # second model's file recorded steps it never took.
     x, y = blobs(0)
@@ -1183,6 +1183,23 @@ def test_an_optimiser_that_trained_another_model_is_refused():
     assert second.optimizer is None
     first.compile(CrossEntropy(), opt)  # its own model's: kept, as before
     second.compile(CrossEntropy(), Adam(0.01))
+    # Compiled into both before either trained: refused when the second begins to.
+    shared = Adam(0.01)
+    a, b = mlp(0), mlp(1)
+    a.compile(CrossEntropy(), shared)
+    b.compile(CrossEntropy(), shared)
+    a.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    before = b.get_weights()
+    with pytest.raises(ValueError, match=r"^fit: the model's optimizer: Adam\(.*\) has "
+                                         r"trained another model's parameters \(4 steps\)"):
+        b.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    assert all(np.array_equal(u, v) for u, v in zip(before, b.get_weights(), strict=True))
+    # Saving an untrained model reads its optimiser's state without making one up: the
+    # optimiser has trained nothing, and may still go to another model.
+    fresh = Adam(0.01)
+    a.compile(CrossEntropy(), fresh)
+    a.save(tmp_path / "a.npz")
+    b.compile(CrossEntropy(), fresh)
 
 
 def test_compiling_again_starts_a_new_optimiser_afresh_and_keeps_the_same_one():

@@ -449,12 +449,7 @@ class Sequential(RefusesOtherLibraries):
                              "read the same way")
         loss = losses_module.get(loss)
         optimizer = optim_module.get(optimizer)
-        if not optimizer.has_state_only_for([p for p, _ in self.parameters()]):
-            # Its step count and moments are another model's: Adam's bias correction would
-            # start at that model's step, and saving would record its count.
-            raise ValueError(f"optimizer: {optimizer!r} has trained another model's parameters "
-                             f"({optimizer.iterations} steps): give each model an optimiser of "
-                             f"its own, {type(optimizer).__name__}(...)")
+        self._check_own(optimizer, "optimizer")
         named = _named_metrics(metrics)
         # Set once all three are checked: a refused compile leaves the model as it was.
         self.loss, self.optimizer, self.metrics = loss, optimizer, named
@@ -772,6 +767,15 @@ class Sequential(RefusesOtherLibraries):
                 for k, v in totals.items()}
 
     # ------------------------------------------------------------------------ validation
+    def _check_own(self, optimizer: Optimizer, name: str) -> None:
+        """Refuse an optimiser that has stepped (or been given the state of) parameters other
+        than this model's: its step count and moments are another model's, Adam's bias
+        correction would start at that model's step, and saving would record its count."""
+        if not optimizer.has_state_only_for([p for p, _ in self.parameters()]):
+            raise ValueError(f"{name}: {optimizer!r} has trained another model's parameters "
+                             f"({optimizer.iterations} steps): give each model an optimiser of "
+                             f"its own, {type(optimizer).__name__}(...)")
+
     def _require_compiled(self) -> None:
         if self.loss is None or self.optimizer is None:
             raise RuntimeError("the model is not compiled: call "
@@ -787,6 +791,8 @@ class Sequential(RefusesOtherLibraries):
         and, for a ``validation_split``, its last samples moved from (x, y) to
         ``validation_data``."""
         self._require_compiled()
+        # Compiled into two models before either trained, it passed compile's check twice.
+        self._check_own(self.optimizer, "fit: the model's optimizer")
         if not self.layers:
             # Sequential() whose add()s went elsewhere: with no layers the outputs are the
             # inputs, whose loss may be infinite, and fit would report a divergence.

@@ -143,8 +143,10 @@ class Optimizer(RefusesOtherLibraries):
         return all(key in ids for key in self._state)
 
     def get_state(self, params: list[np.ndarray]) -> list[dict[str, np.ndarray]]:
-        """Copies of the state arrays of each of ``params`` (for saving a checkpoint)."""
-        return [{k: v.copy() for k, v in self.state(p).items()} for p in params]
+        """Copies of the state arrays of each of ``params`` (for saving a checkpoint): zeros
+        for a parameter not stepped yet, whose state this leaves uncreated."""
+        return [{k: v.copy() for k, v in self._state[id(p)][1].items()} if id(p) in self._state
+                else {n: np.zeros_like(p) for n in self.state_names} for p in params]
 
     def set_state(self, params: list[np.ndarray], states: list[dict[str, np.ndarray]],
                   iterations: int) -> None:
