@@ -416,6 +416,12 @@ class RefuseToBeginEpoch(Callback):
         raise ValueError("refused")
 
 
+class TurnOnNesterov(Callback):
+    def on_train_begin(self, logs=None):
+        self.model.optimizer.momentum = 0.9
+        self.model.optimizer.nesterov = True
+
+
 @pytest.mark.parametrize("make, error", [
     (lambda folder: ModelCheckpoint(str(folder / "missing" / "e{epoch}.npz")),
      FileNotFoundError),
@@ -425,7 +431,11 @@ class RefuseToBeginEpoch(Callback):
     # The schedule set lr = 0.5 before a later callback refused the first epoch.
     (lambda folder: [LearningRateScheduler(lambda epoch: 0.5), RefuseToBeginEpoch()],
      ValueError),
-], ids=["checkpoint-folder", "on_train_begin", "schedule", "interrupted", "scheduled-then-refused"])
+    # Put back in declaration order, momentum = 0 was refused while nesterov was on, and
+    # that error took the place of the callback's.
+    (lambda folder: [TurnOnNesterov(), RefuseToBeginEpoch()], ValueError),
+], ids=["checkpoint-folder", "on_train_begin", "schedule", "interrupted", "scheduled-then-refused",
+        "nesterov-then-refused"])
 def test_a_fit_refused_before_its_first_step_keeps_the_models_history(tmp_path, make, error):
     # fit put its new, empty History on the model before the callbacks began: a refusal
     # there lost the History of the fits before (or loaded with a checkpoint), which a save
@@ -440,6 +450,7 @@ def test_a_fit_refused_before_its_first_step_keeps_the_models_history(tmp_path, 
     assert m.history is history and history.epoch == [0, 1] and history.history == logged
     assert m.stop_training is True
     assert m.steps_trained == 2 * STEPS and m.optimizer.lr == 0.1
+    assert m.optimizer.momentum == 0.0 and m.optimizer.nesterov is False
     assert m.fit(x, y, epochs=3, batch_size=BATCH, verbose=0, initial_epoch=2).epoch == [0, 1, 2]
 
 

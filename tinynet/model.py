@@ -572,8 +572,13 @@ class Sequential(RefusesOtherLibraries):
         except BaseException:
             if self.steps_trained == steps_before:
                 self.history, self.stop_training, self.input_shape = kept
-                for name, value in kept_hyper.items():
-                    setattr(self.optimizer, name, value)
+                # Only those a callback changed, the last declared first (SGD's nesterov before
+                # the momentum it needs), and never in place of the error being raised: a
+                # value the checks refuse is left as the callback set it.
+                for name, value in reversed(kept_hyper.items()):
+                    if getattr(self.optimizer, name) != value:
+                        with contextlib.suppress(ValueError, TypeError):
+                            setattr(self.optimizer, name, value)
             progress.end_line()  # the error's message, printed next, on a line of its own
             raise
         return history
