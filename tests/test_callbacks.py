@@ -989,10 +989,10 @@ def test_the_scheduler_refuses_a_rate_that_is_infinite_or_not_positive_or_not_a_
         scheduler.set_model(m)
         with pytest.raises(ValueError, match=rf"^LearningRateScheduler: the schedule gave "
                                              rf"lr={re.escape(repr(bad))} for epoch 0; it must "
-                                             rf"be a positive number$"):
+                                             rf"be a number > 0 \(an int or a float\)$"):
             scheduler.on_epoch_begin(0)
         assert m.optimizer.lr == 0.1
-    for good in (0.5, np.float32(0.25), 1):
+    for good in (0.5, np.float32(0.25), 1, np.where(True, 0.125, 1.0)):
         scheduler = LearningRateScheduler(functools.partial(lambda rate, epoch: rate, good))
         scheduler.set_model(m)
         scheduler.on_epoch_begin(0)

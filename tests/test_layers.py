@@ -341,8 +341,9 @@ def test_dense_refuses_bad_sizes(bad):
      r"bias b, .*docs/layers.md#a-layer-of-your-own$"),
     # These failed with Python's bare "unexpected keyword argument".
     (lambda: Dense(784, 10, kernel_regularizer=0.01),
-     r"^Dense: kernel_regularizer=0.01 is a Keras argument; tinynet has no regularisers: "
-     r"Dropout\(rate\), a layer of its own, is its way to regularise"),
+     r"^Dense: kernel_regularizer=0.01 is a Keras argument; tinynet's layers take no "
+     r"regulariser: SGD\(lr, weight_decay=1e-4\) adds an L2 penalty on every parameter, and "
+     r"Dropout\(rate\) is a layer of its own"),
     (lambda: Dense(784, 10, name="hidden"), r"^Dense: name='hidden' is a Keras argument; "
                                             r"tinynet's layers have no names"),
     (lambda: Dropout(0.5, seed=1), r"^Dropout: seed=1 is a Keras argument; .*Sequential\("

@@ -633,12 +633,14 @@ class LearningRateScheduler(Callback):
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
         lr = (self.schedule(epoch, self.model.optimizer.lr) if self._takes_lr
               else self.schedule(epoch))
+        if isinstance(lr, np.ndarray) and lr.ndim == 0:  # np.where(epoch < 10, 0.1, 0.01)
+            lr = lr[()]
         # float() would take the string "0.5" and refuse None and arrays in words that
         # name neither the schedule nor the epoch.
-        if not (isinstance(lr, numbers.Real) and not isinstance(lr, bool)
+        if not (isinstance(lr, numbers.Real) and not isinstance(lr, bool | np.bool_)
                 and math.isfinite(lr) and lr > 0):
             raise ValueError(f"LearningRateScheduler: the schedule gave lr={lr!r} for epoch "
-                             f"{epoch}; it must be a positive number")
+                             f"{epoch}; it must be a number > 0 (an int or a float)")
         lr = float(lr)
         self.model.optimizer.lr = lr
         if self.verbose:

@@ -160,8 +160,9 @@ KERAS_ARGUMENTS = {
     "use_bias": _NO_BIAS,
     **dict.fromkeys(
         ("kernel_regularizer", "bias_regularizer", "activity_regularizer"),
-        "tinynet has no regularisers: Dropout(rate), a layer of its own, is its way to "
-        "regularise (docs/layers.md#dropout)"),
+        "tinynet's layers take no regulariser: SGD(lr, weight_decay=1e-4) adds an L2 penalty "
+        "on every parameter, and Dropout(rate) is a layer of its own "
+        "(docs/optimizers.md, docs/layers.md#dropout)"),
     "name": "tinynet's layers have no names: a layer is known by its place, model.layers[i]",
     "seed": "a layer draws its random numbers from the model's generator, which "
             "Sequential(layers, seed=0) seeds",
