@@ -242,7 +242,7 @@ def test_file_is_plain_npz_with_json_description(tmp_path):
     assert doc["format"] == "tinynet.model"
     # The version the module docstring documents, which every tinynet so far reads: raised,
     # it makes older tinynets refuse the file, so only with a layout they would misread.
-    assert doc["format_version"] == FORMAT_VERSION == 1
+    assert doc["format_version"] == 1 and FORMAT_VERSION == 2
     assert doc["tinynet_version"] == tinynet.__version__
     assert doc["seed"] == 3
     assert doc["input_shape"] == [2, 3]
@@ -522,16 +522,33 @@ def test_refuses_optimizer_state_of_wrong_shape(tmp_path, saved):
 
 def test_a_frozen_layer_stays_frozen_when_saved_and_loaded(tmp_path):
     model, x, y = trained_model()
-    model.layers[0].trainable = False
+    i = next(i for i, layer in enumerate(model.layers) if layer.params)  # after Flatten
+    model.layers[i].trainable = False
     loaded = load_model(save_model(model, tmp_path / "frozen.npz"))
     assert [layer.trainable for layer in loaded.layers] == [
         layer.trainable for layer in model.layers]
-    assert not loaded.layers[0].trainable and loaded.layers[-2].trainable
+    assert not loaded.layers[i].trainable and loaded.layers[-2].trainable
+    frozen = {k: p.copy() for k, p in loaded.layers[i].params.items()}
     # Both go on training the same way: the frozen layer is still frozen after loading.
     for m in (model, loaded):
         m.fit(x, y, epochs=3, batch_size=16, verbose=0, initial_epoch=2)
     for a, b in zip(model.get_weights(), loaded.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+    for k, p in loaded.layers[i].params.items():
+        np.testing.assert_array_equal(p, frozen[k])
+
+
+def test_a_model_with_a_frozen_layer_is_format_version_2(tmp_path):
+    # Version 1's readers would train the frozen layer: version 2 makes them refuse the file.
+    model, _, _ = trained_model()
+    i = next(i for i, layer in enumerate(model.layers) if layer.params)
+    model.layers[i].trainable = False
+    doc, _ = read_archive(save_model(model, tmp_path / "frozen.npz"))
+    assert doc["format_version"] == 2 and doc["layers"][i]["trainable"] is False
+    assert not load_model(tmp_path / "frozen.npz").layers[i].trainable
+    model.layers[i].trainable = True
+    doc, _ = read_archive(save_model(model, tmp_path / "unfrozen.npz"))
+    assert doc["format_version"] == 1 and "trainable" not in doc["layers"][i]
 
 
 def test_refuses_a_trainable_that_is_not_a_bool(tmp_path, saved):

@@ -1143,7 +1143,9 @@ def test_a_frozen_layer_keeps_its_parameters_while_the_others_train():
     model.trainable = False
     assert not model.trainable and not any(layer.trainable for layer in model.layers)
     frozen = model.get_weights()
-    model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    with pytest.warns(UserWarning, match=r"^fit: every layer with parameters is frozen "
+                                         r"\(trainable=False\), so training changes no weight$"):
+        model.fit(x, y, epochs=1, batch_size=16, verbose=0)
     for w, w0 in zip(model.get_weights(), frozen, strict=True):
         np.testing.assert_array_equal(w, w0)
     lines = []

@@ -1838,8 +1838,9 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
     label's next lines: NumPy's messages start on a new line), and the earlier part that
     other tests need, if any. A part with no test fails. If a test runs over ``timeout``
     seconds, or kills the process (a segmentation fault), its part fails ("timed out",
-    "crashed") and the unfinished parts run again without it; collecting the tests for over
-    ``timeout`` seconds is a :class:`HomeworkError`, as no test could run.
+    "crashed") and the unfinished parts run again without it; importing the project's package
+    or collecting the tests for over ``timeout`` seconds is a :class:`HomeworkError`, as no
+    test could run.
     """
     # Graded, a partial copy's missing files would fail every part: a grade of 0, where
     # there is none to give.
@@ -2016,8 +2017,8 @@ def positive_float(text: str) -> float:
 def _add_actions(parser: argparse.ArgumentParser, registry: Mapping[str, Part]) -> None:
     actions = parser.add_subparsers(dest="homework_action", metavar="ACTION", required=True)
     ids = ", ".join(registry)
-    timeout_help = (f"seconds one test, or collecting the tests, may take (default "
-                    f"{TIMEOUT:g})")
+    timeout_help = (f"seconds one test, importing the package, or collecting the tests may "
+                    f"take (default {TIMEOUT:g})")
     source_help = "the reference project (default: the one tinynet is installed from)"
 
     p = actions.add_parser("list", help="the parts, their regions and their tests",

@@ -12,7 +12,7 @@ The JSON document::
 
     {
       "format": "tinynet.model",
-      "format_version": 1,
+      "format_version": 1, or 2 for a model with a frozen layer,
       "tinynet_version": "0.1.0",
       "seed": 42,
       "steps_trained": 1876,  (model.steps_trained; older files: the optimiser's iterations)
@@ -73,8 +73,10 @@ from tinynet.model import Sequential
 from tinynet.optim import Optimizer
 
 FORMAT_NAME = "tinynet.model"
-#: Raise it whenever a change to the layout would make older tinynets misread a file.
-FORMAT_VERSION = 1
+#: The newest version this tinynet reads. Raise it whenever a change to the layout would
+#: make older tinynets misread a file. Version 2 marks frozen layers ("trainable": false),
+#: which version 1's readers would train; a file without one is still written as version 1.
+FORMAT_VERSION = 2
 JSON_KEY = "__model__.json"
 SUFFIX = ".npz"
 
@@ -166,7 +168,8 @@ def _describe(model: Sequential) -> dict[str, Any]:
     """The JSON document of ``model`` (see the module docstring)."""
     doc: dict[str, Any] = {
         "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
+        # 1 unless a layer is frozen: a reader of version 1 would train it.
+        "format_version": 2 if any(not layer.trainable for layer in model.layers) else 1,
         "tinynet_version": tinynet.__version__,
         "seed": int(model.seed),
         "steps_trained": int(model.steps_trained),
