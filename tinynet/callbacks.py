@@ -22,7 +22,6 @@ import difflib
 import functools
 import inspect
 import math
-import numbers
 import os
 import sys
 import time
@@ -635,13 +634,10 @@ class LearningRateScheduler(Callback):
               else self.schedule(epoch))
         if isinstance(lr, np.ndarray) and lr.ndim == 0:  # np.where(epoch < 10, 0.1, 0.01)
             lr = lr[()]
-        # float() would take the string "0.5" and refuse None and arrays in words that
-        # name neither the schedule nor the epoch.
-        if not (isinstance(lr, numbers.Real) and not isinstance(lr, bool | np.bool_)
-                and math.isfinite(lr) and lr > 0):
-            raise ValueError(f"LearningRateScheduler: the schedule gave lr={lr!r} for epoch "
-                             f"{epoch}; it must be a number > 0 (an int or a float)")
-        lr = float(lr)
+        # Checked as the optimiser checks lr, but naming the schedule and the epoch: float()
+        # would take the string "0.5", and refuse None in words that name neither.
+        lr = number_in(f"LearningRateScheduler: the schedule's lr for epoch {epoch}", lr,
+                       0.0, None, low_inclusive=False)
         self.model.optimizer.lr = lr
         if self.verbose:
             print(f"Epoch {epoch + 1}: learning rate {lr:.3g}")
