@@ -296,10 +296,10 @@ def _monitored(owner: str, monitor: str, logs: Logs) -> float:
     """``logs[monitor]``, or a KeyError naming ``owner``, the keys the logs do hold, and
     the likely reason."""
     if monitor not in logs:
-        close = difflib.get_close_matches(monitor, sorted(logs), n=1)
         if monitor.startswith("val_") and not any(key.startswith("val_") for key in logs):
             why = "val_ metrics need validation_data"
         else:  # "val_accuracy" for a model compiled with metrics=["acc"], say
+            close = difflib.get_close_matches(monitor, sorted(logs), n=1)
             why = ("the logs hold the loss and the metrics compile was given, under the names "
                    "given: metrics=['acc'] logs acc and val_acc"
                    + (f"; did you mean {close[0]!r}?" if close else ""))
