@@ -525,11 +525,17 @@ class Sequential(RefusesOtherLibraries):
         returns the sum). Metrics see the model's outputs: probabilities when it ends in
         Softmax, although training runs the fused Softmax and cross-entropy on the logits.
 
-        Raises FloatingPointError, naming the epoch and batch, when the loss becomes NaN or
-        infinite (the weights are left as they were before that batch). The metrics are
-        tried on two samples first, so that one that raises does so before any step. A fit
-        refused before its first step (a callback that raises when training begins, say)
-        leaves the model's ``history`` and ``input_shape`` as they were.
+        Only the layers that are ``trainable`` are stepped (see
+        :meth:`trainable_parameters`).
+
+        Raises ValueError before any step for data holding NaN, infinity or numbers too
+        large for the model's dtype, for a callback listed twice, and for an optimiser that
+        has trained another model; FloatingPointError, naming the epoch and batch, when the
+        loss becomes NaN or infinite (the weights are left as they were before that batch).
+        The metrics are tried on two samples first, so that one that raises does so before
+        any step. A fit refused before its first step (a callback that raises when training
+        begins, say) leaves the model's ``history``, ``input_shape`` and optimiser
+        hyper-parameters as they were.
         """
         (x, y, epochs, batch_size, validation_data, verbose,
          initial_epoch) = self._check_fit_args(x, y, epochs, batch_size, validation_data,
