@@ -1157,6 +1157,34 @@ def test_a_frozen_layer_keeps_its_parameters_while_the_others_train():
     assert lines[0].endswith("Trainable params: 18\nNon-trainable params: 24")
 
 
+def test_the_backward_pass_stops_at_the_first_trainable_layer():
+    # A frozen base needs no gradient: neither its parameters' nor its input's. Training
+    # that still ran its backward paid for a dW that no step used.
+    x, y = blobs(0)
+    model = Sequential([Dense(2, 8), ReLU(), Dense(8, 8), ReLU(), Dense(8, 2), Softmax()],
+                       seed=0)
+    model.compile(CrossEntropy(), Adam(0.01))
+    for layer in model.layers[:2]:
+        layer.trainable = False
+
+    def not_called(dy):
+        raise AssertionError("backward ran through the frozen base")
+
+    for layer in model.layers[:2]:
+        layer.backward = layer.backward_params = not_called
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    # Between two trainable layers a frozen one still passes the gradient on.
+    for layer in model.layers[:2]:
+        del layer.backward, layer.backward_params  # the classes' own again
+    model.layers[0].trainable = True
+    model.layers[2].trainable = False
+    before = model.get_weights()
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    after = model.get_weights()
+    assert not np.array_equal(after[0], before[0])
+    np.testing.assert_array_equal(after[2], before[2])
+
+
 @pytest.mark.parametrize("value", ["False", 0, None])
 def test_trainable_must_be_true_or_false(value):
     # The string "False" is truthy: it would have left the layer training.

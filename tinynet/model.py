@@ -326,10 +326,11 @@ class Sequential(RefusesOtherLibraries):
         return dy
 
     def _backward_params(self, layers: Sequence[Layer], dy: np.ndarray) -> None:
-        """Backward for training. The data is not learnt, so gradients stop at the first
-        layer with parameters: it computes its parameters' gradients only (no dL/dx), and
-        the layers before it (a RandomShift, say) are not visited."""
-        learnt = [i for i, layer in enumerate(layers) if layer.params]
+        """Backward for training. The data is not learnt, and neither is a frozen layer,
+        so gradients stop at the first trainable layer with parameters: it computes its
+        parameters' gradients only (no dL/dx), and the layers before it (a RandomShift, or
+        a frozen base of transfer learning, say) are not visited."""
+        learnt = [i for i, layer in enumerate(layers) if layer.params and layer.trainable]
         if not learnt:
             return
         shapes = self._shapes_for(layers, dy)

@@ -92,8 +92,9 @@ class Layer(RefusesOtherLibraries):
     @property
     def trainable(self) -> bool:
         """Whether training (``fit``, ``train_step``) updates this layer's parameters. Set
-        it False to freeze them (Keras's ``layer.trainable = False``): the backward pass
-        still runs through the layer, but no step moves its parameters."""
+        it False to freeze them (Keras's ``layer.trainable = False``): no step moves its
+        parameters. The backward pass still runs through the layer to reach trainable
+        layers before it; when there are none, it stops before the layer."""
         return bool(self.__dict__.get("_trainable", True))
 
     @trainable.setter
