@@ -234,6 +234,39 @@ def test_training_gradients_match_finite_differences_of_the_models_loss(kind, lo
         error, where = relative_error(analytic, numerical_gradient(f, p))
         assert error < TOLERANCE, f"parameter {i}: relative error {error:.1e} at {where}"
 
+class SmoothedCrossEntropy(CrossEntropy):
+    """Cross-entropy against labels smoothed towards the uniform distribution."""
+
+    def forward(self, p, labels):
+        K = p.shape[1]
+        return super().forward(p, one_hot(labels, K) * 0.5 + 0.5 / K)
+
+
+class TemperedSoftmax(Softmax):
+    """softmax(z / 5)."""
+
+    def forward(self, x, training=False):
+        return super().forward(np.asarray(x) / 5, training)
+
+    def backward(self, dy):
+        return super().backward(dy) / 5
+
+
+@pytest.mark.parametrize("last, loss", [(Softmax, SmoothedCrossEntropy),
+                                        (TemperedSoftmax, CrossEntropy)])
+def test_a_subclass_of_softmax_or_cross_entropy_is_not_fused_away(last, loss):
+    # Fused by isinstance, both were replaced by the plain fused form in fit and evaluate:
+    # the smoothing or the temperature was silently never trained on, nor evaluated.
+    x, y = blobs(0)
+    model = Sequential([Dense(2, 3), last()], seed=0)
+    model.compile(loss(), SGD(0.1))
+    assert not model.fused_softmax
+    expected = loss().forward(model.predict(x), y)
+    assert model.evaluate(x, y, return_dict=True)["loss"] == pytest.approx(expected, rel=1e-5)
+    value, _ = model.train_step(x, y)
+    assert value == pytest.approx(expected, rel=1e-5)
+
+
 
 # ------------------------------------------------------------------------------- stability
 def test_softmax_model_with_cross_entropy_stays_finite_for_logits_of_1e4():

@@ -186,7 +186,9 @@ class Sequential(RefusesOtherLibraries):
     with log-sum-exp, whose gradient ``(softmax(z) - y) / N`` (without the ``/ N`` for
     ``reduction="sum"``) stays finite for any finite logits. The two-step form does not: a
     probability that underflows to 0 has log -inf.
-    ``predict`` still returns probabilities. See docs/cross_entropy.md.
+    ``predict`` still returns probabilities. See docs/cross_entropy.md. Only tinynet's own
+    two classes are fused: a subclass of either computes something of its own, which the
+    fused form would skip, so with one training runs the two steps as written.
     """
 
     def __init__(self, layers: Iterable[Layer] = (), seed: int | None = None) -> None:
@@ -467,8 +469,10 @@ class Sequential(RefusesOtherLibraries):
     @property
     def fused_softmax(self) -> bool:
         """True when training skips the final Softmax for the stable fused loss (see class)."""
-        return (bool(self.layers) and isinstance(self.layers[-1], Softmax)
-                and isinstance(self.loss, CrossEntropy) and not self.loss.from_logits)
+        # type() is, not isinstance: a subclass (label smoothing, a temperature) overrides
+        # what the fused form computes for it.
+        return (bool(self.layers) and type(self.layers[-1]) is Softmax
+                and type(self.loss) is CrossEntropy and not self.loss.from_logits)
 
     def _training_graph(self) -> tuple[Sequence[Layer], Loss]:
         """The layers and loss that training runs: all of them, or the fused form."""
