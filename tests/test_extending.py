@@ -11,7 +11,7 @@ import pytest
 from tinynet.callbacks import ModelCheckpoint
 from tinynet.gradcheck import check_layer
 from tinynet.io import ModelFormatError, load_model, save_model
-from tinynet.layers import Dense, Layer, ReLU, Softmax
+from tinynet.layers import Dense, Layer, ReLU, Softmax, log_softmax, softmax
 from tinynet.losses import Loss
 from tinynet.metrics import mean_absolute_error
 from tinynet.model import Sequential
@@ -438,6 +438,106 @@ def test_a_layer_whose_init_forgot_super_init_is_refused_saying_so():
         Sequential([Dense(4, 5), Doubler()])
     with pytest.raises(ValueError, match="add: layer, a Doubler"):
         Sequential([Dense(4, 5)]).add(Doubler())
+
+
+def test_a_loss_or_optimiser_whose_init_forgot_super_init_is_refused_at_compile():
+    # Accepted, each failed inside fit with an AttributeError about an attribute the user
+    # never wrote ('reduction', '_state').
+    class Forgetful(Loss):
+        def __init__(self, delta=1.0):
+            self.delta = delta
+
+    class Still(SGD):
+        def __init__(self, lr=0.1):
+            self.lr_to_be = lr
+
+    model = Sequential([Dense(4, 3)], seed=0)
+    with pytest.raises(ValueError, match=re.escape(
+            "loss, a Forgetful, has no reduction: its __init__ must call super().__init__() "
+            "first")):
+        model.compile(Forgetful(), "sgd")
+    with pytest.raises(ValueError, match=re.escape(
+            "optimizer, a Still, has no step count or state: its __init__ must call "
+            "super().__init__(lr) first")):
+        model.compile("mse", Still())
+    assert model.loss is None and model.optimizer is None
+
+
+@pytest.mark.parametrize("layers, loss, optimizer, match", [
+    ([Dense(4, 3)], Loss, "sgd", "loss is the class Loss, not a loss: make one, Loss()"),
+    ([Dense(4, 3)], "mse", SGD, "optimizer is the class SGD, not an optimiser: make one, "
+                                "SGD(...)"),
+    ([Dense(4, 3), ReLU], "mse", "sgd", "layers[1] is the class ReLU, not a layer: make one, "
+                                        "ReLU(...)"),
+])
+def test_a_class_where_an_object_was_meant_says_to_make_one(layers, loss, optimizer, match):
+    with pytest.raises(ValueError, match=re.escape(match)):
+        Sequential(layers, seed=0).compile(loss, optimizer)
+
+
+class PerSample(Loss):
+    """The squared error of each sample, Keras's way: one value per sample, not their mean."""
+
+    def forward(self, y_pred, y_true):
+        self._saved = {"d": y_pred - y_true}
+        return (self._saved["d"] ** 2).mean(axis=1)
+
+    def backward(self):
+        d = self._load()["d"]
+        return 2 * d / d.size
+
+
+def test_a_loss_that_returns_one_value_per_sample_is_refused_naming_it():
+    # evaluate returned the array; fit failed with "only 0-dimensional arrays can be
+    # converted to Python scalars", in its check for divergence.
+    x, _ = data(n=8)
+    y = np.ones((8, 3), dtype=np.float32)
+    model = Sequential([Dense(4, 3)], seed=0)
+    model.compile(PerSample(), "sgd", metrics=None)
+    before = model.get_weights()
+    match = re.escape("PerSample.forward must return the batch's loss, one number, got an "
+                      "array of shape (8,): for one value per sample, return their mean (or, "
+                      "for a loss with reduction='sum', their sum)")
+    with pytest.raises(TypeError, match=match):
+        model.evaluate(x, y)
+    with pytest.raises(TypeError, match=match.replace("8", "4")):
+        model.fit(x, y, batch_size=4, verbose=0)
+    for w, w0 in zip(model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(w, w0)
+
+
+class NLL(Loss):
+    """Cross-entropy of class labels from logits (N, K), written by hand."""
+
+    takes_labels = True
+
+    def forward(self, z, labels):
+        N = len(labels)
+        self._saved = {"z": z, "labels": labels}
+        return float(-log_softmax(z)[np.arange(N), labels].mean())
+
+    def backward(self):
+        z, labels = self._load()["z"], self._load()["labels"]
+        dz = softmax(z)
+        dz[np.arange(len(labels)), labels] -= 1
+        return dz / len(labels)
+
+
+def test_a_loss_of_ones_own_that_takes_labels_says_so_and_trains_on_them():
+    # fit refused labels for every loss but cross-entropy, blaming the data.
+    x, y = data()
+    model = Sequential([Dense(4, 3)], seed=0)
+    model.compile(NLL(), SGD(0.5), metrics=None)
+    history = model.fit(x, y, epochs=10, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    NLL.takes_labels = False  # as a class that did not say so
+    try:
+        with pytest.raises(ValueError, match=re.escape(
+                "got (48,) (labels? one-hot encode them: tinynet.datasets.one_hot(y, 3)); "
+                "or, if NLL takes class labels, say so on its class: takes_labels = True")):
+            model.fit(x, y, verbose=0)
+    finally:
+        NLL.takes_labels = True
 
 
 def test_parts_that_forgot_a_method_say_which_and_what_it_computes():

@@ -29,6 +29,12 @@ class Loss:
     arguments other than ``reduction`` (for saving). Example: docs/mse.md#a-loss-of-your-own.
     """
 
+    #: Whether ``forward`` takes class labels, (N,) integers, as targets for outputs (N, K),
+    #: as cross-entropy does. ``fit`` otherwise refuses targets whose shape is not the
+    #: outputs', since a loss that compares entry by entry (MSE) would broadcast (N,)
+    #: targets against (N, 1) outputs to (N, N) without a word.
+    takes_labels: bool = False
+
     def __init__(self, reduction: str = "mean") -> None:
         if reduction not in REDUCTIONS:
             raise ValueError(f"{type(self).__name__}: reduction must be one of {REDUCTIONS}, "
@@ -84,6 +90,8 @@ class CrossEntropy(Loss):
 
     Derivation: docs/cross_entropy.md#the-fused-gradient-softmax---y--n.
     """
+
+    takes_labels = True
 
     def __init__(self, from_logits: bool = False, reduction: str = "mean") -> None:
         super().__init__(reduction)
@@ -332,7 +340,13 @@ def get(loss: str | Loss) -> Loss:
     """A loss object from a :class:`Loss` or one of Keras's names (a key of ``LOSSES``), in
     any case (``"MSE"`` too), as :func:`tinynet.optim.get` takes ``"SGD"``."""
     if isinstance(loss, Loss):
+        if not hasattr(loss, "reduction"):  # one's own, whose __init__ forgot the base's
+            raise ValueError(f"loss, a {type(loss).__name__}, has no reduction: its __init__ "
+                             f"must call super().__init__() first")
         return loss
     if isinstance(loss, str) and loss.lower() in LOSSES:
         return LOSSES[loss.lower()]()
+    if isinstance(loss, type) and issubclass(loss, Loss):
+        raise ValueError(f"loss is the class {loss.__name__}, not a loss: make one, "
+                         f"{loss.__name__}()")
     raise ValueError(f"loss must be a Loss or one of {sorted(LOSSES)}, got {loss!r}")

@@ -109,6 +109,23 @@ def _grads_fit(layer: Layer) -> bool:
         for k, g in layer.grads.items())
 
 
+def _loss_value(loss: Loss, out: np.ndarray, y: np.ndarray) -> float:
+    """``loss.forward(out, y)``, the batch's loss, as a float; a TypeError naming the loss
+    unless it is one number. Keras's losses return one value per sample, which fit and
+    evaluate then average: a loss of one's own written that way would make ``evaluate``
+    return an array and ``fit`` fail in its check for divergence."""
+    value = loss.forward(out, y)
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        return float(value)
+    got = (f"an array of shape {value.shape}" if isinstance(value, np.ndarray)
+           else repr(value))
+    raise TypeError(f"{type(loss).__name__}.forward must return the batch's loss, one number, "
+                    f"got {got}: for one value per sample, return their mean (or, for a loss "
+                    f"with reduction='sum', their sum)")
+
+
 def _callback_list(callbacks: Iterable[Callback] | Callback | None) -> list[Callback]:
     """fit's ``callbacks`` as a list: a list (or any iterable) of Callback objects, one of
     them alone (as Keras takes it), or None for none. A TypeError names what is not a
@@ -222,6 +239,9 @@ class Sequential(RefusesOtherLibraries):
                 raise ValueError(f"{where} is a Sequential, not a layer: tinynet's models do "
                                  "not nest. To add a Softmax to a model's outputs, apply "
                                  "tinynet.layers.softmax to its predict(x)")
+            if isinstance(layer, type) and issubclass(layer, Layer):
+                raise ValueError(f"{where} is the class {layer.__name__}, not a layer: make "
+                                 f"one, {layer.__name__}(...)")
             raise ValueError(f"{where} must be a tinynet Layer, got {layer!r}")
         missing = [name for name in ("params", "grads") if not hasattr(layer, name)]
         if missing:
@@ -492,7 +512,7 @@ class Sequential(RefusesOtherLibraries):
         """
         layers, loss = self._training_graph()
         out = self._forward(layers, self._as_input(x), training=True)  # (N, K)
-        value = loss.forward(out, np.asarray(y))
+        value = _loss_value(loss, out, np.asarray(y))
         if not math.isfinite(value):
             return value, out  # fit reports it; no step is taken with a broken gradient
         self._backward_params(layers, loss.backward())
@@ -777,7 +797,7 @@ class Sequential(RefusesOtherLibraries):
         for i in range(0, len(x), batch_size):
             xb, yb = x[i:i + batch_size], y[i:i + batch_size]
             out = self._forward(layers, self._as_input(xb), training=False)
-            value = loss.forward(out, yb)
+            value = _loss_value(loss, out, yb)
             totals["loss"] += value if summed else value * len(xb)
             shown = self._metric_input(out) if self.metrics else out
             for name, fn in self.metrics:
@@ -882,11 +902,15 @@ class Sequential(RefusesOtherLibraries):
                 raise ValueError(f"cross-entropy needs outputs of shape (N, K), the model "
                                  f"gives {out_shape}")
             losses_module.check_targets(y, out_shape[1], y_name)
-        elif y.shape[1:] != out_shape[1:]:
+        elif not self.loss.takes_labels and y.shape[1:] != out_shape[1:]:
             # A regression's targets often come as (N,) for outputs (N, 1), and labels for
             # a loss that compares entry by entry (MSE, or one's own). Refused, not reshaped
             # by guess, with the hint the MSE loss gives for the same mistake.
             hint = targets_hint(y_name, y.shape, out_shape)
+            if (y.ndim == 1 and y.dtype.kind in "iu"
+                    and type(self.loss).__module__ != losses_module.__name__):
+                hint += (f"; or, if {type(self.loss).__name__} takes class labels, say so on "
+                         f"its class: takes_labels = True")
             raise ValueError(f"{y_name} must have shape (N, {', '.join(map(str, out_shape[1:]))})"
                              f" like the model's output, got {y.shape}{hint}")
         if len(out_shape) == 2 and any(fn is metrics_module.accuracy for _, fn in self.metrics):

@@ -438,9 +438,15 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "rmsprop": RMSprop, "adam"
 def get(optimizer: str | Optimizer) -> Optimizer:
     """An optimiser from an :class:`Optimizer` or a Keras name with Keras's defaults."""
     if isinstance(optimizer, Optimizer):
+        if not hasattr(optimizer, "_state"):  # one's own, whose __init__ forgot the base's
+            raise ValueError(f"optimizer, a {type(optimizer).__name__}, has no step count or "
+                             f"state: its __init__ must call super().__init__(lr) first")
         return optimizer
     if isinstance(optimizer, str) and optimizer.lower() in OPTIMIZERS:
         return OPTIMIZERS[optimizer.lower()]()
+    if isinstance(optimizer, type) and issubclass(optimizer, Optimizer):
+        raise ValueError(f"optimizer is the class {optimizer.__name__}, not an optimiser: make "
+                         f"one, {optimizer.__name__}(...)")
     raise ValueError(
         f"optimizer must be an Optimizer or one of {sorted(OPTIMIZERS)}, got {optimizer!r}"
     )
