@@ -335,6 +335,20 @@ def test_numbers_too_large_for_float32_are_refused_before_anything_runs(bad):
     assert model.predict(x).shape == (64, 2)
 
 
+def test_float32_data_in_a_float64_model_raises_no_warning():
+    # The check for numbers too large for float64 cast float64's limit down to float32,
+    # which overflowed with a RuntimeWarning on every predict, evaluate and fit: an error
+    # under -W error, as in many test suites.
+    x, y = blobs(0)
+    model = Sequential([Dense(2, 2, dtype=np.float64), Softmax()], seed=0)
+    model.compile(CrossEntropy(), SGD(0.1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.fit(x, y, epochs=1, verbose=0)
+        model.evaluate(x.astype(np.float16), y)
+        assert model.predict(x).dtype == np.float64
+
+
 def test_a_step_whose_loss_is_nan_is_not_taken():
     x, y = blobs(2, n=16)
     x[3, 0] = np.nan  # train_step takes a batch as it is: the loss comes out NaN
@@ -1721,6 +1735,34 @@ def test_set_weights_refuses_a_wrong_count_or_shape_by_name():
         model.set_weights([weights[1], *weights[1:]])
     model.set_weights([np.full_like(w, i) for i, w in enumerate(weights)])
     assert [float(w.mean()) for w in model.get_weights()] == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_set_weights_takes_any_iterable_of_arrays_but_not_a_dict():
+    # A generator failed with "object of type 'generator' has no len()"; a dict of arrays
+    # was read as its keys, "array 0 must hold real numbers ... got dtype <U1".
+    model = mlp(0)
+    weights = [w + 1 for w in model.get_weights()]
+    model.set_weights(w for w in weights)
+    for w, expected in zip(model.get_weights(), weights, strict=True):
+        np.testing.assert_array_equal(w, expected)
+    with pytest.raises(TypeError, match=r"^set_weights: weights must be a list of arrays, one "
+                                        r"per parameter in the order of get_weights\(\), got "
+                                        r"a dict$"):
+        model.set_weights(dict(zip("abcd", weights, strict=True)))
+
+
+def test_set_weights_refuses_numbers_too_large_for_the_parameters_dtype():
+    # 1e300 became inf in float32 with only NumPy's overflow warning; fit and predict
+    # refuse the same numbers in x.
+    model = mlp(0)
+    before = model.get_weights()
+    weights = [w.astype(np.float64) for w in before]
+    weights[2][1, 1] = -1e300
+    with pytest.raises(ValueError, match=r"^set_weights: array 2 holds numbers too large for "
+                                         r"the parameter's float32 \(\|w\| <= 3.403e\+38\)$"):
+        model.set_weights(weights)
+    for w, w0 in zip(model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(w, w0)
 
 
 def test_a_refused_set_weights_changes_no_parameter():

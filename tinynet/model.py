@@ -10,7 +10,7 @@ import contextlib
 import math
 import os
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -419,11 +419,18 @@ class Sequential(RefusesOtherLibraries):
         """Copies of every parameter, in the order of :meth:`parameters`."""
         return [p.copy() for p, _ in self.parameters()]
 
-    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
-        """Copy ``weights`` (as from :meth:`get_weights`) into the parameters, in place.
+    def set_weights(self, weights: Iterable[ArrayLike]) -> None:
+        """Copy ``weights`` (a list of arrays as from :meth:`get_weights`, or any iterable of
+        them) into the parameters, in place, converted to their dtype.
 
         Raises ValueError, before any parameter changes, unless there is one array of real
-        numbers per parameter, of its shape."""
+        numbers per parameter, of its shape, none too large for its dtype (1e39 would be
+        inf in float32); a TypeError for a dict, whose order is not the parameters'."""
+        if isinstance(weights, Mapping | str | np.ndarray):
+            raise TypeError(f"set_weights: weights must be a list of arrays, one per "
+                            f"parameter in the order of get_weights(), got a "
+                            f"{type(weights).__name__}")
+        weights = list(weights)
         params = [p for p, _ in self.parameters()]
         if len(weights) != len(params):
             raise ValueError(f"set_weights: expected {len(params)} arrays, got {len(weights)}")
@@ -432,6 +439,10 @@ class Sequential(RefusesOtherLibraries):
             if w.shape != p.shape:
                 raise ValueError(f"set_weights: array {i} must have shape {p.shape}, "
                                  f"got {w.shape}")
+            limit = float(np.finfo(p.dtype).max)
+            if w.size and float(np.abs(w).max()) > limit:
+                raise ValueError(f"set_weights: array {i} holds numbers too large for the "
+                                 f"parameter's {p.dtype} (|w| <= {limit:.4g})")
         # All checked first: a refused list leaves every parameter as it was.
         for p, w in zip(params, arrays, strict=True):
             p[...] = w
@@ -873,7 +884,9 @@ class Sequential(RefusesOtherLibraries):
             bad = np.flatnonzero(~np.isfinite(x.reshape(len(x), -1)).all(axis=1))[0]
             raise ValueError(f"{name} holds NaN or infinite values, the first in sample {bad}")
         limit = float(np.finfo(self.dtype).max)
-        if max(-low, high) > limit:  # 1e39 in float64 is inf in float32
+        # Compared as Python floats: NumPy would cast the limit to x's dtype, and float64's
+        # limit overflows float32 (with a RuntimeWarning) when a float64 model gets float32 x.
+        if max(-float(low), float(high)) > limit:  # 1e39 in float64 is inf in float32
             bad = np.flatnonzero((np.abs(x.reshape(len(x), -1)) > limit).any(axis=1))[0]
             raise ValueError(f"{name} holds numbers too large for the model's {self.dtype} "
                              f"(|x| <= {limit:.4g}), the first in sample {bad}")
