@@ -1,5 +1,6 @@
 """Optimisers: the first two steps against their equations, in place, per parameter."""
 
+import pickle
 from copy import deepcopy
 
 import numpy as np
@@ -610,6 +611,39 @@ def test_a_deep_copy_of_a_model_goes_on_training_as_the_model_does(make):
     twin.train_step(x, y)
     twin.train_step(x, y)
     assert [w.tobytes() for w in twin.get_weights()] == expected
+
+
+@STATEFUL
+def test_an_unpickled_model_goes_on_training_as_the_model_does(make):
+    # multiprocessing and joblib pickle models. The unpickled parameters are new arrays,
+    # with new ids: the next fit refused the optimiser as one that had trained another model.
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((8, 4)), rng.standard_normal((8, 2))
+    models = []
+    for _ in range(2):
+        models.append(small_model())
+        models[-1].compile("mse", make(), metrics=None)
+    twins = []
+    expected = three_steps(models[0], x, y)
+    assert three_steps(models[1], x, y, lambda model: twins.append(
+        pickle.loads(pickle.dumps(model)))) == expected
+    twin = twins[0]
+    assert twin.optimizer.iterations == 1
+    twin.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    assert [w.tobytes() for w in twin.get_weights()] == expected
+
+
+def test_an_optimiser_whose_parameter_arrays_were_replaced_is_refused_saying_so():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((8, 4)), rng.standard_normal((8, 2))
+    model = small_model()
+    model.compile("mse", Adam(0.01), metrics=None)
+    model.train_step(x, y)
+    model.layers[0].params["W"] = model.layers[0].params["W"].copy()
+    with pytest.raises(ValueError, match=r"or this model's parameter arrays were replaced "
+                                         r"since \(layer.params\[name\] = array puts in a new "
+                                         r"one, where set_weights copies into the old\)"):
+        model.fit(x, y, verbose=0)
 
 
 @STATEFUL

@@ -824,9 +824,12 @@ class Sequential(RefusesOtherLibraries):
         than this model's: its step count and moments are another model's, Adam's bias
         correction would start at that model's step, and saving would record its count."""
         if not optimizer.has_state_only_for([p for p, _ in self.parameters()]):
-            raise ValueError(f"{name}: {optimizer!r} has trained another model's parameters "
-                             f"({optimizer.iterations} steps): give each model an optimiser of "
-                             f"its own, {type(optimizer).__name__}(...)")
+            raise ValueError(f"{name}: {optimizer!r} has stepped parameters that are not this "
+                             f"model's ({optimizer.iterations} steps): it trained another "
+                             f"model, or this model's parameter arrays were replaced since "
+                             f"(layer.params[name] = array puts in a new one, where "
+                             f"set_weights copies into the old). Give the model an optimiser "
+                             f"of its own: {type(optimizer).__name__}(...)")
 
     def _require_compiled(self) -> None:
         if self.loss is None or self.optimizer is None:

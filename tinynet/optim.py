@@ -198,6 +198,17 @@ class Optimizer(RefusesOtherLibraries):
         copy.__dict__["_work"] = {}  # scratch arrays, not state: made again when needed
         return copy
 
+    # Pickled (by multiprocessing, joblib or the user; tinynet's own files never are), the
+    # parameters come back as new arrays, with new ids: the state is keyed by them again.
+    # Pickled with the model, each is the array its layer holds (pickle keeps one object
+    # one object), so the unpickled model trains on as the model would.
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_work": {}}  # scratch arrays, not state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)  # directly: __setattr__ would check them all again
+        self.__dict__["_state"] = {id(p): (p, arrays) for p, arrays in state["_state"].values()}
+
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, as JSON values, that rebuild this optimiser (for
         saving); a subclass with arguments of its own returns them all."""
