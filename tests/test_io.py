@@ -226,6 +226,24 @@ def test_save_refuses_a_folder_instead_of_writing_a_file_beside_it(tmp_path, suf
     assert sorted(os.listdir(tmp_path)) == ["runs"] and not os.listdir(tmp_path / "runs")
 
 
+def test_save_refuses_a_parameter_of_another_dtype_than_its_layers(tmp_path):
+    # Put in by layer.params["W"] = array (float64, NumPy's default), it trained and
+    # predicted; saved, it made a file that load_model refused.
+    model = Sequential([Dense(2, 3), ReLU(), Dense(3, 2)], seed=0)
+    model.layers[2].params["W"] = np.ones((3, 2))
+    with pytest.raises(ValueError, match=re.escape(
+            "cannot save layers[2] (Dense): its params['W'] is float64, but the layer is "
+            "float32, as load_model would build it: convert it, params['W'] = "
+            "params['W'].astype(np.float32), or set weights with model.set_weights(...), "
+            "which copies them into the layer's own arrays")):
+        save_model(model, tmp_path / "m.npz")
+    assert not os.listdir(tmp_path)
+    params = model.layers[2].params
+    params["W"] = params["W"].astype(np.float32)  # as the message says
+    np.testing.assert_array_equal(load_model(save_model(model, tmp_path / "m.npz")).predict(
+        np.ones((1, 2))), model.predict(np.ones((1, 2))))
+
+
 def test_saving_again_replaces_the_file(tmp_path):
     model, x, y = trained_model()
     path = save_model(model, tmp_path / "m.npz")

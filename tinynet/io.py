@@ -120,8 +120,19 @@ def _own_class(module: Any, name: str, base: type) -> type | None:
     return cls if isinstance(cls, type) and issubclass(cls, base) and cls is not base else None
 
 
-def _layer_entry(layer: Layer) -> dict[str, Any]:
-    """``{"class", "config"}`` for ``layer``, and ``"trainable": false`` for a frozen one."""
+def _layer_entry(i: int, layer: Layer) -> dict[str, Any]:
+    """``{"class", "config"}`` for ``layer``, ``layers[i]``, and ``"trainable": false`` for a
+    frozen one; refused when a parameter's dtype is not the layer's, which loading would
+    refuse (an array put in by ``layer.params[name] = array``: NumPy's default is float64)."""
+    dtype = getattr(layer, "dtype", None)
+    for name, p in layer.params.items():
+        if isinstance(dtype, np.dtype) and p.dtype != dtype:
+            raise ValueError(f"cannot save layers[{i}] ({type(layer).__name__}): its "
+                             f"params[{name!r}] is {p.dtype}, but the layer is {dtype}, as "
+                             f"load_model would build it: convert it, params[{name!r}] = "
+                             f"params[{name!r}].astype(np.{dtype}), or set weights with "
+                             f"model.set_weights(...), which copies them into the layer's "
+                             f"own arrays")
     entry = _class_entry(layer, layers_module, Layer)
     if not layer.trainable:
         entry["trainable"] = False
@@ -174,7 +185,7 @@ def _describe(model: Sequential) -> dict[str, Any]:
         "seed": int(model.seed),
         "steps_trained": int(model.steps_trained),
         "input_shape": list(model.input_shape) if model.input_shape is not None else None,
-        "layers": [_layer_entry(layer) for layer in model.layers],
+        "layers": [_layer_entry(i, layer) for i, layer in enumerate(model.layers)],
         "compile": None,
         "history": None,
         "metadata": model.metadata,
