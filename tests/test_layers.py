@@ -350,9 +350,12 @@ def test_dense_refuses_bad_sizes(bad):
                                    r"layers, seed=0\) seeds$"),
     (lambda: Softmax(axis=-1), r"^Softmax: axis=-1 is a Keras argument; tinynet's Softmax "
                                r"works on the last axis"),
+    (lambda: MaxPool2D(2, padding="same"), r"^MaxPool2D: padding='same' is a Keras argument; "
+                                           r"of tinynet's layers only Conv2D pads its input; "
+                                           r"MaxPool2D pools the windows that fit"),
 ], ids=["activation", "input_shape", "input_dim", "units", "conv-activation", "filters",
         "strides", "pool-strides", "kernel_initializer", "bias_initializer", "use_bias",
-        "kernel_regularizer", "name", "dropout-seed", "softmax-axis"])
+        "kernel_regularizer", "name", "dropout-seed", "softmax-axis", "pool-padding"])
 def test_keras_layer_arguments_are_refused_with_the_tinynet_way(make, match):
     with pytest.raises(TypeError, match=match):
         make()

@@ -447,6 +447,7 @@ REAL = r"Sequential: x must hold real numbers \(bool, int, uint or float\), got 
     (np.float32(0.5), np.zeros(1, int), r"^x must have a batch axis, got a scalar$"),
     (np.zeros((10, 2)), np.int64(0), r"x and y must hold the same number of samples, got 10 "
                                      r"and a scalar$"),
+    (np.zeros((10, 2)), None, r"^y is None: give the targets, one per sample of x$"),
 ])
 def test_bad_data_is_refused_naming_what_and_why(x, y, message):
     model = compiled()

@@ -901,6 +901,8 @@ class Sequential(RefusesOtherLibraries):
         caller keeps the shape of one sample of ``x`` as ``input_shape`` (which summary()
         shows) once it has checked everything else too: a refused call changes nothing."""
         x = self._check_x(x, x_name, finite=True)
+        if y is None:
+            raise ValueError(f"{y_name} is None: give the targets, one per sample of {x_name}")
         y = np.asarray(y)
         if y.ndim < 1 or len(y) != len(x):
             raise ValueError(f"{x_name} and {y_name} must hold the same number of samples, got "

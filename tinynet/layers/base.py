@@ -169,6 +169,8 @@ KERAS_ARGUMENTS = {
             "Sequential(layers, seed=0) seeds",
     "axis": "tinynet's Softmax works on the last axis, that of the K classes of outputs "
             "(N, K): Softmax()",
+    "padding": "of tinynet's layers only Conv2D pads its input; MaxPool2D pools the windows "
+               "that fit, as Keras's padding='valid' (its default) does",
 }
 #: Keras's names of layer arguments that tinynet names otherwise.
 KERAS_NAMES = {"strides": "stride", "kernel_initializer": "W_init",
