@@ -63,6 +63,13 @@ class FakeTerminal(io.StringIO):
         return True
 
 
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch):
+    """A terminal wide enough for every bar line, whatever the width of the one running the
+    tests (shutil.get_terminal_size reads COLUMNS first)."""
+    monkeypatch.setenv("COLUMNS", "200")
+
+
 #: The final bar line of an epoch: "4/4 [======] - 0s 1ms/step - loss: 0.1234 - ...".
 BAR = re.compile(rf"^{STEPS}/{STEPS} \[={{30}}\] - \d+m?s \d+[mu]?s/step"
                  r" - loss: \d+\.\d{4} - accuracy: [01]\.\d{4}$")
@@ -214,6 +221,19 @@ def test_a_live_bar_is_redrawn_at_most_once_an_interval_but_always_at_the_last_b
     frames = live_frames(monkeypatch, tick=0.0)
     assert frames == [running_frame(1, "0s"), running_frame(10, "0s"),
                       "10/10 [" + "=" * 30 + "] - 0s 0us/step - loss: 0.5000"]
+
+
+@pytest.mark.parametrize("columns, bar_width", [(60, 15), (30, 10)])
+def test_a_live_bar_fits_in_the_terminals_width(monkeypatch, columns, bar_width):
+    # Wider than an 80-column terminal with its loss and accuracy, each redraw wrapped, and
+    # "\r" went back only to the start of its last row: an epoch filled 42 rows.
+    monkeypatch.setenv("COLUMNS", str(columns))
+    frames = live_frames(monkeypatch, tick=0.06)
+    running, final = frames[:-1], frames[-1]
+    assert all(len(frame) <= columns - 1 for frame in running), running
+    assert running[0].startswith(" 1/10 [>" + "." * (bar_width - 1) + "] - ETA: ")
+    # The epoch's last line keeps all its values, the bar narrowed (not below 10).
+    assert final == "10/10 [" + "=" * bar_width + "] - 660ms 66ms/step - loss: 0.5000"
 
 
 class Flushed(io.StringIO):

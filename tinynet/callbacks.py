@@ -23,6 +23,7 @@ import functools
 import inspect
 import math
 import os
+import shutil
 import sys
 import time
 import warnings
@@ -208,6 +209,7 @@ class ProgressBar(Callback):
         self.verbose = verbose_level(verbose)
         self._stream = stream
         self._drawn = 0  # characters of the live bar line drawn so far; 0: no line open
+        self._width: int | None = None  # of this epoch's bar, once drawn (see _bar)
 
     @property
     def stream(self) -> TextIO:
@@ -230,6 +232,7 @@ class ProgressBar(Callback):
         self._start = time.perf_counter()
         self._last_draw = 0.0
         self._drawn = 0  # characters of the bar line drawn so far
+        self._width = None
         if self.verbose == 1:
             self.stream.write(f"Epoch {epoch + 1}/{self.params['epochs']}\n")
             self.stream.flush()
@@ -244,8 +247,12 @@ class ProgressBar(Callback):
         self._last_draw = now
         elapsed = now - self._start
         eta = elapsed / (batch + 1) * (steps - batch - 1)
-        line = f"{self._bar(batch + 1, steps)} - ETA: {_format_duration(eta)}"
-        self._redraw(line + _format_logs(logs or {}))
+        rest = f" - ETA: {_format_duration(eta)}{_format_logs(logs or {})}"
+        line = self._bar(batch + 1, steps, rest)
+        # A line wider than the terminal wraps, and "\r" goes back only to the start of its
+        # last row: each redraw would leave a row behind. So it is cut to fit.
+        columns = self._columns()
+        self._redraw(line if columns is None else line[:columns - 1])
         self.stream.flush()
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
@@ -255,10 +262,11 @@ class ProgressBar(Callback):
         steps = self.params["steps"]
         timing = f"{_format_duration(elapsed)} {_format_per_step(elapsed / max(steps, 1))}"
         if self.verbose == 1:
-            line = f"{self._bar(steps, steps)} - {timing}"
+            # Not cut: the epoch's last line is drawn once, and may wrap.
+            line = self._bar(steps, steps, f" - {timing}{_format_logs(logs or {})}")
         else:
             line = f"Epoch {epoch + 1}/{self.params['epochs']} - {timing}"
-        line += _format_logs(logs or {})
+            line += _format_logs(logs or {})
         if self._live():
             self._redraw(line)
         else:
@@ -275,14 +283,31 @@ class ProgressBar(Callback):
             self.stream.flush()
             self._drawn = 0
 
-    def _bar(self, done: int, total: int) -> str:
+    def _columns(self) -> int | None:
+        """The terminal's width in characters when the output is a terminal, else None."""
+        isatty = getattr(self.stream, "isatty", None)
+        return shutil.get_terminal_size().columns if isatty and isatty() else None
+
+    def _bar(self, done: int, total: int, rest: str) -> str:
+        """``"done/total [===>....]"`` then ``rest``. In a terminal too narrow for the whole
+        line, the bar is narrowed (to 10 characters at least), once an epoch so that it
+        does not change width as the ETA does."""
         digits = len(str(total))
-        filled = self.width * done // max(total, 1)
+        if self._width is None:
+            self._width = self.width
+            columns = self._columns()
+            if columns is not None:
+                # The line without the bar: the counts, " [", "]", rest, and 8 characters
+                # more for the epoch's last line ("- 2s 4ms/step" for "- ETA: 8s").
+                others = 2 * digits + 4 + len(rest) + 8
+                self._width = max(min(self.width, columns - 1 - others), 10)
+        width = self._width
+        filled = width * done // max(total, 1)
         if done < total:
-            bar = "=" * max(filled - 1, 0) + ">" + "." * (self.width - max(filled, 1))
+            bar = "=" * max(filled - 1, 0) + ">" + "." * (width - max(filled, 1))
         else:
-            bar = "=" * self.width
-        return f"{done:{digits}d}/{total} [{bar}]"
+            bar = "=" * width
+        return f"{done:{digits}d}/{total} [{bar}]{rest}"
 
 
 def _check_monitor(owner: str, monitor: Any) -> None:
