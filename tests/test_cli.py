@@ -203,6 +203,25 @@ def test_bad_values_are_refused_when_parsing_before_loading_anything(args, messa
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("args, message", [
+    (["export", ""], "argument DEST: expected a path, got ''"),
+    (["export", "copy", "--source", ""], "argument --source: expected a path, got ''"),
+    (["grade", ""], "argument PROJECT: expected a path, got ''"),
+    (["list", "--source", ""], "argument --source: expected a path, got ''"),
+])
+def test_an_empty_homework_path_is_refused_not_taken_for_the_current_folder(
+        args, message, capsys, tmp_path, monkeypatch):
+    # export "" wrote a student copy into the current folder, where python then imported
+    # the stubbed tinynet.
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        main(["homework", *args])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1] == f"tinynet homework {args[0]}: error: {message}"
+    assert list(tmp_path.iterdir()) == []
+
+
 # ------------------------------------------------------------- models that are not R1-R5
 def _save(model: Sequential, path: Path, metadata: dict | None = None) -> Path:
     model.metadata = metadata or {}
