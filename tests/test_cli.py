@@ -4,6 +4,7 @@ import errno
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -407,6 +408,22 @@ def test_train_interrupted_leaves_no_out_folder_it_created_but_keeps_the_saved_o
     assert main(["train", "--epochs", "1", "--verbose", "0", "--out", str(out)]) == 130
     assert sorted(p.name for p in out.iterdir()) == sorted(TRAIN_OUTPUTS)
     assert capsys.readouterr().err.splitlines()[-1] == "tinynet: interrupted"
+
+
+def test_train_saves_its_outputs_even_if_its_new_out_folder_was_removed_meanwhile(
+        tmp_path, monkeypatch, capsys):
+    # Two runs given the same new --out: the one that made it, stopped early, removes it
+    # while empty, and the other's training ended in "cannot write ...: no folder".
+    out = tmp_path / "runs" / "r2"
+    data = _synthetic_digits(20, 20)
+
+    def load_then_lose_the_folder(folder):
+        shutil.rmtree(tmp_path / "runs")
+        return data
+
+    monkeypatch.setattr("tinynet.cli._load_data", load_then_lose_the_folder)
+    assert main(["train", "--epochs", "1", "--verbose", "0", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(TRAIN_OUTPUTS)
 
 
 # `tinynet train`, and an example script, which cleans up in atexit instead.

@@ -361,6 +361,9 @@ def _train(args: argparse.Namespace, program: reference.Program) -> int:
         loss, accuracy = model.evaluate(x_val, y_val)
 
     text = json.dumps(history.history, indent=1) + "\n"
+    # Made again if gone: another run given the same new --out, stopped early, removes the
+    # empty folder it made, and this run's training would be lost for want of it.
+    args.out.mkdir(parents=True, exist_ok=True)
     _write_together([(args.out / "model.npz", model.save),
                      (args.out / "history.json", lambda tmp: tmp.write_text(text)),
                      (args.out / "curves.png", lambda tmp: plot_history(history, path=tmp))])
