@@ -808,7 +808,7 @@ def test_train_help_says_what_quick_does_to_the_epochs(capsys):
         main(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert ("--epochs EPOCHS default: the program's; with --quick, as its example's "
-            "(r1 5, r2 1, r3 3, r4 1, r5 1, cnn 1)") in text
+            "(r1 5, r2 1, r3 3, r4 1, r5 5, cnn 1)") in text
     assert "train on 2,000 images and test on 1,000, a smoke test (its epochs: see " \
            "--epochs)" in text
 
@@ -817,7 +817,8 @@ def test_train_help_says_what_quick_does_to_the_epochs(capsys):
     (["--model", "r1"], 5, "SGD"),  # one epoch of MSE on softmax outputs reached 25%
     (["--model", "r3"], 3, "Adam"),  # and of raw pixels in a CNN 13%: it looked broken
     (["--model", "r3", "--epochs", "2", "--optimizer", "RMSprop"], 2, "RMSprop"),
-], ids=["r1", "r3", "r3 --epochs 2, --optimizer in any case"])
+    (["--model", "R1"], 5, "SGD"),  # refused, where --optimizer ADAM was taken
+], ids=["r1", "r3", "r3 --epochs 2, --optimizer in any case", "--model in any case"])
 def test_a_quick_train_runs_the_examples_quick_epochs(argv, epochs, optimizer, tmp_path,
                                                         monkeypatch):
     asked = stop_at_fit(monkeypatch)

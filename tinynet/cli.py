@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a reference model on MNIST",
                        description="Train a reference model on MNIST, save it, its history "
                        "and its training curves, and print the test accuracy.")
-    p.add_argument("--model", default="r2", choices=list(reference.PROGRAMS),
+    p.add_argument("--model", default="r2", type=str.lower, choices=list(reference.PROGRAMS),
                    help="the reference program (default: r2, the two-layer MLP); " + "; ".join(
                        f"{k}: {v.description}" for k, v in reference.PROGRAMS.items()))
     quick = ", ".join(f"{k} {v.quick_epochs}" for k, v in reference.PROGRAMS.items())
