@@ -503,6 +503,34 @@ def test_load_grey_scales_8_and_16_bit_files_by_their_own_range(tmp_path, dtype)
     np.testing.assert_allclose(grey[2:4, 2:4], (top // 5) / top)
 
 
+@pytest.mark.parametrize("misnamed", ["digit.png", "digit.jpg.txt"])
+def test_load_grey_reads_a_file_by_its_contents_not_its_name(tmp_path, misnamed):
+    # matplotlib chose its reader by the extension: a JPEG named .png was "not a readable
+    # image (not a PNG file)", although Pillow reads it.
+    from PIL import Image
+
+    pixels = np.full((16, 16, 3), 255, dtype=np.uint8)
+    pixels[4:12, 6:10] = 30  # a dark stroke
+    Image.fromarray(pixels).save(tmp_path / "digit.jpg")
+    (tmp_path / misnamed).write_bytes((tmp_path / "digit.jpg").read_bytes())
+    expected = load_grey(tmp_path / "digit.jpg")
+    assert expected[8, 8] < 0.2 and expected[0, 0] > 0.9
+    np.testing.assert_array_equal(load_grey(tmp_path / misnamed), expected)
+
+
+def test_load_grey_of_colour_equals_the_luma_composited_over_white(tmp_path):
+    # Computed a channel at a time in float32 (a whole-image float64 RGBA took 100 bytes a
+    # pixel): the same grey as a * luma(rgb) + (1 - a) in float64.
+    rgba = np.random.default_rng(0).integers(0, 256, (9, 7, 4), dtype=np.uint8)
+    mpimg.imsave(tmp_path / "rgba.png", rgba)
+    values = rgba / 255
+    alpha = values[..., 3]
+    expected = alpha * (values[..., :3] @ [0.299, 0.587, 0.114]) + (1 - alpha)
+    grey = load_grey(tmp_path / "rgba.png")
+    assert grey.dtype == np.float64
+    np.testing.assert_allclose(grey, expected, atol=1e-6)
+
+
 @pytest.mark.parametrize("path", [None, 3, b"digit.png"])
 def test_load_grey_path_must_be_a_str_or_a_path(path):
     # None was reported as "None: not a readable image ()".
@@ -519,7 +547,7 @@ def test_load_grey_refuses_a_file_that_is_not_an_image(tmp_path):
 
 def test_load_grey_passes_on_the_systems_errors(tmp_path, monkeypatch):
     # "permission denied" is not "not a readable image": only Pillow's decoding errors are.
-    def denied(path):
+    def denied(path, format=None):
         raise PermissionError(13, "Permission denied", str(path))
 
     locked = tmp_path / "locked.png"

@@ -55,7 +55,8 @@ SPECK_CONTRAST = 2
 #: whose pixels all lie this close to the background is blank.
 MIN_CONTRAST = 0.5 / 255
 #: The most pixels load_grey reads: Pillow's own limit (Image.MAX_IMAGE_PIXELS), past which
-#: it warns of a decompression bomb. Read as floats, each pixel takes about 16 bytes.
+#: it warns of a decompression bomb. Preparing a digit from an RGBA PNG takes about 30 bytes
+#: a pixel at its peak (16 as matplotlib reads it): 2.7 GB at this limit.
 MAX_PIXELS = 89_478_485
 
 
@@ -87,11 +88,14 @@ def load_grey(path: str | os.PathLike) -> np.ndarray:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 width, height = image.size
+                found = image.format  # from the file's contents, whatever its name
         if width * height > MAX_PIXELS:
             raise Image.DecompressionBombError(
                 f"{width}x{height} is {width * height:,} pixels, more than the "
                 f"{MAX_PIXELS:,} that are read: scale it down first")
-        raw = np.asarray(mpimg.imread(path))
+        # matplotlib picks its reader by the file's extension unless told the format: a
+        # JPEG named .png was "not a PNG file".
+        raw = np.asarray(mpimg.imread(path, format=found.lower() if found else None))
     except Image.DecompressionBombError as e:
         raise ValueError(f"{path}: too large an image ({e})") from None
     except OSError as e:
@@ -101,20 +105,29 @@ def load_grey(path: str | os.PathLike) -> np.ndarray:
     except Exception as e:  # matplotlib/Pillow raise many types for a bad file
         raise ValueError(f"{path}: not a readable image ({e})") from e
     # matplotlib reads PNG as floats in [0, 1], and other formats (through Pillow) as the
-    # file's integers: 0..255, or 0..65535 for 16-bit files.
-    if raw.dtype.kind in "iu":
-        img = raw / float(np.iinfo(raw.dtype).max)
+    # file's integers: 0..255, or 0..65535 for 16-bit files. Grey is computed in float32
+    # and one channel at a time: a photo's pixels are many, and whole-image float64
+    # temporaries took 100 bytes a pixel of an RGBA file.
+    scale = 1 / np.iinfo(raw.dtype).max if raw.dtype.kind in "iu" else 1.0
+    if raw.ndim == 3 and raw.shape[2] in (3, 4) and raw.size:
+        # ITU-R 601 luma, scaled to [0, 1].
+        grey = raw[..., 0] * np.float32(0.299 * scale)
+        grey += raw[..., 1] * np.float32(0.587 * scale)
+        grey += raw[..., 2] * np.float32(0.114 * scale)
+        if raw.shape[2] == 4:
+            # Composited over white paper, a * rgb + (1 - a) per channel; the luma's
+            # weights sum to 1, so its luma is a * grey + (1 - a).
+            alpha = raw[..., 3] * np.float32(scale)
+            grey *= alpha
+            grey += 1
+            grey -= alpha
+        img = grey
     else:
-        img = raw.astype(np.float64)
-    if img.ndim == 3 and img.shape[2] == 4:  # composite over white paper
-        rgb, alpha = img[..., :3], img[..., 3:]
-        img = rgb * alpha + (1 - alpha)
-    if img.ndim == 3:
-        img = img[..., :3] @ np.array([0.299, 0.587, 0.114])  # ITU-R 601 luma
+        img = raw * np.float32(scale) if scale != 1.0 else raw
     if img.ndim != 2 or img.size == 0:
         raise ValueError(f"{path}: expected a grey or colour image, got an array of shape "
                          f"{img.shape}")
-    return img
+    return img.astype(np.float64)
 
 
 def area_resize(img: np.ndarray, height: int, width: int) -> np.ndarray:
