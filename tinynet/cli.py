@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "predicted digit and the ten probabilities.")
     p.add_argument("model", type=reference.path_arg, help=model_help)
     p.add_argument("images", type=reference.path_arg, nargs="+",
-                   help="PNG images, one digit each")
+                   help="images (PNG, JPEG, GIF, BMP, TIFF or WebP: whatever Pillow reads), "
+                   "one digit each")
     p.set_defaults(run=cmd_predict)
 
     p = sub.add_parser("show", help="draw a grid of MNIST digits with their labels",

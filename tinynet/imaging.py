@@ -61,7 +61,8 @@ MAX_PIXELS = 89_478_485
 
 
 def load_grey(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file (PNG; JPEG too when Pillow is installed) as grey levels in [0, 1].
+    """Read an image file (any format Pillow reads: PNG, JPEG, GIF, BMP, TIFF, WebP, told
+    apart by their contents) as grey levels in [0, 1].
 
     Shapes: (H, W) from grey, (H, W, 3) RGB or (H, W, 4) RGBA files. Transparent pixels
     count as white paper. Raises ValueError when the file is empty, not a readable image or
