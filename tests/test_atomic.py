@@ -1,5 +1,6 @@
 """write_atomic: a file is replaced whole or not at all."""
 
+import errno
 import os
 from pathlib import Path
 
@@ -31,6 +32,24 @@ def test_the_temporary_file_keeps_the_suffix_and_a_missing_folder_is_named(tmp_p
     assert seen[0].suffix == ".png" and seen[0].parent == tmp_path  # matplotlib reads it
     with pytest.raises(FileNotFoundError, match=r"cannot write .*a\.json: no folder .*missing"):
         write_atomic(tmp_path / "missing" / "a.json", lambda tmp: tmp.write_text("{}"))
+
+
+@pytest.mark.parametrize("number", [errno.ENOSPC, errno.EFBIG])
+def test_a_full_disk_names_the_target(tmp_path, number):
+    # The system's "No space left on device" names no file.
+    def failing(number: int):
+        def write(tmp: Path) -> None:
+            tmp.write_bytes(b"half")
+            raise OSError(number, os.strerror(number))
+        return write
+
+    with pytest.raises(OSError) as info:
+        write_atomic(tmp_path / "model.npz", failing(number))
+    assert (info.value.errno, info.value.filename) == (number, str(tmp_path / "model.npz"))
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(OSError) as info:  # another error that names no file: as it was
+        write_atomic(tmp_path / "model.npz", failing(errno.EIO))
+    assert info.value.filename is None
 
 
 def test_a_folder_that_cannot_be_written_in_is_named_with_the_target_not_the_tmp(tmp_path):

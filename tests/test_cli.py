@@ -949,17 +949,17 @@ def test_an_image_in_a_missing_or_unenterable_folder_is_refused_before_any_work(
         "(permission denied); say where to write it with --out")
 
 
-def test_a_system_error_naming_no_file_is_one_line_without_a_name(tmp_path, monkeypatch,
-                                                                   capsys):
-    # A full disk while a plot is written: the reason, as for an error that names its file,
-    # not str()'s "[Errno 28] No space left on device", nor "None: ...".
+def test_a_full_disk_is_one_line_naming_the_file_being_written(tmp_path, monkeypatch, capsys):
+    # The system's error names no file: not str()'s "[Errno 28] No space left on device",
+    # nor "None: ...", nor the reason alone, which left the user to guess which disk.
     def full(*args, path, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr("tinynet.cli._load_data", lambda folder: _synthetic_digits())
     monkeypatch.setattr("tinynet.plot.plot_digits", full)
     assert main(["show", "--out", str(tmp_path / "g.png")]) == 1
-    assert capsys.readouterr().err == "tinynet show: error: no space left on device\n"
+    assert capsys.readouterr().err == (f"tinynet show: error: {tmp_path / 'g.png'}: no space "
+                                       f"left on device\n")
 
 
 def test_a_failed_rename_names_the_file_being_written(tmp_path, monkeypatch, capsys):

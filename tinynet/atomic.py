@@ -64,6 +64,11 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
             # by the temporary file the caller never asked for.
             raise PermissionError(err.errno, f"{err.strerror} (cannot create files in the "
                                              f"folder {str(folder)!r})", str(target)) from None
+        except OSError as err:
+            if err.filename is not None or err.errno not in _FULL:
+                raise
+            # A full disk names no file ("No space left on device"): say which was written.
+            raise OSError(err.errno, err.strerror, str(target)) from err
         fd = os.open(tmp, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         try:
             os.fsync(fd)  # the data is on disk before the rename makes it visible
@@ -77,6 +82,10 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
         raise
     _fsync_folder(folder)
     return target
+
+
+#: The errors of a write that found no room: a full disk, a quota, a file size limit.
+_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
 def _fsync_folder(folder: Path) -> None:
