@@ -503,6 +503,11 @@ def test_evaluate_a_model_saved_without_metrics(tmp_path, monkeypatch, capsys):
     assert main(["evaluate", str(path)]) == 0
     right = (model.predict(x.reshape(20, 784) / 255).argmax(axis=1) == y).sum()  # no metadata
     assert f"test accuracy: {right / 20:.4f}\n" in capsys.readouterr().out
+    # A model named in capitals gets its image named as m.npz's, not M.NPZ_confusion.png.
+    path.rename(tmp_path / "M.NPZ")
+    (tmp_path / "m_confusion.png").unlink()
+    assert main(["evaluate", str(tmp_path / "M.NPZ")]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["M.NPZ", "M_confusion.png"]
 
 
 def test_a_folder_given_as_the_model_is_named_as_a_folder(tmp_path, monkeypatch, capsys):

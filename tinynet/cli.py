@@ -382,7 +382,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     # The model's name without ".npz" only: "runs/v1.2" is runs/v1.2.npz (load_model appends
     # the suffix), whose image is v1.2_confusion.png, not v1 (Path.stem takes ".2" for one).
-    name = args.model.stem if args.model.suffix == ".npz" else args.model.name
+    name = args.model.stem if args.model.suffix.lower() == ".npz" else args.model.name
     default_name = name + "_confusion.png"
     out = _image_out(args.out, default_name) if args.out else None
     model, scaling = _load_classifier(args.model)
