@@ -575,7 +575,7 @@ def test_evaluate_and_show_replace_their_image_only_once_it_is_complete(small_mo
 
 def test_a_system_error_is_one_line_naming_the_file(small_model, tmp_path, monkeypatch,
                                                     capsys):
-    def denied(path):
+    def denied(path, format=None):
         raise PermissionError(13, "Permission denied", str(path))
 
     monkeypatch.setattr("tinynet.io.load_model", denied)
