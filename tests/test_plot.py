@@ -187,6 +187,20 @@ def test_plot_confusion_matrix_writes_counts_in_cells(tmp_path):
         plot.plot_confusion_matrix(cm, class_names=["a"])
 
 
+@pytest.mark.parametrize("draw", [
+    lambda: plot.plot_digits(digits(1), [3], [5]),
+    lambda: plot.plot_misclassified(digits(1), [3], np.eye(10)[[5]]),
+], ids=["digits", "misclassified"])
+def test_the_title_of_a_grid_of_one_digit_fits_in_the_figure(draw):
+    # "Digits: true and predicted labels" over a 1.2-inch grid showed "ue and predict".
+    fig = draw()
+    renderer = fig.canvas.get_renderer()
+    fig.draw(renderer)
+    title = next(t for t in fig.texts if t.get_text() == fig.get_suptitle())
+    extent = title.get_window_extent(renderer)
+    assert 0 <= extent.x0 and extent.x1 <= fig.bbox.width, (extent, fig.bbox.width)
+
+
 def test_plot_misclassified_shows_most_confident_mistakes_first(tmp_path):
     path = tmp_path / "wrong.png"
     y_true = np.array([0, 1, 2, 3, 4, 5])

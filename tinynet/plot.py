@@ -71,6 +71,15 @@ def _check_path(path: str | os.PathLike | None) -> Path | None:
     return file
 
 
+def _title_grid(fig: Figure, title: str) -> None:
+    """Give a grid of digits its title, widening the figure for it: a grid of one or two
+    digits is narrower than "Digits: true and predicted labels", which was cut."""
+    text = fig.suptitle(title)
+    needed = text.get_window_extent(fig.canvas.get_renderer()).width / fig.dpi + 0.2  # inches
+    if needed > fig.get_figwidth():
+        fig.set_figwidth(needed)
+
+
 def _finish(fig: Figure, path: Path | None) -> Figure:
     if path is not None:
         fig.savefig(path, dpi=100)
@@ -308,7 +317,7 @@ def plot_digits(images: np.ndarray, labels: np.ndarray, predictions: np.ndarray 
         else:
             _show_digit(ax, x[i], f"true {y[i]}, pred {pred[i]}",
                         RIGHT if pred[i] == y[i] else WRONG)
-    fig.suptitle("Digits" if pred is None else "Digits: true and predicted labels")
+    _title_grid(fig, "Digits" if pred is None else "Digits: true and predicted labels")
     return _finish(fig, path)
 
 
@@ -354,7 +363,7 @@ def plot_misclassified(images: np.ndarray, y_true: np.ndarray, probabilities: np
     for k, i in enumerate(chosen):
         ax = fig.add_subplot(rows, cols, k + 1)
         _show_digit(ax, x[i], f"true {y[i]}, pred {pred[i]} ({confidence[i]:.2f})", WRONG)
-    fig.suptitle(f"Most confident mistakes ({len(chosen)} of {len(wrong)})")
+    _title_grid(fig, f"Most confident mistakes ({len(chosen)} of {len(wrong)})")
     return _finish(fig, path)
 
 
