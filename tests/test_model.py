@@ -1752,6 +1752,13 @@ def test_set_weights_takes_any_iterable_of_arrays_but_not_a_dict():
                                         r"per parameter in the order of get_weights\(\), got "
                                         r"a dict$"):
         model.set_weights(dict(zip("abcd", weights, strict=True)))
+    with pytest.raises(TypeError, match=r"got one array of shape \(2, 8\)$"):
+        model.set_weights(weights[0])
+    # Keras users keep weights as np.save(path, np.array(get_weights(), dtype=object)).
+    kept = np.empty(len(weights), dtype=object)
+    kept[:] = [w * 2 for w in weights]
+    model.set_weights(kept)
+    assert float(model.get_weights()[1][0]) == 2 * float(weights[1][0])
 
 
 def test_set_weights_refuses_numbers_too_large_for_the_parameters_dtype():
@@ -1766,6 +1773,14 @@ def test_set_weights_refuses_numbers_too_large_for_the_parameters_dtype():
         model.set_weights(weights)
     for w, w0 in zip(model.get_weights(), before, strict=True):
         np.testing.assert_array_equal(w, w0)
+    # Infinities and NaN are no conversion's doing: a diverged model's weights load as saved.
+    weights[2][1, 1] = -np.inf
+    weights[2][0, 0] = np.nan
+    model.set_weights(weights)
+    assert model.get_weights()[2][1, 1] == -np.inf and np.isnan(model.get_weights()[2][0, 0])
+    weights[2][1, 0] = 1e300  # beside them, still found
+    with pytest.raises(ValueError, match=r"^set_weights: array 2 holds numbers too large"):
+        model.set_weights(weights)
 
 
 def test_a_refused_set_weights_changes_no_parameter():

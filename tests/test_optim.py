@@ -284,6 +284,25 @@ def test_a_refused_step_changes_nothing(make, param, bad_grad, message):
     assert opt.iterations == 0
     assert all(not v.any() for v in opt.state(a).values())  # Adam's moments untouched
 
+
+@pytest.mark.parametrize("make", [RMSprop, Adam])
+def test_a_mean_of_squared_gradients_refuses_float16_parameters(make):
+    # Adam's first step on a float16 parameter with a gradient of 1e-3 was -0.265, not
+    # -0.001: (1 - beta2) * g**2 is 0 in float16, and the step divides by its square root.
+    assert np.float16(1.6e-4) ** 2 == 0  # what the message says
+    a, p = np.zeros(2, np.float32), np.zeros(2, np.float16)
+    opt = make(0.001)
+    with pytest.raises(ValueError, match=r"a parameter of shape \(2,\) is float16, too narrow "
+                                         r"for the mean of squared gradients \(the square of "
+                                         r"a gradient below 1.7e-4 is 0 in float16\): build "
+                                         r"the layers in float32$"):
+        opt.step([(a, np.full(2, 1e-3, np.float32)), (p, np.full(2, 1e-3, np.float16))])
+    assert not a.any() and not p.any() and opt.iterations == 0
+    # Plain SGD keeps no squares: a float16 model still trains with it.
+    SGD(0.1).step([(p, np.full(2, 1e-3, np.float16))])
+    np.testing.assert_array_equal(p, np.float16(-1e-4))
+
+
 def test_optimisers_by_keras_name():
     # compile(loss, "adam") is Keras's Adam(), with the defaults test_keras_defaults pins, and
     # so in any case.

@@ -109,6 +109,22 @@ def _grads_fit(layer: Layer) -> bool:
         for k, g in layer.grads.items())
 
 
+def _too_large(a: np.ndarray, dtype: np.dtype) -> bool:
+    """Whether ``a`` holds finite numbers too large for the float ``dtype``, which converting
+    to it would turn into infinities (1e39 in float32). Infinities and NaN already in ``a``
+    are not counted: no conversion makes them."""
+    if a.dtype.kind not in "iuf" or not a.size:
+        return False
+    limit = float(np.finfo(dtype).max)
+    # min and max as Python floats, rather than np.abs(a).max(): no array as large as a is
+    # made, and NumPy would cast float64's limit down to a float32 a's dtype (overflowing).
+    low, high = float(a.min()), float(a.max())
+    if math.isfinite(low) and math.isfinite(high):
+        return max(-low, high) > limit
+    finite = a[np.isfinite(a)]  # rare: only for an a holding NaN or infinities
+    return bool(finite.size) and float(np.abs(finite).max()) > limit
+
+
 def _loss_value(loss: Loss, out: np.ndarray, y: np.ndarray) -> float:
     """``loss.forward(out, y)``, the batch's loss, as a float; a TypeError naming the loss
     unless it is one number. Keras's losses return one value per sample, which fit and
@@ -425,11 +441,15 @@ class Sequential(RefusesOtherLibraries):
 
         Raises ValueError, before any parameter changes, unless there is one array of real
         numbers per parameter, of its shape, none too large for its dtype (1e39 would be
-        inf in float32); a TypeError for a dict, whose order is not the parameters'."""
-        if isinstance(weights, Mapping | str | np.ndarray):
+        inf in float32); a TypeError for a dict (whose order is not the parameters'), a
+        string, or one array of numbers (an object array of arrays, as ``np.save`` keeps
+        a list of them, is taken)."""
+        if isinstance(weights, Mapping | str) or (isinstance(weights, np.ndarray)
+                                                  and weights.dtype != object):
+            what = (f"one array of shape {weights.shape}" if isinstance(weights, np.ndarray)
+                    else f"a {type(weights).__name__}")
             raise TypeError(f"set_weights: weights must be a list of arrays, one per "
-                            f"parameter in the order of get_weights(), got a "
-                            f"{type(weights).__name__}")
+                            f"parameter in the order of get_weights(), got {what}")
         weights = list(weights)
         params = [p for p, _ in self.parameters()]
         if len(weights) != len(params):
@@ -439,10 +459,10 @@ class Sequential(RefusesOtherLibraries):
             if w.shape != p.shape:
                 raise ValueError(f"set_weights: array {i} must have shape {p.shape}, "
                                  f"got {w.shape}")
-            limit = float(np.finfo(p.dtype).max)
-            if w.size and float(np.abs(w).max()) > limit:
+            if _too_large(w, p.dtype):
                 raise ValueError(f"set_weights: array {i} holds numbers too large for the "
-                                 f"parameter's {p.dtype} (|w| <= {limit:.4g})")
+                                 f"parameter's {p.dtype} (|w| <= "
+                                 f"{float(np.finfo(p.dtype).max):.4g})")
         # All checked first: a refused list leaves every parameter as it was.
         for p, w in zip(params, arrays, strict=True):
             p[...] = w
@@ -887,8 +907,7 @@ class Sequential(RefusesOtherLibraries):
             bad = np.flatnonzero(~np.isfinite(x.reshape(len(x), -1)).all(axis=1))[0]
             raise ValueError(f"{name} holds NaN or infinite values, the first in sample {bad}")
         limit = float(np.finfo(self.dtype).max)
-        # Compared as Python floats: NumPy would cast the limit to x's dtype, and float64's
-        # limit overflows float32 (with a RuntimeWarning) when a float64 model gets float32 x.
+        # As Python floats: NumPy would cast float64's limit down to a float32 x's dtype.
         if max(-float(low), float(high)) > limit:  # 1e39 in float64 is inf in float32
             bad = np.flatnonzero((np.abs(x.reshape(len(x), -1)) > limit).any(axis=1))[0]
             raise ValueError(f"{name} holds numbers too large for the model's {self.dtype} "

@@ -114,6 +114,14 @@ class Optimizer(RefusesOtherLibraries):
             if not param.flags.writeable:
                 raise ValueError(f"{self!r}: a parameter of shape {param.shape} is read-only, "
                                  "expected an array the step can update in place")
+            if self.square_states and param.dtype.itemsize < 4:
+                # Training in float16 needs what tinynet leaves out (float32 copies of the
+                # weights, a scaled loss). Without it Adam's first step was 265 times too
+                # large: the mean of squares it divides by had rounded to 0.
+                raise ValueError(f"{self!r}: a parameter of shape {param.shape} is "
+                                 f"{param.dtype}, too narrow for the mean of squared gradients "
+                                 f"(the square of a gradient below 1.7e-4 is 0 in float16): "
+                                 f"build the layers in float32")
         self.iterations += 1
         for param, grad in pairs:
             key = id(param)

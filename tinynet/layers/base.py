@@ -299,12 +299,6 @@ def float_dtype(owner: str, dtype: np.dtype | type | str) -> np.dtype:
         raise ValueError(f"{expected}, got {dtype!r}") from None
     if dtype.kind != "f":
         raise ValueError(f"{expected}, got {dtype}")
-    if dtype.itemsize < 4:
-        # Training in float16 needs tricks tinynet leaves out (float32 copies of the
-        # weights, a scaled loss): without them the squares of small gradients, that Adam
-        # and RMSprop divide by, are 0, and their first steps hundreds of times too large.
-        raise ValueError(f"{expected}, got {dtype}, too narrow to train in: the square of a "
-                         f"gradient below 1.7e-4 is 0 in it")
     return dtype
 
 
