@@ -52,6 +52,27 @@ def test_a_full_disk_names_the_target(tmp_path, number):
     assert info.value.filename is None
 
 
+def test_a_full_disk_found_creating_or_flushing_the_file_names_the_target(tmp_path,
+                                                                         monkeypatch):
+    # No inode left: open() fails naming the temporary file; on NFS or under a quota the
+    # flush can fail, naming none.
+    def no_inode(tmp: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
+
+    with pytest.raises(OSError) as info:
+        write_atomic(tmp_path / "model.npz", no_inode)
+    assert info.value.filename == str(tmp_path / "model.npz")
+
+    def over_quota(fd: int) -> None:
+        raise OSError(errno.EDQUOT, "Disk quota exceeded")
+
+    monkeypatch.setattr("tinynet.atomic.os.fsync", over_quota)
+    with pytest.raises(OSError) as info:
+        write_atomic(tmp_path / "model.npz", lambda tmp: tmp.write_text("{}"))
+    assert info.value.filename == str(tmp_path / "model.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_folder_that_cannot_be_written_in_is_named_with_the_target_not_the_tmp(tmp_path):
     # As the kernel refuses it in a read-only folder (root may write anywhere, so the test
     # raises the same error itself): the temporary file's name meant nothing to the user.

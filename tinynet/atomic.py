@@ -64,11 +64,6 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
             # by the temporary file the caller never asked for.
             raise PermissionError(err.errno, f"{err.strerror} (cannot create files in the "
                                              f"folder {str(folder)!r})", str(target)) from None
-        except OSError as err:
-            if err.filename is not None or err.errno not in _FULL:
-                raise
-            # A full disk names no file ("No space left on device"): say which was written.
-            raise OSError(err.errno, err.strerror, str(target)) from err
         fd = os.open(tmp, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         try:
             os.fsync(fd)  # the data is on disk before the rename makes it visible
@@ -77,6 +72,14 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
         if real.exists():  # a new file, not a new mode: a private (0600) model stays private
             os.chmod(tmp, stat.S_IMODE(os.stat(real).st_mode))
         os.replace(tmp, real)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        if err.errno in _FULL and err.filename in (None, str(tmp)):
+            # A full disk names no file, or the temporary one ("No space left on device",
+            # from a write, the flush, or the file's creation when no inode is left): named
+            # by the file the caller asked for.
+            raise OSError(err.errno, err.strerror, str(target)) from err
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
