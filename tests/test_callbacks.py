@@ -236,6 +236,23 @@ def test_a_live_bar_fits_in_the_terminals_width(monkeypatch, columns, bar_width)
     assert final == "10/10 [" + "=" * bar_width + "] - 660ms 66ms/step - loss: 0.5000"
 
 
+@pytest.mark.parametrize("columns", [44, 50, 62, 80])
+def test_a_narrow_terminal_drops_whole_values_never_part_of_one(monkeypatch, columns):
+    # Cut at the terminal's width, "loss: 12.3456" became "loss: 12.", another number.
+    monkeypatch.setenv("COLUMNS", str(columns))
+    stream = FakeTerminal()
+    bar = ProgressBar(1, stream=stream)
+    bar.set_params({"epochs": 1, "steps": 469})
+    bar.on_epoch_begin(0)
+    bar.on_batch_end(0, {"loss": 12.3456, "accuracy": 0.9258})
+    frame = stream.getvalue().split("\r")[-1].rstrip(" ")
+    assert len(frame) <= columns - 1
+    items = frame.split("] - ")[1].split(" - ")
+    assert items[0].startswith("ETA: ")
+    assert items[1:] == ["loss: 12.3456", "accuracy: 0.9258"][:len(items) - 1], frame
+    assert len(items) == 3 or columns < 80  # all of them when they fit
+
+
 class Flushed(io.StringIO):
     """A stream that keeps what had been written at its last flush: what a pipe or a log
     file shows while the program runs on."""

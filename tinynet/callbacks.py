@@ -250,9 +250,16 @@ class ProgressBar(Callback):
         rest = f" - ETA: {_format_duration(eta)}{_format_logs(logs or {})}"
         line = self._bar(batch + 1, steps, rest)
         # A line wider than the terminal wraps, and "\r" goes back only to the start of its
-        # last row: each redraw would leave a row behind. So it is cut to fit.
+        # last row: each redraw would leave a row behind. So it is made to fit, dropping
+        # whole " - name: value" items from its end (a number cut short would read as
+        # another), and cut only when the bar and the ETA alone are too wide.
         columns = self._columns()
-        self._redraw(line if columns is None else line[:columns - 1])
+        if columns is not None:
+            while len(line) > columns - 1 and rest.count(" - ") > 1:
+                rest = rest.rsplit(" - ", 1)[0]
+                line = self._bar(batch + 1, steps, rest)
+            line = line[:columns - 1]
+        self._redraw(line)
         self.stream.flush()
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
@@ -286,7 +293,12 @@ class ProgressBar(Callback):
     def _columns(self) -> int | None:
         """The terminal's width in characters when the output is a terminal, else None."""
         isatty = getattr(self.stream, "isatty", None)
-        return shutil.get_terminal_size().columns if isatty and isatty() else None
+        if not (isatty and isatty()):
+            return None
+        try:  # the stream's own terminal, which need not be stdout's
+            return os.get_terminal_size(self.stream.fileno()).columns
+        except (AttributeError, OSError, ValueError):  # no file descriptor: COLUMNS, or 80
+            return shutil.get_terminal_size().columns
 
     def _bar(self, done: int, total: int, rest: str) -> str:
         """``"done/total [===>....]"`` then ``rest``. In a terminal too narrow for the whole
