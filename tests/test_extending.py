@@ -11,7 +11,7 @@ import pytest
 from tinynet.callbacks import ModelCheckpoint
 from tinynet.gradcheck import check_layer
 from tinynet.io import ModelFormatError, load_model, save_model
-from tinynet.layers import Dense, Layer, ReLU, Softmax, log_softmax, softmax
+from tinynet.layers import Conv2D, Dense, Layer, ReLU, Softmax, log_softmax, softmax
 from tinynet.losses import Loss
 from tinynet.metrics import mean_absolute_error
 from tinynet.model import Sequential
@@ -536,6 +536,12 @@ def test_a_loss_of_ones_own_that_takes_labels_says_so_and_trains_on_them():
                 "got (48,) (labels? one-hot encode them: tinynet.datasets.one_hot(y, 3)); "
                 "or, if NLL takes class labels, say so on its class: takes_labels = True")):
             model.fit(x, y, verbose=0)
+        images = Sequential([Conv2D(1, 2, 3)], seed=0)  # outputs no one-hot rows would fit
+        images.compile(NLL(), "sgd", metrics=None)
+        with pytest.raises(ValueError, match=re.escape(
+                "got (4,) (if NLL takes class labels, say so on its class: takes_labels = "
+                "True)")):
+            images.fit(np.zeros((4, 8, 8, 1)), np.arange(4), verbose=0)
     finally:
         NLL.takes_labels = True
 

@@ -234,8 +234,8 @@ def test_save_refuses_a_parameter_of_another_dtype_than_its_layers(tmp_path):
     with pytest.raises(ValueError, match=re.escape(
             "cannot save layers[2] (Dense): its params['W'] is float64, but the layer is "
             "float32, as load_model would build it: convert it, params['W'] = "
-            "params['W'].astype(np.float32), or set weights with model.set_weights(...), "
-            "which copies them into the layer's own arrays")):
+            "params['W'].astype(np.float32) (model.set_weights(...) copies weights into the "
+            "layer's own arrays, in their dtype)")):
         save_model(model, tmp_path / "m.npz")
     assert not os.listdir(tmp_path)
     params = model.layers[2].params

@@ -261,6 +261,10 @@ def test_a_subclass_of_softmax_or_cross_entropy_is_not_fused_away(last, loss):
     model = Sequential([Dense(2, 3), last()], seed=0)
     model.compile(loss(), SGD(0.1))
     assert not model.fused_softmax
+    # One that only renames keeps the stable fused form.
+    named = Sequential([Dense(2, 3), type("Named", (Softmax,), {})()], seed=0)
+    named.compile(type("NamedCE", (CrossEntropy,), {})(), SGD(0.1))
+    assert named.fused_softmax
     expected = loss().forward(model.predict(x), y)
     assert model.evaluate(x, y, return_dict=True)["loss"] == pytest.approx(expected, rel=1e-5)
     value, _ = model.train_step(x, y)

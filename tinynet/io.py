@@ -130,9 +130,8 @@ def _layer_entry(i: int, layer: Layer) -> dict[str, Any]:
             raise ValueError(f"cannot save layers[{i}] ({type(layer).__name__}): its "
                              f"params[{name!r}] is {p.dtype}, but the layer is {dtype}, as "
                              f"load_model would build it: convert it, params[{name!r}] = "
-                             f"params[{name!r}].astype(np.{dtype}), or set weights with "
-                             f"model.set_weights(...), which copies them into the layer's "
-                             f"own arrays")
+                             f"params[{name!r}].astype(np.{dtype}) (model.set_weights(...) "
+                             f"copies weights into the layer's own arrays, in their dtype)")
     entry = _class_entry(layer, layers_module, Layer)
     if not layer.trainable:
         entry["trainable"] = False

@@ -109,6 +109,14 @@ def _grads_fit(layer: Layer) -> bool:
         for k, g in layer.grads.items())
 
 
+def _computes_as(obj: object, cls: type) -> bool:
+    """Whether ``obj`` is a ``cls`` that computes as ``cls`` does: not a subclass that
+    overrides its forward or backward (label smoothing, a temperature), which the fused
+    Softmax and cross-entropy would skip."""
+    return isinstance(obj, cls) and all(getattr(type(obj), method) is getattr(cls, method)
+                                        for method in ("forward", "backward"))
+
+
 def _too_large(a: np.ndarray, dtype: np.dtype) -> bool:
     """Whether ``a`` holds finite numbers too large for the float ``dtype``, which converting
     to it would turn into infinities (1e39 in float32). Infinities and NaN already in ``a``
@@ -219,9 +227,9 @@ class Sequential(RefusesOtherLibraries):
     with log-sum-exp, whose gradient ``(softmax(z) - y) / N`` (without the ``/ N`` for
     ``reduction="sum"``) stays finite for any finite logits. The two-step form does not: a
     probability that underflows to 0 has log -inf.
-    ``predict`` still returns probabilities. See docs/cross_entropy.md. Only tinynet's own
-    two classes are fused: a subclass of either computes something of its own, which the
-    fused form would skip, so with one training runs the two steps as written.
+    ``predict`` still returns probabilities. See docs/cross_entropy.md. A subclass of either
+    that overrides its ``forward`` or ``backward`` computes something of its own, which the
+    fused form would skip: with one, training runs the two steps as written.
     """
 
     def __init__(self, layers: Iterable[Layer] = (), seed: int | None = None) -> None:
@@ -520,10 +528,8 @@ class Sequential(RefusesOtherLibraries):
     @property
     def fused_softmax(self) -> bool:
         """True when training skips the final Softmax for the stable fused loss (see class)."""
-        # type() is, not isinstance: a subclass (label smoothing, a temperature) overrides
-        # what the fused form computes for it.
-        return (bool(self.layers) and type(self.layers[-1]) is Softmax
-                and type(self.loss) is CrossEntropy and not self.loss.from_logits)
+        return (bool(self.layers) and _computes_as(self.layers[-1], Softmax)
+                and _computes_as(self.loss, CrossEntropy) and not self.loss.from_logits)
 
     def _training_graph(self) -> tuple[Sequence[Layer], Loss]:
         """The layers and loss that training runs: all of them, or the fused form."""
@@ -946,8 +952,9 @@ class Sequential(RefusesOtherLibraries):
             hint = targets_hint(y_name, y.shape, out_shape)
             if (y.ndim == 1 and y.dtype.kind in "iu"
                     and type(self.loss).__module__ != losses_module.__name__):
-                hint += (f"; or, if {type(self.loss).__name__} takes class labels, say so on "
-                         f"its class: takes_labels = True")
+                labels = (f"if {type(self.loss).__name__} takes class labels, say so on its "
+                          f"class: takes_labels = True")
+                hint = f"{hint}; or, {labels}" if hint else f" ({labels})"
             raise ValueError(f"{y_name} must have shape (N, {', '.join(map(str, out_shape[1:]))})"
                              f" like the model's output, got {y.shape}{hint}")
         if len(out_shape) == 2 and any(fn is metrics_module.accuracy for _, fn in self.metrics):
