@@ -66,8 +66,8 @@ class Layer(RefusesOtherLibraries):
     def backward_params(self, dy: np.ndarray) -> None:
         """Fill ``grads`` only, for when nobody needs ``dL/dx``.
 
-        The first layer with parameters is such a case: what comes before it is the data, or
-        layers without parameters, none of it learnt. Training calls this on that layer
+        The first trainable layer with parameters is such a case: what comes before it is
+        the data, layers without parameters or frozen ones, none of it learnt. Training calls this on that layer
         instead of ``backward``, and visits no layer before it; Dense and Conv2D override it
         to skip the input-gradient product, a third of their work.
         """
