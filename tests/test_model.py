@@ -234,6 +234,7 @@ def test_training_gradients_match_finite_differences_of_the_models_loss(kind, lo
         error, where = relative_error(analytic, numerical_gradient(f, p))
         assert error < TOLERANCE, f"parameter {i}: relative error {error:.1e} at {where}"
 
+
 class SmoothedCrossEntropy(CrossEntropy):
     """Cross-entropy against labels smoothed towards the uniform distribution."""
 
@@ -1298,6 +1299,7 @@ def test_compiling_again_starts_a_new_optimiser_afresh_and_keeps_the_same_one():
     velocities = model.optimizer.get_state([p for p, _ in model.parameters()])
     assert all(not v["velocity"].any() for v in velocities)
 
+
 def test_layers_must_be_layers():
     with pytest.raises(ValueError, match=r"layers\[1\]"):
         Sequential([Dense(2, 2), "relu"])
@@ -1310,6 +1312,7 @@ def test_a_layer_used_twice_is_refused():
     relu = ReLU()
     with pytest.raises(ValueError, match=r"layers\[3\] is layers\[1\].*ReLU\(\) for each"):
         Sequential([Dense(4, 8), relu, Dense(8, 8), relu, Dense(8, 3)])
+
 
 def test_a_layer_of_another_model_is_refused_instead_of_erasing_its_weights():
     # Sequential(model.layers + [Softmax()]), as Keras's Sequential([model, Softmax()]) or

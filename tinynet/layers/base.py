@@ -67,9 +67,10 @@ class Layer(RefusesOtherLibraries):
         """Fill ``grads`` only, for when nobody needs ``dL/dx``.
 
         The first trainable layer with parameters is such a case: what comes before it is
-        the data, layers without parameters or frozen ones, none of it learnt. Training calls this on that layer
-        instead of ``backward``, and visits no layer before it; Dense and Conv2D override it
-        to skip the input-gradient product, a third of their work.
+        the data, layers without parameters or frozen ones, none of it learnt. Training
+        calls this on that layer instead of ``backward``, and visits no layer before it;
+        Dense and Conv2D override it to skip the input-gradient product, a third of their
+        work.
         """
         self.backward(dy)
 
