@@ -121,8 +121,8 @@ def _too_large(a: np.ndarray, dtype: np.dtype) -> bool:
     """Whether ``a`` holds finite numbers too large for the float ``dtype``, which converting
     to it would turn into infinities (1e39 in float32). Infinities and NaN already in ``a``
     are not counted: no conversion makes them."""
-    if a.dtype.kind not in "iuf" or not a.size:
-        return False
+    if a.dtype.kind not in "iuf" or not a.size or np.can_cast(a.dtype, dtype, "safe"):
+        return False  # a dtype that converts without loss cannot overflow (load_model's)
     limit = float(np.finfo(dtype).max)
     # min and max as Python floats, rather than np.abs(a).max(): no array as large as a is
     # made, and NumPy would cast float64's limit down to a float32 a's dtype (overflowing).
