@@ -198,6 +198,14 @@ def test_path_without_npz_suffix_gets_it_appended_and_loads_back(tmp_path, name)
         np.testing.assert_array_equal(load_model(p).predict(x), model.predict(x))
 
 
+def test_npz_suffix_in_capitals_is_kept(tmp_path):
+    # As the command line reads it ("evaluate M.NPZ"): not written as M.NPZ.npz.
+    model, x, _ = trained_model()
+    assert save_model(model, tmp_path / "M.NPZ") == tmp_path / "M.NPZ"
+    assert sorted(os.listdir(tmp_path)) == ["M.NPZ"]
+    np.testing.assert_array_equal(load_model(tmp_path / "M.NPZ").predict(x), model.predict(x))
+
+
 @pytest.mark.parametrize("path, error, match", [
     (None, TypeError, r"path must be a str or os.PathLike, got None"),
     (3, TypeError, r"path must be a str or os.PathLike, got 3"),

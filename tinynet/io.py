@@ -106,9 +106,10 @@ def _as_path(path: str | os.PathLike) -> Path:
 
 def model_path(path: str | os.PathLike) -> Path:
     """The file :func:`save_model` writes for ``path``: ``path`` itself when it ends in
-    ``.npz``, otherwise ``path`` with ``.npz`` appended (as ``np.savez`` does)."""
+    ``.npz`` (in any case: ``M.NPZ`` too), otherwise ``path`` with ``.npz`` appended (as
+    ``np.savez`` does)."""
     path = _as_path(path)
-    return path if path.suffix == SUFFIX else path.with_name(path.name + SUFFIX)
+    return path if path.suffix.lower() == SUFFIX else path.with_name(path.name + SUFFIX)
 
 
 # --------------------------------------------------------------------------------- saving
