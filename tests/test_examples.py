@@ -416,3 +416,13 @@ def test_an_out_folder_that_fails_half_made_or_unsearchable_leaves_nothing(tmp_p
     with pytest.raises(ValueError, match=r"cannot write in the folder .* \(permission denied\)"):
         reference.make_output_folder(tmp_path / "c")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("sub", ["", "sub"])
+def test_an_out_folder_through_a_dangling_symbolic_link_is_refused_saying_so(tmp_path, sub):
+    # mkdir's own reason, "File exists", is what it says of a link to nothing.
+    (tmp_path / "out").symlink_to(tmp_path / "gone")
+    with pytest.raises(ValueError, match=r": '.*out' is a symbolic link to '.*gone', which "
+                                         r"does not exist$"):
+        reference.make_output_folder(tmp_path / "out" / sub)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

@@ -249,7 +249,13 @@ def make_output_folder(folder: Path) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:  # perhaps after making some of the parents
         remove_empty_folders(created)
-        raise ValueError(f"cannot create the folder {str(folder)!r}: {err.strerror}") from None
+        # A symbolic link to nothing neither exists nor can be made ("File exists"): say
+        # where it points, as the one thing to fix.
+        link = next((p for p in (folder, *folder.parents) if p.is_symlink() and not p.exists()),
+                    None)
+        reason = (f"{str(link)!r} is a symbolic link to {os.readlink(link)!r}, which does "
+                  f"not exist" if link else err.strerror)
+        raise ValueError(f"cannot create the folder {str(folder)!r}: {reason}") from None
     if not os.access(folder, os.W_OK | os.X_OK):  # a parent made, then no permission
         remove_empty_folders(created)
         raise ValueError(f"cannot write in the folder {str(folder)!r} (permission denied)")
