@@ -271,8 +271,10 @@ def test_wrong_and_broken_solutions_fail_with_their_first_error(reference: Path,
     text.write_text(text.read_text().replace('return s.upper() + "!"', "return s.upper( +"))
     report = grade(tmp_path, registry=PARTS_OF_FIXTURE, parts=list(PARTS_OF_FIXTURE))
     assert statuses(report) == {"double": FAILED, "counter": NOT_ATTEMPTED, "shout": FAILED}
+    # The first failure, then the names of the part's other tests that failed.
     assert report.results["double"].message == (
-        "tests/test_ops.py::test_double: AssertionError: double(3) should be 6")
+        "tests/test_ops.py::test_double: AssertionError: double(3) should be 6 (also failed: "
+        "test_double_many)")
     assert report.results["shout"].message.startswith(
         "tests/test_text.py: cannot collect: "), report.results["shout"].message
 
@@ -2322,6 +2324,44 @@ def test_the_table_lines_up_its_columns_and_counts_only_the_parts_passed() -> No
         relu  not attempted  relu: write it; see docs/a.md
         adam  failed         t.py::a: boom
         score: 1/3 parts passed (0.33)""")
+
+
+def test_the_table_cuts_a_long_failure_keeping_what_else_failed() -> None:
+    # It ran every message through the stub's cut, which keeps "; see <page>": a failure
+    # without one came out as "..." and the whole message, and the note on an earlier
+    # part, at its end, was the first thing cut.
+    outcome = homework._TestOutcome
+    long = "AssertionError: Not equal; " + "x" * 400
+    collected = {"t.py::a": ["double"], "t.py::b[0]": ["shout"], "t.py::b[1]": ["shout"],
+                 "t.py::c": ["shout"]}
+    outcomes = {"t.py::a": outcome(FAILED, "boom", None, True),
+                "t.py::b[0]": outcome(FAILED, long, None, True),
+                "t.py::b[1]": outcome(FAILED, "again", None, True),
+                "t.py::c": outcome(FAILED, "tie", None, True)}
+    results = homework._summarise(["double", "shout"], collected, outcomes, {}, {}, [])
+    note = (" (also failed: c) (part double, before it, failed too: fix it first, as these "
+            "tests may use it)")
+    assert results["shout"].message == "t.py::b[0]: " + long + note  # --json: all of it
+    row = homework.GradeReport(results).table().splitlines()[2]
+    message = row.split(FAILED, 1)[1].strip()
+    assert message.startswith("t.py::b[0]: AssertionError: Not equal; xxx"), message
+    assert message.endswith("x..." + note) and len(message) == homework.MESSAGE_LIMIT, message
+    # A message with no page to keep is cut at its end too, not replaced by "...".
+    assert homework._stub_line("t: " + "a" * 400, limit=60) == "t: " + "a" * 54 + "..."
+
+
+def test_a_failed_part_names_its_other_failed_tests_once_each_up_to_three() -> None:
+    outcome = homework._TestOutcome
+    names = ["t.py::first", "t.py::first[1]", "t.py::b[0]", "t.py::b[1]", "u.py::c", "t.py::d",
+             "t.py::e"]
+    collected = {n: ["double"] for n in names}
+    outcomes = {n: outcome(FAILED, "no", None, True) for n in names}
+    outcomes["t.py::d"] = outcome(PASSED, "", None, True)
+    result = homework._summarise(["double"], collected, outcomes, {}, {}, [])["double"]
+    assert result.message == "t.py::first: no (also failed: b, c, e)"
+    outcomes["t.py::d"] = outcome(FAILED, "no", None, True)
+    result = homework._summarise(["double"], collected, outcomes, {}, {}, [])["double"]
+    assert result.message == "t.py::first: no (also failed: b, c, d and 1 more)"
 
 
 def test_grade_help_names_every_status(capsys: pytest.CaptureFixture[str]) -> None:

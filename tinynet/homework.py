@@ -1041,13 +1041,19 @@ def _without_notes(exc: BaseException, text: str) -> str:
     return text
 
 
-def _stub_line(message: str, limit: int = 300) -> str:
+#: The longest message of a part that :meth:`GradeReport.table` shows.
+MESSAGE_LIMIT = 300
+
+
+def _stub_line(message: str, limit: int = MESSAGE_LIMIT) -> str:
     """A stub's message on one line of at most ``limit`` characters. A long one loses the
     end of its hint, never its last words, "; see <page>", which say what to read."""
     line = _one_line(message, len(message))
     if len(line) <= limit:
         return line
     hint, see, page = line.rpartition("; see ")
+    if not see or len(see + page) > limit // 2:  # no page to keep: cut the end
+        return _one_line(line, limit)
     return _one_line(hint, limit - len(see) - len(page)) + see + page
 
 
@@ -1624,12 +1630,15 @@ def _collect(project: str | Path, timeout: float
 @dataclass
 class PartResult:
     """The grade of one part: ``status`` is "passed", "failed", "not attempted" or
-    "blocked"; ``message`` says why it did not pass; ``tests`` are its test node ids."""
+    "blocked"; ``message`` says why it did not pass; ``tests`` are its test node ids.
+    ``note`` is the end of ``message`` that says what else failed (the part's other tests,
+    an earlier part), which the table keeps whole when it cuts a long message."""
 
     part: str
     status: str
     message: str = ""
     tests: list[str] = field(default_factory=list)
+    note: str = ""
 
 
 @dataclass
@@ -1665,8 +1674,14 @@ class GradeReport:
         width = max([len("part"), *map(len, self.results)])
         rows = [f"{'part':<{width}}  {'status':<13}  message"]
         for pid, r in self.results.items():
-            # A long hint is cut here, not in the report, so that --json keeps it whole.
-            rows.append(f"{pid:<{width}}  {r.status:<13}  {_stub_line(r.message)}".rstrip())
+            # A long message is cut here, not in the report, so that --json keeps it whole:
+            # a hint keeps the page to read, a failure what else failed.
+            if r.status in (NOT_ATTEMPTED, BLOCKED):
+                message = _stub_line(r.message)
+            else:
+                cause = r.message.removesuffix(r.note)
+                message = _one_line(cause, max(MESSAGE_LIMIT - len(r.note), 60)) + r.note
+            rows.append(f"{pid:<{width}}  {r.status:<13}  {message}".rstrip())
         passed = sum(r.status == PASSED for r in self.results.values())
         blocked = sum(r.status == BLOCKED for r in self.results.values())
         rows.append(f"score: {passed}/{len(self.results)} parts passed ({self.score:.2f})"
@@ -1699,6 +1714,11 @@ def _outcomes(events: Iterable[Mapping[str, Any]]) -> dict[str, _TestOutcome]:
             if e["when"] == "teardown":
                 t.complete = True
     return tests
+
+
+def _test_name(nodeid: str) -> str:
+    """A test's function name, from its node id: "t.py::test_a[case1]" is "test_a"."""
+    return nodeid.rpartition("::")[2].partition("[")[0]
 
 
 def _parts_in_file(project: Path, nodeid: str, parts: Collection[str]) -> list[str]:
@@ -1748,12 +1768,19 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
             # are another part's doing (a CNN test of MaxPool2D, and a Conv2D that crashes).
             result = PartResult(pid, NOT_ATTEMPTED, own[0][1].stub[1])
         elif pid in stopped:
-            result = PartResult(pid, FAILED, stopped[pid] + needs)
+            result = PartResult(pid, FAILED, stopped[pid] + needs, note=needs)
             failed_before = failed_before or pid
         elif failed:
             nodeid, t = failed[0]
+            # The first failure is shown; the names of the others say more of where the
+            # bug is (a pooling test of forward and backward, and one of the tie rule).
+            others = list(dict.fromkeys(_test_name(n) for n, _ in failed[1:]
+                                        if _test_name(n) != _test_name(nodeid)))
+            note = (f" (also failed: {', '.join(others[:3])}"
+                    f"{f' and {len(others) - 3} more' if len(others) > 3 else ''})"
+                    if others else "") + needs
             result = PartResult(pid, FAILED,
-                                f"{nodeid}: {t.message or 'did not finish'}{needs}")
+                                f"{nodeid}: {t.message or 'did not finish'}{note}", note=note)
             failed_before = failed_before or pid
         elif stubbed:
             # Its code never ran, so only the source tells written from not: a part with a
