@@ -390,6 +390,26 @@ def test_train_that_fails_leaves_no_out_folder_it_created(tmp_path, capsys):
     assert [p.name for p in tmp_path.iterdir()] == ["mine"]
 
 
+def test_a_student_copys_stub_is_one_line_naming_the_part(tmp_path, monkeypatch, capsys):
+    # In a copy from `tinynet homework export`, train ended in a NotImplementedError
+    # traceback; the stub's message says all a student needs. Any other one is a bug.
+    def stub(self, x, training=False):
+        raise NotImplementedError("relu: return max(x, 0); see docs/activations.md#relu")
+
+    monkeypatch.setattr("tinynet.cli._load_data", lambda folder: _synthetic_digits(20, 20))
+    monkeypatch.setattr("tinynet.layers.ReLU.forward", stub)
+    assert main(["train", "--epochs", "1", "--out", str(tmp_path / "runs")]) == 1
+    assert capsys.readouterr().err == (
+        "tinynet train: error: part relu is not written yet in this copy: relu: return max(x, "
+        "0); see docs/activations.md#relu\n")
+    def not_a_stub(self, x, training=False):
+        raise NotImplementedError
+
+    monkeypatch.setattr("tinynet.layers.ReLU.forward", not_a_stub)
+    with pytest.raises(NotImplementedError):
+        main(["train", "--epochs", "1", "--out", str(tmp_path / "runs")])
+
+
 def test_train_interrupted_leaves_no_out_folder_it_created_but_keeps_the_saved_outputs(
         tmp_path, monkeypatch, capsys):
     # Ctrl-C is no Exception: an interrupt while the data loaded left the folder behind.
