@@ -781,9 +781,10 @@ def _check_unchanged(dest: Path, hashes: Mapping[str, str]) -> None:
     if changed:
         shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5
                                           else "")
-        raise HomeworkError(f"DEST {dest}: {shown} changed since the export wrote them (a "
-                            "student's work?); refusing to overwrite them: move them out of "
-                            "DEST, or delete them, and export again")
+        them = "them" if len(changed) > 1 else "it"
+        raise HomeworkError(f"DEST {dest}: {shown} changed since the export wrote {them} (a "
+                            f"student's work?); refusing to overwrite {them}: move {them} out "
+                            f"of DEST, or delete {them}, and export again")
 
 
 def _load_record(path: Path) -> tuple[dict[str, Any], str | None]:
