@@ -610,7 +610,21 @@ def test_a_test_that_hangs_fails_its_part_and_the_others_are_graded(reference: P
     report = grade(project, registry=PARTS_OF_FIXTURE, timeout=5)
     assert statuses(report) == {"double": PASSED, "counter": FAILED, "shout": PASSED}
     assert report.results["counter"].message == (
-        "timed out after 5 s in tests/test_slow.py::test_sleeps")
+        "timed out after 5 s in tests/test_slow.py::test_sleeps at tests/test_slow.py:8")
+
+
+def test_a_part_that_times_out_says_where_its_code_was_running(tmp_path: Path) -> None:
+    # "timed out in tests/test_ops.py::test_counter" named the test, and a student with an
+    # endless loop somewhere in a part's code had to find it.
+    project = write_project(tmp_path)
+    ops = project / "minilib/ops.py"
+    # On one line: a stack shows a loop at its condition's line or its body's.
+    ops.write_text(ops.read_text().replace("        self.n += k\n",
+                                           "        while k: k = k + 0\n"))
+    line = ops.read_text().splitlines().index("        while k: k = k + 0") + 1
+    report = grade(project, registry=PARTS_OF_FIXTURE, parts=["counter"], timeout=3)
+    assert report.results["counter"].message == (
+        f"timed out after 3 s in tests/test_ops.py::test_counter at minilib/ops.py:{line}")
 
 
 def test_a_test_that_crashes_python_fails_its_part_and_the_others_are_graded(

@@ -985,10 +985,15 @@ def export(dest: str | Path, source: str | Path | None = None,
 # The grader runs pytest in a subprocess whose working folder is the project, so that the
 # project's own tinynet (the student's) is imported. This module is loaded there by file
 # path, under another name, and records what happened to each marked test, one JSON object
-# per line, flushed as it goes: a run killed by the timeout keeps what it had done.
+# per line, flushed as it goes: a run killed by the timeout keeps what it had done. SIGUSR1
+# makes it print where it is, to the output file itself (a copy of the descriptor, as
+# pytest swaps stderr's while a test runs).
 _BOOTSTRAP = """\
-import importlib.util, os, sys
+import faulthandler, importlib.util, os, signal, sys
 sys.path.insert(0, os.getcwd())
+if hasattr(signal, "SIGUSR1"):  # see _say_where
+    _where = os.fdopen(os.dup(sys.stderr.fileno()), "w")
+    faulthandler.register(signal.SIGUSR1, file=_where, all_threads=True)
 spec = importlib.util.spec_from_file_location("_tinynet_homework_grader", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 sys.modules[spec.name] = module
@@ -1386,6 +1391,7 @@ def _run_pytest_subprocess(project: Path, parts: Collection[str] | None, select:
             try:
                 timed_out = _wait_while_events_come(proc, report, timeout)
                 if timed_out:
+                    _say_where(proc, log)
                     _kill_session(proc)
                     proc.wait()
             except BaseException:
@@ -1415,6 +1421,26 @@ def _run_pytest_subprocess(project: Path, parts: Collection[str] | None, select:
         crash = (f"pytest could not run in {project} ({_exit_status(proc.returncode)})"
                  f"{_crash_place(text, project)}:\n{tail}")
     return _Run(events, timed_out, crash, proc.returncode, text)
+
+
+def _say_where(proc: subprocess.Popen, log: Path) -> None:
+    """Have ``proc``, a test that ran out of time, print its stack in ``log`` (see
+    _BOOTSTRAP) before it is killed: an endless loop's place, for :func:`_crash_place`."""
+    if not hasattr(signal, "SIGUSR1"):
+        return
+    size = log.stat().st_size
+    try:
+        proc.send_signal(signal.SIGUSR1)
+    except ProcessLookupError:
+        return
+    # faulthandler writes from its signal handler, at once, even in the middle of a NumPy
+    # call: wait for that output to start, then for it to end.
+    deadline = time.monotonic() + 2
+    while log.stat().st_size == size and time.monotonic() < deadline:
+        time.sleep(0.02)
+    while log.stat().st_size != size and time.monotonic() < deadline:
+        size = log.stat().st_size
+        time.sleep(0.05)
 
 
 def _wait_while_events_come(proc: subprocess.Popen, report: Path, timeout: float) -> bool:
@@ -1936,8 +1962,8 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
                 stopped[pid] = f"timed out after {timeout:g} s"
             break
         for pid in victims:
-            stopped[pid] = (f"timed out after {timeout:g} s in {running}" if run.timed_out else
-                            f"crashed ({_exit_status(run.returncode)}) in {running}"
+            stopped[pid] = ((f"timed out after {timeout:g} s in {running}" if run.timed_out
+                             else f"crashed ({_exit_status(run.returncode)}) in {running}")
                             + _crash_place(run.output, folder))
         done = {p for p in pending
                 if all(outcomes.get(n, _TestOutcome()).complete
