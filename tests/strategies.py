@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from tinynet.callbacks import Callback
+from tinynet.gradcheck import GradCheckResult, check_layer
 
 #: hypothesis's own default max_examples, which the counts the tests give are meant for.
 _BASE_EXAMPLES = 100
@@ -89,9 +90,9 @@ RESOLVABLE = 1e-2
 
 
 def resolvable(scale: float, *gradients: np.ndarray) -> bool:
-    """Whether a gradient check (eps 1e-6, tolerance 1e-6) can confirm each of ``gradients``
-    of a function f computed from numbers of total size ``scale``: sum |y * dy| for
-    check_layer's f = sum(y * dy), the loss for a loss whose terms are >= 0.
+    """Whether a gradient check (eps 1e-6, tolerance 1e-6) can confirm each of ``gradients``,
+    the *numerical* gradients of a function f computed from numbers of total size ``scale``:
+    sum |y * dy| for check_layer's f = sum(y * dy), the loss for a loss whose terms are >= 0.
 
     Every evaluation of f is rounded to about 1e-16 * scale, and central differences divide
     that by 2 eps: each entry of a numerical gradient carries a noise of about
@@ -103,26 +104,29 @@ def resolvable(scale: float, *gradients: np.ndarray) -> bool:
     for an x that is 0 but for one entry 1e-3, while the normal bias keeps f at sum |b dy|
     (relative error 1e-3).
 
-    True when each gradient is exactly 0 (nothing f reads moves with it, so its numerical
-    gradient is exactly 0 too) or has a norm above RESOLVABLE * scale: then rounding leaves
-    a relative error of at most about sqrt(entries) * 1e-10 / RESOLVABLE, 2e-7 for the 256
-    entries of the largest arrays drawn here.
+    True when each gradient is exactly 0 (nothing f reads moves with it) or has a norm above
+    RESOLVABLE * scale: then rounding leaves a relative error of at most about
+    sqrt(entries) * 1e-10 / RESOLVABLE, 2e-7 for the 256 entries of the largest arrays
+    drawn here. Judged from the numerical gradients, never from the backward under test:
+    a backward wrong by a factor of 1e-3 would otherwise have its draws dropped as
+    "too small to check" rather than fail.
     """
     norms = [float(np.linalg.norm(g)) for g in gradients]
     return all(norm == 0 or norm > RESOLVABLE * scale for norm in norms)
 
 
-def resolvable_layer(layer, x: np.ndarray, seed: int, training: bool = False) -> bool:
-    """resolvable for ``check_layer(layer, x, training, seed)``: its f = sum(y * dy), with
-    the dy it draws (standard normal from default_rng(seed + 1)) and the layer's rng
-    reseeded from ``seed`` before forward, as it does; the gradients are dx and every
-    grads entry of the layer's backward."""
+def check_resolvable(layer, x: np.ndarray, seed: int,
+                     training: bool = False) -> tuple[GradCheckResult, bool]:
+    """``check_layer(layer, x, training, seed)``, and whether its numerical gradients are
+    resolvable: its f = sum(y * dy), with the dy it draws (standard normal from
+    default_rng(seed + 1)) and the layer's rng reseeded from ``seed`` before forward, as it
+    does. A test drops the draw, ``assume(ok)``, before it asserts ``result.passed``."""
     if getattr(layer, "rng", None) is not None:
         layer.rng = np.random.default_rng(seed)
     y = layer.forward(np.array(x, dtype=np.float64), training=training)
     dy = np.random.default_rng(seed + 1).standard_normal(y.shape)
-    dx = layer.backward(dy)
-    return resolvable(float(np.sum(np.abs(y * dy))), dx, *layer.grads.values())
+    result = check_layer(layer, x, training=training, seed=seed)
+    return result, resolvable(float(np.sum(np.abs(y * dy))), *result.numeric.values())
 
 
 def away_from_kink(shape, high: float = 3.0) -> st.SearchStrategy[np.ndarray]:

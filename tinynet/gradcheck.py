@@ -16,7 +16,7 @@ returns, and a random ``dy`` (unlike all ones) catches errors that a symmetric o
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -146,13 +146,19 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray,
 class GradCheckResult:
     """The outcome of a check: ``errors[name]`` is the relative error of each gradient
     (``"x"`` for the input, parameter names otherwise); ``worst`` names the largest; ``note``
-    says why a right backward may fail (a float32 layer), and ``str()`` shows it on failure."""
+    says why a right backward may fail (a float32 layer), and ``str()`` shows it on failure.
+
+    ``analytic[name]`` and ``numeric[name]`` are the two gradients compared, float64 arrays
+    of the shape of what they differentiate: set side by side, they often show the bug (a
+    ratio of 2 everywhere, a sign, a transposed block)."""
 
     errors: dict[str, float]
     worst_index: dict[str, tuple[int, ...]]
     tolerance: float = TOLERANCE
     #: Said after a failed verdict: why the check may fail a right backward (float32).
     note: str = ""
+    analytic: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    numeric: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def worst(self) -> tuple[str, float]:
@@ -391,4 +397,4 @@ def _result(analytic: dict[str, np.ndarray], numeric: dict[str, np.ndarray],
     errors, worst = {}, {}
     for name in numeric:
         errors[name], worst[name] = relative_error(analytic[name], numeric[name])
-    return GradCheckResult(errors, worst, tolerance, note)
+    return GradCheckResult(errors, worst, tolerance, note, analytic, numeric)
