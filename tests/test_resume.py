@@ -140,31 +140,55 @@ def test_save_best_only_keeps_the_best_epoch_in_one_file(tmp_path):
     assert saved.history.epoch == list(range(best + 1))
 
 
+#: The metric that ScriptedLoss logs ("loss" in its name: smaller is better).
+SCRIPTED = "val_scripted_loss"
+
+
+class ScriptedLoss(Callback):
+    """Logs each epoch's SCRIPTED value from a script, for the callbacks after it to monitor:
+    which epoch is the best, and when patience runs out, are then the test's to choose, not
+    the training run's (another valid shuffle of the same data would move them). The
+    weights, the checkpoints and the resumed runs stay real."""
+
+    def __init__(self, losses: list[float]) -> None:
+        self.losses = losses
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs[SCRIPTED] = self.losses[epoch]
+
+
 def test_save_best_only_after_resuming_compares_with_the_epochs_before(tmp_path):
-    # The best val_loss of this run is epoch 3's (counting from 0): epochs 4 and 5 are worse.
+    # The best is epoch 3's (counting from 0): epochs 4 and 5 are worse.
+    losses = [0.9, 0.8, 0.7, 0.5, 0.6, 0.55]
     x, y = make_data()
     val = (x[:12], y[:12])
-    recorder = Recorder()
     make_model(Adam(lr=0.05)).fit(
         x, y, epochs=6, batch_size=16, validation_data=val, verbose=0,
-        callbacks=[recorder, ModelCheckpoint(str(tmp_path / "e{epoch}.npz"))])
-    val_losses = [logs["val_loss"] for logs in recorder.logs]
-    assert int(np.argmin(val_losses)) == 3
+        callbacks=[ScriptedLoss(losses), ModelCheckpoint(str(tmp_path / "e{epoch}.npz"))])
 
     # Stopped after epoch 4 (e5.npz) and resumed with a new best-only checkpoint: epoch 5 is
     # no improvement on epoch 3, so it must not be saved as the best.
     (tmp_path / "best").mkdir()
-    best = ModelCheckpoint(str(tmp_path / "best" / "model.npz"), save_best_only=True)
+    best = ModelCheckpoint(str(tmp_path / "best" / "model.npz"), monitor=SCRIPTED,
+                           save_best_only=True)
     load_model(tmp_path / "e5.npz").fit(x, y, epochs=6, initial_epoch=5, batch_size=16,
-                                        validation_data=val, verbose=0, callbacks=[best])
+                                        validation_data=val, verbose=0,
+                                        callbacks=[ScriptedLoss(losses), best])
     assert os.listdir(tmp_path / "best") == []
-    assert best.best == val_losses[3] and best.best_epoch == 3
+    assert best.best == 0.5 and best.best_epoch == 3
+
+
+#: The best is epoch 1's (counting from 0); epochs 2 and 3 do not improve on it,
+#: so patience 2 stops after epoch 3. Later epochs would improve: a run that went on past
+#: epoch 3 would find another best.
+EARLY_STOPPING_LOSSES = [0.9, 0.5, 0.6, 0.7] + [0.1] * 26
 
 
 def _fit_with_early_stopping(model: Sequential, x, y, folder, **kwargs) -> EarlyStopping:
-    stop = EarlyStopping(patience=2, restore_best_weights=True)
+    stop = EarlyStopping(monitor=SCRIPTED, patience=2, restore_best_weights=True)
     model.fit(x[10:], y[10:], epochs=30, batch_size=16, validation_data=(x[:10], y[:10]),
-              verbose=0, callbacks=[stop, ModelCheckpoint(str(folder / "e{epoch}.npz"))],
+              verbose=0, callbacks=[ScriptedLoss(EARLY_STOPPING_LOSSES), stop,
+                                    ModelCheckpoint(str(folder / "e{epoch}.npz"))],
               **kwargs)
     return stop
 
@@ -174,8 +198,7 @@ def test_early_stopping_resumed_stops_and_restores_as_the_uninterrupted_run(tmp_
     x, y = make_data()
     full = make_model(Adam(lr=0.05), dropout=False)
     stop = _fit_with_early_stopping(full, x, y, tmp_path)
-    # The best val_loss is epoch 1's (counting from 0); epochs 2 and 3 do not improve on it.
-    assert (stop.best_epoch, stop.stopped_epoch) == (1, 3)
+    assert (stop.best_epoch, stop.stopped_epoch) == (1, 3)  # EARLY_STOPPING_LOSSES's
 
     # Resumed before the best epoch (k=1), or just after it (k=2: the checkpoint holds the
     # best weights), the patience counts the epochs before k: without them, epoch 2 would
