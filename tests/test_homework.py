@@ -2530,13 +2530,15 @@ def test_the_time_limit_is_that_of_one_test_not_of_the_whole_run(tmp_path: Path)
     def wait(script: str) -> bool:
         proc = subprocess.Popen([sys.executable, "-c", script, str(ticks)])
         try:
-            return homework._wait_while_events_come(proc, ticks, timeout=1.0)
+            # 2.5 s: far above the 0.4 s between events, and above a child Python's start
+            # on a busy machine (the first event comes only then).
+            return homework._wait_while_events_come(proc, ticks, timeout=2.5)
         finally:
             proc.kill()
             proc.wait()
 
-    # An event every 0.4 s for 1.6 s in all: it runs to its end.
-    assert not wait("import sys, time\nfor _ in range(4):\n"
+    # An event every 0.4 s for 3.6 s in all, longer than the limit: it runs to its end.
+    assert not wait("import sys, time\nfor _ in range(9):\n"
                     "    open(sys.argv[1], 'a').write('x')\n    time.sleep(0.4)\n")
     ticks.unlink()
     # One event, then nothing for longer than the limit: stopped.
