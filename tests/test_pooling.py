@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import examples
+from hypothesis.extra import numpy as hnp
+from strategies import distinct_values, examples, floats64
 
 from tinynet.gradcheck import check_layer
 from tinynet.layers.conv import Conv2D
@@ -61,20 +62,16 @@ def pool_cases(draw, max_size=7):
     return pool, stride, shape
 
 
-def distinct_values(rng, shape):
-    """Entries at least 0.1 apart, so a finite-difference step (1e-6) never changes which
-    entry of a window is the largest: the max is differentiable there."""
-    return rng.permutation(int(np.prod(shape))).reshape(shape) * 0.1 - 1.0
-
-
 @pytest.mark.part("maxpool2d")
 @SETTINGS
-@given(pool_cases(), st.integers(0, 2**32 - 1), st.booleans())
-def test_forward_and_backward_match_the_definition(case, seed, with_ties):
+@given(pool_cases(), st.integers(0, 2**32 - 1), st.booleans(), st.data())
+def test_forward_and_backward_match_the_definition(case, seed, with_ties, data):
     pool, stride, shape = case
     rng = np.random.default_rng(seed)
     # Small integers make ties common; the reference breaks them by its own loop order.
-    x = rng.integers(0, 3, size=shape).astype(float) if with_ties else rng.standard_normal(shape)
+    values = (hnp.arrays(np.float64, shape, elements=st.integers(0, 2).map(float))
+              if with_ties else floats64(shape))
+    x = data.draw(values, label="x")
     layer = MaxPool2D(pool, stride)
     y = layer.forward(x)
     expected, winner = reference_pool(x, pool, stride)
@@ -89,11 +86,11 @@ def test_forward_and_backward_match_the_definition(case, seed, with_ties):
 
 @pytest.mark.part("maxpool2d")
 @SETTINGS
-@given(pool_cases(), st.integers(0, 2**32 - 1))
-def test_gradients_match_finite_differences(case, seed):
+@given(pool_cases(), st.integers(0, 2**32 - 1), st.data())
+def test_gradients_match_finite_differences(case, seed, data):
     pool, stride, shape = case
-    rng = np.random.default_rng(seed)
-    result = check_layer(MaxPool2D(pool, stride), distinct_values(rng, shape), seed=seed % 1000)
+    x = data.draw(distinct_values(shape), label="x")
+    result = check_layer(MaxPool2D(pool, stride), x, seed=seed % 1000)
     assert result.passed, str(result)
 
 
