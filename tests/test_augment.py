@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import examples
+from hypothesis.extra import numpy as hnp
+from strategies import examples, floats64
 
 from tinynet import (
     SGD,
@@ -40,11 +41,11 @@ def loop_shift(x, offsets):
 
 @settings(max_examples=examples(25), deadline=None)
 @given(n=st.integers(1, 4), h=st.integers(1, 6), w=st.integers(1, 6), c=st.integers(1, 2),
-       s=st.integers(0, 3), seed=st.integers(0, 2**16))
-def test_shift_matches_the_definition(n, h, w, c, s, seed):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, h, w, c))
-    offsets = rng.integers(-s, s, size=(n, 2), endpoint=True)
+       s=st.integers(0, 3), data=st.data())
+def test_shift_matches_the_definition(n, h, w, c, s, data):
+    x = data.draw(floats64((n, h, w, c)), label="x")
+    offsets = data.draw(hnp.arrays(np.int64, (n, 2), elements=st.integers(-s, s)),
+                        label="offsets")
     np.testing.assert_array_equal(shift_images(x, offsets, s), loop_shift(x, offsets))
 
 
