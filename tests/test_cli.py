@@ -403,7 +403,7 @@ def test_a_student_copys_stub_is_one_line_naming_the_part(tmp_path, monkeypatch,
         "tinynet train: error: part relu is not written yet in this copy: relu: return max(x, "
         "0); see docs/activations.md#relu\n")
     def not_a_stub(self, x, training=False):
-        raise NotImplementedError
+        raise NotImplementedError("later: no part of the homework; see docs/layers.md")
 
     monkeypatch.setattr("tinynet.layers.ReLU.forward", not_a_stub)
     with pytest.raises(NotImplementedError):

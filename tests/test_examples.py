@@ -420,9 +420,17 @@ def test_an_out_folder_that_fails_half_made_or_unsearchable_leaves_nothing(tmp_p
 
 @pytest.mark.parametrize("sub", ["", "sub"])
 def test_an_out_folder_through_a_dangling_symbolic_link_is_refused_saying_so(tmp_path, sub):
-    # mkdir's own reason, "File exists", is what it says of a link to nothing.
-    (tmp_path / "out").symlink_to(tmp_path / "gone")
+    # mkdir's own reason, "File exists", is what it says of a link to nothing. A chain of
+    # links is named by where it ends; a loop, by the system's reason.
+    (tmp_path / "gone").mkdir()  # the target made, then removed: the link stays
+    (tmp_path / "mid").symlink_to(tmp_path / "gone")
+    (tmp_path / "out").symlink_to(tmp_path / "mid")
+    (tmp_path / "gone").rmdir()
     with pytest.raises(ValueError, match=r": '.*out' is a symbolic link to '.*gone', which "
                                          r"does not exist$"):
         reference.make_output_folder(tmp_path / "out" / sub)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    with pytest.raises(ValueError, match=r": '.*loop' is a symbolic link that cannot be "
+                                         r"followed: Too many levels of symbolic links$"):
+        reference.make_output_folder(tmp_path / "loop" / sub)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loop", "mid", "out"]

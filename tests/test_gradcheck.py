@@ -153,6 +153,18 @@ def test_a_float32_layer_or_model_that_fails_is_told_to_use_float64():
     assert passed.passed and "float32" not in str(passed)
 
 
+def test_a_check_keeps_both_gradients_and_compares_by_its_errors():
+    # The arrays are kept for a learner to set side by side; == compares the verdicts (on
+    # the arrays it would raise: "the truth value of an array ... is ambiguous").
+    x = np.random.default_rng(1).standard_normal((4, 5))
+    result = check_layer(Dense(5, 3, dtype=np.float64, rng=np.random.default_rng(0)), x)
+    assert sorted(result.analytic) == sorted(result.numeric) == ["W", "b", "x"]
+    assert result.numeric["W"].shape == (5, 3) and result.analytic["x"].shape == x.shape
+    np.testing.assert_allclose(result.analytic["W"], result.numeric["W"], rtol=1e-6)
+    assert result == GradCheckResult(result.errors, result.worst_index)
+    assert "analytic" not in repr(result)
+
+
 def test_jupyter_shows_a_check_as_print_does():
     # IPython calls _repr_pretty_(printer, cycle) for a cell's last value; the stand-in
     # printer keeps what it is given, as IPython's prints it.

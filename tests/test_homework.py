@@ -2357,13 +2357,24 @@ def test_the_table_cuts_a_long_failure_keeping_what_else_failed() -> None:
                 "t.py::b[1]": outcome(FAILED, "again", None, True),
                 "t.py::c": outcome(FAILED, "tie", None, True)}
     results = homework._summarise(["double", "shout"], collected, outcomes, {}, {}, [])
-    note = (" (also failed: c) (part double, before it, failed too: fix it first, as these "
-            "tests may use it)")
+    note = (" (part double, before it, failed too: fix it first, as these tests may use it) "
+            "(also failed: c)")
     assert results["shout"].message == "t.py::b[0]: " + long + note  # --json: all of it
     row = homework.GradeReport(results).table().splitlines()[2]
     message = row.split(FAILED, 1)[1].strip()
     assert message.startswith("t.py::b[0]: AssertionError: Not equal; xxx"), message
     assert message.endswith("x..." + note) and len(message) == homework.MESSAGE_LIMIT, message
+    # A note too long itself loses its end: the names of the other tests, not the part.
+    long_names = {f"t.py::test_{i}_{'n' * 80}": ["shout"] for i in range(3)}
+    outcomes.update({n: outcome(FAILED, "x", None, True) for n in long_names})
+    collected.update(long_names)
+    row = homework.GradeReport(homework._summarise(["double", "shout"], collected, outcomes,
+                                                   {}, {}, [])).table().splitlines()[2]
+    message = row.split(FAILED, 1)[1].strip()
+    assert len(message) == homework.MESSAGE_LIMIT and message.endswith("..."), message
+    assert "t.py::b[0]: AssertionError: Not equal; xxx" in message
+    assert "(part double, before it, failed too: fix it first, as these tests may use it) (also" \
+           " failed: c, test_0_nnn" in message
     # A message with no page to keep is cut at its end too, not replaced by "...".
     assert homework._stub_line("t: " + "a" * 400, limit=60) == "t: " + "a" * 54 + "..."
 
@@ -2376,10 +2387,23 @@ def test_a_failed_part_names_its_other_failed_tests_once_each_up_to_three() -> N
     outcomes = {n: outcome(FAILED, "no", None, True) for n in names}
     outcomes["t.py::d"] = outcome(PASSED, "", None, True)
     result = homework._summarise(["double"], collected, outcomes, {}, {}, [])["double"]
-    assert result.message == "t.py::first: no (also failed: b, c, e)"
+    assert result.message == "t.py::first: no (also failed: b, u.py::c, e)"
     outcomes["t.py::d"] = outcome(FAILED, "no", None, True)
     result = homework._summarise(["double"], collected, outcomes, {}, {}, [])["double"]
-    assert result.message == "t.py::first: no (also failed: b, c, d and 1 more)"
+    assert result.message == "t.py::first: no (also failed: b, u.py::c, d and 1 more)"
+    # Named without parameters, which may hold "::" too; with a class; with their file when
+    # it is another; a skipped test said to be one.
+    names = ["t.py::TestA::test_y", "t.py::TestB::test_y[a::b]", "t.py::test_p[x::y]",
+             "u.py::TestA::test_y", "t.py::s"]
+    collected = {n: ["double"] for n in names}
+    outcomes = {n: outcome(FAILED, "no", None, True) for n in names}
+    outcomes["t.py::s"] = outcome("skipped", "skipped: why", None, True)
+    result = homework._summarise(["double"], collected, outcomes, {}, {}, [])["double"]
+    assert result.message == ("t.py::TestA::test_y: no (also failed: TestB::test_y, test_p, "
+                              "u.py::TestA::test_y and 1 more)")
+    del collected["u.py::TestA::test_y"]
+    result = homework._summarise(["double"], collected, outcomes, {}, {}, [])["double"]
+    assert result.message.endswith("(also failed: TestB::test_y, test_p, s (skipped))")
 
 
 def test_grade_help_names_every_status(capsys: pytest.CaptureFixture[str]) -> None:

@@ -204,6 +204,9 @@ def test_npz_suffix_in_capitals_is_kept(tmp_path):
     assert save_model(model, tmp_path / "M.NPZ") == tmp_path / "M.NPZ"
     assert sorted(os.listdir(tmp_path)) == ["M.NPZ"]
     np.testing.assert_array_equal(load_model(tmp_path / "M.NPZ").predict(x), model.predict(x))
+    # A file saved before, by that name, as M.NPZ.npz, still loads by it.
+    os.replace(tmp_path / "M.NPZ", tmp_path / "old.NPZ.npz")
+    np.testing.assert_array_equal(load_model(tmp_path / "old.NPZ").predict(x), model.predict(x))
 
 
 @pytest.mark.parametrize("path, error, match", [

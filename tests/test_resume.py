@@ -201,8 +201,9 @@ def test_early_stopping_resumed_stops_and_restores_as_the_uninterrupted_run(tmp_
     assert (stop.best_epoch, stop.stopped_epoch) == (1, 3)  # EARLY_STOPPING_LOSSES's
 
     # Resumed before the best epoch (k=1), or just after it (k=2: the checkpoint holds the
-    # best weights), the patience counts the epochs before k: without them, epoch 2 would
-    # be an improvement on nothing, and training would go on past epoch 3.
+    # best weights), it stops and restores as the uninterrupted run. For k=2 the patience
+    # must count the epochs before k: without them, epoch 2 would be an improvement on
+    # nothing, and training would go on past epoch 3.
     resumed = load_model(tmp_path / f"e{k}.npz")
     (tmp_path / "again").mkdir()
     again = _fit_with_early_stopping(resumed, x, y, tmp_path / "again", initial_epoch=k)

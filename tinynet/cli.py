@@ -495,7 +495,7 @@ def _run(argv: Sequence[str] | None) -> int:
         # In a student copy (tinynet homework export), a part still to write: its hint,
         # rather than a traceback. Any other NotImplementedError is a bug, shown as one.
         stub = homework._find_stub(e)
-        if stub is None:
+        if stub is None or stub[0] not in homework.PARTS:
             raise
         print(f"tinynet {args.command}: error: part {stub[0]} is not written yet in this "
               f"copy: {stub[1]}", file=sys.stderr)

@@ -157,8 +157,9 @@ class GradCheckResult:
     tolerance: float = TOLERANCE
     #: Said after a failed verdict: why the check may fail a right backward (float32).
     note: str = ""
-    analytic: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    numeric: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    # Not compared by ==, which would ask an array for one truth value.
+    analytic: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    numeric: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def worst(self) -> tuple[str, float]:

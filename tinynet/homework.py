@@ -1047,7 +1047,8 @@ def _without_notes(exc: BaseException, text: str) -> str:
     return text
 
 
-#: The longest message of a part that :meth:`GradeReport.table` shows.
+#: The longest message of a part that :meth:`GradeReport.table` shows (``--json`` shows
+#: each whole).
 MESSAGE_LIMIT = 300
 
 
@@ -1426,13 +1427,10 @@ def _run_pytest_subprocess(project: Path, parts: Collection[str] | None, select:
 def _say_where(proc: subprocess.Popen, log: Path) -> None:
     """Have ``proc``, a test that ran out of time, print its stack in ``log`` (see
     _BOOTSTRAP) before it is killed: an endless loop's place, for :func:`_crash_place`."""
-    if not hasattr(signal, "SIGUSR1"):
-        return
+    if not hasattr(signal, "SIGUSR1") or proc.poll() is not None:
+        return  # (send_signal would not send to a process that has ended)
     size = log.stat().st_size
-    try:
-        proc.send_signal(signal.SIGUSR1)
-    except ProcessLookupError:
-        return
+    proc.send_signal(signal.SIGUSR1)
     # faulthandler writes from its signal handler, at once, even in the middle of a NumPy
     # call: wait for that output to start, then for it to end.
     deadline = time.monotonic() + 2
@@ -1697,7 +1695,9 @@ class GradeReport:
     def table(self) -> str:
         """One row per part (id, status, message), then the score; the parts blocked, which
         score nothing but were written, are counted after it for a teacher's partial credit.
-        A message over 300 characters (a long hint) is cut, keeping its "; see <page>"."""
+        A message over MESSAGE_LIMIT characters is cut: a hint keeping its "; see <page>", a
+        failure in its test's error, keeping the note after it (the earlier part that
+        failed first, then as many of the other failed tests as fit)."""
         width = max([len("part"), *map(len, self.results)])
         rows = [f"{'part':<{width}}  {'status':<13}  message"]
         for pid, r in self.results.items():
@@ -1707,7 +1707,8 @@ class GradeReport:
                 message = _stub_line(r.message)
             else:
                 cause = r.message.removesuffix(r.note)
-                message = _one_line(cause, max(MESSAGE_LIMIT - len(r.note), 60)) + r.note
+                message = _one_line(cause, max(MESSAGE_LIMIT - len(r.note), 100)) + r.note
+                message = _one_line(message, MESSAGE_LIMIT)  # a long note: its end goes
             rows.append(f"{pid:<{width}}  {r.status:<13}  {message}".rstrip())
         passed = sum(r.status == PASSED for r in self.results.values())
         blocked = sum(r.status == BLOCKED for r in self.results.values())
@@ -1743,9 +1744,13 @@ def _outcomes(events: Iterable[Mapping[str, Any]]) -> dict[str, _TestOutcome]:
     return tests
 
 
-def _test_name(nodeid: str) -> str:
-    """A test's function name, from its node id: "t.py::test_a[case1]" is "test_a"."""
-    return nodeid.rpartition("::")[2].partition("[")[0]
+def _test_name(nodeid: str, beside: str) -> str:
+    """A test's name, from its node id, as said after the test ``beside`` (a node id):
+    without its parameters ("t.py::test_a[x::y]" is test_a), and without its file when
+    that is ``beside``'s ("t.py::TestA::test_a" is TestA::test_a beside t.py::test_b)."""
+    name = nodeid.partition("[")[0]  # the parameters may hold "::" too
+    file, _, rest = name.partition("::")
+    return rest if file == beside.partition("::")[0] else name
 
 
 def _parts_in_file(project: Path, nodeid: str, parts: Collection[str]) -> list[str]:
@@ -1801,11 +1806,13 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
             nodeid, t = failed[0]
             # The first failure is shown; the names of the others say more of where the
             # bug is (a pooling test of forward and backward, and one of the tie rule).
-            others = list(dict.fromkeys(_test_name(n) for n, _ in failed[1:]
-                                        if _test_name(n) != _test_name(nodeid)))
-            note = (f" (also failed: {', '.join(others[:3])}"
-                    f"{f' and {len(others) - 3} more' if len(others) > 3 else ''})"
-                    if others else "") + needs
+            first = _test_name(nodeid, nodeid)
+            others = list(dict.fromkeys(
+                _test_name(n, nodeid) + (" (skipped)" if o.outcome == "skipped" else "")
+                for n, o in failed[1:] if _test_name(n, nodeid) != first))
+            note = needs + (f" (also failed: {', '.join(others[:3])}"
+                            f"{f' and {len(others) - 3} more' if len(others) > 3 else ''})"
+                            if others else "")
             result = PartResult(pid, FAILED,
                                 f"{nodeid}: {t.message or 'did not finish'}{note}", note=note)
             failed_before = failed_before or pid

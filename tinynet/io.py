@@ -232,10 +232,11 @@ def model_json(model: Sequential, target: str | os.PathLike) -> str:
 def save_model(model: Sequential, path: str | os.PathLike) -> Path:
     """Save ``model`` to one ``.npz`` file and return the path written.
 
-    ``.npz`` is appended to ``path`` when it has another suffix or none (as ``np.savez``
-    does); :func:`load_model` accepts the same ``path``, so ``save_model(m, "net")`` and
-    ``load_model("net")`` both use ``net.npz`` (unless a file named ``net`` exists: as
-    ``np.load``, :func:`load_model` reads the file named, when there is one).
+    ``.npz`` is appended to ``path`` when it has another suffix or none, as ``np.savez``
+    does (a suffix ``.NPZ``, in any case, is kept); :func:`load_model` accepts the same
+    ``path``, so ``save_model(m, "net")`` and ``load_model("net")`` both use ``net.npz``
+    (unless a file named ``net`` exists: as ``np.load``, :func:`load_model` reads the file
+    named, when there is one).
 
     A layer, loss or optimiser of your own is saved by its class name and ``get_config()``;
     load the file with ``load_model(path, custom_objects={"Name": Name})``.
@@ -263,10 +264,12 @@ def _savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 # -------------------------------------------------------------------------------- loading
 def _resolve(path: str | os.PathLike) -> Path:
-    """``path``, or ``path + ".npz"`` when only that exists (what :func:`save_model` wrote)."""
+    """``path``, or ``path + ".npz"`` when only that exists (what :func:`save_model` wrote;
+    "M.NPZ.npz" for "M.NPZ" too, as it did before it kept a suffix in capitals)."""
     path = _as_path(path)
-    if not path.exists() and model_path(path).exists():
-        path = model_path(path)
+    appended = path.with_name(path.name + SUFFIX)
+    if not path.exists() and appended.exists():
+        path = appended
     if not path.exists():
         raise FileNotFoundError(f"no model file {path}")
     if path.is_dir():

@@ -249,17 +249,28 @@ def make_output_folder(folder: Path) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:  # perhaps after making some of the parents
         remove_empty_folders(created)
-        # A symbolic link to nothing neither exists nor can be made ("File exists"): say
-        # where it points, as the one thing to fix.
-        link = next((p for p in (folder, *folder.parents) if p.is_symlink() and not p.exists()),
-                    None)
-        reason = (f"{str(link)!r} is a symbolic link to {os.readlink(link)!r}, which does "
-                  f"not exist" if link else err.strerror)
+        reason = _broken_link(folder) or err.strerror
         raise ValueError(f"cannot create the folder {str(folder)!r}: {reason}") from None
     if not os.access(folder, os.W_OK | os.X_OK):  # a parent made, then no permission
         remove_empty_folders(created)
         raise ValueError(f"cannot write in the folder {str(folder)!r} (permission denied)")
     return created
+
+
+def _broken_link(folder: Path) -> str | None:
+    """Why ``folder`` or a folder above it is a symbolic link that cannot be followed, if
+    one is: mkdir says only "File exists" of a link to nothing, which neither exists nor
+    can be made."""
+    for path in (folder, *folder.parents):
+        if path.is_symlink():
+            try:
+                path.stat()
+            except FileNotFoundError:  # the end of the chain of links is missing
+                return (f"{str(path)!r} is a symbolic link to {os.path.realpath(path)!r}, "
+                        "which does not exist")
+            except OSError as err:  # a loop of links
+                return f"{str(path)!r} is a symbolic link that cannot be followed: {err.strerror}"
+    return None
 
 
 def remove_empty_folders(folders: Sequence[Path]) -> None:
