@@ -1565,6 +1565,13 @@ def test_a_failed_part_says_that_an_earlier_part_failed_too() -> None:
     assert results["counter"].status == PASSED
     assert results["shout"].message == ("t.py::c: AssertionError: off (part double, before it, "
                                         "failed too: fix it first, as these tests may use it)")
+    # Counted for a teacher's partial credit: it may pass once part double is fixed.
+    assert (results["double"].after, results["shout"].after) == ("", "double")
+    report = homework.GradeReport(results)
+    assert report.to_json()["after"] == {"shout": "double"}
+    assert report.table().splitlines()[-1] == (
+        "score: 1/3 parts passed (0.33), 1 failed after part double (they may pass once it is "
+        "fixed)")
 
 
 def test_a_written_part_whose_tests_stop_at_an_earlier_stub_is_blocked() -> None:
@@ -1655,7 +1662,7 @@ def test_the_command_exports_grades_and_lists(reference: Path, tmp_path: Path,
     # With the messages: a script grading a class keeps why a part did not pass.
     assert json.loads(capsys.readouterr().out) == {
         "parts": {"double": NOT_ATTEMPTED}, "score": 0.0,
-        "messages": {"double": "double: multiply x by two; see docs/ops.md"}}
+        "messages": {"double": "double: multiply x by two; see docs/ops.md"}, "after": {}}
 
     assert homework.main(["grade", str(dest), "--parts", "counter", "shout"],
                          registry=PARTS_OF_FIXTURE) == 0
@@ -2322,7 +2329,8 @@ def test_a_part_is_blocked_only_when_no_stub_of_it_is_left_in_the_source(
     # Blocked scores nothing, but says what the written part waits for.
     assert json.loads(capsys.readouterr().out) == {
         "parts": {"quadruple": BLOCKED, "halve": NOT_ATTEMPTED, "pair": NOT_ATTEMPTED},
-        "score": 0.0, "messages": {"quadruple": needs, "halve": needs, "pair": needs}}
+        "score": 0.0, "messages": {"quadruple": needs, "halve": needs, "pair": needs},
+        "after": {}}
 
 
 def test_a_report_of_no_parts_neither_passes_nor_scores() -> None:

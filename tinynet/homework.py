@@ -1657,13 +1657,16 @@ class PartResult:
     """The grade of one part: ``status`` is "passed", "failed", "not attempted" or
     "blocked"; ``message`` says why it did not pass; ``tests`` are its test node ids.
     ``note`` is the end of ``message`` that says what else failed (the part's other tests,
-    an earlier part), which the table keeps whole when it cuts a long message."""
+    an earlier part), which the table keeps whole when it cuts a long message. ``after`` is
+    the earlier part that failed first, for a part that failed after it: it may pass once
+    that one is fixed (a teacher's partial credit)."""
 
     part: str
     status: str
     message: str = ""
     tests: list[str] = field(default_factory=list)
     note: str = ""
+    after: str = ""
 
 
 @dataclass
@@ -1687,10 +1690,13 @@ class GradeReport:
         return bool(self.results) and all(r.status == PASSED for r in self.results.values())
 
     def to_json(self) -> dict[str, Any]:
-        """``{"parts": {id: status}, "score": fraction, "messages": {id: message}}``, the
-        messages of the parts that did not pass: a script grading a class keeps the why."""
+        """``{"parts": {id: status}, "score": fraction, "messages": {id: message}, "after":
+        {id: earlier id}}``: the messages of the parts that did not pass, for a script
+        grading a class to keep the why, and the parts that failed after an earlier one
+        (:attr:`PartResult.after`)."""
         return {"parts": {p: r.status for p, r in self.results.items()}, "score": self.score,
-                "messages": {p: r.message for p, r in self.results.items() if r.message}}
+                "messages": {p: r.message for p, r in self.results.items() if r.message},
+                "after": {p: r.after for p, r in self.results.items() if r.after}}
 
     def table(self) -> str:
         """One row per part (id, status, message), then the score; the parts blocked, which
@@ -1712,9 +1718,12 @@ class GradeReport:
             rows.append(f"{pid:<{width}}  {r.status:<13}  {message}".rstrip())
         passed = sum(r.status == PASSED for r in self.results.values())
         blocked = sum(r.status == BLOCKED for r in self.results.values())
+        after = [r.after for r in self.results.values() if r.after]
         rows.append(f"score: {passed}/{len(self.results)} parts passed ({self.score:.2f})"
                     + (f", {blocked} blocked (written, waiting for an earlier part)"
-                       if blocked else ""))
+                       if blocked else "")
+                    + (f", {len(after)} failed after part {after[0]} (they may pass once it "
+                       "is fixed)" if after else ""))
         return "\n".join(rows)
 
 
@@ -1792,15 +1801,16 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
         # fails this one (a wrong gradient checker fails every backward pass it checks, and
         # a softmax that overflows fails the cross-entropy), so say so, rather than send
         # the student hunting for a bug in code that is right.
-        if failed_before and not needs:
-            needs = (f" (part {failed_before}, before it, failed too: fix it first, as these "
-                     "tests may use it)")
+        after = failed_before if failed_before and not needs else ""
+        if after:
+            needs = (f" (part {after}, before it, failed too: fix it first, as these tests may "
+                     "use it)")
         if own:
             # Before a timeout or a crash too: in the tests of a part not written yet, they
             # are another part's doing (a CNN test of MaxPool2D, and a Conv2D that crashes).
             result = PartResult(pid, NOT_ATTEMPTED, own[0][1].stub[1])
         elif pid in stopped:
-            result = PartResult(pid, FAILED, stopped[pid] + needs, note=needs)
+            result = PartResult(pid, FAILED, stopped[pid] + needs, note=needs, after=after)
             failed_before = failed_before or pid
         elif failed:
             nodeid, t = failed[0]
@@ -1813,8 +1823,8 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
             note = needs + (f" (also failed: {', '.join(others[:3])}"
                             f"{f' and {len(others) - 3} more' if len(others) > 3 else ''})"
                             if others else "")
-            result = PartResult(pid, FAILED,
-                                f"{nodeid}: {t.message or 'did not finish'}{note}", note=note)
+            result = PartResult(pid, FAILED, f"{nodeid}: {t.message or 'did not finish'}{note}",
+                                note=note, after=after)
             failed_before = failed_before or pid
         elif stubbed:
             # Its code never ran, so only the source tells written from not: a part with a
