@@ -88,6 +88,9 @@ PROGRAMS: dict[str, TorchProgram] = {
     "r2": TorchProgram("r2", r2_model, nn.CrossEntropyLoss,
                        lambda params: torch.optim.RMSprop(params, lr=0.001, alpha=0.9, eps=1e-7),
                        batch_size=128, input_shape=(784,)),
+    # Keras's Adam epsilon, 1e-7. PyTorch adds it to sqrt(v_hat), the bias-corrected
+    # square root; Keras and tinynet to sqrt(v), before the correction (see
+    # docs/optimizers.md): the same work per step, slightly different steps.
     "r3": TorchProgram("r3", r3_model, nn.CrossEntropyLoss,
                        lambda params: torch.optim.Adam(params, lr=0.001, eps=1e-7),
                        batch_size=32, input_shape=(1, 28, 28)),
