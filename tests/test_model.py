@@ -1532,11 +1532,12 @@ def test_batch_size_none_is_the_default_as_in_keras():
     assert tinynet.model.FIT_BATCH_SIZE == 32
     recorder.batches.clear()
     model.predict(x, batch_size=None)
-    assert [len(b) for b in recorder.batches] == [1024, 1024, 52]
+    assert [len(b) for b in recorder.batches[-3:]] == [32, 32, 20]
+    assert len(recorder.batches) == 66
     recorder.batches.clear()
     model.evaluate(x, y, batch_size=None)
-    assert [len(b) for b in recorder.batches[-3:]] == [1024, 1024, 52]
-    assert tinynet.model.EVAL_BATCH_SIZE == 1024
+    assert [len(b) for b in recorder.batches[-3:]] == [32, 32, 20]
+    assert tinynet.model.EVAL_BATCH_SIZE == 32
     with pytest.raises(ValueError, match="batch_size must be an int >= 1, got 0"):
         model.predict(x, batch_size=0)
 

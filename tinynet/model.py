@@ -40,9 +40,12 @@ from tinynet.optim import Optimizer
 
 #: Batch size of ``fit`` when none is given (or ``None``), Keras's.
 FIT_BATCH_SIZE = 32
-#: Batch size of ``predict`` and ``evaluate`` when none is given (or ``None``): large batches
-#: are faster, and nothing is learnt from them, so only memory limits it.
-EVAL_BATCH_SIZE = 1024
+#: Batch size of ``predict`` and ``evaluate`` (and of fit's validation) when none is given
+#: (or ``None``), Keras's. Larger batches gain an MLP little (R2 predicts the 10,000 test
+#: images in 0.05 s in batches of 1,024, 0.09 s in batches of 32), and cost a CNN both
+#: memory and time: im2col copies each window, so R3's batches of 1,024 took 0.5 GB and
+#: 1.0 s, against 11 MB and 0.4 s, as the smaller copies stay in the processor's cache.
+EVAL_BATCH_SIZE = 32
 
 _TRAINING = ("a tinynet model is told at each call whether it trains (Dropout drops only "
              "then): model(x, training=True) to train, model(x) to evaluate; fit, evaluate "
