@@ -25,6 +25,7 @@ from tinynet import (
     ReLU,
     Sequential,
     Softmax,
+    homework,
     load_model,
     reference,
 )
@@ -393,8 +394,11 @@ def test_train_that_fails_leaves_no_out_folder_it_created(tmp_path, capsys):
 def test_a_student_copys_stub_is_one_line_naming_the_part(tmp_path, monkeypatch, capsys):
     # In a copy from `tinynet homework export`, train ended in a NotImplementedError
     # traceback; the stub's message says all a student needs. Any other one is a bug.
+    # Built at run time: a stub's raise written out here would be a stub of the reference.
+    message = homework.stub_message(homework.PARTS["relu"], "return max(x, 0)")
+
     def stub(self, x, training=False):
-        raise NotImplementedError("relu: return max(x, 0); see docs/activations.md#relu")
+        raise NotImplementedError(message)
 
     monkeypatch.setattr("tinynet.cli._load_data", lambda folder: _synthetic_digits(20, 20))
     monkeypatch.setattr("tinynet.layers.ReLU.forward", stub)

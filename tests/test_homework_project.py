@@ -251,6 +251,14 @@ def test_the_reference_passes_every_part_and_no_part_runs_a_later_parts_code(
     assert not late, "\n".join(late)
 
 
+def test_the_reference_holds_no_stub() -> None:
+    # A test that raised a stub's NotImplementedError("relu: ...; see ...") as a statement,
+    # to test what a copy does with it, made the reference a copy that lost its record to
+    # `tinynet homework grade`, which then refused to grade it; such a test builds the
+    # message at run time (homework.stub_message), which the scan does not read.
+    assert scan_project(ROOT).stubs == {}
+
+
 def test_a_fresh_copy_is_not_attempted_in_every_part_in_the_suggested_order(
         tmp_path: Path) -> None:
     export(tmp_path, source=ROOT, parts=GRADED)
