@@ -296,6 +296,34 @@ def test_checker_catches_a_missing_activation_derivative(x, seed):
     assert not result.passed and result.max_error > 1e-2
 
 
+class TanhTimes(Tanh):
+    """dx the right one times ``k``: a sign (-1), a term counted twice (2), or none (0)."""
+
+    def __init__(self, k: float) -> None:
+        super().__init__()
+        self.k = k
+
+    def backward(self, dy):
+        return super().backward(dy) * self.k
+
+
+@pytest.mark.parametrize("k, said", [(-1, "dx is -1 times the numerical gradient throughout"),
+                                     (2, "dx is 2 times the numerical gradient throughout"),
+                                     (0, "dx is 0 throughout, and the numerical gradient is "
+                                         "not")])
+def test_a_gradient_off_by_a_constant_factor_is_said_to_be(k, said):
+    # The commonest bugs (a sign, a 1/N, a term twice) scale the gradient: the check says by
+    # how much, which one relative error does not.
+    x = np.random.default_rng(0).standard_normal((4, 5))
+    assert said in str(check_layer(TanhTimes(k), x))
+    # A mean for db's sum, over 4 rows: 1/4.
+    mean_bias = DenseMeanBias(5, 3, dtype=np.float64, rng=np.random.default_rng(0))
+    assert "db is 0.25 times the numerical gradient" in str(check_layer(mean_bias, x))
+    # Not said of an error that is no one factor, nor of a factor within 1% of 1.
+    for layer in (SigmoidWithoutDerivative(), TanhSlightlyOff(), Tanh()):
+        assert "times the numerical" not in str(check_layer(layer, x))
+
+
 def test_check_model_catches_a_wrong_layer():
     rng = np.random.default_rng(5)
     model = Sequential([DenseMeanBias(3, 4, dtype=np.float64), Sigmoid(),
