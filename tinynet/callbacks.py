@@ -345,6 +345,18 @@ def _monitored(owner: str, monitor: str, logs: Logs) -> float:
     return logs[monitor]
 
 
+def _epochs_before(callback: Callback, monitor: str) -> list[tuple[int, float]]:
+    """(epoch, value of ``monitor``) for each epoch before a resumed run's first, from the
+    model's History: a run with ``fit(..., initial_epoch=k)``, on a model loaded from the
+    epoch-k checkpoint, whose History fit cuts to the epochs before k. [] for a run that
+    starts at epoch 0."""
+    history = getattr(callback.model, "history", None)
+    if not callback.params.get("initial_epoch", 0) or history is None \
+            or monitor not in history.history:
+        return []
+    return list(zip(history.epoch, history.history[monitor], strict=False))
+
+
 def _mode(owner: str, mode: Any, monitor: str, needed: bool = True) -> str:
     """``"min"`` or ``"max"``, whether a smaller or a larger ``monitor`` is better: ``mode``
     itself, or for ``"auto"`` max when the name contains "acc" (an accuracy) and min when it
@@ -432,20 +444,15 @@ class EarlyStopping(Callback):
         self.best_weights: list[np.ndarray] | None = None
         self.wait = 0
         self.stopped_epoch = None
-        # A resumed run (initial_epoch=k, on a model loaded from a checkpoint) goes on from
-        # the epochs before k, which its History holds, as the uninterrupted run would: the
-        # same best, and the same epochs counted towards the patience. (fit hands over the
-        # History of the epochs before k only.)
-        history = getattr(self.model, "history", None)
+        # A resumed run goes on from the epochs before it, as the uninterrupted run would:
+        # the same best, and the same epochs counted towards the patience.
+        for epoch, value in _epochs_before(self, self.monitor):
+            self._count(epoch, value)
+        # fit starts from the weights at the end of epoch k - 1, the checkpoint's; an earlier
+        # best epoch's weights are in no file this run can see (see on_train_end).
         initial_epoch = self.params.get("initial_epoch", 0)
-        if initial_epoch and history is not None and self.monitor in history.history:
-            for epoch, value in zip(history.epoch, history.history[self.monitor],
-                                    strict=False):
-                self._count(epoch, value)
-            # fit starts from the weights at the end of epoch k - 1, the checkpoint's; an
-            # earlier best epoch's weights are in no file this run can see (see on_train_end).
-            if self.restore_best_weights and self.best_epoch == initial_epoch - 1:
-                self.best_weights = self.model.get_weights()
+        if self.restore_best_weights and self.best_epoch == initial_epoch - 1:
+            self.best_weights = self.model.get_weights()
 
     def _count(self, epoch: int, value: float) -> bool:
         """Count ``epoch``'s monitored ``value`` towards the patience; True when it improves
@@ -570,17 +577,11 @@ class ModelCheckpoint(Callback):
         from tinynet.io import model_json  # io imports this module
 
         model_json(self.model, self.filepath)
-        # A resumed run (initial_epoch=k, on a model loaded from a checkpoint) starts from the
-        # best of the epochs before k, which its History holds: otherwise its first epoch
-        # would count as an improvement on nothing and overwrite the best model of those.
-        # (fit hands over the History of the epochs before k only.)
-        history = getattr(self.model, "history", None)
-        initial_epoch = self.params.get("initial_epoch", 0)
-        if initial_epoch and history is not None and self.monitor in history.history:
-            for epoch, value in zip(history.epoch, history.history[self.monitor],
-                                    strict=False):
-                if self._improved(value):
-                    self.best, self.best_epoch = value, epoch
+        # A resumed run starts from the best of the epochs before it: otherwise its first
+        # epoch would count as an improvement on nothing and overwrite the best model of those.
+        for epoch, value in _epochs_before(self, self.monitor):
+            if self._improved(value):
+                self.best, self.best_epoch = value, epoch
 
     def _improved(self, value: float) -> bool:
         # NaN compares false both ways, so a diverged epoch never counts as the best.
