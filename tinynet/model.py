@@ -779,9 +779,9 @@ class Sequential(RefusesOtherLibraries):
         """The model's outputs for x, (N, ...) (an array or nested lists), as (N, K):
         probabilities when it ends in Softmax.
 
-        ``batch_size`` only bounds memory (``None``, as in Keras, is the default).
-        ``verbose`` (``"auto"``, 0, 1 or 2) is accepted so that Keras code runs; nothing is
-        printed.
+        ``batch_size`` changes no output, only memory and speed (``None``, as in Keras, is
+        the default, 32: see :data:`EVAL_BATCH_SIZE`). ``verbose`` (``"auto"``, 0, 1 or 2)
+        is accepted so that Keras code runs; nothing is printed.
         """
         batch_size = _batch_size(batch_size, EVAL_BATCH_SIZE)
         verbose_level(verbose)
@@ -804,9 +804,8 @@ class Sequential(RefusesOtherLibraries):
         their sum for a loss with ``reduction="sum"``. Just the loss (a float) when the
         model was compiled with no metrics. With ``return_dict=True``, as in Keras, the
         values by name instead: ``{"loss": ..., "accuracy": ...}``, the names of the
-        History's keys. ``batch_size`` only bounds memory (``None``, as in Keras, is the
-        default). ``verbose`` (``"auto"``, 0, 1 or 2) is accepted so that Keras code runs;
-        nothing is printed.
+        History's keys. ``batch_size`` is as for :meth:`predict`. ``verbose`` (``"auto"``,
+        0, 1 or 2) is accepted so that Keras code runs; nothing is printed.
 
         Typed ``Any``: a float, a tuple of floats or a dict, as the metrics compiled decide,
         which a type checker cannot know; so ``loss, accuracy = model.evaluate(x, y)`` checks.
