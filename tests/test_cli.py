@@ -307,6 +307,12 @@ def test_evaluate_accepts_a_model_path_without_npz_as_load_model_does(trained, t
     out, _ = trained
     stdout = tinynet("evaluate", str(out / "model"), "--out", str(tmp_path / "cm.png")).stdout
     assert re.search(r"^test accuracy: 0\.\d{4}$", stdout, flags=re.M)
+    # Whatever load_model finds: "old.NPZ" saved by an older tinynet as old.NPZ.npz. The
+    # command looked for the file itself, and said "no such file".
+    shutil.copy(out / "model.npz", tmp_path / "old.NPZ.npz")
+    stdout = tinynet("evaluate", str(tmp_path / "old.NPZ")).stdout
+    assert re.search(r"^test accuracy: 0\.\d{4}$", stdout, flags=re.M)
+    assert (tmp_path / "old_confusion.png").is_file()  # named as save's own rule names it
 
 
 # ------------------------------------------------------------------------ output paths

@@ -138,19 +138,18 @@ def _load_data(folder: Path | None):
 
 
 def _load_model(path: Path) -> tinynet.Sequential:
-    from tinynet.io import load_model, model_path
+    from tinynet.io import load_model
 
-    # load_model also finds "runs/model" saved as runs/model.npz: accept what it accepts.
-    if not path.exists() and not model_path(path).exists():
-        raise CommandError(f"{path}: no such file")
-    if path.is_dir():  # also ".", "" and "/", which have no name for with_name to replace
+    if path.is_dir():  # also "." and "/", which load_model refuses as naming no file
         raise CommandError(f"{path}: is a folder, expected a model file (.npz)")
     # load_model's advice for parts of one's own (pass them in custom_objects) is for Python
     # callers: the command can only say where it applies.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            model = load_model(path)
+            model = load_model(path)  # which also finds "runs/model" saved as runs/model.npz
+        except FileNotFoundError:
+            raise CommandError(f"{path}: no such file") from None
         except ValueError as err:
             if "custom_objects=" not in str(err):
                 raise
@@ -377,15 +376,15 @@ def _train(args: argparse.Namespace, program: reference.Program) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """``tinynet evaluate MODEL``."""
+    from tinynet.io import model_path
     from tinynet.metrics import confusion_matrix
     from tinynet.plot import plot_confusion_matrix
 
-    # The model's name without ".npz" only: "runs/v1.2" is runs/v1.2.npz (load_model appends
-    # the suffix), whose image is v1.2_confusion.png, not v1 (Path.stem takes ".2" for one).
-    name = args.model.stem if args.model.suffix.lower() == ".npz" else args.model.name
-    default_name = name + "_confusion.png"
-    out = _image_out(args.out, default_name) if args.out else None
     model, scaling = _load_classifier(args.model)
+    # The name of the file save wrote, without its ".npz": "runs/v1.2" is runs/v1.2.npz,
+    # whose image is v1.2_confusion.png, not v1 (Path.stem takes ".2" for a suffix).
+    default_name = model_path(args.model).stem + "_confusion.png"
+    out = _image_out(args.out, default_name) if args.out else None
     if out is None:  # beside the model, which is now known to be a file
         out = args.model.with_name(default_name)
         _check_writable(out, hint="; say where to write it with --out")
