@@ -2,6 +2,7 @@
 what their refusals say. Each module's own tests refuse its arguments through them; these are
 the cases that no module's tests reach."""
 
+import math
 import re
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 from tinynet.checks import (
     generator,
     int_at_least,
+    is_number,
     not_a_folder,
     number_in,
     targets_hint,
@@ -34,6 +36,17 @@ def test_number_in_refuses_a_number_that_is_infinite_as_a_float(value):
     # returned as infinity, or refused with an OverflowError.
     with pytest.raises(ValueError, match=r"^lr must be a number in \(0.0, inf\), got "):
         number_in("lr", value, 0.0, low_inclusive=False)
+
+
+@pytest.mark.parametrize("value, number, finite", [
+    (1, True, True), (2.5, True, True), (np.float32(3), True, True), (np.int64(4), True, True),
+    (math.inf, True, False), (math.nan, True, False), (2**64, True, True),
+    (10**400, False, False), (True, False, False), (np.bool_(False), False, False),
+    ("1", False, False), (None, False, False), (np.zeros(1), False, False),
+])
+def test_is_number_takes_one_real_number_a_float_holds(value, number, finite):
+    assert is_number(value) is number
+    assert is_number(value, finite=True) is finite
 
 
 def test_number_in_takes_an_int_past_numpys_integers():

@@ -756,8 +756,11 @@ EPOCHS_REFUSED = "history: 'epoch' must be ints >= 0 in increasing order"
     ({"epoch": [0, 1], "history": {"loss": [1, 2], "acc": []}},
      "'acc' must be a list of 2 numbers"),
     ({"epoch": [0], "history": {"loss": 0.5}}, "'loss' must be a list of 1 numbers"),
+    # JSON holds it, no float does: float() raised an OverflowError, not the format's error
+    ({"epoch": [0], "history": {"loss": [10**400]}}, "'loss' must be a list of 1 numbers"),
 ], ids=["a str epoch", "a bool epoch", "a float epoch", "a negative epoch", "decreasing",
-        "twice the same", "a str value", "null", "longer", "shorter", "not a list"])
+        "twice the same", "a str value", "null", "longer", "shorter", "not a list",
+        "an int past the largest float"])
 def test_refuses_a_history_fit_would_not_record(tmp_path, saved, history, message):
     # fit takes entry i of each list as epoch i's when it resumes, and names the epoch to
     # resume from after the last: such a History would resume from the wrong epoch.

@@ -47,9 +47,7 @@ def number_in(name: str, value: object, low: float | None, high: float | None = 
     tolerance is never meant, and neither is a number that no float holds (10**400). Bools
     are not numbers here. With ``low`` and ``high`` both None, any finite number: "<name>
     must be a finite number, got <value>"."""
-    ok = (isinstance(value, int | float | np.integer | np.floating)
-          and not isinstance(value, bool | np.bool_)
-          and _finite_as_float(value)
+    ok = (is_number(value, finite=True)
           and (low is None or (value >= low if low_inclusive else value > low))
           and (high is None or value < high))
     if not ok:
@@ -61,13 +59,20 @@ def number_in(name: str, value: object, low: float | None, high: float | None = 
     return float(value)
 
 
-def _finite_as_float(value: int | float | np.integer | np.floating) -> bool:
-    """Whether ``float(value)`` is finite. Not np.isfinite, which refuses a Python int past
-    2**64 with a TypeError, and finds 1e4000 in long double finite."""
+def is_number(value: object, finite: bool = False) -> bool:
+    """Whether ``value`` is one real number that a float holds: an int or a float (NumPy's
+    too), not a bool (although Python counts True as 1), nor an int past the largest float
+    (10**400, which JSON may hold); with ``finite``, not infinity or NaN either. Not
+    np.isfinite, which refuses a Python int past 2**64 with a TypeError, and finds 1e4000
+    in long double finite."""
+    if not isinstance(value, int | float | np.integer | np.floating) \
+            or isinstance(value, bool | np.bool_):
+        return False
     try:
-        return math.isfinite(value)
+        as_float = float(value)
     except OverflowError:  # a Python int past the largest float
         return False
+    return math.isfinite(as_float) or not finite
 
 
 def real_array(x: object, name: str, owner: object) -> np.ndarray:

@@ -66,7 +66,7 @@ from tinynet import metrics as metrics_module
 from tinynet import optim as optim_module
 from tinynet.atomic import write_atomic
 from tinynet.callbacks import History
-from tinynet.checks import not_a_folder
+from tinynet.checks import is_number, not_a_folder
 from tinynet.layers.base import Layer
 from tinynet.losses import Loss
 from tinynet.model import Sequential
@@ -631,7 +631,7 @@ def _history(path: Path, saved: dict[str, Any]) -> History:
                                f"order, got {epochs!r}")
     for key, numbers in values.items():
         if not isinstance(numbers, list) or len(numbers) != len(epochs) or not all(
-                isinstance(v, int | float) and not isinstance(v, bool) for v in numbers):
+                is_number(v) for v in numbers):
             raise ModelFormatError(path, f"history: {key!r} must be a list of {len(epochs)} "
                                          f"numbers, one per epoch, got {numbers!r}")
     history = History()

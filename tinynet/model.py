@@ -25,6 +25,7 @@ from tinynet.checks import (
     RefusesOtherLibraries,
     flag,
     int_at_least,
+    is_number,
     keywords_taken,
     no_attribute,
     number_in,
@@ -142,10 +143,9 @@ def _loss_value(loss: Loss, out: np.ndarray, y: np.ndarray) -> float:
     evaluate then average: a loss of one's own written that way would make ``evaluate``
     return an array and ``fit`` fail in its check for divergence."""
     value = loss.forward(out, y)
-    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
-        return float(value)
+    number = value[()] if isinstance(value, np.ndarray) and value.ndim == 0 else value
+    if is_number(number):  # inf and NaN too: fit reports a loss that diverged
+        return float(number)
     got = (f"an array of shape {value.shape}" if isinstance(value, np.ndarray)
            else repr(value))
     raise TypeError(f"{type(loss).__name__}.forward must return the batch's loss, one number, "

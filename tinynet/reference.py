@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import atexit
 import itertools
-import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import numpy as np
 from tinynet import layers as L
 from tinynet.atomic import raise_on_stop_signals
 from tinynet.callbacks import Callback, LearningRateScheduler, exponential_decay
+from tinynet.checks import is_number
 from tinynet.losses import MSE, CrossEntropy, Loss
 from tinynet.model import Sequential
 from tinynet.optim import OPTIMIZERS, Optimizer
@@ -58,13 +58,9 @@ class Scaling:
         expected = ("an object with finite numbers scale, mean, std (not 0) and a list of "
                     "ints >= 1 shape")
         keys = ("scale", "mean", "std", "shape")
-
-        def number(value: Any) -> bool:  # JSON's true is not a number, nor is NaN
-            return (isinstance(value, int | float) and not isinstance(value, bool)
-                    and math.isfinite(value))
-
         valid = (isinstance(data, dict) and all(k in data for k in keys)
-                 and all(number(data[k]) for k in keys[:3])
+                 # JSON's true is not a number, nor are NaN and 10**400
+                 and all(is_number(data[k], finite=True) for k in keys[:3])
                  and data["std"] != 0  # it divides
                  and isinstance(data["shape"], list)
                  and all(isinstance(d, int) and not isinstance(d, bool) and d >= 1
