@@ -341,6 +341,18 @@ def test_numbers_too_large_for_float32_are_refused_before_anything_runs(bad):
     assert model.predict(x).shape == (64, 2)
 
 
+def test_integers_too_large_for_a_float16_model_are_refused_as_floats_are():
+    # Only float data was checked: 70000 as an int became inf in float16, 70000.0 was
+    # refused. set_weights already checked both.
+    model = Sequential([Dense(2, 2, dtype=np.float16)], seed=0)
+    for x in (np.array([[1, 70000]]), np.array([[1.0, -70000.0]])):
+        with pytest.raises(ValueError, match=r"^x holds numbers too large for the model's "
+                                             r"float16 \(\|x\| <= 6.55e\+04\), the first "
+                                             r"in sample 0$"):
+            model.predict(x)
+    assert model.predict(np.array([[1, 60000]])).shape == (1, 2)  # within float16: taken
+
+
 def test_float32_data_in_a_float64_model_raises_no_warning():
     # The check for numbers too large for float64 cast float64's limit down to float32,
     # which overflowed with a RuntimeWarning on every predict, evaluate and fit: an error

@@ -121,20 +121,28 @@ def _computes_as(obj: object, cls: type) -> bool:
                                         for method in ("forward", "backward"))
 
 
-def _too_large(a: np.ndarray, dtype: np.dtype) -> bool:
-    """Whether ``a`` holds finite numbers too large for the float ``dtype``, which converting
-    to it would turn into infinities (1e39 in float32). Infinities and NaN already in ``a``
-    are not counted: no conversion makes them."""
-    if a.dtype.kind not in "iuf" or not a.size or np.can_cast(a.dtype, dtype, "safe"):
+def _beyond(a: np.ndarray, low: float, high: float, dtype: np.dtype) -> bool:
+    """Whether the finite numbers from ``low`` to ``high``, the least and the largest of
+    ``a``, reach past what the float ``dtype`` holds, so that converting ``a`` to it would
+    make infinities (1e39 in float32). False when ``a``'s dtype converts without loss."""
+    if np.can_cast(a.dtype, dtype, "safe"):
         return False  # a dtype that converts without loss cannot overflow (load_model's)
-    limit = float(np.finfo(dtype).max)
-    # min and max as Python floats, rather than np.abs(a).max(): no array as large as a is
-    # made, and NumPy would cast float64's limit down to a float32 a's dtype (overflowing).
+    # As Python floats: NumPy would cast float64's limit down to a float32 a's dtype.
+    return max(-low, high) > float(np.finfo(dtype).max)
+
+
+def _too_large(a: np.ndarray, dtype: np.dtype) -> bool:
+    """Whether ``a`` holds finite numbers too large for the float ``dtype`` (see
+    :func:`_beyond`). Infinities and NaN already in ``a`` are not counted: no conversion
+    makes them."""
+    if a.dtype.kind not in "iuf" or not a.size:
+        return False
+    # min and max rather than np.abs(a).max(): no array as large as a is made.
     low, high = float(a.min()), float(a.max())
     if math.isfinite(low) and math.isfinite(high):
-        return max(-low, high) > limit
+        return _beyond(a, low, high, dtype)
     finite = a[np.isfinite(a)]  # rare: only for an a holding NaN or infinities
-    return bool(finite.size) and float(np.abs(finite).max()) > limit
+    return bool(finite.size) and _beyond(a, float(finite.min()), float(finite.max()), dtype)
 
 
 def _loss_value(loss: Loss, out: np.ndarray, y: np.ndarray) -> float:
@@ -906,18 +914,18 @@ class Sequential(RefusesOtherLibraries):
         x = real_array(x, name, "Sequential")
         if x.ndim < 1:
             raise ValueError(f"{name} must have a batch axis, got a scalar")
-        if not (finite and x.dtype.kind == "f" and x.size):
+        if not (finite and x.dtype.kind in "iuf" and x.size):
             return x
         # x.min() and x.max() rather than np.isfinite(x).all(): no array as large as x is
         # made, and a NaN anywhere makes both NaN.
-        low, high = x.min(), x.max()
-        if not (np.isfinite(low) and np.isfinite(high)):
+        low, high = float(x.min()), float(x.max())
+        if not (math.isfinite(low) and math.isfinite(high)):
             bad = np.flatnonzero(~np.isfinite(x.reshape(len(x), -1)).all(axis=1))[0]
             raise ValueError(f"{name} holds NaN or infinite values, the first in sample {bad}")
-        limit = float(np.finfo(self.dtype).max)
-        # As Python floats: NumPy would cast float64's limit down to a float32 x's dtype.
-        if max(-float(low), float(high)) > limit:  # 1e39 in float64 is inf in float32
-            bad = np.flatnonzero((np.abs(x.reshape(len(x), -1)) > limit).any(axis=1))[0]
+        if _beyond(x, low, high, self.dtype):  # 1e39 in float64 is inf in float32
+            limit = float(np.finfo(self.dtype).max)
+            flat = x.reshape(len(x), -1)
+            bad = np.flatnonzero(((flat > limit) | (flat < -limit)).any(axis=1))[0]
             raise ValueError(f"{name} holds numbers too large for the model's {self.dtype} "
                              f"(|x| <= {limit:.4g}), the first in sample {bad}")
         return x
