@@ -75,6 +75,18 @@ def is_number(value: object, finite: bool = False) -> bool:
     return math.isfinite(as_float) or not finite
 
 
+def class_given(where: str, value: object, base: type, what: str,
+                call: str = "(...)") -> str | None:
+    """The refusal of ``value``, given as ``where``, when it is ``base`` or a subclass, a
+    class where an object of it was meant (``callbacks=[EarlyStopping]``, ``compile(loss=
+    CrossEntropy)``); None for anything else. ``what`` names such an object, "a loss";
+    ``call`` is what makes one, after the class's name."""
+    if isinstance(value, type) and issubclass(value, base):
+        return (f"{where} is the class {value.__name__}, not {what}: make one, "
+                f"{value.__name__}{call}")
+    return None
+
+
 def real_array(x: object, name: str, owner: object) -> np.ndarray:
     """``x`` as an array, or a ValueError naming ``owner`` (a function's name, or a layer,
     shown by its repr) and ``name`` unless it holds real numbers: bool, int, uint or float

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynet.checks import flag, targets_hint
+from tinynet.checks import class_given, flag, targets_hint
 from tinynet.layers.activations import log_softmax, softmax
 
 __all__ = ["LOSSES", "MSE", "CrossEntropy", "Loss", "check_targets", "get"]
@@ -346,7 +346,5 @@ def get(loss: str | Loss) -> Loss:
         return loss
     if isinstance(loss, str) and loss.lower() in LOSSES:
         return LOSSES[loss.lower()]()
-    if isinstance(loss, type) and issubclass(loss, Loss):
-        raise ValueError(f"loss is the class {loss.__name__}, not a loss: make one, "
-                         f"{loss.__name__}()")
-    raise ValueError(f"loss must be a Loss or one of {sorted(LOSSES)}, got {loss!r}")
+    raise ValueError(class_given("loss", loss, Loss, "a loss", "()")
+                     or f"loss must be a Loss or one of {sorted(LOSSES)}, got {loss!r}")

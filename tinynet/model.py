@@ -23,6 +23,7 @@ from tinynet import optim as optim_module
 from tinynet.callbacks import Callback, History, ProgressBar
 from tinynet.checks import (
     RefusesOtherLibraries,
+    class_given,
     flag,
     int_at_least,
     is_number,
@@ -168,9 +169,9 @@ def _callback_list(callbacks: Iterable[Callback] | Callback | None) -> list[Call
     (``callbacks=[EarlyStopping]``) would otherwise fail inside fit with a message about
     ``set_model``'s arguments. A ValueError names a callback listed twice."""
     def refuse(where: str, item: object) -> TypeError:
-        if isinstance(item, type) and issubclass(item, Callback):
-            return TypeError(f"{where} is the class {item.__name__}, not a callback: make "
-                             f"one, {item.__name__}(...)")
+        given = class_given(where, item, Callback, "a callback")
+        if given:
+            return TypeError(given)
         return TypeError(f"{where} must be a Callback object (an instance of a subclass of "
                          f"tinynet.Callback), got {item!r}")
 
@@ -274,10 +275,8 @@ class Sequential(RefusesOtherLibraries):
                 raise ValueError(f"{where} is a Sequential, not a layer: tinynet's models do "
                                  "not nest. To add a Softmax to a model's outputs, apply "
                                  "tinynet.layers.softmax to its predict(x)")
-            if isinstance(layer, type) and issubclass(layer, Layer):
-                raise ValueError(f"{where} is the class {layer.__name__}, not a layer: make "
-                                 f"one, {layer.__name__}(...)")
-            raise ValueError(f"{where} must be a tinynet Layer, got {layer!r}")
+            raise ValueError(class_given(where, layer, Layer, "a layer")
+                             or f"{where} must be a tinynet Layer, got {layer!r}")
         missing = [name for name in ("params", "grads") if not hasattr(layer, name)]
         if missing:
             # A layer of one's own whose __init__ forgot super().__init__(), which makes them.

@@ -28,6 +28,7 @@ import numpy as np
 
 from tinynet.checks import (
     RefusesOtherLibraries,
+    class_given,
     flag,
     int_at_least,
     keywords_taken,
@@ -463,12 +464,9 @@ def get(optimizer: str | Optimizer) -> Optimizer:
         return optimizer
     if isinstance(optimizer, str) and optimizer.lower() in OPTIMIZERS:
         return OPTIMIZERS[optimizer.lower()]()
-    if isinstance(optimizer, type) and issubclass(optimizer, Optimizer):
-        raise ValueError(f"optimizer is the class {optimizer.__name__}, not an optimiser: make "
-                         f"one, {optimizer.__name__}(...)")
-    raise ValueError(
-        f"optimizer must be an Optimizer or one of {sorted(OPTIMIZERS)}, got {optimizer!r}"
-    )
+    raise ValueError(class_given("optimizer", optimizer, Optimizer, "an optimiser") or
+                     f"optimizer must be an Optimizer or one of {sorted(OPTIMIZERS)}, got "
+                     f"{optimizer!r}")
 
 
 def _refuse_parameters(cls: type[Optimizer], takes: list[str], args: tuple[Any, ...],
