@@ -1291,6 +1291,10 @@ def test_an_optimiser_that_trained_another_model_is_refused(tmp_path):
                                          r"stepped parameters that are not this model's "
                                          r"\(4 steps\)"):
         b.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    # train_step, fit's one step, which a loop of one's own calls: only fit checked.
+    with pytest.raises(ValueError, match=r"^train_step: the model's optimizer: Adam\(.*\) "
+                                         r"has stepped parameters that are not this model's"):
+        b.train_step(x[:16], y[:16])
     assert all(np.array_equal(u, v) for u, v in zip(before, b.get_weights(), strict=True))
     # Saving an untrained model reads its optimiser's state without making one up: the
     # optimiser has trained nothing, and may still go to another model.

@@ -556,7 +556,14 @@ class Sequential(RefusesOtherLibraries):
 
         This is all of training: forward, loss, backward, optimiser step. The outputs are
         those the loss saw: the logits, when the final Softmax is fused into the loss.
+        Raises ValueError, before the step, for an optimiser that has trained another model.
         """
+        self._require_compiled()
+        self._check_own(self.optimizer, "train_step: the model's optimizer")
+        return self._train_step(x, y)
+
+    def _train_step(self, x: ArrayLike, y: ArrayLike) -> tuple[float, np.ndarray]:
+        """:meth:`train_step` without the optimiser's check, which fit makes once."""
         layers, loss = self._training_graph()
         out = self._forward(layers, self._as_input(x), training=True)  # (N, K)
         value = _loss_value(loss, out, np.asarray(y))
@@ -695,7 +702,7 @@ class Sequential(RefusesOtherLibraries):
                     cb.on_batch_begin(batch, None)
                 idx = order[batch * batch_size:(batch + 1) * batch_size]  # (B,), B <= batch_size
                 yb = y[idx]
-                value, out = self.train_step(x[idx], yb)  # forward, loss, backward, step
+                value, out = self._train_step(x[idx], yb)  # forward, loss, backward, step
                 if not math.isfinite(value):
                     raise FloatingPointError(
                         f"the loss became {value} at epoch {epoch + 1}, batch {batch + 1}/"
