@@ -208,7 +208,7 @@ def _load_classifier(path: Path) -> tuple[tinynet.Sequential, reference.Scaling]
                            "784 numbers in all (one 28x28 MNIST image)")
     # A model saved after its training diverged loads as it was saved, but every output is
     # NaN: its "digit" would be 0 and its accuracy chance.
-    bad = sum(int(np.count_nonzero(~np.isfinite(w))) for w in model.get_weights())
+    bad = sum(int(np.count_nonzero(~np.isfinite(p))) for p, _ in model.parameters())
     if bad:
         raise CommandError(f"{path}: the model's weights hold {bad} NaN or infinite values "
                            "(saved after its training diverged?), so it cannot predict")

@@ -184,11 +184,12 @@ def _callback_list(callbacks: Iterable[Callback] | Callback | None) -> list[Call
     if isinstance(callbacks, str | bytes) or not isinstance(callbacks, Iterable):
         raise TypeError(f"callbacks must be a list of Callback objects, got {callbacks!r}")
     callbacks = list(callbacks)
+    first_at: dict[int, int] = {}  # id of each callback -> its first place in the list
     for i, cb in enumerate(callbacks):
         if not isinstance(cb, Callback):
             raise refuse(f"callbacks[{i}]", cb)
         # Its hooks would run twice an epoch: an EarlyStopping would count each epoch twice.
-        first = next(j for j, other in enumerate(callbacks) if other is cb)
+        first = first_at.setdefault(id(cb), i)
         if first != i:
             raise ValueError(f"callbacks[{i}] is callbacks[{first}] again (the same "
                              f"{type(cb).__name__} object): list each callback once")
