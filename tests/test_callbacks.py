@@ -350,7 +350,7 @@ def test_hooks_are_called_in_order_with_running_logs():
     history = m.fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=0, callbacks=[recorder])
     assert recorder.model is m
     assert recorder.params == {"epochs": EPOCHS, "steps": STEPS, "verbose": 0,
-                               "initial_epoch": 0}
+                               "initial_epoch": 0, "metrics": ["loss", "accuracy"]}
     kinds = [c[0] for c in recorder.calls]
     per_epoch = ["epoch_begin"] + ["batch_begin", "batch_end"] * STEPS + ["epoch_end"]
     assert kinds == ["train_begin", *per_epoch * EPOCHS, "train_end"]
@@ -935,6 +935,56 @@ def test_a_monitor_under_another_name_than_compiles_is_named_as_such(callback):
     assert "validation_data" not in message
     with pytest.raises(KeyError, match=r"; did you mean 'val_accuracy'\?"):
         EarlyStopping(monitor="val_acc").on_epoch_end(0, {"loss": 0.5, "val_accuracy": 0.8})
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda tmp: EarlyStopping(), r"EarlyStopping: monitor 'val_loss' needs validation data, "
+     r"and fit was given none: pass fit validation_data=\(x_val, y_val\) or "
+     r"validation_split=0\.1, or monitor 'loss'$"),
+    (lambda tmp: ModelCheckpoint(tmp / "m.npz", monitor="val_accuracy", save_best_only=True),
+     r"ModelCheckpoint: monitor 'val_accuracy' needs validation data, .*monitor 'accuracy'$"),
+    (lambda tmp: ModelCheckpoint(str(tmp / "e{epoch}-{val_loss:.2f}.npz")),
+     r"ModelCheckpoint: filepath '.*e\{epoch\}-\{val_loss:\.2f\}\.npz' uses 'val_loss', "
+     r"which needs validation data, and fit was given none: .*, or use 'loss'$"),
+], ids=["early-stopping", "checkpoint-monitor", "checkpoint-template"])
+def test_a_val_value_in_a_fit_without_validation_data_is_refused_before_training(
+        tmp_path, make, match):
+    # The epoch's logs will lack it: found at the epoch's end, it cost an epoch's training.
+    m, (x, y) = model(), data()
+    before = m.get_weights()
+    with pytest.raises(ValueError, match=match):
+        m.fit(x, y, epochs=2, batch_size=BATCH, verbose=0, callbacks=[make(tmp_path)])
+    assert m.steps_trained == 0 and all(
+        np.array_equal(a, b) for a, b in zip(before, m.get_weights(), strict=True))
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_val_value_that_fit_does_not_log_is_left_to_the_callbacks_before(tmp_path):
+    # A val_ name fit never logs may come from a callback listed before the one that reads it
+    # (one that scores the epoch on data of its own, say), so it is not refused.
+    class ValF1(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["val_f1"] = 0.5 + epoch / 10
+
+    m, (x, y) = model(), data()
+    stopper = EarlyStopping(monitor="val_f1", mode="max", patience=0)
+    saver = ModelCheckpoint(str(tmp_path / "f1-{val_f1:.1f}.npz"))
+    m.fit(x, y, epochs=2, batch_size=BATCH, verbose=0, callbacks=[ValF1(), stopper, saver])
+    assert stopper.best == 0.6 and sorted(p.name for p in tmp_path.iterdir()) == [
+        "f1-0.5.npz", "f1-0.6.npz"]
+    # With validation data, fit's own val_ values pass, and params names what it logs.
+    stopper = EarlyStopping(patience=5)
+    m.fit(x, y, epochs=1, batch_size=BATCH, verbose=0, validation_split=0.2,
+          callbacks=[stopper])
+    assert stopper.params["metrics"] == ["loss", "accuracy", "val_loss", "val_accuracy"]
+    assert stopper.best_epoch == 0
+
+
+def test_a_template_field_a_float_lacks_is_refused_when_made():
+    for filepath in ("e{loss.x}.npz", "e{loss[0]}.npz"):
+        with pytest.raises(ValueError, match=rf"ModelCheckpoint: filepath '{re.escape(filepath)}' "
+                                             r"is not a valid template: "):
+            ModelCheckpoint(filepath)
 
 
 def test_callbacks_take_true_and_false_for_verbose_as_fit_does():

@@ -50,7 +50,9 @@ class Callback:
     hooks, are called by ``on_batch_begin`` and ``on_batch_end``: override either.
 
     Attributes set by ``fit`` before ``on_train_begin``: ``model`` (the model being trained)
-    and ``params`` (``{"epochs", "steps", "verbose", "initial_epoch"}``).
+    and ``params`` (``{"epochs", "steps", "verbose", "initial_epoch", "metrics"}``, where
+    ``metrics`` lists the names each epoch's logs will hold, as in Keras 2:
+    ``["loss", "accuracy", "val_loss", "val_accuracy"]``).
     """
 
     # Declared, not set to None: every hook runs after fit's set_model, so a hook may write
@@ -66,7 +68,8 @@ class Callback:
 
     def set_params(self, params: dict[str, Any]) -> None:
         """Called by ``fit`` after set_model: ``self.params`` holds the run's ``epochs``,
-        ``steps`` (batches per epoch), ``verbose`` and ``initial_epoch``."""
+        ``steps`` (batches per epoch), ``verbose``, ``initial_epoch`` and ``metrics`` (the
+        names of the values fit logs each epoch)."""
         self.params = params
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
@@ -329,6 +332,20 @@ def _check_monitor(owner: str, monitor: Any) -> None:
                          f"'val_loss' or 'val_accuracy', got {monitor!r}")
 
 
+def _check_validated(callback: Callback, name: str, subject: str, instead: str) -> None:
+    """A ValueError, when training begins, for ``name`` the val_ version of a value that fit
+    logs (``val_loss``) in a fit given no validation data: the epoch's logs would lack it,
+    and the callback would fail only once a first epoch had trained. Other names are left to
+    the epoch's end, as a callback before this one may log them (``val_f1``, say)."""
+    logged = callback.params.get("metrics")
+    if logged is None or not name.startswith("val_") or name in logged:
+        return
+    if name.removeprefix("val_") in logged:
+        raise ValueError(f"{type(callback).__name__}: {subject} needs validation data, and fit "
+                         f"was given none: pass fit validation_data=(x_val, y_val) or "
+                         f"validation_split=0.1, or {instead} {name.removeprefix('val_')!r}")
+
+
 def _monitored(owner: str, monitor: str, logs: Logs) -> float:
     """``logs[monitor]``, or a KeyError naming ``owner``, the keys the logs do hold, and
     the likely reason."""
@@ -439,6 +456,7 @@ class EarlyStopping(Callback):
         return value < reference - self.min_delta
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
+        _check_validated(self, self.monitor, f"monitor {self.monitor!r}", "monitor")
         self.best = -math.inf if self.mode == "max" else math.inf
         self.best_epoch: int | None = None
         self.best_weights: list[np.ndarray] | None = None
@@ -507,9 +525,15 @@ def _zero_or_one(owner: str, verbose: object) -> int:
 
 
 class _AnyLog(dict):
-    """Logs in which every name exists: checks a filepath template before training."""
+    """Logs in which every name exists, and which list the names read from them (``asked``):
+    checks a filepath template before training."""
+
+    def __init__(self, **logs: float) -> None:
+        super().__init__(**logs)
+        self.asked: list[str] = []
 
     def __missing__(self, key: str) -> float:
+        self.asked.append(key)
         return 0.0
 
 
@@ -544,9 +568,10 @@ class ModelCheckpoint(Callback):
                  save_best_only: bool = False, mode: str = "auto", verbose: int = 0) -> None:
         super().__init__()
         self.filepath = str(filepath)
+        logs = _AnyLog(epoch=1)
         try:  # a malformed template fails now, not after the first epoch's work
-            self.filepath.format_map(_AnyLog(epoch=1))
-        except (IndexError, ValueError) as err:
+            self.filepath.format_map(logs)
+        except (IndexError, ValueError, AttributeError, TypeError) as err:
             raise ValueError(f"ModelCheckpoint: filepath {self.filepath!r} is not a valid "
                              f"template: {err} (use named fields such as {{epoch}})") from err
         _check_monitor("ModelCheckpoint", monitor)
@@ -558,6 +583,7 @@ class ModelCheckpoint(Callback):
         self.best = -math.inf if self.mode == "max" else math.inf
         self.best_epoch: int | None = None
         self.last_saved: str | None = None
+        self._names = logs.asked  # the logs keys the template uses, "epoch" aside
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
         # A filepath that is a folder (which model.save refuses with the same words), or in
@@ -577,6 +603,11 @@ class ModelCheckpoint(Callback):
         from tinynet.io import model_json  # io imports this module
 
         model_json(self.model, self.filepath)
+        if self.save_best_only:
+            _check_validated(self, self.monitor, f"monitor {self.monitor!r}", "monitor")
+        for name in self._names:
+            _check_validated(self, name, f"filepath {self.filepath!r} uses {name!r}, which",
+                             "use")
         # A resumed run starts from the best of the epochs before it: otherwise its first
         # epoch would count as an improvement on nothing and overwrite the best model of those.
         for epoch, value in _epochs_before(self, self.monitor):

@@ -642,8 +642,11 @@ class Sequential(RefusesOtherLibraries):
         # History first: a ModelCheckpoint saves model.history, which must hold the epoch.
         progress = ProgressBar(verbose)
         all_callbacks = [history, progress, *callbacks]
+        logged = ["loss", *(name for name, _ in self.metrics)]
+        if validation_data is not None:
+            logged += [f"val_{name}" for name in logged]
         params = {"epochs": epochs, "steps": steps, "verbose": verbose,
-                  "initial_epoch": initial_epoch}
+                  "initial_epoch": initial_epoch, "metrics": logged}
         for cb in all_callbacks:
             cb.set_model(self)
             cb.set_params(params)
