@@ -275,6 +275,31 @@ def test_cross_entropy_refuses_bad_targets(y, message):
         CrossEntropy(from_logits=True).forward(np.zeros((2, 3)), y)
 
 
+@pytest.mark.parametrize("y", [np.array([0, 1]), np.array([[0.0], [1.0]])])
+def test_cross_entropy_on_one_output_says_two_classes_take_two(y):
+    # Keras's binary set-up, Dense(1) and a sigmoid, with labels or a column of 0/1 targets.
+    with pytest.raises(ValueError, match=r" for a model with 1 output, got 1 \(one output|"
+                                         r" got row 0 with sum 0 and smallest entry 0 \(one "
+                                         r"output") as refused:
+        CrossEntropy().forward(np.array([[0.3], [0.8]]), y)
+    assert str(refused.value).endswith(
+        "(one output is one class, whose probability is always 1: for two classes, give the "
+        "model 2 outputs, Dense(n, 2) and Softmax(), and labels 0 and 1)")
+
+
+@pytest.mark.parametrize("loss, hint", [
+    ("binary_crossentropy", r"; for two classes, give the model 2 outputs, Dense\(n, 2\) and "
+                            r"Softmax\(\), and use 'sparse_categorical_crossentropy' with "
+                            r"labels 0 and 1$"),
+    (lambda y_true, y_pred: 0.0, r"; a loss of your own is a subclass of Loss with a forward "
+                                 r"and a backward \(docs/mse\.md#a-loss-of-your-own\)$"),
+    ("hinge", r"'hinge'$"),
+])
+def test_a_loss_tinynet_has_not_gets_its_way_there(loss, hint):
+    with pytest.raises(ValueError, match=r"^loss must be a Loss or one of \[.*\], got .*" + hint):
+        losses.get(loss)
+
+
 def test_cross_entropy_refuses_bad_predictions():
     with pytest.raises(ValueError, match="float"):
         CrossEntropy().forward(np.array([[0, 1]]), np.array([1]))

@@ -280,6 +280,11 @@ def check_targets(y_true: np.ndarray, num_classes: int, name: str = "y_true") ->
     Raises ValueError saying what is wrong.
     """
     y_true = np.asarray(y_true)
+    # Keras's binary set-up, Dense(1) and a sigmoid, fails the checks below with messages
+    # that do not say why: the softmax of a single output is 1 whatever it is.
+    one = (" (one output is one class, whose probability is always 1: for two classes, give "
+           "the model 2 outputs, Dense(n, 2) and Softmax(), and labels 0 and 1)"
+           if num_classes == 1 else "")
     if y_true.ndim == 1 and y_true.size == 0:
         y_true = y_true.astype(np.intp)  # np.asarray([]) is float64, yet holds no bad label
     if y_true.ndim == 1:
@@ -292,7 +297,7 @@ def check_targets(y_true: np.ndarray, num_classes: int, name: str = "y_true") ->
             bad = y_true[(y_true < 0) | (y_true >= num_classes)][0]
             raise ValueError(
                 f"{name}: labels must be in [0, {num_classes}) for a model with {num_classes} "
-                f"outputs, got {bad}"
+                f"output{'s' if num_classes != 1 else ''}, got {bad}{one}"
             )
         return y_true
     if y_true.ndim == 2:
@@ -312,7 +317,8 @@ def check_targets(y_true: np.ndarray, num_classes: int, name: str = "y_true") ->
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(
                 f"{name}: one-hot or probability rows must hold numbers >= 0 summing to 1, "
-                f"got row {i} with sum {sums[i]:.4g} and smallest entry {y_true[i].min():.4g}"
+                f"got row {i} with sum {sums[i]:.4g} and smallest entry "
+                f"{y_true[i].min():.4g}{one}"
             )
         return y_true
     raise ValueError(
@@ -346,5 +352,12 @@ def get(loss: str | Loss) -> Loss:
         return loss
     if isinstance(loss, str) and loss.lower() in LOSSES:
         return LOSSES[loss.lower()]()
+    hint = ""
+    if isinstance(loss, str) and loss.lower() in ("binary_crossentropy", "bce"):
+        hint = ("; for two classes, give the model 2 outputs, Dense(n, 2) and Softmax(), and "
+                "use 'sparse_categorical_crossentropy' with labels 0 and 1")
+    elif callable(loss) and not isinstance(loss, type):  # a Keras loss function, f(y, p)
+        hint = ("; a loss of your own is a subclass of Loss with a forward and a backward "
+                "(docs/mse.md#a-loss-of-your-own)")
     raise ValueError(class_given("loss", loss, Loss, "a loss", "()")
-                     or f"loss must be a Loss or one of {sorted(LOSSES)}, got {loss!r}")
+                     or f"loss must be a Loss or one of {sorted(LOSSES)}, got {loss!r}{hint}")
