@@ -95,6 +95,69 @@ def test_a_replaced_file_keeps_its_permissions(tmp_path, mode):
     assert target.read_text() == "new" and target.stat().st_mode & 0o777 == mode
 
 
+@pytest.fixture
+def windows_rules(monkeypatch):
+    """Windows's rules for the calls write_atomic makes, on this system: os.fsync needs a
+    descriptor opened for writing, and a read-only file (no write bit for its owner) can be
+    neither replaced nor removed."""
+    fcntl = pytest.importorskip("fcntl")  # a POSIX system here, to play Windows on
+    fsync, replace, unlink = os.fsync, os.replace, Path.unlink
+
+    def read_only(path) -> bool:
+        return Path(path).exists() and not Path(path).stat().st_mode & 0o200
+
+    def windows_fsync(fd: int) -> None:
+        if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY:
+            raise OSError(errno.EBADF, "Bad file descriptor")
+        fsync(fd)
+
+    def windows_replace(src, dst) -> None:
+        if read_only(dst):
+            raise PermissionError(13, "Access is denied", str(src), None, str(dst))
+        replace(src, dst)
+
+    def windows_unlink(self, missing_ok=False) -> None:
+        if read_only(self):
+            raise PermissionError(13, "Access is denied", str(self))
+        unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr("tinynet.atomic._WINDOWS", True, raising=False)
+    monkeypatch.setattr(os, "fsync", windows_fsync)
+    monkeypatch.setattr(os, "replace", windows_replace)
+    monkeypatch.setattr(Path, "unlink", windows_unlink)
+
+
+def test_under_windows_rules_a_file_is_written_and_a_read_only_one_replaced(tmp_path,
+                                                                            windows_rules):
+    # The flush opened the file to read, which Windows refuses: no model could be saved.
+    target = tmp_path / "model.npz"
+    write_atomic(target, lambda tmp: tmp.write_text("first"))
+    target.chmod(0o444)
+    write_atomic(target, lambda tmp: tmp.write_text("new"))
+    assert target.read_text() == "new" and target.stat().st_mode & 0o777 == 0o444
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+
+
+def test_under_windows_rules_a_failed_replace_leaves_no_read_only_temporary_file(
+        tmp_path, windows_rules, monkeypatch):
+    # The temporary file has the read-only target's mode: it stayed behind, and the error
+    # that removing it raised replaced the one that mattered (a file locked by another
+    # program, here).
+    target = tmp_path / "model.npz"
+    target.write_text("old")
+    target.chmod(0o444)
+
+    def locked(src, dst) -> None:
+        raise PermissionError(32, "The process cannot access the file because it is being "
+                                  "used by another process", str(src), None, str(dst))
+
+    monkeypatch.setattr(os, "replace", locked)
+    with pytest.raises(PermissionError, match="being used by another process"):
+        write_atomic(target, lambda tmp: tmp.write_text("new"))
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+    assert target.read_text() == "old"
+
+
 @pytest.mark.parametrize("name", ["folder", ".", ""])
 def test_a_folder_is_refused_before_anything_is_written(tmp_path, monkeypatch, name):
     # Without the check, the rename failed with a message naming the temporary file.

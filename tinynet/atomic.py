@@ -31,7 +31,8 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
     temporary file is written beside that file, so that the rename stays within its folder.
 
     A ``target`` that exists keeps its permissions (its mode bits): it is replaced by a new
-    file, which would otherwise get the default mode of new files.
+    file, which would otherwise get the default mode of new files. A read-only ``target`` is
+    replaced too (the folder's permission decides, as on POSIX), on Windows as well.
 
     Raises FileNotFoundError, naming ``target``, when its folder does not exist, and
     IsADirectoryError when ``target`` is a folder, before anything is written;
@@ -64,16 +65,23 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
             # by the temporary file the caller never asked for.
             raise PermissionError(err.errno, f"{err.strerror} (cannot create files in the "
                                              f"folder {str(folder)!r})", str(target)) from None
-        fd = os.open(tmp, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        # Opened for writing: Windows flushes only such a handle (FlushFileBuffers), and
+        # refuses os.fsync on one opened to read.
+        fd = os.open(tmp, os.O_RDWR | getattr(os, "O_BINARY", 0))
         try:
             os.fsync(fd)  # the data is on disk before the rename makes it visible
         finally:
             os.close(fd)
         if real.exists():  # a new file, not a new mode: a private (0600) model stays private
-            os.chmod(tmp, stat.S_IMODE(os.stat(real).st_mode))
+            mode = stat.S_IMODE(os.stat(real).st_mode)
+            os.chmod(tmp, mode)
+            if _WINDOWS and not mode & stat.S_IWRITE:
+                # Windows will not replace a read-only file, as POSIX does in a folder that
+                # may be written in; the new file has the attribute, copied just above.
+                os.chmod(real, stat.S_IWRITE)
         os.replace(tmp, real)
     except OSError as err:
-        tmp.unlink(missing_ok=True)
+        _remove(tmp)
         if err.errno in _FULL and err.filename in (None, str(tmp)):
             # A full disk names no file, or the temporary one ("No space left on device",
             # from a write, the flush, or the file's creation when no inode is left): named
@@ -81,7 +89,7 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
             raise OSError(err.errno, err.strerror, str(target)) from err
         raise
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _remove(tmp)
         raise
     _fsync_folder(folder)
     return target
@@ -89,6 +97,20 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
 
 #: The errors of a write that found no room: a full disk, a quota, a file size limit.
 _FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+#: Windows has one mode bit, read-only, and will neither replace nor remove such a file.
+_WINDOWS = os.name == "nt"
+
+
+def _remove(tmp: Path) -> None:
+    """Remove the temporary file, if there is one, also when it has a read-only target's
+    mode (which Windows will not remove until the mode is writable again)."""
+    try:
+        tmp.unlink(missing_ok=True)
+    except PermissionError:
+        with contextlib.suppress(OSError):  # never in place of the error being raised
+            os.chmod(tmp, stat.S_IWRITE)
+            tmp.unlink()
 
 
 def _fsync_folder(folder: Path) -> None:
