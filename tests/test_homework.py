@@ -368,6 +368,20 @@ def test_a_package_that_does_not_import_fails_every_part_naming_file_and_line(
         "double": (FAILED, message), "shout": (FAILED, message)}
 
 
+def test_a_package_that_prints_beyond_ascii_at_import_is_graded_on_any_console(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # On Windows a child's output into a pipe or a file is encoded in cp1252, which has no
+    # check mark: the import check failed every part with a UnicodeEncodeError. ASCII plays
+    # cp1252 here.
+    monkeypatch.setenv("PYTHONIOENCODING", "ascii")
+    project = write_project(tmp_path)
+    init = project / "minilib/__init__.py"
+    init.write_text('print("minilib \\u2713 loaded")\n' + init.read_text(), encoding="utf-8")
+    report = grade(project, registry=PARTS_OF_FIXTURE, parts=["double", "shout"])
+    assert {p: (r.status, r.message) for p, r in report.results.items()} == {
+        "double": (PASSED, ""), "shout": (PASSED, "")}
+
+
 def test_a_package_that_crashes_at_import_fails_every_part_naming_the_line(
         tmp_path: Path) -> None:
     # A crash is no exception the check can report: the message ended in a bare "status -11: ".

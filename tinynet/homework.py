@@ -1346,8 +1346,9 @@ def _kill_session(proc: subprocess.Popen) -> None:
 def _grading_env() -> dict[str, str]:
     """The environment of the Python processes that import and test a student's project:
     this one's, with no bytecode written (``__pycache__`` folders in the student's copy; the
-    grader leaves it as it found it)."""
-    return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    grader leaves it as it found it), and output in UTF-8, as the grader reads it (on
+    Windows, output into a file or a pipe is cp1252, in which printing a check mark fails)."""
+    return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8"}
 
 
 #: How much of the end of pytest's output a grade keeps, in bytes, to report a crash.
@@ -1593,7 +1594,7 @@ def _import_error(project: Path, timeout: float = TIMEOUT) -> str | None:
                *("?" + n for n in optional)]
     names = ", ".join([*packages, *optional])
     try:
-        done = subprocess.run(command, cwd=project, capture_output=True, text=True,
+        done = subprocess.run(command, cwd=project, capture_output=True, encoding="utf-8",
                               errors="replace", timeout=timeout, env=_grading_env())
     except subprocess.TimeoutExpired:
         # As for collecting, which imports them too: no test ran, so no grade. A --timeout
