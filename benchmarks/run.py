@@ -29,7 +29,6 @@ import json
 import os
 import platform
 import pstats
-import resource
 import statistics
 import subprocess
 import sys
@@ -450,6 +449,10 @@ def peak_rss_mib() -> float:
                 return int(line.split()[1]) / 2**10  # kB
     except OSError:
         pass
+    try:
+        import resource  # POSIX only: on Windows the import failed, and with it the script
+    except ImportError:
+        raise RuntimeError("peak memory is measured on Linux and macOS only") from None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS
 

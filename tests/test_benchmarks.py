@@ -363,6 +363,21 @@ def test_a_failed_memory_child_is_reported_not_raised(bench, monkeypatch):
     assert "exit status 1 (MemoryError)" in memory["errors"]["tinynet"]
 
 
+def test_without_the_resource_module_the_script_loads_and_peak_memory_says_why(monkeypatch):
+    # Windows has no resource module: importing it at the top stopped the script, and with it
+    # this test file in a student copy, before anything was measured.
+    monkeypatch.setitem(sys.modules, "resource", None)  # import resource raises ImportError
+    monkeypatch.setitem(sys.modules, "bench_run", None)  # the bench fixture's, put back after
+    module = load_run_module()
+
+    def no_proc(*args, **kwargs):
+        raise OSError(errno.ENOENT, "no /proc here")
+
+    monkeypatch.setattr(module.Path, "read_text", no_proc)
+    with pytest.raises(RuntimeError, match=r"^peak memory is measured on Linux and macOS only$"):
+        module.peak_rss_mib()
+
+
 def test_a_torch_that_fails_to_load_leaves_the_torch_columns_empty(bench, monkeypatch, capsys):
     """A broken install (a missing shared library) raises OSError, not ImportError: it
     used to end the run with a traceback."""
