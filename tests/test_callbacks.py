@@ -318,6 +318,18 @@ def test_a_jupyter_notebook_gets_the_live_bar(monkeypatch):
     assert "\r" not in redirected.getvalue() and "Epoch 1/" in redirected.getvalue()
 
 
+def test_idles_shell_gets_the_final_lines_only(monkeypatch):
+    # IDLE's shell says it is a terminal, but shows "\r" without going back to the line's
+    # start: every redraw was added to one ever longer line.
+    shell = type("StdOutputFile", (FakeTerminal,), {"__module__": "idlelib.run"})()
+    monkeypatch.setattr(sys, "stdout", shell)
+    x, y = data()
+    model().fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=1)
+    out = shell.getvalue()
+    assert "\r" not in out and out.count("\n") == 2 * EPOCHS
+    assert all(BAR.match(line) for line in out.splitlines()[1::2]), out
+
+
 # ------------------------------------------------------------------------- callback hooks
 class Recorder(Callback):
     def __init__(self) -> None:

@@ -193,14 +193,21 @@ def _is_notebook(stream: TextIO) -> bool:
     return iostream is not None and isinstance(stream, iostream.OutStream)
 
 
+def _is_idle(stream: TextIO) -> bool:
+    """Whether ``stream`` is the shell window of IDLE (Python's own editor), which says it is
+    a terminal but does not go back to the line's start on ``"\r"``: every redraw of the bar
+    would be added to one ever longer line."""
+    return type(stream).__module__.startswith("idlelib.")
+
+
 class ProgressBar(Callback):
     """Keras-like progress output.
 
     ``verbose=1``: ``Epoch 1/5`` then a bar redrawn in place while the epoch runs, ending as
     ``469/469 [==============================] - 2s 4ms/step - loss: 0.2581 - accuracy: 0.9258``.
     The bar is redrawn in a terminal and in a Jupyter notebook, whose output is no terminal
-    but redraws a line on ``"\r"`` as one does. When the output is a log file or a pipe, only
-    the final line is printed.
+    but redraws a line on ``"\r"`` as one does. When the output is a log file, a pipe, or
+    IDLE's shell (which does not), only the final line is printed.
     ``verbose=2``: one line per epoch, ``Epoch 1/5 - 2s 4ms/step - loss: ...``.
     """
 
@@ -222,7 +229,8 @@ class ProgressBar(Callback):
 
     def _live(self) -> bool:
         isatty = getattr(self.stream, "isatty", None)
-        return self.verbose == 1 and (bool(isatty and isatty()) or _is_notebook(self.stream))
+        return self.verbose == 1 and (bool(isatty and isatty() and not _is_idle(self.stream))
+                                      or _is_notebook(self.stream))
 
     def _redraw(self, line: str) -> None:
         """Write ``line`` over the one drawn last: back to the line's start with "\r", and
