@@ -167,7 +167,7 @@ def test_learning_rate_schedule_sets_each_epochs_rate():
     model.fit(x, np.arange(16) % 2, epochs=3, verbose=0,
               callbacks=[Record(exponential_decay(0.01, 0.5))])
     np.testing.assert_allclose(rates, [0.01, 0.005, 0.0025])
-    with pytest.raises(ValueError, match=r"lr for epoch 0 must be a number in \(0.0, inf\), "
-                                         r"got 0.0"):
+    with pytest.raises(ValueError, match=r"lr for epoch 0 must be a number in \[0.0, inf\), "
+                                         r"got -0.01"):
         model.fit(x, np.arange(16) % 2, epochs=1, verbose=0,
-                  callbacks=[LearningRateScheduler(lambda epoch, lr: 0.0)])
+                  callbacks=[LearningRateScheduler(lambda epoch, lr: -0.01)])

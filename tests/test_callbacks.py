@@ -1079,19 +1079,35 @@ def test_mode_auto_refuses_a_metric_whose_direction_it_cannot_tell(monitor):
         assert EarlyStopping(monitor=name).mode == mode
 
 
-def test_the_scheduler_refuses_a_rate_that_is_infinite_or_not_positive_or_not_a_number():
+@pytest.mark.parametrize("optimizer", ["sgd", "rmsprop", "adam"])
+def test_a_warm_up_from_a_rate_of_0_trains_from_its_second_epoch(optimizer):
+    # Keras's linear warm-up, lr * epoch / k, starts at 0: it was refused, as a rate <= 0.
+    m, (x, y) = model(), data()
+    m.compile(CrossEntropy(), optimizer)
+    start = m.get_weights()
+    history = m.fit(x, y, epochs=1, batch_size=BATCH, verbose=0,
+                    callbacks=[LearningRateScheduler(lambda epoch: 0.01 * epoch)])
+    assert history.history["lr"] == [0.0] and m.steps_trained == STEPS
+    assert all(np.array_equal(a, b) for a, b in zip(start, m.get_weights(), strict=True))
+    m.fit(x, y, epochs=2, batch_size=BATCH, verbose=0, initial_epoch=1,
+          callbacks=[LearningRateScheduler(lambda epoch: 0.01 * epoch)])
+    assert m.optimizer.lr == 0.01
+    assert not any(np.array_equal(a, b) for a, b in zip(start, m.get_weights(), strict=True))
+
+
+def test_the_scheduler_refuses_a_rate_that_is_infinite_or_negative_or_not_a_number():
     # None and an array failed in float() with words naming neither the schedule nor the
     # epoch, and the string "0.5" was taken.
     m = model()
-    for bad in (math.inf, math.nan, 0.0, -0.1, None, "0.5", True, np.array([0.1, 0.2])):
+    for bad in (math.inf, math.nan, -0.1, None, "0.5", True, np.array([0.1, 0.2])):
         scheduler = LearningRateScheduler(functools.partial(lambda rate, epoch: rate, bad))
         scheduler.set_model(m)
         with pytest.raises(ValueError, match=rf"^LearningRateScheduler: the schedule's lr for "
-                                             rf"epoch 0 must be a number in \(0.0, inf\), got "
+                                             rf"epoch 0 must be a number in \[0.0, inf\), got "
                                              rf"{re.escape(repr(bad))}$"):
             scheduler.on_epoch_begin(0)
         assert m.optimizer.lr == 0.1
-    for good in (0.5, np.float32(0.25), 1, np.where(True, 0.125, 1.0)):
+    for good in (0.5, np.float32(0.25), 1, np.where(True, 0.125, 1.0), 0.0):
         scheduler = LearningRateScheduler(functools.partial(lambda rate, epoch: rate, good))
         scheduler.set_model(m)
         scheduler.on_epoch_begin(0)

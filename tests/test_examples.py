@@ -262,7 +262,7 @@ def test_a_program_makes_its_optimizer_or_another_with_its_own_defaults():
     assert program.make_optimizer("adam").get_config() == OPTIMIZERS["adam"]().get_config()
     assert program.make_optimizer("Adam", lr=0.5).lr == 0.5
     with pytest.raises(ValueError, match="lr"):  # refused by the optimiser, not ignored
-        program.make_optimizer(lr=0.0)
+        program.make_optimizer(lr=-0.1)
     with pytest.raises(ValueError, match="unknown optimizer 'lion'"):
         program.make_optimizer("lion")
     with pytest.raises(ValueError, match="unknown model 'r9'"):

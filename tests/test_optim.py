@@ -231,10 +231,10 @@ def test_state_is_kept_per_parameter():
 
 
 @pytest.mark.parametrize("make", [
-    lambda: SGD(0.0), lambda: SGD(-0.1), lambda: SGD(float("nan")), lambda: SGD("0.1"),
+    lambda: SGD(-0.1), lambda: SGD(float("nan")), lambda: SGD("0.1"),
     lambda: SGD(0.1, momentum=1.0), lambda: SGD(0.1, momentum=-0.1),
     lambda: SGD(0.1, nesterov=True), lambda: SGD(0.1, weight_decay=-1e-4),
-    lambda: RMSprop(0.0), lambda: RMSprop(rho=1.0), lambda: RMSprop(rho=-0.5),
+    lambda: RMSprop(-1e-3), lambda: RMSprop(rho=1.0), lambda: RMSprop(rho=-0.5),
     lambda: RMSprop(eps=0.0), lambda: Adam(-1.0), lambda: Adam(beta1=1.0),
     lambda: Adam(beta2=1.5), lambda: Adam(beta1=-0.1), lambda: Adam(eps=-1e-7),
     lambda: Adam(lr=True), lambda: SGD(float("inf")), lambda: SGD(0.1, weight_decay=np.inf),
@@ -452,12 +452,12 @@ def test_a_training_loop_ported_from_pytorch_runs_as_tinynet_writes_it():
     assert isinstance(losses[0], float) and losses[-1] < losses[0] / 2
 
 
-@pytest.mark.parametrize("lr", ["0.1", None, 0, -0.1, float("nan"), np.inf, True])
+@pytest.mark.parametrize("lr", ["0.1", None, -0.1, float("nan"), np.inf, True])
 def test_a_bad_learning_rate_is_refused_when_it_is_set_and_the_next_step_uses_the_old(lr):
     # A callback of one's own sets optimizer.lr (as LearningRateScheduler does). A string was
     # taken, and Adam's next step failed after updating the moments and counting the step.
     opt = Adam(0.1)
-    with pytest.raises(ValueError, match=r"^Adam: lr must be a number in \(0\.0, inf\), got "):
+    with pytest.raises(ValueError, match=r"^Adam: lr must be a number in \[0\.0, inf\), got "):
         opt.lr = lr
     assert opt.lr == 0.1
     p = np.zeros(3)
@@ -479,7 +479,7 @@ HYPER_PARAMETERS = [(SGD, "lr"), (SGD, "momentum"), (SGD, "weight_decay"), (RMSp
     *[(make, name, bad) for make, name in HYPER_PARAMETERS
       for bad in ("0.5", None, True, float("nan"), np.inf, -0.1)],
     (SGD, "momentum", 1.0), (RMSprop, "rho", 1.0), (Adam, "beta1", 1.0), (Adam, "beta2", 1.5),
-    (SGD, "lr", 0), (RMSprop, "eps", 0.0), (Adam, "eps", 0.0),
+    (RMSprop, "eps", 0.0), (Adam, "eps", 0.0),
 ])
 def test_a_bad_hyper_parameter_is_refused_when_it_is_set_as_by_the_constructor(make, name,
                                                                                 bad):

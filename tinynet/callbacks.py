@@ -713,8 +713,9 @@ class LearningRateScheduler(Callback):
             lr = lr[()]
         # Checked as the optimiser checks lr, but naming the schedule and the epoch: float()
         # would take the string "0.5", and refuse None in words that name neither.
+        # 0 is a rate, as in Keras and PyTorch: a warm-up's first, lr * epoch / 5.
         lr = number_in(f"LearningRateScheduler: the schedule's lr for epoch {epoch}", lr,
-                       0.0, None, low_inclusive=False)
+                       0.0, None, low_inclusive=True)
         self.model.optimizer.lr = lr
         if self.verbose:
             print(f"Epoch {epoch + 1}: learning rate {lr:.3g}")

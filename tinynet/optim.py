@@ -79,7 +79,7 @@ class Optimizer(RefusesOtherLibraries):
     square_states: tuple[str, ...] = ()
     #: Each hyper-parameter and its :data:`Range`: ``__setattr__`` checks every value set,
     #: the constructor's and a callback's alike.
-    hyper_parameters: ClassVar[dict[str, Range]] = {"lr": (0.0, None, False)}
+    hyper_parameters: ClassVar[dict[str, Range]] = {"lr": (0.0, None, True)}
 
     def __init__(self, lr: float) -> None:
         self.lr = lr  # checked by __setattr__, as every hyper-parameter is
