@@ -252,6 +252,10 @@ def test_an_input_that_is_not_4d_raises(shape):
 def test_a_3d_input_gets_a_hint():
     with pytest.raises(ValueError, match=r"reshape\(N, H, W, 1\)"):
         Conv2D(1, 2, 3).forward(np.zeros((4, 8, 8)))
+    # Grey images for a layer of colour ones: a channel axis of 1 would be refused next.
+    with pytest.raises(ValueError, match=r"shape \(N, H, W, 3\), got an array of shape "
+                                         r"\(4, 8, 8\)$"):
+        Conv2D(3, 2, 3).forward(np.zeros((4, 8, 8)))
 
 
 def test_one_image_without_its_batch_axis_gets_the_batch_axis_hint():

@@ -889,19 +889,23 @@ def test_data_of_the_wrong_shape_is_named_with_its_whole_shape():
     model = Sequential([Dense(2, 3), Softmax()], seed=0)
     model.compile(CrossEntropy(), SGD(0.1))
     x, y = np.zeros((300, 2)), np.zeros(300, int)
-    with pytest.raises(ValueError, match=r"^with x of shape \(300, 5\): "
+    with pytest.raises(ValueError, match=r"^with x of shape \(300, 5\), tried on its first "
+                                         r"sample: "
                                          r"Dense\(.*\): expected input of shape \(N, 2\), got "
                                          r"\(1, 5\)$"):
         model.fit(np.zeros((300, 5)), y, verbose=0)
-    with pytest.raises(ValueError, match=r"^with validation_data\[0\] of shape \(300, 1\): "):
+    with pytest.raises(ValueError, match=r"^with validation_data\[0\] of shape \(300, 1\), "
+                                         r"tried on its first sample: "):
         model.fit(x, y, verbose=0, validation_data=(x[:, :1], y))
-    with pytest.raises(ValueError, match=r"^with x of shape \(2000, 3\): "
+    with pytest.raises(ValueError, match=r"^with x of shape \(2000, 3\), in batches of 1024: "
                                          r"Dense\(.*\): expected input of shape \(N, 2\), got "
                                          r"\(1024, 3\)$") as raised:
         model.predict(np.zeros((2000, 3)), batch_size=1024)
     # The layer's own error is kept, with its traceback: a bug in a layer of one's own
     # shows the line that raised it.
     assert str(raised.value.__cause__).startswith("Dense(")
+    with pytest.raises(ValueError, match=r"^with x of shape \(5, 3\): Dense\(.*\(5, 3\)$"):
+        model.predict(np.zeros((5, 3)))  # one batch: its shape is x's
 
 
 def test_numbers_without_a_feature_axis_get_the_reshape_that_fits_them():

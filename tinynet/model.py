@@ -804,7 +804,9 @@ class Sequential(RefusesOtherLibraries):
         batch_size = _batch_size(batch_size, EVAL_BATCH_SIZE)
         verbose_level(verbose)
         x = self._check_x(x, "x", finite=True)
-        with _refused_input(f"x of shape {x.shape}"):
+        # The layers see one batch, and name its shape: said here where the 32 comes from.
+        batches = f", in batches of {batch_size}" if len(x) > batch_size else ""
+        with _refused_input(f"x of shape {x.shape}{batches}"):
             outs = [self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
             # x holds no samples: its forward still checks its shape and gives outputs (0, K)
             out = np.concatenate(outs) if outs else self.forward(x)
@@ -958,7 +960,7 @@ class Sequential(RefusesOtherLibraries):
             self._check_x(y, y_name, finite=True)
         # One sample through the network checks every layer's input shape (each layer's
         # error names it) and tells the number of outputs K.
-        with _refused_input(f"{x_name} of shape {x.shape}"):
+        with _refused_input(f"{x_name} of shape {x.shape}, tried on its first sample"):
             out_shape = self.forward(x[:1]).shape
         if isinstance(self.loss, CrossEntropy):
             if len(out_shape) != 2:

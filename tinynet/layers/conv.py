@@ -59,8 +59,12 @@ def check_images(layer: Layer, x: np.ndarray, channels: int | None = None) -> No
             image = f"one image? add the batch axis: x[None], of shape {(1, *x.shape)}"
             if channels is None:
                 hint = f" ({channel}; or, {image})"
-            else:
-                hint = f" ({image if x.shape[2] == channels else channel})"
+            elif x.shape[2] == channels:
+                hint = f" ({image})"
+            elif channels == 1:
+                hint = f" ({channel})"
+            # else grey images for a layer that takes colour ones: no reshape gives them the
+            # channels, so no hint
         raise ValueError(f"{layer!r}: expected channels-last images of shape {expected}, "
                          f"got an array of shape {x.shape}{hint}")
     if channels is not None and x.shape[3] != channels:
