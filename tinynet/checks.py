@@ -190,15 +190,19 @@ def other_library_message(cls: type, given: str, what: str, hint: str) -> str:
     return f"{cls.__name__}: {given} is {what}; {hint}"
 
 
-def no_attribute(owner: object, name: str, pytorch_methods: dict[str, str]) -> AttributeError:
+def no_attribute(owner: object, name: str, pytorch_methods: dict[str, str],
+                 keras_methods: dict[str, str] | None = None) -> AttributeError:
     """The error for ``owner.name`` that ``owner`` lacks, for a ``__getattr__`` to raise:
-    for one of ``pytorch_methods`` (the PyTorch methods a loop ported from PyTorch calls, and
-    how tinynet says the same), one in :func:`other_library_message`'s wording; for any
-    other name, Python's own "object has no attribute"."""
+    for one of ``pytorch_methods`` or ``keras_methods`` (the methods code ported from PyTorch
+    or Keras calls, and how tinynet says the same), one in :func:`other_library_message`'s
+    wording; for any other name, Python's own "object has no attribute"."""
     cls = type(owner)
     if name in pytorch_methods:
         return AttributeError(other_library_message(cls, name, "a PyTorch method",
                                                     pytorch_methods[name]))
+    if keras_methods and name in keras_methods:
+        return AttributeError(other_library_message(cls, name, "a Keras method",
+                                                    keras_methods[name]))
     return AttributeError(f"{cls.__name__!r} object has no attribute {name!r}")
 
 

@@ -53,18 +53,30 @@ _TRAINING = ("a tinynet model is told at each call whether it trains (Dropout dr
              "then): model(x, training=True) to train, model(x) to evaluate; fit, evaluate "
              "and predict do so")
 _NO_DEVICE = "tinynet runs in NumPy, on the CPU: there is nothing to move, leave it out"
+_SAVE = ("model.save('model.npz') saves the weights with the rest of the model, and "
+         "model.get_weights() gives copies of them")
+_LOAD = ("tinynet.load_model('model.npz') loads a saved model, and model.set_weights(weights) "
+         "copies weights into this one")
 #: PyTorch's nn.Module methods that a training loop ported from PyTorch calls, and how
 #: tinynet says the same.
 PYTORCH_METHODS = {
     "train": _TRAINING,
     "eval": _TRAINING,
     "zero_grad": optim_module.PYTORCH_METHODS["zero_grad"],
-    "state_dict": "model.save('model.npz') saves the weights with the rest of the model, and "
-                  "model.get_weights() gives copies of them",
-    "load_state_dict": "tinynet.load_model('model.npz') loads a saved model, and "
-                       "model.set_weights(weights) copies weights into this one",
+    "state_dict": _SAVE,
+    "load_state_dict": _LOAD,
     "to": _NO_DEVICE,
     "cuda": _NO_DEVICE,
+}
+#: Keras's Model methods that tinynet's Sequential does without, and how it says the same.
+KERAS_METHODS = {
+    "train_on_batch": "model.train_step(x, y) trains on one batch and returns its loss and "
+                      "the model's outputs",
+    "test_on_batch": "model.evaluate(x, y, batch_size=len(x))",
+    "predict_on_batch": "model.predict(x, batch_size=len(x))",
+    "get_layer": "model.layers[i] is the layer at index i",
+    "save_weights": _SAVE,
+    "load_weights": _LOAD,
 }
 
 # Keys of the seed's independent random streams (numpy.random.SeedSequence spawn keys): the
@@ -1063,12 +1075,13 @@ class Sequential(RefusesOtherLibraries):
                 f"tinynet's takes one list of them: {cls.__name__}({example})"))
 
     # The same for the nn.Module methods a training loop ported from PyTorch calls
-    # (model.train(), model.eval(), ...), which Python answers with a bare "no attribute".
+    # (model.train(), model.eval(), ...), and for Keras's (model.train_on_batch(x, y)),
+    # which Python answers with a bare "no attribute".
     # For the run only: to a type checker a __getattr__ would make any name an attribute,
     # model.train() and a mistyped model.fitt(...) included, where it should report them.
     if not TYPE_CHECKING:
         def __getattr__(self, name: str) -> Any:  # called only for a name the model lacks
-            raise no_attribute(self, name, PYTORCH_METHODS)
+            raise no_attribute(self, name, PYTORCH_METHODS, KERAS_METHODS)
 
     def __repr__(self) -> str:
         return f"Sequential([{', '.join(map(repr, self.layers))}], seed={self.seed})"
