@@ -155,7 +155,7 @@ def test_under_windows_rules_a_failed_replace_leaves_no_read_only_temporary_file
     with pytest.raises(PermissionError, match="being used by another process"):
         write_atomic(target, lambda tmp: tmp.write_text("new"))
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
-    assert target.read_text() == "old"
+    assert target.read_text() == "old" and target.stat().st_mode & 0o777 == 0o444
 
 
 @pytest.mark.parametrize("name", ["folder", ".", ""])

@@ -55,6 +55,7 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
         raise FileNotFoundError(f"cannot write {target}{link}: no folder {folder}")
     # The suffix is target's: the name the caller gave says the format (matplotlib reads it).
     tmp = folder / f".{real.stem}.{uuid.uuid4().hex[:12]}.tmp{target.suffix}"
+    read_only = None  # the mode of a read-only target made writable for Windows, to put back
     try:
         try:
             write(tmp)
@@ -79,9 +80,13 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
                 # Windows will not replace a read-only file, as POSIX does in a folder that
                 # may be written in; the new file has the attribute, copied just above.
                 os.chmod(real, stat.S_IWRITE)
+                read_only = mode
         os.replace(tmp, real)
     except OSError as err:
         _remove(tmp)
+        if read_only is not None:  # not replaced (a file another program holds open, say)
+            with contextlib.suppress(OSError):
+                os.chmod(real, read_only)
         if err.errno in _FULL and err.filename in (None, str(tmp)):
             # A full disk names no file, or the temporary one ("No space left on device",
             # from a write, the flush, or the file's creation when no inode is left): named
