@@ -275,12 +275,14 @@ def test_cross_entropy_refuses_bad_targets(y, message):
         CrossEntropy(from_logits=True).forward(np.zeros((2, 3)), y)
 
 
-@pytest.mark.parametrize("y", [np.array([0, 1]), np.array([[0.0], [1.0]])])
+@pytest.mark.parametrize("y", [np.array([0, 1]), np.array([[0.0], [1.0]]), np.array([0.0, 1.0])])
 def test_cross_entropy_on_one_output_says_two_classes_take_two(y):
-    # Keras's binary set-up, Dense(1) and a sigmoid, with labels or a column of 0/1 targets.
+    # Keras's binary set-up, Dense(1) and a sigmoid, with labels, a column of 0/1 targets, or
+    # Keras's float labels (whose hint was one-hot rows of shape (N, 1)).
     with pytest.raises(ValueError, match=r" for a model with 1 output, got 1 \(one output|"
                                          r" got row 0 with sum 0 and smallest entry 0 \(one "
-                                         r"output") as refused:
+                                         r"output|integer dtype, got float64 \(one output"
+                       ) as refused:
         CrossEntropy().forward(np.array([[0.3], [0.8]]), y)
     assert str(refused.value).endswith(
         "(one output is one class, whose probability is always 1: for two classes, give the "
@@ -289,8 +291,8 @@ def test_cross_entropy_on_one_output_says_two_classes_take_two(y):
 
 @pytest.mark.parametrize("loss, hint", [
     ("binary_crossentropy", r"; for two classes, give the model 2 outputs, Dense\(n, 2\) and "
-                            r"Softmax\(\), and use 'sparse_categorical_crossentropy' with "
-                            r"labels 0 and 1$"),
+                            r"Softmax\(\), and labels 0 and 1, with "
+                            r"loss='sparse_categorical_crossentropy'$"),
     (lambda y_true, y_pred: 0.0, r"; a loss of your own is a subclass of Loss with a forward "
                                  r"and a backward \(docs/mse\.md#a-loss-of-your-own\)$"),
     ("hinge", r"'hinge'$"),

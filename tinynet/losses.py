@@ -267,6 +267,10 @@ def _check_pred(loss: Loss, y_pred: np.ndarray) -> np.ndarray:
     return y_pred
 
 
+#: How tinynet classifies two classes, which Keras does with one output and a sigmoid.
+TWO_CLASSES = ("for two classes, give the model 2 outputs, Dense(n, 2) and Softmax(), and "
+               "labels 0 and 1")
+
 #: How far from 1 the sum of a row of target probabilities may be: float32 rounding of soft
 #: labels is far inside; a multi-hot row (sum 2) or a row of zeros is far outside.
 ROW_SUM_TOLERANCE = 1e-3
@@ -282,8 +286,7 @@ def check_targets(y_true: np.ndarray, num_classes: int, name: str = "y_true") ->
     y_true = np.asarray(y_true)
     # Keras's binary set-up, Dense(1) and a sigmoid, fails the checks below with messages
     # that do not say why: the softmax of a single output is 1 whatever it is.
-    one = (" (one output is one class, whose probability is always 1: for two classes, give "
-           "the model 2 outputs, Dense(n, 2) and Softmax(), and labels 0 and 1)"
+    one = (f" (one output is one class, whose probability is always 1: {TWO_CLASSES})"
            if num_classes == 1 else "")
     if y_true.ndim == 1 and y_true.size == 0:
         y_true = y_true.astype(np.intp)  # np.asarray([]) is float64, yet holds no bad label
@@ -291,7 +294,8 @@ def check_targets(y_true: np.ndarray, num_classes: int, name: str = "y_true") ->
         if y_true.dtype.kind not in "iu":
             raise ValueError(
                 f"{name}: integer labels of shape (N,) must have an integer dtype, got "
-                f"{y_true.dtype} (use y.astype(int), or one-hot rows of shape (N, {num_classes}))"
+                f"{y_true.dtype}" + (one or f" (use y.astype(int), or one-hot rows of shape "
+                                            f"(N, {num_classes}))")
             )
         if y_true.size and (y_true.min() < 0 or y_true.max() >= num_classes):
             bad = y_true[(y_true < 0) | (y_true >= num_classes)][0]
@@ -354,8 +358,7 @@ def get(loss: str | Loss) -> Loss:
         return LOSSES[loss.lower()]()
     hint = ""
     if isinstance(loss, str) and loss.lower() in ("binary_crossentropy", "bce"):
-        hint = ("; for two classes, give the model 2 outputs, Dense(n, 2) and Softmax(), and "
-                "use 'sparse_categorical_crossentropy' with labels 0 and 1")
+        hint = f"; {TWO_CLASSES}, with loss='sparse_categorical_crossentropy'"
     elif callable(loss) and not isinstance(loss, type):  # a Keras loss function, f(y, p)
         hint = ("; a loss of your own is a subclass of Loss with a forward and a backward "
                 "(docs/mse.md#a-loss-of-your-own)")
