@@ -654,7 +654,7 @@ class Sequential(RefusesOtherLibraries):
         # History first: a ModelCheckpoint saves model.history, which must hold the epoch.
         progress = ProgressBar(verbose)
         all_callbacks = [history, progress, *callbacks]
-        logged = ["loss", *(name for name, _ in self.metrics)]
+        logged = self._logged()
         if validation_data is not None:
             logged += [f"val_{name}" for name in logged]
         params = {"epochs": epochs, "steps": steps, "verbose": verbose,
@@ -711,7 +711,7 @@ class Sequential(RefusesOtherLibraries):
             # Sums over the epoch so far of the loss and of each metric, each batch's value
             # weighted by its size: divided by the samples seen, the running means per sample
             # that the logs hold (and Keras's progress bar shows).
-            totals = dict.fromkeys(["loss", *(name for name, _ in self.metrics)], 0.0)
+            totals = dict.fromkeys(self._logged(), 0.0)
             seen = 0  # samples trained on in this epoch so far
             for batch in range(steps):
                 for cb in all_callbacks:
@@ -854,6 +854,11 @@ class Sequential(RefusesOtherLibraries):
         values = tuple(logs.values())
         return values if len(values) > 1 else values[0]
 
+    def _logged(self) -> list[str]:
+        """The names of what fit logs for each epoch and evaluate returns: the loss, then
+        each metric under the name compile was given."""
+        return ["loss", *(name for name, _ in self.metrics)]
+
     def _metric_input(self, out: np.ndarray) -> np.ndarray:
         """What metrics see of the training graph's output ``out``: the model's own output,
         so probabilities, not the logits that the fused Softmax and loss train on."""
@@ -863,7 +868,7 @@ class Sequential(RefusesOtherLibraries):
         """``{"loss": ..., metric name: ...}`` on (x, y), run ``batch_size`` samples at a
         time through the training graph without training (no dropout)."""
         layers, loss = self._training_graph()
-        totals = dict.fromkeys(["loss", *(name for name, _ in self.metrics)], 0.0)
+        totals = dict.fromkeys(self._logged(), 0.0)
         summed = loss.reduction == "sum"
         for i in range(0, len(x), batch_size):
             xb, yb = x[i:i + batch_size], y[i:i + batch_size]
