@@ -344,7 +344,9 @@ def _check_validated(callback: Callback, name: str, subject: str, instead: str) 
     """A ValueError, when training begins, for ``name`` the val_ version of a value that fit
     logs (``val_loss``) in a fit given no validation data: the epoch's logs would lack it,
     and the callback would fail only once a first epoch had trained. Other names are left to
-    the epoch's end, as a callback before this one may log them (``val_f1``, say)."""
+    the epoch's end, as a callback before this one may log them (``val_f1``, say). So a
+    callback that scores the epochs on data of its own logs them under names of its own:
+    under fit's ``val_loss``, it would be taken for a fit that forgot its validation data."""
     logged = callback.params.get("metrics")
     if logged is None or not name.startswith("val_") or name in logged:
         return
