@@ -422,6 +422,7 @@ def bench_load_mnist(settings: Settings) -> dict[str, Any]:
 def memory_child(quick: bool, library: str) -> None:
     """Run in a fresh subprocess: load MNIST, train R2 for one epoch, print the peak
     resident memory of the whole process (interpreter, libraries, data, training) as JSON."""
+    peak_rss_mib()  # where it cannot be measured (Windows), fail now, not after an epoch
     settings = QUICK if quick else FULL
     data = load_data(settings)
     x, y = data.inputs("r2"), data.targets("r2")
