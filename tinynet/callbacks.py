@@ -713,11 +713,11 @@ class LearningRateScheduler(Callback):
               else self.schedule(epoch))
         if isinstance(lr, np.ndarray) and lr.ndim == 0:  # np.where(epoch < 10, 0.1, 0.01)
             lr = lr[()]
-        # Checked as the optimiser checks lr, but naming the schedule and the epoch: float()
-        # would take the string "0.5", and refuse None in words that name neither.
-        # 0 is a rate, as in Keras and PyTorch: a warm-up's first, lr * epoch / 5.
+        # Checked against the optimiser's own range for lr (0 is a rate: a warm-up's first,
+        # lr * epoch / 5), but naming the schedule and the epoch: float() would take the
+        # string "0.5", and refuse None in words that name neither.
         lr = number_in(f"LearningRateScheduler: the schedule's lr for epoch {epoch}", lr,
-                       0.0, None, low_inclusive=True)
+                       *type(self.model.optimizer).hyper_parameters["lr"])
         self.model.optimizer.lr = lr
         if self.verbose:
             print(f"Epoch {epoch + 1}: learning rate {lr:.3g}")
