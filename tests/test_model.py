@@ -1815,6 +1815,26 @@ def test_set_weights_takes_any_iterable_of_arrays_but_not_a_dict():
     assert float(model.get_weights()[1][0]) == 2 * float(weights[1][0])
 
 
+class Unread(np.ndarray):
+    """An array whose minimum and maximum may not be asked for: a scan of it fails."""
+
+    def min(self, *args, **kwargs):
+        raise AssertionError("scanned")
+
+    max = min
+
+
+@pytest.mark.parametrize("dtype, to", [(np.float32, np.float32), (np.uint8, np.float32),
+                                       (np.float16, np.float32), (np.int8, np.float16)])
+def test_the_range_check_does_not_read_what_converts_without_loss(dtype, to):
+    # load_model's weights and uint8 pixels convert exactly: their scan, a pass over every
+    # weight (and over every image of each fit and predict), was undone by a refactoring.
+    a = np.ones((50, 4), dtype=dtype).view(Unread)
+    assert not tinynet.model._too_large(a, np.dtype(to))
+    with pytest.raises(AssertionError, match="scanned"):  # float64 to float32 is read
+        tinynet.model._too_large(a.astype(np.float64).view(Unread), np.dtype(np.float32))
+
+
 def test_set_weights_refuses_numbers_too_large_for_the_parameters_dtype():
     # 1e300 became inf in float32 with only NumPy's overflow warning; fit and predict
     # refuse the same numbers in x.

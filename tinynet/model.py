@@ -134,28 +134,26 @@ def _computes_as(obj: object, cls: type) -> bool:
                                         for method in ("forward", "backward"))
 
 
-def _beyond(a: np.ndarray, low: float, high: float, dtype: np.dtype) -> bool:
-    """Whether the finite numbers from ``low`` to ``high``, the least and the largest of
-    ``a``, reach past what the float ``dtype`` holds, so that converting ``a`` to it would
-    make infinities (1e39 in float32). False when ``a``'s dtype converts without loss."""
-    if np.can_cast(a.dtype, dtype, "safe"):
-        return False  # a dtype that converts without loss cannot overflow (load_model's)
-    # As Python floats: NumPy would cast float64's limit down to a float32 a's dtype.
+def _beyond(low: float, high: float, dtype: np.dtype) -> bool:
+    """Whether the finite numbers from ``low`` to ``high`` reach past what the float
+    ``dtype`` holds, so that converting them to it would make infinities (1e39 in float32)."""
+    # As Python floats: NumPy would cast float64's limit down to a float32 low's dtype.
     return max(-low, high) > float(np.finfo(dtype).max)
 
 
 def _too_large(a: np.ndarray, dtype: np.dtype) -> bool:
     """Whether ``a`` holds finite numbers too large for the float ``dtype`` (see
     :func:`_beyond`). Infinities and NaN already in ``a`` are not counted: no conversion
-    makes them."""
-    if a.dtype.kind not in "iuf" or not a.size:
+    makes them. An ``a`` whose dtype converts without loss (load_model's weights, uint8
+    pixels for float32) is not read at all."""
+    if a.dtype.kind not in "iuf" or not a.size or np.can_cast(a.dtype, dtype, "safe"):
         return False
     # min and max rather than np.abs(a).max(): no array as large as a is made.
     low, high = float(a.min()), float(a.max())
     if math.isfinite(low) and math.isfinite(high):
-        return _beyond(a, low, high, dtype)
+        return _beyond(low, high, dtype)
     finite = a[np.isfinite(a)]  # rare: only for an a holding NaN or infinities
-    return bool(finite.size) and _beyond(a, float(finite.min()), float(finite.max()), dtype)
+    return bool(finite.size) and _beyond(float(finite.min()), float(finite.max()), dtype)
 
 
 def _loss_value(loss: Loss, out: np.ndarray, y: np.ndarray) -> float:
@@ -945,13 +943,18 @@ class Sequential(RefusesOtherLibraries):
             raise ValueError(f"{name} must have a batch axis, got a scalar")
         if not (finite and x.dtype.kind in "iuf" and x.size):
             return x
-        # x.min() and x.max() rather than np.isfinite(x).all(): no array as large as x is
-        # made, and a NaN anywhere makes both NaN.
-        low, high = float(x.min()), float(x.max())
-        if not (math.isfinite(low) and math.isfinite(high)):
-            bad = np.flatnonzero(~np.isfinite(x.reshape(len(x), -1)).all(axis=1))[0]
-            raise ValueError(f"{name} holds NaN or infinite values, the first in sample {bad}")
-        if _beyond(x, low, high, self.dtype):  # 1e39 in float64 is inf in float32
+        if x.dtype.kind == "f":
+            # x.min() and x.max() rather than np.isfinite(x).all(): no array as large as x is
+            # made, and a NaN anywhere makes both NaN.
+            low, high = float(x.min()), float(x.max())
+            if not (math.isfinite(low) and math.isfinite(high)):
+                bad = np.flatnonzero(~np.isfinite(x.reshape(len(x), -1)).all(axis=1))[0]
+                raise ValueError(f"{name} holds NaN or infinite values, the first in sample "
+                                 f"{bad}")
+            too_large = _beyond(low, high, self.dtype)  # 1e39 in float64 is inf in float32
+        else:  # integers: no NaN, and uint8 pixels convert without loss, unread
+            too_large = _too_large(x, self.dtype)
+        if too_large:
             limit = float(np.finfo(self.dtype).max)
             flat = x.reshape(len(x), -1)
             bad = np.flatnonzero(((flat > limit) | (flat < -limit)).any(axis=1))[0]
