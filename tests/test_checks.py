@@ -29,6 +29,19 @@ def test_numpy_numbers_come_back_as_python_ints_and_floats():
         assert number == value and type(number) is float
 
 
+def test_fit_and_the_callbacks_take_the_same_kinds_of_verbose():
+    # Two copies of the check had drifted: EarlyStopping(verbose=np.True_) was taken and
+    # fit(verbose=np.True_) refused.
+    for owner, top in ((None, 2), ("EarlyStopping", 1)):
+        assert [verbose_level(v, owner) for v in (np.True_, False, np.int8(top))] == [1, 0, top]
+        for bad in (2.0, "no", top + 1, None):
+            with pytest.raises(ValueError, match=r"verbose must be "):
+                verbose_level(bad, owner)
+    assert verbose_level("auto") == 1
+    with pytest.raises(ValueError, match=r"^EarlyStopping: verbose must be 0 or 1, got 'auto'$"):
+        verbose_level("auto", "EarlyStopping")
+
+
 @pytest.mark.parametrize("value", [10**400, np.longdouble("1e4000")],
                          ids=["10**400", "long double 1e4000"])
 def test_number_in_refuses_a_number_that_is_infinite_as_a_float(value):

@@ -456,7 +456,7 @@ class EarlyStopping(Callback):
         self.patience = int_at_least("EarlyStopping: patience", patience, 0)
         self.restore_best_weights = flag(restore_best_weights, "restore_best_weights",
                                          "EarlyStopping")
-        self.verbose = _zero_or_one("EarlyStopping", verbose)
+        self.verbose = verbose_level(verbose, "EarlyStopping")
         self.stopped_epoch: int | None = None
 
     def _improves_on(self, value: float, reference: float) -> bool:
@@ -525,15 +525,6 @@ class EarlyStopping(Callback):
         sys.stdout.flush()
 
 
-def _zero_or_one(owner: str, verbose: object) -> int:
-    """A callback's ``verbose``, 0 (silent) or 1 (a line when it acts; True and False too, as
-    ``fit`` takes them), or a ValueError naming ``owner``: "no" would be truthy, and a 2
-    (ProgressBar's one line per epoch) would suggest a level that does not exist."""
-    if not isinstance(verbose, int | np.integer | np.bool_) or verbose not in (0, 1):
-        raise ValueError(f"{owner}: verbose must be 0 or 1, got {verbose!r}")
-    return int(verbose)
-
-
 class _AnyLog(dict):
     """Logs in which every name exists, and which list the names read from them (``asked``):
     checks a filepath template before training."""
@@ -588,7 +579,7 @@ class ModelCheckpoint(Callback):
         self.save_best_only = flag(save_best_only, "save_best_only", "ModelCheckpoint")
         # Every epoch saved: no value is compared, so no direction is needed.
         self.mode = _mode("ModelCheckpoint", mode, monitor, needed=self.save_best_only)
-        self.monitor, self.verbose = monitor, _zero_or_one("ModelCheckpoint", verbose)
+        self.monitor, self.verbose = monitor, verbose_level(verbose, "ModelCheckpoint")
         # Kept across fit calls, so that a second fit only saves models better than the first.
         self.best = -math.inf if self.mode == "max" else math.inf
         self.best_epoch: int | None = None
@@ -699,7 +690,7 @@ class LearningRateScheduler(Callback):
         if not self._takes_lr and not takes_epoch:
             raise TypeError(f"LearningRateScheduler: schedule must be {expected}, got "
                             f"{schedule!r}, which takes neither (epoch, lr) nor (epoch)")
-        self.schedule, self.verbose = schedule, _zero_or_one("LearningRateScheduler", verbose)
+        self.schedule, self.verbose = schedule, verbose_level(verbose, "LearningRateScheduler")
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
         # A metric is logged under its name: the rate would replace its value in every epoch.

@@ -16,14 +16,19 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 
-def verbose_level(verbose: object) -> int:
-    """``verbose`` as 0 (silent), 1 (a progress bar) or 2 (a line per epoch), or a
-    ValueError: Keras's default, ``"auto"``, is 1, and False and True are 0 and 1, as
-    Python counts them (not 2.0: a float is no level)."""
-    if isinstance(verbose, str) and verbose == "auto":
+def verbose_level(verbose: object, owner: str | None = None) -> int:
+    """``verbose`` as a level, or a ValueError: fit's (``owner`` None) 0 (silent), 1 (a
+    progress bar) or 2 (a line per epoch), where Keras's default, ``"auto"``, is 1; a
+    callback's, ``owner``, 0 or 1 (a line when it acts: a 2 would suggest a level that does
+    not exist). False and True are 0 and 1, as Python counts them (NumPy's too), but not
+    2.0 (a float is no level) nor "no" (which would be truthy)."""
+    if owner is None and isinstance(verbose, str) and verbose == "auto":
         return 1
-    if not isinstance(verbose, int | np.integer) or verbose not in (0, 1, 2):
-        raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
+    levels = (0, 1, 2) if owner is None else (0, 1)
+    if not isinstance(verbose, int | np.integer | np.bool_) or verbose not in levels:
+        allowed = "'auto', 0, 1 or 2" if owner is None else "0 or 1"
+        raise ValueError(f"{owner + ': ' if owner else ''}verbose must be {allowed}, got "
+                         f"{verbose!r}")
     return int(verbose)
 
 
