@@ -1225,6 +1225,11 @@ def test_a_frozen_layer_keeps_its_parameters_while_the_others_train():
     lines.clear()
     model.summary(print_fn=lines.append)
     assert lines[0].endswith("Trainable params: 18\nNon-trainable params: 24")
+    # Its layers with parameters frozen, a model whose ReLU is trainable trains nothing: it
+    # said it was trainable while fit warned that every layer was frozen.
+    model.layers[2].trainable = False
+    model.layers[1].trainable = True  # the ReLU
+    assert not model.trainable
 
 
 def test_the_backward_pass_stops_at_the_first_trainable_layer():

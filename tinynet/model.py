@@ -445,10 +445,10 @@ class Sequential(RefusesOtherLibraries):
 
     @property
     def trainable(self) -> bool:
-        """Whether some layer is trainable (True for a model with no layers, none frozen);
-        setting it sets every layer's ``trainable`` (``model.trainable = False`` freezes the
-        whole model, as in Keras)."""
-        return not self.layers or any(layer.trainable for layer in self.layers)
+        """Whether training would change a weight: some layer with parameters is trainable
+        (True for a model with no parameters, none frozen); setting it sets every layer's
+        ``trainable`` (``model.trainable = False`` freezes the whole model, as in Keras)."""
+        return bool(self.trainable_parameters()) or not self.parameters()
 
     @trainable.setter
     def trainable(self, value: bool) -> None:
@@ -634,7 +634,7 @@ class Sequential(RefusesOtherLibraries):
         # A string is truthy: Keras 2's shuffle="batch" would be a full shuffle, silently.
         shuffle = flag(shuffle, "shuffle", "fit")
         history = self._history_to_continue(initial_epoch, epochs)
-        if self.parameters() and not self.trainable_parameters():
+        if not self.trainable:
             # As Keras warns: legal (to log a frozen model's metrics), but rarely meant.
             warnings.warn("fit: every layer with parameters is frozen (trainable=False), so "
                           "training changes no weight", UserWarning, stacklevel=2)
