@@ -134,8 +134,13 @@ class Optimizer(RefusesOtherLibraries):
         """The state arrays of ``param`` (zeros, of its shape and dtype, on first use)."""
         key = id(param)
         if key not in self._state:
-            self._state[key] = (param, {n: np.zeros_like(param) for n in self.state_names})
+            self._state[key] = (param, self._fresh_state(param))
         return self._state[key][1]
+
+    def _fresh_state(self, param: np.ndarray) -> dict[str, np.ndarray]:
+        """A state for ``param`` before its first step: each of :attr:`state_names`, zeros of
+        its shape and dtype."""
+        return {n: np.zeros_like(param) for n in self.state_names}
 
     def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
                work: np.ndarray) -> None:
@@ -155,7 +160,7 @@ class Optimizer(RefusesOtherLibraries):
         """Copies of the state arrays of each of ``params`` (for saving a checkpoint): zeros
         for a parameter not stepped yet, whose state this leaves uncreated."""
         return [{k: v.copy() for k, v in self._state[id(p)][1].items()} if id(p) in self._state
-                else {n: np.zeros_like(p) for n in self.state_names} for p in params]
+                else self._fresh_state(p) for p in params]
 
     def set_state(self, params: list[np.ndarray], states: list[dict[str, np.ndarray]],
                   iterations: int) -> None:
@@ -320,7 +325,7 @@ class SGD(Optimizer):
             self.state_names = ("velocity",) if value else ()
             for param, arrays in self._state.values():
                 arrays.clear()
-                arrays.update({n: np.zeros_like(param) for n in self.state_names})
+                arrays.update(self._fresh_state(param))
         return value
 
     def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
