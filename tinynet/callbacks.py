@@ -437,6 +437,10 @@ class EarlyStopping(Callback):
     k, so it stops and restores as the uninterrupted run does. The weights of a best epoch
     before k - 1 are not in the checkpoint: if no later epoch improves on it,
     ``restore_best_weights`` keeps the last epoch's weights, with a warning.
+
+    Raises ValueError when training begins for a ``val_`` monitor of what fit logs
+    (``val_loss``, the default) in a fit given no validation data; KeyError at an epoch's end
+    for a monitor the logs do not hold.
     """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
@@ -563,6 +567,12 @@ class ModelCheckpoint(Callback):
     across ``fit`` calls, and taken from the model's History when ``fit`` resumes with
     ``initial_epoch``), ``best_epoch`` (its epoch, counting from 0), ``last_saved`` (the last
     path written).
+
+    Raises ValueError when training begins, in a fit given no validation data, for a
+    ``filepath`` that names a ``val_`` value of what fit logs (``{val_loss}``), or, with
+    ``save_best_only``, such a ``monitor``, or for a model that ``model.save`` would refuse;
+    FileNotFoundError or PermissionError for a folder that is missing or cannot be written
+    in.
     """
 
     def __init__(self, filepath: str | os.PathLike[str], monitor: str = "val_loss",
