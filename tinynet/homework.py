@@ -2086,11 +2086,14 @@ def positive_float(text: str) -> float:
     return value
 
 
-def _path_arg(text: str) -> Path:
-    """An argparse ``type``: the text as a Path, refusing an empty one, which would be the
-    current folder (``export ""`` wrote the student copy there). The same as
-    :func:`tinynet.reference.path_arg`, which this module, standard library only, cannot
-    import."""
+def path_arg(text: str) -> Path:
+    """An argparse ``type``: the text as a Path, refusing an empty one.
+
+    ``Path("")`` is the current folder, so ``export ""`` wrote the student copy there, and
+    ``--out ""`` (a variable that was never set, in a script) would write into whatever
+    folder the command runs in. Defined here, in a module of the standard library only, for
+    this module's commands and :mod:`tinynet.reference`'s alike.
+    """
     if not text:
         raise argparse.ArgumentTypeError("expected a path, got ''")
     return Path(text)
@@ -2107,7 +2110,7 @@ def _add_actions(parser: argparse.ArgumentParser, registry: Mapping[str, Part]) 
                            description="List the parts in their suggested order, with their "
                            "docs page, the files and lines of their solution regions and the "
                            "tests marked with them.")
-    p.add_argument("--source", type=_path_arg, help=source_help)
+    p.add_argument("--source", type=path_arg, help=source_help)
     p.add_argument("--no-tests", action="store_true", help="do not collect the tests (faster)")
     p.add_argument("--timeout", type=positive_float, default=TIMEOUT, help=timeout_help)
     p.set_defaults(run=functools.partial(cmd_list, registry=registry),
@@ -2117,14 +2120,14 @@ def _add_actions(parser: argparse.ArgumentParser, registry: Mapping[str, Part]) 
                            description="Copy the project to DEST, replacing the solution "
                            "regions of the chosen parts by stubs that raise "
                            "NotImplementedError with a hint, and dropping every marker.")
-    p.add_argument("dest", type=_path_arg, metavar="DEST", help="the folder of the student copy")
+    p.add_argument("dest", type=path_arg, metavar="DEST", help="the folder of the student copy")
     p.add_argument("--parts", nargs="+", metavar="ID", type=_part_id(registry),
                    help=f"the parts to stub (default: all): {ids}")
     p.add_argument("--force", action="store_true",
                    help=f"replace an earlier copy in a non-empty DEST (a folder with the "
                    f"{EXPORT_RECORD} an export writes): only the files it lists are "
                    "overwritten or deleted")
-    p.add_argument("--source", type=_path_arg, help=source_help)
+    p.add_argument("--source", type=path_arg, help=source_help)
     p.add_argument("--exclude", nargs="+", metavar="PATTERN", default=[],
                    help="also leave out these paths (glob patterns relative to the project, "
                    "e.g. hidden_tests)")
@@ -2137,7 +2140,7 @@ def _add_actions(parser: argparse.ArgumentParser, registry: Mapping[str, Part]) 
                            "but its tests need an earlier part's stub written), and the score. "
                            "The exit status is 0 when every part passed, 1 when one did not, "
                            f"{ERROR_STATUS} when the project could not be graded.")
-    p.add_argument("project", nargs="?", type=_path_arg, default=Path("."), metavar="PROJECT",
+    p.add_argument("project", nargs="?", type=path_arg, default=Path("."), metavar="PROJECT",
                    help="the project folder (default: the current folder)")
     p.add_argument("--json", action="store_true",
                    help='print {"parts": {ID: STATUS}, "score": FRACTION, "messages": {ID: '

@@ -23,6 +23,7 @@ from tinynet import layers as L
 from tinynet.atomic import raise_on_stop_signals
 from tinynet.callbacks import Callback, LearningRateScheduler, exponential_decay
 from tinynet.checks import is_number
+from tinynet.homework import path_arg  # argparse's type for paths, "" refused: one definition
 from tinynet.losses import MSE, CrossEntropy, Loss
 from tinynet.model import Sequential
 from tinynet.optim import OPTIMIZERS, Optimizer
@@ -214,18 +215,6 @@ def int_in_range(low: int, high: int | None = None) -> Callable[[str], int]:
         return value
 
     return parse
-
-
-def path_arg(text: str) -> Path:
-    """An argparse ``type``: the text as a Path, refusing an empty one.
-
-    ``Path("")`` is the current folder, so ``--out ""`` (a variable that was never set, in a
-    script) would write into whatever folder the command runs in, and ``evaluate ""`` would
-    complain about "." rather than about the empty name.
-    """
-    if not text:
-        raise argparse.ArgumentTypeError("expected a path, got ''")
-    return Path(text)
 
 
 def make_output_folder(folder: Path) -> list[Path]:
