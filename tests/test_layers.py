@@ -353,9 +353,21 @@ def test_dense_refuses_bad_sizes(bad):
     (lambda: MaxPool2D(2, padding="same"), r"^MaxPool2D: padding='same' is a Keras argument; "
                                            r"of tinynet's layers only Conv2D pads its input; "
                                            r"MaxPool2D pools the windows that fit"),
+    # Keras's calls by position, which leave the input's size to be inferred: to Python,
+    # an argument is missing, and its message would not say which size is which.
+    (lambda: Dense(64), r"^Dense: Dense\(64\) is Keras's call, which infers the input size; "
+                        r"tinynet's Dense takes the sizes of its input and of its output: "
+                        r"Dense\(784, 64\) for 784 numbers a sample$"),
+    (lambda: Conv2D(32, 3), r"^Conv2D: Conv2D\(32, 3\) is Keras's call, which infers the "
+                            r"input's channels; tinynet's Conv2D takes them first: "
+                            r"Conv2D\(1, 32, 3\) for grey images$"),
+    (lambda: Conv2D(32, kernel_size=(3, 3), padding="same"),
+     r"^Conv2D: Conv2D\(32, kernel_size=\(3, 3\), padding='same'\) is Keras's call, .*: "
+     r"Conv2D\(1, 32, \(3, 3\), padding='same'\) for grey images$"),
 ], ids=["activation", "input_shape", "input_dim", "units", "conv-activation", "filters",
         "strides", "pool-strides", "kernel_initializer", "bias_initializer", "use_bias",
-        "kernel_regularizer", "name", "dropout-seed", "softmax-axis", "pool-padding"])
+        "kernel_regularizer", "name", "dropout-seed", "softmax-axis", "pool-padding",
+        "dense-units-only", "conv-filters-and-kernel", "conv-kernel-by-name"])
 def test_keras_layer_arguments_are_refused_with_the_tinynet_way(make, match):
     with pytest.raises(TypeError, match=match):
         make()
@@ -373,8 +385,19 @@ def test_a_layer_of_ones_own_may_take_an_argument_of_a_keras_name():
             super().__init__()
             self.kwargs = kwargs
 
+    # Nor a call that is Keras's only for Dense's and Conv2D's own arguments.
+    class SquareDense(Dense):
+        def __init__(self, size):
+            super().__init__(size, size)
+
+    class GreyConv2D(Conv2D):
+        def __init__(self, out_channels, kernel_size):
+            super().__init__(1, out_channels, kernel_size)
+
     assert DenseWithActivation(2, 3, activation="relu").activation == "relu"
     assert AnyArguments(units=3).kwargs == {"units": 3}
+    assert SquareDense(3).params["W"].shape == (3, 3)
+    assert GreyConv2D(4, 3).params["W"].shape == (3, 3, 1, 4)
     # Not an argument tinynet has a word for (it has no dilated convolution), in Keras's
     # name or PyTorch's: Python's own error says so.
     for name in ("dilation_rate", "dilation"):

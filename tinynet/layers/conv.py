@@ -8,7 +8,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from tinynet import init
-from tinynet.checks import generator, int_at_least
+from tinynet.checks import generator, int_at_least, other_library_message
 from tinynet.layers.base import (
     Layer,
     as_float_array,
@@ -177,6 +177,24 @@ class Conv2D(Layer):
         self.dtype = float_dtype("Conv2D", dtype)
         self._buffers: dict[str, np.ndarray] = {}  # see _scratch
         self.init_params(generator("Conv2D", rng))
+
+    @classmethod
+    def _refuse_other_libraries(cls, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        super()._refuse_other_libraries(args, kwargs)
+        # Keras's Conv2D(filters, kernel_size) infers the input's channels from the first
+        # batch, so Conv2D(32, 3) is its whole call; to Python it lacks kernel_size, which
+        # would read as if 3 were not a kernel size.
+        if cls.__init__ is Conv2D.__init__ and not {"in_channels", "out_channels"} & kwargs.keys():
+            keras = [*args, *([kwargs["kernel_size"]] if "kernel_size" in kwargs else [])]
+            if len(keras) == 2:
+                def call(positional: list[Any], named: dict[str, Any]) -> str:
+                    return "Conv2D({})".format(", ".join(
+                        [*map(repr, positional), *(f"{k}={v!r}" for k, v in named.items())]))
+                rest = {k: v for k, v in kwargs.items() if k != "kernel_size"}
+                raise TypeError(other_library_message(
+                    cls, call(list(args), kwargs), "Keras's call, which infers the input's "
+                    "channels", f"tinynet's Conv2D takes them first: {call([1, *keras], rest)} "
+                    "for grey images"))
 
     def _scratch(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
         """An uninitialised array of ``shape``, the same one from call to call.

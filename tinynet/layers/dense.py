@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from tinynet import init
-from tinynet.checks import generator, int_at_least
+from tinynet.checks import generator, int_at_least, other_library_message
 from tinynet.layers.base import (
     Layer,
     as_float_array,
@@ -54,6 +54,18 @@ class Dense(Layer):
         self.W_init, self.b_init = W_init, b_init
         self.dtype = float_dtype("Dense", dtype)
         self.init_params(generator("Dense", rng))
+
+    @classmethod
+    def _refuse_other_libraries(cls, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        super()._refuse_other_libraries(args, kwargs)
+        # Keras's Dense(units) gives the output size alone and infers the input's from the
+        # first batch; Python's "missing argument 'out_features'" would not say which is which.
+        if (cls.__init__ is Dense.__init__ and len(args) == 1
+                and not {"in_features", "out_features"} & kwargs.keys()):
+            raise TypeError(other_library_message(
+                cls, f"Dense({args[0]!r})", "Keras's call, which infers the input size",
+                f"tinynet's Dense takes the sizes of its input and of its output: "
+                f"Dense(784, {args[0]!r}) for 784 numbers a sample"))
 
     def init_params(self, rng: np.random.Generator) -> None:
         shape_W = (self.in_features, self.out_features)
