@@ -19,8 +19,11 @@ Two profiles, chosen with hypothesis's own option `pytest --hypothesis-profile=N
   The whole suite takes many times longer under it: not for every change.
 """
 
+import errno
 import os
+from pathlib import Path
 
+import pytest
 from hypothesis import Phase, settings
 
 if "PYTEST_XDIST_WORKER" in os.environ:
@@ -36,3 +39,27 @@ settings.register_profile("tinynet", parent=settings.default,
 settings.register_profile("thorough", parent=settings.get_profile("tinynet"),
                           max_examples=1000, deadline=None)
 settings.load_profile("tinynet")
+
+
+@pytest.fixture
+def refuse_files_in(monkeypatch):
+    """A function ``refuse(folder, code=errno.EACCES)`` after which creating a file in
+    ``folder`` fails with the system's error ``code``, as in a folder this process may not
+    write in or enter (EACCES), or on a read-only disk (EROFS). Tests run as root here, who
+    may create files anywhere, so chmod cannot make such a folder. ``os.access`` is left
+    alone: it says yes, as it does of such a folder on Windows."""
+    refused: dict[Path, int] = {}
+    real_open = os.open
+
+    def system_open(path, flags, *args, **kwargs):
+        code = refused.get(Path(os.path.realpath(path)).parent)
+        if code is not None and flags & os.O_CREAT:
+            raise OSError(code, os.strerror(code), os.fspath(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", system_open)
+
+    def refuse(folder, code=errno.EACCES):
+        refused[Path(os.path.realpath(folder))] = code
+
+    return refuse

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tinynet.atomic import write_atomic
+from tinynet.atomic import cannot_create_files, write_atomic
 
 
 def test_write_atomic_keeps_the_old_file_when_writing_fails(tmp_path):
@@ -262,3 +262,15 @@ def test_each_write_uses_a_temporary_name_of_its_own(tmp_path):
         write_atomic(tmp_path / "a.json", lambda tmp: (seen.append(tmp), tmp.write_text("{}")))
     assert seen[0] != seen[1]
     assert all(p.name.startswith(".a.") and p.parent == tmp_path for p in seen)
+
+
+def test_cannot_create_files_tries_and_leaves_nothing(tmp_path, refuse_files_in):
+    assert cannot_create_files(tmp_path) is None
+    assert list(tmp_path.iterdir()) == []
+    assert cannot_create_files(tmp_path / "missing") == "no such file or directory"
+    refuse_files_in(tmp_path)  # os.access still says yes, as on Windows
+    assert os.access(tmp_path, os.W_OK)
+    assert cannot_create_files(tmp_path) == "permission denied"
+    refuse_files_in(tmp_path, errno.EROFS)
+    assert cannot_create_files(tmp_path) == "read-only file system"
+    assert list(tmp_path.iterdir()) == []

@@ -483,10 +483,11 @@ def test_a_run_stopped_by_a_signal_leaves_no_out_folder_it_made(tmp_path, comman
     assert list(tmp_path.iterdir()) == []
 
 
-def test_train_refusing_an_out_folder_it_created_removes_it(tmp_path, monkeypatch, capsys):
+def test_train_refusing_an_out_folder_it_created_removes_it(tmp_path, monkeypatch, capsys,
+                                                           refuse_files_in):
     # The folder (and its parents) is created, then found to be one it cannot write in.
     out = tmp_path / "runs" / "r2"
-    monkeypatch.setattr("tinynet.reference.os.access", lambda path, mode: Path(path) != out)
+    refuse_files_in(out)
     monkeypatch.setattr("tinynet.cli._load_data", lambda folder: pytest.fail("data loaded"))
     assert main(["train", "--out", str(out)]) == 1
     assert capsys.readouterr().err == (f"tinynet train: error: --out: cannot write in the "
@@ -552,10 +553,11 @@ def test_a_folder_given_as_the_model_is_named_as_a_folder(tmp_path, monkeypatch,
                                   ["evaluate", "{model}", "--out", "{folder}"],
                                   ["show", "--out", "{folder}/grid.png"]])
 def test_an_image_that_cannot_be_written_is_refused_before_any_work(args, small_model,
-                                                                     monkeypatch, capsys):
+                                                                     monkeypatch, capsys,
+                                                                     refuse_files_in):
     folder = small_model.parent
     args = [a.format(model=small_model, folder=folder) for a in args]
-    monkeypatch.setattr("tinynet.cli.os.access", lambda path, mode: Path(path) != folder)
+    refuse_files_in(folder)
     monkeypatch.setattr("tinynet.cli._load_data", lambda folder: pytest.fail("data loaded"))
     assert main(args) == 1
     out, err = capsys.readouterr()
@@ -682,16 +684,15 @@ def test_train_shows_each_layers_shape_and_the_optimizer_it_was_asked_for(tmp_pa
     assert line and "lr 0.125," in line.group(0)
 
 
-def test_an_image_out_through_a_link_is_checked_in_the_folder_it_writes_in(small_model,
-                                                                          tmp_path,
-                                                                          monkeypatch, capsys):
+def test_an_image_out_through_a_link_is_checked_in_the_folder_it_writes_in(
+        small_model, tmp_path, monkeypatch, capsys, refuse_files_in):
     # write_atomic replaces the file a link points to, so that file's folder must be
     # writable, whatever the link's own folder allows.
     shared = tmp_path / "shared"
     shared.mkdir()
     link = small_model.parent / "latest.png"
     link.symlink_to(shared / "cm.png")
-    monkeypatch.setattr("tinynet.cli.os.access", lambda path, mode: Path(path) != shared)
+    refuse_files_in(shared)
     monkeypatch.setattr("tinynet.cli._load_data", lambda folder: pytest.fail("data loaded"))
     assert main(["evaluate", str(small_model), "--out", str(link)]) == 1
     assert capsys.readouterr().err.splitlines()[-1] == (
@@ -966,22 +967,21 @@ def test_evaluate_names_its_image_in_an_out_folder_after_the_model(small_model, 
     assert [p.name for p in images.iterdir()] == ["m_confusion.png"]
 
 
-def test_an_image_in_a_missing_or_unenterable_folder_is_refused_before_any_work(
-        small_model, tmp_path, monkeypatch, capsys):
+def test_an_image_in_a_missing_or_read_only_folder_is_refused_before_any_work(
+        small_model, tmp_path, monkeypatch, capsys, refuse_files_in):
     monkeypatch.setattr("tinynet.cli._load_data", lambda folder: pytest.fail("data loaded"))
     missing = tmp_path / "missing"
     assert main(["show", "--out", str(missing / "grid.png")]) == 1
     assert capsys.readouterr().err == ("tinynet show: error: --out: expected an existing "
                                        f"folder to write grid.png in, got {str(missing)!r}\n")
     assert not missing.exists()
-    # A folder one may write but not enter (no x permission) cannot take a new file either.
+    # Nor one on a disk mounted read-only, named by the system's reason.
     folder = small_model.parent
-    monkeypatch.setattr("tinynet.cli.os.access",
-                        lambda path, mode: not (Path(path) == folder and mode & os.X_OK))
+    refuse_files_in(folder, errno.EROFS)
     assert main(["evaluate", str(small_model)]) == 1
     assert capsys.readouterr().err.splitlines()[-1] == (
         f"tinynet evaluate: error: cannot write m_confusion.png in the folder {str(folder)!r} "
-        "(permission denied); say where to write it with --out")
+        "(read-only file system); say where to write it with --out")
 
 
 def test_a_full_disk_is_one_line_naming_the_file_being_written(tmp_path, monkeypatch, capsys):

@@ -5,7 +5,6 @@ import importlib.util
 import itertools
 import json
 import math
-import os
 import re
 import signal
 import subprocess
@@ -405,17 +404,17 @@ def test_example_help_describes_the_example_by_its_docstrings_first_line(capsys)
     assert "R9: a program." in help_text and "Details" not in help_text
 
 
-def test_an_out_folder_that_fails_half_made_or_unsearchable_leaves_nothing(tmp_path,
-                                                                          monkeypatch):
+def test_an_out_folder_that_fails_half_made_or_unwritable_leaves_nothing(tmp_path,
+                                                                         refuse_files_in):
     # mkdir makes runs/, then fails on a name too long for the file system: runs/ was left
     # behind, as the clean-up stopped at the folder that was never made.
     with pytest.raises(ValueError, match=r"^cannot create the folder .*: File name too long$"):
         reference.make_output_folder(tmp_path / "runs" / ("x" * 300))
     assert list(tmp_path.iterdir()) == []
-    # Writable but not searchable (no x bit): no file can be made in it either.
-    monkeypatch.setattr("tinynet.reference.os.access", lambda path, mode: not mode & os.X_OK)
+    # Made, with its parent, then found to be a folder no file can be created in.
+    refuse_files_in(tmp_path / "b" / "c")
     with pytest.raises(ValueError, match=r"cannot write in the folder .* \(permission denied\)"):
-        reference.make_output_folder(tmp_path / "c")
+        reference.make_output_folder(tmp_path / "b" / "c")
     assert list(tmp_path.iterdir()) == []
 
 

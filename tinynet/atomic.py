@@ -100,6 +100,27 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
     return target
 
 
+def cannot_create_files(folder: str | os.PathLike) -> str | None:
+    """Why no file can be created in ``folder`` ("permission denied", "read-only file
+    system", ...), or None when one can. Asked before long work whose results
+    :func:`write_atomic` will save there, so that a folder that refuses them fails before the
+    work rather than after it.
+
+    It creates an empty file there and removes it: only trying tells. ``os.access(folder,
+    os.W_OK)`` reads, on Windows, only the folder's read-only attribute, which Windows
+    ignores for folders; it said yes to a folder only an administrator may write in
+    (C:\\Program Files), which a training run then found only when saving its model.
+    """
+    probe = Path(folder) / f".tinynet-probe.{uuid.uuid4().hex[:12]}.tmp"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    except OSError as err:
+        return (err.strerror or "cannot create a file").lower()
+    os.close(fd)
+    _remove(probe)
+    return None
+
+
 #: The errors of a write that found no room: a full disk, a quota, a file size limit.
 _FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
 

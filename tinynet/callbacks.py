@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
+from tinynet.atomic import cannot_create_files
 from tinynet.checks import flag, int_at_least, not_a_folder, number_in, verbose_level
 
 if TYPE_CHECKING:
@@ -605,10 +606,10 @@ class ModelCheckpoint(Callback):
         if folder and "{" not in folder and not os.path.isdir(folder):
             raise FileNotFoundError(f"ModelCheckpoint: no folder {folder!r} to save "
                                     f"{os.path.basename(self.filepath)!r} in; create it first")
-        if "{" not in folder and not os.access(folder or ".", os.W_OK):
+        if "{" not in folder and (reason := cannot_create_files(folder or ".")):
             raise PermissionError(f"ModelCheckpoint: cannot save "
                                   f"{os.path.basename(self.filepath)!r} in the folder "
-                                  f"{folder or '.'!r}: no permission to create files there")
+                                  f"{folder or '.'!r}: cannot create files there ({reason})")
         # So is a model that model.save refuses (a class of one's own whose get_config() does
         # not give its __init__'s arguments, a metric function named like tinynet's).
         from tinynet.io import model_json  # io imports this module

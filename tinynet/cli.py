@@ -21,7 +21,7 @@ import numpy as np
 
 import tinynet
 from tinynet import homework, reference
-from tinynet.atomic import stop_signals_raise, write_atomic
+from tinynet.atomic import cannot_create_files, stop_signals_raise, write_atomic
 
 #: What ``evaluate --out`` and ``show --out`` can write (formats matplotlib always has).
 IMAGE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
@@ -250,9 +250,9 @@ def _check_writable(out: Path, where: str = "", hint: str = "") -> None:
         raise CommandError(f"{where}{out} is a folder, expected an image file to write{hint}")
     # Through a symbolic link, write_atomic writes in the folder of the file it points to.
     folder = Path(os.path.realpath(out)).parent if out.is_symlink() else out.parent
-    if not os.access(folder, os.W_OK | os.X_OK):
+    if reason := cannot_create_files(folder):
         raise CommandError(f"{where}cannot write {out.name} in the folder {str(folder)!r} "
-                           f"(permission denied){hint}")
+                           f"({reason}){hint}")
 
 
 def _output_folder(folder: Path) -> list[Path]:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from tinynet import layers as L
-from tinynet.atomic import raise_on_stop_signals
+from tinynet.atomic import cannot_create_files, raise_on_stop_signals
 from tinynet.callbacks import Callback, LearningRateScheduler, exponential_decay
 from tinynet.checks import is_number
 from tinynet.homework import path_arg  # argparse's type for paths, "" refused: one definition
@@ -236,9 +236,9 @@ def make_output_folder(folder: Path) -> list[Path]:
         remove_empty_folders(created)
         reason = _broken_link(folder) or err.strerror
         raise ValueError(f"cannot create the folder {str(folder)!r}: {reason}") from None
-    if not os.access(folder, os.W_OK | os.X_OK):  # a parent made, then no permission
+    if reason := cannot_create_files(folder):  # a parent made, then no permission
         remove_empty_folders(created)
-        raise ValueError(f"cannot write in the folder {str(folder)!r} (permission denied)")
+        raise ValueError(f"cannot write in the folder {str(folder)!r} ({reason})")
     return created
 
 
