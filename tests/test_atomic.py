@@ -274,3 +274,31 @@ def test_cannot_create_files_tries_and_leaves_nothing(tmp_path, refuse_files_in)
     refuse_files_in(tmp_path, errno.EROFS)
     assert cannot_create_files(tmp_path) == "read-only file system"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("windows", [True, False])
+def test_a_replace_refused_for_a_moment_is_tried_again_on_windows_only(tmp_path, monkeypatch,
+                                                                      windows):
+    # Windows refuses to replace a file while a virus scanner or a sync client reads it;
+    # it lets go within a moment. POSIX never refuses for that reason: no second try.
+    target = tmp_path / "model.npz"
+    target.write_text("old")
+    replace, refusals = os.replace, [2]
+
+    def busy_replace(src, dst):
+        if refusals[0]:
+            refusals[0] -= 1
+            raise PermissionError(13, "Access is denied", str(src), None, str(dst))
+        replace(src, dst)
+
+    monkeypatch.setattr("tinynet.atomic._WINDOWS", windows)
+    monkeypatch.setattr("tinynet.atomic._RETRY_DELAYS", (0, 0, 0))
+    monkeypatch.setattr(os, "replace", busy_replace)
+    if windows:
+        write_atomic(target, lambda tmp: tmp.write_text("new"))
+        assert target.read_text() == "new"
+    else:
+        with pytest.raises(PermissionError, match=r"^\[Errno 13\] Access is denied: "):
+            write_atomic(target, lambda tmp: tmp.write_text("new"))
+        assert target.read_text() == "old" and refusals == [1]
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]

@@ -367,11 +367,8 @@ def test_train_replaces_its_three_outputs_together_or_not_at_all(failing, tmp_pa
                                                                    monkeypatch, capsys):
     # Each file was replaced on its own, the curves last: curves that failed left the new
     # model and history beside the last run's curves, a folder of two runs. The model is
-    # written first: the other two must not be renamed before it is written either.
-    last_run = {"model.npz": b"the last run's model", "history.json": b'{"loss": [0.5]}',
-                "curves.png": b"the last run's curves"}
-    for name, content in last_run.items():
-        (tmp_path / name).write_bytes(content)
+    # written last: the other two must not be renamed before it is written either.
+    last_run = _last_run(tmp_path)
 
     def fail_half_way(*args, path=None):  # plot_history(history, path=), model.save(path)
         Path(path or args[-1]).write_bytes(b"half a file")
@@ -383,6 +380,42 @@ def test_train_replaces_its_three_outputs_together_or_not_at_all(failing, tmp_pa
     assert "No space left on device" in capsys.readouterr().err
     # The last run's three files, as they were, and no temporary file.
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == last_run
+
+
+def test_train_with_its_model_open_on_windows_replaces_none_of_its_outputs(tmp_path,
+                                                                          monkeypatch, capsys):
+    # Windows will not replace a file another program has open (a notebook's np.load of
+    # the model, until it is closed): after a few tries the model's rename fails. It is
+    # renamed first, so the history and curves are left as they were too.
+    last_run = _last_run(tmp_path)
+    replace, tries = os.replace, []
+
+    def windows_replace(src, dst):
+        if Path(dst).name == "model.npz":
+            tries.append(dst)
+            raise PermissionError(13, "Access is denied", str(src), None, str(dst))
+        replace(src, dst)
+
+    monkeypatch.setattr("tinynet.atomic._WINDOWS", True)
+    monkeypatch.setattr("tinynet.atomic._RETRY_DELAYS", (0, 0))
+    monkeypatch.setattr(os, "replace", windows_replace)
+    monkeypatch.setattr("tinynet.cli._load_data", lambda folder: _synthetic_digits(20, 20))
+    assert main(["train", "--epochs", "1", "--verbose", "0", "--out", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == (
+        "tinynet train: error: cannot write " + str(tmp_path / "model.npz") + ": access is "
+        "denied (is model.npz open in another program? close it there, or write to another "
+        "name)\n")
+    assert len(tries) == 3
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == last_run
+
+
+def _last_run(folder: Path) -> dict[str, bytes]:
+    """The outputs of an earlier tinynet train, written in ``folder``; returned by name."""
+    last_run = {"model.npz": b"the last run's model", "history.json": b'{"loss": [0.5]}',
+                "curves.png": b"the last run's curves"}
+    for name, content in last_run.items():
+        (folder / name).write_bytes(content)
+    return last_run
 
 
 def test_train_that_fails_leaves_no_out_folder_it_created(tmp_path, capsys):

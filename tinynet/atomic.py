@@ -10,6 +10,7 @@ import os
 import signal
 import stat
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,7 +33,9 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
 
     A ``target`` that exists keeps its permissions (its mode bits): it is replaced by a new
     file, which would otherwise get the default mode of new files. A read-only ``target`` is
-    replaced too (the folder's permission decides, as on POSIX), on Windows as well.
+    replaced too (the folder's permission decides, as on POSIX), on Windows as well. Windows
+    also refuses to replace a file that another program has open: the rename is tried again
+    for a moment (a virus scanner lets go), then refused with a PermissionError that says so.
 
     Raises FileNotFoundError, naming ``target``, when its folder does not exist, and
     IsADirectoryError when ``target`` is a folder, before anything is written;
@@ -81,7 +84,7 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
                 # may be written in; the new file has the attribute, copied just above.
                 os.chmod(real, stat.S_IWRITE)
                 read_only = mode
-        os.replace(tmp, real)
+        _replace(tmp, real)
     except OSError as err:
         _remove(tmp)
         if read_only is not None:  # not replaced (a file another program holds open, say)
@@ -119,6 +122,30 @@ def cannot_create_files(folder: str | os.PathLike) -> str | None:
     os.close(fd)
     _remove(probe)
     return None
+
+
+#: Seconds to wait before each new try of a replace that Windows refused: 1.55 s in all.
+_RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8)
+
+
+def _replace(tmp: Path, real: Path) -> None:
+    """``os.replace(tmp, real)``, tried again for a moment on Windows, which refuses it
+    while another program has ``real`` open: a virus scanner or a sync client (OneDrive)
+    reading the last version, for a moment; a notebook's ``np.load``, until it is closed.
+    (POSIX replaces a file whoever has it open: those readers keep the old one.)"""
+    for delay in (*_RETRY_DELAYS, None) if _WINDOWS else (None,):
+        try:
+            os.replace(tmp, real)
+            return
+        except PermissionError as err:
+            if delay is not None:
+                time.sleep(delay)
+            elif _WINDOWS:
+                raise PermissionError(err.errno, f"{err.strerror} (is {real.name} open in "
+                                      "another program? close it there, or write to another "
+                                      "name)", err.filename, None, err.filename2) from None
+            else:
+                raise
 
 
 #: The errors of a write that found no room: a full disk, a quota, a file size limit.

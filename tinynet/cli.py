@@ -275,14 +275,16 @@ def _write_together(files: Sequence[tuple[Path, Callable[[Path], object]]]) -> N
     """Write each ``(target, write)`` as :func:`write_atomic` does, all of them or none:
     every temporary file is written before the first is renamed over its target, so a
     ``write`` that fails (or Ctrl-C) leaves every target as it was, never a new model beside
-    the last run's curves."""
+    the last run's curves. They are renamed in order, so the first should be the one whose
+    rename is likeliest to fail: on Windows, a file another program has open (a notebook's
+    ``np.load`` of the model) cannot be replaced, and its refusal then changes nothing."""
     if not files:
         return
-    (target, write), rest = files[0], files[1:]
+    *first, (target, write) = files
 
     def write_all(tmp: Path) -> None:
         write(tmp)
-        _write_together(rest)  # the rest, written, and renamed once written
+        _write_together(first)  # the files before this one: written, then renamed
 
     write_atomic(target, write_all)
 
