@@ -2196,6 +2196,16 @@ def test_an_exit_status_is_a_signal_only_when_negative() -> None:
     assert homework._exit_status(-11) == "killed by SIGSEGV"
 
 
+def test_a_windows_fault_status_is_named() -> None:
+    # Windows ends a faulting process with an NTSTATUS code as its exit status, where POSIX
+    # sends a signal: "exit status 3221225477" named nothing.
+    assert homework._exit_status(3221225477) == ("ended by STATUS_ACCESS_VIOLATION "
+                                                 "(0xC0000005)")
+    assert homework._exit_status(0xC00000FD) == "ended by STATUS_STACK_OVERFLOW (0xC00000FD)"
+    assert homework._exit_status(0xC0000017) == ("ended by a Windows error status "
+                                                 "(0xC0000017)")
+
+
 def test_a_tests_outcome_is_its_first_failure_and_it_is_complete_after_its_teardown() -> None:
     def report(when: str, outcome: str, message: str = "") -> dict:
         return {"event": "report", "nodeid": "t.py::a", "when": when, "outcome": outcome,

@@ -1464,13 +1464,24 @@ def _wait_while_events_come(proc: subprocess.Popen, report: Path, timeout: float
             return True
 
 
+#: The exit statuses Windows gives a process it ended for a fault (NTSTATUS codes), where
+#: POSIX sends a signal: 0xC0000005 for what is SIGSEGV there.
+_WINDOWS_FAULTS = {0xC0000005: "STATUS_ACCESS_VIOLATION", 0xC000001D: "STATUS_ILLEGAL_INSTRUCTION",
+                   0xC0000094: "STATUS_INTEGER_DIVIDE_BY_ZERO", 0xC00000FD: "STATUS_STACK_OVERFLOW",
+                   0xC000013A: "STATUS_CONTROL_C_EXIT", 0xC0000409: "STATUS_STACK_BUFFER_OVERRUN"}
+
+
 def _exit_status(returncode: int) -> str:
-    """A process's exit status in words: "killed by SIGSEGV" for a signal's -11."""
+    """A process's exit status in words: "killed by SIGSEGV" for a signal's -11, "ended by
+    STATUS_ACCESS_VIOLATION (0xC0000005)" for Windows' 3221225477."""
     if returncode < 0:
         try:
             return f"killed by {signal.Signals(-returncode).name}"
         except ValueError:
             return f"killed by signal {-returncode}"
+    if returncode >= 0xC0000000:  # an NTSTATUS error; a POSIX exit status is below 256
+        name = _WINDOWS_FAULTS.get(returncode, "a Windows error status")
+        return f"ended by {name} (0x{returncode:08X})"
     return f"exit status {returncode}"
 
 
