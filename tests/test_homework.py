@@ -869,6 +869,20 @@ def test_ending_tests_that_have_ended_already_is_no_error() -> None:
     homework._kill_session(proc)
 
 
+def test_on_windows_a_timeout_ends_the_tests_and_the_processes_they_started(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Windows has no sessions to kill: without taskkill /T, a test's child processes ran
+    # on, holding open the output file that the grader then failed to remove.
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    commands = []
+    monkeypatch.delattr(os, "killpg")
+    monkeypatch.setattr(homework.subprocess, "run",
+                        lambda command, **kwargs: commands.append(command))
+    homework._kill_session(proc)
+    assert commands == [["taskkill", "/F", "/T", "/PID", str(proc.pid)]]
+    assert proc.wait(timeout=10) != 0  # and killed itself, in case taskkill could not
+
+
 def test_a_group_of_failures_is_summed_up_by_its_first(tmp_path: Path) -> None:
     # Hypothesis raises an ExceptionGroup when it finds several distinct failures: the grade
     # said only "ExceptionGroup: Hypothesis found 3 distinct failures. (3 sub-exceptions)",

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import difflib
 import fnmatch
 import functools
@@ -1340,7 +1341,12 @@ def _kill_session(proc: subprocess.Popen) -> None:
         except ProcessLookupError:  # every process of the session has ended already
             pass
     else:
-        proc.kill()
+        # Windows has no sessions: taskkill /T ends the process and those it started, which
+        # would otherwise run on, holding open the output file the grader then removes.
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)],
+                           capture_output=True, timeout=30)
+        proc.kill()  # if taskkill could not
 
 
 def _grading_env() -> dict[str, str]:
