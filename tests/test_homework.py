@@ -1097,14 +1097,18 @@ def test_exclude_leaves_out_a_teachers_hidden_tests(reference: Path, tmp_path: P
     assert (tmp_path / "dest/tests/test_ops.py").is_file()
 
 
-@pytest.mark.parametrize("how", ["./hidden_tests", "absolute"])
+@pytest.mark.parametrize("how", ["./hidden_tests", "absolute", ".\\hidden_tests\\"])
 def test_exclude_takes_a_path_from_the_projects_folder_too(how: str, reference: Path,
-                                                           tmp_path: Path) -> None:
+                                                           tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
     source = tmp_path / "source"
     shutil.copytree(reference, source)
     (source / "hidden_tests").mkdir()
     (source / "hidden_tests/test_more.py").write_text("def test_x():\n    pass\n")
     pattern = str(source.resolve() / "hidden_tests") if how == "absolute" else how
+    if "\\" in how:  # as typed on Windows, where it was refused as matching no file
+        monkeypatch.setattr(os, "sep", "\\")
     export(tmp_path / "dest", source=source, registry=PARTS_OF_FIXTURE, exclude=[pattern])
     assert not (tmp_path / "dest/hidden_tests").exists()
 

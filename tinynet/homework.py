@@ -549,10 +549,10 @@ def _matches(rel: str, pattern: str) -> bool:
 
 
 def _exclude_patterns(root: Path, patterns: Sequence[str]) -> list[str]:
-    """``patterns`` (--exclude) relative to the project at ``root``, a leading ``./`` or the
-    project's own path taken off, each checked to match one of its files, or a path that
-    git ignores: a pattern that matches nothing (a typo, ``./hidden``) would hand the hidden
-    tests out to students."""
+    """``patterns`` (--exclude) relative to the project at ``root``, in "/" paths, a leading
+    ``./`` or the project's own path taken off, each checked to match one of its files, or a
+    path that git ignores: a pattern that matches nothing (a typo, ``./hidden``) would hand
+    the hidden tests out to students."""
     files = project_files(root)
     checked = []
     for pattern in patterns:
@@ -563,6 +563,7 @@ def _exclude_patterns(root: Path, patterns: Sequence[str]) -> list[str]:
             except ValueError:
                 raise HomeworkError(f"--exclude {pattern!r} is outside the project {root}: "
                                     "give a path relative to it") from None
+        rel = rel.replace(os.sep, "/")  # Windows' .\hidden_tests\, matched to "/" paths
         while rel.startswith("./"):
             rel = rel[2:]
         # A folder git ignores is left out anyway: naming it too is being careful, not a typo.
