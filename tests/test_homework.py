@@ -1720,6 +1720,80 @@ def test_the_command_exports_grades_and_lists(reference: Path, tmp_path: Path,
     assert "is not empty" in capsys.readouterr().err
 
 
+def test_a_part_id_registered_twice_is_refused() -> None:
+    # The later replaced the earlier in silence: part 9 vanished from the list, and relu's
+    # stubs pointed to the page of the part registered over it.
+    with pytest.raises(ValueError, match=r"^part id 'relu' is registered twice, as parts 1 and "
+                                         r"3: each part needs an id of its own$"):
+        homework._numbered(("relu", "docs/a.md", "write ReLU"), ("mse", "docs/b.md", "write MSE"),
+                           ("relu", "docs/c.md", "write dropout"))
+    assert list(homework._numbered(("a", "docs/a.md", "x"), ("b", "docs/b.md", "y"))) == ["a", "b"]
+
+
+def test_part_marks_reads_every_way_a_test_file_writes_one(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests/test_marks.py").write_text(textwrap.dedent('''\
+        import pytest
+        from pytest import mark
+
+        pytestmark = pytest.mark.part("shout")
+
+
+        @pytest.mark.part("double")
+        @pytest.mark.parametrize("x", [1, pytest.param(2, marks=pytest.mark.part("counter"))])
+        def test_a(x):
+            pass
+
+
+        @mark.part("double")
+        def test_b():
+            s = 'pytest.mark.part("in-a-string")'  # pytest.mark.part("in-a-comment")
+            PART = "double"
+            pytest.mark.part(PART)  # not written out: cannot be read
+        '''))
+    (tmp_path / "tests/test_broken.py").write_text("@pytest.mark.part('x'\n")
+    (tmp_path / "notes.txt").write_text('pytest.mark.part("nope")\n')
+    assert homework.part_marks(tmp_path, ["tests/test_marks.py", "tests/test_broken.py",
+                                          "notes.txt"]) == {
+        "shout": [("tests/test_marks.py", 4)], "double": [("tests/test_marks.py", 7),
+                                                           ("tests/test_marks.py", 13)],
+        "counter": [("tests/test_marks.py", 8)]}
+
+
+def test_export_refuses_a_test_marked_with_a_part_that_is_not_one(tmp_path: Path) -> None:
+    # It was exported in silence, and its test graded nothing; list and grade named the
+    # typo only in a warning, with no file or line.
+    project = write_project(tmp_path / "source")
+    (project / "tests/test_more.py").write_text(
+        "import pytest\n\n\n@pytest.mark.part('doubel')\ndef test_x():\n    pass\n")
+    with pytest.raises(HomeworkError, match=r"^tests/test_more.py:4: a test is marked "
+                                            r"part\('doubel'\), which is not a part \(did "
+                                            r"you mean double\?\): its test would grade "
+                                            r"nothing; the parts are: double, counter, shout$"):
+        export(tmp_path / "dest", source=project, registry=PARTS_OF_FIXTURE)
+    assert not (tmp_path / "dest").exists()
+
+
+def test_export_warns_of_a_part_no_test_is_marked_with(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    # Every grade failed the part, the correct solution's too, and the teacher learnt it
+    # only once the copies were handed out. Tests that --exclude keeps from the students
+    # (hidden tests) count: the teacher grades with them.
+    project = write_project(tmp_path / "source")
+    (project / "tests/test_text.py").write_text("def test_nothing():\n    pass\n")
+    assert homework.main(["export", str(tmp_path / "a"), "--source", str(project)],
+                         registry=PARTS_OF_FIXTURE) == 0
+    assert capsys.readouterr().err == (
+        "warning: no test of the project is marked part('shout'): every grade will fail "
+        "shout unless the tests you grade with mark one (@pytest.mark.part('shout'))\n")
+    (project / "hidden").mkdir()
+    (project / "hidden/test_shout.py").write_text(TEST_TEXT)
+    result = export(tmp_path / "b", source=project, registry=PARTS_OF_FIXTURE,
+                    exclude=["hidden"])
+    assert result.untested == [] and not (tmp_path / "b/hidden").exists()
+
+
 def test_list_imports_only_the_test_files_whose_code_names_part(tmp_path: Path) -> None:
     # Importing every test module made `tinynet homework list` take seconds on tinynet;
     # a module whose code never names `part` cannot mark a test with it.

@@ -72,6 +72,7 @@ __all__ = [
     "lint_codes",
     "main",
     "parse_markers",
+    "part_marks",
     "project_files",
     "project_root",
     "scan_project",
@@ -96,8 +97,15 @@ class Part:
 
 
 def _numbered(*parts: tuple[str, str, str]) -> dict[str, Part]:
-    return {pid: Part(pid, page, description, i) for i, (pid, page, description)
-            in enumerate(parts, start=1)}
+    """The registry of ``parts``, (id, page, description) each, numbered in their order; a
+    ValueError for an id given twice, whose later part would silently replace the earlier."""
+    registry: dict[str, Part] = {}
+    for i, (pid, page, description) in enumerate(parts, start=1):
+        if pid in registry:
+            raise ValueError(f"part id {pid!r} is registered twice, as parts "
+                             f"{registry[pid].order} and {i}: each part needs an id of its own")
+        registry[pid] = Part(pid, page, description, i)
+    return registry
 
 
 #: tinynet's parts in the suggested assignment order (docs/homework.md explains the order).
@@ -906,12 +914,15 @@ def _remove_stale(dest: Path, stale: Iterable[str]) -> None:
 
 @dataclass
 class ExportResult:
-    """What :func:`export` wrote: the folder, the parts stubbed, how many stubs and files."""
+    """What :func:`export` wrote: the folder, the parts stubbed, how many stubs and files,
+    and the parts stubbed that no test of the project is marked with (see
+    :func:`part_marks`), which every grade would fail unless tests are added for them."""
 
     dest: Path
     parts: list[str]
     stubs: int
     files: int
+    untested: list[str] = field(default_factory=list)
 
 
 def export(dest: str | Path, source: str | Path | None = None,
@@ -944,6 +955,16 @@ def export(dest: str | Path, source: str | Path | None = None,
     if missing:
         raise HomeworkError(f"part(s) {', '.join(missing)} have no region in {root}: mark "
                             "their code with # BEGIN SOLUTION <part-id> ... # END SOLUTION")
+    # The tests' marks, in every file of the project, those --exclude leaves out too (a
+    # teacher's hidden tests): a typo would leave a test ungraded, and a part no test marks
+    # fails every grade.
+    marks = part_marks(root, project_files(root))
+    for pid, places in marks.items():
+        if pid not in registry:
+            raise HomeworkError(f"a test is marked part({pid!r}), which is not a part"
+                                f"{_did_you_mean(pid, registry)}: its test would grade nothing; "
+                                "the parts are: " + ", ".join(registry), *places[0])
+    untested = [p for p in chosen if p not in marks]
     stubbed = set(chosen)
     student: dict[str, str] = {}
     exemptions: dict[str, set[str]] = {}  # file -> the ruff codes its stubs make it report
@@ -980,7 +1001,7 @@ def export(dest: str | Path, source: str | Path | None = None,
         else:
             shutil.copy2(root / rel, target)
     _write_record(dest, chosen, project.files, complete=True)
-    return ExportResult(dest, chosen, count, len(project.files))
+    return ExportResult(dest, chosen, count, len(project.files), untested)
 
 
 # ------------------------------------------------------------------------------ grading
@@ -1165,6 +1186,34 @@ def _may_mark_parts(path: Path) -> bool:
                    for tok in tokenize.tokenize(io.BytesIO(source).readline))
     except (tokenize.TokenError, SyntaxError):
         return True  # pytest reports it
+
+
+def part_marks(root: str | Path, files: Iterable[str]) -> dict[str, list[tuple[str, int]]]:
+    """Where the Python ``files`` of the project at ``root`` mark tests with a part, read
+    from their source, by part id: ``{"relu": [("tests/test_layers.py", 120), ...]}``.
+
+    Each ``<...>.mark.part("<id>")`` is one, as a decorator, a ``pytestmark`` or a
+    ``pytest.param``'s mark; an id that is not a string written out (a variable) cannot be
+    read from the source and is left out. Fast, as no test module is imported: export
+    checks the marks with it, where collecting the tests (as grade does) would take seconds.
+    """
+    marks: dict[str, list[tuple[str, int]]] = {}
+    for rel in files:
+        if not rel.endswith(".py") or not _may_mark_parts(Path(root) / rel):
+            continue
+        try:
+            tree = ast.parse((Path(root) / rel).read_bytes(), rel)
+        except (SyntaxError, ValueError):
+            continue  # pytest reports it, as the grade's error
+        for node in ast.walk(tree):
+            # <...>.mark.part(...): a call of "part" on something whose last name is "mark"
+            func = node.func if isinstance(node, ast.Call) else None
+            if isinstance(func, ast.Attribute) and func.attr == "part" and (
+                    getattr(func.value, "attr", None) or getattr(func.value, "id", None)) == "mark":
+                for arg in node.args:
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                        marks.setdefault(arg.value, []).append((rel, node.lineno))
+    return marks
 
 
 def _recorder(report: str, parts: Collection[str] | None, select: bool,
@@ -2072,6 +2121,10 @@ def cmd_export(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) -
     print(f"wrote a student copy to {result.dest}: {files} file{'s' * (files != 1)}, {stubs} "
           f"stub{'s' * (stubs != 1)} for {parts} part{'s' * (parts != 1)}: "
           f"{', '.join(result.parts)}")
+    for pid in result.untested:
+        print(f"warning: no test of the project is marked part({pid!r}): every grade will "
+              f"fail {pid} unless the tests you grade with mark one "
+              f"(@pytest.mark.part({pid!r}))", file=sys.stderr)
     return 0
 
 
