@@ -1781,7 +1781,9 @@ class GradeReport:
                 message = _stub_line(r.message)
             else:
                 cause = r.message.removesuffix(r.note)
-                message = _one_line(cause, max(MESSAGE_LIMIT - len(r.note), 100)) + r.note
+                # The error keeps 200 characters, after a test id that may take 100: it is
+                # what the student needs first, before the names of other failed tests.
+                message = _one_line(cause, max(MESSAGE_LIMIT - len(r.note), 200)) + r.note
                 message = _one_line(message, MESSAGE_LIMIT)  # a long note: its end goes
             rows.append(f"{pid:<{width}}  {r.status:<13}  {message}".rstrip())
         passed = sum(r.status == PASSED for r in self.results.values())
