@@ -2667,8 +2667,9 @@ def test_grading_a_package_that_imports_too_slowly_is_no_grade(tmp_path: Path) -
     (project / "minilib/slow.py").write_text("import time\n\ntime.sleep(60)\n")
     init = project / "minilib/__init__.py"
     init.write_text(init.read_text() + "\nfrom minilib import slow  # noqa: F401\n")
-    with pytest.raises(HomeworkError, match=r"^importing minilib took over 1 s \(--timeout\), "
-                                            r"so no test ran: give a longer --timeout"):
+    with pytest.raises(HomeworkError, match=r"^importing minilib took over 1 s \(--timeout\) "
+                                            r"at minilib/slow.py:3, so no test ran: give a "
+                                            r"longer --timeout"):
         grade(project, registry=PARTS_OF_FIXTURE, timeout=1)
 
 

@@ -1566,12 +1566,14 @@ def _crash_place(output: str, project: Path) -> str:
 # __init__.py), Python imports the one installed in its environment, maybe the reference,
 # and the tests would grade that one.
 _IMPORT_CHECK = """\
-import importlib, importlib.util, json, os, sys, traceback
+import faulthandler, importlib, importlib.util, json, os, sys, traceback
+# Out of time (argv[1] seconds): print where it is, as _crash_place reads it, and end.
+faulthandler.dump_traceback_later(float(sys.argv[1]), exit=True)
 here = os.getcwd()
 sys.path.insert(0, here)
 def report(name, error, frames):
     print("\\nIMPORT-CHECK " + json.dumps({"package": name, "error": error, "frames": frames}))
-for name in sys.argv[1:]:
+for name in sys.argv[2:]:
     # "?name": the package only the project's name suggests; checked if it is found at all.
     name, optional = name.lstrip("?"), name.startswith("?")
     if optional and importlib.util.find_spec(name) is None:
@@ -1657,18 +1659,26 @@ def _import_error(project: Path, timeout: float = TIMEOUT) -> str | None:
     if not packages and not optional:
         return None
     # -X faulthandler: a crash at import (a wrong as_strided at module level) shows its line.
-    command = [sys.executable, "-X", "faulthandler", "-c", _IMPORT_CHECK, *packages,
-               *("?" + n for n in optional)]
+    command = [sys.executable, "-X", "faulthandler", "-c", _IMPORT_CHECK, str(timeout),
+               *packages, *("?" + n for n in optional)]
     names = ", ".join([*packages, *optional])
-    try:
-        done = subprocess.run(command, cwd=project, capture_output=True, encoding="utf-8",
-                              errors="replace", timeout=timeout, env=_grading_env())
-    except subprocess.TimeoutExpired:
+
+    def out_of_time(place: str) -> HomeworkError:
         # As for collecting, which imports them too: no test ran, so no grade. A --timeout
         # shorter than Python takes to import NumPy would otherwise fail every part.
-        raise HomeworkError(f"importing {names} took over {timeout:g} s (--timeout), so no "
-                            "test ran: give a longer --timeout, or look for an endless loop "
-                            "at import") from None
+        return HomeworkError(f"importing {names} took over {timeout:g} s (--timeout){place}, "
+                             "so no test ran: give a longer --timeout, or look for an endless "
+                             "loop at import")
+
+    try:
+        # The check ends itself when out of time, saying where it was; this limit is for a
+        # Python that cannot (its start alone taking that long on a busy machine).
+        done = subprocess.run(command, cwd=project, capture_output=True, encoding="utf-8",
+                              errors="replace", timeout=timeout + 30, env=_grading_env())
+    except subprocess.TimeoutExpired:
+        raise out_of_time("") from None
+    if done.stderr.startswith("Timeout ("):  # faulthandler's words when out of time
+        raise out_of_time(_crash_place(done.stderr, project))
     # The check's line is the last with its prefix, on a line of its own: the package may
     # print at import, even without an end of line ("loading...", end="").
     lines = [line for line in done.stdout.splitlines() if line.startswith("IMPORT-CHECK ")]
