@@ -556,12 +556,11 @@ def _matches(rel: str, pattern: str) -> bool:
     return fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(rel, pattern.rstrip("/") + "/*")
 
 
-def _exclude_patterns(root: Path, patterns: Sequence[str]) -> list[str]:
+def _exclude_patterns(root: Path, patterns: Sequence[str], files: Sequence[str]) -> list[str]:
     """``patterns`` (--exclude) relative to the project at ``root``, in "/" paths, a leading
     ``./`` or the project's own path taken off, each checked to match one of its files, or a
     path that git ignores: a pattern that matches nothing (a typo, ``./hidden``) would hand
-    the hidden tests out to students."""
-    files = project_files(root)
+    the hidden tests out to students. ``files`` are the project's, none excluded."""
     checked = []
     for pattern in patterns:
         rel = pattern
@@ -943,7 +942,8 @@ def export(dest: str | Path, source: str | Path | None = None,
     root = project_root(source)
     dest = Path(dest).resolve()
     chosen = _choose(parts, registry)
-    exclude = _exclude_patterns(root, exclude)
+    every_file = project_files(root)  # those --exclude leaves out too
+    exclude = _exclude_patterns(root, exclude, every_file)
     written, hashes = _prepare_dest(dest, root, force)
     project = scan_project(root, registry, exclude)
     missing = [p for p in chosen if not project.regions_of(p)]
@@ -958,7 +958,7 @@ def export(dest: str | Path, source: str | Path | None = None,
     # The tests' marks, in every file of the project, those --exclude leaves out too (a
     # teacher's hidden tests): a typo would leave a test ungraded, and a part no test marks
     # fails every grade.
-    marks = part_marks(root, project_files(root))
+    marks = part_marks(root, every_file)
     for pid, places in marks.items():
         if pid not in registry:
             raise HomeworkError(f"a test is marked part({pid!r}), which is not a part"
@@ -1199,10 +1199,13 @@ def part_marks(root: str | Path, files: Iterable[str]) -> dict[str, list[tuple[s
     """
     marks: dict[str, list[tuple[str, int]]] = {}
     for rel in files:
-        if not rel.endswith(".py") or not _may_mark_parts(Path(root) / rel):
+        if not rel.endswith(".py"):
             continue
+        source = (Path(root) / rel).read_bytes()
+        if not _PART_WORD.search(source):
+            continue  # most files: no need to parse
         try:
-            tree = ast.parse((Path(root) / rel).read_bytes(), rel)
+            tree = ast.parse(source, rel)
         except (SyntaxError, ValueError):
             continue  # pytest reports it, as the grade's error
         for node in ast.walk(tree):
