@@ -187,14 +187,13 @@ class Conv2D(Layer):
         if cls.__init__ is Conv2D.__init__ and not {"in_channels", "out_channels"} & kwargs.keys():
             keras = [*args, *([kwargs["kernel_size"]] if "kernel_size" in kwargs else [])]
             if len(keras) == 2:
-                def call(positional: list[Any], named: dict[str, Any]) -> str:
-                    return "Conv2D({})".format(", ".join(
-                        [*map(repr, positional), *(f"{k}={v!r}" for k, v in named.items())]))
-                rest = {k: v for k, v in kwargs.items() if k != "kernel_size"}
+                named = {k: f"{k}={v!r}" for k, v in kwargs.items()}
+                given = ", ".join([*map(repr, args), *named.values()])
+                ours = ", ".join(["1", *map(repr, keras),
+                                  *(text for k, text in named.items() if k != "kernel_size")])
                 raise TypeError(other_library_message(
-                    cls, call(list(args), kwargs), "Keras's call, which infers the input's "
-                    "channels", f"tinynet's Conv2D takes them first: {call([1, *keras], rest)} "
-                    "for grey images"))
+                    cls, f"Conv2D({given})", "Keras's call, which infers the input's channels",
+                    f"tinynet's Conv2D takes them first: Conv2D({ours}) for grey images"))
 
     def _scratch(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
         """An uninitialised array of ``shape``, the same one from call to call.
