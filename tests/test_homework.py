@@ -1745,7 +1745,7 @@ def test_part_marks_reads_every_way_a_test_file_writes_one(tmp_path: Path) -> No
             pass
 
 
-        @mark.part("double")
+        @mark.part(id="double")
         def test_b():
             s = 'pytest.mark.part("in-a-string")'  # pytest.mark.part("in-a-comment")
             PART = "double"
@@ -2664,11 +2664,13 @@ def test_grading_a_package_that_imports_too_slowly_is_no_grade(tmp_path: Path) -
     # A --timeout shorter than the import (or an endless loop in it) failed every part, a
     # grade of 0 that a script grading a class could not tell from a student's.
     project = write_project(tmp_path)
-    (project / "minilib/slow.py").write_text("import time\n\ntime.sleep(60)\n")
+    # What the package writes to stderr first comes before faulthandler's "Timeout".
+    (project / "minilib/slow.py").write_text(
+        "import sys\nimport time\nprint('loading', file=sys.stderr)\ntime.sleep(60)\n")
     init = project / "minilib/__init__.py"
     init.write_text(init.read_text() + "\nfrom minilib import slow  # noqa: F401\n")
     with pytest.raises(HomeworkError, match=r"^importing minilib took over 1 s \(--timeout\) "
-                                            r"at minilib/slow.py:3, so no test ran: give a "
+                                            r"at minilib/slow.py:4, so no test ran: give a "
                                             r"longer --timeout"):
         grade(project, registry=PARTS_OF_FIXTURE, timeout=1)
 

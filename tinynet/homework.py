@@ -1213,7 +1213,8 @@ def part_marks(root: str | Path, files: Iterable[str]) -> dict[str, list[tuple[s
             func = node.func if isinstance(node, ast.Call) else None
             if isinstance(func, ast.Attribute) and func.attr == "part" and (
                     getattr(func.value, "attr", None) or getattr(func.value, "id", None)) == "mark":
-                for arg in node.args:
+                # part("relu") or part(id="relu"), as grade reads them (_marked_parts)
+                for arg in [*node.args, *(k.value for k in node.keywords)]:
                     if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                         marks.setdefault(arg.value, []).append((rel, node.lineno))
     return marks
@@ -1680,7 +1681,8 @@ def _import_error(project: Path, timeout: float = TIMEOUT) -> str | None:
                               errors="replace", timeout=timeout + 30, env=_grading_env())
     except subprocess.TimeoutExpired:
         raise out_of_time("") from None
-    if done.stderr.startswith("Timeout ("):  # faulthandler's words when out of time
+    # faulthandler's words when out of time, after whatever the package wrote to stderr.
+    if done.returncode == 1 and re.search(r"^Timeout \(", done.stderr, re.M):
         raise out_of_time(_crash_place(done.stderr, project))
     # The check's line is the last with its prefix, on a line of its own: the package may
     # print at import, even without an end of line ("loading...", end="").
