@@ -7,6 +7,7 @@ import math
 import re
 import sys
 import types
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -24,7 +25,7 @@ from tinynet.callbacks import (
 from tinynet.layers import Dense, ReLU, Softmax
 from tinynet.losses import CrossEntropy
 from tinynet.model import Sequential
-from tinynet.optim import SGD
+from tinynet.optim import SGD, Optimizer
 
 N, BATCH, EPOCHS = 50, 16, 2
 STEPS = math.ceil(N / BATCH)
@@ -1227,3 +1228,28 @@ def test_history_keeps_what_fit_logged_when_a_later_callback_changes_it():
     rewrite = Rewrite()
     history = model().fit(x, y, epochs=1, batch_size=BATCH, verbose=0, callbacks=[rewrite])
     assert history.history["loss"] == [rewrite.logged] and rewrite.logged > 0
+
+
+def test_the_scheduler_sets_the_rate_of_an_optimiser_whose_ranges_leave_lr_out():
+    # Its hyper_parameters replace the base class's rather than extend them: the scheduler
+    # looked lr up there, and failed with KeyError: 'lr'.
+    class Plain(Optimizer):
+        hyper_parameters: ClassVar = {"scale": (0.0, None, False)}
+
+        def __init__(self, lr=0.1, scale=1.0):
+            super().__init__(lr)
+            self.scale = scale
+
+        def update(self, param, grad, state, work):
+            param -= self.lr * self.scale * grad
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 3)), rng.integers(0, 2, size=16)
+    model = Sequential([Dense(3, 2, dtype=np.float64), Softmax()], seed=0)
+    model.compile(CrossEntropy(), Plain())
+    history = model.fit(x, y, epochs=2, verbose=0,
+                        callbacks=[LearningRateScheduler(lambda epoch: 0.01 * (epoch + 1))])
+    assert history.history["lr"] == [0.01, 0.02] and model.optimizer.lr == 0.02
+    with pytest.raises(ValueError, match=r"^LearningRateScheduler: the schedule's lr for "
+                                         r"epoch 0 must be a number in \[0.0, inf\), got -1.0$"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[LearningRateScheduler(lambda e: -1.0)])

@@ -34,6 +34,7 @@ import numpy as np
 
 from tinynet.atomic import cannot_create_files
 from tinynet.checks import flag, int_at_least, not_a_folder, number_in, verbose_level
+from tinynet.optim import Optimizer
 
 if TYPE_CHECKING:
     from tinynet.model import Sequential
@@ -717,9 +718,11 @@ class LearningRateScheduler(Callback):
             lr = lr[()]
         # Checked against the optimiser's own range for lr (0 is a rate: a warm-up's first,
         # lr * epoch / 5), but naming the schedule and the epoch: float() would take the
-        # string "0.5", and refuse None in words that name neither.
+        # string "0.5", and refuse None in words that name neither. An optimiser of one's own
+        # whose hyper_parameters leave lr out has the base class's range.
+        ranges = type(self.model.optimizer).hyper_parameters
         lr = number_in(f"LearningRateScheduler: the schedule's lr for epoch {epoch}", lr,
-                       *type(self.model.optimizer).hyper_parameters["lr"])
+                       *ranges.get("lr", Optimizer.hyper_parameters["lr"]))
         self.model.optimizer.lr = lr
         if self.verbose:
             print(f"Epoch {epoch + 1}: learning rate {lr:.3g}")
