@@ -7,8 +7,6 @@ to fill a folder of one's own. Standard library only (urllib). See docs/data.md.
 from __future__ import annotations
 
 import http.client
-import math
-import numbers
 import os
 import sys
 import urllib.error
@@ -18,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from tinynet.atomic import write_atomic
-from tinynet.checks import flag
+from tinynet.checks import flag, number_in
 from tinynet.datasets.idx import CHUNK, IDXFormatError, read_idx_sha256
 from tinynet.datasets.mnist import MNIST_SHA256
 
@@ -198,16 +196,8 @@ def download_mnist(
                 f"download_mnist: mirrors[{i}] must be a URL such as 'https://host/mnist/', "
                 f"got {mirror!r} (for a folder, pass Path(folder).as_uri())"
             )
-    # bool is a Real too, and urllib reads timeout=0 as "non-blocking", not as "no wait".
-    if (
-        isinstance(timeout, bool)
-        or not isinstance(timeout, numbers.Real)
-        or not math.isfinite(timeout)
-        or timeout <= 0
-    ):
-        raise ValueError(
-            f"download_mnist: timeout must be a finite number of seconds > 0, got {timeout!r}"
-        )
+    # urllib reads timeout=0 as "non-blocking", not as "no wait": seconds > 0.
+    timeout = number_in("download_mnist: timeout", timeout, 0.0, low_inclusive=False)
     force = flag(force, "force", "download_mnist")
     # A truthy string such as "no" would otherwise print progress.
     if not isinstance(progress, bool) and not callable(progress):
