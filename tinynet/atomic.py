@@ -133,19 +133,20 @@ def _replace(tmp: Path, real: Path) -> None:
     while another program has ``real`` open: a virus scanner or a sync client (OneDrive)
     reading the last version, for a moment; a notebook's ``np.load``, until it is closed.
     (POSIX replaces a file whoever has it open: those readers keep the old one.)"""
-    for delay in (*_RETRY_DELAYS, None) if _WINDOWS else (None,):
+    for delay in _RETRY_DELAYS if _WINDOWS else ():
         try:
             os.replace(tmp, real)
             return
-        except PermissionError as err:
-            if delay is not None:
-                time.sleep(delay)
-            elif _WINDOWS:
-                raise PermissionError(err.errno, f"{err.strerror} (is {real.name} open in "
-                                      "another program? close it there, or write to another "
-                                      "name)", err.filename, None, err.filename2) from None
-            else:
-                raise
+        except PermissionError:
+            time.sleep(delay)
+    try:
+        os.replace(tmp, real)
+    except PermissionError as err:
+        if not _WINDOWS:
+            raise
+        raise PermissionError(err.errno, f"{err.strerror} (is {real.name} open in another "
+                              "program? close it there, or write to another name)",
+                              err.filename, None, err.filename2) from None
 
 
 #: The errors of a write that found no room: a full disk, a quota, a file size limit.
