@@ -358,6 +358,8 @@ def test_dense_refuses_bad_sizes(bad):
     (lambda: Dense(64), r"^Dense: Dense\(64\) is Keras's call, which infers the input size; "
                         r"tinynet's Dense takes the sizes of its input and of its output: "
                         r"Dense\(784, 64\) for 784 numbers a sample$"),
+    (lambda: Dense(64, dtype="float64"), r"^Dense: Dense\(64, dtype='float64'\) is Keras's "
+                                         r"call, .*: Dense\(784, 64, dtype='float64'\) for "),
     (lambda: Conv2D(32, 3), r"^Conv2D: Conv2D\(32, 3\) is Keras's call, which infers the "
                             r"input's channels; tinynet's Conv2D takes them first: "
                             r"Conv2D\(1, 32, 3\) for grey images$"),
@@ -367,7 +369,8 @@ def test_dense_refuses_bad_sizes(bad):
 ], ids=["activation", "input_shape", "input_dim", "units", "conv-activation", "filters",
         "strides", "pool-strides", "kernel_initializer", "bias_initializer", "use_bias",
         "kernel_regularizer", "name", "dropout-seed", "softmax-axis", "pool-padding",
-        "dense-units-only", "conv-filters-and-kernel", "conv-kernel-by-name"])
+        "dense-units-only", "dense-units-and-dtype", "conv-filters-and-kernel",
+        "conv-kernel-by-name"])
 def test_keras_layer_arguments_are_refused_with_the_tinynet_way(make, match):
     with pytest.raises(TypeError, match=match):
         make()

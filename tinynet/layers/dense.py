@@ -62,10 +62,11 @@ class Dense(Layer):
         # first batch; Python's "missing argument 'out_features'" would not say which is which.
         if (cls.__init__ is Dense.__init__ and len(args) == 1
                 and not {"in_features", "out_features"} & kwargs.keys()):
+            given = ", ".join([repr(args[0]), *(f"{k}={v!r}" for k, v in kwargs.items())])
             raise TypeError(other_library_message(
-                cls, f"Dense({args[0]!r})", "Keras's call, which infers the input size",
+                cls, f"Dense({given})", "Keras's call, which infers the input size",
                 f"tinynet's Dense takes the sizes of its input and of its output: "
-                f"Dense(784, {args[0]!r}) for 784 numbers a sample"))
+                f"Dense(784, {given}) for 784 numbers a sample"))
 
     def init_params(self, rng: np.random.Generator) -> None:
         shape_W = (self.in_features, self.out_features)
