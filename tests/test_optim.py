@@ -88,6 +88,22 @@ def test_sgd_with_momentum(problem, lr, momentum, nesterov, weight_decay):
     assert_steps(run_two_steps(opt, params, grads), expected)
 
 
+@pytest.mark.part("sgd-momentum")
+def test_the_velocity_holds_the_step_so_a_new_learning_rate_scales_only_later_gradients():
+    # v = momentum * v - lr * g holds steps, not gradients (PyTorch's v = momentum * v + g,
+    # p -= lr * v, moves the same while lr stays): a learning rate set between steps, by a
+    # schedule, scales the new gradient alone, and the velocity saved with a model is a step.
+    p = np.zeros(1)
+    opt = SGD(0.1, momentum=0.9)
+    opt.step([(p, np.ones(1))])
+    np.testing.assert_allclose(opt.get_state([p])[0]["velocity"], [-0.1])
+    np.testing.assert_allclose(p, [-0.1])
+    opt.lr = 0.01
+    opt.step([(p, np.ones(1))])
+    np.testing.assert_allclose(opt.get_state([p])[0]["velocity"], [0.9 * -0.1 - 0.01 * 1])
+    np.testing.assert_allclose(p, [-0.1 + 0.9 * -0.1 - 0.01 * 1])
+
+
 @SETTINGS
 @given(problems(), lrs)
 def test_momentum_zero_is_plain_sgd(problem, lr):
