@@ -137,6 +137,19 @@ def test_same_padding_is_worked_out_per_axis():
 
 
 @pytest.mark.part("conv2d")
+def test_same_padding_of_a_wide_input_with_stride_2_pads_rows_and_columns_each_their_own():
+    # 5 rows need 1 above and 1 below for ceil(5 / 2) = 3 outputs, 8 columns only 1 on the
+    # right for 4. Padding the columns as the rows (1 and 1) gives the same 3x4 shape but
+    # every window one column to the left: only the values tell.
+    layer = Conv2D(1, 2, 3, stride=2, padding="same", b_init="normal", dtype=np.float64,
+                   rng=np.random.default_rng(0))
+    x = np.random.default_rng(1).normal(size=(1, 5, 8, 1))
+    assert layer.pads(5, 8) == (1, 1, 0, 1)
+    expected = reference_conv(x, layer.params["W"], layer.params["b"], (2, 2), (1, 1, 0, 1))
+    np.testing.assert_allclose(layer.forward(x), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.part("conv2d")
 def test_float32_end_to_end_and_uint8_pixels():
     rng = np.random.default_rng(0)
     layer = Conv2D(1, 4, 3, padding=1, rng=rng)
