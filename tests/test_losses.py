@@ -549,3 +549,25 @@ def test_cross_entropy_refuses_probabilities_and_rows_off_by_more_than_rounding(
         CrossEntropy(from_logits=True).forward(np.zeros((1, 2)), np.array([[0.5025, 0.5025]]))
     rows = np.array([[0.5, 0.5 + 1e-6]])
     assert CrossEntropy(from_logits=True).forward(np.zeros((1, 2)), rows) > 0
+
+
+@pytest.mark.parametrize("y_pred, match", [
+    # Past the slack by a little: 1e-3 is rounding's allowance, not a looser range
+    ([[1.005, 0.0]], r"y_pred must hold probabilities in \[0, 1\], got values from 0 to 1.005"),
+    ([[0.5, 0.505]], r"each row of y_pred must be a distribution .* got a sum of 1.005 in row 0"),
+    # The slack is for rounding above 1; below 0 no rounding goes, and -log stays finite only
+    # for a probability >= 0
+    ([[-0.0005, 1.0005]], r"y_pred must hold probabilities in \[0, 1\], got values from "
+                          r"-0.0005 to 1"),
+])
+def test_cross_entropy_slack_for_probabilities_is_1e_3_above_1_and_none_below_0(y_pred, match):
+    with pytest.raises(ValueError, match=match):
+        CrossEntropy().forward(np.array(y_pred), np.array([1]))
+    assert np.isfinite(CrossEntropy().forward(np.array([[0.0, 1.0005]]), np.array([1])))
+    assert np.isfinite(CrossEntropy().forward(np.array([[0.5, 0.5005]]), np.array([1])))
+
+
+def test_targets_slightly_below_0_are_refused_though_their_row_sums_to_1():
+    # A row (-0.0005, 1.0005) sums to 1 exactly; ROW_SUM_TOLERANCE is for the sum alone.
+    with pytest.raises(ValueError, match=r"got row 0 with sum 1 and smallest entry -0.0005"):
+        CrossEntropy(from_logits=True).forward(np.zeros((1, 2)), np.array([[-0.0005, 1.0005]]))

@@ -212,6 +212,12 @@ def test_accuracy_takes_probability_rows_by_their_argmax():
     rounded = np.array([[1 + 1e-7, 0, 0], [0, 1, 0]])  # one-hot, as rounding may leave it
     assert accuracy(SCORES, rounded) == 1.0
 
+    # Rounding leaves a one-hot row's 1 a little above 1, never a 0 below 0
+    with pytest.raises(ValueError, match=r"y_true rows must be one-hot or probabilities "
+                                         r"summing to 1, got \[-5\.0+e-04 +1\.0005e\+00\] at "
+                                         r"index 0"):
+        accuracy(SCORES[:1, :2], np.array([[-0.0005, 1.0005]]))
+
 
 def test_accuracy_of_no_samples_is_nan_without_a_warning():
     # np.mean of nothing is NaN too, but with NumPy's "Mean of empty slice" warning.
