@@ -1025,12 +1025,17 @@ def test_early_stopping_takes_an_epoch_that_only_equals_the_best_for_no_improvem
     assert stopper.best == 0.8 and stopper.best_epoch == 0
 
 
-def test_early_stopping_counts_epochs_whose_value_is_nan_towards_the_patience():
+@pytest.mark.parametrize("key", ["val_loss", "val_accuracy"])  # min mode and max mode
+def test_early_stopping_counts_epochs_whose_value_is_nan_towards_the_patience(key):
     # NaN improves on nothing, not even on no epoch at all: a run whose validation loss is
     # NaN from the start stops after its patience.
-    stopper = EarlyStopping(patience=2)
-    drive(stopper, [math.nan] * 4)
+    stopper = EarlyStopping(monitor=key, patience=2)
+    drive(stopper, [math.nan] * 4, monitor=key)
     assert stopper.stopped_epoch == 1 and stopper.best_epoch is None
+    # nor on an epoch before it: the best stays that epoch's
+    stopper = EarlyStopping(monitor=key, patience=2)
+    drive(stopper, [0.5, math.nan, math.nan, math.nan], monitor=key)
+    assert stopper.stopped_epoch == 2 and stopper.best == 0.5 and stopper.best_epoch == 0
 
 
 def test_early_stopping_takes_min_delta_of_either_sign():

@@ -304,8 +304,9 @@ def test_save_best_only_auto_mode_maximises_accuracy(tmp_path):
     cb = ModelCheckpoint(str(tmp_path / "a{epoch:02d}-{val_accuracy:.2f}.npz"),
                          monitor="val_accuracy", save_best_only=True)
     assert cb.mode == "max"
-    files = drive(cb, [0.5, 0.75, 0.6, 0.9], "val_accuracy")
-    assert files == ["a01-0.50.npz", "a02-0.75.npz", "a04-0.90.npz"]
+    files = drive(cb, [0.5, 0.75, math.nan, 0.6, 0.9, 0.9], "val_accuracy")
+    assert files == ["a01-0.50.npz", "a02-0.75.npz", "a05-0.90.npz"]  # no NaN, no tie
+    assert cb.best == 0.9 and cb.best_epoch == 4
 
 
 def test_explicit_mode_overrides_auto(tmp_path):
