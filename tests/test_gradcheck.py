@@ -592,7 +592,7 @@ def test_a_parameter_that_cannot_be_nudged_is_named_before_anything_runs(value, 
 
 
 @pytest.mark.parametrize("layers, match", [
-    ([ReLU], "layer 0 must be a layer instance, got the class ReLU"),
+    ([ReLU], r"layer 0 is the class ReLU, not a layer: make one, ReLU\(\.\.\.\)$"),
     ([ReLU(), np.tanh], r"layer 1 must be a layer .*got ufunc, which has no forward, "
                         r"backward, params, grads"),
 ], ids=["class", "ufunc"])
@@ -639,9 +639,18 @@ def test_a_fortran_ordered_parameter_is_checked():
 
 @pytest.mark.parametrize("cls", [ReLU, Dense])
 def test_check_layer_wants_an_instance_not_a_class(cls):
-    with pytest.raises(TypeError, match=rf"got the class {cls.__name__}: pass an instance, "
-                                        rf"e\.g\. {cls.__name__}\(\)"):
+    with pytest.raises(TypeError, match=rf"^check_layer: layer is the class {cls.__name__}, "
+                                        rf"not a layer: make one, {cls.__name__}\(\.\.\.\)$"):
         check_layer(cls, X)
+
+
+def test_check_model_wants_a_model_not_its_class_nor_a_list_of_layers():
+    with pytest.raises(TypeError, match=r"^check_model: model is the class Sequential, not a "
+                                        r"model: make one, Sequential\(\[\.\.\.\]\)$"):
+        check_model(Sequential, MSE(), X, X)
+    with pytest.raises(TypeError, match=r"^check_model: model must be a Sequential \(with "
+                                        r"layers\), got list$"):
+        check_model([ReLU()], MSE(), X, X)
 
 
 def test_check_layer_refuses_what_is_not_a_layer():
@@ -659,7 +668,9 @@ def test_check_model_takes_loss_names_as_compile_does():
     with pytest.raises(ValueError, match=r"check_model: loss must be a Loss or one of .*'mse'.*"
                                          r"got 'hinge'"):
         check_model(model, "hinge", x, labels)
-    with pytest.raises(TypeError, match=r"got the class CrossEntropy: pass an instance"):
+    # compile's words, and its ValueError
+    with pytest.raises(ValueError, match=r"^check_model: loss is the class CrossEntropy, not a "
+                                         r"loss: make one, CrossEntropy\(\)$"):
         check_model(model, CrossEntropy, x, labels)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from tinynet import losses as losses_module
-from tinynet.checks import flag, int_at_least, number_in, real_array
+from tinynet.checks import class_given, flag, int_at_least, number_in, real_array
 from tinynet.layers.base import Layer, check_gradient, check_grads
 from tinynet.losses import Loss
 
@@ -244,9 +244,9 @@ def _describe(layer: Any) -> str:
 def _require_layer(owner: str, layer: Any, where: str = "layer") -> None:
     """A TypeError naming ``where`` unless ``layer`` is a layer instance (a class has the
     methods, but unbound: its forward would fail on a missing ``self``)."""
-    if isinstance(layer, type):
-        raise TypeError(f"{owner}: {where} must be a layer instance, got the class "
-                        f"{layer.__name__}: pass an instance, e.g. {layer.__name__}()")
+    # Any class, not only Layer's subclasses: a layer need only have the methods.
+    if given := class_given(f"{owner}: {where}", layer, object, "a layer"):
+        raise TypeError(given)
     missing = [a for a in ("forward", "backward", "params", "grads") if not hasattr(layer, a)]
     if missing:
         raise TypeError(f"{owner}: {where} must be a layer (with forward, backward, params "
@@ -348,9 +348,6 @@ def check_layer(layer: Layer, x: np.ndarray, training: bool = False, seed: int =
 
 def _get_loss(owner: str, loss: str | Loss) -> Loss:
     """``loss`` as a Loss, accepting Keras's names as ``Sequential.compile`` does."""
-    if isinstance(loss, type) and issubclass(loss, Loss):
-        raise TypeError(f"{owner}: loss must be a Loss instance or a name, got the class "
-                        f"{loss.__name__}: pass an instance, e.g. {loss.__name__}()")
     try:
         return losses_module.get(loss)
     except ValueError as error:
@@ -370,10 +367,11 @@ def check_model(model: Any, loss: str | Loss, x: np.ndarray, y: np.ndarray,
     that is not a finite number > 0 (ValueError).
     """
     owner = "check_model"
-    if isinstance(model, type) or not hasattr(model, "layers"):
-        shown = model.__name__ if isinstance(model, type) else type(model).__name__
-        raise TypeError(f"{owner}: model must be a Sequential instance (with layers), got "
-                        f"{'the class ' if isinstance(model, type) else ''}{shown}")
+    if given := class_given(f"{owner}: model", model, object, "a model", "([...])"):
+        raise TypeError(given)
+    if not hasattr(model, "layers"):
+        raise TypeError(f"{owner}: model must be a Sequential (with layers), got "
+                        f"{type(model).__name__}")
     loss = _get_loss(owner, loss)
     eps = _check_eps(owner, eps)
     tolerance = _check_tolerance(owner, tolerance)
