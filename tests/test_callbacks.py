@@ -4,6 +4,7 @@ import functools
 import io
 import itertools
 import math
+import os
 import re
 import sys
 import types
@@ -252,6 +253,41 @@ def test_a_narrow_terminal_drops_whole_values_never_part_of_one(monkeypatch, col
     assert items[0].startswith("ETA: ")
     assert items[1:] == ["loss: 12.3456", "accuracy: 0.9258"][:len(items) - 1], frame
     assert len(items) == 3 or columns < 80  # all of them when they fit
+
+
+class TerminalOfItsOwn(FakeTerminal):
+    """A terminal on file descriptor 99: stderr's, say, while stdout goes to a file."""
+
+    def fileno(self) -> int:
+        return 99
+
+
+@pytest.mark.parametrize("terminal, columns, kept", [
+    (TerminalOfItsOwn, None, 0),  # 44 columns: the stream's own terminal's, not stdout's
+    (TerminalOfItsOwn, "60", 1),  # COLUMNS is the user's word, as for shutil
+    (TerminalOfItsOwn, "0", 0),  # ... when it is a width
+    (FakeTerminal, None, 2),  # no file descriptor, and stdout no terminal: 80
+])
+def test_the_bar_fits_the_width_of_the_streams_own_terminal_unless_columns_is_set(
+        monkeypatch, terminal, columns, kept):
+    def get_terminal_size(fd: int) -> os.terminal_size:
+        if fd != 99:
+            raise OSError(25, "Inappropriate ioctl for device")
+        return os.terminal_size((44, 24))
+
+    monkeypatch.setattr(os, "get_terminal_size", get_terminal_size)
+    if columns is None:
+        monkeypatch.delenv("COLUMNS")
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    stream = terminal()
+    bar = ProgressBar(1, stream=stream)
+    bar.set_params({"epochs": 1, "steps": 469})
+    bar.on_epoch_begin(0)
+    bar.on_batch_end(0, {"loss": 12.3456, "accuracy": 0.9258, "val_loss": 12.3456})
+    # "  1/469 [>.........] - ETA: 6ms" is 31 characters, and each value 16 to 20 more
+    items = stream.getvalue().split("\r")[-1].rstrip(" ").split("] - ")[1].split(" - ")
+    assert items[1:] == ["loss: 12.3456", "accuracy: 0.9258"][:kept], items
 
 
 class Flushed(io.StringIO):

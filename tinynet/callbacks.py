@@ -304,13 +304,18 @@ class ProgressBar(Callback):
             self._drawn = 0
 
     def _columns(self) -> int | None:
-        """The terminal's width in characters when the output is a terminal, else None."""
+        """The terminal's width in characters when the output is a terminal, else None:
+        COLUMNS when it is set (the user's word, as for shutil.get_terminal_size), else the
+        width of the stream's own terminal, which need not be stdout's."""
         isatty = getattr(self.stream, "isatty", None)
         if not (isatty and isatty()):
             return None
-        try:  # the stream's own terminal, which need not be stdout's
+        columns = os.environ.get("COLUMNS", "")
+        if columns.isdigit() and int(columns) > 0:
+            return int(columns)
+        try:
             return os.get_terminal_size(self.stream.fileno()).columns
-        except (AttributeError, OSError, ValueError):  # no file descriptor: COLUMNS, or 80
+        except (AttributeError, OSError, ValueError):  # no file descriptor: stdout's, or 80
             return shutil.get_terminal_size().columns
 
     def _bar(self, done: int, total: int, rest: str) -> str:
