@@ -437,6 +437,27 @@ def test_a_checkpoint_folder_that_cannot_be_written_in_fails_before_training(
         np.testing.assert_array_equal(w, w0)
 
 
+
+def test_a_checkpoint_through_a_link_is_checked_in_the_folder_it_saves_in(tmp_path,
+                                                                         refuse_files_in):
+    # model.save replaces the file a link points to, beside it: the link's own folder is
+    # not written in, the target's is (as the CLI checks its --out).
+    x, y = make_data()
+    run, shared = tmp_path / "run", tmp_path / "shared"
+    run.mkdir()
+    shared.mkdir()
+    (run / "best.npz").symlink_to(shared / "best.npz")
+    refuse_files_in(run)
+    model = make_model(SGD(0.1))
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[ModelCheckpoint(str(run / "best.npz"))])
+    assert (shared / "best.npz").is_file() and (run / "best.npz").is_symlink()
+    refuse_files_in(shared)
+    with pytest.raises(PermissionError, match=rf"cannot save 'best\.npz' in the folder "
+                                              rf"{re.escape(repr(str(shared)))}: cannot create "
+                                              rf"files there \(permission denied\)$"):
+        model.fit(x, y, epochs=1, verbose=0,
+                  callbacks=[ModelCheckpoint(str(run / "best.npz"))])
+
 @pytest.mark.parametrize("dropout", [False, True])
 def test_a_loop_of_train_steps_resumes_bit_for_bit_only_without_random_layers(tmp_path,
                                                                                dropout):

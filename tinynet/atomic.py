@@ -47,9 +47,7 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
                                 "folder")
     if target.is_dir():
         raise IsADirectoryError(f"cannot write {target}: it is a folder, expected a file")
-    # Renamed over a link, the new file would replace the link itself, and the file it
-    # pointed to (another run's model, a shared copy) would silently keep the old content.
-    real = Path(os.path.realpath(target)) if target.is_symlink() else target
+    real = _followed(target)
     if real.is_symlink():  # realpath stops in a loop of links, where open() fails too
         raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(target))
     folder = real.parent
@@ -101,6 +99,20 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
         raise
     _fsync_folder(folder)
     return target
+
+
+def _followed(target: Path) -> Path:
+    """The file :func:`write_atomic` replaces for ``target``: the one a symbolic link points
+    to. Renamed over the link, the new file would replace the link itself, and the file it
+    pointed to (another run's model, a shared copy) would silently keep the old content."""
+    return Path(os.path.realpath(target)) if target.is_symlink() else target
+
+
+def target_folder(target: str | os.PathLike) -> Path:
+    """The folder :func:`write_atomic` writes ``target`` in, which :func:`cannot_create_files`
+    should be asked about: ``target``'s own, or, when it is a symbolic link, the folder of the
+    file it points to."""
+    return _followed(Path(target)).parent
 
 
 def cannot_create_files(folder: str | os.PathLike) -> str | None:

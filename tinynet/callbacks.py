@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
-from tinynet.atomic import cannot_create_files
+from tinynet.atomic import cannot_create_files, target_folder
 from tinynet.checks import flag, int_at_least, not_a_folder, number_in, verbose_level
 from tinynet.optim import Optimizer
 
@@ -612,10 +612,14 @@ class ModelCheckpoint(Callback):
         if folder and "{" not in folder and not os.path.isdir(folder):
             raise FileNotFoundError(f"ModelCheckpoint: no folder {folder!r} to save "
                                     f"{os.path.basename(self.filepath)!r} in; create it first")
-        if "{" not in folder and (reason := cannot_create_files(folder or ".")):
-            raise PermissionError(f"ModelCheckpoint: cannot save "
-                                  f"{os.path.basename(self.filepath)!r} in the folder "
-                                  f"{folder or '.'!r}: cannot create files there ({reason})")
+        if "{" not in folder:
+            # Through a symbolic link, the model is saved beside the file it points to.
+            written = target_folder(self.filepath)
+            if reason := cannot_create_files(written):
+                raise PermissionError(f"ModelCheckpoint: cannot save "
+                                      f"{os.path.basename(self.filepath)!r} in the folder "
+                                      f"{str(written)!r}: cannot create files there "
+                                      f"({reason})")
         # So is a model that model.save refuses (a class of one's own whose get_config() does
         # not give its __init__'s arguments, a metric function named like tinynet's).
         from tinynet.io import model_json  # io imports this module

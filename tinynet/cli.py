@@ -21,7 +21,7 @@ import numpy as np
 
 import tinynet
 from tinynet import homework, reference
-from tinynet.atomic import cannot_create_files, stop_signals_raise, write_atomic
+from tinynet.atomic import cannot_create_files, stop_signals_raise, target_folder, write_atomic
 
 #: What ``evaluate --out`` and ``show --out`` can write (formats matplotlib always has).
 IMAGE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
@@ -248,8 +248,7 @@ def _check_writable(out: Path, where: str = "", hint: str = "") -> None:
     and ``out`` must not be a folder (evaluate's default image, beside the model, may be)."""
     if out.is_dir():
         raise CommandError(f"{where}{out} is a folder, expected an image file to write{hint}")
-    # Through a symbolic link, write_atomic writes in the folder of the file it points to.
-    folder = Path(os.path.realpath(out)).parent if out.is_symlink() else out.parent
+    folder = target_folder(out)  # through a symbolic link, the folder it points into
     if reason := cannot_create_files(folder):
         raise CommandError(f"{where}cannot write {out.name} in the folder {str(folder)!r} "
                            f"({reason}){hint}")
