@@ -32,13 +32,19 @@ def verbose_level(verbose: object, owner: str | None = None) -> int:
     return int(verbose)
 
 
+def is_int_at_least(value: object, low: int) -> bool:
+    """Whether ``value`` is an int >= ``low``. NumPy integers count (``len(x) // 2`` of an
+    array shape is one); bools do not, although Python counts True as 1, nor do floats, 2.0
+    and JSON's 2.5 alike."""
+    return (isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+            and value >= low)
+
+
 def int_at_least(name: str, value: object, low: int) -> int:
-    """``value`` as an int >= ``low``, or a ValueError "<name> must be an int >= <low>, got
-    <value>". NumPy integers count (``len(x) // 2`` of an array shape is one); bools do not,
-    although Python counts True as 1. ``name`` says whose argument it is, as in
+    """``value`` as an int >= ``low`` (:func:`is_int_at_least`), or a ValueError "<name> must
+    be an int >= <low>, got <value>". ``name`` says whose argument it is, as in
     ``"EarlyStopping: patience"``."""
-    if (isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer)
-            or value < low):
+    if not is_int_at_least(value, low):
         shown = value.item() if isinstance(value, np.generic) else value  # 0, not np.int64(0)
         raise ValueError(f"{name} must be an int >= {low}, got {shown!r}")
     return int(value)

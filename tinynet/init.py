@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynet.checks import generator, number_in
+from tinynet.checks import generator, is_int_at_least, number_in
 
 __all__ = ["INITIALIZERS", "Initializer", "constant", "draw", "fans", "get", "glorot_normal",
            "glorot_uniform", "he_normal", "he_uniform", "normal", "ones", "zeros"]
@@ -37,9 +37,7 @@ def fans(shape: tuple[int, ...], owner: str = "fans") -> tuple[int, int]:
     """``(fan_in, fan_out)`` of a weight array of ``shape`` (see the module docstring), a
     tuple of ints >= 1: a ValueError naming ``owner`` otherwise (an empty array has no fans,
     and Glorot's and He's variances would divide by 0)."""
-    if not isinstance(shape, tuple | list) or not all(
-            isinstance(d, int | np.integer) and not isinstance(d, bool) and d >= 1
-            for d in shape):
+    if not isinstance(shape, tuple | list) or not all(is_int_at_least(d, 1) for d in shape):
         raise ValueError(f"{owner}: shape must be a tuple of ints >= 1, got {shape!r}")
     if len(shape) < 2:  # a vector (a bias) or a scalar: both fans are its size, as in Keras
         return (shape[0] if shape else 1,) * 2

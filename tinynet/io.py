@@ -66,7 +66,7 @@ from tinynet import metrics as metrics_module
 from tinynet import optim as optim_module
 from tinynet.atomic import write_atomic
 from tinynet.callbacks import History
-from tinynet.checks import is_number, not_a_folder
+from tinynet.checks import is_int_at_least, is_number, not_a_folder
 from tinynet.layers.base import Layer
 from tinynet.losses import Loss
 from tinynet.model import Sequential
@@ -370,7 +370,7 @@ def _parse_json(path: Path, headers: dict[str, Header]) -> dict[str, Any]:
         raise ModelFormatError(path, f"not a tinynet model: format is {found!r}, expected "
                                      f"{FORMAT_NAME!r}")
     version = doc.get("format_version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+    if not is_int_at_least(version, 1):
         raise ModelFormatError(path, f"format_version must be an int >= 1, got {version!r}")
     if version > FORMAT_VERSION:
         raise ModelFormatError(
@@ -541,8 +541,7 @@ def load_model(path: str | os.PathLike,
     input_shape = _field(path, doc, "input_shape", list, optional=True)
     # One sample's shape, as summary() and tinynet's CLI use it: int("a") raised a bare
     # ValueError that named no file, and 2.5 or true were taken as 2 and 1.
-    if input_shape is not None and not all(
-            isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in input_shape):
+    if input_shape is not None and not all(is_int_at_least(d, 1) for d in input_shape):
         raise ModelFormatError(path, f"'input_shape' must be a list of ints >= 1, got "
                                      f"{input_shape!r}")
 
@@ -625,8 +624,8 @@ def _history(path: Path, saved: dict[str, Any]) -> History:
     (a resumed ``fit`` takes entry i of every list as epoch i's)."""
     epochs = _field(path, saved, "epoch", list, "history: ")
     values = _field(path, saved, "history", dict, "history: ")
-    if not all(isinstance(e, int) and not isinstance(e, bool) and e >= 0 for e in epochs) \
-            or any(a >= b for a, b in itertools.pairwise(epochs)):
+    if not all(is_int_at_least(e, 0) for e in epochs) or any(
+            a >= b for a, b in itertools.pairwise(epochs)):
         raise ModelFormatError(path, f"history: 'epoch' must be ints >= 0 in increasing "
                                f"order, got {epochs!r}")
     for key, numbers in values.items():

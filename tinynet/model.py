@@ -26,6 +26,7 @@ from tinynet.checks import (
     class_given,
     flag,
     int_at_least,
+    is_int_at_least,
     is_number,
     keywords_taken,
     no_attribute,
@@ -1016,8 +1017,7 @@ class Sequential(RefusesOtherLibraries):
         """
         if input_shape is not None and (
                 not isinstance(input_shape, tuple | list)
-                or not all(isinstance(d, int | np.integer) and not isinstance(d, bool) and d >= 1
-                           for d in input_shape)):
+                or not all(is_int_at_least(d, 1) for d in input_shape)):
             raise ValueError(f"summary: input_shape must be one sample's shape, a tuple of "
                              f"ints >= 1 such as (784,) or (28, 28, 1), got {input_shape!r}")
         first = self.layers[0] if self.layers else None

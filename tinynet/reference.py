@@ -22,7 +22,7 @@ import numpy as np
 from tinynet import layers as L
 from tinynet.atomic import cannot_create_files, raise_on_stop_signals
 from tinynet.callbacks import Callback, LearningRateScheduler, exponential_decay
-from tinynet.checks import is_number
+from tinynet.checks import is_int_at_least, is_number
 from tinynet.homework import path_arg  # argparse's type for paths, "" refused: one definition
 from tinynet.losses import MSE, CrossEntropy, Loss
 from tinynet.model import Sequential
@@ -64,8 +64,7 @@ class Scaling:
                  and all(is_number(data[k], finite=True) for k in keys[:3])
                  and data["std"] != 0  # it divides
                  and isinstance(data["shape"], list)
-                 and all(isinstance(d, int) and not isinstance(d, bool) and d >= 1
-                         for d in data["shape"]))
+                 and all(is_int_at_least(d, 1) for d in data["shape"]))
         if not valid:
             raise ValueError(f"expected {expected}, got {data!r}")
         return cls(float(data["scale"]), float(data["mean"]), float(data["std"]),

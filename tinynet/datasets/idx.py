@@ -31,6 +31,7 @@ from typing import IO, Any, Protocol
 import numpy as np
 
 from tinynet.atomic import write_atomic
+from tinynet.checks import is_int_at_least
 
 #: IDX element type code -> the big-endian dtype it stores.
 TYPES: dict[int, np.dtype] = {
@@ -386,8 +387,7 @@ def write_idx(
     # NumPy's bool counts (np.True_, as a comparison of arrays gives it).
     if compress is not None and not isinstance(compress, bool | np.bool_):
         raise TypeError(f"write_idx: compress must be True, False or None, got {compress!r}")
-    if (isinstance(compresslevel, bool) or not isinstance(compresslevel, int | np.integer)
-            or not 1 <= compresslevel <= 9):
+    if not is_int_at_least(compresslevel, 1) or compresslevel > 9:
         raise ValueError(f"write_idx: compresslevel must be an int from 1 to 9, got "
                          f"{compresslevel!r}")
     array = np.asarray(array)

@@ -8,7 +8,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from tinynet import init
-from tinynet.checks import generator, int_at_least, other_library_message
+from tinynet.checks import generator, int_at_least, is_int_at_least, other_library_message
 from tinynet.layers.base import (
     Layer,
     as_float_array,
@@ -23,9 +23,7 @@ Pads = tuple[int, int, int, int]
 def to_pair(owner: str, name: str, value: Any, low: int) -> tuple[int, int]:
     """``value`` as (along H, along W): an int means the same for both; each must be >= low."""
     pair = tuple(value) if isinstance(value, tuple | list) else (value, value)
-    if len(pair) != 2 or not all(
-        isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= low for v in pair
-    ):
+    if len(pair) != 2 or not all(is_int_at_least(v, low) for v in pair):
         raise ValueError(f"{owner}: {name} must be an int >= {low} or a pair of them, "
                          f"got {value!r}")
     return int(pair[0]), int(pair[1])
