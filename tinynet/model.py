@@ -179,26 +179,21 @@ def _callback_list(callbacks: Iterable[Callback] | Callback | None) -> list[Call
     Callback object, before any training: a class where an object was meant
     (``callbacks=[EarlyStopping]``) would otherwise fail inside fit with a message about
     ``set_model``'s arguments. A ValueError names a callback listed twice."""
-    def refuse(where: str, item: object) -> TypeError:
-        given = class_given(where, item, Callback, "a callback")
-        if given:
-            return TypeError(given)
-        return TypeError(f"{where} must be a Callback object (an instance of a subclass of "
-                         f"tinynet.Callback), got {item!r}")
-
     if callbacks is None:
         return []
     if isinstance(callbacks, Callback):
         return [callbacks]
-    if isinstance(callbacks, type) and issubclass(callbacks, Callback):
-        raise refuse("callbacks", callbacks)
+    if given := class_given("callbacks", callbacks, Callback, "a callback"):
+        raise TypeError(given)
     if isinstance(callbacks, str | bytes) or not isinstance(callbacks, Iterable):
         raise TypeError(f"callbacks must be a list of Callback objects, got {callbacks!r}")
     callbacks = list(callbacks)
     first_at: dict[int, int] = {}  # id of each callback -> its first place in the list
     for i, cb in enumerate(callbacks):
         if not isinstance(cb, Callback):
-            raise refuse(f"callbacks[{i}]", cb)
+            raise TypeError(class_given(f"callbacks[{i}]", cb, Callback, "a callback")
+                            or f"callbacks[{i}] must be a Callback object (an instance of a "
+                               f"subclass of tinynet.Callback), got {cb!r}")
         # Its hooks would run twice an epoch: an EarlyStopping would count each epoch twice.
         first = first_at.setdefault(id(cb), i)
         if first != i:
