@@ -668,14 +668,16 @@ def _find_stubs(tokens: Sequence[tokenize.TokenInfo], path: str, registry: Mappi
 
 
 def scan_project(root: str | Path, registry: Mapping[str, Part] = PARTS,
-                 exclude: Sequence[str] = ()) -> Project:
-    """List the project's files and parse and check the markers of every Python file.
+                 exclude: Sequence[str] = (), files: Sequence[str] | None = None) -> Project:
+    """List the project's files (unless the caller has: ``files``, as
+    :func:`project_files` gives them) and parse and check the markers of every Python file.
 
     Every region is checked as if it were stubbed, whichever parts an export will choose, so
     a misplaced region is reported as soon as it is written.
     """
     root = Path(root)
-    files = project_files(root, exclude)
+    files = (project_files(root, exclude) if files is None
+             else [n for n in files if not _excluded(n, exclude)])
     regions: dict[str, list[Region]] = {}
     texts: dict[str, str] = {}
     stubs: dict[str, list[tuple[str, int]]] = {}
@@ -945,7 +947,7 @@ def export(dest: str | Path, source: str | Path | None = None,
     every_file = project_files(root)  # those --exclude leaves out too
     exclude = _exclude_patterns(root, exclude, every_file)
     written, hashes = _prepare_dest(dest, root, force)
-    project = scan_project(root, registry, exclude)
+    project = scan_project(root, registry, exclude, every_file)
     missing = [p for p in chosen if not project.regions_of(p)]
     if missing and (root / EXPORT_RECORD).is_file():
         # Likely when the tinynet installed is a copy: `export` without --source uses it.
