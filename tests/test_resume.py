@@ -437,7 +437,6 @@ def test_a_checkpoint_folder_that_cannot_be_written_in_fails_before_training(
         np.testing.assert_array_equal(w, w0)
 
 
-
 def test_a_checkpoint_through_a_link_is_checked_in_the_folder_it_saves_in(tmp_path,
                                                                          refuse_files_in):
     # model.save replaces the file a link points to, beside it: the link's own folder is
@@ -457,6 +456,7 @@ def test_a_checkpoint_through_a_link_is_checked_in_the_folder_it_saves_in(tmp_pa
                                               rf"files there \(permission denied\)$"):
         model.fit(x, y, epochs=1, verbose=0,
                   callbacks=[ModelCheckpoint(str(run / "best.npz"))])
+
 
 @pytest.mark.parametrize("dropout", [False, True])
 def test_a_loop_of_train_steps_resumes_bit_for_bit_only_without_random_layers(tmp_path,
