@@ -110,6 +110,25 @@ def test_the_backward_snippets_of_conv_md_compute_what_the_layers_do():
     np.testing.assert_array_equal(names["dx"], pool_layer.backward(dy))
 
 
+@pytest.mark.parametrize("page, name", [("softmax.md", "softmax"),
+                                        ("cross_entropy.md", "log_softmax")])
+def test_the_pages_softmax_functions_compute_what_the_librarys_do(page, name):
+    # cross_entropy.md's log_softmax left out the code's np.errstate: under the
+    # errstate(all="raise") that softmax.md shows, it raised on an underflow the code takes.
+    import numpy as np
+
+    from tinynet import layers
+
+    text = (ROOT / "docs" / page).read_text()
+    [snippet] = [b for b in re.findall(r"^```python\n(.*?)^```", text, flags=re.S | re.M)
+                 if b.startswith(f"def {name}(")]
+    names = {"np": np}
+    exec(snippet, names)
+    z = np.array([[1e4, -1e4, 0.0], [1.0, 2.0, 3.0], [-1e4, -1e4, -1e4]])
+    with np.errstate(all="raise"):
+        np.testing.assert_array_equal(names[name](z), getattr(layers, name)(z))
+
+
 def test_the_data_page_names_each_functions_parameters_as_the_code_does():
     """docs/data.md's table once called read_idx's parameter path_or_file, which
     read_idx(path_or_file=...) refuses: each call shown must use the real names, in order,
