@@ -6,6 +6,7 @@ import inspect
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import tinynet.datasets as datasets
@@ -20,8 +21,11 @@ FLAGS = ("NORMALIZE_WHITESPACE", "ELLIPSIS")
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_examples_in_the_page_run(page):
-    result = doctest.testfile(str(page), module_relative=False, verbose=False,
-                              optionflags=sum(getattr(doctest, flag) for flag in FLAGS))
+    # Pages set NumPy's print options for their readers; np.printoptions() puts the options
+    # back after the page, or every later test in the process would print arrays that way.
+    with np.printoptions():
+        result = doctest.testfile(str(page), module_relative=False, verbose=False,
+                                  optionflags=sum(getattr(doctest, flag) for flag in FLAGS))
     assert result.failed == 0, f"{result.failed} example(s) of {page.name} failed (see above)"
 
 
@@ -82,8 +86,6 @@ def test_the_index_checks_the_examples_with_the_flags_of_this_test():
 
 
 def test_the_backward_snippets_of_conv_md_compute_what_the_layers_do():
-    import numpy as np
-
     from tinynet.layers import Conv2D, MaxPool2D
 
     text = (ROOT / "docs" / "conv.md").read_text()
@@ -115,8 +117,6 @@ def test_the_backward_snippets_of_conv_md_compute_what_the_layers_do():
 def test_the_pages_softmax_functions_compute_what_the_librarys_do(page, name):
     # cross_entropy.md's log_softmax left out the code's np.errstate: under the
     # errstate(all="raise") that softmax.md shows, it raised on an underflow the code takes.
-    import numpy as np
-
     from tinynet import layers
 
     text = (ROOT / "docs" / page).read_text()
