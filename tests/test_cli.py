@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from checkout import ENV, ROOT
+from checkout import ENV, ROOT, stop_signals_at_default
 from matplotlib import image as mpimg
 
 from tinynet import (
@@ -501,7 +501,7 @@ def test_a_run_stopped_by_a_signal_leaves_no_out_folder_it_made(tmp_path, comman
     proc = subprocess.Popen(
         [sys.executable, *command, "--quick", "--epochs", "1000", "--out",
          str(tmp_path / "runs" / "new")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env={**ENV, "PYTHONUNBUFFERED": "1"})
+        text=True, env={**ENV, "PYTHONUNBUFFERED": "1"}, preexec_fn=stop_signals_at_default)
     try:
         for line in proc.stdout:  # until training is under way, well past the folder's making
             if line.startswith("Epoch 2/"):

@@ -25,6 +25,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from checkout import stop_signals_at_default
 
 from tinynet import homework
 from tinynet.cli import main as cli_main
@@ -840,7 +841,8 @@ def test_a_grader_stopped_by_sigterm_or_sighup_ends_the_tests_too(stop: str,
               "registry = {'counter': Part('counter', 'docs/ops.md', 'write it', 1)}\n"
               "grade(sys.argv[1], registry=registry, timeout=120)\n")
     grader = subprocess.Popen([sys.executable, "-c", script, str(project)],
-                              stderr=subprocess.PIPE, text=True)
+                              stderr=subprocess.PIPE, text=True,
+                              preexec_fn=stop_signals_at_default)
     try:
         wait_for_the_endless_test(project)
         grader.send_signal(getattr(signal, stop))
