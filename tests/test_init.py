@@ -148,6 +148,9 @@ def test_fans():
     assert init.fans((7, 5)) == (7, 5)
     assert init.fans((3, 3, 4, 8)) == (3 * 3 * 4, 3 * 3 * 8)
     assert init.fans((6,)) == (6, 6)
+    assert init.fans(()) == (1, 1)  # a scalar is one number in and out, as in Keras
+    for name in ("glorot_uniform", "he_normal"):
+        assert np.isfinite(init.get(name)((), np.random.default_rng(0), np.float32))
 
 
 RANDOM = ["glorot_uniform", "glorot_normal", "he_uniform", "he_normal"]

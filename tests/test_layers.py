@@ -401,6 +401,9 @@ def test_a_layer_of_ones_own_may_take_an_argument_of_a_keras_name():
     assert AnyArguments(units=3).kwargs == {"units": 3}
     assert SquareDense(3).params["W"].shape == (3, 3)
     assert GreyConv2D(4, 3).params["W"].shape == (3, 3, 1, 4)
+    # Nor tinynet's own calls that name a size: they are not Keras's.
+    assert Dense(784, out_features=10).params["W"].shape == (784, 10)
+    assert Conv2D(1, out_channels=4, kernel_size=3).params["W"].shape == (3, 3, 1, 4)
     # Not an argument tinynet has a word for (it has no dilated convolution), in Keras's
     # name or PyTorch's: Python's own error says so.
     for name in ("dilation_rate", "dilation"):
@@ -656,6 +659,16 @@ def test_dropout_masks_follow_the_generator():
     c = Dropout(0.5, rng=np.random.default_rng(8)).forward(x, training=True)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
+
+
+def test_dropout_at_rate_0_draws_no_numbers():
+    # In a model, every Dropout draws from the model's one generator: a Dropout(0.0) that
+    # drew a mask of all ones would change the masks of the Dropouts after it.
+    rng = np.random.default_rng(0)
+    state = rng.bit_generator.state
+    x = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(Dropout(0.0, rng=rng).forward(x, training=True), x)
+    assert rng.bit_generator.state == state
 
 
 @pytest.mark.parametrize("rate", [-0.1, 1.0, 1.5, True, "0.5", None, np.float32(1.0)])
