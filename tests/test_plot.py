@@ -338,6 +338,8 @@ def test_any_format_matplotlib_writes_is_accepted(name, tmp_path):
     # Was numpy's "cannot reshape array of size 20".
     (np.zeros((5, 2, 2)), "got shape (5, 2, 2) and dtype float64"),
     (np.array(["0", "1", "2", "3", "4"]), "dtype <U1"),
+    # True is no class index, though NumPy would count it as 1
+    (np.array([True, False, True, False, True]), "dtype bool"),
 ])
 def test_plot_digits_refuses_labels_that_are_not_class_indices(labels, found):
     with pytest.raises(ValueError) as info:
@@ -366,6 +368,9 @@ def test_plot_digits_takes_whole_float_labels_and_other_class_counts():
     assert fig.axes[0].get_title() == "25"
     fig = plot.plot_digits(IMAGES, np.eye(26)[[25, 1, 2, 3, 4]])
     assert fig.axes[0].get_title() == "25"
+    # One-hot rows of bools, as a comparison gives them (labels[:, None] == np.arange(10))
+    fig = plot.plot_digits(IMAGES, LABELS[:, None] == np.arange(10))
+    assert [ax.get_title() for ax in fig.axes] == [str(d) for d in LABELS]
     with pytest.raises(ValueError, match=r"^num_classes must be an int >= 1, got 0$"):
         plot.plot_digits(IMAGES, LABELS, num_classes=0)
 
@@ -476,6 +481,11 @@ def test_plot_history_numbers_a_resumed_runs_epochs_as_it_ran_them():
     history.history = {"loss": [0.5, 0.4, 0.3], "val_loss": [0.6, 0.5, 0.45]}
     (ax,) = plot.plot_history(history).axes
     assert [list(line.get_xdata()) for line in ax.get_lines()] == [[3, 4, 5], [3, 4, 5]]
+    # A History filled by hand, whose epoch list is left empty: its values count from 1.
+    history = History()
+    history.history = {"loss": [1.0, 0.5]}
+    (ax,) = plot.plot_history(history).axes
+    assert list(ax.get_lines()[0].get_xdata()) == [1, 2]
 
 
 def test_plot_digits_lays_out_fewer_digits_than_ncols_in_one_row_of_their_own():
@@ -504,6 +514,8 @@ def test_plot_confusion_matrix_labels_both_axes_and_writes_whole_counts():
     (ax,) = plot.plot_confusion_matrix(cm, class_names=["cat", "dog"]).axes
     assert [t.get_text() for t in ax.get_yticklabels()] == ["cat", "dog"]
     assert [t.get_text() for t in ax.texts] == ["1234", "5", "67", "617"]  # not 1.2e+03
+    (ax,) = plot.plot_confusion_matrix(cm.astype(np.uint64)).axes  # unsigned counts too
+    assert [t.get_text() for t in ax.texts] == ["1234", "5", "67", "617"]
     # White only above half the largest count: 617 is exactly half of 1234.
     assert [t.get_color() for t in ax.texts] == ["white", "black", "black", "black"]
 
