@@ -371,10 +371,12 @@ def test_steps_trained_survives_recompiling_and_older_files_count_the_optimisers
     refused(write_archive(tmp_path / "bad.npz", doc, arrays), "'steps_trained' must be >= 0")
 
 
-def test_refuses_a_pickle_file(tmp_path):
+@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+def test_refuses_a_pickle_file(tmp_path, protocol):
+    # Every protocol since 2 starts with PROTO (0x80) and its number: refused as a pickle
+    # by that byte alone, whichever number follows, without unpickling anything.
     path = tmp_path / "model.npz"
-    # The bytes of a protocol-4 pickle of the int 1: PROTO 4, BININT1 1, STOP.
-    path.write_bytes(b"\x80\x04K\x01.")
+    path.write_bytes(pickle.dumps({"W": [1.0]}, protocol=protocol))
     refused(path, "pickled Python objects")
 
 
@@ -628,6 +630,16 @@ def _npy_bytes(a: np.ndarray, shape: tuple[int, ...] | None = None) -> bytes:
     return buffer.getvalue() + a.tobytes()
 
 
+def rewrite_members(path: Path, change) -> None:
+    """Write the archive at ``path`` again, each member's bytes replaced by
+    ``change(name, data)``."""
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, change(name, data))
+
+
 def test_refuses_an_extra_array_without_reading_it(tmp_path, saved):
     # Its data is damaged: refused as unexpected, it was never decompressed (a member of
     # hundreds of MB compresses to a few hundred KB).
@@ -646,14 +658,47 @@ def test_refuses_a_header_that_promises_more_data_than_the_file_holds(tmp_path, 
     # A shape of 10**12 in a file of a few KB: np.load allocated it before reading.
     _, doc, arrays = saved
     path = write_archive(tmp_path / "h.npz", doc, arrays)
-    with zipfile.ZipFile(path) as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
-    members["layer1.W.npy"] = _npy_bytes(arrays["layer1.W"], shape=(10**12,))
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
+    rewrite_members(path, lambda name, data: _npy_bytes(arrays["layer1.W"], shape=(10**12,))
+                    if name == "layer1.W.npy" else data)
     refused(path, r"the archive is damaged: array 'layer1\.W' has a header for "
                   r"\(1000000000000,\) float32 \(4,000,000,000,000 bytes\), but 240 bytes")
+
+
+def test_loads_arrays_whose_npy_headers_are_version_2(tmp_path, saved):
+    # NumPy writes version 2.0 headers for arrays whose header outgrows 64 KiB (a structured
+    # dtype of many fields); any .npy reader must take them.
+    path, _, _ = saved
+    before = load_model(path)
+
+    def as_version_2(name, data):
+        buffer = io.BytesIO()
+        np.lib.format.write_array(buffer, np.load(io.BytesIO(data)), version=(2, 0))
+        return buffer.getvalue()
+
+    rewrite_members(path, as_version_2)
+    with zipfile.ZipFile(path) as archive:
+        assert archive.read("layer1.W.npy")[6:8] == b"\x02\x00"
+    for w, w0 in zip(load_model(path).get_weights(), before.get_weights(), strict=True):
+        np.testing.assert_array_equal(w, w0)
+
+
+def test_refuses_an_array_followed_by_more_bytes_than_its_header_gives(tmp_path, saved):
+    path, _, _ = saved
+    rewrite_members(path, lambda name, data: data + b"\0" * 4 if name == "layer1.b.npy"
+                    else data)
+    refused(path, r"the archive is damaged: array 'layer1\.b' has a header for \(10,\) "
+                  r"float32 \(40 bytes\), but 44 bytes of data")
+
+
+def test_refuses_an_entry_compressed_by_a_method_zipfile_does_not_know(tmp_path, saved):
+    # Method 97 (WavPack): zipfile raises NotImplementedError, which names no file.
+    path, _, _ = saved
+    data = bytearray(path.read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):  # local, central
+        at = data.index(signature)
+        data[at + offset:at + offset + 2] = struct.pack("<H", 97)
+    path.write_bytes(data)
+    refused(path, r"truncated or damaged \(.*compression method")
 
 
 def test_refuses_an_entry_that_is_not_an_npy_array(tmp_path, saved):
