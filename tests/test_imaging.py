@@ -17,7 +17,15 @@ from strategies import examples
 
 from tinynet import Dense, Sequential, Softmax
 from tinynet.datasets import load_mnist
-from tinynet.imaging import CENTRE, WORK_SIZE, _linear_matrix, area_resize, load_grey, prepare_digit
+from tinynet.imaging import (
+    CENTRE,
+    FAINT_THRESHOLD,
+    WORK_SIZE,
+    _linear_matrix,
+    area_resize,
+    load_grey,
+    prepare_digit,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -126,6 +134,27 @@ def test_a_1_drawn_as_a_1_pixel_line_on_a_narrow_strip(across):
     assert (out[rows, cols] == 255).all()
     assert rows.tolist() == list(range(rows[0], rows[0] + 20))
     assert set(cols.tolist()) == {round(CENTRE)}
+
+
+def test_a_picture_one_pixel_wide_or_high():
+    # Its whole picture is its border, first and last column (or row) the same pixels.
+    strip = np.ones((80, 1))
+    strip[30:50] = 0
+    for picture in (strip, strip.T):
+        out = prepare_digit(picture)
+        assert np.count_nonzero(out) == np.count_nonzero(out == 255) == 20
+
+
+def test_the_paper_is_the_borders_median_level_not_its_mean():
+    # A shadow along the left edge pulls the border's mean down towards the dark ink, so
+    # that a glare spot lighter than the paper reached farther from it and was taken for
+    # light ink; the median stays the paper's level.
+    page = np.full((60, 60), 0.6)
+    page[:, 0:2] = 0
+    page[10:50, 30:34] = 0
+    glare = page.copy()
+    glare[40:44, 50:54] = 1
+    np.testing.assert_array_equal(prepare_digit(glare), prepare_digit(page))
 
 
 def test_strokes_along_the_top_and_bottom_edges_are_not_the_paper():
@@ -256,16 +285,30 @@ def test_specks_away_from_the_digit_are_dropped(digits, ruled):
         np.testing.assert_array_equal(prepare_digit(_specks(page, 0.1)), prepare_digit(page))
 
 
-def test_a_digit_in_two_pieces_keeps_the_smaller_one():
+@pytest.mark.parametrize("rows, full, half", [(6, 3 * 2, 0), (3, 1 * 2, 2), (2, 1 * 2, 0)])
+def test_a_digit_in_two_pieces_keeps_the_smaller_one(rows, full, half):
     # Light ink on a dark ground: a digit written in two strokes that do not touch, 40x4 and
-    # 6x4, 10 pixels (4 blob cells) apart. The smaller holds 15% of the ink of the larger,
-    # more than SPECK_FRACTION: part of the digit, not a speck. The digit is 40x18, halved
-    # to 20x9: its pieces are 20x2 and 3x2.
+    # rows x 4, 10 pixels (4 blob cells) apart. The smaller holds 15%, 7.5% or (2 rows)
+    # exactly SPECK_FRACTION (5%) of the ink of the larger: part of the digit, not a speck.
+    # The digit is 40x18, halved to 20x9: its pieces are 20x2 and (rows / 2) x 2, an odd
+    # row's half a row at half the level.
     picture = np.zeros((80, 80))
     picture[10:50, 10:14] = 1
-    picture[10:16, 24:28] = 1
+    picture[10:10 + rows, 24:28] = 1
     out = prepare_digit(picture)
-    assert np.count_nonzero(out) == np.count_nonzero(out == 255) == 20 * 2 + 3 * 2
+    assert np.count_nonzero(out == 255) == 20 * 2 + full
+    assert np.count_nonzero(out) == 20 * 2 + full + half
+
+
+def test_a_piece_in_the_top_left_corner_counts_as_anywhere_else():
+    # Blob cells are numbered from 1 up, the top-left one too: numbered 0, as the cells
+    # without ink are, a piece there was lost.
+    picture = np.zeros((80, 80))
+    picture[0:2, 0:2] = 1
+    picture[20:50, 20:22] = 1
+    moved = np.zeros((80, 80))
+    moved[5:80, 5:80] = picture[0:75, 0:75]
+    np.testing.assert_array_equal(prepare_digit(picture), prepare_digit(moved))
 
 
 def test_a_pale_smudge_with_more_pixels_but_less_ink_is_not_the_digit():
@@ -321,6 +364,36 @@ def _box(prepared: np.ndarray) -> np.ndarray:
     prepared digit (28, 28)."""
     rows, cols = np.nonzero(prepared >= 128)
     return np.array([rows.min(), rows.max(), cols.min(), cols.max()])
+
+
+def test_ink_of_exactly_the_faint_threshold_is_weighed():
+    # "At least FAINT_THRESHOLD": a pale square of exactly 0.1 is weighed as one of a hair
+    # more is (its ink, 160, is more than the stroke's 40: it is the digit).
+    picture = np.zeros((200, 200))
+    picture[20:30, 20:24] = 1
+    picture[100:140, 100:140] = FAINT_THRESHOLD
+    above = picture.copy()
+    above[100:140, 100:140] += 1e-9
+    np.testing.assert_array_equal(prepare_digit(picture), prepare_digit(above))
+
+
+@pytest.mark.parametrize("speck, is_the_scale", [(1.0, True), (1.0 + 1e-9, False),
+                                                  (1.25, False)])  # 2, 2+ and 2.5 times
+def test_a_pixel_more_than_speck_contrast_times_the_strokes_level_is_a_speck(speck,
+                                                                              is_the_scale):
+    # A stroke of 0.5 beside one pixel: up to SPECK_CONTRAST (2) times the stroke's level,
+    # that pixel is the digit's strongest ink, the scale, as it is at 1 - 1e-9; past it, it
+    # is a black speck, the stroke's level is the scale, and the pixel is cut down to it:
+    # prepared as a pixel of the stroke's own level.
+    def prepared(level):
+        picture = np.zeros((80, 80))
+        picture[10:60, 20:24] = 0.5
+        picture[35, 24] = level
+        return prepare_digit(picture)
+
+    assert not np.array_equal(prepared(1 - 1e-9), prepared(0.5))  # the two cases differ
+    expected = prepared(1 - 1e-9) if is_the_scale else prepared(0.5)
+    np.testing.assert_array_equal(prepared(speck), expected)
 
 
 def test_a_black_speck_beside_a_light_pencil_stroke_does_not_set_the_scale(digits):
@@ -410,6 +483,11 @@ def test_an_image_whose_ink_cannot_be_told_from_its_paper_is_refused():
     speck[5, 5], speck[10, 10] = 0.0, 1 - 0.25 / 255
     with pytest.raises(ValueError, match="cannot tell the ink from the paper"):
         prepare_digit(speck)
+    # ... or by exactly half a step: 1/255 above the paper, 0.5/255 below
+    tie = np.zeros((20, 20))
+    tie[5, 5], tie[10, 10] = 1 / 255, -0.5 / 255
+    with pytest.raises(ValueError, match="cannot tell the ink from the paper"):
+        prepare_digit(tie)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
