@@ -147,8 +147,8 @@ def test_a_picture_one_pixel_wide_or_high():
 
 def test_the_paper_is_the_borders_median_level_not_its_mean():
     # A shadow along the left edge pulls the border's mean down towards the dark ink, so
-    # that a glare spot lighter than the paper reached farther from it and was taken for
-    # light ink; the median stays the paper's level.
+    # that from the mean a glare spot lighter than the paper would reach farther, and be
+    # taken for light ink; the median stays the paper's level.
     page = np.full((60, 60), 0.6)
     page[:, 0:2] = 0
     page[10:50, 30:34] = 0
@@ -302,7 +302,7 @@ def test_a_digit_in_two_pieces_keeps_the_smaller_one(rows, full, half):
 
 def test_a_piece_in_the_top_left_corner_counts_as_anywhere_else():
     # Blob cells are numbered from 1 up, the top-left one too: numbered 0, as the cells
-    # without ink are, a piece there was lost.
+    # without ink are, a piece there would be lost.
     picture = np.zeros((80, 80))
     picture[0:2, 0:2] = 1
     picture[20:50, 20:22] = 1
