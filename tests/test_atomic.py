@@ -158,6 +158,24 @@ def test_under_windows_rules_a_failed_replace_leaves_no_read_only_temporary_file
     assert target.read_text() == "old" and target.stat().st_mode & 0o777 == 0o444
 
 
+def test_under_windows_rules_ctrl_c_while_the_replace_is_tried_again_leaves_it_read_only(
+        tmp_path, windows_rules, monkeypatch):
+    # The target is made writable for the replace: Ctrl-C in the tries (1.5 s of waits)
+    # must put its read-only mode back, as a refused replace does.
+    target = tmp_path / "model.npz"
+    target.write_text("old")
+    target.chmod(0o444)
+
+    def interrupted(src, dst) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(target, lambda tmp: tmp.write_text("new"))
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+    assert target.read_text() == "old" and target.stat().st_mode & 0o777 == 0o444
+
+
 @pytest.mark.parametrize("name", ["folder", ".", ""])
 def test_a_folder_is_refused_before_anything_is_written(tmp_path, monkeypatch, name):
     # Without the check, the rename failed with a message naming the temporary file.

@@ -83,19 +83,16 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
                 os.chmod(real, stat.S_IWRITE)
                 read_only = mode
         _replace(tmp, real)
-    except OSError as err:
+    except BaseException as err:  # Ctrl-C too, in the tries of a replace on Windows
         _remove(tmp)
         if read_only is not None:  # not replaced (a file another program holds open, say)
             with contextlib.suppress(OSError):
                 os.chmod(real, read_only)
-        if err.errno in _FULL and err.filename in (None, str(tmp)):
+        if isinstance(err, OSError) and err.errno in _FULL and err.filename in (None, str(tmp)):
             # A full disk names no file, or the temporary one ("No space left on device",
             # from a write, the flush, or the file's creation when no inode is left): named
             # by the file the caller asked for.
             raise OSError(err.errno, err.strerror, str(target)) from err
-        raise
-    except BaseException:
-        _remove(tmp)
         raise
     _fsync_folder(folder)
     return target
