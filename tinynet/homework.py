@@ -1903,10 +1903,11 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
             nodeid, t = failed[0]
             # The first failure is shown; the names of the others say more of where the
             # bug is (a pooling test of forward and backward, and one of the tie rule).
+            first = _test_name(nodeid, nodeid)
             named = [(_test_name(n, nodeid), o) for n, o in failed[1:]]
             others = list(dict.fromkeys(
                 name + (" (skipped)" if o.outcome == "skipped" else "")
-                for name, o in named if name != _test_name(nodeid, nodeid)))
+                for name, o in named if name != first))
             note = needs + (f" (also failed: {', '.join(others[:3])}"
                             f"{f' and {len(others) - 3} more' if len(others) > 3 else ''})"
                             if others else "")
