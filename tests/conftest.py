@@ -43,11 +43,13 @@ settings.load_profile("tinynet")
 
 @pytest.fixture
 def refuse_files_in(monkeypatch):
-    """A function ``refuse(folder, code=errno.EACCES)`` after which creating a file in
-    ``folder`` fails with the system's error ``code``, as in a folder this process may not
-    write in or enter (EACCES), or on a read-only disk (EROFS). Tests run as root here, who
-    may create files anywhere, so chmod cannot make such a folder. ``os.access`` is left
-    alone: it says yes, as it does of such a folder on Windows."""
+    """A function ``refuse(folder, code=errno.EACCES)`` after which ``os.open`` with
+    ``O_CREAT`` of a file in ``folder`` (the probe of ``atomic.cannot_create_files``) fails
+    with the system's error ``code``, as in a folder this process may not write in or enter
+    (EACCES), or on a read-only disk (EROFS); ``open()`` and NumPy's writers are left alone.
+    Tests run as root here, who may create files anywhere, so chmod cannot make such a
+    folder. ``os.access`` is left alone too: it says yes, as it does of such a folder on
+    Windows."""
     refused: dict[Path, int] = {}
     real_open = os.open
 

@@ -1536,30 +1536,34 @@ def test_pytorch_model_methods_are_refused_with_the_tinynet_way(method, message)
         model.fc1  # noqa: B018
 
 
-def test_keras_model_methods_are_refused_with_a_tinynet_way_that_works(tmp_path):
+@pytest.mark.parametrize("method, way", [
+    ("train_on_batch", r"model\.train_step\(x, y\) trains on one batch and returns its loss "
+                       r"and the model's outputs$"),
+    ("test_on_batch", r"model\.evaluate\(x, y, batch_size=len\(x\)\)$"),
+    ("predict_on_batch", r"model\.predict\(x, batch_size=len\(x\)\)$"),
+    ("get_layer", r"model\.layers\[i\] is the layer at index i$"),
+    ("save_weights", r"model\.save\('model\.npz'\) saves the weights .*get_weights\(\)"),
+    ("load_weights", r"tinynet\.load_model\('model\.npz'\) .*model\.set_weights"),
+])
+def test_keras_model_methods_are_refused_with_the_tinynet_way(method, way):
+    model = Sequential([Dense(4, 2), Softmax()], seed=0)
+    with pytest.raises(AttributeError, match=rf"^Sequential: {method} is a Keras method; {way}"):
+        getattr(model, method)
+
+
+def test_the_tinynet_ways_of_keras_model_methods_do_what_they_did(tmp_path):
     model = Sequential([Dense(4, 2), Softmax()], seed=0)
     model.compile(CrossEntropy(), SGD(0.1))
     x, y = np.ones((3, 4), dtype=np.float32), np.array([0, 1, 1])
-    ways = {"train_on_batch": r"model\.train_step\(x, y\) trains on one batch and returns its "
-                              r"loss and the model's outputs$",
-            "test_on_batch": r"model\.evaluate\(x, y, batch_size=len\(x\)\)$",
-            "predict_on_batch": r"model\.predict\(x, batch_size=len\(x\)\)$",
-            "get_layer": r"model\.layers\[i\] is the layer at index i$",
-            "save_weights": r"model\.save\('model\.npz'\) saves the weights .*get_weights\(\)",
-            "load_weights": r"tinynet\.load_model\('model\.npz'\) .*model\.set_weights"}
-    for method, way in ways.items():
-        with pytest.raises(AttributeError, match=rf"^Sequential: {method} is a Keras method; "
-                                                 + way):
-            getattr(model, method)
-    # Each way does what the Keras method did.
     loss, out = model.train_step(x, y)
     assert isinstance(loss, float) and out.shape == (3, 2)
     assert model.evaluate(x, y, batch_size=len(x))[0] == pytest.approx(
         CrossEntropy().forward(model.predict(x), y))
     assert model.predict(x, batch_size=len(x)).shape == (3, 2)
-    saved = tinynet.load_model(model.save(tmp_path / "model.npz"))
-    saved.set_weights(model.get_weights())
-    np.testing.assert_array_equal(saved.predict(x), model.predict(x))
+    other = Sequential([Dense(4, 2), Softmax()], seed=1)  # weights of its own
+    assert not np.array_equal(other.predict(x), model.predict(x))
+    other.set_weights(tinynet.load_model(model.save(tmp_path / "model.npz")).get_weights())
+    np.testing.assert_array_equal(other.predict(x), model.predict(x))
 
 
 def test_a_model_class_of_ones_own_may_have_a_method_of_a_pytorch_name():
