@@ -121,7 +121,8 @@ def windows_rules(monkeypatch):
             raise PermissionError(13, "Access is denied", str(self))
         unlink(self, missing_ok=missing_ok)
 
-    monkeypatch.setattr("tinynet.atomic._WINDOWS", True, raising=False)
+    monkeypatch.setattr("tinynet.atomic._WINDOWS", True)
+    monkeypatch.setattr("tinynet.atomic._RETRY_DELAYS", (0, 0, 0))  # tries, without the waits
     monkeypatch.setattr(os, "fsync", windows_fsync)
     monkeypatch.setattr(os, "replace", windows_replace)
     monkeypatch.setattr(Path, "unlink", windows_unlink)

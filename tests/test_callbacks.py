@@ -1284,13 +1284,12 @@ def test_the_scheduler_sets_the_rate_of_an_optimiser_whose_ranges_leave_lr_out()
         def update(self, param, grad, state, work):
             param -= self.lr * self.scale * grad
 
-    rng = np.random.default_rng(0)
-    x, y = rng.normal(size=(16, 3)), rng.integers(0, 2, size=16)
-    model = Sequential([Dense(3, 2, dtype=np.float64), Softmax()], seed=0)
-    model.compile(CrossEntropy(), Plain())
-    history = model.fit(x, y, epochs=2, verbose=0,
-                        callbacks=[LearningRateScheduler(lambda epoch: 0.01 * (epoch + 1))])
-    assert history.history["lr"] == [0.01, 0.02] and model.optimizer.lr == 0.02
+    x, y = data()
+    m = model()
+    m.compile(CrossEntropy(), Plain())
+    history = m.fit(x, y, epochs=2, verbose=0,
+                    callbacks=[LearningRateScheduler(lambda epoch: 0.01 * (epoch + 1))])
+    assert history.history["lr"] == [0.01, 0.02] and m.optimizer.lr == 0.02
     with pytest.raises(ValueError, match=r"^LearningRateScheduler: the schedule's lr for "
                                          r"epoch 0 must be a number in \[0.0, inf\), got -1.0$"):
-        model.fit(x, y, epochs=1, verbose=0, callbacks=[LearningRateScheduler(lambda e: -1.0)])
+        m.fit(x, y, epochs=1, verbose=0, callbacks=[LearningRateScheduler(lambda e: -1.0)])

@@ -147,7 +147,7 @@ def test_a_float32_layer_or_model_that_fails_is_told_to_use_float64():
         "; the model computes in float32, whose rounding alone fails the check: build its "
         "layers with dtype=np.float64")
     # A float64 layer that fails has a wrong backward: no such note.
-    wrong = check_layer(TanhSlightlyOff(), x)
+    wrong = check_layer(TanhTimes(1 + 1e-4), x)
     assert not wrong.passed and wrong.note == "" and "float32" not in str(wrong)
     passed = check_layer(Dense(5, 3, dtype=np.float64, rng=np.random.default_rng(0)), x)
     assert passed.passed and "float32" not in str(passed)
@@ -210,11 +210,16 @@ class SigmoidWithoutDerivative(Sigmoid):
         return dy.copy()
 
 
-class TanhSlightlyOff(Tanh):
-    """dx one part in ten thousand too large, as a wrong constant deep in a formula makes it."""
+class TanhTimes(Tanh):
+    """dx the right one times ``k``: a sign (-1), a term counted twice (2), none (0), or a
+    wrong constant deep in a formula (1 + 1e-4)."""
+
+    def __init__(self, k: float) -> None:
+        super().__init__()
+        self.k = k
 
     def backward(self, dy):
-        return super().backward(dy) * (1 + 1e-4)
+        return super().backward(dy) * self.k
 
 
 class DropoutWithoutRescale(Dropout):
@@ -225,17 +230,10 @@ class DropoutWithoutRescale(Dropout):
         return dy.copy() if mask is None else dy * (mask != 0)
 
 
-class TanhOffByPartsPerMillion(Tanh):
-    """dx five parts in a million too large: a relative error of 2.5e-6."""
-
-    def backward(self, dy):
-        return super().backward(dy) * (1 + 5e-6)
-
-
 @pytest.mark.part("gradcheck")
 def test_the_default_tolerance_catches_an_error_of_a_few_parts_per_million():
     x = np.random.default_rng(0).standard_normal((4, 5))
-    result = check_layer(TanhOffByPartsPerMillion(), x)
+    result = check_layer(TanhTimes(1 + 5e-6), x)  # a relative error of 2.5e-6
     assert not result.passed and 2e-6 < result.errors["x"] < 3e-6, str(result)
     assert check_layer(Tanh(), x).errors["x"] < 1e-8  # the check itself is far finer
 
@@ -245,7 +243,7 @@ def test_the_default_tolerance_catches_an_error_of_a_few_parts_per_million():
 @given(floats64(matrix_shapes()), seeds())
 def test_checker_catches_a_gradient_off_by_one_part_in_ten_thousand(x, seed):
     # The tolerance is tight enough to matter: a relative error of 5e-5 fails it.
-    result = check_layer(TanhSlightlyOff(), x, seed=seed % 1000)
+    result = check_layer(TanhTimes(1 + 1e-4), x, seed=seed % 1000)
     assert not result.passed and result.errors["x"] > 1e-5, str(result)
     assert check_layer(Tanh(), x, seed=seed % 1000).passed  # and the right one passes
 
@@ -296,17 +294,6 @@ def test_checker_catches_a_missing_activation_derivative(x, seed):
     assert not result.passed and result.max_error > 1e-2
 
 
-class TanhTimes(Tanh):
-    """dx the right one times ``k``: a sign (-1), a term counted twice (2), or none (0)."""
-
-    def __init__(self, k: float) -> None:
-        super().__init__()
-        self.k = k
-
-    def backward(self, dy):
-        return super().backward(dy) * self.k
-
-
 @pytest.mark.parametrize("k, said", [(-1, "dx is -1 times the numerical gradient throughout"),
                                      (2, "dx is 2 times the numerical gradient throughout"),
                                      (0, "dx is 0 throughout, and the numerical gradient is "
@@ -316,11 +303,15 @@ def test_a_gradient_off_by_a_constant_factor_is_said_to_be(k, said):
     # how much, which one relative error does not.
     x = np.random.default_rng(0).standard_normal((4, 5))
     assert said in str(check_layer(TanhTimes(k), x))
+
+
+def test_a_mean_for_a_sum_is_said_to_be_a_factor_and_no_factor_is_said_where_there_is_none():
+    x = np.random.default_rng(0).standard_normal((4, 5))
     # A mean for db's sum, over 4 rows: 1/4.
     mean_bias = DenseMeanBias(5, 3, dtype=np.float64, rng=np.random.default_rng(0))
     assert "db is 0.25 times the numerical gradient" in str(check_layer(mean_bias, x))
     # Not said of an error that is no one factor, nor of a factor within 1% of 1.
-    for layer in (SigmoidWithoutDerivative(), TanhSlightlyOff(), Tanh()):
+    for layer in (SigmoidWithoutDerivative(), TanhTimes(1 + 1e-4), Tanh()):
         assert "times the numerical" not in str(check_layer(layer, x))
 
 
