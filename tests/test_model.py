@@ -582,6 +582,22 @@ def test_a_model_without_parameters_computes_in_float32_too():
     assert model.predict(np.array([[-1.5, 2.0]])).dtype == np.float32
 
 
+@pytest.mark.parametrize("first, last", [(np.float64, np.float32), (np.float32, np.float64)])
+def test_a_model_of_layers_of_two_dtypes_computes_each_layer_in_its_own(first, last):
+    # As Keras's layers do: each converts its input. model.dtype, the first parameter's, is
+    # the dtype x is handed to the first layer in; training keeps each parameter's dtype.
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 3)), rng.integers(0, 2, size=16)
+    model = Sequential([Dense(3, 4, dtype=first), ReLU(), Dense(4, 2, dtype=last), Softmax()],
+                       seed=0)
+    assert model.dtype == first
+    model.compile(CrossEntropy(), Adam())
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    assert [p.dtype for p, _ in model.parameters()] == [first, first, last, last]
+    assert model.layers[0].grads["W"].dtype == first
+    assert model.layers[2].grads["W"].dtype == last
+    assert model.predict(x).dtype == last
+
 # ------------------------------------------------------------------------------- shuffling
 class RowRecorder(Layer):
     """The identity, recording which samples (column 0 holds their index) it trains on, and

@@ -494,7 +494,10 @@ class Sequential(RefusesOtherLibraries):
 
     @property
     def dtype(self) -> np.dtype:
-        """The dtype of the parameters (float32 unless the layers were built otherwise)."""
+        """The dtype of the parameters (float32 unless the layers were built otherwise), in
+        which ``fit``, ``evaluate`` and ``predict`` hand ``x`` to the first layer. In a model
+        whose layers were built with different dtypes, it is the first parameter's: each
+        layer converts its input to its own dtype and computes in it, as Keras's layers do."""
         for p, _ in self.parameters():
             return p.dtype
         return np.dtype(np.float32)
