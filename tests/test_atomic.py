@@ -271,6 +271,33 @@ def test_each_write_uses_a_temporary_name_of_its_own(tmp_path):
     assert all(p.name.startswith(".a.") and p.parent == tmp_path for p in seen)
 
 
+
+@pytest.mark.parametrize("letter", ["a", "é"])  # 1 and 2 bytes in UTF-8
+def test_a_name_as_long_as_the_system_takes_is_written_and_replaced(tmp_path, letter):
+    # The temporary name, 18 characters longer than the file's, would be refused ("File
+    # name too long", naming a file the caller never asked for).
+    if hasattr(os, "pathconf"):
+        room = os.pathconf(tmp_path, "PC_NAME_MAX")  # bytes in a name
+    else:
+        room = 259 - len(str(tmp_path)) - 1  # characters in a path: Windows's MAX_PATH
+    target = tmp_path / (letter * ((room - 4) // len(letter.encode())) + ".npz")
+    target.write_text("old")
+    seen = []
+    write_atomic(target, lambda tmp: (seen.append(tmp), tmp.write_text("new")))
+    assert target.read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
+    assert len(seen[0].name) <= len(target.name)
+    assert seen[0].name.startswith("." + letter * 16) and seen[0].suffix == ".npz"
+
+
+def test_a_short_name_stays_whole_in_the_temporary_name(tmp_path):
+    # Shortened only when long, to no less than 16 characters: a temporary file left by a
+    # killed process says whose it is.
+    seen = []
+    stem = "r3_cnn_best_loss"
+    write_atomic(tmp_path / f"{stem}.npz", lambda tmp: (seen.append(tmp), tmp.write_text("")))
+    assert seen[0].name.startswith(f".{stem}.")
+
 def test_cannot_create_files_tries_and_leaves_nothing(tmp_path, refuse_files_in):
     assert cannot_create_files(tmp_path) is None
     assert list(tmp_path.iterdir()) == []

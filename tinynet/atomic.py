@@ -24,8 +24,9 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
     A rename within one folder is atomic: readers see the old file or the new one, never a
     half-written one, and a run interrupted while writing (even by Ctrl-C) leaves the old
     file as it was. The temporary file is removed if anything fails. Its name is unique (two
-    processes writing the same file never collide) and keeps ``target``'s suffix, from
-    which writers such as matplotlib take the format.
+    processes writing the same file never collide), keeps ``target``'s suffix, from which
+    writers such as matplotlib take the format, and is no longer than ``target``'s name when
+    that is long (so a name the system takes for ``target`` is taken for it too).
 
     A ``target`` that is a symbolic link is followed, as ``open(target, "w")`` follows it:
     the file it points to is replaced (created, if missing), and the link stays a link. The
@@ -55,7 +56,12 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
         link = f" (a link to {real})" if real != target else ""
         raise FileNotFoundError(f"cannot write {target}{link}: no folder {folder}")
     # The suffix is target's: the name the caller gave says the format (matplotlib reads it).
-    tmp = folder / f".{real.stem}.{uuid.uuid4().hex[:12]}.tmp{target.suffix}"
+    token = f".{uuid.uuid4().hex[:12]}.tmp{target.suffix}"
+    # A long stem is shortened (down to 16 characters) so that the temporary name is no
+    # longer than the file's: the file's name fits the system's limits (255 bytes on POSIX,
+    # a path of 259 characters on Windows), which a name 18 characters longer may not.
+    keep = max(16, len(real.name) - len(token) - 1)
+    tmp = folder / f".{real.stem[:keep]}{token}"
     read_only = None  # the mode of a read-only target made writable for Windows, to put back
     try:
         try:
