@@ -728,6 +728,18 @@ def test_set_state_refuses_a_negative_mean_of_squares(make, name):
         opt.set_state([p], states, iterations=1)
 
 
+def test_a_refused_set_state_leaves_an_optimiser_that_never_stepped_free_for_any_model():
+    # Checking a state made it, zeros, for each parameter: a refused restore would tie the
+    # optimiser to parameters it never stepped, and another model's compile would refuse it.
+    opt = SGD(0.1, momentum=0.9)
+    a, b = (Sequential([Dense(2, 3)], seed=seed) for seed in (0, 1))
+    with pytest.raises(ValueError, match=r"state names \['m'\], expected \['velocity'\]$"):
+        opt.set_state([p for p, _ in a.parameters()], [{"m": np.zeros((2, 3))}] * 2, 0)
+    assert opt.has_state_only_for([])
+    b.compile("mse", opt)
+    assert b.optimizer is opt
+
+
 @pytest.mark.parametrize("q_state, iterations, message", [
     # The first parameter's state fits, the second's does not.
     ({"m": np.zeros(2, np.float32)}, 5, r"state names \['m'\], expected \['m', 'v'\]"),

@@ -174,8 +174,12 @@ class Optimizer(RefusesOtherLibraries):
         iterations = int_at_least(f"{type(self).__name__}: iterations", iterations, 0)
         if len(states) != len(params):
             raise ValueError(f"{self!r}: {len(states)} states for {len(params)} parameters")
-        pairs = [(self.state(p), saved) for p, saved in zip(params, states, strict=True)]
-        for state, saved in pairs:
+        # A parameter never stepped is checked against a fresh state, stored only once all
+        # is checked: stored by a refused restore, it would tie the optimiser to the model
+        # (has_state_only_for), and another model's compile would refuse it.
+        triples = [(p, self._state[id(p)][1] if id(p) in self._state else self._fresh_state(p),
+                    saved) for p, saved in zip(params, states, strict=True)]
+        for _, state, saved in triples:
             if set(saved) != set(state):
                 raise ValueError(f"{self!r}: state names {sorted(saved)}, expected "
                                  f"{sorted(state)}")
@@ -190,7 +194,8 @@ class Optimizer(RefusesOtherLibraries):
                                      "gradients)")
         # All checked first: a refused restore leaves the optimiser as it was (half a
         # checkpoint with the old step count would be neither run).
-        for state, saved in pairs:
+        for p, state, saved in triples:
+            self._state.setdefault(id(p), (p, state))
             for k, v in saved.items():
                 state[k][...] = v
         self.iterations = iterations
