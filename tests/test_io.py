@@ -414,20 +414,6 @@ def test_refuses_a_compressed_archive_whose_data_is_damaged(tmp_path, saved):
     refused(path, r"truncated or damaged \(Error -3 while decompressing data: invalid block")
 
 
-def test_a_file_that_cannot_be_read_is_a_permission_error_not_a_damaged_file(saved,
-                                                                               monkeypatch):
-    # Windows refuses to open a file another program holds (an antivirus, a sync client):
-    # a PermissionError, which is an OSError, but says nothing of what the file holds.
-    path, _, _ = saved
-
-    def locked(*args, **kwargs):
-        raise PermissionError(13, "Permission denied", str(path))
-
-    monkeypatch.setattr(np, "load", locked)
-    with pytest.raises(PermissionError, match="Permission denied"):
-        load_model(path)
-
-
 def test_loading_a_folder_says_it_is_one(tmp_path):
     (tmp_path / "runs").mkdir()
     with pytest.raises(IsADirectoryError, match=r"runs is a folder, not a model file$"):
@@ -699,6 +685,37 @@ def test_refuses_an_entry_compressed_by_a_method_zipfile_does_not_know(tmp_path,
         data[at + offset:at + offset + 2] = struct.pack("<H", 97)
     path.write_bytes(data)
     refused(path, r"truncated or damaged \(.*compression method")
+
+
+@pytest.mark.parametrize("damage", ["directory offset", "encrypted flag"])
+def test_refuses_an_archive_whose_directory_is_damaged(tmp_path, saved, damage):
+    # zipfile raises OSError ("Invalid argument", a seek before the file's start) for the
+    # first and RuntimeError ("password required") for the second, which named no file.
+    path, _, _ = saved
+    data = bytearray(path.read_bytes())
+    if damage == "directory offset":
+        at = data.rindex(b"PK\x05\x06") + 16  # the end record's offset of the directory
+        data[at:at + 4] = struct.pack("<I", struct.unpack_from("<I", data, at)[0] + 1000)
+    else:
+        data[data.index(b"PK\x01\x02") + 8] |= 1  # the first entry's "encrypted" bit
+    path.write_bytes(data)
+    refused(path, r"the archive is truncated or damaged \(")
+
+
+@pytest.mark.parametrize("opens", ["numpy.load", "zipfile.ZipFile"])
+def test_an_archive_that_cannot_be_opened_is_a_permission_error_not_a_damaged_file(
+        saved, monkeypatch, opens):
+    # Windows refuses to open a file another program holds (an antivirus, a sync client),
+    # here between load_model's first look and its reading of the headers or of the arrays:
+    # a PermissionError, which is an OSError, but says nothing of what the file holds.
+    path, _, _ = saved
+
+    def locked(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(opens, locked)
+    with pytest.raises(PermissionError, match="Permission denied"):
+        load_model(path)
 
 
 def test_refuses_an_entry_that_is_not_an_npy_array(tmp_path, saved):

@@ -298,6 +298,13 @@ def _check_header(path: Path) -> None:
 Header = tuple[tuple[int, ...], np.dtype]
 
 
+#: What zipfile and zlib raise on a damaged archive: besides BadZipFile, an OSError for a
+#: directory whose offset makes zipfile seek before the file's start, a RuntimeError for an
+#: entry flagged as encrypted, NotImplementedError for an unknown compression method.
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError,
+            NotImplementedError)
+
+
 def _read_headers(path: Path) -> dict[str, Header]:
     """The shape and dtype of every array of the archive, by key, from the .npy headers
     alone. Nothing else is decompressed yet: an array the architecture does not have is
@@ -331,7 +338,9 @@ def _read_headers(path: Path) -> dict[str, Header]:
                                   f"{shape} {dtype} ({size:,} bytes), but "
                                   f"{info.file_size - f.tell():,} bytes of data")
                 headers[key] = shape, dtype
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as err:
+    except PermissionError:  # the file cannot be read, which says nothing of what it holds
+        raise
+    except _DAMAGED as err:
         raise ModelFormatError(path, f"the archive is truncated or damaged ({err})") from err
     return headers
 
@@ -346,7 +355,7 @@ def _read_arrays(path: Path, keys: list[str]) -> dict[str, np.ndarray]:
             return {key: npz[key] for key in keys}
     except PermissionError:
         raise
-    except (ValueError, zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError) as err:
+    except (*_DAMAGED, ValueError, KeyError) as err:
         raise ModelFormatError(path, f"the archive is truncated or damaged ({err})") from err
 
 
