@@ -332,7 +332,7 @@ def test_numbers_too_large_for_float32_are_refused_before_anything_runs(bad):
     for call in (lambda: model.fit(x, y, verbose=0), lambda: model.evaluate(x, y),
                  lambda: model.predict(x)):
         with pytest.raises(ValueError, match=r"^x holds numbers too large for the model's "
-                                             r"float32 \(\|x\| <= 3.403e\+38\), the first in "
+                                             r"float32 \(beyond ±3.403e\+38\), the first in "
                                              r"sample 12$"):
             call()
     for w, w0 in zip(model.get_weights(), before, strict=True):
@@ -341,13 +341,29 @@ def test_numbers_too_large_for_float32_are_refused_before_anything_runs(bad):
     assert model.predict(x).shape == (64, 2)
 
 
+def test_long_doubles_beyond_float64_are_refused_as_too_large_not_as_infinite():
+    # Finite as long doubles, inf as Python floats: taken for NaN or inf, whose search for
+    # the first such sample found none and raised IndexError.
+    x = np.zeros((3, 2), np.longdouble)
+    x[1, 0] = np.longdouble("1e400")
+    y = np.eye(2, dtype=np.longdouble)[[0, 1, 0]]
+    model = compiled()
+    with pytest.raises(ValueError, match=r"^x holds numbers too large for the model's float32 "
+                                         r"\(beyond ±3.403e\+38\), the first in sample 1$"):
+        model.predict(x)
+    x[1, 0] = 0
+    y[2, 1] = -np.longdouble("1e400")
+    with pytest.raises(ValueError, match=r"^y holds numbers too large .*, the first in sample 2$"):
+        model.fit(x, y, verbose=0)
+
+
 def test_integers_too_large_for_a_float16_model_are_refused_as_floats_are():
     # Only float data was checked: 70000 as an int became inf in float16, 70000.0 was
     # refused. set_weights already checked both.
     model = Sequential([Dense(2, 2, dtype=np.float16)], seed=0)
     for x in (np.array([[1, 70000]]), np.array([[1.0, -70000.0]])):
         with pytest.raises(ValueError, match=r"^x holds numbers too large for the model's "
-                                             r"float16 \(\|x\| <= 6.55e\+04\), the first "
+                                             r"float16 \(beyond ±6.55e\+04\), the first "
                                              r"in sample 0$"):
             model.predict(x)
     assert model.predict(np.array([[1, 60000]])).shape == (1, 2)  # within float16: taken

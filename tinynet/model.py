@@ -944,13 +944,15 @@ class Sequential(RefusesOtherLibraries):
             return x
         if x.dtype.kind == "f":
             # x.min() and x.max() rather than np.isfinite(x).all(): no array as large as x is
-            # made, and a NaN anywhere makes both NaN.
-            low, high = float(x.min()), float(x.max())
-            if not (math.isfinite(low) and math.isfinite(high)):
+            # made, and a NaN anywhere makes both NaN. Checked in x's dtype: a long double
+            # beyond float64's range is finite, and inf only as a Python float.
+            low, high = x.min(), x.max()
+            if not (np.isfinite(low) and np.isfinite(high)):
                 bad = np.flatnonzero(~np.isfinite(x.reshape(len(x), -1)).all(axis=1))[0]
                 raise ValueError(f"{name} holds NaN or infinite values, the first in sample "
                                  f"{bad}")
-            too_large = _beyond(low, high, self.dtype)  # 1e39 in float64 is inf in float32
+            # 1e39 in float64 is inf in float32, and 1e400 in a long double inf in either
+            too_large = _beyond(float(low), float(high), self.dtype)
         else:  # integers: no NaN, and uint8 pixels convert without loss, unread
             too_large = _too_large(x, self.dtype)
         if too_large:
@@ -958,7 +960,7 @@ class Sequential(RefusesOtherLibraries):
             flat = x.reshape(len(x), -1)
             bad = np.flatnonzero(((flat > limit) | (flat < -limit)).any(axis=1))[0]
             raise ValueError(f"{name} holds numbers too large for the model's {self.dtype} "
-                             f"(|x| <= {limit:.4g}), the first in sample {bad}")
+                             f"(beyond ±{limit:.4g}), the first in sample {bad}")
         return x
 
     def _check_data(self, x: ArrayLike, y: ArrayLike, x_name: str,
