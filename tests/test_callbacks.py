@@ -557,16 +557,25 @@ def test_a_fit_that_fails_after_its_first_step_keeps_the_history_of_its_steps():
     assert m.history.epoch == [0] and m.steps_trained == 3 * STEPS
 
 
-def test_stop_training_ends_after_the_current_epoch():
-    class StopAtEpoch1(Callback):
+@pytest.mark.parametrize("hook, epochs", [("on_epoch_end", [0, 1]), ("on_train_begin", [])])
+def test_stop_training_ends_after_the_current_epoch_or_before_the_first(hook, epochs):
+    class Stop(Callback):
         def on_epoch_end(self, epoch, logs=None):
-            if epoch == 1:
+            if hook == "on_epoch_end" and epoch == 1:
                 self.model.stop_training = True
 
+        def on_train_begin(self, logs=None):
+            self.model.stop_training = hook == "on_train_begin"
+
     x, y = data()
-    history = model().fit(x, y, epochs=5, batch_size=BATCH, verbose=0,
-                          callbacks=[StopAtEpoch1()])
-    assert history.epoch == [0, 1]
+    m = model()
+    before = m.get_weights()
+    history = m.fit(x, y, epochs=5, batch_size=BATCH, verbose=0, callbacks=[Stop()])
+    assert history.epoch == epochs
+    assert m.steps_trained == len(epochs) * STEPS
+    if not epochs:
+        for w, w0 in zip(m.get_weights(), before, strict=True):
+            np.testing.assert_array_equal(w, w0)
 
 
 def test_history_keys_keep_the_order_of_the_logs():

@@ -225,6 +225,22 @@ def test_early_stopping_resumed_after_the_best_epoch_warns_it_cannot_restore_it(
     assert_same_weights(resumed, last)  # the last epoch's, as the warning says
 
 
+def test_early_stopping_resumed_from_the_epoch_it_stopped_at_trains_no_further(tmp_path):
+    # A run killed after its last checkpoint but before fit returned, resumed as the docs
+    # say (initial_epoch=len(model.history.epoch)): it would train on past the epoch where
+    # the uninterrupted run stopped.
+    x, y = make_data()
+    _fit_with_early_stopping(make_model(Adam(lr=0.05), dropout=False), x, y, tmp_path)
+    resumed, last = load_model(tmp_path / "e4.npz"), load_model(tmp_path / "e4.npz")
+    (tmp_path / "again").mkdir()
+    with pytest.warns(UserWarning, match="the best epoch, 2, are not restored"):
+        again = _fit_with_early_stopping(resumed, x, y, tmp_path / "again", initial_epoch=4)
+    assert (again.best_epoch, again.stopped_epoch) == (1, 3)
+    assert resumed.history.epoch == [0, 1, 2, 3]
+    assert os.listdir(tmp_path / "again") == []
+    assert_same_weights(resumed, last)
+
+
 def test_a_checkpoint_holds_the_values_callbacks_before_it_added_to_the_epochs_logs(
         tmp_path):
     # A metric of one's own (logs["score"] = ...) set by a callback before the checkpoint:

@@ -13,7 +13,7 @@
 ``on_epoch_end`` the epoch's values with ``"val_..."`` ones when there is validation data;
 the other hooks get ``logs=None``, passed as an argument, as Keras passes it.
 A callback reaches the model as ``self.model``; setting ``model.stop_training = True``
-ends training after the current epoch.
+ends training after the current epoch (set in ``on_train_begin``, before the first).
 """
 
 from __future__ import annotations
@@ -485,8 +485,15 @@ class EarlyStopping(Callback):
         self.stopped_epoch = None
         # A resumed run goes on from the epochs before it, as the uninterrupted run would:
         # the same best, and the same epochs counted towards the patience.
+        stops = False
         for epoch, value in _epochs_before(self, self.monitor):
-            self._count(epoch, value)
+            stops = not self._count(epoch, value) and self.wait >= self.patience
+        if stops:
+            # The uninterrupted run stopped at the end of the epoch before this run's first
+            # (a run killed after that epoch's checkpoint, before fit returned): so does this
+            # one, before its first epoch.
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
         # fit starts from the weights at the end of epoch k - 1, the checkpoint's; an earlier
         # best epoch's weights are in no file this run can see (see on_train_end).
         initial_epoch = self.params.get("initial_epoch", 0)

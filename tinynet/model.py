@@ -699,6 +699,8 @@ class Sequential(RefusesOtherLibraries):
         for cb in all_callbacks:
             cb.on_train_begin(None)
         for epoch in range(initial_epoch, epochs):
+            if self.stop_training:  # set at the end of the epoch before, or before the first
+                break
             rng = self._epoch_generator(epoch, steps)
             for layer in self.layers:
                 layer.rng = rng  # dropout masks, random shifts
@@ -746,8 +748,6 @@ class Sequential(RefusesOtherLibraries):
                 logs.update({f"val_{k}": v for k, v in val.items()})
             for cb in all_callbacks:
                 cb.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
         for cb in all_callbacks:
             cb.on_train_end(None)
 
