@@ -1416,6 +1416,22 @@ def test_add_builds_the_model_that_a_list_of_the_same_layers_builds():
                                   listed.fit(x, y, epochs=2, verbose=0).history["loss"])
 
 
+def test_dropout_masks_drawn_before_an_add_leave_the_added_layers_weights_as_the_seed_gives():
+    # The masks came from the stream the weights come from: a model(x, training=True)
+    # before add() would change the weights of the layer added.
+    x = np.ones((4, 2), np.float32)
+    models = [Sequential([Dense(2, 4), Dropout(0.5)], seed=0) for _ in range(2)]
+    masks = [models[0](x, training=True), models[0](x, training=True)]
+    assert not np.array_equal(*masks)  # two draws
+    for model in models:
+        model.add(Dense(4, 3))
+    for w, w0 in zip(models[0].get_weights(), models[1].get_weights(), strict=True):
+        np.testing.assert_array_equal(w, w0)
+    # The masks outside fit follow the seed too.
+    again = Sequential([Dense(2, 4), Dropout(0.5)], seed=0)
+    np.testing.assert_array_equal(again(x, training=True), masks[0])
+
+
 def test_add_refuses_what_sequential_refuses_and_leaves_the_model_as_it_was():
     model = Sequential([Dense(2, 4), ReLU()], seed=0)
     other = Sequential([Dense(4, 2)], seed=0)

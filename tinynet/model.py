@@ -81,9 +81,10 @@ KERAS_METHODS = {
 }
 
 # Keys of the seed's independent random streams (numpy.random.SeedSequence spawn keys): the
-# initial weights, the epochs of fit, and the epochs of a fit on a model that has taken fewer
-# steps than the epoch it starts at implies (see Sequential._epoch_generator).
-_INIT_STREAM, _EPOCH_STREAM, _BEHIND_STREAM = 0, 1, 2
+# initial weights, the epochs of fit, the epochs of a fit on a model that has taken fewer
+# steps than the epoch it starts at implies (see Sequential._epoch_generator), and the
+# layers' draws outside fit (a Dropout's masks in model(x, training=True)).
+_INIT_STREAM, _EPOCH_STREAM, _BEHIND_STREAM, _LAYER_STREAM = 0, 1, 2, 3
 
 
 def _is_optimizer(value: object) -> bool:
@@ -260,6 +261,9 @@ class Sequential(RefusesOtherLibraries):
             seed = int(np.random.SeedSequence().entropy)
         self.seed = int_at_least("seed", seed, 0)
         self.rng = self._generator(_INIT_STREAM)
+        # A stream of its own: drawn from self.rng, a Dropout's masks before an add() would
+        # change the weights the added layer gets.
+        self._layer_rng = self._generator(_LAYER_STREAM)
         self._take(self.layers)
         self.loss: Loss | None = None
         self.optimizer: Optimizer | None = None
@@ -308,7 +312,8 @@ class Sequential(RefusesOtherLibraries):
 
     def _take(self, layers: Sequence[Layer]) -> None:
         """Draw the weights of ``layers`` from the model's seed, after those of the layers
-        before them, and give them the model's Generator (for a Dropout's masks outside fit).
+        before them, and give them the Generator of the model's draws outside fit (for a
+        Dropout's masks).
 
         Marked as the model's only once every check passed and every draw worked: the layers
         of a refused model stay free, and when an ``init_params`` of one's own raises, the
@@ -321,7 +326,7 @@ class Sequential(RefusesOtherLibraries):
             self.rng.bit_generator.state = state
             raise
         for layer in layers:
-            layer.rng = self.rng
+            layer.rng = self._layer_rng
             layer._in_a_model = True
 
     def add(self, layer: Layer) -> None:
