@@ -313,6 +313,22 @@ def test_cross_entropy_refuses_bad_predictions():
         CrossEntropy().forward(np.array([["a", "b"]]), np.array([1]))
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("one_hot", [False, True])
+def test_cross_entropy_of_probabilities_with_a_nan_is_nan_as_from_logits(reduction, one_hot):
+    # A NaN outside the true class (a model that diverged): the loss read only the true
+    # class and was finite, so fit would not see the divergence the logits form reports.
+    p = np.array([[np.nan, 0.5, 0.5], [0.2, 0.3, 0.5]])
+    y = np.array([1, 2])
+    targets = np.eye(3)[y] if one_hot else y
+    assert np.isnan(CrossEntropy(reduction=reduction).forward(p, targets))
+    assert np.isnan(CrossEntropy(from_logits=True, reduction=reduction).forward(p, targets))
+    # The other rows are still checked: a NaN row hides no row that is no distribution.
+    p[1] = [0.2, 0.2, 0.2]
+    with pytest.raises(ValueError, match=r"summing to 1, got a sum of 0\.6 in row 1"):
+        CrossEntropy(reduction=reduction).forward(p, targets)
+
+
 # ------------------------------------------------------------------------------------- MSE
 @pytest.mark.part("mse")
 @SETTINGS

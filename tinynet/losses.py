@@ -175,27 +175,32 @@ class CrossEntropy(Loss):
             raise ValueError(
                 f"{self!r}: y_pred has {N} samples but y_true has {len(y_true)}"
             )
-        if not self.from_logits and y_pred.size and (y_pred.min() < 0
-                                                     or y_pred.max() > 1 + PROBABILITY_SLACK):
+        if self.from_logits or not y_pred.size:
+            return y_pred, y_true
+        low, high = y_pred.min(), y_pred.max()  # NaN when any entry is NaN
+        if low < 0 or high > 1 + PROBABILITY_SLACK:
             # Logits (or a ReLU's outputs) read as probabilities give a NaN or infinite loss,
             # which would look like divergence; say what is really wrong.
             raise ValueError(
                 f"{self!r}: y_pred must hold probabilities in [0, 1], got values from "
-                f"{y_pred.min():.4g} to {y_pred.max():.4g}: end the model with Softmax(), or "
+                f"{low:.4g} to {high:.4g}: end the model with Softmax(), or "
                 "use CrossEntropy(from_logits=True) on logits"
             )
-        if not self.from_logits and N:
-            # Sigmoid outputs are in [0, 1] but each is its own probability: the loss only
-            # pushes the true class's up, and with nothing to pull the others down it falls
-            # to 0 as every output goes to 1, at chance accuracy.
-            sums = y_pred.sum(axis=1, dtype=np.float64)  # (N,)
-            worst = int(np.argmax(np.abs(sums - 1)))
-            if abs(sums[worst] - 1) > PROBABILITY_SLACK:
-                raise ValueError(
-                    f"{self!r}: each row of y_pred must be a distribution over the {K} "
-                    f"classes, summing to 1, got a sum of {sums[worst]:.4g} in row {worst}: "
-                    "end the model with Softmax(), or use CrossEntropy(from_logits=True) on "
-                    "logits")
+        if np.isnan(low):
+            # A row holding a NaN (from a model that diverged) is taken as NaN throughout:
+            # the loss reads only the true class of each row, and a NaN elsewhere would give
+            # a finite loss where the logits form, as a sum over every class, gives NaN.
+            y_pred = np.where(np.isnan(y_pred).any(axis=1, keepdims=True), np.nan, y_pred)
+        # Sigmoid outputs are in [0, 1] but each is its own probability: the loss only pushes
+        # the true class's up, and with nothing to pull the others down it falls to 0 as
+        # every output goes to 1, at chance accuracy. (A NaN row is no evidence either way.)
+        sums = y_pred.sum(axis=1, dtype=np.float64)  # (N,)
+        worst = int(np.argmax(np.nan_to_num(np.abs(sums - 1))))
+        if abs(sums[worst] - 1) > PROBABILITY_SLACK:
+            raise ValueError(
+                f"{self!r}: each row of y_pred must be a distribution over the {K} classes, "
+                f"summing to 1, got a sum of {sums[worst]:.4g} in row {worst}: end the model "
+                "with Softmax(), or use CrossEntropy(from_logits=True) on logits")
         return y_pred, y_true
 
     def get_config(self) -> dict[str, Any]:
