@@ -301,6 +301,23 @@ def test_a_refused_step_changes_nothing(make, param, bad_grad, message):
     assert all(not v.any() for v in opt.state(a).values())  # Adam's moments untouched
 
 
+@pytest.mark.parametrize("make", [SGD, Adam])
+def test_a_step_takes_a_gradient_as_a_list_and_refuses_a_parameter_that_is_no_array(make):
+    # Both were read for .shape first: an AttributeError that named neither.
+    a = np.ones(3)
+    opt = make(0.1)
+    with pytest.raises(TypeError, match=r"a parameter must be a NumPy array \(the step "
+                                        r"updates it in place\), got list$"):
+        opt.step([(a, np.ones(3)), ([1.0, 2.0], np.ones(2))])
+    np.testing.assert_array_equal(a, np.ones(3))
+    with pytest.raises(ValueError, match=r"gradient of shape \(1, 2\) for a parameter of "
+                                         r"shape \(3,\)$"):
+        opt.step([(a, [[1.0, 2.0]])])
+    assert opt.iterations == 0
+    opt.step([(a, [1.0, 1.0, 1.0])])
+    assert (a < 1).all() and opt.iterations == 1
+
+
 @pytest.mark.parametrize("make", [RMSprop, Adam])
 def test_a_mean_of_squared_gradients_refuses_float16_parameters(make):
     # Adam's first step on a float16 parameter with a gradient of 1e-3 was -0.265, not

@@ -96,18 +96,21 @@ class Optimizer(RefusesOtherLibraries):
         parameter's shape, a float parameter that can be written): a refused step changes
         nothing.
         """
-        pairs = list(pairs)
+        checked = []
         for param, grad in pairs:
+            if not isinstance(param, np.ndarray):
+                raise TypeError(f"{self!r}: a parameter must be a NumPy array (the step "
+                                f"updates it in place), got {type(param).__name__}")
             if grad is None:
                 raise RuntimeError(f"{self!r}: a parameter of shape {param.shape} has no "
                                    "gradient yet: call model.backward before opt.step")
+            # Each would fail inside update, once the parameters before it had moved.
+            grad = real_array(grad, f"the gradient of a parameter of shape {param.shape}", self)
             if param.shape != grad.shape:
                 raise ValueError(
                     f"{self!r}: gradient of shape {grad.shape} for a parameter of shape "
                     f"{param.shape}"
                 )
-            # Each would fail inside update, once the parameters before it had moved.
-            real_array(grad, f"the gradient of a parameter of shape {param.shape}", self)
             if param.dtype.kind != "f":
                 raise ValueError(f"{self!r}: a parameter of shape {param.shape} has dtype "
                                  f"{param.dtype}, expected a float dtype (it moves by "
@@ -123,8 +126,9 @@ class Optimizer(RefusesOtherLibraries):
                                  f"{param.dtype}, too narrow for the mean of squared gradients "
                                  f"(the square of a gradient below 1.7e-4 is 0 in float16): "
                                  f"build the layers in float32")
+            checked.append((param, grad))
         self.iterations += 1
-        for param, grad in pairs:
+        for param, grad in checked:
             key = id(param)
             if key not in self._work:
                 self._work[key] = np.empty_like(param)
