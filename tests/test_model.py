@@ -1059,6 +1059,16 @@ def test_compile_warns_of_softmax_applied_twice(ends_in_softmax, from_logits):
         assert messages == []
 
 
+def test_a_softmax_applied_twice_refused_under_warnings_as_errors_leaves_the_model_uncompiled():
+    # As pytest's filterwarnings = error makes it: the model was compiled all the same.
+    model = Sequential([Dense(2, 3), Softmax()], seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(UserWarning, match="applies softmax to them again"):
+            model.compile(CrossEntropy(from_logits=True), SGD(0.1))
+    assert model.loss is None and model.optimizer is None
+
+
 def test_a_final_softmax_with_a_loss_on_logits_trains_as_built():
     # The slip warned of is legal, and runs as written: softmax applied to the probabilities
     # again. Only CrossEntropy() (from_logits=False) is fused with the final Softmax.

@@ -539,16 +539,18 @@ class Sequential(RefusesOtherLibraries):
         optimizer = optim_module.get(optimizer)
         self._check_own(optimizer, "optimizer")
         named = _named_metrics(metrics)
-        # Set once all three are checked: a refused compile leaves the model as it was.
-        self.loss, self.optimizer, self.metrics = loss, optimizer, named
+        # Warned before the model changes: under warnings as errors, the warning refuses the
+        # compile, which then leaves the model as it was.
         if (self.layers and isinstance(self.layers[-1], Softmax)
-                and isinstance(self.loss, CrossEntropy) and self.loss.from_logits):
+                and isinstance(loss, CrossEntropy) and loss.from_logits):
             # Legal, and trains: but on softmax(softmax(z)), whose gradients are damped and
             # whose loss never nears 0. A common slip when porting PyTorch code; Keras warns too.
             warnings.warn("the model ends in Softmax, so its outputs are probabilities, but the "
                           "loss is CrossEntropy(from_logits=True), which applies softmax to them "
                           "again; use CrossEntropy() (training fuses it with the Softmax, "
                           "stably), or drop the final Softmax", UserWarning, stacklevel=2)
+        # Set once all three are checked: a refused compile leaves the model as it was.
+        self.loss, self.optimizer, self.metrics = loss, optimizer, named
 
     @property
     def fused_softmax(self) -> bool:
