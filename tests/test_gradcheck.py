@@ -72,6 +72,25 @@ def test_numerical_gradient_perturbs_a_non_contiguous_array_in_place(layout):
                                   "entry of x back after nudging it")
 
 
+@pytest.mark.part("gradcheck")
+def test_numerical_gradient_puts_x_back_when_f_raises():
+    # x may be a layer's live parameter: a forward that fails on a nudged x would leave
+    # that entry off by eps.
+    x = np.array([1.0, 2.0, 3.0])
+    calls = []
+
+    def f(v):
+        calls.append(v.copy())
+        if len(calls) == 3:  # the second entry, nudged up
+            raise RuntimeError("forward failed")
+        return float(np.sum(v**2))
+
+    with pytest.raises(RuntimeError, match="forward failed"):
+        numerical_gradient(f, x)
+    assert calls[2][1] != 2.0
+    np.testing.assert_array_equal(x, [1.0, 2.0, 3.0])
+
+
 @pytest.mark.parametrize("x", [np.array([1, 2]), np.array([True, False]),
                                np.array([1 + 0j, 2 + 0j])], ids=["int", "bool", "complex"])
 def test_numerical_gradient_refuses_an_array_that_cannot_be_nudged(x):
@@ -442,6 +461,26 @@ class ReturnsNone(Scale):
 
 
 X = np.random.default_rng(0).standard_normal((4, 5))
+
+
+class DropoutWithoutBackward(Dropout):
+    def backward(self, dy):
+        return None
+
+
+@pytest.mark.parametrize("make, error", [(Dropout, None),
+                                         (DropoutWithoutBackward, "backward returned None")])
+def test_check_layer_gives_the_layer_its_own_generator_back(make, error):
+    # The check runs each forward with a Generator of its seed; kept, a Dropout of a model
+    # would go on drawing from it, not from the model's stream.
+    layer = make(0.5)
+    rng = layer.rng
+    if error:
+        with pytest.raises(TypeError, match=error):
+            check_layer(layer, np.ones((2, 3)), training=True)
+    else:
+        assert check_layer(layer, np.ones((2, 3)), training=True).passed
+    assert layer.rng is rng
 
 
 def test_check_layer_fails_a_backward_that_leaves_a_parameter_without_gradient():

@@ -96,20 +96,25 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
         raise ValueError(f"numerical_gradient: {name} is read-only, but it must be perturbed "
                          "in place (make it writeable, or pass a writeable copy)")
     grad = np.zeros(x.shape, dtype=np.float64)
-    # BEGIN SOLUTION gradcheck
-    # HINT: for each index i in np.ndindex(x.shape), nudge x[i] in place: grad[i] = (f(x) with
-    # HINT: x[i] + eps, minus f(x) with x[i] - eps) / (2 * eps); then put x[i] back
-    # Index x itself, not a flattened copy: x.reshape(-1) of a non-contiguous x (a
-    # transposed or Fortran-ordered parameter) is a copy, whose nudges f would never see.
-    for i in np.ndindex(x.shape):
-        saved = x[i]
-        x[i] = saved + eps
-        f_plus = f(x)
-        x[i] = saved - eps
-        f_minus = f(x)
-        x[i] = saved
-        grad[i] = (f_plus - f_minus) / (2 * eps)
-    # END SOLUTION
+    original = x.copy()  # put back if f raises: x may be a layer's live parameter
+    try:
+        # BEGIN SOLUTION gradcheck
+        # HINT: for each index i in np.ndindex(x.shape), nudge x[i] in place: grad[i] = (f(x)
+        # HINT: with x[i] + eps, minus f(x) with x[i] - eps) / (2 * eps); then put x[i] back
+        # Index x itself, not a flattened copy: x.reshape(-1) of a non-contiguous x (a
+        # transposed or Fortran-ordered parameter) is a copy, whose nudges f would never see.
+        for i in np.ndindex(x.shape):
+            saved = x[i]
+            x[i] = saved + eps
+            f_plus = f(x)
+            x[i] = saved - eps
+            f_minus = f(x)
+            x[i] = saved
+            grad[i] = (f_plus - f_minus) / (2 * eps)
+        # END SOLUTION
+    except BaseException:
+        x[...] = original
+        raise
     return grad
 
 
@@ -319,6 +324,17 @@ def check_layer(layer: Layer, x: np.ndarray, training: bool = False, seed: int =
     where = f"{owner}: {_describe(layer)}"
     _check_params(where, layer)
     x = _checked_x(owner, x)  # our own copy, perturbed in place
+    rng = getattr(layer, "rng", None)  # the layer's own, put back at the end
+    try:
+        return _check_layer(where, layer, x, eps, tolerance, seed, training)
+    finally:
+        if rng is not None:
+            layer.rng = rng
+
+
+def _check_layer(where: str, layer: Layer, x: np.ndarray, eps: float, tolerance: float,
+                 seed: int, training: bool) -> GradCheckResult:
+    """check_layer's comparison, once its arguments are checked."""
 
     def forward(inp: np.ndarray) -> np.ndarray:
         if getattr(layer, "rng", None) is not None:
