@@ -105,7 +105,9 @@ def test_mean_absolute_error_refuses_shapes_that_would_broadcast(y_pred, y_true,
 @pytest.mark.parametrize("name, fn", [("mae", mean_absolute_error),
                                       ("mean_absolute_error", mean_absolute_error),
                                       ("categorical_accuracy", accuracy),
-                                      ("sparse_categorical_accuracy", accuracy)])
+                                      ("sparse_categorical_accuracy", accuracy),
+                                      # in any case, as loss and optimiser names
+                                      ("MAE", mean_absolute_error), ("Accuracy", accuracy)])
 def test_keras_metric_names_are_logged_as_given(name, fn):
     assert get(name) == (name, fn)
     rng = np.random.default_rng(0)

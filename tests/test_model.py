@@ -1024,6 +1024,16 @@ def test_compile_takes_one_metric_a_list_or_none(metrics, names):
     assert [name for name, _ in model.metrics] == names
 
 
+def test_compile_refuses_a_dict_of_metrics_whose_keys_it_would_take_for_names():
+    # Keras's metrics for each output, {"output": "accuracy"}: refused as "got 'output'",
+    # the key, which said nothing of the dict.
+    model = mlp(0)
+    with pytest.raises(ValueError, match=r"^metrics must be a list of metric names or "
+                                         r"functions, got a dict \{'out': 'accuracy'\} "):
+        model.compile(CrossEntropy(), SGD(0.1), metrics={"out": "accuracy"})
+    assert model.loss is None
+
+
 def _metric_named_loss():
     def loss(y_pred, y_true):
         return 7.0
@@ -1405,6 +1415,22 @@ def test_a_layer_of_another_model_is_refused_instead_of_erasing_its_weights():
     with pytest.raises(ValueError, match="seed must be an int >= 0"):
         Sequential(layers, seed=-1)
     Sequential(layers, seed=0)
+
+
+@pytest.mark.parametrize("layers", [Dense(2, 3), 5, "abc"], ids=["a layer", "int", "str"])
+def test_sequential_refuses_layers_that_are_no_list_of_layers(layers):
+    # A layer alone by keyword (layers=Dense(2, 3)) or a number: "'Dense' object is not
+    # iterable"; a string, taken letter by letter: "layers[0] must be a tinynet Layer".
+    with pytest.raises(TypeError, match=r"^layers must be a list of layers, as in "
+                                        r"Sequential\(\[Dense\(784, 10\), Softmax\(\)\]\), "
+                                        rf"got {re.escape(repr(layers))}$"):
+        Sequential(layers=layers)
+
+
+def test_sequential_of_none_is_a_model_without_layers_yet_as_in_keras():
+    model = Sequential(None, seed=0)
+    model.add(Dense(2, 3))
+    assert len(model.layers) == 1
 
 
 def test_add_builds_the_model_that_a_list_of_the_same_layers_builds():

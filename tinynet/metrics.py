@@ -191,10 +191,11 @@ def _custom(metric: Callable, name: str) -> Metric:
 def get(metric: str | Metric) -> tuple[str, Metric]:
     """``(name, function)`` for a metric name (a key of ``METRICS``) or a callable
     ``metric(y_pred, y_true)``: the model's outputs first, as in ``loss.forward``. A callable
-    may return a number or one number per sample (their mean is taken). A name is logged as
-    it is given, as Keras logs it: ``"acc"`` as ``acc`` and ``val_acc``."""
-    if isinstance(metric, str) and metric in METRICS:
-        return metric, METRICS[metric]
+    may return a number or one number per sample (their mean is taken). A name, in any case
+    as loss and optimiser names are, is logged as it is given, as Keras logs it: ``"acc"`` as
+    ``acc`` and ``val_acc``."""
+    if isinstance(metric, str) and metric.lower() in METRICS:
+        return metric, METRICS[metric.lower()]
     if callable(metric):
         name = getattr(metric, "__name__", "metric")
         return name, _custom(metric, name)

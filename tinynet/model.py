@@ -101,6 +101,10 @@ def _named_metrics(metrics: Sequence[str | Callable] | str | Callable | None
         metrics = ()
     elif isinstance(metrics, str) or callable(metrics):
         metrics = (metrics,)  # "accuracy" is one metric, not the letters a, c, c, ...
+    elif isinstance(metrics, Mapping):  # its keys would be taken for metric names
+        raise ValueError(f"metrics must be a list of metric names or functions, got a dict "
+                         f"{dict(metrics)!r} (Keras's metrics for each output): a tinynet "
+                         f"model has one output, give the list for it")
     named = [metrics_module.get(m) for m in metrics]
     # Each value is logged under its name: two metrics of one name (two lambdas, or
     # "accuracy" twice) would be summed into one, and one named "loss" into the loss.
@@ -232,7 +236,7 @@ class Sequential(RefusesOtherLibraries):
     """A network that applies its layers one after another.
 
     Args:
-        layers: the layers, first to last; or none, to :meth:`add` them one by one.
+        layers: the layers, first to last; or none (or None), to :meth:`add` them one by one.
         seed: an int that drives every random choice of the model: the initial weights
             (every layer's parameters are drawn afresh from it here, so a layer with
             parameters that belongs to another model is refused), the shuffling of each
@@ -252,7 +256,12 @@ class Sequential(RefusesOtherLibraries):
     fused form would skip: with one, training runs the two steps as written.
     """
 
-    def __init__(self, layers: Iterable[Layer] = (), seed: int | None = None) -> None:
+    def __init__(self, layers: Iterable[Layer] | None = (), seed: int | None = None) -> None:
+        if layers is None:  # Keras's default: none yet
+            layers = ()
+        if isinstance(layers, Layer | str) or not isinstance(layers, Iterable):
+            raise TypeError(f"layers must be a list of layers, as in Sequential([Dense(784, "
+                            f"10), Softmax()]), got {layers!r}")
         self.layers: list[Layer] = []
         for i, layer in enumerate(layers):
             self._check_new_layer(f"layers[{i}]", layer)
