@@ -150,6 +150,18 @@ def test_integer_scores_are_taken_as_floats(function, dtype):
     np.testing.assert_allclose(out, function(z.astype(np.float64)), rtol=1e-12)
 
 
+def test_the_softmax_layer_refuses_input_without_a_batch_axis():
+    # The function takes one row, (K,); the layer took it as K samples of one score each and
+    # normalised over the batch. (N, ..., K) is taken, over the last axis.
+    with pytest.raises(ValueError, match=r"^Softmax\(\): input must have shape \(N, K\), a row "
+                                         r"of K scores for each of N samples, got shape \(3,\) "
+                                         r"\(one sample is x\[None\], of shape \(1, 3\)\)$"):
+        Softmax().forward(np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_allclose(softmax(np.array([1.0, 2.0, 3.0])).sum(), 1.0)
+    y = Softmax().forward(np.zeros((2, 4, 3)))
+    np.testing.assert_allclose(y, np.full((2, 4, 3), 1 / 3))
+
+
 @pytest.mark.parametrize("z, message", [
     (np.zeros((2, 0)), r"must have shape \(\.\.\., K\) with K >= 1 .*got shape \(2, 0\)"),
     (np.float64(1.0), r"must have shape \(\.\.\., K\) .*got shape \(\)"),

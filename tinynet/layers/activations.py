@@ -148,7 +148,8 @@ def log_softmax(z: np.ndarray) -> np.ndarray:
 class Softmax(Layer):
     """Turns each row of scores (logits) into probabilities; softmax over the last axis.
 
-    Shapes: x (N, K), y (N, K), rows of y sum to 1.
+    Shapes: x (N, K), y (N, K), rows of y sum to 1 (or (N, ..., K), over the last axis; a
+    batch axis first, so x of shape (N,) is refused, not normalised over its samples).
 
     Backward is the Jacobian-vector product. Within a row, with s = y,
     ds_i/dx_j = s_i (delta_ij - s_j), so
@@ -163,7 +164,12 @@ class Softmax(Layer):
     """
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        y = softmax(_scores(float_input(x, self), "input", self))
+        x = _scores(float_input(x, self), "input", self)
+        if x.ndim < 2:
+            raise ValueError(f"{self!r}: input must have shape (N, K), a row of K scores for "
+                             f"each of N samples, got shape {x.shape} (one sample is "
+                             f"x[None], of shape (1, {x.shape[0]}))")
+        y = softmax(x)
         self._save(y=y)
         return y
 
