@@ -2027,6 +2027,21 @@ def test_add_parser_wires_the_homework_subcommand() -> None:
         parser.parse_args(["homework"])  # an action is required
 
 
+@pytest.mark.parametrize("action", ["export", "grade"])
+def test_a_repeated_parts_or_exclude_adds_to_the_values_before_it(action: str) -> None:
+    # argparse kept only the last --parts or --exclude: a teacher's second --exclude handed
+    # out what the first left out, and a second --parts stubbed (or graded) one part alone.
+    parser = argparse.ArgumentParser(prog="tinynet")
+    homework.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["homework", action, "out", "--parts", "relu", "--parts", "adam",
+                              "sigmoid"])
+    assert args.parts == ["relu", "adam", "sigmoid"]
+    if action == "export":
+        args = parser.parse_args(["homework", "export", "out", "--exclude", "hidden_tests",
+                                  "--exclude", "notes", "solutions.md"])
+        assert args.exclude == ["hidden_tests", "notes", "solutions.md"]
+
+
 # ------------------------------------------------------- found by mutation testing the tool
 def test_the_hint_lines_of_a_region_make_one_message() -> None:
     # A hint too long for one comment goes on several HINT lines: one sentence in the stub.

@@ -2212,14 +2212,14 @@ def _add_actions(parser: argparse.ArgumentParser, registry: Mapping[str, Part]) 
                            "regions of the chosen parts by stubs that raise "
                            "NotImplementedError with a hint, and dropping every marker.")
     p.add_argument("dest", type=path_arg, metavar="DEST", help="the folder of the student copy")
-    p.add_argument("--parts", nargs="+", metavar="ID", type=_part_id(registry),
+    p.add_argument("--parts", nargs="+", action="extend", metavar="ID", type=_part_id(registry),
                    help=f"the parts to stub (default: all): {ids}")
     p.add_argument("--force", action="store_true",
                    help=f"replace an earlier copy in a non-empty DEST (a folder with the "
                    f"{EXPORT_RECORD} an export writes): only the files it lists are "
                    "overwritten or deleted")
     p.add_argument("--source", type=path_arg, help=source_help)
-    p.add_argument("--exclude", nargs="+", metavar="PATTERN", default=[],
+    p.add_argument("--exclude", nargs="+", action="extend", metavar="PATTERN", default=[],
                    help="also leave out these paths (glob patterns relative to the project, "
                    "e.g. hidden_tests)")
     p.set_defaults(run=functools.partial(cmd_export, registry=registry))
@@ -2236,7 +2236,7 @@ def _add_actions(parser: argparse.ArgumentParser, registry: Mapping[str, Part]) 
     p.add_argument("--json", action="store_true",
                    help='print {"parts": {ID: STATUS}, "score": FRACTION, "messages": {ID: '
                    'MESSAGE}} instead of a table')
-    p.add_argument("--parts", nargs="+", metavar="ID", type=_part_id(registry),
+    p.add_argument("--parts", nargs="+", action="extend", metavar="ID", type=_part_id(registry),
                    help=f"grade these parts (default: the parts the copy's export stubbed, "
                    f"from its {EXPORT_RECORD}; every part in a folder without one): {ids}")
     p.add_argument("--timeout", type=positive_float, default=TIMEOUT, help=timeout_help)
