@@ -1099,6 +1099,33 @@ def test_exclude_leaves_out_a_teachers_hidden_tests(reference: Path, tmp_path: P
     assert (tmp_path / "dest/tests/test_ops.py").is_file()
 
 
+@pytest.mark.parametrize("name, text", [
+    ("minilib/ops.py~", OPS),  # an editor's backup
+    ("minilib/ops.py.orig", OPS),  # what patch leaves
+    ("notes.ipynb", json.dumps({"cells": [{"source": OPS.splitlines(keepends=True)}]})),
+])
+def test_a_file_that_is_no_python_file_but_holds_a_region_is_refused(
+        name: str, text: str, reference: Path, tmp_path: Path) -> None:
+    # Only .py files are stubbed: the others were copied as they are, solutions and all.
+    source = tmp_path / "source"
+    shutil.copytree(reference, source)
+    (source / name).write_text(text)
+    line = 1 if name.endswith(".ipynb") else 6
+    with pytest.raises(HomeworkError, match=rf"^{re.escape(name)}:{line}: holds the solution "
+                                            r"region of part 'double' \(BEGIN SOLUTION "
+                                            r"double\), but export strips the regions of \.py "
+                                            r"files only: .* or leave it out with --exclude$"):
+        export(tmp_path / "dest", source=source, registry=PARTS_OF_FIXTURE)
+    assert not (tmp_path / "dest").exists()
+    export(tmp_path / "dest", source=source, registry=PARTS_OF_FIXTURE, exclude=[name])
+    assert not (tmp_path / "dest" / name).exists()
+    # A page of the docs may show the markers, and one of another name is no part's.
+    (source / "docs/markers.md").write_text(OPS)
+    (source / name).write_text("# BEGIN SOLUTION of a course of one's own\n")
+    export(tmp_path / "dest", source=source, registry=PARTS_OF_FIXTURE, force=True)
+    assert "BEGIN SOLUTION double" in (tmp_path / "dest/docs/markers.md").read_text()
+
+
 @pytest.mark.parametrize("how", ["./hidden_tests", "absolute", ".\\hidden_tests\\"])
 def test_exclude_takes_a_path_from_the_projects_folder_too(how: str, reference: Path,
                                                            tmp_path: Path,

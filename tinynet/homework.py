@@ -702,6 +702,31 @@ def scan_project(root: str | Path, registry: Mapping[str, Part] = PARTS,
     return Project(root, files, regions, texts, stubs)
 
 
+# A BEGIN marker anywhere in a file's bytes: in a notebook it is inside a JSON string.
+_BEGIN_ANYWHERE = re.compile(rb"#\s*BEGIN\s+SOLUTION\s+([a-z][a-z0-9-]*)")
+
+
+def _check_no_region_outside_python(root: Path, files: Sequence[str],
+                                    registry: Mapping[str, Part]) -> None:
+    """A HomeworkError for a file export copies as it is (any but a .py file, whose regions it
+    strips) that holds a BEGIN marker of a part: an editor's backup (``dense.py~``,
+    ``dense.py.orig``) or a notebook would hand that solution out. Markdown files are taken:
+    the docs show the markers."""
+    for rel in files:
+        if rel.endswith((".py", ".md")):
+            continue
+        raw = (root / rel).read_bytes()
+        for match in _BEGIN_ANYWHERE.finditer(raw):
+            part = match.group(1).decode("ascii")
+            if part in registry:
+                line = raw.count(b"\n", 0, match.start()) + 1
+                raise HomeworkError(f"holds the solution region of part {part!r} (BEGIN "
+                                    f"SOLUTION {part}), but export strips the regions of .py "
+                                    "files only: it would copy the solution as it is. Delete "
+                                    "the file (an editor's backup?) or leave it out with "
+                                    "--exclude", rel, line)
+
+
 def _choose(parts: Iterable[str] | None, registry: Mapping[str, Part]) -> list[str]:
     if parts is None:
         return list(registry)
@@ -948,6 +973,7 @@ def export(dest: str | Path, source: str | Path | None = None,
     exclude = _exclude_patterns(root, exclude, every_file)
     written, hashes = _prepare_dest(dest, root, force)
     project = scan_project(root, registry, exclude, every_file)
+    _check_no_region_outside_python(root, project.files, registry)
     missing = [p for p in chosen if not project.regions_of(p)]
     if missing and (root / EXPORT_RECORD).is_file():
         # Likely when the tinynet installed is a copy: `export` without --source uses it.
