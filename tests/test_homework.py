@@ -275,7 +275,7 @@ def test_wrong_and_broken_solutions_fail_with_their_first_error(reference: Path,
     # The first failure, then the names of the part's other tests that failed.
     assert report.results["double"].message == (
         "tests/test_ops.py::test_double: AssertionError: double(3) should be 6 (also failed: "
-        "test_double_many)")
+        "test_double_many[-2])")  # 3 * 0 is 2 * 0: case [0] passes
     assert report.results["shout"].message.startswith(
         "tests/test_text.py: cannot collect: "), report.results["shout"].message
 
@@ -2557,23 +2557,25 @@ def test_a_failed_part_names_its_other_failed_tests_once_each_up_to_three() -> N
     outcomes = {n: outcome(FAILED, "no", None, True) for n in names}
     outcomes["t.py::d"] = outcome(PASSED, "", None, True)
     result = homework._summarise(["double"], collected, outcomes, {}, {}, [])["double"]
-    assert result.message == "t.py::first: no (also failed: b, u.py::c, e)"
+    assert result.message == "t.py::first: no (also failed: b[0], u.py::c, e)"
     outcomes["t.py::d"] = outcome(FAILED, "no", None, True)
     result = homework._summarise(["double"], collected, outcomes, {}, {}, [])["double"]
-    assert result.message == "t.py::first: no (also failed: b, u.py::c, d and 1 more)"
-    # Named without parameters, which may hold "::" too; with a class; with their file when
-    # it is another; a skipped test said to be one.
+    assert result.message == "t.py::first: no (also failed: b[0], u.py::c, d and 1 more)"
+    # Named with the parameters of their first failed case, which may hold "::" too (the
+    # name alone runs every case); with a class; with their file when it is another; a
+    # skipped test said to be one.
     names = ["t.py::TestA::test_y", "t.py::TestB::test_y[a::b]", "t.py::test_p[x::y]",
              "u.py::TestA::test_y", "t.py::s"]
     collected = {n: ["double"] for n in names}
     outcomes = {n: outcome(FAILED, "no", None, True) for n in names}
     outcomes["t.py::s"] = outcome("skipped", "skipped: why", None, True)
     result = homework._summarise(["double"], collected, outcomes, {}, {}, [])["double"]
-    assert result.message == ("t.py::TestA::test_y: no (also failed: TestB::test_y, test_p, "
-                              "u.py::TestA::test_y and 1 more)")
+    assert result.message == ("t.py::TestA::test_y: no (also failed: TestB::test_y[a::b], "
+                              "test_p[x::y], u.py::TestA::test_y and 1 more)")
     del collected["u.py::TestA::test_y"]
     result = homework._summarise(["double"], collected, outcomes, {}, {}, [])["double"]
-    assert result.message.endswith("(also failed: TestB::test_y, test_p, s (skipped))")
+    assert result.message.endswith("(also failed: TestB::test_y[a::b], test_p[x::y], "
+                                   "s (skipped))")
 
 
 def test_grade_help_names_every_status(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1866,13 +1866,15 @@ def _outcomes(events: Iterable[Mapping[str, Any]]) -> dict[str, _TestOutcome]:
     return tests
 
 
-def _test_name(nodeid: str, beside: str) -> str:
+def _test_name(nodeid: str, beside: str, parameters: bool = False) -> str:
     """A test's name, from its node id, as said after the test ``beside`` (a node id):
-    without its parameters ("t.py::test_a[x::y]" is test_a), and without its file when
-    that is ``beside``'s ("t.py::TestA::test_a" is TestA::test_a beside t.py::test_b)."""
-    name = nodeid.partition("[")[0]  # the parameters may hold "::" too
+    without its parameters unless asked ("t.py::test_a[x::y]" is test_a), and without its
+    file when that is ``beside``'s ("t.py::TestA::test_a" is TestA::test_a beside
+    t.py::test_b)."""
+    name, bracket, params = nodeid.partition("[")  # the parameters may hold "::" too
     file, _, rest = name.partition("::")
-    return rest if file == beside.partition("::")[0] else name
+    name = rest if file == beside.partition("::")[0] else name
+    return name + bracket + params if parameters else name
 
 
 def _parts_in_file(project: Path, nodeid: str, parts: Collection[str]) -> list[str]:
@@ -1929,11 +1931,17 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
             nodeid, t = failed[0]
             # The first failure is shown; the names of the others say more of where the
             # bug is (a pooling test of forward and backward, and one of the tie rule).
+            # Each other test once, by its first failed case: its id with the parameters
+            # runs that case alone (pytest's "t.py::test_a[x]"), and the test's name alone
+            # would run every case, of other parts too.
             first = _test_name(nodeid, nodeid)
-            named = [(_test_name(n, nodeid), o) for n, o in failed[1:]]
-            others = list(dict.fromkeys(
-                name + (" (skipped)" if o.outcome == "skipped" else "")
-                for name, o in named if name != first))
+            shown: dict[str, str] = {}
+            for n, o in failed[1:]:
+                name = _test_name(n, nodeid)
+                if name != first and name not in shown:
+                    shown[name] = (_test_name(n, nodeid, parameters=True)
+                                   + (" (skipped)" if o.outcome == "skipped" else ""))
+            others = list(shown.values())
             note = needs + (f" (also failed: {', '.join(others[:3])}"
                             f"{f' and {len(others) - 3} more' if len(others) > 3 else ''})"
                             if others else "")
