@@ -2012,6 +2012,8 @@ def test_a_part_id_typo_names_the_argument_the_parts_and_a_close_match(
     ("sgd", "(did you mean sgd-momentum?)"),
     ("momentum", "(did you mean sgd-momentum?)"),
     ("relu,sigmoid", "(part ids are separated by spaces, not commas: relu sigmoid)"),
+    # It was taken for a folder: "a folder? --parts takes every word after it".
+    ("RELU", "(part ids are in lower case: relu)"),
 ])
 def test_a_part_id_of_tinynet_that_is_half_a_name_or_a_list_gets_a_suggestion(
         typed: str, suggestion: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -2585,6 +2587,9 @@ def test_grade_help_names_every_status(capsys: pytest.CaptureFixture[str]) -> No
     text = " ".join(capsys.readouterr().out.split())
     for status in (PASSED, FAILED, NOT_ATTEMPTED, BLOCKED):
         assert status in text, status
+    # And every key --json prints ("after" was left out).
+    for key in homework.GradeReport({}).to_json():
+        assert f'"{key}"' in text, key
 
 
 def test_the_table_counts_the_parts_blocked_after_the_score() -> None:

@@ -744,6 +744,8 @@ def _did_you_mean(pid: str, registry: Mapping[str, Part]) -> str:
     ids = [p for p in pid.split(",") if p]
     if len(ids) > 1 and all(p in registry for p in ids):
         return f" (part ids are separated by spaces, not commas: {' '.join(ids)})"
+    if pid.lower() in registry:
+        return f" (part ids are in lower case: {pid.lower()})"
     # A part's first word names each part it begins: "dense", its forward and backward.
     close = [p for p in registry if p.startswith(pid + "-")] if pid else []
     close = close or difflib.get_close_matches(pid, list(registry), n=1)
@@ -2269,7 +2271,7 @@ def _add_actions(parser: argparse.ArgumentParser, registry: Mapping[str, Part]) 
                    help="the project folder (default: the current folder)")
     p.add_argument("--json", action="store_true",
                    help='print {"parts": {ID: STATUS}, "score": FRACTION, "messages": {ID: '
-                   'MESSAGE}} instead of a table')
+                   'MESSAGE}, "after": {ID: EARLIER_ID}} instead of a table')
     p.add_argument("--parts", nargs="+", action="extend", metavar="ID", type=_part_id(registry),
                    help=f"grade these parts (default: the parts the copy's export stubbed, "
                    f"from its {EXPORT_RECORD}; every part in a folder without one): {ids}")
