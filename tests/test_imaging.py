@@ -596,6 +596,26 @@ def test_load_grey_reads_a_file_by_its_contents_not_its_name(tmp_path, misnamed)
     np.testing.assert_array_equal(load_grey(tmp_path / misnamed), expected)
 
 
+@pytest.mark.parametrize("orientation", range(1, 10))
+@pytest.mark.parametrize("fmt", ["png", "jpeg"])
+def test_load_grey_turns_a_picture_as_its_exif_orientation_says(tmp_path, orientation, fmt):
+    # A phone stores a portrait photo sideways, with tag 6: read as stored, a 2 came out
+    # on its side, and was read as a 7. Pillow's exif_transpose is what viewers show; a
+    # value outside 1 to 8 is taken as 1, as stored.
+    from PIL import Image, ImageOps
+
+    pixels = np.random.default_rng(orientation).integers(0, 256, (5, 7), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / f"photo.{fmt}"
+    Image.fromarray(pixels, "L").save(path, exif=exif.tobytes(), quality=100)
+    with Image.open(path) as image:
+        shown = np.asarray(ImageOps.exif_transpose(image) if orientation < 9 else image)
+    grey = load_grey(path)
+    assert grey.shape == shown.shape == ((7, 5) if orientation in (5, 6, 7, 8) else (5, 7))
+    np.testing.assert_allclose(grey, shown / 255, atol=1e-6)
+
+
 def test_load_grey_of_colour_equals_the_luma_composited_over_white(tmp_path):
     # Computed a channel at a time in float32 (a whole-image float64 RGBA took 100 bytes a
     # pixel): the same grey as a * luma(rgb) + (1 - a) in float64.

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -64,11 +66,13 @@ def load_grey(path: str | os.PathLike) -> np.ndarray:
     """Read an image file (any format Pillow reads: PNG, JPEG, GIF, BMP, TIFF, WebP, told
     apart by their contents) as grey levels in [0, 1].
 
-    Shapes: (H, W) from grey, (H, W, 3) RGB or (H, W, 4) RGBA files. Transparent pixels
-    count as white paper. Raises ValueError when the file is empty, not a readable image or
-    an image of more than :data:`MAX_PIXELS` pixels (checked before decoding), the
-    system's OSError (FileNotFoundError, PermissionError, ...) when it cannot be opened, and
-    TypeError when ``path`` is not a str or a path object.
+    Shapes: (H, W) from grey, (H, W, 3) RGB or (H, W, 4) RGBA files, turned as the file's
+    EXIF orientation says (as image viewers show it: a phone stores a portrait photo
+    sideways, (W, H), with orientation 6). Transparent pixels count as white paper.
+    Raises ValueError when the file is empty, not a readable image or an image of more than
+    :data:`MAX_PIXELS` pixels (checked before decoding), the system's OSError
+    (FileNotFoundError, PermissionError, ...) when it cannot be opened, and TypeError when
+    ``path`` is not a str or a path object.
     """
     # Imported here: only this function needs them. matplotlib reads images with Pillow.
     from matplotlib import image as mpimg
@@ -90,6 +94,7 @@ def load_grey(path: str | os.PathLike) -> np.ndarray:
             with Image.open(path) as image:
                 width, height = image.size
                 found = image.format  # from the file's contents, whatever its name
+                orientation = _orientation(image)
         if width * height > MAX_PIXELS:
             raise Image.DecompressionBombError(
                 f"{width}x{height} is {width * height:,} pixels, more than the "
@@ -128,7 +133,32 @@ def load_grey(path: str | os.PathLike) -> np.ndarray:
     if img.ndim != 2 or img.size == 0:
         raise ValueError(f"{path}: expected a grey or colour image, got an array of shape "
                          f"{img.shape}")
-    return img.astype(np.float64)
+    return _UPRIGHT[orientation](img).astype(np.float64)
+
+
+# EXIF's orientation tag, 1 to 8: how to turn the stored pixels, (H, W), to show them as
+# the camera was held. A phone stores a portrait photo sideways with tag 6, and every
+# viewer turns it; matplotlib reads the pixels as stored. (np.rot90 turns anticlockwise.)
+_UPRIGHT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
+    1: lambda img: img,
+    2: lambda img: img[:, ::-1],  # mirrored left to right
+    3: lambda img: img[::-1, ::-1],  # upside down
+    4: lambda img: img[::-1],  # mirrored top to bottom
+    5: lambda img: img.T,  # mirrored along the diagonal
+    6: lambda img: np.rot90(img, -1),  # turned a quarter anticlockwise: turn it back
+    7: lambda img: img[::-1, ::-1].T,  # mirrored along the other diagonal
+    8: lambda img: np.rot90(img, 1),  # turned a quarter clockwise
+}
+
+
+def _orientation(image: Any) -> int:
+    """The EXIF orientation of an open Pillow image, 1 (as stored) when it has none. A
+    damaged tag is no reason to refuse a picture whose pixels read: taken as 1."""
+    try:
+        orientation = image.getexif().get(0x0112, 1)
+    except Exception:  # Pillow raises many types for a damaged EXIF block
+        return 1
+    return orientation if orientation in _UPRIGHT else 1
 
 
 def area_resize(img: np.ndarray, height: int, width: int) -> np.ndarray:
