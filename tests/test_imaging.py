@@ -450,9 +450,9 @@ def test_the_photo_benchmark_runs(tmp_path, capsys):
                                    np.full((20, 20), 0.5), np.full((9, 7), 0.4),
                                    np.pad([[0.5 / 255]], 5)])  # half a step of 8 bits
 def test_blank_image_is_refused(image):
-    # The levels it names are on load_grey's scale: "from 1 to 1" alone read as nearly black.
-    with pytest.raises(ValueError, match=r"blank.*no ink to tell from the paper; on "
-                                         r"load_grey's scale 0 is black and 1 white\)$"):
+    # It says what the levels it names mean: "from 1 to 1" alone read as nearly black.
+    with pytest.raises(ValueError, match=r"blank.*no ink to tell from the paper; grey levels "
+                                         r"run from 0, black, to 1, white\)$"):
         prepare_digit(image)
 
 
@@ -475,8 +475,8 @@ def test_blank_paper_under_a_soft_shadow_is_refused():
 def test_an_image_whose_ink_cannot_be_told_from_its_paper_is_refused():
     halves = np.zeros((20, 20))
     halves[:, 10:] = 1  # the border is half black, half white: either could be the paper
-    with pytest.raises(ValueError, match=r"cannot tell the ink from the paper: .*\(0\); on "
-                                         r"load_grey's scale 0 is black and 1 white$"):
+    with pytest.raises(ValueError, match=r"cannot tell the ink from the paper: .*\(0\); grey "
+                                         r"levels run from 0, black, to 1, white$"):
         prepare_digit(halves)
     # Nor when one side reaches farther by less than half a step of an 8-bit image.
     speck = np.full((20, 20), 0.5)

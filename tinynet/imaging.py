@@ -289,13 +289,13 @@ def _ink(grey: np.ndarray) -> np.ndarray:
     if max(above, below) <= MIN_CONTRAST:
         raise ValueError(f"prepare_digit: the image is blank: expected a digit that differs "
                          f"from the background, got grey levels from {lo:.4g} to {hi:.4g} "
-                         "only (no contrast, so no ink to tell from the paper; on "
-                         "load_grey's scale 0 is black and 1 white)")
+                         "only (no contrast, so no ink to tell from the paper; grey levels "
+                         "run from 0, black, to 1, white)")
     if abs(above - below) <= MIN_CONTRAST:
         raise ValueError(f"prepare_digit: cannot tell the ink from the paper: expected one "
                          f"digit on paper, got a border of median level "
                          f"{paper:.4g} with pixels as far above it ({hi:.4g}) as below it "
-                         f"({lo:.4g}); on load_grey's scale 0 is black and 1 white")
+                         f"({lo:.4g}); grey levels run from 0, black, to 1, white")
     light = grey if above > below else -grey  # the ink is the high side of `light`
     paper = _paper_level(light)
     ink = np.clip(light - paper, 0, None)
