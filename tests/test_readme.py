@@ -68,3 +68,15 @@ def test_the_readme_names_every_pytorch_name_that_tinynet_refuses():
                *optim.PYTORCH_METHODS, *model.PYTORCH_METHODS]
     missing = [name for name in refused if f"`{name}`" not in section]
     assert not missing, f"README's Coming from PyTorch does not name {missing}"
+
+
+def test_the_readme_synopsis_of_tinynet_train_names_every_option(capsys):
+    # It named five of the ten, and a user reading it would not know --batch-size existed.
+    from tinynet.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    options = set(re.findall(r"--[a-z-]+", capsys.readouterr().out)) - {"--help"}
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    synopsis = readme[readme.index("tinynet train ["):].split("\ntinynet evaluate", 1)[0]
+    assert len(options) >= 10 and options <= set(re.findall(r"--[a-z-]+", synopsis)), synopsis
