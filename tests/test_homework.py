@@ -1117,6 +1117,8 @@ def test_a_file_that_is_no_python_file_but_holds_a_region_is_refused(
                                             r"files only: .* or leave it out with --exclude$"):
         export(tmp_path / "dest", source=source, registry=PARTS_OF_FIXTURE)
     assert not (tmp_path / "dest").exists()
+    with pytest.raises(HomeworkError, match="holds the solution region"):  # list's scan too
+        homework.scan_project(source, PARTS_OF_FIXTURE)
     export(tmp_path / "dest", source=source, registry=PARTS_OF_FIXTURE, exclude=[name])
     assert not (tmp_path / "dest" / name).exists()
     # A page of the docs may show the markers, and one of another name is no part's.

@@ -667,13 +667,33 @@ def _find_stubs(tokens: Sequence[tokenize.TokenInfo], path: str, registry: Mappi
             found.setdefault(match.group(1), []).append((path, tok.start[0]))
 
 
+# A BEGIN marker anywhere in a file's bytes: in a notebook it is inside a JSON string.
+_BEGIN_ANYWHERE = re.compile(rb"#\s*BEGIN\s+SOLUTION\s+([a-z][a-z0-9-]*)")
+
+
+def _check_no_region_in(root: Path, rel: str, registry: Mapping[str, Part]) -> None:
+    """A HomeworkError when ``rel``, a file export copies as it is (not a .py file, whose
+    regions it strips), holds a BEGIN marker of a part: an editor's backup (``dense.py~``,
+    ``dense.py.orig``) or a notebook would hand that solution out."""
+    raw = (root / rel).read_bytes()
+    for match in _BEGIN_ANYWHERE.finditer(raw):
+        part = match.group(1).decode("ascii")
+        if part in registry:
+            line = raw.count(b"\n", 0, match.start()) + 1
+            raise HomeworkError(f"holds the solution region of part {part!r} (BEGIN SOLUTION "
+                                f"{part}), but export strips the regions of .py files only: it "
+                                "would copy the solution as it is. Delete the file (an "
+                                "editor's backup?) or leave it out with --exclude", rel, line)
+
+
 def scan_project(root: str | Path, registry: Mapping[str, Part] = PARTS,
                  exclude: Sequence[str] = (), files: Sequence[str] | None = None) -> Project:
     """List the project's files (unless the caller has: ``files``, as
     :func:`project_files` gives them) and parse and check the markers of every Python file.
 
     Every region is checked as if it were stubbed, whichever parts an export will choose, so
-    a misplaced region is reported as soon as it is written.
+    a misplaced region is reported as soon as it is written; so is a part's BEGIN marker in
+    a file that is neither Python nor Markdown, which export would copy as it is.
     """
     root = Path(root)
     files = (project_files(root, exclude) if files is None
@@ -683,6 +703,8 @@ def scan_project(root: str | Path, registry: Mapping[str, Part] = PARTS,
     stubs: dict[str, list[tuple[str, int]]] = {}
     for rel in files:
         if not rel.endswith(".py"):
+            if not rel.endswith(".md"):  # the docs may show the markers
+                _check_no_region_in(root, rel, registry)
             continue
         raw = (root / rel).read_bytes()
         if b"SOLUTION" not in raw and b"HINT:" not in raw and b"NotImplementedError(" not in raw:
@@ -700,31 +722,6 @@ def scan_project(root: str | Path, registry: Mapping[str, Part] = PARTS,
             _check_student_source(student, rel, source_line, raises)
             regions[rel], texts[rel] = found, text
     return Project(root, files, regions, texts, stubs)
-
-
-# A BEGIN marker anywhere in a file's bytes: in a notebook it is inside a JSON string.
-_BEGIN_ANYWHERE = re.compile(rb"#\s*BEGIN\s+SOLUTION\s+([a-z][a-z0-9-]*)")
-
-
-def _check_no_region_outside_python(root: Path, files: Sequence[str],
-                                    registry: Mapping[str, Part]) -> None:
-    """A HomeworkError for a file export copies as it is (any but a .py file, whose regions it
-    strips) that holds a BEGIN marker of a part: an editor's backup (``dense.py~``,
-    ``dense.py.orig``) or a notebook would hand that solution out. Markdown files are taken:
-    the docs show the markers."""
-    for rel in files:
-        if rel.endswith((".py", ".md")):
-            continue
-        raw = (root / rel).read_bytes()
-        for match in _BEGIN_ANYWHERE.finditer(raw):
-            part = match.group(1).decode("ascii")
-            if part in registry:
-                line = raw.count(b"\n", 0, match.start()) + 1
-                raise HomeworkError(f"holds the solution region of part {part!r} (BEGIN "
-                                    f"SOLUTION {part}), but export strips the regions of .py "
-                                    "files only: it would copy the solution as it is. Delete "
-                                    "the file (an editor's backup?) or leave it out with "
-                                    "--exclude", rel, line)
 
 
 def _choose(parts: Iterable[str] | None, registry: Mapping[str, Part]) -> list[str]:
@@ -975,7 +972,6 @@ def export(dest: str | Path, source: str | Path | None = None,
     exclude = _exclude_patterns(root, exclude, every_file)
     written, hashes = _prepare_dest(dest, root, force)
     project = scan_project(root, registry, exclude, every_file)
-    _check_no_region_outside_python(root, project.files, registry)
     missing = [p for p in chosen if not project.regions_of(p)]
     if missing and (root / EXPORT_RECORD).is_file():
         # Likely when the tinynet installed is a copy: `export` without --source uses it.
