@@ -104,7 +104,7 @@ def bad_json_paths(tmp_path: Path) -> list[tuple[str, str]]:
     (tmp_path / "somefolder").mkdir()
     return [("afile/x.json", "got 'afile/x.json' ('afile' is a file)"),  # FileExistsError
             ("afile/sub/x.json", "got 'afile/sub/x.json' (cannot create the folder "
-             "'afile/sub': Not a directory)"),
+             "'afile/sub': not a directory)"),
             (str(tmp_path / "somefolder"),  # was IsADirectoryError
              f"got the folder {str(tmp_path / 'somefolder')!r}"),
             ("report/", "got the folder 'report/'")]

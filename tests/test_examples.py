@@ -77,7 +77,7 @@ def test_example_args_checks_the_out_folder_up_front(capsys, tmp_path):
                          f"{str(afile)!r}"), line
     line = parse_error(capsys, ["--out", str(afile / "sub")])  # was NotADirectoryError
     assert line.endswith(f"error: argument --out: cannot create the folder "
-                         f"{str(afile / 'sub')!r}: Not a directory"), line
+                         f"{str(afile / 'sub')!r}: not a directory"), line
 
 
 def test_example_args_without_out(capsys, tmp_path, monkeypatch):
@@ -408,7 +408,7 @@ def test_an_out_folder_that_fails_half_made_or_unwritable_leaves_nothing(tmp_pat
                                                                          refuse_files_in):
     # mkdir makes runs/, then fails on a name too long for the file system: runs/ was left
     # behind, as the clean-up stopped at the folder that was never made.
-    with pytest.raises(ValueError, match=r"^cannot create the folder .*: File name too long$"):
+    with pytest.raises(ValueError, match=r"^cannot create the folder .*: file name too long$"):
         reference.make_output_folder(tmp_path / "runs" / ("x" * 300))
     assert list(tmp_path.iterdir()) == []
     # Made, with its parent, then found to be a folder no file can be created in.

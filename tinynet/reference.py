@@ -233,7 +233,8 @@ def make_output_folder(folder: Path) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:  # perhaps after making some of the parents
         remove_empty_folders(created)
-        reason = _broken_link(folder) or err.strerror
+        # The system's words in lower case, as cannot_create_files gives them
+        reason = _broken_link(folder) or (err.strerror or "cannot create it").lower()
         raise ValueError(f"cannot create the folder {str(folder)!r}: {reason}") from None
     if reason := cannot_create_files(folder):  # a parent made, then no permission
         remove_empty_folders(created)
