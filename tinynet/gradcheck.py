@@ -72,11 +72,11 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
                        eps: float = 1e-6, *, name: str = "x") -> np.ndarray:
     """Central-difference gradient of the scalar function ``f`` at ``x``; shape of ``x``.
 
-    ``x`` is perturbed in place, one entry at a time, and restored: ``f`` may read ``x``
-    itself (as a layer reads its own parameters). Any memory layout works (a transposed or
-    sliced view too): entries are nudged through indices into ``x`` itself. Use float64: in
-    float32 the rounding error of f, about 1e-7 |f| / h, swamps the derivative. ``name``
-    is what error messages call ``x``.
+    ``x`` is perturbed in place, one entry at a time, and restored (also when ``f`` raises):
+    ``f`` may read ``x`` itself (as a layer reads its own parameters). Any memory layout
+    works (a transposed or sliced view too): entries are nudged through indices into ``x``
+    itself. Use float64: in float32 the rounding error of f, about 1e-7 |f| / h, swamps the
+    derivative. ``name`` is what error messages call ``x``.
 
     Raises TypeError unless ``x`` is a NumPy array and ``f`` a function, ValueError if ``x``
     is not a writeable float array (an integer entry cannot move by eps: ``1 + 1e-6`` is
@@ -304,7 +304,7 @@ def check_layer(layer: Layer, x: np.ndarray, training: bool = False, seed: int =
     shape (N, ...). Build the layer in float64 (``dtype=np.float64``) and pass a float64
     ``x``. The random upstream gradient ``dy`` (the shape of the output) and any random
     numbers the layer draws (Dropout's mask) come from ``seed``, redrawn identically before
-    every forward, so f is a fixed function.
+    every forward, so f is a fixed function; the layer gets its own Generator back after.
 
     Every parameter in ``params`` is checked. A backward that breaks the Layer contract is
     an error naming the layer and what was expected: TypeError when it returns None (or

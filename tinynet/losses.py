@@ -88,6 +88,9 @@ class CrossEntropy(Loss):
       Softmax model through :class:`tinynet.Sequential`, which fuses Softmax and this loss
       into the logits form.
 
+    A row of ``y_pred`` holding a NaN (a model that diverged) makes the loss NaN in either
+    form, wherever the NaN is, so that ``fit`` reports the divergence.
+
     Derivation: docs/cross_entropy.md#the-fused-gradient-softmax---y--n.
     """
 
