@@ -160,7 +160,11 @@ def test_under_windows_rules_a_failed_replace_leaves_the_target_read_only_and_no
     monkeypatch.setattr(os, "replace", refused)
     with pytest.raises(type(stop)) as raised:
         write_atomic(target, lambda tmp: tmp.write_text("new"))
-    assert str(stop) in str(raised.value)  # the error that stopped it, not one of cleaning up
+    # The error that stopped it, not one of cleaning up (Windows's refusal with a hint added)
+    if isinstance(stop, KeyboardInterrupt):
+        assert raised.value is stop
+    else:
+        assert str(raised.value).startswith(str(stop))
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
     assert target.read_text() == "old" and target.stat().st_mode & 0o777 == 0o444
 
@@ -286,7 +290,7 @@ def test_a_name_as_long_as_the_system_takes_is_written_and_replaced(tmp_path, le
     write_atomic(target, lambda tmp: (seen.append(tmp), tmp.write_text("new")))
     assert target.read_text() == "new"
     assert [p.name for p in tmp_path.iterdir()] == [target.name]
-    assert len(seen[0].name) <= len(target.name)
+    assert len(seen[0].name) == len(target.name)  # shortened by as much as it adds, no more
     assert seen[0].name.startswith("." + letter * 16) and seen[0].suffix == ".npz"
 
 

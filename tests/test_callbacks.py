@@ -557,20 +557,23 @@ def test_a_fit_that_fails_after_its_first_step_keeps_the_history_of_its_steps():
     assert m.history.epoch == [0] and m.steps_trained == 3 * STEPS
 
 
-@pytest.mark.parametrize("hook, epochs", [("on_epoch_end", [0, 1]), ("on_train_begin", [])])
-def test_stop_training_ends_after_the_current_epoch_or_before_the_first(hook, epochs):
-    class Stop(Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            if hook == "on_epoch_end" and epoch == 1:
-                self.model.stop_training = True
+class StopAtEpoch1(Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            self.model.stop_training = True
 
-        def on_train_begin(self, logs=None):
-            self.model.stop_training = hook == "on_train_begin"
 
+class StopAtTheStart(Callback):
+    def on_train_begin(self, logs=None):
+        self.model.stop_training = True
+
+
+@pytest.mark.parametrize("stop, epochs", [(StopAtEpoch1, [0, 1]), (StopAtTheStart, [])])
+def test_stop_training_ends_after_the_current_epoch_or_before_the_first(stop, epochs):
     x, y = data()
     m = model()
     before = m.get_weights()
-    history = m.fit(x, y, epochs=5, batch_size=BATCH, verbose=0, callbacks=[Stop()])
+    history = m.fit(x, y, epochs=5, batch_size=BATCH, verbose=0, callbacks=[stop()])
     assert history.epoch == epochs
     assert m.steps_trained == len(epochs) * STEPS
     if not epochs:

@@ -30,8 +30,14 @@ def test_numpy_numbers_come_back_as_python_ints_and_floats():
 
 
 def test_fit_and_the_callbacks_take_the_same_kinds_of_verbose():
-    # Two copies of the check had drifted: EarlyStopping(verbose=np.True_) was taken and
-    # fit(verbose=np.True_) refused.
+    # Two copies of the check could drift: EarlyStopping(verbose=np.True_) would be taken
+    # and fit(verbose=np.True_) refused. Both ask verbose_level, and take np.True_.
+    from tinynet import Dense, EarlyStopping, Sequential
+
+    model = Sequential([Dense(2, 2)], seed=0)
+    model.compile("mse", "sgd", metrics=None)
+    model.fit(np.zeros((4, 2)), np.zeros((4, 2)), epochs=1, verbose=np.True_)
+    assert EarlyStopping(monitor="loss", verbose=np.True_).verbose == 1
     for owner, top in ((None, 2), ("EarlyStopping", 1)):
         assert [verbose_level(v, owner) for v in (np.True_, False, np.int8(top))] == [1, 0, top]
         for bad in (2.0, "no", top + 1, None):

@@ -1121,11 +1121,17 @@ def test_a_file_that_is_no_python_file_but_holds_a_region_is_refused(
         homework.scan_project(source, PARTS_OF_FIXTURE)
     export(tmp_path / "dest", source=source, registry=PARTS_OF_FIXTURE, exclude=[name])
     assert not (tmp_path / "dest" / name).exists()
-    # A page of the docs may show the markers, and one of another name is no part's.
+
+
+def test_a_page_of_the_docs_may_show_the_markers_and_another_file_markers_of_no_part(
+        reference: Path, tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    shutil.copytree(reference, source)
     (source / "docs/markers.md").write_text(OPS)
-    (source / name).write_text("# BEGIN SOLUTION of a course of one's own\n")
-    export(tmp_path / "dest", source=source, registry=PARTS_OF_FIXTURE, force=True)
+    (source / "notes.txt").write_text("# BEGIN SOLUTION of a course of one's own\n")
+    export(tmp_path / "dest", source=source, registry=PARTS_OF_FIXTURE)
     assert "BEGIN SOLUTION double" in (tmp_path / "dest/docs/markers.md").read_text()
+    assert (tmp_path / "dest/notes.txt").is_file()
 
 
 @pytest.mark.parametrize("how", ["./hidden_tests", "absolute", ".\\hidden_tests\\"])

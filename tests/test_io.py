@@ -371,13 +371,28 @@ def test_steps_trained_survives_recompiling_and_older_files_count_the_optimisers
     refused(write_archive(tmp_path / "bad.npz", doc, arrays), "'steps_trained' must be >= 0")
 
 
+UNPICKLED = []
+
+
+class RecordsItsUnpickling:
+    """Unpickled, it would call _record_unpickling: a file's code running."""
+
+    def __reduce__(self):
+        return _record_unpickling, ()
+
+
+def _record_unpickling():
+    UNPICKLED.append(True)
+
+
 @pytest.mark.parametrize("protocol", [2, 3, 4, 5])
 def test_refuses_a_pickle_file(tmp_path, protocol):
     # Every protocol since 2 starts with PROTO (0x80) and its number: refused as a pickle
     # by that byte alone, whichever number follows, without unpickling anything.
     path = tmp_path / "model.npz"
-    path.write_bytes(pickle.dumps({"W": [1.0]}, protocol=protocol))
+    path.write_bytes(pickle.dumps({"W": RecordsItsUnpickling()}, protocol=protocol))
     refused(path, "pickled Python objects")
+    assert UNPICKLED == []
 
 
 @pytest.mark.parametrize("keep", [0.5, 0.9, -1])
