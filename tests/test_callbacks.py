@@ -1135,7 +1135,8 @@ def test_mode_auto_refuses_a_metric_whose_direction_it_cannot_tell(monitor):
 
 @pytest.mark.parametrize("optimizer", ["sgd", "rmsprop", "adam"])
 def test_a_warm_up_from_a_rate_of_0_trains_from_its_second_epoch(optimizer):
-    # Keras's linear warm-up, lr * epoch / k, starts at 0: it was refused, as a rate <= 0.
+    # Keras's linear warm-up, lr * epoch / k, starts at 0: with a rate of 0 refused as <= 0,
+    # it could not be written.
     m, (x, y) = model(), data()
     m.compile(CrossEntropy(), optimizer)
     start = m.get_weights()
@@ -1284,8 +1285,8 @@ def test_history_keeps_what_fit_logged_when_a_later_callback_changes_it():
 
 
 def test_the_scheduler_sets_the_rate_of_an_optimiser_whose_ranges_leave_lr_out():
-    # Its hyper_parameters replace the base class's rather than extend them: the scheduler
-    # looked lr up there, and failed with KeyError: 'lr'.
+    # Its hyper_parameters replace the base class's rather than extend them: a scheduler
+    # that looked lr up there would fail with KeyError: 'lr'.
     class Plain(Optimizer):
         hyper_parameters: ClassVar = {"scale": (0.0, None, False)}
 

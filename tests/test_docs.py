@@ -115,8 +115,8 @@ def test_the_backward_snippets_of_conv_md_compute_what_the_layers_do():
 @pytest.mark.parametrize("page, name", [("softmax.md", "softmax"),
                                         ("cross_entropy.md", "log_softmax")])
 def test_the_pages_softmax_functions_compute_what_the_librarys_do(page, name):
-    # cross_entropy.md's log_softmax left out the code's np.errstate: under the
-    # errstate(all="raise") that softmax.md shows, it raised on an underflow the code takes.
+    # A page's log_softmax without the code's np.errstate would, under the
+    # errstate(all="raise") that softmax.md shows, raise on an underflow the code takes.
     from tinynet import layers
 
     text = (ROOT / "docs" / page).read_text()

@@ -1106,7 +1106,7 @@ def test_exclude_leaves_out_a_teachers_hidden_tests(reference: Path, tmp_path: P
 ])
 def test_a_file_that_is_no_python_file_but_holds_a_region_is_refused(
         name: str, text: str, reference: Path, tmp_path: Path) -> None:
-    # Only .py files are stubbed: the others were copied as they are, solutions and all.
+    # Only .py files are stubbed: the others would be copied as they are, solutions and all.
     source = tmp_path / "source"
     shutil.copytree(reference, source)
     (source / name).write_text(text)
@@ -2020,7 +2020,7 @@ def test_a_part_id_typo_names_the_argument_the_parts_and_a_close_match(
     ("sgd", "(did you mean sgd-momentum?)"),
     ("momentum", "(did you mean sgd-momentum?)"),
     ("relu,sigmoid", "(part ids are separated by spaces, not commas: relu sigmoid)"),
-    # It was taken for a folder: "a folder? --parts takes every word after it".
+    # It would be taken for a folder: "a folder? --parts takes every word after it".
     ("RELU", "(part ids are in lower case: relu)"),
 ])
 def test_a_part_id_of_tinynet_that_is_half_a_name_or_a_list_gets_a_suggestion(
@@ -2066,8 +2066,9 @@ def test_add_parser_wires_the_homework_subcommand() -> None:
 
 @pytest.mark.parametrize("action", ["export", "grade"])
 def test_a_repeated_parts_or_exclude_adds_to_the_values_before_it(action: str) -> None:
-    # argparse kept only the last --parts or --exclude: a teacher's second --exclude handed
-    # out what the first left out, and a second --parts stubbed (or graded) one part alone.
+    # By argparse's default only the last --parts or --exclude counts: a teacher's second
+    # --exclude would hand out what the first left out, a second --parts stub (or grade) one
+    # part alone.
     parser = argparse.ArgumentParser(prog="tinynet")
     homework.add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["homework", action, "out", "--parts", "relu", "--parts", "adam",
@@ -2595,7 +2596,7 @@ def test_grade_help_names_every_status(capsys: pytest.CaptureFixture[str]) -> No
     text = " ".join(capsys.readouterr().out.split())
     for status in (PASSED, FAILED, NOT_ATTEMPTED, BLOCKED):
         assert status in text, status
-    # And every key --json prints ("after" was left out).
+    # And every key --json prints: a key added to the output could be left out of the help.
     for key in homework.GradeReport({}).to_json():
         assert f'"{key}"' in text, key
 

@@ -450,7 +450,7 @@ def test_the_photo_benchmark_runs(tmp_path, capsys):
                                    np.full((20, 20), 0.5), np.full((9, 7), 0.4),
                                    np.pad([[0.5 / 255]], 5)])  # half a step of 8 bits
 def test_blank_image_is_refused(image):
-    # It says what the levels it names mean: "from 1 to 1" alone read as nearly black.
+    # It says what the levels it names mean: "from 1 to 1" alone would read as nearly black.
     with pytest.raises(ValueError, match=r"blank.*no ink to tell from the paper; grey levels "
                                          r"run from 0, black, to 1, white\)$"):
         prepare_digit(image)
@@ -599,8 +599,8 @@ def test_load_grey_reads_a_file_by_its_contents_not_its_name(tmp_path, misnamed)
 @pytest.mark.parametrize("orientation", range(1, 10))
 @pytest.mark.parametrize("fmt", ["png", "jpeg"])
 def test_load_grey_turns_a_picture_as_its_exif_orientation_says(tmp_path, orientation, fmt):
-    # A phone stores a portrait photo sideways, with tag 6: read as stored, a 2 came out
-    # on its side, and was read as a 7. Pillow's exif_transpose is what viewers show; a
+    # A phone stores a portrait photo sideways, with tag 6: read as stored, a 2 would come
+    # out on its side, and be read as a 7. Pillow's exif_transpose is what viewers show; a
     # value outside 1 to 8 is taken as 1, as stored.
     from PIL import Image, ImageOps
 

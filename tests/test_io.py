@@ -705,7 +705,7 @@ def test_refuses_an_entry_compressed_by_a_method_zipfile_does_not_know(tmp_path,
 @pytest.mark.parametrize("damage", ["directory offset", "encrypted flag"])
 def test_refuses_an_archive_whose_directory_is_damaged(tmp_path, saved, damage):
     # zipfile raises OSError ("Invalid argument", a seek before the file's start) for the
-    # first and RuntimeError ("password required") for the second, which named no file.
+    # first and RuntimeError ("password required") for the second, which would name no file.
     path, _, _ = saved
     data = bytearray(path.read_bytes())
     if damage == "directory offset":

@@ -316,8 +316,8 @@ def test_cross_entropy_refuses_bad_predictions():
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 @pytest.mark.parametrize("one_hot", [False, True])
 def test_cross_entropy_of_probabilities_with_a_nan_is_nan_as_from_logits(reduction, one_hot):
-    # A NaN outside the true class (a model that diverged): the loss read only the true
-    # class and was finite, so fit would not see the divergence the logits form reports.
+    # A NaN outside the true class (a model that diverged): a loss that read only the true
+    # class would be finite, and fit would not see the divergence the logits form reports.
     p = np.array([[np.nan, 0.5, 0.5], [0.2, 0.3, 0.5]])
     y = np.array([1, 2])
     targets = np.eye(3)[y] if one_hot else y

@@ -342,8 +342,8 @@ def test_numbers_too_large_for_float32_are_refused_before_anything_runs(bad):
 
 
 def test_long_doubles_beyond_float64_are_refused_as_too_large_not_as_infinite():
-    # Finite as long doubles, inf as Python floats: taken for NaN or inf, whose search for
-    # the first such sample found none and raised IndexError.
+    # Finite as long doubles, inf as Python floats: taken for NaN or inf, they would send
+    # the search for the first such sample to find none, and raise IndexError.
     x = np.zeros((3, 2), np.longdouble)
     x[1, 0] = np.longdouble("1e400")
     y = np.eye(2, dtype=np.longdouble)[[0, 1, 0]]
@@ -1025,8 +1025,8 @@ def test_compile_takes_one_metric_a_list_or_none(metrics, names):
 
 
 def test_compile_refuses_a_dict_of_metrics_whose_keys_it_would_take_for_names():
-    # Keras's metrics for each output, {"output": "accuracy"}: refused as "got 'output'",
-    # the key, which said nothing of the dict.
+    # Keras's metrics for each output, {"output": "accuracy"}: read as a list, it would be
+    # refused as "got 'output'", the key, which says nothing of the dict.
     model = mlp(0)
     with pytest.raises(ValueError, match=r"^metrics must be a list of metric names or "
                                          r"functions, got a dict \{'out': 'accuracy'\} "):
@@ -1070,7 +1070,8 @@ def test_compile_warns_of_softmax_applied_twice(ends_in_softmax, from_logits):
 
 
 def test_a_softmax_applied_twice_refused_under_warnings_as_errors_leaves_the_model_uncompiled():
-    # As pytest's filterwarnings = error makes it: the model was compiled all the same.
+    # As pytest's filterwarnings = error makes it: compiled before the warning, the model
+    # would be left compiled all the same.
     model = Sequential([Dense(2, 3), Softmax()], seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -1453,7 +1454,7 @@ def test_add_builds_the_model_that_a_list_of_the_same_layers_builds():
 
 
 def test_dropout_masks_drawn_before_an_add_leave_the_added_layers_weights_as_the_seed_gives():
-    # The masks came from the stream the weights come from: a model(x, training=True)
+    # Drawn from the stream the weights come from, the masks of a model(x, training=True)
     # before add() would change the weights of the layer added.
     x = np.ones((4, 2), np.float32)
     models = [Sequential([Dense(2, 4), Dropout(0.5)], seed=0) for _ in range(2)]

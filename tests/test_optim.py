@@ -303,7 +303,7 @@ def test_a_refused_step_changes_nothing(make, param, bad_grad, message):
 
 @pytest.mark.parametrize("make", [SGD, Adam])
 def test_a_step_takes_a_gradient_as_a_list_and_refuses_a_parameter_that_is_no_array(make):
-    # Both were read for .shape first: an AttributeError that named neither.
+    # Read for .shape first, either would raise an AttributeError that names neither.
     a = np.ones(3)
     opt = make(0.1)
     with pytest.raises(TypeError, match=r"a parameter must be a NumPy array \(the step "
@@ -746,8 +746,8 @@ def test_set_state_refuses_a_negative_mean_of_squares(make, name):
 
 
 def test_a_refused_set_state_leaves_an_optimiser_that_never_stepped_free_for_any_model():
-    # Checking a state made it, zeros, for each parameter: a refused restore would tie the
-    # optimiser to parameters it never stepped, and another model's compile would refuse it.
+    # Were checking a state to make it (zeros) for each parameter, a refused restore would tie
+    # the optimiser to parameters it never stepped, and another model's compile refuse it.
     opt = SGD(0.1, momentum=0.9)
     a, b = (Sequential([Dense(2, 3)], seed=seed) for seed in (0, 1))
     with pytest.raises(ValueError, match=r"state names \['m'\], expected \['velocity'\]$"):

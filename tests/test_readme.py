@@ -71,7 +71,8 @@ def test_the_readme_names_every_pytorch_name_that_tinynet_refuses():
 
 
 def test_the_readme_synopsis_of_tinynet_train_names_every_option(capsys):
-    # It named five of the ten, and a user reading it would not know --batch-size existed.
+    # A synopsis of five of the ten options would hide --batch-size and the rest from its
+    # reader.
     from tinynet.cli import main
 
     with pytest.raises(SystemExit):

@@ -439,7 +439,7 @@ def test_a_checkpoint_folder_that_does_not_exist_fails_before_training(tmp_path)
 
 def test_a_checkpoint_folder_that_cannot_be_written_in_fails_before_training(
         tmp_path, refuse_files_in):
-    # Before, the first save failed once the first epoch had trained.
+    # Found only at the first save, it would fail once the first epoch had trained.
     x, y = make_data()
     model = make_model(SGD(0.1))
     before = model.get_weights()

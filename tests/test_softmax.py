@@ -151,8 +151,8 @@ def test_integer_scores_are_taken_as_floats(function, dtype):
 
 
 def test_the_softmax_layer_refuses_input_without_a_batch_axis():
-    # The function takes one row, (K,); the layer took it as K samples of one score each and
-    # normalised over the batch. (N, ..., K) is taken, over the last axis.
+    # The function takes one row, (K,); the layer would take it as K samples of one score
+    # each, and normalise over the batch. (N, ..., K) is taken, over the last axis.
     with pytest.raises(ValueError, match=r"^Softmax\(\): input must have shape \(N, K\), a row "
                                          r"of K scores for each of N samples, got shape \(3,\) "
                                          r"\(one sample is x\[None\], of shape \(1, 3\)\)$"):
