@@ -557,6 +557,28 @@ def test_load_grey_reads_colour_and_transparent_pngs(tmp_path):
     np.testing.assert_allclose(load_grey(tmp_path / "clear.png"), 1.0, atol=0.01)
 
 
+@pytest.mark.parametrize("colour", [(1, 1, 1), (1, 1, 0), (0, 0, 0), (0.8, 0.2, 0.2)])
+def test_a_digit_drawn_on_a_transparent_canvas_reads_in_any_colour(tmp_path, digits, colour):
+    # The digit is in the alpha channel, its strokes one colour. Over white paper alone, a
+    # white (or yellow) digit would be blank (or nearly): a light colour gets black paper.
+    stroke = np.kron(digits[0] / 255, np.ones((3, 3)))
+    rgba = np.zeros((*stroke.shape, 4))
+    rgba[..., :3] = colour
+    rgba[..., 3] = stroke
+    mpimg.imsave(tmp_path / "drawn.png", rgba)
+    np.testing.assert_array_equal(prepare_digit(load_grey(tmp_path / "drawn.png")),
+                                  prepare_digit(digits[0] / 255))
+
+
+def test_a_picture_with_paper_of_its_own_keeps_white_behind_transparent_pixels(tmp_path):
+    # Light paper with a dark stroke, its corners transparent: black there would be ink.
+    rgba = np.ones((12, 12, 4))
+    rgba[3:9, 5:7, :3] = 0.1
+    rgba[:2, :2, 3] = 0
+    mpimg.imsave(tmp_path / "page.png", rgba)
+    np.testing.assert_allclose(load_grey(tmp_path / "page.png")[:2, :2], 1.0)
+
+
 def test_load_grey_reads_an_rgb_png_without_alpha(tmp_path):
     # matplotlib's imsave writes RGBA; Pillow writes this one as RGB, read as (8, 8, 3).
     from PIL import Image

@@ -68,7 +68,8 @@ def load_grey(path: str | os.PathLike) -> np.ndarray:
 
     Shapes: (H, W) from grey, (H, W, 3) RGB or (H, W, 4) RGBA files, turned as the file's
     EXIF orientation says (as image viewers show it: a phone stores a portrait photo
-    sideways, (W, H), with orientation 6). Transparent pixels count as white paper.
+    sideways, (W, H), with orientation 6). Transparent pixels count as white paper, or as
+    black when all that shows is one light colour (a white digit on a transparent canvas).
     Raises ValueError when the file is empty, not a readable image or an image of more than
     :data:`MAX_PIXELS` pixels (checked before decoding), the system's OSError
     (FileNotFoundError, PermissionError, ...) when it cannot be opened, and TypeError when
@@ -121,12 +122,13 @@ def load_grey(path: str | os.PathLike) -> np.ndarray:
         grey += raw[..., 1] * np.float32(0.587 * scale)
         grey += raw[..., 2] * np.float32(0.114 * scale)
         if raw.shape[2] == 4:
-            # Composited over white paper, a * rgb + (1 - a) per channel; the luma's
-            # weights sum to 1, so its luma is a * grey + (1 - a).
+            # Composited over paper of grey level p, a * rgb + (1 - a) * p per channel; the
+            # luma's weights sum to 1, so its luma is a * grey + (1 - a) * p = a (grey - p) + p.
             alpha = raw[..., 3] * np.float32(scale)
+            paper = _paper_behind(grey, alpha)
+            grey -= paper
             grey *= alpha
-            grey += 1
-            grey -= alpha
+            grey += paper
         img = grey
     else:
         img = raw * np.float32(scale) if scale != 1.0 else raw
@@ -134,6 +136,21 @@ def load_grey(path: str | os.PathLike) -> np.ndarray:
         raise ValueError(f"{path}: expected a grey or colour image, got an array of shape "
                          f"{img.shape}")
     return _UPRIGHT[orientation](img).astype(np.float64)
+
+
+def _paper_behind(grey: np.ndarray, alpha: np.ndarray) -> float:
+    """The grey level that shows through transparent pixels: white paper, unless every
+    pixel that shows at all has one colour (a digit drawn on a transparent canvas, whose
+    strokes' edges are in the alpha channel), and a light one: then black. Shapes: (H, W)."""
+    shows = alpha > 0  # a mask rather than a copy of those pixels: a photo's are many
+    if not shows.any():
+        return 1.0
+    low = grey.min(where=shows, initial=np.inf)
+    high = grey.max(where=shows, initial=-np.inf)
+    # Within a tenth of the grey scale counts as one colour: a photo's ink and paper differ
+    # by more (a pencil's by about 0.2), and a picture with no paper of its own would
+    # otherwise be a white digit on white.
+    return 0.0 if high - low <= 0.1 and low + high > 1 else 1.0
 
 
 # EXIF's orientation tag, 1 to 8: how to turn the stored pixels, (H, W), to show them as
