@@ -952,6 +952,27 @@ def test_numbers_without_a_feature_axis_get_the_reshape_that_fits_them():
     model.fit(xs.reshape(-1, 1), 2 * xs.reshape(-1, 1), verbose=0)
 
 
+def test_one_sample_without_a_batch_axis_gets_the_batch_axis_hint():
+    # predict(x_test[0]): cut into batches of 32, the layer would name a slice's (32,).
+    model = compiled()
+    one = np.zeros(2)
+    hint = (r"^x of shape \(2,\) is one sample \(the first layer takes samples of shape "
+            r"\(2,\)\): give it a batch axis, x\[None\], of shape \(1, 2\)$")
+    for call in (lambda: model.predict(one), lambda: model.evaluate(one, np.zeros(2, int)),
+                 lambda: model.fit(one, np.zeros(2, int), verbose=0)):
+        with pytest.raises(ValueError, match=hint):
+            call()
+    assert model.predict(one[None]).shape == (1, 2)
+
+
+def test_regression_targets_as_long_as_the_inputs_are_wide_are_not_one_sample():
+    # y of shape (N,) is N targets even when N is the first layer's width.
+    model = Sequential([Dense(3, 1)], seed=0)
+    model.compile("mse", SGD(0.1), metrics=None)
+    with pytest.raises(ValueError, match=r"y must have shape \(N, 1\)"):
+        model.fit(np.zeros((3, 3)), np.zeros(3), verbose=0)
+
+
 def test_summary_refuses_an_input_shape_the_model_cannot_take():
     with pytest.raises(ValueError, match=r"^with summary's input_shape \(5,\): "
                                          r"Dense\(in_features=12.*\(N, 12\), got "

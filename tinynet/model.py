@@ -948,14 +948,23 @@ class Sequential(RefusesOtherLibraries):
                                                "validation_data[1]")
         return x, y, epochs, batch_size, validation_data, verbose, initial_epoch
 
-    def _check_x(self, x: ArrayLike, name: str, finite: bool = False) -> np.ndarray:
+    def _check_x(self, x: ArrayLike, name: str, finite: bool = False,
+                 inputs: bool = True) -> np.ndarray:
         """``x`` as an array of numbers with a batch axis, or a ValueError naming it; with
         ``finite``, also refused when it holds NaN or infinity, or numbers too large for the
         model's dtype, which would turn into infinities in it (a whole data set is checked
-        once, so that no NaN turns into a silent wrong prediction)."""
+        once, so that no NaN turns into a silent wrong prediction). ``inputs=False`` for
+        targets, which are not checked against the first layer."""
         x = real_array(x, name, "Sequential")
         if x.ndim < 1:
             raise ValueError(f"{name} must have a batch axis, got a scalar")
+        # predict(x_test[0]): its batches would be slices of the one sample, and the first
+        # layer would name a slice's shape, (32,), and not the sample's.
+        one = getattr(self.layers[0], "input_shape", None) if self.layers else None
+        if inputs and x.ndim == 1 and one == x.shape and len(x) > 1:
+            raise ValueError(f"{name} of shape {x.shape} is one sample (the first layer takes "
+                             f"samples of shape {one}): give it a batch axis, {name}[None], "
+                             f"of shape {(1, *x.shape)}")
         if not (finite and x.dtype.kind in "iuf" and x.size):
             return x
         if x.dtype.kind == "f":
@@ -994,7 +1003,7 @@ class Sequential(RefusesOtherLibraries):
         if len(x) == 0:
             raise ValueError(f"{x_name} holds no samples")
         if y.dtype.kind == "f":  # one-hot rows or regression targets
-            self._check_x(y, y_name, finite=True)
+            self._check_x(y, y_name, finite=True, inputs=False)
         # One sample through the network checks every layer's input shape (each layer's
         # error names it) and tells the number of outputs K.
         with _refused_input(f"{x_name} of shape {x.shape}, tried on its first sample"):
