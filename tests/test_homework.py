@@ -1154,6 +1154,8 @@ def test_exclude_takes_a_path_from_the_projects_folder_too(how: str, reference: 
     ("hiden_tests", "matches no file of the project"),
     ("test_hidden_*", "matches no file of the project"),  # a file name, not a path
     ("/elsewhere/hidden_tests", "is outside the project"),
+    ("../hidden_tests", "is outside the project"),  # was "matches no file": it cannot
+    ("./../hidden_tests", "is outside the project"),
 ])
 def test_an_exclude_that_matches_nothing_is_refused_before_anything_is_written(
         pattern: str, error: str, reference: Path, tmp_path: Path) -> None:
@@ -1298,6 +1300,21 @@ def test_a_part_without_regions_is_refused(tmp_path: Path) -> None:
     with pytest.raises(HomeworkError, match=r"part\(s\) shout have no region"):
         export(tmp_path / "dest", source=project, registry=PARTS_OF_FIXTURE)
     export(tmp_path / "dest", source=project, parts=["double"], registry=PARTS_OF_FIXTURE)
+
+
+def test_excluding_the_file_that_holds_a_parts_regions_says_so(reference: Path,
+                                                               tmp_path: Path) -> None:
+    # The parts of minilib/text.py were said to have no region: "mark their code".
+    with pytest.raises(HomeworkError) as raised:
+        export(tmp_path / "dest", source=reference, registry=PARTS_OF_FIXTURE,
+               exclude=["minilib/text.py", "tests/test_text.py"])
+    assert str(raised.value) == (
+        "part(s) shout have their regions in minilib/text.py, which --exclude leaves out: "
+        "choose the other parts with --parts, or keep those files")
+    assert not (tmp_path / "dest").exists()
+    export(tmp_path / "dest", source=reference, registry=PARTS_OF_FIXTURE,
+           parts=["double", "counter"], exclude=["minilib/text.py", "tests/test_text.py"])
+    assert not (tmp_path / "dest/minilib/text.py").exists()
 
 
 def test_exporting_from_a_student_copy_says_to_export_from_the_reference(

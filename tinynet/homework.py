@@ -566,13 +566,15 @@ def _exclude_patterns(root: Path, patterns: Sequence[str], files: Sequence[str])
         rel = pattern
         if os.path.isabs(rel):
             try:
-                rel = Path(rel).relative_to(root).as_posix()
-            except ValueError:
-                raise HomeworkError(f"--exclude {pattern!r} is outside the project {root}: "
-                                    "give a path relative to it") from None
+                rel = os.path.relpath(rel, root)  # "../..." when outside the project
+            except ValueError:  # on another drive (Windows)
+                rel = ".."
         rel = rel.replace(os.sep, "/")  # Windows' .\hidden_tests\, matched to "/" paths
         while rel.startswith("./"):
             rel = rel[2:]
+        if rel == ".." or rel.startswith("../"):
+            raise HomeworkError(f"--exclude {pattern!r} is outside the project {root}: "
+                                "give a path relative to it")
         # A folder git ignores is left out anyway: naming it too is being careful, not a typo.
         if not any(_matches(f, rel) for f in files) and not _git_ignores(root, rel):
             raise HomeworkError(
@@ -979,6 +981,13 @@ def export(dest: str | Path, source: str | Path | None = None,
                             f"student copy (it has {EXPORT_RECORD}), whose export removed "
                             "every marker; export from the reference, with --source FOLDER")
     if missing:
+        left_out = scan_project(root, registry, (), [f for f in every_file
+                                                    if any(_matches(f, p) for p in exclude)])
+        holding = sorted({r.path for p in missing for r in left_out.regions_of(p)})
+        if holding:  # left out by --exclude: that part cannot be set
+            raise HomeworkError(f"part(s) {', '.join(missing)} have their regions in "
+                                f"{', '.join(holding)}, which --exclude leaves out: choose the "
+                                "other parts with --parts, or keep those files")
         raise HomeworkError(f"part(s) {', '.join(missing)} have no region in {root}: mark "
                             "their code with # BEGIN SOLUTION <part-id> ... # END SOLUTION")
     # The tests' marks, in every file of the project, those --exclude leaves out too (a
