@@ -164,6 +164,8 @@ def write_project(root: Path, ops: str = OPS, text: str = TEXT) -> Path:
         "tests/test_text.py": TEST_TEXT,
         # Never copied: environments, caches, build outputs, runs.
         ".venv/lib/site.py": "x = 1\n",
+        "env/pyvenv.cfg": "home = /usr/bin\n",  # a virtual environment of another name
+        "env/lib/site.py": "x = 1\n",
         "minilib/__pycache__/ops.cpython-311.pyc": "not python\n",
         ".pytest_cache/v/cache/lastfailed": "{}\n",
         "build/lib/minilib/ops.py": "x = 1\n",
@@ -1060,7 +1062,8 @@ def test_a_git_checkout_copies_what_git_does_not_ignore(tmp_path: Path) -> None:
     assert {"NOTES.md", "minilib/ops.py", "docs/ops.md"} <= copied
     assert not {"generated/table.csv", "train.log", "tests/test_homework.py",
                 "tests/test_homework_project.py", "docs/old.md"} & copied
-    assert not any(name.startswith((".git/", ".venv/", "build/", "runs/")) for name in copied)
+    assert not any(name.startswith((".git/", ".venv/", "env/", "build/", "runs/"))
+                   for name in copied)
     assert not any(".egg-info" in name for name in copied), copied
 
 

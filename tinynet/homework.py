@@ -628,7 +628,11 @@ def project_files(root: Path, exclude: Sequence[str] = ()) -> list[str]:
     names = _git_files(root)
     if names is None:
         names = _walk_files(root)
-    return [n for n in names if (root / n).is_file() and not _excluded(n, exclude)]
+    # A virtual environment of any name (env/, py311/) holds pyvenv.cfg: thousands of files
+    # of other projects, which git does not ignore unless told to.
+    venvs = tuple(n.removesuffix("pyvenv.cfg") for n in names if n.endswith("/pyvenv.cfg"))
+    return [n for n in names if (root / n).is_file() and not n.startswith(venvs)
+            and not _excluded(n, exclude)]
 
 
 @dataclass
