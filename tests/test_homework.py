@@ -1157,7 +1157,7 @@ def test_exclude_takes_a_path_from_the_projects_folder_too(how: str, reference: 
     ("hiden_tests", "matches no file of the project"),
     ("test_hidden_*", "matches no file of the project"),  # a file name, not a path
     ("/elsewhere/hidden_tests", "is outside the project"),
-    ("../hidden_tests", "is outside the project"),  # was "matches no file": it cannot
+    ("../hidden_tests", "is outside the project"),  # not "matches no file": it never could
     ("./../hidden_tests", "is outside the project"),
 ])
 def test_an_exclude_that_matches_nothing_is_refused_before_anything_is_written(
@@ -1307,7 +1307,7 @@ def test_a_part_without_regions_is_refused(tmp_path: Path) -> None:
 
 def test_excluding_the_file_that_holds_a_parts_regions_says_so(reference: Path,
                                                                tmp_path: Path) -> None:
-    # The parts of minilib/text.py were said to have no region: "mark their code".
+    # "shout has no region: mark its code" would send the teacher to code already marked.
     with pytest.raises(HomeworkError) as raised:
         export(tmp_path / "dest", source=reference, registry=PARTS_OF_FIXTURE,
                exclude=["minilib/text.py", "tests/test_text.py"])
