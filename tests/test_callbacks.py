@@ -238,16 +238,20 @@ def test_a_live_bar_fits_in_the_terminals_width(monkeypatch, columns, bar_width)
     assert final == "10/10 [" + "=" * bar_width + "] - 660ms 66ms/step - loss: 0.5000"
 
 
+def first_step(stream: FakeTerminal, logs: dict[str, float]) -> str:
+    """What a progress bar on ``stream`` shows after the first of 469 steps logs ``logs``."""
+    bar = ProgressBar(1, stream=stream)
+    bar.set_params({"epochs": 1, "steps": 469})
+    bar.on_epoch_begin(0)
+    bar.on_batch_end(0, logs)
+    return stream.getvalue().split("\r")[-1].rstrip(" ")
+
+
 @pytest.mark.parametrize("columns", [44, 50, 62, 80])
 def test_a_narrow_terminal_drops_whole_values_never_part_of_one(monkeypatch, columns):
     # Cut at the terminal's width, "loss: 12.3456" became "loss: 12.", another number.
     monkeypatch.setenv("COLUMNS", str(columns))
-    stream = FakeTerminal()
-    bar = ProgressBar(1, stream=stream)
-    bar.set_params({"epochs": 1, "steps": 469})
-    bar.on_epoch_begin(0)
-    bar.on_batch_end(0, {"loss": 12.3456, "accuracy": 0.9258})
-    frame = stream.getvalue().split("\r")[-1].rstrip(" ")
+    frame = first_step(FakeTerminal(), {"loss": 12.3456, "accuracy": 0.9258})
     assert len(frame) <= columns - 1
     items = frame.split("] - ")[1].split(" - ")
     assert items[0].startswith("ETA: ")
@@ -280,13 +284,9 @@ def test_the_bar_fits_the_width_of_the_streams_own_terminal_unless_columns_is_se
         monkeypatch.delenv("COLUMNS")
     else:
         monkeypatch.setenv("COLUMNS", columns)
-    stream = terminal()
-    bar = ProgressBar(1, stream=stream)
-    bar.set_params({"epochs": 1, "steps": 469})
-    bar.on_epoch_begin(0)
-    bar.on_batch_end(0, {"loss": 12.3456, "accuracy": 0.9258, "val_loss": 12.3456})
+    frame = first_step(terminal(), {"loss": 12.3456, "accuracy": 0.9258, "val_loss": 12.3456})
     # "  1/469 [>.........] - ETA: 6ms" is 31 characters, and each value 16 to 20 more
-    items = stream.getvalue().split("\r")[-1].rstrip(" ").split("] - ")[1].split(" - ")
+    items = frame.split("] - ")[1].split(" - ")
     assert items[1:] == ["loss: 12.3456", "accuracy: 0.9258"][:kept], items
 
 
