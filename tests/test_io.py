@@ -757,6 +757,19 @@ def test_refuses_layer_sizes_too_large_to_build(tmp_path, saved):
     refused(write_archive(tmp_path / "big.npz", doc, arrays), "too large to build")
 
 
+def test_refuses_layer_sizes_too_large_for_the_models_second_draw(tmp_path, saved,
+                                                                   monkeypatch):
+    # Sizes that memory holds once but not twice: the model redraws the layers' weights
+    # from its seed, and a MemoryError there would escape bare.
+    path, _, _ = saved
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 1.49 GiB")
+
+    monkeypatch.setattr(tinynet.io, "Sequential", out_of_memory)
+    refused(path, "too large to build")
+
+
 def test_refuses_the_same_metric_twice(tmp_path, saved):
     _, doc, arrays = saved
     doc["compile"]["metrics"] = ["accuracy", "accuracy"]

@@ -516,20 +516,21 @@ def load_model(path: str | os.PathLike,
 
     # The layers, rebuilt from their configs, and their weights.
     entries = _field(path, doc, "layers", list)
-    try:
-        layers = [_build(path, e, layers_module, Layer, f"layers[{i}]: ", custom_objects)
-                  for i, e in enumerate(entries)]
-    except MemoryError:  # sizes in a config that no file of this size can hold the weights of
-        raise ModelFormatError(path, "the layers' sizes are too large to build; the file "
-                                     "is damaged or not a model tinynet saved") from None
     seed = _field(path, doc, "seed", int)
     if seed < 0:
         raise ModelFormatError(path, f"'seed' must be >= 0, got {seed}")
-    for i, (entry, layer) in enumerate(zip(entries, layers, strict=True)):
+    try:
+        layers = [_build(path, e, layers_module, Layer, f"layers[{i}]: ", custom_objects)
+                  for i, e in enumerate(entries)]
+        # The model draws the weights again, from its seed: as large an allocation.
+        model = Sequential(layers, seed=seed)
+    except MemoryError:  # sizes in a config that no file of this size can hold the weights of
+        raise ModelFormatError(path, "the layers' sizes are too large to build; the file "
+                                     "is damaged or not a model tinynet saved") from None
+    for i, (entry, layer) in enumerate(zip(entries, model.layers, strict=True)):
         # Left out for a trainable layer, as in every file written before layers froze.
         trainable = _field(path, entry, "trainable", bool, f"layers[{i}]: ", optional=True)
         layer.trainable = trainable is not False
-    model = Sequential(layers, seed=seed)
     weight_keys = [_take(path, headers, f"layer{i}.{name}", p, f"{type(layer).__name__}.{name}")
                    for i, layer in enumerate(model.layers) for name, p in layer.params.items()]
 
