@@ -557,26 +557,58 @@ def test_load_grey_reads_colour_and_transparent_pngs(tmp_path):
     np.testing.assert_allclose(load_grey(tmp_path / "clear.png"), 1.0, atol=0.01)
 
 
+def _drawn(stroke: np.ndarray, colour) -> np.ndarray:
+    """RGBA (H, W, 4) of ``stroke`` (H, W), in [0, 1], drawn in ``colour`` on a transparent
+    canvas, which stores its empty pixels as (0, 0, 0, 0)."""
+    rgba = np.zeros((*stroke.shape, 4))
+    rgba[stroke > 0, :3] = colour
+    rgba[..., 3] = stroke
+    return rgba
+
+
+# White and yellow: over white paper alone, white would be blank and yellow faint (0.11 of
+# contrast). Black and red: a dark drawing keeps its white paper.
 @pytest.mark.parametrize("colour", [(1, 1, 1), (1, 1, 0), (0, 0, 0), (0.8, 0.2, 0.2)])
 def test_a_digit_drawn_on_a_transparent_canvas_reads_in_any_colour(tmp_path, digits, colour):
-    # The digit is in the alpha channel, its strokes one colour. Over white paper alone, a
-    # white (or yellow) digit would be blank (or nearly): a light colour gets black paper.
     stroke = np.kron(digits[0] / 255, np.ones((3, 3)))
-    rgba = np.zeros((*stroke.shape, 4))
-    rgba[..., :3] = colour
-    rgba[..., 3] = stroke
-    mpimg.imsave(tmp_path / "drawn.png", rgba)
+    mpimg.imsave(tmp_path / "drawn.png", _drawn(stroke, colour))
     np.testing.assert_array_equal(prepare_digit(load_grey(tmp_path / "drawn.png")),
                                   prepare_digit(digits[0] / 255))
 
 
-def test_a_picture_with_paper_of_its_own_keeps_white_behind_transparent_pixels(tmp_path):
-    # Light paper with a dark stroke, its corners transparent: black there would be ink.
-    rgba = np.ones((12, 12, 4))
-    rgba[3:9, 5:7, :3] = 0.1
-    rgba[:2, :2, 3] = 0
+def test_the_faint_edges_of_a_drawing_do_not_decide_its_paper(tmp_path, digits):
+    # A browser's canvas stores the colours of its faintest pixels premultiplied, far from
+    # the stroke's: light grey (0.8) strokes whose edges, at alpha 0.1, run from 0.7 to 1.
+    rgba = _drawn(np.kron(digits[0] / 255, np.ones((3, 3))), (0.8, 0.8, 0.8))
+    edges = (rgba[..., 3] > 0) & (rgba[..., 3] < 0.5)
+    rgba[edges, 3] = 0.1
+    rgba[edges, :3] = np.random.default_rng(0).uniform(0.7, 1, (np.count_nonzero(edges), 1))
+    mpimg.imsave(tmp_path / "drawn.png", rgba)
+    assert load_grey(tmp_path / "drawn.png")[0, 0] == 0.0  # black paper
+
+
+@pytest.mark.parametrize("stroke", [0.1, 0.86, None])  # black, faint pencil, none
+def test_a_page_with_a_transparent_surround_keeps_white_paper_behind_it(tmp_path, stroke):
+    # Light paper (0.92) covering most of the picture, its corners transparent: black there
+    # would be ink, the page's outline read as the digit (or a blank card as one).
+    rgba = np.full((12, 12, 4), 0.92)
+    rgba[..., 3] = 1
+    if stroke is not None:
+        rgba[3:9, 5:7, :3] = stroke
+    rgba[:3, :3, 3] = 0
     mpimg.imsave(tmp_path / "page.png", rgba)
-    np.testing.assert_allclose(load_grey(tmp_path / "page.png")[:2, :2], 1.0)
+    np.testing.assert_allclose(load_grey(tmp_path / "page.png")[:3, :3], 1.0)
+
+
+def test_a_small_piece_of_page_on_a_transparent_canvas_keeps_white_paper(tmp_path):
+    # Less than half the picture is opaque, but it holds paper and ink, not one colour:
+    # black around it would be read as ink.
+    rgba = np.zeros((20, 20, 4))
+    rgba[6:14, 6:14] = 0.92
+    rgba[6:14, 6:14, 3] = 1
+    rgba[7:13, 9:11, :3] = 0.1  # a dark stroke
+    mpimg.imsave(tmp_path / "piece.png", rgba)
+    np.testing.assert_allclose(load_grey(tmp_path / "piece.png")[0], 1.0)
 
 
 def test_load_grey_reads_an_rgb_png_without_alpha(tmp_path):

@@ -69,7 +69,7 @@ def load_grey(path: str | os.PathLike) -> np.ndarray:
     Shapes: (H, W) from grey, (H, W, 3) RGB or (H, W, 4) RGBA files, turned as the file's
     EXIF orientation says (as image viewers show it: a phone stores a portrait photo
     sideways, (W, H), with orientation 6). Transparent pixels count as white paper, or as
-    black when all that shows is one light colour (a white digit on a transparent canvas).
+    black behind a drawing in one light colour on a transparent canvas (a white digit).
     Raises ValueError when the file is empty, not a readable image or an image of more than
     :data:`MAX_PIXELS` pixels (checked before decoding), the system's OSError
     (FileNotFoundError, PermissionError, ...) when it cannot be opened, and TypeError when
@@ -139,17 +139,20 @@ def load_grey(path: str | os.PathLike) -> np.ndarray:
 
 
 def _paper_behind(grey: np.ndarray, alpha: np.ndarray) -> float:
-    """The grey level that shows through transparent pixels: white paper, unless every
-    pixel that shows at all has one colour (a digit drawn on a transparent canvas, whose
-    strokes' edges are in the alpha channel), and a light one: then black. Shapes: (H, W)."""
-    shows = alpha > 0  # a mask rather than a copy of those pixels: a photo's are many
-    if not shows.any():
+    """The grey level that shows through transparent pixels, for grey levels and alpha
+    (H, W): white paper, unless the picture is a drawing in one light colour on a
+    transparent canvas (a white digit, whose strokes' edges are in the alpha channel):
+    then black."""
+    # The opaque pixels (alpha >= 0.5: fainter edges may hold any colour, a browser's
+    # canvas stores them premultiplied) are a drawing's strokes when they cover less than
+    # half the picture; a page with a transparent surround covers most of it.
+    opaque = alpha >= 0.5
+    if not 0 < np.count_nonzero(opaque) < opaque.size / 2:
         return 1.0
-    low = grey.min(where=shows, initial=np.inf)
-    high = grey.max(where=shows, initial=-np.inf)
-    # Within a tenth of the grey scale counts as one colour: a photo's ink and paper differ
-    # by more (a pencil's by about 0.2), and a picture with no paper of its own would
-    # otherwise be a white digit on white.
+    low = grey.min(where=opaque, initial=np.inf)
+    high = grey.max(where=opaque, initial=-np.inf)
+    # Within a tenth of the grey scale counts as one colour: the ink and paper of a small
+    # patch of page differ by more (a light pencil's by about 0.2).
     return 0.0 if high - low <= 0.1 and low + high > 1 else 1.0
 
 
