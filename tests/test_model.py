@@ -956,13 +956,60 @@ def test_one_sample_without_a_batch_axis_gets_the_batch_axis_hint():
     # predict(x_test[0]): cut into batches of 32, the layer would name a slice's (32,).
     model = compiled()
     one = np.zeros(2)
-    hint = (r"^x of shape \(2,\) is one sample \(the first layer takes samples of shape "
-            r"\(2,\)\): give it a batch axis, x\[None\], of shape \(1, 2\)$")
+    hint = (r"^x of shape \(2,\) holds one sample \(the model takes \(None, 2\)\): add the "
+            r"batch axis: x\[None\], of shape \(1, 2\)$")
     for call in (lambda: model.predict(one), lambda: model.evaluate(one, np.zeros(2, int)),
                  lambda: model.fit(one, np.zeros(2, int), verbose=0)):
         with pytest.raises(ValueError, match=hint):
             call()
     assert model.predict(one[None]).shape == (1, 2)
+
+
+def test_one_sample_of_a_model_that_begins_with_flatten_gets_the_hint_once_it_has_seen_data():
+    # Flatten declares no input shape: the shape of the data the model took tells it. The
+    # Dense after it would have named (32, 1), a slice of the one sample flattened.
+    model = Sequential([Flatten(), Dense(4, 2)], seed=0)
+    model.predict(np.zeros((3, 2, 2)))
+    for x, fix in [(np.zeros((2, 2)), r"x\[None\], of shape \(1, 2, 2\)"),
+                   (np.zeros(4), r"x\.reshape\(1, 2, 2\)")]:
+        with pytest.raises(ValueError, match=rf"holds one sample \(the model takes \(None, 2, "
+                                             rf"2\)\): add the batch axis: {fix}$"):
+            model.predict(x)
+
+
+class DeclaresOddly(Layer):
+    """A layer of one's own whose input_shape is not a tuple of ints: an array, or a
+    property that raises until the layer has seen data."""
+
+    def __init__(self, input_shape=None):
+        super().__init__()
+        self.declared = input_shape
+
+    @property
+    def input_shape(self):
+        if self.declared is None:
+            raise RuntimeError("not built yet")
+        return self.declared
+
+    def forward(self, x, training=False):
+        return x
+
+    def backward(self, dy):
+        return dy
+
+
+def test_a_first_layer_that_declares_its_input_shape_oddly_is_read_or_passed_over():
+    # An array of ints is read as the shape it holds (its == with a tuple was ambiguous).
+    model = Sequential([DeclaresOddly(np.array([2, 2])), Flatten(), Dense(4, 2)], seed=0)
+    with pytest.raises(ValueError, match=r"^x of shape \(4,\) holds one sample \(the model "
+                                         r"takes \(None, 2, 2\)\)"):
+        model.predict(np.zeros(4))
+    # A property that raises is passed over: neither predict nor summary fails on it.
+    model = Sequential([DeclaresOddly(), Flatten(), Dense(4, 2)], seed=0)
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert " ? " in lines[0]
+    assert model.predict(np.zeros((3, 2, 2))).shape == (3, 2)
 
 
 def test_regression_targets_as_long_as_the_inputs_are_wide_are_not_one_sample():

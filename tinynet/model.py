@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import operator
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -829,6 +830,7 @@ class Sequential(RefusesOtherLibraries):
         batch_size = _batch_size(batch_size, EVAL_BATCH_SIZE)
         verbose_level(verbose)
         x = self._check_x(x, "x", finite=True)
+        self._check_batch_axis(x, "x")
         # The layers see one batch, and name its shape: said here where the 32 comes from.
         batches = f", in batches of {batch_size}" if len(x) > batch_size else ""
         with _refused_input(f"x of shape {x.shape}{batches}"):
@@ -948,23 +950,14 @@ class Sequential(RefusesOtherLibraries):
                                                "validation_data[1]")
         return x, y, epochs, batch_size, validation_data, verbose, initial_epoch
 
-    def _check_x(self, x: ArrayLike, name: str, finite: bool = False,
-                 inputs: bool = True) -> np.ndarray:
+    def _check_x(self, x: ArrayLike, name: str, finite: bool = False) -> np.ndarray:
         """``x`` as an array of numbers with a batch axis, or a ValueError naming it; with
         ``finite``, also refused when it holds NaN or infinity, or numbers too large for the
         model's dtype, which would turn into infinities in it (a whole data set is checked
-        once, so that no NaN turns into a silent wrong prediction). ``inputs=False`` for
-        targets, which are not checked against the first layer."""
+        once, so that no NaN turns into a silent wrong prediction)."""
         x = real_array(x, name, "Sequential")
         if x.ndim < 1:
             raise ValueError(f"{name} must have a batch axis, got a scalar")
-        # predict(x_test[0]): its batches would be slices of the one sample, and the first
-        # layer would name a slice's shape, (32,), and not the sample's.
-        one = getattr(self.layers[0], "input_shape", None) if self.layers else None
-        if inputs and x.ndim == 1 and one == x.shape and len(x) > 1:
-            raise ValueError(f"{name} of shape {x.shape} is one sample (the first layer takes "
-                             f"samples of shape {one}): give it a batch axis, {name}[None], "
-                             f"of shape {(1, *x.shape)}")
         if not (finite and x.dtype.kind in "iuf" and x.size):
             return x
         if x.dtype.kind == "f":
@@ -988,12 +981,29 @@ class Sequential(RefusesOtherLibraries):
                              f"(beyond ±{limit:.4g}), the first in sample {bad}")
         return x
 
+    def _check_batch_axis(self, x: np.ndarray, name: str) -> None:
+        """Refuse one sample given without its batch axis, ``predict(x_test[0])``: its
+        batches would be slices of the sample, and a layer would name a slice's shape,
+        (32,) or (32, 1), and not the sample's."""
+        one = self._sample_shape()
+        if one is None:
+            return
+        if x.shape == one:
+            fix = f"{name}[None], of shape {(1, *one)}"
+        elif x.ndim == 1 and len(one) > 1 and x.size == math.prod(one):
+            fix = f"{name}.reshape{(1, *one)}"  # one sample's numbers, flattened
+        else:
+            return
+        raise ValueError(f"{name} of shape {x.shape} holds one sample (the model takes "
+                         f"{(None, *one)}): add the batch axis: {fix}")
+
     def _check_data(self, x: ArrayLike, y: ArrayLike, x_name: str,
                     y_name: str) -> tuple[np.ndarray, np.ndarray]:
         """Refuse, before any training, inputs and targets that do not fit the model. The
         caller keeps the shape of one sample of ``x`` as ``input_shape`` (which summary()
         shows) once it has checked everything else too: a refused call changes nothing."""
         x = self._check_x(x, x_name, finite=True)
+        self._check_batch_axis(x, x_name)
         if y is None:
             raise ValueError(f"{y_name} is None: give the targets, one per sample of {x_name}")
         y = np.asarray(y)
@@ -1003,7 +1013,7 @@ class Sequential(RefusesOtherLibraries):
         if len(x) == 0:
             raise ValueError(f"{x_name} holds no samples")
         if y.dtype.kind == "f":  # one-hot rows or regression targets
-            self._check_x(y, y_name, finite=True, inputs=False)
+            self._check_x(y, y_name, finite=True)
         # One sample through the network checks every layer's input shape (each layer's
         # error names it) and tells the number of outputs K.
         with _refused_input(f"{x_name} of shape {x.shape}, tried on its first sample"):
@@ -1032,6 +1042,17 @@ class Sequential(RefusesOtherLibraries):
         return x, y
 
     # --------------------------------------------------------------------------- summary
+    def _sample_shape(self) -> tuple[int, ...] | None:
+        """One sample's shape, when the model knows it: that of the data it last took, or
+        what its first layer declares (Dense does), else None."""
+        if self.input_shape is not None:
+            return self.input_shape
+        try:
+            shape = getattr(self.layers[0], "input_shape", None) if self.layers else None
+            return None if shape is None else tuple(operator.index(d) for d in shape)
+        except Exception:  # a layer of one's own may declare anything (None in it), or raise
+            return None
+
     def summary(self, input_shape: tuple[int, ...] | None = None,
                 print_fn: Callable[[str], Any] = print) -> None:
         """Print each layer with its output shape and parameter count, and the total.
@@ -1045,10 +1066,9 @@ class Sequential(RefusesOtherLibraries):
                 or not all(is_int_at_least(d, 1) for d in input_shape)):
             raise ValueError(f"summary: input_shape must be one sample's shape, a tuple of "
                              f"ints >= 1 such as (784,) or (28, 28, 1), got {input_shape!r}")
-        first = self.layers[0] if self.layers else None
-        shape = input_shape or self.input_shape or getattr(first, "input_shape", None)
+        shape = input_shape or self._sample_shape()
         outputs: list[tuple[int, ...]] | None = None  # one sample's shape after each layer
-        if shape is not None and None not in shape:
+        if shape is not None:
             # One sample of zeros through the network: a layer that cannot take the shape
             # refuses it with an error that names the layer and the shapes. Each output's
             # shape is what the layer returned, so a layer of one's own is shown as it is.
