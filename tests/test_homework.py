@@ -1047,6 +1047,8 @@ def test_a_student_copy_imports_and_holds_only_the_project(student: Path) -> Non
 def test_a_git_checkout_copies_what_git_does_not_ignore(tmp_path: Path) -> None:
     source = write_project(tmp_path / "source")
     subprocess.run(["git", "init", "-q", str(source)], check=True, timeout=60)
+    # GitHub's VirtualEnv.gitignore: git then lists env/'s files but not its pyvenv.cfg
+    (source / ".gitignore").write_text("generated/\n*.log\npyvenv.cfg\n")
     (source / "generated").mkdir()
     (source / "generated/table.csv").write_text("1,2\n")
     (source / "train.log").write_text("epoch 1\n")
@@ -1067,6 +1069,15 @@ def test_a_git_checkout_copies_what_git_does_not_ignore(tmp_path: Path) -> None:
     assert not any(".egg-info" in name for name in copied), copied
 
 
+def test_exclude_takes_a_folder_the_copy_leaves_out_anyway(reference: Path,
+                                                           tmp_path: Path) -> None:
+    # A virtual environment (env/ holds pyvenv.cfg), and .venv: a teacher's careful
+    # --exclude env was refused as matching no file, once export left env/ out itself.
+    export(tmp_path / "dest", source=reference, registry=PARTS_OF_FIXTURE,
+           exclude=["env", ".venv/", "env/lib/site.py"])
+    assert not (tmp_path / "dest/env").exists()
+
+
 def test_exclude_takes_a_folder_git_ignores_but_still_refuses_a_typo(tmp_path: Path) -> None:
     # The teacher who names an ignored folder to be safe was told it matched no file.
     source = write_project(tmp_path / "source")
@@ -1085,10 +1096,16 @@ def test_exclude_takes_a_folder_git_ignores_but_still_refuses_a_typo(tmp_path: P
     # names it in a way the exclusion does not read would hand it out, so it is refused.
     (source / "hidden").mkdir()
     (source / "hidden/test_secret.py").write_text("def test_x():\n    pass\n")
-    for pattern in ("**/hidden", "hidden/.", "tests//test_ops.py", "."):
+    for pattern in ("**/hidden", "."):
         with pytest.raises(HomeworkError, match="matches no file of the project"):
             export(tmp_path / "dest2", source=source, registry=PARTS_OF_FIXTURE,
                    exclude=[pattern])
+    # The same path written another way is read as that path, and left out.
+    for i, pattern in enumerate(("hidden/.", "tests/../hidden", "tests//../hidden/")):
+        export(tmp_path / f"dest{i + 3}", source=source, registry=PARTS_OF_FIXTURE,
+               exclude=[pattern])
+        assert not (tmp_path / f"dest{i + 3}/hidden").exists()
+        assert (tmp_path / f"dest{i + 3}/tests/test_ops.py").is_file()
 
 
 def test_exclude_leaves_out_a_teachers_hidden_tests(reference: Path, tmp_path: Path) -> None:
@@ -1153,12 +1170,26 @@ def test_exclude_takes_a_path_from_the_projects_folder_too(how: str, reference: 
     assert not (tmp_path / "dest/hidden_tests").exists()
 
 
+def test_exclude_takes_an_absolute_path_through_a_symlink_to_the_project(
+        reference: Path, tmp_path: Path) -> None:
+    # The project's folder is resolved; a path given through the link was "outside" it.
+    source = tmp_path / "source"
+    shutil.copytree(reference, source)
+    (source / "hidden_tests").mkdir()
+    (source / "hidden_tests/test_more.py").write_text("def test_x():\n    pass\n")
+    (tmp_path / "link").symlink_to(source, target_is_directory=True)
+    export(tmp_path / "dest", source=tmp_path / "link", registry=PARTS_OF_FIXTURE,
+           exclude=[str(tmp_path / "link/hidden_tests")])
+    assert not (tmp_path / "dest/hidden_tests").exists()
+
+
 @pytest.mark.parametrize("pattern, error", [
     ("hiden_tests", "matches no file of the project"),
     ("test_hidden_*", "matches no file of the project"),  # a file name, not a path
     ("/elsewhere/hidden_tests", "is outside the project"),
     ("../hidden_tests", "is outside the project"),  # not "matches no file": it never could
     ("./../hidden_tests", "is outside the project"),
+    ("tests/../../hidden_tests", "is outside the project"),
 ])
 def test_an_exclude_that_matches_nothing_is_refused_before_anything_is_written(
         pattern: str, error: str, reference: Path, tmp_path: Path) -> None:
@@ -1313,11 +1344,30 @@ def test_excluding_the_file_that_holds_a_parts_regions_says_so(reference: Path,
                exclude=["minilib/text.py", "tests/test_text.py"])
     assert str(raised.value) == (
         "part(s) shout have their regions in minilib/text.py, which --exclude leaves out: "
-        "choose the other parts with --parts, or keep those files")
+        "choose the other parts with --parts, or keep that file")
     assert not (tmp_path / "dest").exists()
     export(tmp_path / "dest", source=reference, registry=PARTS_OF_FIXTURE,
            parts=["double", "counter"], exclude=["minilib/text.py", "tests/test_text.py"])
     assert not (tmp_path / "dest/minilib/text.py").exists()
+
+
+def test_a_part_with_no_region_anywhere_is_told_apart_from_one_left_out(
+        reference: Path, tmp_path: Path) -> None:
+    # Each part gets its own reason; and a file left out is only searched for markers, not
+    # checked: an old hidden test with an unclosed marker is no business of the export's.
+    source = tmp_path / "source"
+    shutil.copytree(reference, source)
+    (source / "hidden_tests").mkdir()
+    (source / "hidden_tests/test_old.py").write_text("# BEGIN SOLUTION double\n")
+    registry = {**PARTS_OF_FIXTURE, "extra": Part("extra", "docs/ops.md", "write extra", 4)}
+    with pytest.raises(HomeworkError) as raised:
+        export(tmp_path / "dest", source=source, registry=registry,
+               exclude=["minilib/text.py", "tests/test_text.py", "hidden_tests"])
+    assert str(raised.value) == (
+        "part(s) shout have their regions in minilib/text.py, which --exclude leaves out: "
+        "choose the other parts with --parts, or keep that file; part(s) extra have no region "
+        f"in {source.resolve()}: mark their code with # BEGIN SOLUTION <part-id> ... "
+        "# END SOLUTION")
 
 
 def test_exporting_from_a_student_copy_says_to_export_from_the_reference(

@@ -40,6 +40,7 @@ import io
 import json
 import math
 import os
+import posixpath
 import re
 import shutil
 import signal
@@ -557,26 +558,27 @@ def _matches(rel: str, pattern: str) -> bool:
 
 
 def _exclude_patterns(root: Path, patterns: Sequence[str], files: Sequence[str]) -> list[str]:
-    """``patterns`` (--exclude) relative to the project at ``root``, in "/" paths, a leading
-    ``./`` or the project's own path taken off, each checked to match one of its files, or a
-    path that git ignores: a pattern that matches nothing (a typo, ``./hidden``) would hand
-    the hidden tests out to students. ``files`` are the project's, none excluded."""
+    """``patterns`` (--exclude) relative to the project at ``root``, in "/" paths, normalised
+    (``./x`` and ``tests/../x`` are ``x``) or the project's own path taken off, each checked
+    to match one of its files, or a path that the copy leaves out anyway: a pattern that
+    matches nothing (a typo, ``./hidden``) would hand the hidden tests out to students.
+    ``files`` are the project's, none excluded."""
     checked = []
     for pattern in patterns:
         rel = pattern
         if os.path.isabs(rel):
-            try:
-                rel = os.path.relpath(rel, root)  # "../..." when outside the project
+            try:  # root is resolved: so is the pattern, which may run through a symlink
+                rel = os.path.relpath(os.path.realpath(rel), root)
             except ValueError:  # on another drive (Windows)
                 rel = ".."
-        rel = rel.replace(os.sep, "/")  # Windows' .\hidden_tests\, matched to "/" paths
-        while rel.startswith("./"):
-            rel = rel[2:]
+        # Windows' .\hidden_tests\ matched to "/" paths; ./x and tests/../x to x
+        rel = posixpath.normpath(rel.replace(os.sep, "/"))
         if rel == ".." or rel.startswith("../"):
             raise HomeworkError(f"--exclude {pattern!r} is outside the project {root}: "
                                 "give a path relative to it")
-        # A folder git ignores is left out anyway: naming it too is being careful, not a typo.
-        if not any(_matches(f, rel) for f in files) and not _git_ignores(root, rel):
+        # Naming a folder the copy leaves out anyway (one git ignores, a virtual
+        # environment) is being careful, not a typo.
+        if not any(_matches(f, rel) for f in files) and not _left_out_anyway(root, rel):
             raise HomeworkError(
                 f"--exclude {pattern!r} matches no file of the project {root}: give a path "
                 "relative to it (hidden_tests, tests/test_hidden_*.py), or check its spelling")
@@ -584,18 +586,30 @@ def _exclude_patterns(root: Path, patterns: Sequence[str], files: Sequence[str])
     return checked
 
 
-def _git_ignores(root: Path, rel: str) -> bool:
-    """Whether ``rel`` is a path (not a glob) under ``root`` that exists and that git, in the
-    checkout ``root`` is, ignores; False when that cannot be told."""
-    rel = rel.rstrip("/")  # "hidden_tests/", the folder
+def _left_out_anyway(root: Path, rel: str) -> bool:
+    """Whether ``rel`` is a path (not a glob) under ``root`` that exists and that a copy
+    leaves out whatever --exclude says: in a folder such as ``.venv`` or ``build`` (see
+    :data:`EXCLUDED_DIRS`), in a virtual environment, or ignored by git, in the checkout
+    ``root`` is."""
     if not _is_relative_path(rel) or not os.path.lexists(root / rel):
         return False
+    if any(p in EXCLUDED_DIRS or p.endswith(".egg-info") for p in rel.split("/")):
+        return True
+    if any(_is_venv(root, folder) for folder in [*_folders_of(rel), rel]):
+        return True
     try:
         done = subprocess.run(["git", "-C", str(root), "check-ignore", "-q", "--", rel],
                               capture_output=True, timeout=60)
     except (OSError, subprocess.SubprocessError):
         return False
     return done.returncode == 0  # 1: not ignored; 128: not a checkout
+
+
+def _is_venv(root: Path | str, folder: str) -> bool:
+    """Whether ``folder`` (relative to ``root``) is a virtual environment, of any name
+    (env/, py311/): it holds pyvenv.cfg, as every venv and virtualenv does. Its thousands
+    of files are other projects', and git does not ignore them unless told to."""
+    return os.path.isfile(os.path.join(root, folder, "pyvenv.cfg"))
 
 
 def _git_files(root: Path) -> list[str] | None:
@@ -617,7 +631,8 @@ def _git_files(root: Path) -> list[str] | None:
 def _walk_files(root: Path) -> list[str]:
     found = []
     for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in EXCLUDED_DIRS and not d.endswith(".egg-info"))
+        dirs[:] = sorted(d for d in dirs if d not in EXCLUDED_DIRS and not d.endswith(".egg-info")
+                         and not _is_venv(folder, d))
         rel_folder = Path(folder).relative_to(root)
         found.extend((rel_folder / f).as_posix() for f in files)
     return sorted(found)
@@ -627,12 +642,17 @@ def project_files(root: Path, exclude: Sequence[str] = ()) -> list[str]:
     """The files of the project to copy, as posix paths relative to ``root``."""
     names = _git_files(root)
     if names is None:
-        names = _walk_files(root)
-    # A virtual environment of any name (env/, py311/) holds pyvenv.cfg: thousands of files
-    # of other projects, which git does not ignore unless told to.
-    venvs = tuple(n.removesuffix("pyvenv.cfg") for n in names if n.endswith("/pyvenv.cfg"))
-    return [n for n in names if (root / n).is_file() and not n.startswith(venvs)
-            and not _excluded(n, exclude)]
+        names = _walk_files(root)  # it does not enter a virtual environment
+    else:  # git lists the files of a virtual environment it does not ignore
+        venvs = {f for f in {f for n in names for f in _folders_of(n)} if _is_venv(root, f)}
+        names = [n for n in names if venvs.isdisjoint(_folders_of(n))]
+    return [n for n in names if (root / n).is_file() and not _excluded(n, exclude)]
+
+
+def _folders_of(rel: str) -> list[str]:
+    """The folders that hold the file ``rel``, outermost first: a/b/c.py -> [a, a/b]."""
+    parts = rel.split("/")[:-1]
+    return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
 @dataclass
@@ -690,6 +710,29 @@ def _check_no_region_in(root: Path, rel: str, registry: Mapping[str, Part]) -> N
                                 f"{part}), but export strips the regions of .py files only: it "
                                 "would copy the solution as it is. Delete the file (an "
                                 "editor's backup?) or leave it out with --exclude", rel, line)
+
+
+def _no_region_message(root: Path, missing: Sequence[str], left_out: Sequence[str]) -> str:
+    """Why export cannot stub the parts ``missing``: their regions are in Python files that
+    --exclude leaves out (``left_out``, whose BEGIN markers are looked for, not checked), or
+    they have none."""
+    holders: dict[str, set[str]] = {}
+    for rel in left_out:
+        if rel.endswith(".py"):
+            for match in _BEGIN_ANYWHERE.finditer((root / rel).read_bytes()):
+                holders.setdefault(match.group(1).decode("ascii"), set()).add(rel)
+    hidden = [p for p in missing if p in holders]
+    unmarked = [p for p in missing if p not in holders]
+    reasons = []
+    if hidden:
+        files = sorted(set().union(*(holders[p] for p in hidden)))
+        reasons.append(f"part(s) {', '.join(hidden)} have their regions in {', '.join(files)}, "
+                       f"which --exclude leaves out: choose the other parts with --parts, or "
+                       f"keep {'that file' if len(files) == 1 else 'those files'}")
+    if unmarked:
+        reasons.append(f"part(s) {', '.join(unmarked)} have no region in {root}: mark their "
+                       "code with # BEGIN SOLUTION <part-id> ... # END SOLUTION")
+    return "; ".join(reasons)
 
 
 def scan_project(root: str | Path, registry: Mapping[str, Part] = PARTS,
@@ -985,15 +1028,8 @@ def export(dest: str | Path, source: str | Path | None = None,
                             f"student copy (it has {EXPORT_RECORD}), whose export removed "
                             "every marker; export from the reference, with --source FOLDER")
     if missing:
-        left_out = scan_project(root, registry, (), [f for f in every_file
-                                                    if any(_matches(f, p) for p in exclude)])
-        holding = sorted({r.path for p in missing for r in left_out.regions_of(p)})
-        if holding:  # left out by --exclude: that part cannot be set
-            raise HomeworkError(f"part(s) {', '.join(missing)} have their regions in "
-                                f"{', '.join(holding)}, which --exclude leaves out: choose the "
-                                "other parts with --parts, or keep those files")
-        raise HomeworkError(f"part(s) {', '.join(missing)} have no region in {root}: mark "
-                            "their code with # BEGIN SOLUTION <part-id> ... # END SOLUTION")
+        left_out = [f for f in every_file if any(_matches(f, p) for p in exclude)]
+        raise HomeworkError(_no_region_message(root, missing, left_out))
     # The tests' marks, in every file of the project, those --exclude leaves out too (a
     # teacher's hidden tests): a typo would leave a test ungraded, and a part no test marks
     # fails every grade.
