@@ -3,9 +3,9 @@
 Why they matter: a layer's output variance is ``fan_in * Var(W) * E[x**2]``, so every layer
 turns its input's mean square ``E[x**2]`` into an output variance ``fan_in * Var(W)`` times
 as large, and backward multiplies the gradient's by ``fan_out * Var(W)``. Glorot (for
-tanh/sigmoid-like units) cannot make both 1 unless fan_in = fan_out, and compromises with
-``Var(W) = 2 / (fan_in + fan_out)``; He makes up for ReLU halving ``E[x**2]`` with
-``Var(W) = 2 / fan_in``. Derivation: docs/layers.md#why-these-variances.
+tanh-like units, whose slope at 0 is 1) cannot make both 1 unless fan_in = fan_out, and
+compromises with ``Var(W) = 2 / (fan_in + fan_out)``; He makes up for ReLU halving
+``E[x**2]`` with ``Var(W) = 2 / fan_in``. Derivation: docs/layers.md#why-these-variances.
 
 For a Dense kernel of shape (D_in, D_out), ``fan_in = D_in`` and ``fan_out = D_out``; for a
 convolution kernel (kh, kw, C_in, C_out) both are multiplied by the receptive field kh * kw.
