@@ -289,7 +289,7 @@ def test_a_float32_dense_keeps_float32_for_a_float64_dy():
 def test_dense_hints_at_the_batch_axis_of_one_sample(shape):
     # predict(x_test[0]): one flattened image (784,), or one image not flattened (28, 28).
     with pytest.raises(ValueError, match=rf"got {re.escape(str(shape))} \(one sample\? "
-                                         r"give it a batch axis: x\.reshape\(1, 4\)\)$"):
+                                         r"add the batch axis: x\.reshape\(1, 4\)\)$"):
         Dense(4, 2).forward(np.zeros(shape))
 
 

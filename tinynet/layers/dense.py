@@ -109,7 +109,7 @@ class Dense(Layer):
             if x.ndim == 1 and self.in_features == 1:  # N numbers, for a regression say
                 hint = " (one number per sample? give them a feature axis: x.reshape(-1, 1))"
             elif x.ndim <= 2 and x.size == self.in_features:  # predict(x_test[0]), say
-                hint = f" (one sample? give it a batch axis: x.reshape(1, {self.in_features}))"
+                hint = f" (one sample? add the batch axis: x.reshape(1, {self.in_features}))"
             raise ValueError(
                 f"{self!r}: expected input of shape (N, {self.in_features}), "
                 f"got {x.shape}{hint}"
