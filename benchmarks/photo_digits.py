@@ -158,15 +158,16 @@ def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tinynet import metrics
+    from tinynet import metrics, reference
     from tinynet.cli import _load_classifier  # the model and its scaling, as predict loads them
     from tinynet.datasets import load_mnist
     from tinynet.imaging import prepare_digit
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", type=Path, help="a saved model (.npz), e.g. runs/model.npz")
-    parser.add_argument("--count", type=int, default=500,
-                        help="how many MNIST test digits, from the first (default 500)")
+    parser.add_argument("--count", type=reference.int_in_range(1, 10_000), default=500,
+                        help="how many MNIST test digits, from the first: 1 to 10000 "
+                             "(default 500)")
     parser.add_argument("--only", default="", help="conditions to run, by name, with commas")
     parser.add_argument("--show", type=Path, help="a folder to save photos and results in")
     args = parser.parse_args(argv)
@@ -175,6 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"--only: unknown condition(s) {unknown}; expected some of "
                      f"{list(CONDITIONS)}")
+    if args.show:
+        try:  # before any work: a file in the way failed after the first condition's photos
+            reference.make_output_folder(args.show)
+        except ValueError as err:
+            parser.error(f"--show: {err}")
 
     model, scaling = _load_classifier(args.model)
     _, (images, labels) = load_mnist()

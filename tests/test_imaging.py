@@ -429,13 +429,19 @@ def test_ruled_lines_are_not_the_digit(digits, tilt):
         assert _difference(prepare_digit(_photo(digit) * lines), plain) < 6
 
 
-def test_the_photo_benchmark_runs(tmp_path, capsys):
-    # benchmarks/photo_digits.py measured the accuracies that docs/tutorial.md gives: here on
-    # 2 digits, 2 conditions and an untrained model, only to see that it still runs.
+def photo_benchmark():
+    """benchmarks/photo_digits.py, imported as a module (it is not in a package)."""
     spec = importlib.util.spec_from_file_location("photo_digits",
                                                   ROOT / "benchmarks" / "photo_digits.py")
     benchmark = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(benchmark)
+    return benchmark
+
+
+def test_the_photo_benchmark_runs(tmp_path, capsys):
+    # benchmarks/photo_digits.py measured the accuracies that docs/tutorial.md gives: here on
+    # 2 digits, 2 conditions and an untrained model, only to see that it still runs.
+    benchmark = photo_benchmark()
     Sequential([Dense(784, 10), Softmax()], seed=0).save(tmp_path / "model.npz")
     assert benchmark.main([str(tmp_path / "model.npz"), "--count", "2", "--only",
                            "clean photo,ruled lines", "--show", str(tmp_path / "show")]) == 0
@@ -444,6 +450,24 @@ def test_the_photo_benchmark_runs(tmp_path, capsys):
                     "ruled lines"]
     assert sorted(p.name for p in (tmp_path / "show").iterdir()) == ["clean_photo.png",
                                                                       "ruled_lines.png"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--count", "0"], r"argument --count: expected an int from 1 to 10000, got '0'"),
+    (["--count", "-5"], r"argument --count: expected an int from 1 to 10000, got '-5'"),
+    (["--show", "{file}"], r"--show: expected a folder to write in, got the file"),
+])
+def test_the_photo_benchmark_refuses_bad_options_before_any_work(tmp_path, capsys, args,
+                                                                 message):
+    # --count 0 would end in a ZeroDivisionError, -5 would read 9,995 digits (images[:-5]), and
+    # a --show that is a file would fail once the first condition's photos were drawn.
+    benchmark = photo_benchmark()
+    (tmp_path / "notes.txt").write_text("")
+    args = [a.format(file=tmp_path / "notes.txt") for a in args]
+    with pytest.raises(SystemExit) as raised:
+        benchmark.main([str(tmp_path / "no_model.npz"), *args])
+    assert raised.value.code == 2
+    assert re.search(message, capsys.readouterr().err)
 
 
 @pytest.mark.parametrize("image", [np.zeros((30, 30)), np.ones((10, 12)),
