@@ -59,7 +59,9 @@ def main() -> None:
             print(f"iteration {step + 1}/{iterations}: loss {value:.2f}")
 
     test_loss, test_accuracy = model.evaluate(x_test, y_test)
-    print(f"test loss: {test_loss:.1f} (summed over the {len(x_test)} test images)")
+    # Summed over every test image: per 100 images, it compares with the iterations' losses.
+    print(f"test loss: {test_loss:.1f} (summed over the {len(x_test)} test images; "
+          f"{test_loss * batch_size / len(x_test):.2f} per {batch_size})")
     print(f"test accuracy: {test_accuracy:.4f}")
     plot_loss(losses, path=args.out / "r5_loss.png", xlabel="iteration")
 

@@ -159,6 +159,11 @@ def test_example_quick_run_prints_a_test_accuracy(path, tmp_path):
     # above chance (0.1), not to reach the full run's accuracy (the slow test below does).
     assert float(found[-1]) > 0.2, out[-2000:]
     assert any(tmp_path.glob("*.png")), "each example saves its plots under --out"
+    if path.stem == "r5_low_level":  # its summed test loss, and per batch of 100 beside it
+        total, per_100 = map(float, re.search(
+            r"^test loss: (\S+) \(summed over the 1000 test images; (\S+) per 100\)$", out,
+            flags=re.M).groups())
+        assert per_100 == pytest.approx(total / 10, abs=0.01)
     for saved in tmp_path.glob("*.npz"):
         # tinynet evaluate, predict and show prepare images with the scaling the model
         # records: it must be the one the example used, giving the accuracy it printed.
