@@ -1071,8 +1071,8 @@ def test_a_git_checkout_copies_what_git_does_not_ignore(tmp_path: Path) -> None:
 
 def test_exclude_takes_a_folder_the_copy_leaves_out_anyway(reference: Path,
                                                            tmp_path: Path) -> None:
-    # A virtual environment (env/ holds pyvenv.cfg), and .venv: a teacher's careful
-    # --exclude env was refused as matching no file, once export left env/ out itself.
+    # A virtual environment (env/ holds pyvenv.cfg), and .venv: refused as matching no
+    # file, a teacher's careful --exclude env would fail because export leaves env/ out.
     export(tmp_path / "dest", source=reference, registry=PARTS_OF_FIXTURE,
            exclude=["env", ".venv/", "env/lib/site.py"])
     assert not (tmp_path / "dest/env").exists()
@@ -1172,7 +1172,8 @@ def test_exclude_takes_a_path_from_the_projects_folder_too(how: str, reference: 
 
 def test_exclude_takes_an_absolute_path_through_a_symlink_to_the_project(
         reference: Path, tmp_path: Path) -> None:
-    # The project's folder is resolved; a path given through the link was "outside" it.
+    # The project's folder is resolved: a path through the link, not resolved, would lie
+    # "outside" it.
     source = tmp_path / "source"
     shutil.copytree(reference, source)
     (source / "hidden_tests").mkdir()
