@@ -1108,11 +1108,19 @@ def test_exclude_takes_a_folder_git_ignores_but_still_refuses_a_typo(tmp_path: P
         assert (tmp_path / f"dest{i + 3}/tests/test_ops.py").is_file()
 
 
-def test_exclude_leaves_out_a_teachers_hidden_tests(reference: Path, tmp_path: Path) -> None:
-    source = tmp_path / "source"
+def with_hidden_tests(reference: Path, source: Path,
+                      files: dict[str, str] | None = None) -> Path:
+    """A copy of the fixture project at ``source`` with a teacher's folder ``hidden_tests``
+    holding ``files`` (name: text; by default one test that passes)."""
     shutil.copytree(reference, source)
     (source / "hidden_tests").mkdir()
-    (source / "hidden_tests/test_more.py").write_text("def test_x():\n    pass\n")
+    for name, text in (files or {"test_more.py": "def test_x():\n    pass\n"}).items():
+        (source / "hidden_tests" / name).write_text(text)
+    return source
+
+
+def test_exclude_leaves_out_a_teachers_hidden_tests(reference: Path, tmp_path: Path) -> None:
+    source = with_hidden_tests(reference, tmp_path / "source")
     export(tmp_path / "dest", source=source, registry=PARTS_OF_FIXTURE,
            exclude=["hidden_tests"])
     assert not (tmp_path / "dest/hidden_tests").exists()
@@ -1159,10 +1167,7 @@ def test_exclude_takes_a_path_from_the_projects_folder_too(how: str, reference: 
                                                            tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch
                                                            ) -> None:
-    source = tmp_path / "source"
-    shutil.copytree(reference, source)
-    (source / "hidden_tests").mkdir()
-    (source / "hidden_tests/test_more.py").write_text("def test_x():\n    pass\n")
+    source = with_hidden_tests(reference, tmp_path / "source")
     pattern = str(source.resolve() / "hidden_tests") if how == "absolute" else how
     if "\\" in how:  # as typed on Windows, where it was refused as matching no file
         monkeypatch.setattr(os, "sep", "\\")
@@ -1174,10 +1179,7 @@ def test_exclude_takes_an_absolute_path_through_a_symlink_to_the_project(
         reference: Path, tmp_path: Path) -> None:
     # The project's folder is resolved: a path through the link, not resolved, would lie
     # "outside" it.
-    source = tmp_path / "source"
-    shutil.copytree(reference, source)
-    (source / "hidden_tests").mkdir()
-    (source / "hidden_tests/test_more.py").write_text("def test_x():\n    pass\n")
+    source = with_hidden_tests(reference, tmp_path / "source")
     (tmp_path / "link").symlink_to(source, target_is_directory=True)
     export(tmp_path / "dest", source=tmp_path / "link", registry=PARTS_OF_FIXTURE,
            exclude=[str(tmp_path / "link/hidden_tests")])
@@ -1356,10 +1358,8 @@ def test_a_part_with_no_region_anywhere_is_told_apart_from_one_left_out(
         reference: Path, tmp_path: Path) -> None:
     # Each part gets its own reason; and a file left out is only searched for markers, not
     # checked: an old hidden test with an unclosed marker is no business of the export's.
-    source = tmp_path / "source"
-    shutil.copytree(reference, source)
-    (source / "hidden_tests").mkdir()
-    (source / "hidden_tests/test_old.py").write_text("# BEGIN SOLUTION double\n")
+    source = with_hidden_tests(reference, tmp_path / "source",
+                               {"test_old.py": "# BEGIN SOLUTION double\n"})
     registry = {**PARTS_OF_FIXTURE, "extra": Part("extra", "docs/ops.md", "write extra", 4)}
     with pytest.raises(HomeworkError) as raised:
         export(tmp_path / "dest", source=source, registry=registry,
