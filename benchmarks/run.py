@@ -785,7 +785,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="PATH",
                         help="write the report here (missing folders are created, and "
                         "removed if the run ends without a report)")
-    parser.add_argument("--repeats", type=int, metavar="N",
+    parser.add_argument("--repeats", type=reference.int_in_range(1), metavar="N",
                         help="timed epochs per program and library (default 3, quick 1)")
     parser.add_argument("--no-torch", action="store_true",
                         help="measure tinynet alone even when torch is installed")
@@ -809,8 +809,6 @@ def main(argv: list[str] | None = None) -> int:
                      + ("--json" if args.json is not None else "--repeats"))
     settings = QUICK if args.quick else FULL
     if args.repeats is not None:
-        if args.repeats < 1:
-            parser.error(f"--repeats must be >= 1, got {args.repeats}")
         settings = replace(settings, repeats=args.repeats)
     if args.json is not None:
         args.json = json_path(parser, args.json)

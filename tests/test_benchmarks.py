@@ -339,6 +339,15 @@ def test_profile_refuses_options_it_would_ignore(tmp_path, extra):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_repeats_must_be_an_int_of_at_least_1(bench, capsys, value):
+    with pytest.raises(SystemExit) as stop:
+        bench.main(["--quick", "--repeats", value])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.rstrip().endswith(
+        f"argument --repeats: expected an int >= 1, got {value!r}")
+
+
 def test_without_torch_the_torch_columns_are_null(tmp_path):
     path = tmp_path / "report.json"
     result = subprocess.run(
