@@ -221,6 +221,23 @@ def test_accuracy_takes_probability_rows_by_their_argmax():
         accuracy(SCORES[:1, :2], np.array([[-0.0005, 1.0005]]))
 
 
+@pytest.mark.parametrize("y_pred, y_true, expected", [
+    ([[np.nan, np.nan], [np.nan, np.nan]], [0, 0], 0.0),  # argmax would say 0: all right
+    ([[np.nan, 1.0], [0.2, 0.8]], [1, 1], 0.5),  # argmax would pick the NaN, class 0
+    ([[np.nan], [0.9]], [0, 1], 0.5),  # NaN > 0.5 is False: class 0, right
+])
+def test_a_row_of_predictions_holding_nan_counts_as_wrong(y_pred, y_true, expected):
+    # A model diverged to NaN would score as if it always predicted class 0.
+    assert accuracy(np.array(y_pred), np.array(y_true)) == expected
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, bool])
+def test_mean_absolute_error_of_unsigned_or_bool_arrays_is_taken_in_floats(dtype):
+    # uint8 0 - 1 would wrap around to 255; bools would not subtract at all.
+    y_pred, y_true = np.array([[0, 1]], dtype), np.array([[1, 1]], dtype)
+    assert mean_absolute_error(y_pred, y_true) == 0.5
+
+
 def test_accuracy_of_no_samples_is_nan_without_a_warning():
     # np.mean of nothing is NaN too, but with NumPy's "Mean of empty slice" warning.
     with warnings.catch_warnings():

@@ -15,14 +15,21 @@ __all__ = ["METRICS", "Metric", "accuracy", "check_classes", "confusion_matrix",
 
 
 def _predicted_labels(y_pred: np.ndarray) -> np.ndarray:
-    """The predicted class of each row: argmax over K columns, or ``p > 0.5`` when K = 1.
+    """The predicted class of each row: argmax over K columns, or ``p > 0.5`` when K = 1;
+    -1, no class, for a row that holds NaN.
 
     Shapes: y_pred (N, K) -> (N,) integers.
     """
     y_pred = np.asarray(y_pred)
     if y_pred.ndim == 2 and y_pred.shape[1] == 1:
-        return (y_pred[:, 0] > 0.5).astype(np.int64)
-    return y_pred.argmax(axis=-1)
+        labels = (y_pred[:, 0] > 0.5).astype(np.int64)
+    else:
+        labels = y_pred.argmax(axis=-1)
+    if y_pred.dtype.kind == "f":
+        # argmax takes a NaN for the largest entry, and NaN > 0.5 is False: class 0 either
+        # way, so a model that had diverged to NaN scored as if it always said 0.
+        labels[np.isnan(y_pred).any(axis=-1)] = -1
+    return labels
 
 
 def _true_labels(y_true: np.ndarray) -> np.ndarray:
@@ -38,7 +45,8 @@ def accuracy(y_pred: np.ndarray, y_true: np.ndarray) -> float:
 
     Shapes: y_pred (N, K) scores or probabilities; y_true labels (N,) or one-hot (N, K).
     Argmax of logits and of their softmax agree, so either may be passed. NaN when N is 0.
-    With K = 1, a single output compared with 0.5, y_true is read as 0/1 labels.
+    With K = 1, a single output compared with 0.5, y_true is read as 0/1 labels. A row of
+    y_pred that holds NaN predicts no class: it counts as wrong.
 
     Raises ValueError for other shapes (labels as y_pred, or N that differ, would otherwise
     broadcast into a number that means nothing), for arrays that are not real numbers, for
@@ -117,7 +125,9 @@ def mean_absolute_error(y_pred: np.ndarray, y_true: np.ndarray) -> float:
                          f"{y_pred.shape}, got {y_true.shape}{hint}")
     if y_pred.size == 0:
         return float("nan")
-    return float(np.mean(np.abs(y_pred - y_true)))
+    # In floats: uint8 0 - 1 would wrap around to 255, and bools do not subtract.
+    diff = np.subtract(y_pred, y_true, dtype=np.result_type(y_pred, y_true, np.float32))
+    return float(np.mean(np.abs(diff)))
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
