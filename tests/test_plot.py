@@ -217,6 +217,32 @@ def test_plot_misclassified_shows_most_confident_mistakes_first(tmp_path):
     assert fig.get_suptitle() == "Most confident mistakes (3 of 4)"
 
 
+def test_plot_misclassified_reads_one_output_as_the_probability_of_class_1():
+    # As accuracy reads it (p > 0.5). By argmax, one column would always say class 0: no
+    # mistake among labels 0, and labels 1 refused as no class.
+    p = np.array([[0.1], [0.9], [0.2], [0.8]])
+    fig = plot.plot_misclassified(digits(4), [0, 0, 1, 1], p)
+    assert [ax.get_title() for ax in fig.axes] == ["true 0, pred 1 (0.90)",
+                                                   "true 1, pred 0 (0.80)"]
+
+
+def test_plot_digits_refuses_more_digits_than_fit_a_figure():
+    # 1,000 took 34 s to draw, one axes each; 5,000 would be too tall an image to save.
+    n = plot.MAX_DIGITS + 1
+    with pytest.raises(ValueError, match=rf"^plot_digits: at most {plot.MAX_DIGITS} digits "
+                                         rf"fit a figure \(an axes each\), got {n}: plot "
+                                         r"some of them, images\[:100\]"):
+        plot.plot_digits(np.zeros((n, 28, 28)), np.zeros(n, int))
+
+
+def test_plot_loss_marks_the_points_of_a_short_run():
+    # A line joins two finite points in a row: one value alone, or between NaNs, would not
+    # be drawn. A long run keeps a plain line.
+    for values, marker in (([0.5], "o"), ([1, np.nan, 2], "o"), (np.ones(101), "None")):
+        (line,) = plot.plot_loss(values).axes[0].get_lines()
+        assert line.get_marker() == marker
+
+
 def test_plot_misclassified_when_there_is_no_mistake(tmp_path):
     path = tmp_path / "none.png"
     fig = plot.plot_misclassified(digits(2), [1, 2], np.eye(3)[[1, 2]], path=path)

@@ -25,7 +25,8 @@ from tinynet.atomic import cannot_create_files, stop_signals_raise, target_folde
 
 #: What ``evaluate --out`` and ``show --out`` can write (formats matplotlib always has).
 IMAGE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
-#: The most digits ``show`` draws: a 40x10 grid is already more than a screen shows.
+#: The most digits ``show`` draws: a 40x10 grid is already more than a screen shows. (The
+#: limit of tinynet.plot.MAX_DIGITS: that module, and matplotlib, load only when needed.)
 MAX_SHOW = 400
 #: The files ``tinynet train`` writes in its --out folder.
 TRAIN_OUTPUTS = ("model.npz", "history.json", "curves.png")

@@ -157,8 +157,8 @@ def _as_images(images: np.ndarray, name: str = "images") -> np.ndarray:
 
 def _series(values: object, name: str, per: str) -> np.ndarray:
     """``values`` as a 1-D float array, or ValueError naming ``name``: one number ``per``
-    epoch or step. (NaN and inf are drawn, as gaps and clipped points: a run that diverged
-    is worth seeing.)"""
+    epoch or step. (NaN and inf are taken, and left as gaps in the curve: the finite
+    values of a run that diverged are worth seeing.)"""
     try:
         ys = np.asarray(values, dtype=float)
     except (TypeError, ValueError):  # strings, None inside, a generator
@@ -273,7 +273,10 @@ def plot_loss(values: Sequence[float] | np.ndarray, path: str | os.PathLike | No
     ys = _series(values, "plot_loss: values", xlabel)
     fig = _figure(6.0, 4.0)
     ax = fig.add_subplot()
-    ax.plot(np.arange(1, len(ys) + 1), ys)
+    # Markers for a short run: a line needs two finite points in a row, so a single value,
+    # or one between NaNs, would not be drawn at all. (On a long run they would crowd.)
+    ax.plot(np.arange(1, len(ys) + 1), ys, marker="o" if len(ys) <= 100 else None,
+            markersize=3)
     ax.set_title("Training loss")
     _count_ticks(ax)
     ax.set_xlabel(xlabel)
@@ -283,6 +286,11 @@ def plot_loss(values: Sequence[float] | np.ndarray, path: str | os.PathLike | No
 
 
 # ---------------------------------------------------------------------------------- digits
+#: The most digits :func:`plot_digits` draws: one axes each, and matplotlib's time grows
+#: faster than their number (1,000 took 34 s; 5,000 would not fit in an image).
+MAX_DIGITS = 400
+
+
 def plot_digits(images: np.ndarray, labels: np.ndarray, predictions: np.ndarray | None = None,
                 path: str | os.PathLike | None = None, ncols: int = 10, *,
                 num_classes: int | None = None) -> Figure:
@@ -300,11 +308,14 @@ def plot_digits(images: np.ndarray, labels: np.ndarray, predictions: np.ndarray 
         num_classes: K, the number of classes; by default the width of one-hot ``labels``
             or of ``predictions`` (N, K), else 10 (the digits).
 
-    Returns the Figure: one axes per digit, N in all.
+    Returns the Figure: one axes per digit, N in all, at most :data:`MAX_DIGITS`.
     """
     path = _check_path(path)
     x = _as_images(images)
     n = len(x)
+    if n > MAX_DIGITS:
+        raise ValueError(f"plot_digits: at most {MAX_DIGITS} digits fit a figure (an axes "
+                         f"each), got {n}: plot some of them, images[:100] and labels[:100]")
     k = _num_classes(num_classes, labels, predictions)
     y = _labels(labels, "labels", n, k)
     pred = None if predictions is None else _labels(predictions, "predictions", n, k)
@@ -330,7 +341,8 @@ def plot_misclassified(images: np.ndarray, y_true: np.ndarray, probabilities: np
         images: (N, H, W), (N, H, W, 1) or flat (N, H*W) pixels.
         y_true: the true labels, (N,) integers from 0 to K-1 or one-hot rows (N, K).
         probabilities: the model's outputs, (N, K) finite numbers (``model.predict(x)``);
-            the confidence of a prediction is its largest probability.
+            the confidence of a prediction is its largest probability. One output, (N, 1),
+            is the probability of class 1, of two.
         path: where to save the figure, if given: a file name ending in a format matplotlib
             writes (.png, .pdf, .svg, ...), in an existing folder.
         n: how many digits to show at most.
@@ -342,6 +354,10 @@ def plot_misclassified(images: np.ndarray, y_true: np.ndarray, probabilities: np
     path = _check_path(path)
     x = _as_images(images)
     p = _rows(probabilities, "probabilities", len(x), None)
+    if p.shape[1] == 1:
+        # One output is the probability of class 1, as accuracy reads it (p > 0.5): as two
+        # columns, argmax and max give the predicted class and its confidence.
+        p = np.hstack([1 - p, p])
     # K comes from the probabilities: y_true's labels (or one-hot width) must agree with it.
     y = _labels(y_true, "y_true", len(x), p.shape[1])
     n = int_at_least("n", n, 1)
