@@ -957,6 +957,14 @@ def test_a_numpy_ufunc_schedule_gets_as_many_arguments_as_it_has_inputs(schedule
      r"LearningRateScheduler: verbose must be 0 or 1, got 2"),
     (lambda: ModelCheckpoint("m.npz", save_best_only="no"), TypeError,
      r"ModelCheckpoint: save_best_only must be True or False, got 'no'"),
+    # str() would make an unset option into "None.npz" and bytes into "b'm.npz'.npz"; ""
+    # would be refused by model.save, after the first epoch's training.
+    *[(lambda path=path: ModelCheckpoint(path), TypeError,
+       rf"^ModelCheckpoint: filepath must be a file name or template such as "
+       rf"'ckpt/epoch{{epoch:02d}}\.npz' \(a str or a pathlib\.Path\), got {shown}$")
+      for path, shown in ((None, "None"), (7, "7"), (b"m.npz", "b'm\\.npz'"))],
+    (lambda: ModelCheckpoint(""), ValueError,
+     r"^ModelCheckpoint: filepath must be a file name or template .*, got ''$"),
     (lambda: LearningRateScheduler(0.1), TypeError, r"schedule must be a function "
      r"schedule\(epoch, lr\) -> lr or schedule\(epoch\) -> lr, got 0\.1$"),
     (lambda: LearningRateScheduler(lambda: 0.1), TypeError,
@@ -970,6 +978,19 @@ def test_a_numpy_ufunc_schedule_gets_as_many_arguments_as_it_has_inputs(schedule
 def test_bad_callback_arguments_are_refused_when_made(make, error, match):
     with pytest.raises(error, match=match):
         make()
+
+
+def test_a_checkpoint_named_by_the_rate_says_to_put_the_scheduler_first(tmp_path):
+    # The scheduler logs "lr" when the epoch ends, after the callbacks listed before it.
+    x, y = data()
+    checkpoint = ModelCheckpoint(str(tmp_path / "m{lr:.3f}.npz"))
+    schedule = LearningRateScheduler(lambda epoch: 0.1)
+    with pytest.raises(KeyError, match=r"uses 'lr', which is not among the logs .*; the "
+                                       r"LearningRateScheduler logs it: put it before this "
+                                       r"ModelCheckpoint in the callbacks"):
+        model().fit(x, y, epochs=1, verbose=0, callbacks=[checkpoint, schedule])
+    model().fit(x, y, epochs=1, verbose=0, callbacks=[schedule, checkpoint])
+    assert (tmp_path / "m0.100.npz").is_file()
 
 
 @pytest.mark.parametrize("callback", [EarlyStopping(monitor="val_loss"),

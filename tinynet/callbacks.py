@@ -592,7 +592,15 @@ class ModelCheckpoint(Callback):
     def __init__(self, filepath: str | os.PathLike[str], monitor: str = "val_loss",
                  save_best_only: bool = False, mode: str = "auto", verbose: int = 0) -> None:
         super().__init__()
-        self.filepath = str(filepath)
+        expected = "a file name or template such as 'ckpt/epoch{epoch:02d}.npz'"
+        # str() would make None (an unset option) into "None.npz", and bytes into "b'...'".
+        if not isinstance(filepath, str | os.PathLike):
+            raise TypeError(f"ModelCheckpoint: filepath must be {expected} (a str or a "
+                            f"pathlib.Path), got {filepath!r}")
+        self.filepath = os.fspath(filepath)
+        if not isinstance(self.filepath, str) or not self.filepath:
+            raise ValueError(f"ModelCheckpoint: filepath must be {expected}, got "
+                             f"{self.filepath!r}")
         logs = _AnyLog(epoch=1)
         try:  # a malformed template fails now, not after the first epoch's work
             self.filepath.format_map(logs)
@@ -662,8 +670,11 @@ class ModelCheckpoint(Callback):
         try:
             path = self.filepath.format(**{**logs, "epoch": epoch + 1})
         except KeyError as err:
+            # The scheduler adds "lr" when the epoch ends, after the callbacks before it.
+            hint = ("; the LearningRateScheduler logs it: put it before this ModelCheckpoint "
+                    "in the callbacks" if err.args == ("lr",) else "")
             raise KeyError(f"ModelCheckpoint: filepath {self.filepath!r} uses {err}, which is "
-                           f"not among the logs {sorted(logs)}") from err
+                           f"not among the logs {sorted(logs)}{hint}") from err
         path = str(self.model.save(path))  # the file written: ".npz" appended if missing
         if self.save_best_only:
             # Only once it is saved: a best whose save was refused would be one that no file
