@@ -242,6 +242,21 @@ def test_writer_names_the_target_it_cannot_write(tmp_path):
         write_idx(None, np.zeros(3, np.uint8))
 
 
+def test_writer_refuses_a_folder_as_target(tmp_path):
+    # Path() drops the trailing "/": "out/" would be written as a file named out.
+    for target in (f"{tmp_path}/out/", tmp_path):
+        with pytest.raises(ValueError, match=r"^write_idx: target must name a file, got the "
+                                             r"folder .*\(to save in it: "):
+            write_idx(target, np.zeros(3, np.uint8))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_writer_gzips_a_path_ending_in_gz_in_either_case(tmp_path):
+    write_idx(tmp_path / "a.GZ", np.arange(3, dtype=np.uint8))
+    assert (tmp_path / "a.GZ").read_bytes()[:2] == b"\x1f\x8b"  # gzip's magic bytes
+    np.testing.assert_array_equal(read_idx(tmp_path / "a.GZ"), np.arange(3))
+
+
 def test_writer_leaves_no_temporary_file(tmp_path):
     write_idx(tmp_path / "x.idx.gz", np.ones((2, 2), np.float32))
     assert [p.name for p in tmp_path.iterdir()] == ["x.idx.gz"]

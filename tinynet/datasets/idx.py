@@ -31,7 +31,7 @@ from typing import IO, Any, Protocol
 import numpy as np
 
 from tinynet.atomic import write_atomic
-from tinynet.checks import is_int_at_least
+from tinynet.checks import is_int_at_least, not_a_folder
 
 #: IDX element type code -> the big-endian dtype it stores.
 TYPES: dict[int, np.dtype] = {
@@ -367,12 +367,13 @@ def write_idx(
             a file.
         array: any shape with at most 255 dimensions, each below 2^32, and dtype uint8, int8,
             int16, int32, float32 or float64 (either byte order: IDX stores big-endian).
-        compress: gzip the file; by default, when ``target`` is a path ending in ``.gz``.
+        compress: gzip the file; by default, when ``target`` is a path ending in ``.gz``
+            (or ``.GZ``).
         compresslevel: gzip's level, 1 (fast) to 9 (small).
 
     Raises:
-        ValueError: the dtype has no IDX element type, the shape does not fit a header, or
-            ``compresslevel`` is not an int from 1 to 9.
+        ValueError: the dtype has no IDX element type, the shape does not fit a header,
+            ``compresslevel`` is not an int from 1 to 9, or a ``target`` path names a folder.
         TypeError: ``target`` is neither a path nor a file object with ``write``, or is a
             file open in text mode, or ``compress`` is not True, False or None.
         FileNotFoundError: the folder of a ``target`` path does not exist.
@@ -408,9 +409,11 @@ def write_idx(
     payload = big.reshape(-1).view(np.uint8)  # the bytes, C order, without copying
 
     if isinstance(target, str | os.PathLike):
+        # "out/" would be written as a file named out: Path() drops the trailing "/".
+        not_a_folder("write_idx: target", os.fsdecode(target), "train-images-idx3-ubyte.gz")
         path = Path(target)
         if compress is None:
-            compress = path.suffix == ".gz"
+            compress = path.suffix.lower() == ".gz"
 
         def write(tmp: Path) -> None:
             with open(tmp, "wb") as f:
