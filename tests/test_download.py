@@ -365,6 +365,33 @@ def test_a_file_url_is_a_mirror(tmp_path):
     _assert_downloaded(dest, _download(dest, [mirror.as_uri()]))
 
 
+@pytest.mark.parametrize(("files", "error", "message"), [
+    (list(FILES), TypeError, r"files must be a dict of file names to SHA-256 checksums"),
+    ({"sub/a.gz": "0" * 64}, ValueError, r"files must be named by plain file names, .* "
+                                         r"got 'sub/a\.gz'"),
+    ({"..": "0" * 64}, ValueError, r"files must be named by plain file names"),
+    ({"a.gz": "0" * 63}, ValueError, r"files\['a\.gz'\] must be a SHA-256 checksum, 64 hex "
+                                     r"digits, got '0{63}'"),
+])
+def test_files_must_map_file_names_to_checksums(tmp_path, dead_mirror, files, error, message):
+    # Checked up front: a name with a folder would fail on this machine, a wrong checksum
+    # on every mirror, each reported as the mirrors failing.
+    with pytest.raises(error, match="^download_mnist: " + message):
+        download_mnist(tmp_path / "dest", mirrors=[dead_mirror], files=files)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_checksum_in_capitals_is_the_same_checksum(tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for name, (gz, _) in SERVED.items():
+        (mirror / name).write_bytes(gz)
+    capitals = {name: digest.upper() for name, digest in FILES.items()}
+    paths = download_mnist(tmp_path / "dest", mirrors=[mirror.as_uri()], files=capitals,
+                           progress=False)
+    _assert_downloaded(tmp_path / "dest", paths)
+
+
 @pytest.mark.parametrize("timeout", [-1, 0, 0.0, float("inf"), float("nan"), "30", True, None,
                                      10**400])
 def test_timeout_must_be_a_positive_number(tmp_path, dead_mirror, timeout):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import sys
 import urllib.error
 import urllib.parse
@@ -168,9 +169,11 @@ def download_mnist(
             verified before that one stay in ``dest``.
         NotADirectoryError: ``dest`` is a file, or lies under one.
         TypeError: ``dest`` is not a str or a path object, ``mirrors`` is not a list of
-            strings, or ``force`` or ``progress`` is not what is documented above.
-        ValueError: ``mirrors`` is empty or holds a string that is not a URL, or ``timeout``
-            is not a finite number > 0.
+            strings, ``files`` is not a dict, or ``force`` or ``progress`` is not what is
+            documented above.
+        ValueError: ``mirrors`` is empty or holds a string that is not a URL, ``files``
+            holds a name that is not a plain file name or a checksum that is not 64 hex
+            digits (in either case), or ``timeout`` is not a finite number > 0.
     """
     # Every argument is checked before the network is touched: a bad one would otherwise
     # surface as each mirror failing, and the message would blame the network.
@@ -196,6 +199,20 @@ def download_mnist(
                 f"download_mnist: mirrors[{i}] must be a URL such as 'https://host/mnist/', "
                 f"got {mirror!r} (for a folder, pass Path(folder).as_uri())"
             )
+    # A name with a folder in it would fail locally, and a checksum in capitals never match
+    # hashlib's: each reported as every mirror failing.
+    if not isinstance(files, Mapping):
+        raise TypeError(f"download_mnist: files must be a dict of file names to SHA-256 "
+                        f"checksums, got {files!r}")
+    for name, digest in files.items():
+        # A file name alone: not "sub/a.gz", "..", or ""
+        if not (isinstance(name, str) and name not in ("", "..") and Path(name).name == name):
+            raise ValueError(f"download_mnist: files must be named by plain file names, "
+                             f"such as 'train-images-idx3-ubyte.gz', got {name!r}")
+        if not (isinstance(digest, str) and re.fullmatch(r"[0-9a-fA-F]{64}", digest)):
+            raise ValueError(f"download_mnist: files[{name!r}] must be a SHA-256 checksum, "
+                             f"64 hex digits, got {digest!r}")
+    files = {name: digest.lower() for name, digest in files.items()}
     # urllib reads timeout=0 as "non-blocking", not as "no wait": seconds > 0.
     timeout = number_in("download_mnist: timeout", timeout, 0.0, low_inclusive=False)
     force = flag(force, "force", "download_mnist")
