@@ -311,7 +311,10 @@ CORPUS = {
         b"\x01\x00" + GOOD[2:],
         ["expected the magic bytes 00 00", "found 01 00 0b 02"],
     ),
-    "cut inside magic": (b"\x00\x00\x08", ["expected the magic bytes", "found 00 00 08"]),
+    # It begins as IDX does: cut short, not "not an IDX file".
+    "cut inside magic": (b"\x00\x00\x08", ["header cut short", "expected the 4 bytes",
+                                          "found only 00 00 08"]),
+    "cut after one byte": (b"\x00", ["header cut short", "found only 00"]),
     "second magic byte not 0": (
         b"\x00\x01" + GOOD[2:],
         ["expected the magic bytes 00 00", "found 00 01 0b 02"],

@@ -222,6 +222,12 @@ def _read(f: IO[bytes], name: str, hasher: Any | None) -> np.ndarray:
             f"{name}: expected an IDX file, which starts with the 4 bytes "
             f"00 00 <type> <ndim>, found {what}"
         )
+    if len(magic) < 4 and b"\x00\x00".startswith(magic[:2]):
+        # 1 to 3 bytes that begin as IDX does (00 00 <type>): a header cut short.
+        raise IDXFormatError(
+            f"{name}: header cut short: expected the 4 bytes 00 00 <type> <ndim>, found only "
+            f"{_hex(magic)}"
+        )
     if len(magic) < 4 or magic[:2] != b"\x00\x00":
         head = magic + _read_exact(stream, 60)
         looks = _looks_like(head)
