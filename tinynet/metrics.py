@@ -141,7 +141,9 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -
         raise ValueError(f"confusion_matrix: expected y_true and y_pred of the same shape "
                          f"(N,), got {y_true.shape} and {y_pred.shape}")
     for name, y in (("y_true", y_true), ("y_pred", y_pred)):
-        if y.size and y.dtype.kind not in "iu":
+        if not y.size:  # no labels, of whatever dtype np.asarray([]) or a filter gave
+            continue
+        if y.dtype.kind not in "iu":
             raise ValueError(f"confusion_matrix: {name} must hold integer labels, got dtype "
                              f"{y.dtype}")
         bad = np.flatnonzero((y < 0) | (y >= num_classes))
