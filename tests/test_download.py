@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -129,6 +130,14 @@ def dead_mirror():
 def _download(dest, mirrors, **kwargs):
     kwargs.setdefault("progress", False)
     return download_mnist(dest, mirrors=mirrors, files=FILES, timeout=TIMEOUT, **kwargs)
+
+
+def _folder_mirror(folder: Path) -> str:
+    """The URL of ``folder``, made to hold the served files: a mirror without a server."""
+    folder.mkdir()
+    for name, (gz, _) in SERVED.items():
+        (folder / name).write_bytes(gz)
+    return folder.as_uri()
 
 
 def _assert_downloaded(dest, paths):
@@ -357,12 +366,8 @@ def test_mirrors_must_hold_url_strings(tmp_path):
 
 def test_a_file_url_is_a_mirror(tmp_path):
     # Path.as_uri(), which the messages above suggest for a folder, does work.
-    mirror = tmp_path / "mirror"
-    mirror.mkdir()
-    for name, (gz, _) in SERVED.items():
-        (mirror / name).write_bytes(gz)
     dest = tmp_path / "dest"
-    _assert_downloaded(dest, _download(dest, [mirror.as_uri()]))
+    _assert_downloaded(dest, _download(dest, [_folder_mirror(tmp_path / "mirror")]))
 
 
 @pytest.mark.parametrize(("files", "error", "message"), [
@@ -382,13 +387,9 @@ def test_files_must_map_file_names_to_checksums(tmp_path, dead_mirror, files, er
 
 
 def test_a_checksum_in_capitals_is_the_same_checksum(tmp_path):
-    mirror = tmp_path / "mirror"
-    mirror.mkdir()
-    for name, (gz, _) in SERVED.items():
-        (mirror / name).write_bytes(gz)
     capitals = {name: digest.upper() for name, digest in FILES.items()}
-    paths = download_mnist(tmp_path / "dest", mirrors=[mirror.as_uri()], files=capitals,
-                           progress=False)
+    paths = download_mnist(tmp_path / "dest", mirrors=[_folder_mirror(tmp_path / "mirror")],
+                           files=capitals, progress=False)
     _assert_downloaded(tmp_path / "dest", paths)
 
 
