@@ -24,7 +24,7 @@ def _predicted_labels(y_pred: np.ndarray) -> np.ndarray:
     if y_pred.ndim == 2 and y_pred.shape[1] == 1:
         labels = (y_pred[:, 0] > 0.5).astype(np.int64)
     else:
-        labels = y_pred.argmax(axis=-1)
+        labels = np.atleast_1d(y_pred.argmax(axis=-1))  # an array, for the NaN rows below
     if y_pred.dtype.kind == "f":
         # argmax takes a NaN for the largest entry, and NaN > 0.5 is False: class 0 either
         # way, so a model that had diverged to NaN scored as if it always said 0.
