@@ -28,6 +28,17 @@ from tinynet.losses import CrossEntropy
 from tinynet.model import Sequential
 from tinynet.optim import SGD, Optimizer
 
+
+class BytesPath:
+    """A path object whose file system path is bytes (os.PathLike allows it)."""
+
+    def __fspath__(self) -> bytes:
+        return b"m.npz"
+
+    def __repr__(self) -> str:
+        return "BytesPath()"
+
+
 N, BATCH, EPOCHS = 50, 16, 2
 STEPS = math.ceil(N / BATCH)
 
@@ -962,7 +973,8 @@ def test_a_numpy_ufunc_schedule_gets_as_many_arguments_as_it_has_inputs(schedule
     *[(lambda path=path: ModelCheckpoint(path), TypeError,
        rf"^ModelCheckpoint: filepath must be a file name or template such as "
        rf"'ckpt/epoch{{epoch:02d}}\.npz' \(a str or a pathlib\.Path\), got {shown}$")
-      for path, shown in ((None, "None"), (7, "7"), (b"m.npz", "b'm\\.npz'"))],
+      for path, shown in ((None, "None"), (7, "7"), (b"m.npz", "b'm\\.npz'"),
+                          (BytesPath(), r"BytesPath\(\)"))],
     (lambda: ModelCheckpoint(""), ValueError,
      r"^ModelCheckpoint: filepath must be a file name or template .*, got ''$"),
     (lambda: LearningRateScheduler(0.1), TypeError, r"schedule must be a function "

@@ -594,13 +594,13 @@ class ModelCheckpoint(Callback):
         super().__init__()
         expected = "a file name or template such as 'ckpt/epoch{epoch:02d}.npz'"
         # str() would make None (an unset option) into "None.npz", and bytes into "b'...'".
-        if not isinstance(filepath, str | os.PathLike):
+        if not (isinstance(filepath, str | os.PathLike)
+                and isinstance(os.fspath(filepath), str)):
             raise TypeError(f"ModelCheckpoint: filepath must be {expected} (a str or a "
                             f"pathlib.Path), got {filepath!r}")
         self.filepath = os.fspath(filepath)
-        if not isinstance(self.filepath, str) or not self.filepath:
-            raise ValueError(f"ModelCheckpoint: filepath must be {expected}, got "
-                             f"{self.filepath!r}")
+        if not self.filepath:
+            raise ValueError(f"ModelCheckpoint: filepath must be {expected}, got ''")
         logs = _AnyLog(epoch=1)
         try:  # a malformed template fails now, not after the first epoch's work
             self.filepath.format_map(logs)
