@@ -375,6 +375,10 @@ def test_a_file_url_is_a_mirror(tmp_path):
     ({"sub/a.gz": "0" * 64}, ValueError, r"files must be named by plain file names, .* "
                                          r"got 'sub/a\.gz'"),
     ({"..": "0" * 64}, ValueError, r"files must be named by plain file names"),
+    # A folder on Windows, whichever system reads it.
+    ({"sub\\a.gz": "0" * 64}, ValueError, r"files must be named by plain file names"),
+    ({"C:a.gz": "0" * 64}, ValueError, r"files must be named by plain file names"),
+    ({}, ValueError, r"files must name at least one file, got none"),
     ({"a.gz": "0" * 63}, ValueError, r"files\['a\.gz'\] must be a SHA-256 checksum, 64 hex "
                                      r"digits, got '0{63}'"),
 ])

@@ -204,9 +204,12 @@ def download_mnist(
     if not isinstance(files, Mapping):
         raise TypeError(f"download_mnist: files must be a dict of file names to SHA-256 "
                         f"checksums, got {files!r}")
+    if not files:
+        raise ValueError("download_mnist: files must name at least one file, got none")
     for name, digest in files.items():
-        # A file name alone: not "sub/a.gz", "..", or ""
-        if not (isinstance(name, str) and name not in ("", "..") and Path(name).name == name):
+        # A file name alone, on any system: not "sub/a.gz", "sub\\a.gz", "C:a.gz", "..", ""
+        if not (isinstance(name, str) and name not in ("", ".", "..")
+                and not set(name) & set("/\\:")):
             raise ValueError(f"download_mnist: files must be named by plain file names, "
                              f"such as 'train-images-idx3-ubyte.gz', got {name!r}")
         if not (isinstance(digest, str) and re.fullmatch(r"[0-9a-fA-F]{64}", digest)):
