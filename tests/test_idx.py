@@ -248,6 +248,8 @@ def test_writer_refuses_a_folder_as_target(tmp_path):
         with pytest.raises(ValueError, match=r"^write_idx: target must name a file, got the "
                                              r"folder .*\(to save in it: "):
             write_idx(target, np.zeros(3, np.uint8))
+    with pytest.raises(ValueError, match=r"^write_idx: target must name a file, got ''$"):
+        write_idx("", np.zeros(3, np.uint8))
     assert list(tmp_path.iterdir()) == []
 
 
