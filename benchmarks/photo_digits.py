@@ -159,7 +159,7 @@ def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> int:
     from tinynet import metrics, reference
-    from tinynet.cli import _load_classifier  # the model and its scaling, as predict loads them
+    from tinynet.cli import CommandError, _load_classifier  # as predict loads a model
     from tinynet.datasets import load_mnist
     from tinynet.imaging import prepare_digit
 
@@ -176,13 +176,15 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"--only: unknown condition(s) {unknown}; expected some of "
                      f"{list(CONDITIONS)}")
+    try:  # a missing model or not a model: one line, as from tinynet predict
+        model, scaling = _load_classifier(args.model)
+    except CommandError as err:
+        parser.error(str(err))
     if args.show:
-        try:  # before any work: a file in the way failed after the first condition's photos
+        try:  # before the photos: a file in the way failed after the first condition's
             reference.make_output_folder(args.show)
         except ValueError as err:
             parser.error(f"--show: {err}")
-
-    model, scaling = _load_classifier(args.model)
     _, (images, labels) = load_mnist()
     images, labels = images[:args.count], labels[:args.count]
 

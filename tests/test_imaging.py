@@ -453,21 +453,28 @@ def test_the_photo_benchmark_runs(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--count", "0"], r"argument --count: expected an int from 1 to 10000, got '0'"),
-    (["--count", "-5"], r"argument --count: expected an int from 1 to 10000, got '-5'"),
-    (["--show", "{file}"], r"--show: expected a folder to write in, got the file"),
+    (["{model}", "--count", "0"], r"argument --count: expected an int from 1 to 10000, "
+                                  r"got '0'"),
+    (["{model}", "--count", "-5"], r"argument --count: expected an int from 1 to 10000, "
+                                   r"got '-5'"),
+    (["{model}", "--show", "{file}"], r"--show: expected a folder to write in, got the file"),
+    # The model is read first: no --show folder is made for a run that cannot start.
+    (["{tmp}/no_model.npz", "--show", "{tmp}/a/b"], r"error: .*no_model\.npz"),
 ])
 def test_the_photo_benchmark_refuses_bad_options_before_any_work(tmp_path, capsys, args,
                                                                  message):
     # --count 0 would end in a ZeroDivisionError, -5 would read 9,995 digits (images[:-5]), and
     # a --show that is a file would fail once the first condition's photos were drawn.
     benchmark = photo_benchmark()
+    Sequential([Dense(784, 10), Softmax()], seed=0).save(tmp_path / "model.npz")
     (tmp_path / "notes.txt").write_text("")
-    args = [a.format(file=tmp_path / "notes.txt") for a in args]
+    args = [a.format(model=tmp_path / "model.npz", file=tmp_path / "notes.txt", tmp=tmp_path)
+            for a in args]
     with pytest.raises(SystemExit) as raised:
-        benchmark.main([str(tmp_path / "no_model.npz"), *args])
+        benchmark.main(args)
     assert raised.value.code == 2
     assert re.search(message, capsys.readouterr().err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz", "notes.txt"]
 
 
 @pytest.mark.parametrize("image", [np.zeros((30, 30)), np.ones((10, 12)),
