@@ -226,6 +226,12 @@ def test_plot_misclassified_reads_one_output_as_the_probability_of_class_1():
                                                    "true 1, pred 0 (0.80)"]
 
 
+def test_tinynet_show_draws_at_most_what_plot_digits_takes():
+    from tinynet import cli
+
+    assert cli.MAX_SHOW == plot.MAX_DIGITS
+
+
 def test_plot_digits_refuses_more_digits_than_fit_a_figure():
     # 1,000 took 34 s to draw, one axes each; 5,000 would be too tall an image to save.
     n = plot.MAX_DIGITS + 1
