@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from checkout import ENV
 
-from tinynet import load_model, reference
+from tinynet import LearningRateScheduler, load_model, reference
 from tinynet.datasets import load_mnist
 from tinynet.optim import OPTIMIZERS
 from tinynet.reference import Scaling, example_args, quick_subset
@@ -387,15 +387,18 @@ def test_each_example_trains_the_model_its_reference_program_defines(path, tmp_p
     # model than the README's results are for: each example is stopped at its first
     # training step and compared with the table above.
     name = "cnn" if path.stem == "cnn_best" else path.stem.split("_")[0]
-    layers, (loss, loss_config), (optimizer, args), batch, epochs, one_hot, _ = REFERENCE[name]
+    layers, (loss, loss_config), (optimizer, args), batch, epochs, one_hot, scaling = \
+        REFERENCE[name]
+    program = reference.get(name)
     seen = {}
 
-    def fit(model, x, y, batch_size=32, epochs=1, **kwargs):
-        seen.update(model=model, batch_size=batch_size, y=y, epochs=epochs)
+    def fit(model, x, y, batch_size=32, epochs=1, callbacks=(), **kwargs):
+        seen.update(model=model, x=x, batch_size=batch_size, y=y, epochs=epochs,
+                    callbacks=list(callbacks))
         raise Captured
 
     def train_step(model, x, y):  # R5's own loop
-        seen.update(model=model, batch_size=len(x), y=y)
+        seen.update(model=model, x=x, batch_size=len(x), y=y, callbacks=[])
         raise Captured
 
     monkeypatch.setattr(reference.Sequential, "fit", fit)
@@ -408,12 +411,42 @@ def test_each_example_trains_the_model_its_reference_program_defines(path, tmp_p
         example.main()
     model = seen["model"]
     assert [describe(layer) for layer in model.layers] == layers
+    # Every setting of every layer (a dropout rate, a shift, an initialiser) too.
+    assert [(type(a), a.get_config()) for a in model.layers] == [
+        (type(b), b.get_config()) for b in program.build(0).layers]
     assert (type(model.loss).__name__, model.loss.get_config()) == (loss, loss_config)
     assert model.optimizer.get_config() == OPTIMIZERS[optimizer](**args).get_config()
     assert seen["batch_size"] == batch
     if "epochs" in seen:  # R5 takes 1000 steps, which fit rounds up to 2 whole epochs
         assert seen["epochs"] == epochs
     assert (np.ndim(seen["y"]) == 2) == one_hot
+    # The inputs scaled as the saved scaling says (0..255 for R3, standardised for R4):
+    # every value the example trains on is one that scaling gives some pixel value.
+    x = np.asarray(seen["x"])
+    assert x.shape[1:] == scaling.shape
+    pixels = np.zeros(28 * 28, np.uint8)
+    pixels[:256] = np.arange(256)
+    levels = scaling(pixels.reshape(1, 28, 28)).ravel()[:256]
+    values = np.unique(x)
+    nearest = np.abs(values[:, None] - levels[None, :]).min(axis=1)
+    assert (nearest <= 1e-6 * np.maximum(1, np.abs(values))).all(), values[nearest.argmax()]
+    # And its learning rate set epoch by epoch as the program's callbacks set it (made
+    # first: the program's schedule starts from the optimiser's rate at the time).
+    expected = program.callbacks(model.optimizer)
+    assert rates_set(seen["callbacks"], model) == rates_set(expected, model)
+
+
+def rates_set(callbacks, model, epochs: int = 3) -> list[float]:
+    """The learning rates the LearningRateSchedulers among ``callbacks`` set on ``model``'s
+    optimiser in the first ``epochs`` epochs (none without one)."""
+    rates = []
+    for callback in callbacks:
+        if isinstance(callback, LearningRateScheduler):
+            callback.set_model(model)
+            for epoch in range(epochs):
+                callback.on_epoch_begin(epoch)
+                rates.append(model.optimizer.lr)
+    return rates
 
 
 def test_the_cnn_decays_its_rate_by_a_quarter_each_epoch():
