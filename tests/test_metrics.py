@@ -9,7 +9,13 @@ from hypothesis import strategies as st
 from strategies import SETTINGS
 
 from tinynet.layers import Dense, Softmax
-from tinynet.metrics import accuracy, confusion_matrix, get, mean_absolute_error
+from tinynet.metrics import (
+    accuracy,
+    confusion_matrix,
+    get,
+    mean_absolute_error,
+    unchecked_accuracy,
+)
 from tinynet.model import Sequential
 
 
@@ -232,6 +238,11 @@ def test_accuracy_takes_probability_rows_by_their_argmax():
 def test_a_row_of_predictions_holding_nan_counts_as_wrong(y_pred, y_true, expected):
     # A model diverged to NaN would score as if it always predicted class 0.
     assert accuracy(np.array(y_pred), np.array(y_true)) == expected
+
+
+def test_unchecked_accuracy_takes_one_row_without_its_batch_axis():
+    # Its argmax is a single number, which the NaN rows' -1 is written into by index.
+    assert unchecked_accuracy(np.array([0.2, 0.8]), np.array([1])) == 1.0
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, bool])
