@@ -100,6 +100,12 @@ def test_a_path_ending_in_a_separator_is_a_folder_even_before_it_exists(tmp_path
         not_a_folder("path", path, "model.npz")
 
 
+def test_an_empty_path_names_no_file():
+    # Path("") is ".", the current folder: write_idx("") raised IsADirectoryError for it.
+    with pytest.raises(ValueError, match=r"^path must name a file, got ''$"):
+        not_a_folder("path", "", "model.npz")
+
+
 @pytest.mark.parametrize("targets, outputs, hint", [
     ((8,), (8, 1), " (one target per sample: y.reshape(-1, 1))"),
     ((8,), (8, 10), " (labels? one-hot encode them: tinynet.datasets.one_hot(y, 10))"),

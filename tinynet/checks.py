@@ -126,10 +126,13 @@ def flag(value: object, name: str, owner: object) -> bool:
 
 def not_a_folder(name: str, path: str, example: str) -> None:
     """A ValueError "<name> must name a file, got the folder <path> (to save in it:
-    <path>/<example>)" when ``path`` ends in a path separator or is an existing folder.
-    Saving to "runs", with runs/ a folder, would write runs.npz beside it, which loading
-    "runs" then refuses as a folder; and to "runs/" too, not a file in it. ``path`` is a
-    str, not a Path, which would drop the trailing "/"."""
+    <path>/<example>)" when ``path`` ends in a path separator or is an existing folder, and
+    "<name> must name a file, got ''" when it is empty (Path("") is the folder "."). Saving
+    to "runs", with runs/ a folder, would write runs.npz beside it, which loading "runs"
+    then refuses as a folder; and to "runs/" too, not a file in it. ``path`` is a str, not a
+    Path, which would drop the trailing "/"."""
+    if not path:
+        raise ValueError(f"{name} must name a file, got ''")
     if path.endswith(("/", os.sep)) or os.path.isdir(path):
         raise ValueError(f"{name} must name a file, got the folder {path!r} (to save in it: "
                          f"{str(Path(path) / example)!r})")

@@ -416,10 +416,7 @@ def write_idx(
 
     if isinstance(target, str | os.PathLike):
         # "out/" would be written as a file named out: Path() drops the trailing "/".
-        text = os.fsdecode(target)
-        if not text:
-            raise ValueError("write_idx: target must name a file, got ''")
-        not_a_folder("write_idx: target", text, "train-images-idx3-ubyte.gz")
+        not_a_folder("write_idx: target", os.fsdecode(target), "train-images-idx3-ubyte.gz")
         path = Path(target)
         if compress is None:
             compress = path.suffix.lower() == ".gz"
