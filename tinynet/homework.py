@@ -539,9 +539,15 @@ def project_root(source: str | Path | None = None) -> Path:
     return root
 
 
+def _excluded_dir(name: str) -> bool:
+    """Whether a folder of this name is left out of every copy: see :data:`EXCLUDED_DIRS`,
+    and a package's build metadata, ``*.egg-info``."""
+    return name in EXCLUDED_DIRS or name.endswith(".egg-info")
+
+
 def _excluded(rel: str, patterns: Sequence[str]) -> bool:
     parts = rel.split("/")
-    if any(p in EXCLUDED_DIRS or p.endswith(".egg-info") for p in parts[:-1]):
+    if any(map(_excluded_dir, parts[:-1])):
         return True
     if any(fnmatch.fnmatch(parts[-1], pat) for pat in EXCLUDED_FILES):
         return True
@@ -593,7 +599,7 @@ def _left_out_anyway(root: Path, rel: str) -> bool:
     ``root`` is."""
     if not _is_relative_path(rel) or not os.path.lexists(root / rel):
         return False
-    if any(p in EXCLUDED_DIRS or p.endswith(".egg-info") for p in rel.split("/")):
+    if any(map(_excluded_dir, rel.split("/"))):
         return True
     if any(_is_venv(root, folder) for folder in [*_folders_of(rel), rel]):
         return True
@@ -631,8 +637,7 @@ def _git_files(root: Path) -> list[str] | None:
 def _walk_files(root: Path) -> list[str]:
     found = []
     for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in EXCLUDED_DIRS and not d.endswith(".egg-info")
-                         and not _is_venv(folder, d))
+        dirs[:] = sorted(d for d in dirs if not _excluded_dir(d) and not _is_venv(folder, d))
         rel_folder = Path(folder).relative_to(root)
         found.extend((rel_folder / f).as_posix() for f in files)
     return sorted(found)
