@@ -582,7 +582,9 @@ class ModelCheckpoint(Callback):
     ``initial_epoch``), ``best_epoch`` (its epoch, counting from 0), ``last_saved`` (the last
     path written).
 
-    Raises ValueError when training begins, in a fit given no validation data, for a
+    Raises TypeError when made, for a ``filepath`` that is not a str or a path object of a
+    str, and ValueError for an empty one or a malformed template; ValueError when training
+    begins, in a fit given no validation data, for a
     ``filepath`` that names a ``val_`` value of what fit logs (``{val_loss}``), or, with
     ``save_best_only``, such a ``monitor``, or for a model that ``model.save`` would refuse;
     FileNotFoundError or PermissionError for a folder that is missing or cannot be written

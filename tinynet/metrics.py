@@ -111,7 +111,8 @@ def mean_absolute_error(y_pred: np.ndarray, y_true: np.ndarray) -> float:
     """The mean of ``|y_pred - y_true|`` over every entry: Keras's ``"mae"`` metric.
 
     Shapes: y_pred and y_true of one shape, (N, K); for a classifier, y_true holds one-hot
-    rows and y_pred the probabilities. NaN when they hold no entries.
+    rows and y_pred the probabilities. NaN when they hold no entries. Computed in floats
+    (at least float32): a difference of uint8s would wrap around, 0 - 1 to 255.
 
     Raises ValueError for arrays that are not real numbers, and for shapes that differ:
     integer labels (N,) against outputs (N, K) would broadcast into a number that means

@@ -267,7 +267,8 @@ def plot_loss(values: Sequence[float] | np.ndarray, path: str | os.PathLike | No
             writes (.png, .pdf, .svg, ...), in an existing folder.
         xlabel: what the x axis counts ("iteration", "epoch", ...).
 
-    Returns the Figure: one axes titled "Training loss".
+    Returns the Figure: one axes titled "Training loss", each point marked when there are
+    at most 100 (a lone finite value would otherwise not be drawn).
     """
     path = _check_path(path)
     ys = _series(values, "plot_loss: values", xlabel)
