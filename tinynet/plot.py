@@ -123,6 +123,19 @@ def _labels(y: object, name: str, n: int, num_classes: int) -> np.ndarray:
     return a.astype(np.int64)
 
 
+def _two_classes(p: np.ndarray, name: str) -> np.ndarray:
+    """One output (n, 1), the probability of class 1 as ``accuracy`` reads it (p > 0.5), as
+    two columns (n, 2): [P(class 0), P(class 1)], so argmax and max give the predicted class
+    and its confidence. A value outside [0, 1] is not a probability, and is refused rather
+    than read as class 1 with a confidence above 1."""
+    bad = np.flatnonzero((p < 0) | (p > 1))
+    if len(bad):
+        raise ValueError(f"{name}: one output per image is the probability of class 1, "
+                         f"expected values in [0, 1], got {p[bad[0], 0]} at [{bad[0]}, 0] (labels "
+                         f"in a column are integers)")
+    return np.hstack([1 - p, p])
+
+
 def _num_classes(num_classes: int | None, *arrays: object) -> int:
     """``num_classes`` if given, else the width of the first (N, K) array, else 10: the
     digits."""
@@ -302,7 +315,8 @@ def plot_digits(images: np.ndarray, labels: np.ndarray, predictions: np.ndarray 
             flat (N, H*W) such as (N, 784).
         labels: the true labels, (N,) integers from 0 to K-1 or one-hot rows (N, K).
         predictions: ``None``, predicted labels (N,), or the model's outputs (N, K) (the
-            argmax is taken). Titles then read "true 7, pred 1", in red when they differ.
+            argmax is taken); one float output (N, 1) is the probability of class 1, as
+            ``accuracy`` reads it. Titles then read "true 7, pred 1", in red when they differ.
         path: where to save the figure, if given: a file name ending in a format matplotlib
             writes (.png, .pdf, .svg, ...), in an existing folder.
         ncols: digits per row.
@@ -319,7 +333,13 @@ def plot_digits(images: np.ndarray, labels: np.ndarray, predictions: np.ndarray 
                          f"each), got {n}: plot some of them, images[:100] and labels[:100]")
     k = _num_classes(num_classes, labels, predictions)
     y = _labels(labels, "labels", n, k)
-    pred = None if predictions is None else _labels(predictions, "predictions", n, k)
+    if predictions is None:
+        pred = None
+    elif np.shape(predictions) == (n, 1) and np.asarray(predictions).dtype.kind == "f":
+        # A model's one output, not a column of labels: read as plot_misclassified reads it.
+        pred = _two_classes(_rows(predictions, "predictions", n, 1), "predictions").argmax(1)
+    else:
+        pred = _labels(predictions, "predictions", n, k)
     rows, cols = _grid(n, ncols)
     fig = _figure(1.2 * cols, 1.35 * rows + 0.4)
     for i in range(n):
@@ -356,9 +376,7 @@ def plot_misclassified(images: np.ndarray, y_true: np.ndarray, probabilities: np
     x = _as_images(images)
     p = _rows(probabilities, "probabilities", len(x), None)
     if p.shape[1] == 1:
-        # One output is the probability of class 1, as accuracy reads it (p > 0.5): as two
-        # columns, argmax and max give the predicted class and its confidence.
-        p = np.hstack([1 - p, p])
+        p = _two_classes(p, "probabilities")
     # K comes from the probabilities: y_true's labels (or one-hot width) must agree with it.
     y = _labels(y_true, "y_true", len(x), p.shape[1])
     n = int_at_least("n", n, 1)
