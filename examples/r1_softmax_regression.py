@@ -29,6 +29,8 @@ def main() -> None:
     model.compile(loss="mse", optimizer=SGD(lr=0.2), metrics=["accuracy"])
     model.summary()
 
+    # The test set as validation data only draws a test curve beside the training one, as
+    # `tinynet train` does: nothing in training reads it.
     history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=32,
                         validation_data=(x_test, y_test))
     loss, accuracy = model.evaluate(x_test, y_test)
