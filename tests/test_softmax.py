@@ -31,6 +31,24 @@ def test_shift_invariance_per_row(data):
 
 
 @pytest.mark.part("softmax-forward")
+def test_the_values_of_the_docs_example():
+    # docs/softmax.md's first example: e^1, e^2, e^3 over their sum.
+    np.testing.assert_allclose(softmax(np.array([[1.0, 2.0, 3.0]])),
+                               [[0.09003057, 0.24472847, 0.66524096]], rtol=1e-7)
+
+
+@pytest.mark.part("softmax-forward")
+@SETTINGS
+@given(floats64(matrix_shapes(min_cols=2), -50, 50))
+def test_probability_ratios_are_exponentials_of_logit_differences(z):
+    # p_i / p_j = e^(z_i - z_j): what makes softmax softmax. The properties of the other tests
+    # (rows sum to 1, shift-invariance, the largest logit most likely) hold for 1/K
+    # everywhere too, or for softmax(2 z); this one holds for softmax alone.
+    p = softmax(z)
+    np.testing.assert_allclose(p / p[:, :1], np.exp(z - z[:, :1]), rtol=1e-9)
+
+
+@pytest.mark.part("softmax-forward")
 @SETTINGS
 @given(extreme_logits(matrix_shapes(max_cols=8)))
 def test_rows_are_distributions_for_extreme_logits(z):
