@@ -835,7 +835,7 @@ def test_no_layer_writes_into_its_input_or_dy(name, training, data):
     dy_before = dy.copy()
     dy.flags.writeable = False
     dx = layer.backward(dy)
-    layer.backward_params(dy)  # Dense, Conv2D and RandomShift have their own
+    layer.backward_params(dy)  # Dense and Conv2D have their own
     np.testing.assert_array_equal(x, x_before)
     np.testing.assert_array_equal(dy, dy_before)
     assert dx.shape == x.shape

@@ -150,6 +150,8 @@ class Softmax(Layer):
 
     Shapes: x (N, K), y (N, K), rows of y sum to 1 (or (N, ..., K), over the last axis; a
     batch axis first, so x of shape (N,) is refused, not normalised over its samples).
+    Integer scores become float32, as every layer's input does; the function
+    :func:`softmax` takes them as float64.
 
     Backward is the Jacobian-vector product. Within a row, with s = y,
     ds_i/dx_j = s_i (delta_ij - s_j), so
@@ -180,7 +182,7 @@ class Softmax(Layer):
         # HINT: dx = s * (dy - sum(dy * s)), the sum over each row, under
         # HINT: np.errstate(under='ignore') (s may hold tiny probabilities)
         with np.errstate(under="ignore"):  # s may hold tiny (subnormal) probabilities
-            # sum_i dy_i s_i is one number per row, (N, 1), broadcast over its K columns:
-            # dx (N, K).
+            # sum_i dy_i s_i is one number per row, (..., 1), broadcast over its K entries:
+            # dx (..., K), the shape of s.
             return s * (dy - (dy * s).sum(axis=-1, keepdims=True))
         # END SOLUTION

@@ -68,8 +68,5 @@ class RandomShift(Layer):
             return dy.copy()
         return shift_images(dy, -offsets, self.max_shift)
 
-    def backward_params(self, dy: np.ndarray) -> None:
-        """Nothing to learn, and the data's gradient is not needed."""
-
     def get_config(self) -> dict[str, Any]:
         return {"max_shift": self.max_shift}

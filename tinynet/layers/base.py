@@ -28,8 +28,8 @@ class Layer(RefusesOtherLibraries):
       ``x``). It also fills ``grads[name] = dL/dparams[name]`` for every parameter.
     - ``grads`` are *overwritten* by each ``backward``, never accumulated: one forward, one
       backward, one optimiser step.
-    - ``backward`` returns new arrays and never writes into ``dy``: a caller (a gradient
-      checker, say) may reuse it.
+    - ``backward`` returns new arrays and never writes into ``dy``: a caller (a training
+      loop that logs it, say) may read it again.
     - ``params`` and ``grads`` have the same keys and shapes, so an optimiser can walk any model
       without knowing the layer types.
 
@@ -236,7 +236,7 @@ def checked_dy(layer: Layer, dy: np.ndarray, shape: tuple[int, ...],
     and holds real numbers. (In the parameters' dtype: a float64 dy would upcast every
     product of a float32 layer.) The shape is compared, not broadcast: a dy of shape (1, K)
     for a batch of N would otherwise give a gradient of the wrong size, or a silently
-    wrong one. Costs O(1): nothing is scanned."""
+    wrong one. The checks cost O(1), nothing is scanned; a dy of another dtype is copied."""
     dy = np.asarray(dy)
     if dy.shape != shape:
         raise ValueError(f"{layer!r}: dy must have the shape of the last output, {shape}, "
