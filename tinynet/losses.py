@@ -112,7 +112,9 @@ class CrossEntropy(Loss):
         # HINT: (not 0 * -inf = NaN, and no warning); the mean over N or the sum; keep
         # HINT: self._saved = {'y_pred': y_pred, 'y_true': y_true}
         if self.from_logits:
-            log_p = log_softmax(y_pred)  # (N, K), finite for any finite logits
+            # (N, K), finite while each row's max - min is below the largest float; past
+            # it, the far entries' log p is -inf, their true value being beyond any float.
+            log_p = log_softmax(y_pred)
         else:
             # log(0) = -inf is the true loss of a zero probability; do not warn about it.
             with np.errstate(divide="ignore"):
