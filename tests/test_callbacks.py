@@ -542,9 +542,11 @@ def test_a_fit_refused_before_its_first_step_keeps_the_models_history(tmp_path, 
     history = m.fit(x, y, epochs=2, batch_size=BATCH, verbose=0)
     m.stop_training = True  # as a callback that ended that fit early leaves it
     logged = {key: list(values) for key, values in history.history.items()}
+    rngs = [layer.rng for layer in m.layers]  # the last epoch's: dropout masks after training
     with pytest.raises(error):
         m.fit(x, y, epochs=2, batch_size=BATCH, verbose=0, callbacks=make(tmp_path))
     assert m.history is history and history.epoch == [0, 1] and history.history == logged
+    assert all(layer.rng is rng for layer, rng in zip(m.layers, rngs, strict=True))
     assert m.stop_training is True
     assert m.steps_trained == 2 * STEPS and m.optimizer.lr == 0.1
     assert m.optimizer.momentum == 0.0 and m.optimizer.nesterov is False

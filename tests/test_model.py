@@ -1264,6 +1264,31 @@ def test_a_metric_that_fails_fails_before_the_first_step_changes_anything(metric
         np.testing.assert_array_equal(q, p)
 
 
+def test_a_metric_that_fails_on_the_validation_data_fails_before_the_first_step():
+    # The loss takes labels for one-hot targets; a metric may not, and the validation data
+    # is first evaluated after a whole epoch has trained.
+    x, y = blobs(4)
+    model = mlp(0)
+    model.compile(CrossEntropy(), SGD(0.1), metrics=["accuracy", "mae"])
+    before = [p.copy() for p, _ in model.parameters()]
+    with pytest.raises(ValueError, match=r"^mean_absolute_error: y_true must have the shape"):
+        model.fit(x, one_hot(y, 2, np.float32), epochs=1, batch_size=8, verbose=0,
+                  validation_data=(x, y))
+    assert model.steps_trained == 0 and model.optimizer.iterations == 0
+    for p, (q, _) in zip(before, model.parameters(), strict=True):
+        np.testing.assert_array_equal(q, p)
+
+
+def test_train_step_refuses_a_batch_without_samples():
+    # Nothing to learn, yet the step would count: Adam's bias correction would move on.
+    x, y = blobs(4)
+    model = mlp(0)
+    model.compile(CrossEntropy(), Adam())
+    with pytest.raises(ValueError, match=r"^train_step: x holds no samples, got shape \(0, 2\)$"):
+        model.train_step(x[:0], y[:0])
+    assert model.optimizer.iterations == 0
+
+
 @pytest.mark.parametrize("loss, optimizer", [("adam", "sparse_categorical_crossentropy"),
                                              (Adam(), CrossEntropy()), ("SGD", "mse")])
 def test_compile_in_keras_order_says_tinynets_order(loss, optimizer):

@@ -587,6 +587,11 @@ class Sequential(RefusesOtherLibraries):
         """
         self._require_compiled()
         self._check_own(self.optimizer, "train_step: the model's optimizer")
+        x = self._as_input(x)
+        if len(x) == 0:
+            # Nothing to learn from, but the step would count: Adam's bias correction, and
+            # the schedules of steps_trained, would move on.
+            raise ValueError(f"train_step: x holds no samples, got shape {x.shape}")
         return self._train_step(x, y)
 
     def _train_step(self, x: ArrayLike, y: ArrayLike) -> tuple[float, np.ndarray]:
@@ -638,10 +643,10 @@ class Sequential(RefusesOtherLibraries):
         large for the model's dtype, for a callback listed twice, and for an optimiser that
         has trained another model; FloatingPointError, naming the epoch and batch, when the
         loss becomes NaN or infinite (the weights are left as they were before that batch).
-        The metrics are tried on two samples first, so that one that raises does so before
-        any step. A fit refused before its first step (a callback that raises when training
-        begins, say) leaves the model's ``history``, ``input_shape`` and optimiser
-        hyper-parameters as they were.
+        The metrics are tried on two samples first, of ``x`` and of the validation data, so
+        that one that raises does so before any step. A fit refused before its first step (a
+        callback that raises when training begins, say) leaves the model's ``history``,
+        ``input_shape``, optimiser hyper-parameters and layers' random streams as they were.
         """
         (x, y, epochs, batch_size, validation_data, verbose,
          initial_epoch) = self._check_fit_args(x, y, epochs, batch_size, validation_data,
@@ -657,8 +662,12 @@ class Sequential(RefusesOtherLibraries):
         if self.metrics:
             # Training computes the metrics after each step: one that fails (a function of
             # the user's, say) would fail once the first step had changed the weights. Tried
-            # here on two samples, it fails before any change.
+            # here on two samples, it fails before any change; on two of the validation data
+            # too, which the loss may take in another form (labels for one-hot targets) than
+            # a metric does, and which is first evaluated after a whole epoch.
             self._evaluate(x[:2], y[:2], batch_size=2)
+            if validation_data is not None:
+                self._evaluate(validation_data[0][:2], validation_data[1][:2], batch_size=2)
         # Each batch counts its accuracy without checking it all again: _check_data checked
         # the targets, all of y at once, and the trial above the outputs' shape.
         batch_metrics = [(name, metrics_module.unchecked_accuracy
@@ -681,6 +690,8 @@ class Sequential(RefusesOtherLibraries):
         # fits before or loaded with a checkpoint, was replaced by the new empty one.
         steps_before = self.steps_trained
         kept = self.history, self.stop_training, self.input_shape
+        # Each epoch gives the layers its own stream: the one a refused fit drew is put back.
+        kept_rngs = [getattr(layer, "rng", None) for layer in self.layers]
         # A LearningRateScheduler sets lr in on_epoch_begin, before the epoch's first step.
         kept_hyper = {k: getattr(self.optimizer, k) for k in self.optimizer.hyper_parameters}
         self.history = history
@@ -692,6 +703,8 @@ class Sequential(RefusesOtherLibraries):
         except BaseException:
             if self.steps_trained == steps_before:
                 self.history, self.stop_training, self.input_shape = kept
+                for layer, rng in zip(self.layers, kept_rngs, strict=True):
+                    layer.rng = rng
                 # Only those a callback changed, the last declared first (SGD's nesterov before
                 # the momentum it needs), and never in place of the error being raised: a
                 # value the checks refuse is left as the callback set it.
