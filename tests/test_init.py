@@ -137,6 +137,36 @@ def test_a_callable_initialiser_of_the_wrong_shape_or_kind_is_refused(returns):
         Conv2D(1, 3, 2, W_init=lambda shape, rng, dtype: returns(shape))
 
 
+@pytest.mark.parametrize("make, dtype, found", [
+    (lambda: init.constant(1e39), np.float32, "inf at [0]"),  # beyond float32's 3.4e38
+    (lambda: init.normal(1e6), np.float16, "at [0]"),  # float16 ends at 65504
+    (lambda: lambda shape, rng, dtype: np.full(shape, 1e300), np.float32, "1e+300 at [0]"),
+    (lambda: lambda shape, rng, dtype: np.where(np.arange(shape[0]) == 1, np.nan, 0.0),
+     np.float64, "nan at [1]"),
+])
+def test_an_initialiser_whose_values_are_not_finite_in_the_layers_dtype_is_refused(
+        make, dtype, found):
+    # Without the check, the layer holds inf or NaN, and the first fit stops as if the
+    # learning rate had diverged.
+    with np.errstate(all="raise"), pytest.raises(ValueError) as info:
+        Dense(3, 2, b_init=make(), dtype=dtype)
+    message = str(info.value)
+    assert message.startswith(f"Dense: b_init must return finite numbers that "
+                              f"{np.dtype(dtype)} holds, got "), message
+    assert message.endswith(found), message
+
+
+@pytest.mark.parametrize("fn", [lambda shape, dtype=None: np.zeros(shape),  # Keras's
+                                lambda shape: np.zeros(shape)])
+def test_an_initialiser_that_does_not_take_shape_rng_dtype_is_refused_by_name(fn):
+    # Python's own error, "<lambda>() takes from 1 to 2 positional arguments but 3 were
+    # given", would name neither the argument nor the signature wanted.
+    with pytest.raises(TypeError, match=r"^Conv2D: W_init must take \(shape, rng, dtype\), "
+                                        r"as tinynet.init's initialisers do \(Keras's take "
+                                        r"\(shape, dtype\)\), got <lambda>\(shape"):
+        Conv2D(1, 3, 2, W_init=fn)
+
+
 def test_a_callable_initialiser_that_ignores_dtype_gets_the_layers_dtype():
     # rng.normal draws float64: kept as is, it made a float32 layer compute in float64.
     layer = Dense(3, 2, W_init=lambda shape, rng, dtype: rng.normal(0, 0.1, shape))

@@ -18,6 +18,7 @@ is a TypeError).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -152,13 +153,42 @@ def draw(init: str | Initializer, shape: tuple[int, ...], rng: np.random.Generat
          dtype: np.dtype, name: str = "initializer") -> np.ndarray:
     """Initial values of ``shape`` and ``dtype`` from ``init`` (a name or a callable).
 
-    A callable's result is checked: it must be real numbers of ``shape`` (ValueError naming
-    ``name`` otherwise, instead of a parameter of the wrong shape that broadcasts); it is
-    cast to ``dtype``, so that one which ignores its ``dtype`` argument (``rng.normal``
-    draws float64) does not turn a float32 layer into a float64 one.
+    A callable must take ``(shape, rng, dtype)`` (TypeError naming ``name`` otherwise:
+    Keras's initialisers take ``(shape, dtype)``). Its result is checked: it must be real
+    numbers of ``shape`` (ValueError naming ``name`` otherwise, instead of a parameter of
+    the wrong shape that broadcasts), finite once cast to ``dtype`` (1e39 is inf in
+    float32, and training would then stop as if the learning rate had diverged). It is
+    cast so that one which ignores its ``dtype`` argument (``rng.normal`` draws float64)
+    does not turn a float32 layer into a float64 one.
     """
-    value = np.asarray(get(init, name)(shape, rng, dtype))
+    fn = get(init, name)
+    _check_signature(fn, name)
+    with np.errstate(over="ignore"):  # an overflow is found, and named, below
+        value = np.asarray(fn(shape, rng, dtype))
     if value.shape != tuple(shape) or value.dtype.kind not in "biuf":
         raise ValueError(f"{name} must return real numbers of shape {tuple(shape)}, got an "
                          f"array of shape {value.shape} and dtype {value.dtype}")
-    return value.astype(dtype, copy=False)
+    with np.errstate(over="ignore"):  # an overflow is found, and named, below
+        cast = value.astype(dtype, copy=False)
+    bad = np.argwhere(~np.isfinite(cast))
+    if len(bad):
+        at = tuple(int(i) for i in bad[0])
+        raise ValueError(f"{name} must return finite numbers that {np.dtype(dtype)} holds, "
+                         f"got {value[at].item()!r} at {list(at)}")
+    return cast
+
+
+def _check_signature(fn: Callable[..., Any], name: str) -> None:
+    """TypeError naming ``name`` unless ``fn`` can be called as ``fn(shape, rng, dtype)``:
+    otherwise Python's error would name neither the argument nor the signature wanted. A
+    callable whose signature cannot be read (some builtins) is called as it is."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind((1,), None, None)
+    except TypeError:
+        raise TypeError(f"{name} must take (shape, rng, dtype), as tinynet.init's "
+                        f"initialisers do (Keras's take (shape, dtype)), got "
+                        f"{getattr(fn, '__name__', fn)!s}{signature}") from None
