@@ -369,6 +369,20 @@ def test_integers_too_large_for_a_float16_model_are_refused_as_floats_are():
     assert model.predict(np.array([[1, 60000]])).shape == (1, 2)  # within float16: taken
 
 
+def test_integer_regression_targets_too_large_for_a_float16_model_are_refused():
+    # MSE compares them with the outputs in float16, where 70000 is inf: fit would stop as
+    # if the learning rate had diverged. Class labels are indices, never cast.
+    model = Sequential([Dense(2, 1, dtype=np.float16)], seed=0)
+    model.compile("mse", SGD(0.01), metrics=None)
+    x = np.ones((3, 2))
+    for y in (np.array([[1], [70000], [1]]), np.array([[1.0], [70000.0], [1.0]])):
+        with pytest.raises(ValueError, match=r"^y holds numbers too large for the model's "
+                                             r"float16 \(beyond ±6.55e\+04\), the first "
+                                             r"in sample 1$"):
+            model.fit(x, y, verbose=0)
+    assert model.steps_trained == 0
+
+
 def test_float32_data_in_a_float64_model_raises_no_warning():
     # The check for numbers too large for float64 cast float64's limit down to float32,
     # which overflowed with a RuntimeWarning on every predict, evaluate and fit: an error

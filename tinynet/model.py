@@ -1025,7 +1025,9 @@ class Sequential(RefusesOtherLibraries):
                              f"{len(x)} and {len(y) if y.ndim else 'a scalar'}")
         if len(x) == 0:
             raise ValueError(f"{x_name} holds no samples")
-        if y.dtype.kind == "f":  # one-hot rows or regression targets
+        if y.dtype.kind == "f" or not self.loss.takes_labels:
+            # One-hot rows or regression targets, compared with the outputs in the model's
+            # dtype: 100000 is inf in float16, be it written 100000 or 100000.0.
             self._check_x(y, y_name, finite=True)
         # One sample through the network checks every layer's input shape (each layer's
         # error names it) and tells the number of outputs K.
