@@ -1025,7 +1025,7 @@ class Sequential(RefusesOtherLibraries):
                              f"{len(x)} and {len(y) if y.ndim else 'a scalar'}")
         if len(x) == 0:
             raise ValueError(f"{x_name} holds no samples")
-        if y.dtype.kind == "f" or not self.loss.takes_labels:
+        if y.dtype.kind == "f" or (y.dtype.kind in "iu" and not self.loss.takes_labels):
             # One-hot rows or regression targets, compared with the outputs in the model's
             # dtype: 100000 is inf in float16, be it written 100000 or 100000.0.
             self._check_x(y, y_name, finite=True)
