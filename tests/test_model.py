@@ -1311,6 +1311,16 @@ def test_compile_in_keras_order_says_tinynets_order(loss, optimizer):
         mlp(0).compile(loss, optimizer)
 
 
+def test_fit_takes_the_arguments_after_y_by_name():
+    # Keras's fit(x, y, 128, 5) is batch size 128 and 5 epochs; taken in tinynet's order
+    # (epochs, batch_size) it would train 128 epochs in batches of 5, silently.
+    x, y = blobs(4)
+    model = compiled()
+    with pytest.raises(TypeError, match=r"fit\(\) takes 3 positional arguments but 5"):
+        model.fit(x, y, 128, 5)
+    assert model.steps_trained == 0
+
+
 def test_two_optimisers_are_refused_as_an_unknown_loss_not_as_keras_order():
     # Keras's order is an optimiser where the loss goes *and* no optimiser where the
     # optimiser goes; here neither is a loss, and a hint to swap them would mislead.

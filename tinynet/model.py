@@ -605,7 +605,7 @@ class Sequential(RefusesOtherLibraries):
         self.optimizer.step(self.trainable_parameters())
         return value, out
 
-    def fit(self, x: ArrayLike, y: ArrayLike, epochs: int = 1,
+    def fit(self, x: ArrayLike, y: ArrayLike, *, epochs: int = 1,
             batch_size: int | None = FIT_BATCH_SIZE,
             validation_data: tuple[ArrayLike, ArrayLike] | None = None, shuffle: bool = True,
             verbose: int | str = 1, callbacks: Sequence[Callback] | Callback | None = None,
@@ -615,7 +615,9 @@ class Sequential(RefusesOtherLibraries):
         ``x`` is (N, ...), one sample per row of the first layer's input shape; ``y`` the N
         targets, (N,) class labels or (N, K) rows, as the loss takes them. Both are NumPy
         arrays or anything ``np.asarray`` takes (nested lists), as in Keras; so is
-        ``validation_data``, a pair ``(x_val, y_val)`` of the same shapes.
+        ``validation_data``, a pair ``(x_val, y_val)`` of the same shapes. The arguments
+        after ``y`` are given by name: Keras's ``fit(x, y, 128, 5)`` means batch size 128
+        and 5 epochs, and in tinynet's order would train 128 epochs in batches of 5.
 
         Each epoch uses one permutation of the samples drawn from the model's seed (no
         sample twice, none missed; the last batch may be smaller). ``batch_size=None``
