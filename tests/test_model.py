@@ -1744,6 +1744,8 @@ def test_pytorch_model_methods_are_refused_with_the_tinynet_way(method, message)
     ("test_on_batch", r"model\.evaluate\(x, y, batch_size=len\(x\)\)$"),
     ("predict_on_batch", r"model\.predict\(x, batch_size=len\(x\)\)$"),
     ("get_layer", r"model\.layers\[i\] is the layer at index i$"),
+    ("pop", r"model\.layers\.pop\(\) takes out the last layer; compile again, for an "
+            r"optimiser of the layers left$"),
     ("save_weights", r"model\.save\('model\.npz'\) saves the weights .*get_weights\(\)"),
     ("load_weights", r"tinynet\.load_model\('model\.npz'\) .*model\.set_weights"),
 ])

@@ -684,6 +684,23 @@ def test_an_optimiser_whose_parameter_arrays_were_replaced_is_refused_saying_so(
         model.fit(x, y, verbose=0)
 
 
+def test_an_optimiser_of_a_layer_taken_out_is_refused_saying_so():
+    # Keras's transfer-learning idiom: the last layer out, a new head in. The optimiser's
+    # state is that of the old head too.
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((8, 4)), rng.standard_normal((8, 2))
+    model = small_model()
+    model.compile("mse", Adam(0.01), metrics=None)
+    model.train_step(x, y)
+    head = model.layers.pop()
+    model.add(type(head)(**head.get_config()))
+    with pytest.raises(ValueError, match=r"it trained another model, a layer was taken out "
+                                         r"\(model\.layers\.pop\(\)\), or "):
+        model.fit(x, y, verbose=0)
+    model.compile("mse", Adam(0.01), metrics=None)  # as the message's hint says
+    assert np.isfinite(model.fit(x, y, verbose=0).history["loss"]).all()
+
+
 @STATEFUL
 def test_an_optimiser_copied_alone_is_a_snapshot_of_its_state(make):
     # Copied without its model, it keeps its state for the model's own parameters: put back

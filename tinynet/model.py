@@ -77,6 +77,8 @@ KERAS_METHODS = {
     "test_on_batch": "model.evaluate(x, y, batch_size=len(x))",
     "predict_on_batch": "model.predict(x, batch_size=len(x))",
     "get_layer": "model.layers[i] is the layer at index i",
+    "pop": "model.layers.pop() takes out the last layer; compile again, for an optimiser "
+           "of the layers left",
     "save_weights": _SAVE,
     "load_weights": _LOAD,
 }
@@ -921,7 +923,8 @@ class Sequential(RefusesOtherLibraries):
         if not optimizer.has_state_only_for([p for p, _ in self.parameters()]):
             raise ValueError(f"{name}: {optimizer!r} has stepped parameters that are not this "
                              f"model's ({optimizer.iterations} steps): it trained another "
-                             f"model, or this model's parameter arrays were replaced since "
+                             f"model, a layer was taken out (model.layers.pop()), or this "
+                             f"model's parameter arrays were replaced since "
                              f"(layer.params[name] = array puts in a new one, where "
                              f"set_weights copies into the old). Give the model an optimiser "
                              f"of its own: {type(optimizer).__name__}(...)")
