@@ -1041,6 +1041,9 @@ def test_summary_refuses_an_input_shape_the_model_cannot_take():
         Sequential([Dense(12, 3)], seed=0).summary(input_shape=(5,))
     with pytest.raises(ValueError, match=r"Flatten"):
         Sequential([Dense(784, 3)], seed=0).summary(input_shape=(28, 28, 1))
+    # A scalar per sample, (), is a shape too: tried, not taken for "no shape given".
+    with pytest.raises(ValueError, match=r"^with summary's input_shape \(\): Dense"):
+        Sequential([Dense(784, 3)], seed=0).summary(input_shape=())
 
 
 def test_summary_says_how_to_show_the_shapes_it_cannot_tell():

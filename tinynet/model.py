@@ -1086,7 +1086,7 @@ class Sequential(RefusesOtherLibraries):
                 or not all(is_int_at_least(d, 1) for d in input_shape)):
             raise ValueError(f"summary: input_shape must be one sample's shape, a tuple of "
                              f"ints >= 1 such as (784,) or (28, 28, 1), got {input_shape!r}")
-        shape = input_shape or self._sample_shape()
+        shape = self._sample_shape() if input_shape is None else input_shape
         outputs: list[tuple[int, ...]] | None = None  # one sample's shape after each layer
         if shape is not None:
             # One sample of zeros through the network: a layer that cannot take the shape
