@@ -81,6 +81,8 @@ def main(argv: list[str] | None = None) -> float:
     def backward(dy: np.ndarray) -> np.ndarray:
         for layer in reversed(layers):  # last layer first: the chain rule
             dy = layer.backward(dy)
+        # dL/dx of the first layer, the images' gradient: nothing learns from it. fit skips
+        # its product (Layer.backward_params); here it is kept, for the loop's plainness.
         return dy
 
     # --- Training ----------------------------------------------------------------------
@@ -94,10 +96,12 @@ def main(argv: list[str] | None = None) -> float:
 
             z = forward(x, training=True)  # 1. forward: logits, (B, 10)
             loss = loss_fn.forward(z, y)  # 2. loss: mean over the batch, a float
+            # dL/dz = (softmax(z) - one_hot(y)) / B: docs/cross_entropy.md derives it.
             dz = loss_fn.backward()  # 3. backward: dL/dz, (B, 10) ...
             backward(dz)  # ... fills every layer's grads
-            # 4. step: each parameter moves against its gradient, in place. The grads are
-            # new arrays after each backward, so the pairs are collected afresh every step.
+            # 4. step (docs/optimizers.md): each parameter moves against its gradient, in
+            # place. The grads are new arrays after each backward, so the pairs are
+            # collected afresh every step.
             optimizer.step([(layer.params[name], layer.grads[name])
                             for layer in layers for name in layer.params])
 

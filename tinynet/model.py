@@ -583,8 +583,10 @@ class Sequential(RefusesOtherLibraries):
         ``x`` (N, ...) and ``y`` (N,) labels or (N, K) rows, arrays or nested lists, as
         :meth:`fit` takes them; the outputs are (N, K).
 
-        This is all of training: forward, loss, backward, optimiser step. The outputs are
-        those the loss saw: the logits, when the final Softmax is fused into the loss.
+        This is all of training: forward, loss, backward, optimiser step
+        (``examples/manual_loop.py`` writes each one out; docs/layers.md has the contract
+        each layer keeps). The outputs are those the loss saw: the logits, when the final
+        Softmax is fused into the loss.
         Raises ValueError, before the step, for an optimiser that has trained another model.
         """
         self._require_compiled()

@@ -255,7 +255,8 @@ class Conv2D(Layer):
         cols[:, K] = 1
         im2col(xp, cols[:, :K].reshape(N, H_out, W_out, kh, kw, C_in), self.stride)
 
-        # (K + 1, C_out): W2 = W reshaped (K, C_out), with b appended as its last row.
+        # Wb, (K + 1, C_out): W2 = W reshaped (K, C_out) (docs/conv.md's name), with b
+        # appended as its last row, [W2; b].
         Wb = np.concatenate([self.params["W"].reshape(K, C_out), self.params["b"][None]])
         y = cols @ Wb  # (M, K + 1) @ (K + 1, C_out) = x's windows @ W + b: (M, C_out)
         self._save(cols=cols, x_shape=x.shape, pads=(top, bottom, left, right),

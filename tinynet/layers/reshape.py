@@ -11,6 +11,7 @@ class Flatten(Layer):
     """Reshape each sample to a vector: (N, d1, d2, ...) -> (N, d1 * d2 * ...).
 
     Nothing is computed, so backward only reshapes ``dy`` back to the input's shape.
+    See docs/layers.md#dense: a Flatten goes before a Dense that takes images.
     """
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
