@@ -1069,6 +1069,23 @@ def test_a_git_checkout_copies_what_git_does_not_ignore(tmp_path: Path) -> None:
     assert not any(".egg-info" in name for name in copied), copied
 
 
+@pytest.mark.parametrize("ignored", ["data/", "*", "source/"])
+def test_a_project_inside_another_repository_is_walked_not_read_through_its_git(
+        tmp_path: Path, ignored: str) -> None:
+    # A reference unpacked into a course's repository: that repository's rules are not the
+    # project's. Through its git, data/ left a data file out silently, and "*" (or the
+    # project's own folder) every file, as if the project had no regions.
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, timeout=60)
+    (tmp_path / ".gitignore").write_text(ignored + "\n")
+    source = write_project(tmp_path / "source")
+    (source / "minilib/data").mkdir()
+    (source / "minilib/data/table.csv").write_text("1,2\n")
+    assert "minilib/data/table.csv" in homework.project_files(source)
+    export(tmp_path / "dest", source=source, registry=PARTS_OF_FIXTURE)
+    assert (tmp_path / "dest/minilib/data/table.csv").is_file()
+    assert not (tmp_path / "dest/build").exists()  # walked: left out as ever
+
+
 def test_exclude_takes_a_folder_the_copy_leaves_out_anyway(reference: Path,
                                                            tmp_path: Path) -> None:
     # A virtual environment (env/ holds pyvenv.cfg), and .venv: refused as matching no
@@ -1790,6 +1807,28 @@ def test_the_registry_is_in_order_with_pages_and_one_line_descriptions() -> None
 
 
 # --------------------------------------------------------------------------- the command
+def test_grade_warns_of_marked_tests_that_pytest_does_not_collect(
+        reference: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Hidden tests copied next to tests/ rather than into it: pytest reads the project's
+    # testpaths, never runs them, and the grade would look as if it had used them.
+    dest = tmp_path / "copy"
+    export(dest, source=reference, registry=PARTS_OF_FIXTURE, parts=["shout"])
+    (dest / "hidden").mkdir()
+    (dest / "hidden/test_hidden_shout.py").write_text(
+        "import pytest\n\n\n@pytest.mark.part('shout')\ndef test_x():\n    assert False\n")
+    (dest / "hidden/test_hidden_double.py").write_text(  # a part not graded: not named
+        "import pytest\n\n\n@pytest.mark.part('double')\ndef test_x():\n    assert False\n")
+    report = homework.grade(dest, registry=PARTS_OF_FIXTURE)
+    assert report.uncollected == ["hidden/test_hidden_shout.py"]
+    assert homework.main(["grade", str(dest)], registry=PARTS_OF_FIXTURE) == 1
+    assert capsys.readouterr().err == (
+        "warning: hidden/test_hidden_shout.py marks tests with parts graded, but pytest does "
+        "not collect it (outside the project's testpaths, or not named test_*.py), so they "
+        "were not run: move it into tests/\n")
+    (dest / "hidden/test_hidden_shout.py").rename(dest / "tests/test_hidden_shout.py")
+    assert homework.grade(dest, registry=PARTS_OF_FIXTURE).uncollected == []
+
+
 # The parts an export leaves alone pass in the copy, but only count when asked for.
 def test_the_command_exports_grades_and_lists(reference: Path, tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
@@ -1900,6 +1939,22 @@ def test_export_warns_of_a_part_no_test_is_marked_with(tmp_path: Path,
     result = export(tmp_path / "b", source=project, registry=PARTS_OF_FIXTURE,
                     exclude=["hidden"])
     assert result.untested == [] and not (tmp_path / "b/hidden").exists()
+
+
+def test_export_warns_that_the_parts_after_those_stubbed_keep_their_solutions(
+        reference: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A course handed out week by week would give the later weeks' solutions away.
+    assert homework.main(["export", str(tmp_path / "a"), "--source", str(reference),
+                          "--parts", "double"], registry=PARTS_OF_FIXTURE) == 0
+    assert capsys.readouterr().err == (
+        "warning: the parts after those stubbed keep their solutions in the copy: counter, "
+        "shout. To hand them out later, stub them too (--parts) and grade the ones due "
+        "(tinynet homework grade --parts ...)\n")
+    # The last part stubbed, or the earlier parts alone kept: nothing to say.
+    for i, parts in enumerate((["shout"], ["double", "counter", "shout"])):
+        assert homework.main(["export", str(tmp_path / f"b{i}"), "--source", str(reference),
+                              "--parts", *parts], registry=PARTS_OF_FIXTURE) == 0
+        assert capsys.readouterr().err == ""
 
 
 def test_list_imports_only_the_test_files_whose_code_names_part(tmp_path: Path) -> None:

@@ -619,11 +619,16 @@ def _is_venv(root: Path | str, folder: str) -> bool:
 
 
 def _git_files(root: Path) -> list[str] | None:
-    """Tracked files and untracked ones git does not ignore, or None if not a checkout.
+    """Tracked files and untracked ones git does not ignore, or None if ``root`` is not the
+    top of a checkout.
 
     Untracked files count: a file written but not yet committed is part of the project;
-    ignored ones (outputs, caches) are not.
+    ignored ones (outputs, caches) are not. A project inside another repository (unpacked
+    into a course's, say) is walked instead: that repository's rules are not the
+    project's, and its ``data/`` or ``*`` would leave out MNIST or every file, silently.
     """
+    if not (root / ".git").exists():  # a folder, or a file in a worktree or submodule
+        return None
     try:
         done = subprocess.run(
             ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others",
@@ -1838,6 +1843,9 @@ class GradeReport:
 
     results: dict[str, PartResult]
     unknown_parts: list[str] = field(default_factory=list)
+    #: Files of the project that mark tests with a part graded, which pytest did not collect
+    #: (outside its testpaths, say): their tests graded nothing.
+    uncollected: list[str] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -2161,7 +2169,14 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
                        for n, ids in collected.items() if p in ids)}
         pending = [p for p in pending if p not in victims and p not in done]
     results = _summarise(chosen, collected, outcomes, collect_errors, stopped, stubbed)
-    return GradeReport(results, sorted(seen - set(registry)))
+    # Hidden tests copied next to tests/ rather than into it mark their parts as well as
+    # any, and pytest, reading the project's testpaths, never sees them: say so, or a
+    # grade would look as if it had used them.
+    read = {n.split("::")[0] for n in collected}
+    read |= {e["nodeid"].split("::")[0] for errors in collect_errors.values() for e in errors}
+    marks = part_marks(folder, project_files(folder))
+    uncollected = sorted({f for pid in chosen for f, _ in marks.get(pid, ()) if f not in read})
+    return GradeReport(results, sorted(seen - set(registry)), uncollected)
 
 
 # ------------------------------------------------------------------------------ commands
@@ -2231,6 +2246,14 @@ def cmd_export(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) -
         print(f"warning: no test of the project is marked part({pid!r}): every grade will "
               f"fail {pid} unless the tests you grade with mark one "
               f"(@pytest.mark.part({pid!r}))", file=sys.stderr)
+    # Parts not chosen keep their code: the earlier ones, which the chosen parts' tests use,
+    # and the later ones too, whose solutions a week-by-week course would hand out early.
+    last = max((registry[p].order for p in result.parts), default=0)
+    later = [p for p, part in registry.items() if part.order > last]
+    if later:
+        print(f"warning: the parts after those stubbed keep their solutions in the copy: "
+              f"{', '.join(later)}. To hand them out later, stub them too (--parts) and "
+              f"grade the ones due (tinynet homework grade --parts ...)", file=sys.stderr)
     return 0
 
 
@@ -2245,6 +2268,10 @@ def cmd_grade(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) ->
     if report.unknown_parts:
         print("warning: tests marked with parts that are not in the registry (not graded): "
               + ", ".join(report.unknown_parts), file=sys.stderr)
+    for rel in report.uncollected:
+        print(f"warning: {rel} marks tests with parts graded, but pytest does not collect it "
+              "(outside the project's testpaths, or not named test_*.py), so they were "
+              "not run: move it into tests/", file=sys.stderr)
     return 0 if report.passed else 1
 
 
