@@ -289,8 +289,8 @@ def test_numpy_numbers_are_accepted_as_hyper_parameters():
 def test_a_refused_step_changes_nothing(make, param, bad_grad, message):
     # A learner who calls opt.step too early, or with a wrong pair, fixes it and steps again:
     # the refused step must not have moved the parameters before it, nor counted as a step
-    # (Adam's bias correction uses the count t). A gradient or a parameter that update cannot
-    # use was found by update itself, once the parameter before it had moved.
+    # (Adam's bias correction uses the count t). A step that let update find a gradient or a
+    # parameter it cannot use would fail only once the parameter before it had moved.
     a = np.ones(3)
     opt = make(0.1)
     # A missing gradient is a step called too early; the others, values that do not fit.
@@ -320,7 +320,7 @@ def test_a_step_takes_a_gradient_as_a_list_and_refuses_a_parameter_that_is_no_ar
 
 @pytest.mark.parametrize("make", [RMSprop, Adam])
 def test_a_mean_of_squared_gradients_refuses_float16_parameters(make):
-    # Adam's first step on a float16 parameter with a gradient of 1e-3 was -0.265, not
+    # Adam's first step on a float16 parameter with a gradient of 1e-3 would be -0.265, not
     # -0.001: (1 - beta2) * g**2 is 0 in float16, and the step divides by its square root.
     assert np.float16(1.6e-4) ** 2 == 0  # what the message says
     a, p = np.zeros(2, np.float32), np.zeros(2, np.float16)
@@ -362,7 +362,7 @@ def test_optimisers_by_keras_name():
 ])
 def test_keras_argument_names_are_refused_naming_tinynets(make, message):
     # Keras writes Adam(learning_rate=...): Python's bare "unexpected keyword argument"
-    # left the user to find tinynet's name for it.
+    # would leave the user to find tinynet's name for it.
     with pytest.raises(TypeError, match=message):
         make()
 
@@ -487,8 +487,9 @@ def test_a_training_loop_ported_from_pytorch_runs_as_tinynet_writes_it():
 
 @pytest.mark.parametrize("lr", ["0.1", None, -0.1, float("nan"), np.inf, True])
 def test_a_bad_learning_rate_is_refused_when_it_is_set_and_the_next_step_uses_the_old(lr):
-    # A callback of one's own sets optimizer.lr (as LearningRateScheduler does). A string was
-    # taken, and Adam's next step failed after updating the moments and counting the step.
+    # A callback of one's own sets optimizer.lr (as LearningRateScheduler does). A string
+    # taken as is would make Adam's next step fail after updating the moments and counting
+    # the step.
     opt = Adam(0.1)
     with pytest.raises(ValueError, match=r"^Adam: lr must be a number in \[0\.0, inf\), got "):
         opt.lr = lr
@@ -516,8 +517,8 @@ HYPER_PARAMETERS = [(SGD, "lr"), (SGD, "momentum"), (SGD, "weight_decay"), (RMSp
 ])
 def test_a_bad_hyper_parameter_is_refused_when_it_is_set_as_by_the_constructor(make, name,
                                                                                 bad):
-    # A callback may set any of them, not only lr: opt.beta1 = 1.5, or a string, was taken,
-    # and the next step failed, or turned the weights to NaN, once it had moved some of them.
+    # A callback may set any of them, not only lr: opt.beta1 = 1.5, or a string, taken as is
+    # would make the next step fail, or turn the weights to NaN, once it had moved some of them.
     with pytest.raises(ValueError) as by_constructor:
         make(**{name: bad})
     opt = make(0.1)
@@ -544,7 +545,8 @@ def test_a_bad_hyper_parameter_is_refused_when_it_is_set_as_by_the_constructor(m
                  id="Adam-eps-float32"),
 ])
 def test_a_hyper_parameter_set_later_is_kept_as_a_float_and_stepped_with(make, name, value):
-    # SGD's momentum set on a plain SGD, which keeps no velocity, failed in the next step.
+    # SGD's momentum set on a plain SGD, which keeps no velocity: a setter that allocated
+    # no velocities then would make the next step fail.
     set_later, built = make(0.1), make(0.1, **{name: value})
     setattr(set_later, name, value)
     assert type(getattr(set_later, name)) is float
@@ -653,8 +655,8 @@ def test_a_copy_of_a_model_goes_on_training_as_the_model_does(make, copy):
     # The state is kept by id(param): a copy whose optimiser looked its new parameters up
     # under the old ids would start its moments and velocities again from zero, and one
     # that shared the model's state arrays would move both models' moments at each step.
-    # (multiprocessing and joblib pickle models: the next fit refused the unpickled
-    # optimiser as one that had trained another model.)
+    # (multiprocessing and joblib pickle models: without this, the next fit would refuse the
+    # unpickled optimiser as one that had trained another model.)
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((8, 4)), rng.standard_normal((8, 2))
     models = []
@@ -777,8 +779,8 @@ def test_a_refused_set_state_leaves_an_optimiser_that_never_stepped_free_for_any
 @pytest.mark.parametrize("q_state, iterations, message", [
     # The first parameter's state fits, the second's does not.
     ({"m": np.zeros(2, np.float32)}, 5, r"state names \['m'\], expected \['m', 'v'\]"),
-    # The states all fit; only the count is wrong. It was converted after the states were
-    # copied in, so the refusal left the optimiser with the new moments and the old count.
+    # The states all fit; only the count is wrong. Converted after the states are copied in,
+    # it would be refused with the optimiser left holding the new moments and the old count.
     *[({"m": np.full(2, 7, np.float32), "v": np.full(2, 7, np.float32)}, iterations,
        r"^Adam: iterations must be an int >= 0, got ")
       for iterations in (None, "5", -1, 2.5, True)],

@@ -120,8 +120,8 @@ class Optimizer(RefusesOtherLibraries):
                                  "expected an array the step can update in place")
             if self.square_states and param.dtype.itemsize < 4:
                 # Training in float16 needs what tinynet leaves out (float32 copies of the
-                # weights, a scaled loss). Without it Adam's first step was 265 times too
-                # large: the mean of squares it divides by had rounded to 0.
+                # weights, a scaled loss). Without it Adam's first step would be 265 times too
+                # large: the mean of squares it divides by rounds to 0.
                 raise ValueError(f"{self!r}: a parameter of shape {param.shape} is "
                                  f"{param.dtype}, too narrow for the mean of squared gradients "
                                  f"(the square of a gradient below 1.7e-4 is 0 in float16): "
@@ -173,8 +173,8 @@ class Optimizer(RefusesOtherLibraries):
         Raises ValueError, before any state changes, unless each of ``params`` has a state
         with the names, dtypes and shapes its own has, none of its :attr:`square_states`
         negative, and ``iterations`` is an int >= 0."""
-        # Checked first, as the states are: converted after the states were copied in, a bad
-        # count refused them half restored.
+        # Checked first, as the states are: converted after the states are copied in, a bad
+        # count would refuse them half restored.
         iterations = int_at_least(f"{type(self).__name__}: iterations", iterations, 0)
         if len(states) != len(params):
             raise ValueError(f"{self!r}: {len(states)} states for {len(params)} parameters")
@@ -257,9 +257,9 @@ class Optimizer(RefusesOtherLibraries):
     def __setattr__(self, name: str, value: Any) -> None:
         self._refuse_keras_name(name, f" = {value!r}")
         if name in self.hyper_parameters:
-            # Checked here, not in step: a string, or NaN, set by a callback failed (or turned
-            # the weights to NaN) inside the next step, once Adam had updated a parameter's
-            # moments and counted the step.
+            # Checked here, not in step: a string, or NaN, set by a callback would fail (or
+            # turn the weights to NaN) inside the next step, once Adam had updated a
+            # parameter's moments and counted the step.
             value = self._accept(name, value)
         super().__setattr__(name, value)
 
