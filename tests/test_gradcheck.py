@@ -154,8 +154,8 @@ def test_a_relative_error_equal_to_the_tolerance_fails():
 
 
 def test_a_float32_layer_or_model_that_fails_is_told_to_use_float64():
-    # A learner's float32 Dense failed with errors near 1e-2 and no word of why: its
-    # rounding, not its backward.
+    # Without the note, a learner's float32 Dense would fail with errors near 1e-2 and no
+    # word of why: its rounding, not its backward.
     x = np.random.default_rng(1).standard_normal((4, 5))
     result = check_layer(Dense(5, 3, rng=np.random.default_rng(0)), x)
     assert not result.passed
@@ -484,7 +484,7 @@ def test_check_layer_gives_the_layer_its_own_generator_back(make, error):
 
 
 def test_check_layer_fails_a_backward_that_leaves_a_parameter_without_gradient():
-    # Checking only the keys found in grads passed this layer: `a` was never compared.
+    # A check of only the keys found in grads would pass this layer: `a` is never compared.
     with pytest.raises(ValueError, match=r"check_layer: NoGrad\(\): backward did not fill "
                                          r"grads\['a'\].*shape \(5,\)"):
         check_layer(NoGrad(5), X)
@@ -593,8 +593,8 @@ def test_a_dx_of_the_wrong_shape_is_named():
     with pytest.raises(ValueError, match=r"SumsDx\(\): dx \(what backward returned\) has shape "
                                          r"\(5,\), expected \(4, 5\), the shape of x"):
         check_layer(SumsDx(5), X)
-    # In a model, it is named too: the ReLU before it reported the dy it was given as its own
-    # error ("ReLU(): dy must have the shape of the last output").
+    # In a model, it is named too: without this, the ReLU before it would report the dy it
+    # was given as its own error ("ReLU(): dy must have the shape of the last output").
     model = Sequential([Dense(5, 5, dtype=np.float64), ReLU(), SumsDx(5)], seed=0)
     with pytest.raises(ValueError, match=r"^layers\[2\] \(SumsDx\(\)\): dx \(what backward "
                                          r"returned\) has shape \(5,\), expected \(4, 5\)"):
@@ -717,7 +717,7 @@ def test_check_model_takes_loss_names_as_compile_does():
     ({"training": "no"}, TypeError, r"training must be True or False, got 'no'"),
     ({"x": np.ones((2, 3), complex)}, ValueError, r"x must hold real numbers .*complex128"),
     ({"x": np.ones((2, 3)).astype(str)}, ValueError, r"x must hold real numbers .*<U32"),
-    # No numbers "passed" a check of nothing; a NaN "FAILED" as if backward were wrong.
+    # No numbers would "pass" a check of nothing; a NaN would "FAIL" as if backward were wrong.
     ({"x": np.ones((0, 3))}, ValueError, r"x must hold at least one number, got shape \(0, 3\): "
                                          r"a check of no numbers checks nothing$"),
     ({"x": np.array([[1.0, np.nan, 1.0], [np.inf, 0, 0]])}, ValueError,
@@ -725,9 +725,10 @@ def test_check_model_takes_loss_names_as_compile_does():
 ], ids=["tolerance-0", "tolerance-negative", "tolerance-nan", "tolerance-str", "seed-negative",
         "seed-float", "seed-none", "training-str", "x-complex", "x-str", "x-empty", "x-nan"])
 def test_check_layer_refuses_bad_arguments_by_name(kwargs, error, match):
-    # Before: a tolerance of 0 or NaN made every check fail, a string failed when `passed`
-    # was read, seeds failed inside NumPy, training="no" trained, and complex or string
-    # inputs were cast to float64 (the imaginary part dropped, the strings parsed).
+    # Unchecked, a tolerance of 0 or NaN would make every check fail, a string would fail
+    # when `passed` is read, seeds would fail inside NumPy, training="no" would train, and
+    # complex or string inputs would be cast to float64 (the imaginary part dropped, the
+    # strings parsed).
     args = {"layer": Dense(3, 2, dtype=np.float64, rng=np.random.default_rng(0)),
             "x": np.random.default_rng(1).random((2, 3)), **kwargs}
     with pytest.raises(error, match=f"^check_layer: {match}"):
@@ -764,6 +765,6 @@ def test_numerical_gradient_wants_f_to_give_one_number(f, error, match):
     ((np.ones(2), np.array(["1", "1"])), r"numeric must hold real numbers .*<U1"),
 ])
 def test_relative_error_refuses_a_floor_of_0_and_what_is_not_real_numbers(args, match):
-    # A floor of 0 gave NaN for two zero gradients (0 / 0), with a warning.
+    # A floor of 0 would give NaN for two zero gradients (0 / 0), with a warning.
     with pytest.raises(ValueError, match=f"^relative_error: {match}"):
         relative_error(*args)

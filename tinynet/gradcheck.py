@@ -43,7 +43,7 @@ def _check_eps(owner: str, eps: float) -> float:
 
 def _check_tolerance(owner: str, tolerance: float) -> float:
     """``tolerance`` as a float, > 0 and finite: with 0, a negative number or NaN no check
-    could pass, and a string failed only when ``passed`` was read."""
+    could pass, and a string would fail only when ``passed`` is read."""
     return number_in(f"{owner}: tolerance", tolerance, 0.0, low_inclusive=False)
 
 
@@ -225,8 +225,8 @@ def _precision_note(what: str, *arrays: np.ndarray) -> str:
 
 def _checked_x(owner: str, x: Any) -> np.ndarray:
     """A float64 copy of ``x`` to nudge, or a ValueError naming ``owner`` unless it holds
-    real, finite numbers, at least one: no numbers passed a check that had checked nothing,
-    and a NaN failed it as if the backward pass were wrong."""
+    real, finite numbers, at least one: no numbers would pass a check that checks nothing,
+    and a NaN would fail it as if the backward pass were wrong."""
     # As float64, but only from real numbers (a complex x would lose its imaginary part with
     # a warning, strings of digits would be parsed).
     x = np.array(real_array(x, "x", owner), dtype=np.float64)
