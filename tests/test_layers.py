@@ -108,8 +108,9 @@ def test_backward_before_forward_is_a_clear_error(name):
 
 
 def test_a_forward_that_saved_under_another_name_is_named_by_backward():
-    # A student's ReLU forward kept self._save(inputs=x): backward failed with a bare
-    # KeyError: 'x', and one that saved nothing was told that forward had not run.
+    # A student's ReLU forward keeps self._save(inputs=x): without the check, backward would
+    # fail with a bare KeyError: 'x', and one that saved nothing would be told that forward
+    # had not run.
     class Forgetful(ReLU):
         def forward(self, x, training=False):
             self._save(inputs=x)
@@ -226,8 +227,9 @@ def test_dense_forward_is_x_at_W_plus_b(x, seed):
 
 @pytest.mark.part("dense-forward")
 def test_dense_forward_keeps_its_input_for_backward():
-    # Without self._save(x=x), dense-forward passed and dense-backward failed, with
-    # "backward was called before forward": the student looked for the bug in backward.
+    # Without this check, a forward lacking self._save(x=x) would pass dense-forward and fail
+    # dense-backward, with "backward was called before forward": the student would look for
+    # the bug in backward.
     layer = make_dense(4, seed=0)
     x = np.arange(8, dtype=np.float64).reshape(2, 4)
     layer.forward(x)
@@ -339,7 +341,7 @@ def test_dense_refuses_bad_sizes(bad):
     (lambda: Dense(784, 10, use_bias=False),
      r"^Dense: use_bias=False is a Keras argument; tinynet's Dense and Conv2D always learn a "
      r"bias b, .*docs/layers.md#a-layer-of-your-own$"),
-    # These failed with Python's bare "unexpected keyword argument".
+    # Without the hint, these would fail with Python's bare "unexpected keyword argument".
     (lambda: Dense(784, 10, kernel_regularizer=0.01),
      r"^Dense: kernel_regularizer=0.01 is a Keras argument; tinynet's layers take no "
      r"regulariser: SGD\(lr, weight_decay=1e-4\) adds an L2 penalty on every parameter, and "
@@ -436,8 +438,8 @@ def test_pytorch_layer_arguments_are_refused_with_the_tinynet_way(make, match):
 
 
 def test_a_layers_repr_names_an_initialiser_given_as_a_function():
-    # Left out of get_config (JSON holds no function), it was left out of the repr too, which
-    # then read as a layer with the default initialiser.
+    # Left out of get_config (JSON holds no function): a repr that left it out too would read
+    # as a layer with the default initialiser.
     def mine(shape, rng, dtype):
         return np.zeros(shape, dtype)
 
@@ -518,8 +520,8 @@ def test_a_dtype_that_is_not_a_float_dtype_is_refused_by_name(make, dtype, shown
     lambda rng: RandomShift(1, rng=rng),
 ], ids=["Dense", "Conv2D", "Dropout", "RandomShift"])
 def test_an_rng_that_is_not_a_generator_is_refused_by_name(make, rng):
-    # Dropout and RandomShift kept it and failed at the first training batch; Dense and
-    # Conv2D failed inside the initialiser with an AttributeError.
+    # Unchecked, Dropout and RandomShift would keep it and fail at the first training batch;
+    # Dense and Conv2D would fail inside the initialiser with an AttributeError.
     with pytest.raises(TypeError, match=r"^(Dense|Conv2D|Dropout|RandomShift): rng must be "
                                         r"a numpy.random.Generator, .*got "):
         make(rng)
@@ -643,7 +645,7 @@ def test_dropout_drops_at_its_rate_and_scales_the_rest(seed, rate):
     assert abs((1 - kept.mean()) - rate) < 6 * sd
     # Inverted dropout keeps the expected value: E[y] = x. Given x, the entries of y are
     # independent with variance x**2 * rate / (1 - rate), so y.mean() is within 6 standard
-    # deviations of x.mean(). (A fixed 5% bound failed at rate 0.8, where one standard
+    # deviations of x.mean(). (A fixed 5% bound would fail at rate 0.8, where one standard
     # deviation is already 1.4%.)
     sd_of_mean = np.sqrt(np.sum(x**2) * rate / (1 - rate)) / x.size
     assert abs(y.mean() - x.mean()) < 6 * sd_of_mean
@@ -893,7 +895,8 @@ def test_a_ragged_input_is_refused_by_name(name):
 
 @pytest.mark.parametrize("dtype", [complex, str, object])
 def test_random_shift_refuses_images_that_are_not_real_numbers(dtype):
-    # It passed them through (complex images came out shifted and complex).
+    # Unchecked, it would pass them through (complex images would come out shifted and
+    # complex).
     with pytest.raises(ValueError, match=r"^RandomShift\(max_shift=1\): input must hold real "
                                          r"numbers .*got dtype"):
         RandomShift(1).forward(np.ones((2, 3, 3, 1)).astype(dtype), training=True)
@@ -902,7 +905,8 @@ def test_random_shift_refuses_images_that_are_not_real_numbers(dtype):
 @pytest.mark.parametrize("training", ["no", "yes", 0, None])
 @pytest.mark.parametrize("name", ["Dropout", "RandomShift"])
 def test_layers_that_train_differently_want_a_bool(name, training):
-    # bool("no") is True: Dropout dropped entries and RandomShift shifted at inference.
+    # bool("no") is True: taken as a bool, Dropout would drop entries and RandomShift shift
+    # at inference.
     layer, x = EXAMPLES[name]()
     with pytest.raises(TypeError, match=rf"^{name}\(.*\): training must be True or False, "
                                         rf"got {training!r}$"):

@@ -254,7 +254,7 @@ def test_cross_entropy_gradient_check(from_logits, reduction, targets, data):
     analytic = loss.backward()
     # Central differences carry a rounding error of about 1e-16 |L| / eps = 1e-10 |L|: a
     # gradient within a few orders of that (soft targets that almost equal softmax(z))
-    # cannot be checked to 1e-6 relative error. A bound of 1e-3 regardless of |L| let
+    # cannot be checked to 1e-6 relative error. A bound of 1e-3 regardless of |L| would let
     # through equal logits and soft rows (0.31 + 1e-3, 0.31, ...) / sum over 5 x 6: |L| = 9,
     # a gradient of norm 1.1e-3, relative error 1.7e-6. The log-sum-exp of a row is rounded
     # to about 1e-16 however small its loss: hence the 1 per row added to |L|
@@ -303,7 +303,7 @@ def test_cross_entropy_refuses_bad_targets(y, message):
 ])
 def test_cross_entropy_on_one_output_says_two_classes_take_two(y, match):
     # Keras's binary set-up, Dense(1) and a sigmoid, with labels, a column of 0/1 targets, or
-    # Keras's float labels (whose hint was one-hot rows of shape (N, 1)).
+    # Keras's float labels (for which a hint of one-hot rows of shape (N, 1) would mislead).
     with pytest.raises(ValueError, match=match) as refused:
         CrossEntropy().forward(np.array([[0.3], [0.8]]), y)
     assert str(refused.value).endswith(
@@ -514,8 +514,8 @@ def test_cross_entropy_on_probabilities_refuses_numbers_outside_0_1(y_pred):
     ([[0.2, 0.3, 0.5], [0.1, 0.0, 0.0]], 1, "0.1"),
 ])
 def test_cross_entropy_on_probabilities_refuses_rows_that_do_not_sum_to_1(y_pred, row, total):
-    # A model ending in Sigmoid trained on the loss falling to 0 as every output went to 1,
-    # at chance accuracy: the loss only pushes the true class's output up.
+    # Unrefused, a model ending in Sigmoid would train on, the loss falling to 0 as every
+    # output goes to 1, at chance accuracy: the loss only pushes the true class's output up.
     with pytest.raises(ValueError, match=rf"each row of y_pred must be a distribution over "
                                          rf"the 3 classes, summing to 1, got a sum of {total} "
                                          rf"in row {row}: end the model with Softmax\(\)"):
@@ -552,7 +552,8 @@ def test_cross_entropy_takes_float32_soft_labels_and_an_empty_batch():
 
 @pytest.mark.parametrize("from_logits", ["no", "yes", 1, 0, None])
 def test_cross_entropy_from_logits_must_be_a_bool(from_logits):
-    # bool("no") is True: it chose the other form of the loss without a word.
+    # bool("no") is True: taken as a bool, it would choose the other form of the loss without
+    # a word.
     with pytest.raises(TypeError, match=rf"^CrossEntropy: from_logits must be True or False, "
                                         rf"got {from_logits!r}$"):
         CrossEntropy(from_logits=from_logits)

@@ -291,7 +291,7 @@ def test_a_tiny_cnn_learns_horizontal_versus_vertical_bars():
         Flatten(), tinynet.Dense(4 * 4 * 4, 2), tinynet.Softmax(),
     ], seed=0)
     # Plain SGD, which is no homework part: with Adam (an earlier part), a wrong Adam
-    # failed this test too, and the grade blamed MaxPool2D.
+    # would fail this test too, and the grade would blame MaxPool2D.
     model.compile("sparse_categorical_crossentropy", tinynet.SGD(lr=0.1))
     _, before = model.evaluate(x_test, y_test)
     model.fit(x_train, y_train, epochs=8, batch_size=16, verbose=0)

@@ -160,8 +160,8 @@ def test_gradient_check(z, seed):
 @pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int64, bool])
 @pytest.mark.parametrize("function", [softmax, log_softmax])
 def test_integer_scores_are_taken_as_floats(function, dtype):
-    # In uint8, z - max(z) wraps around (0 - 255 = 1), which gave softmax([0, 255]) =
-    # [0.73, 0.27] in float16 instead of [~0, 1].
+    # In uint8, z - max(z) wraps around (0 - 255 = 1): computed in the input's dtype,
+    # softmax([0, 255]) would be [0.73, 0.27] in float16 instead of [~0, 1].
     z = np.array([[0, 1], [1, 0]]) * (1 if dtype is bool else 100)
     out = function(z.astype(dtype))
     assert out.dtype == np.float64
