@@ -257,8 +257,8 @@ class TemperedSoftmax(Softmax):
 @pytest.mark.parametrize("last, loss", [(Softmax, SmoothedCrossEntropy),
                                         (TemperedSoftmax, CrossEntropy)])
 def test_a_subclass_of_softmax_or_cross_entropy_is_not_fused_away(last, loss):
-    # Fused by isinstance, both were replaced by the plain fused form in fit and evaluate:
-    # the smoothing or the temperature was silently never trained on, nor evaluated.
+    # Fused by isinstance, both would be replaced by the plain fused form in fit and evaluate:
+    # the smoothing or the temperature would silently never be trained on, nor evaluated.
     x, y = blobs(0)
     model = Sequential([Dense(2, 3), last()], seed=0)
     model.compile(loss(), SGD(0.1))
@@ -322,8 +322,9 @@ def test_nan_or_inf_in_the_data_is_refused_before_anything_runs(bad):
 
 @pytest.mark.parametrize("bad", [1e39, -1e300])
 def test_numbers_too_large_for_float32_are_refused_before_anything_runs(bad):
-    # Finite in float64, they became inf in the model's float32: predict gave NaN with only
-    # NumPy's warnings, and fit blamed the NaN or inf it had checked the inputs for.
+    # Finite in float64, they become inf in the model's float32: unrefused, predict would give
+    # NaN with only NumPy's warnings, and fit would blame the NaN or inf it had checked the
+    # inputs for.
     x, y = blobs(2, n=64)
     x = x.astype(np.float64)
     x[12, 1] = bad
@@ -358,8 +359,8 @@ def test_long_doubles_beyond_float64_are_refused_as_too_large_not_as_infinite():
 
 
 def test_integers_too_large_for_a_float16_model_are_refused_as_floats_are():
-    # Only float data was checked: 70000 as an int became inf in float16, 70000.0 was
-    # refused. set_weights already checked both.
+    # A check of float data only would let 70000 as an int become inf in float16 while
+    # 70000.0 is refused. set_weights checks both too.
     model = Sequential([Dense(2, 2, dtype=np.float16)], seed=0)
     for x in (np.array([[1, 70000]]), np.array([[1.0, -70000.0]])):
         with pytest.raises(ValueError, match=r"^x holds numbers too large for the model's "
@@ -724,9 +725,9 @@ def test_a_second_fit_draws_new_shuffles_and_dropout_masks():
 
 def test_fits_that_start_past_the_epochs_a_model_trained_draw_new_shuffles_and_masks():
     # fit(initial_epoch=1) on a fresh model (its weights set by hand, say) has taken fewer
-    # steps than epoch 1 implies. Such counts all fell back to the stream of a run from its
-    # start, so calling it again (a notebook cell run twice) replayed the same shuffle and
-    # dropout masks: its count was 1 * steps, exactly that run's.
+    # steps than epoch 1 implies. Were such counts all to fall back to the stream of a run
+    # from its start, calling it again (a notebook cell run twice) would replay the same
+    # shuffle and dropout masks: its count would be 1 * steps, exactly that run's.
     batches, masks = _shuffles_and_masks(3, epochs=3, initial_epoch=2)
     for i, j in ((0, 1), (0, 2), (1, 2)):
         assert not np.array_equal(batches[i], batches[j])
@@ -892,8 +893,8 @@ def test_summary_defaults_to_the_first_dense_layers_input():
 
 
 def test_data_the_model_refused_leaves_the_input_shape_that_summary_and_save_use():
-    # A refused fit or predict kept the shape it refused as the model's input shape: the
-    # next summary() failed on it, and a saved model would record it for tinynet's CLI.
+    # A refused fit or predict that kept the shape it refused as the model's input shape
+    # would make the next summary() fail on it, and a saved model record it for tinynet's CLI.
     model = Sequential([Dense(4, 3), Softmax()], seed=0)
     model.compile(CrossEntropy(), SGD(0.1))
     model.predict(np.zeros((2, 4)))
@@ -910,8 +911,8 @@ def test_data_the_model_refused_leaves_the_input_shape_that_summary_and_save_use
 
 
 def test_a_refused_fit_or_evaluate_leaves_the_input_shape_even_when_the_model_took_x():
-    # The shape was kept as soon as the model had taken x, before the targets, the
-    # validation data and fit's other arguments were checked: a refused call changed it.
+    # A shape kept as soon as the model had taken x, before the targets, the validation
+    # data and fit's other arguments are checked, would be changed by a refused call.
     model = Sequential([Flatten(), Dense(4, 3), Softmax()], seed=0)
     model.compile(CrossEntropy(), SGD(0.1))
     x, labels, no_label = np.zeros((2, 2, 2)), np.zeros(2, int), np.full(2, 3)  # 3 classes
@@ -930,7 +931,7 @@ def test_a_refused_fit_or_evaluate_leaves_the_input_shape_even_when_the_model_to
 
 
 def test_data_of_the_wrong_shape_is_named_with_its_whole_shape():
-    # The layer sees one sample (fit checks x[:1]) or one batch: its message alone said
+    # The layer sees one sample (fit checks x[:1]) or one batch: its message alone would say
     # "got (1, 5)" for an x of shape (300, 5), and never which argument it was.
     model = Sequential([Dense(2, 3), Softmax()], seed=0)
     model.compile(CrossEntropy(), SGD(0.1))
@@ -955,7 +956,7 @@ def test_data_of_the_wrong_shape_is_named_with_its_whole_shape():
 
 
 def test_numbers_without_a_feature_axis_get_the_reshape_that_fits_them():
-    # The hint said x.reshape(1, 1), one sample, for 50 numbers, and nothing in predict.
+    # Not x.reshape(1, 1), one sample, for 50 numbers; and the hint comes in predict too.
     model = Sequential([Dense(1, 1)], seed=0)
     model.compile("mse", SGD(0.1), metrics=None)
     xs = np.linspace(0, 1, 50)
@@ -1013,7 +1014,7 @@ class DeclaresOddly(Layer):
 
 
 def test_a_first_layer_that_declares_its_input_shape_oddly_is_read_or_passed_over():
-    # An array of ints is read as the shape it holds (its == with a tuple was ambiguous).
+    # An array of ints is read as the shape it holds (its == with a tuple is ambiguous).
     model = Sequential([DeclaresOddly(np.array([2, 2])), Flatten(), Dense(4, 2)], seed=0)
     with pytest.raises(ValueError, match=r"^x of shape \(4,\) holds one sample \(the model "
                                          r"takes \(None, 2, 2\)\)"):
@@ -1349,7 +1350,8 @@ def test_keras_names_in_compile(optimizer, optimizer_type, loss):
 
 
 def test_loss_names_in_any_case_as_optimiser_names():
-    # compile(loss="MSE", optimizer="SGD") was refused for its loss only.
+    # compile(loss="MSE", optimizer="SGD"): loss names read in lower case only would refuse
+    # it for its loss only.
     model = mlp(0)
     model.compile(loss="MSE", optimizer="SGD")
     assert isinstance(model.loss, MSE) and isinstance(model.optimizer, SGD)
@@ -1368,7 +1370,8 @@ def test_unknown_names_in_compile_are_refused(kwargs):
 
 
 def test_a_frozen_layer_keeps_its_parameters_while_the_others_train():
-    # layer.trainable = False was an attribute nothing read: fit moved the "frozen" weights.
+    # Were layer.trainable = False an attribute nothing reads, fit would move the "frozen"
+    # weights.
     x, y = blobs(0)
     model = mlp(0)
     model.compile(CrossEntropy(), Adam(0.01))
@@ -1398,8 +1401,9 @@ def test_a_frozen_layer_keeps_its_parameters_while_the_others_train():
     lines.clear()
     model.summary(print_fn=lines.append)
     assert lines[0].endswith("Trainable params: 18\nNon-trainable params: 24")
-    # Its layers with parameters frozen, a model whose ReLU is trainable trains nothing: it
-    # said it was trainable while fit warned that every layer was frozen.
+    # Its layers with parameters frozen, a model whose ReLU is trainable trains nothing: one
+    # that counted the ReLU would say it is trainable while fit warns that every layer is
+    # frozen.
     model.layers[2].trainable = False
     model.layers[1].trainable = True  # the ReLU
     assert not model.trainable
@@ -1407,7 +1411,7 @@ def test_a_frozen_layer_keeps_its_parameters_while_the_others_train():
 
 def test_the_backward_pass_stops_at_the_first_trainable_layer():
     # A frozen base needs no gradient: neither its parameters' nor its input's. Training
-    # that still ran its backward paid for a dW that no step used.
+    # that still ran its backward would pay for a dW that no step uses.
     x, y = blobs(0)
     model = Sequential([Dense(2, 8), ReLU(), Dense(8, 8), ReLU(), Dense(8, 2), Softmax()],
                        seed=0)
@@ -1446,8 +1450,8 @@ def test_trainable_must_be_true_or_false(value):
 
 
 def test_an_optimiser_that_trained_another_model_is_refused(tmp_path):
-    # Shared, it started the second model's Adam at the first model's step 201, and the
-    # second model's file recorded steps it never took.
+    # Shared, it would start the second model's Adam at the first model's step 201, and the
+    # second model's file would record steps it never took.
     x, y = blobs(0)
     opt = Adam(0.01)
     first = mlp(0)
@@ -1515,8 +1519,9 @@ def test_a_layer_used_twice_is_refused():
 
 def test_a_layer_of_another_model_is_refused_instead_of_erasing_its_weights():
     # Sequential(model.layers + [Softmax()]), as Keras's Sequential([model, Softmax()]) or
-    # PyTorch's nn.Sequential(*model, nn.Softmax(1)): the new model drew the layers' weights
-    # afresh from its seed, so the trained model lost what it had learnt, without a word.
+    # PyTorch's nn.Sequential(*model, nn.Softmax(1)): a new model that drew the layers'
+    # weights afresh from its seed would erase what the trained model had learnt, without a
+    # word.
     x, y = blobs(0)
     trained = Sequential([Dense(2, 8), ReLU(), Dense(8, 2)], seed=0)
     trained.compile(CrossEntropy(from_logits=True), SGD(0.1))
@@ -1624,9 +1629,10 @@ class DrawsThenFails(Layer):
 @pytest.mark.parametrize("error", [ValueError, KeyboardInterrupt])
 def test_an_init_params_that_fails_leaves_the_layers_free_and_the_models_draws_as_they_were(
         error):
-    # The layers before the failing one were marked as the model's: rebuilt with a fixed
-    # layer, the model refused them as layers of another model. And add had drawn from the
-    # model's Generator, so the next add drew other weights than Sequential([...]) would.
+    # Left marked as the model's, the layers before the failing one would be refused, in a
+    # model rebuilt with a fixed layer, as layers of another model. And an add that had drawn
+    # from the model's Generator would make the next add draw other weights than
+    # Sequential([...]) does.
     dense = Dense(2, 3)
     with pytest.raises(error, match="no initialiser for b"):
         Sequential([dense, ReLU(), DrawsThenFails(error)], seed=0)
@@ -1643,7 +1649,7 @@ def test_an_init_params_that_fails_leaves_the_layers_free_and_the_models_draws_a
 
 def test_fit_refuses_a_model_without_layers_before_reporting_a_divergence():
     # The outputs of no layers are the inputs: pixels in [0, 1] read as probabilities, some
-    # 0, gave an infinite loss, and fit said that training had diverged.
+    # 0, would give an infinite loss, and fit would say that training had diverged.
     model = Sequential([], seed=0)
     model.compile(CrossEntropy(), SGD(0.1))
     x = np.zeros((4, 3), np.float32)
@@ -1688,8 +1694,9 @@ def test_a_model_is_called_as_keras_and_pytorch_models_are():
 
 
 @pytest.mark.parametrize("make, message", [
-    # PyTorch's nn.Sequential takes its layers one by one: Python refused three as too many
-    # arguments, and took two as the list and the seed ("'Dense' object is not iterable").
+    # PyTorch's nn.Sequential takes its layers one by one: Python alone would refuse three as
+    # too many arguments, and take two as the list and the seed ("'Dense' object is not
+    # iterable").
     (lambda: Sequential(Dense(784, 10), Softmax()),
      r"^Sequential: Sequential\(Dense\(\.\.\.\), Softmax\(\)\) is PyTorch's way to give "
      r"layers, one by one; tinynet's takes one list of them: "
@@ -1736,7 +1743,7 @@ def test_pytorch_model_methods_are_refused_with_the_tinynet_way(method, message)
     model = Sequential([Dense(4, 2)], seed=0)
     with pytest.raises(AttributeError, match=message):
         getattr(model, method)
-    # any other missing name is Python's error, as it was
+    # any other missing name gets Python's own error
     with pytest.raises(AttributeError, match=r"^'Sequential' object has no attribute 'fc1'$"):
         model.fc1  # noqa: B018
 
@@ -1814,7 +1821,7 @@ def test_logged_losses_are_per_sample_for_a_summed_loss_too():
     assert loss == pytest.approx(val_loss, rel=1e-5)
     total, accuracy = model.evaluate(x, y)  # evaluate keeps the loss's own reduction: the sum
     assert total == pytest.approx(64 * val_loss, rel=1e-5)
-    # Only the loss is summed: the metrics stay means (a sum was 759.0 for 0.759).
+    # Only the loss is summed: the metrics stay means (a sum would be 759.0 for 0.759).
     assert 0 <= accuracy <= 1 and accuracy == history.history["val_accuracy"][0]
     assert model.evaluate(x, y, return_dict=True)["accuracy"] == accuracy
     assert accuracy == pytest.approx(np.mean(model.predict(x).argmax(1) == y))
@@ -1907,7 +1914,8 @@ def test_fit_refuses_regression_targets_for_accuracy_before_any_step():
 
 def test_fit_refuses_accuracy_of_outputs_that_are_not_rows_naming_the_metric():
     # The targets are checked as classes only for (N, K) outputs: of (N, H, W, C) outputs
-    # their "K" would be H, and the check failed on a reshape, naming neither y nor accuracy.
+    # their "K" would be H, and the check would fail on a reshape, naming neither y nor
+    # accuracy.
     model = Sequential([Conv2D(1, 2, 1)], seed=0)  # (N, 3, 3, 1) -> (N, 3, 3, 2)
     model.compile("mse", SGD(0.1))  # the default metrics: accuracy
     x, y = np.zeros((4, 3, 3, 1), np.float32), np.zeros((4, 3, 3, 2), np.float32)
@@ -1927,8 +1935,8 @@ def test_a_metric_is_logged_under_the_name_it_was_given():
 
 @pytest.mark.parametrize("targets", ["labels", "one-hot"])
 def test_fit_checks_the_targets_for_accuracy_once_not_in_every_batch(monkeypatch, targets):
-    # fit checks all of y before training; checked again in every batch, one-hot rows cost
-    # a fifth of a softmax regression's training step (R1's). The count may not grow with
+    # fit checks all of y before training; checked again in every batch, one-hot rows would
+    # cost a fifth of a softmax regression's training step (R1's). The count may not grow with
     # the number of batches.
     from tinynet import metrics
 
@@ -1949,8 +1957,9 @@ def test_fit_checks_the_targets_for_accuracy_once_not_in_every_batch(monkeypatch
 
 
 def test_targets_that_are_no_numbers_are_refused_by_name_for_accuracy():
-    # fit checks y for accuracy before the loss sees it: strings failed there with NumPy's
-    # "ufunc 'less' did not contain a loop", which names neither y nor what it should hold.
+    # fit checks y for accuracy before the loss sees it: unchecked, strings would fail there
+    # with NumPy's "ufunc 'less' did not contain a loop", which names neither y nor what it
+    # should hold.
     model = Sequential([Dense(2, 1)], seed=0)
     model.compile("mse", SGD(0.1))  # the default metrics: accuracy
     x, y = np.zeros((4, 2)), np.array([["a"], ["b"], ["a"], ["b"]])
@@ -2011,8 +2020,9 @@ def test_set_weights_refuses_a_wrong_count_or_shape_by_name():
 
 
 def test_set_weights_takes_any_iterable_of_arrays_but_not_a_dict():
-    # A generator failed with "object of type 'generator' has no len()"; a dict of arrays
-    # was read as its keys, "array 0 must hold real numbers ... got dtype <U1".
+    # A set_weights that took len() would fail on a generator with "object of type
+    # 'generator' has no len()"; one that iterated would read a dict of arrays as its keys,
+    # "array 0 must hold real numbers ... got dtype <U1".
     model = mlp(0)
     weights = [w + 1 for w in model.get_weights()]
     model.set_weights(w for w in weights)
@@ -2044,7 +2054,8 @@ class Unread(np.ndarray):
                                        (np.float16, np.float32), (np.int8, np.float16)])
 def test_the_range_check_does_not_read_what_converts_without_loss(dtype, to):
     # load_model's weights and uint8 pixels convert exactly: their scan, a pass over every
-    # weight (and over every image of each fit and predict), was undone by a refactoring.
+    # weight (and over every image of each fit and predict), is wasted, and a refactoring
+    # could bring it back unseen.
     a = np.ones((50, 4), dtype=dtype).view(Unread)
     assert not tinynet.model._too_large(a, np.dtype(to))
     with pytest.raises(AssertionError, match="scanned"):  # float64 to float32 is read
@@ -2052,8 +2063,8 @@ def test_the_range_check_does_not_read_what_converts_without_loss(dtype, to):
 
 
 def test_set_weights_refuses_numbers_too_large_for_the_parameters_dtype():
-    # 1e300 became inf in float32 with only NumPy's overflow warning; fit and predict
-    # refuse the same numbers in x.
+    # Unchecked, 1e300 would become inf in float32 with only NumPy's overflow warning; fit and
+    # predict refuse the same numbers in x.
     model = mlp(0)
     before = model.get_weights()
     weights = [w.astype(np.float64) for w in before]
@@ -2078,8 +2089,8 @@ def test_a_refused_set_weights_changes_no_parameter():
     model = mlp(0)
     before = model.get_weights()
     zeros = [np.zeros_like(w) for w in before]
-    # Of the right shape too: strings failed once the first array was copied in, and
-    # complex numbers were copied in without their imaginary parts.
+    # Of the right shape too: unchecked, strings would fail once the first array had been
+    # copied in, and complex numbers would be copied in without their imaginary parts.
     for bad in (np.zeros(5), np.array(["a", "b"]), np.full(zeros[1].shape, "a"),
                 zeros[1] + 1j):
         with pytest.raises(ValueError, match=r"^set_weights: array 1 must"):
