@@ -284,8 +284,8 @@ def test_wrong_and_broken_solutions_fail_with_their_first_error(reference: Path,
 
 def test_parts_are_graded_in_the_suggested_order_from_the_projects_folder_only(
         reference: Path) -> None:
-    # --parts shout double printed shout first; a grade run in tests/ said only that it is
-    # not a project folder, not which folder is.
+    # Graded in the order typed, --parts shout double would print shout first; a grade run
+    # in tests/ that said only that it is not a project folder would not say which folder is.
     report = grade(reference, registry=PARTS_OF_FIXTURE, parts=["shout", "double", "shout"])
     assert list(report.results) == ["double", "shout"]
     assert report.table().splitlines()[1].startswith("double")
@@ -296,8 +296,9 @@ def test_parts_are_graded_in_the_suggested_order_from_the_projects_folder_only(
 
 
 def test_an_error_in_the_students_code_says_where_it_is(tmp_path: Path) -> None:
-    # "AttributeError: 'Counter' object has no attribute 'm'" named the test only, not the
-    # line of the student's code that raised it; a failed assert in the test needs no place.
+    # Alone, "AttributeError: 'Counter' object has no attribute 'm'" would name the test
+    # only, not the line of the student's code that raised it; a failed assert in the test
+    # needs no place.
     project = write_project(tmp_path, ops=OPS.replace("self.n += k", "self.m += k"))
     line = (project / "minilib/ops.py").read_text().splitlines().index("        self.m += k") + 1
     report = grade(project, registry=PARTS_OF_FIXTURE, parts=["counter", "shout"])
@@ -308,8 +309,8 @@ def test_an_error_in_the_students_code_says_where_it_is(tmp_path: Path) -> None:
 
 
 def test_a_property_tests_failure_leaves_out_hypothesis_s_notes(tmp_path: Path) -> None:
-    # A short message was followed by "; Failing test case: test_pairs(; n=0,  # or any
-    # other generated value; )", hypothesis's note folded into the line.
+    # Kept, hypothesis's note would follow a short message, folded into the line: "; Failing
+    # test case: test_pairs(; n=0,  # or any other generated value; )".
     project = write_project(tmp_path, ops=OPS.replace("return 2 * x", "return [x] * x"))
     (project / "tests/test_pairs.py").write_text(textwrap.dedent('''\
         import numpy as np
@@ -374,8 +375,8 @@ def test_a_package_that_does_not_import_fails_every_part_naming_file_and_line(
 def test_a_package_that_prints_beyond_ascii_at_import_is_graded_on_any_console(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # On Windows a child's output into a pipe or a file is encoded in cp1252, which has no
-    # check mark: the import check failed every part with a UnicodeEncodeError. ASCII plays
-    # cp1252 here.
+    # check mark: an import check run in that encoding would fail every part with a
+    # UnicodeEncodeError. ASCII plays cp1252 here.
     monkeypatch.setenv("PYTHONIOENCODING", "ascii")
     project = write_project(tmp_path)
     init = project / "minilib/__init__.py"
@@ -403,9 +404,10 @@ def test_a_package_that_crashes_at_import_fails_every_part_naming_the_line(
 def test_a_copy_without_its_package_is_not_graded_on_an_installed_one(
         package: str, reference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The teacher's fresh copy, its package removed to put a student's in, then the copy
-    # forgotten (or copied one folder too deep): the tests imported the reference installed
-    # in the grader's Python, and an empty submission passed every part. Without the record
-    # too (`cp -r copy/* elsewhere/`), only the project's name in pyproject.toml names it.
+    # forgotten (or copied one folder too deep): the tests would import the reference
+    # installed in the grader's Python, and an empty submission would pass every part.
+    # Without the record too (`cp -r copy/* elsewhere/`), only the project's name in
+    # pyproject.toml names it.
     export(tmp_path / "copy", source=reference, registry=PARTS_OF_FIXTURE)
     shutil.rmtree(tmp_path / "copy/minilib")
     if package == "gone with the record":
@@ -454,7 +456,7 @@ def test_a_package_that_lost_only_its_init_is_graded_on_its_own_code(
 def test_a_finished_copy_that_lost_its_record_is_refused_not_graded_on_every_part(
         reference: Path, tmp_path: Path) -> None:
     # `cp -r copy/* elsewhere/` leaves the dotfile record behind: a copy with every stub
-    # written looked like the reference and was graded on every part, the solutions its
+    # written would look like the reference and be graded on every part, the solutions its
     # export handed out too.
     export(tmp_path / "copy", source=reference, registry=PARTS_OF_FIXTURE, parts=["double"])
     ops = tmp_path / "copy/minilib/ops.py"
@@ -473,9 +475,9 @@ def test_a_finished_copy_that_lost_its_record_is_refused_not_graded_on_every_par
 
 def test_a_package_one_folder_too_deep_fails_every_part_saying_so(reference: Path,
                                                                   tmp_path: Path) -> None:
-    # minilib/minilib/: the outer folder imported as a namespace package, so the import
-    # check passed, and the tests imported minilib.ops from wherever else Python found one
-    # (an editable install of the reference: every part passed).
+    # minilib/minilib/: the outer folder imports as a namespace package, so an import check
+    # alone would pass, and the tests would import minilib.ops from wherever else Python finds
+    # one (an editable install of the reference: every part would pass).
     copy = tmp_path / "copy"
     export(copy, source=reference, registry=PARTS_OF_FIXTURE)
     (copy / "minilib").rename(tmp_path / "minilib")
@@ -489,7 +491,7 @@ def test_a_package_one_folder_too_deep_fails_every_part_saying_so(reference: Pat
 
 def test_grading_writes_no_bytecode_into_the_project(student: Path, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    # Without PYTHONDONTWRITEBYTECODE in the teacher's environment, a grade left
+    # Without PYTHONDONTWRITEBYTECODE in the teacher's environment, a grade would leave
     # __pycache__ folders in the student's copy.
     monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
     shutil.copytree(student, tmp_path, dirs_exist_ok=True)
@@ -500,8 +502,9 @@ def test_grading_writes_no_bytecode_into_the_project(student: Path, tmp_path: Pa
 
 def test_a_package_the_student_added_to_a_copy_is_not_imported_before_grading(
         student: Path, tmp_path: Path) -> None:
-    # A scratch package of the student's that does not import (no test imports it) made
-    # every part fail: "cannot import scratch, so no part can be graded".
+    # A scratch package of the student's that does not import (no test imports it), if
+    # imported before grading, would make every part fail: "cannot import scratch, so no part
+    # can be graded".
     shutil.copytree(student, tmp_path, dirs_exist_ok=True)
     (tmp_path / "scratch").mkdir()
     (tmp_path / "scratch/__init__.py").write_text("import not_installed_anywhere\n")
@@ -631,8 +634,8 @@ def test_a_test_that_hangs_fails_its_part_and_the_others_are_graded(reference: P
 
 
 def test_a_part_that_times_out_says_where_its_code_was_running(tmp_path: Path) -> None:
-    # "timed out in tests/test_ops.py::test_counter" named the test, and a student with an
-    # endless loop somewhere in a part's code had to find it.
+    # "timed out in tests/test_ops.py::test_counter" alone would name the test, and a student
+    # with an endless loop somewhere in a part's code would have to find it.
     project = write_project(tmp_path)
     ops = project / "minilib/ops.py"
     # On one line: a stack shows a loop at its condition's line or its body's.
@@ -646,8 +649,8 @@ def test_a_part_that_times_out_says_where_its_code_was_running(tmp_path: Path) -
 
 def test_a_test_that_crashes_python_fails_its_part_and_the_others_are_graded(
         tmp_path: Path) -> None:
-    # A segmentation fault (a wrong as_strided in Conv2D, say) killed pytest, and the grader
-    # gave no grade at all, only the end of pytest's output.
+    # A segmentation fault (a wrong as_strided in Conv2D, say) kills pytest: a grader that
+    # did not expect it would give no grade at all, only the end of pytest's output.
     project = write_project(tmp_path)
     ops = project / "minilib/ops.py"
     ops.write_text(ops.read_text().replace(
@@ -661,7 +664,7 @@ def test_a_test_that_crashes_python_fails_its_part_and_the_others_are_graded(
 
 def test_a_crash_after_the_last_test_leaves_every_part_graded(tmp_path: Path) -> None:
     # Memory that a wrong as_strided wrote over may abort Python only at its exit, once
-    # every test has its outcome: the grade stopped there, "pytest could not run".
+    # every test has its outcome: the grade must not stop there, "pytest could not run".
     project = write_project(tmp_path)
     (project / "tests/test_ops.py").write_text(
         "import atexit, os, signal\natexit.register(os.kill, os.getpid(), signal.SIGABRT)\n"
@@ -671,8 +674,8 @@ def test_a_crash_after_the_last_test_leaves_every_part_graded(tmp_path: Path) ->
 
 
 def test_a_crash_while_collecting_names_where_it_happened(tmp_path: Path) -> None:
-    # No test to blame, so no grade: the message showed only the last lines of faulthandler's
-    # traceback, pytest's own frames, and not the line of the project that crashed.
+    # No test to blame, so no grade: without the line of the project that crashed, the
+    # message would show only the last lines of faulthandler's traceback, pytest's own frames.
     project = write_project(tmp_path)
     (project / "tests/test_boom.py").write_text(
         "import os\nimport signal\n\nos.kill(os.getpid(), signal.SIGSEGV)\n")
@@ -682,8 +685,9 @@ def test_a_crash_while_collecting_names_where_it_happened(tmp_path: Path) -> Non
 
 
 def test_a_crash_is_placed_in_the_stack_of_the_thread_that_crashed(tmp_path: Path) -> None:
-    # faulthandler shows every thread's stack, the crashed one's not always first: another
-    # thread idling in the project's code was named as the place of the crash.
+    # faulthandler shows every thread's stack, the crashed one's not always first: read
+    # from the top, another thread idling in the project's code would be named as the
+    # place of the crash.
     output = textwrap.dedent(f'''\
         Fatal Python error: Segmentation fault
 
@@ -710,7 +714,7 @@ def test_a_crash_is_placed_in_the_stack_of_the_thread_that_crashed(tmp_path: Pat
 def test_a_part_not_written_is_not_attempted_even_if_a_test_of_it_crashes_elsewhere(
         reference: Path, tmp_path: Path) -> None:
     # shout is still a stub; one of its tests also uses double, whose code crashes. The
-    # crash is double's doing: shout was graded "failed", crashed, not "not attempted".
+    # crash is double's doing: shout must be graded "not attempted", not "failed", crashed.
     export(tmp_path, source=reference, registry=PARTS_OF_FIXTURE, parts=["shout"])
     ops = tmp_path / "minilib/ops.py"
     ops.write_text(ops.read_text().replace(
@@ -732,9 +736,9 @@ def test_a_part_not_written_is_not_attempted_even_if_a_test_of_it_crashes_elsewh
 
 
 def test_a_flood_of_prints_is_not_read_into_the_graders_memory(tmp_path: Path) -> None:
-    # pytest printed the captured output of each failing test again, and the grader read
-    # all of pytest's output into memory: a debugging print of a megabyte a call, in tests
-    # that call the code hundreds of times, took gigabytes. Here 20 MB in one test.
+    # pytest prints the captured output of each failing test again: a grader that read all
+    # of pytest's output into memory would take gigabytes for a debugging print of a
+    # megabyte a call, in tests that call the code hundreds of times. Here 20 MB in one test.
     project = write_project(tmp_path)
     (project / "tests/test_loud.py").write_text(textwrap.dedent('''\
         import sys
@@ -808,8 +812,8 @@ def assert_the_endless_test_ended(project: Path) -> None:
 
 def test_ctrl_c_while_grading_ends_the_tests_too(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    # The tests run in a session of their own, which Ctrl-C does not reach: they ran on,
-    # an endless loop for ever, after the command had ended.
+    # The tests run in a session of their own, which Ctrl-C does not reach: unkilled, they
+    # would run on, an endless loop for ever, after the command had ended.
     project = write_project(tmp_path)
     (project / "tests/test_endless.py").write_text(ENDLESS_TEST)
 
@@ -835,8 +839,8 @@ def test_ctrl_c_while_grading_ends_the_tests_too(tmp_path: Path,
 @pytest.mark.parametrize("stop", ["SIGTERM", "SIGHUP"])
 def test_a_grader_stopped_by_sigterm_or_sighup_ends_the_tests_too(stop: str,
                                                                  tmp_path: Path) -> None:
-    # A cancelled CI job, an IDE's stop button (SIGTERM), a closed terminal (SIGHUP) ended
-    # the grader at once, and its tests ran on for ever.
+    # A cancelled CI job, an IDE's stop button (SIGTERM), a closed terminal (SIGHUP) end the
+    # grader at once: unhandled, they would leave its tests running on for ever.
     project = write_project(tmp_path)
     (project / "tests/test_endless.py").write_text(ENDLESS_TEST)
     script = ("import sys\nfrom tinynet.homework import Part, grade\n"
@@ -875,8 +879,8 @@ def test_ending_tests_that_have_ended_already_is_no_error() -> None:
 
 def test_on_windows_a_timeout_ends_the_tests_and_the_processes_they_started(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    # Windows has no sessions to kill: without taskkill /T, a test's child processes ran
-    # on, holding open the output file that the grader then failed to remove.
+    # Windows has no sessions to kill: without taskkill /T, a test's child processes would
+    # run on, holding open the output file that the grader then fails to remove.
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     commands = []
     monkeypatch.delattr(os, "killpg")
@@ -888,9 +892,9 @@ def test_on_windows_a_timeout_ends_the_tests_and_the_processes_they_started(
 
 
 def test_a_group_of_failures_is_summed_up_by_its_first(tmp_path: Path) -> None:
-    # Hypothesis raises an ExceptionGroup when it finds several distinct failures: the grade
-    # said only "ExceptionGroup: Hypothesis found 3 distinct failures. (3 sub-exceptions)",
-    # nothing a student could act on.
+    # Hypothesis raises an ExceptionGroup when it finds several distinct failures: its own
+    # message, "ExceptionGroup: Hypothesis found 3 distinct failures. (3 sub-exceptions)",
+    # would give the student nothing to act on.
     project = write_project(tmp_path)
     (project / "tests/test_group.py").write_text(textwrap.dedent('''\
         import pytest
@@ -944,8 +948,8 @@ def test_grading_is_repeatable_and_leaves_no_example_database(tmp_path: Path) ->
 
 
 def test_grading_shows_the_first_failing_example_without_shrinking_it(tmp_path: Path) -> None:
-    # Shrinking a failing example to the smallest one that fails (here 1000) ran the test
-    # dozens of times more: half the time of grading a fresh copy. The project's own
+    # Shrinking a failing example to the smallest one that fails (here 1000) would run the
+    # test dozens of times more: half the time of grading a fresh copy. The project's own
     # profile, loaded by its conftest.py, stays in force otherwise.
     project = write_project(tmp_path)
     (project / "tests/conftest.py").write_text(textwrap.dedent('''\
@@ -986,7 +990,7 @@ def test_grading_works_with_hypothesis_s_pytest_plugin_off(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch
                                                           ) -> None:
     # With plugins not autoloaded (as some CI set up pytest), pytest has no
-    # --hypothesis-seed option: passing it refused the whole run, so nothing was graded.
+    # --hypothesis-seed option: passing it would refuse the whole run, and grade nothing.
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     report = grade(write_project(tmp_path), registry=PARTS_OF_FIXTURE, parts=["double"])
     assert statuses(report) == {"double": PASSED}
@@ -1096,7 +1100,7 @@ def test_exclude_takes_a_folder_the_copy_leaves_out_anyway(reference: Path,
 
 
 def test_exclude_takes_a_folder_git_ignores_but_still_refuses_a_typo(tmp_path: Path) -> None:
-    # The teacher who names an ignored folder to be safe was told it matched no file.
+    # The teacher who names an ignored folder to be safe must not be told it matches no file.
     source = write_project(tmp_path / "source")
     subprocess.run(["git", "init", "-q", str(source)], check=True, timeout=60)
     (source / "generated").mkdir()
@@ -1213,8 +1217,8 @@ def test_exclude_takes_an_absolute_path_through_a_symlink_to_the_project(
 ])
 def test_an_exclude_that_matches_nothing_is_refused_before_anything_is_written(
         pattern: str, error: str, reference: Path, tmp_path: Path) -> None:
-    # A typo or a path from the wrong folder was accepted in silence, and the hidden tests
-    # went out in every student copy.
+    # Accepted in silence, a typo or a path from the wrong folder would send the hidden tests
+    # out in every student copy.
     source = tmp_path / "source"
     shutil.copytree(reference, source)
     (source / "tests/test_hidden_more.py").write_text("def test_x():\n    pass\n")
@@ -1390,7 +1394,7 @@ def test_a_part_with_no_region_anywhere_is_told_apart_from_one_left_out(
 
 def test_exporting_from_a_student_copy_says_to_export_from_the_reference(
         student: Path, tmp_path: Path) -> None:
-    # As when the tinynet installed is a copy: it asked to mark code with BEGIN SOLUTION.
+    # As when the tinynet installed is a copy: not a request to mark code with BEGIN SOLUTION.
     with pytest.raises(HomeworkError) as raised:
         export(tmp_path / "dest", source=student, parts=["shout"], registry=PARTS_OF_FIXTURE)
     assert str(raised.value) == (
@@ -1426,7 +1430,7 @@ def test_a_non_empty_dest_is_refused_without_force(reference: Path, tmp_path: Pa
 
 def test_a_non_empty_folder_that_is_no_copy_is_refused_without_advising_force(
         reference: Path, tmp_path: Path) -> None:
-    # It said "pass --force to replace an earlier copy", and --force was then refused.
+    # Not "pass --force to replace an earlier copy": --force would then be refused.
     (tmp_path / "notes.txt").write_text("mine\n")
     with pytest.raises(HomeworkError) as refused:
         export(tmp_path, source=reference, registry=PARTS_OF_FIXTURE)
@@ -1498,7 +1502,8 @@ def test_force_replaces_only_the_files_the_earlier_export_wrote(reference: Path,
 @pytest.mark.parametrize("edit", ["changed", "changed and left out"])
 def test_force_refuses_to_lose_a_file_changed_since_the_export(
         edit: str, reference: Path, tmp_path: Path) -> None:
-    # --force overwrote, or deleted as no longer exported, a student's work without a word.
+    # Unchecked, --force would overwrite, or delete as no longer exported, a student's work
+    # without a word.
     dest = tmp_path / "dest"
     export(dest, source=reference, registry=PARTS_OF_FIXTURE)
     (dest / "minilib/ops.py").write_text("edited by the student\n")
@@ -1525,7 +1530,8 @@ def test_force_refuses_to_lose_a_file_changed_since_the_export(
 
 def test_force_replaces_a_copy_whose_record_has_no_hashes(reference: Path,
                                                           tmp_path: Path) -> None:
-    # A record written before records kept hashes: nothing to tell an edit by, as before.
+    # A record without hashes, as an export that kept none wrote it: nothing to tell an edit
+    # by, so --force replaces the copy, edits and all.
     dest = tmp_path / "dest"
     export(dest, source=reference, registry=PARTS_OF_FIXTURE)
     record = read_record(dest)
@@ -1627,7 +1633,7 @@ def test_an_interrupted_export_is_still_a_copy_that_force_replaces(
     record = read_record(dest)
     assert record["complete"] is False and "pyproject.toml" in record["files"]
     assert not (dest / "pyproject.toml").exists()
-    # Graded, every part failed for the missing files: a zero, where there is no grade.
+    # Graded, every part would fail for the missing files: a zero, where there is no grade.
     with pytest.raises(HomeworkError, match=r"is a partial copy: .* export it again with "
                                             r"--force, which completes it"):
         grade(dest, registry=PARTS_OF_FIXTURE)
@@ -1665,8 +1671,9 @@ def test_a_re_export_interrupted_keeps_the_files_it_has_still_to_delete_in_its_r
 
 def test_a_path_that_is_a_file_or_missing_is_refused_naming_its_argument(
         reference: Path, tmp_path: Path) -> None:
-    # A DEST under a file failed in mkdir, after the scan, as "<DEST>: not a directory";
-    # a PROJECT that is a file was "no such folder"; neither message named its argument.
+    # Unchecked, a DEST under a file would fail in mkdir, after the scan, as "<DEST>: not a
+    # directory"; a PROJECT that is a file would be "no such folder"; neither message would
+    # name its argument.
     (tmp_path / "notes").write_text("mine\n")
     with pytest.raises(HomeworkError, match=r"^DEST \S+/notes/copy cannot be created: \S+/notes "
                        "exists and is not a folder, expected a new or empty folder$"):
@@ -1709,8 +1716,9 @@ def test_a_part_blocked_by_an_earlier_parts_stub_says_which() -> None:
 
 
 def test_a_failed_part_says_that_an_earlier_part_failed_too() -> None:
-    # A gradient checker that never puts x[i] back failed a correct Dense backward with
-    # "gradient check FAILED": the student looked for the bug in the Dense layer.
+    # A gradient checker that never puts x[i] back fails a correct Dense backward with
+    # "gradient check FAILED": without the note, the student would look for the bug in the
+    # Dense layer.
     outcome = homework._TestOutcome
     collected = {"t.py::a": ["double"], "t.py::b": ["counter"], "t.py::c": ["shout"]}
     outcomes = {"t.py::a": outcome(FAILED, "AssertionError: 3 != 4", None, True),
@@ -1733,7 +1741,8 @@ def test_a_failed_part_says_that_an_earlier_part_failed_too() -> None:
 
 def test_a_written_part_whose_tests_stop_at_an_earlier_stub_is_blocked() -> None:
     # The same outcomes either way, since the part's code never ran: only the source says
-    # whether the student wrote it. Written, it was graded "not attempted" all the same.
+    # whether the student wrote it. Graded by the outcomes alone, a written part would be
+    # "not attempted" all the same.
     outcome = homework._TestOutcome
     collected = {"t.py::a": ["counter"], "t.py::b": ["counter"]}
     outcomes = {"t.py::a": outcome(FAILED, "x", ("double", "double: hint; see x.md"), True),
@@ -1748,8 +1757,8 @@ def test_a_written_part_whose_tests_stop_at_an_earlier_stub_is_blocked() -> None
 
 def test_a_written_part_fails_on_its_own_error_though_other_tests_need_an_earlier_part(
         ) -> None:
-    # A ReLU that wrote into dy, with the gradient checker still a stub, was graded "not
-    # attempted, needs part gradcheck first": the student took ReLU for done.
+    # A ReLU that writes into dy, with the gradient checker still a stub, must not be graded
+    # "not attempted, needs part gradcheck first": the student would take ReLU for done.
     outcome = homework._TestOutcome
     stub = ("double", "double: hint; see docs/ops.md")
     collected = {"t.py::a": ["double"], "t.py::b": ["counter"], "t.py::c": ["counter"],
@@ -1868,8 +1877,8 @@ def test_the_command_exports_grades_and_lists(reference: Path, tmp_path: Path,
 
 
 def test_a_part_id_registered_twice_is_refused() -> None:
-    # The later replaced the earlier in silence: part 9 vanished from the list, and relu's
-    # stubs pointed to the page of the part registered over it.
+    # Unrefused, the later would replace the earlier in silence: part 9 would vanish from the
+    # list, and relu's stubs would point to the page of the part registered over it.
     with pytest.raises(ValueError, match=r"^part id 'relu' is registered twice, as parts 1 and "
                                          r"3: each part needs an id of its own$"):
         homework._numbered(("relu", "docs/a.md", "write ReLU"), ("mse", "docs/b.md", "write MSE"),
@@ -1908,8 +1917,8 @@ def test_part_marks_reads_every_way_a_test_file_writes_one(tmp_path: Path) -> No
 
 
 def test_export_refuses_a_test_marked_with_a_part_that_is_not_one(tmp_path: Path) -> None:
-    # It was exported in silence, and its test graded nothing; list and grade named the
-    # typo only in a warning, with no file or line.
+    # Unrefused, it would be exported in silence, and its test would grade nothing; list and
+    # grade would name the typo only in a warning, with no file or line.
     project = write_project(tmp_path / "source")
     (project / "tests/test_more.py").write_text(
         "import pytest\n\n\n@pytest.mark.part('doubel')\ndef test_x():\n    pass\n")
@@ -1924,9 +1933,9 @@ def test_export_refuses_a_test_marked_with_a_part_that_is_not_one(tmp_path: Path
 def test_export_warns_of_a_part_no_test_is_marked_with(tmp_path: Path,
                                                        capsys: pytest.CaptureFixture[str]
                                                        ) -> None:
-    # Every grade failed the part, the correct solution's too, and the teacher learnt it
-    # only once the copies were handed out. Tests that --exclude keeps from the students
-    # (hidden tests) count: the teacher grades with them.
+    # Every grade fails the part, the correct solution's too: without the warning, the
+    # teacher would learn it only once the copies were handed out. Tests that --exclude
+    # keeps from the students (hidden tests) count: the teacher grades with them.
     project = write_project(tmp_path / "source")
     (project / "tests/test_text.py").write_text("def test_nothing():\n    pass\n")
     assert homework.main(["export", str(tmp_path / "a"), "--source", str(project)],
@@ -1958,7 +1967,7 @@ def test_export_warns_that_the_parts_after_those_stubbed_keep_their_solutions(
 
 
 def test_list_imports_only_the_test_files_whose_code_names_part(tmp_path: Path) -> None:
-    # Importing every test module made `tinynet homework list` take seconds on tinynet;
+    # Importing every test module would make `tinynet homework list` take seconds on tinynet;
     # a module whose code never names `part` cannot mark a test with it.
     project = write_project(tmp_path)
     imported = "from pathlib import Path\nPath('imported-{}').touch()\n"
@@ -1986,7 +1995,8 @@ def test_list_imports_only_the_test_files_whose_code_names_part(tmp_path: Path) 
 
 def test_list_names_a_test_file_it_cannot_collect_and_fails(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # A student's syntax error left every part it tests with "tests: (none)", and no word why.
+    # Without the warning, a student's syntax error would leave every part it tests with
+    # "tests: (none)", and no word why.
     project = write_project(tmp_path)
     (project / "minilib/util.py").write_text("def broken(:\n    pass\n")
     (project / "tests/test_text.py").write_text("import minilib.util\n" + TEST_TEXT)
@@ -2001,8 +2011,8 @@ def test_list_names_a_test_file_it_cannot_collect_and_fails(
 
 def test_list_shows_by_their_ids_the_cases_of_a_test_that_other_parts_share(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # A test run for every layer was listed under each layer's part by its bare name, which
-    # runs every layer's case: a student who ran it met the stubs of parts not begun yet.
+    # A test run for every layer, listed under each layer's part by its bare name, would run
+    # every layer's case: a student who ran it would meet the stubs of parts not begun yet.
     project = write_project(tmp_path)
     (project / "tests/test_shared.py").write_text(textwrap.dedent('''\
         import pytest
@@ -2038,7 +2048,7 @@ def test_list_shows_by_their_ids_the_cases_of_a_test_that_other_parts_share(
 
 def test_list_in_a_copy_says_when_a_parts_stubs_are_all_written(
         reference: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # It said "regions: (none)", as if the part's code were missing from the reference.
+    # Not "regions: (none)", as if the part's code were missing from the reference.
     export(tmp_path, source=reference, parts=["double", "shout"], registry=PARTS_OF_FIXTURE)
     text = tmp_path / "minilib/text.py"
     text.write_text(text.read_text().replace(
@@ -2055,8 +2065,8 @@ def test_list_in_a_copy_says_when_a_parts_stubs_are_all_written(
 def test_a_stub_quoted_in_a_docstring_or_a_string_is_not_a_stub(reference: Path,
                                                                  tmp_path: Path) -> None:
     # tinynet/homework.py's docstring shows a stub as an example, and tests hold stubs in
-    # strings: `list` showed a stub of relu at tinynet/homework.py:14 in every copy, even a
-    # copy in which relu is not homework.
+    # strings: taken for stubs, they would make `list` show a stub of relu at
+    # tinynet/homework.py:14 in every copy, even a copy in which relu is not homework.
     export(tmp_path, source=reference, parts=["double"], registry=PARTS_OF_FIXTURE)
     quoted = textwrap.dedent('''\
         """An example of a stub::
@@ -2073,7 +2083,8 @@ def test_a_stub_quoted_in_a_docstring_or_a_string_is_not_a_stub(reference: Path,
 
 def test_the_stubs_of_a_project_with_regions_are_all_found(reference: Path,
                                                             tmp_path: Path) -> None:
-    # The scan kept the stubs in a variable that each file with regions then overwrote.
+    # A scan that kept the stubs in a variable each file with regions overwrites would
+    # lose them.
     shutil.copytree(reference, tmp_path, dirs_exist_ok=True)
     (tmp_path / "minilib/extra.py").write_text(
         'def loud(s):\n    raise NotImplementedError("shout: capitals; see docs/text.md")\n')
@@ -2096,7 +2107,7 @@ def test_grading_a_copy_grades_only_the_parts_its_export_stubbed(reference: Path
 def test_a_copy_that_lost_its_record_is_graded_only_with_parts(reference: Path,
                                                                tmp_path: Path) -> None:
     # The record is a dotfile, easily left behind (cp -r copy/* dest): graded on every part,
-    # a copy of one part, untouched, scored 2/3 for the solutions its export handed out.
+    # a copy of one part, untouched, would score 2/3 for the solutions its export handed out.
     export(tmp_path, source=reference, parts=["double"], registry=PARTS_OF_FIXTURE)
     (tmp_path / homework.EXPORT_RECORD).unlink()
     with pytest.raises(HomeworkError) as raised:
@@ -2151,8 +2162,8 @@ def test_a_part_id_typo_names_the_argument_the_parts_and_a_close_match(
 ])
 def test_a_part_id_of_tinynet_that_is_half_a_name_or_a_list_gets_a_suggestion(
         typed: str, suggestion: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # A teacher typing "dense" or "sgd" was told only that it was no part id, and
-    # "relu,sigmoid" that it might be a folder.
+    # Without a suggestion, a teacher typing "dense" or "sgd" would be told only that it is
+    # no part id, and "relu,sigmoid" that it might be a folder.
     with pytest.raises(SystemExit):
         homework.main(["export", str(tmp_path / "copy"), "--parts", typed])
     err = capsys.readouterr().err
@@ -2165,8 +2176,8 @@ def test_a_part_id_of_tinynet_that_is_half_a_name_or_a_list_gets_a_suggestion(
 def test_a_folder_after_parts_is_refused_with_where_to_put_it(
         action: str, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    # nargs="+" takes the folder given last as a part id: the message only said it was not
-    # one, and a teacher who had meant it as DEST could not tell what was wrong. A bare
+    # nargs="+" takes the folder given last as a part id: a message that only said it is not
+    # one would leave a teacher who meant it as DEST unable to tell what is wrong. A bare
     # name (week3, a folder not made yet) is like no part id: it may be a folder too.
     monkeypatch.chdir(tmp_path)
     folder = str(tmp_path / "week3") if name == "path" else "week3"
@@ -2206,7 +2217,7 @@ def test_a_repeated_parts_or_exclude_adds_to_the_values_before_it(action: str) -
         assert args.exclude == ["hidden_tests", "notes", "solutions.md"]
 
 
-# ------------------------------------------------------- found by mutation testing the tool
+# ------------------------------------ details a small change to the tool would break unseen
 def test_the_hint_lines_of_a_region_make_one_message() -> None:
     # A hint too long for one comment goes on several HINT lines: one sentence in the stub.
     # An empty HINT line (a paragraph break) adds nothing, not a double space.
@@ -2222,7 +2233,8 @@ def test_the_hint_lines_of_a_region_make_one_message() -> None:
 
 
 def test_a_file_with_crlf_line_endings_keeps_them_in_its_stubs() -> None:
-    # The stub lines took "\n" whatever the file's endings: a file of mixed line endings.
+    # Stub lines that took "\n" whatever the file's endings would make a file of mixed
+    # line endings.
     ops = OPS.replace("# HINT: multiply x by two", "# HINT: " + "multiply x by two, " * 8 + "ok")
     crlf = ops.replace("\n", "\r\n")
     regions = homework.parse_markers(crlf, "ops.py", PARTS_OF_FIXTURE)
@@ -2400,7 +2412,8 @@ def test_a_stub_is_found_behind_the_error_it_caused_and_in_a_group() -> None:
     found = group("Hypothesis found 2 distinct failures.",
                   [ValueError("add(-1) went below zero"), NotImplementedError(stub)])
     assert homework._find_stub(found) == ("double", stub)
-    # Of two stubs in a group, the first failure's: the last was named, unlike in a failure.
+    # Of two stubs in a group, the first failure's, not the last: as for failures, the first
+    # is named.
     found = group("Hypothesis found 2 distinct failures.",
                   [NotImplementedError(stub), NotImplementedError("shout: caps; see docs/text.md")])
     assert homework._find_stub(found) == ("double", stub)
@@ -2471,7 +2484,7 @@ def test_an_exit_status_is_a_signal_only_when_negative() -> None:
 
 def test_a_windows_fault_status_is_named() -> None:
     # Windows ends a faulting process with an NTSTATUS code as its exit status, where POSIX
-    # sends a signal: "exit status 3221225477" named nothing.
+    # sends a signal: "exit status 3221225477" would name nothing.
     assert homework._exit_status(3221225477) == ("ended by STATUS_ACCESS_VIOLATION "
                                                  "(0xC0000005)")
     assert homework._exit_status(0xC00000FD) == "ended by STATUS_STACK_OVERFLOW (0xC00000FD)"
@@ -2650,9 +2663,9 @@ def test_the_table_lines_up_its_columns_and_counts_only_the_parts_passed() -> No
 
 
 def test_the_table_cuts_a_long_failure_keeping_what_else_failed() -> None:
-    # It ran every message through the stub's cut, which keeps "; see <page>": a failure
-    # without one came out as "..." and the whole message, and the note on an earlier
-    # part, at its end, was the first thing cut.
+    # Run through the stub's cut, which keeps "; see <page>", a failure without one would
+    # come out as "..." and the whole message, and the note on an earlier part, at its end,
+    # would be the first thing cut.
     outcome = homework._TestOutcome
     long = "AssertionError: Not equal; " + "x" * 400
     collected = {"t.py::a": ["double"], "t.py::b[0]": ["shout"], "t.py::b[1]": ["shout"],
@@ -2677,8 +2690,8 @@ def test_the_table_cuts_a_long_failure_keeping_what_else_failed() -> None:
                                                    {}, {}, [])).table().splitlines()[2]
     message = row.split(FAILED, 1)[1].strip()
     assert len(message) == homework.MESSAGE_LIMIT and message.endswith("..."), message
-    # The error keeps 200 characters: a long test id left it 100, and the student saw
-    # "tests/test_layers.py::...: tinynet/layers/base.py:245: Na...", not the NameError.
+    # The error keeps 200 characters: were a long test id to leave it 100, the student would
+    # see "tests/test_layers.py::...: tinynet/layers/base.py:245: Na...", not the NameError.
     assert message.startswith("t.py::b[0]: AssertionError: Not equal; " + "x" * 150)
     assert "(part double, before it, failed too: fix it first, as these tests may use it) (also" \
            " failed: c, t" in message
@@ -2716,7 +2729,8 @@ def test_a_failed_part_names_its_other_failed_tests_once_each_up_to_three() -> N
 
 
 def test_grade_help_names_every_status(capsys: pytest.CaptureFixture[str]) -> None:
-    # "blocked" was added to the grade, not to the help that says what a grade reads.
+    # A status added to the grade, as "blocked" is, could be left out of the help that says
+    # what a grade reads.
     with pytest.raises(SystemExit):
         homework.main(["grade", "--help"], registry=PARTS_OF_FIXTURE)
     text = " ".join(capsys.readouterr().out.split())
@@ -2766,7 +2780,7 @@ def test_the_command_fails_in_one_line_on_an_os_error_and_with_130_on_ctrl_c(
 def test_grade_and_list_exit_with_2_when_they_cannot_run_and_1_for_a_result(
         via: str, reference: Path, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
-    # Both gave 1, as for a part that did not pass: a script grading a class could not tell
+    # Were both 1, as for a part that did not pass, a script grading a class could not tell
     # a copy graded 0 from one it could not grade.
     def run(*argv: str) -> int:
         if via == "tinynet":
@@ -2789,8 +2803,8 @@ def test_grade_and_list_exit_with_2_when_they_cannot_run_and_1_for_a_result(
 def test_grade_and_list_without_pytest_say_so_in_one_line(
         reference: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    # `pip install -e .` has no pytest: the grading subprocess ended on a traceback, which
-    # list and grade printed as "pytest could not run", traceback and all.
+    # `pip install -e .` has no pytest: unchecked, the grading subprocess would end on a
+    # traceback, printed by list and grade as "pytest could not run", traceback and all.
     find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *args: None if name == "pytest" else find_spec(name, *args))
@@ -2840,15 +2854,16 @@ def test_list_refuses_a_collection_that_runs_out_of_time(tmp_path: Path) -> None
         "@pytest.mark.part('shout')\ndef test_late():\n    pass\n")
     with pytest.raises(HomeworkError, match="took over 1 s"):
         homework.collect_tests(project, timeout=1)
-    # Grading it is no grade either (exit status 2): every part "timed out" read as zeros.
+    # Grading it is no grade either (exit status 2): every part "timed out" would read
+    # as zeros.
     with pytest.raises(HomeworkError, match=r"^collecting the tests of .* took over 1 s "
                                             r"\(--timeout\), so no test ran"):
         grade(project, registry=PARTS_OF_FIXTURE, timeout=1)
 
 
 def test_grading_a_package_that_imports_too_slowly_is_no_grade(tmp_path: Path) -> None:
-    # A --timeout shorter than the import (or an endless loop in it) failed every part, a
-    # grade of 0 that a script grading a class could not tell from a student's.
+    # A --timeout shorter than the import (or an endless loop in it) would otherwise fail
+    # every part, a grade of 0 that a script grading a class could not tell from a student's.
     project = write_project(tmp_path)
     # What the package writes to stderr first comes before faulthandler's "Timeout".
     (project / "minilib/slow.py").write_text(
@@ -2862,8 +2877,8 @@ def test_grading_a_package_that_imports_too_slowly_is_no_grade(tmp_path: Path) -
 
 
 def test_the_time_limit_is_that_of_one_test_not_of_the_whole_run(tmp_path: Path) -> None:
-    # --timeout was the limit of the whole pytest run: a teacher's 10 s, meant for endless
-    # loops, failed a correct copy whose many quick tests took longer in all.
+    # Were --timeout the limit of the whole pytest run, a teacher's 10 s, meant for endless
+    # loops, would fail a correct copy whose many quick tests take longer in all.
     ticks = tmp_path / "events"
 
     def wait(script: str) -> bool:
