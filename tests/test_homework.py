@@ -1190,7 +1190,7 @@ def test_exclude_takes_a_path_from_the_projects_folder_too(how: str, reference: 
                                                            ) -> None:
     source = with_hidden_tests(reference, tmp_path / "source")
     pattern = str(source.resolve() / "hidden_tests") if how == "absolute" else how
-    if "\\" in how:  # as typed on Windows, where it was refused as matching no file
+    if "\\" in how:  # as typed on Windows, which must not be refused as matching no file
         monkeypatch.setattr(os, "sep", "\\")
     export(tmp_path / "dest", source=source, registry=PARTS_OF_FIXTURE, exclude=[pattern])
     assert not (tmp_path / "dest/hidden_tests").exists()

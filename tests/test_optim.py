@@ -393,8 +393,8 @@ def small_model():
 
 
 @pytest.mark.parametrize("make, message", [
-    # PyTorch gives the parameters first: Python said "got multiple values for argument
-    # 'lr'", or the number check printed every weight as the learning rate.
+    # PyTorch gives the parameters first: unrefused, Python would say "got multiple values
+    # for argument 'lr'", or the number check would print every weight as the learning rate.
     (lambda m: SGD(m.parameters(), lr=0.01, momentum=0.5),
      r"^SGD: params=<list of 4 items> is a PyTorch argument; tinynet's optimiser is given the "
      r"parameters at each step, optimizer\.step\(model\.parameters\(\)\), or by "
