@@ -75,8 +75,8 @@ def test_plot_history_draws_keras_accuracy_names_as_accuracy(name):
 
 def test_plot_history_draws_another_metric_in_a_panel_of_its_own_not_as_accuracy():
     # compile(metrics=["mae"]) logs "mae", a name compile takes like the accuracies': only
-    # the names of accuracy make the Accuracy panel, and "mae" gets one of its own (it was
-    # left out, so a model compiled with it had its loss drawn alone).
+    # the names of accuracy make the Accuracy panel, and "mae" gets one of its own (left out,
+    # a model compiled with it would have its loss drawn alone).
     fig = plot.plot_history({"loss": [1.0, 0.5], "mae": [0.4, 0.3], "val_mae": [0.5, 0.4]})
     assert [ax.get_title() for ax in fig.axes] == ["Loss", "mae"]
     loss, mae = fig.axes
@@ -91,7 +91,7 @@ def test_plot_history_draws_another_metric_in_a_panel_of_its_own_not_as_accuracy
 
 def test_plot_history_draws_a_metric_logged_for_validation_only():
     # A callback's val_f1, computed on validation data alone, and val_accuracy without
-    # accuracy were left out.
+    # accuracy, must not be left out.
     fig = plot.plot_history({"loss": [1.0, 0.5], "val_accuracy": [0.5, 0.6],
                              "val_f1": [0.2, 0.4]})
     assert [ax.get_title() for ax in fig.axes] == ["Loss", "Accuracy", "f1"]
@@ -192,7 +192,7 @@ def test_plot_confusion_matrix_writes_counts_in_cells(tmp_path):
     lambda: plot.plot_misclassified(digits(1), [3], np.eye(10)[[5]]),
 ], ids=["digits", "misclassified"])
 def test_the_title_of_a_grid_of_one_digit_fits_in_the_figure(draw):
-    # "Digits: true and predicted labels" over a 1.2-inch grid showed "ue and predict".
+    # "Digits: true and predicted labels" over a 1.2-inch grid would show "ue and predict".
     fig = draw()
     renderer = fig.canvas.get_renderer()
     fig.draw(renderer)
@@ -259,7 +259,7 @@ def test_tinynet_show_draws_at_most_what_plot_digits_takes():
 
 
 def test_plot_digits_refuses_more_digits_than_fit_a_figure():
-    # 1,000 took 34 s to draw, one axes each; 5,000 would be too tall an image to save.
+    # 1,000 would take 34 s to draw, one axes each; 5,000 would be too tall an image to save.
     n = plot.MAX_DIGITS + 1
     with pytest.raises(ValueError, match=rf"^plot_digits: at most {plot.MAX_DIGITS} digits "
                                          rf"fit a figure \(an axes each\), got {n}: plot "
@@ -389,11 +389,11 @@ def test_any_format_matplotlib_writes_is_accepted(name, tmp_path):
 
 
 @pytest.mark.parametrize("labels, found", [
-    (np.array([0.5, 1.2, 2, 3, 4]), "got 0.5 at index 0"),  # was drawn as 0 and 1
+    (np.array([0.5, 1.2, 2, 3, 4]), "got 0.5 at index 0"),  # not drawn as 0 and 1
     (np.array([0, 1, 42, 3, 4]), "got 42 at index 2"),
     (np.array([0, 1, 2, -1, 4]), "got -1 at index 3"),
     (np.array([0, 1, np.nan, 3, 4]), "got nan at index 2"),
-    # Was numpy's "cannot reshape array of size 20".
+    # Not numpy's "cannot reshape array of size 20".
     (np.zeros((5, 2, 2)), "got shape (5, 2, 2) and dtype float64"),
     (np.array(["0", "1", "2", "3", "4"]), "dtype <U1"),
     # True is no class index, though NumPy would count it as 1
@@ -435,7 +435,7 @@ def test_plot_digits_takes_whole_float_labels_and_other_class_counts():
 
 def test_plot_misclassified_refuses_nan_probabilities_and_mismatched_classes():
     probabilities = np.eye(10)[[1, 1, 1, 1, 1]]
-    probabilities[2] = np.nan  # was drawn as "pred 0 (nan)"
+    probabilities[2] = np.nan  # not drawn as "pred 0 (nan)"
     with pytest.raises(ValueError,
                        match=r"^probabilities: expected finite numbers, got nan at \[2, 0\]$"):
         plot.plot_misclassified(IMAGES, LABELS, probabilities)
@@ -492,7 +492,8 @@ def test_plot_confusion_matrix_accepts_rates():
     ({"loss": [[0.5, 0.3]]}, r"history\['loss'\]: expected numbers .*got shape \(1, 2\)"),
     ({"loss": [0.5], "val_accuracy": [0.9], "accuracy": ["x"]},
      r"history\['accuracy'\]: expected numbers .*got \['x'\]"),
-    # An empty figure, and curves of different runs drawn as one, were drawn without a word.
+    # Unrefused, an empty figure, and curves of different runs drawn as one, would be drawn
+    # without a word.
     ({}, r"no 'loss' in the history \(keys: \[\]\) \(a fit of 0 epochs logs nothing\)"),
     ({"loss": []}, r"expected one value per epoch in every series, at least one epoch, got "
                    r"lengths \{'loss': 0\}"),
@@ -521,7 +522,8 @@ def test_plot_confusion_matrix_wants_a_list_of_class_names(names):
     for given in (np.array(["cat", "dog"]), {"cat": 0, "dog": 1}.keys()):
         (ax,) = plot.plot_confusion_matrix(cm, class_names=given).axes
         assert [t.get_text() for t in ax.get_xticklabels()] == ["cat", "dog"]
-    # "ab" named the two classes "a" and "b"; 2 failed with "'int' object is not iterable".
+    # Unchecked, "ab" would name the two classes "a" and "b"; 2 would fail with "'int' object
+    # is not iterable".
     with pytest.raises(ValueError, match=rf"^class_names: expected a list of 2 names, got "
                                          rf"{names!r}$"):
         plot.plot_confusion_matrix(cm, class_names=names)
