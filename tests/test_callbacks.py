@@ -238,8 +238,8 @@ def test_a_live_bar_is_redrawn_at_most_once_an_interval_but_always_at_the_last_b
 
 @pytest.mark.parametrize("columns, bar_width", [(60, 15), (30, 10)])
 def test_a_live_bar_fits_in_the_terminals_width(monkeypatch, columns, bar_width):
-    # Wider than an 80-column terminal with its loss and accuracy, each redraw wrapped, and
-    # "\r" went back only to the start of its last row: an epoch filled 42 rows.
+    # Wider than an 80-column terminal with its loss and accuracy, each redraw would wrap,
+    # and "\r" goes back only to the start of its last row: an epoch would fill 42 rows.
     monkeypatch.setenv("COLUMNS", str(columns))
     frames = live_frames(monkeypatch, tick=0.06)
     running, final = frames[:-1], frames[-1]
@@ -260,7 +260,7 @@ def first_step(stream: FakeTerminal, logs: dict[str, float]) -> str:
 
 @pytest.mark.parametrize("columns", [44, 50, 62, 80])
 def test_a_narrow_terminal_drops_whole_values_never_part_of_one(monkeypatch, columns):
-    # Cut at the terminal's width, "loss: 12.3456" became "loss: 12.", another number.
+    # Cut at the terminal's width, "loss: 12.3456" would become "loss: 12.", another number.
     monkeypatch.setenv("COLUMNS", str(columns))
     frame = first_step(FakeTerminal(), {"loss": 12.3456, "accuracy": 0.9258})
     assert len(frame) <= columns - 1
@@ -368,7 +368,7 @@ def test_a_jupyter_notebook_gets_the_live_bar(monkeypatch):
 
 def test_idles_shell_gets_the_final_lines_only(monkeypatch):
     # IDLE's shell says it is a terminal, but shows "\r" without going back to the line's
-    # start: every redraw was added to one ever longer line.
+    # start: every redraw would be added to one ever longer line.
     shell = type("StdOutputFile", (FakeTerminal,), {"__module__": "idlelib.run"})()
     monkeypatch.setattr(sys, "stdout", shell)
     x, y = data()
@@ -478,7 +478,8 @@ def test_one_callback_alone_is_taken_as_in_keras():
 
 
 def test_a_callback_listed_twice_is_refused_before_training():
-    # Its hooks ran twice an epoch: an EarlyStopping(patience=1) stopped after one epoch.
+    # Its hooks would run twice an epoch: an EarlyStopping(patience=1) would stop after one
+    # epoch.
     x, y = data()
     m = model()
     before = m.get_weights()
@@ -525,18 +526,18 @@ class TurnOnNesterov(Callback):
     (lambda folder: RefuseToBegin(), ValueError),
     (lambda folder: LearningRateScheduler(lambda epoch: -0.1), ValueError),  # epoch 0 begins
     (lambda folder: RefuseToBegin(KeyboardInterrupt), KeyboardInterrupt),  # Ctrl-C
-    # The schedule set lr = 0.5 before a later callback refused the first epoch.
+    # The schedule sets lr = 0.5 before a later callback refuses the first epoch.
     (lambda folder: [LearningRateScheduler(lambda epoch: 0.5), RefuseToBeginEpoch()],
      ValueError),
-    # Put back in declaration order, momentum = 0 was refused while nesterov was on, and
-    # that error took the place of the callback's.
+    # Put back in declaration order, momentum = 0 would be refused while nesterov is on, and
+    # that error would take the place of the callback's.
     (lambda folder: [TurnOnNesterov(), RefuseToBeginEpoch()], ValueError),
 ], ids=["checkpoint-folder", "on_train_begin", "schedule", "interrupted", "scheduled-then-refused",
         "nesterov-then-refused"])
 def test_a_fit_refused_before_its_first_step_keeps_the_models_history(tmp_path, make, error):
-    # fit put its new, empty History on the model before the callbacks began: a refusal
-    # there lost the History of the fits before (or loaded with a checkpoint), which a save
-    # or a resumed fit(initial_epoch=k) then went without.
+    # A fit that put its new, empty History on the model before the callbacks began would,
+    # refused there, lose the History of the fits before (or loaded with a checkpoint), which
+    # a save or a resumed fit(initial_epoch=k) would then go without.
     x, y = data()
     m = model()
     history = m.fit(x, y, epochs=2, batch_size=BATCH, verbose=0)
@@ -643,9 +644,9 @@ def test_history_skips_a_value_a_callback_adds_that_is_not_a_number():
 
 
 def test_values_a_callback_adds_to_a_batchs_logs_stay_out_of_the_epochs():
-    # The epoch's logs are fit's own values: a note written into the last batch's logs
-    # crashed History ("could not convert string to float"), and a number was logged as
-    # if it were the epoch's.
+    # The epoch's logs are fit's own values: a note written into the last batch's logs would
+    # otherwise crash History ("could not convert string to float"), and a number would be
+    # logged as if it were the epoch's.
     class BatchNotes(Callback):
         def on_batch_end(self, batch, logs=None):
             logs.update(note=f"batch {batch}", seen=batch)
@@ -760,7 +761,7 @@ def test_early_stopping_stops_when_no_epoch_beats_the_baseline_within_patience(
 
 def test_early_stopping_never_stops_at_an_epoch_that_improves_on_the_best():
     """As Keras's: an epoch better than all before it, even one short of the baseline,
-    does not end training; it stopped at epoch 0 here, whatever came next."""
+    does not end training; one that did would stop at epoch 0 here, whatever came next."""
     stopper = EarlyStopping(patience=1, baseline=0.1)
     drive(stopper, [1.0, 0.9, 0.8, 0.7, 0.75, 0.6])
     assert (stopper.stopped_epoch, stopper.best, stopper.best_epoch) == (4, 0.7, 3)
@@ -927,8 +928,8 @@ def test_the_scheduler_refuses_another_value_logged_as_lr_before_it():
     (np.fmax, [0.1, 1.0, 2.0]),                                # fmax(epoch, lr)
 ])
 def test_a_numpy_ufunc_schedule_gets_as_many_arguments_as_it_has_inputs(schedule, rates):
-    # A ufunc's signature also lists its output array, so exp(x, out=None) looked like a
-    # schedule of (epoch, lr): the call np.exp(epoch, lr) then failed, lr taken for `out`.
+    # A ufunc's signature also lists its output array, so exp(x, out=None) looks like a
+    # schedule of (epoch, lr): called so, np.exp(epoch, lr) would fail, lr taken for `out`.
     assert scheduled_rates(schedule) == pytest.approx(rates)
 
 
@@ -936,7 +937,7 @@ def test_a_numpy_ufunc_schedule_gets_as_many_arguments_as_it_has_inputs(schedule
     (lambda: EarlyStopping(monitor=None), ValueError, r"monitor must be the name .*got None"),
     (lambda: EarlyStopping(min_delta=float("nan")), ValueError,
      r"EarlyStopping: min_delta must be a finite number, got nan"),
-    # A complex number was taken, its imaginary part dropped with only a NumPy warning.
+    # Taken, a complex number would lose its imaginary part with only a NumPy warning.
     (lambda: EarlyStopping(min_delta=np.complex128(0.1 + 1j)), ValueError,
      r"EarlyStopping: min_delta must be a finite number, got np.complex128\(0.1\+1j\)"),
     (lambda: EarlyStopping(patience=-1), ValueError, r"patience must be an int >= 0"),
@@ -983,7 +984,7 @@ def test_a_numpy_ufunc_schedule_gets_as_many_arguments_as_it_has_inputs(schedule
      r"schedule\(epoch, lr\) -> lr or schedule\(epoch\) -> lr, got 0\.1$"),
     (lambda: LearningRateScheduler(lambda: 0.1), TypeError,
      r"schedule must be a function .*takes neither \(epoch, lr\) nor \(epoch\)"),
-    # Python cannot read max's signature: it was taken for (epoch, lr), a guess.
+    # Python cannot read max's signature: taking it for (epoch, lr) would be a guess.
     (lambda: LearningRateScheduler(max), TypeError, r"cannot tell whether schedule <built-in "
      r"function max> takes \(epoch, lr\) or \(epoch\): its signature cannot be read"),
     (lambda: exponential_decay(0.1, 0.0), ValueError, r"rate must be a number in \(0.0, inf\)"),
@@ -1045,7 +1046,8 @@ def test_a_monitor_under_another_name_than_compiles_is_named_as_such(callback):
 ], ids=["early-stopping", "checkpoint-monitor", "checkpoint-template"])
 def test_a_val_value_in_a_fit_without_validation_data_is_refused_before_training(
         tmp_path, make, match):
-    # The epoch's logs will lack it: found at the epoch's end, it cost an epoch's training.
+    # The epoch's logs will lack it: found at the epoch's end, it would cost an epoch's
+    # training.
     m, (x, y) = model(), data()
     before = m.get_weights()
     with pytest.raises(ValueError, match=match):
@@ -1152,7 +1154,7 @@ def test_keras_2s_val_acc_is_maximised_in_mode_auto():
 
 @pytest.mark.parametrize("monitor", ["val_f1", "precision", "val_top2"])
 def test_mode_auto_refuses_a_metric_whose_direction_it_cannot_tell(monitor):
-    # An F1 score taken for a loss stopped the run as it improved, and restored its worst
+    # An F1 score taken for a loss would stop the run as it improved, and restore its worst
     # epoch's weights.
     for make in (lambda **kw: EarlyStopping(**kw),
                  lambda **kw: ModelCheckpoint("m.npz", save_best_only=True, **kw)):
@@ -1186,8 +1188,8 @@ def test_a_warm_up_from_a_rate_of_0_trains_from_its_second_epoch(optimizer):
 
 
 def test_the_scheduler_refuses_a_rate_that_is_infinite_or_negative_or_not_a_number():
-    # None and an array failed in float() with words naming neither the schedule nor the
-    # epoch, and the string "0.5" was taken.
+    # Unchecked, None and an array would fail in float() with words naming neither the
+    # schedule nor the epoch, and the string "0.5" would be taken.
     m = model()
     for bad in (math.inf, math.nan, -0.1, None, "0.5", True, np.array([0.1, 0.2])):
         scheduler = LearningRateScheduler(functools.partial(lambda rate, epoch: rate, bad))
@@ -1214,8 +1216,8 @@ def test_a_schedule_whose_lr_has_a_default_is_given_the_rate():
 
 
 @pytest.mark.parametrize("seconds, steps, timing", [
-    (0.9996, 1, "1s 1s/step"),        # was "1000ms 1000ms/step"
-    (0.9996, 1000, "1s 1ms/step"),    # was "1000ms 1000us/step"
+    (0.9996, 1, "1s 1s/step"),        # not "1000ms 1000ms/step"
+    (0.9996, 1000, "1s 1ms/step"),    # not "1000ms 1000us/step"
     (0.4, 1000, "400ms 400us/step"),
     (0.0, 1000, "0s 0us/step"),       # a clock that did not tick: no time, in seconds
     (2.5, 1000, "2s 2ms/step"),
@@ -1242,8 +1244,8 @@ class Interrupt(Callback):
 
 
 def test_a_run_stopped_mid_epoch_ends_the_live_bar_line(monkeypatch):
-    # The bar of the epoch's first batch was left without its newline, so the error the
-    # program printed next read "  1/4 [=====>...] - ETA: 0s - loss: 0.6931tinynet: interrupted".
+    # Left without its newline, the bar of the epoch's first batch would run into the error
+    # the program prints next: "  1/4 [=====>...] - ETA: 0s - loss: 0.6931tinynet: interrupted".
     terminal = FakeTerminal()
     monkeypatch.setattr(sys, "stdout", terminal)
     x, y = data()
