@@ -213,8 +213,8 @@ def test_bad_values_are_refused_when_parsing_before_loading_anything(args, messa
 ])
 def test_an_empty_homework_path_is_refused_not_taken_for_the_current_folder(
         args, message, capsys, tmp_path, monkeypatch):
-    # export "" wrote a student copy into the current folder, where python then imported
-    # the stubbed tinynet.
+    # Taken for the current folder, export "" would write a student copy there, where python
+    # would then import the stubbed tinynet.
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exited:
         main(["homework", *args])
@@ -307,8 +307,8 @@ def test_evaluate_accepts_a_model_path_without_npz_as_load_model_does(trained, t
     out, _ = trained
     stdout = tinynet("evaluate", str(out / "model"), "--out", str(tmp_path / "cm.png")).stdout
     assert re.search(r"^test accuracy: 0\.\d{4}$", stdout, flags=re.M)
-    # Whatever load_model finds: "old.NPZ" saved by an older tinynet as old.NPZ.npz. The
-    # command looked for the file itself, and said "no such file".
+    # Whatever load_model finds: "old.NPZ" saved by an older tinynet as old.NPZ.npz. A
+    # command that looked for the file itself would say "no such file".
     shutil.copy(out / "model.npz", tmp_path / "old.NPZ.npz")
     stdout = tinynet("evaluate", str(tmp_path / "old.NPZ")).stdout
     assert re.search(r"^test accuracy: 0\.\d{4}$", stdout, flags=re.M)
@@ -365,8 +365,8 @@ def test_train_refuses_an_output_path_that_is_a_folder_before_writing_anything(t
                          ids=["curves", "model"])
 def test_train_replaces_its_three_outputs_together_or_not_at_all(failing, tmp_path,
                                                                    monkeypatch, capsys):
-    # Each file was replaced on its own, the curves last: curves that failed left the new
-    # model and history beside the last run's curves, a folder of two runs. The model is
+    # Were each file replaced on its own, the curves last, curves that failed would leave the
+    # new model and history beside the last run's curves, a folder of two runs. The model is
     # written last: the other two must not be renamed before it is written either.
     last_run = _last_run(tmp_path)
 
@@ -420,7 +420,7 @@ def _last_run(folder: Path) -> dict[str, bytes]:
 
 def test_train_that_fails_leaves_no_out_folder_it_created(tmp_path, capsys):
     # --out is created before the data is loaded: a bad --data, or a run that diverged or
-    # was interrupted, left an empty folder (and its parents) behind.
+    # was interrupted, would otherwise leave an empty folder (and its parents) behind.
     missing = str(tmp_path / "no-data")
     assert main(["train", "--out", str(tmp_path / "runs" / "r2"), "--data", missing]) == 1
     assert "--data: expected a folder" in capsys.readouterr().err
@@ -431,8 +431,9 @@ def test_train_that_fails_leaves_no_out_folder_it_created(tmp_path, capsys):
 
 
 def test_a_student_copys_stub_is_one_line_naming_the_part(tmp_path, monkeypatch, capsys):
-    # In a copy from `tinynet homework export`, train ended in a NotImplementedError
-    # traceback; the stub's message says all a student needs. Any other one is a bug.
+    # In a copy from `tinynet homework export`, train would otherwise end in a
+    # NotImplementedError traceback; the stub's message says all a student needs. Any other
+    # one is a bug.
     # Built at run time: a stub's raise written out here would be a stub of the reference.
     message = homework.stub_message(homework.PARTS["relu"], "return max(x, 0)")
 
@@ -455,7 +456,8 @@ def test_a_student_copys_stub_is_one_line_naming_the_part(tmp_path, monkeypatch,
 
 def test_train_interrupted_leaves_no_out_folder_it_created_but_keeps_the_saved_outputs(
         tmp_path, monkeypatch, capsys):
-    # Ctrl-C is no Exception: an interrupt while the data loaded left the folder behind.
+    # Ctrl-C is no Exception: a clean-up on Exception alone would leave the folder behind
+    # after an interrupt while the data loads.
     # Once the outputs are saved the folder holds them, and stays as they do: the interrupt
     # is still reported as one, not as the folder that could not be removed.
     out = tmp_path / "runs" / "r2"
@@ -496,7 +498,8 @@ def test_train_saves_its_outputs_even_if_its_new_out_folder_was_removed_meanwhil
 @pytest.mark.parametrize("stop", ["SIGTERM", "SIGHUP"])
 def test_a_run_stopped_by_a_signal_leaves_no_out_folder_it_made(tmp_path, command, stop):
     """``timeout``, ``kill``, a cancelled CI job (SIGTERM) or a closed terminal (SIGHUP)
-    ended the process at once, leaving the folders made for --out behind, empty."""
+    end the process at once: unhandled, they would leave the folders made for --out behind,
+    empty."""
     number = getattr(signal, stop)
     proc = subprocess.Popen(
         [sys.executable, *command, "--quick", "--epochs", "1000", "--out",
@@ -575,7 +578,7 @@ def test_evaluate_a_model_saved_without_metrics(tmp_path, monkeypatch, capsys):
 
 
 def test_a_folder_given_as_the_model_is_named_as_a_folder(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)  # "." has no name: with_name("._confusion.png") failed
+    monkeypatch.chdir(tmp_path)  # "." has no name: with_name("._confusion.png") would fail
     for path in (".", str(tmp_path)):
         assert main(["evaluate", path]) == 1
         assert capsys.readouterr().err == (f"tinynet evaluate: error: {path}: is a folder, "
@@ -604,7 +607,7 @@ def test_an_image_that_cannot_be_written_is_refused_before_any_work(args, small_
 def test_evaluate_refuses_a_folder_at_its_default_image_before_any_work(small_model,
                                                                      monkeypatch, capsys):
     # The default image, beside the model, is not checked by --out's checks: a folder
-    # there failed only after every result had been printed.
+    # there would fail only after every result had been printed.
     image = small_model.with_name("m_confusion.png")
     image.mkdir()
     monkeypatch.setattr("tinynet.cli._load_data", lambda folder: pytest.fail("data loaded"))
@@ -742,8 +745,9 @@ def _few_digits(n: int = 30):
 
 def test_evaluate_names_its_default_image_after_the_whole_model_name(tmp_path, monkeypatch,
                                                                      capsys):
-    # "v1.2" names the model v1.2.npz, as for load_model; its image was v1_confusion.png,
-    # Path.stem taking ".2" for a suffix (and v1.2 and v1.2.npz got different images).
+    # "v1.2" names the model v1.2.npz, as for load_model; named by Path.stem, which takes
+    # ".2" for a suffix, its image would be v1_confusion.png (and v1.2 and v1.2.npz would get
+    # different images).
     folder = tmp_path / "runs.old"
     folder.mkdir()
     _save(Sequential([Dense(784, 10), Softmax()], seed=0), folder / "v1.2.npz")
@@ -758,8 +762,8 @@ def test_evaluate_names_its_default_image_after_the_whole_model_name(tmp_path, m
 def test_train_and_evaluate_print_the_test_loss_per_image_as_training_logs_val_loss(
         tmp_path, monkeypatch, capsys):
     # R5 sums its loss over the batch. fit logs loss and val_loss per image whatever the
-    # reduction, but both commands printed evaluate's sum over the test set: a number 30
-    # (or 10,000) times the val_loss printed by the progress output just above it.
+    # reduction; printing evaluate's sum over the test set, both commands would show a number
+    # 30 (or 10,000) times the val_loss printed by the progress output just above it.
     monkeypatch.setattr("tinynet.cli._load_data", lambda data: _few_digits())
     assert main(["train", "--model", "r5", "--quick", "--out", str(tmp_path), "--verbose",
                  "0"]) == 0
@@ -858,7 +862,8 @@ def test_predict_prints_probabilities_for_a_model_that_outputs_logits(tmp_path, 
 def test_train_that_diverges_says_so_in_one_line_without_numpy_warnings(tmp_path,
                                                                         monkeypatch, capsys):
     # fit stops a run whose loss is NaN with one line that says why and what to try; numpy
-    # warned of the overflow in Dense's matmul first, three warnings of two lines each.
+    # would otherwise warn of the overflow in Dense's matmul first, three warnings of two
+    # lines each.
     monkeypatch.setattr("tinynet.cli._load_data", lambda folder: _synthetic_digits(20, 20))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -872,7 +877,8 @@ def test_train_that_diverges_says_so_in_one_line_without_numpy_warnings(tmp_path
 
 def test_train_help_says_what_quick_does_to_the_epochs(capsys):
     # --quick trains as many epochs as the program's example unless --epochs says otherwise;
-    # the help of --epochs said "default: the program's", and that of --quick "one epoch".
+    # a help that said only "default: the program's" for --epochs, and "one epoch" for
+    # --quick, would not say so.
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())
@@ -883,10 +889,10 @@ def test_train_help_says_what_quick_does_to_the_epochs(capsys):
 
 
 @pytest.mark.parametrize(("argv", "epochs", "optimizer"), [
-    (["--model", "r1"], 5, "SGD"),  # one epoch of MSE on softmax outputs reached 25%
-    (["--model", "r3"], 3, "Adam"),  # and of raw pixels in a CNN 13%: it looked broken
+    (["--model", "r1"], 5, "SGD"),  # one epoch of MSE on softmax outputs reaches 25%
+    (["--model", "r3"], 3, "Adam"),  # and of raw pixels in a CNN 13%: it would look broken
     (["--model", "r3", "--epochs", "2", "--optimizer", "RMSprop"], 2, "RMSprop"),
-    (["--model", "R1"], 5, "SGD"),  # refused, where --optimizer ADAM was taken
+    (["--model", "R1"], 5, "SGD"),  # taken, as --optimizer ADAM is
 ], ids=["r1", "r3", "r3 --epochs 2, --optimizer in any case", "--model in any case"])
 def test_a_quick_train_runs_the_examples_quick_epochs(argv, epochs, optimizer, tmp_path,
                                                         monkeypatch):
@@ -912,7 +918,7 @@ def test_a_model_with_a_metric_of_ones_own_runs_with_a_one_line_note(small_model
     image = tmp_path / "seven.png"
     _big_inverted_png(load_mnist()[1][0][0], image)
     # As under `python -W error`: the command's own filter must decide, not the caller's
-    # (with "error" the warning was a traceback; with "ignore" the note was lost).
+    # (with "error" the warning would be a traceback; with "ignore" the note would be lost).
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert main(["predict", str(path), str(image)]) == 0
@@ -1019,7 +1025,7 @@ def test_an_image_in_a_missing_or_read_only_folder_is_refused_before_any_work(
 
 def test_a_full_disk_is_one_line_naming_the_file_being_written(tmp_path, monkeypatch, capsys):
     # The system's error names no file: not str()'s "[Errno 28] No space left on device",
-    # nor "None: ...", nor the reason alone, which left the user to guess which disk.
+    # nor "None: ...", nor the reason alone, which would leave the user to guess which disk.
     def full(*args, path, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
