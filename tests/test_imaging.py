@@ -235,10 +235,10 @@ LIGHTING = {  # the light falling on a 300x250 page, 1 at most
 
 @pytest.mark.parametrize("lighting", LIGHTING)
 def test_uneven_lighting_is_not_taken_for_ink(digits, lighting):
-    # The paper was one level for the whole picture, the border's median: the darker side
-    # of the page was ink, and the crop took most of the picture (mean differences of 18
-    # to 36 of 255). Dark ink is also measured against the light it gets, so that its
-    # strokes in a shadow come out as bright as the others.
+    # Taken as one level for the whole picture, the border's median, the paper's darker side
+    # would be ink, and the crop would take most of the picture (mean differences of 18 to
+    # 36 of 255). Dark ink is also measured against the light it gets, so that its strokes
+    # in a shadow come out as bright as the others.
     for digit in digits[:3] / 255:
         prepared = prepare_digit(_photo(digit, LIGHTING[lighting]))
         assert _difference(prepared, prepare_digit(digit)) < 6
@@ -252,8 +252,8 @@ def test_chalk_on_a_board_under_uneven_lighting(digits):
 
 def test_noise_of_a_large_photo_is_averaged_away(digits):
     # A 1000x800 photo with sensor noise of standard deviation 0.1: each pixel of the
-    # 256-pixel working picture averages 16 of it, which divides the noise by 4. The noise
-    # was ink where it passed 0.2 of the ink's contrast, all over the picture.
+    # 256-pixel working picture averages 16 of it, which divides the noise by 4. Unaveraged,
+    # the noise would be ink where it passes 0.2 of the ink's contrast, all over the picture.
     digit = digits[0] / 255
     noise = np.random.default_rng(0).normal(0, 0.1, (1000, 800))
     photo = _photo(digit, shape=(1000, 800), at=(150, 64), scale=24) + noise
@@ -276,9 +276,9 @@ def _specks(photo: np.ndarray, level: float, count=15) -> np.ndarray:
 
 @pytest.mark.parametrize("ruled", [False, True], ids=["plain", "ruled"])
 def test_specks_away_from_the_digit_are_dropped(digits, ruled):
-    # They were ink: the crop took them in, and the digit came out small and off centre
-    # (mean differences of 25 to 45 of 255). On a ruled page, the lines (fainter than
-    # DIGIT_THRESHOLD) do not join the specks on them to the digit's blob.
+    # Kept as ink, they would be taken in by the crop, and the digit would come out small and
+    # off centre (mean differences of 25 to 45 of 255). On a ruled page, the lines (fainter
+    # than DIGIT_THRESHOLD) do not join the specks on them to the digit's blob.
     lines = np.where(np.arange(300)[:, None] % 24 < 2, 0.75, 1.0) if ruled else 1.0
     for digit in digits[:3] / 255:
         page = _photo(digit) * lines
@@ -337,8 +337,9 @@ def test_a_speck_that_is_dropped_does_not_set_the_scale_of_the_ink():
 
 
 def test_a_speck_darker_than_the_ink_does_not_thin_a_pencil_digit(digits):
-    # Black specks set the scale of the ink (1), so the pencil's strokes (0.45) lost their
-    # edges to the threshold; the digit's own ink is scaled to 1 once the specks are gone.
+    # Were black specks to set the scale of the ink (1), the pencil's strokes (0.45) would
+    # lose their edges to the threshold; the digit's own ink is scaled to 1 once the specks
+    # are gone.
     for digit in digits[:3] / 255:
         pencil = _photo(digit, ink_level=0.5)
         np.testing.assert_array_equal(prepare_digit(_specks(pencil, 0.0)),
@@ -348,10 +349,11 @@ def test_a_speck_darker_than_the_ink_does_not_thin_a_pencil_digit(digits):
 @pytest.mark.parametrize("ink_level", [0.7, 0.8])
 def test_a_light_pencil_digit_beside_black_specks_is_found(digits, ink_level):
     # A pencil reflecting 0.7 of the light has 0.22 of a black speck's contrast (0.8: 0.11).
-    # The specks set the scale of the ink, so the pencil's strokes lay below DIGIT_THRESHOLD
-    # and formed no blob: the digit was dropped and the specks prepared in its place (mean
-    # differences of 30 to 40 of 255). The digit is now the blob that holds the most ink,
-    # counting ink as faint as FAINT_THRESHOLD (0.1), and its own strongest ink is 1.
+    # Were the specks to set the scale of the ink, the pencil's strokes would lie below
+    # DIGIT_THRESHOLD and form no blob: the digit would be dropped and the specks prepared in
+    # its place (mean differences of 30 to 40 of 255). The digit is the blob that holds
+    # the most ink, counting ink as faint as FAINT_THRESHOLD (0.1), and its own strongest
+    # ink is 1.
     for digit in digits[:3] / 255:
         pencil = _photo(digit, ink_level=ink_level)
         prepared = prepare_digit(_specks(pencil, 0.0))
@@ -398,10 +400,11 @@ def test_a_pixel_more_than_speck_contrast_times_the_strokes_level_is_a_speck(spe
 
 def test_a_black_speck_beside_a_light_pencil_stroke_does_not_set_the_scale(digits):
     # A black dot 4 pixels left of a stroke lies in the cells next to it, so in the digit's
-    # blob: taken as the digit's strongest ink, it left the pencil's strokes (0.22 of it) too
-    # faint to be the digit, and the dot was prepared alone. The ink of a stroke is even: a
-    # pixel more than SPECK_CONTRAST (2) times as strong as the level its blob's strongest 2%
-    # of pixels reach is not the digit's, and that level is the digit's strongest ink.
+    # blob: taken as the digit's strongest ink, it would leave the pencil's strokes (0.22 of
+    # it) too faint to be the digit, and the dot would be prepared alone. The ink of a stroke
+    # is even: a pixel more than SPECK_CONTRAST (2) times as strong as the level its blob's
+    # strongest 2% of pixels reach is not the digit's, and that level is the digit's
+    # strongest ink.
     for digit in digits[:3] / 255:
         pencil = _photo(digit, ink_level=0.7)
         strokes = pencil < 0.8  # the ink of at least half strength: paper 0.9, pencil 0.7
@@ -419,9 +422,10 @@ def test_a_black_speck_beside_a_light_pencil_stroke_does_not_set_the_scale(digit
 @pytest.mark.parametrize("tilt", [0, 3])
 def test_ruled_lines_are_not_the_digit(digits, tilt):
     # Light ruled lines every 24 pixels, tilted by `tilt` degrees, absorbing a quarter of
-    # the light (the ink absorbs 0.89): they crossed the digit, so they joined its blob and
-    # the crop took the page's width. The digit's extent is now where its ink is at least
-    # DIGIT_THRESHOLD (0.35) of its strongest: the lines (0.28) are not.
+    # the light (the ink absorbs 0.89): they cross the digit, so by connection alone they
+    # would join its blob and the crop would take the page's width. The digit's extent is
+    # where its ink is at least DIGIT_THRESHOLD (0.35) of its strongest: the lines (0.28) are
+    # not.
     rows, cols = np.mgrid[0:300, 0:250]
     lines = np.where((rows + np.tan(np.radians(tilt)) * cols) % 24 < 2, 0.75, 1.0)
     for digit in digits[:3] / 255:
@@ -547,7 +551,8 @@ def test_non_2d_or_empty_input_is_refused(image):
 
 @pytest.mark.parametrize("dtype", [complex, str, object])
 def test_grey_levels_that_are_not_real_numbers_are_refused(digits, dtype):
-    # Complex levels lost their imaginary part with only a warning, and strings were parsed.
+    # Unrefused, complex levels would lose their imaginary part with only a warning, and
+    # strings would be parsed.
     with pytest.raises(ValueError, match=r"^prepare_digit: grey must hold real numbers .*got "
                                          r"dtype"):
         prepare_digit((digits[0] / 255).astype(dtype))
@@ -668,8 +673,8 @@ def test_load_grey_scales_8_and_16_bit_files_by_their_own_range(tmp_path, dtype)
 
 @pytest.mark.parametrize("misnamed", ["digit.png", "digit.jpg.txt"])
 def test_load_grey_reads_a_file_by_its_contents_not_its_name(tmp_path, misnamed):
-    # matplotlib chose its reader by the extension: a JPEG named .png was "not a readable
-    # image (not a PNG file)", although Pillow reads it.
+    # matplotlib chooses its reader by the extension: read by it, a JPEG named .png would be
+    # "not a readable image (not a PNG file)", although Pillow reads it.
     from PIL import Image
 
     pixels = np.full((16, 16, 3), 255, dtype=np.uint8)
@@ -702,8 +707,8 @@ def test_load_grey_turns_a_picture_as_its_exif_orientation_says(tmp_path, orient
 
 
 def test_load_grey_of_colour_equals_the_luma_composited_over_white(tmp_path):
-    # Computed a channel at a time in float32 (a whole-image float64 RGBA took 100 bytes a
-    # pixel): the same grey as a * luma(rgb) + (1 - a) in float64.
+    # Computed a channel at a time in float32 (a whole-image float64 RGBA would take 100
+    # bytes a pixel): the same grey as a * luma(rgb) + (1 - a) in float64.
     rgba = np.random.default_rng(0).integers(0, 256, (9, 7, 4), dtype=np.uint8)
     mpimg.imsave(tmp_path / "rgba.png", rgba)
     values = rgba / 255
@@ -716,7 +721,7 @@ def test_load_grey_of_colour_equals_the_luma_composited_over_white(tmp_path):
 
 @pytest.mark.parametrize("path", [None, 3, b"digit.png"])
 def test_load_grey_path_must_be_a_str_or_a_path(path):
-    # None was reported as "None: not a readable image ()".
+    # Not "None: not a readable image ()" for None.
     with pytest.raises(TypeError, match=r"^load_grey: path must be a str or a pathlib.Path"):
         load_grey(path)
 
@@ -754,9 +759,9 @@ def png_header_only(path: Path, width: int, height: int) -> Path:
     return path
 
 
-# A white 20000x20000 PNG is a file of 438 KB; matplotlib read it, past Pillow's check for
-# decompression bombs, into 6 GB of floats. 9460x9459 is just past Pillow's limit, where it
-# only warns; 20000x20000 past twice that, where Pillow refuses it itself.
+# A white 20000x20000 PNG is a file of 438 KB; matplotlib would read it, past Pillow's check
+# for decompression bombs, into 6 GB of floats. 9460x9459 is just past Pillow's limit, where
+# it only warns; 20000x20000 past twice that, where Pillow refuses it itself.
 @pytest.mark.parametrize("width, height", [(9460, 9459), (20000, 20000)])
 def test_load_grey_refuses_an_image_too_large_before_decoding_it(tmp_path, width, height):
     path = png_header_only(tmp_path / "huge.png", width, height)
@@ -783,7 +788,8 @@ def test_load_grey_reads_an_image_of_exactly_the_most_pixels(tmp_path, monkeypat
 
 
 def test_load_grey_says_an_empty_file_is_empty(tmp_path):
-    """As load_model does; Pillow said only that it could not identify the image."""
+    """As load_model does; Pillow alone would say only that it could not identify the
+    image."""
     empty = tmp_path / "digit.png"
     empty.write_bytes(b"")
     with pytest.raises(ValueError) as info:
