@@ -225,8 +225,9 @@ def test_a_path_that_names_no_file_is_refused_by_save_and_load(path, error, matc
 
 @pytest.mark.parametrize("suffix", ["", "/"])
 def test_save_refuses_a_folder_instead_of_writing_a_file_beside_it(tmp_path, suffix):
-    # save("runs") with runs/ a folder wrote runs.npz beside it, which load_model("runs")
-    # then refused as a folder; "runs/" wrote runs.npz too, not a file in runs/.
+    # Unrefused, save("runs") with runs/ a folder would write runs.npz beside it, which
+    # load_model("runs") would then refuse as a folder; "runs/" would write runs.npz too, not
+    # a file in runs/.
     (tmp_path / "runs").mkdir()
     model = Sequential([Dense(2, 2)], seed=0)
     folder = str(tmp_path / "runs") + suffix
@@ -238,8 +239,8 @@ def test_save_refuses_a_folder_instead_of_writing_a_file_beside_it(tmp_path, suf
 
 
 def test_save_refuses_a_parameter_of_another_dtype_than_its_layers(tmp_path):
-    # Put in by layer.params["W"] = array (float64, NumPy's default), it trained and
-    # predicted; saved, it made a file that load_model refused.
+    # Put in by layer.params["W"] = array (float64, NumPy's default), it trains and
+    # predicts; saved, it would make a file that load_model refuses.
     model = Sequential([Dense(2, 3), ReLU(), Dense(3, 2)], seed=0)
     model.layers[2].params["W"] = np.ones((3, 2))
     with pytest.raises(ValueError, match=re.escape(
@@ -402,8 +403,8 @@ def test_refuses_a_truncated_file(tmp_path, saved, keep):
     path = tmp_path / "cut.npz"
     path.write_bytes(data[:int(len(data) * keep)] if keep > 0 else data[:keep])
     error = refused(path, "truncated or damaged")
-    # np.load opened the file and did not close it when the archive failed to open: it stayed
-    # open as long as the error lived (in a notebook, sys.last_value keeps it), a file that
+    # Were the file np.load opens not closed when the archive fails to open, it would stay
+    # open as long as the error lives (in a notebook, sys.last_value keeps it), a file that
     # Windows then refuses to replace or delete.
     if os.path.isdir("/proc/self/fd"):
         opened = [os.path.realpath(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")]
@@ -506,7 +507,8 @@ def test_refuses_names_of_the_loss_and_optimizer_modules_that_are_not_such_class
 @pytest.mark.parametrize("part, name", [("layer", "Layer"), ("loss", "Loss"),
                                         ("optimizer", "Optimizer")])
 def test_refuses_the_base_classes_which_are_no_type_of_their_own(tmp_path, saved, part, name):
-    # Layer() builds, and then has no forward: predict failed with NotImplementedError.
+    # Layer() builds, and then has no forward: loaded, predict would fail with
+    # NotImplementedError.
     _, doc, arrays = saved
     entry = doc["layers"][2] if part == "layer" else doc["compile"][part]
     entry["class"], entry["config"] = name, {}
@@ -591,8 +593,8 @@ def test_refuses_a_trainable_that_is_not_a_bool(tmp_path, saved):
 
 
 def test_refuses_a_negative_mean_of_squares_in_the_optimizer_state(tmp_path, saved):
-    # Adam's v is a running mean of squared gradients: loaded negative, it made the next
-    # step's square root NaN, and the training diverge at once.
+    # Adam's v is a running mean of squared gradients: loaded negative, it would make the
+    # next step's square root NaN, and the training diverge at once.
     _, doc, arrays = saved
     arrays["opt.1.v"] = arrays["opt.1.v"].copy()
     arrays["opt.1.v"][:2] = -1.0
@@ -642,7 +644,7 @@ def rewrite_members(path: Path, change) -> None:
 
 
 def test_refuses_an_extra_array_without_reading_it(tmp_path, saved):
-    # Its data is damaged: refused as unexpected, it was never decompressed (a member of
+    # Its data is damaged: refused as unexpected, it is never decompressed (a member of
     # hundreds of MB compresses to a few hundred KB).
     path, _, _ = saved
     with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -734,7 +736,7 @@ def test_an_archive_that_cannot_be_opened_is_a_permission_error_not_a_damaged_fi
 
 
 def test_refuses_an_entry_that_is_not_an_npy_array(tmp_path, saved):
-    # np.load returns such an entry as bytes, which then failed with AttributeError.
+    # np.load returns such an entry as bytes, which would then fail with AttributeError.
     path, _, _ = saved
     with zipfile.ZipFile(path, "a") as archive:
         archive.writestr("notes.npy", b"hi")
@@ -745,7 +747,7 @@ def test_refuses_a_description_nested_too_deeply(tmp_path, saved):
     _, doc, arrays = saved
     path = tmp_path / "deep.npz"
     text = json.dumps(doc)[:-1] + ', "deep": ' + "[" * 100_000 + "]" * 100_000 + "}"
-    with open(path, "wb") as f:  # was a RecursionError
+    with open(path, "wb") as f:  # not a RecursionError
         np.savez(f, **arrays, **{JSON_KEY: np.frombuffer(text.encode(), dtype=np.uint8)})
     refused(path, "nested too deeply")
 
@@ -795,11 +797,12 @@ def test_refuses_a_format_version_that_is_not_an_int_at_least_1(tmp_path, saved,
     (lambda doc: doc["compile"].pop("optimizer"), r"compile: 'optimizer' must be a JSON dict"),
     (lambda doc: doc["compile"]["optimizer"].update(iterations=-1),
      r"compile\.optimizer: 'iterations' must be >= 0, got -1"),
-    # A name, not a number: the warning said that 1 was a function of one's own, to be
-    # passed as custom_objects={1: 1}, and the model loaded without it.
+    # A name, not a number: unrefused, the warning would say that 1 is a function of one's
+    # own, to be passed as custom_objects={1: 1}, and the model would load without it.
     (lambda doc: doc["compile"].update(metrics=["accuracy", 1]),
      r"compile: 'metrics' must hold names \(JSON str\), got 1$"),
-    # int("a") raised a bare ValueError naming no file; 2.5 and true were taken as 2 and 1.
+    # Unchecked, int("a") would raise a bare ValueError naming no file; 2.5 and true would be
+    # taken as 2 and 1.
     *[(lambda doc, shape=shape: doc.update(input_shape=shape),
        rf"'input_shape' must be a list of ints >= 1, got {re.escape(repr(shape))}$")
       for shape in (["a", 3], [2.5, 3], [True, 6], [0, 6])],
@@ -835,8 +838,8 @@ EPOCHS_REFUSED = "history: 'epoch' must be ints >= 0 in increasing order"
 
 @pytest.mark.parametrize("history, message", [
     ({"epoch": ["first"], "history": {"loss": [0.5]}}, EPOCHS_REFUSED),
-    ({"epoch": [True], "history": {"loss": [0.5]}}, EPOCHS_REFUSED),  # int(True) was taken
-    ({"epoch": [0.9], "history": {"loss": [0.5]}}, EPOCHS_REFUSED),  # int(0.9) was 0
+    ({"epoch": [True], "history": {"loss": [0.5]}}, EPOCHS_REFUSED),  # not taken as int(True)
+    ({"epoch": [0.9], "history": {"loss": [0.5]}}, EPOCHS_REFUSED),  # not read as int(0.9) = 0
     ({"epoch": [-1], "history": {"loss": [0.5]}}, EPOCHS_REFUSED),
     ({"epoch": [1, 0], "history": {"loss": [0.5, 0.4]}}, EPOCHS_REFUSED),
     ({"epoch": [0, 0], "history": {"loss": [0.5, 0.4]}}, EPOCHS_REFUSED),
@@ -846,7 +849,8 @@ EPOCHS_REFUSED = "history: 'epoch' must be ints >= 0 in increasing order"
     ({"epoch": [0, 1], "history": {"loss": [1, 2], "acc": []}},
      "'acc' must be a list of 2 numbers"),
     ({"epoch": [0], "history": {"loss": 0.5}}, "'loss' must be a list of 1 numbers"),
-    # JSON holds it, no float does: float() raised an OverflowError, not the format's error
+    # JSON holds it, no float does: float() would raise an OverflowError, not the format's
+    # error
     ({"epoch": [0], "history": {"loss": [10**400]}}, "'loss' must be a list of 1 numbers"),
 ], ids=["a str epoch", "a bool epoch", "a float epoch", "a negative epoch", "decreasing",
         "twice the same", "a str value", "null", "longer", "shorter", "not a list",
