@@ -105,13 +105,14 @@ def bad_json_paths(tmp_path: Path) -> list[tuple[str, str]]:
     return [("afile/x.json", "got 'afile/x.json' ('afile' is a file)"),  # FileExistsError
             ("afile/sub/x.json", "got 'afile/sub/x.json' (cannot create the folder "
              "'afile/sub': not a directory)"),
-            (str(tmp_path / "somefolder"),  # was IsADirectoryError
+            (str(tmp_path / "somefolder"),  # not IsADirectoryError
              f"got the folder {str(tmp_path / 'somefolder')!r}"),
             ("report/", "got the folder 'report/'")]
 
 
 def test_a_bad_json_path_stops_the_run_before_it_starts(tmp_path):
-    """Each used to fail with a traceback only after the whole benchmark had run."""
+    """Unchecked at the start, each would fail with a traceback only after the whole
+    benchmark had run."""
     for value, end in bad_json_paths(tmp_path):
         result = subprocess.run(
             [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--no-torch",
@@ -128,12 +129,13 @@ JSON_ERROR = ("run.py: error: argument --json: expected a file path whose folder
               "can be created, got")
 
 
-# Under new folders, the name is too long only once they are made (before, stat said "no
-# such file"): they were left behind, empty.
+# Under new folders, the name is too long only once they are made (before that, stat says
+# "no such file"): they must not be left behind, empty.
 @pytest.mark.parametrize("folder", ["", "new/sub/"], ids=["here", "in new folders"])
 def test_a_json_name_too_long_is_refused_and_nothing_is_left(bench, tmp_path, monkeypatch,
                                                             capsys, folder):
-    """Path.is_dir() raised OSError (File name too long): a traceback, not argparse's error."""
+    """Path.is_dir() can raise OSError (File name too long): uncaught, a traceback, not
+    argparse's error."""
     monkeypatch.chdir(tmp_path)
     value = folder + "a" * 300 + ".json"
     with pytest.raises(SystemExit) as stop:
@@ -146,7 +148,8 @@ def test_a_json_name_too_long_is_refused_and_nothing_is_left(bench, tmp_path, mo
 
 def test_the_folders_made_for_the_json_report_go_if_the_run_ends_without_it(bench, tmp_path,
                                                                           monkeypatch):
-    """A run interrupted (Ctrl-C) or failing before it wrote the report left them, empty."""
+    """Without this, a run interrupted (Ctrl-C) or failing before it wrote the report would
+    leave them, empty."""
     at_exit = []
     monkeypatch.setattr(atexit, "register", lambda fn, *args: at_exit.append((fn, args)))
     monkeypatch.setattr(bench, "set_blas_threads", lambda n: True)  # pytest's BLAS stays as is
@@ -166,8 +169,8 @@ def test_the_folders_made_for_the_json_report_go_if_the_run_ends_without_it(benc
 
 def test_a_failed_json_write_leaves_the_earlier_report_as_it_was(bench, report, tmp_path,
                                                                 monkeypatch):
-    """The report was written in place: a full disk (or Ctrl-C) mid-write left half a
-    file where the earlier report had been."""
+    """Were the report written in place, a full disk (or Ctrl-C) mid-write would leave half
+    a file where the earlier report had been."""
     path = tmp_path / "report.json"
     path.write_text('{"earlier": "report"}\n')
     monkeypatch.setattr(bench, "set_blas_threads", lambda n: True)  # pytest's BLAS stays as is
@@ -186,7 +189,7 @@ def test_a_failed_json_write_leaves_the_earlier_report_as_it_was(bench, report, 
 
 
 def test_a_quick_run_does_not_judge_the_targets(bench, report):
-    """640 images and a 512x512 GEMM said "met" or "not met" of every target."""
+    """640 images and a 512x512 GEMM must not say "met" or "not met" of any target."""
     assert report["settings"]["quick"]
     verdict = re.compile(r"  (met|not met|not measured)$", flags=re.M)
     printed = bench.format_report(report)
@@ -204,8 +207,8 @@ def test_a_quick_run_does_not_judge_the_targets(bench, report):
 
 
 def test_the_inference_ratio_is_marked_as_a_time_ratio(bench, report):
-    """Beside images/s, where more is better, a bare 1.14 (time: tinynet slower) read as
-    tinynet 14% faster."""
+    """Beside images/s, where more is better, a bare 1.14 (time: tinynet slower) would read
+    as tinynet 14% faster."""
     slower = {**report, "results": [
         {**row, "torch_s": row["tinynet_s"] / 1.14, "ratio": 1.14}
         if row["name"] == "r2_inference" else row for row in report["results"]]}
@@ -329,7 +332,7 @@ def test_numpys_blas_threads_are_set_as_pytorchs(bench):
 
 @pytest.mark.parametrize("extra", [["--json", "out/x.json"], ["--repeats", "2"]])
 def test_profile_refuses_options_it_would_ignore(tmp_path, extra):
-    """--profile --json used to create the folder, write no report and exit 0."""
+    """Unrefused, --profile --json would create the folder, write no report and exit 0."""
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--profile", "r1", *extra],
         capture_output=True, text=True, timeout=60, cwd=tmp_path, env=ENV)
@@ -364,7 +367,7 @@ def test_without_torch_the_torch_columns_are_null(tmp_path):
 
 
 def test_a_failed_memory_child_is_reported_not_raised(bench, monkeypatch):
-    """It raised CalledProcessError at the end of the run, and no report was written."""
+    """Raised, a CalledProcessError at the end of the run would leave no report written."""
     def failing_run(args, **kwargs):
         return subprocess.CompletedProcess(args, 1, stdout="", stderr="MemoryError\n")
 
@@ -376,8 +379,8 @@ def test_a_failed_memory_child_is_reported_not_raised(bench, monkeypatch):
 
 
 def test_without_the_resource_module_the_script_loads_and_peak_memory_says_why(monkeypatch):
-    # Windows has no resource module: importing it at the top stopped the script, and with it
-    # this test file in a student copy, before anything was measured.
+    # Windows has no resource module: importing it at the top would stop the script, and with
+    # it this test file in a student copy, before anything was measured.
     monkeypatch.setitem(sys.modules, "resource", None)  # import resource raises ImportError
     # load_run_module registers its module as bench_run: the bench fixture's is put back after
     monkeypatch.delitem(sys.modules, "bench_run", raising=False)
@@ -392,8 +395,8 @@ def test_without_the_resource_module_the_script_loads_and_peak_memory_says_why(m
 
 
 def test_a_torch_that_fails_to_load_leaves_the_torch_columns_empty(bench, monkeypatch, capsys):
-    """A broken install (a missing shared library) raises OSError, not ImportError: it
-    used to end the run with a traceback."""
+    """A broken install (a missing shared library) raises OSError, not ImportError: caught
+    as ImportError alone, it would end the run with a traceback."""
     real_import = __import__
 
     def broken_import(name, *args, **kwargs):
@@ -418,7 +421,8 @@ def test_accuracy_trains_each_seed_as_tinynet_train_does(tmp_path):
     """Seed by seed the accuracy of ``tinynet train --quick --seed S``: the same model,
     weights, data order and scaling, so the README's comparison is of what users run."""
     path = tmp_path / "out" / "acc.json"
-    # Each --seeds adds to the ones before (the second used to replace the first).
+    # Each --seeds adds to the ones before (by argparse's default the second would replace
+    # the first).
     result = run_accuracy("r2", "--quick", "--seeds", "0-1", "--seeds", "3", "1", "--no-torch",
                           "--json", str(path), cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -463,7 +467,8 @@ def test_accuracy_reads_a_seed_or_a_range(accuracy_script, text, seeds):
     assert accuracy_script.seeds_arg(text) == seeds
 
 
-# 2**64 passed, then failed in torch.manual_seed after that seed's tinynet training.
+# Unchecked, 2**64 would pass, then fail in torch.manual_seed after that seed's tinynet
+# training.
 @pytest.mark.parametrize("text", ["-1", "7-0", "a", "1-", "0-x", "", "1.5", str(2**64),
                                   f"0-{2**64}", "0-1000", "5-99999999999"])
 def test_accuracy_refuses_a_bad_seed_before_training(text, tmp_path):
