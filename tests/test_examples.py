@@ -72,10 +72,10 @@ def test_example_args_refuses_bad_values_in_one_line(argv, message, capsys, tmp_
 def test_example_args_checks_the_out_folder_up_front(capsys, tmp_path):
     afile = tmp_path / "afile"
     afile.write_text("")
-    line = parse_error(capsys, ["--out", str(afile)])  # was FileExistsError
+    line = parse_error(capsys, ["--out", str(afile)])  # not FileExistsError
     assert line.endswith(f"error: argument --out: expected a folder to write in, got the file "
                          f"{str(afile)!r}"), line
-    line = parse_error(capsys, ["--out", str(afile / "sub")])  # was NotADirectoryError
+    line = parse_error(capsys, ["--out", str(afile / "sub")])  # not NotADirectoryError
     assert line.endswith(f"error: argument --out: cannot create the folder "
                          f"{str(afile / 'sub')!r}: not a directory"), line
 
@@ -89,9 +89,9 @@ def test_example_args_without_out(capsys, tmp_path, monkeypatch):
 
 def test_an_example_that_fails_leaves_no_out_folder_it_created(tmp_path):
     # example_args creates --out before the example loads anything: one that failed, or was
-    # interrupted, left the empty folder (and its parents) behind, as tinynet train no
-    # longer does. Only the folders it created go, only while empty, wherever the example
-    # is by then; a folder that was there stays, empty or not.
+    # interrupted, would otherwise leave the empty folder (and its parents) behind, which
+    # tinynet train does not do either. Only the folders it created go, only while empty,
+    # wherever the example is by then; a folder that was there stays, empty or not.
     (tmp_path / "mine" / "runs").mkdir(parents=True)
     script = textwrap.dedent("""
         import os
@@ -126,7 +126,7 @@ def test_manual_loop_parses_its_arguments_with_example_args(capsys):
     spec.loader.exec_module(manual_loop)
     assert vars(manual_loop.parse_args(["--quick"])) == {"epochs": 1, "seed": 0, "quick": True}
     with pytest.raises(SystemExit) as info:
-        manual_loop.parse_args(["--seed", "-1"])  # was numpy's ValueError, after loading
+        manual_loop.parse_args(["--seed", "-1"])  # not numpy's ValueError, after loading
     assert info.value.code == 2
     assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
         ": error: argument --seed: expected an int >= 0, got '-1'")
@@ -134,7 +134,8 @@ def test_manual_loop_parses_its_arguments_with_example_args(capsys):
 
 @pytest.mark.parametrize("name", ["r1_softmax_regression.py", "manual_loop.py"])
 def test_example_script_stops_on_a_bad_seed_before_loading_mnist(name, tmp_path):
-    # Both failed with a traceback after loading MNIST; now argparse stops them first.
+    # Unchecked, both would fail with a traceback after loading MNIST; argparse stops them
+    # first.
     result = subprocess.run([sys.executable, str(ROOT / "examples" / name), "--quick",
                              "--seed", "-1"], capture_output=True, text=True, timeout=60,
                             cwd=tmp_path, env=ENV)
@@ -178,7 +179,8 @@ def test_example_quick_run_prints_a_test_accuracy(path, tmp_path):
 
 def test_r2_prints_the_training_accuracy_keras_reports(tmp_path):
     """Keras's 98.87% is the last epoch's running mean, the progress bar's last accuracy;
-    the example printed only evaluate's, on the trained network, and compared the two."""
+    an example that printed only evaluate's, on the trained network, would compare it with
+    that, two different measures."""
     out = run_example(ROOT / "examples" / "r2_mlp.py", "--quick", "--epochs", "2", "--out",
                       str(tmp_path))
     bar = re.findall(r"- accuracy: (\d\.\d{4})$", out, flags=re.M)
@@ -246,7 +248,7 @@ def test_a_programs_metadata_gives_back_its_scaling(name):
     {"scale": math.nan, "mean": 0, "std": 1, "shape": [784]},
     {"scale": 1, "mean": 0, "std": 1, "shape": [True, 784]},  # reshape's TypeError
     {"scale": True, "mean": 0, "std": 1, "shape": [784]},
-    {"scale": 10**400, "mean": 0, "std": 1, "shape": [784]},  # was an OverflowError
+    {"scale": 10**400, "mean": 0, "std": 1, "shape": [784]},  # not an OverflowError
 ], ids=["std 0", "an empty dimension", "no shape", "not an object", "a str scale",
         "a shape not a list", "an infinite std", "a NaN scale", "a bool dimension",
         "a bool scale", "an int past the largest float"])
@@ -291,8 +293,8 @@ def test_quick_subset_keeps_the_first_samples_of_each_split():
 
 def test_r5_help_says_its_epochs_are_rounds_of_1000_iterations(capsys, monkeypatch):
     # R5 counts iterations, not epochs: --epochs 3 runs 3,000 steps of 100 images (5 passes
-    # over the data), and --quick 100 steps. Its --help said "default 1, 1 with --quick"
-    # and "2,000 training and 1,000 test images", as if it were fit's epochs.
+    # over the data), and --quick 100 steps. A --help that said "default 1, 1 with --quick"
+    # and "2,000 training and 1,000 test images" would read as if it were fit's epochs.
     spec = importlib.util.spec_from_file_location("r5", ROOT / "examples" / "r5_low_level.py")
     r5 = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(r5)
@@ -485,8 +487,8 @@ def test_example_help_describes_the_example_by_its_docstrings_first_line(capsys)
 
 def test_an_out_folder_that_fails_half_made_or_unwritable_leaves_nothing(tmp_path,
                                                                          refuse_files_in):
-    # mkdir makes runs/, then fails on a name too long for the file system: runs/ was left
-    # behind, as the clean-up stopped at the folder that was never made.
+    # mkdir makes runs/, then fails on a name too long for the file system: a clean-up that
+    # stopped at the folder that was never made would leave runs/ behind.
     with pytest.raises(ValueError, match=r"^cannot create the folder .*: file name too long$"):
         reference.make_output_folder(tmp_path / "runs" / ("x" * 300))
     assert list(tmp_path.iterdir()) == []
