@@ -90,7 +90,7 @@ def test_a_folder_that_cannot_be_written_in_is_named_with_the_target_not_the_tmp
 def test_a_replaced_file_keeps_its_permissions(tmp_path, mode):
     target = tmp_path / "model.npz"
     target.write_text("old")
-    target.chmod(mode)  # a private model did not stay private: the new file was 0644
+    target.chmod(mode)  # else a private model would not stay private: a new file is 0644
     write_atomic(target, lambda tmp: tmp.write_text("new"))
     assert target.read_text() == "new" and target.stat().st_mode & 0o777 == mode
 
@@ -130,7 +130,8 @@ def windows_rules(monkeypatch):
 
 def test_under_windows_rules_a_file_is_written_and_a_read_only_one_replaced(tmp_path,
                                                                             windows_rules):
-    # The flush opened the file to read, which Windows refuses: no model could be saved.
+    # A flush that opened the file to read, which Windows refuses, would let no model be
+    # saved.
     target = tmp_path / "model.npz"
     write_atomic(target, lambda tmp: tmp.write_text("first"))
     target.chmod(0o444)
@@ -146,8 +147,8 @@ def test_under_windows_rules_a_file_is_written_and_a_read_only_one_replaced(tmp_
 ], ids=["locked", "ctrl-c"])
 def test_under_windows_rules_a_failed_replace_leaves_the_target_read_only_and_no_temporary_file(
         tmp_path, windows_rules, monkeypatch, stop):
-    # The temporary file has the read-only target's mode: it stayed behind, and the error
-    # that removing it raised replaced the one that mattered (a file locked by another
+    # The temporary file has the read-only target's mode: it must not stay behind, nor the
+    # error that removing it raises replace the one that matters (a file locked by another
     # program). The target, made writable for the replace, gets its read-only mode back,
     # after Ctrl-C in the tries (1.5 s of waits) too.
     target = tmp_path / "model.npz"
@@ -171,7 +172,7 @@ def test_under_windows_rules_a_failed_replace_leaves_the_target_read_only_and_no
 
 @pytest.mark.parametrize("name", ["folder", ".", ""])
 def test_a_folder_is_refused_before_anything_is_written(tmp_path, monkeypatch, name):
-    # Without the check, the rename failed with a message naming the temporary file.
+    # Without the check, the rename would fail with a message naming the temporary file.
     (tmp_path / "folder").mkdir()
     monkeypatch.chdir(tmp_path)
     written = []
