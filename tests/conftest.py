@@ -4,7 +4,7 @@ Hypothesis runs without its explain phase. After a property test fails and its e
 shrunk, that phase runs the test hundreds of times more (traced line by line before Python
 3.12) only to add "# or any other generated value" comments to the report: seconds per failing
 test. In a student copy every test of a stubbed part fails on its NotImplementedError, and the
-phase made `tinynet homework grade` take minutes instead of seconds. `pytest
+phase would make `tinynet homework grade` take minutes instead of seconds. `pytest
 --hypothesis-explain` turns it back on.
 
 Two profiles, chosen with hypothesis's own option `pytest --hypothesis-profile=NAME`:
@@ -29,8 +29,9 @@ from hypothesis import Phase, settings
 if "PYTEST_XDIST_WORKER" in os.environ:
     # The README's test command runs two workers (pytest-xdist's -n 2), one per core. Each
     # keeps its matrix products, and those of the programs its tests start, to one OpenBLAS
-    # thread: with two threads each, four threads took turns on two cores, and OpenBLAS
-    # threads that wait for each other spin (the run took 2 minutes instead of 1 1/2).
+    # thread: with two threads each, four threads would take turns on two cores, and
+    # OpenBLAS threads that wait for each other spin (the run would take 2 minutes instead
+    # of 1 1/2).
     # Set before NumPy is imported, which is when OpenBLAS reads it.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 

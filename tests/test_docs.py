@@ -130,7 +130,7 @@ def test_the_pages_softmax_functions_compute_what_the_librarys_do(page, name):
 
 
 def test_the_data_page_names_each_functions_parameters_as_the_code_does():
-    """docs/data.md's table once called read_idx's parameter path_or_file, which
+    """A docs/data.md table that called read_idx's parameter path_or_file would show a call
     read_idx(path_or_file=...) refuses: each call shown must use the real names, in order,
     and the real defaults."""
     rows = re.findall(r"^\| `(\w+)\(([^`]*)\)` \|", (ROOT / "docs" / "data.md").read_text(),

@@ -23,10 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_examples_and_documented_calls_type_check(tmp_path):
-    # typed_usage.py holds the documented calls that hints once refused (evaluate's result
-    # unpacked, step(model.parameters()), a Path for ModelCheckpoint, ...) and the calls a
-    # type checker must refuse (model.train()). Only what user code meets is checked, not
-    # tinynet's own modules (--follow-imports=silent).
+    # typed_usage.py holds the documented calls that a wrong hint would refuse (evaluate's
+    # result unpacked, step(model.parameters()), a Path for ModelCheckpoint, ...) and the
+    # calls a type checker must refuse (model.train()). Only what user code meets is checked,
+    # not tinynet's own modules (--follow-imports=silent).
     run = subprocess.run([sys.executable, "-m", "mypy", "--follow-imports=silent",
                           "--warn-unused-ignores", "--cache-dir", str(tmp_path), "examples",
                           "tests/typed_usage.py"], cwd=ROOT, capture_output=True, text=True,
@@ -36,10 +36,10 @@ def test_the_examples_and_documented_calls_type_check(tmp_path):
 
 def test_the_constructors_refusal_hook_returns_its_own_class_to_type_checkers():
     # RefusesOtherLibraries.__new__ refuses Keras's and PyTorch's arguments for Layer,
-    # Sequential and Optimizer. Typed to return its own class, it made Dense(...) a bare
-    # Layer to pyright (the typing spec's rule for __new__), which then checked neither the
-    # constructor's arguments nor the attributes; mypy does not apply that rule, so the test
-    # above cannot see it.
+    # Sequential and Optimizer. Typed to return its own class, it would make Dense(...) a
+    # bare Layer to pyright (the typing spec's rule for __new__), which would then check
+    # neither the constructor's arguments nor the attributes; mypy does not apply that rule,
+    # so the test above cannot see it.
     assert RefusesOtherLibraries.__new__.__annotations__["return"] == "Self"
 
 
@@ -56,7 +56,7 @@ def public_classes() -> list[type]:
                                  if sys.version_info >= (3, 11) or "__init__" in vars(c)],
                          ids=lambda c: c.__name__)
 def test_help_and_jupyter_show_each_constructors_own_arguments(cls):
-    # A __new__ of Sequential's own made help(Sequential) and Jupyter's tooltip show
+    # A __new__ of Sequential's own would make help(Sequential) and Jupyter's tooltip show
     # Sequential(*args, **kwargs) instead of its layers and seed.
     shown = inspect.signature(cls).parameters
     assert list(shown) == list(inspect.signature(cls.__init__).parameters)[1:]
@@ -111,7 +111,7 @@ def test_every_public_function_has_a_docstring_and_type_hints():
 @pytest.mark.parametrize("module", ["callbacks", "gradcheck", "init", "losses", "metrics",
                                     "optim", "plot"])
 def test_each_modules_all_lists_its_public_functions_and_classes(module):
-    # help(tinynet.optim) lists what __all__ names; without it, its DATA section showed
+    # help(tinynet.optim) lists what __all__ names; without it, its DATA section would show
     # typing's ClassVar with a page of typing's own docs, and every imported helper.
     module = importlib.import_module(f"tinynet.{module}")
     defined = {qualname.rsplit(".", 1)[1] for qualname, _, owner in public_functions()

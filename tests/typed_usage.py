@@ -1,7 +1,7 @@
 """User code that must type-check against tinynet's hints, which the package ships (py.typed).
 
 tests/test_typing.py runs mypy on this file and on examples/; nothing runs it. Each function is
-what the README or docs/ show, or code that a wrong hint once made a type error. A line with
+what the README or docs/ show, or code that a wrong hint would make a type error. A line with
 ``# type: ignore[...]`` is code a type checker must refuse, as tinynet refuses it at run time:
 mypy runs with --warn-unused-ignores, so an ignore that is not needed fails the check.
 """
