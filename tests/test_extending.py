@@ -148,9 +148,9 @@ def test_a_metric_function_not_given_is_left_out_with_a_warning_that_says_how(tm
 
 
 def test_a_metric_given_under_the_files_name_is_logged_under_it(tmp_path):
-    # The key is the name: the function given for it (another def, a partial) was logged
-    # under its own __name__, so a resumed History split into "top2", NaN from then on, and
-    # a second key, and a callback monitoring "val_top2" found nothing.
+    # The key is the name: logged under its own __name__, the function given for it (another
+    # def, a partial) would split a resumed History into "top2", NaN from then on, and a
+    # second key, and a callback monitoring "val_top2" would find nothing.
     def top_two(y_pred, y_true):
         return top2(y_pred, y_true)
 
@@ -441,8 +441,8 @@ def test_a_layer_whose_init_forgot_super_init_is_refused_saying_so():
 
 
 def test_a_loss_or_optimiser_whose_init_forgot_super_init_is_refused_at_compile():
-    # Accepted, each failed inside fit with an AttributeError about an attribute the user
-    # never wrote ('reduction', '_state').
+    # Accepted, each would fail inside fit with an AttributeError about an attribute the
+    # user never wrote ('reduction', '_state').
     class Forgetful(Loss):
         def __init__(self, delta=1.0):
             self.delta = delta
@@ -488,8 +488,8 @@ class PerSample(Loss):
 
 
 def test_a_loss_that_returns_one_value_per_sample_is_refused_naming_it():
-    # evaluate returned the array; fit failed with "only 0-dimensional arrays can be
-    # converted to Python scalars", in its check for divergence.
+    # Unrefused, evaluate would return the array; fit would fail with "only 0-dimensional
+    # arrays can be converted to Python scalars", in its check for divergence.
     x, _ = data(n=8)
     y = np.ones((8, 3), dtype=np.float32)
     model = Sequential([Dense(4, 3)], seed=0)
@@ -524,7 +524,7 @@ class NLL(Loss):
 
 
 def test_a_loss_of_ones_own_that_takes_labels_says_so_and_trains_on_them():
-    # fit refused labels for every loss but cross-entropy, blaming the data.
+    # A fit that refused labels for every loss but cross-entropy would blame the data.
     x, y = data()
     model = Sequential([Dense(4, 3)], seed=0)
     model.compile(NLL(), SGD(0.5), metrics=None)

@@ -82,8 +82,9 @@ def test_the_part_table_of_the_docs_names_the_files_of_each_parts_regions() -> N
 
 
 def test_the_part_table_of_the_docs_links_the_page_each_stub_names() -> None:
-    # The conv rows showed `docs/conv.md` as code, and ReLU's linked the page's top where
-    # its stub named no section either: a student was sent to read a whole page.
+    # A table whose conv rows showed `docs/conv.md` as code, or whose ReLU row linked the
+    # page's top where its stub named no section either, would send a student to read a
+    # whole page.
     links = dict(re.findall(r"^\| *\d+ *\| *`([a-z0-9-]+)` *\|.*\| *\[[^]]+\]\(([^)]+)\) *\|$",
                             HOMEWORK_PAGE, re.M))
     assert links == {pid: part.page.removeprefix("docs/") for pid, part in PARTS.items()}
@@ -102,7 +103,7 @@ def test_list_finds_every_marked_test_that_a_whole_collection_finds() -> None:
 
 def test_every_graded_test_has_an_id_a_student_can_read() -> None:
     # A grade names the failing test: "[<lambda>2]" or "[Adam-eps-value6]" (pytest's ids for
-    # a function and a NumPy scalar) said nothing, and needed quoting in a shell.
+    # a function and a NumPy scalar) say nothing, and need quoting in a shell.
     names = {name for names in collect_tests(ROOT).values() for name in names}
     unreadable = sorted(n for n in names if re.search(r"<lambda>|\bvalue\d+\b", n))
     assert unreadable == []
@@ -110,7 +111,8 @@ def test_every_graded_test_has_an_id_a_student_can_read() -> None:
 
 def test_a_test_file_that_cannot_be_imported_fails_every_part_it_marks() -> None:
     # The grader reads such a file's text for part("<id>"); marks built from a table of ids
-    # (test_layers.py's, once) left those parts graded on their other tests alone.
+    # (as a test file may build them) would leave those parts graded on their other tests
+    # alone.
     by_file: dict[str, set[str]] = {}
     for pid, names in collect_tests(ROOT).items():
         for name in names:
@@ -253,9 +255,9 @@ def test_the_reference_passes_every_part_and_no_part_runs_a_later_parts_code(
 
 def test_the_reference_holds_no_stub() -> None:
     # A test that raised a stub's NotImplementedError("relu: ...; see ...") as a statement,
-    # to test what a copy does with it, made the reference a copy that lost its record to
-    # `tinynet homework grade`, which then refused to grade it; such a test builds the
-    # message at run time (homework.stub_message), which the scan does not read.
+    # to test what a copy does with it, would make the reference a copy that lost its record
+    # to `tinynet homework grade`, which would then refuse to grade it; such a test builds
+    # the message at run time (homework.stub_message), which the scan does not read.
     assert scan_project(ROOT).stubs == {}
 
 
