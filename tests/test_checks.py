@@ -101,7 +101,8 @@ def test_a_path_ending_in_a_separator_is_a_folder_even_before_it_exists(tmp_path
 
 
 def test_an_empty_path_names_no_file():
-    # Path("") is ".", the current folder: write_idx("") raised IsADirectoryError for it.
+    # Path("") is ".", the current folder: unrefused, write_idx("") would raise
+    # IsADirectoryError for it.
     with pytest.raises(ValueError, match=r"^path must name a file, got ''$"):
         not_a_folder("path", "", "model.npz")
 

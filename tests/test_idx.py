@@ -227,7 +227,8 @@ def test_writer_compresses_at_the_level_asked_for(tmp_path, via_path):
 
 @pytest.mark.parametrize("compress", ["no", "yes", 0, 1])
 def test_writer_refuses_a_compress_that_is_not_a_bool_before_writing(tmp_path, compress):
-    # bool("no") is True: the file was gzipped against what the caller wrote.
+    # bool("no") is True: taken as a bool, it would gzip the file against what the caller
+    # wrote.
     with pytest.raises(TypeError, match=f"^write_idx: compress must be True, False or None, "
                                         f"got {compress!r}$"):
         write_idx(tmp_path / "a.idx", np.zeros(3, np.uint8), compress=compress)

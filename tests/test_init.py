@@ -103,7 +103,8 @@ def test_unknown_initialiser_is_refused(bad):
 
 
 def test_initialisers_made_from_arguments_show_them_in_their_repr():
-    # repr() reads __qualname__: without it, each read <function normal.<locals>.init ...>.
+    # repr() reads __qualname__: without it, each would read
+    # <function normal.<locals>.init ...>.
     assert repr(init.normal(0.5)).startswith("<function normal(std=0.5, mean=0.0) at ")
     assert repr(init.constant(2)).startswith("<function constant(2.0) at ")
 
@@ -116,7 +117,8 @@ def test_a_std_that_is_not_a_finite_number_at_least_0_is_refused(std):
 
 @pytest.mark.parametrize("value", [np.nan, np.inf, "1", None, True, [1.0, 2.0]])
 def test_a_mean_or_constant_that_is_not_a_finite_number_is_refused(value):
-    # None and NaN filled the weights with NaN, "0" failed at the first draw.
+    # Unchecked, None and NaN would fill the weights with NaN, "0" would fail at the first
+    # draw.
     with pytest.raises(ValueError, match=r"^normal: mean must be a finite number, got "):
         init.normal(1.0, mean=value)
     with pytest.raises(ValueError, match=r"^constant: value must be a finite number, got "):
@@ -168,7 +170,8 @@ def test_an_initialiser_that_does_not_take_shape_rng_dtype_is_refused_by_name(fn
 
 
 def test_a_callable_initialiser_that_ignores_dtype_gets_the_layers_dtype():
-    # rng.normal draws float64: kept as is, it made a float32 layer compute in float64.
+    # rng.normal draws float64: kept as is, it would make a float32 layer compute in
+    # float64.
     layer = Dense(3, 2, W_init=lambda shape, rng, dtype: rng.normal(0, 0.1, shape))
     assert layer.params["W"].dtype == np.float32
     assert layer.forward(np.ones((1, 3), np.float32)).dtype == np.float32
@@ -189,7 +192,8 @@ RANDOM = ["glorot_uniform", "glorot_normal", "he_uniform", "he_normal"]
 @pytest.mark.parametrize("shape", [(0, 3), (3, 0), None, 3, (3.0, 2), (-1, 2), (True, 2)])
 @pytest.mark.parametrize("name", RANDOM)
 def test_a_shape_without_fans_is_refused_by_name(name, shape):
-    # (0, 3) divided by a fan of 0 (ZeroDivisionError), None and 3 failed on len().
+    # Unchecked, (0, 3) would divide by a fan of 0 (ZeroDivisionError), None and 3 would
+    # fail on len().
     with pytest.raises(ValueError, match=rf"^{name}: shape must be a tuple of ints >= 1, got "):
         getattr(init, name)(shape, np.random.default_rng(0))
 

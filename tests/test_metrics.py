@@ -40,7 +40,8 @@ def test_uint8_labels_do_not_wrap_past_255():
 
 @pytest.mark.parametrize("dtype", [float, str, int])
 def test_confusion_matrix_of_nothing_is_zeros(dtype):
-    # No labels, of whatever dtype: strings failed in the range check, with NumPy's error.
+    # No labels, of whatever dtype: strings must not fail in the range check, with NumPy's
+    # error.
     empty = np.array([], dtype)
     np.testing.assert_array_equal(confusion_matrix(empty, empty, 3), np.zeros((3, 3)))
 
@@ -156,8 +157,9 @@ SCORES = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1]])
 
 
 @pytest.mark.parametrize("y_true, match", [
-    # Each of these was counted, silently: 0.5 as class 0, 3 and -1 as wrong answers, a
-    # 4-wide one-hot row by its argmax, and the strings "0", "1" parsed as numbers.
+    # Unchecked, each of these would be counted, silently: 0.5 as class 0, 3 and -1 as wrong
+    # answers, a 4-wide one-hot row by its argmax, and the strings "0", "1" parsed as
+    # numbers.
     (np.array([0.5, 1.0]), r"y_true labels must be whole numbers in \[0, 3\) for K = 3 output "
                            r"columns, got 0.5 at index 0"),
     (np.array([0, 3]), r"y_true labels must be whole numbers in \[0, 3\) .*got 3 at index 1"),
@@ -199,7 +201,8 @@ def test_accuracy_of_one_output_compares_it_with_one_half():
 
 
 @pytest.mark.parametrize("y_pred, y_true, match", [
-    # A regression's targets were counted as labels: 3.7 as class 3, never right.
+    # Unchecked, a regression's targets would be counted as labels: 3.7 as class 3, never
+    # right.
     (np.array([[0.7], [0.2]]), np.array([3.7, 0.0]),
      r"y_true labels must be whole numbers in \[0, 2\) for K = 1 output column, got 3.7 at "
      r"index 0; for regression targets, compile with metrics=None \(or other metrics\): "

@@ -179,7 +179,7 @@ def test_path_must_be_a_folder(tmp_path):
 
 @pytest.mark.parametrize("verify", ["no", 0, 1, None])
 def test_verify_must_be_a_bool(tmp_path, verify):
-    # A truthy string such as "no" used to turn verification on.
+    # Taken as a bool, a truthy string such as "no" would turn verification on.
     _write_fake_mnist(tmp_path)
     with pytest.raises(TypeError, match=f"verify must be True or False, got {verify!r}"):
         load_mnist(tmp_path, verify=verify)
@@ -187,7 +187,7 @@ def test_verify_must_be_a_bool(tmp_path, verify):
 
 @pytest.mark.parametrize("path", [3, b"/tmp", ["/tmp"]])
 def test_path_must_be_a_str_or_a_path(path):
-    # pathlib's own TypeError named neither load_mnist nor the argument.
+    # pathlib's own TypeError would name neither load_mnist nor the argument.
     with pytest.raises(TypeError, match=r"^load_mnist: path must be a folder \(a str or a "
                                         r"pathlib.Path\) or None, got "):
         load_mnist(path)

@@ -343,9 +343,10 @@ def test_best_only_needs_the_monitored_value(tmp_path):
 
 
 def test_save_best_only_counts_an_epoch_as_the_best_only_once_its_model_is_saved(tmp_path):
-    # The best was taken before the save: a save refused (a folder the template names that
-    # does not exist, a key the logs lack) left as the best an epoch no file holds, which
-    # the epochs after it, in the next fit with the same callback, had to beat to be saved.
+    # Were the best taken before the save, a save refused (a folder the template names that
+    # does not exist, a key the logs lack) would leave as the best an epoch no file holds,
+    # which the epochs after it, in the next fit with the same callback, would have to beat
+    # to be saved.
     cb = ModelCheckpoint(str(tmp_path / "e{epoch}" / "model.npz"), save_best_only=True)
     with pytest.raises(FileNotFoundError, match=r"no folder .*e1"):
         drive(cb, [0.5], "val_loss")
