@@ -1460,7 +1460,7 @@ def test_an_optimiser_that_trained_another_model_is_refused(tmp_path):
     second = mlp(1)
     with pytest.raises(ValueError, match=r"^optimizer: Adam\(.*\) has stepped parameters "
                                          r"that are not this model's \(8 steps\): it trained "
-                                         r"another model, or .* Give the model an optimiser of "
+                                         r"another model, .* Give the model an optimiser of "
                                          r"its own: Adam\(\.\.\.\)$"):
         second.compile(CrossEntropy(), opt)
     assert second.optimizer is None
