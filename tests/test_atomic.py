@@ -2,11 +2,12 @@
 
 import errno
 import os
+import signal
 from pathlib import Path
 
 import pytest
 
-from tinynet.atomic import cannot_create_files, write_atomic
+from tinynet.atomic import cannot_create_files, signals_held, write_atomic
 
 
 def test_write_atomic_keeps_the_old_file_when_writing_fails(tmp_path):
@@ -341,3 +342,26 @@ def test_a_replace_refused_for_a_moment_is_tried_again_on_windows_only(tmp_path,
             write_atomic(target, lambda tmp: tmp.write_text("new"))
         assert target.read_text() == "old" and refusals == [1]
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+
+
+def test_signals_held_delivers_the_first_signal_when_the_block_ends():
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with signals_held():
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C, held
+            signal.raise_signal(signal.SIGINT)
+            done.append("after")  # a signal not held would have stopped here
+    assert done == ["after"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="Windows has no SIGHUP")
+def test_signals_held_leaves_an_ignored_signal_ignored():
+    # nohup's SIGHUP: held and delivered after, it would end the process.
+    before = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with signals_held():
+            signal.raise_signal(signal.SIGHUP)
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, before)

@@ -689,6 +689,32 @@ def test_data_problems_are_reported_as_the_data_options(tmp_path, capsys):
     assert "verify=False" not in err  # an argument of load_mnist, not an option of tinynet
 
 
+def test_train_outputs_are_replaced_all_or_none_even_by_ctrl_c_between_renames(
+        tmp_path, monkeypatch):
+    # A Ctrl-C between two renames (each followed by a flush to disk, which takes a moment on
+    # a slow disk) would leave a new model beside the last run's history and curves.
+    from tinynet import atomic, cli
+
+    names = ["model.npz", "history.json", "curves.png"]
+    for name in names:
+        (tmp_path / name).write_text("old")
+    renamed = []
+    replace = atomic._replace
+
+    def replace_then_ctrl_c(tmp, real):
+        replace(tmp, real)
+        renamed.append(real.name)
+        if len(renamed) == 1:
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(atomic, "_replace", replace_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        cli._write_together([(tmp_path / name, lambda tmp: tmp.write_text("new"))
+                             for name in names])
+    assert renamed == names
+    assert {name: (tmp_path / name).read_text() for name in names} == dict.fromkeys(names, "new")
+
+
 def stop_at_fit(monkeypatch) -> dict:
     """Make ``Sequential.fit`` stop as Ctrl-C would, recording what ``train`` asked of it
     (the epochs, batch size, samples and optimiser): for what is decided before training."""

@@ -223,6 +223,34 @@ def raise_on_stop_signals() -> dict[int, Any]:
 
 
 @contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT), SIGTERM and SIGHUP within the block: the first that arrives is
+    delivered when the block ends, to the handler it would have had. For a few renames that
+    must all happen or none, a signal between two of them would leave a mix of old files
+    and new.
+
+    Only in the main thread, where Python runs handlers; a signal that is ignored (``nohup``'s
+    SIGHUP) stays ignored, and one left at its default still ends the process, after the
+    block.
+    """
+    held: list[int] = []
+    replaced = {}
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)  # Windows has no SIGHUP
+            handler = None if number is None else signal.getsignal(number)
+            if handler is not None and handler is not signal.SIG_IGN:
+                replaced[number] = signal.signal(number, lambda signum, _: held.append(signum))
+    try:
+        yield
+    finally:
+        for number, handler in replaced.items():
+            signal.signal(number, handler)
+        if held:
+            signal.raise_signal(held[0])
+
+
+@contextlib.contextmanager
 def stop_signals_raise() -> Iterator[None]:
     """:func:`raise_on_stop_signals` within the block; the handlers are put back after it."""
     taken = raise_on_stop_signals()

@@ -9,6 +9,7 @@ and exit status 1, never a traceback; they are found before any long work starts
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -21,7 +22,13 @@ import numpy as np
 
 import tinynet
 from tinynet import homework, reference
-from tinynet.atomic import cannot_create_files, stop_signals_raise, target_folder, write_atomic
+from tinynet.atomic import (
+    cannot_create_files,
+    signals_held,
+    stop_signals_raise,
+    target_folder,
+    write_atomic,
+)
 
 #: What ``evaluate --out`` and ``show --out`` can write (formats matplotlib always has).
 IMAGE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
@@ -275,18 +282,26 @@ def _write_together(files: Sequence[tuple[Path, Callable[[Path], object]]]) -> N
     """Write each ``(target, write)`` as :func:`write_atomic` does, all of them or none:
     every temporary file is written before the first is renamed over its target, so a
     ``write`` that fails (or Ctrl-C) leaves every target as it was, never a new model beside
-    the last run's curves. They are renamed in order, so the first should be the one whose
-    rename is likeliest to fail: on Windows, a file another program has open (a notebook's
-    ``np.load`` of the model) cannot be replaced, and its refusal then changes nothing."""
-    if not files:
-        return
-    *first, (target, write) = files
+    the last run's curves. From the first rename to the last, Ctrl-C and the stop signals
+    are held (:func:`signals_held`). They are renamed in order, so the first should be the
+    one whose rename is likeliest to fail: on Windows, a file another program has open (a
+    notebook's ``np.load`` of the model) cannot be replaced, and its refusal then changes
+    nothing."""
+    with contextlib.ExitStack() as renaming:
 
-    def write_all(tmp: Path) -> None:
-        write(tmp)
-        _write_together(first)  # the files before this one: written, then renamed
+        def write_then_rename(files: Sequence[tuple[Path, Callable[[Path], object]]]) -> None:
+            if not files:
+                renaming.enter_context(signals_held())  # every file written: renames follow
+                return
+            *first, (target, write) = files
 
-    write_atomic(target, write_all)
+            def write_all(tmp: Path) -> None:
+                write(tmp)
+                write_then_rename(first)  # the files before this one: written, then renamed
+
+            write_atomic(target, write_all)
+
+        write_then_rename(files)
 
 
 def _probabilities(model: tinynet.Sequential, x: np.ndarray) -> np.ndarray:
