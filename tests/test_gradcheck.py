@@ -134,6 +134,12 @@ def test_relative_error_has_a_floor_and_reports_the_worst_index():
     assert error == pytest.approx(0.5 / (np.linalg.norm(a) + np.linalg.norm(n)))
     with pytest.raises(ValueError, match="shape"):
         relative_error(np.zeros(2), np.zeros(3))
+    # Below the floor, the floor divides: max(floor, norms), not floor + norms (which gives
+    # 1e-9 / 1.1e-8 = 0.0909), and the floor given, not the default (1e-8: 1.0).
+    assert relative_error(np.array([1e-9]), np.array([0.0]))[0] == pytest.approx(0.1,
+                                                                                rel=1e-12)
+    assert relative_error(np.array([1.0]), np.array([0.0]), floor=10.0)[0] == pytest.approx(
+        0.1, rel=1e-12)
 
 
 def test_relative_error_of_empty_gradients_and_of_shapes_that_only_broadcast():

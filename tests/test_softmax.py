@@ -38,6 +38,18 @@ def test_the_values_of_the_docs_example():
 
 
 @pytest.mark.part("softmax-forward")
+def test_softmax_is_over_the_last_axis_of_any_shape():
+    # (..., K): a sequence of scores per sample, (N, T, K), or one row alone, (K,). Over
+    # axis 1, as a 2-D array's last axis, a (2, 3, 4) batch would get "rows" that sum to
+    # 0.001 or 3.9, and one row an AxisError.
+    z = np.random.default_rng(0).standard_normal((2, 3, 4))
+    np.testing.assert_allclose(softmax(z), softmax(z.reshape(6, 4)).reshape(2, 3, 4),
+                               rtol=1e-14)
+    np.testing.assert_allclose(softmax(np.array([1.0, 2.0, 3.0])),
+                               [0.09003057, 0.24472847, 0.66524096], rtol=1e-7)
+
+
+@pytest.mark.part("softmax-forward")
 @SETTINGS
 @given(floats64(matrix_shapes(min_cols=2), -50, 50))
 def test_probability_ratios_are_exponentials_of_logit_differences(z):
@@ -92,6 +104,16 @@ def test_log_softmax_is_log_of_softmax(z):
 
 
 @pytest.mark.part("cross-entropy")
+def test_log_softmax_is_over_the_last_axis_of_any_shape():
+    # As softmax: over axis 1, a (2, 3, 4) batch's log-sum-exp would not be 0 per row.
+    z = np.random.default_rng(1).standard_normal((2, 3, 4))
+    np.testing.assert_allclose(log_softmax(z), log_softmax(z.reshape(6, 4)).reshape(2, 3, 4),
+                               rtol=1e-14)
+    row = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(log_softmax(row), row - np.log(np.exp(row).sum()), rtol=1e-14)
+
+
+@pytest.mark.part("cross-entropy")
 @SETTINGS
 @given(st.data())
 def test_log_softmax_shift_invariance_per_row(data):
@@ -124,6 +146,20 @@ def test_backward_is_the_jacobian_vector_product(data):
     for i in range(len(z)):  # the (K, K) Jacobian the layer never builds
         jacobian = np.diag(s[i]) - np.outer(s[i], s[i])
         np.testing.assert_allclose(dx[i], jacobian.T @ dy[i], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.part("softmax-backward")
+def test_backward_is_over_the_last_axis_of_any_shape():
+    # Softmax takes (N, ..., K); summed over axis 1, a (2, 3, 4) batch's dx would be off by
+    # 0.25.
+    rng = np.random.default_rng(2)
+    z, dy = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 3, 4))
+    rows = Softmax()
+    rows.forward(z.reshape(6, 4))
+    layer = Softmax()
+    layer.forward(z)
+    np.testing.assert_allclose(layer.backward(dy), rows.backward(dy.reshape(6, 4)).reshape(
+        2, 3, 4), rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.part("softmax-backward")
