@@ -68,8 +68,7 @@ def main() -> None:
                           path=args.out / "cnn_confusion.png")
     plot_misclassified(x_test, y_test, probabilities, path=args.out / "cnn_mistakes.png")
     # Record the input scaling (pixels / 255, (28, 28, 1)) as `tinynet train --model cnn`
-    # does, so that `tinynet evaluate` and `tinynet predict` prepare images as above (as
-    # x * (1/255) in float32, which differs from the division above in the last bit at most).
+    # does, so that `tinynet evaluate` and `tinynet predict` prepare images as above.
     model.metadata = PROGRAMS["cnn"].metadata()
     model.save(args.out / "cnn_best.npz")
 

@@ -32,7 +32,8 @@ from tinynet.optim import OPTIMIZERS, Optimizer
 @dataclass(frozen=True)
 class Scaling:
     """How raw uint8 images (N, 28, 28) become a model's input: ``((x * scale) - mean) / std``
-    as float32, reshaped to (N, *shape). Kept in a saved model's metadata so that
+    as float32 (``x / (1 / scale)``, bit for bit as the examples' ``x / 255``), reshaped to
+    (N, *shape). Kept in a saved model's metadata so that
     ``tinynet evaluate`` and ``tinynet predict`` prepare images exactly as training did."""
 
     scale: float = 1 / 255
@@ -42,7 +43,9 @@ class Scaling:
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         """uint8 images (N, 28, 28) -> float32 model input (N, *shape)."""
-        x = np.asarray(images, dtype=np.float32) * np.float32(self.scale)
+        # Divided, as the examples write it (x / 255): times float32(1/255), 13% of the
+        # pixels round otherwise in their last bit, and the same seed trains to other numbers.
+        x = np.asarray(images, dtype=np.float32) / np.float32(1 / self.scale)
         if self.mean or self.std != 1:
             x = (x - np.float32(self.mean)) / np.float32(self.std)
         return x.reshape(len(x), *self.shape)
@@ -56,13 +59,13 @@ class Scaling:
     def from_json(cls, data: Any) -> Scaling:
         """The Scaling that :meth:`to_json` wrote. Raises ValueError, saying what was
         expected and what was found, for anything else (a model file is user input)."""
-        expected = ("an object with finite numbers scale, mean, std (not 0) and a list of "
-                    "ints >= 1 shape")
+        expected = ("an object with finite numbers scale (not 0), mean, std (not 0) and a "
+                    "list of ints >= 1 shape")
         keys = ("scale", "mean", "std", "shape")
         valid = (isinstance(data, dict) and all(k in data for k in keys)
                  # JSON's true is not a number, nor are NaN and 10**400
                  and all(is_number(data[k], finite=True) for k in keys[:3])
-                 and data["std"] != 0  # it divides
+                 and data["std"] != 0 and data["scale"] != 0  # they divide
                  and isinstance(data["shape"], list)
                  and all(is_int_at_least(d, 1) for d in data["shape"]))
         if not valid:
