@@ -604,6 +604,18 @@ def test_an_image_that_cannot_be_written_is_refused_before_any_work(args, small_
     assert err.count("error") == 1
 
 
+def test_show_says_to_give_out_when_the_working_folder_refuses_its_default_image(
+        tmp_path, monkeypatch, capsys, refuse_files_in):
+    # No --out was given: an error that began "--out:" would point at an option not used.
+    monkeypatch.chdir(tmp_path)
+    refuse_files_in(tmp_path)
+    monkeypatch.setattr("tinynet.cli._load_data", lambda folder: pytest.fail("data loaded"))
+    assert main(["show"]) == 1
+    assert capsys.readouterr().err == (
+        "tinynet show: error: cannot write digits.png in the folder '.' (permission denied); "
+        "say where to write it with --out\n")
+
+
 def test_evaluate_refuses_a_folder_at_its_default_image_before_any_work(small_model,
                                                                      monkeypatch, capsys):
     # The default image, beside the model, is not checked by --out's checks: a folder

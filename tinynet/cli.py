@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", type=reference.int_in_range(0), default=0,
                    help="index of the first digit (0)")
     p.add_argument("--train", action="store_true", help="the training set (default: test)")
-    p.add_argument("--out", type=reference.path_arg, default=Path("digits.png"),
+    p.add_argument("--out", type=reference.path_arg,
                    help="the grid: " + image_help.format("digits.png") + " (digits.png)")
     p.add_argument("--data", type=reference.path_arg, help=data_help)
     p.set_defaults(run=cmd_show)
@@ -471,7 +471,11 @@ def cmd_show(args: argparse.Namespace) -> int:
     """``tinynet show``."""
     from tinynet.plot import plot_digits
 
-    out = _image_out(args.out, "digits.png")
+    if args.out is None:  # digits.png here: a folder that refuses it is not --out's
+        out = Path("digits.png")
+        _check_writable(out, hint="; say where to write it with --out")
+    else:
+        out = _image_out(args.out, "digits.png")
     model, scaling = _load_classifier(args.model) if args.model is not None else (None, None)
     (x_train, y_train), (x_test, y_test) = _load_data(args.data)
     images, labels = (x_train, y_train) if args.train else (x_test, y_test)
