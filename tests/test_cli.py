@@ -268,9 +268,13 @@ def invalid_models(tmp_path_factory):
 
     diverged = ten()
     diverged.layers[0].params["W"][3, :5] = [np.nan, np.inf, -np.inf, np.nan, np.nan]
+    one = ten()
+    one.layers[0].params["b"][2] = np.nan
     return folder, [
         (_save(diverged, folder / "nan.npz"), "the model's weights hold 5 NaN or infinite "
                                               "values (saved after its training diverged?)"),
+        (_save(one, folder / "nan1.npz"), "the model's weights hold 1 NaN or infinite value "
+                                          "(saved"),
         (_save(Sequential([Dense(784, 5), Softmax()], seed=0), folder / "w5.npz"),
          "the model outputs shape (5,) per image, expected (10,)"),
         (_save(Sequential([], seed=0), folder / "empty.npz"), "the model has no layers"),

@@ -218,8 +218,9 @@ def _load_classifier(path: Path) -> tuple[tinynet.Sequential, reference.Scaling]
     # NaN: its "digit" would be 0 and its accuracy chance.
     bad = sum(int(np.count_nonzero(~np.isfinite(p))) for p, _ in model.parameters())
     if bad:
-        raise CommandError(f"{path}: the model's weights hold {bad} NaN or infinite values "
-                           "(saved after its training diverged?), so it cannot predict")
+        raise CommandError(f"{path}: the model's weights hold {bad} NaN or infinite "
+                           f"value{'s' * (bad != 1)} (saved after its training diverged?), so "
+                           "it cannot predict")
     # One blank image through the network: each layer's own check names what does not fit.
     try:
         out = model.predict(scaling(np.zeros((1, 28, 28), np.uint8)))

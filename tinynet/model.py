@@ -758,7 +758,7 @@ class Sequential(RefusesOtherLibraries):
                     raise FloatingPointError(
                         f"the loss became {value} at epoch {epoch + 1}, batch {batch + 1}/"
                         f"{steps}: training diverged. Try a lower learning rate "
-                        f"(now {self.optimizer.lr}), or check the inputs for NaN or inf."
+                        f"(now {self.optimizer.lr:g}), or check the inputs for NaN or inf."
                     )
                 self.steps_trained += 1
                 seen += len(idx)
