@@ -1343,3 +1343,13 @@ def test_the_scheduler_sets_the_rate_of_an_optimiser_whose_ranges_leave_lr_out()
     with pytest.raises(ValueError, match=r"^LearningRateScheduler: the schedule's lr for "
                                          r"epoch 0 must be a number in \[0.0, inf\), got -1.0$"):
         m.fit(x, y, epochs=1, verbose=0, callbacks=[LearningRateScheduler(lambda e: -1.0)])
+
+
+def test_callbacks_take_their_options_after_monitor_by_name():
+    # Keras's orders differ: EarlyStopping("val_loss", 0, 3) is min_delta 0 and patience 3
+    # there, and would be patience 0 here, silently; ModelCheckpoint's third is verbose.
+    with pytest.raises(TypeError, match=r"takes from 1 to 2 positional arguments but 4"):
+        EarlyStopping("val_loss", 0, 3)
+    with pytest.raises(TypeError, match=r"takes from 2 to 3 positional arguments but 5"):
+        ModelCheckpoint("e{epoch}.npz", "val_loss", 0, True)
+    assert EarlyStopping("val_loss", patience=3).patience == 3

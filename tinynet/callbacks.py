@@ -448,9 +448,13 @@ class EarlyStopping(Callback):
     Raises ValueError when training begins for a ``val_`` monitor of what fit logs
     (``val_loss``, the default) in a fit given no validation data; KeyError at an epoch's end
     for a monitor the logs do not hold.
+
+    The arguments after ``monitor`` are given by name: Keras's order is (monitor, min_delta,
+    patience), and ``EarlyStopping("val_loss", 0, 3)``, patience 3 in Keras, would be
+    patience 0 here.
     """
 
-    def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
+    def __init__(self, monitor: str = "val_loss", *, patience: int = 0, min_delta: float = 0.0,
                  mode: str = "auto", restore_best_weights: bool = False,
                  verbose: int = 0, baseline: float | None = None) -> None:
         super().__init__()
@@ -588,10 +592,10 @@ class ModelCheckpoint(Callback):
     ``filepath`` that names a ``val_`` value of what fit logs (``{val_loss}``), or, with
     ``save_best_only``, such a ``monitor``, or for a model that ``model.save`` would refuse;
     FileNotFoundError or PermissionError for a folder that is missing or cannot be written
-    in.
+    in. The arguments after ``monitor`` are given by name: Keras's third is ``verbose``.
     """
 
-    def __init__(self, filepath: str | os.PathLike[str], monitor: str = "val_loss",
+    def __init__(self, filepath: str | os.PathLike[str], monitor: str = "val_loss", *,
                  save_best_only: bool = False, mode: str = "auto", verbose: int = 0) -> None:
         super().__init__()
         expected = "a file name or template such as 'ckpt/epoch{epoch:02d}.npz'"
