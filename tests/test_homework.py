@@ -1084,10 +1084,31 @@ def test_a_project_inside_another_repository_is_walked_not_read_through_its_git(
     source = write_project(tmp_path / "source")
     (source / "minilib/data").mkdir()
     (source / "minilib/data/table.csv").write_text("1,2\n")
-    assert "minilib/data/table.csv" in homework.project_files(source)
+    # The project's own .gitignore still counts: generated/ and *.log.
+    (source / "generated").mkdir()
+    (source / "generated/table.csv").write_text("1,2\n")
+    (source / "train.log").write_text("epoch 1\n")
+    files = homework.project_files(source)
+    assert "minilib/data/table.csv" in files
+    assert "generated/table.csv" not in files and "train.log" not in files
     export(tmp_path / "dest", source=source, registry=PARTS_OF_FIXTURE)
     assert (tmp_path / "dest/minilib/data/table.csv").is_file()
-    assert not (tmp_path / "dest/build").exists()  # walked: left out as ever
+    assert not (tmp_path / "dest/build").exists()  # left out, as from any folder
+
+
+def test_without_git_the_project_is_walked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                           ) -> None:
+    # No git to read .gitignore: every file but those left out anyway (EXCLUDED_DIRS,
+    # virtual environments), so generated/ is copied.
+    source = write_project(tmp_path / "source")
+    (source / "generated").mkdir()
+    (source / "generated/table.csv").write_text("1,2\n")
+    with_git = homework.project_files(source)
+    monkeypatch.setenv("PATH", "")
+    walked = homework.project_files(source)
+    assert "generated/table.csv" not in with_git and "generated/table.csv" in walked
+    assert not any(name.startswith(("env/", ".venv/", "build/", "runs/")) for name in walked)
+    assert set(with_git) <= set(walked)
 
 
 def test_exclude_takes_a_folder_the_copy_leaves_out_anyway(reference: Path,

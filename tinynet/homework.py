@@ -619,24 +619,32 @@ def _is_venv(root: Path | str, folder: str) -> bool:
 
 
 def _git_files(root: Path) -> list[str] | None:
-    """Tracked files and untracked ones git does not ignore, or None if ``root`` is not the
-    top of a checkout.
+    """The project's files as git sees them, or None without git.
 
+    At the top of a checkout: the tracked files and the untracked ones git does not ignore.
     Untracked files count: a file written but not yet committed is part of the project;
-    ignored ones (outputs, caches) are not. A project inside another repository (unpacked
-    into a course's, say) is walked instead: that repository's rules are not the
-    project's, and its ``data/`` or ``*`` would leave out MNIST or every file, silently.
+    ignored ones (outputs, caches) are not. Elsewhere (an unpacked archive, or a project
+    unpacked inside a course's repository) every file its own ``.gitignore`` files do not
+    ignore, read by git with an empty repository of its own: a repository around the
+    project has rules that are not the project's, and its ``data/`` or ``*`` would leave
+    out MNIST or every file, silently.
     """
-    if not (root / ".git").exists():  # a folder, or a file in a worktree or submodule
-        return None
+    def ls_files(*git: str) -> list[str]:
+        done = subprocess.run(["git", *git, "ls-files", "-z", "--cached", "--others",
+                               "--exclude-standard"], capture_output=True, check=True,
+                              timeout=60, cwd=root)
+        return sorted({n for n in done.stdout.decode("utf-8", "surrogateescape").split("\0")
+                       if n})
+
     try:
-        done = subprocess.run(
-            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others",
-             "--exclude-standard"], capture_output=True, check=True, timeout=60)
+        if (root / ".git").exists():  # a folder, or a file in a worktree or submodule
+            return ls_files()
+        with tempfile.TemporaryDirectory() as empty:
+            subprocess.run(["git", "init", "-q", empty], capture_output=True, check=True,
+                           timeout=60)
+            return ls_files(f"--git-dir={Path(empty) / '.git'}", f"--work-tree={root}")
     except (OSError, subprocess.SubprocessError):
         return None
-    names = done.stdout.decode("utf-8", "surrogateescape").split("\0")
-    return sorted({n for n in names if n})
 
 
 def _walk_files(root: Path) -> list[str]:
