@@ -1,5 +1,7 @@
 """Initialisers: shapes, dtypes, the variance each is designed for, names and seeds."""
 
+import functools
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -141,7 +143,7 @@ def test_a_callable_initialiser_of_the_wrong_shape_or_kind_is_refused(returns):
 
 @pytest.mark.parametrize("make, dtype, found", [
     (lambda: init.constant(1e39), np.float32, "inf at [0]"),  # beyond float32's 3.4e38
-    (lambda: init.normal(1e6), np.float16, "at [0]"),  # float16 ends at 65504
+    (lambda: init.normal(1e30), np.float16, "at [0]"),  # float16 ends at 65504
     (lambda: lambda shape, rng, dtype: np.full(shape, 1e300), np.float32, "1e+300 at [0]"),
     (lambda: lambda shape, rng, dtype: np.where(np.arange(shape[0]) == 1, np.nan, 0.0),
      np.float64, "nan at [1]"),
@@ -167,6 +169,19 @@ def test_an_initialiser_that_does_not_take_shape_rng_dtype_is_refused_by_name(fn
                                         r"as tinynet.init's initialisers do \(Keras's take "
                                         r"\(shape, dtype\)\), got <lambda>\(shape"):
         Conv2D(1, 3, 2, W_init=fn)
+
+
+def test_an_adapter_made_with_functools_wraps_is_read_as_itself():
+    # inspect.signature follows __wrapped__ by default: the Keras initialiser's (shape,
+    # dtype) would be read, and the adapter that takes (shape, rng, dtype) refused.
+    def keras_style(shape, dtype=None):
+        return np.full(shape, 0.5)
+
+    @functools.wraps(keras_style)
+    def adapter(shape, rng, dtype):
+        return keras_style(shape, dtype)
+
+    np.testing.assert_array_equal(Dense(2, 3, W_init=adapter).params["W"], np.full((2, 3), 0.5))
 
 
 def test_a_callable_initialiser_that_ignores_dtype_gets_the_layers_dtype():

@@ -183,7 +183,9 @@ def _check_signature(fn: Callable[..., Any], name: str) -> None:
     otherwise Python's error would name neither the argument nor the signature wanted. A
     callable whose signature cannot be read (some builtins) is called as it is."""
     try:
-        signature = inspect.signature(fn)
+        # The function itself, not the one functools.wraps says it wraps: an adapter of
+        # (shape, rng, dtype) around a Keras initialiser is called, not the initialiser.
+        signature = inspect.signature(fn, follow_wrapped=False)
     except (TypeError, ValueError):
         return
     try:
