@@ -1857,6 +1857,14 @@ def test_grade_warns_of_marked_tests_that_pytest_does_not_collect(
         "were not run: move it into tests/\n")
     (dest / "hidden/test_hidden_shout.py").rename(dest / "tests/test_hidden_shout.py")
     assert homework.grade(dest, registry=PARTS_OF_FIXTURE).uncollected == []
+    # A mark written in a helper module, which a test file imports: graded, and the helper,
+    # never collected itself, is not named.
+    (dest / "tests/marks.py").write_text("import pytest\n\nshout = pytest.mark.part('shout')\n")
+    (dest / "tests/test_marked_by_helper.py").write_text(
+        "from marks import shout\n\n\n@shout\ndef test_y():\n    pass\n")
+    report = homework.grade(dest, registry=PARTS_OF_FIXTURE)
+    assert report.uncollected == []
+    assert "tests/test_marked_by_helper.py::test_y" in report.results["shout"].tests
 
 
 # The parts an export leaves alone pass in the copy, but only count when asked for.

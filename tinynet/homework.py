@@ -2182,7 +2182,12 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
     # grade would look as if it had used them.
     read = {n.split("::")[0] for n in collected}
     read |= {e["nodeid"].split("::")[0] for errors in collect_errors.values() for e in errors}
-    marks = part_marks(folder, project_files(folder))
+    # Test files only, by pytest's default names: a helper module (marks.py, conftest.py)
+    # may write a mark that a test file imports, and is never collected itself.
+    tests = [f for f in project_files(folder)
+             if fnmatch.fnmatch(posixpath.basename(f), "test_*.py")
+             or fnmatch.fnmatch(posixpath.basename(f), "*_test.py")]
+    marks = part_marks(folder, tests)
     uncollected = sorted({f for pid in chosen for f, _ in marks.get(pid, ()) if f not in read})
     return GradeReport(results, sorted(seen - set(registry)), uncollected)
 
