@@ -554,6 +554,20 @@ def test_a_fit_refused_before_its_first_step_keeps_the_models_history(tmp_path, 
     assert m.fit(x, y, epochs=3, batch_size=BATCH, verbose=0, initial_epoch=2).epoch == [0, 1, 2]
 
 
+def test_a_refused_fit_raises_its_own_error_when_a_callback_took_a_layer_out():
+    # Putting the layers' random streams back must not raise in place of the callback's
+    # error: pairing the streams with a shorter list of layers would.
+    class TakeOutAndRefuse(Callback):
+        def on_train_begin(self, logs=None):
+            self.model.layers.pop()
+            raise RuntimeError("mine")
+
+    x, y = data()
+    m = model()
+    with pytest.raises(RuntimeError, match=r"^mine$"):
+        m.fit(x, y, epochs=1, batch_size=BATCH, verbose=0, callbacks=[TakeOutAndRefuse()])
+
+
 def test_a_fit_that_fails_after_its_first_step_keeps_the_history_of_its_steps():
     # Only a fit refused before its first step puts the History before it back: one that
     # trained an epoch (which a ModelCheckpoint may have saved with its History) leaves the

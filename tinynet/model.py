@@ -591,17 +591,17 @@ class Sequential(RefusesOtherLibraries):
         """
         self._require_compiled()
         self._check_own(self.optimizer, "train_step: the model's optimizer")
-        x = self._as_input(x)
-        if len(x) == 0:
-            # Nothing to learn from, but the step would count: Adam's bias correction, and
-            # the schedules of steps_trained, would move on.
-            raise ValueError(f"train_step: x holds no samples, got shape {x.shape}")
         return self._train_step(x, y)
 
     def _train_step(self, x: ArrayLike, y: ArrayLike) -> tuple[float, np.ndarray]:
         """:meth:`train_step` without the optimiser's check, which fit makes once."""
         layers, loss = self._training_graph()
-        out = self._forward(layers, self._as_input(x), training=True)  # (N, K)
+        x = self._as_input(x)
+        if len(x) == 0:
+            # Nothing to learn from, but the step would count: Adam's bias correction, and
+            # the schedules of steps_trained, would move on.
+            raise ValueError(f"train_step: x holds no samples, got shape {x.shape}")
+        out = self._forward(layers, x, training=True)  # (N, K)
         value = _loss_value(loss, out, np.asarray(y))
         if not math.isfinite(value):
             return value, out  # fit reports it; no step is taken with a broken gradient
@@ -697,7 +697,7 @@ class Sequential(RefusesOtherLibraries):
         steps_before = self.steps_trained
         kept = self.history, self.stop_training, self.input_shape
         # Each epoch gives the layers its own stream: the one a refused fit drew is put back.
-        kept_rngs = [getattr(layer, "rng", None) for layer in self.layers]
+        kept_rngs = [(layer, layer.rng) for layer in self.layers if hasattr(layer, "rng")]
         # A LearningRateScheduler sets lr in on_epoch_begin, before the epoch's first step.
         kept_hyper = {k: getattr(self.optimizer, k) for k in self.optimizer.hyper_parameters}
         self.history = history
@@ -709,7 +709,7 @@ class Sequential(RefusesOtherLibraries):
         except BaseException:
             if self.steps_trained == steps_before:
                 self.history, self.stop_training, self.input_shape = kept
-                for layer, rng in zip(self.layers, kept_rngs, strict=True):
+                for layer, rng in kept_rngs:  # those of the layers it had, were any taken out
                     layer.rng = rng
                 # Only those a callback changed, the last declared first (SGD's nesterov before
                 # the momentum it needs), and never in place of the error being raised: a
