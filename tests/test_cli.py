@@ -284,8 +284,8 @@ def invalid_models(tmp_path_factory):
         (_save(Sequential([Dense(1000, 10)], seed=0), folder / "d1000.npz"),
          "the model takes inputs of shape (1000,), expected 784 numbers"),
         (_save(ten(), folder / "scale.npz", {"scaling": {"scale": 1}}),
-         "invalid metadata 'scaling': expected an object with finite numbers scale (not 0), "
-         "mean, std (not 0) and a list of ints >= 1 shape, got {'scale': 1}"),
+         "invalid metadata 'scaling': expected an object with finite numbers scale (1 / scale "
+         "a float32), mean, std (not 0) and a list of ints >= 1 shape, got {'scale': 1}"),
         (_save(ten(), folder / "x.npz", {"scaling": "x"}), "invalid metadata 'scaling'"),
     ]
 

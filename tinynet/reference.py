@@ -28,13 +28,15 @@ from tinynet.losses import MSE, CrossEntropy, Loss
 from tinynet.model import Sequential
 from tinynet.optim import OPTIMIZERS, Optimizer
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 
 @dataclass(frozen=True)
 class Scaling:
-    """How raw uint8 images (N, 28, 28) become a model's input: ``((x * scale) - mean) / std``
-    as float32 (``x / (1 / scale)``, bit for bit as the examples' ``x / 255``), reshaped to
-    (N, *shape). Kept in a saved model's metadata so that
-    ``tinynet evaluate`` and ``tinynet predict`` prepare images exactly as training did."""
+    """How raw uint8 images (N, 28, 28) become a model's input: ``(x * scale - mean) / std``
+    in float32, reshaped to (N, *shape). The scale is applied as ``x / (1 / scale)``, bit for
+    bit the examples' ``x / 255``. Kept in a saved model's metadata so that ``tinynet
+    evaluate`` and ``tinynet predict`` prepare images exactly as training did."""
 
     scale: float = 1 / 255
     mean: float = 0.0
@@ -59,13 +61,16 @@ class Scaling:
     def from_json(cls, data: Any) -> Scaling:
         """The Scaling that :meth:`to_json` wrote. Raises ValueError, saying what was
         expected and what was found, for anything else (a model file is user input)."""
-        expected = ("an object with finite numbers scale (not 0), mean, std (not 0) and a "
-                    "list of ints >= 1 shape")
+        expected = ("an object with finite numbers scale (1 / scale a float32), mean, std "
+                    "(not 0) and a list of ints >= 1 shape")
         keys = ("scale", "mean", "std", "shape")
         valid = (isinstance(data, dict) and all(k in data for k in keys)
                  # JSON's true is not a number, nor are NaN and 10**400
                  and all(is_number(data[k], finite=True) for k in keys[:3])
-                 and data["std"] != 0 and data["scale"] != 0  # they divide
+                 and data["std"] != 0  # it divides
+                 # x is divided by 1 / scale, which float32 must hold: 0 or 1e-40 would
+                 # make every input 0
+                 and 1 / _FLOAT32_MAX < abs(data["scale"])
                  and isinstance(data["shape"], list)
                  and all(is_int_at_least(d, 1) for d in data["shape"]))
         if not valid:
