@@ -131,9 +131,16 @@ def _two_classes(p: np.ndarray, name: str) -> np.ndarray:
     bad = np.flatnonzero((p < 0) | (p > 1))
     if len(bad):
         raise ValueError(f"{name}: one output per image is the probability of class 1, "
-                         f"expected values in [0, 1], got {p[bad[0], 0]} at [{bad[0]}, 0] (labels "
-                         f"in a column are integers)")
+                         f"expected values in [0, 1], got {p[bad[0], 0]} at [{bad[0]}, 0]")
     return np.hstack([1 - p, p])
+
+
+def _one_output(values: object, n: int) -> bool:
+    """Whether ``values`` is a model's one output per image, (n, 1) floats in [0, 1], rather
+    than a column of labels. The two read alike where they overlap: 0.0 and 1.0 are classes
+    0 and 1 either way; 3.0 is a label."""
+    a = np.asarray(values)
+    return a.shape == (n, 1) and a.dtype.kind == "f" and bool(np.all((a >= 0) & (a <= 1)))
 
 
 def _num_classes(num_classes: int | None, *arrays: object) -> int:
@@ -315,8 +322,9 @@ def plot_digits(images: np.ndarray, labels: np.ndarray, predictions: np.ndarray 
             flat (N, H*W) such as (N, 784).
         labels: the true labels, (N,) integers from 0 to K-1 or one-hot rows (N, K).
         predictions: ``None``, predicted labels (N,), or the model's outputs (N, K) (the
-            argmax is taken); one float output (N, 1) is the probability of class 1, as
-            ``accuracy`` reads it. Titles then read "true 7, pred 1", in red when they differ.
+            argmax is taken); one output (N, 1) of floats in [0, 1] is the probability of
+            class 1, as ``accuracy`` reads it. Titles then read "true 7, pred 1", in red when
+            they differ.
         path: where to save the figure, if given: a file name ending in a format matplotlib
             writes (.png, .pdf, .svg, ...), in an existing folder.
         ncols: digits per row.
@@ -335,7 +343,7 @@ def plot_digits(images: np.ndarray, labels: np.ndarray, predictions: np.ndarray 
     y = _labels(labels, "labels", n, k)
     if predictions is None:
         pred = None
-    elif np.shape(predictions) == (n, 1) and np.asarray(predictions).dtype.kind == "f":
+    elif _one_output(predictions, n):
         # A model's one output, not a column of labels: read as plot_misclassified reads it.
         pred = _two_classes(_rows(predictions, "predictions", n, 1), "predictions").argmax(1)
     else:
