@@ -230,7 +230,8 @@ def signals_held() -> Iterator[None]:
     and new.
 
     Only in the main thread, where Python runs handlers; a signal that is ignored (``nohup``'s
-    SIGHUP) stays ignored, and one left at its default still ends the process, after the
+    SIGHUP) stays ignored, one whose handler was not set from Python (``getsignal`` gives
+    None) is left alone, and one left at its default still ends the process, after the
     block.
     """
     held: list[int] = []
