@@ -791,7 +791,7 @@ def test_refuses_a_format_version_that_is_not_an_int_at_least_1(tmp_path, saved,
     (lambda doc: doc.pop("layers"), r"'layers' must be a JSON list, got None"),
     (lambda doc: doc.update(layers={"0": "Dense"}), r"'layers' must be a JSON list"),
     (lambda doc: doc.pop("seed"), r"'seed' must be a JSON int, got None"),
-    (lambda doc: doc.update(seed=True), r"'seed' must be a JSON int"),  # not the seed 1
+    (lambda doc: doc.update(seed=True), r"'seed' must be a JSON int, got True$"),  # not 1
     (lambda doc: doc.update(seed=1.5), r"'seed' must be a JSON int, got 1\.5"),
     (lambda doc: doc.update(seed=-1), r"'seed' must be >= 0, got -1"),
     (lambda doc: doc["compile"].pop("optimizer"), r"compile: 'optimizer' must be a JSON dict"),
@@ -947,6 +947,28 @@ def test_metadata_round_trips(tmp_path):
     assert path == tmp_path / "m.npz"
     assert load_model(path).metadata == model.metadata
     assert load_model(save_model(Sequential([Dense(3, 2)]), tmp_path / "n")).metadata == {}
+
+
+def circular() -> dict:
+    d = {"note": "x"}
+    d["self"] = d
+    return d
+
+
+@pytest.mark.parametrize("metadata, found", [
+    ("trained on MNIST", "got 'trained on MNIST'"),  # load_model wants a JSON object
+    ([1, 2], "got [1, 2]"),
+    ({1: "a"}, "got {1: 'a'}"),  # JSON would give it back as {"1": "a"}
+    (circular(), "Circular reference detected"),
+], ids=["str", "list", "int-keys", "circular"])
+def test_metadata_that_load_model_would_not_give_back_is_refused_before_writing(
+        tmp_path, metadata, found):
+    model = Sequential([Dense(3, 2), Softmax()], seed=0)
+    model.metadata = metadata
+    with pytest.raises(ValueError, match=rf"^cannot save the model to .*m\.npz: .*"
+                                         rf"{re.escape(found)}"):
+        model.save(tmp_path / "m")
+    assert not (tmp_path / "m.npz").exists()
 
 
 def test_the_description_is_read_as_utf8(tmp_path, saved):

@@ -223,9 +223,15 @@ def model_json(model: Sequential, target: str | os.PathLike) -> str:
     it raises for a model it cannot save (see there); ``target`` is the file named in that
     error. Writes nothing: a ModelCheckpoint calls it before the first epoch, so that such a
     model fails before training, not when the first epoch's training is done."""
+    metadata = model.metadata
+    # What load_model takes back: a JSON object. A string, a list, or int keys (which JSON
+    # would turn into strings) would be written, and the file then refused, or changed.
+    if not (isinstance(metadata, dict) and all(isinstance(k, str) for k in metadata)):
+        raise ValueError(f"cannot save the model to {target}: model.metadata must be a dict "
+                         f"with str keys, got {metadata!r}")
     try:
         return json.dumps(_describe(model), indent=2)
-    except TypeError as err:  # a config value JSON cannot hold
+    except (TypeError, ValueError) as err:  # a value JSON cannot hold, or a cycle
         raise ValueError(f"cannot save the model to {target}: {err}") from err
 
 
@@ -397,9 +403,8 @@ def _field(path: Path, doc: dict[str, Any], key: str, kind: type | tuple[type, .
     if value is None and optional:
         return None
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    if isinstance(value, bool) and bool not in kinds:
-        value = None  # JSON true/false is not a number here (Python's bool is an int)
-    if not isinstance(value, kinds):
+    # JSON true/false is not a number here, though Python's bool is an int.
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
         names = " or ".join(k.__name__ for k in kinds)
         raise ModelFormatError(path, f"{where}{key!r} must be a JSON {names}, got {value!r}")
     return value
