@@ -321,6 +321,11 @@ def _read_headers(path: Path) -> dict[str, Header]:
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
                 key = info.filename.removesuffix(".npy")
+                if key in headers:
+                    # "a" and "a.npy", or "a.npy" twice: np.load would read another entry
+                    # than the one whose header was checked (a size, a dtype never seen).
+                    raise ModelFormatError(path, f"the archive holds array {key!r} twice "
+                                                 f"({info.filename!r} and another entry)")
                 with archive.open(info) as f:
                     try:
                         version = np.lib.format.read_magic(f)
