@@ -671,6 +671,17 @@ def test_load_grey_scales_8_and_16_bit_files_by_their_own_range(tmp_path, dtype)
     np.testing.assert_allclose(grey[2:4, 2:4], (top // 5) / top)
 
 
+def test_load_grey_reads_a_float_file_as_its_values(tmp_path):
+    # Through matplotlib, Pillow's 32-bit float mode is cut to 8-bit integers: levels in
+    # [0, 1] would all be 0, and the digit "a blank image".
+    from PIL import Image
+
+    pixels = np.full((6, 6), 0.9, np.float32)
+    pixels[2:4, 2:4] = 0.3
+    Image.fromarray(pixels, "F").save(tmp_path / "grey.tif")
+    np.testing.assert_allclose(load_grey(tmp_path / "grey.tif"), pixels, rtol=1e-7)
+
+
 @pytest.mark.parametrize("misnamed", ["digit.png", "digit.jpg.txt"])
 def test_load_grey_reads_a_file_by_its_contents_not_its_name(tmp_path, misnamed):
     # matplotlib chooses its reader by the extension: read by it, a JPEG named .png would be

@@ -66,6 +66,9 @@ def load_grey(path: str | os.PathLike) -> np.ndarray:
     """Read an image file (any format Pillow reads: PNG, JPEG, GIF, BMP, TIFF, WebP, told
     apart by their contents) as grey levels in [0, 1].
 
+    A file of float grey levels (a 32-bit TIFF) is read as its values, which should lie in
+    [0, 1].
+
     Shapes: (H, W) from grey, (H, W, 3) RGB or (H, W, 4) RGBA files, turned as the file's
     EXIF orientation says (as image viewers show it: a phone stores a portrait photo
     sideways, (W, H), with orientation 6). Transparent pixels count as white paper, or as
@@ -96,13 +99,20 @@ def load_grey(path: str | os.PathLike) -> np.ndarray:
                 width, height = image.size
                 found = image.format  # from the file's contents, whatever its name
                 orientation = _orientation(image)
+                floats = image.mode == "F"
         if width * height > MAX_PIXELS:
             raise Image.DecompressionBombError(
                 f"{width}x{height} is {width * height:,} pixels, more than the "
                 f"{MAX_PIXELS:,} that are read: scale it down first")
-        # matplotlib picks its reader by the file's extension unless told the format: a
-        # JPEG named .png was "not a PNG file".
-        raw = np.asarray(mpimg.imread(path, format=found.lower() if found else None))
+        if floats:
+            # Grey levels stored as 32-bit floats (a TIFF): matplotlib would cut each to an
+            # 8-bit integer, and levels in [0, 1] would all be 0, a blank image.
+            with Image.open(path) as image:
+                raw = np.asarray(image, dtype=np.float32)
+        else:
+            # matplotlib picks its reader by the file's extension unless told the format: a
+            # JPEG named .png was "not a PNG file".
+            raw = np.asarray(mpimg.imread(path, format=found.lower() if found else None))
     except Image.DecompressionBombError as e:
         raise ValueError(f"{path}: too large an image ({e})") from None
     except OSError as e:
@@ -112,9 +122,9 @@ def load_grey(path: str | os.PathLike) -> np.ndarray:
     except Exception as e:  # matplotlib/Pillow raise many types for a bad file
         raise ValueError(f"{path}: not a readable image ({e})") from e
     # matplotlib reads PNG as floats in [0, 1], and other formats (through Pillow) as the
-    # file's integers: 0..255, or 0..65535 for 16-bit files. Grey is computed in float32
-    # and one channel at a time: a photo's pixels are many, and whole-image float64
-    # temporaries took 100 bytes a pixel of an RGBA file.
+    # file's integers: 0..255, or 0..65535 for 16-bit files; a float file is as stored.
+    # Grey is computed in float32 and one channel at a time: a photo's pixels are many, and
+    # whole-image float64 temporaries took 100 bytes a pixel of an RGBA file.
     scale = 1 / np.iinfo(raw.dtype).max if raw.dtype.kind in "iu" else 1.0
     if raw.ndim == 3 and raw.shape[2] in (3, 4) and raw.size:
         # ITU-R 601 luma, scaled to [0, 1].
