@@ -48,6 +48,7 @@ CONDITIONS = {
     "light pencil": [("pencil", 0.7)],
     "light pencil and black specks": [("pencil", 0.7), ("specks", (15, 0.0))],
     "chalk on a board and gradient": [("chalk", True), ("gradient", 0.3), ("noise", 0.03)],
+    "the desk along a side": [("desk", 0.3)],
     "phone photo": PHONE,
     "phone photo and shadow": [*PHONE, ("shadow", 0.3)],
     "everything strong": [("gradient", 0.35), ("vignette", 0.35), ("shadow", 0.35),
@@ -71,6 +72,8 @@ def render(digit: np.ndarray, rng: np.random.Generator, defects) -> np.ndarray:
     - specks (count, level): dots of radius 1-3 pixels reflecting ``level``;
     - lines tilt: light blue ruled lines (0.78 of the paper's light), every 7-10% of the
       page, tilted by up to ``tilt`` degrees; pencil level: ink reflecting ``level``;
+    - desk level: the page does not fill the picture: along the side farthest from the
+      digit, a strip of desk reflecting ``level``, 30% to 80% as wide as the paper there;
     - chalk: light on dark, the photo's grey levels turned over.
     """
     d = dict(defects)
@@ -91,6 +94,14 @@ def render(digit: np.ndarray, rng: np.random.Generator, defects) -> np.ndarray:
         on_line = (rows + tilt * cols - rng.integers(0, gap)) % gap < 3
         reflect = np.where(on_line, 0.78 * reflect, reflect)
     reflect = reflect * (1 - ink) + d.get("pencil", INK) * ink
+    if "desk" in d:
+        gaps = {"top": top, "bottom": height - top - size, "left": left,
+                "right": width - left - size}
+        side = max(gaps, key=gaps.__getitem__)
+        strip = max(1, int(gaps[side] * rng.uniform(0.3, 0.8)))
+        edge = {"top": rows < strip, "bottom": rows >= height - strip, "left": cols < strip,
+                "right": cols >= width - strip}[side]
+        reflect = np.where(edge, d["desk"], reflect)
     if "specks" in d:
         count, level = d["specks"]
         for _ in range(count):

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from matplotlib import image as mpimg
 from strategies import examples
 
-from tinynet import Dense, Sequential, Softmax
+from tinynet import Dense, Sequential, Softmax, imaging
 from tinynet.datasets import load_mnist
 from tinynet.imaging import (
     CENTRE,
@@ -431,6 +431,36 @@ def test_ruled_lines_are_not_the_digit(digits, tilt):
     for digit in digits[:3] / 255:
         plain = prepare_digit(_photo(digit))
         assert _difference(prepare_digit(_photo(digit) * lines), plain) < 6
+
+
+@pytest.mark.parametrize("desk", [
+    (slice(None), slice(0, 12)),  # a strip of desk along the left side: all of it ink
+    (slice(None), slice(0, 60)),  # a wide one: the paper level follows it, but not its edge
+    (slice(280, None), slice(None)),  # along the bottom
+], ids=["left-narrow", "left-wide", "bottom"])
+def test_the_desk_beside_the_page_is_not_the_digit(digits, desk):
+    # The page does not fill the photo: darker than the paper, the desk (or a scanner's
+    # border) held more ink than the digit, and became "the digit", with the whole height of
+    # the picture as its bounding box.
+    for digit in digits[:3] / 255:
+        page = _photo(digit)
+        plain = prepare_digit(page)
+        page[desk] = 0.3
+        assert _difference(prepare_digit(page), plain) < 6
+
+
+@pytest.mark.parametrize("crop", ["tight", "tight-rows"])
+def test_a_digit_cropped_tight_is_not_taken_for_an_edge(digits, crop):
+    # It runs along the picture's sides (a 7's bar along the top), but it is as wide as the
+    # picture, or, cropped tight in its rows only (a 1 as tall as the picture, and narrow),
+    # it crosses the middle.
+    for digit in digits[:10] / 255:
+        rows, cols = np.nonzero(digit > 0.1)
+        width = slice(cols.min(), cols.max() + 1) if crop == "tight" else slice(None)
+        cut = digit[rows.min():rows.max() + 1, width]
+        photo = 0.9 - 0.8 * np.kron(cut, np.ones((6, 6)))
+        ink = imaging._ink(photo)
+        np.testing.assert_array_equal(imaging._off_the_edges(ink), ink)
 
 
 def photo_benchmark():
