@@ -463,6 +463,17 @@ def test_a_digit_cropped_tight_is_not_taken_for_an_edge(digits, crop):
         np.testing.assert_array_equal(imaging._off_the_edges(ink), ink)
 
 
+def test_a_tall_digit_beside_the_middle_is_not_taken_for_an_edge(digits):
+    # A 1 most of the picture tall, right of the middle of a landscape photo, is long, thin
+    # and clear of the middle too: only a band as long as the picture is an edge.
+    one = digits[3] / 255  # a 1
+    photo = np.full((300, 500), 0.9)
+    tall = np.kron(one, np.ones((13, 6)))[30:330]  # 87% as tall as the photo
+    photo[:, 320:488] -= 0.8 * tall  # its stroke three quarters across
+    ink = imaging._ink(photo)
+    np.testing.assert_array_equal(imaging._off_the_edges(ink), ink)
+
+
 def photo_benchmark():
     """benchmarks/photo_digits.py, imported as a module (it is not in a package)."""
     spec = importlib.util.spec_from_file_location("photo_digits",

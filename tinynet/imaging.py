@@ -42,7 +42,7 @@ BLOB_CELLS = 32
 #: A blob of ink at least this fraction of the picture long in one direction, and at most
 #: PAPER_WINDOW / PAPER_BLOCKS of it wide in the other, is a band across the picture (the
 #: edge of the desk beside the page, a scanner's border), not the digit.
-EDGE_SPAN = 0.75
+EDGE_SPAN = 0.9
 #: A blob holding less than this fraction of the largest blob's ink is a speck, not the digit.
 SPECK_FRACTION = 0.05
 #: The digit is the blob holding the most ink of at least this fraction of the strongest in
@@ -237,7 +237,9 @@ def prepare_digit(grey: np.ndarray) -> np.ndarray:
        from it (dark ink on light paper is inverted).
     3. Paper to 0: the paper's level under each pixel is estimated from the paper around
        it (:func:`_paper_level`) and taken away, so that uneven lighting is not taken for
-       ink (:func:`_ink`). The strongest ink is scaled to 1.
+       ink (:func:`_ink`). The strongest ink is scaled to 1. Long thin bands of ink beside
+       the middle of the picture, the edge of the desk beside the page, are taken away
+       (:func:`_off_the_edges`).
     4. The digit's ink to 1: the digit is the blob that holds the most ink, counting ink
        as faint as FAINT_THRESHOLD (a light pencil digit holds more than black specks
        beside it); its own strongest ink, not a black speck's, is scaled to 1
