@@ -1276,12 +1276,7 @@ def test_a_metric_that_fails_fails_before_the_first_step_changes_anything(metric
     x, y = blobs(4)
     model = mlp(0)
     model.compile(CrossEntropy(), SGD(0.1), metrics=[metric])
-    before = [p.copy() for p, _ in model.parameters()]
-    with pytest.raises(ValueError, match=metric.__name__):
-        model.fit(x, y, epochs=1, batch_size=8, verbose=0)
-    assert model.steps_trained == 0 and model.optimizer.iterations == 0
-    for p, (q, _) in zip(before, model.parameters(), strict=True):
-        np.testing.assert_array_equal(q, p)
+    assert_fit_refused_before_any_step(model, metric.__name__, x, y)
 
 
 def test_a_metric_that_fails_on_the_validation_data_fails_before_the_first_step():
@@ -1290,10 +1285,17 @@ def test_a_metric_that_fails_on_the_validation_data_fails_before_the_first_step(
     x, y = blobs(4)
     model = mlp(0)
     model.compile(CrossEntropy(), SGD(0.1), metrics=["accuracy", "mae"])
+    assert_fit_refused_before_any_step(
+        model, r"^mean_absolute_error: y_true must have the shape", x,
+        one_hot(y, 2, np.float32), validation_data=(x, y))
+
+
+def assert_fit_refused_before_any_step(model, match, x, y, **kwargs) -> None:
+    """``model.fit(x, y, ...)`` raises a ValueError matching ``match``, and neither the
+    weights nor the step counts have changed."""
     before = [p.copy() for p, _ in model.parameters()]
-    with pytest.raises(ValueError, match=r"^mean_absolute_error: y_true must have the shape"):
-        model.fit(x, one_hot(y, 2, np.float32), epochs=1, batch_size=8, verbose=0,
-                  validation_data=(x, y))
+    with pytest.raises(ValueError, match=match):
+        model.fit(x, y, epochs=1, batch_size=8, verbose=0, **kwargs)
     assert model.steps_trained == 0 and model.optimizer.iterations == 0
     for p, (q, _) in zip(before, model.parameters(), strict=True):
         np.testing.assert_array_equal(q, p)

@@ -673,12 +673,18 @@ def test_a_copy_of_a_model_goes_on_training_as_the_model_does(make, copy):
     assert [w.tobytes() for w in twin.get_weights()] == expected
 
 
-def test_an_optimiser_whose_parameter_arrays_were_replaced_is_refused_saying_so():
+def stepped_model() -> tuple[Sequential, np.ndarray, np.ndarray]:
+    """small_model after one Adam step on random data (x, y): its optimiser has state."""
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((8, 4)), rng.standard_normal((8, 2))
     model = small_model()
     model.compile("mse", Adam(0.01), metrics=None)
     model.train_step(x, y)
+    return model, x, y
+
+
+def test_an_optimiser_whose_parameter_arrays_were_replaced_is_refused_saying_so():
+    model, x, y = stepped_model()
     model.layers[0].params["W"] = model.layers[0].params["W"].copy()
     with pytest.raises(ValueError, match=r"or this model's parameter arrays were replaced "
                                          r"since \(layer.params\[name\] = array puts in a new "
@@ -689,11 +695,7 @@ def test_an_optimiser_whose_parameter_arrays_were_replaced_is_refused_saying_so(
 def test_an_optimiser_of_a_layer_taken_out_is_refused_saying_so():
     # Keras's transfer-learning idiom: the last layer out, a new head in. The optimiser's
     # state is that of the old head too.
-    rng = np.random.default_rng(0)
-    x, y = rng.standard_normal((8, 4)), rng.standard_normal((8, 2))
-    model = small_model()
-    model.compile("mse", Adam(0.01), metrics=None)
-    model.train_step(x, y)
+    model, x, y = stepped_model()
     head = model.layers.pop()
     model.add(type(head)(**head.get_config()))
     with pytest.raises(ValueError, match=r"it trained another model, a layer was taken out "
