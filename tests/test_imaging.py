@@ -463,14 +463,26 @@ def test_a_digit_cropped_tight_is_not_taken_for_an_edge(digits, crop):
         np.testing.assert_array_equal(imaging._off_the_edges(ink), ink)
 
 
-def test_a_tall_digit_beside_the_middle_is_not_taken_for_an_edge(digits):
-    # A 1 most of the picture tall, right of the middle of a landscape photo, is long, thin
-    # and clear of the middle too: only a band as long as the picture is an edge.
-    one = digits[3] / 255  # a 1
-    photo = np.full((300, 500), 0.9)
-    tall = np.kron(one, np.ones((13, 6)))[30:330]  # 87% as tall as the photo
-    photo[:, 320:488] -= 0.8 * tall  # its stroke three quarters across
-    ink = imaging._ink(photo)
+@pytest.mark.parametrize("shape", [(240, 320), (200, 400), (320, 240)],
+                         ids=["4:3", "2:1", "portrait"])
+@pytest.mark.parametrize("fill", [0.88, 0.94])
+def test_a_tall_digit_beside_the_middle_is_not_taken_for_an_edge(digits, shape, fill):
+    # A 1 most of the picture tall, near a side, is long, thin and clear of the middle
+    # too: only a band the picture's whole length is an edge. (Measured by the cells of
+    # the blob grid, a cell inked by any of its pixels, a 1 of 82% of a 4:3 photo was
+    # taken away, and its faint edges stretched into "the digit".)
+    one = digits[8] / 255  # a 1, upright: 20 pixels tall, 4 wide
+    rows, cols = np.nonzero(one > 0.1)
+    one = one[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    height, width = shape
+    h = int(fill * height)
+    w = round(one.shape[1] * h / one.shape[0])
+    photo = np.full(shape, 0.9)
+    top, left = (height - h) // 2, width // 20
+    photo[top:top + h, left:left + w] -= 0.8 * imaging.area_resize(one, h, w)
+    photo += np.random.default_rng(0).normal(0, 0.01, shape)  # a little sensor noise
+    photo[height // 2:height // 2 + 4, width // 2:width // 2 + 4] = 0.5  # a speck, left
+    ink = imaging._ink(photo)  # if the 1 were taken away
     np.testing.assert_array_equal(imaging._off_the_edges(ink), ink)
 
 

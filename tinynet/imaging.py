@@ -10,7 +10,6 @@ noise, specks, ruled lines): :func:`prepare_digit` takes them away first.
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 from collections.abc import Callable
@@ -39,10 +38,11 @@ PAPER_BLOCKS = 32
 PAPER_WINDOW = 9
 #: Blobs of ink are told apart in a grid of this many cells along the longer side.
 BLOB_CELLS = 32
-#: A blob of ink at least this fraction of the picture long in one direction, and at most
-#: PAPER_WINDOW / PAPER_BLOCKS of it wide in the other, is a band across the picture (the
-#: edge of the desk beside the page, a scanner's border), not the digit.
-EDGE_SPAN = 0.9
+#: A blob of ink at least this fraction of the picture long in one direction (its whole
+#: length, but for a few pixels), and at most PAPER_WINDOW / PAPER_BLOCKS of it wide in the
+#: other, is a band across the picture (the edge of the desk beside the page, a scanner's
+#: border), not the digit.
+EDGE_SPAN = 0.97
 #: A blob holding less than this fraction of the largest blob's ink is a speck, not the digit.
 SPECK_FRACTION = 0.05
 #: The digit is the blob holding the most ink of at least this fraction of the strongest in
@@ -408,36 +408,39 @@ def _linear_matrix(n_in: int, n_out: int) -> np.ndarray:
 
 def _off_the_edges(ink: np.ndarray) -> np.ndarray:
     """``ink`` (H, W) in [0, 1] without the blobs (:func:`_ink_blobs`) that are long thin
-    bands beside the middle of the picture: at least EDGE_SPAN as long as the picture in
-    one direction, at most PAPER_WINDOW / PAPER_BLOCKS of it wide in the other, and clear of
-    its middle fifth there. Such are the edge of the desk beside a page (a narrow strip of
-    desk is all ink; along a wide one, the paper level follows the desk and leaves the line
-    of its edge), a scanner's border, a ruled line near the top. They would otherwise weigh
-    most and be taken for the digit, and their extent for the digit's bounding box. A digit
-    on a page is shorter; one cropped tight is as wide as the picture, or (a 1 cropped tight
-    in its height only) crosses the middle. Where no ink would be left, ``ink`` as it is."""
+    bands beside the middle of the picture: their ink (of at least FAINT_THRESHOLD) runs
+    the picture's whole length, EDGE_SPAN of it, in one direction, is at most
+    PAPER_WINDOW / PAPER_BLOCKS of it wide in the other, and clear of its middle fifth
+    there. Such are the edge of the desk beside a page (a narrow strip of desk is all ink;
+    along a wide one, the paper level follows the desk and leaves the line of its edge), a
+    scanner's border, a ruled line near the top. They would otherwise weigh most and be
+    taken for the digit, and their extent for the digit's bounding box. A digit on a page is
+    shorter; one cropped tight in its height is as wide as the picture, or, a 1, crosses
+    the middle. Where no ink of at least FAINT_THRESHOLD would be left, ``ink`` as it is: a
+    digit taken for a band would leave only its faint edges, or noise, to be stretched."""
     blobs, cells, _ = _ink_blobs(ink, FAINT_THRESHOLD)
-    ids = blobs.ravel()
-    count = ids.max() + 1
+    ids = np.where(ink >= FAINT_THRESHOLD, blobs[cells], 0).ravel()  # each ink pixel's blob
+    count = blobs.max() + 1
     edges = np.zeros(count, dtype=bool)
-    rows, cols = np.indices(blobs.shape)
-    for along, across in ((rows, cols), (cols, rows)):
-        n_along, n_across = along.max() + 1, across.max() + 1
+    rows, cols = np.indices(ink.shape)
+    height, width = ink.shape
+    for along, across, n_along, n_across in ((rows, cols, height, width),
+                                             (cols, rows, width, height)):
         (low_along, high_along), (low, high) = (_extent(ids, index.ravel(), count)
                                                 for index in (along, across))
         edges |= ((high_along - low_along + 1 >= EDGE_SPAN * n_along)
-                  & (high - low + 1 <= math.ceil(n_across * PAPER_WINDOW / PAPER_BLOCKS))
+                  & (high - low + 1 <= n_across * PAPER_WINDOW / PAPER_BLOCKS)
                   & ((high + 1 <= 0.4 * n_across) | (low >= 0.6 * n_across)))
-    edges[0] = False  # the cells without ink
+    edges[0] = False  # the pixels of no blob, or fainter than FAINT_THRESHOLD
     if not edges.any():
         return ink
     kept = np.where(edges[blobs][cells], 0.0, ink)
-    return kept / kept.max() if kept.max() > MIN_CONTRAST else ink
+    return kept / kept.max() if kept.max() >= FAINT_THRESHOLD else ink
 
 
 def _extent(ids: np.ndarray, index: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
     """The lowest and highest ``index`` (n,) of each of ``count`` blobs, by the blob ``ids``
-    (n,) of the same cells: two (count,) arrays."""
+    (n,) of the same pixels: two (count,) arrays."""
     low, high = np.full(count, index.max() + 1), np.full(count, -1)
     np.minimum.at(low, ids, index)
     np.maximum.at(high, ids, index)
