@@ -1096,6 +1096,33 @@ def test_a_project_inside_another_repository_is_walked_not_read_through_its_git(
     assert not (tmp_path / "dest/build").exists()  # left out, as from any folder
 
 
+def test_git_lists_the_project_by_its_own_rules_whoever_calls(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Not a checkout: the user's own excludes (core.excludesFile) are not the project's
+    # rules either, a repository inside it is copied whole (git lists it as one entry),
+    # and a git hook's GIT_DIR and GIT_INDEX_FILE name another repository.
+    source = write_project(tmp_path / "source")
+    (source / "minilib/table.csv").write_text("1,2\n")
+    (source / "vendor").mkdir()
+    subprocess.run(["git", "init", "-q", str(source / "vendor")], check=True, timeout=60)
+    (source / "vendor/lib.py").write_text("x = 1\n")
+    excludes = tmp_path / "global_ignore"
+    excludes.write_text("*.csv\n")
+    config = tmp_path / "gitconfig"
+    config.write_text(f"[core]\n\texcludesFile = {excludes}\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    other = tmp_path / "other"
+    subprocess.run(["git", "init", "-q", str(other)], check=True, timeout=60)
+    monkeypatch.setenv("GIT_DIR", str(other / ".git"))
+    monkeypatch.setenv("GIT_INDEX_FILE", str(other / ".git/index"))
+    (source / "generated").mkdir()
+    (source / "generated/out.csv").write_text("1,2\n")  # the project's .gitignore: left out
+    files = homework.project_files(source)
+    assert {"minilib/table.csv", "vendor/lib.py", "minilib/ops.py"} <= set(files)
+    assert "generated/out.csv" not in files  # listed by git, not walked
+    assert not any(name.startswith("vendor/.git/") for name in files)
+
+
 def test_without_git_the_project_is_walked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                            ) -> None:
     # No git to read .gitignore: every file but those left out anyway (EXCLUDED_DIRS,
@@ -1865,6 +1892,11 @@ def test_grade_warns_of_marked_tests_that_pytest_does_not_collect(
     report = homework.grade(dest, registry=PARTS_OF_FIXTURE)
     assert report.uncollected == []
     assert "tests/test_marked_by_helper.py::test_y" in report.results["shout"].tests
+    # A file of tests named otherwise than test_*.py, in tests/: not collected, and named.
+    (dest / "tests/hidden_shout.py").write_text(
+        "import pytest\n\n\n@pytest.mark.part('shout')\ndef test_z():\n    assert False\n")
+    assert homework.grade(dest, registry=PARTS_OF_FIXTURE).uncollected == [
+        "tests/hidden_shout.py"]
 
 
 # The parts an export leaves alone pass in the copy, but only count when asked for.

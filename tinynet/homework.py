@@ -603,12 +603,10 @@ def _left_out_anyway(root: Path, rel: str) -> bool:
         return True
     if any(_is_venv(root, folder) for folder in [*_folders_of(rel), rel]):
         return True
-    try:
-        done = subprocess.run(["git", "-C", str(root), "check-ignore", "-q", "--", rel],
-                              capture_output=True, timeout=60)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return done.returncode == 0  # 1: not ignored; 128: not a checkout
+    # Ignored by git, by the rules project_files follows: none of its files is listed.
+    listed = _git_files(root)
+    inside = rel.rstrip("/") + "/"
+    return listed is not None and not any(n == rel or n.startswith(inside) for n in listed)
 
 
 def _is_venv(root: Path | str, folder: str) -> bool:
@@ -629,22 +627,32 @@ def _git_files(root: Path) -> list[str] | None:
     project has rules that are not the project's, and its ``data/`` or ``*`` would leave
     out MNIST or every file, silently.
     """
-    def ls_files(*git: str) -> list[str]:
-        done = subprocess.run(["git", *git, "ls-files", "-z", "--cached", "--others",
-                               "--exclude-standard"], capture_output=True, check=True,
-                              timeout=60, cwd=root)
-        return sorted({n for n in done.stdout.decode("utf-8", "surrogateescape").split("\0")
-                       if n})
+    # Not the caller's repository: a git hook sets GIT_DIR and GIT_INDEX_FILE for its own.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, check=True, timeout=60,
+                              cwd=root, env=env).stdout.decode("utf-8", "surrogateescape")
 
     try:
         if (root / ".git").exists():  # a folder, or a file in a worktree or submodule
-            return ls_files()
-        with tempfile.TemporaryDirectory() as empty:
-            subprocess.run(["git", "init", "-q", empty], capture_output=True, check=True,
-                           timeout=60)
-            return ls_files(f"--git-dir={Path(empty) / '.git'}", f"--work-tree={root}")
+            out = git("ls-files", "-z", "--cached", "--others", "--exclude-standard")
+        else:
+            with tempfile.TemporaryDirectory() as empty:
+                git("init", "-q", empty)
+                # The .gitignore files of the project only, not the user's own excludes
+                # (core.excludesFile), which are not the project's either.
+                out = git(f"--git-dir={Path(empty) / '.git'}", f"--work-tree={root}",
+                          "ls-files", "-z", "--others", "--exclude-per-directory=.gitignore")
     except (OSError, subprocess.SubprocessError):
         return None
+    names = set()
+    for name in filter(None, out.split("\0")):
+        if (root / name).is_dir():  # a repository inside the project: git lists it whole
+            names.update(f"{name.rstrip('/')}/{f}" for f in _walk_files(root / name))
+        else:
+            names.add(name)
+    return sorted(names)
 
 
 def _walk_files(root: Path) -> list[str]:
@@ -1311,6 +1319,21 @@ def part_marks(root: str | Path, files: Iterable[str]) -> dict[str, list[tuple[s
                     if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                         marks.setdefault(arg.value, []).append((rel, node.lineno))
     return marks
+
+
+def _defines_tests(path: Path) -> bool:
+    """Whether the file at ``path`` is Python that defines tests as pytest finds them: a
+    function ``test*`` or a class ``Test*`` at its top level."""
+    if path.suffix != ".py":
+        return False
+    try:
+        tree = ast.parse(path.read_bytes(), str(path))
+    except (SyntaxError, ValueError, OSError):
+        return False
+    return any((isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+                and node.name.startswith("test"))
+               or (isinstance(node, ast.ClassDef) and node.name.startswith("Test"))
+               for node in tree.body)
 
 
 def _recorder(report: str, parts: Collection[str] | None, select: bool,
@@ -2182,12 +2205,9 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
     # grade would look as if it had used them.
     read = {n.split("::")[0] for n in collected}
     read |= {e["nodeid"].split("::")[0] for errors in collect_errors.values() for e in errors}
-    # Test files only, by pytest's default names: a helper module (marks.py, conftest.py)
-    # may write a mark that a test file imports, and is never collected itself.
-    tests = [f for f in project_files(folder)
-             if fnmatch.fnmatch(posixpath.basename(f), "test_*.py")
-             or fnmatch.fnmatch(posixpath.basename(f), "*_test.py")]
-    marks = part_marks(folder, tests)
+    # Files that define tests only: a helper module (marks.py, conftest.py) may write a
+    # mark that a test file imports, and is never collected itself.
+    marks = part_marks(folder, [f for f in project_files(folder) if _defines_tests(folder / f)])
     uncollected = sorted({f for pid in chosen for f, _ in marks.get(pid, ()) if f not in read})
     return GradeReport(results, sorted(seen - set(registry)), uncollected)
 
