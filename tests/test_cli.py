@@ -285,7 +285,8 @@ def invalid_models(tmp_path_factory):
          "the model takes inputs of shape (1000,), expected 784 numbers"),
         (_save(ten(), folder / "scale.npz", {"scaling": {"scale": 1}}),
          "invalid metadata 'scaling': expected an object with finite numbers scale (1 / scale "
-         "a float32), mean, std (not 0) and a list of ints >= 1 shape, got {'scale': 1}"),
+         "and 255 * scale float32s), mean, std (not 0) and a list of ints >= 1 shape, got "
+         "{'scale': 1}"),
         (_save(ten(), folder / "x.npz", {"scaling": "x"}), "invalid metadata 'scaling'"),
     ]
 

@@ -260,9 +260,11 @@ def test_a_programs_metadata_gives_back_its_scaling(name):
     {"scale": 10**400, "mean": 0, "std": 1, "shape": [784]},  # not an OverflowError
     {"scale": 0, "mean": 0, "std": 1, "shape": [784]},  # x / (1 / 0)
     {"scale": 1e-40, "mean": 0, "std": 1, "shape": [784]},  # 1 / scale is inf in float32
+    {"scale": 1e37, "mean": 0, "std": 1, "shape": [784]},  # 255 * scale is
 ], ids=["std 0", "an empty dimension", "no shape", "not an object", "a str scale",
         "a shape not a list", "an infinite std", "a NaN scale", "a bool dimension",
-        "a bool scale", "an int past the largest float", "scale 0", "scale 1e-40"])
+        "a bool scale", "an int past the largest float", "scale 0", "scale 1e-40",
+        "scale 1e37"])
 def test_scaling_from_json_refuses_what_to_json_never_writes(data):
     with pytest.raises(ValueError, match=r"^expected an object with finite numbers scale"):
         Scaling.from_json(data)

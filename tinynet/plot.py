@@ -136,11 +136,15 @@ def _two_classes(p: np.ndarray, name: str) -> np.ndarray:
 
 
 def _one_output(values: object, n: int) -> bool:
-    """Whether ``values`` is a model's one output per image, (n, 1) floats in [0, 1], rather
-    than a column of labels. The two read alike where they overlap: 0.0 and 1.0 are classes
-    0 and 1 either way; 3.0 is a label."""
+    """Whether ``values`` is a model's one output per image, (n, 1) floats, rather than a
+    column of labels: floats in [0, 1], or any but whole numbers (1.5 and NaN are outputs,
+    refused as such, naming the value). The two read alike where they overlap: 0.0 and 1.0
+    are classes 0 and 1 either way; 3.0 is a label."""
     a = np.asarray(values)
-    return a.shape == (n, 1) and a.dtype.kind == "f" and bool(np.all((a >= 0) & (a <= 1)))
+    if a.shape != (n, 1) or a.dtype.kind != "f":
+        return False
+    with np.errstate(invalid="ignore"):
+        return bool(np.all((a >= 0) & (a <= 1)) or not np.all(a == np.round(a)))
 
 
 def _num_classes(num_classes: int | None, *arrays: object) -> int:

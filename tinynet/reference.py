@@ -61,16 +61,17 @@ class Scaling:
     def from_json(cls, data: Any) -> Scaling:
         """The Scaling that :meth:`to_json` wrote. Raises ValueError, saying what was
         expected and what was found, for anything else (a model file is user input)."""
-        expected = ("an object with finite numbers scale (1 / scale a float32), mean, std "
-                    "(not 0) and a list of ints >= 1 shape")
+        expected = ("an object with finite numbers scale (1 / scale and 255 * scale "
+                    "float32s), mean, std (not 0) and a list of ints >= 1 shape")
         keys = ("scale", "mean", "std", "shape")
         valid = (isinstance(data, dict) and all(k in data for k in keys)
                  # JSON's true is not a number, nor are NaN and 10**400
                  and all(is_number(data[k], finite=True) for k in keys[:3])
                  and data["std"] != 0  # it divides
                  # x is divided by 1 / scale, which float32 must hold: 0 or 1e-40 would
-                 # make every input 0
-                 and 1 / _FLOAT32_MAX < abs(data["scale"])
+                 # make every input 0; and the largest pixel times scale too (255 * 1e37 is
+                 # inf)
+                 and 1 / _FLOAT32_MAX < abs(data["scale"]) <= _FLOAT32_MAX / 255
                  and isinstance(data["shape"], list)
                  and all(is_int_at_least(d, 1) for d in data["shape"]))
         if not valid:
