@@ -973,7 +973,9 @@ def circular() -> dict:
     ([1, 2], "got [1, 2]"),
     ({1: "a"}, "got {1: 'a'}"),  # JSON would give it back as {"1": "a"}
     (circular(), "Circular reference detected"),
-], ids=["str", "list", "int-keys", "circular"])
+    ({"a": {1: "x"}}, "which would load as {'a': {'1': 'x'}}"),  # nested, as deep as any
+    ({"shape": (1, 2)}, "which would load as {'shape': [1, 2]}"),
+], ids=["str", "list", "int-keys", "circular", "nested-int-keys", "tuple"])
 def test_metadata_that_load_model_would_not_give_back_is_refused_before_writing(
         tmp_path, metadata, found):
     model = Sequential([Dense(3, 2), Softmax()], seed=0)

@@ -224,15 +224,35 @@ def model_json(model: Sequential, target: str | os.PathLike) -> str:
     error. Writes nothing: a ModelCheckpoint calls it before the first epoch, so that such a
     model fails before training, not when the first epoch's training is done."""
     metadata = model.metadata
-    # What load_model takes back: a JSON object. A string, a list, or int keys (which JSON
-    # would turn into strings) would be written, and the file then refused, or changed.
-    if not (isinstance(metadata, dict) and all(isinstance(k, str) for k in metadata)):
+    if not isinstance(metadata, dict):  # load_model takes back a JSON object only
         raise ValueError(f"cannot save the model to {target}: model.metadata must be a dict "
                          f"with str keys, got {metadata!r}")
     try:
-        return json.dumps(_describe(model), indent=2)
+        text = json.dumps(_describe(model), indent=2)
     except (TypeError, ValueError) as err:  # a value JSON cannot hold, or a cycle
         raise ValueError(f"cannot save the model to {target}: {err}") from err
+    # What load_model gives back, as it was: JSON writes int keys as strings and tuples as
+    # lists, and the loaded model would hold others than the saved one.
+    back = json.loads(text)["metadata"]
+    if not _same_json(back, metadata):
+        raise ValueError(f"cannot save the model to {target}: model.metadata must be a dict "
+                         f"with str keys of JSON values (dicts with str keys, lists, str, "
+                         f"numbers, True, False, None), got {metadata!r}, which would load "
+                         f"as {back!r}")
+    return text
+
+
+def _same_json(loaded: Any, value: Any) -> bool:
+    """Whether ``value`` is what JSON gives back as ``loaded``: the same types too (a tuple
+    comes back a list, an int key a str, 1.0 stays a float)."""
+    if type(loaded) is not type(value):
+        return False
+    if isinstance(value, dict):
+        return (list(loaded) == list(value)
+                and all(_same_json(loaded[k], value[k]) for k in value))
+    if isinstance(value, list):
+        return len(loaded) == len(value) and all(map(_same_json, loaded, value))
+    return loaded == value or (value != value and loaded != loaded)  # NaN is NaN
 
 
 def save_model(model: Sequential, path: str | os.PathLike) -> Path:
