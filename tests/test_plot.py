@@ -240,22 +240,18 @@ def test_plot_digits_reads_one_float_output_as_the_probability_of_class_1():
         assert [ax.get_title() for ax in fig.axes] == [f"true {d}, pred {d}" for d in LABELS]
 
 
-def test_plot_digits_names_the_output_outside_0_1_in_a_column_of_outputs():
-    # 1.5 is no label: read as labels, the column would be refused for its valid 0.2.
+@pytest.mark.parametrize("call, name", [
+    (lambda p: plot.plot_digits(IMAGES, LABELS % 2, p), "predictions"),
+    (lambda p: plot.plot_misclassified(IMAGES, LABELS % 2, p), "probabilities"),
+])
+def test_one_output_outside_0_1_is_refused_naming_it(call, name):
+    # 1.5 would be class 1 with a confidence of 1.5; and, in plot_digits, no label either:
+    # read as labels, the column would be refused for its valid 0.2.
     p = np.array([[0.2], [0.9], [1.5], [0.8], [0.5]])
-    with pytest.raises(ValueError, match=r"^predictions: one output per image is the "
+    with pytest.raises(ValueError, match=rf"^{name}: one output per image is the "
                        r"probability of class 1, expected values in \[0, 1\], got 1.5 at "
                        r"\[2, 0\]$"):
-        plot.plot_digits(IMAGES, LABELS % 2, p)
-
-
-def test_plot_misclassified_refuses_one_output_outside_0_1_as_no_probability():
-    # 3.0 would be class 1 with a confidence of 3.
-    p = np.array([[0.1], [0.9], [3.0], [0.8], [0.5]])
-    with pytest.raises(ValueError, match=r"^probabilities: one output per image is the "
-                       r"probability of class 1, expected values in \[0, 1\], got 3.0 at "
-                       r"\[2, 0\]$"):
-        plot.plot_misclassified(IMAGES, LABELS % 2, p)
+        call(p)
 
 
 def test_tinynet_show_draws_at_most_what_plot_digits_takes():
