@@ -1319,6 +1319,19 @@ def test_compile_in_keras_order_says_tinynets_order(loss, optimizer):
         mlp(0).compile(loss, optimizer)
 
 
+@pytest.mark.parametrize("attribute, name, expected", [("optimizer", "sgd", "an Optimizer"),
+                                                       ("loss", "mse", "a Loss")])
+def test_a_name_assigned_by_hand_in_place_of_a_loss_or_optimiser_is_refused(attribute, name,
+                                                                             expected):
+    # Without the check: AttributeError: 'str' object has no attribute 'has_state_only_for'.
+    x, y = blobs(4)
+    model = compiled()
+    setattr(model, attribute, name)
+    with pytest.raises(TypeError, match=rf"^model\.{attribute} must be {expected}, got "
+                                        rf"'{name}': set it with model\.compile"):
+        model.fit(x, y, verbose=0)
+
+
 def test_fit_takes_the_arguments_after_y_by_name():
     # Keras's fit(x, y, 128, 5) is batch size 128 and 5 epochs; taken in tinynet's order
     # (epochs, batch_size) it would train 128 epochs in batches of 5, silently.

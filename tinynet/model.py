@@ -935,6 +935,14 @@ class Sequential(RefusesOtherLibraries):
         if self.loss is None or self.optimizer is None:
             raise RuntimeError("the model is not compiled: call "
                                "model.compile(loss=..., optimizer=...) first")
+        # Set by hand, model.optimizer = "sgd" would fail deep in training, on an attribute
+        # a str lacks; compile is what reads names.
+        for name, value, kind, expected in (("loss", self.loss, Loss, "a Loss"),
+                                            ("optimizer", self.optimizer, Optimizer,
+                                             "an Optimizer")):
+            if not isinstance(value, kind):
+                raise TypeError(f"model.{name} must be {expected}, got {value!r}: set it with "
+                                f"model.compile(loss, optimizer), which takes names too")
 
     def _check_fit_args(self, x: ArrayLike, y: ArrayLike, epochs: int, batch_size: int,
                         validation_data: tuple[ArrayLike, ArrayLike] | None,
