@@ -583,7 +583,7 @@ def _exclude_patterns(root: Path, patterns: Sequence[str], files: Sequence[str])
             raise HomeworkError(f"--exclude {pattern!r} is outside the project {root}: "
                                 "give a path relative to it")
         # Naming a folder the copy leaves out anyway (one git ignores, a virtual
-        # environment) is being careful, not a typo.
+        # environment) is being careful, not a typo; `files` holds none of its files.
         if not any(_matches(f, rel) for f in files) and not _left_out_anyway(root, rel):
             raise HomeworkError(
                 f"--exclude {pattern!r} matches no file of the project {root}: give a path "
@@ -593,20 +593,11 @@ def _exclude_patterns(root: Path, patterns: Sequence[str], files: Sequence[str])
 
 
 def _left_out_anyway(root: Path, rel: str) -> bool:
-    """Whether ``rel`` is a path (not a glob) under ``root`` that exists and that a copy
-    leaves out whatever --exclude says: in a folder such as ``.venv`` or ``build`` (see
-    :data:`EXCLUDED_DIRS`), in a virtual environment, or ignored by git, in the checkout
-    ``root`` is."""
-    if not _is_relative_path(rel) or not os.path.lexists(root / rel):
-        return False
-    if any(map(_excluded_dir, rel.split("/"))):
-        return True
-    if any(_is_venv(root, folder) for folder in [*_folders_of(rel), rel]):
-        return True
-    # Ignored by git, by the rules project_files follows: none of its files is listed.
-    listed = _git_files(root)
-    inside = rel.rstrip("/") + "/"
-    return listed is not None and not any(n == rel or n.startswith(inside) for n in listed)
+    """Whether ``rel``, a path (not a glob) that no file of :func:`project_files` matches,
+    exists under ``root``: then the copy leaves it out whatever --exclude says (a folder
+    such as ``.venv`` or ``build``, see :data:`EXCLUDED_DIRS`, a virtual environment, or
+    what git ignores), since that list is the copy's."""
+    return _is_relative_path(rel) and os.path.lexists(root / rel)
 
 
 def _is_venv(root: Path | str, folder: str) -> bool:
