@@ -2071,14 +2071,15 @@ def assigned_parts(project: str | Path, registry: Mapping[str, Part] = PARTS) ->
     return list(dict.fromkeys(parts)) or None
 
 
-def _stubs_and_regions(project: Path, registry: Mapping[str, Part]) -> tuple[list[str], bool]:
-    """The parts of ``registry`` with a stub in the Python files of ``project``, in order,
+def _stubs_and_regions(project: Path, registry: Mapping[str, Part], files: Sequence[str]
+                       ) -> tuple[list[str], bool]:
+    """The parts of ``registry`` with a stub in the Python ``files`` of ``project``, in order,
     and whether one of them holds a solution region: the reference does, a student copy
     never (its export removed every marker). A file that cannot be read as Python has no
     stub (grading reports it); a broken marker is a region (the reference, being edited)."""
     found: dict[str, list[tuple[str, int]]] = {}
     regions = False
-    for rel in project_files(project):
+    for rel in files:
         raw = (project / rel).read_bytes() if rel.endswith(".py") else b""
         stubs, markers = b"NotImplementedError(" in raw, b"BEGIN SOLUTION" in raw
         if not stubs and not markers:
@@ -2126,7 +2127,8 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
                             "with --force, which completes it")
     folder = _project_folder(project, "PROJECT")
     # The parts with a stub left tell a part not written from one blocked by an earlier part.
-    stubbed, regions = _stubs_and_regions(folder, registry)
+    files = project_files(folder)
+    stubbed, regions = _stubs_and_regions(folder, registry, files)
     if parts is None:
         parts = assigned_parts(folder, registry)
         copy = (folder / EXPORT_RECORD).is_file()
@@ -2198,7 +2200,7 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
     read |= {e["nodeid"].split("::")[0] for errors in collect_errors.values() for e in errors}
     # Files that define tests only: a helper module (marks.py, conftest.py) may write a
     # mark that a test file imports, and is never collected itself.
-    marks = part_marks(folder, [f for f in project_files(folder) if _defines_tests(folder / f)])
+    marks = part_marks(folder, [f for f in files if _defines_tests(folder / f)])
     uncollected = sorted({f for pid in chosen for f, _ in marks.get(pid, ()) if f not in read})
     return GradeReport(results, sorted(seen - set(registry)), uncollected)
 
