@@ -270,7 +270,9 @@ def save_model(model: Sequential, path: str | os.PathLike) -> Path:
     Raises ValueError before writing anything when ``path`` names a folder (``"runs"`` would
     otherwise be written as ``runs.npz`` beside it), when a class or metric function of your
     own has the name of one of tinynet's, when a class has a ``get_config()`` that does not
-    give the arguments of its ``__init__``, or when a configuration is not JSON.
+    give the arguments of its ``__init__``, when a configuration is not JSON, or when
+    ``model.metadata`` is not a dict that JSON gives back as it is (str keys; lists, not
+    tuples).
     """
     _as_path(path)  # a TypeError or ValueError unless path names a file
     not_a_folder("path", path if isinstance(path, str) else str(path), "model.npz")
@@ -528,9 +530,9 @@ def load_model(path: str | os.PathLike,
             damaged (an array whose header promises more data than follows it), holds
             pickled objects, was written by a newer tinynet, names a layer type neither
             tinynet nor ``custom_objects`` has, holds arrays missing, extra or of the wrong
-            shape, or a History that ``fit`` would not have recorded. An extra or damaged
-            array is refused before any array is read, and a file's arrays are read only
-            once its description is checked.
+            shape, an array twice (``a`` and ``a.npy``), or a History that ``fit`` would
+            not have recorded. An extra or damaged array is refused before any array is
+            read, and a file's arrays are read only once its description is checked.
         TypeError: ``custom_objects`` is not a dict of names, or gives a class of the wrong
             kind (a loss for a layer), or a key that names one of tinynet's own classes or
             metrics.

@@ -587,7 +587,8 @@ class Sequential(RefusesOtherLibraries):
         (``examples/manual_loop.py`` writes each one out; docs/layers.md has the contract
         each layer keeps). The outputs are those the loss saw: the logits, when the final
         Softmax is fused into the loss.
-        Raises ValueError, before the step, for an optimiser that has trained another model.
+        Raises ValueError, before the step, for an optimiser that has trained another model,
+        and for an ``x`` without samples (the step would count, for nothing).
         """
         self._require_compiled()
         self._check_own(self.optimizer, "train_step: the model's optimizer")
