@@ -33,7 +33,8 @@ from tinynet.reference import PROGRAMS, example_args, quick_subset
 
 
 def main() -> None:
-    args = example_args(__doc__, epochs=10)
+    args = example_args(__doc__, epochs=10, outputs=[
+        "cnn_curves.png", "cnn_confusion.png", "cnn_mistakes.png", "cnn_best.npz"])
     data = load_mnist()
     (x_train, y_train), (x_test, y_test) = quick_subset(data) if args.quick else data
     x_train = x_train.reshape(-1, 28, 28, 1).astype("float32") / 255

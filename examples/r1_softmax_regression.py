@@ -12,7 +12,8 @@ from tinynet.reference import example_args, quick_subset
 
 
 def main() -> None:
-    args = example_args(__doc__, epochs=10, quick_epochs=5)  # MSE on softmax starts slowly
+    args = example_args(__doc__, epochs=10, quick_epochs=5,  # MSE on softmax starts slowly
+                        outputs=["r1_curves.png"])
     data = load_mnist()
     (x_train, y_train), (x_test, y_test) = quick_subset(data) if args.quick else data
 

@@ -15,7 +15,7 @@ from tinynet.reference import example_args, quick_subset
 
 
 def main() -> None:
-    args = example_args(__doc__, epochs=5)
+    args = example_args(__doc__, epochs=5, outputs=["r2_curves.png", "r2_digits.png"])
     data = load_mnist()
     (train_images, train_labels), (test_images, test_labels) = (
         quick_subset(data) if args.quick else data)

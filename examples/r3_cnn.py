@@ -24,7 +24,8 @@ from tinynet.reference import PROGRAMS, example_args, quick_subset
 
 
 def main() -> None:
-    args = example_args(__doc__, epochs=10, quick_epochs=3)  # raw pixels: a slow start
+    args = example_args(__doc__, epochs=10, quick_epochs=3,  # raw pixels: a slow start
+                        outputs=["r3_curves.png", "r3_cnn.npz"])
     data = load_mnist()
     (x_train, y_train), (x_test, y_test) = quick_subset(data) if args.quick else data
 

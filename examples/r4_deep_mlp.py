@@ -17,7 +17,7 @@ from tinynet.reference import example_args, quick_subset
 
 
 def main() -> None:
-    args = example_args(__doc__, epochs=10)
+    args = example_args(__doc__, epochs=10, outputs=["r4_curves.png"])
     data = load_mnist()
     (x_train, y_train), (x_test, y_test) = quick_subset(data) if args.quick else data
 

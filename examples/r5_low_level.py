@@ -19,7 +19,7 @@ from tinynet.reference import example_args, quick_subset
 
 def main() -> None:
     # Its --epochs and --quick count iterations, not fit's epochs: their help says so.
-    args = example_args(__doc__, epochs=1,
+    args = example_args(__doc__, epochs=1, outputs=["r5_loss.png"],
                         epochs_help="rounds of 1000 iterations of 100 images (default 1; 1000 "
                                     "iterations are 1 2/3 passes over the training images)",
                         quick_help="a few seconds: 100 iterations per round, on 2,000 "

@@ -6,6 +6,7 @@ import itertools
 import json
 import math
 import re
+import runpy
 import signal
 import subprocess
 import sys
@@ -31,6 +32,21 @@ def run_example(path: Path, *args: str, timeout: float = 300) -> str:
                             timeout=timeout, cwd=ROOT, env=ENV)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
+
+
+def declared_outputs(path: Path, monkeypatch) -> list[str]:
+    """The ``outputs`` the example at ``path`` passes to example_args, which stops it."""
+
+    class Declared(Exception):
+        pass
+
+    def example_args(*args, outputs=(), **kwargs):
+        raise Declared(list(outputs))
+
+    monkeypatch.setattr(reference, "example_args", example_args)
+    with pytest.raises(Declared) as info:
+        runpy.run_path(str(path), run_name="__main__")
+    return info.value.args[0]
 
 
 def parse_error(capsys, argv: list[str], **kwargs) -> str:
@@ -78,6 +94,15 @@ def test_example_args_checks_the_out_folder_up_front(capsys, tmp_path):
     line = parse_error(capsys, ["--out", str(afile / "sub")])  # not NotADirectoryError
     assert line.endswith(f"error: argument --out: cannot create the folder "
                          f"{str(afile / 'sub')!r}: not a directory"), line
+
+
+def test_example_args_refuses_a_folder_named_as_an_output(capsys, tmp_path):
+    (tmp_path / "b.png").mkdir()
+    line = parse_error(capsys, ["--out", str(tmp_path)], outputs=["a.png", "b.png"])
+    assert line.endswith(f"error: argument --out: {tmp_path / 'b.png'} is a folder, "
+                         "expected a file (or nothing) there for b.png"), line
+    assert example_args("Doc.", epochs=5, argv=["--out", str(tmp_path / "b.png")],
+                        outputs=["a.png"]).out == tmp_path / "b.png"  # a folder to write in
 
 
 def test_example_args_without_out(capsys, tmp_path, monkeypatch):
@@ -152,14 +177,18 @@ def test_there_is_an_example_per_reference_program():
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
-def test_example_quick_run_prints_a_test_accuracy(path, tmp_path):
+def test_example_quick_run_prints_a_test_accuracy(path, tmp_path, monkeypatch):
     out = run_example(path, "--quick", "--out", str(tmp_path))
     found = re.findall(r"^test accuracy: (\d\.\d{4})$", out, flags=re.M)
     assert found, out[-2000:]
     # A smoke test: 2,000 training images for an epoch or a few is enough to be clearly
     # above chance (0.1), not to reach the full run's accuracy (the slow test below does).
     assert float(found[-1]) > 0.2, out[-2000:]
-    assert any(tmp_path.glob("*.png")), "each example saves its plots under --out"
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert any(name.endswith(".png") for name in written), "it saves its plots under --out"
+    # Each file it writes is one it names to example_args, which refuses a folder taken by
+    # that name before loading anything: an undeclared one would fail after the training.
+    assert sorted(declared_outputs(path, monkeypatch)) == written
     if path.stem == "r5_low_level":  # its summed test loss, and per batch of 100 beside it
         total, per_100 = map(float, re.search(
             r"^test loss: (\S+) \(summed over the 1000 test images; (\S+) per 100\)$", out,

@@ -269,14 +269,9 @@ def _output_folder(folder: Path) -> list[Path]:
     Returns the folders it created, ``folder`` first, for
     :func:`tinynet.reference.remove_empty_folders`."""
     try:
-        created = reference.make_output_folder(folder)
+        return reference.make_output_folder(folder, TRAIN_OUTPUTS)
     except ValueError as err:
         raise CommandError(f"--out: {err}") from None
-    for name in TRAIN_OUTPUTS:  # only in a folder that was there: none of the created ones
-        if (folder / name).is_dir():
-            raise CommandError(f"--out: {folder / name} is a folder, expected a file (or "
-                               f"nothing) there for {name}")
-    return created
 
 
 def _write_together(files: Sequence[tuple[Path, Callable[[Path], object]]]) -> None:

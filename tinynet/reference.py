@@ -225,10 +225,11 @@ def int_in_range(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
-def make_output_folder(folder: Path) -> list[Path]:
+def make_output_folder(folder: Path, files: Sequence[str] = ()) -> list[Path]:
     """Create ``folder`` (and its parents) for a program's outputs, before any work; a
-    ValueError saying why it cannot be (a file, a parent that is a file, no permission),
-    rather than a FileExistsError traceback at the end of a training run.
+    ValueError saying why it cannot be (a file, a parent that is a file, no permission, or
+    a folder already there under the name of one of the ``files`` the program will write in
+    it), rather than a traceback at the end of a training run.
 
     Returns the folders it created, ``folder`` first, as absolute paths (none when
     ``folder`` was there), for :func:`remove_empty_folders` once the program fails; a
@@ -248,6 +249,10 @@ def make_output_folder(folder: Path) -> list[Path]:
     if reason := cannot_create_files(folder):  # a parent made, then no permission
         remove_empty_folders(created)
         raise ValueError(f"cannot write in the folder {str(folder)!r} ({reason})")
+    for name in files:  # only in a folder that was there: none of the created ones
+        if (folder / name).is_dir():
+            raise ValueError(f"{folder / name} is a folder, expected a file (or nothing) "
+                             f"there for {name}")
     return created
 
 
@@ -283,6 +288,7 @@ def remove_empty_folders(folders: Sequence[Path]) -> None:
 
 def example_args(doc: str | None, epochs: int, quick_epochs: int = 1,
                  argv: list[str] | None = None, *, out: bool = True,
+                 outputs: Sequence[str] = (),
                  quick_help: str = "a few seconds on a subset: 2,000 training and 1,000 "
                                    "test images",
                  epochs_help: str | None = None) -> argparse.Namespace:
@@ -291,7 +297,8 @@ def example_args(doc: str | None, epochs: int, quick_epochs: int = 1,
     ``--quick`` trains for ``quick_epochs`` (unless ``--epochs`` says otherwise) on a small
     subset, for a smoke test (see :func:`quick_subset`). Every value is checked here, before
     the example loads anything: ``--epochs`` an int >= 1, ``--seed`` an int >= 0, and the
-    ``--out`` folder is created (default ``runs``). A bad value exits with status 2 and
+    ``--out`` folder is created (default ``runs``), where none of the file names
+    ``outputs`` the example will write may be a folder. A bad value exits with status 2 and
     argparse's one-line error. The folders created for ``--out`` are removed at exit if they
     are still empty: an example that fails, or is interrupted, before writing in them leaves
     nothing behind, as ``tinynet train`` does. Parsing the script's own command line
@@ -315,7 +322,7 @@ def example_args(doc: str | None, epochs: int, quick_epochs: int = 1,
         args.epochs = quick_epochs if args.quick else epochs
     if out:
         try:
-            created = make_output_folder(args.out)
+            created = make_output_folder(args.out, outputs)
         except ValueError as err:
             parser.error(f"argument --out: {err}")
         # At exit, whether the example ends or fails: one that wrote its plots keeps them.
