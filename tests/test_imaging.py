@@ -544,6 +544,29 @@ def test_blank_image_is_refused(image):
         prepare_digit(image)
 
 
+@pytest.mark.parametrize("scale, shift", [(255, 0), (1e308, 0), (-1e308, 0), (1e308, -1e308),
+                                          (-255, 200)])
+def test_levels_of_any_size_give_the_same_digit(digits, scale, shift):
+    # Differences and ratios of levels near 1e308 would overflow (NumPy's error, after its
+    # overflow warnings); levels past [-1, 1] are brought within it first.
+    picture = np.where(digits[0] >= 128, 1.0, 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scaled = prepare_digit(picture * scale + shift)
+    np.testing.assert_array_equal(scaled, prepare_digit(picture))
+
+
+def test_levels_of_0_to_255_are_blank_as_8_bits_are_and_named_as_given():
+    # Half a step of 0..255 is no ink (it is in [0, 1], test_blank_image_is_refused), and
+    # the error names the levels the caller gave, not the ones scaled down.
+    with pytest.raises(ValueError, match=r"got grey levels from 200 to 200\.5 only"):
+        prepare_digit(200 + np.pad([[0.5]], 5))
+    with pytest.raises(ValueError, match=r"a border of median level 1e\+300 with pixels as far "
+                                         r"above it \(3e\+300\) as below it \(-1e\+300\)"):
+        prepare_digit(np.pad([[3e300, -1e300]], 5, constant_values=1e300))
+    assert np.count_nonzero(prepare_digit(200 + np.pad([[1.0]], 5))) == 20 * 20
+
+
 def test_one_step_of_an_8_bit_image_is_ink():
     # Differences up to MIN_CONTRAST, half a step, are not ink; a whole step is. A square of
     # 3x3 fitted into 20x20 is a solid 20x20 block.

@@ -10,6 +10,7 @@ noise, specks, ruled lines): :func:`prepare_digit` takes them away first.
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from collections.abc import Callable
@@ -224,7 +225,8 @@ def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
 def prepare_digit(grey: np.ndarray) -> np.ndarray:
     """Prepare a grey image (H, W) of one digit as MNIST did; uint8 (28, 28).
 
-    ``grey`` holds finite grey levels, normally in [0, 1] (as :func:`load_grey` returns): a
+    ``grey`` holds finite grey levels, normally in [0, 1] (as :func:`load_grey` returns;
+    larger ones, 0..255 say, are first scaled down into [-1, 1] by a power of two): a
     digit on paper of any brightness, which may vary across the picture as the lighting of
     a photo does (a gradient, a vignette, a soft shadow).
 
@@ -265,11 +267,17 @@ def prepare_digit(grey: np.ndarray) -> np.ndarray:
         raise ValueError(f"prepare_digit: expected finite grey levels, got "
                          f"{np.count_nonzero(~finite)} NaN or infinite value(s), the first "
                          f"{grey[row, col]} at row {row}, column {col}")
+    # Levels past [-1, 1] (0..255, a float TIFF's 1e308) are brought within it by a power
+    # of two, 2**exponent, which is exact: differences and ratios of levels near 1e308 would
+    # overflow, and half a step of 0..255 is then MIN_CONTRAST, as it is in [0, 1].
+    largest = np.abs(grey).max()
+    exponent = math.frexp(largest)[1] if largest > 1 else 0  # largest = m 2**e, 1/2 <= m < 1
+    grey = np.ldexp(grey, -exponent)
 
     if max(grey.shape) > WORK_SIZE:  # 1. (area averaging, as the fit into 20x20 does later)
         grey = area_resize(grey, *_fit(grey.shape, WORK_SIZE))
 
-    ink = _ink(grey)  # 2. and 3.: (H, W) in [0, 1], 0 is paper, 1 the strongest ink
+    ink = _ink(grey, exponent)  # 2. and 3.: (H, W) in [0, 1], 0 is paper, 1 the strongest ink
     ink = _off_the_edges(ink)
     # 4. Cut down to 1, black specks weigh in step 5 by their size, as specks of the digit's
     # own ink would, not by how much darker than the digit they are.
@@ -310,8 +318,9 @@ def _fit(shape: tuple[int, int], n: int) -> tuple[int, int]:
     return max(1, round(h * f)), max(1, round(w * f))
 
 
-def _ink(grey: np.ndarray) -> np.ndarray:
+def _ink(grey: np.ndarray, exponent: int = 0) -> np.ndarray:
     """How much ink each pixel of a finite grey image (H, W) holds, as (H, W) in [0, 1].
+    Its errors name grey levels times ``2**exponent``, as prepare_digit was given them.
 
     The polarity is decided relative to the image itself, not to a fixed 0.5, so that black
     ink on grey paper of brightness 0.4 is found as well as white chalk on a 0.6 board: the
@@ -324,16 +333,20 @@ def _ink(grey: np.ndarray) -> np.ndarray:
     paper = float(np.median(border))
     lo, hi = float(grey.min()), float(grey.max())
     above, below = hi - paper, paper - lo  # how far light ink, or dark ink, would reach
+
+    def given(level: float) -> str:
+        return f"{math.ldexp(level, exponent):.4g}"
+
     if max(above, below) <= MIN_CONTRAST:
         raise ValueError(f"prepare_digit: the image is blank: expected a digit that differs "
-                         f"from the background, got grey levels from {lo:.4g} to {hi:.4g} "
+                         f"from the background, got grey levels from {given(lo)} to {given(hi)} "
                          "only (no contrast, so no ink to tell from the paper; grey levels "
                          "run from 0, black, to 1, white)")
     if abs(above - below) <= MIN_CONTRAST:
         raise ValueError(f"prepare_digit: cannot tell the ink from the paper: expected one "
                          f"digit on paper, got a border of median level "
-                         f"{paper:.4g} with pixels as far above it ({hi:.4g}) as below it "
-                         f"({lo:.4g}); grey levels run from 0, black, to 1, white")
+                         f"{given(paper)} with pixels as far above it ({given(hi)}) as below "
+                         f"it ({given(lo)}); grey levels run from 0, black, to 1, white")
     light = grey if above > below else -grey  # the ink is the high side of `light`
     paper = _paper_level(light)
     ink = np.clip(light - paper, 0, None)
