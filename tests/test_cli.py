@@ -1015,6 +1015,13 @@ def test_no_command_prints_the_help(capsys):
     out = capsys.readouterr().out
     assert out.startswith("usage: tinynet [-h] [--version] COMMAND ...\n")
     assert "\n    train     train a reference model on MNIST\n" in out
+    # `tinynet homework` alone, its own help, as `python -m tinynet.homework` alone
+    assert main(["homework"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: tinynet homework [-h] ACTION ...\n")
+    assert "\n    export" in out
+    assert homework.main([]) == 0
+    assert capsys.readouterr().out.startswith("usage: tinynet homework [-h] ACTION ...\n")
 
 
 def test_a_train_without_quick_runs_the_programs_epochs_on_all_its_data(tmp_path,

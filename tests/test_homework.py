@@ -2250,7 +2250,7 @@ def test_a_folder_after_parts_is_refused_with_where_to_put_it(
     assert not any(tmp_path.iterdir())
 
 
-def test_add_parser_wires_the_homework_subcommand() -> None:
+def test_add_parser_wires_the_homework_subcommand(capsys) -> None:
     parser = argparse.ArgumentParser(prog="tinynet")
     homework.add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["homework", "grade", "submission", "--json", "--timeout", "60"])
@@ -2258,8 +2258,10 @@ def test_add_parser_wires_the_homework_subcommand() -> None:
     assert args.timeout == 60.0
     args = parser.parse_args(["homework", "export", "out", "--parts", "relu", "adam", "--force"])
     assert args.parts == ["relu", "adam"] and args.force and callable(args.run)
-    with pytest.raises(SystemExit):
-        parser.parse_args(["homework"])  # an action is required
+    args = parser.parse_args(["homework"])  # no action: the help, as `tinynet` alone
+    assert args.homework_action is None and not hasattr(args, "run")
+    args.print_help()
+    assert capsys.readouterr().out.startswith("usage: tinynet homework [-h] ACTION ...")
 
 
 @pytest.mark.parametrize("action", ["export", "grade"])

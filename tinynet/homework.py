@@ -2330,7 +2330,10 @@ def path_arg(text: str) -> Path:
 
 
 def _add_actions(parser: argparse.ArgumentParser, registry: Mapping[str, Part]) -> None:
-    actions = parser.add_subparsers(dest="homework_action", metavar="ACTION", required=True)
+    actions = parser.add_subparsers(dest="homework_action", metavar="ACTION")
+    # With no action, no `run`: the caller prints this help, as `tinynet` alone does. (Not a
+    # default `run`, which the action's would override in every Python but 3.9.8 and 3.10.0.)
+    parser.set_defaults(print_help=parser.print_help)
     ids = ", ".join(registry)
     timeout_help = (f"seconds one test, importing the package, or collecting the tests may "
                     f"take (default {TIMEOUT:g})")
@@ -2386,7 +2389,8 @@ def _add_actions(parser: argparse.ArgumentParser, registry: Mapping[str, Part]) 
 def add_parser(subparsers: Any, registry: Mapping[str, Part] = PARTS) -> argparse.ArgumentParser:
     """Add the ``homework`` subcommand (``list``, ``export``, ``grade``) to ``subparsers``;
     each sets ``run``, a callable(args) -> exit status, and ``list`` and ``grade`` set
-    ``error_status``, the status to exit with on an error (:data:`ERROR_STATUS`)."""
+    ``error_status``, the status to exit with on an error (:data:`ERROR_STATUS`). With no
+    action, ``homework_action`` is None and ``print_help`` prints the subcommand's help."""
     parser = subparsers.add_parser(
         "homework", help="student copies with stubbed parts, and per-part grading",
         description="Export a student copy of the project with chosen parts replaced by "
@@ -2402,6 +2406,9 @@ def main(argv: Sequence[str] | None = None, registry: Mapping[str, Part] = PARTS
         "per-part grading. See docs/homework.md.")
     _add_actions(parser, registry)
     args = parser.parse_args(argv)
+    if args.homework_action is None:
+        args.print_help()
+        return 0
     try:
         return args.run(args)
     except KeyboardInterrupt:
