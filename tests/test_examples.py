@@ -135,13 +135,36 @@ def test_an_example_that_fails_leaves_no_out_folder_it_created(tmp_path):
         "kept", "kept/r2", "kept/r2/curves.png", "mine", "mine/runs"]
 
 
+@pytest.mark.parametrize("error", ["KeyboardInterrupt", "ValueError('bad')"])
+def test_ctrl_c_ends_an_example_in_one_line_and_cleans_up(tmp_path, error):
+    # As tinynet train does, not with the traceback of wherever training was; still with
+    # SIGINT's status, after atexit removed the --out folder it made. Other errors keep
+    # their traceback.
+    script = textwrap.dedent(f"""
+        import sys
+        from tinynet.reference import example_args
+        sys.argv = ["r9.py", "--out", "runs"]
+        example_args("R9: a program.", epochs=5)
+        raise {error}
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=60, cwd=tmp_path, env=ENV)
+    if error == "KeyboardInterrupt":
+        assert result.stderr == "r9.py: interrupted\n"
+        assert result.returncode == -signal.SIGINT
+    else:
+        assert result.stderr.endswith("\nValueError: bad\n") and result.returncode == 1
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_example_args_leaves_the_signals_of_a_caller_that_passes_argv(tmp_path,
                                                                       monkeypatch):
     # Called with argv (a test, a notebook), it is not the script's process to take over.
     monkeypatch.chdir(tmp_path)
     before = signal.getsignal(signal.SIGTERM)
+    hook = sys.excepthook
     example_args("Doc.", epochs=5, argv=["--out", "runs"])
-    assert signal.getsignal(signal.SIGTERM) is before
+    assert signal.getsignal(signal.SIGTERM) is before and sys.excepthook is hook
 
 
 def test_manual_loop_parses_its_arguments_with_example_args(capsys):

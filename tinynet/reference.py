@@ -12,6 +12,7 @@ import argparse
 import atexit
 import itertools
 import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -304,7 +305,8 @@ def example_args(doc: str | None, epochs: int, quick_epochs: int = 1,
     nothing behind, as ``tinynet train`` does. Parsing the script's own command line
     (``argv`` None), it also makes SIGTERM and SIGHUP raise SystemExit for the rest of the
     process (:func:`tinynet.atomic.raise_on_stop_signals`), so that a ``kill`` cleans up
-    too. ``out=False`` leaves ``--out`` out, for an example that saves nothing
+    too, and Ctrl-C end the script with one line, "r2_mlp.py: interrupted", not a
+    traceback. ``out=False`` leaves ``--out`` out, for an example that saves nothing
     (manual_loop.py); ``quick_help`` says what its ``--quick`` does, and ``epochs_help``
     what its ``--epochs`` counts, if not fit's epochs (R5 counts rounds of iterations).
     """
@@ -327,10 +329,26 @@ def example_args(doc: str | None, epochs: int, quick_epochs: int = 1,
             parser.error(f"argument --out: {err}")
         # At exit, whether the example ends or fails: one that wrote its plots keeps them.
         atexit.register(remove_empty_folders, created)
-        if argv is None:  # a script's own command line: its process is the example's
-            # Stopped by kill or a closed terminal too, which would otherwise skip atexit.
-            raise_on_stop_signals()
+    if argv is None:  # a script's own command line: its process is the example's
+        # Stopped by kill or a closed terminal too, which would otherwise skip atexit.
+        raise_on_stop_signals()
+        sys.excepthook = _interrupted_in_one_line(parser.prog, sys.excepthook)
     return args
+
+
+def _interrupted_in_one_line(prog: str, hook: Callable[..., Any]) -> Callable[..., Any]:
+    """``sys.excepthook`` for an example: Ctrl-C prints "r2_mlp.py: interrupted", as
+    ``tinynet train`` does, rather than the traceback of wherever training was; any other
+    exception goes to ``hook``. Python still exits with the status of SIGINT (130 in a
+    shell), and runs ``atexit`` first."""
+
+    def excepthook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            print(f"{prog}: interrupted", file=sys.stderr)
+        else:
+            hook(kind, value, tb)
+
+    return excepthook
 
 
 #: What ``load_mnist()`` returns: ``((x_train, y_train), (x_test, y_test))``.
