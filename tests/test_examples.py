@@ -557,6 +557,9 @@ def test_an_out_folder_that_fails_half_made_or_unwritable_leaves_nothing(tmp_pat
     with pytest.raises(ValueError, match=r"^cannot create the folder .*: file name too long$"):
         reference.make_output_folder(tmp_path / "runs" / ("x" * 300))
     assert list(tmp_path.iterdir()) == []
+    # In a folder that is there, the name cannot even be looked up: the same line.
+    with pytest.raises(ValueError, match=r"^cannot create the folder .*: file name too long$"):
+        reference.make_output_folder(tmp_path / ("x" * 300))
     # Made, with its parent, then found to be a folder no file can be created in.
     refuse_files_in(tmp_path / "b" / "c")
     with pytest.raises(ValueError, match=r"cannot write in the folder .* \(permission denied\)"):

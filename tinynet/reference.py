@@ -235,11 +235,14 @@ def make_output_folder(folder: Path, files: Sequence[str] = ()) -> list[Path]:
     Returns the folders it created, ``folder`` first, as absolute paths (none when
     ``folder`` was there), for :func:`remove_empty_folders` once the program fails; a
     refusal has already removed them."""
-    if folder.exists() and not folder.is_dir():
+    # os.path's tests, not Path's: they answer False where the path cannot be looked at (a
+    # name too long, a parent not to be entered), and mkdir then says why.
+    if os.path.exists(folder) and not os.path.isdir(folder):
         raise ValueError(f"expected a folder to write in, got the file {str(folder)!r}")
     # Absolute, so that removing them does not depend on the folder the program is in then.
     target = folder.absolute()
-    created = list(itertools.takewhile(lambda p: not p.exists(), [target, *target.parents]))
+    created = list(itertools.takewhile(lambda p: not os.path.exists(p),
+                                       [target, *target.parents]))
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:  # perhaps after making some of the parents
@@ -251,7 +254,7 @@ def make_output_folder(folder: Path, files: Sequence[str] = ()) -> list[Path]:
         remove_empty_folders(created)
         raise ValueError(f"cannot write in the folder {str(folder)!r} ({reason})")
     for name in files:  # only in a folder that was there: none of the created ones
-        if (folder / name).is_dir():
+        if os.path.isdir(folder / name):
             raise ValueError(f"{folder / name} is a folder, expected a file (or nothing) "
                              f"there for {name}")
     return created
@@ -262,7 +265,7 @@ def _broken_link(folder: Path) -> str | None:
     one is: mkdir says only "File exists" of a link to nothing, which neither exists nor
     can be made."""
     for path in (folder, *folder.parents):
-        if path.is_symlink():
+        if os.path.islink(path):  # False, not OSError, for a name too long to look up
             try:
                 path.stat()
             except FileNotFoundError:  # the end of the chain of links is missing
