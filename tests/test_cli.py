@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from checkout import ENV, ROOT, stop_signals_at_default
 from matplotlib import image as mpimg
+from matplotlib.figure import Figure
 
 from tinynet import (
     Conv2D,
@@ -643,12 +644,11 @@ def test_evaluate_and_show_replace_their_image_only_once_it_is_complete(small_mo
     for name in ("m_confusion.png", "digits.png"):
         (folder / name).write_bytes(b"the previous image")
 
-    def fail_half_way(*args, path, **kwargs):
-        Path(path).write_bytes(b"half a PNG")
+    def fail_half_way(self, fname, **kwargs):
+        Path(fname).write_bytes(b"half a PNG")
         raise OSError("No space left on device")
 
-    monkeypatch.setattr("tinynet.plot.plot_confusion_matrix", fail_half_way)
-    monkeypatch.setattr("tinynet.plot.plot_digits", fail_half_way)
+    monkeypatch.setattr(Figure, "savefig", fail_half_way)
     assert main(["evaluate", str(small_model)]) == 1
     assert main(["show", "--count", "2", "--out", str(folder)]) == 1
     assert capsys.readouterr().err.count("No space left on device") == 2
@@ -1076,11 +1076,11 @@ def test_an_image_in_a_missing_or_read_only_folder_is_refused_before_any_work(
 def test_a_full_disk_is_one_line_naming_the_file_being_written(tmp_path, monkeypatch, capsys):
     # The system's error names no file: not str()'s "[Errno 28] No space left on device",
     # nor "None: ...", nor the reason alone, which would leave the user to guess which disk.
-    def full(*args, path, **kwargs):
+    def full(self, fname, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr("tinynet.cli._load_data", lambda folder: _synthetic_digits())
-    monkeypatch.setattr("tinynet.plot.plot_digits", full)
+    monkeypatch.setattr(Figure, "savefig", full)
     assert main(["show", "--out", str(tmp_path / "g.png")]) == 1
     assert capsys.readouterr().err == (f"tinynet show: error: {tmp_path / 'g.png'}: no space "
                                        f"left on device\n")

@@ -118,6 +118,22 @@ def test_plot_history_without_path_writes_nothing(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_plot_that_fails_to_write_leaves_the_old_file_as_it_was(tmp_path, monkeypatch):
+    path = tmp_path / "curves.png"
+    path.write_bytes(b"the last run's plot")
+
+    def full_disk(self, fname, **kwargs):
+        with open(fname, "wb") as f:
+            f.write(b"\x89PNG half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        plot.plot_loss([1.0, 0.5], path=path)
+    assert path.read_bytes() == b"the last run's plot"
+    assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]  # no temporary file left
+
+
 def test_plot_loss_draws_one_curve(tmp_path):
     path = tmp_path / "loss.png"
     values = np.linspace(2.0, 0.1, 50)

@@ -417,7 +417,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for digit in range(10):
         print(f"  {digit}: {cm[digit, digit] / max(cm[digit].sum(), 1):.4f}  "
               f"({cm[digit, digit]}/{cm[digit].sum()})")
-    write_atomic(out, lambda tmp: plot_confusion_matrix(cm, path=tmp))
+    plot_confusion_matrix(cm, path=out)  # written atomically, as every plot is
     print(f"confusion matrix: {out}")
     return 0
 
@@ -483,8 +483,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     predictions = None
     if model is not None:
         predictions = _probabilities(model, scaling(images)).argmax(axis=1)
-    write_atomic(out, lambda tmp: plot_digits(images, labels, predictions=predictions,
-                                              path=tmp))
+    plot_digits(images, labels, predictions=predictions, path=out)
     print(f"saved {len(images)} digit{'s' if len(images) != 1 else ''} to {out}")
     return 0
 

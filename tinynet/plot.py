@@ -4,7 +4,9 @@ Every function builds a :class:`matplotlib.figure.Figure` with its own Agg canva
 through ``matplotlib.pyplot``: nothing opens a window or needs a display (it works on a
 server, in tests and in CI), and no global pyplot state is touched. Each one returns the
 Figure (a notebook shows it) and, given ``path``, also saves it there (PNG, or whatever the
-suffix says: ``.svg``, ``.pdf``). Arguments are checked before anything is drawn: a bad
+suffix says: ``.svg``, ``.pdf``), through a temporary file renamed over ``path``
+(:func:`tinynet.atomic.write_atomic`): a write that fails leaves the old file as it was.
+Arguments are checked before anything is drawn: a bad
 ``path``, label or count raises a one-line ValueError naming the argument, what it expects
 and what it got, instead of a silently wrong picture or a file written somewhere else.
 """
@@ -22,6 +24,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from tinynet.atomic import write_atomic
 from tinynet.callbacks import History
 from tinynet.checks import int_at_least
 from tinynet.metrics import METRICS, accuracy
@@ -82,7 +85,10 @@ def _title_grid(fig: Figure, title: str) -> None:
 
 def _finish(fig: Figure, path: Path | None) -> Figure:
     if path is not None:
-        fig.savefig(path, dpi=100)
+        # Through a temporary file renamed over path: a full disk or Ctrl-C while writing
+        # leaves the last run's plot as it was, not a truncated one, and a read-only plot of
+        # that run is replaced as tinynet train replaces its files.
+        write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=100))
     return fig
 
 
