@@ -1073,6 +1073,18 @@ def test_an_image_in_a_missing_or_read_only_folder_is_refused_before_any_work(
         "(read-only file system); say where to write it with --out")
 
 
+def test_a_file_name_that_is_not_utf8_is_printed_escaped_under_a_strict_stdout(tmp_path):
+    # A UTF-8 locale's stdout is strict: printing the name read with a surrogate escape
+    # failed the command after its work was done ("surrogates not allowed", exit 1).
+    name = b"caf\xe9.png"  # Latin-1, as an older system wrote it
+    result = subprocess.run([sys.executable, "-m", "tinynet", "show", "--count", "2", "--out",
+                             name], capture_output=True, cwd=tmp_path,
+                            env={**ENV, "PYTHONIOENCODING": "utf-8:strict"}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"saved 2 digits to caf\\udce9.png\n"
+    assert os.listdir(os.fsencode(tmp_path)) == [name]
+
+
 def test_a_full_disk_is_one_line_naming_the_file_being_written(tmp_path, monkeypatch, capsys):
     # The system's error names no file: not str()'s "[Errno 28] No space left on device",
     # nor "None: ...", nor the reason alone, which would leave the user to guess which disk.

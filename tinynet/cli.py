@@ -541,6 +541,7 @@ def _name(filename: object) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    homework.escape_unprintable_output()
     try:
         try:
             return _run(argv)
