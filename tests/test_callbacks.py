@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from strategies import RefuseToBegin
 
+from tinynet import callbacks
 from tinynet.callbacks import (
     Callback,
     EarlyStopping,
@@ -277,18 +278,19 @@ class TerminalOfItsOwn(FakeTerminal):
         return 99
 
 
-@pytest.mark.parametrize("terminal, columns, kept", [
-    (TerminalOfItsOwn, None, 0),  # 44 columns: the stream's own terminal's, not stdout's
-    (TerminalOfItsOwn, "60", 1),  # COLUMNS is the user's word, as for shutil
-    (TerminalOfItsOwn, "0", 0),  # ... when it is a width
-    (FakeTerminal, None, 2),  # no file descriptor, and stdout no terminal: 80
+@pytest.mark.parametrize("terminal, width, columns, kept", [
+    (TerminalOfItsOwn, 44, None, 0),  # the stream's own terminal's width, not stdout's
+    (TerminalOfItsOwn, 44, "60", 1),  # COLUMNS is the user's word, as for shutil
+    (TerminalOfItsOwn, 44, "0", 0),  # ... when it is a width
+    (FakeTerminal, 44, None, 2),  # no file descriptor, and stdout no terminal: 80
+    (TerminalOfItsOwn, 0, None, 2),  # a terminal that says 0 columns (`script`): 80
 ])
 def test_the_bar_fits_the_width_of_the_streams_own_terminal_unless_columns_is_set(
-        monkeypatch, terminal, columns, kept):
+        monkeypatch, terminal, width, columns, kept):
     def get_terminal_size(fd: int) -> os.terminal_size:
         if fd != 99:
             raise OSError(25, "Inappropriate ioctl for device")
-        return os.terminal_size((44, 24))
+        return os.terminal_size((width, 24))
 
     monkeypatch.setattr(os, "get_terminal_size", get_terminal_size)
     if columns is None:
@@ -1247,6 +1249,15 @@ def test_progress_timings_round_into_the_next_unit(seconds, steps, timing, monke
     bar.on_epoch_begin(0)
     bar.on_epoch_end(0, {"loss": 0.5})
     assert stream.getvalue() == f"Epoch 1/1 - {timing} - loss: 0.5000\n"
+
+
+@pytest.mark.parametrize("seconds, eta", [
+    (0.097, "97ms"), (59.4, "59s"), (59.6, "1:00"), (312.2, "5:12"), (3599.6, "1:00:00"),
+    (3725, "1:02:05"), (36000, "10:00:00"),
+])
+def test_the_time_left_is_written_in_minutes_and_hours_past_a_minute(seconds, eta):
+    # As Keras's bar writes it: "ETA: 5:12", not "ETA: 312s".
+    assert callbacks._format_eta(seconds) == eta
 
 
 class Interrupt(Callback):

@@ -168,6 +168,16 @@ def _format_duration(seconds: float) -> str:
     return f"{seconds * 1e3:.0f}ms"
 
 
+def _format_eta(seconds: float) -> str:
+    """As Keras writes the time left: "5:12" from a minute, "1:02:05" from an hour."""
+    whole = round(seconds)
+    if whole < 60:
+        return _format_duration(seconds)
+    minutes, secs = divmod(whole, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def _format_per_step(seconds: float) -> str:
     if round(seconds * 1e3) >= 1000:
         return f"{seconds:.0f}s/step"
@@ -260,7 +270,7 @@ class ProgressBar(Callback):
         self._last_draw = now
         elapsed = now - self._start
         eta = elapsed / (batch + 1) * (steps - batch - 1)
-        rest = f" - ETA: {_format_duration(eta)}{_format_logs(logs or {})}"
+        rest = f" - ETA: {_format_eta(eta)}{_format_logs(logs or {})}"
         line = self._bar(batch + 1, steps, rest)
         # A line wider than the terminal wraps, and "\r" goes back only to the start of its
         # last row: each redraw would leave a row behind. So it is made to fit, dropping
@@ -314,9 +324,11 @@ class ProgressBar(Callback):
         if columns.isdigit() and int(columns) > 0:
             return int(columns)
         try:
-            return os.get_terminal_size(self.stream.fileno()).columns
+            columns = os.get_terminal_size(self.stream.fileno()).columns
         except (AttributeError, OSError, ValueError):  # no file descriptor: stdout's, or 80
-            return shutil.get_terminal_size().columns
+            columns = 0
+        # A terminal may say it has 0 columns (`script`, some `docker exec -t`): as unknown.
+        return columns or shutil.get_terminal_size().columns or 80
 
     def _bar(self, done: int, total: int, rest: str) -> str:
         """``"done/total [===>....]"`` then ``rest``. In a terminal too narrow for the whole
