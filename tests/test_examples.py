@@ -103,6 +103,11 @@ def test_example_args_refuses_a_folder_named_as_an_output(capsys, tmp_path):
                          "expected a file (or nothing) there for b.png"), line
     assert example_args("Doc.", epochs=5, argv=["--out", str(tmp_path / "b.png")],
                         outputs=["a.png"]).out == tmp_path / "b.png"  # a folder to write in
+    with pytest.raises(SystemExit):
+        example_args("Doc.", epochs=5, argv=["--help"], outputs=["a.png", "b.npz"])
+    # What the folder is for, not "plots and saved models" of an example that saves none
+    assert "--out OUT folder for a.png, b.npz, created if missing (runs/)" in " ".join(
+        capsys.readouterr().out.split())
 
 
 def test_example_args_without_out(capsys, tmp_path, monkeypatch):

@@ -321,7 +321,8 @@ def example_args(doc: str | None, epochs: int, quick_epochs: int = 1,
     parser.add_argument("--quick", action="store_true", help=quick_help)
     if out:
         parser.add_argument("--out", type=path_arg, default=Path("runs"),
-                            help="folder for plots and saved models (runs/)")
+                            help=f"folder for {', '.join(outputs) or 'the outputs'}, "
+                            "created if missing (runs/)")
     args = parser.parse_args(argv)
     if args.epochs is None:
         args.epochs = quick_epochs if args.quick else epochs
