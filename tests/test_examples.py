@@ -140,11 +140,11 @@ def test_an_example_that_fails_leaves_no_out_folder_it_created(tmp_path):
         "kept", "kept/r2", "kept/r2/curves.png", "mine", "mine/runs"]
 
 
-@pytest.mark.parametrize("error", ["KeyboardInterrupt", "ValueError('bad')"])
+@pytest.mark.parametrize("error", ["KeyboardInterrupt", "BrokenPipeError", "ValueError('bad')"])
 def test_ctrl_c_ends_an_example_in_one_line_and_cleans_up(tmp_path, error):
     # As tinynet train does, not with the traceback of wherever training was; still with
-    # SIGINT's status, after atexit removed the --out folder it made. Other errors keep
-    # their traceback.
+    # SIGINT's status, after atexit removed the --out folder it made. A closed pipe (`|
+    # head`) ends it quietly, as it does tinynet. Other errors keep their traceback.
     script = textwrap.dedent(f"""
         import sys
         from tinynet.reference import example_args
@@ -157,6 +157,8 @@ def test_ctrl_c_ends_an_example_in_one_line_and_cleans_up(tmp_path, error):
     if error == "KeyboardInterrupt":
         assert result.stderr == "r9.py: interrupted\n"
         assert result.returncode == -signal.SIGINT
+    elif error == "BrokenPipeError":
+        assert result.stderr == "" and result.returncode == 1
     else:
         assert result.stderr.endswith("\nValueError: bad\n") and result.returncode == 1
     assert list(tmp_path.iterdir()) == []

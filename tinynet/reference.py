@@ -309,9 +309,10 @@ def example_args(doc: str | None, epochs: int, quick_epochs: int = 1,
     (``argv`` None), it also makes SIGTERM and SIGHUP raise SystemExit for the rest of the
     process (:func:`tinynet.atomic.raise_on_stop_signals`), so that a ``kill`` cleans up
     too, and Ctrl-C end the script with one line, "r2_mlp.py: interrupted", not a
-    traceback. ``out=False`` leaves ``--out`` out, for an example that saves nothing
-    (manual_loop.py); ``quick_help`` says what its ``--quick`` does, and ``epochs_help``
-    what its ``--epochs`` counts, if not fit's epochs (R5 counts rounds of iterations).
+    traceback (nor a closed pipe with one). ``out=False`` leaves ``--out`` out, for an
+    example that saves nothing (manual_loop.py); ``quick_help`` says what its ``--quick``
+    does, and ``epochs_help`` what its ``--epochs`` counts, if not fit's epochs (R5 counts
+    rounds of iterations).
     """
     parser = argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0])
     parser.add_argument("--epochs", type=int_in_range(1),
@@ -342,13 +343,18 @@ def example_args(doc: str | None, epochs: int, quick_epochs: int = 1,
 
 def _interrupted_in_one_line(prog: str, hook: Callable[..., Any]) -> Callable[..., Any]:
     """``sys.excepthook`` for an example: Ctrl-C prints "r2_mlp.py: interrupted", as
-    ``tinynet train`` does, rather than the traceback of wherever training was; any other
-    exception goes to ``hook``. Python still exits with the status of SIGINT (130 in a
-    shell), and runs ``atexit`` first."""
+    ``tinynet train`` does, rather than the traceback of wherever training was, and a reader
+    that went away (``python examples/r2_mlp.py | head``) ends it quietly, as it does
+    ``tinynet``; any other exception goes to ``hook``. Python still exits with the status of
+    SIGINT (130 in a shell), or 1, and runs ``atexit`` first."""
 
     def excepthook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
         if issubclass(kind, KeyboardInterrupt):
             print(f"{prog}: interrupted", file=sys.stderr)
+        elif issubclass(kind, BrokenPipeError):
+            # stdout to devnull, so that Python's own flush at exit does not fail on the
+            # same pipe again (the Python docs' "Note on SIGPIPE").
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         else:
             hook(kind, value, tb)
 
