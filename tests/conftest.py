@@ -21,6 +21,7 @@ Two profiles, chosen with hypothesis's own option `pytest --hypothesis-profile=N
 
 import errno
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,14 @@ def refuse_files_in(monkeypatch):
         refused[Path(os.path.realpath(folder))] = code
 
     return refuse
+
+
+@pytest.fixture
+def ctrl_c_raises():
+    """SIGINT raising KeyboardInterrupt during the test, as in a Python started from a
+    terminal. A Python started with SIGINT ignored (a background job of a script, `cmd &`)
+    leaves it ignored, and so does tinynet's signals_held: a test that sends itself
+    Ctrl-C would wait for an interruption that never comes."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)

@@ -344,7 +344,7 @@ def test_a_replace_refused_for_a_moment_is_tried_again_on_windows_only(tmp_path,
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
 
 
-def test_signals_held_delivers_the_first_signal_when_the_block_ends():
+def test_signals_held_delivers_the_first_signal_when_the_block_ends(ctrl_c_raises):
     done = []
     with pytest.raises(KeyboardInterrupt):
         with signals_held():

@@ -707,7 +707,7 @@ def test_data_problems_are_reported_as_the_data_options(tmp_path, capsys):
 
 
 def test_train_outputs_are_replaced_all_or_none_even_by_ctrl_c_between_renames(
-        tmp_path, monkeypatch):
+        tmp_path, monkeypatch, ctrl_c_raises):
     # A Ctrl-C between two renames (each followed by a flush to disk, which takes a moment on
     # a slow disk) would leave a new model beside the last run's history and curves.
     from tinynet import atomic, cli
