@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from strategies import RefuseToBegin
 
-from tinynet import callbacks
+from tinynet import callbacks, load_model
 from tinynet.callbacks import (
     Callback,
     EarlyStopping,
@@ -1156,6 +1156,26 @@ def test_early_stopping_used_for_a_second_fit_forgets_where_the_first_stopped(ca
     drive(stopper, [1.0, 0.9, 0.8])  # improves every epoch: never stopped
     assert stopper.stopped_epoch is None
     assert capsys.readouterr().out == ""
+
+
+def test_early_stopping_used_for_a_second_fit_starts_its_patience_again():
+    # Against a baseline no epoch beats, the patience runs from the first epoch of each fit:
+    # a count carried over from the first would stop the second one epoch early.
+    stopper = EarlyStopping(patience=3, baseline=0.1)
+    for _ in range(2):
+        drive(stopper, [1.0] * 5)
+        assert stopper.stopped_epoch == 2
+
+
+def test_a_checkpoint_used_for_a_second_fit_keeps_the_best_of_the_first(tmp_path):
+    # As its docstring says, and as Keras's does: a worse second fit does not overwrite the
+    # best model of the first.
+    path = tmp_path / "best.npz"
+    checkpoint = ModelCheckpoint(path, save_best_only=True)
+    drive(checkpoint, [0.5, 0.4])  # epoch 1's weights, all 1, are the best
+    drive(checkpoint, [0.9, 0.8])
+    assert (checkpoint.best, checkpoint.best_epoch) == (0.4, 1)
+    assert all((w == 1).all() for w in load_model(path).get_weights())
 
 
 def test_keras_2s_val_acc_is_maximised_in_mode_auto():
