@@ -2332,7 +2332,7 @@ def path_arg(text: str) -> Path:
 def _add_actions(parser: argparse.ArgumentParser, registry: Mapping[str, Part]) -> None:
     actions = parser.add_subparsers(dest="homework_action", metavar="ACTION")
     # With no action, no `run`: the caller prints this help, as `tinynet` alone does. (Not a
-    # default `run`, which the action's would override in every Python but 3.9.8 and 3.10.0.)
+    # default `run` printing it: in Python 3.9.8 and 3.10.0 that would win over an action's.)
     parser.set_defaults(print_help=parser.print_help)
     ids = ", ".join(registry)
     timeout_help = (f"seconds one test, importing the package, or collecting the tests may "

@@ -6,9 +6,9 @@ server, in tests and in CI), and no global pyplot state is touched. Each one ret
 Figure (a notebook shows it) and, given ``path``, also saves it there (PNG, or whatever the
 suffix says: ``.svg``, ``.pdf``), through a temporary file renamed over ``path``
 (:func:`tinynet.atomic.write_atomic`): a write that fails leaves the old file as it was.
-Arguments are checked before anything is drawn: a bad
-``path``, label or count raises a one-line ValueError naming the argument, what it expects
-and what it got, instead of a silently wrong picture or a file written somewhere else.
+Arguments are checked before anything is drawn: a bad ``path``, label or count raises a
+one-line ValueError naming the argument, what it expects and what it got, instead of a
+silently wrong picture or a file written somewhere else.
 """
 
 from __future__ import annotations
