@@ -493,8 +493,11 @@ def _run(argv: Sequence[str] | None) -> int:
     (or the subcommand's ``error_status``: ``homework grade`` returns 1 for a grade)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None or getattr(args, "homework_action", "") is None:
-        getattr(args, "print_help", parser.print_help)()  # `homework` alone: its own help
+    if args.command is None:
+        parser.print_help()
+        return 0
+    if args.command == "homework" and args.homework_action is None:
+        args.print_help()  # the subcommand's own help
         return 0
     try:
         # SIGTERM and SIGHUP raise SystemExit, which passes through here as Ctrl-C's

@@ -163,12 +163,11 @@ def draw(init: str | Initializer, shape: tuple[int, ...], rng: np.random.Generat
     """
     fn = get(init, name)
     _check_signature(fn, name)
-    with np.errstate(over="ignore"):  # an overflow is found, and named, below
+    with np.errstate(over="ignore"):  # an overflow, in fn or in the cast, is named below
         value = np.asarray(fn(shape, rng, dtype))
-    if value.shape != tuple(shape) or value.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must return real numbers of shape {tuple(shape)}, got an "
-                         f"array of shape {value.shape} and dtype {value.dtype}")
-    with np.errstate(over="ignore"):  # an overflow is found, and named, below
+        if value.shape != tuple(shape) or value.dtype.kind not in "biuf":
+            raise ValueError(f"{name} must return real numbers of shape {tuple(shape)}, got "
+                             f"an array of shape {value.shape} and dtype {value.dtype}")
         cast = value.astype(dtype, copy=False)
     bad = np.argwhere(~np.isfinite(cast))
     if len(bad):
