@@ -345,23 +345,30 @@ def test_a_replace_refused_for_a_moment_is_tried_again_on_windows_only(tmp_path,
 
 
 def test_signals_held_delivers_the_first_signal_when_the_block_ends(ctrl_c_raises):
-    done = []
-    with pytest.raises(KeyboardInterrupt):
-        with signals_held():
-            signal.raise_signal(signal.SIGINT)  # Ctrl-C, held
-            signal.raise_signal(signal.SIGINT)
-            done.append("after")  # a signal not held would have stopped here
-    assert done == ["after"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+    done, terms = [], []
+    before = signal.signal(signal.SIGTERM, lambda signum, frame: terms.append(signum))
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with signals_held():
+                signal.raise_signal(signal.SIGINT)  # Ctrl-C, held
+                signal.raise_signal(signal.SIGTERM)  # after it: not delivered
+                done.append("after")  # a signal not held would have stopped here
+        assert done == ["after"] and terms == []
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="Windows has no SIGHUP")
-def test_signals_held_leaves_an_ignored_signal_ignored():
-    # nohup's SIGHUP: held and delivered after, it would end the process.
+def test_signals_held_leaves_an_ignored_signal_ignored(ctrl_c_raises):
+    # nohup's SIGHUP: held and delivered after, it would end the process, or, arriving
+    # first, stand for a Ctrl-C that comes after it.
     before = signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
-        with signals_held():
-            signal.raise_signal(signal.SIGHUP)
+        with pytest.raises(KeyboardInterrupt):
+            with signals_held():
+                signal.raise_signal(signal.SIGHUP)
+                signal.raise_signal(signal.SIGINT)
         assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGHUP, before)
