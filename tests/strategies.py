@@ -205,3 +205,17 @@ class RefuseToBegin(Callback):
 
     def on_train_begin(self, logs=None):
         raise self.error("refused")
+
+
+class BytesPath:
+    """A path object whose file system path is bytes (os.PathLike allows it), which the
+    functions that take paths refuse rather than decode by guess."""
+
+    def __init__(self, path: bytes = b"m.npz") -> None:
+        self.path = path
+
+    def __fspath__(self) -> bytes:
+        return self.path
+
+    def __repr__(self) -> str:
+        return "BytesPath()"

@@ -1075,7 +1075,7 @@ def test_an_image_in_a_missing_or_read_only_folder_is_refused_before_any_work(
 
 def test_a_file_name_that_is_not_utf8_is_printed_escaped_under_a_strict_stdout(tmp_path):
     # A UTF-8 locale's stdout is strict: printing the name read with a surrogate escape
-    # failed the command after its work was done ("surrogates not allowed", exit 1).
+    # would fail the command after its work is done ("surrogates not allowed", exit 1).
     name = b"caf\xe9.png"  # Latin-1, as an older system wrote it
     result = subprocess.run([sys.executable, "-m", "tinynet", "show", "--count", "2", "--out",
                              name], capture_output=True, cwd=tmp_path,

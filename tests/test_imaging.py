@@ -440,8 +440,8 @@ def test_ruled_lines_are_not_the_digit(digits, tilt):
 ], ids=["left-narrow", "left-wide", "bottom"])
 def test_the_desk_beside_the_page_is_not_the_digit(digits, desk):
     # The page does not fill the photo: darker than the paper, the desk (or a scanner's
-    # border) held more ink than the digit, and became "the digit", with the whole height of
-    # the picture as its bounding box.
+    # border) holds more ink than the digit, and would become "the digit", with the whole
+    # height of the picture as its bounding box.
     for digit in digits[:3] / 255:
         page = _photo(digit)
         plain = prepare_digit(page)
@@ -469,7 +469,7 @@ def test_a_digit_cropped_tight_is_not_taken_for_an_edge(digits, crop):
 def test_a_tall_digit_beside_the_middle_is_not_taken_for_an_edge(digits, shape, fill):
     # A 1 most of the picture tall, near a side, is long, thin and clear of the middle
     # too: only a band the picture's whole length is an edge. (Measured by the cells of
-    # the blob grid, a cell inked by any of its pixels, a 1 of 82% of a 4:3 photo was
+    # the blob grid, a cell inked by any of its pixels, a 1 of 82% of a 4:3 photo would be
     # taken away, and its faint edges stretched into "the digit".)
     one = digits[8] / 255  # a 1, upright: 20 pixels tall, 4 wide
     rows, cols = np.nonzero(one > 0.1)

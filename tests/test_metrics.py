@@ -236,7 +236,7 @@ def test_accuracy_takes_probability_rows_by_their_argmax():
 @pytest.mark.parametrize("y_pred, y_true, expected", [
     ([[np.nan, np.nan], [np.nan, np.nan]], [0, 0], 0.0),  # argmax would say 0: all right
     ([[np.nan, 1.0], [0.2, 0.8]], [0, 1], 0.5),  # argmax would pick the NaN, class 0: right
-    ([[np.nan], [0.9]], [0, 1], 0.5),  # NaN > 0.5 is False: class 0, right
+    ([[np.nan], [0.9]], [0, 1], 0.5),  # NaN > 0.5 is False: would be class 0, right
 ])
 def test_a_row_of_predictions_holding_nan_counts_as_wrong(y_pred, y_true, expected):
     # A model diverged to NaN would score as if it always predicted class 0.

@@ -385,8 +385,8 @@ def test_integer_regression_targets_too_large_for_a_float16_model_are_refused():
 
 
 def test_float32_data_in_a_float64_model_raises_no_warning():
-    # The check for numbers too large for float64 cast float64's limit down to float32,
-    # which overflowed with a RuntimeWarning on every predict, evaluate and fit: an error
+    # A check for numbers too large for float64 that cast float64's limit down to float32
+    # would overflow with a RuntimeWarning on every predict, evaluate and fit: an error
     # under -W error, as in many test suites.
     x, y = blobs(0)
     model = Sequential([Dense(2, 2, dtype=np.float64), Softmax()], seed=0)

@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
+from strategies import BytesPath
 
 from tinynet import plot
 from tinynet.callbacks import History
@@ -619,14 +620,7 @@ def test_one_epoch_or_step_is_labelled_1_not_fractions(draw):
         assert ticks == [1.0]
 
 
-class BytesPath:
-    """An os.PathLike whose path is bytes."""
-
-    def __fspath__(self) -> bytes:
-        return b"plot.png"
-
-
-@pytest.mark.parametrize("path", [5, b"plot.png", BytesPath()], ids=["int", "bytes",
+@pytest.mark.parametrize("path", [5, b"plot.png", BytesPath(b"plot.png")], ids=["int", "bytes",
                                                                     "bytes-pathlike"])
 def test_a_path_that_is_no_str_path_is_refused(path):
     # Not os.fspath's TypeError, nor bytes decoded by guess: the one-line ValueError.
