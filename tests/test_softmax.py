@@ -37,16 +37,21 @@ def test_the_values_of_the_docs_example():
                                [[0.09003057, 0.24472847, 0.66524096]], rtol=1e-7)
 
 
+def assert_over_the_last_axis(fn) -> None:
+    """``fn`` of (N, T, K) scores is ``fn`` of its (N * T, K) rows, and of one row alone,
+    (K,), that of the row as a batch of one."""
+    z = np.random.default_rng(0).standard_normal((2, 3, 4))
+    np.testing.assert_allclose(fn(z), fn(z.reshape(6, 4)).reshape(2, 3, 4), rtol=1e-14)
+    row = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(fn(row), fn(row[None])[0], rtol=1e-14)
+
+
 @pytest.mark.part("softmax-forward")
 def test_softmax_is_over_the_last_axis_of_any_shape():
     # (..., K): a sequence of scores per sample, (N, T, K), or one row alone, (K,). Over
     # axis 1, as a 2-D array's last axis, a (2, 3, 4) batch would get "rows" that sum to
     # 0.001 or 3.9, and one row an AxisError.
-    z = np.random.default_rng(0).standard_normal((2, 3, 4))
-    np.testing.assert_allclose(softmax(z), softmax(z.reshape(6, 4)).reshape(2, 3, 4),
-                               rtol=1e-14)
-    row = np.array([1.0, 2.0, 3.0])
-    np.testing.assert_allclose(softmax(row), softmax(row[None])[0], rtol=1e-14)
+    assert_over_the_last_axis(softmax)
 
 
 @pytest.mark.part("softmax-forward")
@@ -106,9 +111,7 @@ def test_log_softmax_is_log_of_softmax(z):
 @pytest.mark.part("cross-entropy")
 def test_log_softmax_is_over_the_last_axis_of_any_shape():
     # As softmax: over axis 1, a (2, 3, 4) batch's log-sum-exp would not be 0 per row.
-    z = np.random.default_rng(1).standard_normal((2, 3, 4))
-    np.testing.assert_allclose(log_softmax(z), log_softmax(z.reshape(6, 4)).reshape(2, 3, 4),
-                               rtol=1e-14)
+    assert_over_the_last_axis(log_softmax)
     row = np.array([1.0, 2.0, 3.0])
     np.testing.assert_allclose(log_softmax(row), row - np.log(np.exp(row).sum()), rtol=1e-14)
 
