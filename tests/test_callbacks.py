@@ -102,15 +102,16 @@ def test_verbose_1_shows_validation_metrics(capsys):
     assert re.search(r"- loss: \S+ - accuracy: \S+ - val_loss: \S+ - val_accuracy: \S+$", bar)
 
 
-def test_verbose_2_prints_one_line_per_epoch(capsys):
+def test_verbose_2_prints_the_epoch_and_one_line_without_a_bar(capsys):
+    # As Keras: "Epoch 1/3", then "4/4 - 0s - 1ms/step - loss: ..." when the epoch ends.
     x, y = data()
     model().fit(x, y, epochs=3, batch_size=BATCH, verbose=2)
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 3
-    for epoch, line in enumerate(lines, start=1):
-        assert re.match(rf"^Epoch {epoch}/3 - \d+m?s \d+[mu]?s/step - loss: \d+\.\d{{4}} "
-                        r"- accuracy: [01]\.\d{4}$", line), line
-        assert "[" not in line and "\r" not in line
+    assert len(lines) == 2 * 3
+    for epoch in range(3):
+        assert lines[2 * epoch] == f"Epoch {epoch + 1}/3"
+        assert re.match(rf"^{STEPS}/{STEPS} - \d+s - \d+[mu]?s/step - loss: \d+\.\d{{4}} "
+                        r"- accuracy: [01]\.\d{4}$", lines[2 * epoch + 1]), lines
 
 
 def test_progress_shows_values_below_1e_3_in_scientific_notation_as_keras_does():
@@ -166,9 +167,9 @@ def test_verbose_2_in_a_terminal_prints_one_line_per_epoch_without_a_bar(monkeyp
     x, y = data()
     model().fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=2)
     lines = terminal.getvalue().split("\n")
-    assert len(lines) == EPOCHS + 1 and lines[-1] == ""
-    assert all(line.startswith("Epoch ") and "\r" not in line and "[" not in line
-               for line in lines[:-1]), lines
+    assert len(lines) == 2 * EPOCHS + 1 and lines[-1] == ""
+    assert all(line.startswith(f"{STEPS}/{STEPS} - ") and "\r" not in line and "[" not in line
+               for line in lines[1:-1:2]), lines
 
 
 def test_a_redrawn_line_covers_the_longer_one_drawn_before():
@@ -208,12 +209,13 @@ def running_frame(done: int, eta: str) -> str:
 
 
 def test_a_live_bar_is_redrawn_at_every_batch_that_comes_past_keras_interval(monkeypatch):
-    # 60 ms a batch, past Keras's 0.05 s between redraws: every batch is drawn, with the
-    # time left at 60 ms for each batch to go; the last line gives the epoch's 660 ms.
-    frames = live_frames(monkeypatch, tick=0.06)
-    assert frames == [running_frame(done, f"{60 * (10 - done)}ms" if done < 10 else "0s")
-                      for done in range(1, 11)] + [
-        "10/10 [" + "=" * 30 + "] - 660ms 66ms/step - loss: 0.5000"]
+    # 0.6 s a batch, past Keras's 0.05 s between redraws: every batch is drawn, with the
+    # time left at 0.6 s for each batch to go (5.4 s, 4.8 s, ..., in whole seconds); the
+    # last line gives the epoch's 6.6 s and 660 ms a step.
+    frames = live_frames(monkeypatch, tick=0.6)
+    etas = ["5s", "5s", "4s", "4s", "3s", "2s", "2s", "1s", "1s", "0s"]
+    assert frames == [running_frame(done, eta) for done, eta in enumerate(etas, start=1)] + [
+        "10/10 [" + "=" * 30 + "] - 7s 660ms/step - loss: 0.5000"]
 
 
 def test_a_live_bar_is_redrawn_at_most_once_an_interval_but_always_at_the_last_batch(
@@ -226,7 +228,7 @@ def test_a_live_bar_is_redrawn_at_most_once_an_interval_but_always_at_the_last_b
                       "10/10 [" + "=" * 30 + "] - 0s 0us/step - loss: 0.5000"]
 
 
-@pytest.mark.parametrize("columns, bar_width", [(60, 15), (30, 10)])
+@pytest.mark.parametrize("columns, bar_width", [(60, 18), (30, 10)])
 def test_a_live_bar_fits_in_the_terminals_width(monkeypatch, columns, bar_width):
     # Wider than an 80-column terminal with its loss and accuracy, each redraw would wrap,
     # and "\r" goes back only to the start of its last row: an epoch would fill 42 rows.
@@ -236,7 +238,7 @@ def test_a_live_bar_fits_in_the_terminals_width(monkeypatch, columns, bar_width)
     assert all(len(frame) <= columns - 1 for frame in running), running
     assert running[0].startswith(" 1/10 [>" + "." * (bar_width - 1) + "] - ETA: ")
     # The epoch's last line keeps all its values, the bar narrowed (not below 10).
-    assert final == "10/10 [" + "=" * bar_width + "] - 660ms 66ms/step - loss: 0.5000"
+    assert final == "10/10 [" + "=" * bar_width + "] - 1s 66ms/step - loss: 0.5000"
 
 
 def first_step(stream: FakeTerminal, logs: dict[str, float]) -> str:
@@ -846,7 +848,8 @@ def test_early_stopping_prints_after_the_last_epochs_progress_line(capsys):
     last = len(history.epoch)
     assert last < 30
     lines = capsys.readouterr().out.splitlines()
-    assert lines[-2].startswith(f"Epoch {last}/30 - ")
+    assert lines[-3] == f"Epoch {last}/30"
+    assert lines[-2].startswith(f"{STEPS}/{STEPS} - ")
     assert lines[-1] == f"Epoch {last}: early stopping"
 
 
@@ -1243,29 +1246,30 @@ def test_a_schedule_whose_lr_has_a_default_is_given_the_rate():
 @pytest.mark.parametrize("seconds, steps, timing", [
     (0.9996, 1, "1s 1s/step"),        # not "1000ms 1000ms/step"
     (0.9996, 1000, "1s 1ms/step"),    # not "1000ms 1000us/step"
-    (0.4, 1000, "400ms 400us/step"),
-    (0.0, 1000, "0s 0us/step"),       # a clock that did not tick: no time, in seconds
+    (0.4, 1000, "0s 400us/step"),     # the epoch in whole seconds, the step precise
+    (0.0, 1000, "0s 0us/step"),       # a clock that did not tick
     (2.5, 1000, "2s 2ms/step"),
+    (75.0, 100, "75s 750ms/step"),    # the epoch's time in seconds past a minute too
 ])
 def test_progress_timings_round_into_the_next_unit(seconds, steps, timing, monkeypatch):
-    # Under a second is written in ms, under a ms in us: a time that rounds to 1000 of the
-    # smaller unit is one of the larger, as Keras writes it.
+    # A step under a second is written in ms, under a ms in us: a time that rounds to 1000
+    # of the smaller unit is one of the larger, as Keras writes it.
     clock = iter([0.0, seconds])
     monkeypatch.setattr("tinynet.callbacks.time.perf_counter", lambda: next(clock))
     stream = io.StringIO()
-    bar = ProgressBar(2, stream=stream)
+    bar = ProgressBar(1, stream=stream)
     bar.set_params({"epochs": 1, "steps": steps})
     bar.on_epoch_begin(0)
     bar.on_epoch_end(0, {"loss": 0.5})
-    assert stream.getvalue() == f"Epoch 1/1 - {timing} - loss: 0.5000\n"
+    assert stream.getvalue().endswith(f"] - {timing} - loss: 0.5000\n")
 
 
 @pytest.mark.parametrize("seconds, eta", [
-    (0.097, "97ms"), (59.4, "59s"), (59.6, "1:00"), (312.2, "5:12"), (3599.6, "1:00:00"),
+    (0.097, "0s"), (0.6, "1s"), (59.4, "59s"), (59.6, "1:00"), (312.2, "5:12"), (3599.6, "1:00:00"),
     (3725, "1:02:05"), (36000, "10:00:00"),
 ])
 def test_the_time_left_is_written_in_minutes_and_hours_past_a_minute(seconds, eta):
-    # As Keras's bar writes it: "ETA: 5:12", not "ETA: 312s".
+    # As Keras's bar writes it: "ETA: 5:12", not "ETA: 312s"; whole seconds below.
     assert callbacks._format_eta(seconds) == eta
 
 
@@ -1295,7 +1299,7 @@ def test_a_run_stopped_mid_epoch_adds_no_line_where_none_is_open(capsys):
         with pytest.raises(KeyboardInterrupt):
             model().fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=verbose,
                         callbacks=[Interrupt()])
-    assert capsys.readouterr().out == "Epoch 1/2\n"  # verbose=1's, only
+    assert capsys.readouterr().out == "Epoch 1/2\n" * 2  # verbose=1's and 2's, only
 
 
 @pytest.mark.parametrize("make", [lambda: EarlyStopping(monitor=""),

@@ -161,23 +161,23 @@ class History(Callback):
                 self.history[key][-1] = value
 
 
-# The unit is chosen on the rounded value: 0.9996 s is "1s", not "1000ms".
 def _format_duration(seconds: float) -> str:
-    if seconds == 0 or round(seconds * 1e3) >= 1000:
-        return f"{seconds:.0f}s"
-    return f"{seconds * 1e3:.0f}ms"
+    """An epoch's time in whole seconds, as Keras writes it: "0s" for 0.4 s. The time per
+    step that follows it is the precise one."""
+    return f"{seconds:.0f}s"
 
 
 def _format_eta(seconds: float) -> str:
-    """As Keras writes the time left: "5:12" from a minute, "1:02:05" from an hour."""
+    """As Keras writes the time left: "8s", "5:12" from a minute, "1:02:05" from an hour."""
     whole = round(seconds)
     if whole < 60:
-        return _format_duration(seconds)
+        return f"{whole}s"
     minutes, secs = divmod(whole, 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+# The unit is chosen on the rounded value: 0.9996 ms is "1ms/step", not "1000us/step".
 def _format_per_step(seconds: float) -> str:
     if round(seconds * 1e3) >= 1000:
         return f"{seconds:.0f}s/step"
@@ -220,7 +220,8 @@ class ProgressBar(Callback):
     The bar is redrawn in a terminal and in a Jupyter notebook, whose output is no terminal
     but redraws a line on ``"\r"`` as one does. When the output is a log file, a pipe, or
     IDLE's shell (which does not), only the final line is printed.
-    ``verbose=2``: one line per epoch, ``Epoch 1/5 - 2s 4ms/step - loss: ...``.
+    ``verbose=2``: ``Epoch 1/5`` then one line when the epoch ends, with no bar, as Keras
+    writes it: ``469/469 - 2s - 4ms/step - loss: 0.2581 - accuracy: 0.9258``.
     """
 
     width = 30  # characters of the bar
@@ -256,7 +257,7 @@ class ProgressBar(Callback):
         self._last_draw = 0.0
         self._drawn = 0  # characters of the bar line drawn so far
         self._width = None
-        if self.verbose == 1:
+        if self.verbose:
             self.stream.write(f"Epoch {epoch + 1}/{self.params['epochs']}\n")
             self.stream.flush()
 
@@ -290,13 +291,12 @@ class ProgressBar(Callback):
             return
         elapsed = time.perf_counter() - self._start
         steps = self.params["steps"]
-        timing = f"{_format_duration(elapsed)} {_format_per_step(elapsed / max(steps, 1))}"
+        took, per_step = _format_duration(elapsed), _format_per_step(elapsed / max(steps, 1))
         if self.verbose == 1:
             # Not cut: the epoch's last line is drawn once, and may wrap.
-            line = self._bar(steps, steps, f" - {timing}{_format_logs(logs or {})}")
+            line = self._bar(steps, steps, f" - {took} {per_step}{_format_logs(logs or {})}")
         else:
-            line = f"Epoch {epoch + 1}/{self.params['epochs']} - {timing}"
-            line += _format_logs(logs or {})
+            line = f"{steps}/{steps} - {took} - {per_step}{_format_logs(logs or {})}"
         if self._live():
             self._redraw(line)
         else:

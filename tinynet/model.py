@@ -627,7 +627,8 @@ class Sequential(RefusesOtherLibraries):
         Each epoch uses one permutation of the samples drawn from the model's seed (no
         sample twice, none missed; the last batch may be smaller). ``batch_size=None``
         is the default, 32, as in Keras. ``verbose``: 0 silent,
-        1 (or ``"auto"``, Keras's default) a progress bar per epoch, 2 one line per epoch.
+        1 (or ``"auto"``, Keras's default) a progress bar per epoch, 2 one line per epoch
+        without a bar.
         ``initial_epoch`` resumes a run: epoch k shuffles and drops out exactly as it would
         have in an uninterrupted run, and the History goes on from the one saved with the
         checkpoint. Calling ``fit`` again continues training (the optimiser keeps its
