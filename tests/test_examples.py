@@ -143,9 +143,13 @@ def test_an_example_that_fails_leaves_no_out_folder_it_created(tmp_path):
 @pytest.mark.parametrize("error, stderr, status", [
     ("KeyboardInterrupt", r"r9\.py: interrupted\n", -signal.SIGINT),  # SIGINT's status
     ("BrokenPipeError", r"", 1),  # `| head`: quietly, as tinynet
+    # A full disk at the plots, after the training: one line naming the file, as tinynet's.
+    ("OSError(28, 'No space left on device', 'runs/c.png')",
+     r"r9\.py: error: runs/c\.png: no space left on device\n", 1),
     ("ValueError('bad')", r"Traceback .*\nValueError: bad\n", 1),  # others: a traceback
 ])
-def test_an_example_ends_on_ctrl_c_in_one_line_and_cleans_up(tmp_path, error, stderr, status):
+def test_an_example_ends_on_ctrl_c_or_a_system_error_in_one_line_and_cleans_up(
+        tmp_path, error, stderr, status):
     # As tinynet train does, not with the traceback of wherever training was, and after
     # atexit removed the --out folder it made.
     script = textwrap.dedent(f"""

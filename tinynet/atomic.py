@@ -198,6 +198,26 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+def error_message(error: Exception) -> str:
+    """The one line that reports ``error``, for ``tinynet`` and the examples: an OSError
+    from the system, which str() shows as "[Errno 13] Permission denied: 'model.npz'", as
+    "model.npz: permission denied", and one that names no file ("[Errno 28] No space left on
+    device") by its reason alone."""
+    if isinstance(error, OSError) and error.strerror:
+        reason = error.strerror[:1].lower() + error.strerror[1:]
+        if error.filename is None:
+            return reason
+        if error.filename2 is not None:  # a rename: say which file was being written
+            return f"cannot write {_name(error.filename2)}: {reason}"
+        return f"{_name(error.filename)}: {reason}"
+    return str(error)
+
+
+def _name(filename: object) -> str:
+    return os.fsdecode(filename) if isinstance(filename, str | bytes | os.PathLike) \
+        else str(filename)
+
+
 def raise_on_stop_signals() -> dict[int, Any]:
     """From now on, SIGTERM and SIGHUP (``kill``, ``timeout``, a cancelled CI job, an IDE's
     stop button, a closed terminal) raise SystemExit(128 + the signal) in this process

@@ -24,6 +24,7 @@ import tinynet
 from tinynet import homework, reference
 from tinynet.atomic import (
     cannot_create_files,
+    error_message,
     signals_held,
     stop_signals_raise,
     target_folder,
@@ -139,7 +140,7 @@ def _load_data(folder: Path | None):
         return load_mnist(folder)
     except (OSError, ValueError) as err:
         # load_mnist's advice is for Python callers: say it in the command's words.
-        message = (_message(err).removeprefix("load_mnist: ")
+        message = (error_message(err).removeprefix("load_mnist: ")
                    .replace("call load_mnist() without a path", "leave --data out")
                    .split(". To load other data")[0])  # verify=False: not an option here
         raise CommandError(f"--data: {message}") from None
@@ -453,7 +454,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as e:
             # Every line names the file: load_grey's messages already start with it, and
             # "prepare_digit: " names a function the user never called.
-            reason = _message(e).removeprefix(f"{path}: ").removeprefix("prepare_digit: ")
+            reason = error_message(e).removeprefix(f"{path}: ").removeprefix("prepare_digit: ")
             print(f"tinynet {args.command}: error: {path}: {reason}", file=sys.stderr)
             failed += 1
             continue
@@ -519,27 +520,8 @@ def _run(argv: Sequence[str] | None) -> int:
               f"copy: {stub[1]}", file=sys.stderr)
         return 1
     except (CommandError, OSError, ValueError, FloatingPointError) as e:
-        print(f"tinynet {args.command}: error: {_message(e)}", file=sys.stderr)
+        print(f"tinynet {args.command}: error: {error_message(e)}", file=sys.stderr)
         return getattr(args, "error_status", 1)
-
-
-def _message(error: Exception) -> str:
-    """The one line that reports ``error``: an OSError from the system, which str() shows
-    as "[Errno 13] Permission denied: 'model.npz'", as "model.npz: permission denied", and
-    one that names no file ("[Errno 28] No space left on device") by its reason alone."""
-    if isinstance(error, OSError) and error.strerror:
-        reason = error.strerror[:1].lower() + error.strerror[1:]
-        if error.filename is None:
-            return reason
-        if error.filename2 is not None:  # a rename: say which file was being written
-            return f"cannot write {_name(error.filename2)}: {reason}"
-        return f"{_name(error.filename)}: {reason}"
-    return str(error)
-
-
-def _name(filename: object) -> str:
-    return os.fsdecode(filename) if isinstance(filename, str | bytes | os.PathLike) \
-        else str(filename)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

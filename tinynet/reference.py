@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from tinynet import layers as L
-from tinynet.atomic import cannot_create_files, raise_on_stop_signals
+from tinynet.atomic import cannot_create_files, error_message, raise_on_stop_signals
 from tinynet.callbacks import Callback, LearningRateScheduler, exponential_decay
 from tinynet.checks import is_int_at_least, is_number
 from tinynet.homework import path_arg  # argparse's type for paths, "" refused: one definition
@@ -308,11 +308,11 @@ def example_args(doc: str | None, epochs: int, quick_epochs: int = 1,
     nothing behind, as ``tinynet train`` does. Parsing the script's own command line
     (``argv`` None), it also makes SIGTERM and SIGHUP raise SystemExit for the rest of the
     process (:func:`tinynet.atomic.raise_on_stop_signals`), so that a ``kill`` cleans up
-    too, and Ctrl-C end the script with one line, "r2_mlp.py: interrupted", not a
-    traceback (nor a closed pipe with one). ``out=False`` leaves ``--out`` out, for an
-    example that saves nothing (manual_loop.py); ``quick_help`` says what its ``--quick``
-    does, and ``epochs_help`` what its ``--epochs`` counts, if not fit's epochs (R5 counts
-    rounds of iterations).
+    too, and Ctrl-C or an error of the system's (a full disk) end the script with one line,
+    "r2_mlp.py: interrupted", not a traceback (nor a closed pipe with one). ``out=False``
+    leaves ``--out`` out, for an example that saves nothing (manual_loop.py);
+    ``quick_help`` says what its ``--quick`` does, and ``epochs_help`` what its
+    ``--epochs`` counts, if not fit's epochs (R5 counts rounds of iterations).
     """
     parser = argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0])
     parser.add_argument("--epochs", type=int_in_range(1),
@@ -337,16 +337,19 @@ def example_args(doc: str | None, epochs: int, quick_epochs: int = 1,
     if argv is None:  # a script's own command line: its process is the example's
         # Stopped by kill or a closed terminal too, which would otherwise skip atexit.
         raise_on_stop_signals()
-        sys.excepthook = _interrupted_in_one_line(parser.prog, sys.excepthook)
+        sys.excepthook = _ends_in_one_line(parser.prog, sys.excepthook)
     return args
 
 
-def _interrupted_in_one_line(prog: str, hook: Callable[..., Any]) -> Callable[..., Any]:
+def _ends_in_one_line(prog: str, hook: Callable[..., Any]) -> Callable[..., Any]:
     """``sys.excepthook`` for an example: Ctrl-C prints "r2_mlp.py: interrupted", as
     ``tinynet train`` does, rather than the traceback of wherever training was, and a reader
     that went away (``python examples/r2_mlp.py | head``) ends it quietly, as it does
-    ``tinynet``; any other exception goes to ``hook``. Python still exits with the status of
-    SIGINT (130 in a shell), or 1, and runs ``atexit`` first."""
+    ``tinynet``. An error of the system's (a full disk, a folder made read-only while the
+    example trained) is one line too, "r2_mlp.py: error: runs/r2_curves.png: no space left
+    on device", as ``tinynet train`` reports it; any other exception is a bug, and goes to
+    ``hook``. Python still exits with the status of SIGINT (130 in a shell), or 1, and runs
+    ``atexit`` first."""
 
     def excepthook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
         if issubclass(kind, KeyboardInterrupt):
@@ -355,6 +358,8 @@ def _interrupted_in_one_line(prog: str, hook: Callable[..., Any]) -> Callable[..
             # stdout to devnull, so that Python's own flush at exit does not fail on the
             # same pipe again (the Python docs' "Note on SIGPIPE").
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        elif issubclass(kind, OSError):
+            print(f"{prog}: error: {error_message(value)}", file=sys.stderr)
         else:
             hook(kind, value, tb)
 
