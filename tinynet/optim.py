@@ -120,11 +120,14 @@ class Optimizer(RefusesOtherLibraries):
                                  "expected an array the step can update in place")
             if self.square_states and param.dtype.itemsize < 4:
                 # Training in float16 needs what tinynet leaves out (float32 copies of the
-                # weights, a scaled loss). Without it Adam's first step would be 265 times too
-                # large: the mean of squares it divides by rounds to 0.
+                # weights, a scaled loss). Without it the mean of squares that a step divides
+                # by rounds to 0: float16's smallest number is 6e-8, and Adam adds
+                # (1 - beta2) g**2 = 0.001 g**2 to it, 0 for |g| below 5e-3. Adam's first step
+                # for g = 1e-3 would then be lr * m_hat / eps_hat, 265 times lr.
                 raise ValueError(f"{self!r}: a parameter of shape {param.shape} is "
                                  f"{param.dtype}, too narrow for the mean of squared gradients "
-                                 f"(the square of a gradient below 1.7e-4 is 0 in float16): "
+                                 f"(float16 rounds what a step adds to it to 0 for small "
+                                 f"gradients: Adam's 0.001 * g**2 for a gradient below 5e-3): "
                                  f"build the layers in float32")
             checked.append((param, grad))
         self.iterations += 1
