@@ -132,13 +132,44 @@ def test_keras_metric_names_are_logged_as_given(name, fn):
 
 
 def keras_accuracy(y_true, y_pred):  # Keras's argument order, not tinynet's
-    return np.mean(np.argmax(y_pred, axis=1) == y_true)
+    return np.mean(np.argmax(y_pred, axis=-1) == y_true)
 
 
-def test_a_metric_in_keras_order_fails_with_a_message_that_says_so():
+def test_a_metric_whose_parameters_say_keras_order_is_refused_by_compile():
+    # Called as keras_accuracy(y_pred, y_true) it would run, and log a wrong accuracy: the
+    # argmax of the labels, a single number, against every probability, broadcast.
+    y_pred, y_true = np.array([[0.9, 0.1], [0.2, 0.8]]), np.array([0, 1])
+    assert keras_accuracy(y_true, y_pred) == 1 and keras_accuracy(y_pred, y_true) == 0
+    model = Sequential([Dense(2, 2), Softmax()], seed=0)
+    with pytest.raises(ValueError, match=r"^metric 'keras_accuracy' takes \(y_true, y_pred\), "
+                       r"the targets first as Keras's metrics do, expected metric\(y_pred, "
+                       r"y_true\): .* Swap its parameters, or pass lambda y_pred, y_true: "
+                       r"keras_accuracy\(y_true, y_pred\)$"):
+        model.compile("sparse_categorical_crossentropy", "sgd", metrics=[keras_accuracy])
+    assert model.loss is None  # nothing compiled
+
+
+@pytest.mark.parametrize("metric", [lambda labels, p: 0.0, lambda p, q, y_pred=None: 0.0,
+                                    lambda target, y_pred: 0.0])
+def test_other_target_first_names_are_refused_too(metric):
+    with pytest.raises(ValueError, match=r"^metric '<lambda>' takes .* Swap its parameters$"):
+        get(metric)
+
+
+@pytest.mark.parametrize("metric", [lambda y_pred, y_true: 0.0, lambda out, y: 0.0, np.add,
+                                    lambda: 0.0])
+def test_metrics_in_tinynets_order_or_without_names_to_go_on_are_taken(metric):
+    assert get(metric)[1] is not None
+
+
+def accuracy_of(t, p):  # Keras's order, but names that do not say so
+    return np.mean(np.argmax(p, axis=1) == t)
+
+
+def test_a_metric_in_keras_order_that_fails_says_so():
     model = Sequential([Dense(2, 3), Softmax()], seed=0)
-    model.compile("sparse_categorical_crossentropy", "sgd", metrics=[keras_accuracy])
-    with pytest.raises(ValueError, match=r"metric 'keras_accuracy' \(called as keras_accuracy"
+    model.compile("sparse_categorical_crossentropy", "sgd", metrics=[accuracy_of])
+    with pytest.raises(ValueError, match=r"metric 'accuracy_of' \(called as accuracy_of"
                        r"\(y_pred, y_true\) with shapes \(2, 3\) and \(2,\)\) failed: "
                        r"AxisError: .*Keras's metrics take \(y_true, y_pred\)"):
         # fit tries its metrics on the first two samples before the first step

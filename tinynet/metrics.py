@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 
 import numpy as np
@@ -201,6 +202,33 @@ def _custom(metric: Callable, name: str) -> Metric:
     return call
 
 
+#: Names that say a metric's first parameter is the targets: Keras's ``metric(y_true,
+#: y_pred)``, and the names its users give them.
+_TARGET_NAMES = frozenset({"y_true", "true", "target", "targets", "label", "labels"})
+
+
+def _check_order(metric: Callable, name: str) -> None:
+    """A ValueError for a metric whose parameters say it takes the targets first, as Keras's
+    do: called as ``metric(y_pred, y_true)`` it would often run all the same and log a wrong
+    number (``argmax(y_pred, -1) == y_true`` on labels and probabilities swapped), which
+    fit's trial on two samples cannot tell from a right one. Its names are all there is to go
+    on; a metric without a signature (a NumPy ufunc) is not checked."""
+    try:
+        names = list(inspect.signature(metric).parameters)
+    except (TypeError, ValueError):  # a callable without a signature
+        return
+    if not names:
+        return  # it cannot take the two arrays, which its trial in fit will say
+    first, *rest = names
+    if first in _TARGET_NAMES or "y_pred" in rest:
+        wrap = (f", or pass lambda y_pred, y_true: {name}(y_true, y_pred)"
+                if name.isidentifier() else "")
+        raise ValueError(f"metric {name!r} takes ({', '.join([first, *rest])}), the targets "
+                         f"first as Keras's metrics do, expected metric(y_pred, y_true): "
+                         f"tinynet passes the model's outputs first, as loss.forward takes "
+                         f"them. Swap its parameters{wrap}")
+
+
 def get(metric: str | Metric) -> tuple[str, Metric]:
     """``(name, function)`` for a metric name (a key of ``METRICS``) or a callable
     ``metric(y_pred, y_true)``: the model's outputs first, as in ``loss.forward``. A callable
@@ -211,5 +239,6 @@ def get(metric: str | Metric) -> tuple[str, Metric]:
         return metric, METRICS[metric.lower()]
     if callable(metric):
         name = getattr(metric, "__name__", "metric")
+        _check_order(metric, name)
         return name, _custom(metric, name)
     raise ValueError(f"metric must be a callable or one of {sorted(METRICS)}, got {metric!r}")
