@@ -1535,6 +1535,31 @@ def test_a_layer_used_twice_is_refused():
         Sequential([Dense(4, 8), relu, Dense(8, 8), relu, Dense(8, 3)])
 
 
+def test_a_layer_put_in_twice_by_hand_is_refused_before_any_gradient():
+    # model.layers is a plain list: an append goes round the constructor's and add's check,
+    # and the layer's first use would compute its gradients from the second use's input.
+    x, y = blobs(0)
+    model = Sequential([Dense(2, 4), ReLU(), Dense(4, 4)], seed=0)
+    model.layers += [model.layers[1], Dense(4, 2)]
+    model.compile(CrossEntropy(from_logits=True), SGD(0.1))
+    weights = model.get_weights()
+    message = r"^layers\[3\] is layers\[1\], the same ReLU\(\) object: .*ReLU\(\) for each\)$"
+    with pytest.raises(ValueError, match=message):
+        model.fit(x, y, epochs=1, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), weights, strict=True))
+    with pytest.raises(ValueError, match=message):
+        model.backward(np.ones_like(model.forward(x[:3])))
+    assert model.predict(x[:3]).shape == (3, 2)  # forward alone computes what it should
+
+
+def test_add_refuses_a_layer_the_model_holds_already():
+    relu = ReLU()
+    model = Sequential([Dense(2, 4), relu], seed=0)
+    with pytest.raises(ValueError, match=r"^layers\[2\] is layers\[1\], the same ReLU\(\)"):
+        model.add(relu)
+    assert len(model.layers) == 2
+
+
 def test_a_layer_of_another_model_is_refused_instead_of_erasing_its_weights():
     # Sequential(model.layers + [Softmax()]), as Keras's Sequential([model, Softmax()]) or
     # PyTorch's nn.Sequential(*model, nn.Softmax(1)): a new model that drew the layers'

@@ -306,11 +306,7 @@ class Sequential(RefusesOtherLibraries):
             raise ValueError(f"{where}, a {type(layer).__name__}, has no {' or '.join(missing)}:"
                              f" its __init__ must call super().__init__() first")
         # A layer keeps its last input for backward, so one object cannot serve twice.
-        for j, earlier in enumerate(self.layers):
-            if earlier is layer:
-                raise ValueError(f"{where} is layers[{j}], the same {layer!r} object: a layer "
-                                 "keeps what its backward needs, so each use needs its own "
-                                 f"(write {type(layer).__name__}() for each)")
+        self._check_distinct([*self.layers, layer])  # names it layers[len(self.layers)]
         # Its weights are drawn afresh (see _take), which for a layer of another model (the
         # Keras and PyTorch way to add a Softmax: Sequential(model.layers + [Softmax()]))
         # would erase what that model learnt.
@@ -398,7 +394,21 @@ class Sequential(RefusesOtherLibraries):
         shapes = self._shapes
         return shapes if len(shapes) == len(layers) + 1 and shapes[-1] == np.shape(dy) else None
 
+    def _check_distinct(self, layers: Sequence[Layer]) -> None:
+        """A ValueError for a layer object that ``layers`` holds twice, before any backward:
+        the second use's forward overwrote what the first one's backward needs, so its
+        gradients would be wrong. The constructor and ``add`` refuse one; this catches
+        ``model.layers.append(...)`` and the like, which go round them."""
+        first: dict[int, int] = {}
+        for i, layer in enumerate(layers):
+            j = first.setdefault(id(layer), i)
+            if j != i:
+                raise ValueError(f"layers[{i}] is layers[{j}], the same {layer!r} object: a "
+                                 "layer keeps what its backward needs, so each use needs its "
+                                 f"own (write {type(layer).__name__}() for each)")
+
     def _backward(self, layers: Sequence[Layer], dy: np.ndarray) -> np.ndarray:
+        self._check_distinct(layers)
         shapes = self._shapes_for(layers, dy)
         for i in reversed(range(len(layers))):
             dy = layers[i].backward(dy)
@@ -410,6 +420,7 @@ class Sequential(RefusesOtherLibraries):
         so gradients stop at the first trainable layer with parameters: it computes its
         parameters' gradients only (no dL/dx), and the layers before it (a RandomShift, or
         a frozen base of transfer learning, say) are not visited."""
+        self._check_distinct(layers)
         learnt = [i for i, layer in enumerate(layers) if layer.params and layer.trainable]
         if not learnt:
             return
