@@ -466,6 +466,19 @@ def test_a_diverged_fit_names_the_epoch_and_batch_counting_from_1():
     assert model.steps_trained == 4 + 2 and model.optimizer.iterations == 6
 
 
+@pytest.mark.filterwarnings("error")
+def test_a_run_that_diverges_stops_with_fits_message_and_no_numpy_warning():
+    # A learning rate far too high: the weights grow by orders of magnitude a step, until
+    # the outputs or their squares pass float32's largest, 3.4e38.
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((64, 4)), rng.standard_normal((64, 1))
+    model = Sequential([Dense(4, 16), ReLU(), Dense(16, 1)], seed=0)
+    model.compile(MSE(), SGD(10.0), metrics=None)
+    with pytest.raises(FloatingPointError, match=r"^the loss became (inf|nan) at epoch \d+, "
+                                                 r"batch \d/2: training diverged"):
+        model.fit(x, y, epochs=5, verbose=0)
+
+
 # ---------------------------------------------------------------------------- bad inputs
 def compiled(seed: int = 0) -> Sequential:
     model = mlp(seed)

@@ -613,8 +613,12 @@ class Sequential(RefusesOtherLibraries):
             # Nothing to learn from, but the step would count: Adam's bias correction, and
             # the schedules of steps_trained, would move on.
             raise ValueError(f"train_step: x holds no samples, got shape {x.shape}")
-        out = self._forward(layers, x, training=True)  # (N, K)
-        value = _loss_value(loss, out, np.asarray(y))
+        # Weights or outputs that grew past float32's range make the loss inf or NaN, which
+        # fit reports in its own words (and train_step returns): NumPy's overflow warnings
+        # would come first, from inside a layer or the loss, and say less.
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = self._forward(layers, x, training=True)  # (N, K)
+            value = _loss_value(loss, out, np.asarray(y))
         if not math.isfinite(value):
             return value, out  # fit reports it; no step is taken with a broken gradient
         self._backward_params(layers, loss.backward())
