@@ -1565,14 +1565,6 @@ def test_a_layer_put_in_twice_by_hand_is_refused_before_any_gradient():
     assert model.predict(x[:3]).shape == (3, 2)  # forward alone computes what it should
 
 
-def test_add_refuses_a_layer_the_model_holds_already():
-    relu = ReLU()
-    model = Sequential([Dense(2, 4), relu], seed=0)
-    with pytest.raises(ValueError, match=r"^layers\[2\] is layers\[1\], the same ReLU\(\)"):
-        model.add(relu)
-    assert len(model.layers) == 2
-
-
 def test_a_layer_of_another_model_is_refused_instead_of_erasing_its_weights():
     # Sequential(model.layers + [Softmax()]), as Keras's Sequential([model, Softmax()]) or
     # PyTorch's nn.Sequential(*model, nn.Softmax(1)): a new model that drew the layers'

@@ -181,6 +181,12 @@ def _loss_value(loss: Loss, out: np.ndarray, y: np.ndarray) -> float:
                     f"with reduction='sum', their sum)")
 
 
+def _used_twice(where: str, j: int, layer: Layer) -> str:
+    return (f"{where} is layers[{j}], the same {layer!r} object: a layer keeps what its "
+            f"backward needs, so each use needs its own (write {type(layer).__name__}() for "
+            "each)")
+
+
 def _callback_list(callbacks: Iterable[Callback] | Callback | None) -> list[Callback]:
     """fit's ``callbacks`` as a list: a list (or any iterable) of Callback objects, one of
     them alone (as Keras takes it), or None for none. A TypeError names what is not a
@@ -306,7 +312,9 @@ class Sequential(RefusesOtherLibraries):
             raise ValueError(f"{where}, a {type(layer).__name__}, has no {' or '.join(missing)}:"
                              f" its __init__ must call super().__init__() first")
         # A layer keeps its last input for backward, so one object cannot serve twice.
-        self._check_distinct([*self.layers, layer])  # names it layers[len(self.layers)]
+        for j, earlier in enumerate(self.layers):
+            if earlier is layer:
+                raise ValueError(_used_twice(where, j, layer))
         # Its weights are drawn afresh (see _take), which for a layer of another model (the
         # Keras and PyTorch way to add a Softmax: Sequential(model.layers + [Softmax()]))
         # would erase what that model learnt.
@@ -403,9 +411,7 @@ class Sequential(RefusesOtherLibraries):
         for i, layer in enumerate(layers):
             j = first.setdefault(id(layer), i)
             if j != i:
-                raise ValueError(f"layers[{i}] is layers[{j}], the same {layer!r} object: a "
-                                 "layer keeps what its backward needs, so each use needs its "
-                                 f"own (write {type(layer).__name__}() for each)")
+                raise ValueError(_used_twice(f"layers[{i}]", j, layer))
 
     def _backward(self, layers: Sequence[Layer], dy: np.ndarray) -> np.ndarray:
         self._check_distinct(layers)
