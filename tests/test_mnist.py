@@ -252,3 +252,14 @@ def test_one_hot_of_no_labels():
 def test_one_hot_rejects_bad_input(labels, num_classes, message):
     with pytest.raises(ValueError, match=message):
         one_hot(labels, num_classes)
+
+
+def test_keras_load_data_gets_tinynets_way():
+    # "from keras.datasets import mnist; mnist.load_data()", ported from memory.
+    from tinynet.datasets import mnist
+    with pytest.raises(AttributeError, match=r"no attribute 'load_data', Keras's name: "
+                                             r"tinynet\.datasets\.load_mnist\(\) returns"):
+        mnist.load_data()
+    with pytest.raises(AttributeError, match=r"^module 'tinynet.datasets.mnist' has no "
+                                             r"attribute 'load_dta'$"):
+        mnist.load_dta  # noqa: B018 (the attribute's lookup is what is tested)

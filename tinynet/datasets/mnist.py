@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -185,3 +186,15 @@ def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
     out = np.zeros((len(labels), num_classes), dtype=np.float32)
     out[np.arange(len(labels)), labels] = 1.0
     return out
+
+
+if not TYPE_CHECKING:  # to a type checker a __getattr__ would make any name an attribute
+    def __getattr__(name: str) -> Any:
+        """Keras's ``mnist.load_data()`` (``from keras.datasets import mnist``), written from
+        memory, gets tinynet's way rather than a bare AttributeError."""
+        if name == "load_data":
+            raise AttributeError("module 'tinynet.datasets.mnist' has no attribute "
+                                 "'load_data', Keras's name: tinynet.datasets.load_mnist() "
+                                 "returns the same ((x_train, y_train), (x_test, y_test)), "
+                                 "uint8 images (N, 28, 28) and labels (N,)")
+        raise AttributeError(f"module 'tinynet.datasets.mnist' has no attribute {name!r}")
