@@ -235,9 +235,9 @@ def test_accuracy_of_one_output_compares_it_with_one_half():
     # Unchecked, a regression's targets would be counted as labels: 3.7 as class 3, never
     # right.
     (np.array([[0.7], [0.2]]), np.array([3.7, 0.0]),
-     r"y_true labels must be whole numbers in \[0, 2\) for K = 1 output column, got 3.7 at "
-     r"index 0; for regression targets, compile with metrics=None \(or other metrics\): "
-     r"accuracy counts classes"),
+     r"y_true labels must be 0 or 1 for a single output column \(the probability of class "
+     r"1\), got 3.7 at index 0; accuracy, compile's default metric, counts classes: for "
+     r"regression targets, compile with metrics=None \(or metrics of your own\)$"),
     (SCORES, np.array([[0.2, 0.5, 0.3], [1.5, -0.5, 0.0]]),
      r"y_true rows must be one-hot or probabilities summing to 1, got \[ 1.5 -0.5  0. \] at "
      r"index 1; .*metrics=None"),

@@ -1949,9 +1949,10 @@ def test_fit_refuses_regression_targets_for_accuracy_before_any_step():
     model.compile("mse", SGD(lr=0.1))  # the default metrics: accuracy
     x, y = np.ones((8, 2)), np.array([[0.0], [1.0], [2.5], [0.3], [1.0], [0.0], [4.0], [1.0]])
     before = model.get_weights()
-    with pytest.raises(ValueError, match=r"^accuracy: y labels must be whole numbers in "
-                                         r"\[0, 2\) .*got 2.5 at index 2; for regression "
-                                         r"targets, compile with metrics=None"):
+    with pytest.raises(ValueError, match=r"^accuracy: y labels must be 0 or 1 for a single "
+                                         r"output column .*got 2.5 at index 2; accuracy, "
+                                         r"compile's default metric, counts classes: for "
+                                         r"regression targets, compile with metrics=None"):
         model.fit(x, y, batch_size=2, verbose=0)
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
     with pytest.raises(ValueError, match=r"^accuracy: validation_data\[1\] labels"):

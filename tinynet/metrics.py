@@ -88,8 +88,8 @@ def check_classes(y_true: np.ndarray, K: int, name: str = "y_true") -> None:
     # fit checks its targets here before the loss has seen them: strings, say, would fail
     # in the comparisons below with a NumPy error that names neither y nor what it must be.
     y_true = real_array(y_true, name, "accuracy")
-    regression = ("; for regression targets, compile with metrics=None (or other metrics): "
-                  "accuracy counts classes")
+    regression = ("; accuracy, compile's default metric, counts classes: for regression "
+                  "targets, compile with metrics=None (or metrics of your own)")
     if y_true.ndim == 2 and y_true.shape[1] > 1:
         # Entries >= 0 that sum to 1 are at most 1 too (an entry of 1 + 1e-7, rounded, is
         # still one-hot).
@@ -103,9 +103,10 @@ def check_classes(y_true: np.ndarray, K: int, name: str = "y_true") -> None:
     high = max(K, 2)
     bad = np.flatnonzero((labels < 0) | (labels >= high) | (labels != np.round(labels)))
     if len(bad):  # (NaN is caught too: it is not equal to its own rounding)
-        raise ValueError(f"accuracy: {name} labels must be whole numbers in [0, {high}) for "
-                         f"K = {K} output column{'s' if K > 1 else ''}, got "
-                         f"{labels[bad[0]]} at index {bad[0]}{regression if K == 1 else ''}")
+        expected = (f"whole numbers in [0, {K}) for K = {K} output columns" if K > 1 else
+                    "0 or 1 for a single output column (the probability of class 1)")
+        raise ValueError(f"accuracy: {name} labels must be {expected}, got {labels[bad[0]]} at "
+                         f"index {bad[0]}{regression if K == 1 else ''}")
 
 
 def mean_absolute_error(y_pred: np.ndarray, y_true: np.ndarray) -> float:
