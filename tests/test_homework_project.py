@@ -171,6 +171,23 @@ def test_a_student_copy_of_tinynet_lints_clean(student: Path) -> None:
     assert shown == config.split(LINT_TABLE)[1].strip().splitlines()[:len(shown)]
 
 
+def test_python_m_tinynet_in_a_student_copy_warns_that_the_copy_grades_itself(
+        student: Path) -> None:
+    # `python -m` puts the current folder first on the path: in a submission, the grader
+    # imported is the student's own homework.py, which a student may have changed.
+    run = subprocess.run([sys.executable, "-m", "tinynet", "homework", "grade", "--parts",
+                          GRADED[0], "--timeout", "120"], cwd=student, capture_output=True,
+                         text=True, timeout=300,
+                         env={**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"})
+    assert run.returncode == 1 and re.search(rf"^{GRADED[0]} +not attempted", run.stdout,
+                                             flags=re.M), run.stdout + run.stderr
+    assert run.stderr == (f"warning: `python -m tinynet` in {student.resolve()} imported that "
+                          "folder's own tinynet, whose homework.py is the grader now (and "
+                          "Python writes its __pycache__ there): to grade a student's copy "
+                          "with your tinynet, run `tinynet homework grade "
+                          f"{student.resolve()}` from outside it\n")
+
+
 def test_the_nesting_error_of_docs_homework_md_is_what_export_reports() -> None:
     # The page's example: dense.py with the END line of dense-forward deleted. Its line
     # numbers move whenever dense.py does, so the page is checked against the real message.

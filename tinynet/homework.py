@@ -2286,6 +2286,12 @@ def cmd_export(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) -
 def cmd_grade(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) -> int:
     """``tinynet homework grade [PROJECT]``: exit status 0 when every part passed, 1 when one
     did not (2 when the project could not be graded, see :data:`ERROR_STATUS`)."""
+    if _grading_with_the_copys_own(args.project):
+        print(f"warning: `python -m tinynet` in {args.project.resolve()} imported that "
+              "folder's own tinynet, whose homework.py is the grader now (and Python writes "
+              "its __pycache__ there): to grade a student's copy with your tinynet, run "
+              f"`tinynet homework grade {args.project.resolve()}` from outside it",
+              file=sys.stderr)
     report = grade(args.project, registry=registry, parts=args.parts, timeout=args.timeout)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
@@ -2299,6 +2305,21 @@ def cmd_grade(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) ->
               "(outside the project's testpaths, or not named test_*.py), so they were "
               "not run: move it into tests/", file=sys.stderr)
     return 0 if report.passed else 1
+
+
+def _grading_with_the_copys_own(project: Path) -> bool:
+    """Whether ``python -m tinynet`` runs in a student's copy (a folder with an export record)
+    and so imported the copy's own package, this grader included: Python puts the current
+    folder first on the path for ``-m``. The student's ``.venv/bin/tinynet``, installed from
+    the copy, grades with the copy's grader too, as it should; a teacher's ``tinynet``
+    command imports the teacher's."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if getattr(spec, "name", None) != "tinynet.__main__":
+        return False
+    folder = project.resolve()
+    return ((folder / EXPORT_RECORD).is_file()
+            and Path(__file__).resolve().is_relative_to(folder))
 
 
 def positive_float(text: str) -> float:
