@@ -1864,6 +1864,29 @@ def test_the_registry_is_in_order_with_pages_and_one_line_descriptions() -> None
 
 
 # --------------------------------------------------------------------------- the command
+def test_grade_warns_of_test_files_changed_since_the_export(
+        reference: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The tests are in the student's folder, and a grade run there uses them as they are now:
+    # one with an assertion taken out would pass anything.
+    dest = tmp_path / "copy"
+    export(dest, source=reference, registry=PARTS_OF_FIXTURE, parts=["shout"])
+    assert homework.grade(dest, registry=PARTS_OF_FIXTURE).tests_changed == []
+    (dest / "minilib/text.py").write_text((dest / "minilib/text.py").read_text() + "\n")
+    (dest / "pyproject.toml").write_text((dest / "pyproject.toml").read_text() + "\n")
+    assert homework.grade(dest, registry=PARTS_OF_FIXTURE).tests_changed == []  # not tests
+    (dest / "tests/test_text.py").write_text((dest / "tests/test_text.py").read_text()
+                                             + "\n# edited\n")
+    (dest / "tests/test_ops.py").unlink()
+    (dest / "tests/conftest.py").write_text("")  # new, not the export's: not named
+    assert homework.grade(dest, registry=PARTS_OF_FIXTURE).tests_changed == [
+        "tests/test_ops.py", "tests/test_text.py"]
+    homework.main(["grade", str(dest), "--json"], registry=PARTS_OF_FIXTURE)
+    assert capsys.readouterr().err == (
+        "warning: tests/test_ops.py, tests/test_text.py changed since the export wrote them: "
+        "the tests graded are not all those handed out (to grade with yours, put the "
+        "student's package in a fresh copy: docs/homework.md, Grading)\n")
+
+
 def test_grade_warns_of_marked_tests_that_pytest_does_not_collect(
         reference: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # Hidden tests copied next to tests/ rather than into it: pytest reads the project's

@@ -1868,6 +1868,9 @@ class GradeReport:
     #: Files of the project that mark tests with a part graded, which pytest did not collect
     #: (outside its testpaths, say): their tests graded nothing.
     uncollected: list[str] = field(default_factory=list)
+    #: Test files of a student's copy (tests/, conftest.py) changed or removed since its
+    #: export wrote them: the tests graded are not all the ones handed out.
+    tests_changed: list[str] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -2202,7 +2205,25 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
     # mark that a test file imports, and is never collected itself.
     marks = part_marks(folder, [f for f in files if _defines_tests(folder / f)])
     uncollected = sorted({f for pid in chosen for f, _ in marks.get(pid, ()) if f not in read})
-    return GradeReport(results, sorted(seen - set(registry)), uncollected)
+    return GradeReport(results, sorted(seen - set(registry)), uncollected,
+                       _tests_changed(folder, record))
+
+
+def _tests_changed(folder: Path, record: Mapping[str, Any]) -> list[str]:
+    """The test files (under tests/, and every conftest.py) that the export wrote into
+    ``folder`` and that have changed or gone since, by the SHA-256 its ``record`` keeps."""
+    hashes = record.get("sha256")
+    if not isinstance(hashes, dict):
+        return []
+    changed = []
+    for rel, digest in sorted(hashes.items()):
+        if not (isinstance(rel, str) and _is_relative_path(rel)
+                and (rel.startswith("tests/") or Path(rel).name == "conftest.py")):
+            continue
+        path = folder / rel
+        if not path.is_file() or _sha256(path) != digest:
+            changed.append(rel)
+    return changed
 
 
 # ------------------------------------------------------------------------------ commands
@@ -2300,6 +2321,13 @@ def cmd_grade(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) ->
     if report.unknown_parts:
         print("warning: tests marked with parts that are not in the registry (not graded): "
               + ", ".join(report.unknown_parts), file=sys.stderr)
+    if report.tests_changed:
+        shown = ", ".join(report.tests_changed[:5]) + (
+            f" and {len(report.tests_changed) - 5} more" if len(report.tests_changed) > 5 else "")
+        them = "them" if len(report.tests_changed) > 1 else "it"
+        print(f"warning: {shown} changed since the export wrote {them}: the tests graded are "
+              "not all those handed out (to grade with yours, put the student's package in "
+              "a fresh copy: docs/homework.md, Grading)", file=sys.stderr)
     for rel in report.uncollected:
         print(f"warning: {rel} marks tests with parts graded, but pytest does not collect it "
               "(outside the project's testpaths, or not named test_*.py), so they were "
