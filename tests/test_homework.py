@@ -3003,3 +3003,67 @@ def test_only_python_m_in_a_student_copy_is_said_to_grade_with_the_copys_grader(
     spec = argparse.Namespace(name=main) if main else None
     monkeypatch.setitem(sys.modules, "__main__", argparse.Namespace(__spec__=spec))
     assert homework._grading_with_the_copys_own(copy) is warned
+
+
+def test_where_a_stub_stands_in_its_block() -> None:
+    text = textwrap.dedent("""
+        def alone(x):
+            raise NotImplementedError("double: hint; see docs/ops.md")
+
+        def written_below(x):
+            raise NotImplementedError("double: hint; see docs/ops.md")
+            return 2 * x
+
+        def written_above(x):
+            if x:
+                y = 2 * x
+            return y
+            raise NotImplementedError("double: hint; see docs/ops.md")
+
+        def guarded(x):
+            if not x:
+                return x
+            raise NotImplementedError("double: hint; see docs/ops.md")
+
+        def not_a_stub(x):
+            raise NotImplementedError("not written for ints")
+            return x
+    """)
+    assert homework._stub_placement(text) == {6: homework.BEFORE_CODE, 13: homework.DEAD}
+    assert homework._stub_placement(text + "def broken(:\n") == {}  # grading says why
+
+
+def test_a_part_written_around_its_stub_is_graded_by_where_the_stub_is(
+        reference: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "copy"
+    export(dest, source=reference, registry=PARTS_OF_FIXTURE, parts=["double", "counter"])
+    ops = dest / "minilib/ops.py"
+    stubbed = ops.read_text()
+    double_stub = '    raise NotImplementedError("double: multiply x by two; see docs/ops.md")\n'
+    assert double_stub in stubbed
+    # Written below the stub, left in place: the stub still raises, and the message says so.
+    ops.write_text(stubbed.replace(double_stub, double_stub + "    return 2 * x\n"))
+    result = homework.grade(dest, registry=PARTS_OF_FIXTURE, parts=["double"]).results["double"]
+    assert (result.status, result.message) == (NOT_ATTEMPTED, (
+        "the stub at minilib/ops.py:6 still raises, so the code below it never runs: delete "
+        "the stub's raise statement (double: multiply x by two; see docs/ops.md)"))
+    # Written above it, after a return: the stub never runs, so the part is written; its
+    # tests pass, and list shows no stub of it.
+    ops.write_text(stubbed.replace(double_stub, "    return 2 * x\n" + double_stub))
+    assert homework.grade(dest, registry=PARTS_OF_FIXTURE, parts=["double"]).passed
+    assert "double" not in homework.scan_project(dest, PARTS_OF_FIXTURE).stubs
+    # Counter written above its two stubs while double is not written: a test of counter
+    # that needs double stops at double's stub, so counter is blocked, not "not attempted".
+    text = stubbed
+    for name, code in [("add", "self.n += k\n        return self.n"),
+                       ("reset", "self.n = 0\n        return")]:
+        text = text.replace(f"def {name}(self{', k' if name == 'add' else ''}):\n",
+                            f"def {name}(self{', k' if name == 'add' else ''}):\n        {code}\n")
+    ops.write_text(text)
+    (dest / "tests/test_chain.py").write_text(
+        "import pytest\n\nfrom minilib.ops import Counter, double\n\n\n"
+        "@pytest.mark.part('counter')\ndef test_chain():\n"
+        "    assert Counter().add(double(1)) == 2\n")
+    result = homework.grade(dest, registry=PARTS_OF_FIXTURE,
+                            parts=["counter"]).results["counter"]
+    assert result.status == BLOCKED, result.message
