@@ -165,12 +165,13 @@ def test_a_float32_layer_or_model_that_fails_is_told_to_use_float64():
     x = np.random.default_rng(1).standard_normal((4, 5))
     result = check_layer(Dense(5, 3, rng=np.random.default_rng(0)), x)
     assert not result.passed
-    assert str(result).endswith("; the layer computes in float32, whose rounding alone fails "
-                                "the check: build it with dtype=np.float64")
+    assert str(result).startswith("gradient check FAILED: the layer computes in float32, "
+                                  "whose rounding alone fails the check: build it with "
+                                  "dtype=np.float64; worst relative error ")
     model = Sequential([Dense(5, 3), Tanh(), Dense(3, 2)], seed=0)
-    assert str(check_model(model, "mse", x, np.ones((4, 2)))).endswith(
-        "; the model computes in float32, whose rounding alone fails the check: build its "
-        "layers with dtype=np.float64")
+    assert str(check_model(model, "mse", x, np.ones((4, 2)))).startswith(
+        "gradient check FAILED: the model computes in float32, whose rounding alone fails the "
+        "check: build its layers with dtype=np.float64; worst relative error ")
     # A float64 layer that fails has a wrong backward: no such note.
     wrong = check_layer(TanhTimes(1 + 1e-4), x)
     assert not wrong.passed and wrong.note == "" and "float32" not in str(wrong)
@@ -327,7 +328,8 @@ def test_a_gradient_off_by_a_constant_factor_is_said_to_be(k, said):
     # The commonest bugs (a sign, a 1/N, a term twice) scale the gradient: the check says by
     # how much, which one relative error does not.
     x = np.random.default_rng(0).standard_normal((4, 5))
-    assert said in str(check_layer(TanhTimes(k), x))
+    # First, before the errors: a grade's one line, cut at 200 characters, keeps it.
+    assert str(check_layer(TanhTimes(k), x)).startswith(f"gradient check FAILED: {said}")
 
 
 def test_a_mean_for_a_sum_is_said_to_be_a_factor_and_no_factor_is_said_where_there_is_none():

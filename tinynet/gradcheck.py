@@ -185,11 +185,13 @@ class GradCheckResult:
     def __str__(self) -> str:
         name, err = self.worst
         verdict = "passed" if self.passed else "FAILED"
+        # What a failed check says of its cause comes first: a grade, or a terminal, may cut
+        # a long line, and the errors per gradient say less.
         notes = [] if self.passed else [n for n in (self._factor(name), self.note) if n]
-        return (f"gradient check {verdict}: worst relative error {err:.2e} in d{name} at index "
+        return (f"gradient check {verdict}: " + "".join(f"{n}; " for n in notes)
+                + f"worst relative error {err:.2e} in d{name} at index "
                 f"{self.worst_index[name]} (tolerance {self.tolerance:.0e}); "
-                + ", ".join(f"d{k}: {v:.1e}" for k, v in self.errors.items())
-                + "".join(f"; {n}" for n in notes))
+                + ", ".join(f"d{k}: {v:.1e}" for k, v in self.errors.items()))
 
     def _factor(self, name: str) -> str:
         """A note when gradient ``name`` is the numerical one times a constant k other than 1,
