@@ -600,7 +600,9 @@ def test_an_error_is_summed_up_in_one_line_within_the_limit() -> None:
     line = homework._one_line(raised.exconly())
     assert line.startswith("AssertionError: Not equal to tolerance rtol=1e-07, atol=0; "
                            "ReLU at 0; Mismatched elements: 1 / 3 (33.3%); "), line
-    assert len(line) <= 200 and "\n" not in line
+    assert len(line) <= homework.ERROR_LIMIT and "\n" not in line
+    # All of it, up to the two arrays that NumPy prints last.
+    assert "array([1., 0., 2.]); " in line and line.endswith("array([0., 0., 2.])"), line
     assert len(homework._one_line(raised.exconly(), limit=60)) == 60
     # A message on the first line is the whole summary: pytest's explanation is not added.
     assert homework._one_line("AssertionError: double(3) should be 6\nassert 9 == 6\n") == (

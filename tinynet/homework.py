@@ -1159,7 +1159,12 @@ sys.exit(module.run_pytest(sys.argv[2:]))
 """
 
 
-def _one_line(text: str, limit: int = 200) -> str:
+#: The most characters of a test's error that a grade keeps, on one line: ``--json`` shows
+#: them (NumPy's assertions put the values that differ last), the table 200 to 300.
+ERROR_LIMIT = 1000
+
+
+def _one_line(text: str, limit: int = ERROR_LIMIT) -> str:
     """An error's text on one line of at most ``limit`` characters: its first non-empty line,
     unless that line is only a label, ending in a colon.
 
