@@ -21,7 +21,7 @@ from strategies import (
 )
 
 from tinynet import losses
-from tinynet.gradcheck import numerical_gradient, relative_error
+from tinynet.gradcheck import factor_note, numerical_gradient, relative_error
 from tinynet.layers import Softmax, softmax
 from tinynet.losses import MSE, CrossEntropy
 
@@ -38,7 +38,8 @@ def assert_gradient_checks(loss, y_pred: np.ndarray, y_true: np.ndarray) -> None
     analytic = loss.backward()
     numeric = numerical_gradient(lambda p: loss.forward(p, y_true), y_pred)
     error, where = relative_error(analytic, numeric)
-    assert error < 1e-6, f"relative error {error:.1e} at {where}"
+    note = factor_note("dy_pred", analytic, numeric)  # a sign, a 1/N: said first
+    assert error < 1e-6, f"{note + '; ' if note else ''}relative error {error:.1e} at {where}"
 
 
 def class_shapes(max_rows: int = 5, max_classes: int = 6):
@@ -263,7 +264,8 @@ def test_cross_entropy_gradient_check(from_logits, reduction, targets, data):
     numeric = numerical_gradient(lambda p: loss.forward(p, y), y_pred)
     assume(resolvable(value + rows, numeric))
     error, where = relative_error(analytic, numeric)
-    assert error < 1e-6, f"relative error {error:.1e} at {where}"
+    note = factor_note("dy_pred", analytic, numeric)  # a sign, a 1/N: said first
+    assert error < 1e-6, f"{note + '; ' if note else ''}relative error {error:.1e} at {where}"
 
 
 @pytest.mark.part("cross-entropy")
@@ -361,7 +363,9 @@ def test_mse_mean_is_over_all_entries_and_sum_adds_them(data):
     mean, total = MSE(), MSE(reduction="sum")
     assert mean.forward(y_pred, y_true) == pytest.approx(squares.mean(), rel=1e-12, abs=1e-15)
     assert total.forward(y_pred, y_true) == pytest.approx(squares.sum(), rel=1e-12, abs=1e-15)
-    np.testing.assert_allclose(mean.backward() * y_pred.size, total.backward(), rtol=1e-12)
+    np.testing.assert_allclose(mean.backward() * y_pred.size, total.backward(), rtol=1e-12,
+                               err_msg="MSE().backward() times the number of entries should be "
+                               "MSE(reduction='sum').backward(): the mean's 1 / (N * K)?")
     assert mean.forward(y_pred, y_true) >= 0 and mean.forward(y_true, y_true) == 0
 
 

@@ -27,7 +27,7 @@ from tinynet.layers.base import Layer, check_gradient, check_grads
 from tinynet.losses import Loss
 
 __all__ = ["FLOOR", "TOLERANCE", "GradCheckResult", "check_layer", "check_model",
-           "numerical_gradient", "relative_error"]
+           "factor_note", "numerical_gradient", "relative_error"]
 
 #: A correct float64 backward pass scores well below this relative error.
 TOLERANCE = 1e-6
@@ -194,25 +194,32 @@ class GradCheckResult:
                 + ", ".join(f"d{k}: {v:.1e}" for k, v in self.errors.items()))
 
     def _factor(self, name: str) -> str:
-        """A note when gradient ``name`` is the numerical one times a constant k other than 1,
-        entry for entry (to 0.1%): the commonest bugs make exactly that, a 1/N left out or
-        added (k = N or 1/N), a term counted twice (2), a sign (-1); or is 0 throughout."""
         analytic, numeric = self.analytic.get(name), self.numeric.get(name)
-        if analytic is None or numeric is None or not np.any(numeric):
+        if analytic is None or numeric is None:
             return ""
-        if not np.any(analytic):
-            return f"d{name} is 0 throughout, and the numerical gradient is not"
-        k = float(np.sum(analytic * numeric) / np.sum(numeric * numeric))  # least squares
-        if abs(k - 1) < 1e-2 or not np.allclose(analytic, k * numeric, rtol=1e-3,
-                                                atol=1e-3 * abs(k) * np.abs(numeric).max()):
-            return ""
-        return (f"d{name} is {k:.4g} times the numerical gradient throughout: a factor such as "
-                "1/N or 2, or a sign?")
+        return factor_note(f"d{name}", analytic, numeric)
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         # What IPython and Jupyter show for a check left as a cell's last line: the verdict
         # that print() shows, not the dataclass's fields.
         printer.text(str(self))
+
+
+def factor_note(name: str, analytic: np.ndarray, numeric: np.ndarray) -> str:
+    """A note when the gradient ``analytic`` (called ``name``) is ``numeric``, the numerical
+    one, times a constant k other than 1, entry for entry (to 0.1%): the commonest bugs make
+    exactly that, a 1/N left out or added (k = N or 1/N), a term counted twice (2), a sign
+    (-1); or when it is 0 throughout. "" otherwise. Both arrays of one shape."""
+    if not np.any(numeric):
+        return ""
+    if not np.any(analytic):
+        return f"{name} is 0 throughout, and the numerical gradient is not"
+    k = float(np.sum(analytic * numeric) / np.sum(numeric * numeric))  # least squares
+    if abs(k - 1) < 1e-2 or not np.allclose(analytic, k * numeric, rtol=1e-3,
+                                            atol=1e-3 * abs(k) * np.abs(numeric).max()):
+        return ""
+    return (f"{name} is {k:.4g} times the numerical gradient throughout: a factor such as "
+            "1/N or 2, or a sign?")
 
 
 def _precision_note(what: str, *arrays: np.ndarray) -> str:
