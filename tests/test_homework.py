@@ -1075,6 +1075,26 @@ def test_a_git_checkout_copies_what_git_does_not_ignore(tmp_path: Path) -> None:
     assert not any(".egg-info" in name for name in copied), copied
 
 
+def test_export_says_which_files_it_copied_that_git_does_not_track(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Copied, as a file not yet committed is part of the project; but a teacher's scratch
+    # file with a solution in it would go out too, so export names them.
+    source = write_project(tmp_path / "source")
+    subprocess.run(["git", "init", "-q", str(source)], check=True, timeout=60)
+    subprocess.run(["git", "-C", str(source), "add", "."], check=True, timeout=60)
+    (source / "scratch_notes.py").write_text("def double(x):\n    return 2 * x\n")
+    argv = ["export", str(tmp_path / "dest"), "--source", str(source)]
+    assert homework.main(argv, registry=PARTS_OF_FIXTURE) == 0
+    assert (tmp_path / "dest/scratch_notes.py").is_file()
+    assert capsys.readouterr().err == ("note: copied scratch_notes.py, which git does not "
+                                       "track: to leave it out, delete or ignore it, or pass "
+                                       "--exclude\n")
+    # Every file tracked: no note.
+    subprocess.run(["git", "-C", str(source), "add", "."], check=True, timeout=60)
+    assert homework.main([*argv, "--force"], registry=PARTS_OF_FIXTURE) == 0
+    assert capsys.readouterr().err == ""
+
+
 @pytest.mark.parametrize("ignored", ["data/", "*", "source/"])
 def test_a_project_inside_another_repository_is_listed_by_its_own_gitignore_only(
         tmp_path: Path, ignored: str) -> None:

@@ -618,23 +618,16 @@ def _git_files(root: Path) -> list[str] | None:
     project has rules that are not the project's, and its ``data/`` or ``*`` would leave
     out MNIST or every file, silently.
     """
-    # Not the caller's repository: a git hook sets GIT_DIR and GIT_INDEX_FILE for its own.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], capture_output=True, check=True, timeout=60,
-                              cwd=root, env=env).stdout.decode("utf-8", "surrogateescape")
-
     try:
         if (root / ".git").exists():  # a folder, or a file in a worktree or submodule
-            out = git("ls-files", "-z", "--cached", "--others", "--exclude-standard")
+            out = _git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
         else:
             with tempfile.TemporaryDirectory() as empty:
-                git("init", "-q", empty)
+                _git(root, "init", "-q", empty)
                 # The .gitignore files of the project only, not the user's own excludes
                 # (core.excludesFile), which are not the project's either.
-                out = git(f"--git-dir={Path(empty) / '.git'}", f"--work-tree={root}",
-                          "ls-files", "-z", "--others", "--exclude-per-directory=.gitignore")
+                out = _git(root, f"--git-dir={Path(empty) / '.git'}", f"--work-tree={root}",
+                           "ls-files", "-z", "--others", "--exclude-per-directory=.gitignore")
     except (OSError, subprocess.SubprocessError):
         return None
     names = set()
@@ -644,6 +637,27 @@ def _git_files(root: Path) -> list[str] | None:
         else:
             names.add(name)
     return sorted(names)
+
+
+def _git(root: Path, *args: str) -> str:
+    """git's output, run in ``root``; raises OSError or SubprocessError if it fails."""
+    # Not the caller's repository: a git hook sets GIT_DIR and GIT_INDEX_FILE for its own.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    return subprocess.run(["git", *args], capture_output=True, check=True, timeout=60,
+                          cwd=root, env=env).stdout.decode("utf-8", "surrogateescape")
+
+
+def _untracked(root: Path) -> set[str]:
+    """The files of the git checkout at ``root`` that git neither tracks nor ignores (none
+    outside a checkout, or without git): export copies them, a file not yet committed being
+    part of the project, and says so, since a teacher's scratch file would go out too."""
+    if not (root / ".git").exists():
+        return set()
+    try:
+        return set(filter(None, _git(root, "ls-files", "-z", "--others",
+                                     "--exclude-standard").split("\0")))
+    except (OSError, subprocess.SubprocessError):
+        return set()
 
 
 def _walk_files(root: Path) -> list[str]:
@@ -1056,6 +1070,8 @@ class ExportResult:
     stubs: int
     files: int
     untested: list[str] = field(default_factory=list)
+    #: The files copied that git does not track, in a git checkout (see :func:`_untracked`).
+    untracked: list[str] = field(default_factory=list)
 
 
 def export(dest: str | Path, source: str | Path | None = None,
@@ -1135,7 +1151,8 @@ def export(dest: str | Path, source: str | Path | None = None,
         else:
             shutil.copy2(root / rel, target)
     _write_record(dest, chosen, project.files, complete=True)
-    return ExportResult(dest, chosen, count, len(project.files), untested)
+    untracked = sorted(_untracked(root).intersection(project.files))
+    return ExportResult(dest, chosen, count, len(project.files), untested, untracked)
 
 
 # ------------------------------------------------------------------------------ grading
@@ -2355,6 +2372,12 @@ def cmd_export(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) -
     print(f"wrote a student copy to {result.dest}: {files} file{'s' * (files != 1)}, {stubs} "
           f"stub{'s' * (stubs != 1)} for {parts} part{'s' * (parts != 1)}: "
           f"{', '.join(result.parts)}")
+    if result.untracked:
+        n = len(result.untracked)
+        shown = ", ".join(result.untracked[:5]) + (f" and {n - 5} more" if n > 5 else "")
+        them = "them" if n > 1 else "it"
+        print(f"note: copied {shown}, which git does not track: to leave {them} out, delete "
+              f"or ignore {them}, or pass --exclude", file=sys.stderr)
     for pid in result.untested:
         print(f"warning: no test of the project is marked part({pid!r}): every grade will "
               f"fail {pid} unless the tests you grade with mark one "
