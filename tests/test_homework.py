@@ -3089,3 +3089,28 @@ def test_a_part_written_around_its_stub_is_graded_by_where_the_stub_is(
     result = homework.grade(dest, registry=PARTS_OF_FIXTURE,
                             parts=["counter"]).results["counter"]
     assert result.status == BLOCKED, result.message
+
+
+def test_a_test_file_that_cannot_be_collected_is_not_said_to_fail_through_an_earlier_part(
+        ) -> None:
+    # One broken test file fails every part it tests, for the same reason, which is no part's
+    # code: "part double, before it, failed too: fix it first" would send the student to
+    # look for a bug in double.
+    outcome = homework._TestOutcome
+    broken = {"nodeid": "tests/test_ops.py", "message": "tests/test_ops.py:12: SyntaxError",
+              "stub": None}
+    collected = {"tests/test_text.py::test_shout": ["shout"]}
+    outcomes = {"tests/test_text.py::test_shout": outcome(FAILED, "AssertionError", None, True)}
+    results = homework._summarise(["double", "counter", "shout"], collected, outcomes,
+                                  {"double": [broken], "counter": [broken]}, {}, [])
+    assert [results[p].status for p in results] == [FAILED] * 3
+    assert results["counter"].message == ("tests/test_ops.py: cannot collect: "
+                                          "tests/test_ops.py:12: SyntaxError")
+    assert [results[p].after for p in results] == ["", "", ""]
+    # A part whose own test failed still comes after an earlier part that failed its own.
+    collected = {"tests/test_a.py::test_double": ["double"],
+                 "tests/test_text.py::test_shout": ["counter"]}
+    outcomes = {n: outcome(FAILED, "AssertionError", None, True) for n in collected}
+    results = homework._summarise(["double", "counter"], collected, outcomes,
+                                  {"counter": [broken]}, {}, [])
+    assert results["counter"].after == "double"

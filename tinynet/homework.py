@@ -2066,8 +2066,11 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
         # A part's tests use the parts before it: an earlier part that fails may be what
         # fails this one (a wrong gradient checker fails every backward pass it checks, and
         # a softmax that overflows fails the cross-entropy), so say so, rather than send
-        # the student hunting for a bug in code that is right.
-        after = failed_before if failed_before and not needs else ""
+        # the student hunting for a bug in code that is right. Not of a test file that
+        # cannot be collected: that is the file's own error, whoever's code it tests.
+        broken = {e["nodeid"] for e in collect_errors.get(pid, ())}
+        own_code = any(n not in broken for n, _ in failed)
+        after = failed_before if failed_before and not needs and own_code else ""
         if after:
             needs = (f" (part {after}, before it, failed too: fix it first, as these tests may "
                      "use it)")
@@ -2102,7 +2105,8 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
                             if others else "")
             result = PartResult(pid, FAILED, f"{nodeid}: {t.message or 'did not finish'}{note}",
                                 note=note, after=after)
-            failed_before = failed_before or pid
+            if own_code:
+                failed_before = failed_before or pid
         elif stubbed:
             # Its code never ran, so only the source tells written from not: a part with a
             # stub left (one of two regions written) is not written yet.
