@@ -613,3 +613,41 @@ def test_fit_suggests_one_hot_labels_for_a_loss_that_compares_outputs_entry_by_e
             "y must have shape (N, 3) like the model's output, got (8,) (labels? one-hot "
             "encode them: tinynet.datasets.one_hot(y, 3))")):
         model.fit(x, y, verbose=0)
+
+
+class TorchStyle(Layer):
+    """forward(self, x), as a PyTorch module's: no training argument."""
+
+    def forward(self, x):
+        return x
+
+    def backward(self, dy):
+        return dy
+
+
+class WithKwargs(TorchStyle):
+    def forward(self, x, **kwargs):
+        return x
+
+
+class PositionalOnly(TorchStyle):
+    def forward(self, x, training=False, /):
+        return x
+
+
+@pytest.mark.parametrize("layer", [TorchStyle(), PositionalOnly()])
+def test_a_layer_whose_forward_takes_no_training_is_refused_when_it_joins_the_model(layer):
+    # The model calls layer.forward(x, training=...): without the check the first predict
+    # or fit would fail with Python's "got an unexpected keyword argument 'training'".
+    with pytest.raises(ValueError, match=rf"^layers\[1\], a {type(layer).__name__}, has "
+                                         r"forward\(x.*\), expected forward\(x, "
+                                         r"training=False\): the model tells each layer"):
+        Sequential([Dense(2, 2), layer])
+    model = Sequential([Dense(2, 2)])
+    with pytest.raises(ValueError, match=r"^add: layer, a .* expected forward\(x, training"):
+        model.add(layer)
+
+
+def test_a_forward_that_takes_training_as_a_keyword_in_kwargs_joins_the_model():
+    model = Sequential([Dense(2, 2), WithKwargs()], seed=0)
+    assert model.predict(np.ones((1, 2))).shape == (1, 2)

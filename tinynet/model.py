@@ -7,6 +7,7 @@ here is convenience around it: batching, shuffling, progress, history, validatio
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import operator
 import os
@@ -181,6 +182,17 @@ def _loss_value(loss: Loss, out: np.ndarray, y: np.ndarray) -> float:
                     f"with reduction='sum', their sum)")
 
 
+def _takes_training(layer: Layer) -> bool:
+    """Whether ``layer.forward`` can be called as ``forward(x, training=...)``, as the model
+    calls it; True when its signature cannot be read (a builtin), which the call will tell."""
+    try:
+        parameters = inspect.signature(layer.forward).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any((p.name == "training" and p.kind != p.POSITIONAL_ONLY)
+               or p.kind == p.VAR_KEYWORD for p in parameters)
+
+
 def _used_twice(where: str, j: int, layer: Layer) -> str:
     return (f"{where} is layers[{j}], the same {layer!r} object: a layer keeps what its "
             f"backward needs, so each use needs its own (write {type(layer).__name__}() for "
@@ -306,6 +318,13 @@ class Sequential(RefusesOtherLibraries):
                                  "tinynet.layers.softmax to its predict(x)")
             raise ValueError(class_given(where, layer, Layer, "a layer")
                              or f"{where} must be a tinynet Layer, got {layer!r}")
+        if not _takes_training(layer):
+            # PyTorch's forward(self, x): it would fail at the first call, inside predict or
+            # fit, with "forward() got an unexpected keyword argument 'training'".
+            raise ValueError(f"{where}, a {type(layer).__name__}, has forward"
+                             f"{inspect.signature(layer.forward)}, expected forward(x, "
+                             "training=False): the model tells each layer whether it trains "
+                             "(Dropout drops only then), see docs/layers.md")
         missing = [name for name in ("params", "grads") if not hasattr(layer, name)]
         if missing:
             # A layer of one's own whose __init__ forgot super().__init__(), which makes them.
