@@ -61,6 +61,18 @@ class Callback:
     # self.model.stop_training = True without a type checker asking whether it is None.
     model: Sequential
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Warn of a hook that nothing calls, defined by a subclass: Keras's on_test_* and
+        on_predict_* (evaluate and predict take no callbacks here), or a misspelt name
+        (on_epoch_ends), which would otherwise never run, without a word."""
+        super().__init_subclass__(**kwargs)
+        known = {name for name in dir(Callback) if name.startswith("on_")}
+        for name in cls.__dict__:
+            if name.startswith("on_") and name not in known:
+                warnings.warn(f"{cls.__name__}.{name} is not a hook that fit calls, so it "
+                              f"will never run: the hooks are {', '.join(sorted(known))} "
+                              "(evaluate and predict call none)", stacklevel=2)
+
     def __init__(self) -> None:
         self.params: dict[str, Any] = {}
 
