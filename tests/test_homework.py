@@ -3027,14 +3027,10 @@ def test_only_python_m_in_a_student_copy_is_said_to_grade_with_the_copys_grader(
     assert homework._grading_with_the_copys_own(copy) is warned
 
 
-def test_where_a_stub_stands_in_its_block() -> None:
+def test_a_stub_after_the_students_return_is_dead_and_no_other_is() -> None:
     text = textwrap.dedent("""
         def alone(x):
             raise NotImplementedError("double: hint; see docs/ops.md")
-
-        def written_below(x):
-            raise NotImplementedError("double: hint; see docs/ops.md")
-            return 2 * x
 
         def written_above(x):
             if x:
@@ -3047,15 +3043,23 @@ def test_where_a_stub_stands_in_its_block() -> None:
                 return x
             raise NotImplementedError("double: hint; see docs/ops.md")
 
+        def two_regions(x):
+            raise NotImplementedError("double: first; see docs/ops.md")
+            y = x + 1
+            raise NotImplementedError("double: second; see docs/ops.md")
+            return y
+
         def not_a_stub(x):
-            raise NotImplementedError("not written for ints")
             return x
+            raise NotImplementedError("not written for ints")
     """)
-    assert homework._stub_placement(text) == {6: homework.BEFORE_CODE, 13: homework.DEAD}
-    assert homework._stub_placement(text + "def broken(:\n") == {}  # grading says why
+    # Only the stub behind the student's return: a stub after another stub (two regions in
+    # one function, the export's code after each) still runs once the first is written.
+    assert homework._dead_stubs(text) == {9}
+    assert homework._dead_stubs(text + "def broken(:\n") == set()  # grading says why
 
 
-def test_a_part_written_around_its_stub_is_graded_by_where_the_stub_is(
+def test_a_part_written_above_its_stub_after_a_return_counts_as_written(
         reference: Path, tmp_path: Path) -> None:
     dest = tmp_path / "copy"
     export(dest, source=reference, registry=PARTS_OF_FIXTURE, parts=["double", "counter"])
@@ -3063,12 +3067,6 @@ def test_a_part_written_around_its_stub_is_graded_by_where_the_stub_is(
     stubbed = ops.read_text()
     double_stub = '    raise NotImplementedError("double: multiply x by two; see docs/ops.md")\n'
     assert double_stub in stubbed
-    # Written below the stub, left in place: the stub still raises, and the message says so.
-    ops.write_text(stubbed.replace(double_stub, double_stub + "    return 2 * x\n"))
-    result = homework.grade(dest, registry=PARTS_OF_FIXTURE, parts=["double"]).results["double"]
-    assert (result.status, result.message) == (NOT_ATTEMPTED, (
-        "the stub at minilib/ops.py:6 still raises, so the code below it never runs: delete "
-        "the stub's raise statement (double: multiply x by two; see docs/ops.md)"))
     # Written above it, after a return: the stub never runs, so the part is written; its
     # tests pass, and list shows no stub of it.
     ops.write_text(stubbed.replace(double_stub, "    return 2 * x\n" + double_stub))

@@ -280,7 +280,10 @@ def test_the_reference_holds_no_stub() -> None:
 
 def test_a_fresh_copy_is_not_attempted_in_every_part_in_the_suggested_order(
         tmp_path: Path) -> None:
-    export(tmp_path, source=ROOT, parts=GRADED)
+    written = export(tmp_path, source=ROOT, parts=GRADED)
+    # Every stub counts, two in one function too (idx-header's, the export's code after
+    # each): none is taken for a stub behind a student's return.
+    assert sum(map(len, scan_project(tmp_path).stubs.values())) == written.stubs
     report = grade(tmp_path, parts=GRADED)
     assert all(r.status == NOT_ATTEMPTED for r in report.results.values()), report.table()
     # A part's tests may stop at the stub of an earlier part, never of a later one.

@@ -709,7 +709,7 @@ def _find_stubs(tokens: Sequence[tokenize.TokenInfo], path: str, registry: Mappi
                 found: dict[str, list[tuple[str, int]]], dead: Collection[int] = ()) -> None:
     # Read from the tokens, not the text: a stub quoted in a docstring or a string (this
     # module's docstring shows one, tests hold some) is not a stub of the project. A stub
-    # on a line of ``dead`` (see _stub_placement) never runs: its part is written.
+    # on a line of ``dead`` (see _dead_stubs) never runs: its part is written.
     tokens = [t for t in tokens if t.type not in (tokenize.NL, tokenize.COMMENT, tokenize.NEWLINE)]
     for i, tok in enumerate(tokens[:-3]):
         if (tok.type != tokenize.NAME or tok.string != "raise"
@@ -725,34 +725,28 @@ def _find_stubs(tokens: Sequence[tokenize.TokenInfo], path: str, registry: Mappi
             found.setdefault(match.group(1), []).append((path, tok.start[0]))
 
 
-#: Where a stub stands in its block of statements, for :func:`_stub_placement`.
-DEAD, BEFORE_CODE = "dead", "before code"
-
-
-def _stub_placement(text: str) -> dict[int, str]:
-    """The stubs of ``text`` (by the line of their ``raise``) that do not stand alone in their
-    block: DEAD when a ``return`` or ``raise`` comes before one, so that it never runs (the
-    student wrote the part above the stub and left it there); BEFORE_CODE when statements
-    follow one, which never run (the part written below a stub left in place). Empty for a
-    file that does not parse, which grading reports by itself."""
+def _dead_stubs(text: str) -> set[int]:
+    """The lines of the stubs in ``text`` that can never run: a ``return`` or ``raise`` of
+    the student's comes before one in its block (the part written above the stub, which was
+    left there). Another stub before it does not count: a part may have two regions in one
+    function (idx-header's), each stubbed, the export's own code after each. Empty for a
+    file that does not parse, which grading reports by itself. (Code written *below* a stub
+    cannot be told from the export's code after a region, so it is not looked for.)"""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
-        return {}
-    placement = {}
+        return set()
+    dead = set()
     for node in ast.walk(tree):
         for name in ("body", "orelse", "finalbody"):
             block = getattr(node, name, None)
             if not isinstance(block, list):
                 continue
             for i, stmt in enumerate(block):
-                if not _is_stub(stmt):
-                    continue
-                if any(isinstance(earlier, ast.Return | ast.Raise) for earlier in block[:i]):
-                    placement[stmt.lineno] = DEAD
-                elif i + 1 < len(block):
-                    placement[stmt.lineno] = BEFORE_CODE
-    return placement
+                if _is_stub(stmt) and any(isinstance(earlier, ast.Return | ast.Raise)
+                                          and not _is_stub(earlier) for earlier in block[:i]):
+                    dead.add(stmt.lineno)
+    return dead
 
 
 def _is_stub(stmt: ast.stmt) -> bool:
@@ -834,9 +828,8 @@ def scan_project(root: str | Path, registry: Mapping[str, Part] = PARTS,
         except UnicodeDecodeError as e:
             raise HomeworkError(f"not UTF-8 ({e.reason})", rel) from None
         tokens = _tokens(text, rel)  # tokenizing is most of the time of a scan: once
-        placement = _stub_placement(text) if b"NotImplementedError(" in raw else {}
         _find_stubs(tokens, rel, registry, stubs,
-                    dead={n for n, where in placement.items() if where == DEAD})
+                    dead=_dead_stubs(text) if b"NotImplementedError(" in raw else ())
         found = parse_markers(text, rel, registry, tokens)
         if found:
             every_part = {r.part for r in found}
@@ -2040,12 +2033,10 @@ def _parts_in_file(project: Path, nodeid: str, parts: Collection[str]) -> list[s
 def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
                outcomes: Mapping[str, _TestOutcome],
                collect_errors: Mapping[str, Sequence[Mapping[str, Any]]],
-               stopped: Mapping[str, str], unwritten: Collection[str],
-               before_code: Mapping[str, str] | None = None) -> dict[str, PartResult]:
+               stopped: Mapping[str, str], unwritten: Collection[str]) -> dict[str, PartResult]:
     """The status of each part from its tests' outcomes and, for a part whose tests all
     stopped at an earlier part's stub, from the parts whose stubs are still in the source,
-    ``unwritten`` (see :func:`grade`); ``before_code`` says where a part's stub stands
-    above code of the student's, which never runs."""
+    ``unwritten`` (see :func:`grade`)."""
     results = {}
     failed_before = None  # the first part whose tests failed
     for pid in parts:
@@ -2077,11 +2068,7 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
         if own:
             # Before a timeout or a crash too: in the tests of a part not written yet, they
             # are another part's doing (a CNN test of MaxPool2D, and a Conv2D that crashes).
-            # A part written below its stub, left in place: that is what to say first.
-            stub, hint = (before_code or {}).get(pid), own[0][1].stub[1]
-            result = PartResult(pid, NOT_ATTEMPTED, hint if stub is None else (
-                f"the stub at {stub} still raises, so the code below it never runs: delete "
-                f"the stub's raise statement ({hint})"))
+            result = PartResult(pid, NOT_ATTEMPTED, own[0][1].stub[1])
         elif pid in stopped:
             result = PartResult(pid, FAILED, stopped[pid] + needs, note=needs, after=after)
             failed_before = failed_before or pid
@@ -2149,16 +2136,14 @@ def assigned_parts(project: str | Path, registry: Mapping[str, Part] = PARTS) ->
 
 
 def _stubs_and_regions(project: Path, registry: Mapping[str, Part], files: Sequence[str]
-                       ) -> tuple[list[str], bool, dict[str, str]]:
-    """The parts of ``registry`` with a stub in the Python ``files`` of ``project``, in order;
-    whether one of the files holds a solution region: the reference does, a student copy
-    never (its export removed every marker); and, for a part whose stub has code after it
-    (see :func:`_stub_placement`), where that stub is, "path:line". A stub that never runs,
-    after a return, is not counted: its part is written. A file that cannot be read as
-    Python has no stub (grading reports it); a broken marker is a region (the reference,
-    being edited)."""
+                       ) -> tuple[list[str], bool]:
+    """The parts of ``registry`` with a stub in the Python ``files`` of ``project``, in order,
+    and whether one of them holds a solution region: the reference does, a student copy
+    never (its export removed every marker). A stub that never runs, after the student's
+    return, is not counted: its part is written. A file that cannot be read as Python has
+    no stub (grading reports it); a broken marker is a region (the reference, being
+    edited)."""
     found: dict[str, list[tuple[str, int]]] = {}
-    before_code: dict[str, str] = {}
     regions = False
     for rel in files:
         raw = (project / rel).read_bytes() if rel.endswith(".py") else b""
@@ -2168,20 +2153,12 @@ def _stubs_and_regions(project: Path, registry: Mapping[str, Part], files: Seque
         try:
             text = raw.decode("utf-8")
             if stubs:
-                placement = _stub_placement(text)
-                here: dict[str, list[tuple[str, int]]] = {}
-                _find_stubs(_tokens(text, rel), rel, registry, here,
-                            dead={n for n, where in placement.items() if where == DEAD})
-                for pid, places in here.items():
-                    found.setdefault(pid, []).extend(places)
-                    for _, line in places:
-                        if placement.get(line) == BEFORE_CODE:
-                            before_code.setdefault(pid, f"{rel}:{line}")
+                _find_stubs(_tokens(text, rel), rel, registry, found, dead=_dead_stubs(text))
             if markers and not regions:
                 regions = bool(parse_markers(text, rel, registry))
         except (UnicodeDecodeError, HomeworkError):
             regions = regions or markers
-    return [p for p in registry if p in found], regions, before_code
+    return [p for p in registry if p in found], regions
 
 
 def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
@@ -2217,7 +2194,7 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
     folder = _project_folder(project, "PROJECT")
     # The parts with a stub left tell a part not written from one blocked by an earlier part.
     files = project_files(folder)
-    stubbed, regions, before_code = _stubs_and_regions(folder, registry, files)
+    stubbed, regions = _stubs_and_regions(folder, registry, files)
     if parts is None:
         parts = assigned_parts(folder, registry)
         copy = (folder / EXPORT_RECORD).is_file()
@@ -2281,8 +2258,7 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
                 if all(outcomes.get(n, _TestOutcome()).complete
                        for n, ids in collected.items() if p in ids)}
         pending = [p for p in pending if p not in victims and p not in done]
-    results = _summarise(chosen, collected, outcomes, collect_errors, stopped, stubbed,
-                         before_code)
+    results = _summarise(chosen, collected, outcomes, collect_errors, stopped, stubbed)
     # Hidden tests copied next to tests/ rather than into it mark their parts as well as
     # any, and pytest, reading the project's testpaths, never sees them: say so, or a
     # grade would look as if it had used them.
