@@ -640,8 +640,10 @@ class Sequential(RefusesOtherLibraries):
             raise ValueError(f"train_step: x holds no samples, got shape {x.shape}")
         # Weights or outputs that grew past float32's range make the loss inf or NaN, which
         # fit reports in its own words (and train_step returns): NumPy's overflow warnings
-        # would come first, from inside a layer or the loss, and say less.
-        with np.errstate(over="ignore", invalid="ignore"):
+        # would come first, from inside a layer or the loss, and say less. Only warnings:
+        # np.seterr(over="raise"), set to find where a value overflows, stays in force.
+        quiet = {kind: "ignore" for kind in ("over", "invalid") if np.geterr()[kind] == "warn"}
+        with np.errstate(**quiet):
             out = self._forward(layers, x, training=True)  # (N, K)
             value = _loss_value(loss, out, np.asarray(y))
         if not math.isfinite(value):
@@ -800,7 +802,8 @@ class Sequential(RefusesOtherLibraries):
                     raise FloatingPointError(
                         f"the loss became {value} at epoch {epoch + 1}, batch {batch + 1}/"
                         f"{steps}: training diverged. Try a lower learning rate "
-                        f"(now {self.optimizer.lr:g}), or check the inputs for NaN or inf."
+                        f"(now {self.optimizer.lr:g}), or check the inputs for NaN or inf "
+                        "(np.seterr(all='raise') stops where the first one appears)."
                     )
                 self.steps_trained += 1
                 seen += len(idx)
