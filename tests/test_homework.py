@@ -3007,24 +3007,25 @@ def test_the_time_limit_is_that_of_one_test_not_of_the_whole_run(tmp_path: Path)
     assert time.monotonic() - start < 30
 
 
-@pytest.mark.parametrize("main, record, inside, warned", [
-    ("tinynet.__main__", True, True, True),    # python -m tinynet in a student's copy
-    (None, True, True, False),                 # the copy's own .venv/bin/tinynet
-    ("tinynet.__main__", False, True, False),  # python -m in the reference: no record
-    ("tinynet.__main__", True, False, False),  # a copy graded by a tinynet from elsewhere
+@pytest.mark.parametrize("main, record, warned", [
+    ("tinynet.__main__", True, True),    # python -m tinynet in a student's copy
+    ("tinynet.homework", True, True),    # python -m tinynet.homework there
+    (None, True, False),                 # the copy's own .venv/bin/tinynet
+    ("tinynet.__main__", False, False),  # python -m in the reference: no record
 ])
 def test_only_python_m_in_a_student_copy_is_said_to_grade_with_the_copys_grader(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, main: str | None, record: bool,
-        inside: bool, warned: bool) -> None:
+        warned: bool) -> None:
+    # Whichever folder it grades: in a copy, `python -m tinynet homework grade ../bob`
+    # grades bob with this copy's grader.
     copy = tmp_path / "copy"
     (copy / "tinynet").mkdir(parents=True)
     if record:
         (copy / homework.EXPORT_RECORD).write_text("{}")
-    grader = (copy if inside else tmp_path / "teacher") / "tinynet" / "homework.py"
-    monkeypatch.setattr(homework, "__file__", str(grader))
+    monkeypatch.setattr(homework, "__file__", str(copy / "tinynet" / "homework.py"))
     spec = argparse.Namespace(name=main) if main else None
     monkeypatch.setitem(sys.modules, "__main__", argparse.Namespace(__spec__=spec))
-    assert homework._grading_with_the_copys_own(copy) is warned
+    assert homework._copy_grading_itself() == (copy.resolve() if warned else None)
 
 
 def test_a_stub_after_the_students_return_is_dead_and_no_other_is() -> None:

@@ -181,11 +181,10 @@ def test_python_m_tinynet_in_a_student_copy_warns_that_the_copy_grades_itself(
                          env={**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"})
     assert run.returncode == 1 and re.search(rf"^{GRADED[0]} +not attempted", run.stdout,
                                              flags=re.M), run.stdout + run.stderr
-    assert run.stderr == (f"warning: `python -m tinynet` in {student.resolve()} imported that "
-                          "folder's own tinynet, whose homework.py is the grader now (and "
-                          "Python writes its __pycache__ there): to grade a student's copy "
-                          "with your tinynet, run `tinynet homework grade "
-                          f"{student.resolve()}` from outside it\n")
+    assert (f"warning: `python -m` imported the tinynet of the student's copy "
+            f"{student.resolve()}, whose homework.py is the grader now: to grade with your "
+            "tinynet, run your `tinynet homework grade FOLDER` from outside the copy\n"
+            ) in run.stderr
 
 
 def test_the_nesting_error_of_docs_homework_md_is_what_export_reports() -> None:

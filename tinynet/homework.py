@@ -2376,12 +2376,11 @@ def cmd_export(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) -
 def cmd_grade(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) -> int:
     """``tinynet homework grade [PROJECT]``: exit status 0 when every part passed, 1 when one
     did not (2 when the project could not be graded, see :data:`ERROR_STATUS`)."""
-    if _grading_with_the_copys_own(args.project):
-        print(f"warning: `python -m tinynet` in {args.project.resolve()} imported that "
-              "folder's own tinynet, whose homework.py is the grader now (and Python writes "
-              "its __pycache__ there): to grade a student's copy with your tinynet, run "
-              f"`tinynet homework grade {args.project.resolve()}` from outside it",
-              file=sys.stderr)
+    copy = _copy_grading_itself()
+    if copy is not None:
+        print(f"warning: `python -m` imported the tinynet of the student's copy {copy}, "
+              "whose homework.py is the grader now: to grade with your tinynet, run your "
+              "`tinynet homework grade FOLDER` from outside the copy", file=sys.stderr)
     report = grade(args.project, registry=registry, parts=args.parts, timeout=args.timeout)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
@@ -2404,19 +2403,18 @@ def cmd_grade(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) ->
     return 0 if report.passed else 1
 
 
-def _grading_with_the_copys_own(project: Path) -> bool:
-    """Whether ``python -m tinynet`` runs in a student's copy (a folder with an export record)
-    and so imported the copy's own package, this grader included: Python puts the current
-    folder first on the path for ``-m``. The student's ``.venv/bin/tinynet``, installed from
-    the copy, grades with the copy's grader too, as it should; a teacher's ``tinynet``
-    command imports the teacher's."""
-    main = sys.modules.get("__main__")
-    spec = getattr(main, "__spec__", None)
-    if getattr(spec, "name", None) != "tinynet.__main__":
-        return False
-    folder = project.resolve()
-    return ((folder / EXPORT_RECORD).is_file()
-            and Path(__file__).resolve().is_relative_to(folder))
+def _copy_grading_itself() -> Path | None:
+    """The student's copy whose own tinynet this is, when ``python -m`` imported it from
+    the current folder (Python puts that first on the path for ``-m``: ``python -m tinynet``
+    or ``python -m tinynet.homework`` run inside a copy), so that the copy's homework.py is
+    the grader; else None. The student's ``.venv/bin/tinynet``, installed from the copy,
+    grades with the copy's grader too, as it should; a teacher's ``tinynet`` command imports
+    the teacher's."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if not str(getattr(spec, "name", "")).startswith("tinynet"):
+        return None
+    root = Path(__file__).resolve().parents[1]  # the project of this tinynet/homework.py
+    return root if (root / EXPORT_RECORD).is_file() else None
 
 
 def positive_float(text: str) -> float:
