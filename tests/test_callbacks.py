@@ -1393,17 +1393,24 @@ def test_callbacks_take_their_options_after_monitor_by_name():
     assert EarlyStopping("val_loss", patience=3).patience == 3
 
 
-@pytest.mark.parametrize("hook", ["on_test_end", "on_predict_batch_end", "on_epoch_ends"])
-def test_a_hook_that_fit_never_calls_is_warned_of_where_the_class_is_defined(hook):
+@pytest.mark.parametrize("hook, hint", [
+    ("on_test_end", "evaluate and predict call none"),
+    ("on_predict_batch_end", "evaluate and predict call none"),
+    ("on_epoch_ends", "did you mean on_epoch_end?"),
+])
+def test_a_hook_that_fit_never_calls_is_warned_of_where_the_class_is_defined(hook, hint):
     # Keras calls on_test_* from evaluate and on_predict_* from predict; tinynet's take no
     # callbacks, and a misspelt hook would never run either, without a word.
     with pytest.warns(UserWarning, match=rf"^Sub\.{hook} is not a hook that fit calls, so it "
-                                         r"will never run: the hooks are on_batch_begin, .*"
-                                         r"on_train_end \(evaluate and predict call none\)$"):
+                                         rf"will never run \({re.escape(hint)}\); the hooks "
+                                         r"are on_batch_begin, .*, on_train_end$"):
         type("Sub", (Callback,), {hook: lambda self, *args: None})
 
 
 @pytest.mark.filterwarnings("error")
-def test_the_hooks_fit_calls_are_not_warned_of():
+def test_the_hooks_fit_calls_and_a_subclasss_own_on_names_are_not_warned_of():
     hooks = {name: lambda self, *args: None for name in dir(Callback) if name.startswith("on_")}
     type("Sub", (Callback,), hooks)
+    # A method or an attribute of the subclass's own, named like a hook but like none.
+    type("Own", (Callback,), {"on_improvement": lambda self, epoch: None,
+                              "on_epoch_end_threshold": 0.1})

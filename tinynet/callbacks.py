@@ -62,16 +62,21 @@ class Callback:
     model: Sequential
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Warn of a hook that nothing calls, defined by a subclass: Keras's on_test_* and
-        on_predict_* (evaluate and predict take no callbacks here), or a misspelt name
-        (on_epoch_ends), which would otherwise never run, without a word."""
+        """Warn of a method of a subclass that looks like a hook but that nothing calls:
+        Keras's on_test_* and on_predict_* (evaluate and predict take no callbacks here), or
+        a misspelt hook (on_epoch_ends), which would otherwise never run, without a word.
+        Other methods and attributes whose names start with on_ are the subclass's own."""
         super().__init_subclass__(**kwargs)
-        known = {name for name in dir(Callback) if name.startswith("on_")}
-        for name in cls.__dict__:
-            if name.startswith("on_") and name not in known:
+        known = sorted(name for name in dir(Callback) if name.startswith("on_"))
+        for name, value in cls.__dict__.items():
+            if not callable(value) or name in known:
+                continue
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.85)
+            if close or name.startswith(("on_test_", "on_predict_")):
+                hint = f"did you mean {close[0]}?" if close else "evaluate and predict call none"
                 warnings.warn(f"{cls.__name__}.{name} is not a hook that fit calls, so it "
-                              f"will never run: the hooks are {', '.join(sorted(known))} "
-                              "(evaluate and predict call none)", stacklevel=2)
+                              f"will never run ({hint}); the hooks are {', '.join(known)}",
+                              stacklevel=2)
 
     def __init__(self) -> None:
         self.params: dict[str, Any] = {}
