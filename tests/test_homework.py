@@ -1899,14 +1899,17 @@ def test_grade_warns_of_test_files_changed_since_the_export(
     (dest / "tests/test_text.py").write_text((dest / "tests/test_text.py").read_text()
                                              + "\n# edited\n")
     (dest / "tests/test_ops.py").unlink()
-    (dest / "tests/conftest.py").write_text("")  # new, not the export's: not named
+    # A conftest.py of the student's: a hook there may turn any test's outcome.
+    (dest / "tests/conftest.py").write_text("")
+    (dest / "tests/helper.py").write_text("")  # a new file that changes no test: not named
     assert homework.grade(dest, registry=PARTS_OF_FIXTURE).tests_changed == [
-        "tests/test_ops.py", "tests/test_text.py"]
+        "tests/test_ops.py", "tests/test_text.py", "tests/conftest.py (added)"]
     homework.main(["grade", str(dest), "--json"], registry=PARTS_OF_FIXTURE)
     assert capsys.readouterr().err == (
-        "warning: tests/test_ops.py, tests/test_text.py changed since the export wrote them: "
-        "the tests graded are not all those handed out (to grade with yours, put the "
-        "student's package in a fresh copy: docs/homework.md, Grading)\n")
+        "warning: tests/test_ops.py, tests/test_text.py, tests/conftest.py (added): not as "
+        "the export wrote them, so the tests graded are not all those handed out (to grade "
+        "with yours, put the student's package in a fresh copy: docs/homework.md, "
+        "Grading)\n")
 
 
 def test_grade_warns_of_marked_tests_that_pytest_does_not_collect(

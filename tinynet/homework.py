@@ -1926,7 +1926,8 @@ class GradeReport:
     #: (outside its testpaths, say): their tests graded nothing.
     uncollected: list[str] = field(default_factory=list)
     #: Test files of a student's copy (tests/, conftest.py) changed or removed since its
-    #: export wrote them: the tests graded are not all the ones handed out.
+    #: export wrote them, and conftest.py files added: the tests graded are not all the
+    #: ones handed out.
     tests_changed: list[str] = field(default_factory=list)
 
     @property
@@ -2269,12 +2270,14 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
     marks = part_marks(folder, [f for f in files if _defines_tests(folder / f)])
     uncollected = sorted({f for pid in chosen for f, _ in marks.get(pid, ()) if f not in read})
     return GradeReport(results, sorted(seen - set(registry)), uncollected,
-                       _tests_changed(folder, record))
+                       _tests_changed(folder, record, files))
 
 
-def _tests_changed(folder: Path, record: Mapping[str, Any]) -> list[str]:
+def _tests_changed(folder: Path, record: Mapping[str, Any], files: Sequence[str]) -> list[str]:
     """The test files (under tests/, and every conftest.py) that the export wrote into
-    ``folder`` and that have changed or gone since, by the SHA-256 its ``record`` keeps."""
+    ``folder`` and that have changed or gone since, by the SHA-256 its ``record`` keeps, and
+    each conftest.py of ``files`` that it did not write, "(added)": a pytest hook there can
+    turn any test's outcome. [] for a folder without a record's hashes."""
     hashes = record.get("sha256")
     if not isinstance(hashes, dict):
         return []
@@ -2286,6 +2289,8 @@ def _tests_changed(folder: Path, record: Mapping[str, Any]) -> list[str]:
         path = folder / rel
         if not path.is_file() or _sha256(path) != digest:
             changed.append(rel)
+    changed += [f"{rel} (added)" for rel in sorted(files)
+                if Path(rel).name == "conftest.py" and rel not in hashes]
     return changed
 
 
@@ -2393,7 +2398,7 @@ def cmd_grade(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) ->
         shown = ", ".join(report.tests_changed[:5]) + (
             f" and {len(report.tests_changed) - 5} more" if len(report.tests_changed) > 5 else "")
         them = "them" if len(report.tests_changed) > 1 else "it"
-        print(f"warning: {shown} changed since the export wrote {them}: the tests graded are "
+        print(f"warning: {shown}: not as the export wrote {them}, so the tests graded are "
               "not all those handed out (to grade with yours, put the student's package in "
               "a fresh copy: docs/homework.md, Grading)", file=sys.stderr)
     for rel in report.uncollected:
