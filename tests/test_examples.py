@@ -147,6 +147,8 @@ def test_an_example_that_fails_leaves_no_out_folder_it_created(tmp_path):
     ("OSError(28, 'No space left on device', 'runs/c.png')",
      r"r9\.py: error: runs/c\.png: no space left on device\n", 1),
     ("ValueError('bad')", r"Traceback .*\nValueError: bad\n", 1),  # others: a traceback
+    ("OSError(22, 'Invalid argument')", r"Traceback .*\nOSError: \[Errno 22\] Invalid "
+                                         r"argument\n", 1),  # no file, no full disk: a bug
 ])
 def test_an_example_ends_on_ctrl_c_or_a_system_error_in_one_line_and_cleans_up(
         tmp_path, error, stderr, status):

@@ -198,7 +198,7 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def error_message(error: Exception) -> str:
+def error_message(error: BaseException) -> str:
     """The one line that reports ``error``, for ``tinynet`` and the examples: an OSError
     from the system, which str() shows as "[Errno 13] Permission denied: 'model.npz'", as
     "model.npz: permission denied", and one that names no file ("[Errno 28] No space left on

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import errno
 import itertools
 import os
 import sys
@@ -341,15 +342,21 @@ def example_args(doc: str | None, epochs: int, quick_epochs: int = 1,
     return args
 
 
+#: The system's errors that name no file and are no bug of the code: a full disk, a quota,
+#: a read-only file system, a permission refused, a failing disk.
+_SYSTEM_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+
+
 def _ends_in_one_line(prog: str, hook: Callable[..., Any]) -> Callable[..., Any]:
     """``sys.excepthook`` for an example: Ctrl-C prints "r2_mlp.py: interrupted", as
     ``tinynet train`` does, rather than the traceback of wherever training was, and a reader
     that went away (``python examples/r2_mlp.py | head``) ends it quietly, as it does
-    ``tinynet``. An error of the system's (a full disk, a folder made read-only while the
-    example trained) is one line too, "r2_mlp.py: error: runs/r2_curves.png: no space left
-    on device", as ``tinynet train`` reports it; any other exception is a bug, and goes to
-    ``hook``. Python still exits with the status of SIGINT (130 in a shell), or 1, and runs
-    ``atexit`` first."""
+    ``tinynet``. An error of the system's about a file, or a full disk or a read-only
+    folder (see _SYSTEM_ERRNOS), is one line too, "r2_mlp.py: error: runs/r2_curves.png: no
+    space left on device", as ``tinynet train`` reports it; any other exception (an OSError
+    of no file, ``io.UnsupportedOperation`` say) is a bug, and goes to ``hook``. Python
+    still exits with the status of SIGINT (130 in a shell), or 1, and runs ``atexit``
+    first."""
 
     def excepthook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
         if issubclass(kind, KeyboardInterrupt):
@@ -358,7 +365,8 @@ def _ends_in_one_line(prog: str, hook: Callable[..., Any]) -> Callable[..., Any]
             # stdout to devnull, so that Python's own flush at exit does not fail on the
             # same pipe again (the Python docs' "Note on SIGPIPE").
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        elif issubclass(kind, OSError):
+        elif isinstance(value, OSError) and (value.filename is not None
+                                             or value.errno in _SYSTEM_ERRNOS):
             print(f"{prog}: error: {error_message(value)}", file=sys.stderr)
         else:
             hook(kind, value, tb)
