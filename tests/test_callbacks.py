@@ -1251,7 +1251,8 @@ def test_a_schedule_whose_lr_has_a_default_is_given_the_rate():
     (2.5, 1000, "2s 2ms/step"),
     (75.0, 100, "75s 750ms/step"),    # the epoch's time in seconds past a minute too
 ])
-def test_progress_timings_round_into_the_next_unit(seconds, steps, timing, monkeypatch):
+def test_progress_timings_are_whole_seconds_and_a_step_rounds_into_the_next_unit(
+        seconds, steps, timing, monkeypatch):
     # A step under a second is written in ms, under a ms in us: a time that rounds to 1000
     # of the smaller unit is one of the larger, as Keras writes it.
     clock = iter([0.0, seconds])

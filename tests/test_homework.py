@@ -1086,9 +1086,10 @@ def test_export_says_which_files_it_copied_that_git_does_not_track(
     argv = ["export", str(tmp_path / "dest"), "--source", str(source)]
     assert homework.main(argv, registry=PARTS_OF_FIXTURE) == 0
     assert (tmp_path / "dest/scratch_notes.py").is_file()
-    assert capsys.readouterr().err == ("note: copied scratch_notes.py, which git does not "
-                                       "track: to leave it out, delete or ignore it, or pass "
-                                       "--exclude\n")
+    assert capsys.readouterr().err == (
+        "note: copied scratch_notes.py, which git does not track: if it should not go to "
+        "students, delete it from DEST, or ignore it (or pass --exclude) and export again with "
+        "--force\n")
     # Every file tracked: no note.
     subprocess.run(["git", "-C", str(source), "add", "."], check=True, timeout=60)
     assert homework.main([*argv, "--force"], registry=PARTS_OF_FIXTURE) == 0

@@ -156,10 +156,21 @@ def test_other_target_first_names_are_refused_too(metric):
         get(metric)
 
 
-@pytest.mark.parametrize("metric", [lambda y_pred, y_true: 0.0, lambda out, y: 0.0, np.add,
-                                    lambda: 0.0])
-def test_metrics_in_tinynets_order_or_without_names_to_go_on_are_taken(metric):
-    assert get(metric)[1] is not None
+@pytest.mark.parametrize("metric, name", [(lambda y_pred, y_true: 0.0, "<lambda>"),
+                                          (lambda out, y: 0.0, "<lambda>"), (np.add, "add"),
+                                          (lambda: 0.0, "<lambda>")])
+def test_metrics_in_tinynets_order_or_without_names_to_go_on_are_taken(metric, name):
+    assert get(metric)[0] == name  # not refused
+
+
+def test_a_keras_order_metric_without_a_name_is_not_offered_a_lambda_calling_it():
+    class KerasOrder:
+        def __call__(self, y_true, y_pred):
+            return 0.0
+
+    with pytest.raises(ValueError, match=r"^metric 'metric' takes \(y_true, y_pred\), .* "
+                                         r"Swap its parameters$"):
+        get(KerasOrder())
 
 
 def accuracy_of(t, p):  # Keras's order, but names that do not say so

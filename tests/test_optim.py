@@ -322,15 +322,18 @@ def test_a_step_takes_a_gradient_as_a_list_and_refuses_a_parameter_that_is_no_ar
 def test_a_mean_of_squared_gradients_refuses_float16_parameters(make):
     # Adam's first step on a float16 parameter with a gradient of 1e-3 would be -0.265, not
     # -0.001: (1 - beta2) * g**2 is 0 in float16, and the step divides by its square root.
-    adds = np.float16(0.001) * np.float16([5e-3, 6e-3]) ** 2  # Adam's part of the mean
-    assert adds[0] == 0 < adds[1]  # what the message says
+    # What the message says: the part of the mean Adam's and RMSprop's steps add.
+    adam = np.float16(0.001) * np.float16([5e-3, 6e-3]) ** 2
+    rmsprop = np.float16(0.1) * np.float16([5e-4, 6e-4]) ** 2
+    assert adam[0] == 0 < adam[1] and rmsprop[0] == 0 < rmsprop[1]
     a, p = np.zeros(2, np.float32), np.zeros(2, np.float16)
     opt = make(0.001)
     with pytest.raises(ValueError, match=r"a parameter of shape \(2,\) is float16, too narrow "
                                          r"for the mean of squared gradients \(float16 rounds "
                                          r"what a step adds to it to 0 for small gradients: "
-                                         r"Adam's 0.001 \* g\*\*2 for a gradient below 5e-3\): "
-                                         r"build the layers in float32$"):
+                                         r"Adam's 0.001 \* g\*\*2 below 5e-3, RMSprop's "
+                                         r"0.1 \* g\*\*2 below 5e-4\): build the layers in "
+                                         r"float32$"):
         opt.step([(a, np.full(2, 1e-3, np.float32)), (p, np.full(2, 1e-3, np.float16))])
     assert not a.any() and not p.any() and opt.iterations == 0
     # Plain SGD keeps no squares: a float16 model still trains with it.

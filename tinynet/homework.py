@@ -2361,8 +2361,9 @@ def cmd_export(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) -
         n = len(result.untracked)
         shown = ", ".join(result.untracked[:5]) + (f" and {n - 5} more" if n > 5 else "")
         them = "them" if n > 1 else "it"
-        print(f"note: copied {shown}, which git does not track: to leave {them} out, delete "
-              f"or ignore {them}, or pass --exclude", file=sys.stderr)
+        print(f"note: copied {shown}, which git does not track: if {them} should not go to "
+              f"students, delete {them} from DEST, or ignore {them} (or pass --exclude) and "
+              "export again with --force", file=sys.stderr)
     for pid in result.untested:
         print(f"warning: no test of the project is marked part({pid!r}): every grade will "
               f"fail {pid} unless the tests you grade with mark one "

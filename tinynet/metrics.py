@@ -222,8 +222,10 @@ def _check_order(metric: Callable, name: str) -> None:
         return  # it cannot take the two arrays, which its trial in fit will say
     first, *rest = names
     if first in _TARGET_NAMES or "y_pred" in rest:
+        # Only for a function that has that name: a partial or an object, named "metric"
+        # here, has none to call.
         wrap = (f", or pass lambda y_pred, y_true: {name}(y_true, y_pred)"
-                if name.isidentifier() else "")
+                if getattr(metric, "__name__", None) == name and name.isidentifier() else "")
         raise ValueError(f"metric {name!r} takes ({', '.join([first, *rest])}), the targets "
                          f"first as Keras's metrics do, expected metric(y_pred, y_true): "
                          f"tinynet passes the model's outputs first, as loss.forward takes "

@@ -127,8 +127,8 @@ class Optimizer(RefusesOtherLibraries):
                 raise ValueError(f"{self!r}: a parameter of shape {param.shape} is "
                                  f"{param.dtype}, too narrow for the mean of squared gradients "
                                  f"(float16 rounds what a step adds to it to 0 for small "
-                                 f"gradients: Adam's 0.001 * g**2 for a gradient below 5e-3): "
-                                 f"build the layers in float32")
+                                 f"gradients: Adam's 0.001 * g**2 below 5e-3, RMSprop's "
+                                 f"0.1 * g**2 below 5e-4): build the layers in float32")
             checked.append((param, grad))
         self.iterations += 1
         for param, grad in checked:
