@@ -178,12 +178,6 @@ class History(Callback):
                 self.history[key][-1] = value
 
 
-def _format_duration(seconds: float) -> str:
-    """An epoch's time in whole seconds, as Keras writes it: "0s" for 0.4 s. The time per
-    step that follows it is the precise one."""
-    return f"{seconds:.0f}s"
-
-
 def _format_eta(seconds: float) -> str:
     """As Keras writes the time left: "8s", "5:12" from a minute, "1:02:05" from an hour."""
     whole = round(seconds)
@@ -308,7 +302,9 @@ class ProgressBar(Callback):
             return
         elapsed = time.perf_counter() - self._start
         steps = self.params["steps"]
-        took, per_step = _format_duration(elapsed), _format_per_step(elapsed / max(steps, 1))
+        # The epoch's time in whole seconds, as Keras writes it ("0s" for 0.4 s): the time
+        # per step after it is the precise one.
+        took, per_step = f"{elapsed:.0f}s", _format_per_step(elapsed / max(steps, 1))
         if self.verbose == 1:
             # Not cut: the epoch's last line is drawn once, and may wrap.
             line = self._bar(steps, steps, f" - {took} {per_step}{_format_logs(logs or {})}")
