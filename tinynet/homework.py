@@ -929,12 +929,16 @@ def _check_unchanged(dest: Path, hashes: Mapping[str, str]) -> None:
                if (dest / rel).is_file() and not (dest / rel).is_symlink()
                and _sha256(dest / rel) != digest]
     if changed:
-        shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5
-                                          else "")
         them = "them" if len(changed) > 1 else "it"
-        raise HomeworkError(f"DEST {dest}: {shown} changed since the export wrote {them} (a "
-                            f"student's work?); refusing to overwrite {them}: move {them} out "
-                            f"of DEST, or delete {them}, and export again")
+        raise HomeworkError(f"DEST {dest}: {_listed(changed)} changed since the export wrote "
+                            f"{them} (a student's work?); refusing to overwrite {them}: move "
+                            f"{them} out of DEST, or delete {them}, and export again")
+
+
+def _listed(names: Sequence[str], most: int = 5) -> str:
+    """The first ``most`` of ``names``, then how many more: "a, b, c and 2 more"."""
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
 
 
 def _load_record(path: Path) -> tuple[dict[str, Any], str | None]:
@@ -2088,9 +2092,7 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
                     shown[name] = (_test_name(n, nodeid, parameters=True)
                                    + (" (skipped)" if o.outcome == "skipped" else ""))
             others = list(shown.values())
-            note = needs + (f" (also failed: {', '.join(others[:3])}"
-                            f"{f' and {len(others) - 3} more' if len(others) > 3 else ''})"
-                            if others else "")
+            note = needs + (f" (also failed: {_listed(others, 3)})" if others else "")
             result = PartResult(pid, FAILED, f"{nodeid}: {t.message or 'did not finish'}{note}",
                                 note=note, after=after)
             if own_code:
@@ -2358,12 +2360,10 @@ def cmd_export(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) -
           f"stub{'s' * (stubs != 1)} for {parts} part{'s' * (parts != 1)}: "
           f"{', '.join(result.parts)}")
     if result.untracked:
-        n = len(result.untracked)
-        shown = ", ".join(result.untracked[:5]) + (f" and {n - 5} more" if n > 5 else "")
-        them = "them" if n > 1 else "it"
-        print(f"note: copied {shown}, which git does not track: if {them} should not go to "
-              f"students, delete {them} from DEST, or ignore {them} (or pass --exclude) and "
-              "export again with --force", file=sys.stderr)
+        them = "them" if len(result.untracked) > 1 else "it"
+        print(f"note: copied {_listed(result.untracked)}, which git does not track: if "
+              f"{them} should not go to students, delete {them} from DEST, or ignore {them} "
+              "(or pass --exclude) and export again with --force", file=sys.stderr)
     for pid in result.untested:
         print(f"warning: no test of the project is marked part({pid!r}): every grade will "
               f"fail {pid} unless the tests you grade with mark one "
@@ -2396,12 +2396,10 @@ def cmd_grade(args: argparse.Namespace, registry: Mapping[str, Part] = PARTS) ->
         print("warning: tests marked with parts that are not in the registry (not graded): "
               + ", ".join(report.unknown_parts), file=sys.stderr)
     if report.tests_changed:
-        shown = ", ".join(report.tests_changed[:5]) + (
-            f" and {len(report.tests_changed) - 5} more" if len(report.tests_changed) > 5 else "")
         them = "them" if len(report.tests_changed) > 1 else "it"
-        print(f"warning: {shown}: not as the export wrote {them}, so the tests graded are "
-              "not all those handed out (to grade with yours, put the student's package in "
-              "a fresh copy: docs/homework.md, Grading)", file=sys.stderr)
+        print(f"warning: {_listed(report.tests_changed)}: not as the export wrote {them}, so "
+              "the tests graded are not all those handed out (to grade with yours, put the "
+              "student's package in a fresh copy: docs/homework.md, Grading)", file=sys.stderr)
     for rel in report.uncollected:
         print(f"warning: {rel} marks tests with parts graded, but pytest does not collect it "
               "(outside the project's testpaths, or not named test_*.py), so they were "
