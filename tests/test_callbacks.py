@@ -114,6 +114,16 @@ def test_verbose_2_prints_the_epoch_and_one_line_without_a_bar(capsys):
                         r"- accuracy: [01]\.\d{4}$", lines[2 * epoch + 1]), lines
 
 
+@pytest.mark.parametrize("verbose", [1, 2])
+def test_a_run_of_one_epoch_has_no_epoch_line_as_in_keras(capsys, verbose):
+    # Keras prints "Epoch 1/3" before each epoch of three, but no "Epoch 1/1" for a run of
+    # one: the bar's line alone.
+    x, y = data()
+    model().fit(x, y, epochs=1, batch_size=BATCH, verbose=verbose)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{STEPS}/{STEPS} "), lines
+
+
 def test_progress_shows_values_below_1e_3_in_scientific_notation_as_keras_does():
     # "loss: 0.0000" would read as a loss of exactly 0, where a regression's MSE often is
     # 2.5e-05: Keras switches to four significant digits below 1e-3, and so does tinynet.
@@ -197,7 +207,7 @@ def live_frames(monkeypatch, tick: float) -> list[str]:
         bar.on_batch_end(batch, {"loss": 0.5})
     bar.on_epoch_end(0, {"loss": 0.5})
     out = stream.getvalue()
-    assert out.startswith("Epoch 1/1\n\r") and out.endswith("\n") and out.count("\n") == 2
+    assert out.startswith("\r") and out.endswith("\n") and out.count("\n") == 1
     return [frame.rstrip(" \n") for frame in out.split("\r")[1:]]
 
 

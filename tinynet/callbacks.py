@@ -233,6 +233,7 @@ class ProgressBar(Callback):
     IDLE's shell (which does not), only the final line is printed.
     ``verbose=2``: ``Epoch 1/5`` then one line when the epoch ends, with no bar, as Keras
     writes it: ``469/469 - 2s - 4ms/step - loss: 0.2581 - accuracy: 0.9258``.
+    A run of one epoch has no ``Epoch 1/1`` line, as in Keras.
     """
 
     width = 30  # characters of the bar
@@ -268,7 +269,8 @@ class ProgressBar(Callback):
         self._last_draw = 0.0
         self._drawn = 0  # characters of the bar line drawn so far
         self._width = None
-        if self.verbose:
+        # Keras leaves the "Epoch 1/1" line out of a one-epoch run: it would say nothing.
+        if self.verbose and self.params["epochs"] > 1:
             self.stream.write(f"Epoch {epoch + 1}/{self.params['epochs']}\n")
             self.stream.flush()
 
