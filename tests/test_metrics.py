@@ -14,6 +14,7 @@ from tinynet.metrics import (
     confusion_matrix,
     get,
     mean_absolute_error,
+    mean_squared_error,
     unchecked_accuracy,
 )
 from tinynet.model import Sequential
@@ -86,15 +87,17 @@ def test_a_metric_function_is_named_and_its_result_made_a_float():
     assert count(np.eye(2), np.zeros(2)) == 2.0 and type(count(np.eye(2), np.zeros(2))) is float
 
 
-def test_mean_absolute_error_is_the_mean_over_every_entry():
+def test_mean_absolute_and_squared_errors_are_means_over_every_entry():
     y_pred = np.array([[0.5, 0.5, 0.0], [0.1, 0.7, 0.2]], np.float32)
     y_true = np.array([[1, 0, 0], [0, 1, 0]], np.uint8)  # one-hot rows
-    expected = (0.5 + 0.5 + 0.0 + 0.1 + 0.3 + 0.2) / 6
-    assert mean_absolute_error(y_pred, y_true) == pytest.approx(expected)
-    assert type(mean_absolute_error(y_pred, y_true)) is float
-    with warnings.catch_warnings():  # NaN for no entries, without NumPy's "Mean of empty slice"
-        warnings.simplefilter("error")
-        assert np.isnan(mean_absolute_error(np.zeros((0, 3)), np.zeros((0, 3))))
+    errors = np.array([0.5, 0.5, 0.0, 0.1, 0.3, 0.2])
+    assert mean_absolute_error(y_pred, y_true) == pytest.approx(errors.sum() / 6)
+    assert mean_squared_error(y_pred, y_true) == pytest.approx((errors**2).sum() / 6)
+    for metric in (mean_absolute_error, mean_squared_error):
+        assert type(metric(y_pred, y_true)) is float
+        with warnings.catch_warnings():  # NaN for no entries, not "Mean of empty slice"
+            warnings.simplefilter("error")
+            assert np.isnan(metric(np.zeros((0, 3)), np.zeros((0, 3))))
 
 
 @pytest.mark.parametrize("y_pred, y_true, match", [
@@ -107,13 +110,16 @@ def test_mean_absolute_error_is_the_mean_over_every_entry():
     # The same number of axes, a column against (N, K): still broadcast.
     (np.zeros((3, 2)), np.zeros((3, 1)), r"shape of y_pred \(3, 2\), got \(3, 1\)"),
 ])
-def test_mean_absolute_error_refuses_shapes_that_would_broadcast(y_pred, y_true, match):
-    with pytest.raises(ValueError, match=match):
-        mean_absolute_error(y_pred, y_true)
+@pytest.mark.parametrize("metric", [mean_absolute_error, mean_squared_error])
+def test_mean_errors_refuse_shapes_that_would_broadcast(y_pred, y_true, match, metric):
+    with pytest.raises(ValueError, match=f"^{metric.__name__}: .*{match}"):
+        metric(y_pred, y_true)
 
 
 @pytest.mark.parametrize("name, fn", [("mae", mean_absolute_error),
                                       ("mean_absolute_error", mean_absolute_error),
+                                      ("mse", mean_squared_error),
+                                      ("mean_squared_error", mean_squared_error),
                                       ("categorical_accuracy", accuracy),
                                       ("sparse_categorical_accuracy", accuracy),
                                       # in any case, as loss and optimiser names
@@ -291,10 +297,22 @@ def test_unchecked_accuracy_takes_one_row_without_its_batch_axis():
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, bool])
-def test_mean_absolute_error_of_unsigned_or_bool_arrays_is_taken_in_floats(dtype):
+@pytest.mark.parametrize("metric", [mean_absolute_error, mean_squared_error])
+def test_mean_errors_of_unsigned_or_bool_arrays_are_taken_in_floats(dtype, metric):
     # uint8 0 - 1 would wrap around to 255; bools would not subtract at all.
     y_pred, y_true = np.array([[0, 1]], dtype), np.array([[1, 1]], dtype)
-    assert mean_absolute_error(y_pred, y_true) == 0.5
+    assert metric(y_pred, y_true) == 0.5
+
+
+def test_the_mse_metric_is_the_mse_loss_value():
+    # What "mse" is for: the MSE beside another loss. Beside the MSE loss itself, it is the
+    # same number.
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((40, 2)), np.eye(3)[rng.integers(0, 3, 40)]
+    model = Sequential([Dense(2, 3), Softmax()], seed=0)
+    model.compile("mse", "sgd", metrics=["mse"])
+    loss, mse = model.evaluate(x, y, verbose=0)
+    assert mse == pytest.approx(loss, rel=1e-6)
 
 
 def test_accuracy_of_no_samples_is_nan_without_a_warning():

@@ -12,7 +12,7 @@ from tinynet.checks import int_at_least, real_array, targets_hint
 from tinynet.losses import ROW_SUM_TOLERANCE
 
 __all__ = ["METRICS", "Metric", "accuracy", "check_classes", "confusion_matrix", "get",
-           "mean_absolute_error", "unchecked_accuracy"]
+           "mean_absolute_error", "mean_squared_error", "unchecked_accuracy"]
 
 
 def _predicted_labels(y_pred: np.ndarray) -> np.ndarray:
@@ -109,6 +109,22 @@ def check_classes(y_true: np.ndarray, K: int, name: str = "y_true") -> None:
                          f"index {bad[0]}{regression if K == 1 else ''}")
 
 
+def _mean_error(y_pred: np.ndarray, y_true: np.ndarray, name: str,
+                error: Callable[[np.ndarray], np.ndarray]) -> float:
+    """The mean of ``error(y_pred - y_true)`` over every entry, for the metric ``name``."""
+    y_pred = real_array(y_pred, "y_pred", name)
+    y_true = real_array(y_true, "y_true", name)
+    if y_pred.shape != y_true.shape:
+        hint = targets_hint("y_true", y_true.shape, y_pred.shape)
+        raise ValueError(f"{name}: y_true must have the shape of y_pred {y_pred.shape}, got "
+                         f"{y_true.shape}{hint}")
+    if y_pred.size == 0:
+        return float("nan")
+    # In floats: uint8 0 - 1 would wrap around to 255, and bools do not subtract.
+    diff = np.subtract(y_pred, y_true, dtype=np.result_type(y_pred, y_true, np.float32))
+    return float(np.mean(error(diff)))
+
+
 def mean_absolute_error(y_pred: np.ndarray, y_true: np.ndarray) -> float:
     """The mean of ``|y_pred - y_true|`` over every entry: Keras's ``"mae"`` metric.
 
@@ -120,17 +136,16 @@ def mean_absolute_error(y_pred: np.ndarray, y_true: np.ndarray) -> float:
     integer labels (N,) against outputs (N, K) would broadcast into a number that means
     nothing.
     """
-    y_pred = real_array(y_pred, "y_pred", "mean_absolute_error")
-    y_true = real_array(y_true, "y_true", "mean_absolute_error")
-    if y_pred.shape != y_true.shape:
-        hint = targets_hint("y_true", y_true.shape, y_pred.shape)
-        raise ValueError(f"mean_absolute_error: y_true must have the shape of y_pred "
-                         f"{y_pred.shape}, got {y_true.shape}{hint}")
-    if y_pred.size == 0:
-        return float("nan")
-    # In floats: uint8 0 - 1 would wrap around to 255, and bools do not subtract.
-    diff = np.subtract(y_pred, y_true, dtype=np.result_type(y_pred, y_true, np.float32))
-    return float(np.mean(np.abs(diff)))
+    return _mean_error(y_pred, y_true, "mean_absolute_error", np.abs)
+
+
+def mean_squared_error(y_pred: np.ndarray, y_true: np.ndarray) -> float:
+    """The mean of ``(y_pred - y_true)**2`` over every entry: Keras's ``"mse"`` metric, the
+    value of the MSE loss (``reduction="mean"``), to log beside another loss.
+
+    Shapes, NaN and errors as for ``mean_absolute_error``.
+    """
+    return _mean_error(y_pred, y_true, "mean_squared_error", np.square)
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
@@ -169,6 +184,8 @@ METRICS: dict[str, Metric] = {
     "sparse_categorical_accuracy": accuracy,
     "mae": mean_absolute_error,
     "mean_absolute_error": mean_absolute_error,
+    "mse": mean_squared_error,
+    "mean_squared_error": mean_squared_error,
 }
 
 
