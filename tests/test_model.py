@@ -2095,6 +2095,28 @@ def test_set_weights_takes_any_iterable_of_arrays_but_not_a_dict():
     assert float(model.get_weights()[1][0]) == 2 * float(weights[1][0])
 
 
+def test_a_layers_get_and_set_weights_are_keras_ones_in_the_order_of_params():
+    # Keras's layer.get_weights(): [W, b] as copies, and set_weights checked as the model's,
+    # its errors naming the layer.
+    model = mlp(0)
+    dense, relu = model.layers[0], model.layers[1]
+    W, b = dense.get_weights()
+    assert W.shape == (2, 8) and b.shape == (8,) and relu.get_weights() == []
+    W += 1  # a copy: the layer's own W is unchanged
+    assert not np.array_equal(dense.params["W"], W)
+    dense.set_weights([W.astype(np.float64), b])
+    np.testing.assert_array_equal(dense.params["W"], W)
+    assert dense.params["W"].dtype == np.float32  # converted, in place
+    assert dense.params["W"] is model.parameters()[0][0]
+    with pytest.raises(ValueError, match=r"^Dense.set_weights: array 0 must have shape "
+                                         r"\(2, 8\), got \(8, 2\)$"):
+        dense.set_weights([W.T, b + 1])
+    np.testing.assert_array_equal(dense.params["b"], b)  # nothing half-written
+    relu.set_weights([])
+    with pytest.raises(ValueError, match=r"^ReLU.set_weights: expected 0 arrays, got 1$"):
+        relu.set_weights([W])
+
+
 class Unread(np.ndarray):
     """An array whose minimum and maximum may not be asked for: a scan of it fails."""
 
@@ -2111,9 +2133,9 @@ def test_the_range_check_does_not_read_what_converts_without_loss(dtype, to):
     # weight (and over every image of each fit and predict), is wasted, and a refactoring
     # could bring it back unseen.
     a = np.ones((50, 4), dtype=dtype).view(Unread)
-    assert not tinynet.model._too_large(a, np.dtype(to))
+    assert not tinynet.checks.too_large(a, np.dtype(to))
     with pytest.raises(AssertionError, match="scanned"):  # float64 to float32 is read
-        tinynet.model._too_large(a.astype(np.float64).view(Unread), np.dtype(np.float32))
+        tinynet.checks.too_large(a.astype(np.float64).view(Unread), np.dtype(np.float32))
 
 
 def test_set_weights_refuses_numbers_too_large_for_the_parameters_dtype():

@@ -5,10 +5,12 @@ from __future__ import annotations
 import inspect
 import math
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 if TYPE_CHECKING:
     # typing.Self from Python 3.11 on; only type checkers read this import, and they all
@@ -113,6 +115,53 @@ def real_array(x: object, name: str, owner: object) -> np.ndarray:
         raise ValueError(f"{_who(owner)}: {name} must hold real numbers (bool, int, uint or "
                          f"float), got dtype {array.dtype}")
     return array
+
+
+def beyond(low: float, high: float, dtype: np.dtype) -> bool:
+    """Whether the finite numbers from ``low`` to ``high`` reach past what the float
+    ``dtype`` holds, so that converting them to it would make infinities (1e39 in float32)."""
+    # As Python floats: NumPy would cast float64's limit down to a float32 low's dtype.
+    return max(-low, high) > float(np.finfo(dtype).max)
+
+
+def too_large(a: np.ndarray, dtype: np.dtype) -> bool:
+    """Whether ``a`` holds finite numbers too large for the float ``dtype`` (see
+    :func:`beyond`). Infinities and NaN already in ``a`` are not counted: no conversion
+    makes them. An ``a`` whose dtype converts without loss (load_model's weights, uint8
+    pixels for float32) is not read at all."""
+    if a.dtype.kind not in "iuf" or not a.size or np.can_cast(a.dtype, dtype, "safe"):
+        return False
+    # min and max rather than np.abs(a).max(): no array as large as a is made.
+    low, high = float(a.min()), float(a.max())
+    if math.isfinite(low) and math.isfinite(high):
+        return beyond(low, high, dtype)
+    finite = a[np.isfinite(a)]  # rare: only for an a holding NaN or infinities
+    return bool(finite.size) and beyond(float(finite.min()), float(finite.max()), dtype)
+
+
+def copy_into(params: list[np.ndarray], weights: Iterable[ArrayLike], owner: str) -> None:
+    """Copy ``weights`` into ``params``, one array into each in order, in place, converted to
+    its dtype: ``set_weights`` of a model or of a layer (``owner``, which errors name)."""
+    if isinstance(weights, Mapping | str) or (isinstance(weights, np.ndarray)
+                                              and weights.dtype != object):
+        what = (f"one array of shape {weights.shape}" if isinstance(weights, np.ndarray)
+                else f"a {type(weights).__name__}")
+        raise TypeError(f"{owner}: weights must be a list of arrays, one per parameter in "
+                        f"the order of get_weights(), got {what}")
+    weights = list(weights)
+    if len(weights) != len(params):
+        raise ValueError(f"{owner}: expected {len(params)} arrays, got {len(weights)}")
+    arrays = [real_array(w, f"array {i}", owner) for i, w in enumerate(weights)]
+    for i, (p, w) in enumerate(zip(params, arrays, strict=True)):
+        if w.shape != p.shape:
+            raise ValueError(f"{owner}: array {i} must have shape {p.shape}, got {w.shape}")
+        if too_large(w, p.dtype):
+            raise ValueError(f"{owner}: array {i} holds numbers too large for the parameter's "
+                             f"{p.dtype} (|w| <= {float(np.finfo(p.dtype).max):.4g})")
+    # All checked first: a refused list leaves every parameter as it was.
+    for p, w in zip(params, arrays, strict=True):
+        p[...] = w
+
 
 
 def flag(value: object, name: str, owner: object) -> bool:

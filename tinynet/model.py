@@ -25,7 +25,9 @@ from tinynet import optim as optim_module
 from tinynet.callbacks import Callback, History, ProgressBar
 from tinynet.checks import (
     RefusesOtherLibraries,
+    beyond,
     class_given,
+    copy_into,
     flag,
     int_at_least,
     is_int_at_least,
@@ -36,6 +38,7 @@ from tinynet.checks import (
     other_library_message,
     real_array,
     targets_hint,
+    too_large,
     verbose_level,
 )
 from tinynet.layers.activations import Softmax, softmax
@@ -142,28 +145,6 @@ def _computes_as(obj: object, cls: type) -> bool:
     Softmax and cross-entropy would skip."""
     return isinstance(obj, cls) and all(getattr(type(obj), method) is getattr(cls, method)
                                         for method in ("forward", "backward"))
-
-
-def _beyond(low: float, high: float, dtype: np.dtype) -> bool:
-    """Whether the finite numbers from ``low`` to ``high`` reach past what the float
-    ``dtype`` holds, so that converting them to it would make infinities (1e39 in float32)."""
-    # As Python floats: NumPy would cast float64's limit down to a float32 low's dtype.
-    return max(-low, high) > float(np.finfo(dtype).max)
-
-
-def _too_large(a: np.ndarray, dtype: np.dtype) -> bool:
-    """Whether ``a`` holds finite numbers too large for the float ``dtype`` (see
-    :func:`_beyond`). Infinities and NaN already in ``a`` are not counted: no conversion
-    makes them. An ``a`` whose dtype converts without loss (load_model's weights, uint8
-    pixels for float32) is not read at all."""
-    if a.dtype.kind not in "iuf" or not a.size or np.can_cast(a.dtype, dtype, "safe"):
-        return False
-    # min and max rather than np.abs(a).max(): no array as large as a is made.
-    low, high = float(a.min()), float(a.max())
-    if math.isfinite(low) and math.isfinite(high):
-        return _beyond(low, high, dtype)
-    finite = a[np.isfinite(a)]  # rare: only for an a holding NaN or infinities
-    return bool(finite.size) and _beyond(float(finite.min()), float(finite.max()), dtype)
 
 
 def _loss_value(loss: Loss, out: np.ndarray, y: np.ndarray) -> float:
@@ -522,28 +503,7 @@ class Sequential(RefusesOtherLibraries):
         inf in float32); a TypeError for a dict (whose order is not the parameters'), a
         string, or one array of numbers (an object array of arrays, as ``np.save`` keeps
         a list of them, is taken)."""
-        if isinstance(weights, Mapping | str) or (isinstance(weights, np.ndarray)
-                                                  and weights.dtype != object):
-            what = (f"one array of shape {weights.shape}" if isinstance(weights, np.ndarray)
-                    else f"a {type(weights).__name__}")
-            raise TypeError(f"set_weights: weights must be a list of arrays, one per "
-                            f"parameter in the order of get_weights(), got {what}")
-        weights = list(weights)
-        params = [p for p, _ in self.parameters()]
-        if len(weights) != len(params):
-            raise ValueError(f"set_weights: expected {len(params)} arrays, got {len(weights)}")
-        arrays = [real_array(w, f"array {i}", "set_weights") for i, w in enumerate(weights)]
-        for i, (p, w) in enumerate(zip(params, arrays, strict=True)):
-            if w.shape != p.shape:
-                raise ValueError(f"set_weights: array {i} must have shape {p.shape}, "
-                                 f"got {w.shape}")
-            if _too_large(w, p.dtype):
-                raise ValueError(f"set_weights: array {i} holds numbers too large for the "
-                                 f"parameter's {p.dtype} (|w| <= "
-                                 f"{float(np.finfo(p.dtype).max):.4g})")
-        # All checked first: a refused list leaves every parameter as it was.
-        for p, w in zip(params, arrays, strict=True):
-            p[...] = w
+        copy_into([p for p, _ in self.parameters()], weights, "set_weights")
 
     @property
     def dtype(self) -> np.dtype:
@@ -1043,10 +1003,10 @@ class Sequential(RefusesOtherLibraries):
                 raise ValueError(f"{name} holds NaN or infinite values, the first in sample "
                                  f"{bad}")
             # 1e39 in float64 is inf in float32, and 1e400 in a long double inf in either
-            too_large = _beyond(float(low), float(high), self.dtype)
+            overflows = beyond(float(low), float(high), self.dtype)
         else:  # integers: no NaN, and uint8 pixels convert without loss, unread
-            too_large = _too_large(x, self.dtype)
-        if too_large:
+            overflows = too_large(x, self.dtype)
+        if overflows:
             limit = float(np.finfo(self.dtype).max)
             flat = x.reshape(len(x), -1)
             bad = np.flatnonzero(((flat > limit) | (flat < -limit)).any(axis=1))[0]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from tinynet.checks import (
     RefusesOtherLibraries,
+    copy_into,
     flag,
     keywords_taken,
     other_library_message,
@@ -86,6 +89,17 @@ class Layer(RefusesOtherLibraries):
     def num_params(self) -> int:
         """The number of scalar parameters (the summary's ``Param #``)."""
         return sum(p.size for p in self.params.values())
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the parameters, in the order of ``params``: ``[W, b]`` for a Dense,
+        ``[]`` for a layer without any (Keras's ``layer.get_weights()``)."""
+        return [p.copy() for p in self.params.values()]
+
+    def set_weights(self, weights: Iterable[ArrayLike]) -> None:
+        """Copy ``weights``, arrays in the order of :meth:`get_weights`, into the parameters,
+        in place, converted to their dtype; errors as for ``Sequential.set_weights``, before
+        any parameter changes."""
+        copy_into(list(self.params.values()), weights, f"{type(self).__name__}.set_weights")
 
     # A property, not an attribute set in __init__: a layer of one's own that forgets
     # super().__init__() still has it, and a value that is not True or False is refused
