@@ -96,46 +96,50 @@ class Optimizer(RefusesOtherLibraries):
         parameter's shape, a float parameter that can be written): a refused step changes
         nothing.
         """
-        checked = []
-        for param, grad in pairs:
-            if not isinstance(param, np.ndarray):
-                raise TypeError(f"{self!r}: a parameter must be a NumPy array (the step "
-                                f"updates it in place), got {type(param).__name__}")
-            if grad is None:
-                raise RuntimeError(f"{self!r}: a parameter of shape {param.shape} has no "
-                                   "gradient yet: call model.backward before opt.step")
-            # Each would fail inside update, once the parameters before it had moved.
-            grad = real_array(grad, f"the gradient of a parameter of shape {param.shape}", self)
-            if param.shape != grad.shape:
-                raise ValueError(
-                    f"{self!r}: gradient of shape {grad.shape} for a parameter of shape "
-                    f"{param.shape}"
-                )
-            if param.dtype.kind != "f":
-                raise ValueError(f"{self!r}: a parameter of shape {param.shape} has dtype "
-                                 f"{param.dtype}, expected a float dtype (it moves by "
-                                 "fractional steps, in place)")
-            if not param.flags.writeable:
-                raise ValueError(f"{self!r}: a parameter of shape {param.shape} is read-only, "
-                                 "expected an array the step can update in place")
-            if self.square_states and param.dtype.itemsize < 4:
-                # Training in float16 needs what tinynet leaves out (float32 copies of the
-                # weights, a scaled loss). Without it the mean of squares that a step divides
-                # by rounds to 0: float16's smallest number is 6e-8, and Adam adds
-                # (1 - beta2) g**2 = 0.001 g**2 to it, 0 for |g| below 5e-3. Adam's first step
-                # for g = 1e-3 would then be lr * m_hat / eps_hat, 265 times lr.
-                raise ValueError(f"{self!r}: a parameter of shape {param.shape} is "
-                                 f"{param.dtype}, too narrow for the mean of squared gradients "
-                                 f"(float16 rounds what a step adds to it to 0 for small "
-                                 f"gradients: Adam's 0.001 * g**2 below 5e-3, RMSprop's "
-                                 f"0.1 * g**2 below 5e-4): build the layers in float32")
-            checked.append((param, grad))
+        checked = [self._checked(param, grad) for param, grad in pairs]
         self.iterations += 1
         for param, grad in checked:
             key = id(param)
             if key not in self._work:
                 self._work[key] = np.empty_like(param)
             self.update(param, grad, self.state(param), self._work[key])
+
+    def _checked(self, param: np.ndarray,
+                 grad: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """``(param, grad)`` as ``step`` uses them, or the error that refuses the step: a
+        grad of real numbers of param's shape, for a float param that can be written."""
+        if not isinstance(param, np.ndarray):
+            raise TypeError(f"{self!r}: a parameter must be a NumPy array (the step "
+                            f"updates it in place), got {type(param).__name__}")
+        if grad is None:
+            raise RuntimeError(f"{self!r}: a parameter of shape {param.shape} has no "
+                               "gradient yet: call model.backward before opt.step")
+        # Each would fail inside update, once the parameters before it had moved.
+        grad = real_array(grad, f"the gradient of a parameter of shape {param.shape}", self)
+        if param.shape != grad.shape:
+            raise ValueError(
+                f"{self!r}: gradient of shape {grad.shape} for a parameter of shape "
+                f"{param.shape}"
+            )
+        if param.dtype.kind != "f":
+            raise ValueError(f"{self!r}: a parameter of shape {param.shape} has dtype "
+                             f"{param.dtype}, expected a float dtype (it moves by "
+                             "fractional steps, in place)")
+        if not param.flags.writeable:
+            raise ValueError(f"{self!r}: a parameter of shape {param.shape} is read-only, "
+                             "expected an array the step can update in place")
+        if self.square_states and param.dtype.itemsize < 4:
+            # Training in float16 needs what tinynet leaves out (float32 copies of the
+            # weights, a scaled loss). Without it the mean of squares that a step divides
+            # by rounds to 0: float16's smallest number is 6e-8, and Adam adds
+            # (1 - beta2) g**2 = 0.001 g**2 to it, 0 for |g| below 5e-3. Adam's first step
+            # for g = 1e-3 would then be lr * m_hat / eps_hat, 265 times lr.
+            raise ValueError(f"{self!r}: a parameter of shape {param.shape} is "
+                             f"{param.dtype}, too narrow for the mean of squared gradients "
+                             f"(float16 rounds what a step adds to it to 0 for small "
+                             f"gradients: Adam's 0.001 * g**2 below 5e-3, RMSprop's "
+                             f"0.1 * g**2 below 5e-4): build the layers in float32")
+        return param, grad
 
     def state(self, param: np.ndarray) -> dict[str, np.ndarray]:
         """The state arrays of ``param`` (zeros, of its shape and dtype, on first use)."""
