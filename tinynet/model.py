@@ -767,14 +767,7 @@ class Sequential(RefusesOtherLibraries):
                     )
                 self.steps_trained += 1
                 seen += len(idx)
-                # The batch's mean loss times B is its sum; a summed loss (reduction="sum")
-                # already is one.
-                totals["loss"] += value if summed else value * len(idx)
-                # Metrics see the model's outputs: probabilities, when training gave the
-                # fused loss the logits (the softmax is only computed when a metric needs it).
-                y_pred = self._metric_input(out) if self.metrics else out
-                for name, fn in batch_metrics:
-                    totals[name] += fn(y_pred, yb) * len(idx)
+                self._add_batch(totals, value, out, yb, batch_metrics)
                 logs = {k: v / seen for k, v in totals.items()}
                 for cb in all_callbacks:
                     cb.on_batch_end(batch, logs)
@@ -903,6 +896,21 @@ class Sequential(RefusesOtherLibraries):
         so probabilities, not the logits that the fused Softmax and loss train on."""
         return softmax(out) if self.fused_softmax else out
 
+    def _add_batch(self, totals: dict[str, float], value: float, out: np.ndarray,
+                   yb: np.ndarray, metrics: list[tuple[str, Callable]]) -> None:
+        """Add to ``totals`` a batch's loss ``value`` and each of ``metrics`` on its
+        training-graph outputs ``out`` (B, K) and targets ``yb``, each as a sum over the
+        batch."""
+        B = len(yb)
+        # The batch's mean loss times B is its sum; a summed loss (reduction="sum") already
+        # is one. Each metric is a mean over the batch, so it too is times B.
+        totals["loss"] += value if self.loss.reduction == "sum" else value * B
+        # Metrics see the model's outputs: probabilities, when training gave the fused loss
+        # the logits (the softmax is only computed when a metric needs it).
+        y_pred = self._metric_input(out) if metrics else out
+        for name, fn in metrics:
+            totals[name] += fn(y_pred, yb) * B
+
     def _evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int) -> dict[str, float]:
         """``{"loss": ..., metric name: ...}`` on (x, y), run ``batch_size`` samples at a
         time through the training graph without training (no dropout)."""
@@ -912,15 +920,10 @@ class Sequential(RefusesOtherLibraries):
         for i in range(0, len(x), batch_size):
             xb, yb = x[i:i + batch_size], y[i:i + batch_size]
             out = self._forward(layers, self._as_input(xb), training=False)
-            value = _loss_value(loss, out, yb)
-            totals["loss"] += value if summed else value * len(xb)
-            shown = self._metric_input(out) if self.metrics else out
-            for name, fn in self.metrics:
-                totals[name] += fn(shown, yb) * len(xb)
+            self._add_batch(totals, _loss_value(loss, out, yb), out, yb, self.metrics)
         # The loss of the whole set, as if it were one batch: a mean over all samples, or
         # with reduction="sum" their sum.
-        return {k: v if (k == "loss" and summed) else v / max(len(x), 1)
-                for k, v in totals.items()}
+        return {k: v if (k == "loss" and summed) else v / len(x) for k, v in totals.items()}
 
     # ------------------------------------------------------------------------ validation
     def _check_own(self, optimizer: Optimizer, name: str) -> None:
