@@ -221,6 +221,18 @@ def _refused_input(what: str) -> Iterator[None]:
         raise ValueError(f"with {what}: {err}") from err
 
 
+@contextlib.contextmanager
+def _quiet_overflow() -> Iterator[None]:
+    """Silence NumPy's overflow and invalid-value warnings, leaving its errors in force."""
+    # Weights or outputs that grew past float32's range make the loss inf or NaN, which
+    # fit reports in its own words (and train_step returns): NumPy's overflow warnings
+    # would come first, from inside a layer or the loss, and say less. Only warnings:
+    # np.seterr(over="raise"), set to find where a value overflows, stays in force.
+    quiet = {kind: "ignore" for kind in ("over", "invalid") if np.geterr()[kind] == "warn"}
+    with np.errstate(**quiet):
+        yield
+
+
 def _split_off(x: np.ndarray, y: np.ndarray, fraction: float
                ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """(x_train, y_train, (x_val, y_val)): the last ``fraction`` of the samples held out,
@@ -588,22 +600,19 @@ class Sequential(RefusesOtherLibraries):
         """
         self._require_compiled()
         self._check_own(self.optimizer, "train_step: the model's optimizer")
-        return self._train_step(x, y)
-
-    def _train_step(self, x: ArrayLike, y: ArrayLike) -> tuple[float, np.ndarray]:
-        """:meth:`train_step` without the optimiser's check, which fit makes once."""
-        layers, loss = self._training_graph()
         x = self._as_input(x)
         if len(x) == 0:
             # Nothing to learn from, but the step would count: Adam's bias correction, and
             # the schedules of steps_trained, would move on.
             raise ValueError(f"train_step: x holds no samples, got shape {x.shape}")
-        # Weights or outputs that grew past float32's range make the loss inf or NaN, which
-        # fit reports in its own words (and train_step returns): NumPy's overflow warnings
-        # would come first, from inside a layer or the loss, and say less. Only warnings:
-        # np.seterr(over="raise"), set to find where a value overflows, stays in force.
-        quiet = {kind: "ignore" for kind in ("over", "invalid") if np.geterr()[kind] == "warn"}
-        with np.errstate(**quiet):
+        return self._train_step(x, y)
+
+    def _train_step(self, x: ArrayLike, y: ArrayLike) -> tuple[float, np.ndarray]:
+        """:meth:`train_step` without its checks of the optimiser and of an ``x`` without
+        samples, which fit makes once, before its batches (each holds a sample or more)."""
+        layers, loss = self._training_graph()
+        x = self._as_input(x)
+        with _quiet_overflow():
             out = self._forward(layers, x, training=True)  # (N, K)
             value = _loss_value(loss, out, np.asarray(y))
         if not math.isfinite(value):
