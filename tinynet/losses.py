@@ -102,7 +102,7 @@ class CrossEntropy(Loss):
         self.from_logits = flag(from_logits, "from_logits", "CrossEntropy")
 
     def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
-        y_pred, y_true = self._check(y_pred, y_true)  # (N, K); labels (N,) or rows (N, K)
+        y_pred, y_true = _check_cross_entropy(self, y_pred, y_true)  # (N, K); labels (N,) or (N, K)
         N = len(y_pred)
         labels = y_true.ndim == 1
         # BEGIN SOLUTION cross-entropy
@@ -164,50 +164,6 @@ class CrossEntropy(Loss):
         return dy_pred
         # END SOLUTION
 
-    def _check(self, y_pred: np.ndarray, y_true: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``y_pred`` as floats of shape (N, K), probabilities unless ``from_logits``, and
-        ``y_true`` as targets for its N samples and K classes (:func:`check_targets`); or a
-        ValueError that says what is wrong."""
-        y_pred = _check_pred(self, y_pred)
-        if y_pred.ndim != 2:
-            # Float labels (N,) first and the outputs (N, K) second: Keras's order.
-            hint = KERAS_ORDER if y_pred.ndim == 1 and np.ndim(y_true) == 2 else ""
-            raise ValueError(f"{self!r}: y_pred must have shape (N, K), got {y_pred.shape}"
-                             f"{hint}")
-        N, K = y_pred.shape
-        y_true = check_targets(y_true, K)
-        if len(y_true) != N:
-            raise ValueError(
-                f"{self!r}: y_pred has {N} samples but y_true has {len(y_true)}"
-            )
-        if self.from_logits or not y_pred.size:
-            return y_pred, y_true
-        low, high = y_pred.min(), y_pred.max()  # NaN when any entry is NaN
-        if low < 0 or high > 1 + PROBABILITY_SLACK:
-            # Logits (or a ReLU's outputs) read as probabilities give a NaN or infinite loss,
-            # which would look like divergence; say what is really wrong.
-            raise ValueError(
-                f"{self!r}: y_pred must hold probabilities in [0, 1], got values from "
-                f"{low:.4g} to {high:.4g}: end the model with Softmax(), or "
-                "use CrossEntropy(from_logits=True) on logits"
-            )
-        if np.isnan(low):
-            # A row holding a NaN (from a model that diverged) is taken as NaN throughout:
-            # the loss reads only the true class of each row, and a NaN elsewhere would give
-            # a finite loss where the logits form, as a sum over every class, gives NaN.
-            y_pred = np.where(np.isnan(y_pred).any(axis=1, keepdims=True), np.nan, y_pred)
-        # Sigmoid outputs are in [0, 1] but each is its own probability: the loss only pushes
-        # the true class's up, and with nothing to pull the others down it falls to 0 as
-        # every output goes to 1, at chance accuracy. (A NaN row is no evidence either way.)
-        sums = y_pred.sum(axis=1, dtype=np.float64)  # (N,)
-        worst = int(np.argmax(np.nan_to_num(np.abs(sums - 1))))
-        if abs(sums[worst] - 1) > PROBABILITY_SLACK:
-            raise ValueError(
-                f"{self!r}: each row of y_pred must be a distribution over the {K} classes, "
-                f"summing to 1, got a sum of {sums[worst]:.4g} in row {worst}: end the model "
-                "with Softmax(), or use CrossEntropy(from_logits=True) on logits")
-        return y_pred, y_true
-
     def get_config(self) -> dict[str, Any]:
         return {"from_logits": self.from_logits, "reduction": self.reduction}
 
@@ -225,7 +181,7 @@ class MSE(Loss):
     """
 
     def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
-        y_pred, y_true = self._check(y_pred, y_true)  # one shape, (N, K) for K outputs
+        y_pred, y_true = _check_mse(self, y_pred, y_true)  # one shape, (N, K) for K outputs
         # BEGIN SOLUTION mse
         # HINT: keep diff = y_pred - y_true in self._saved['diff']; the mean or sum of diff**2
         diff = y_pred - y_true.astype(y_pred.dtype, copy=False)  # (N, K)
@@ -241,21 +197,6 @@ class MSE(Loss):
         scale = 2 / diff.size if self.reduction == "mean" and diff.size else 2
         return diff * diff.dtype.type(scale)  # (N, K)
         # END SOLUTION
-
-    def _check(self, y_pred: np.ndarray, y_true: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``y_pred`` as floats and ``y_true`` as numbers of the same shape, or a ValueError
-        that says what is wrong (with a hint for integer labels)."""
-        y_pred = _check_pred(self, y_pred)
-        y_true = np.asarray(y_true)
-        if y_true.shape != y_pred.shape:
-            hint = targets_hint("y_true", y_true.shape, y_pred.shape)
-            raise ValueError(
-                f"{self!r}: y_true must have the shape of y_pred {y_pred.shape}, "
-                f"got {y_true.shape}{hint}"
-            )
-        if y_true.dtype.kind not in "biuf":
-            raise ValueError(f"{self!r}: y_true must hold numbers, got dtype {y_true.dtype}")
-        return y_pred, y_true
 
 
 # The checks of the losses' arguments, after the classes that call them: the file opens
@@ -284,6 +225,10 @@ TWO_CLASSES = ("for two classes, give the model 2 outputs, Dense(n, 2) and Softm
 #: How far from 1 the sum of a row of target probabilities may be: float32 rounding of soft
 #: labels is far inside; a multi-hot row (sum 2) or a row of zeros is far outside.
 ROW_SUM_TOLERANCE = 1e-3
+#: How far above 1 CrossEntropy lets a "probability", or a row's sum of them, go: a
+#: gradient check nudges a probability of 1 by about 1e-6; logits and ReLU outputs, and a
+#: Sigmoid's rows, are far outside.
+PROBABILITY_SLACK = 1e-3
 
 
 def check_targets(y_true: np.ndarray, num_classes: int, name: str = "y_true") -> np.ndarray:
@@ -341,10 +286,67 @@ def check_targets(y_true: np.ndarray, num_classes: int, name: str = "y_true") ->
     )
 
 
-#: How far above 1 CrossEntropy lets a "probability", or a row's sum of them, go: a
-#: gradient check nudges a probability of 1 by about 1e-6; logits and ReLU outputs, and a
-#: Sigmoid's rows, are far outside.
-PROBABILITY_SLACK = 1e-3
+def _check_cross_entropy(loss: CrossEntropy, y_pred: np.ndarray,
+                         y_true: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``y_pred`` as floats of shape (N, K), probabilities unless ``from_logits``, and
+    ``y_true`` as targets for its N samples and K classes (:func:`check_targets`); or a
+    ValueError that says what is wrong."""
+    y_pred = _check_pred(loss, y_pred)
+    if y_pred.ndim != 2:
+        # Float labels (N,) first and the outputs (N, K) second: Keras's order.
+        hint = KERAS_ORDER if y_pred.ndim == 1 and np.ndim(y_true) == 2 else ""
+        raise ValueError(f"{loss!r}: y_pred must have shape (N, K), got {y_pred.shape}"
+                         f"{hint}")
+    N, K = y_pred.shape
+    y_true = check_targets(y_true, K)
+    if len(y_true) != N:
+        raise ValueError(
+            f"{loss!r}: y_pred has {N} samples but y_true has {len(y_true)}"
+        )
+    if loss.from_logits or not y_pred.size:
+        return y_pred, y_true
+    low, high = y_pred.min(), y_pred.max()  # NaN when any entry is NaN
+    if low < 0 or high > 1 + PROBABILITY_SLACK:
+        # Logits (or a ReLU's outputs) read as probabilities give a NaN or infinite loss,
+        # which would look like divergence; say what is really wrong.
+        raise ValueError(
+            f"{loss!r}: y_pred must hold probabilities in [0, 1], got values from "
+            f"{low:.4g} to {high:.4g}: end the model with Softmax(), or "
+            "use CrossEntropy(from_logits=True) on logits"
+        )
+    if np.isnan(low):
+        # A row holding a NaN (from a model that diverged) is taken as NaN throughout:
+        # the loss reads only the true class of each row, and a NaN elsewhere would give
+        # a finite loss where the logits form, as a sum over every class, gives NaN.
+        y_pred = np.where(np.isnan(y_pred).any(axis=1, keepdims=True), np.nan, y_pred)
+    # Sigmoid outputs are in [0, 1] but each is its own probability: the loss only pushes
+    # the true class's up, and with nothing to pull the others down it falls to 0 as
+    # every output goes to 1, at chance accuracy. (A NaN row is no evidence either way.)
+    sums = y_pred.sum(axis=1, dtype=np.float64)  # (N,)
+    worst = int(np.argmax(np.nan_to_num(np.abs(sums - 1))))
+    if abs(sums[worst] - 1) > PROBABILITY_SLACK:
+        raise ValueError(
+            f"{loss!r}: each row of y_pred must be a distribution over the {K} classes, "
+            f"summing to 1, got a sum of {sums[worst]:.4g} in row {worst}: end the model "
+            "with Softmax(), or use CrossEntropy(from_logits=True) on logits")
+    return y_pred, y_true
+
+
+def _check_mse(loss: MSE, y_pred: np.ndarray,
+               y_true: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``y_pred`` as floats and ``y_true`` as numbers of the same shape, or a ValueError
+    that says what is wrong (with a hint for integer labels)."""
+    y_pred = _check_pred(loss, y_pred)
+    y_true = np.asarray(y_true)
+    if y_true.shape != y_pred.shape:
+        hint = targets_hint("y_true", y_true.shape, y_pred.shape)
+        raise ValueError(
+            f"{loss!r}: y_true must have the shape of y_pred {y_pred.shape}, "
+            f"got {y_true.shape}{hint}"
+        )
+    if y_true.dtype.kind not in "biuf":
+        raise ValueError(f"{loss!r}: y_true must hold numbers, got dtype {y_true.dtype}")
+    return y_pred, y_true
 
 
 LOSSES = {
