@@ -90,7 +90,10 @@ KERAS_METHODS = {
 # Keys of the seed's independent random streams (numpy.random.SeedSequence spawn keys): the
 # initial weights, the epochs of fit, the epochs of a fit on a model that has taken fewer
 # steps than the epoch it starts at implies (see Sequential._epoch_generator), and the
-# layers' draws outside fit (a Dropout's masks in model(x, training=True)).
+# layers' draws until their first fit (a Dropout's masks in model(x, training=True)). Each
+# epoch of fit gives the layers a stream of its own, and they keep the last epoch's after
+# the fit (one refused before its first step puts the old one back); a layer added later is
+# given the layers' stream.
 _INIT_STREAM, _EPOCH_STREAM, _BEHIND_STREAM, _LAYER_STREAM = 0, 1, 2, 3
 
 
@@ -340,8 +343,8 @@ class Sequential(RefusesOtherLibraries):
 
     def _take(self, layers: Sequence[Layer]) -> None:
         """Draw the weights of ``layers`` from the model's seed, after those of the layers
-        before them, and give them the Generator of the model's draws outside fit (for a
-        Dropout's masks).
+        before them, and give them the Generator of the layers' stream (for a Dropout's
+        masks), which they draw from until a fit gives them its epochs' Generators.
 
         Marked as the model's only once every check passed and every draw worked: the layers
         of a refused model stay free, and when an ``init_params`` of one's own raises, the
