@@ -395,9 +395,6 @@ class Sequential(RefusesOtherLibraries):
         layer's ``grads`` and returns ``dL/dx``."""
         return self._backward(self.layers, dy)
 
-    # What each layer's backward gives is checked against the Layer contract as it comes
-    # back: a dx of the wrong shape, or a gradient a layer of one's own forgot, would
-    # otherwise be reported by the layer before it, or by the optimiser, as their own error.
     def _forward(self, layers: Sequence[Layer], x: np.ndarray, training: bool) -> np.ndarray:
         # The shape of each layer's input (that of its backward's dx), then of the output.
         self._shapes = []
@@ -454,6 +451,9 @@ class Sequential(RefusesOtherLibraries):
         if not _grads_fit(first):
             check_grads(self._where(learnt[0]), first)
 
+    # What each layer's backward gives is checked against the Layer contract as it comes
+    # back: a dx of the wrong shape, or a gradient a layer of one's own forgot, would
+    # otherwise be reported by the layer before it, or by the optimiser, as their own error.
     def _check_backward(self, layers: Sequence[Layer], i: int, dx: Any,
                         shapes: list[tuple[int, ...]] | None) -> None:
         """An error naming ``layers[i]`` unless its backward just filled its ``grads`` and
