@@ -391,8 +391,8 @@ class Sequential(RefusesOtherLibraries):
         return self.forward(x, training=training)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        """Backpropagate ``dy = dL/d(output)`` through every layer, last first; fills each
-        layer's ``grads`` and returns ``dL/dx``."""
+        """Backpropagate ``dy = dL/d(output)``, (N, K), through every layer, last first;
+        fills each layer's ``grads`` and returns ``dL/dx``, of ``x``'s shape (N, ...)."""
         return self._backward(self.layers, dy)
 
     def _forward(self, layers: Sequence[Layer], x: np.ndarray, training: bool) -> np.ndarray:

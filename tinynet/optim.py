@@ -90,7 +90,8 @@ class Optimizer(RefusesOtherLibraries):
         self._work: dict[int, np.ndarray] = {}  # id(param) -> scratch array, not state
 
     def step(self, pairs: Pairs) -> None:
-        """Update each ``param`` in place from its ``grad``; ``t`` counts steps from 1.
+        """Update each ``param`` in place from its ``grad``, of the param's shape; ``t``
+        counts steps from 1.
 
         Every pair is checked before any parameter moves (a gradient of real numbers of its
         parameter's shape, a float parameter that can be written): a refused step changes

@@ -55,19 +55,22 @@ class Layer(RefusesOtherLibraries):
         self._saved: dict[str, Any] = {}
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        """Compute the output ``y`` of the layer for the input ``x``."""
+        """Compute the output ``y`` of the layer for the input ``x``: (N, ...) -> (N, ...),
+        one output per sample."""
         raise NotImplementedError(f"{type(self).__name__} has no forward: a layer overrides "
                                   "forward(x, training=False) -> y "
                                   "(docs/layers.md#a-layer-of-your-own)")
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        """Return ``dL/dx`` given ``dy = dL/dy``, and fill ``grads``."""
+        """Return ``dx = dL/dx``, of ``x``'s shape, given ``dy = dL/dy``, of ``y``'s shape;
+        fill ``grads``, each of its parameter's shape."""
         raise NotImplementedError(f"{type(self).__name__} has no backward: a layer overrides "
                                   "backward(dy) -> dx, which also fills grads[name] for every "
                                   "params[name] (docs/layers.md#a-layer-of-your-own)")
 
     def backward_params(self, dy: np.ndarray) -> None:
-        """Fill ``grads`` only, for when nobody needs ``dL/dx``.
+        """Fill ``grads`` (each of its parameter's shape) from ``dy = dL/dy``, of ``y``'s
+        shape, for when nobody needs ``dL/dx``.
 
         The first trainable layer with parameters is such a case: what comes before it is
         the data, layers without parameters or frozen ones, none of it learnt. Training

@@ -270,7 +270,8 @@ class Conv2D(Layer):
         return dy.reshape(-1, self.out_channels)  # (M, C_out), a view
 
     def backward_params(self, dy: np.ndarray) -> None:
-        """Fill ``grads`` only (training calls this on a first layer, whose dx nobody uses)."""
+        """Fill ``grads`` only, from dy (N, H_out, W_out, C_out): dW (kh, kw, C_in, C_out)
+        and db (C_out,). Training calls this on a first layer, whose dx nobody uses."""
         dy2 = self._dy2(dy)  # (M, C_out)
         # BEGIN SOLUTION conv2d
         # HINT: dW and db in one product, cols.T @ dy2: its last row is db
