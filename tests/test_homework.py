@@ -1094,6 +1094,13 @@ def test_export_says_which_files_it_copied_that_git_does_not_track(
     subprocess.run(["git", "-C", str(source), "add", "."], check=True, timeout=60)
     assert homework.main([*argv, "--force"], registry=PARTS_OF_FIXTURE) == 0
     assert capsys.readouterr().err == ""
+    # A repository of notes inside the project, which git lists as one entry, notes/: each
+    # of its files is copied, and named.
+    subprocess.run(["git", "init", "-q", str(source / "notes")], check=True, timeout=60)
+    (source / "notes/solutions.py").write_text("def double(x):\n    return 2 * x\n")
+    assert homework.main([*argv, "--force"], registry=PARTS_OF_FIXTURE) == 0
+    assert (tmp_path / "dest/notes/solutions.py").is_file()
+    assert "note: copied notes/solutions.py, which git does not track" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("ignored", ["data/", "*", "source/"])

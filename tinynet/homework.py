@@ -630,13 +630,19 @@ def _git_files(root: Path) -> list[str] | None:
                            "ls-files", "-z", "--others", "--exclude-per-directory=.gitignore")
     except (OSError, subprocess.SubprocessError):
         return None
+    return sorted(_files_listed(root, out))
+
+
+def _files_listed(root: Path, out: str) -> set[str]:
+    """The files named in the output of ``git ls-files -z``, where a repository inside the
+    project, which git lists whole as ``notes/``, stands for every file in it."""
     names = set()
     for name in filter(None, out.split("\0")):
-        if (root / name).is_dir():  # a repository inside the project: git lists it whole
+        if (root / name).is_dir():
             names.update(f"{name.rstrip('/')}/{f}" for f in _walk_files(root / name))
         else:
             names.add(name)
-    return sorted(names)
+    return names
 
 
 def _git(root: Path, *args: str) -> str:
@@ -654,8 +660,8 @@ def _untracked(root: Path) -> set[str]:
     if not (root / ".git").exists():
         return set()
     try:
-        return set(filter(None, _git(root, "ls-files", "-z", "--others",
-                                     "--exclude-standard").split("\0")))
+        return _files_listed(root, _git(root, "ls-files", "-z", "--others",
+                                        "--exclude-standard"))
     except (OSError, subprocess.SubprocessError):
         return set()
 
