@@ -1491,6 +1491,10 @@ def test_an_unknown_part_is_refused(reference: Path, tmp_path: Path) -> None:
     with pytest.raises(HomeworkError, match=r"^unknown part id\(s\) 'triple', 'halve'[ ;]"):
         export(tmp_path, source=reference, parts=["triple", "halve", "triple"],
                registry=PARTS_OF_FIXTURE)
+    # Any iterable, read once: a generator's unknown ids are refused as a list's are.
+    with pytest.raises(HomeworkError, match=r"unknown part id.*triple"):
+        export(tmp_path, source=reference, parts=iter(["double", "triple"]),
+               registry=PARTS_OF_FIXTURE)
 
 
 # ---------------------------------------------------------------------------------- DEST
@@ -2303,6 +2307,17 @@ def test_a_folder_after_parts_is_refused_with_where_to_put_it(
     err = capsys.readouterr().err
     assert err.rstrip().endswith("; a folder? --parts takes every word after it: put the "
                                  "folder before --parts"), err
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_word_after_parts_too_long_for_a_file_name_is_refused_as_no_part_id(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Asking the system whether it is a folder fails ("File name too long") inside argparse,
+    # outside the command's own error handling: a traceback, unless the check copes.
+    with pytest.raises(SystemExit):
+        homework.main(["export", str(tmp_path / "copy"), "--parts", "a" * 300],
+                      registry=PARTS_OF_FIXTURE)
+    assert "argument --parts: expected a part id" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
 
 

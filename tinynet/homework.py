@@ -848,13 +848,13 @@ def scan_project(root: str | Path, registry: Mapping[str, Part] = PARTS,
 def _choose(parts: Iterable[str] | None, registry: Mapping[str, Part]) -> list[str]:
     if parts is None:
         return list(registry)
-    chosen = set(parts)
+    parts = list(parts)  # read twice below: a generator would be empty the second time
     unknown = [p for p in dict.fromkeys(parts) if p not in registry]
     if unknown:
         raise HomeworkError(f"unknown part id(s) {', '.join(map(repr, unknown))}"
                             f"{_did_you_mean(unknown[0], registry)}; the parts are: "
                             + ", ".join(registry))
-    return [p for p in registry if p in chosen]  # in the suggested order, as typed or not
+    return [p for p in registry if p in parts]  # in the suggested order, as typed or not
 
 
 def _did_you_mean(pid: str, registry: Mapping[str, Part]) -> str:
@@ -880,14 +880,13 @@ def _part_id(registry: Mapping[str, Part]) -> Any:
             # and so does `export --parts relu week3`: a word like no part id may be one too.
             close = _did_you_mean(text, registry)
             folder = ("; a folder? --parts takes every word after it: put the folder before "
-                      "--parts" if "/" in text or os.sep in text or Path(text).is_dir()
+                      "--parts" if "/" in text or os.sep in text or os.path.isdir(text)
                       or not close else "")
             raise argparse.ArgumentTypeError(
                 f"expected a part id, one of {', '.join(registry)}; got {text!r}" + close
                 + folder)
         return text
 
-    part_id.__name__ = "part id"
     return part_id
 
 
