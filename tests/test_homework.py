@@ -1332,17 +1332,27 @@ def test_the_names_a_stub_leaves_unused_or_undefined_are_found() -> None:
     assert homework.lint_codes(kept, stubbed) == set()  # double(x): x is a parameter
 
 
-def test_lint_exemptions_go_in_a_table_of_their_own_or_join_the_projects() -> None:
+def test_lint_exemptions_go_in_a_table_of_their_own_in_the_files_line_endings() -> None:
     added = homework.with_lint_exemptions(PYPROJECT, {"a/b.py": {"F841", "F401"}})
     assert added.startswith(PYPROJECT + "\n# Written by tinynet homework export")
     assert added.endswith('\n[tool.ruff.lint.extend-per-file-ignores]\n'
                           '"a/b.py" = ["F401", "F841"]\n')
-    own = PYPROJECT + '[tool.ruff.lint.extend-per-file-ignores]\n"a/b.py" = ["E501"]\n'
-    joined = homework.with_lint_exemptions(own.replace("\n", "\r\n"),
-                                           {"a/b.py": {"F841"}, "c.py": {"F821"}})
-    assert joined == (PYPROJECT + '[tool.ruff.lint.extend-per-file-ignores]\n"c.py" = '
-                      '["F821"]\n"a/b.py" = ["E501"]\n').replace("\n", "\r\n")
+    crlf = homework.with_lint_exemptions(PYPROJECT.replace("\n", "\r\n"), {"c.py": {"F821"}})
+    assert crlf == added.replace("\n", "\r\n").replace('"a/b.py" = ["F401", "F841"]',
+                                                       '"c.py" = ["F821"]')
     assert homework.with_lint_exemptions(PYPROJECT, {}) == PYPROJECT
+
+
+@pytest.mark.parametrize("key", ['"a/b.py"', "'a/b.py'", '"other.py"'])
+def test_a_project_with_the_lint_table_already_is_told_to_rename_its_own(key: str) -> None:
+    # TOML allows a table once. Lines joined to the project's would give "a/b.py" twice
+    # under another quoting (a file TOML refuses), or leave the project's line for it
+    # without the codes the stubs need, so that the copy fails ruff.
+    own = PYPROJECT + f'[tool.ruff.lint.extend-per-file-ignores]\n{key} = ["E501"]\n'
+    with pytest.raises(HomeworkError, match=r"^pyproject.toml has a \[tool.ruff.lint.extend-"
+                                            r"per-file-ignores\] table, .* rename yours "
+                                            r"\[tool.ruff.lint.per-file-ignores\]"):
+        homework.with_lint_exemptions(own, {"a/b.py": {"F841"}})
 
 
 def test_a_project_whose_stubs_leave_no_name_unused_keeps_its_pyproject(

@@ -485,27 +485,26 @@ def lint_codes(source: str, student: str) -> set[str]:
 
 def with_lint_exemptions(pyproject: str, codes: Mapping[str, Collection[str]]) -> str:
     """The text of a pyproject.toml with a line per file of ``codes`` (path -> ruff codes) in
-    ruff's :data:`LINT_TABLE`, exempting that file from those codes. The table is added at
-    the end, after :data:`LINT_NOTE`, or, when the project has that table already, gets the
-    lines of the files it does not name."""
+    ruff's :data:`LINT_TABLE`, exempting that file from those codes, added at the end after
+    :data:`LINT_NOTE`. Raises :class:`HomeworkError` when the project has that table already:
+    TOML allows a table once, and joining lines to it would need a TOML writer to merge a
+    file's codes with the project's own for it."""
     if not codes:
         return pyproject
     lines = _lines(pyproject)
+    if any(line.strip() == LINT_TABLE for line in lines):
+        raise HomeworkError(
+            f"pyproject.toml has a {LINT_TABLE} table, where export would write the lines "
+            f"that exempt the stubbed files from ruff's unused and undefined names; rename "
+            f"yours [tool.ruff.lint.per-file-ignores], which ruff reads too, and export again")
     newline = next((line[len(line.rstrip("\r\n")):] for line in lines
                     if line.endswith(("\n", "\r"))), "\n")
-    entries = {json.dumps(path): f"{json.dumps(path)} = {json.dumps(sorted(c))}{newline}"
-               for path, c in sorted(codes.items())}
-    header = next((i for i, line in enumerate(lines) if line.strip() == LINT_TABLE), None)
-    if header is None:
-        if lines and not lines[-1].endswith(("\n", "\r")):
-            lines[-1] += newline
-        block = [newline, *(line + newline for line in LINT_NOTE), LINT_TABLE + newline]
-        return "".join(lines + block + list(entries.values()))
-    end = next((i for i in range(header + 1, len(lines)) if lines[i].lstrip().startswith("[")),
-               len(lines))
-    named = {line.split("=", 1)[0].strip() for line in lines[header + 1:end] if "=" in line}
-    new = [line for key, line in entries.items() if key not in named]
-    return "".join(lines[:header + 1] + new + lines[header + 1:])
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += newline
+    block = [newline, *(line + newline for line in LINT_NOTE), LINT_TABLE + newline]
+    entries = [f"{json.dumps(path)} = {json.dumps(sorted(c))}{newline}"
+               for path, c in sorted(codes.items())]
+    return "".join(lines + block + entries)
 
 
 # ------------------------------------------------------------------------------ the project
