@@ -473,6 +473,18 @@ def test_a_finished_copy_that_lost_its_record_is_refused_not_graded_on_every_par
     assert statuses(report) == {"double": PASSED}
 
 
+def test_a_reference_whose_markers_are_spaced_otherwise_is_graded_as_the_reference(
+        reference: Path, tmp_path: Path) -> None:
+    # Export reads "#  BEGIN  SOLUTION double" as a region: grade must too, or it refuses the
+    # reference as a copy that lost its record.
+    spaced = tmp_path / "spaced"
+    shutil.copytree(reference, spaced)
+    for source in spaced.rglob("*.py"):
+        source.write_text(source.read_text().replace("# BEGIN SOLUTION", "#  BEGIN  SOLUTION"))
+    assert "#  BEGIN  SOLUTION double" in (spaced / "minilib/ops.py").read_text()
+    assert statuses(grade(spaced, registry=PARTS_OF_FIXTURE))["double"] == PASSED
+
+
 def test_a_package_one_folder_too_deep_fails_every_part_saying_so(reference: Path,
                                                                   tmp_path: Path) -> None:
     # minilib/minilib/: the outer folder imports as a namespace package, so an import check

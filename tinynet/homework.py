@@ -2154,7 +2154,8 @@ def _stubs_and_regions(project: Path, registry: Mapping[str, Part], files: Seque
     regions = False
     for rel in files:
         raw = (project / rel).read_bytes() if rel.endswith(".py") else b""
-        stubs, markers = b"NotImplementedError(" in raw, b"BEGIN SOLUTION" in raw
+        # b"SOLUTION" as scan_project reads it: a marker may be spaced "#  BEGIN  SOLUTION".
+        stubs, markers = b"NotImplementedError(" in raw, b"SOLUTION" in raw
         if not stubs and not markers:
             continue  # most files: no need to tokenize
         try:
