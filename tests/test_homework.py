@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import hashlib
 import importlib.util
 import json
@@ -2928,6 +2929,17 @@ def test_the_command_fails_in_one_line_on_an_os_error_and_with_130_on_ctrl_c(
     assert homework.main(["export", str(tmp_path / "copy"), "--source", str(reference)],
                          registry=PARTS_OF_FIXTURE) == 130
     assert capsys.readouterr().err == "tinynet homework: interrupted\n"
+
+    # The system's error as `tinynet homework` words it, "FILE: reason", not Python's
+    # "[Errno 28] No space left on device: 'FILE'".
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "copy/minilib/ops.py")
+
+    monkeypatch.setattr(homework, "export", disk_full)
+    assert homework.main(["export", str(tmp_path / "copy"), "--source", str(reference)],
+                         registry=PARTS_OF_FIXTURE) == 1
+    assert capsys.readouterr().err == (
+        "tinynet homework: error: copy/minilib/ops.py: no space left on device\n")
 
 
 @pytest.mark.parametrize("via", ["tinynet homework", "tinynet"])

@@ -489,24 +489,21 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(argv: Sequence[str] | None) -> int:
+def _run(argv: Sequence[str] | None, parser: argparse.ArgumentParser) -> int:
     """Parse ``argv`` and run the subcommand; a user's error becomes one line and status 1
     (or the subcommand's ``error_status``: ``homework grade`` returns 1 for a grade)."""
-    parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
+    if not hasattr(args, "run"):  # no subcommand, or `homework` with no action: its help
+        getattr(args, "print_help", parser.print_help)()
         return 0
-    if args.command == "homework" and args.homework_action is None:
-        args.print_help()  # the subcommand's own help
-        return 0
+    name = f"{parser.prog} {args.command}" if getattr(args, "command", None) else parser.prog
     try:
         # SIGTERM and SIGHUP raise SystemExit, which passes through here as Ctrl-C's
         # KeyboardInterrupt would, through each command's clean-up.
         with stop_signals_raise():
             return args.run(args)
     except KeyboardInterrupt:
-        print("tinynet: interrupted", file=sys.stderr)
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         raise  # main handles it: it is an OSError, but not one to report
@@ -516,20 +513,23 @@ def _run(argv: Sequence[str] | None) -> int:
         stub = homework._find_stub(e)
         if stub is None or stub[0] not in homework.PARTS:
             raise
-        print(f"tinynet {args.command}: error: part {stub[0]} is not written yet in this "
-              f"copy: {stub[1]}", file=sys.stderr)
+        print(f"{name}: error: part {stub[0]} is not written yet in this copy: {stub[1]}",
+              file=sys.stderr)
         return 1
     except (CommandError, OSError, ValueError, FloatingPointError) as e:
-        print(f"tinynet {args.command}: error: {error_message(e)}", file=sys.stderr)
+        print(f"{name}: error: {error_message(e)}", file=sys.stderr)
         return getattr(args, "error_status", 1)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+def main(argv: Sequence[str] | None = None,
+         parser: argparse.ArgumentParser | None = None) -> int:
+    """Run the command with ``argv`` (default: ``sys.argv[1:]``); return the exit status.
+    ``parser`` is the ``tinynet`` command's, or another's whose actions set ``run`` (as
+    ``python -m tinynet.homework`` does), to run with the same handling of errors."""
     homework.escape_unprintable_output()
     try:
         try:
-            return _run(argv)
+            return _run(argv, parser or build_parser())
         finally:
             # Flush here, not at exit, so that a closed pipe shows up as the exception below
             # (--help's SystemExit passes through this too).

@@ -2535,24 +2535,15 @@ def escape_unprintable_output() -> None:
 
 
 def main(argv: Sequence[str] | None = None, registry: Mapping[str, Part] = PARTS) -> int:
-    """``python -m tinynet.homework ACTION ...``: the same as ``tinynet homework``."""
-    escape_unprintable_output()
+    """``python -m tinynet.homework ACTION ...``: the same as ``tinynet homework``, its
+    errors reported by the ``tinynet`` command's own handling."""
+    from tinynet import cli  # here: cli imports this module
+
     parser = argparse.ArgumentParser(
         prog="tinynet homework", description="Student copies with stubbed parts, and "
         "per-part grading. See docs/homework.md.")
     _add_actions(parser, registry)
-    args = parser.parse_args(argv)
-    if args.homework_action is None:
-        args.print_help()
-        return 0
-    try:
-        return args.run(args)
-    except KeyboardInterrupt:
-        print("tinynet homework: interrupted", file=sys.stderr)
-        return 130
-    except (OSError, ValueError) as e:
-        print(f"tinynet homework: error: {e}", file=sys.stderr)
-        return getattr(args, "error_status", 1)
+    return cli.main(argv, parser)
 
 
 if __name__ == "__main__":
