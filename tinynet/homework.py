@@ -12,7 +12,7 @@ is marked in the reference by whole-line comments::
 
 ``export`` copies the project and replaces each chosen region by a stub at the indentation of
 its BEGIN line, ``raise NotImplementedError("relu: dx = dy * (x > 0), a new array; see
-docs/activations.md")``, and drops the markers of the regions it keeps. ``grade`` runs the
+docs/activations.md#relu")``, and drops the markers of the regions it keeps. ``grade`` runs the
 tests marked ``@pytest.mark.part("<id>")`` and says, per part, passed, failed, not attempted
 or blocked (written, but its tests stop at an earlier part's stub). See docs/homework.md.
 
@@ -177,11 +177,15 @@ PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
 #: A part whose stubs the student wrote, but whose tests all stopped at an earlier part's stub.
 BLOCKED = "blocked"
 
+#: A part id as stubs and markers write it: "relu", "dense-backward".
+_PART_ID = r"[a-z][a-z0-9-]*"
 _BEGIN = re.compile(r"#\s*BEGIN\s+SOLUTION\b(.*)$")
 _END = re.compile(r"#\s*END\s+SOLUTION\b(.*)$")
 _HINT = re.compile(r"#\s*HINT:(.*)$")
-#: What a stub raises: "<part-id>: <hint>; see <page>". The grader recognises stubs by it.
-_STUB_MESSAGE = re.compile(r"([a-z][a-z0-9-]*): .*; see \S+", re.S)
+#: What a stub raises: "<part-id>: <hint>; see <page>". A failure is put down to a stub by it
+#: (:func:`_find_stub`, in the grader and in the tinynet command); the source is scanned for
+#: stubs by :data:`_STUB_START`.
+_STUB_MESSAGE = re.compile(rf"({_PART_ID}): .*; see \S+", re.S)
 
 
 class HomeworkError(ValueError):
@@ -563,11 +567,12 @@ def _matches(rel: str, pattern: str) -> bool:
 
 
 def _exclude_patterns(root: Path, patterns: Sequence[str], files: Sequence[str]) -> list[str]:
-    """``patterns`` (--exclude) relative to the project at ``root``, in "/" paths, normalised
-    (``./x`` and ``tests/../x`` are ``x``) or the project's own path taken off, each checked
-    to match one of its files, or a path that the copy leaves out anyway: a pattern that
-    matches nothing (a typo, ``./hidden``) would hand the hidden tests out to students.
-    ``files`` are the project's, none excluded."""
+    """``patterns`` (--exclude) as "/" paths relative to the project at ``root``: normalised
+    (``./x`` and ``tests/../x`` are ``x``), or with the project's own path taken off.
+
+    Each must match one of ``files`` (the project's, none excluded) or a path the copy leaves
+    out anyway, or it is refused: a pattern that matches nothing (a typo, ``./hidden``) would
+    hand the hidden tests out to students."""
     checked = []
     for pattern in patterns:
         rel = pattern
@@ -707,7 +712,7 @@ class Project:
         return [r for rs in self.regions.values() for r in rs if r.part == part]
 
 
-_STUB_START = re.compile(r"([a-z][a-z0-9-]*): ")
+_STUB_START = re.compile(rf"({_PART_ID}): ")
 
 
 def _find_stubs(tokens: Sequence[tokenize.TokenInfo], path: str, registry: Mapping[str, Part],
@@ -764,7 +769,7 @@ def _is_stub(stmt: ast.stmt) -> bool:
 
 
 # A BEGIN marker anywhere in a file's bytes: in a notebook it is inside a JSON string.
-_BEGIN_ANYWHERE = re.compile(rb"#\s*BEGIN\s+SOLUTION\s+([a-z][a-z0-9-]*)")
+_BEGIN_ANYWHERE = re.compile(rf"#\s*BEGIN\s+SOLUTION\s+({_PART_ID})".encode())
 
 
 def _check_no_region_in(root: Path, rel: str, registry: Mapping[str, Part]) -> None:
@@ -1449,7 +1454,7 @@ def _recorder(report: str, parts: Collection[str] | None, select: bool,
         def pytest_collectreport(self, report: Any) -> None:
             if report.failed:
                 text = report.longreprtext
-                stub = re.search(r"NotImplementedError: (([a-z][a-z0-9-]*): .*?; see \S+)", text)
+                stub = re.search(rf"NotImplementedError: (({_PART_ID}): .*?; see \S+)", text)
                 errors = [m.group(1) for m in re.finditer(r"^E\s+(\S.*)$", text, re.M)]
                 where = _error_location(text)
                 self.write(event="collect_error", nodeid=report.nodeid,
