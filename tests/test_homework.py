@@ -1844,6 +1844,22 @@ def test_a_failed_part_says_that_an_earlier_part_failed_too() -> None:
         "fixed)")
 
 
+def test_a_failed_gradient_check_is_the_failure_shown_before_any_other() -> None:
+    # A backward without its 1/N fails a comparison of arrays first, in collection order,
+    # whose numbers the table cuts off; the gradient check says "0.25 times".
+    outcome = homework._TestOutcome
+    check = ("AssertionError: gradient check FAILED: dW is 0.25 times the numerical gradient "
+             "throughout")
+    collected = {"t.py::a": ["double"], "t.py::b": ["double"], "t.py::c": ["double"]}
+    outcomes = {"t.py::a": outcome(FAILED, "AssertionError: Arrays are not equal", None, True),
+                "t.py::b": outcome(FAILED, check, None, True),
+                "t.py::c": outcome(FAILED, "AssertionError: off", None, True)}
+    results = homework._summarise(["double"], collected, outcomes, {}, {}, [])
+    assert results["double"].message == f"t.py::b: {check} (also failed: a, c)"
+    # Its words are those of tinynet.gradcheck's report.
+    assert f"AssertionError: {homework._GRADIENT_CHECK_FAILED}" in check
+
+
 def test_a_written_part_whose_tests_stop_at_an_earlier_stub_is_blocked() -> None:
     # The same outcomes either way, since the part's code never ran: only the source says
     # whether the student wrote it. Graded by the outcomes alone, a written part would be

@@ -177,6 +177,8 @@ PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
 #: A part whose stubs the student wrote, but whose tests all stopped at an earlier part's stub.
 BLOCKED = "blocked"
 
+#: How tinynet.gradcheck's report of a failed check begins (str of its result).
+_GRADIENT_CHECK_FAILED = "gradient check FAILED: "
 #: A part id as stubs and markers write it: "relu", "dense-backward".
 _PART_ID = r"[a-z][a-z0-9-]*"
 _BEGIN = re.compile(r"#\s*BEGIN\s+SOLUTION\b(.*)$")
@@ -2087,9 +2089,13 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
             result = PartResult(pid, FAILED, stopped[pid] + needs, note=needs, after=after)
             failed_before = failed_before or pid
         elif failed:
+            # A gradient check's failure is shown first when there is one: it says what is
+            # wrong ("dW is 0.25 times the numerical gradient"), where a comparison of
+            # arrays shows numbers, which the table may cut. Otherwise the first failure.
+            failed.sort(key=lambda f: _GRADIENT_CHECK_FAILED not in f[1].message)
             nodeid, t = failed[0]
-            # The first failure is shown; the names of the others say more of where the
-            # bug is (a pooling test of forward and backward, and one of the tie rule).
+            # The names of the others say more of where the bug is (a pooling test of
+            # forward and backward, and one of the tie rule).
             # Each other test once, by its first failed case: its id with the parameters
             # runs that case alone (pytest's "t.py::test_a[x]"), and the test's name alone
             # would run every case, of other parts too.
