@@ -102,15 +102,16 @@ class CrossEntropy(Loss):
         self.from_logits = flag(from_logits, "from_logits", "CrossEntropy")
 
     def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
-        y_pred, y_true = _check_cross_entropy(self, y_pred, y_true)  # (N, K); labels (N,) or (N, K)
+        # y_pred (N, K); y_true labels (N,) or rows (N, K)
+        y_pred, y_true = _check_cross_entropy(self, y_pred, y_true)
         N = len(y_pred)
         labels = y_true.ndim == 1
         # BEGIN SOLUTION cross-entropy
         # HINT: log p = log_softmax(y_pred) if self.from_logits, else np.log(y_pred) (log 0 =
         # HINT: -inf is the true loss: no warning, np.errstate(divide='ignore')); per sample,
         # HINT: -log p[n, y_true[n]] for labels, else -sum(y * log p) counting 0 where y = 0
-        # HINT: (not 0 * -inf = NaN, and no warning); the mean over N or the sum; keep
-        # HINT: self._saved = {'y_pred': y_pred, 'y_true': y_true}
+        # HINT: (not 0 * -inf = NaN, and no warning); the mean over N (0 for a batch of no
+        # HINT: samples) or the sum; keep self._saved = {'y_pred': y_pred, 'y_true': y_true}
         if self.from_logits:
             # (N, K), finite while each row's max - min is below the largest float; past
             # it, the far entries' log p is -inf, their true value being beyond any float.
@@ -183,7 +184,9 @@ class MSE(Loss):
     def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
         y_pred, y_true = _check_mse(self, y_pred, y_true)  # one shape, (N, K) for K outputs
         # BEGIN SOLUTION mse
-        # HINT: keep diff = y_pred - y_true in self._saved['diff']; the mean or sum of diff**2
+        # HINT: keep diff = y_pred - y_true in self._saved['diff'], in y_pred's dtype (convert
+        # HINT: y_true first: float64 targets would make a float32 model's diff float64); the
+        # HINT: mean (0 for no entries) or the sum of diff**2
         diff = y_pred - y_true.astype(y_pred.dtype, copy=False)  # (N, K)
         self._saved = {"diff": diff}
         total = np.sum(diff * diff)
