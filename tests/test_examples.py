@@ -403,9 +403,7 @@ def describe(layer) -> str:
 # The reference programs' architectures and hyper-parameters, as the tutorials tinynet was
 # started from define them (docs: README.md "Results"; the project's REFERENCE table): the
 # examples spell them out, `tinynet train` and the benchmarks run these definitions, so a
-# change here would train another model than the one the README's results are for. Each:
-# the layers, the loss, the optimiser, batch size, epochs, whether the example trains on
-# one-hot rows (R2's, as its tutorial; `tinynet train` gives R2 the labels), the scaling.
+# change here would train another model than the one the README's results are for.
 R4_DENSE = [f"Dense {a}->{b}" for a, b in itertools.pairwise([784, 512, 256, 128, 64, 10])]
 REFERENCE = {
     "r1": (["Dense 784->10 b ones", "Softmax"], ("MSE", {"reduction": "mean"}),
@@ -440,7 +438,8 @@ REFERENCE = {
 
 @pytest.mark.parametrize("name", list(REFERENCE))
 def test_each_program_is_the_reference_ones_architecture_and_hyper_parameters(name):
-    layers, (loss, loss_config), (optimizer, args), batch, epochs, _, scaling = REFERENCE[name]
+    layers, (loss, loss_config), (optimizer, args), batch, epochs, one_hot, scaling = \
+        REFERENCE[name]
     program = reference.get(name)
     assert [describe(layer) for layer in program.build(0).layers] == layers
     made = program.loss()
@@ -450,7 +449,7 @@ def test_each_program_is_the_reference_ones_architecture_and_hyper_parameters(na
     assert program.optimizer == optimizer
     for key, value in args.items():
         assert program.make_optimizer().get_config()[key] == value
-    assert (program.batch_size, program.epochs) == (batch, epochs)
+    assert (program.batch_size, program.epochs, program.one_hot) == (batch, epochs, one_hot)
     assert program.scaling == scaling
 
 

@@ -95,6 +95,7 @@ class Program:
     optimizer_args: dict[str, Any]
     batch_size: int
     epochs: int
+    one_hot: bool = False  # targets as one-hot rows (N, 10) instead of labels (N,)
     # Epochs of a --quick run on 2,000 images: enough to learn something, as the example's.
     quick_epochs: int = 1
     # Callbacks for fit, given the compiled optimiser: e.g. a learning-rate schedule.
@@ -173,10 +174,10 @@ def cnn_model(seed: int | None = None) -> Sequential:
 PROGRAMS: dict[str, Program] = {
     "r1": Program("r1", "softmax regression, MSE on one-hot labels, SGD lr 0.2",
                   r1_model, Scaling(), MSE, "sgd", {"lr": 0.2},
-                  batch_size=32, epochs=10, quick_epochs=5),
+                  batch_size=32, epochs=10, one_hot=True, quick_epochs=5),
     "r2": Program("r2", "two-layer MLP 784-512-10, cross-entropy, RMSprop",
                   r2_model, Scaling(), CrossEntropy, "rmsprop", {"lr": 0.001, "rho": 0.9},
-                  batch_size=128, epochs=5),
+                  batch_size=128, epochs=5, one_hot=True),
     "r3": Program("r3", "small CNN on raw 0..255 pixels, sparse cross-entropy, Adam",
                   r3_model, Scaling(scale=1.0, shape=(28, 28, 1)), CrossEntropy, "adam",
                   {"lr": 0.001}, batch_size=32, epochs=10, quick_epochs=3),
