@@ -163,7 +163,6 @@ def copy_into(params: list[np.ndarray], weights: Iterable[ArrayLike], owner: str
         p[...] = w
 
 
-
 def flag(value: object, name: str, owner: object) -> bool:
     """``value`` as a bool, or a TypeError naming ``owner`` (as in :func:`real_array`) and
     ``name`` unless it is True or False (NumPy's too): a truthy string such as "no", or 1,

@@ -2092,7 +2092,7 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
             # A gradient check's failure is shown first when there is one: it says what is
             # wrong ("dW is 0.25 times the numerical gradient"), where a comparison of
             # arrays shows numbers, which the table may cut. Otherwise the first failure.
-            failed.sort(key=lambda f: _GRADIENT_CHECK_FAILED not in f[1].message)
+            failed.sort(key=lambda f: _GRADIENT_CHECK_FAILED not in (f[1].message or ""))
             nodeid, t = failed[0]
             # The names of the others say more of where the bug is (a pooling test of
             # forward and backward, and one of the tie rule).
