@@ -25,11 +25,13 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import numpy as np
 import pytest
 from checkout import stop_signals_at_default
 
 from tinynet import homework
 from tinynet.cli import main as cli_main
+from tinynet.gradcheck import check_layer
 from tinynet.homework import (
     BLOCKED,
     FAILED,
@@ -41,6 +43,7 @@ from tinynet.homework import (
     export,
     grade,
 )
+from tinynet.layers import Layer
 
 PARTS_OF_FIXTURE = {
     "double": Part("double", "docs/ops.md", "write double(x)", 1),
@@ -1356,15 +1359,20 @@ def test_lint_exemptions_go_in_a_table_of_their_own_in_the_files_line_endings() 
     assert homework.with_lint_exemptions(PYPROJECT, {}) == PYPROJECT
 
 
-@pytest.mark.parametrize("key", ['"a/b.py"', "'a/b.py'", '"other.py"'])
-def test_a_project_with_the_lint_table_already_is_told_to_rename_its_own(key: str) -> None:
+@pytest.mark.parametrize("header, key", [
+    ("[tool.ruff.lint.extend-per-file-ignores]", '"a/b.py"'),
+    ("[tool.ruff.lint.extend-per-file-ignores]", "'a/b.py'"),
+    ("[ tool.ruff.lint.extend-per-file-ignores ]  # the project's own", '"other.py"'),
+])
+def test_a_project_with_the_lint_table_already_is_told_to_move_its_lines(header: str,
+                                                                        key: str) -> None:
     # TOML allows a table once. Lines joined to the project's would give "a/b.py" twice
     # under another quoting (a file TOML refuses), or leave the project's line for it
     # without the codes the stubs need, so that the copy fails ruff.
-    own = PYPROJECT + f'[tool.ruff.lint.extend-per-file-ignores]\n{key} = ["E501"]\n'
+    own = PYPROJECT + f'{header}\n{key} = ["E501"]\n'
     with pytest.raises(HomeworkError, match=r"^pyproject.toml has a \[tool.ruff.lint.extend-"
-                                            r"per-file-ignores\] table, .* rename yours "
-                                            r"\[tool.ruff.lint.per-file-ignores\]"):
+                                            r"per-file-ignores\] table, .* move its lines "
+                                            r"into \[tool.ruff.lint.per-file-ignores\]"):
         homework.with_lint_exemptions(own, {"a/b.py": {"F841"}})
 
 
@@ -1856,8 +1864,27 @@ def test_a_failed_gradient_check_is_the_failure_shown_before_any_other() -> None
                 "t.py::c": outcome(FAILED, "AssertionError: off", None, True)}
     results = homework._summarise(["double"], collected, outcomes, {}, {}, [])
     assert results["double"].message == f"t.py::b: {check} (also failed: a, c)"
-    # Its words are those of tinynet.gradcheck's report.
-    assert f"AssertionError: {homework._GRADIENT_CHECK_FAILED}" in check
+    # A test file that cannot be collected comes first still: its error is most often the
+    # cause.
+    errors = {"double": [{"nodeid": "u.py", "message": "ImportError: no x", "stub": None}]}
+    results = homework._summarise(["double"], collected, outcomes, errors, {}, [])
+    assert results["double"].message.startswith("u.py: cannot collect: ImportError: no x")
+
+
+class HalfBackward(Layer):
+    """y = x, whose backward gives half of dy: a gradient check of it fails."""
+
+    def forward(self, x, training=False):
+        return x.copy()
+
+    def backward(self, dy):
+        return dy * 0.5
+
+
+def test_the_grader_knows_a_failed_gradient_check_by_how_gradcheck_reports_it() -> None:
+    result = check_layer(HalfBackward(), np.ones((2, 3)))
+    assert not result.passed
+    assert str(result).startswith(homework._GRADIENT_CHECK_FAILED + "dx is 0.5 times")
 
 
 def test_a_written_part_whose_tests_stop_at_an_earlier_stub_is_blocked() -> None:

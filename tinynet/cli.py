@@ -3,8 +3,9 @@ homework (student copies and grading, see docs/homework.md).
 
 Each subcommand has ``--help``. Errors a user can cause (a missing file, a file that is not
 a model or not an image, an output path that cannot be written) end with one line on stderr
-and exit status 1 (2 for ``homework list`` and ``grade``, whose 1 is a failing grade), never a
-traceback; they are found before any long work starts.
+and exit status 1 (2 for ``homework list`` and ``grade``, whose 1 is a result: a part not
+passed, a test file not collected), never a traceback; they are found before any long work
+starts.
 """
 
 from __future__ import annotations

@@ -422,6 +422,9 @@ def _check_student_source(text: str, path: str, source_line: list[int],
 # nothing, so the codes would have to match ruff's rules exactly; an exemption in the
 # configuration may be wider than needed.)
 LINT_TABLE = "[tool.ruff.lint.extend-per-file-ignores]"
+# Its header as TOML allows it written: spaces inside the brackets, a comment after.
+_LINT_TABLE_HEADER = re.compile(
+    r"\s*\[\s*tool\s*\.\s*ruff\s*\.\s*lint\s*\.\s*extend-per-file-ignores\s*\]\s*(#.*)?$")
 LINT_NOTE = (
     "# Written by tinynet homework export: until their stubs are written, these files hold",
     "# names that your code will use (imports, variables: ruff's F401, F841) or define (F821).",
@@ -498,11 +501,12 @@ def with_lint_exemptions(pyproject: str, codes: Mapping[str, Collection[str]]) -
     if not codes:
         return pyproject
     lines = _lines(pyproject)
-    if any(line.strip() == LINT_TABLE for line in lines):
+    if any(_LINT_TABLE_HEADER.match(line) for line in lines):
         raise HomeworkError(
             f"pyproject.toml has a {LINT_TABLE} table, where export would write the lines "
-            f"that exempt the stubbed files from ruff's unused and undefined names; rename "
-            f"yours [tool.ruff.lint.per-file-ignores], which ruff reads too, and export again")
+            f"that exempt the stubbed files from ruff's unused and undefined names; move its "
+            f"lines into [tool.ruff.lint.per-file-ignores] (which ruff reads too: make that "
+            f"table, or add them to it), and export again")
     newline = next((line[len(line.rstrip("\r\n")):] for line in lines
                     if line.endswith(("\n", "\r"))), "\n")
     if lines and not lines[-1].endswith(("\n", "\r")):
@@ -2089,10 +2093,12 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
             result = PartResult(pid, FAILED, stopped[pid] + needs, note=needs, after=after)
             failed_before = failed_before or pid
         elif failed:
-            # A gradient check's failure is shown first when there is one: it says what is
-            # wrong ("dW is 0.25 times the numerical gradient"), where a comparison of
-            # arrays shows numbers, which the table may cut. Otherwise the first failure.
-            failed.sort(key=lambda f: _GRADIENT_CHECK_FAILED not in (f[1].message or ""))
+            # A test file that cannot be collected is shown first, as its error is most
+            # often the cause; then a failed gradient check: it says what is wrong ("dW is
+            # 0.25 times the numerical gradient"), where a comparison of arrays shows
+            # numbers, which the table may cut. Otherwise the first failure.
+            failed.sort(key=lambda f: (not (f[1].message or "").startswith("cannot collect"),
+                                       _GRADIENT_CHECK_FAILED not in (f[1].message or "")))
             nodeid, t = failed[0]
             # The names of the others say more of where the bug is (a pooling test of
             # forward and backward, and one of the tie rule).
@@ -2195,7 +2201,8 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
     NotImplementedError, or when its tests failed only on an earlier part's stub (the
     message says which) and a stub of its own is still in the source; it is "blocked" when
     they failed only on an earlier part's stub and its own stubs are all written. Otherwise
-    it failed, with the first failing test and its error on one line (the first line, or a
+    it failed, with the first failing test (a test file that cannot be collected, then a
+    failed gradient check, before others) and its error on one line (the first line, or a
     label's next lines: NumPy's messages start on a new line), and the earlier part that
     other tests need, if any. A part with no test fails. If a test runs over ``timeout``
     seconds, or kills the process (a segmentation fault), its part fails ("timed out",
@@ -2504,7 +2511,8 @@ def _add_actions(parser: argparse.ArgumentParser, registry: Mapping[str, Part]) 
 
     p = actions.add_parser("grade", help="run each part's tests and print a score",
                            description="Run the tests marked @pytest.mark.part(ID) in PROJECT "
-                           "and print, per part, passed, failed (with the first error), not "
+                           "and print, per part, passed, failed (with the first error, a "
+                           "gradient check's first), not "
                            "attempted (a stub raised NotImplementedError) or blocked (written, "
                            "but its tests need an earlier part's stub written), and the score. "
                            "The exit status is 0 when every part passed, 1 when one did not, "

@@ -196,7 +196,8 @@ class MSE(Loss):
     def backward(self) -> np.ndarray:
         diff = self._load()["diff"]
         # BEGIN SOLUTION mse
-        # HINT: dy_pred = 2 * diff, divided by diff.size for the mean, in diff's dtype
+        # HINT: dy_pred = 2 * diff, divided by diff.size for the mean (unless it is 0: no
+        # HINT: entries), in diff's dtype
         scale = 2 / diff.size if self.reduction == "mean" and diff.size else 2
         return diff * diff.dtype.type(scale)  # (N, K)
         # END SOLUTION

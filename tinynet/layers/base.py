@@ -101,7 +101,8 @@ class Layer(RefusesOtherLibraries):
     def set_weights(self, weights: Iterable[ArrayLike]) -> None:
         """Copy ``weights``, arrays in the order of :meth:`get_weights`, into the parameters,
         in place, converted to their dtype; errors as for ``Sequential.set_weights``, before
-        any parameter changes."""
+        any parameter changes. A layer not yet in a model gets new weights when it joins
+        one (``Sequential`` draws every layer's from its seed): set them after."""
         copy_into(list(self.params.values()), weights, f"{type(self).__name__}.set_weights")
 
     # A property, not an attribute set in __init__: a layer of one's own that forgets
