@@ -610,11 +610,11 @@ class Sequential(RefusesOtherLibraries):
             raise ValueError(f"train_step: x holds no samples, got shape {x.shape}")
         return self._train_step(x, y)
 
-    def _train_step(self, x: ArrayLike, y: ArrayLike) -> tuple[float, np.ndarray]:
-        """:meth:`train_step` without its checks of the optimiser and of an ``x`` without
-        samples, which fit makes once, before its batches (each holds a sample or more)."""
+    def _train_step(self, x: np.ndarray, y: ArrayLike) -> tuple[float, np.ndarray]:
+        """:meth:`train_step` on an ``x`` already in the model's dtype, without its checks
+        of the optimiser and of an ``x`` without samples, which fit makes once, before its
+        batches (each holds a sample or more)."""
         layers, loss = self._training_graph()
-        x = self._as_input(x)
         with _quiet_overflow():
             out = self._forward(layers, x, training=True)  # (N, K)
             value = _loss_value(loss, out, np.asarray(y))
@@ -769,7 +769,8 @@ class Sequential(RefusesOtherLibraries):
                     cb.on_batch_begin(batch, None)
                 idx = order[batch * batch_size:(batch + 1) * batch_size]  # (B,), B <= batch_size
                 yb = y[idx]
-                value, out = self._train_step(x[idx], yb)  # forward, loss, backward, step
+                # forward, loss, backward, step
+                value, out = self._train_step(self._as_input(x[idx]), yb)
                 if not math.isfinite(value):
                     raise FloatingPointError(
                         f"the loss became {value} at epoch {epoch + 1}, batch {batch + 1}/"
