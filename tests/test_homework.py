@@ -3159,8 +3159,12 @@ def test_a_stub_after_the_students_return_is_dead_and_no_other_is() -> None:
     """)
     # Only the stub behind the student's return: a stub after another stub (two regions in
     # one function, the export's code after each) still runs once the first is written.
-    assert homework._dead_stubs(text) == {9}
-    assert homework._dead_stubs(text + "def broken(:\n") == set()  # grading says why
+    found: dict[str, list[tuple[str, int]]] = {}
+    homework._find_stubs(text, "f.py", PARTS_OF_FIXTURE, found)
+    assert found == {"double": [("f.py", 3), ("f.py", 14), ("f.py", 17), ("f.py", 19)]}
+    broken: dict[str, list[tuple[str, int]]] = {}
+    homework._find_stubs(text + "def broken(:\n", "f.py", PARTS_OF_FIXTURE, broken)
+    assert broken == {}  # grading says why
 
 
 def test_a_part_written_above_its_stub_after_a_return_counts_as_written(

@@ -721,57 +721,49 @@ class Project:
 _STUB_START = re.compile(rf"({_PART_ID}): ")
 
 
-def _find_stubs(tokens: Sequence[tokenize.TokenInfo], path: str, registry: Mapping[str, Part],
-                found: dict[str, list[tuple[str, int]]], dead: Collection[int] = ()) -> None:
-    # Read from the tokens, not the text: a stub quoted in a docstring or a string (this
-    # module's docstring shows one, tests hold some) is not a stub of the project. A stub
-    # on a line of ``dead`` (see _dead_stubs) never runs: its part is written.
-    tokens = [t for t in tokens if t.type not in (tokenize.NL, tokenize.COMMENT, tokenize.NEWLINE)]
-    for i, tok in enumerate(tokens[:-3]):
-        if (tok.type != tokenize.NAME or tok.string != "raise"
-                or [t.string for t in tokens[i + 1:i + 3]] != ["NotImplementedError", "("]
-                or tokens[i + 3].type != tokenize.STRING or tok.start[0] in dead):
-            continue
-        try:
-            message = ast.literal_eval(tokens[i + 3].string)
-        except (ValueError, SyntaxError):
-            continue
-        match = _STUB_START.match(message) if isinstance(message, str) else None
-        if match and match.group(1) in registry:
-            found.setdefault(match.group(1), []).append((path, tok.start[0]))
+def _find_stubs(text: str, path: str, registry: Mapping[str, Part],
+                found: dict[str, list[tuple[str, int]]]) -> None:
+    """Add to ``found`` (part id -> [(path, line)]) each stub of a part of ``registry`` in
+    the Python ``text``, in the order of its lines.
 
-
-def _dead_stubs(text: str) -> set[int]:
-    """The lines of the stubs in ``text`` that can never run: a ``return`` or ``raise`` of
-    the student's comes before one in its block (the part written above the stub, which was
-    left there). Another stub before it does not count: a part may have two regions in one
-    function (idx-header's), each stubbed, the export's own code after each. Empty for a
-    file that does not parse, which grading reports by itself. (Code written *below* a stub
-    cannot be told from the export's code after a region, so it is not looked for.)"""
+    Read from the syntax tree, not the text: a stub quoted in a docstring or a string (this
+    module's docstring shows one, tests hold some) is not a stub of the project. A stub that
+    can never run, as a ``return`` or ``raise`` of the student's comes before it in its
+    block (the part written above the stub, which was left there), is left out: its part is
+    written. Another stub before it does not count: a part may have two regions in one
+    function (idx-header's), each stubbed, the export's own code after each. (Code written
+    *below* a stub cannot be told from the export's code after a region, so it is not looked
+    for.) Nothing for a file that does not parse, which grading reports by itself."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
-        return set()
-    dead = set()
+        return
+    stubs = []
     for node in ast.walk(tree):
         for name in ("body", "orelse", "finalbody"):
             block = getattr(node, name, None)
             if not isinstance(block, list):
                 continue
             for i, stmt in enumerate(block):
-                if _is_stub(stmt) and any(isinstance(earlier, ast.Return | ast.Raise)
-                                          and not _is_stub(earlier) for earlier in block[:i]):
-                    dead.add(stmt.lineno)
-    return dead
+                part = _stub_part(stmt)
+                if part in registry and not any(isinstance(earlier, ast.Return | ast.Raise)
+                                                and _stub_part(earlier) is None
+                                                for earlier in block[:i]):
+                    stubs.append((stmt.lineno, part))
+    for line, part in sorted(stubs):
+        found.setdefault(part, []).append((path, line))
 
 
-def _is_stub(stmt: ast.stmt) -> bool:
-    """Whether ``stmt`` is ``raise NotImplementedError("<part>: ...")``, a stub's."""
+def _stub_part(stmt: ast.stmt) -> str | None:
+    """The part id of ``stmt`` if it is ``raise NotImplementedError("<part>: ...")``, a
+    stub's; None for any other statement."""
     call = stmt.exc if isinstance(stmt, ast.Raise) else None
-    return (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
-            and call.func.id == "NotImplementedError" and bool(call.args)
-            and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)
-            and _STUB_START.match(call.args[0].value) is not None)
+    if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+            and call.func.id == "NotImplementedError" and call.args
+            and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)):
+        match = _STUB_START.match(call.args[0].value)
+        return match.group(1) if match else None
+    return None
 
 
 # A BEGIN marker anywhere in a file's bytes: in a notebook it is inside a JSON string.
@@ -844,8 +836,8 @@ def scan_project(root: str | Path, registry: Mapping[str, Part] = PARTS,
         except UnicodeDecodeError as e:
             raise HomeworkError(f"not UTF-8 ({e.reason})", rel) from None
         tokens = _tokens(text, rel)  # tokenizing is most of the time of a scan: once
-        _find_stubs(tokens, rel, registry, stubs,
-                    dead=_dead_stubs(text) if b"NotImplementedError(" in raw else ())
+        if b"NotImplementedError(" in raw:
+            _find_stubs(text, rel, registry, stubs)
         found = parse_markers(text, rel, registry, tokens)
         if found:
             every_part = {r.part for r in found}
@@ -2174,11 +2166,11 @@ def _stubs_and_regions(project: Path, registry: Mapping[str, Part], files: Seque
         # b"SOLUTION" as scan_project reads it: a marker may be spaced "#  BEGIN  SOLUTION".
         stubs, markers = b"NotImplementedError(" in raw, b"SOLUTION" in raw
         if not stubs and not markers:
-            continue  # most files: no need to tokenize
+            continue  # most files: no need to parse them
         try:
             text = raw.decode("utf-8")
             if stubs:
-                _find_stubs(_tokens(text, rel), rel, registry, found, dead=_dead_stubs(text))
+                _find_stubs(text, rel, registry, found)
             if markers and not regions:
                 regions = bool(parse_markers(text, rel, registry))
         except (UnicodeDecodeError, HomeworkError):
