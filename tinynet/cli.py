@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
 import sys
@@ -523,12 +524,22 @@ def _run(argv: Sequence[str] | None, parser: argparse.ArgumentParser) -> int:
         return getattr(args, "error_status", 1)
 
 
+def _escape_unprintable_output() -> None:
+    """Print what stdout's encoding cannot hold with backslash escapes (``caf\\udce9.png``)
+    from now on, rather than fail on it. A file name that is not valid UTF-8 (the bytes a
+    file system allows) is read with surrogate escapes, which a UTF-8 locale's stdout, being
+    strict, refuses: a command that had done its work then failed on printing the name.
+    stderr escapes them already."""
+    if isinstance(sys.stdout, io.TextIOWrapper) and sys.stdout.errors == "strict":
+        sys.stdout.reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None,
          parser: argparse.ArgumentParser | None = None) -> int:
     """Run the command with ``argv`` (default: ``sys.argv[1:]``); return the exit status.
     ``parser`` is the ``tinynet`` command's, or another's whose actions set ``run`` (as
     ``python -m tinynet.homework`` does), to run with the same handling of errors."""
-    homework.escape_unprintable_output()
+    _escape_unprintable_output()
     try:
         try:
             return _run(argv, parser or build_parser())

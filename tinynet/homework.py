@@ -2535,16 +2535,6 @@ def add_parser(subparsers: Any, registry: Mapping[str, Part] = PARTS) -> argpars
     return parser
 
 
-def escape_unprintable_output() -> None:
-    """Print what stdout's encoding cannot hold with backslash escapes (``caf\\udce9.png``)
-    from now on, rather than fail on it. A file name that is not valid UTF-8 (the bytes a
-    file system allows) is read with surrogate escapes, which a UTF-8 locale's stdout, being
-    strict, refuses: a command that had done its work then failed on printing the name.
-    stderr escapes them already."""
-    if isinstance(sys.stdout, io.TextIOWrapper) and sys.stdout.errors == "strict":
-        sys.stdout.reconfigure(errors="backslashreplace")
-
-
 def main(argv: Sequence[str] | None = None, registry: Mapping[str, Part] = PARTS) -> int:
     """``python -m tinynet.homework ACTION ...``: the same as ``tinynet homework``, its
     errors reported by the ``tinynet`` command's own handling."""
