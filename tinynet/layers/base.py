@@ -94,15 +94,17 @@ class Layer(RefusesOtherLibraries):
         return sum(p.size for p in self.params.values())
 
     def get_weights(self) -> list[np.ndarray]:
-        """Copies of the parameters, in the order of ``params``: ``[W, b]`` for a Dense,
-        ``[]`` for a layer without any (Keras's ``layer.get_weights()``)."""
+        """Copies of the parameters, in the order of ``params``, each of its parameter's
+        shape: ``[W (D_in, D_out), b (D_out,)]`` for a Dense, ``[]`` for a layer without any
+        (Keras's ``layer.get_weights()``)."""
         return [p.copy() for p in self.params.values()]
 
     def set_weights(self, weights: Iterable[ArrayLike]) -> None:
-        """Copy ``weights``, arrays in the order of :meth:`get_weights`, into the parameters,
-        in place, converted to their dtype; errors as for ``Sequential.set_weights``, before
-        any parameter changes. A layer not yet in a model gets new weights when it joins
-        one (``Sequential`` draws every layer's from its seed): set them after."""
+        """Copy ``weights``, arrays of the shapes :meth:`get_weights` gives, in its order,
+        into the parameters, in place, converted to their dtype; errors as for
+        ``Sequential.set_weights``, before any parameter changes. A layer not yet in a model
+        gets new weights when it joins one (``Sequential`` draws every layer's from its
+        seed): set them after."""
         copy_into(list(self.params.values()), weights, f"{type(self).__name__}.set_weights")
 
     # A property, not an attribute set in __init__: a layer of one's own that forgets
