@@ -2880,19 +2880,31 @@ def test_the_table_cuts_a_long_failure_keeping_what_else_failed() -> None:
     message = row.split(FAILED, 1)[1].strip()
     assert message.startswith("t.py::b[0]: AssertionError: Not equal; xxx"), message
     assert message.endswith("x..." + note) and len(message) == homework.MESSAGE_LIMIT, message
-    # A note too long itself loses its end: the names of the other tests, not the part.
+    # A note too long names fewer of the other tests, each whole, never cut mid-name ("c,
+    # t.py::test_0_nn..." ran no test): here only the first fits beside the error.
     long_names = {f"t.py::test_{i}_{'n' * 80}": ["shout"] for i in range(3)}
     outcomes.update({n: outcome(FAILED, "x", None, True) for n in long_names})
     collected.update(long_names)
-    row = homework.GradeReport(homework._summarise(["double", "shout"], collected, outcomes,
-                                                   {}, {}, [])).table().splitlines()[2]
-    message = row.split(FAILED, 1)[1].strip()
-    assert len(message) == homework.MESSAGE_LIMIT and message.endswith("..."), message
+
+    def table_message(parts: list[str]) -> str:
+        results = homework._summarise(parts, collected, outcomes, {}, {}, [])
+        row = homework.GradeReport(results).table().splitlines()[len(parts)]
+        return row.split(FAILED, 1)[1].strip()
+
+    message = table_message(["shout"])
+    assert message.endswith("x... (also failed: c and 3 more)"), message
+    assert len(message) == homework.MESSAGE_LIMIT, message
     # The error keeps 200 characters: were a long test id to leave it 100, the student would
     # see "tests/test_layers.py::...: tinynet/layers/base.py:245: Na...", not the NameError.
-    assert message.startswith("t.py::b[0]: AssertionError: Not equal; " + "x" * 150)
-    assert "(part double, before it, failed too: fix it first, as these tests may use it) (also" \
-           " failed: c, t" in message
+    assert message.startswith("t.py::b[0]: AssertionError: Not equal; " + "x" * 158)
+    # Beside the note on an earlier part, not even one name fits: the note says how many,
+    # and the error gives way to keep the note whole.
+    message = table_message(["double", "shout"])
+    assert message.endswith("x... (part double, before it, failed too: fix it first, as these "
+                            "tests may use it) (also failed: 4 other tests)"), message
+    assert len(message) == homework.MESSAGE_LIMIT, message
+    assert message.startswith("t.py::b[0]: AssertionError: Not equal; " + "x" * 140)
+    assert homework._also_failed(["t.py::a"], 0) == " (also failed: 1 other test)"
     # A message with no page to keep is cut at its end too, not replaced by "...".
     assert homework._stub_line("t: " + "a" * 400, limit=60) == "t: " + "a" * 54 + "..."
 

@@ -948,6 +948,16 @@ def _listed(names: Sequence[str], most: int = 5) -> str:
     return ", ".join(names[:most]) + more
 
 
+def _also_failed(names: Sequence[str], most: int = 3) -> str:
+    """A failed part's note on its other failed tests: the first ``most`` of their
+    ``names``, then how many more; with ``most`` 0, only how many."""
+    if not names:
+        return ""
+    if most == 0:
+        return f" (also failed: {len(names)} other test{'s' if len(names) > 1 else ''})"
+    return f" (also failed: {_listed(names, most)})"
+
+
 def _load_record(path: Path) -> tuple[dict[str, Any], str | None]:
     """The :data:`EXPORT_RECORD` at ``path``, and why it cannot be trusted, if it cannot:
     unreadable, not written by ``export``, or of another version (the record is then {})."""
@@ -1914,10 +1924,10 @@ def _collect(project: str | Path, timeout: float
 class PartResult:
     """The grade of one part: ``status`` is "passed", "failed", "not attempted" or
     "blocked"; ``message`` says why it did not pass; ``tests`` are its test node ids.
-    ``note`` is the end of ``message`` that says what else failed (the part's other tests,
-    an earlier part), which the table keeps whole when it cuts a long message. ``after`` is
-    the earlier part that failed first, for a part that failed after it: it may pass once
-    that one is fixed (a teacher's partial credit)."""
+    ``note`` is the end of ``message`` that says what else failed (an earlier part, then the
+    part's other failed tests, whose names are ``also_failed``), which the table keeps when
+    it cuts a long message. ``after`` is the earlier part that failed first, for a part that
+    failed after it: it may pass once that one is fixed (a teacher's partial credit)."""
 
     part: str
     status: str
@@ -1925,6 +1935,7 @@ class PartResult:
     tests: list[str] = field(default_factory=list)
     note: str = ""
     after: str = ""
+    also_failed: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -1977,11 +1988,7 @@ class GradeReport:
             if r.status in (NOT_ATTEMPTED, BLOCKED):
                 message = _stub_line(r.message)
             else:
-                cause = r.message.removesuffix(r.note)
-                # The error keeps 200 characters, after a test id that may take 100: it is
-                # what the student needs first, before the names of other failed tests.
-                message = _one_line(cause, max(MESSAGE_LIMIT - len(r.note), 200)) + r.note
-                message = _one_line(message, MESSAGE_LIMIT)  # a long note: its end goes
+                message = _cut_failure(r)
             rows.append(f"{pid:<{width}}  {r.status:<13}  {message}".rstrip())
         passed = sum(r.status == PASSED for r in self.results.values())
         blocked = sum(r.status == BLOCKED for r in self.results.values())
@@ -1992,6 +1999,22 @@ class GradeReport:
                     + (f", {len(after)} failed after part {after[0]} (they may pass once it "
                        "is fixed)" if after else ""))
         return "\n".join(rows)
+
+
+def _cut_failure(r: PartResult) -> str:
+    """A failed part's message in at most MESSAGE_LIMIT characters: its error, then its
+    note whole, naming as many of the other failed tests as fit whole, or only how many."""
+    cause = r.message.removesuffix(r.note)
+    needs = r.note.removesuffix(_also_failed(r.also_failed))
+    for most in range(min(3, len(r.also_failed)), -1, -1):
+        note = needs + _also_failed(r.also_failed, most)
+        # The error keeps 200 characters, after a test id that may take 100: it is what
+        # the student needs first, before the names of other failed tests.
+        message = _one_line(cause, max(MESSAGE_LIMIT - len(note), 200)) + note
+        if len(message) <= MESSAGE_LIMIT:
+            return message
+    # Not even the count fits beside 200 characters of the error: the error gives way.
+    return _one_line(cause, MESSAGE_LIMIT - len(note)) + note
 
 
 @dataclass
@@ -2105,9 +2128,9 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
                     shown[name] = (_test_name(n, nodeid, parameters=True)
                                    + (" (skipped)" if o.outcome == "skipped" else ""))
             others = list(shown.values())
-            note = needs + (f" (also failed: {_listed(others, 3)})" if others else "")
+            note = needs + _also_failed(others)
             result = PartResult(pid, FAILED, f"{nodeid}: {t.message or 'did not finish'}{note}",
-                                note=note, after=after)
+                                note=note, after=after, also_failed=others)
             if own_code:
                 failed_before = failed_before or pid
         elif stubbed:
