@@ -1066,6 +1066,36 @@ def test_a_student_copy_imports_and_holds_only_the_project(student: Path) -> Non
         "sha256": {f: hashlib.sha256((student / f).read_bytes()).hexdigest() for f in project}}
 
 
+def test_a_student_copy_readme_opens_on_a_note_saying_what_to_write(student: Path,
+                                                                      tmp_path: Path) -> None:
+    # A student opens the README first, and it was the reference's, word for word: nothing
+    # said it is a copy with stubs, or where to start.
+    readme = (student / "README.md").read_text()
+    note = ("> **A student copy.** The code of 3 parts is yours to write (double, counter, "
+            "shout): until a part is written, what uses it stops with a message naming the "
+            "part and the page to read. Install it, and run `tinynet homework grade` in this "
+            "folder to see where you stand, part by part.\n\n")
+    assert readme == note + "# minilib\n"
+    # With the guide for students, a link to it; in the README's own line endings; one part.
+    source = write_project(tmp_path / "source")
+    (source / homework.STUDENT_GUIDE).write_text("# Homework\n\n## For students\n")
+    (source / "README.md").write_bytes(b"# minilib\r\n\r\nA library.\r\n")
+    export(tmp_path / "copy", source=source, parts=["shout"], registry=PARTS_OF_FIXTURE)
+    readme_bytes = (tmp_path / "copy/README.md").read_bytes()
+    assert readme_bytes.startswith(b"> **A student copy.** The code of 1 part is yours to write "
+                                   b"(shout): ")
+    assert readme_bytes.endswith(b"Start with [docs/homework.md](docs/homework.md#for-students):"
+                                 b" it says how to install the copy and grade your work.\r\n"
+                                 b"\r\n# minilib\r\n\r\nA library.\r\n")
+    # A README that is not UTF-8 is copied as it is; so is a copy with no part stubbed.
+    (source / "README.md").write_bytes(b"# caf\xe9\n")
+    export(tmp_path / "latin", source=source, registry=PARTS_OF_FIXTURE)
+    assert (tmp_path / "latin/README.md").read_bytes() == b"# caf\xe9\n"
+    (source / "README.md").write_text("# minilib\n")
+    export(tmp_path / "none", source=source, parts=[], registry=PARTS_OF_FIXTURE)
+    assert (tmp_path / "none/README.md").read_text() == "# minilib\n"
+
+
 def test_a_git_checkout_copies_what_git_does_not_ignore(tmp_path: Path) -> None:
     source = write_project(tmp_path / "source")
     subprocess.run(["git", "init", "-q", str(source)], check=True, timeout=60)
@@ -2495,13 +2525,13 @@ def test_force_replaces_a_link_put_where_an_exported_file_was(reference: Path,
     dest, elsewhere = tmp_path / "dest", tmp_path / "elsewhere.md"
     export(dest, source=reference, registry=PARTS_OF_FIXTURE)
     elsewhere.write_text("not the copy's\n")
-    for name in ("README.md", "minilib/ops.py"):  # copied, and stubbed
+    for name in ("docs/ops.md", "minilib/ops.py"):  # copied, and stubbed
         (dest / name).unlink()
         (dest / name).symlink_to(elsewhere)
     export(dest, source=reference, force=True, registry=PARTS_OF_FIXTURE)
     assert elsewhere.read_text() == "not the copy's\n"
-    assert not (dest / "README.md").is_symlink() and not (dest / "minilib/ops.py").is_symlink()
-    assert (dest / "README.md").read_text() == (reference / "README.md").read_text()
+    assert not (dest / "docs/ops.md").is_symlink() and not (dest / "minilib/ops.py").is_symlink()
+    assert (dest / "docs/ops.md").read_text() == (reference / "docs/ops.md").read_text()
     assert "raise NotImplementedError" in (dest / "minilib/ops.py").read_text()
 
 

@@ -507,14 +507,38 @@ def with_lint_exemptions(pyproject: str, codes: Mapping[str, Collection[str]]) -
             f"that exempt the stubbed files from ruff's unused and undefined names; move its "
             f"lines into [tool.ruff.lint.per-file-ignores] (which ruff reads too: make that "
             f"table, or add them to it), and export again")
-    newline = next((line[len(line.rstrip("\r\n")):] for line in lines
-                    if line.endswith(("\n", "\r"))), "\n")
+    newline = _newline(lines)
     if lines and not lines[-1].endswith(("\n", "\r")):
         lines[-1] += newline
     block = [newline, *(line + newline for line in LINT_NOTE), LINT_TABLE + newline]
     entries = [f"{json.dumps(path)} = {json.dumps(sorted(c))}{newline}"
                for path, c in sorted(codes.items())]
     return "".join(lines + block + entries)
+
+
+def _newline(lines: Sequence[str]) -> str:
+    """The line ending of the first of ``lines`` that has one ("\n" when none has)."""
+    return next((line[len(line.rstrip("\r\n")):] for line in lines
+                 if line.endswith(("\n", "\r"))), "\n")
+
+
+#: Where a student starts, in a tinynet of the reference's layout (linked when the copy has it).
+STUDENT_GUIDE = "docs/homework.md"
+
+
+def with_student_note(readme: str, parts: Sequence[str], files: Collection[str]) -> str:
+    """The text of a project's README.md with a note at its top for the student who opens
+    it first: this is a student copy, the parts to write, and where to start (the
+    :data:`STUDENT_GUIDE`'s "For students", when the copy has it)."""
+    n = len(parts)
+    start = (f"Start with [{STUDENT_GUIDE}]({STUDENT_GUIDE}#for-students): it says how to "
+             "install the copy and grade your work" if STUDENT_GUIDE in files else
+             "Install it, and run `tinynet homework grade` in this folder to see where you "
+             "stand, part by part")
+    note = [f"> **A student copy.** The code of {n} part{'s' * (n != 1)} is yours to write "
+            f"({', '.join(parts)}): until a part is written, what uses it stops with a "
+            f"message naming the part and the page to read. {start}.", ""]
+    return "".join(line + _newline(_lines(readme)) for line in note) + readme
 
 
 # ------------------------------------------------------------------------------ the project
@@ -1147,6 +1171,13 @@ def export(dest: str | Path, source: str | Path | None = None,
         # Decoded as is, not read_text: the file's own line endings are kept.
         config = (root / "pyproject.toml").read_bytes().decode("utf-8")
         student["pyproject.toml"] = with_lint_exemptions(config, exemptions)
+    if chosen and "README.md" in project.files:
+        try:
+            readme = (root / "README.md").read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            pass  # not text this can edit: copied as it is
+        else:
+            student["README.md"] = with_student_note(readme, chosen, project.files)
     _check_overwrites(dest, written, project.files)
     _check_unchanged(dest, hashes)
     # The record comes first and lists the old files and the new ones: if the export is
