@@ -2117,6 +2117,23 @@ def test_a_layers_get_and_set_weights_are_keras_ones_in_the_order_of_params():
         relu.set_weights([W])
 
 
+def test_model_weights_are_the_parameters_themselves_as_keras_variables_are():
+    # Keras's model.weights and model.trainable_weights, which code ported from Keras reads;
+    # they were a bare AttributeError. The arrays themselves, so they follow training.
+    model = mlp(0)
+    model.compile("sparse_categorical_crossentropy", "sgd")
+    x, y = blobs(1, n=32)
+    weights = model.weights
+    assert [w.shape for w in weights] == [(2, 8), (8,), (8, 2), (2,)]
+    assert all(w is p for w, (p, _) in zip(weights, model.parameters(), strict=True))
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    for w, copy in zip(weights, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(w, copy)  # still the model's: the steps moved them
+    model.layers[0].trainable = False
+    assert [w.shape for w in model.trainable_weights] == [(8, 2), (2,)]
+    assert model.trainable_weights[0] is model.layers[2].params["W"]
+
+
 class Unread(np.ndarray):
     """An array whose minimum and maximum may not be asked for: a scan of it fails."""
 

@@ -505,9 +505,22 @@ class Sequential(RefusesOtherLibraries):
         """The number of parameters (weights and biases) of every layer: summary's total."""
         return sum(layer.num_params() for layer in self.layers)
 
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """Every parameter, in the order of :meth:`parameters`: the arrays themselves, which
+        training updates in place (Keras's ``model.weights``, its variables). Writing into
+        one changes the model; :meth:`get_weights` gives copies."""
+        return [p for p, _ in self.parameters()]
+
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
+        """The arrays of :attr:`weights` that training updates: those of the ``trainable``
+        layers (Keras's ``model.trainable_weights``)."""
+        return [p for p, _ in self.trainable_parameters()]
+
     def get_weights(self) -> list[np.ndarray]:
         """Copies of every parameter, in the order of :meth:`parameters`."""
-        return [p.copy() for p, _ in self.parameters()]
+        return [p.copy() for p in self.weights]
 
     def set_weights(self, weights: Iterable[ArrayLike]) -> None:
         """Copy ``weights`` (a list of arrays as from :meth:`get_weights`, or any iterable of
@@ -518,7 +531,7 @@ class Sequential(RefusesOtherLibraries):
         inf in float32); a TypeError for a dict (whose order is not the parameters'), a
         string, or one array of numbers (an object array of arrays, as ``np.save`` keeps
         a list of them, is taken)."""
-        copy_into([p for p, _ in self.parameters()], weights, "set_weights")
+        copy_into(self.weights, weights, "set_weights")
 
     @property
     def dtype(self) -> np.dtype:
