@@ -507,9 +507,10 @@ class Sequential(RefusesOtherLibraries):
 
     @property
     def weights(self) -> list[np.ndarray]:
-        """Every parameter, in the order of :meth:`parameters`: the arrays themselves, which
-        training updates in place (Keras's ``model.weights``, its variables). Writing into
-        one changes the model; :meth:`get_weights` gives copies."""
+        """Every parameter, in the order of :meth:`parameters`, each of its own shape (a
+        Dense's W (D_in, D_out), then its b (D_out,)): the arrays themselves, which training
+        updates in place (Keras's ``model.weights``, its variables). Writing into one changes
+        the model; :meth:`get_weights` gives copies."""
         return [p for p, _ in self.parameters()]
 
     @property
