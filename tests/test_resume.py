@@ -289,6 +289,42 @@ def test_a_run_resumed_with_a_scheduler_logs_the_rates_of_the_uninterrupted_one(
     assert_same_weights(resumed, full)
 
 
+class Poison(Callback):
+    """Makes the first batch of epoch ``at`` diverge: NaN weights give a NaN loss."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__()
+        self.at = at
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.at:
+            self.model.weights[0][...] = np.nan
+
+
+def test_a_run_resumed_and_diverging_at_once_ends_as_the_uninterrupted_one(tmp_path):
+    # A resumed fit that diverges at its first batch had taken no step, and was undone as a
+    # refused fit is: the scheduler's rate for the epoch put back, the one the error names
+    # ("now 0.0125") gone, where the run never saved kept it, and its epoch's random streams.
+    def callbacks():
+        return [LearningRateScheduler(exponential_decay(0.05, 0.5)), Poison(at=2)]
+
+    x, y = make_data()
+    full = make_model(SGD(lr=0.05, momentum=0.9))
+    with pytest.raises(FloatingPointError, match=r"at epoch 3, batch 1/4: .*\(now 0\.0125\)"):
+        full.fit(x, y, epochs=3, batch_size=16, verbose=0,
+                 callbacks=[*callbacks(), ModelCheckpoint(str(tmp_path / "e{epoch}.npz"))])
+    resumed = load_model(tmp_path / "e2.npz")
+    with pytest.raises(FloatingPointError, match=r"at epoch 3, batch 1/4: .*\(now 0\.0125\)"):
+        resumed.fit(x, y, epochs=3, initial_epoch=2, batch_size=16, verbose=0,
+                    callbacks=callbacks())
+    assert resumed.optimizer.lr == full.optimizer.lr == 0.0125
+    assert resumed.history.history == full.history.history and resumed.history.epoch == [0, 1]
+    assert resumed.steps_trained == full.steps_trained == 2 * 4
+    for a, b in zip(resumed.layers, full.layers, strict=True):
+        if hasattr(a, "rng"):
+            assert a.rng.bit_generator.state == b.rng.bit_generator.state
+
+
 def drive(checkpoint: ModelCheckpoint, values: list[float], key: str) -> list[str]:
     """Call the callback as fit would, with the given monitored values; return the files."""
     model = make_model(SGD(lr=0.1))

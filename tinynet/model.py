@@ -681,8 +681,9 @@ class Sequential(RefusesOtherLibraries):
         loss becomes NaN or infinite (the weights are left as they were before that batch).
         The metrics are tried on two samples first, of ``x`` and of the validation data, so
         that one that raises does so before any step. A fit refused before its first step (a
-        callback that raises when training begins, say) leaves the model's ``history``,
-        ``input_shape``, optimiser hyper-parameters and layers' random streams as they were.
+        callback that raises when training begins, say; a divergence at the first batch is no
+        refusal) leaves the model's ``history``, ``input_shape``, optimiser hyper-parameters
+        and layers' random streams as they were.
         """
         (x, y, epochs, batch_size, validation_data, verbose,
          initial_epoch) = self._check_fit_args(x, y, epochs, batch_size, validation_data,
@@ -736,8 +737,12 @@ class Sequential(RefusesOtherLibraries):
         try:
             self._train(x, y, epochs, initial_epoch, steps, batch_size, shuffle,
                         validation_data, all_callbacks, batch_metrics)
-        except BaseException:
-            if self.steps_trained == steps_before:
+        except BaseException as error:
+            # A divergence (FloatingPointError) is not a refusal: it is what training did,
+            # and leaves the model at the batch that diverged, with that epoch's rate (which
+            # its message names) and random streams, whether or not the batch was this fit's
+            # first: a run resumed from a checkpoint ends as the run never saved does.
+            if self.steps_trained == steps_before and not isinstance(error, FloatingPointError):
                 self.history, self.stop_training, self.input_shape = kept
                 for layer, rng in kept_rngs:  # those of the layers it had, were any taken out
                     layer.rng = rng
