@@ -895,6 +895,19 @@ def test_ending_tests_that_have_ended_already_is_no_error() -> None:
     homework._kill_session(proc)
 
 
+def test_ending_tests_that_have_ended_but_are_not_reaped_on_macos_is_no_error(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # macOS's killpg says EPERM, not ESRCH, for a session whose processes have all ended but
+    # are not yet waited for: the PermissionError would stand in for "interrupted".
+    def eperm(pid: int, sig: int) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True)
+    proc.wait()
+    monkeypatch.setattr(os, "killpg", eperm)
+    homework._kill_session(proc)
+
+
 def test_on_windows_a_timeout_ends_the_tests_and_the_processes_they_started(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # Windows has no sessions to kill: without taskkill /T, a test's child processes would
@@ -1251,6 +1264,30 @@ def test_exclude_takes_a_folder_git_ignores_but_still_refuses_a_typo(tmp_path: P
                exclude=[pattern])
         assert not (tmp_path / f"dest{i + 3}/hidden").exists()
         assert (tmp_path / f"dest{i + 3}/tests/test_ops.py").is_file()
+
+
+def test_an_exclude_in_another_case_is_refused_where_the_file_system_ignores_case(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # On macOS's file system "Hidden_Tests" exists when hidden_tests/ does, so the pattern
+    # passed as a folder left out anyway; but it matches none of its files (fnmatch heeds
+    # case there), and the copy handed the hidden tests out.
+    source = write_project(tmp_path / "source")
+    (source / "hidden_tests").mkdir()
+    (source / "hidden_tests/test_secret.py").write_text("def test_x():\n    pass\n")
+    real = os.path.lexists
+
+    def ignoring_case(path: str | os.PathLike) -> bool:
+        folder, name = os.path.split(os.fspath(path))
+        if real(path) or not name or not ignoring_case(folder):
+            return real(path)
+        return name.lower() in {n.lower() for n in os.listdir(folder or ".")}
+
+    monkeypatch.setattr(os.path, "lexists", ignoring_case)
+    assert os.path.lexists(source / "Hidden_Tests")
+    with pytest.raises(HomeworkError, match="'Hidden_Tests' matches no file of the project"):
+        export(tmp_path / "dest", source=source, registry=PARTS_OF_FIXTURE,
+               exclude=["Hidden_Tests"])
+    assert not (tmp_path / "dest").exists()
 
 
 def with_hidden_tests(reference: Path, source: Path,
@@ -2004,6 +2041,12 @@ def test_grade_warns_of_test_files_changed_since_the_export(
     (dest / "minilib/text.py").write_text((dest / "minilib/text.py").read_text() + "\n")
     (dest / "pyproject.toml").write_text((dest / "pyproject.toml").read_text() + "\n")
     assert homework.grade(dest, registry=PARTS_OF_FIXTURE).tests_changed == []  # not tests
+    # Line endings are no change: git for Windows checks a copy out with "\r\n" (its
+    # core.autocrlf), and every test file read as changed drowned a real change.
+    for name in ("tests/test_ops.py", "tests/conftest.py"):
+        if (dest / name).is_file():
+            (dest / name).write_bytes((dest / name).read_bytes().replace(b"\n", b"\r\n"))
+    assert homework.grade(dest, registry=PARTS_OF_FIXTURE).tests_changed == []
     (dest / "tests/test_text.py").write_text((dest / "tests/test_text.py").read_text()
                                              + "\n# edited\n")
     (dest / "tests/test_ops.py").unlink()

@@ -630,8 +630,22 @@ def _left_out_anyway(root: Path, rel: str) -> bool:
     """Whether ``rel``, a path (not a glob) that no file of :func:`project_files` matches,
     exists under ``root``: then the copy leaves it out whatever --exclude says (a folder
     such as ``.venv`` or ``build``, see :data:`EXCLUDED_DIRS`, a virtual environment, or
-    what git ignores), since that list is the copy's."""
-    return _is_relative_path(rel) and os.path.lexists(root / rel)
+    what git ignores), since that list is the copy's.
+
+    Spelt as it is, each name in its folder's listing: on a file system that ignores case
+    (macOS's), ``Hidden_Tests`` exists when ``hidden_tests/`` does, but matches none of its
+    files (fnmatch heeds case there), and the copy would hand them out."""
+    if not _is_relative_path(rel):
+        return False
+    folder = root
+    for name in rel.split("/"):
+        try:
+            if name not in os.listdir(folder):
+                return False
+        except OSError:  # not a folder, or not readable: nothing there to leave out
+            return False
+        folder = folder / name
+    return True
 
 
 def _is_venv(root: Path | str, folder: str) -> bool:
@@ -950,7 +964,10 @@ def _read_record(dest: Path) -> tuple[set[str], dict[str, str]]:
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """The hash of the file at ``path`` with "\r\n" read as "\n": a copy handed out through
+    git and checked out on Windows has "\r\n" line endings (git's core.autocrlf), which
+    change no test."""
+    return hashlib.sha256(path.read_bytes().replace(b"\r\n", b"\n")).hexdigest()
 
 
 def _check_unchanged(dest: Path, hashes: Mapping[str, str]) -> None:
@@ -1608,8 +1625,8 @@ def _kill_session(proc: subprocess.Popen) -> None:
     if hasattr(os, "killpg"):
         try:
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:  # every process of the session has ended already
-            pass
+        except (ProcessLookupError, PermissionError):
+            pass  # the session has ended (macOS says EPERM when it has, not yet reaped)
     else:
         # Windows has no sessions: taskkill /T ends the process and those it started, which
         # would otherwise run on, holding open the output file the grader then removes.
@@ -1641,7 +1658,10 @@ def _run_pytest_subprocess(project: Path, parts: Collection[str] | None, select:
     if importlib.util.find_spec("pytest") is None:
         raise HomeworkError(f"the tests run with pytest, which {sys.executable} cannot import: "
                             'install the development extras, pip install -e ".[dev]"')
-    with tempfile.TemporaryDirectory(prefix="tinynet-homework-") as tmp:
+    # Its files may still be open on Windows (a killed test's interpreter, which the venv's
+    # python.exe launched, can outlive it a moment): what is left there is left behind.
+    with tempfile.TemporaryDirectory(prefix="tinynet-homework-",
+                                     ignore_cleanup_errors=True) as tmp:
         report = Path(tmp) / "events.jsonl"
         settings = {"report": str(report), "parts": None if parts is None else sorted(parts),
                     "select": select, "collect_only": collect_only}
