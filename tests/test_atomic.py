@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tinynet.atomic import cannot_create_files, signals_held, write_atomic
+from tinynet.atomic import cannot_create_files, closed_pipe, signals_held, write_atomic
 
 
 def test_write_atomic_keeps_the_old_file_when_writing_fails(tmp_path):
@@ -372,3 +372,15 @@ def test_signals_held_leaves_an_ignored_signal_ignored(ctrl_c_raises):
         assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGHUP, before)
+
+
+@pytest.mark.parametrize("windows", [False, True])
+def test_closed_pipe_is_a_broken_pipe_or_on_windows_an_einval_naming_no_file(windows,
+                                                                               monkeypatch):
+    monkeypatch.setattr("tinynet.atomic._WINDOWS", windows)
+    assert closed_pipe(BrokenPipeError(errno.EPIPE, "Broken pipe"))
+    assert closed_pipe(OSError(errno.EINVAL, "Invalid argument")) == windows
+    # Any other error is reported, as it would be anywhere: one naming a file was not a pipe.
+    assert not closed_pipe(OSError(errno.EINVAL, "Invalid argument", "m.npz"))
+    assert not closed_pipe(OSError(errno.ENOSPC, "No space left on device"))
+    assert not closed_pipe(ValueError("Invalid argument"))

@@ -213,6 +213,15 @@ def error_message(error: BaseException) -> str:
     return str(error)
 
 
+def closed_pipe(error: BaseException) -> bool:
+    """Whether ``error`` is a write to a pipe whose reader has gone (``tinynet homework list |
+    head -1``): a BrokenPipeError, or on Windows, which reports it as an OSError EINVAL
+    ("Invalid argument") naming no file, that."""
+    return isinstance(error, BrokenPipeError) or (
+        _WINDOWS and isinstance(error, OSError) and error.errno == errno.EINVAL
+        and error.filename is None)
+
+
 def _name(filename: object) -> str:
     return os.fsdecode(filename) if isinstance(filename, str | bytes | os.PathLike) \
         else str(filename)

@@ -27,6 +27,7 @@ import tinynet
 from tinynet import homework, reference
 from tinynet.atomic import (
     cannot_create_files,
+    closed_pipe,
     error_message,
     signals_held,
     stop_signals_raise,
@@ -508,8 +509,6 @@ def _run(argv: Sequence[str] | None, parser: argparse.ArgumentParser) -> int:
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        raise  # main handles it: it is an OSError, but not one to report
     except NotImplementedError as e:
         # In a student copy (tinynet homework export), a part still to write: its hint,
         # rather than a traceback. Any other NotImplementedError is a bug, shown as one.
@@ -520,6 +519,8 @@ def _run(argv: Sequence[str] | None, parser: argparse.ArgumentParser) -> int:
               file=sys.stderr)
         return 1
     except (CommandError, OSError, ValueError, FloatingPointError) as e:
+        if closed_pipe(e):
+            raise  # main handles it: an OSError, but not one to report
         print(f"{name}: error: {error_message(e)}", file=sys.stderr)
         return getattr(args, "error_status", 1)
 
@@ -547,7 +548,9 @@ def main(argv: Sequence[str] | None = None,
             # Flush here, not at exit, so that a closed pipe shows up as the exception below
             # (--help's SystemExit passes through this too).
             sys.stdout.flush()
-    except BrokenPipeError:
+    except OSError as e:
+        if not closed_pipe(e):
+            raise
         # The reader went away (`tinynet homework list | head -1`): stop quietly, as the
         # Python docs' "Note on SIGPIPE" does. stdout now points at devnull, so that Python's
         # own flush at exit does not fail on the same pipe again.

@@ -22,7 +22,12 @@ from typing import Any
 import numpy as np
 
 from tinynet import layers as L
-from tinynet.atomic import cannot_create_files, error_message, raise_on_stop_signals
+from tinynet.atomic import (
+    cannot_create_files,
+    closed_pipe,
+    error_message,
+    raise_on_stop_signals,
+)
 from tinynet.callbacks import Callback, LearningRateScheduler, exponential_decay
 from tinynet.checks import is_int_at_least, is_number
 from tinynet.homework import path_arg  # argparse's type for paths, "" refused: one definition
@@ -361,7 +366,7 @@ def _ends_in_one_line(prog: str, hook: Callable[..., Any]) -> Callable[..., Any]
     def excepthook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
         if issubclass(kind, KeyboardInterrupt):
             print(f"{prog}: interrupted", file=sys.stderr)
-        elif issubclass(kind, BrokenPipeError):
+        elif closed_pipe(value):
             # stdout to devnull, so that Python's own flush at exit does not fail on the
             # same pipe again (the Python docs' "Note on SIGPIPE").
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
