@@ -272,6 +272,16 @@ def test_a_narrow_terminal_drops_whole_values_never_part_of_one(monkeypatch, col
     assert len(items) == 3 or columns < 80  # all of them when they fit
 
 
+@pytest.mark.parametrize("columns", [25, 28])
+def test_a_terminal_too_narrow_for_the_bar_and_its_eta_cuts_the_line_at_its_width(
+        monkeypatch, columns):
+    # The bar (10 wide at the least) and "ETA: " are kept, as far as they fit: the values go
+    # first, then the line is cut, so that it still never wraps.
+    monkeypatch.setenv("COLUMNS", str(columns))
+    frame = first_step(FakeTerminal(), {"loss": 12.3456})
+    assert frame == "  1/469 [>.........] - ETA: "[:columns - 1].rstrip(" ")
+
+
 class TerminalOfItsOwn(FakeTerminal):
     """A terminal on file descriptor 99: stderr's, say, while stdout goes to a file."""
 
@@ -1425,3 +1435,5 @@ def test_the_hooks_fit_calls_and_a_subclasss_own_on_names_are_not_warned_of():
     # A method or an attribute of the subclass's own, named like a hook but like none.
     type("Own", (Callback,), {"on_improvement": lambda self, epoch: None,
                               "on_epoch_end_threshold": 0.1})
+    # Attributes that are not methods are never hooks, however close their names.
+    type("Own", (Callback,), {"on_test_split": 0.2, "on_epoch_ends": None})
