@@ -959,6 +959,10 @@ def test_metadata_round_trips(tmp_path):
     assert path == tmp_path / "m.npz"
     assert load_model(path).metadata == model.metadata
     assert load_model(save_model(Sequential([Dense(3, 2)]), tmp_path / "n")).metadata == {}
+    # NaN is not equal to itself, but JSON gives it back as NaN all the same (Python's json
+    # writes it as NaN): saved, as any other float.
+    model.metadata = {"best_val_loss": float("nan")}
+    assert np.isnan(load_model(model.save(tmp_path / "m")).metadata["best_val_loss"])
 
 
 def circular() -> dict:
@@ -974,7 +978,9 @@ def circular() -> dict:
     (circular(), "Circular reference detected"),
     ({"a": {1: "x"}}, "which would load as {'a': {'1': 'x'}}"),  # nested, as deep as any
     ({"shape": (1, 2)}, "which would load as {'shape': [1, 2]}"),
-], ids=["str", "list", "int-keys", "circular", "nested-int-keys", "tuple"])
+    # Equal to 0.5, but NumPy's float: it would load as a Python float.
+    ({"accuracy": np.float64(0.5)}, "which would load as {'accuracy': 0.5}"),
+], ids=["str", "list", "int-keys", "circular", "nested-int-keys", "tuple", "numpy-float"])
 def test_metadata_that_load_model_would_not_give_back_is_refused_before_writing(
         tmp_path, metadata, found):
     model = Sequential([Dense(3, 2), Softmax()], seed=0)
@@ -1008,6 +1014,15 @@ def test_a_file_without_metadata_loads_with_empty_metadata(tmp_path, saved, meta
     else:
         doc["metadata"] = metadata
     assert load_model(write_archive(tmp_path / "old.npz", doc, arrays)).metadata == {}
+
+
+def test_a_history_of_ints_loads_as_floats_as_fit_records_them(tmp_path, saved):
+    # JSON written by another program may hold 1 for 1.0: History's values are floats.
+    _, doc, arrays = saved
+    doc["history"] = {"epoch": [0, 1], "history": {"loss": [1, 2]}}
+    history = load_model(write_archive(tmp_path / "h.npz", doc, arrays)).history.history
+    assert history == {"loss": [1.0, 2.0]}
+    assert all(type(v) is float for v in history["loss"])
 
 
 def test_history_of_a_run_started_at_a_later_epoch_keeps_its_epoch_numbers(tmp_path):
