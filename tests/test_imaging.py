@@ -486,6 +486,44 @@ def test_a_tall_digit_beside_the_middle_is_not_taken_for_an_edge(digits, shape, 
     np.testing.assert_array_equal(imaging._off_the_edges(ink), ink)
 
 
+def test_the_scale_is_the_level_of_the_strokes_strongest_pixels_not_of_most_of_them():
+    # A pencil stroke pressed harder along its middle, beside a black speck: the speck does
+    # not set the scale (it would thin the stroke), the core does, in a tenth of the
+    # stroke's pixels. The rest of the stroke stays lighter than the core, as drawn.
+    photo = np.full((100, 100), 1.0)
+    photo[20:80, 45:55] = 0.8
+    photo[20:80, 50:51] = 0.7  # the core
+    photo[50:52, 56:58] = 0.0  # a black speck
+    out = prepare_digit(photo)
+    assert out.max() == 255
+    assert np.median(out[out > 0]) < 240
+
+
+@pytest.mark.parametrize("band, speck", [(slice(47, 53), True), (slice(5, 10), False)],
+                         ids=["across-the-middle", "all-the-ink"])
+def test_a_band_across_the_middle_or_that_is_all_the_ink_is_kept(band, speck):
+    # A 1 cropped tight to its height, as tall as the picture: in its middle it is no desk
+    # edge (the speck would become the digit); near a side, with no other ink, taking it
+    # away would leave nothing but noise to stretch into a digit.
+    photo = np.full((100, 100), 0.9)
+    photo[:, band] = 0.1
+    if speck:
+        photo[20:23, 10:13] = 0.1
+    ink = imaging._ink(photo)
+    np.testing.assert_array_equal(imaging._off_the_edges(ink), ink)
+
+
+def test_blobs_are_pixels_that_touch_by_a_side_or_a_corner():
+    # A stroke drawn at 45 degrees, one pixel thick, touches only by corners: one blob.
+    diagonal = imaging._blobs(np.eye(5, dtype=bool))
+    assert len(np.unique(diagonal[np.eye(5, dtype=bool)])) == 1
+    assert (diagonal[~np.eye(5, dtype=bool)] == 0).all()
+    apart = np.zeros((3, 5), dtype=bool)
+    apart[1, [0, 2, 4]] = True  # a gap of one pixel between each
+    labels = imaging._blobs(apart)[1, [0, 2, 4]]
+    assert len(set(labels)) == 3 and (labels > 0).all()
+
+
 def photo_benchmark():
     """benchmarks/photo_digits.py, imported as a module (it is not in a package)."""
     spec = importlib.util.spec_from_file_location("photo_digits",
@@ -536,7 +574,10 @@ def test_the_photo_benchmark_refuses_bad_options_before_any_work(tmp_path, capsy
 
 @pytest.mark.parametrize("image", [np.zeros((30, 30)), np.ones((10, 12)),
                                    np.full((20, 20), 0.5), np.full((9, 7), 0.4),
-                                   np.pad([[0.5 / 255]], 5)])  # half a step of 8 bits
+                                   np.pad([[0.5 / 255]], 5),  # half a step of 8 bits
+                                   # Levels past 1 are halved until within [0, 1]: this
+                                   # step of 0.003 is then 0.0015, under half a step.
+                                   1.5 - np.pad([[0.003]], 5)])
 def test_blank_image_is_refused(image):
     # It says what the levels it names mean: "from 1 to 1" alone would read as nearly black.
     with pytest.raises(ValueError, match=r"blank.*no ink to tell from the paper; grey levels "
@@ -712,13 +753,15 @@ def test_a_page_with_a_transparent_surround_keeps_white_paper_behind_it(tmp_path
     np.testing.assert_allclose(load_grey(tmp_path / "page.png")[:3, :3], 1.0)
 
 
-def test_a_small_piece_of_page_on_a_transparent_canvas_keeps_white_paper(tmp_path):
+@pytest.mark.parametrize("stroke", [0.1, 0.75], ids=["dark", "light-pencil"])
+def test_a_small_piece_of_page_on_a_transparent_canvas_keeps_white_paper(tmp_path, stroke):
     # Less than half the picture is opaque, but it holds paper and ink, not one colour:
-    # black around it would be read as ink.
+    # black around it would be read as ink. A light pencil differs from the paper by less
+    # than a fifth of the grey scale.
     rgba = np.zeros((20, 20, 4))
     rgba[6:14, 6:14] = 0.92
     rgba[6:14, 6:14, 3] = 1
-    rgba[7:13, 9:11, :3] = 0.1  # a dark stroke
+    rgba[7:13, 9:11, :3] = stroke
     mpimg.imsave(tmp_path / "piece.png", rgba)
     np.testing.assert_allclose(load_grey(tmp_path / "piece.png")[0], 1.0)
 
