@@ -24,6 +24,7 @@ from tinynet.gradcheck import (
     GradCheckResult,
     check_layer,
     check_model,
+    factor_note,
     numerical_gradient,
     relative_error,
 )
@@ -322,6 +323,9 @@ def test_checker_catches_a_missing_activation_derivative(x, seed):
 
 @pytest.mark.parametrize("k, said", [(-1, "dx is -1 times the numerical gradient throughout"),
                                      (2, "dx is 2 times the numerical gradient throughout"),
+                                     # 5% off: more than the 1% that rounding could explain
+                                     (1.05, "dx is 1.05 times the numerical gradient "
+                                            "throughout"),
                                      (0, "dx is 0 throughout, and the numerical gradient is "
                                          "not")])
 def test_a_gradient_off_by_a_constant_factor_is_said_to_be(k, said):
@@ -340,6 +344,25 @@ def test_a_mean_for_a_sum_is_said_to_be_a_factor_and_no_factor_is_said_where_the
     # Not said of an error that is no one factor, nor of a factor within 1% of 1.
     for layer in (SigmoidWithoutDerivative(), TanhTimes(1 + 1e-4), Tanh()):
         assert "times the numerical" not in str(check_layer(layer, x))
+
+
+def test_a_factor_is_said_only_when_it_holds_for_every_entry():
+    numeric = np.random.default_rng(0).standard_normal(20)
+    scale = np.abs(numeric).max()
+    off = 2 * numeric
+    off[3] += 1e-4 * scale  # rounding's size: still 2 throughout
+    assert factor_note("dx", off, numeric).startswith("dx is 2 times the numerical gradient")
+    off[3] += 1e-2 * scale  # one entry 1% of the largest off: a bug that is no one factor
+    assert factor_note("dx", off, numeric) == ""
+
+
+def test_a_check_that_passes_gives_no_note_of_a_cause():
+    # A float32 layer may pass a loose tolerance: "whose rounding alone fails the check"
+    # would then contradict the verdict.
+    x = np.random.default_rng(1).standard_normal((4, 5))
+    result = check_layer(Dense(5, 3, rng=np.random.default_rng(0)), x, tolerance=0.5)
+    assert result.passed and result.note
+    assert str(result).startswith("gradient check passed: worst relative error ")
 
 
 def test_check_model_catches_a_wrong_layer():
@@ -761,6 +784,10 @@ def test_check_model_refuses_a_bad_tolerance_and_an_x_that_is_not_numbers():
     (lambda x: x * 2, ValueError, r"f must return one real number \(the loss\), got array"),
     (lambda x: None, ValueError, r"f must return one real number \(the loss\), got None"),
     (lambda x: 1j, ValueError, r"f must return one real number \(the loss\), got 1j"),
+    # A comparison, as a test of "did the loss go down" gives: no loss to differentiate.
+    (lambda x: x.sum() > 0, ValueError, r"f must return one real number \(the loss\), got "
+                                        r"np.True_"),
+    (lambda x: True, ValueError, r"f must return one real number \(the loss\), got True"),
 ])
 def test_numerical_gradient_wants_f_to_give_one_number(f, error, match):
     with pytest.raises(error, match=f"^numerical_gradient: {match}"):

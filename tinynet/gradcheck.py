@@ -58,9 +58,9 @@ def _scalar_function(f: Callable[[np.ndarray], float],
 
     def scalar(x: np.ndarray) -> float:
         value = f(x)
-        # One real number, Python's or NumPy's (np.sum gives a NumPy scalar); not a bool.
-        if (isinstance(value, bool | np.bool_) or np.ndim(value) != 0
-                or np.asarray(value).dtype.kind not in "iuf"):
+        # One real number, Python's or NumPy's (np.sum gives a NumPy scalar); not a bool,
+        # whose dtype's kind is "b".
+        if np.ndim(value) != 0 or np.asarray(value).dtype.kind not in "iuf":
             raise ValueError(f"numerical_gradient: f must return one real number (the loss), "
                              f"got {value!r:.80}")
         return value
