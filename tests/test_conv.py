@@ -134,6 +134,9 @@ def test_same_padding_is_worked_out_per_axis():
     layer = Conv2D(1, 1, (1, 3), stride=(1, 2), padding="same")
     assert layer.pads(5, 5) == (0, 0, 1, 1)
     assert layer.forward(np.zeros((1, 5, 5, 1))).shape == (1, 5, 3, 1)
+    # Each axis by its own stride: 6 rows at stride 1 need 1 and 1, 6 columns at stride 2
+    # only 1 on the right for 3 windows.
+    assert Conv2D(1, 1, 3, stride=(1, 2), padding="same").pads(6, 6) == (1, 1, 0, 1)
 
 
 @pytest.mark.part("conv2d")

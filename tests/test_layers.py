@@ -541,6 +541,13 @@ def test_relu_forward_and_its_derivative_at_zero(x):
     assert np.all(dx[..., 0] == 0)
 
 
+def test_relu_passes_nan_on():
+    # A layer below that diverged must show in the loss, not be hidden as ReLU's 0
+    # (np.fmax, or np.where(x > 0, x, 0), would hide it).
+    x = np.array([[np.nan, -np.inf, np.inf, -1.0]], dtype=np.float32)
+    np.testing.assert_array_equal(ReLU().forward(x), [[np.nan, 0, np.inf, 0]])
+
+
 @pytest.mark.part("sigmoid")
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @SETTINGS

@@ -554,6 +554,12 @@ def test_cross_entropy_takes_float32_soft_labels_and_an_empty_batch():
     assert np.isfinite(CrossEntropy(from_logits=True).forward(z, soft))
     # np.array([]) is float64: as labels of no sample it is as good as an int array.
     assert CrossEntropy(from_logits=True).forward(np.zeros((0, 10)), np.array([])) == 0.0
+    # Probabilities too: there is no row to check for sums of 1 (NumPy's min of no numbers
+    # is an error).
+    for reduction in ("mean", "sum"):
+        loss = CrossEntropy(reduction=reduction)
+        assert loss.forward(np.zeros((0, 10), np.float32), np.zeros(0, int)) == 0.0
+        assert loss.backward().shape == (0, 10)
 
 
 @pytest.mark.parametrize("from_logits", ["no", "yes", 1, 0, None])
