@@ -71,6 +71,8 @@ class Mirrors(http.server.BaseHTTPRequestHandler):
         elif kind == "other":  # a valid IDX file, but not the one asked for
             other, _ = _idx_gz(np.zeros(3, np.uint8))
             self._send(200, other, "application/octet-stream")
+        elif kind == "no-length":  # sent as it is made, its size not known ahead
+            self._send(200, gz, "application/octet-stream", length="")
         elif kind == "short":  # the connection drops halfway
             self._send(200, gz[: len(gz) // 2], "application/octet-stream", length=len(gz))
         elif kind == "slow":  # answers only after the client has given up
@@ -79,10 +81,14 @@ class Mirrors(http.server.BaseHTTPRequestHandler):
         else:
             self._send(500, b"Internal Server Error", "text/plain")
 
-    def _send(self, status: int, body: bytes, content_type: str, length: int | None = None):
+    def _send(self, status: int, body: bytes, content_type: str,
+              length: int | str | None = None):
+        """Send ``body``, said to be ``length`` bytes long (its length by default; "" for no
+        Content-Length at all: the client then reads until the server closes)."""
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body) if length is None else length))
+        if length != "":
+            self.send_header("Content-Length", str(len(body) if length is None else length))
         self.end_headers()
         try:
             self.wfile.write(body)
@@ -175,6 +181,16 @@ def test_a_good_mirror(server, tmp_path):
         assert [done for done, _ in seen] == sorted(done for done, _ in seen)
 
 
+def test_a_mirror_that_sends_no_size_ahead(server, tmp_path):
+    # No Content-Length: the file is read to its end, checked by its checksum alone, and the
+    # progress callback told that the total is unknown.
+    base, _ = server
+    calls = []
+    paths = _download(tmp_path, [f"{base}/no-length"], progress=lambda *a: calls.append(a))
+    _assert_downloaded(tmp_path, paths)
+    assert calls and all(total is None for _, _, total in calls)
+
+
 def test_a_dead_mirror_then_a_good_one(server, dead_mirror, tmp_path, capsys):
     base, _ = server
     paths = _download(tmp_path, [dead_mirror, f"{base}/good/"], progress=True)
@@ -239,6 +255,9 @@ def test_a_mirror_sending_more_than_any_mnist_file_is_stopped(server, tmp_path, 
                                             r"bytes, far more than any MNIST file; stopped"):
         _download(tmp_path, [f"{base}/good"])
     assert list(tmp_path.iterdir()) == []
+    # A file of exactly the limit is not more than it.
+    monkeypatch.setattr(download_module, "MAX_FILE_BYTES", limit + 1)
+    _assert_downloaded(tmp_path, _download(tmp_path, [f"{base}/good"]))
 
 
 @pytest.mark.parametrize("error, reason", [
