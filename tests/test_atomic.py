@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tinynet.atomic import cannot_create_files, closed_pipe, signals_held, write_atomic
+from tinynet.atomic import (
+    cannot_create_files,
+    closed_pipe,
+    signals_held,
+    stop_signals_raise,
+    write_atomic,
+)
 
 
 def test_write_atomic_keeps_the_old_file_when_writing_fails(tmp_path):
@@ -171,7 +177,8 @@ def test_under_windows_rules_a_failed_replace_leaves_the_target_read_only_and_no
     assert target.read_text() == "old" and target.stat().st_mode & 0o777 == 0o444
 
 
-@pytest.mark.parametrize("name", ["folder", ".", ""])
+# "missing/.." names a folder too, though its folder does not exist (no "no folder" error).
+@pytest.mark.parametrize("name", ["folder", ".", "", "missing/.."])
 def test_a_folder_is_refused_before_anything_is_written(tmp_path, monkeypatch, name):
     # Without the check, the rename would fail with a message naming the temporary file.
     (tmp_path / "folder").mkdir()
@@ -384,3 +391,24 @@ def test_closed_pipe_is_a_broken_pipe_or_on_windows_an_einval_naming_no_file(win
     assert not closed_pipe(OSError(errno.EINVAL, "Invalid argument", "m.npz"))
     assert not closed_pipe(OSError(errno.ENOSPC, "No space left on device"))
     assert not closed_pipe(ValueError("Invalid argument"))
+
+
+def test_stop_signals_raise_takes_only_a_signal_left_at_its_default_and_puts_it_back():
+    before = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        with stop_signals_raise():
+            # kill's SIGTERM ends the program through SystemExit, so finally blocks clean up.
+            with pytest.raises(SystemExit) as info:
+                signal.raise_signal(signal.SIGTERM)
+            assert info.value.code == 128 + signal.SIGTERM
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back
+        # A program that calls tinynet keeps a handler of its own.
+        def mine(signum, frame):
+            pass
+
+        signal.signal(signal.SIGTERM, mine)
+        with stop_signals_raise():
+            assert signal.getsignal(signal.SIGTERM) is mine
+        assert signal.getsignal(signal.SIGTERM) is mine
+    finally:
+        signal.signal(signal.SIGTERM, before)
