@@ -15,6 +15,7 @@ from tinynet.checks import (
     not_a_folder,
     number_in,
     targets_hint,
+    too_large,
     verbose_level,
 )
 
@@ -127,3 +128,11 @@ def test_an_rng_that_is_not_a_generator_is_shown_in_the_refusal():
     with pytest.raises(TypeError, match=r"^Dense: rng must be a numpy.random.Generator, e.g. "
                                         r"np.random.default_rng\(seed\), or None, got 42$"):
         generator("Dense", 42)
+
+
+def test_too_large_counts_only_finite_numbers():
+    # Infinities and NaN are not made by the conversion: only 1e39 is too large for float32.
+    f32 = np.dtype(np.float32)
+    assert too_large(np.array([np.inf, 1e39, np.nan]), f32)
+    assert not too_large(np.array([np.inf, 1.0, np.nan]), f32)
+    assert not too_large(np.array([np.inf, -np.inf, np.nan]), f32)  # no finite number at all

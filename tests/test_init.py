@@ -1,6 +1,7 @@
 """Initialisers: shapes, dtypes, the variance each is designed for, names and seeds."""
 
 import functools
+import re
 
 import numpy as np
 import pytest
@@ -96,7 +97,10 @@ def test_by_name_and_by_callable_in_a_layer():
 
 @pytest.mark.parametrize("bad", ["glorot", "He_Normal", "", 3, None, ["he_normal"]])
 def test_unknown_initialiser_is_refused(bad):
-    with pytest.raises(ValueError, match="initializer must be"):
+    with pytest.raises(ValueError, match=re.escape(
+            "initializer must be a callable or one of ['glorot_normal', 'glorot_uniform', "
+            "'he_normal', 'he_uniform', 'normal', 'ones', 'xavier_normal', 'xavier_uniform', "
+            f"'zeros'], got {bad!r}")):  # alphabetical, easy to scan
         init.get(bad)
     with pytest.raises(ValueError, match=r"^Dense: W_init must be"):
         Dense(2, 3, W_init=bad)
@@ -184,6 +188,19 @@ def test_an_adapter_made_with_functools_wraps_is_read_as_itself():
     np.testing.assert_array_equal(Dense(2, 3, W_init=adapter).params["W"], np.full((2, 3), 0.5))
 
 
+def test_an_initialiser_whose_signature_cannot_be_read_is_called_as_it_is():
+    # As some builtins: inspect.signature raises ValueError ("no signature found").
+    class Opaque:
+        @property
+        def __signature__(self):
+            raise ValueError("no signature found")
+
+        def __call__(self, shape, rng, dtype):
+            return np.full(shape, 0.5)
+
+    np.testing.assert_array_equal(Dense(2, 3, W_init=Opaque()).params["W"], np.full((2, 3), 0.5))
+
+
 def test_a_callable_initialiser_that_ignores_dtype_gets_the_layers_dtype():
     # rng.normal draws float64: kept as is, it would make a float32 layer compute in
     # float64.
@@ -197,6 +214,8 @@ def test_fans():
     assert init.fans((3, 3, 4, 8)) == (3 * 3 * 4, 3 * 3 * 8)
     assert init.fans((6,)) == (6, 6)
     assert init.fans(()) == (1, 1)  # a scalar is one number in and out, as in Keras
+    assert init.fans([7, 5]) == (7, 5)  # a list, as Keras takes it
+    assert init.glorot_uniform([3, 4], np.random.default_rng(0)).shape == (3, 4)
     for name in ("glorot_uniform", "he_normal"):
         assert np.isfinite(init.get(name)((), np.random.default_rng(0), np.float32))
 
