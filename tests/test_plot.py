@@ -286,10 +286,16 @@ def test_plot_digits_refuses_more_digits_than_fit_a_figure():
         plot.plot_digits(np.zeros((n, 28, 28)), np.zeros(n, int))
 
 
+def test_plot_digits_draws_as_many_digits_as_fit(monkeypatch):
+    monkeypatch.setattr(plot, "MAX_DIGITS", 4)  # 100 axes would take seconds to draw
+    assert len(plot.plot_digits(np.zeros((4, 28, 28)), np.zeros(4, int)).axes) == 4
+
+
 def test_plot_loss_marks_the_points_of_a_short_run():
     # A line joins two finite points in a row: one value alone, or between NaNs, would not
     # be drawn. A long run keeps a plain line.
-    for values, marker in (([0.5], "o"), ([1, np.nan, 2], "o"), (np.ones(101), "None")):
+    for values, marker in (([0.5], "o"), ([1, np.nan, 2], "o"), (np.ones(100), "o"),
+                           (np.ones(101), "None")):
         (line,) = plot.plot_loss(values).axes[0].get_lines()
         assert line.get_marker() == marker
 
@@ -378,6 +384,14 @@ def bad_paths(tmp_path) -> list[str]:
             str(tmp_path / "curves"), str(tmp_path / "missing" / "x.png"),
             str(tmp_path / "afile" / "x.png"), str(tmp_path / "outdir" / ".png"),
             str(tmp_path / "new.png") + os.sep]  # a folder to be, not the file new.png
+
+
+def test_a_refused_path_says_why():
+    for path, why in (("curves.txt", " (no image suffix)"),
+                      (os.path.join("missing", "x.png"), " (no folder 'missing')")):
+        with pytest.raises(ValueError) as info:
+            plot.plot_loss([1.0], path=path)
+        assert str(info.value).endswith(f"got {path!r}{why}")
 
 
 @pytest.mark.parametrize("name", PLOTS)
