@@ -30,7 +30,7 @@ from tinynet import (
     load_model,
     reference,
 )
-from tinynet.cli import TRAIN_OUTPUTS, main
+from tinynet.cli import TRAIN_OUTPUTS, build_parser, main
 from tinynet.datasets import load_mnist
 
 
@@ -60,11 +60,24 @@ def test_each_subcommand_has_help():
         assert "usage: tinynet " + command in tinynet(command, "--help").stdout
 
 
+def test_the_defaults_are_those_the_help_and_the_readme_give():
+    # `tinynet train` trains R2 with a progress bar into runs/; `tinynet show` draws 16.
+    parser = build_parser()
+    train = parser.parse_args(["train"])
+    assert (train.model, train.seed, train.out, train.verbose, train.quick) == (
+        "r2", 0, Path("runs"), 1, False)
+    show = parser.parse_args(["show"])
+    assert (show.count, show.start, show.train, show.model) == (16, 0, False, None)
+
+
 def test_train_saves_model_history_and_curves(trained):
     out, stdout = trained
     accuracy = float(re.findall(r"^test accuracy: (0\.\d{4})$", stdout, flags=re.M)[-1])
     assert accuracy > 0.8
     assert "Epoch 3/3" in stdout
+    # The epochs trained (--epochs), not the program's 5.
+    assert re.search(rf"^trained 3 epoch\(s\) in \d+\.\ds; saved model.npz, history.json, "
+                     rf"curves.png in {re.escape(str(out))}/$", stdout, flags=re.M), stdout
     history = json.loads((out / "history.json").read_text())
     assert set(history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert len(history["loss"]) == 3
