@@ -146,6 +146,10 @@ def test_an_example_that_fails_leaves_no_out_folder_it_created(tmp_path):
     # A full disk at the plots, after the training: one line naming the file, as tinynet's.
     ("OSError(28, 'No space left on device', 'runs/c.png')",
      r"r9\.py: error: runs/c\.png: no space left on device\n", 1),
+    # Any error naming a file; a full disk found when flushing, which names none.
+    ("FileNotFoundError(2, 'No such file or directory', 'mnist/x.gz')",
+     r"r9\.py: error: mnist/x\.gz: no such file or directory\n", 1),
+    ("OSError(28, 'No space left on device')", r"r9\.py: error: no space left on device\n", 1),
     ("ValueError('bad')", r"Traceback .*\nValueError: bad\n", 1),  # others: a traceback
     ("OSError(22, 'Invalid argument')", r"Traceback .*\nOSError: \[Errno 22\] Invalid "
                                          r"argument\n", 1),  # no file, no full disk: a bug
