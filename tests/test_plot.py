@@ -287,7 +287,7 @@ def test_plot_digits_refuses_more_digits_than_fit_a_figure():
 
 
 def test_plot_digits_draws_as_many_digits_as_fit(monkeypatch):
-    monkeypatch.setattr(plot, "MAX_DIGITS", 4)  # 100 axes would take seconds to draw
+    monkeypatch.setattr(plot, "MAX_DIGITS", 4)  # 400 axes would take seconds to draw
     assert len(plot.plot_digits(np.zeros((4, 28, 28)), np.zeros(4, int)).axes) == 4
 
 
