@@ -1415,6 +1415,17 @@ def test_the_names_a_stub_leaves_unused_or_undefined_are_found() -> None:
     assert homework.lint_codes(kept, stubbed) == set()  # double(x): x is a parameter
 
 
+def test_an_import_in_a_function_that_a_stub_leaves_unused_is_f401() -> None:
+    # An unused import is F401 to ruff wherever it is, not F841 (an unused variable).
+    source = GEOMETRY.replace("import math\n", "").replace("    rr = r * r\n",
+                                                              "    import math\n")
+    source = source.replace("math.pi * rr", "math.pi * r * r")
+    regions = homework.parse_markers(source, "geometry.py", PARTS_OF_FIXTURE)
+    kept, _, _ = homework.stub_source(source, regions, (), PARTS_OF_FIXTURE)
+    stubbed, _, _ = homework.stub_source(source, regions, {"double"}, PARTS_OF_FIXTURE)
+    assert homework.lint_codes(kept, stubbed) == {"F401", "F821"}
+
+
 def test_lint_exemptions_go_in_a_table_of_their_own_in_the_files_line_endings() -> None:
     added = homework.with_lint_exemptions(PYPROJECT, {"a/b.py": {"F841", "F401"}})
     assert added.startswith(PYPROJECT + "\n# Written by tinynet homework export")
@@ -1424,6 +1435,12 @@ def test_lint_exemptions_go_in_a_table_of_their_own_in_the_files_line_endings() 
     assert crlf == added.replace("\n", "\r\n").replace('"a/b.py" = ["F401", "F841"]',
                                                        '"c.py" = ["F821"]')
     assert homework.with_lint_exemptions(PYPROJECT, {}) == PYPROJECT
+    # A last line without its newline gets one: the note must not join it.
+    assert homework.with_lint_exemptions(PYPROJECT.rstrip("\n"),
+                                         {"a/b.py": {"F841", "F401"}}) == added
+    # One line per file, sorted by path: the same table from export to export.
+    both = homework.with_lint_exemptions(PYPROJECT, {"b.py": {"F821"}, "a/b.py": {"F401"}})
+    assert both.endswith('\n"a/b.py" = ["F401"]\n"b.py" = ["F821"]\n')
 
 
 @pytest.mark.parametrize("header, key", [
