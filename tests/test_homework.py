@@ -215,6 +215,8 @@ def test_the_reference_passes_every_part(reference: Path) -> None:
     report = grade(reference, registry=PARTS_OF_FIXTURE)
     assert statuses(report) == {"double": PASSED, "counter": PASSED, "shout": PASSED}
     assert report.score == 1.0 and report.passed
+    # No message for a part that passed: the JSON lists only the why of what did not.
+    assert report.to_json()["messages"] == {} and report.to_json()["after"] == {}
     assert report.results["double"].tests == [
         "tests/test_ops.py::test_double", "tests/test_ops.py::test_double_many[0]",
         "tests/test_ops.py::test_double_many[-2]", "tests/test_ops.py::test_double_many[1.5]"]
@@ -1413,6 +1415,25 @@ def test_the_names_a_stub_leaves_unused_or_undefined_are_found() -> None:
     kept, _, _ = homework.stub_source(OPS, ops, (), PARTS_OF_FIXTURE)
     stubbed, _, _ = homework.stub_source(OPS, ops, set(PARTS_OF_FIXTURE), PARTS_OF_FIXTURE)
     assert homework.lint_codes(kept, stubbed) == set()  # double(x): x is a parameter
+
+
+def test_a_stubbed_file_keeps_its_permissions(tmp_path: Path) -> None:
+    # A script the course runs (chmod +x) must run in the student's copy too.
+    source = write_project(tmp_path / "source")
+    (source / "minilib/ops.py").chmod(0o700)
+    export(tmp_path / "copy", source=source, registry=PARTS_OF_FIXTURE)
+    assert "NotImplementedError" in (tmp_path / "copy/minilib/ops.py").read_text()  # stubbed
+    assert ((tmp_path / "copy/minilib/ops.py").stat().st_mode & 0o777
+            == (source / "minilib/ops.py").stat().st_mode & 0o777)
+
+
+def test_a_file_defines_tests_with_a_test_function_or_a_test_class(tmp_path: Path) -> None:
+    # As pytest finds them; a helper module that only writes marks defines none.
+    for code, defines in (("class TestDouble:\n    def test_it(self): pass\n", True),
+                          ("async def test_it(): pass\n", True),
+                          ("import pytest\nDOUBLE = pytest.mark.part('double')\n", False)):
+        (tmp_path / "test_file.py").write_text(code)
+        assert homework._defines_tests(tmp_path / "test_file.py") is defines, code
 
 
 def test_an_import_in_a_function_that_a_stub_leaves_unused_is_f401() -> None:
