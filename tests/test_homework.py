@@ -1375,6 +1375,7 @@ def test_exclude_takes_an_absolute_path_through_a_symlink_to_the_project(
     ("test_hidden_*", "matches no file of the project"),  # a file name, not a path
     ("/elsewhere/hidden_tests", "is outside the project"),
     ("../hidden_tests", "is outside the project"),  # not "matches no file": it never could
+    ("..", "is outside the project"),  # the folder above, whole
     ("./../hidden_tests", "is outside the project"),
     ("tests/../../hidden_tests", "is outside the project"),
 ])
@@ -3018,6 +3019,12 @@ def test_the_table_cuts_a_long_failure_keeping_what_else_failed() -> None:
     assert homework._also_failed(["t.py::a"], 0) == " (also failed: 1 other test)"
     # A message with no page to keep is cut at its end too, not replaced by "...".
     assert homework._stub_line("t: " + "a" * 400, limit=60) == "t: " + "a" * 54 + "..."
+    # The page is kept only while it takes at most half the line: a hint of 6 characters
+    # beside a long page's name says nothing.
+    assert homework._stub_line("t: " + "a" * 400 + "; see d.md", limit=60) == (
+        "t: " + "a" * 44 + "...; see d.md")
+    assert homework._stub_line("t: " + "a" * 400 + "; see " + "p" * 40, limit=60) == (
+        "t: " + "a" * 54 + "...")
 
 
 def test_a_failed_part_names_its_other_failed_tests_once_each_up_to_three() -> None:
