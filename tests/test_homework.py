@@ -2156,6 +2156,10 @@ def test_the_command_exports_grades_and_lists(reference: Path, tmp_path: Path,
     table = capsys.readouterr().out
     assert re.search(r"^counter +passed *$", table, re.M)
     assert table.rstrip().endswith("score: 2/2 parts passed (1.00)")
+    # Some parts passed, one did not: that is a 1 too (0 is for all of them).
+    assert homework.main(["grade", str(dest), "--parts", "double", "counter"],
+                         registry=PARTS_OF_FIXTURE) == 1
+    assert capsys.readouterr().out.rstrip().endswith("score: 1/2 parts passed (0.50)")
 
     assert homework.main(["list", "--source", str(reference)], registry=PARTS_OF_FIXTURE) == 0
     listing = capsys.readouterr().out
