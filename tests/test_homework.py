@@ -449,6 +449,15 @@ def test_the_package_a_project_name_implies_is_read_from_its_project_table(
     assert homework._project_name(tmp_path) is None
 
 
+def test_the_packages_import_checked_are_the_projects_not_its_tests(tmp_path: Path) -> None:
+    # A tests/ with an __init__.py is no package of the student's: checking it would fail
+    # every part on an import error of the tests' own.
+    for package in ("mini", "tests", "test"):
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("")
+    assert homework._packages(tmp_path) == ["mini"]
+
+
 def test_a_package_that_lost_only_its_init_is_graded_on_its_own_code(
         reference: Path, tmp_path: Path) -> None:
     # With no other minilib to import, the folder without __init__.py is still the package
@@ -1561,6 +1570,16 @@ def test_malformed_markers_are_refused_naming_file_and_line(case: str, tmp_path:
     assert words in str(raised.value)
     assert (raised.value.path, raised.value.line) == ("minilib/ops.py", line)
     assert not (tmp_path / "dest").exists()  # nothing written
+
+
+def test_a_hint_in_a_file_without_regions_is_refused(tmp_path: Path) -> None:
+    # No region and no stub in the file: were it copied as it is, the students would get
+    # the hint as a comment beside the teacher's code.
+    project = write_project(tmp_path / "source")
+    (project / "minilib/extra.py").write_text("def f(x):\n    # HINT: x * 2\n    return x * 2\n")
+    with pytest.raises(HomeworkError, match=r"^minilib/extra.py:2: .*HINT line must be inside"):
+        export(tmp_path / "dest", source=project, registry=PARTS_OF_FIXTURE)
+    assert not (tmp_path / "dest").exists()
 
 
 def test_marker_text_in_a_string_is_not_a_marker() -> None:
@@ -2804,6 +2823,10 @@ def test_a_windows_fault_status_is_named() -> None:
     assert homework._exit_status(0xC00000FD) == "ended by STATUS_STACK_OVERFLOW (0xC00000FD)"
     assert homework._exit_status(0xC0000017) == ("ended by a Windows error status "
                                                  "(0xC0000017)")
+    # The first NTSTATUS error; a POSIX exit status is below 256.
+    assert homework._exit_status(0xC0000000) == ("ended by a Windows error status "
+                                                 "(0xC0000000)")
+    assert homework._exit_status(255) == "exit status 255"
 
 
 def test_a_tests_outcome_is_its_first_failure_and_it_is_complete_after_its_teardown() -> None:
@@ -2974,6 +2997,9 @@ def test_the_table_lines_up_its_columns_and_counts_only_the_parts_passed() -> No
         relu  not attempted  relu: write it; see docs/a.md
         adam  failed         t.py::a: boom
         score: 1/3 parts passed (0.33)""")
+    # Part ids shorter than the header's "part" line up under it too.
+    short = homework.GradeReport({"mse": homework.PartResult("mse", PASSED)})
+    assert short.table().splitlines()[:2] == ["part  status         message", "mse   passed"]
 
 
 def test_the_table_cuts_a_long_failure_keeping_what_else_failed() -> None:
