@@ -402,6 +402,7 @@ def test_stop_signals_raise_takes_only_a_signal_left_at_its_default_and_puts_it_
                 signal.raise_signal(signal.SIGTERM)
             assert info.value.code == 128 + signal.SIGTERM
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back
+
         # A program that calls tinynet keeps a handler of its own.
         def mine(signum, frame):
             pass

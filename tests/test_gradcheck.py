@@ -784,7 +784,7 @@ def test_check_model_refuses_a_bad_tolerance_and_an_x_that_is_not_numbers():
     (lambda x: x * 2, ValueError, r"f must return one real number \(the loss\), got array"),
     (lambda x: None, ValueError, r"f must return one real number \(the loss\), got None"),
     (lambda x: 1j, ValueError, r"f must return one real number \(the loss\), got 1j"),
-    # A comparison, as a test of "did the loss go down" gives: no loss to differentiate.
+    # A comparison (loss > 0) gives a bool: no loss to differentiate.
     (lambda x: x.sum() > 0, ValueError, r"f must return one real number \(the loss\), got "
                                         r"np.True_"),
     (lambda x: True, ValueError, r"f must return one real number \(the loss\), got True"),

@@ -386,7 +386,8 @@ def bad_paths(tmp_path) -> list[str]:
             str(tmp_path / "new.png") + os.sep]  # a folder to be, not the file new.png
 
 
-def test_a_refused_path_says_why():
+def test_a_refused_path_says_why(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # where no folder "missing" is
     for path, why in (("curves.txt", " (no image suffix)"),
                       (os.path.join("missing", "x.png"), " (no folder 'missing')")):
         with pytest.raises(ValueError) as info:
