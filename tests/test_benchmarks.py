@@ -538,3 +538,48 @@ def test_accuracy_gives_pytorch_r3_its_images_channels_first(accuracy_script, mo
     np.testing.assert_array_equal(seen["x_test"][:, 0], images[3:])  # raw pixels, R3's scaling
     np.testing.assert_array_equal(seen["x"].reshape(3, 28, 28), images[:3])
     np.testing.assert_array_equal(seen["y"], labels[:3])
+
+
+# ------------------------------------------------------------------- the arithmetic of a row
+def test_median_time_is_the_median_of_the_timed_calls_after_an_untimed_one(bench, monkeypatch):
+    # The first call warms the caches and the allocator up, and is not timed.
+    clock = iter([0.0, 3.0, 10.0, 11.0, 20.0, 22.0])  # three timed calls: 3 s, 1 s, 2 s
+    monkeypatch.setattr(bench, "time", types.SimpleNamespace(perf_counter=lambda: next(clock)))
+    calls = []
+    assert bench.median_time(lambda: calls.append(1), 3) == 2.0
+    assert len(calls) == 4
+
+
+def test_the_gemm_rate_is_2_n_cubed_over_the_median_time(bench):
+    assert bench.gemm_gflops(1000, [0.5, 2.0, 1.0]) == pytest.approx(2.0)  # 2e9 in 1 s
+
+
+def test_a_rows_ratio_is_tinynets_time_over_pytorchs(bench):
+    assert bench.result("r1_epoch", 2.0, 4.0) == {
+        "name": "r1_epoch", "tinynet_s": 2.0, "torch_s": 4.0, "ratio": 0.5,
+        "gemm_fraction": None}
+    row = bench.result("r3_epoch", 1.0, None, error="RuntimeError: out of memory")
+    assert row["ratio"] is None and row["error"] == "RuntimeError: out of memory"
+    assert "error" not in bench.result("r3_epoch", 1.0, 2.0)
+
+
+def full_report(r1, r2, r3, r4, inference, fraction, load, peak) -> dict:
+    """A report of a full run with these measures of the targets, in the order of TARGETS."""
+    rows = {"r1_epoch": r1, "r2_epoch": r2, "r3_epoch": r3, "r4_epoch": r4,
+            "r2_inference": inference}
+    results = [{"name": name, "tinynet_s": 1.0, "torch_s": 1.0, "ratio": ratio,
+                "gemm_fraction": fraction if name == "r2_epoch" else None}
+               for name, ratio in rows.items()]
+    results.append({"name": "load_mnist", "tinynet_s": load, "torch_s": None, "ratio": None,
+                    "gemm_fraction": None})
+    return {"settings": {"quick": False}, "results": results,
+            "memory": {"r2_train_peak_mib": peak}}
+
+
+def test_each_target_is_met_at_its_limit_and_missed_past_it(bench):
+    at_limits = full_report(1.0, 0.75, 1.0, 0.9, 1.0, 0.8, 0.3, 600.0)
+    assert [row["met"] for row in bench.check_targets(at_limits)] == [True] * 8
+    past = full_report(1.01, 0.76, 1.01, 0.91, 1.01, 0.79, 0.31, 601.0)
+    assert [row["met"] for row in bench.check_targets(past)] == [False] * 8
+    assert [row["measured"] for row in bench.check_targets(past)] == [
+        1.01, 0.76, 1.01, 0.91, 1.01, 0.79, 0.31, 601.0]
