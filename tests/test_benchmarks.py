@@ -583,3 +583,16 @@ def test_each_target_is_met_at_its_limit_and_missed_past_it(bench):
     assert [row["met"] for row in bench.check_targets(past)] == [False] * 8
     assert [row["measured"] for row in bench.check_targets(past)] == [
         1.01, 0.76, 1.01, 0.91, 1.01, 0.79, 0.31, 601.0]
+
+
+def test_the_r2_shapes_rate_counts_both_products_of_a_step(bench, monkeypatch):
+    # x @ W and x.T @ dy, each (128 x 784) by (784 x 512): 2 m n k FLOPs each, in 1 s.
+    monkeypatch.setattr(bench, "median_time", lambda fn, repeats: 1.0)
+    assert bench.r2_shapes_rate(1) == pytest.approx(2 * (2 * 128 * 784 * 512) / 1e9)
+
+
+def test_the_peak_memory_is_read_in_kib_and_given_in_mib(bench, monkeypatch):
+    status = "Name:\tpython\nVmPeak:\t  999999 kB\nVmHWM:\t  204800 kB\nVmRSS:\t  1 kB\n"
+    monkeypatch.setattr(bench, "Path", lambda path: types.SimpleNamespace(
+        read_text=lambda: status))
+    assert bench.peak_rss_mib() == 200.0

@@ -265,7 +265,9 @@ def test_r2_one_epoch_on_full_mnist_reaches_95_percent(tmp_path):
     out = run_example(ROOT / "examples" / "r2_mlp.py", "--epochs", "1", "--out", str(tmp_path))
     accuracy = float(re.findall(r"^test accuracy: (\d\.\d{4})$", out, flags=re.M)[-1])
     assert accuracy >= 0.95, out[-2000:]
-    assert "[5 0 4 1]" in out  # the first four training digits, predicted
+    # The first four training digits, predicted (the labels line shows them too).
+    assert re.search(r"^predicted digits of the first four training images: \[5 0 4 1\]$",
+                     out, flags=re.M), out[-2000:]
 
 
 # --------------------------------------------------------- the programs' data, in-process
@@ -479,7 +481,7 @@ def test_each_example_trains_the_model_its_reference_program_defines(path, tmp_p
 
     def fit(model, x, y, batch_size=32, epochs=1, callbacks=(), **kwargs):
         seen.update(model=model, x=x, batch_size=batch_size, y=y, epochs=epochs,
-                    callbacks=list(callbacks))
+                    callbacks=list(callbacks), fit_kwargs=kwargs)
         raise Captured
 
     def train_step(model, x, y):  # R5's own loop
@@ -504,6 +506,14 @@ def test_each_example_trains_the_model_its_reference_program_defines(path, tmp_p
     assert seen["batch_size"] == batch
     if "epochs" in seen:  # R5 takes 1000 steps, which fit rounds up to 2 whole epochs
         assert seen["epochs"] == epochs
+    if "fit_kwargs" in seen:
+        kwargs = seen["fit_kwargs"]
+        assert kwargs.get("shuffle", True) is True  # every reference program shuffles
+        # R3 and R4 test after each epoch; R1 and the CNN draw the test curve too.
+        validation = kwargs.get("validation_data")
+        assert (validation is not None) == (name in ("r1", "r3", "r4", "cnn"))
+        if validation is not None:
+            assert len(validation[0]) == len(validation[1]) == 10_000  # the test set
     assert (np.ndim(seen["y"]) == 2) == one_hot
     # The inputs scaled as the saved scaling says (0..255 for R3, standardised for R4):
     # every value the example trains on is, bit for bit, one that scaling gives a pixel.

@@ -27,7 +27,7 @@ def test_manual_loop_quick_learns_mnist():
     assert match, f"no 'test accuracy: ...' line in:\n{result.stdout}"
     accuracy = float(match.group(1))
     # Chance is 0.1 for ten digits; 2,000 images and one epoch give about 0.83.
-    assert accuracy > 0.7, result.stdout
+    assert 0.7 < accuracy <= 1, result.stdout  # a fraction of the test images
 
 
 def test_fit_is_the_hand_written_loop():
