@@ -235,6 +235,17 @@ def test_example_quick_run_prints_a_test_accuracy(path, tmp_path, monkeypatch):
             r"^test loss: (\S+) \(summed over the 1000 test images; (\S+) per 100\)$", out,
             flags=re.M).groups())
         assert per_100 == pytest.approx(total / 10, abs=0.01)
+        # Its 100 quick iterations, the loss printed every 100th.
+        assert re.findall(r"^iteration (\d+)/100: loss \d", out, flags=re.M) == ["100"]
+    # What each example prints besides, as its reference program does.
+    said = {"r2_mlp": "each row sums to 1: True",
+            "r3_cnn": "reloaded predictions identical: True"}
+    if path.stem in said:
+        assert re.search(rf"^.*{re.escape(said[path.stem])}$", out, flags=re.M), out[-2000:]
+    if path.stem == "r4_deep_mlp":  # the test accuracy after each epoch, 1 with --quick
+        bar = re.findall(r"- val_accuracy: (\d\.\d{4})$", out, flags=re.M)
+        assert re.findall(r"^epoch (\d+): test accuracy (\d\.\d{4})$", out, flags=re.M) == [
+            ("1", bar[-1])], out[-2000:]
     for saved in tmp_path.glob("*.npz"):
         # tinynet evaluate, predict and show prepare images with the scaling the model
         # records: it must be the one the example used, giving the accuracy it printed.
