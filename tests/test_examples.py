@@ -258,6 +258,24 @@ def test_example_quick_run_prints_a_test_accuracy(path, tmp_path, monkeypatch):
         assert f"{accuracy:.4f}" == found[-1], saved
 
 
+def test_the_cnns_confusion_matrix_has_a_row_per_true_digit(tmp_path, monkeypatch):
+    # Arguments swapped, the matrix would come out transposed: each row a predicted digit.
+    from tinynet import plot
+
+    def plot_confusion_matrix(matrix, path=None):
+        raise Captured(matrix)
+
+    monkeypatch.setattr(plot, "plot_confusion_matrix", plot_confusion_matrix)
+    monkeypatch.setattr(sys, "argv", ["cnn_best.py", "--quick", "--out", str(tmp_path)])
+    # A script's own command line takes its process's signals and excepthook: not pytest's.
+    monkeypatch.setattr(reference, "raise_on_stop_signals", lambda: {})
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    with pytest.raises(Captured) as info:
+        runpy.run_path(str(ROOT / "examples" / "cnn_best.py"), run_name="__main__")
+    _, (_, y_test) = quick_subset(load_mnist())
+    np.testing.assert_array_equal(info.value.args[0].sum(axis=1), np.bincount(y_test, minlength=10))
+
+
 def test_r2_prints_the_training_accuracy_keras_reports(tmp_path):
     """Keras's 98.87% is the last epoch's running mean, the progress bar's last accuracy;
     an example that printed only evaluate's, on the trained network, would compare it with

@@ -1,6 +1,7 @@
 """The hand-written training loop: it learns MNIST (examples/manual_loop.py --quick), and
 model.fit is that loop, nothing more."""
 
+import importlib.util
 import re
 import subprocess
 import sys
@@ -28,6 +29,24 @@ def test_manual_loop_quick_learns_mnist():
     accuracy = float(match.group(1))
     # Chance is 0.1 for ten digits; 2,000 images and one epoch give about 0.83.
     assert 0.7 < accuracy <= 1, result.stdout  # a fraction of the test images
+
+
+def test_the_epoch_loss_weighs_each_batch_by_its_size(monkeypatch, capsys):
+    # 2,000 images in batches of 64 leave a last batch of 16: the epoch's loss is the mean
+    # over the images, each batch's mean weighted by its size. With every batch's loss 0.5,
+    # so is the epoch's; weighting the last batch as 64 images would print 0.5120.
+    spec = importlib.util.spec_from_file_location("manual_loop", SCRIPT)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    original = CrossEntropy.forward
+
+    def forward(self, z, y):
+        original(self, z, y)  # keeps what backward needs
+        return 0.5
+
+    monkeypatch.setattr(CrossEntropy, "forward", forward)
+    example.main(["--quick", "--seed", "0"])
+    assert re.search(r"^epoch 1/1 - loss: 0\.5000 - ", capsys.readouterr().out, flags=re.M)
 
 
 def test_fit_is_the_hand_written_loop():
