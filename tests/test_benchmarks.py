@@ -596,3 +596,24 @@ def test_the_peak_memory_is_read_in_kib_and_given_in_mib(bench, monkeypatch):
     monkeypatch.setattr(bench, "Path", lambda path: types.SimpleNamespace(
         read_text=lambda: status))
     assert bench.peak_rss_mib() == 200.0
+
+
+def test_the_printed_table_shows_images_per_second_torchs_threads_and_aligned_memory(
+        bench, report):
+    shown = {**report,
+             "machine": {**report["machine"], "torch": "2.13.0", "torch_threads": 2},
+             "settings": {**report["settings"], "n_test": 1000},
+             "memory": {**report["memory"], "r2_train_peak_mib": 291.0,
+                        "torch_r2_train_peak_mib": None},
+             "results": [{**row, "tinynet_s": 0.5, "torch_s": 1.0, "ratio": 0.5}
+                         if row["name"] == "r2_inference" else row
+                         for row in report["results"]]}
+    lines = bench.format_report(shown).splitlines()
+    assert lines[0].endswith(", torch 2.13.0 (2 threads)"), lines[0]
+    inference = next(line for line in lines if line.startswith("r2_inference"))
+    assert re.search(r" 2,000 img/s +1,000 img/s +0\.50 \(time\)", inference), inference
+    header = next(line for line in lines if line.startswith("name"))
+    memory = next(line for line in lines if line.startswith("r2 peak RSS"))
+    assert re.fullmatch(r"r2 peak RSS +291 MiB +-", memory), memory
+    # Its columns end where the header's tinynet and torch columns end.
+    assert len(memory) == len(header) - len("ratio".rjust(13) + "GEMM frac".rjust(11))
