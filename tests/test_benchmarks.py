@@ -7,6 +7,7 @@ is optional: without it the torch columns are null, and the test passes either w
 
 import argparse
 import atexit
+import dataclasses
 import errno
 import importlib.util
 import json
@@ -617,3 +618,67 @@ def test_the_printed_table_shows_images_per_second_torchs_threads_and_aligned_me
     assert re.fullmatch(r"r2 peak RSS +291 MiB +-", memory), memory
     # Its columns end where the header's tinynet and torch columns end.
     assert len(memory) == len(header) - len("ratio".rjust(13) + "GEMM frac".rjust(11))
+
+
+def small_data(bench):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (64, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, 64).astype(np.uint8)
+    return bench.Data(images, labels, images[:16], labels[:16])
+
+
+def test_an_epoch_is_the_median_of_the_repeats_after_a_warm_up(bench, monkeypatch):
+    epochs = []
+    monkeypatch.setattr(bench, "tinynet_epoch", lambda model, name, x, y: epochs.append(len(x)))
+    clock = iter([0.0, 3.0, 10.0, 11.0, 20.0, 22.0])  # three timed epochs: 3 s, 1 s, 2 s
+    monkeypatch.setattr(bench, "time", types.SimpleNamespace(perf_counter=lambda: next(clock)))
+    settings = dataclasses.replace(bench.QUICK, repeats=3, warmup=16)
+    row, _ = bench.bench_epoch("r1", small_data(bench), settings, None, first_dx=False)
+    assert row["tinynet_s"] == 2.0 and row["torch_s"] is None
+    assert epochs == [16, 64, 64, 64]  # the warm-up on 16 images, untimed
+
+
+def test_a_program_tinynet_cannot_build_is_a_row_with_its_error(bench, monkeypatch):
+    def build(name, seed=0):
+        raise RuntimeError("no such layer")
+
+    monkeypatch.setattr(bench, "build_tinynet", build)
+    row, flops = bench.bench_epoch("r3", small_data(bench), bench.QUICK, None, first_dx=False)
+    assert row["tinynet_s"] is None and flops is None
+    assert row["error"] == "tinynet cannot build r3: RuntimeError: no such layer"
+
+
+def test_inference_predicts_in_batches_of_1024(bench, monkeypatch):
+    from tinynet import Sequential
+
+    sizes = []
+    predict = Sequential.predict
+    monkeypatch.setattr(Sequential, "predict", lambda self, x, batch_size=32: (
+        sizes.append(batch_size), predict(self, x, batch_size=batch_size))[1])
+    bench.bench_inference(small_data(bench), dataclasses.replace(bench.QUICK, warmup=16), None)
+    assert sizes and set(sizes) == {bench.INFERENCE_BATCH} and bench.INFERENCE_BATCH == 1024
+
+
+def test_torch_is_set_to_2_threads_as_numpys_blas(bench, monkeypatch):
+    threads = []
+    fake = types.SimpleNamespace(set_num_threads=threads.append)
+    monkeypatch.setitem(sys.modules, "torch", fake)
+    assert bench.import_torch(disabled=False) is fake and threads == [2]
+    assert bench.import_torch(disabled=True) is None
+
+
+def test_main_passes_repeats_on_and_writes_no_report_that_holds_a_nan(bench, tmp_path,
+                                                                     monkeypatch):
+    # A NaN would make the file invalid JSON: refused before anything is written.
+    seen = {}
+
+    def run(settings, quick, torch):
+        seen["settings"] = settings
+        return {"gemm_gflops": float("nan")}
+
+    monkeypatch.setattr(bench, "run", run)
+    monkeypatch.setattr(bench, "format_report", lambda report: "the table")
+    path = tmp_path / "report.json"
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        bench.main(["--quick", "--no-torch", "--repeats", "2", "--json", str(path)])
+    assert seen["settings"].repeats == 2 and list(tmp_path.iterdir()) == []
