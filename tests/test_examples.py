@@ -276,6 +276,18 @@ def test_the_cnns_confusion_matrix_has_a_row_per_true_digit(tmp_path, monkeypatc
     np.testing.assert_array_equal(info.value.args[0].sum(axis=1), np.bincount(y_test, minlength=10))
 
 
+def test_r5_stops_at_the_first_iteration_whose_loss_is_not_finite(tmp_path, monkeypatch):
+    # Its own loop has no fit to watch the loss: a NaN would otherwise run on through every
+    # step, the weights turned NaN and every digit predicted as 0.
+    monkeypatch.setattr(reference.Sequential, "train_step",
+                        lambda model, x, y: (float("nan"), None))
+    monkeypatch.setattr(sys, "argv", ["r5_low_level.py", "--quick", "--out", str(tmp_path)])
+    monkeypatch.setattr(reference, "raise_on_stop_signals", lambda: {})
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    with pytest.raises(FloatingPointError, match=r"^the loss became nan at iteration 1$"):
+        runpy.run_path(str(ROOT / "examples" / "r5_low_level.py"), run_name="__main__")
+
+
 def test_r2_prints_the_training_accuracy_keras_reports(tmp_path):
     """Keras's 98.87% is the last epoch's running mean, the progress bar's last accuracy;
     an example that printed only evaluate's, on the trained network, would compare it with
