@@ -652,9 +652,13 @@ def test_inference_predicts_in_batches_of_1024(bench, monkeypatch):
     from tinynet import Sequential
 
     sizes = []
-    predict = Sequential.predict
-    monkeypatch.setattr(Sequential, "predict", lambda self, x, batch_size=32: (
-        sizes.append(batch_size), predict(self, x, batch_size=batch_size))[1])
+    original = Sequential.predict
+
+    def predict(self, x, batch_size=32):
+        sizes.append(batch_size)
+        return original(self, x, batch_size=batch_size)
+
+    monkeypatch.setattr(Sequential, "predict", predict)
     bench.bench_inference(small_data(bench), dataclasses.replace(bench.QUICK, warmup=16), None)
     assert sizes and set(sizes) == {bench.INFERENCE_BATCH} and bench.INFERENCE_BATCH == 1024
 
