@@ -49,6 +49,15 @@ def declared_outputs(path: Path, monkeypatch) -> list[str]:
     return info.value.args[0]
 
 
+def run_script(name: str, monkeypatch, *args: str) -> None:
+    """examples/``name`` run in this process as from its own command line (``args``), but
+    leaving pytest's signals and excepthook alone, which a script takes for its process."""
+    monkeypatch.setattr(sys, "argv", [name, *args])
+    monkeypatch.setattr(reference, "raise_on_stop_signals", lambda: {})
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    runpy.run_path(str(ROOT / "examples" / name), run_name="__main__")
+
+
 def parse_error(capsys, argv: list[str], **kwargs) -> str:
     """The error line example_args prints for ``argv``, after checking it exits with 2."""
     with pytest.raises(SystemExit) as info:
@@ -266,12 +275,8 @@ def test_the_cnns_confusion_matrix_has_a_row_per_true_digit(tmp_path, monkeypatc
         raise Captured(matrix)
 
     monkeypatch.setattr(plot, "plot_confusion_matrix", plot_confusion_matrix)
-    monkeypatch.setattr(sys, "argv", ["cnn_best.py", "--quick", "--out", str(tmp_path)])
-    # A script's own command line takes its process's signals and excepthook: not pytest's.
-    monkeypatch.setattr(reference, "raise_on_stop_signals", lambda: {})
-    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
     with pytest.raises(Captured) as info:
-        runpy.run_path(str(ROOT / "examples" / "cnn_best.py"), run_name="__main__")
+        run_script("cnn_best.py", monkeypatch, "--quick", "--out", str(tmp_path))
     _, (_, y_test) = quick_subset(load_mnist())
     np.testing.assert_array_equal(info.value.args[0].sum(axis=1), np.bincount(y_test, minlength=10))
 
@@ -281,11 +286,50 @@ def test_r5_stops_at_the_first_iteration_whose_loss_is_not_finite(tmp_path, monk
     # step, the weights turned NaN and every digit predicted as 0.
     monkeypatch.setattr(reference.Sequential, "train_step",
                         lambda model, x, y: (float("nan"), None))
-    monkeypatch.setattr(sys, "argv", ["r5_low_level.py", "--quick", "--out", str(tmp_path)])
-    monkeypatch.setattr(reference, "raise_on_stop_signals", lambda: {})
-    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
     with pytest.raises(FloatingPointError, match=r"^the loss became nan at iteration 1$"):
-        runpy.run_path(str(ROOT / "examples" / "r5_low_level.py"), run_name="__main__")
+        run_script("r5_low_level.py", monkeypatch, "--quick", "--out", str(tmp_path))
+
+
+def test_r5_takes_every_image_once_a_pass_in_a_new_order_each_pass(tmp_path, monkeypatch):
+    # As the tutorial's next_batch(100): 100 quick iterations of 100 are 5 passes over the
+    # 2,000 images.
+    (x_train, _), _ = quick_subset(load_mnist())
+    index = {row.tobytes(): i
+             for i, row in enumerate(x_train.reshape(-1, 784).astype("float32") / 255)}
+    batches = []
+    train_step = reference.Sequential.train_step
+
+    def recorded(model, x, y):
+        batches.append([index[row.tobytes()] for row in x])
+        return train_step(model, x, y)
+
+    monkeypatch.setattr(reference.Sequential, "train_step", recorded)
+    run_script("r5_low_level.py", monkeypatch, "--quick", "--out", str(tmp_path))
+    passes = np.array(batches).reshape(5, 2000)  # 100 batches of 100: 5 passes of 2,000
+    assert all(np.array_equal(np.sort(p), np.arange(2000)) for p in passes)
+    assert len({tuple(p) for p in passes}) == 5
+
+
+def test_what_r2_and_r3_print_of_their_checks_can_say_false(tmp_path, monkeypatch, capsys):
+    # Rows that do not sum to 1, and a saved model that reloads with other weights.
+    import tinynet
+
+    predict = reference.Sequential.predict
+    monkeypatch.setattr(reference.Sequential, "predict",
+                        lambda model, x, **kwargs: 2 * predict(model, x, **kwargs))
+    run_script("r2_mlp.py", monkeypatch, "--quick", "--out", str(tmp_path / "r2"))
+    assert "\neach row sums to 1: False\n" in capsys.readouterr().out
+    monkeypatch.setattr(reference.Sequential, "predict", predict)
+
+    def load_other(path):
+        model = load_model(path)
+        model.set_weights([w + 1 for w in model.get_weights()])
+        return model
+
+    monkeypatch.setattr(tinynet, "load_model", load_other)
+    run_script("r3_cnn.py", monkeypatch, "--quick", "--epochs", "1", "--out",
+               str(tmp_path / "r3"))
+    assert "reloaded predictions identical: False\n" in capsys.readouterr().out
 
 
 def test_r2_prints_the_training_accuracy_keras_reports(tmp_path):
