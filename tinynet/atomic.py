@@ -264,11 +264,13 @@ def signals_held() -> Iterator[None]:
     block.
     """
     held: list[int] = []
-    replaced = {}
+    replaced: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
         for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-            number = getattr(signal, name, None)  # Windows has no SIGHUP
-            handler = None if number is None else signal.getsignal(number)
+            number = getattr(signal, name, None)
+            if number is None:  # Windows has no SIGHUP
+                continue
+            handler = signal.getsignal(number)
             if handler is not None and handler is not signal.SIG_IGN:
                 replaced[number] = signal.signal(number, lambda signum, _: held.append(signum))
     try:

@@ -34,7 +34,7 @@ import numpy as np
 
 from tinynet.atomic import cannot_create_files, target_folder
 from tinynet.checks import flag, int_at_least, not_a_folder, number_in, verbose_level
-from tinynet.optim import Optimizer
+from tinynet.optim import LR_RANGE
 
 if TYPE_CHECKING:
     from tinynet.model import Sequential
@@ -335,9 +335,9 @@ class ProgressBar(Callback):
         isatty = getattr(self.stream, "isatty", None)
         if not (isatty and isatty()):
             return None
-        columns = os.environ.get("COLUMNS", "")
-        if columns.isdigit() and int(columns) > 0:
-            return int(columns)
+        given = os.environ.get("COLUMNS", "")
+        if given.isdigit() and int(given) > 0:
+            return int(given)
         try:
             columns = os.get_terminal_size(self.stream.fileno()).columns
         except (AttributeError, OSError, ValueError):  # no file descriptor: stdout's, or 80
@@ -559,18 +559,19 @@ class EarlyStopping(Callback):
         # sys.stdout as ModelCheckpoint's, looked up now so that a redirection applies.
         if self.verbose and self.stopped_epoch is not None:
             sys.stdout.write(f"Epoch {self.stopped_epoch + 1}: early stopping\n")
-        if self.restore_best_weights and self.best_weights is not None:
-            self.model.set_weights(self.best_weights)
-            if self.verbose:
-                sys.stdout.write(f"Restoring model weights from the end of the best epoch: "
-                                 f"{self.best_epoch + 1}.\n")
-        elif self.restore_best_weights and self.best_epoch is not None:
-            warnings.warn(f"EarlyStopping: the weights of the best epoch, "
-                          f"{self.best_epoch + 1}, are not restored: this run resumed after "
-                          f"it, from a checkpoint of a later epoch, and the model kept the "
-                          f"last epoch's. ModelCheckpoint(save_best_only=True) keeps the best "
-                          f"epoch's model in a file",
-                          stacklevel=4)  # the line that called fit (fit, _train, here)
+        if self.restore_best_weights and self.best_epoch is not None:
+            if self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+                if self.verbose:
+                    sys.stdout.write(f"Restoring model weights from the end of the best "
+                                     f"epoch: {self.best_epoch + 1}.\n")
+            else:
+                warnings.warn(f"EarlyStopping: the weights of the best epoch, "
+                              f"{self.best_epoch + 1}, are not restored: this run resumed "
+                              f"after it, from a checkpoint of a later epoch, and the model "
+                              f"kept the last epoch's. ModelCheckpoint(save_best_only=True) "
+                              f"keeps the best epoch's model in a file",
+                              stacklevel=4)  # the line that called fit (fit, _train, here)
         sys.stdout.flush()
 
 
@@ -762,7 +763,9 @@ class LearningRateScheduler(Callback):
         if not self._takes_lr and not takes_epoch:
             raise TypeError(f"LearningRateScheduler: schedule must be {expected}, got "
                             f"{schedule!r}, which takes neither (epoch, lr) nor (epoch)")
-        self.schedule, self.verbose = schedule, verbose_level(verbose, "LearningRateScheduler")
+        # Called with one argument or two, as _takes_lr says: a type checker cannot tell which.
+        self.schedule: Callable[..., float] = schedule
+        self.verbose = verbose_level(verbose, "LearningRateScheduler")
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
         # A metric is logged under its name: the rate would replace its value in every epoch.
@@ -772,18 +775,18 @@ class LearningRateScheduler(Callback):
                              "name (def my_metric(y_pred, y_true): ...) and compile again")
 
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
-        lr = (self.schedule(epoch, self.model.optimizer.lr) if self._takes_lr
-              else self.schedule(epoch))
+        _, optimizer = self.model._require_compiled()
+        lr = self.schedule(epoch, optimizer.lr) if self._takes_lr else self.schedule(epoch)
         if isinstance(lr, np.ndarray) and lr.ndim == 0:  # np.where(epoch < 10, 0.1, 0.01)
             lr = lr[()]
         # Checked against the optimiser's own range for lr (0 is a rate: a warm-up's first,
         # lr * epoch / 5), but naming the schedule and the epoch: float() would take the
         # string "0.5", and refuse None in words that name neither. An optimiser of one's own
         # whose hyper_parameters leave lr out has the base class's range.
-        ranges = type(self.model.optimizer).hyper_parameters
+        ranges = type(optimizer).hyper_parameters
         lr = number_in(f"LearningRateScheduler: the schedule's lr for epoch {epoch}", lr,
-                       *ranges.get("lr", Optimizer.hyper_parameters["lr"]))
-        self.model.optimizer.lr = lr
+                       *(ranges.get("lr") or LR_RANGE))
+        optimizer.lr = lr
         if self.verbose:
             print(f"Epoch {epoch + 1}: learning rate {lr:.3g}")
 
@@ -794,7 +797,8 @@ class LearningRateScheduler(Callback):
         # trained with.
         if logs is None:
             return
-        lr = float(self.model.optimizer.lr)
+        _, optimizer = self.model._require_compiled()
+        lr = float(optimizer.lr)
         if "lr" in logs and logs["lr"] != lr:  # a callback before this one logged its own
             raise ValueError(f"LearningRateScheduler: the learning rate ({lr!r}) is logged "
                              f"as 'lr', but a callback before the scheduler in the callbacks "

@@ -7,7 +7,7 @@ import math
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -34,12 +34,12 @@ def verbose_level(verbose: object, owner: str | None = None) -> int:
     return int(verbose)
 
 
-def is_int_at_least(value: object, low: int) -> bool:
+def is_int_at_least(value: object, low: int) -> TypeGuard[int | np.integer]:
     """Whether ``value`` is an int >= ``low``. NumPy integers count (``len(x) // 2`` of an
     array shape is one); bools do not, although Python counts True as 1, nor do floats, 2.0
     and JSON's 2.5 alike."""
     return (isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
-            and value >= low)
+            and bool(value >= low))
 
 
 def int_at_least(name: str, value: object, low: int) -> int:
@@ -60,19 +60,19 @@ def number_in(name: str, value: object, low: float | None, high: float | None = 
     tolerance is never meant, and neither is a number that no float holds (10**400). Bools
     are not numbers here. With ``low`` and ``high`` both None, any finite number: "<name>
     must be a finite number, got <value>"."""
-    ok = (is_number(value, finite=True)
-          and (low is None or (value >= low if low_inclusive else value > low))
-          and (high is None or value < high))
-    if not ok:
-        if low is None and high is None:
-            raise ValueError(f"{name} must be a finite number, got {value!r}")
-        bounds = (f"{'[' if low_inclusive else '('}{'-inf' if low is None else low}, "
-                  f"{'inf' if high is None else high})")
-        raise ValueError(f"{name} must be a number in {bounds}, got {value!r}")
-    return float(value)
+    if (is_number(value, finite=True)
+            and (low is None or (value >= low if low_inclusive else value > low))
+            and (high is None or value < high)):
+        return float(value)
+    if low is None and high is None:
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    bounds = (f"{'[' if low_inclusive else '('}{'-inf' if low is None else low}, "
+              f"{'inf' if high is None else high})")
+    raise ValueError(f"{name} must be a number in {bounds}, got {value!r}")
 
 
-def is_number(value: object, finite: bool = False) -> bool:
+def is_number(value: object, finite: bool = False
+              ) -> TypeGuard[int | float | np.integer | np.floating]:
     """Whether ``value`` is one real number that a float holds: an int or a float (NumPy's
     too), not a bool (although Python counts True as 1), nor an int past the largest float
     (10**400, which JSON may hold); with ``finite``, not infinity or NaN either. Not
@@ -198,7 +198,7 @@ def targets_hint(name: str, targets: tuple[int, ...], outputs: tuple[int, ...]) 
     return ""
 
 
-def keywords_taken(cls: type) -> list[str] | None:
+def keywords_taken(cls: type[Any]) -> list[str] | None:
     """The names of the arguments ``cls.__init__`` takes, in order, or None when it takes
     any (``**kwargs``). A refusal of Keras's argument names asks first: a class of one's own
     may take one of them."""

@@ -34,6 +34,7 @@ from tinynet.atomic import (
     target_folder,
     write_atomic,
 )
+from tinynet.losses import Loss
 
 #: What ``evaluate --out`` and ``show --out`` can write (formats matplotlib always has).
 IMAGE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
@@ -313,12 +314,12 @@ def _probabilities(model: tinynet.Sequential, x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _loss_line(model: tinynet.Sequential, loss: float, n: int) -> str:
-    """The line that reports ``loss``, what ``model.evaluate`` returned on ``n`` images: a
-    mean per image, as ``fit`` logs ``val_loss`` whatever the loss's reduction, so that the
-    two compare. For a loss with ``reduction="sum"`` (R5's), evaluate returns the sum over
-    the images, which the line gives too, saying so."""
-    if model.loss.reduction == "sum":
+def _loss_line(loss_fn: Loss, loss: float, n: int) -> str:
+    """The line that reports ``loss``, what ``model.evaluate`` returned on ``n`` images for a
+    model compiled with ``loss_fn``: a mean per image, as ``fit`` logs ``val_loss`` whatever
+    the loss's reduction, so that the two compare. For a loss with ``reduction="sum"``
+    (R5's), evaluate returns the sum over the images, which the line gives too, saying so."""
+    if loss_fn.reduction == "sum":
         return (f"test loss: {loss / n:.4f} (mean per image; summed over the {n} images: "
                 f"{loss:.1f})")
     return f"test loss: {loss:.4f}"
@@ -355,15 +356,16 @@ def _train(args: argparse.Namespace, program: reference.Program) -> int:
     (x_train, y_train), (x_test, y_test) = reference.quick_subset(data) if args.quick else data
     epochs = args.epochs or (program.quick_epochs if args.quick else program.epochs)
     model = program.build(args.seed)
-    model.compile(loss=program.loss(), optimizer=program.make_optimizer(args.optimizer, args.lr))
+    loss_fn, optimizer = program.loss(), program.make_optimizer(args.optimizer, args.lr)
+    model.compile(loss=loss_fn, optimizer=optimizer)
     model.metadata = program.metadata()
     x, x_val = program.scaling(x_train), program.scaling(x_test)
     y, y_val = _targets(model, y_train), _targets(model, y_test)
 
     print(f"tinynet train {program.name}: {program.description}")
     if args.optimizer or args.lr:  # the description names the program's own optimiser
-        config = ", ".join(f"{k} {v}" for k, v in model.optimizer.get_config().items())
-        print(f"optimizer, as asked: {type(model.optimizer).__name__}, {config}")
+        config = ", ".join(f"{k} {v}" for k, v in optimizer.get_config().items())
+        print(f"optimizer, as asked: {type(optimizer).__name__}, {config}")
     if args.verbose:  # the shape of the input, or a CNN's output shapes all show as "?"
         model.summary(input_shape=program.scaling.shape)
     start = time.perf_counter()
@@ -374,7 +376,7 @@ def _train(args: argparse.Namespace, program: reference.Program) -> int:
         history = model.fit(x, y, epochs=epochs,
                             batch_size=args.batch_size or program.batch_size,
                             validation_data=(x_val, y_val), verbose=args.verbose,
-                            callbacks=program.callbacks(model.optimizer))
+                            callbacks=program.callbacks(optimizer))
         seconds = time.perf_counter() - start
         loss, accuracy = model.evaluate(x_val, y_val)
 
@@ -387,7 +389,7 @@ def _train(args: argparse.Namespace, program: reference.Program) -> int:
                      (args.out / "curves.png", lambda tmp: plot_history(history, path=tmp))])
     print(f"trained {epochs} epoch(s) in {seconds:.1f}s; saved {', '.join(TRAIN_OUTPUTS)} "
           f"in {args.out}/")
-    print(_loss_line(model, loss, len(x_val)))
+    print(_loss_line(loss_fn, loss, len(x_val)))
     print(f"test accuracy: {accuracy:.4f}")
     return 0
 
@@ -408,15 +410,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         _check_writable(out, hint="; say where to write it with --out")
     _, (x_test, y_test) = _load_data(args.data)
     x = scaling(x_test)
-    if model.loss is None:
-        model.compile(loss=tinynet.CrossEntropy(from_logits=not isinstance(
-            model.layers[-1], tinynet.Softmax)), optimizer="sgd")
+    loss_fn = model.loss
+    if loss_fn is None:
+        loss_fn = tinynet.CrossEntropy(from_logits=not isinstance(model.layers[-1],
+                                                                  tinynet.Softmax))
+        model.compile(loss=loss_fn, optimizer="sgd")
     values = model.evaluate(x, _targets(model, y_test))
     loss = values[0] if isinstance(values, tuple) else values  # no metrics: the loss alone
     predicted = _probabilities(model, x).argmax(axis=1)
     cm = confusion_matrix(y_test.astype(np.int64), predicted, 10)
     accuracy = np.trace(cm) / len(x)  # whatever metrics the model was saved with
-    print(_loss_line(model, loss, len(x)))
+    print(_loss_line(loss_fn, loss, len(x)))
     print(f"test accuracy: {accuracy:.4f}")
     print("per-class accuracy:")
     for digit in range(10):
@@ -477,7 +481,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         _check_writable(out, hint="; say where to write it with --out")
     else:
         out = _image_out(args.out, "digits.png")
-    model, scaling = _load_classifier(args.model) if args.model is not None else (None, None)
+    classifier = _load_classifier(args.model) if args.model is not None else None
     (x_train, y_train), (x_test, y_test) = _load_data(args.data)
     images, labels = (x_train, y_train) if args.train else (x_test, y_test)
     if args.start >= len(images):
@@ -486,7 +490,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     images = images[args.start:args.start + args.count]
     labels = labels[args.start:args.start + args.count]
     predictions = None
-    if model is not None:
+    if classifier is not None:
+        model, scaling = classifier
         predictions = _probabilities(model, scaling(images)).argmax(axis=1)
     plot_digits(images, labels, predictions=predictions, path=out)
     print(f"saved {len(images)} digit{'s' if len(images) != 1 else ''} to {out}")

@@ -169,8 +169,7 @@ class GradCheckResult:
     @property
     def worst(self) -> tuple[str, float]:
         """The gradient with the largest relative error, and that error: ``("W", 3e-9)``."""
-        name = max(self.errors, key=self.errors.get)
-        return name, self.errors[name]
+        return max(self.errors.items(), key=lambda item: item[1])
 
     @property
     def max_error(self) -> float:

@@ -684,7 +684,7 @@ def _git_files(root: Path) -> list[str] | None:
 def _files_listed(root: Path, out: str) -> set[str]:
     """The files named in the output of ``git ls-files -z``, where a repository inside the
     project, which git lists whole as ``notes/``, stands for every file in it."""
-    names = set()
+    names: set[str] = set()
     for name in filter(None, out.split("\0")):
         if (root / name).is_dir():
             names.update(f"{name.rstrip('/')}/{f}" for f in _walk_files(root / name))
@@ -715,7 +715,7 @@ def _untracked(root: Path) -> set[str]:
 
 
 def _walk_files(root: Path) -> list[str]:
-    found = []
+    found: list[str] = []
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not _excluded_dir(d) and not _is_venv(folder, d))
         rel_folder = Path(folder).relative_to(root)
@@ -784,9 +784,9 @@ def _find_stubs(text: str, path: str, registry: Mapping[str, Part],
                 continue
             for i, stmt in enumerate(block):
                 part = _stub_part(stmt)
-                if part in registry and not any(isinstance(earlier, ast.Return | ast.Raise)
-                                                and _stub_part(earlier) is None
-                                                for earlier in block[:i]):
+                if part is not None and part in registry and not any(
+                        isinstance(earlier, ast.Return | ast.Raise)
+                        and _stub_part(earlier) is None for earlier in block[:i]):
                     stubs.append((stmt.lineno, part))
     for line, part in sorted(stubs):
         found.setdefault(part, []).append((path, line))
@@ -945,9 +945,12 @@ def _read_record(dest: Path) -> tuple[set[str], dict[str, str]]:
     record, problem = ({}, "it is a symbolic link") if record_path.is_symlink() else (
         _load_record(record_path))
     files = record.get("files")
-    if problem is None and (not isinstance(files, list)
-                            or not all(isinstance(f, str) for f in files)):
-        problem = '"files" is not a list of paths'
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        # No files, so that the checks below may take them as a list: the record is refused
+        # anyway, for this problem or the one found before.
+        files = []
+        if problem is None:
+            problem = '"files" is not a list of paths'
     if problem is None:
         # A record is a plain file anyone can edit: never let it name a path outside DEST.
         outside = [f for f in files if not _is_relative_path(f)]
@@ -1335,8 +1338,10 @@ def _error_place(exc: BaseException, test_file: str, project: str | Path = ".") 
     files, or ``""`` when that frame is in ``test_file``, which the test's node id names
     already (a failed assert). So an error raised in the student's code (an AttributeError in
     a layer's backward) says where it is. An exception group is placed by its first leaf."""
-    while getattr(exc, "exceptions", None):
-        exc = exc.exceptions[0]
+    # Not isinstance(exc, BaseExceptionGroup): Python 3.10 has none, and the groups there
+    # (the exceptiongroup backport's, which pytest and hypothesis raise) are other classes.
+    while group := getattr(exc, "exceptions", None):
+        exc = group[0]
     frames = traceback.extract_tb(exc.__traceback__)
     where = _last_place(((f.filename, f.lineno) for f in frames), project)
     return "" if where.startswith(f"{test_file}:") else where
@@ -1428,7 +1433,9 @@ def part_marks(root: str | Path, files: Iterable[str]) -> dict[str, list[tuple[s
             continue  # pytest reports it, as the grade's error
         for node in ast.walk(tree):
             # <...>.mark.part(...): a call of "part" on something whose last name is "mark"
-            func = node.func if isinstance(node, ast.Call) else None
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
             if isinstance(func, ast.Attribute) and func.attr == "part" and (
                     getattr(func.value, "attr", None) or getattr(func.value, "id", None)) == "mark":
                 # part("relu") or part(id="relu"), as grade reads them (_marked_parts)
@@ -1598,7 +1605,7 @@ def _no_shrinking() -> Any:
             # Before each test module is imported: a property test keeps the settings in
             # force when it is defined. Derived from them, so that the project's own profile
             # (its examples, its deadline), loaded by a conftest.py, stays in force.
-            current = settings.default
+            current = settings()  # with no argument, those in force
             if Phase.shrink in current.phases:
                 settings.register_profile(
                     "tinynet-grade", parent=current,
@@ -2133,13 +2140,14 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
             entries.append((error["nodeid"], _TestOutcome(FAILED, "cannot collect: "
                                                           + error["message"], stub, True)))
         entries += [(n, outcomes.get(n, _TestOutcome(FAILED, "did not run"))) for n in tests]
-        stubbed = [(n, t) for n, t in entries if t.outcome == FAILED and t.stub]
-        own = [(n, t) for n, t in stubbed if t.stub[0] == pid]
+        # The (part, message) of the stub each test stopped at.
+        stubbed = [t.stub for _, t in entries if t.outcome == FAILED and t.stub]
+        own = [stub for stub in stubbed if stub[0] == pid]
         failed = [(n, t) for n, t in entries
                   if (t.outcome != PASSED or not t.complete) and not t.stub]
         # Tests that stopped at an earlier part's stub say nothing of this part's code; the
         # others may: their failure is what the student needs to see.
-        needs = f" (other tests need part {stubbed[0][1].stub[0]} first)" if stubbed else ""
+        needs = f" (other tests need part {stubbed[0][0]} first)" if stubbed else ""
         # A part's tests use the parts before it: an earlier part that fails may be what
         # fails this one (a wrong gradient checker fails every backward pass it checks, and
         # a softmax that overflows fails the cross-entropy), so say so, rather than send
@@ -2154,7 +2162,7 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
         if own:
             # Before a timeout or a crash too: in the tests of a part not written yet, they
             # are another part's doing (a CNN test of MaxPool2D, and a Conv2D that crashes).
-            result = PartResult(pid, NOT_ATTEMPTED, own[0][1].stub[1])
+            result = PartResult(pid, NOT_ATTEMPTED, own[0][1])
         elif pid in stopped:
             result = PartResult(pid, FAILED, stopped[pid] + needs, note=needs, after=after)
             failed_before = failed_before or pid
@@ -2187,9 +2195,9 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
         elif stubbed:
             # Its code never ran, so only the source tells written from not: a part with a
             # stub left (one of two regions written) is not written yet.
-            _, t = stubbed[0]
+            stub_part, stub_message = stubbed[0]
             result = PartResult(pid, NOT_ATTEMPTED if pid in unwritten else BLOCKED,
-                                f"needs part {t.stub[0]} first: {t.stub[1]}")
+                                f"needs part {stub_part} first: {stub_message}")
         elif not tests:
             result = PartResult(pid, FAILED, f'no test is marked part("{pid}")')
         else:
@@ -2212,9 +2220,10 @@ def assigned_parts(project: str | Path, registry: Mapping[str, Part] = PARTS) ->
     advice = "pass --parts to say which parts to grade"
     record, problem = _load_record(path)
     parts = record.get("parts")
-    if problem is None and (not isinstance(parts, list)
-                            or not all(isinstance(p, str) for p in parts)):
-        problem = '"parts" is not a list of part ids'
+    if not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
+        parts = []  # a list for the checks below: the record is refused anyway
+        if problem is None:
+            problem = '"parts" is not a list of part ids'
     if problem:
         raise HomeworkError(f"{path} is not an export record ({problem}); {advice}")
     unknown = [p for p in parts if p not in registry]

@@ -114,11 +114,11 @@ def load_grey(path: str | os.PathLike) -> np.ndarray:
             # Grey levels stored as 32-bit floats (a TIFF): matplotlib would cut each to an
             # 8-bit integer, and levels in [0, 1] would all be 0, a blank image.
             with Image.open(path) as image:
-                raw = np.asarray(image, dtype=np.float32)
+                raw: np.ndarray = np.asarray(image, dtype=np.float32)
         else:
             # matplotlib picks its reader by the file's extension unless told the format: a
             # JPEG named .png was "not a PNG file".
-            raw = np.asarray(mpimg.imread(path, format=found.lower() if found else None))
+            raw = np.asarray(mpimg.imread(os.fspath(path), format=found.lower() if found else None))
     except Image.DecompressionBombError as e:
         raise ValueError(f"{path}: too large an image ({e})") from None
     except OSError as e:
@@ -330,9 +330,9 @@ def _ink(grey: np.ndarray, exponent: int = 0) -> np.ndarray:
     level: across a photo the lighting varies by more than the ink's contrast in a shadow.
     """
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    paper = float(np.median(border))
+    typical = float(np.median(border))  # the paper's typical level
     lo, hi = float(grey.min()), float(grey.max())
-    above, below = hi - paper, paper - lo  # how far light ink, or dark ink, would reach
+    above, below = hi - typical, typical - lo  # how far light ink, or dark ink, would reach
 
     def given(level: float) -> str:
         return f"{math.ldexp(level, exponent):.4g}"
@@ -345,7 +345,7 @@ def _ink(grey: np.ndarray, exponent: int = 0) -> np.ndarray:
     if abs(above - below) <= MIN_CONTRAST:
         raise ValueError(f"prepare_digit: cannot tell the ink from the paper: expected one "
                          f"digit on paper, got a border of median level "
-                         f"{given(paper)} with pixels as far above it ({given(hi)}) as below "
+                         f"{given(typical)} with pixels as far above it ({given(hi)}) as below "
                          f"it ({given(lo)}); grey levels run from 0, black, to 1, white")
     light = grey if above > below else -grey  # the ink is the high side of `light`
     paper = _paper_level(light)
@@ -498,8 +498,8 @@ def _not_specks(ink: np.ndarray) -> np.ndarray:
     """
     blobs, cells, ink_per_blob = _ink_blobs(ink, DIGIT_THRESHOLD)
     digit = (blobs > 0) & (ink_per_blob[blobs] >= SPECK_FRACTION * ink_per_blob.max())
-    digit = sliding_window_view(np.pad(digit, 1), (3, 3)).any(axis=(2, 3))  # and around
-    return digit[cells]
+    near = np.any(sliding_window_view(np.pad(digit, 1), (3, 3)), axis=(2, 3))  # and around
+    return near[cells]
 
 
 def _ink_blobs(ink: np.ndarray, threshold: float

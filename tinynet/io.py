@@ -287,7 +287,9 @@ def save_model(model: Sequential, path: str | os.PathLike) -> Path:
 def _savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """The archive, written to the open file: to a file object, np.savez appends no suffix."""
     with open(path, "wb") as f:
-        np.savez(f, **arrays)
+        # NumPy's type hints take a ** dict for savez's allow_pickle keyword too; JSON_KEY and
+        # the "layer..."/"opt..." keys never name it.
+        np.savez(f, **arrays)  # type: ignore[arg-type]
 
 
 # -------------------------------------------------------------------------------- loading
@@ -572,11 +574,12 @@ def load_model(path: str | os.PathLike,
     if steps_trained is not None and steps_trained < 0:
         raise ModelFormatError(path, f"'steps_trained' must be >= 0, got {steps_trained}")
     compiled = _field(path, doc, "compile", dict, optional=True)
+    optimizer: Optimizer | None = None
     state_keys: list[dict[str, str]] = []
     iterations = 0
     if compiled is not None:
-        state_keys, iterations = _compile_as_saved(path, model, compiled, headers,
-                                                   custom_objects)
+        optimizer, state_keys, iterations = _compile_as_saved(path, model, compiled, headers,
+                                                              custom_objects)
     if headers:
         raise ModelFormatError(path, f"unexpected arrays {sorted(headers)[:5]}: the file does "
                                      "not match the architecture it describes")
@@ -595,10 +598,10 @@ def load_model(path: str | os.PathLike,
     arrays = _read_arrays(path, [*weight_keys, *(k for keys in state_keys
                                                  for k in keys.values())])
     model.set_weights([arrays[key] for key in weight_keys])
-    if compiled is not None:
+    if optimizer is not None:
         states = [{name: arrays[key] for name, key in keys.items()} for keys in state_keys]
         try:  # shapes and dtypes are checked above; set_state checks the values too
-            model.optimizer.set_state([p for p, _ in model.parameters()], states, iterations)
+            optimizer.set_state([p for p, _ in model.parameters()], states, iterations)
         except ValueError as err:
             raise ModelFormatError(path, f"compile.optimizer: {err}") from None
     if input_shape is not None:
@@ -612,11 +615,11 @@ def load_model(path: str | os.PathLike,
 
 def _compile_as_saved(path: Path, model: Sequential, compiled: dict[str, Any],
                       headers: dict[str, Header], custom_objects: dict[str, Any]
-                      ) -> tuple[list[dict[str, str]], int]:
+                      ) -> tuple[Optimizer, list[dict[str, str]], int]:
     """Compile ``model`` with the loss, optimiser and metrics of the JSON ``"compile"`` entry,
-    and take the headers of the optimiser's state arrays out of ``headers``: ``(keys,
-    iterations)``, one ``{state name: array key}`` per parameter and the step count, checked
-    but not yet set."""
+    and take the headers of the optimiser's state arrays out of ``headers``: ``(optimizer,
+    keys, iterations)``, one ``{state name: array key}`` per parameter and the step count,
+    checked but not yet set."""
     loss = _build(path, _field(path, compiled, "loss", dict, "compile: "),
                   losses_module, Loss, "compile.loss: ", custom_objects)
     opt_entry = _field(path, compiled, "optimizer", dict, "compile: ")
@@ -657,7 +660,7 @@ def _compile_as_saved(path: Path, model: Sequential, compiled: dict[str, Any],
     keys = [{name: _take(path, headers, f"opt.{j}.{name}", p, f"optimizer state {name} of "
                          f"parameter {j}") for name in optimizer.state_names}
             for j, p in enumerate(params)]
-    return keys, iterations
+    return optimizer, keys, iterations
 
 
 def _history(path: Path, saved: dict[str, Any]) -> History:

@@ -11,10 +11,11 @@ import inspect
 import math
 import operator
 import os
+import secrets
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -142,7 +143,10 @@ def _grads_fit(layer: Layer) -> bool:
         for k, g in layer.grads.items())
 
 
-def _computes_as(obj: object, cls: type) -> bool:
+_T = TypeVar("_T")
+
+
+def _computes_as(obj: object, cls: type[_T]) -> TypeGuard[_T]:
     """Whether ``obj`` is a ``cls`` that computes as ``cls`` does: not a subclass that
     overrides its forward or backward (label smoothing, a temperature), which the fused
     Softmax and cross-entropy would skip."""
@@ -231,7 +235,8 @@ def _quiet_overflow() -> Iterator[None]:
     # fit reports in its own words (and train_step returns): NumPy's overflow warnings
     # would come first, from inside a layer or the loss, and say less. Only warnings:
     # np.seterr(over="raise"), set to find where a value overflows, stays in force.
-    quiet = {kind: "ignore" for kind in ("over", "invalid") if np.geterr()[kind] == "warn"}
+    quiet: dict[str, Any] = {kind: "ignore" for kind in ("over", "invalid")
+                             if np.geterr()[kind] == "warn"}
     with np.errstate(**quiet):
         yield
 
@@ -284,7 +289,7 @@ class Sequential(RefusesOtherLibraries):
             self._check_new_layer(f"layers[{i}]", layer)
             self.layers.append(layer)
         if seed is None:
-            seed = int(np.random.SeedSequence().entropy)
+            seed = secrets.randbits(128)  # from the OS, as np.random.SeedSequence() draws it
         self.seed = int_at_least("seed", seed, 0)
         self.rng = self._generator(_INIT_STREAM)
         # A stream of its own: drawn from self.rng, a Dropout's masks before an add() would
@@ -333,7 +338,7 @@ class Sequential(RefusesOtherLibraries):
         # Its weights are drawn afresh (see _take), which for a layer of another model (the
         # Keras and PyTorch way to add a Softmax: Sequential(model.layers + [Softmax()]))
         # would erase what that model learnt.
-        if layer.params and getattr(layer, "_in_a_model", False):
+        if layer.params and layer._in_a_model:
             raise ValueError(f"{where}, {layer!r}, already belongs to a model: a model "
                              "draws the weights of the layers it takes afresh from its seed, "
                              "which would erase what that model learnt. Build new layers "
@@ -595,12 +600,14 @@ class Sequential(RefusesOtherLibraries):
         return (bool(self.layers) and _computes_as(self.layers[-1], Softmax)
                 and _computes_as(self.loss, CrossEntropy) and not self.loss.from_logits)
 
-    def _training_graph(self) -> tuple[Sequence[Layer], Loss]:
-        """The layers and loss that training runs: all of them, or the fused form."""
-        self._require_compiled()
+    def _training_graph(self) -> tuple[Sequence[Layer], Loss, Optimizer]:
+        """The layers and loss that training runs (all of them, or the fused form), and the
+        optimiser that steps them."""
+        loss, optimizer = self._require_compiled()
         if self.fused_softmax:
-            return self.layers[:-1], CrossEntropy(from_logits=True, reduction=self.loss.reduction)
-        return self.layers, self.loss
+            loss = CrossEntropy(from_logits=True, reduction=loss.reduction)
+            return self.layers[:-1], loss, optimizer
+        return self.layers, loss, optimizer
 
     def train_step(self, x: ArrayLike, y: ArrayLike) -> tuple[float, np.ndarray]:
         """One step of gradient descent on the batch (x, y); returns (loss, outputs).
@@ -615,8 +622,8 @@ class Sequential(RefusesOtherLibraries):
         Raises ValueError, before the step, for an optimiser that has trained another model,
         and for an ``x`` without samples (the step would count, for nothing).
         """
-        self._require_compiled()
-        self._check_own(self.optimizer, "train_step: the model's optimizer")
+        _, optimizer = self._require_compiled()
+        self._check_own(optimizer, "train_step: the model's optimizer")
         x = self._as_input(x)
         if len(x) == 0:
             # Nothing to learn from, but the step would count: Adam's bias correction, and
@@ -628,14 +635,14 @@ class Sequential(RefusesOtherLibraries):
         """:meth:`train_step` on an ``x`` already in the model's dtype, without its checks
         of the optimiser and of an ``x`` without samples, which fit makes once, before its
         batches (each holds a sample or more)."""
-        layers, loss = self._training_graph()
+        layers, loss, optimizer = self._training_graph()
         with _quiet_overflow():
             out = self._forward(layers, x, training=True)  # (N, K)
             value = _loss_value(loss, out, np.asarray(y))
         if not math.isfinite(value):
             return value, out  # fit reports it; no step is taken with a broken gradient
         self._backward_params(layers, loss.backward())
-        self.optimizer.step(self.trainable_parameters())
+        optimizer.step(self.trainable_parameters())
         return value, out
 
     def fit(self, x: ArrayLike, y: ArrayLike, *, epochs: int = 1,
@@ -730,7 +737,8 @@ class Sequential(RefusesOtherLibraries):
         # Each epoch gives the layers its own stream: the one a refused fit drew is put back.
         kept_rngs = [(layer, layer.rng) for layer in self.layers if hasattr(layer, "rng")]
         # A LearningRateScheduler sets lr in on_epoch_begin, before the epoch's first step.
-        kept_hyper = {k: getattr(self.optimizer, k) for k in self.optimizer.hyper_parameters}
+        _, optimizer = self._require_compiled()
+        kept_hyper = {k: getattr(optimizer, k) for k in optimizer.hyper_parameters}
         self.history = history
         self.stop_training = False
         self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
@@ -750,9 +758,9 @@ class Sequential(RefusesOtherLibraries):
                 # the momentum it needs), and never in place of the error being raised: a
                 # value the checks refuse is left as the callback set it.
                 for name, value in reversed(kept_hyper.items()):
-                    if getattr(self.optimizer, name) != value:
+                    if getattr(optimizer, name) != value:
                         with contextlib.suppress(ValueError, TypeError):
-                            setattr(self.optimizer, name, value)
+                            setattr(optimizer, name, value)
             progress.end_line()  # the error's message, printed next, on a line of its own
             raise
         return history
@@ -764,7 +772,8 @@ class Sequential(RefusesOtherLibraries):
                ) -> None:
         """fit's loop over the epochs and their batches, once every argument is checked."""
         N = len(x)
-        summed = self.loss.reduction == "sum"
+        loss, _ = self._require_compiled()
+        summed = loss.reduction == "sum"
         # Every hook gets its logs argument, None where there are none yet, as Keras passes
         # it: Keras code often declares it without a default, def on_train_begin(self, logs).
         for cb in all_callbacks:
@@ -791,15 +800,16 @@ class Sequential(RefusesOtherLibraries):
                 # forward, loss, backward, step
                 value, out = self._train_step(self._as_input(x[idx]), yb)
                 if not math.isfinite(value):
+                    _, optimizer = self._require_compiled()  # the one that took the steps
                     raise FloatingPointError(
                         f"the loss became {value} at epoch {epoch + 1}, batch {batch + 1}/"
                         f"{steps}: training diverged. Try a lower learning rate "
-                        f"(now {self.optimizer.lr:g}), or check the inputs for NaN or inf "
+                        f"(now {optimizer.lr:g}), or check the inputs for NaN or inf "
                         "(np.seterr(all='raise') stops where the first one appears)."
                     )
                 self.steps_trained += 1
                 seen += len(idx)
-                self._add_batch(totals, value, out, yb, batch_metrics)
+                self._add_batch(totals, value, out, yb, batch_metrics, summed)
                 logs = {k: v / seen for k, v in totals.items()}
                 for cb in all_callbacks:
                     cb.on_batch_end(batch, logs)
@@ -929,14 +939,14 @@ class Sequential(RefusesOtherLibraries):
         return softmax(out) if self.fused_softmax else out
 
     def _add_batch(self, totals: dict[str, float], value: float, out: np.ndarray,
-                   yb: np.ndarray, metrics: list[tuple[str, Callable]]) -> None:
+                   yb: np.ndarray, metrics: list[tuple[str, Callable]], summed: bool) -> None:
         """Add to ``totals`` a batch's loss ``value`` and each of ``metrics`` on its
         training-graph outputs ``out`` (B, K) and targets ``yb``, each as a sum over the
-        batch."""
+        batch; ``summed`` when the loss has ``reduction="sum"``."""
         B = len(yb)
         # The batch's mean loss times B is its sum; a summed loss (reduction="sum") already
         # is one. Each metric is a mean over the batch, so it too is times B.
-        totals["loss"] += value if self.loss.reduction == "sum" else value * B
+        totals["loss"] += value if summed else value * B
         # Metrics see the model's outputs: probabilities, when training gave the fused loss
         # the logits (the softmax is only computed when a metric needs it).
         y_pred = self._metric_input(out) if metrics else out
@@ -946,13 +956,13 @@ class Sequential(RefusesOtherLibraries):
     def _evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int) -> dict[str, float]:
         """``{"loss": ..., metric name: ...}`` on (x, y), run ``batch_size`` samples at a
         time through the training graph without training (no dropout)."""
-        layers, loss = self._training_graph()
+        layers, loss, _ = self._training_graph()
         totals = dict.fromkeys(self._logged(), 0.0)
         summed = loss.reduction == "sum"
         for i in range(0, len(x), batch_size):
             xb, yb = x[i:i + batch_size], y[i:i + batch_size]
             out = self._forward(layers, self._as_input(xb), training=False)
-            self._add_batch(totals, _loss_value(loss, out, yb), out, yb, self.metrics)
+            self._add_batch(totals, _loss_value(loss, out, yb), out, yb, self.metrics, summed)
         # The loss of the whole set, as if it were one batch: a mean over all samples, or
         # with reduction="sum" their sum.
         return {k: v if (k == "loss" and summed) else v / len(x) for k, v in totals.items()}
@@ -971,7 +981,9 @@ class Sequential(RefusesOtherLibraries):
                              f"set_weights copies into the old). Give the model an optimiser "
                              f"of its own: {type(optimizer).__name__}(...)")
 
-    def _require_compiled(self) -> None:
+    def _require_compiled(self) -> tuple[Loss, Optimizer]:
+        """The loss and the optimiser that compile set; refused when compile has not run,
+        or when either was since replaced by something else."""
         if self.loss is None or self.optimizer is None:
             raise RuntimeError("the model is not compiled: call "
                                "model.compile(loss=..., optimizer=...) first")
@@ -983,8 +995,9 @@ class Sequential(RefusesOtherLibraries):
             if not isinstance(value, kind):
                 raise TypeError(f"model.{name} must be {expected}, got {value!r}: set it with "
                                 f"model.compile(loss, optimizer), which takes names too")
+        return self.loss, self.optimizer
 
-    def _check_fit_args(self, x: ArrayLike, y: ArrayLike, epochs: int, batch_size: int,
+    def _check_fit_args(self, x: ArrayLike, y: ArrayLike, epochs: int, batch_size: int | None,
                         validation_data: tuple[ArrayLike, ArrayLike] | None,
                         verbose: int | str, initial_epoch: int, validation_split: float
                         ) -> tuple[np.ndarray, np.ndarray, int, int,
@@ -993,9 +1006,9 @@ class Sequential(RefusesOtherLibraries):
         batch_size, validation_data, verbose, initial_epoch)``, with ``verbose`` as 0, 1 or 2
         and, for a ``validation_split``, its last samples moved from (x, y) to
         ``validation_data``."""
-        self._require_compiled()
+        _, optimizer = self._require_compiled()
         # Compiled into two models before either trained, it passed compile's check twice.
-        self._check_own(self.optimizer, "fit: the model's optimizer")
+        self._check_own(optimizer, "fit: the model's optimizer")
         if not self.layers:
             # Sequential() whose add()s went elsewhere: with no layers the outputs are the
             # inputs, whose loss may be infinite, and fit would report a divergence.
@@ -1070,6 +1083,7 @@ class Sequential(RefusesOtherLibraries):
         """Refuse, before any training, inputs and targets that do not fit the model. The
         caller keeps the shape of one sample of ``x`` as ``input_shape`` (which summary()
         shows) once it has checked everything else too: a refused call changes nothing."""
+        loss, _ = self._require_compiled()
         x = self._check_x(x, x_name, finite=True)
         self._check_batch_axis(x, x_name)
         if y is None:
@@ -1080,7 +1094,7 @@ class Sequential(RefusesOtherLibraries):
                              f"{len(x)} and {len(y) if y.ndim else 'a scalar'}")
         if len(x) == 0:
             raise ValueError(f"{x_name} holds no samples")
-        if y.dtype.kind == "f" or (y.dtype.kind in "iu" and not self.loss.takes_labels):
+        if y.dtype.kind == "f" or (y.dtype.kind in "iu" and not loss.takes_labels):
             # One-hot rows or regression targets, compared with the outputs in the model's
             # dtype: 100000 is inf in float16, be it written 100000 or 100000.0.
             self._check_x(y, y_name, finite=True)
@@ -1088,19 +1102,19 @@ class Sequential(RefusesOtherLibraries):
         # error names it) and tells the number of outputs K.
         with _refused_input(f"{x_name} of shape {x.shape}, tried on its first sample"):
             out_shape = self.forward(x[:1]).shape
-        if isinstance(self.loss, CrossEntropy):
+        if isinstance(loss, CrossEntropy):
             if len(out_shape) != 2:
                 raise ValueError(f"cross-entropy needs outputs of shape (N, K), the model "
                                  f"gives {out_shape}")
             losses_module.check_targets(y, out_shape[1], y_name)
-        elif not self.loss.takes_labels and y.shape[1:] != out_shape[1:]:
+        elif not loss.takes_labels and y.shape[1:] != out_shape[1:]:
             # A regression's targets often come as (N,) for outputs (N, 1), and labels for
             # a loss that compares entry by entry (MSE, or one's own). Refused, not reshaped
             # by guess, with the hint the MSE loss gives for the same mistake.
             hint = targets_hint(y_name, y.shape, out_shape)
             if (y.ndim == 1 and y.dtype.kind in "iu"
-                    and type(self.loss).__module__ != losses_module.__name__):
-                labels = (f"if {type(self.loss).__name__} takes class labels, say so on its "
+                    and type(loss).__module__ != losses_module.__name__):
+                labels = (f"if {type(loss).__name__} takes class labels, say so on its "
                           f"class: takes_labels = True")
                 hint = f"{hint}; or, {labels}" if hint else f" ({labels})"
             raise ValueError(f"{y_name} must have shape (N, {', '.join(map(str, out_shape[1:]))})"

@@ -20,7 +20,7 @@ they come with each step.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from copy import deepcopy
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -48,6 +48,8 @@ Pairs = Iterable[tuple[np.ndarray, np.ndarray | None]]
 #: :func:`tinynet.checks.number_in` takes them (``high`` None: no upper bound); or, for None,
 #: True or False (a flag, such as SGD's nesterov).
 Range = tuple[float, float | None, bool] | None
+#: The learning rate's :data:`Range` in every optimiser: any rate >= 0 (0 freezes training).
+LR_RANGE: tuple[float, float | None, bool] = (0.0, None, True)
 
 #: Keras's names of the arguments that tinynet names as its equations do.
 KERAS_NAMES = {"learning_rate": "lr", "beta_1": "beta1", "beta_2": "beta2", "epsilon": "eps"}
@@ -79,7 +81,7 @@ class Optimizer(RefusesOtherLibraries):
     square_states: tuple[str, ...] = ()
     #: Each hyper-parameter and its :data:`Range`: ``__setattr__`` checks every value set,
     #: the constructor's and a callback's alike.
-    hyper_parameters: ClassVar[dict[str, Range]] = {"lr": (0.0, None, True)}
+    hyper_parameters: ClassVar[dict[str, Range]] = {"lr": LR_RANGE}
 
     def __init__(self, lr: float) -> None:
         self.lr = lr  # checked by __setattr__, as every hyper-parameter is
@@ -312,7 +314,7 @@ class SGD(Optimizer):
     Two steps by hand: docs/optimizers.md#two-steps-by-hand.
     """
 
-    state_names = ("velocity",)
+    state_names: tuple[str, ...] = ("velocity",)  # () while momentum is 0
     hyper_parameters: ClassVar[dict[str, Range]] = {
         **Optimizer.hyper_parameters, "momentum": (0.0, 1.0, True), "nesterov": None,
         "weight_decay": (0.0, None, True),
@@ -474,7 +476,8 @@ class Adam(Optimizer):
         return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
 
-OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam}
+#: Each optimiser by its Keras name: called with no argument, it has Keras's defaults.
+OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam}
 
 
 def get(optimizer: str | Optimizer) -> Optimizer:

@@ -23,6 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+from numpy.typing import ArrayLike
 
 from tinynet.atomic import write_atomic
 from tinynet.callbacks import History
@@ -78,7 +79,7 @@ def _title_grid(fig: Figure, title: str) -> None:
     """Give a grid of digits its title, widening the figure for it: a grid of one or two
     digits is narrower than "Digits: true and predicted labels", which was cut."""
     text = fig.suptitle(title)
-    needed = text.get_window_extent(fig.canvas.get_renderer()).width / fig.dpi + 0.2  # inches
+    needed = text.get_window_extent().width / fig.dpi + 0.2  # inches, by the figure's renderer
     if needed > fig.get_figwidth():
         fig.set_figwidth(needed)
 
@@ -153,12 +154,14 @@ def _one_output(values: object, n: int) -> bool:
         return bool(np.all((a >= 0) & (a <= 1)) or not np.all(a == np.round(a)))
 
 
-def _num_classes(num_classes: int | None, *arrays: object) -> int:
+def _num_classes(num_classes: int | None, *arrays: ArrayLike | None) -> int:
     """``num_classes`` if given, else the width of the first (N, K) array, else 10: the
     digits."""
     if num_classes is not None:
         return int_at_least("num_classes", num_classes, 1)
     for a in arrays:
+        if a is None:  # predictions not given
+            continue
         shape = np.shape(a)
         if len(shape) == 2 and shape[1] > 1:
             return shape[1]
@@ -242,7 +245,7 @@ def plot_history(history: History | Mapping[str, Sequence[float]],
     path = _check_path(path)
     if isinstance(history, History):
         epochs: list[int] | None = [e + 1 for e in history.epoch]
-        values = history.history
+        values: Mapping[str, Sequence[float]] = history.history
     elif isinstance(history, Mapping):
         epochs, values = None, history
     else:

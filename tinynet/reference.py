@@ -256,9 +256,9 @@ def make_output_folder(folder: Path, files: Sequence[str] = ()) -> list[Path]:
         # The system's words in lower case, as cannot_create_files gives them
         reason = _broken_link(folder) or (err.strerror or "cannot create it").lower()
         raise ValueError(f"cannot create the folder {str(folder)!r}: {reason}") from None
-    if reason := cannot_create_files(folder):  # a parent made, then no permission
+    if problem := cannot_create_files(folder):  # a parent made, then no permission
         remove_empty_folders(created)
-        raise ValueError(f"cannot write in the folder {str(folder)!r} ({reason})")
+        raise ValueError(f"cannot write in the folder {str(folder)!r} ({problem})")
     for name in files:  # only in a folder that was there: none of the created ones
         if os.path.isdir(folder / name):
             raise ValueError(f"{folder / name} is a folder, expected a file (or nothing) "

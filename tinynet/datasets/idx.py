@@ -111,7 +111,7 @@ def _hex(data: bytes) -> str:
     return " ".join(f"{b:02x}" for b in data) if data else "nothing"
 
 
-def _read_some(f: IO[bytes], n: int, name: str) -> bytes:
+def _read_some(f: BinaryFile, n: int, name: str) -> bytes:
     """Up to ``min(n, CHUNK)`` bytes of ``f``; b'' only at the end of the file."""
     data = f.read(min(n, CHUNK))
     if isinstance(data, str):
@@ -122,7 +122,7 @@ def _read_some(f: IO[bytes], n: int, name: str) -> bytes:
 class _PlainStream:
     """The bytes of an uncompressed file, after the ``head`` already read from it."""
 
-    def __init__(self, f: IO[bytes], head: bytes, name: str) -> None:
+    def __init__(self, f: BinaryFile, head: bytes, name: str) -> None:
         self._f, self._head, self._name = f, head, name
 
     def read(self, n: int) -> bytes:
@@ -142,7 +142,7 @@ class _GzipStream:
     for ``gzip`` itself.
     """
 
-    def __init__(self, f: IO[bytes], head: bytes, name: str) -> None:
+    def __init__(self, f: BinaryFile, head: bytes, name: str) -> None:
         self._f, self._name = f, name
         self._pending = head  # compressed bytes read from the file but not yet inflated
         self._inflater = zlib.decompressobj(_GZIP_WBITS)
@@ -205,7 +205,7 @@ def _describe_shape(dims: tuple[int, ...], code: int) -> str:
     return f"shape {dims} of {TYPE_NAMES[code]} ({size} byte{'s' if size > 1 else ''} each)"
 
 
-def _read(f: IO[bytes], name: str, hasher: Any | None) -> np.ndarray:
+def _read(f: BinaryFile, name: str, hasher: Any | None) -> np.ndarray:
     """Parse one IDX file from the binary file ``f``; feed its uncompressed bytes to hasher."""
     first = _read_exact(_PlainStream(f, b"", name), 2)
     if first == GZIP_MAGIC:
@@ -412,7 +412,7 @@ def write_idx(
         )
     header = struct.pack(f">BBBB{array.ndim}I", 0, 0, _CODES[native], array.ndim, *array.shape)
     big = np.ascontiguousarray(array, dtype=native.newbyteorder(">"))
-    payload = big.reshape(-1).view(np.uint8)  # the bytes, C order, without copying
+    payload = big.reshape(-1).view(np.uint8).data  # the bytes, C order, without copying
 
     if isinstance(target, str | os.PathLike):
         # "out/" would be written as a file named out: Path() drops the trailing "/".
@@ -431,7 +431,7 @@ def write_idx(
 
 
 def _write(
-    f: IO[bytes], header: bytes, payload: np.ndarray, compress: bool, compresslevel: int
+    f: BinaryFile, header: bytes, payload: memoryview, compress: bool, compresslevel: int
 ) -> None:
     if compress:
         # mtime=0 and no file name in the gzip header (like gzip -n): the same array always

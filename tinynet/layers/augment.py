@@ -48,7 +48,7 @@ class RandomShift(Layer):
     def __init__(self, max_shift: int, rng: np.random.Generator | None = None) -> None:
         super().__init__()
         self.max_shift = int_at_least("RandomShift: max_shift", max_shift, 0)
-        self.rng = generator("RandomShift", rng)
+        self.rng: np.random.Generator = generator("RandomShift", rng)  # never None: it shifts
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = real_array(x, "input", self)  # of any real dtype: uint8 pixels stay uint8

@@ -48,6 +48,10 @@ class Layer(RefusesOtherLibraries):
         trainable: whether training updates ``params`` (True); False freezes the layer.
     """
 
+    # Set by the Sequential that takes the layer: its weights are then that model's, which
+    # another model taking it would draw afresh.
+    _in_a_model: bool = False
+
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}

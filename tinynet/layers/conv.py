@@ -214,7 +214,7 @@ class Conv2D(Layer):
 
     def pads(self, H: int, W: int) -> Pads:
         """(top, bottom, left, right) zero padding for an input of H rows and W columns."""
-        if self.padding == "same":
+        if isinstance(self.padding, str):  # "same", the only string kept
             return (*same_padding(H, self.kernel_size[0], self.stride[0]),
                     *same_padding(W, self.kernel_size[1], self.stride[1]))
         pad_h, pad_w = self.padding

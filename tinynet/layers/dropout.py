@@ -29,7 +29,7 @@ class Dropout(Layer):
     def __init__(self, rate: float, rng: np.random.Generator | None = None) -> None:
         super().__init__()
         self.rate = number_in("Dropout: rate", rate, 0, 1)
-        self.rng = generator("Dropout", rng)
+        self.rng: np.random.Generator = generator("Dropout", rng)  # never None: it draws masks
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = float_input(x, self)  # integers become floats, to be scaled by 1 / (1 - rate)
