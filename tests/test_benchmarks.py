@@ -663,6 +663,40 @@ def test_inference_predicts_in_batches_of_1024(bench, monkeypatch):
     assert sizes and set(sizes) == {bench.INFERENCE_BATCH} and bench.INFERENCE_BATCH == 1024
 
 
+def test_the_gemm_rate_is_sampled_before_and_after_the_epochs(bench, monkeypatch):
+    # One busy moment of a shared machine must not set the rate that every GEMM fraction
+    # divides by: the median of the samples of both ends is kept.
+    events = []
+
+    def gemm_seconds(n, repeats):
+        events.append("gemm")
+        return [1.0, 2.0] if events.count("gemm") == 1 else [4.0]
+
+    def bench_epoch(name, data, settings, torch, first_dx):
+        events.append(name)
+        return bench.result(f"{name}_epoch", 1.0, None), None
+
+    def bench_inference(data, settings, torch):
+        events.append("inference")
+        return bench.result("r2_inference", 1.0, None), 0
+
+    monkeypatch.setattr(bench, "gemm_seconds", gemm_seconds)
+    monkeypatch.setattr(bench, "bench_epoch", bench_epoch)
+    monkeypatch.setattr(bench, "bench_inference", bench_inference)
+    monkeypatch.setattr(bench, "r2_shapes_rate", lambda steps: 1.0)
+    monkeypatch.setattr(bench, "load_data", lambda settings: None)
+    monkeypatch.setattr(bench, "first_layer_computes_dx", lambda name, data: False)
+    monkeypatch.setattr(bench, "bench_load_mnist",
+                        lambda settings: bench.result("load_mnist", 0.1, None))
+    monkeypatch.setattr(bench, "bench_memory", lambda quick, torch: {})
+    monkeypatch.setattr(bench, "check_targets", lambda report: [])
+    report = bench.run(bench.QUICK, True, None)
+    assert events == ["gemm", "r1", "r2", "r3", "r4", "inference", "gemm"]
+    n = bench.QUICK.gemm_n
+    # The median of all three: not 1.5 s (the first samples alone) nor 4 s (the last).
+    assert report["gemm_gflops"] == bench.gemm_gflops(n, [1.0, 2.0, 4.0]) == 2 * n**3 / 2e9
+
+
 def test_torch_is_set_to_2_threads_as_numpys_blas(bench, monkeypatch):
     threads = []
     fake = types.SimpleNamespace(set_num_threads=threads.append)
