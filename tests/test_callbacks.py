@@ -8,6 +8,7 @@ import os
 import re
 import sys
 import types
+import warnings
 from typing import ClassVar
 
 import numpy as np
@@ -853,6 +854,17 @@ def test_early_stopping_verbose_1_says_when_it_stops_and_which_epoch_it_restores
     assert capsys.readouterr().out == "Epoch 6: early stopping\n"
 
 
+def test_early_stopping_without_restore_best_weights_keeps_the_last_epochs_weights():
+    # Nor does it warn that the best epoch's weights are not restored: it was not asked to.
+    m = model()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        weights = drive(EarlyStopping(patience=2), VAL_LOSS, m)
+    assert len(weights) == 6  # stopped at epoch index 5; the best was index 3
+    for w, w_last in zip(m.get_weights(), weights[-1], strict=True):
+        np.testing.assert_array_equal(w, w_last)
+
+
 def test_early_stopping_is_silent_by_default(capsys):
     drive(EarlyStopping(patience=2, restore_best_weights=True), VAL_LOSS, model())
     drive(EarlyStopping(patience=2, restore_best_weights=True, verbose=0), VAL_LOSS, model())
@@ -1402,6 +1414,26 @@ def test_the_scheduler_sets_the_rate_of_an_optimiser_whose_ranges_leave_lr_out()
     with pytest.raises(ValueError, match=r"^LearningRateScheduler: the schedule's lr for "
                                          r"epoch 0 must be a number in \[0.0, inf\), got -1.0$"):
         m.fit(x, y, epochs=1, verbose=0, callbacks=[LearningRateScheduler(lambda e: -1.0)])
+
+
+def test_the_scheduler_checks_the_rate_against_the_optimisers_own_range_for_lr():
+    class AtMostOne(Optimizer):
+        hyper_parameters: ClassVar = {"lr": (0.0, 1.0, False)}  # (0, 1)
+
+        def __init__(self, lr=0.1):
+            super().__init__(lr)
+
+        def update(self, param, grad, state, work):
+            param -= self.lr * grad
+
+    m = model()
+    m.compile(CrossEntropy(), AtMostOne())
+    scheduler = LearningRateScheduler(lambda epoch: 2.0)
+    scheduler.set_model(m)
+    with pytest.raises(ValueError, match=r"^LearningRateScheduler: the schedule's lr for "
+                                         r"epoch 0 must be a number in \(0.0, 1.0\), got 2.0$"):
+        scheduler.on_epoch_begin(0)
+    assert m.optimizer.lr == 0.1
 
 
 def test_callbacks_take_their_options_after_monitor_by_name():
