@@ -131,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ------------------------------------------------------------------------------ helpers
-def _load_data(folder: Path | None):
+def _load_data(folder: Path | None
+               ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """MNIST, from ``--data`` when given; its problems are reported as --data's, not as those
     of load_mnist's ``path``, a name the user never wrote."""
     from tinynet.datasets import load_mnist

@@ -53,7 +53,7 @@ import time
 import tokenize
 import traceback
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1528,7 +1528,8 @@ def _recorder(report: str, parts: Collection[str] | None, select: bool,
             self.write(event="start", nodeid=nodeid)
 
         @pytest.hookimpl(hookwrapper=True)
-        def pytest_runtest_makereport(self, item: Any, call: Any):
+        def pytest_runtest_makereport(self, item: Any, call: Any
+                                      ) -> Generator[None, Any, None]:
             outcome = yield
             rep = outcome.get_result()
             message, stub = "", None

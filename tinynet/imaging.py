@@ -396,7 +396,7 @@ def _paper_level(light: np.ndarray) -> np.ndarray:
     return _linear_matrix(n_r, h) @ paper @ _linear_matrix(n_c, w).T
 
 
-def _around(grid: np.ndarray, reduce) -> np.ndarray:
+def _around(grid: np.ndarray, reduce: Callable[..., np.ndarray]) -> np.ndarray:
     # reduce (np.min or np.max) over the PAPER_WINDOW x PAPER_WINDOW blocks centred on each
     # block of the grid (n_r, n_c), extended past its edges by point reflection.
     k = PAPER_WINDOW
