@@ -692,9 +692,11 @@ class Sequential(RefusesOtherLibraries):
         refusal) leaves the model's ``history``, ``input_shape``, optimiser hyper-parameters
         and layers' random streams as they were.
         """
+        _, optimizer = self._require_compiled()
         (x, y, epochs, batch_size, validation_data, verbose,
-         initial_epoch) = self._check_fit_args(x, y, epochs, batch_size, validation_data,
-                                               verbose, initial_epoch, validation_split)
+         initial_epoch) = self._check_fit_args(x, y, optimizer, epochs, batch_size,
+                                               validation_data, verbose, initial_epoch,
+                                               validation_split)
         callbacks = _callback_list(callbacks)
         # A string is truthy: Keras 2's shuffle="batch" would be a full shuffle, silently.
         shuffle = flag(shuffle, "shuffle", "fit")
@@ -737,7 +739,6 @@ class Sequential(RefusesOtherLibraries):
         # Each epoch gives the layers its own stream: the one a refused fit drew is put back.
         kept_rngs = [(layer, layer.rng) for layer in self.layers if hasattr(layer, "rng")]
         # A LearningRateScheduler sets lr in on_epoch_begin, before the epoch's first step.
-        _, optimizer = self._require_compiled()
         kept_hyper = {k: getattr(optimizer, k) for k in optimizer.hyper_parameters}
         self.history = history
         self.stop_training = False
@@ -772,7 +773,7 @@ class Sequential(RefusesOtherLibraries):
                ) -> None:
         """fit's loop over the epochs and their batches, once every argument is checked."""
         N = len(x)
-        loss, _ = self._require_compiled()
+        loss, optimizer = self._require_compiled()
         summed = loss.reduction == "sum"
         # Every hook gets its logs argument, None where there are none yet, as Keras passes
         # it: Keras code often declares it without a default, def on_train_begin(self, logs).
@@ -800,7 +801,6 @@ class Sequential(RefusesOtherLibraries):
                 # forward, loss, backward, step
                 value, out = self._train_step(self._as_input(x[idx]), yb)
                 if not math.isfinite(value):
-                    _, optimizer = self._require_compiled()  # the one that took the steps
                     raise FloatingPointError(
                         f"the loss became {value} at epoch {epoch + 1}, batch {batch + 1}/"
                         f"{steps}: training diverged. Try a lower learning rate "
@@ -997,7 +997,8 @@ class Sequential(RefusesOtherLibraries):
                                 f"model.compile(loss, optimizer), which takes names too")
         return self.loss, self.optimizer
 
-    def _check_fit_args(self, x: ArrayLike, y: ArrayLike, epochs: int, batch_size: int | None,
+    def _check_fit_args(self, x: ArrayLike, y: ArrayLike, optimizer: Optimizer, epochs: int,
+                        batch_size: int | None,
                         validation_data: tuple[ArrayLike, ArrayLike] | None,
                         verbose: int | str, initial_epoch: int, validation_split: float
                         ) -> tuple[np.ndarray, np.ndarray, int, int,
@@ -1005,8 +1006,7 @@ class Sequential(RefusesOtherLibraries):
         """fit's arguments, refused before any training when wrong: ``(x, y, epochs,
         batch_size, validation_data, verbose, initial_epoch)``, with ``verbose`` as 0, 1 or 2
         and, for a ``validation_split``, its last samples moved from (x, y) to
-        ``validation_data``."""
-        _, optimizer = self._require_compiled()
+        ``validation_data``. ``optimizer`` is the model's, which compile set."""
         # Compiled into two models before either trained, it passed compile's check twice.
         self._check_own(optimizer, "fit: the model's optimizer")
         if not self.layers:
