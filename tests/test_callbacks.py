@@ -1436,6 +1436,17 @@ def test_the_scheduler_checks_the_rate_against_the_optimisers_own_range_for_lr()
     assert m.optimizer.lr == 0.1
 
 
+def test_a_scheduler_driven_by_hand_on_an_uncompiled_model_says_so():
+    # fit only trains compiled models; a test of one's own schedule may call the hooks
+    # directly, and would otherwise fail on None's missing lr.
+    scheduler = LearningRateScheduler(lambda epoch: 0.1)
+    scheduler.set_model(Sequential([Dense(2, 2)], seed=0))
+    for hook in (lambda: scheduler.on_epoch_begin(0), lambda: scheduler.on_epoch_end(0, {})):
+        with pytest.raises(RuntimeError, match=r"^the model is not compiled: call "
+                                               r"model\.compile\("):
+            hook()
+
+
 def test_callbacks_take_their_options_after_monitor_by_name():
     # Keras's orders differ: EarlyStopping("val_loss", 0, 3) is min_delta 0 and patience 3
     # there, and would be patience 0 here, silently; ModelCheckpoint's third is verbose.
