@@ -180,6 +180,19 @@ def test_float64_model_keeps_its_dtype(tmp_path):
     np.testing.assert_array_equal(loaded.layers[0].params["W"], model.layers[0].params["W"])
 
 
+@pytest.mark.parametrize("make", [lambda dtype: Dense(4, 3, dtype=dtype),
+                                  lambda dtype: Conv2D(1, 3, 2, dtype=dtype)],
+                         ids=["Dense", "Conv2D"])
+def test_a_big_endian_dtype_gives_a_model_that_loads(tmp_path, make):
+    # The file names a dtype without its byte order: the layer computes in the machine's own,
+    # so what it saves is what a loaded layer holds.
+    layer = make(np.dtype(">f8"))
+    assert layer.dtype == np.float64 and layer.params["W"].dtype.isnative
+    model = Sequential([layer], seed=0)
+    loaded = load_model(save_model(model, tmp_path / "big.npz"))
+    np.testing.assert_array_equal(loaded.layers[0].params["W"], layer.params["W"])
+
+
 def test_sequential_save_uses_this_format(tmp_path):
     model, x, _ = trained_model()
     model.save(tmp_path / "via_method.npz")

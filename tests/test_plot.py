@@ -286,6 +286,19 @@ def test_plot_digits_refuses_more_digits_than_fit_a_figure():
         plot.plot_digits(np.zeros((n, 28, 28)), np.zeros(n, int))
 
 
+def test_plot_misclassified_refuses_more_digits_than_fit_a_figure(monkeypatch):
+    monkeypatch.setattr(plot, "MAX_DIGITS", 4)  # 400 axes would take seconds to draw
+    x, y = np.zeros((10, 28, 28)), np.zeros(10, int)
+    wrong = np.eye(10)[np.ones(10, int)]  # every digit a mistake
+    # Refused with mistakes enough to fill n axes or not: the same call must not fail later.
+    for probabilities in (wrong, np.eye(10)[y]):
+        with pytest.raises(ValueError, match=r"^plot_misclassified: n must be at most 4 \(an "
+                                             r"axes per digit, as plot_digits draws them\), "
+                                             r"got 5$"):
+            plot.plot_misclassified(x, y, probabilities, n=5)
+    assert len(plot.plot_misclassified(x, y, wrong, n=4).axes) == 4
+
+
 def test_plot_digits_draws_as_many_digits_as_fit(monkeypatch):
     monkeypatch.setattr(plot, "MAX_DIGITS", 4)  # 400 axes would take seconds to draw
     assert len(plot.plot_digits(np.zeros((4, 28, 28)), np.zeros(4, int)).axes) == 4

@@ -320,8 +320,9 @@ def plot_loss(values: Sequence[float] | np.ndarray, path: str | os.PathLike | No
 
 
 # ---------------------------------------------------------------------------------- digits
-#: The most digits :func:`plot_digits` draws: one axes each, and matplotlib's time grows
-#: faster than their number (1,000 took 34 s; 5,000 would not fit in an image).
+#: The most digits :func:`plot_digits` and :func:`plot_misclassified` draw: one axes each,
+#: and matplotlib's time grows faster than their number (1,000 took 34 s; 5,000 would not
+#: fit in an image).
 MAX_DIGITS = 400
 
 
@@ -387,7 +388,7 @@ def plot_misclassified(images: np.ndarray, y_true: np.ndarray, probabilities: np
             is the probability of class 1, of two.
         path: where to save the figure, if given: a file name ending in a format matplotlib
             writes (.png, .pdf, .svg, ...), in an existing folder.
-        n: how many digits to show at most.
+        n: how many digits to show at most, up to :data:`MAX_DIGITS`.
         ncols: digits per row.
 
     Returns the Figure: one axes per digit shown, titled "true 4, pred 9 (0.98)"; when the
@@ -401,6 +402,9 @@ def plot_misclassified(images: np.ndarray, y_true: np.ndarray, probabilities: np
     # K comes from the probabilities: y_true's labels (or one-hot width) must agree with it.
     y = _labels(y_true, "y_true", len(x), p.shape[1])
     n = int_at_least("n", n, 1)
+    if n > MAX_DIGITS:  # refused whatever the mistakes: the same call must not fail later
+        raise ValueError(f"plot_misclassified: n must be at most {MAX_DIGITS} (an axes per "
+                         f"digit, as plot_digits draws them), got {n}")
     int_at_least("ncols", ncols, 1)  # checked even when there is no mistake to lay out
     pred = p.argmax(axis=1)
     confidence = p.max(axis=1)

@@ -312,9 +312,9 @@ def check_grads(where: str, layer: Layer) -> None:
 
 
 def float_dtype(owner: str, dtype: np.dtype | type | str) -> np.dtype:
-    """``dtype`` as a NumPy dtype; a ValueError unless it is a float type (a layer's
-    parameters are learnt by small steps, which integers cannot take). None is refused:
-    NumPy reads it as float64, not as the float32 default."""
+    """``dtype`` as a NumPy dtype in this machine's byte order; a ValueError unless it is a
+    float type (a layer's parameters are learnt by small steps, which integers cannot take).
+    None is refused: NumPy reads it as float64, not as the float32 default."""
     expected = f"{owner}: dtype must be a float dtype (np.float32, np.float64 or its name)"
     if dtype is None:
         raise ValueError(f"{expected}, got None")
@@ -324,7 +324,9 @@ def float_dtype(owner: str, dtype: np.dtype | type | str) -> np.dtype:
         raise ValueError(f"{expected}, got {dtype!r}") from None
     if dtype.kind != "f":
         raise ValueError(f"{expected}, got {dtype}")
-    return dtype
+    # In this machine's byte order: a saved model records the dtype by its name, which has
+    # none, so a big-endian '>f4' would be saved as 'float32' and its arrays then refused.
+    return dtype.newbyteorder("=")
 
 
 def float_input(x: np.ndarray, layer: Layer) -> np.ndarray:
