@@ -1140,6 +1140,15 @@ def test_compile_refuses_a_dict_of_metrics_whose_keys_it_would_take_for_names():
     assert model.loss is None
 
 
+@pytest.mark.parametrize("metrics", [3, 0.5])
+def test_compile_refuses_metrics_that_are_neither_a_list_nor_a_metric(metrics):
+    model = mlp(0)
+    with pytest.raises(TypeError, match=rf"^metrics must be a list of metric names or "
+                                        rf"functions, got {metrics}$"):
+        model.compile(CrossEntropy(), SGD(0.1), metrics=metrics)
+    assert model.loss is None
+
+
 def _metric_named_loss():
     def loss(y_pred, y_true):
         return 7.0
@@ -1936,6 +1945,15 @@ def test_metrics_see_probabilities_when_training_fuses_softmax():
 def test_summary_refuses_an_input_shape_that_is_not_a_shape(shape):
     with pytest.raises(ValueError, match=r"summary: input_shape must be one sample's shape"):
         Sequential([Dense(784, 3)], seed=0).summary(input_shape=shape)
+
+
+@pytest.mark.parametrize("print_fn", [None, "print"])
+def test_summary_refuses_a_print_fn_that_is_not_a_function(print_fn, capsys):
+    with pytest.raises(TypeError, match=rf"^summary: print_fn must be a function that takes "
+                                        rf"the summary's text \(print, by default\), got "
+                                        rf"{print_fn!r}$"):
+        Sequential([Dense(784, 3)], seed=0).summary(print_fn=print_fn)
+    assert capsys.readouterr().out == ""
 
 
 @pytest.mark.parametrize("training", ["no", 1, None])

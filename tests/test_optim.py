@@ -302,6 +302,34 @@ def test_a_refused_step_changes_nothing(make, param, bad_grad, message):
 
 
 @pytest.mark.parametrize("make", [SGD, Adam])
+@pytest.mark.parametrize("pairs, error, message", [
+    # A training loop's commonest slip: the method where its result belongs.
+    (lambda m: m.parameters, TypeError, r"got Sequential.parameters, a function: call it, "
+                                        r"opt.step\(model.parameters\(\)\)$"),
+    (lambda m: 3, TypeError, r"got int$"),
+    (lambda m: {"W": m.parameters()[0]}, TypeError, r"got an item of type str among them$"),
+    (lambda m: [(*m.parameters()[0], 1)], TypeError, r"got a tuple of 3 items among them$"),
+    (lambda m: [m.parameters()[1], m.parameters()[0], m.parameters()[1]], ValueError,
+     r"a parameter appears twice in the pairs, expected each once \(it would move twice in "
+     r"one step\)$"),
+], ids=["method", "int", "dict", "triple", "twice"])
+def test_a_step_refuses_what_is_not_pairs_of_distinct_parameters(make, pairs, error, message):
+    model = Sequential([Dense(3, 2)], seed=0)
+    model.forward(np.ones((4, 3)), training=True)
+    model.backward(np.ones((4, 2)))  # a gradient for every parameter
+    before = [p.copy() for p, _ in model.parameters()]
+    opt = make(0.1)
+    if error is TypeError:
+        message = (r"step takes \(param, grad\) pairs, as model.parameters\(\) gives them, "
+                   + message)
+    with pytest.raises(error, match=r"^[A-Za-z]+\(lr=0.1, .*\): " + message):
+        opt.step(pairs(model))
+    assert opt.iterations == 0
+    for (p, _), old in zip(model.parameters(), before, strict=True):
+        np.testing.assert_array_equal(p, old)
+
+
+@pytest.mark.parametrize("make", [SGD, Adam])
 def test_a_step_takes_a_gradient_as_a_list_and_refuses_a_parameter_that_is_no_array(make):
     # Read for .shape first, either would raise an AttributeError that names neither.
     a = np.ones(3)

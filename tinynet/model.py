@@ -116,6 +116,9 @@ def _named_metrics(metrics: Sequence[str | Callable] | str | Callable | None
         raise ValueError(f"metrics must be a list of metric names or functions, got a dict "
                          f"{dict(metrics)!r} (Keras's metrics for each output): a tinynet "
                          f"model has one output, give the list for it")
+    elif not isinstance(metrics, Iterable):
+        raise TypeError(f"metrics must be a list of metric names or functions, got "
+                        f"{metrics!r}")
     named = [metrics_module.get(m) for m in metrics]
     # Each value is logged under its name: two metrics of one name (two lambdas, or
     # "accuracy" twice) would be summed into one, and one named "loss" into the loss.
@@ -1150,6 +1153,9 @@ class Sequential(RefusesOtherLibraries):
                 or not all(is_int_at_least(d, 1) for d in input_shape)):
             raise ValueError(f"summary: input_shape must be one sample's shape, a tuple of "
                              f"ints >= 1 such as (784,) or (28, 28, 1), got {input_shape!r}")
+        if not callable(print_fn):
+            raise TypeError(f"summary: print_fn must be a function that takes the summary's "
+                            f"text (print, by default), got {print_fn!r}")
         shape = self._sample_shape() if input_shape is None else input_shape
         outputs: list[tuple[int, ...]] | None = None  # one sample's shape after each layer
         if shape is not None:

@@ -96,16 +96,41 @@ class Optimizer(RefusesOtherLibraries):
         counts steps from 1.
 
         Every pair is checked before any parameter moves (a gradient of real numbers of its
-        parameter's shape, a float parameter that can be written): a refused step changes
-        nothing.
+        parameter's shape, a float parameter that can be written, each parameter once): a
+        refused step changes nothing.
         """
-        checked = [self._checked(param, grad) for param, grad in pairs]
+        checked = self._checked_pairs(pairs)
         self.iterations += 1
         for param, grad in checked:
             key = id(param)
             if key not in self._work:
                 self._work[key] = np.empty_like(param)
             self.update(param, grad, self.state(param), self._work[key])
+
+    def _checked_pairs(self, pairs: Pairs) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``pairs`` as a list, each pair checked by :meth:`_checked`, or the error that
+        refuses the step."""
+        expected = "(param, grad) pairs, as model.parameters() gives them"
+        if callable(pairs):  # model.parameters, the method, where its result belongs
+            name = getattr(pairs, "__qualname__", type(pairs).__name__)
+            raise TypeError(f"{self!r}: step takes {expected}, got {name}, a function: call "
+                            "it, opt.step(model.parameters())")
+        if not isinstance(pairs, Iterable):
+            raise TypeError(f"{self!r}: step takes {expected}, got {type(pairs).__name__}")
+        checked = []
+        for pair in pairs:
+            if not isinstance(pair, tuple | list) or len(pair) != 2:
+                got = (f"a {type(pair).__name__} of {len(pair)} items"
+                       if isinstance(pair, tuple | list) else
+                       f"an item of type {type(pair).__name__}")
+                raise TypeError(f"{self!r}: step takes {expected}, got {got} among them")
+            checked.append(self._checked(*pair))
+        # A parameter given twice would move twice in one step, and its state (momentum,
+        # moments) would count the gradient twice.
+        if len({id(param) for param, _ in checked}) < len(checked):
+            raise ValueError(f"{self!r}: a parameter appears twice in the pairs, expected "
+                             "each once (it would move twice in one step)")
+        return checked
 
     def _checked(self, param: np.ndarray,
                  grad: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
