@@ -261,7 +261,10 @@ class DropoutWithoutRescale(Dropout):
 def test_the_default_tolerance_catches_an_error_of_a_few_parts_per_million():
     x = np.random.default_rng(0).standard_normal((4, 5))
     result = check_layer(TanhTimes(1 + 5e-6), x)  # a relative error of 2.5e-6
-    assert not result.passed and 2e-6 < result.errors["x"] < 3e-6, str(result)
+    assert not result.passed and 2e-6 < result.errors["x"] < 3e-6, (
+        f"a dx 1 + 5e-6 times the true one should fail with a relative error between 2e-6 "
+        f"and 3e-6 (the normwise error of docs/gradcheck.md#the-relative-error-normwise-"
+        f"with-a-floor); the check said: {result}")
     assert check_layer(Tanh(), x).errors["x"] < 1e-8  # the check itself is far finer
 
 

@@ -140,7 +140,9 @@ def test_backward_twice_gives_the_same_gradients(name, data):
     grads1 = {k: g.copy() for k, g in layer.grads.items()}
     dx2 = layer.backward(dy)
     np.testing.assert_array_equal(dx2, dx1)
-    assert layer.grads.keys() == grads1.keys() == layer.params.keys()
+    assert layer.grads.keys() == grads1.keys() == layer.params.keys(), (
+        f"{name}: backward filled grads {sorted(layer.grads)}, expected one for every "
+        f"parameter, {sorted(layer.params)}")
     for k, g in layer.grads.items():
         np.testing.assert_array_equal(g, grads1[k])
         assert g.shape == layer.params[k].shape, (
@@ -281,7 +283,10 @@ def test_a_float32_dense_keeps_float32_for_a_float64_dy():
     dy = rng.standard_normal((5, 3))
     dx = layer.backward(dy)
     grads = {name: g.copy() for name, g in layer.grads.items()}  # backward may reuse them
-    assert dx.dtype == np.float32 and all(g.dtype == np.float32 for g in grads.values())
+    dtypes = {"dx": dx.dtype, **{f"d{name}": g.dtype for name, g in grads.items()}}
+    assert all(d == np.float32 for d in dtypes.values()), (
+        f"a float32 Dense given a float64 dy returned {dtypes}, expected float32 throughout "
+        "(the layer's dtype)")
     np.testing.assert_allclose(dx, layer.backward(dy.astype(np.float32)), rtol=1e-6)
     for name, g in layer.grads.items():
         np.testing.assert_allclose(grads[name], g, rtol=1e-6)

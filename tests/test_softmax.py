@@ -101,6 +101,20 @@ def test_each_row_is_its_own_distribution(z):
         np.testing.assert_allclose(p[i], softmax(row[None, :])[0], rtol=1e-14, atol=0)
 
 
+@pytest.mark.part("softmax-forward")
+@SETTINGS
+@given(floats64(matrix_shapes(), -50, 50))
+def test_softmax_never_writes_into_its_input(z):
+    # z -= z.max(...) would give the same probabilities and shift the caller's logits: the
+    # model's outputs, or the scores a learner prints next to them.
+    original = z.copy()
+    z.flags.writeable = False  # a write into z raises
+    p = softmax(z)
+    Softmax().forward(z)
+    np.testing.assert_array_equal(z, original)
+    assert not np.shares_memory(p, z)
+
+
 @pytest.mark.part("cross-entropy")
 @SETTINGS
 @given(floats64(matrix_shapes(), -30, 30))
