@@ -671,6 +671,30 @@ def test_history_skips_a_value_a_callback_adds_that_is_not_a_number():
     assert history.history["lr"] == [pytest.approx(0.1)] * 2
 
 
+def test_history_driven_by_hand_leaves_out_what_is_not_a_number():
+    # As with values a callback adds later: the epoch is recorded, the note is not.
+    history = History()
+    history.on_epoch_end(0, {"loss": 0.5, "note": "text", "arr": np.ones(2)})
+    history.on_epoch_end(1, {"loss": np.float32(0.25)})
+    assert history.history == {"loss": [0.5, 0.25]} and history.epoch == [0, 1]
+
+
+def test_a_callback_driven_by_hand_before_set_model_says_how_to_give_it_one():
+    stopper = EarlyStopping("loss", patience=0)
+    stopper.on_epoch_end(0, {"loss": 1.0})  # its state is there before on_train_begin
+    assert stopper.best == 1.0 and stopper.wait == 0
+    with pytest.raises(AttributeError, match=r"^EarlyStopping has no model yet: fit\(\.\.\., "
+                                             r"callbacks=\[\.\.\.\]\) gives it the model it "
+                                             r"trains; to call its hooks yourself, call "
+                                             r"set_model\(model\) first$"):
+        stopper.on_epoch_end(1, {"loss": 2.0})  # no better: it would stop the model
+    assert not hasattr(Callback(), "model")
+    m = model()
+    stopper.set_model(m)
+    stopper.on_epoch_end(2, {"loss": 2.0})
+    assert stopper.model is m and m.stop_training and stopper.stopped_epoch == 2
+
+
 def test_values_a_callback_adds_to_a_batchs_logs_stay_out_of_the_epochs():
     # The epoch's logs are fit's own values: a note written into the last batch's logs would
     # otherwise crash History ("could not convert string to float"), and a number would be

@@ -57,10 +57,6 @@ class Callback:
     ``["loss", "accuracy", "val_loss", "val_accuracy"]``).
     """
 
-    # Declared, not set to None: every hook runs after fit's set_model, so a hook may write
-    # self.model.stop_training = True without a type checker asking whether it is None.
-    model: Sequential
-
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Warn of a method of a subclass that looks like a hook but that nothing calls:
         Keras's on_test_* and on_predict_* (evaluate and predict take no callbacks here), or
@@ -80,6 +76,20 @@ class Callback:
 
     def __init__(self) -> None:
         self.params: dict[str, Any] = {}
+
+    @property
+    def model(self) -> Sequential:
+        """The model being trained: set by fit (through :meth:`set_model`) before any hook."""
+        model: Sequential | None = self.__dict__.get("_model")
+        if model is None:  # a hook called by hand, before set_model
+            raise AttributeError(f"{type(self).__name__} has no model yet: fit(..., callbacks="
+                                 f"[...]) gives it the model it trains; to call its hooks "
+                                 f"yourself, call set_model(model) first")
+        return model
+
+    @model.setter
+    def model(self, model: Sequential) -> None:
+        self._model = model
 
     def set_model(self, model: Sequential) -> None:
         """Called by ``fit`` first: ``self.model`` is the model being trained."""
@@ -145,12 +155,13 @@ class History(Callback):
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         logs = logs or {}
-        for key in logs:  # in the order of the logs (loss, accuracy, val_loss, ...), as Keras
+        numbers = _numbers(logs)
+        for key in numbers:  # in the order of the logs (loss, accuracy, val_loss, ...), as Keras
             if key not in self.history:  # a key new at this epoch
                 self.history[key] = [math.nan] * len(self.epoch)
         self.epoch.append(epoch)
         for key, values in self.history.items():
-            values.append(float(logs.get(key, math.nan)))
+            values.append(numbers.get(key, math.nan))
         self._last_logs = logs
 
     # fit runs History's on_epoch_end before the other callbacks' (a ModelCheckpoint saves
@@ -167,15 +178,23 @@ class History(Callback):
 
     def _record_late_keys(self) -> None:
         """Record the values added to the last epoch's logs since; may be called again."""
-        for key, value in self._last_logs.items():
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                continue  # not a number (a note, an array): History holds numbers only
+        for key, value in _numbers(self._last_logs).items():
             if key not in self.history:
                 self.history[key] = [math.nan] * len(self.epoch)
             if math.isnan(self.history[key][-1]):
                 self.history[key][-1] = value
+
+
+def _numbers(logs: Logs) -> dict[str, float]:
+    """The entries of ``logs`` that are numbers, as floats: History holds numbers only, and
+    leaves out what else a callback logs (a note, an array)."""
+    numbers = {}
+    for key, value in logs.items():
+        try:
+            numbers[key] = float(value)
+        except (TypeError, ValueError):
+            continue
+    return numbers
 
 
 def _format_eta(seconds: float) -> str:
@@ -499,6 +518,14 @@ class EarlyStopping(Callback):
         self.restore_best_weights = flag(restore_best_weights, "restore_best_weights",
                                          "EarlyStopping")
         self.verbose = verbose_level(verbose, "EarlyStopping")
+        self._start()
+
+    def _start(self) -> None:
+        """Forget every epoch seen: no best yet, no epoch counted towards the patience."""
+        self.best = -math.inf if self.mode == "max" else math.inf
+        self.best_epoch: int | None = None
+        self.best_weights: list[np.ndarray] | None = None
+        self.wait = 0
         self.stopped_epoch: int | None = None
 
     def _improves_on(self, value: float, reference: float) -> bool:
@@ -509,11 +536,7 @@ class EarlyStopping(Callback):
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
         _check_validated(self, self.monitor, f"monitor {self.monitor!r}", "monitor")
-        self.best = -math.inf if self.mode == "max" else math.inf
-        self.best_epoch: int | None = None
-        self.best_weights: list[np.ndarray] | None = None
-        self.wait = 0
-        self.stopped_epoch = None
+        self._start()  # a callback given to fit again starts afresh, as in Keras
         # A resumed run goes on from the epochs before it, as the uninterrupted run would:
         # the same best, and the same epochs counted towards the patience.
         stops = False
