@@ -244,6 +244,14 @@ def test_a_3d_input_gets_both_hints_when_the_channels_are_not_known():
         MaxPool2D(2).forward(np.zeros((8, 8, 1)))
 
 
+def test_a_3d_input_whose_last_axis_is_too_long_for_channels_gets_the_channel_hint_alone():
+    # (2, 28, 28): images have 1, 3 or 4 channels, so 28 is a width, and x[None] of shape
+    # (1, 2, 28, 28) would be no fix.
+    with pytest.raises(ValueError, match=r"got an array of shape \(2, 28, 28\) \(add a channel "
+                                         r"axis: x\.reshape\(N, H, W, 1\)\)$"):
+        MaxPool2D(2).forward(np.zeros((2, 28, 28)))
+
+
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"pool_size": 0}, "pool_size must be an int >= 1 or a pair of them, got 0"),
     ({"pool_size": (2, 2, 2)}, r"pool_size must be .*got \(2, 2, 2\)"),

@@ -885,9 +885,10 @@ class Sequential(RefusesOtherLibraries):
         """The model's outputs for x, (N, ...) (an array or nested lists), as (N, K):
         probabilities when it ends in Softmax.
 
-        ``batch_size`` changes no output, only memory and speed (``None``, as in Keras, is
-        the default, 32: see :data:`EVAL_BATCH_SIZE`). ``verbose`` (``"auto"``, 0, 1 or 2)
-        is accepted so that Keras code runs; nothing is printed.
+        ``batch_size`` changes only memory and speed, and the outputs in their last bits:
+        the matrix products of another batch size may add in another order (``None``, as
+        in Keras, is the default, 32: see :data:`EVAL_BATCH_SIZE`). ``verbose`` (``"auto"``,
+        0, 1 or 2) is accepted so that Keras code runs; nothing is printed.
         """
         batch_size = _batch_size(batch_size, EVAL_BATCH_SIZE)
         verbose_level(verbose)

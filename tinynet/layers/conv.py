@@ -56,7 +56,9 @@ def check_images(layer: Layer, x: np.ndarray, channels: int | None = None) -> No
             channel = "add a channel axis: x.reshape(N, H, W, 1)"
             image = f"one image? add the batch axis: x[None], of shape {(1, *x.shape)}"
             if channels is None:
-                hint = f" ({channel}; or, {image})"
+                # Images come with 1, 3 or 4 channels (grey, RGB, RGBA): a last axis longer
+                # than 4, as (N, 28, 28) has, is a width, and no hint of one image is given.
+                hint = f" ({channel}; or, {image})" if x.shape[2] <= 4 else f" ({channel})"
             elif x.shape[2] == channels:
                 hint = f" ({image})"
             elif channels == 1:
