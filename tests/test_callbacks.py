@@ -1236,6 +1236,18 @@ def test_keras_2s_val_acc_is_maximised_in_mode_auto():
     assert ModelCheckpoint("m.npz", monitor="val_loss").mode == "min"
 
 
+def test_mode_auto_reads_metric_names_in_any_case_as_compile_takes_them():
+    # compile(metrics=["Accuracy"]) logs val_Accuracy (and "MSE", val_MSE).
+    m = model()
+    m.compile(CrossEntropy(), SGD(0.1), metrics=["Accuracy"])
+    x, y = data()
+    history = m.fit(x, y, epochs=1, batch_size=BATCH, verbose=0, validation_data=(x, y))
+    assert "val_Accuracy" in history.history
+    for monitor, mode in [("val_Accuracy", "max"), ("val_MSE", "min"), ("Val_Loss", "min")]:
+        assert EarlyStopping(monitor=monitor).mode == mode
+        assert ModelCheckpoint("m.npz", monitor=monitor).mode == mode
+
+
 @pytest.mark.parametrize("monitor", ["val_f1", "precision", "val_top2"])
 def test_mode_auto_refuses_a_metric_whose_direction_it_cannot_tell(monitor):
     # An F1 score taken for a loss would stop the run as it improved, and restore its worst

@@ -446,7 +446,9 @@ def _mode(owner: str, mode: Any, monitor: str, needed: bool = True) -> str:
         raise ValueError(f"{owner}: mode must be 'auto', 'min' or 'max', got {mode!r}")
     if mode != "auto":
         return mode
-    name = monitor.removeprefix("val_")
+    # In any case, as compile takes metric names: compile(metrics=["Accuracy"]) logs
+    # "val_Accuracy".
+    name = monitor.removeprefix("val_").lower()
     if "acc" in name:
         return "max"
     if "loss" in name or "error" in name or name in ("mae", "mse") or not needed:
