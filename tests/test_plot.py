@@ -534,7 +534,9 @@ def test_plot_confusion_matrix_accepts_rates():
     ("loss", r"history must be a History or a dict of lists, .*got 'loss'"),
     ({"loss": ["a", "b"]}, r"history\['loss'\]: expected numbers of shape \(T,\), one per "
                            r"epoch, got \['a', 'b'\]"),
-    ({"loss": None}, r"history\['loss'\]: expected numbers .*got shape \(\)"),
+    ({"loss": None}, r"history\['loss'\]: expected numbers .*got None"),
+    # Converted to float, strings of numbers would be read as numbers.
+    ({"loss": ["0.5", "0.3"]}, r"history\['loss'\]: expected numbers .*got \['0.5', '0.3'\]"),
     ({"loss": 0.5}, r"history\['loss'\]: expected numbers .*got shape \(\)"),
     ({"loss": [[0.5, 0.3]]}, r"history\['loss'\]: expected numbers .*got shape \(1, 2\)"),
     ({"loss": [0.5], "val_accuracy": [0.9], "accuracy": ["x"]},
@@ -554,7 +556,8 @@ def test_plot_history_refuses_what_is_not_one_number_per_epoch(history, match):
 
 
 @pytest.mark.parametrize("values, got", [
-    (["a"], r"\['a'\]"), (None, r"shape \(\)"), ([[1.0]], r"shape \(1, 1\)"),
+    (["a"], r"\['a'\]"), (None, "None"), ([[1.0]], r"shape \(1, 1\)"),
+    (np.array([1 + 1j]), r"array\(\[1\.\+1\.j\]\)"),  # not cut to its real part
     ((v for v in [1.0, 2.0]), "<generator"),
 ])
 def test_plot_loss_refuses_what_is_not_one_number_per_step(values, got):

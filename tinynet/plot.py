@@ -193,13 +193,16 @@ def _series(values: object, name: str, per: str) -> np.ndarray:
     epoch or step. (NaN and inf are taken, and left as gaps in the curve: the finite
     values of a run that diverged are worth seeing.)"""
     try:
-        ys = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):  # strings, None inside, a generator
+        ys = np.asarray(values)
+    except ValueError:  # ragged nested lists
         ys = None
-    if ys is None or ys.ndim != 1:
-        shown = f"shape {ys.shape}" if ys is not None else repr(values)[:80]
+    # Real numbers only: converted to float, the strings "0.5" would be read as numbers and
+    # complex ones cut to their real part (None inside, or a generator, gives objects).
+    if ys is None or ys.dtype.kind not in "biuf" or ys.ndim != 1:
+        shown = (f"shape {ys.shape}" if ys is not None and ys.dtype.kind in "biuf"
+                 else repr(values)[:80])
         raise ValueError(f"{name}: expected numbers of shape (T,), one per {per}, got {shown}")
-    return ys
+    return ys.astype(float)
 
 
 def _grid(n: int, ncols: int) -> tuple[int, int]:
