@@ -461,9 +461,27 @@ def test_a_diverged_fit_names_the_epoch_and_batch_counting_from_1():
     x, y = blobs(0)
     model = compiled()
     with pytest.raises(FloatingPointError, match=r"^the loss became nan at epoch 2, batch 3/4: "
-                                                 r"training diverged"):
+                                                 r"training diverged: the weights hold NaN or "
+                                                 r"infinity \(array 0 of get_weights\(\)\)\. "
+                                                 r"Try a lower learning rate \(now 0\.1\)\.$"):
         model.fit(x, y, epochs=3, batch_size=16, verbose=0, callbacks=[BreakBeforeEpoch2Batch3()])
     assert model.steps_trained == 4 + 2 and model.optimizer.iterations == 6
+
+
+def test_a_fit_of_weights_that_hold_nan_before_it_says_so_rather_than_diverged():
+    # No learning rate is to blame: set_weights took them (it takes NaN, as load_model
+    # loads a model saved after its training diverged).
+    x, y = blobs(0)
+    model = compiled()
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)  # steps of an earlier fit
+    model.set_weights([w if i != 2 else np.full_like(w, np.nan)
+                       for i, w in enumerate(model.get_weights())])
+    with pytest.raises(FloatingPointError, match=r"^the loss became nan at epoch 1, batch 1/4: "
+                                                 r"the weights hold NaN or infinity \(array 2 "
+                                                 r"of get_weights\(\)\), as they did before "
+                                                 r"fit's first step \(set by set_weights, or "
+                                                 r"saved after a training that diverged\?\)$"):
+        model.fit(x, y, epochs=1, batch_size=16, verbose=0)
 
 
 @pytest.mark.filterwarnings("error")

@@ -769,6 +769,21 @@ class Sequential(RefusesOtherLibraries):
             raise
         return history
 
+    def _divergence(self, what: str, lr: float, stepped: bool) -> str:
+        """fit's message when the loss became NaN or infinite (``what``, where): the
+        weights, if they hold NaN or infinity, tell a divergence (``stepped``, after a step of
+        this fit) from weights that were so before it; otherwise, a learning rate too high."""
+        bad = next((i for i, w in enumerate(self.weights) if not np.isfinite(w).all()), None)
+        if bad is None:
+            return (f"{what}: training diverged. Try a lower learning rate (now {lr:g}), or "
+                    "check the inputs for NaN or inf (np.seterr(all='raise') stops where the "
+                    "first one appears).")
+        held = f"the weights hold NaN or infinity (array {bad} of get_weights())"
+        if stepped:
+            return f"{what}: training diverged: {held}. Try a lower learning rate (now {lr:g})."
+        return (f"{what}: {held}, as they did before fit's first step (set by set_weights, or "
+                "saved after a training that diverged?)")
+
     def _train(self, x: np.ndarray, y: np.ndarray, epochs: int, initial_epoch: int,
                steps: int, batch_size: int, shuffle: bool,
                validation_data: tuple[np.ndarray, np.ndarray] | None,
@@ -778,6 +793,7 @@ class Sequential(RefusesOtherLibraries):
         N = len(x)
         loss, optimizer = self._require_compiled()
         summed = loss.reduction == "sum"
+        steps_before = self.steps_trained  # by earlier fits: see _divergence
         # Every hook gets its logs argument, None where there are none yet, as Keras passes
         # it: Keras code often declares it without a default, def on_train_begin(self, logs).
         for cb in all_callbacks:
@@ -804,12 +820,9 @@ class Sequential(RefusesOtherLibraries):
                 # forward, loss, backward, step
                 value, out = self._train_step(self._as_input(x[idx]), yb)
                 if not math.isfinite(value):
-                    raise FloatingPointError(
+                    raise FloatingPointError(self._divergence(
                         f"the loss became {value} at epoch {epoch + 1}, batch {batch + 1}/"
-                        f"{steps}: training diverged. Try a lower learning rate "
-                        f"(now {optimizer.lr:g}), or check the inputs for NaN or inf "
-                        "(np.seterr(all='raise') stops where the first one appears)."
-                    )
+                        f"{steps}", optimizer.lr, self.steps_trained > steps_before))
                 self.steps_trained += 1
                 seen += len(idx)
                 self._add_batch(totals, value, out, yb, batch_metrics, summed)
