@@ -101,8 +101,9 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
         # BEGIN SOLUTION gradcheck
         # HINT: for each index i in np.ndindex(x.shape), nudge x[i] in place: grad[i] = (f(x)
         # HINT: with x[i] + eps, minus f(x) with x[i] - eps) / (2 * eps); then put x[i] back
-        # Index x itself, not a flattened copy: x.reshape(-1) of a non-contiguous x (a
-        # transposed or Fortran-ordered parameter) is a copy, whose nudges f would never see.
+        # The central difference of the module's docstring, with eps for its h. Index x
+        # itself, not a flattened copy: x.reshape(-1) of a non-contiguous x (a transposed or
+        # Fortran-ordered parameter) is a copy, whose nudges f would never see.
         for i in np.ndindex(x.shape):
             saved = x[i]
             x[i] = saved + eps

@@ -81,8 +81,9 @@ class CrossEntropy(Loss):
 
     Gradient (per sample, before the 1/N of ``"mean"``):
 
-    - from logits, with p = softmax(z): ``dz = p * sum(y) - y``, which is ``p - y`` for one-hot
-      rows. It never overflows, and a logit miss of 1000 costs a loss of 1000.
+    - from logits, with p = softmax(z) (s in docs/softmax.md): ``dz = p * sum(y) - y``,
+      which is ``p - y`` for one-hot rows. It never overflows, and a logit miss of 1000
+      costs a loss of 1000.
     - from probabilities: ``dp = -y / p``. A probability that rounded to 0 gives an infinite
       loss, honestly: no ``log(p + eps)`` clamp hides how wrong the prediction is. Train a
       Softmax model through :class:`tinynet.Sequential`, which fuses Softmax and this loss

@@ -1,7 +1,8 @@
 """Sequential: a list of layers, trained by forward, loss, backward, step.
 
-The loop that ``fit`` runs is four lines (see :meth:`Sequential.train_step`); everything else
-here is convenience around it: batching, shuffling, progress, history, validation.
+The loop that ``fit`` runs is four lines (numbered in ``Sequential._train_step``, which
+:meth:`Sequential.train_step` runs once its arguments are checked); everything else here is
+convenience around it: batching, shuffling, progress, history, validation.
 """
 
 from __future__ import annotations
@@ -638,14 +639,18 @@ class Sequential(RefusesOtherLibraries):
         """:meth:`train_step` on an ``x`` already in the model's dtype, without its checks
         of the optimiser and of an ``x`` without samples, which fit makes once, before its
         batches (each holds a sample or more)."""
+        # The four lines of training, numbered as examples/manual_loop.py writes them. The
+        # layers are the model's, but for a final Softmax that the loss takes over (fused).
         layers, loss, optimizer = self._training_graph()
         with _quiet_overflow():
-            out = self._forward(layers, x, training=True)  # (N, K)
-            value = _loss_value(loss, out, np.asarray(y))
+            out = self._forward(layers, x, training=True)  # 1. forward: (N, K)
+            value = _loss_value(loss, out, np.asarray(y))  # 2. loss: loss.forward(out, y)
         if not math.isfinite(value):
             return value, out  # fit reports it; no step is taken with a broken gradient
+        # 3. backward: model.backward(loss.backward()), but stopping at the first layer
+        # that learns, which fills its grads only (nothing uses its dL/dx).
         self._backward_params(layers, loss.backward())
-        optimizer.step(self.trainable_parameters())
+        optimizer.step(self.trainable_parameters())  # 4. step: every param -= its update
         return value, out
 
     def fit(self, x: ArrayLike, y: ArrayLike, *, epochs: int = 1,

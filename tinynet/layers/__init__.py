@@ -1,4 +1,9 @@
-"""Layers: each one a forward pass and a backward pass (see :class:`Layer` for the contract)."""
+"""Layers: each one a forward pass and a backward pass (see :class:`Layer` for the contract).
+
+The lines between ``# BEGIN SOLUTION <part>`` and ``# END SOLUTION`` are the math of a
+homework part, which ``tinynet homework export`` turns into a stub in a student's copy; the
+``# HINT:`` lines above them are what the stub tells the student (docs/homework.md).
+"""
 
 from tinynet.layers.activations import ReLU, Sigmoid, Softmax, Tanh, log_softmax, softmax
 from tinynet.layers.augment import RandomShift

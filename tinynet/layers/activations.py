@@ -24,9 +24,10 @@ class ReLU(Layer):
         # BEGIN SOLUTION relu
         # HINT: keep x for backward, self._save(x=x); y = max(x, 0) entry by entry (np.maximum)
         self._save(x=x)
-        # y = max(x, 0). Speed: NumPy vectorises maximum only when both operands step through
-        # memory; against the scalar 0 it goes entry by entry, 3x slower. So x is compared
-        # with the zeros of one sample, x.shape[1:], which broadcast along the batch axis.
+        # y = max(x, 0): the same as np.maximum(x, 0), written this way for speed. NumPy
+        # vectorises maximum only when both operands step through memory; against the
+        # scalar 0 it goes entry by entry, 3x slower. So x is compared with the zeros of one
+        # sample, x.shape[1:], which broadcast along the batch axis.
         return np.maximum(x, np.zeros(x.shape[1:], dtype=x.dtype))
         # END SOLUTION
 
@@ -150,15 +151,17 @@ class Softmax(Layer):
 
     Shapes: x (N, K), y (N, K), rows of y sum to 1 (or (N, ..., K), over the last axis; a
     batch axis first, so x of shape (N,) is refused, not normalised over its samples).
-    Integer scores become float32, as every layer's input does; the function
+    Integer scores become float32, as the other activations' inputs do; the function
     :func:`softmax` takes them as float64.
 
-    Backward is the Jacobian-vector product. Within a row, with s = y,
+    Backward is the product of dy with the Jacobian (a vector-Jacobian product, ``dy @ J``;
+    J is symmetric, so it is also J @ dy). Within a row, with s = y,
     ds_i/dx_j = s_i (delta_ij - s_j), so
 
         dx_j = sum_i dy_i s_i (delta_ij - s_j) = s_j (dy_j - sum_i dy_i s_i)
 
-    i.e. ``dx = s * (dy - sum(dy * s, axis=-1))``: O(K) per row, no (K, K) Jacobian built.
+    i.e. ``dx = s * (dy - sum(dy * s, axis=-1, keepdims=True))``: O(K) per row, no (K, K)
+    Jacobian built.
     Derivation: docs/softmax.md#backward-a-jacobian-vector-product.
 
     Trained with :class:`tinynet.losses.CrossEntropy`, a model ending in Softmax hands the

@@ -34,8 +34,9 @@ class RandomShift(Layer):
     ``max_shift`` in each direction (zeros come in at the edges); otherwise the identity.
 
     A digit shifted by a pixel or two is still the same digit, so every epoch shows the
-    network images it has not seen, which curbs over-fitting. Put it first in the model:
-    the shifts are drawn from the model's Generator (``self.rng``), so they follow the seed.
+    network images it has not seen, which curbs over-fitting. Put it first in the model,
+    where it augments the input images. The shifts are drawn from ``self.rng``, which a
+    :class:`tinynet.Sequential` sets from its seed, so they follow the seed.
 
     Shapes: x and y (N, H, W, C). With y[n, i, j] = x[n, i + d_n, j + e_n], backward moves
     the gradient back: dx[n, k, l] = dy[n, k - d_n, l - e_n] (0 where that is outside).

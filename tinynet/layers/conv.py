@@ -87,20 +87,20 @@ def im2col(xp: np.ndarray, out: np.ndarray, stride: tuple[int, int]) -> None:
     # HINT: out[n, i, j, di, dj, c] = xp[n, i*sh + di, j*sw + dj, c]: build that view of xp with
     # HINT: numpy.lib.stride_tricks.as_strided (strides (sN, sH*sh, sW*sw, sH, sW, sC)) and copy it
     # HINT: into out
-    if C == 1:
-        # Speed: with one channel a window row is only kw numbers long, too short for a fast
-        # copy. So the same out[n, i, j, di, dj, c] = xp[n, i*sh + di, j*sw + dj, c] is copied
-        # one kernel position (di, dj) at a time, each copy a strided slice of whole image rows.
-        for di in range(kh):
-            for dj in range(kw):
-                out[:, :, :, di, dj, :] = xp[:, di:di + sh * H_out:sh, dj:dj + sw * W_out:sw]
+    if C > 1:
+        # windows is a view of xp, nothing copied: one step along i moves sh image rows in
+        # memory, one step along di moves one row (and the same for j, dj along columns).
+        sN, sH, sW, sC = xp.strides
+        windows = as_strided(xp, shape=out.shape, strides=(sN, sH * sh, sW * sw, sH, sW, sC),
+                             writeable=False)
+        out[...] = windows  # the one copy
         return
-    # windows is a view of xp, nothing copied: one step along i moves sh image rows in
-    # memory, one step along di moves one row (and the same for j, dj along columns).
-    sN, sH, sW, sC = xp.strides
-    windows = as_strided(xp, shape=out.shape, strides=(sN, sH * sh, sW * sw, sH, sW, sC),
-                         writeable=False)
-    out[...] = windows  # the one copy
+    # Speed only: with one channel a window row is only kw numbers long, too short for a fast
+    # copy. So the same out[n, i, j, di, dj, c] = xp[n, i*sh + di, j*sw + dj, c] is copied
+    # one kernel position (di, dj) at a time, each copy a strided slice of whole image rows.
+    for di in range(kh):
+        for dj in range(kw):
+            out[:, :, :, di, dj, :] = xp[:, di:di + sh * H_out:sh, dj:dj + sw * W_out:sw]
     # END SOLUTION
 
 
@@ -121,7 +121,7 @@ class Conv2D(Layer):
 
     Backward, with ``dy`` (N, H_out, W_out, C_out) read as ``dy2`` (N*H_out*W_out, C_out)::
 
-        dW    = cols.T @ dy2        (kh*kw*C_in, C_out), reshaped to W's shape
+        dW2   = cols.T @ dy2        (kh*kw*C_in, C_out), reshaped to W's shape as dW
         db    = dy2.sum(axis=0)     (C_out,)
         dcols = dy2 @ W2.T          (N*H_out*W_out, kh*kw*C_in): the gradient of each window
         dx    = each window's gradient added back where the window was read (col2im), then
@@ -260,7 +260,9 @@ class Conv2D(Layer):
         # Wb, (K + 1, C_out): W2 = W reshaped (K, C_out) (docs/conv.md's name), with b
         # appended as its last row, [W2; b].
         Wb = np.concatenate([self.params["W"].reshape(K, C_out), self.params["b"][None]])
-        y = cols @ Wb  # (M, K + 1) @ (K + 1, C_out) = x's windows @ W + b: (M, C_out)
+        # y = cols[:, :K] @ W2 + b, x's windows times W plus b, in one product:
+        # (M, K + 1) @ (K + 1, C_out) -> (M, C_out)
+        y = cols @ Wb
         self._save(cols=cols, x_shape=x.shape, pads=(top, bottom, left, right),
                    y_shape=(N, H_out, W_out, C_out))
         return y.reshape(N, H_out, W_out, C_out)
@@ -278,9 +280,9 @@ class Conv2D(Layer):
         # BEGIN SOLUTION conv2d
         # HINT: dW and db in one product, cols.T @ dy2: its last row is db
         cols = self._load("cols")
-        # dW = cols.T @ dy2 and db = dy2.sum(axis=0) in one product: the ones column of cols
-        # makes its last row the sum of dy2's rows.
-        dWb = cols.T @ dy2  # (K + 1, C_out)
+        # dW2 = cols[:, :K].T @ dy2 and db = dy2.sum(axis=0) in one product, [dW2; db],
+        # (K + 1, C_out): the ones column of cols makes its last row the sum of dy2's rows.
+        dWb = cols.T @ dy2
         self.grads["W"] = dWb[:-1].reshape(self.params["W"].shape)  # (kh, kw, C_in, C_out)
         self.grads["b"] = dWb[-1]  # (C_out,)
         # END SOLUTION

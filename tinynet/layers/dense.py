@@ -93,7 +93,8 @@ class Dense(Layer):
 
     def backward_params(self, dy: np.ndarray) -> None:
         x = self._load("x")  # (N, D_in)
-        dy = self._dy(dy)  # (N, D_out)
+        # (N, D_out), checked here too: training calls backward_params alone on a first layer
+        dy = self._dy(dy)
         # BEGIN SOLUTION dense-backward
         # HINT: set self.grads['W'] = x.T @ dy and self.grads['b'] = dy summed over the batch
         self.grads["W"] = x.T @ dy  # (D_in, D_out)
