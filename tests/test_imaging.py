@@ -7,6 +7,7 @@ import struct
 import warnings
 import zlib
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -698,6 +699,18 @@ def test_area_resize_keeps_the_mean_brightness(h, w, oh, ow):
     out = area_resize(img, oh, ow)
     assert out.shape == (oh, ow)
     np.testing.assert_allclose(out.mean(), img.mean(), rtol=1e-9)
+
+
+@settings(max_examples=examples(30), deadline=None)
+@given(h=st.integers(1, 40), w=st.integers(1, 40), oh=st.integers(1, 40), ow=st.integers(1, 40),
+       slice_=st.integers(1, 40))
+def test_area_resize_of_a_long_side_in_slices_is_the_same_resize(h, w, oh, ow, slice_):
+    # A side longer than AREA_SLICE is taken a slice at a time (a 1 x 5,000,000 image would
+    # need an area matrix of gigabytes): the sums of the slices' products are the product.
+    img = np.random.default_rng(h * 41 + w).random((h, w))
+    whole = imaging._area_matrix(h, oh) @ img @ imaging._area_matrix(w, ow).T
+    with mock.patch.object(imaging, "AREA_SLICE", slice_):
+        np.testing.assert_allclose(area_resize(img, oh, ow), whole, rtol=1e-12, atol=1e-15)
 
 
 def test_load_grey_reads_colour_and_transparent_pngs(tmp_path):

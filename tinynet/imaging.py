@@ -210,14 +210,36 @@ def area_resize(img: np.ndarray, height: int, width: int) -> np.ndarray:
         raise ValueError(f"area_resize: img must have shape (H, W), got {img.shape}")
     height = int_at_least("area_resize: height", height, 1)
     width = int_at_least("area_resize: width", width, 1)
-    return _area_matrix(img.shape[0], height) @ img @ _area_matrix(img.shape[1], width).T
+    if max(img.shape) <= AREA_SLICE:
+        return _area_matrix(img.shape[0], height) @ img @ _area_matrix(img.shape[1], width).T
+    # The same products, A_cols @ (A_rows @ img).T transposed, a slice of a long side at a
+    # time: a whole A for a side of 5,000,000 pixels (a thin line of an image) would take
+    # gigabytes, as many as its side times the output's.
+    return _area_rows(_area_rows(img, height).T, width).T
 
 
-def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
-    # Output pixel i covers [i * s, (i + 1) * s) in input coordinates, s = n_in / n_out.
+#: The longest side :func:`area_resize` takes in one matrix product; a longer one is taken
+#: in slices of this length, so that each area matrix stays within 16 MB (256 x 8,192).
+AREA_SLICE = 8_192
+
+
+def _area_rows(img: np.ndarray, n_out: int) -> np.ndarray:
+    # A @ img, (n_out, W), with A (n_out, H) the area matrix of img's H rows, summed over
+    # slices of AREA_SLICE rows: A[:, slice] @ img[slice].
+    n_in = img.shape[0]
+    out = np.zeros((n_out, img.shape[1]))
+    for start in range(0, n_in, AREA_SLICE):
+        stop = min(start + AREA_SLICE, n_in)
+        out += _area_matrix(n_in, n_out, start, stop) @ img[start:stop]
+    return out
+
+
+def _area_matrix(n_in: int, n_out: int, start: int = 0, stop: int | None = None) -> np.ndarray:
+    # Output pixel i covers [i * s, (i + 1) * s) in input coordinates, s = n_in / n_out:
+    # A[i, j], the share of it that input pixel j covers, for j from start to stop (all).
     s = n_in / n_out
     lo = np.arange(n_out)[:, None] * s
-    j = np.arange(n_in)[None, :]
+    j = np.arange(start, n_in if stop is None else stop)[None, :]
     overlap = np.clip(np.minimum(lo + s, j + 1) - np.maximum(lo, j), 0, None)  # (n_out, n_in)
     return overlap / s
 
