@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train on 2,000 images and test on 1,000, a smoke test (its "
                    "epochs: see --epochs)")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
-                   help="0 silent, 1 a progress bar, 2 a line per epoch")
+                   help="the progress of the epochs: 0 none, 1 a bar, 2 a line per epoch")
     p.add_argument("--data", type=reference.path_arg, help=data_help)
     p.set_defaults(run=cmd_train)
 
