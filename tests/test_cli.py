@@ -943,6 +943,25 @@ def test_predict_prints_probabilities_for_a_model_that_outputs_logits(tmp_path, 
     assert first == f"{digit}: {int(p.argmax())}"
 
 
+def test_predict_prints_the_outputs_of_a_model_that_ends_in_sigmoid(tmp_path, capsys):
+    # A probability per class already (one class against the rest): softmax of ten numbers
+    # in [0, 1] would print ten values near 0.1.
+    from tinynet.layers import Sigmoid
+
+    model = Sequential([Dense(784, 10, b_init="normal"), Sigmoid()], seed=0)
+    path = _save(model, tmp_path / "sigmoid.npz")
+    digit = tmp_path / "digit.png"
+    image = load_mnist()[1][0][0]
+    _big_inverted_png(image, digit)
+    assert main(["predict", str(path), str(digit)]) == 0
+    first, second = capsys.readouterr().out.splitlines()
+    p = np.array([float(v) for v in re.findall(r"\d: (\S+)", second)])
+    expected = model.predict(image.reshape(1, 784) / 255)[0]
+    # The prepared digit is the test digit within a few grey levels: outputs close to it.
+    np.testing.assert_allclose(p, expected, atol=0.05)
+    assert first == f"{digit}: {int(p.argmax())}"
+
+
 def test_train_that_diverges_says_so_in_one_line_without_numpy_warnings(tmp_path,
                                                                         monkeypatch, capsys):
     # fit stops a run whose loss is NaN with one line that says why and what to try; numpy

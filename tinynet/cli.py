@@ -308,9 +308,11 @@ def _write_together(files: Sequence[tuple[Path, Callable[[Path], object]]]) -> N
 
 
 def _probabilities(model: tinynet.Sequential, x: np.ndarray) -> np.ndarray:
-    """(N, 10) probabilities, applying softmax to a model that outputs logits."""
+    """(N, 10) probabilities: the outputs of a model that ends in Softmax, or in Sigmoid (a
+    probability per class, one class against the rest: softmax of them would flatten them
+    all towards 0.1); softmax of the outputs of any other, which are logits."""
     out = model.predict(x)
-    if not isinstance(model.layers[-1], tinynet.Softmax):
+    if not isinstance(model.layers[-1], tinynet.Softmax | tinynet.Sigmoid):
         out = tinynet.layers.softmax(out)
     return out
 
