@@ -240,7 +240,7 @@ def _area_matrix(n_in: int, n_out: int, start: int = 0, stop: int | None = None)
     s = n_in / n_out
     lo = np.arange(n_out)[:, None] * s
     j = np.arange(start, n_in if stop is None else stop)[None, :]
-    overlap = np.clip(np.minimum(lo + s, j + 1) - np.maximum(lo, j), 0, None)  # (n_out, n_in)
+    overlap = np.clip(np.minimum(lo + s, j + 1) - np.maximum(lo, j), 0, None)  # (n_out, len(j))
     return overlap / s
 
 
