@@ -306,13 +306,15 @@ def test_a_refused_step_changes_nothing(make, param, bad_grad, message):
     # A training loop's commonest slip: the method where its result belongs.
     (lambda m: m.parameters, TypeError, r"got Sequential.parameters, a function: call it, "
                                         r"opt.step\(model.parameters\(\)\)$"),
+    (lambda m: m, TypeError, r"got a Sequential: give its pairs, "
+                             r"opt.step\(model.parameters\(\)\)$"),
     (lambda m: 3, TypeError, r"got int$"),
     (lambda m: {"W": m.parameters()[0]}, TypeError, r"got an item of type str among them$"),
     (lambda m: [(*m.parameters()[0], 1)], TypeError, r"got a tuple of 3 items among them$"),
     (lambda m: [m.parameters()[1], m.parameters()[0], m.parameters()[1]], ValueError,
      r"a parameter appears twice in the pairs, expected each once \(it would move twice in "
      r"one step\)$"),
-], ids=["method", "int", "dict", "triple", "twice"])
+], ids=["method", "model", "int", "dict", "triple", "twice"])
 def test_a_step_refuses_what_is_not_pairs_of_distinct_parameters(make, pairs, error, message):
     model = Sequential([Dense(3, 2)], seed=0)
     model.forward(np.ones((4, 3)), training=True)

@@ -111,6 +111,9 @@ class Optimizer(RefusesOtherLibraries):
         """``pairs`` as a list, each pair checked by :meth:`_checked`, or the error that
         refuses the step."""
         expected = "(param, grad) pairs, as model.parameters() gives them"
+        if hasattr(pairs, "parameters"):  # the model itself (callable, model(x), too)
+            raise TypeError(f"{self!r}: step takes {expected}, got a {type(pairs).__name__}: "
+                            "give its pairs, opt.step(model.parameters())")
         if callable(pairs):  # model.parameters, the method, where its result belongs
             name = getattr(pairs, "__qualname__", type(pairs).__name__)
             raise TypeError(f"{self!r}: step takes {expected}, got {name}, a function: call "
