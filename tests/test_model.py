@@ -468,20 +468,19 @@ def test_a_diverged_fit_names_the_epoch_and_batch_counting_from_1():
     assert model.steps_trained == 4 + 2 and model.optimizer.iterations == 6
 
 
-def test_a_fit_of_weights_that_hold_nan_before_it_says_so_rather_than_diverged():
-    # No learning rate is to blame: set_weights took them (it takes NaN, as load_model
-    # loads a model saved after its training diverged).
+def test_a_fit_of_weights_that_hold_nan_is_refused_before_its_first_step():
+    # No learning rate is to blame, and no step can mend them: set_weights took them (it
+    # takes NaN, as load_model loads a model saved after its training diverged).
     x, y = blobs(0)
     model = compiled()
-    model.fit(x, y, epochs=1, batch_size=16, verbose=0)  # steps of an earlier fit
     model.set_weights([w if i != 2 else np.full_like(w, np.nan)
                        for i, w in enumerate(model.get_weights())])
-    with pytest.raises(FloatingPointError, match=r"^the loss became nan at epoch 1, batch 1/4: "
-                                                 r"the weights hold NaN or infinity \(array 2 "
-                                                 r"of get_weights\(\)\), as they did before "
-                                                 r"fit's first step \(set by set_weights, or "
-                                                 r"saved after a training that diverged\?\)$"):
+    with pytest.raises(ValueError, match=r"^fit: the model's weights hold NaN or infinity "
+                                         r"\(array 2 of get_weights\(\)\), expected finite "
+                                         r"numbers: set by set_weights, or saved after a "
+                                         r"training that diverged\?$"):
         model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    assert model.steps_trained == 0 and model.optimizer.iterations == 0
 
 
 @pytest.mark.filterwarnings("error")

@@ -690,10 +690,11 @@ class Sequential(RefusesOtherLibraries):
         Only the layers that are ``trainable`` are stepped (see
         :meth:`trainable_parameters`).
 
-        Raises ValueError before any step for data holding NaN, infinity or numbers too
-        large for the model's dtype, for a callback listed twice, and for an optimiser that
-        has trained another model; FloatingPointError, naming the epoch and batch, when the
-        loss becomes NaN or infinite (the weights are left as they were before that batch).
+        Raises ValueError before any step for data or weights holding NaN or infinity, for
+        data too large for the model's dtype, for a callback listed twice, and for an
+        optimiser that has trained another model; FloatingPointError, naming the epoch and
+        batch, when the loss becomes NaN or infinite (the weights are left as they were
+        before that batch).
         The metrics are tried on two samples first, of ``x`` and of the validation data, so
         that one that raises does so before any step. A fit refused before its first step (a
         callback that raises when training begins, say; a divergence at the first batch is no
@@ -774,20 +775,22 @@ class Sequential(RefusesOtherLibraries):
             raise
         return history
 
-    def _divergence(self, what: str, lr: float, stepped: bool) -> str:
-        """fit's message when the loss became NaN or infinite (``what``, where): the
-        weights, if they hold NaN or infinity, tell a divergence (``stepped``, after a step of
-        this fit) from weights that were so before it; otherwise, a learning rate too high."""
-        bad = next((i for i, w in enumerate(self.weights) if not np.isfinite(w).all()), None)
-        if bad is None:
-            return (f"{what}: training diverged. Try a lower learning rate (now {lr:g}), or "
-                    "check the inputs for NaN or inf (np.seterr(all='raise') stops where the "
-                    "first one appears).")
-        held = f"the weights hold NaN or infinity (array {bad} of get_weights())"
-        if stepped:
-            return f"{what}: training diverged: {held}. Try a lower learning rate (now {lr:g})."
-        return (f"{what}: {held}, as they did before fit's first step (set by set_weights, or "
-                "saved after a training that diverged?)")
+    def _non_finite_weights(self) -> int | None:
+        """The index, in :meth:`get_weights`, of the first array that holds NaN or
+        infinity; None when all are finite."""
+        return next((i for i, w in enumerate(self.weights) if not np.isfinite(w).all()), None)
+
+    def _divergence(self, what: str, lr: float) -> str:
+        """fit's message when the loss became NaN or infinite (``what``, where). fit refuses
+        weights that are not finite before its first step, so any found now come from a step
+        of this run: they are named, as what diverged."""
+        bad = self._non_finite_weights()
+        if bad is not None:
+            return (f"{what}: training diverged: the weights hold NaN or infinity (array {bad} "
+                    f"of get_weights()). Try a lower learning rate (now {lr:g}).")
+        return (f"{what}: training diverged. Try a lower learning rate (now {lr:g}), or check "
+                "the inputs for NaN or inf (np.seterr(all='raise') stops where the first one "
+                "appears).")
 
     def _train(self, x: np.ndarray, y: np.ndarray, epochs: int, initial_epoch: int,
                steps: int, batch_size: int, shuffle: bool,
@@ -798,7 +801,6 @@ class Sequential(RefusesOtherLibraries):
         N = len(x)
         loss, optimizer = self._require_compiled()
         summed = loss.reduction == "sum"
-        steps_before = self.steps_trained  # by earlier fits: see _divergence
         # Every hook gets its logs argument, None where there are none yet, as Keras passes
         # it: Keras code often declares it without a default, def on_train_begin(self, logs).
         for cb in all_callbacks:
@@ -827,7 +829,7 @@ class Sequential(RefusesOtherLibraries):
                 if not math.isfinite(value):
                     raise FloatingPointError(self._divergence(
                         f"the loss became {value} at epoch {epoch + 1}, batch {batch + 1}/"
-                        f"{steps}", optimizer.lr, self.steps_trained > steps_before))
+                        f"{steps}", optimizer.lr))
                 self.steps_trained += 1
                 seen += len(idx)
                 self._add_batch(totals, value, out, yb, batch_metrics, summed)
@@ -1036,6 +1038,13 @@ class Sequential(RefusesOtherLibraries):
             # inputs, whose loss may be infinite, and fit would report a divergence.
             raise RuntimeError("fit: the model has no layers; give them to Sequential([...]) "
                                "or add them with model.add(layer)")
+        bad = self._non_finite_weights()
+        if bad is not None:
+            # No step can mend them, and the first batch's loss would be NaN, blamed on the
+            # learning rate.
+            raise ValueError(f"fit: the model's weights hold NaN or infinity (array {bad} of "
+                             f"get_weights()), expected finite numbers: set by set_weights, or "
+                             f"saved after a training that diverged?")
         epochs = int_at_least("epochs", epochs, 0)
         batch_size = _batch_size(batch_size, FIT_BATCH_SIZE)
         initial_epoch = int_at_least("initial_epoch", initial_epoch, 0)
