@@ -193,6 +193,34 @@ def test_a_big_endian_dtype_gives_a_model_that_loads(tmp_path, make):
     np.testing.assert_array_equal(loaded.layers[0].params["W"], layer.params["W"])
 
 
+def test_a_save_over_the_file_while_it_loads_leaves_the_load_all_of_one_file(tmp_path,
+                                                                            monkeypatch):
+    # A notebook loads last.npz while a ModelCheckpoint renames a new one over it: the
+    # description is read before the arrays, which must come from the same file.
+    first, x, _ = trained_model(Adam())
+    path = save_model(first, tmp_path / "last.npz")
+    second = make_model(Adam())
+    second.fit(x, make_data()[1], epochs=4, batch_size=16, verbose=0)  # other weights, steps
+    read_arrays, calls = tinynet.io._read_arrays, []
+
+    def renamed_over_between_reads(*args):
+        calls.append(args)
+        if len(calls) == 2:  # the description read, not yet the arrays
+            save_model(second, path)
+        return read_arrays(*args)
+
+    monkeypatch.setattr(tinynet.io, "_read_arrays", renamed_over_between_reads)
+    loaded = load_model(path)
+    assert len(calls) == 2
+    assert loaded.steps_trained == first.steps_trained != second.steps_trained
+    np.testing.assert_array_equal(loaded.predict(x), first.predict(x))
+    assert loaded.optimizer.iterations == first.optimizer.iterations
+    for (p, _), (q, _) in zip(loaded.parameters(), first.parameters(), strict=True):
+        np.testing.assert_array_equal(loaded.optimizer.state(p)["v"], first.optimizer.state(q)["v"])
+    monkeypatch.undo()
+    assert load_model(path).steps_trained == second.steps_trained  # the new file, once done
+
+
 def test_sequential_save_uses_this_format(tmp_path):
     model, x, _ = trained_model()
     model.save(tmp_path / "via_method.npz")

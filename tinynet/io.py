@@ -55,7 +55,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -307,10 +307,9 @@ def _resolve(path: str | os.PathLike) -> Path:
     return path
 
 
-def _check_header(path: Path) -> None:
+def _check_header(path: Path, file: BinaryIO) -> None:
     """Refuse, by their first bytes, the files that are not zip archives at all."""
-    with open(path, "rb") as f:
-        head = f.read(8)
+    head = file.read(8)
     if head.startswith(_ZIP_MAGIC):
         return
     if not head:
@@ -335,14 +334,14 @@ _DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError,
             NotImplementedError)
 
 
-def _read_headers(path: Path) -> dict[str, Header]:
+def _read_headers(path: Path, file: BinaryIO) -> dict[str, Header]:
     """The shape and dtype of every array of the archive, by key, from the .npy headers
     alone. Nothing else is decompressed yet: an array the architecture does not have is
     refused unread, and each header must give the size of the data that follows it, so
     that a small file cannot make loading allocate more than it holds."""
     headers = {}
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(file) as archive:
             for info in archive.infolist():
                 key = info.filename.removesuffix(".npy")
                 if key in headers:
@@ -380,13 +379,12 @@ def _read_headers(path: Path) -> dict[str, Header]:
     return headers
 
 
-def _read_arrays(path: Path, keys: list[str]) -> dict[str, np.ndarray]:
+def _read_arrays(path: Path, file: BinaryIO, keys: list[str]) -> dict[str, np.ndarray]:
     """The arrays ``keys`` of the archive, whose headers :func:`_read_headers` checked, read
     without unpickling anything."""
     try:
-        # Opened here, not by np.load: an archive np.load cannot open leaves the file it
-        # opened open as long as the error lives (one Windows will not let be replaced).
-        with open(path, "rb") as f, np.load(f, allow_pickle=False) as npz:
+        file.seek(0)  # np.load reads the archive's kind from where the file stands
+        with np.load(file, allow_pickle=False) as npz:
             return {key: npz[key] for key in keys}
     except PermissionError:
         raise
@@ -394,7 +392,7 @@ def _read_arrays(path: Path, keys: list[str]) -> dict[str, np.ndarray]:
         raise ModelFormatError(path, f"the archive is truncated or damaged ({err})") from err
 
 
-def _parse_json(path: Path, headers: dict[str, Header]) -> dict[str, Any]:
+def _parse_json(path: Path, file: BinaryIO, headers: dict[str, Header]) -> dict[str, Any]:
     if JSON_KEY not in headers:
         raise ModelFormatError(path, f"not a tinynet model: the archive has no {JSON_KEY} "
                                      f"entry (it holds {sorted(headers)[:5]})")
@@ -402,7 +400,7 @@ def _parse_json(path: Path, headers: dict[str, Header]) -> dict[str, Any]:
     if dtype != np.uint8 or len(shape) != 1:
         raise ModelFormatError(path, f"{JSON_KEY} must be a 1-D uint8 array, got "
                                      f"{dtype} of shape {shape}")
-    raw = _read_arrays(path, [JSON_KEY])[JSON_KEY]
+    raw = _read_arrays(path, file, [JSON_KEY])[JSON_KEY]
     try:
         doc = json.loads(raw.tobytes().decode("utf-8"))
     except ValueError as err:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
@@ -541,9 +539,18 @@ def load_model(path: str | os.PathLike,
     """
     custom_objects = _custom_objects(custom_objects)
     path = _resolve(path)
-    _check_header(path)
-    headers = _read_headers(path)
-    doc = _parse_json(path, headers)
+    # Opened once for every read: opened again, the path could name another file by then (a
+    # ModelCheckpoint's save renames a new one over it), and the description of one file
+    # would be loaded with the arrays of the other.
+    with open(path, "rb") as file:
+        return _load(path, file, custom_objects)
+
+
+def _load(path: Path, file: BinaryIO, custom_objects: dict[str, Any]) -> Sequential:
+    """:func:`load_model` of the file ``path``, open as ``file``."""
+    _check_header(path, file)
+    headers = _read_headers(path, file)
+    doc = _parse_json(path, file, headers)
     # Each array's header is taken out of ``headers`` as it is checked, so that any left at
     # the end is an array that the architecture does not have. The arrays themselves are
     # read only once everything else is checked.
@@ -595,7 +602,7 @@ def load_model(path: str | os.PathLike,
     metadata = _field(path, doc, "metadata", dict, optional=True) or {}
 
     # The description is checked: only now read the arrays, then fill the model.
-    arrays = _read_arrays(path, [*weight_keys, *(k for keys in state_keys
+    arrays = _read_arrays(path, file, [*weight_keys, *(k for keys in state_keys
                                                  for k in keys.values())])
     model.set_weights([arrays[key] for key in weight_keys])
     if optimizer is not None:
