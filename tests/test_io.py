@@ -9,6 +9,7 @@ import os
 import pickle
 import re
 import struct
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -655,6 +656,24 @@ def test_refuses_missing_arrays(tmp_path, saved, key):
     _, doc, arrays = saved
     del arrays[key]
     refused(write_archive(tmp_path / "m.npz", doc, arrays), f"'{key}'.*missing")
+
+
+def test_a_description_of_many_large_layers_without_their_arrays_is_refused_at_the_first(
+        tmp_path, saved):
+    # A few hundred bytes of JSON may describe gigabytes of layers: each layer's arrays are
+    # checked as it is built, so only the first is ever allocated.
+    _, doc, _ = saved
+    doc["layers"] = [{"class": "Dense", "config": {"in_features": 1000,
+                                                   "out_features": 1000}}] * 200  # 800 MB
+    doc.pop("compile")
+    path = write_archive(tmp_path / "big.npz", doc, {})
+    tracemalloc.start()
+    try:
+        refused(path, r"array 'layer0\.W' \(Dense\.W\) is missing")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50e6, peak  # one layer of 4 MB, drawn in float64 first
 
 
 def test_refuses_extra_arrays(tmp_path, saved):

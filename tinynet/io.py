@@ -560,9 +560,18 @@ def _load(path: Path, file: BinaryIO, custom_objects: dict[str, Any]) -> Sequent
     seed = _field(path, doc, "seed", int)
     if seed < 0:
         raise ModelFormatError(path, f"'seed' must be >= 0, got {seed}")
+    # Each layer's arrays are checked as soon as it is built, before the next is: a
+    # description of a few hundred bytes may ask for thousands of large layers, which are
+    # refused at the first, not once all of them have been allocated.
+    layers: list[Layer] = []
+    weight_keys = []
     try:
-        layers = [_build(path, e, layers_module, Layer, f"layers[{i}]: ", custom_objects)
-                  for i, e in enumerate(entries)]
+        for i, entry in enumerate(entries):
+            layer = _build(path, entry, layers_module, Layer, f"layers[{i}]: ", custom_objects)
+            layers.append(layer)
+            weight_keys += [_take(path, headers, f"layer{i}.{name}", p,
+                                  f"{type(layer).__name__}.{name}")
+                            for name, p in layer.params.items()]
         # The model draws the weights again, from its seed: as large an allocation.
         model = Sequential(layers, seed=seed)
     except MemoryError:  # sizes in a config that no file of this size can hold the weights of
@@ -572,8 +581,6 @@ def _load(path: Path, file: BinaryIO, custom_objects: dict[str, Any]) -> Sequent
         # Left out for a trainable layer, as in every file written before layers froze.
         trainable = _field(path, entry, "trainable", bool, f"layers[{i}]: ", optional=True)
         layer.trainable = trainable is not False
-    weight_keys = [_take(path, headers, f"layer{i}.{name}", p, f"{type(layer).__name__}.{name}")
-                   for i, layer in enumerate(model.layers) for name, p in layer.params.items()]
 
     # What training needs to go on: fit's step count (it names the epochs' random streams),
     # and the loss, optimiser and metrics, with the optimiser's state.
@@ -652,10 +659,11 @@ def _compile_as_saved(path: Path, model: Sequential, compiled: dict[str, Any],
                                 f"function {name}(y_pred, y_true), got {function!r}")
             metrics.append(function)
             names.append(name)
-        else:  # stacklevel 3: the warning names the line that called load_model
+        else:  # stacklevel 4, past _compile_as_saved, _load and load_model: the line that
+            # called load_model
             warnings.warn(f"{path}: metric {name!r} is a function of your own, which the "
                           f"file cannot hold; pass it to load it: load_model(path, "
-                          f"custom_objects={{{name!r}: {name}}})", stacklevel=3)
+                          f"custom_objects={{{name!r}: {name}}})", stacklevel=4)
     try:
         model.compile(loss, optimizer, metrics)
     except ValueError as err:  # the same metric twice, say
