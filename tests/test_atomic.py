@@ -2,6 +2,7 @@
 
 import errno
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -188,6 +189,22 @@ def test_a_folder_is_refused_before_anything_is_written(tmp_path, monkeypatch, n
         write_atomic(name, written.append)
     assert ".tmp" not in str(info.value)
     assert written == [] and sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
+
+
+def test_a_named_pipe_or_a_link_to_one_is_refused_before_anything_is_written(tmp_path):
+    # Renamed over, a named pipe (or a device: /dev/null, as root) would become a regular
+    # file. os.mkfifo, unlike a device, needs no privilege.
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    (tmp_path / "link.npz").symlink_to(pipe)
+    written = []
+    for name, shown in (("pipe", "pipe"), ("link.npz", f"link.npz (a link to {pipe})")):
+        message = (f"cannot write {tmp_path / shown}: it is a named pipe, not a regular "
+                   "file, and writing it would replace it with one")
+        with pytest.raises(OSError, match=f"^{re.escape(message)}$"):
+            write_atomic(tmp_path / name, written.append)
+    assert written == [] and pipe.is_fifo() and (tmp_path / "link.npz").is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.npz", "pipe"]
 
 
 def test_a_link_is_followed_the_file_it_points_to_is_replaced_and_the_link_stays(tmp_path):

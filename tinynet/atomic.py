@@ -38,8 +38,9 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
     also refuses to replace a file that another program has open: the rename is tried again
     for a moment (a virus scanner lets go), then refused with a PermissionError that says so.
 
-    Raises FileNotFoundError, naming ``target``, when its folder does not exist, and
-    IsADirectoryError when ``target`` is a folder, before anything is written;
+    Raises FileNotFoundError, naming ``target``, when its folder does not exist,
+    IsADirectoryError when ``target`` is a folder, and OSError when it is a device, a named
+    pipe or a socket (which a rename would replace), before anything is written;
     PermissionError, naming ``target``, when its folder cannot be written in.
     """
     target = Path(target)
@@ -51,10 +52,16 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
     real = _followed(target)
     if real.is_symlink():  # realpath stops in a loop of links, where open() fails too
         raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(target))
+    link = f" (a link to {real})" if real != target else ""
     folder = real.parent
     if not folder.is_dir():
-        link = f" (a link to {real})" if real != target else ""
         raise FileNotFoundError(f"cannot write {target}{link}: no folder {folder}")
+    special = _special_file(real)
+    if special:
+        # The rename would put a regular file in its place: /dev/null, written as root,
+        # would stop being the system's null device.
+        raise OSError(f"cannot write {target}{link}: it is {special}, not a regular file, "
+                      "and writing it would replace it with one")
     # The suffix is target's: the name the caller gave says the format (matplotlib reads it).
     token = f".{uuid.uuid4().hex[:12]}.tmp{target.suffix}"
     # A long stem is shortened (down to 16 characters) so that the temporary name is no
@@ -102,6 +109,18 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
         raise
     _fsync_folder(folder)
     return target
+
+
+def _special_file(path: Path) -> str | None:
+    """What ``path`` is, when it exists as neither a regular file nor a folder: a device, a
+    named pipe or a socket."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:  # no such file: written as a new one
+        return None
+    kinds = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"))
+    return next((kind for is_kind, kind in kinds if is_kind(mode)), None)
 
 
 def _followed(target: Path) -> Path:
