@@ -893,6 +893,39 @@ def test_refuses_a_missing_or_mistyped_field_of_the_description(tmp_path, saved,
     refused(write_archive(tmp_path / "f.npz", doc, arrays), match)
 
 
+def test_refuses_a_description_longer_than_any_models_unread(tmp_path, saved, monkeypatch):
+    # 64 MB of JSON would take long to write here: the limit is lowered instead. Refused by
+    # its header, before its bytes are inflated and parsed (three copies of them).
+    _, doc, arrays = saved
+    path = write_archive(tmp_path / "j.npz", doc, arrays)
+    size = len(json.dumps(doc).encode("utf-8"))
+    read_arrays = tinynet.io._read_arrays
+    monkeypatch.setattr(tinynet.io, "_read_arrays", lambda *args: pytest.fail("read"))
+    monkeypatch.setattr(tinynet.io, "MAX_JSON_BYTES", size - 1)
+    refused(path, rf"{re.escape(JSON_KEY)} is {size:,} bytes, more than the {size - 1:,} of "
+                  rf"any model's description")
+    monkeypatch.setattr(tinynet.io, "MAX_JSON_BYTES", size)
+    monkeypatch.setattr(tinynet.io, "_read_arrays", read_arrays)
+    assert load_model(path).steps_trained == doc["steps_trained"]
+
+
+def test_refuses_an_entry_compressed_by_another_method_than_numpys(tmp_path, saved):
+    # LZMA inflates a few kilobytes to gigabytes, where NumPy's deflate stops near 1,000x.
+    _, doc, arrays = saved
+    path = write_archive(tmp_path / "ok.npz", doc, arrays)
+    lzma = tmp_path / "lzma.npz"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(lzma, "w", zipfile.ZIP_LZMA) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info))
+    refused(lzma, rf"entry '[\w.]+' is compressed by method {zipfile.ZIP_LZMA}, expected stored "
+                  rf"or deflated \(as NumPy writes them\)")
+    deflated = tmp_path / "deflated.npz"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(deflated, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info))
+    assert load_model(deflated).steps_trained == doc["steps_trained"]
+
+
 @pytest.mark.parametrize("dtype, shape", [(np.int8, (-1,)), (np.uint8, (1, -1))],
                          ids=["int8", "2-D"])
 def test_refuses_a_description_that_is_not_a_1d_uint8_array(tmp_path, saved, dtype, shape):

@@ -344,6 +344,12 @@ def _read_headers(path: Path, file: BinaryIO) -> dict[str, Header]:
         with zipfile.ZipFile(file) as archive:
             for info in archive.infolist():
                 key = info.filename.removesuffix(".npy")
+                if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                    # NumPy writes entries stored (savez) or deflated (savez_compressed).
+                    # LZMA, which Python reads too, inflates a few kilobytes to gigabytes.
+                    raise ModelFormatError(path, f"entry {info.filename!r} is compressed by "
+                                                 f"method {info.compress_type}, expected "
+                                                 f"stored or deflated (as NumPy writes them)")
                 if key in headers:
                     # "a" and "a.npy", or "a.npy" twice: np.load would read another entry
                     # than the one whose header was checked (a size, a dtype never seen).
@@ -392,6 +398,12 @@ def _read_arrays(path: Path, file: BinaryIO, keys: list[str]) -> dict[str, np.nd
         raise ModelFormatError(path, f"the archive is truncated or damaged ({err})") from err
 
 
+#: The longest description :func:`load_model` reads. A model's takes a few kilobytes, and a
+#: History of thousands of epochs a few megabytes; more is a damaged or hostile file, whose
+#: few compressed kilobytes may claim gigabytes.
+MAX_JSON_BYTES = 64 * 2**20
+
+
 def _parse_json(path: Path, file: BinaryIO, headers: dict[str, Header]) -> dict[str, Any]:
     if JSON_KEY not in headers:
         raise ModelFormatError(path, f"not a tinynet model: the archive has no {JSON_KEY} "
@@ -400,6 +412,9 @@ def _parse_json(path: Path, file: BinaryIO, headers: dict[str, Header]) -> dict[
     if dtype != np.uint8 or len(shape) != 1:
         raise ModelFormatError(path, f"{JSON_KEY} must be a 1-D uint8 array, got "
                                      f"{dtype} of shape {shape}")
+    if shape[0] > MAX_JSON_BYTES:
+        raise ModelFormatError(path, f"{JSON_KEY} is {shape[0]:,} bytes, more than the "
+                                     f"{MAX_JSON_BYTES:,} of any model's description")
     raw = _read_arrays(path, file, [JSON_KEY])[JSON_KEY]
     try:
         doc = json.loads(raw.tobytes().decode("utf-8"))
@@ -530,9 +545,11 @@ def load_model(path: str | os.PathLike,
             damaged (an array whose header promises more data than follows it), holds
             pickled objects, was written by a newer tinynet, names a layer type neither
             tinynet nor ``custom_objects`` has, holds arrays missing, extra or of the wrong
-            shape, an array twice (``a`` and ``a.npy``), or a History that ``fit`` would
-            not have recorded. An extra or damaged array is refused before any array is
-            read, and a file's arrays are read only once its description is checked.
+            shape, an array twice (``a`` and ``a.npy``), an entry compressed otherwise
+            than NumPy compresses, a description longer than :data:`MAX_JSON_BYTES`, or a
+            History that ``fit`` would not have recorded. An extra or damaged array is
+            refused before any array is read, and a file's arrays are read only once its
+            description is checked.
         TypeError: ``custom_objects`` is not a dict of names, or gives a class of the wrong
             kind (a loss for a layer), or a key that names one of tinynet's own classes or
             metrics.
