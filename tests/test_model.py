@@ -176,20 +176,24 @@ class GradientRecorder(Optimizer):
 
 
 @pytest.mark.parametrize("loss", ["ce-mean", "ce-sum", "mse"])
-@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+@pytest.mark.parametrize("kind", ["mlp", "cnn", "frozen"])
 @FEW
 @given(seed=seeds(), data=st.data())
 def test_training_gradients_match_finite_differences_of_the_models_loss(kind, loss, seed, data):
     # train_step runs the fused form (the layers before Softmax, then cross-entropy from
     # logits) and stops backward at the first layer with parameters. Its gradients must be
-    # those of the loss the user wrote: the whole model's probabilities, then the loss.
+    # those of the loss the user wrote: the whole model's probabilities, then the loss. A
+    # frozen layer between two that learn is not stepped, but backward goes through it.
     rng = np.random.default_rng(seed)
     N, K = data.draw(sizes(1, 4)), data.draw(sizes(2, 4))
     f64 = {"dtype": np.float64, "b_init": "normal"}
-    if kind == "mlp":
+    if kind in ("mlp", "frozen"):
         D = data.draw(sizes(1, 4))
         x = rng.standard_normal((N, D))
         layers = [Dense(D, 4, **f64), Tanh(), Dense(4, K, **f64), Softmax()]
+        if kind == "frozen":
+            layers[2:2] = [Dense(4, 4, **f64), Tanh()]
+            layers[2].trainable = False
     else:
         H, W, C = data.draw(sizes(2, 5)), data.draw(sizes(2, 5)), data.draw(sizes(1, 2))
         x = rng.standard_normal((N, H, W, C))
@@ -222,8 +226,8 @@ def test_training_gradients_match_finite_differences_of_the_models_loss(kind, lo
         return reference.forward(model.forward(x), y)
 
     assert value == pytest.approx(f(x), rel=1e-9, abs=1e-12)
-    params = [p for p, _ in model.parameters()]
-    assert len(recorder.seen) == len(params)
+    params = [p for p, _ in model.trainable_parameters()]
+    assert len(recorder.seen) == len(params) == len(model.parameters()) - 2 * (kind == "frozen")
     # A gradient far below the loss is lost in the rounding error of central differences,
     # about 1e-10 of the loss (an x of 1e-4 into Dense(1, 4), say); the log of a probability
     # near 1 is rounded to about 1e-16 however small the loss: 1 per row for cross-entropy
