@@ -169,6 +169,19 @@ def test_several_gzip_members_are_one_stream():
         np.testing.assert_array_equal(array, [1, 2, 3, 4])
 
 
+def test_zero_padding_after_a_gzip_member_is_skipped_as_gzip_skips_it():
+    # A tape's blocks were filled with zeros: `gzip -d` and Python's gzip module read such a
+    # file as its members alone; bytes that are not zeros are still refused.
+    data = idx_bytes(0x08, (4,), b"\x01\x02\x03\x04")
+    members = gzip.compress(data[:6]) + gzip.compress(data[6:])
+    for padded in (members + bytes(3 * CHUNK + 5),
+                   gzip.compress(data[:6]) + bytes(7) + gzip.compress(data[6:]) + bytes(1)):
+        assert gzip.decompress(padded) == data
+        np.testing.assert_array_equal(read_bytes(padded), [1, 2, 3, 4])
+    with pytest.raises(IDXFormatError, match=r"corrupt gzip stream \(in gzip member 3\)"):
+        read_bytes(members + bytes(4) + b"not gzip")
+
+
 def test_sha256_is_of_the_uncompressed_bytes():
     import hashlib
 
@@ -367,7 +380,8 @@ CORPUS = {
     ),
     "truncated gzip": (GOOD_GZ[:-5], ["truncated gzip stream", "found the end of the file"]),
     "gzip cut in its header": (GOOD_GZ[:4], ["truncated gzip stream"]),
-    "garbage after gzip": (GOOD_GZ + b"\x00\x00", ["corrupt gzip stream", "member 2"]),
+    # (Zero bytes after it are padding, and skipped.)
+    "garbage after gzip": (GOOD_GZ + b"\x01\x02", ["corrupt gzip stream", "member 2"]),
     "empty gzip stream": (gzip.compress(b""), ["empty gzip stream"]),
     "gzipped html": (gzip.compress(b"<html><body>Error</body></html>"), ["HTML page"]),
     "gzip longer than header": (

@@ -139,7 +139,7 @@ class _GzipStream:
     ``zlib.decompressobj().decompress(data, max_length)`` returns at most ``max_length`` bytes
     and keeps the input it did not get to in ``unconsumed_tail``: that bound is what stops a
     gzip bomb. Several gzip members one after another (``cat a.gz b.gz``) are one stream, as
-    for ``gzip`` itself.
+    for ``gzip`` itself, and zero bytes after a member are skipped.
     """
 
     def __init__(self, f: BinaryFile, head: bytes, name: str) -> None:
@@ -154,13 +154,22 @@ class _GzipStream:
             self._pending = _read_some(self._f, CHUNK, self._name)
             self._file_ended = not self._pending
 
+    def _skip_zero_padding(self) -> None:
+        # Zero bytes after a member are padding (a tape's blocks were filled with them),
+        # skipped as the gzip program and Python's gzip module skip them.
+        while True:
+            self._refill()
+            self._pending = self._pending.lstrip(b"\x00")
+            if self._pending or self._file_ended:
+                return
+
     def read(self, n: int) -> bytes:
         """Up to ``n`` inflated bytes (fewer is not the end); b'' only at the stream's end."""
         while True:
             if self._inflater.eof:
-                self._refill()
+                self._skip_zero_padding()
                 if not self._pending:
-                    return b""  # the last member ended exactly at the end of the file
+                    return b""  # the last member ended at the end of the file (or padding)
                 self._inflater = zlib.decompressobj(_GZIP_WBITS)
                 self._members += 1
             self._refill()
