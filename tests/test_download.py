@@ -397,6 +397,9 @@ def test_a_file_url_is_a_mirror(tmp_path):
     # A folder on Windows, whichever system reads it.
     ({"sub\\a.gz": "0" * 64}, ValueError, r"files must be named by plain file names"),
     ({"C:a.gz": "0" * 64}, ValueError, r"files must be named by plain file names"),
+    # No system takes a NUL; a blank name after the mirror's URL fetches the mirror's folder.
+    ({"a\x00b.gz": "0" * 64}, ValueError, r"files must be named by plain file names"),
+    ({" ": "0" * 64}, ValueError, r"files must be named by plain file names, .* got ' '$"),
     ({}, ValueError, r"files must name at least one file, got none"),
     ({"a.gz": "0" * 63}, ValueError, r"files\['a\.gz'\] must be a SHA-256 checksum, 64 hex "
                                      r"digits, got '0{63}'"),

@@ -207,9 +207,11 @@ def download_mnist(
     if not files:
         raise ValueError("download_mnist: files must name at least one file, got none")
     for name, digest in files.items():
-        # A file name alone, on any system: not "sub/a.gz", "sub\\a.gz", "C:a.gz", "..", ""
-        if not (isinstance(name, str) and name not in ("", ".", "..")
-                and not set(name) & set("/\\:")):
+        # A file name alone, on any system: not "sub/a.gz", "sub\\a.gz", "C:a.gz", "..", "";
+        # nor one that no system takes (a NUL, or control characters) or that names nothing
+        # (blank: " " after the mirror's URL is the mirror's folder).
+        if not (isinstance(name, str) and name.strip() not in ("", ".", "..")
+                and not set(name) & set("/\\:") and name.isprintable()):
             raise ValueError(f"download_mnist: files must be named by plain file names, "
                              f"such as 'train-images-idx3-ubyte.gz', got {name!r}")
         if not (isinstance(digest, str) and re.fullmatch(r"[0-9a-fA-F]{64}", digest)):
