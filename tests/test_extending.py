@@ -117,6 +117,32 @@ def test_a_model_of_ones_own_parts_round_trips_and_trains_on_as_the_original(tmp
     assert list(history.history) == ["loss", "accuracy", "top2"]
 
 
+class RandomScale(Scale):
+    """Scale whose a starts random: made in init_params only, which Sequential calls."""
+
+    def __init__(self, D):
+        Layer.__init__(self)
+        self.D = D
+
+    def init_params(self, rng):
+        self.params["a"] = rng.standard_normal(self.D).astype(np.float32)
+
+
+def test_a_layer_that_makes_its_parameters_in_init_params_round_trips(tmp_path):
+    # Built from its config, it has no parameters until the model draws them: its arrays
+    # are checked then, not refused as arrays the architecture does not have.
+    model = Sequential([RandomScale(3), Dense(3, 2)], seed=0)
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    loaded = load_model(model.save(tmp_path / "r"), custom_objects={"RandomScale": RandomScale})
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    arrays = dict(np.load(tmp_path / "r.npz", allow_pickle=False))
+    arrays["layer0.a"] = np.zeros(4, np.float32)
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ModelFormatError, match=r"array 'layer0\.a' has shape \(4,\), but the "
+                                               r"architecture needs \(3,\) for RandomScale\.a"):
+        load_model(tmp_path / "bad.npz", custom_objects={"RandomScale": RandomScale})
+
+
 def test_a_loss_of_ones_own_round_trips_with_its_config(tmp_path):
     model = Sequential([Dense(4, 3)], seed=0)
     model.compile(Huber(delta=0.25, reduction="sum"), "sgd", metrics=None)

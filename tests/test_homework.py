@@ -3181,7 +3181,9 @@ def test_grade_and_list_without_pytest_say_so_in_one_line(
         assert homework.main(argv, registry=PARTS_OF_FIXTURE) == 2, argv
         assert capsys.readouterr().err == (
             f"tinynet homework: error: the tests run with pytest, which {sys.executable} cannot "
-            'import: install the development extras, pip install -e ".[dev]"\n')
+            'import: install the development extras, pip install -e ".[dev]" in the project\'s '
+            "folder (or, for an installed tinynet, pip install pytest pytest-xdist "
+            "hypothesis)\n")
     # The parts alone need no tests run, so no pytest.
     assert homework.main(["list", "--no-tests", "--source", str(reference)],
                          registry=PARTS_OF_FIXTURE) == 0

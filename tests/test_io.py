@@ -910,6 +910,23 @@ def test_refuses_a_description_longer_than_any_models_unread(tmp_path, saved, mo
     assert load_model(path).steps_trained == doc["steps_trained"]
 
 
+def test_save_refuses_a_description_that_load_would_refuse_naming_its_largest_part(
+        tmp_path, monkeypatch):
+    # A metadata dict, or a History, may be made large: the file would never load again.
+    model, _, _ = trained_model()
+    model.metadata = {"notes": "x" * 5000}
+    monkeypatch.setattr(tinynet.io, "MAX_JSON_BYTES", 4000)
+    target = tmp_path / "m.npz"
+    with pytest.raises(ValueError, match=rf"^cannot save the model to {re.escape(str(target))}: "
+                                         rf"its description would take [\d,]+ bytes, more than "
+                                         rf"the 4,000 that load_model reads; the largest part "
+                                         rf"is 'metadata' \(5,\d\d\d bytes\)$"):
+        save_model(model, target)
+    assert list(tmp_path.iterdir()) == []
+    model.metadata = {}
+    assert load_model(save_model(model, target)).steps_trained == model.steps_trained
+
+
 def test_refuses_an_entry_compressed_by_another_method_than_numpys(tmp_path, saved):
     # LZMA inflates a few kilobytes to gigabytes, where NumPy's deflate stops near 1,000x.
     _, doc, arrays = saved

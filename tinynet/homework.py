@@ -1665,7 +1665,9 @@ def _run_pytest_subprocess(project: Path, parts: Collection[str] | None, select:
     # ended on a traceback, which the grade and the list quoted as "pytest could not run".
     if importlib.util.find_spec("pytest") is None:
         raise HomeworkError(f"the tests run with pytest, which {sys.executable} cannot import: "
-                            'install the development extras, pip install -e ".[dev]"')
+                            'install the development extras, pip install -e ".[dev]" in the '
+                            "project's folder (or, for an installed tinynet, pip install "
+                            "pytest pytest-xdist hypothesis)")
     # Its files may still be open on Windows (a killed test's interpreter, which the venv's
     # python.exe launched, can outlive it a moment): what is left there is left behind.
     with tempfile.TemporaryDirectory(prefix="tinynet-homework-",

@@ -218,6 +218,12 @@ def _arrays(model: Sequential) -> dict[str, np.ndarray]:
     return arrays
 
 
+#: The longest description :func:`load_model` reads, and :func:`save_model` writes. A
+#: model's takes a few kilobytes, and a History of thousands of epochs a few megabytes; more
+#: is a damaged or hostile file, whose few compressed kilobytes may claim gigabytes.
+MAX_JSON_BYTES = 64 * 2**20
+
+
 def model_json(model: Sequential, target: str | os.PathLike) -> str:
     """The JSON document :func:`save_model` writes for ``model``, as text, or the ValueError
     it raises for a model it cannot save (see there); ``target`` is the file named in that
@@ -239,6 +245,13 @@ def model_json(model: Sequential, target: str | os.PathLike) -> str:
                          f"with str keys of JSON values (dicts with str keys, lists, str, "
                          f"numbers, True, False, None), got {metadata!r}, which would load "
                          f"as {back!r}")
+    size = len(text.encode("utf-8"))
+    if size > MAX_JSON_BYTES:  # load_model would refuse the file
+        sizes = {key: len(json.dumps(value)) for key, value in json.loads(text).items()}
+        largest = max(sizes, key=lambda key: sizes[key])
+        raise ValueError(f"cannot save the model to {target}: its description would take "
+                         f"{size:,} bytes, more than the {MAX_JSON_BYTES:,} that load_model "
+                         f"reads; the largest part is {largest!r} ({sizes[largest]:,} bytes)")
     return text
 
 
@@ -396,12 +409,6 @@ def _read_arrays(path: Path, file: BinaryIO, keys: list[str]) -> dict[str, np.nd
         raise
     except (*_DAMAGED, ValueError, KeyError) as err:
         raise ModelFormatError(path, f"the archive is truncated or damaged ({err})") from err
-
-
-#: The longest description :func:`load_model` reads. A model's takes a few kilobytes, and a
-#: History of thousands of epochs a few megabytes; more is a damaged or hostile file, whose
-#: few compressed kilobytes may claim gigabytes.
-MAX_JSON_BYTES = 64 * 2**20
 
 
 def _parse_json(path: Path, file: BinaryIO, headers: dict[str, Header]) -> dict[str, Any]:
@@ -581,19 +588,27 @@ def _load(path: Path, file: BinaryIO, custom_objects: dict[str, Any]) -> Sequent
     # description of a few hundred bytes may ask for thousands of large layers, which are
     # refused at the first, not once all of them have been allocated.
     layers: list[Layer] = []
-    weight_keys = []
+    checked: set[str] = set()
     try:
         for i, entry in enumerate(entries):
             layer = _build(path, entry, layers_module, Layer, f"layers[{i}]: ", custom_objects)
             layers.append(layer)
-            weight_keys += [_take(path, headers, f"layer{i}.{name}", p,
-                                  f"{type(layer).__name__}.{name}")
-                            for name, p in layer.params.items()]
+            checked.update(_take(path, headers, f"layer{i}.{name}", p,
+                                 f"{type(layer).__name__}.{name}")
+                           for name, p in layer.params.items())
         # The model draws the weights again, from its seed: as large an allocation.
         model = Sequential(layers, seed=seed)
     except MemoryError:  # sizes in a config that no file of this size can hold the weights of
         raise ModelFormatError(path, "the layers' sizes are too large to build; the file "
                                      "is damaged or not a model tinynet saved") from None
+    # A layer of one's own may make its parameters in init_params, which the model calls:
+    # those are checked now.
+    weight_keys = [f"layer{i}.{name}" for i, layer in enumerate(model.layers)
+                   for name in layer.params]
+    for i, layer in enumerate(model.layers):
+        for name, p in layer.params.items():
+            if f"layer{i}.{name}" not in checked:
+                _take(path, headers, f"layer{i}.{name}", p, f"{type(layer).__name__}.{name}")
     for i, (entry, layer) in enumerate(zip(entries, model.layers, strict=True)):
         # Left out for a trainable layer, as in every file written before layers froze.
         trainable = _field(path, entry, "trainable", bool, f"layers[{i}]: ", optional=True)
