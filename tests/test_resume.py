@@ -325,6 +325,44 @@ def test_a_run_resumed_and_diverging_at_once_ends_as_the_uninterrupted_one(tmp_p
             assert a.rng.bit_generator.state == b.rng.bit_generator.state
 
 
+class LastStepOverflows(Callback):
+    """Makes the last step of epoch ``at`` leave infinite weights, as an update that
+    overflows does, with the epoch's loss still finite: its checkpoint holds them."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__()
+        self.at, self.epoch = at, -1
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_batch_end(self, batch, logs=None):
+        if self.epoch == self.at and batch + 1 == self.params["steps"]:
+            self.model.weights[2][...] = np.inf
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_run_resumed_from_a_checkpoint_of_infinite_weights_diverges_as_the_uninterrupted(
+        tmp_path):
+    # The checkpoint of epoch 2 holds what its last step left: the next batch's loss is NaN
+    # in both runs, and the message, which names the weights, is the same; NumPy's warnings
+    # from fit's trials of the data on those weights say nothing more.
+    x, y = make_data()
+    full = make_model(SGD(lr=0.05))
+    with pytest.raises(FloatingPointError) as uninterrupted:
+        full.fit(x, y, epochs=3, batch_size=16, verbose=0,
+                 callbacks=[LastStepOverflows(at=1),
+                            ModelCheckpoint(str(tmp_path / "e{epoch}.npz"))])
+    resumed = load_model(tmp_path / "e2.npz")
+    with pytest.raises(FloatingPointError) as then:
+        resumed.fit(x, y, epochs=3, initial_epoch=2, batch_size=16, verbose=0)
+    assert str(then.value) == str(uninterrupted.value)
+    assert str(then.value).startswith("the loss became nan at epoch 3, batch 1/4: training "
+                                      "diverged: the weights hold NaN or infinity (array 2 of "
+                                      "get_weights())")
+    assert resumed.steps_trained == full.steps_trained == 2 * 4
+
+
 def drive(checkpoint: ModelCheckpoint, values: list[float], key: str) -> list[str]:
     """Call the callback as fit would, with the given monitored values; return the files."""
     model = make_model(SGD(lr=0.1))

@@ -690,9 +690,9 @@ class Sequential(RefusesOtherLibraries):
         Only the layers that are ``trainable`` are stepped (see
         :meth:`trainable_parameters`).
 
-        Raises ValueError before any step for data or weights holding NaN or infinity, for
-        data too large for the model's dtype, for a callback listed twice, and for an
-        optimiser that has trained another model; FloatingPointError, naming the epoch and
+        Raises ValueError before any step for data holding NaN, infinity or numbers too
+        large for the model's dtype, for a callback listed twice, and for an optimiser that
+        has trained another model; FloatingPointError, naming the epoch and
         batch, when the loss becomes NaN or infinite (the weights are left as they were
         before that batch).
         The metrics are tried on two samples first, of ``x`` and of the validation data, so
@@ -719,10 +719,13 @@ class Sequential(RefusesOtherLibraries):
             # the user's, say) would fail once the first step had changed the weights. Tried
             # here on two samples, it fails before any change; on two of the validation data
             # too, which the loss may take in another form (labels for one-hot targets) than
-            # a metric does, and which is first evaluated after a whole epoch.
-            self._evaluate(x[:2], y[:2], batch_size=2)
-            if validation_data is not None:
-                self._evaluate(validation_data[0][:2], validation_data[1][:2], batch_size=2)
+            # a metric does, and which is first evaluated after a whole epoch. (Weights that
+            # overflowed warn of nothing here: fit names them at its first batch.)
+            with _quiet_overflow():
+                self._evaluate(x[:2], y[:2], batch_size=2)
+                if validation_data is not None:
+                    self._evaluate(validation_data[0][:2], validation_data[1][:2],
+                                   batch_size=2)
         # Each batch counts its accuracy without checking it all again: _check_data checked
         # the targets, all of y at once, and the trial above the outputs' shape.
         batch_metrics = [(name, metrics_module.unchecked_accuracy
@@ -781,16 +784,20 @@ class Sequential(RefusesOtherLibraries):
         return next((i for i, w in enumerate(self.weights) if not np.isfinite(w).all()), None)
 
     def _divergence(self, what: str, lr: float) -> str:
-        """fit's message when the loss became NaN or infinite (``what``, where). fit refuses
-        weights that are not finite before its first step, so any found now come from a step
-        of this run: they are named, as what diverged."""
+        """fit's message when the loss became NaN or infinite (``what``, where), naming the
+        first array of weights that holds NaN or infinity, if one does. The same whether
+        the weights went so in this run or before it (set_weights, or a checkpoint saved
+        after its last step diverged): a run resumed from that checkpoint must end as the
+        uninterrupted one did."""
         bad = self._non_finite_weights()
-        if bad is not None:
-            return (f"{what}: training diverged: the weights hold NaN or infinity (array {bad} "
-                    f"of get_weights()). Try a lower learning rate (now {lr:g}).")
-        return (f"{what}: training diverged. Try a lower learning rate (now {lr:g}), or check "
-                "the inputs for NaN or inf (np.seterr(all='raise') stops where the first one "
-                "appears).")
+        if bad is None:
+            return (f"{what}: training diverged. Try a lower learning rate (now {lr:g}), or "
+                    "check the inputs for NaN or inf (np.seterr(all='raise') stops where the "
+                    "first one appears).")
+        return (f"{what}: training diverged: the weights hold NaN or infinity (array {bad} of "
+                f"get_weights()), from a step of this run or of the run that saved them, or "
+                f"from set_weights. Try a lower learning rate (now {lr:g}), from finite "
+                f"weights.")
 
     def _train(self, x: np.ndarray, y: np.ndarray, epochs: int, initial_epoch: int,
                steps: int, batch_size: int, shuffle: bool,
@@ -1038,13 +1045,6 @@ class Sequential(RefusesOtherLibraries):
             # inputs, whose loss may be infinite, and fit would report a divergence.
             raise RuntimeError("fit: the model has no layers; give them to Sequential([...]) "
                                "or add them with model.add(layer)")
-        bad = self._non_finite_weights()
-        if bad is not None:
-            # No step can mend them, and the first batch's loss would be NaN, blamed on the
-            # learning rate.
-            raise ValueError(f"fit: the model's weights hold NaN or infinity (array {bad} of "
-                             f"get_weights()), expected finite numbers: set by set_weights, or "
-                             f"saved after a training that diverged?")
         epochs = int_at_least("epochs", epochs, 0)
         batch_size = _batch_size(batch_size, FIT_BATCH_SIZE)
         initial_epoch = int_at_least("initial_epoch", initial_epoch, 0)
@@ -1130,8 +1130,10 @@ class Sequential(RefusesOtherLibraries):
             # dtype: 100000 is inf in float16, be it written 100000 or 100000.0.
             self._check_x(y, y_name, finite=True)
         # One sample through the network checks every layer's input shape (each layer's
-        # error names it) and tells the number of outputs K.
-        with _refused_input(f"{x_name} of shape {x.shape}, tried on its first sample"):
+        # error names it) and tells the number of outputs K. Only the shape is used: weights
+        # that overflowed (fit names them, at its first batch) warn of nothing here.
+        with (_refused_input(f"{x_name} of shape {x.shape}, tried on its first sample"),
+              _quiet_overflow()):
             out_shape = self.forward(x[:1]).shape
         if isinstance(loss, CrossEntropy):
             if len(out_shape) != 2:
