@@ -302,6 +302,19 @@ def test_a_refused_step_changes_nothing(make, param, bad_grad, message):
 
 
 @pytest.mark.parametrize("make", [SGD, Adam])
+def test_a_step_takes_pairs_in_any_form_that_unpacks_to_two(make):
+    # zip(params, grads) gives tuples; np.array(pairs, dtype=object) rows of two; both step.
+    a, b = np.ones(3), np.ones(3)
+    pairs = np.empty((2, 2), dtype=object)
+    pairs[0], pairs[1] = (a, np.ones(3)), (b, np.ones(3))
+    opt = make(0.1)
+    opt.step(pairs)
+    opt.step(zip([a, b], [np.ones(3), np.ones(3)], strict=True))
+    assert opt.iterations == 2 and (a < 1).all() and (b < 1).all()
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("make", [SGD, Adam])
 @pytest.mark.parametrize("pairs, error, message", [
     # A training loop's commonest slip: the method where its result belongs.
     (lambda m: m.parameters, TypeError, r"got Sequential.parameters, a function: call it, "
@@ -314,7 +327,9 @@ def test_a_refused_step_changes_nothing(make, param, bad_grad, message):
     (lambda m: [m.parameters()[1], m.parameters()[0], m.parameters()[1]], ValueError,
      r"a parameter appears twice in the pairs, expected each once \(it would move twice in "
      r"one step\)$"),
-], ids=["method", "model", "int", "dict", "triple", "twice"])
+    (lambda m: m.parameters()[0], TypeError, r"got one pair: put it in a list, "
+                                             r"opt.step\(\[\(param, grad\)\]\)$"),
+], ids=["method", "model", "int", "dict", "triple", "twice", "one-pair"])
 def test_a_step_refuses_what_is_not_pairs_of_distinct_parameters(make, pairs, error, message):
     model = Sequential([Dense(3, 2)], seed=0)
     model.forward(np.ones((4, 3)), training=True)

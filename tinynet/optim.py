@@ -68,6 +68,13 @@ PYTORCH_METHODS = {
 }
 
 
+def _item(value: object) -> str:
+    """``value`` as an error names what should have been a (param, grad) pair."""
+    if isinstance(value, tuple | list):
+        return f"a {type(value).__name__} of {len(value)} items"
+    return f"an item of type {type(value).__name__}"
+
+
 class Optimizer(RefusesOtherLibraries):
     """Base class. Subclasses implement :meth:`update` for one parameter, name their
     per-parameter state arrays in ``state_names``, and return their constructor's arguments
@@ -120,14 +127,18 @@ class Optimizer(RefusesOtherLibraries):
                             "it, opt.step(model.parameters())")
         if not isinstance(pairs, Iterable):
             raise TypeError(f"{self!r}: step takes {expected}, got {type(pairs).__name__}")
+        if isinstance(pairs, tuple) and len(pairs) == 2 and all(
+                isinstance(a, np.ndarray) for a in pairs):
+            raise TypeError(f"{self!r}: step takes {expected}, got one pair: put it in a list, "
+                            "opt.step([(param, grad)])")
         checked = []
         for pair in pairs:
-            if not isinstance(pair, tuple | list) or len(pair) != 2:
-                got = (f"a {type(pair).__name__} of {len(pair)} items"
-                       if isinstance(pair, tuple | list) else
-                       f"an item of type {type(pair).__name__}")
-                raise TypeError(f"{self!r}: step takes {expected}, got {got} among them")
-            checked.append(self._checked(*pair))
+            try:
+                param, grad = pair
+            except (TypeError, ValueError):  # not two things: a name, a triple, a number
+                raise TypeError(f"{self!r}: step takes {expected}, got {_item(pair)} among "
+                                "them") from None
+            checked.append(self._checked(param, grad))
         # A parameter given twice would move twice in one step, and its state (momentum,
         # moments) would count the gradient twice.
         if len({id(param) for param, _ in checked}) < len(checked):
