@@ -679,6 +679,18 @@ def test_evaluate_refuses_a_folder_at_its_default_image_before_any_work(small_mo
     assert err.count("error") == 1
 
 
+def test_evaluate_refuses_a_named_pipe_at_its_image_before_any_work(small_model, monkeypatch,
+                                                                    capsys):
+    image = small_model.with_name("m_confusion.png")
+    os.mkfifo(image)
+    monkeypatch.setattr("tinynet.cli._load_data", lambda folder: pytest.fail("data loaded"))
+    assert main(["evaluate", str(small_model)]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"tinynet evaluate: error: {image} is a named pipe, expected an image file to write; "
+        "say where to write it with --out")
+    assert image.is_fifo()
+
+
 def test_evaluate_and_show_replace_their_image_only_once_it_is_complete(small_model,
                                                                         monkeypatch, capsys):
     folder = small_model.parent

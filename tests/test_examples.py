@@ -5,6 +5,7 @@ import importlib.util
 import itertools
 import json
 import math
+import os
 import re
 import runpy
 import signal
@@ -103,6 +104,15 @@ def test_example_args_checks_the_out_folder_up_front(capsys, tmp_path):
     line = parse_error(capsys, ["--out", str(afile / "sub")])  # not NotADirectoryError
     assert line.endswith(f"error: argument --out: cannot create the folder "
                          f"{str(afile / 'sub')!r}: not a directory"), line
+
+
+def test_example_args_refuses_a_named_pipe_named_as_an_output(capsys, tmp_path):
+    # Written over, the pipe would become a regular file (a device, as root, too).
+    os.mkfifo(tmp_path / "b.png")
+    line = parse_error(capsys, ["--out", str(tmp_path)], outputs=["a.png", "b.png"])
+    assert line.endswith(f"error: argument --out: {tmp_path / 'b.png'} is a named pipe, "
+                         "expected a file (or nothing) there for b.png"), line
+    assert (tmp_path / "b.png").is_fifo()
 
 
 def test_example_args_refuses_a_folder_named_as_an_output(capsys, tmp_path):

@@ -549,6 +549,21 @@ def test_a_checkpoint_through_a_link_is_checked_in_the_folder_it_saves_in(tmp_pa
                   callbacks=[ModelCheckpoint(str(run / "best.npz"))])
 
 
+def test_a_checkpoint_linked_to_a_named_pipe_is_refused_before_the_first_epoch(tmp_path):
+    # Saving would replace the pipe (or /dev/null, as root) with a regular file: refused as
+    # training begins, not once the first epoch is trained.
+    x, y = make_data()
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "best.npz").symlink_to(tmp_path / "pipe")
+    model = make_model(SGD(0.1))
+    with pytest.raises(OSError, match=r"^ModelCheckpoint: cannot save to '.*best\.npz': it is a "
+                                      r"named pipe, not a regular file, and saving would "
+                                      r"replace it with one$"):
+        model.fit(x, y, epochs=1, verbose=0,
+                  callbacks=[ModelCheckpoint(str(tmp_path / "best.npz"))])
+    assert model.steps_trained == 0 and (tmp_path / "pipe").is_fifo()
+
+
 @pytest.mark.parametrize("dropout", [False, True])
 def test_a_loop_of_train_steps_resumes_bit_for_bit_only_without_random_layers(tmp_path,
                                                                                dropout):

@@ -56,7 +56,7 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
     folder = real.parent
     if not folder.is_dir():
         raise FileNotFoundError(f"cannot write {target}{link}: no folder {folder}")
-    special = _special_file(real)
+    special = special_file(real)
     if special:
         # The rename would put a regular file in its place: /dev/null, written as root,
         # would stop being the system's null device.
@@ -111,11 +111,13 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
     return target
 
 
-def _special_file(path: Path) -> str | None:
-    """What ``path`` is, when it exists as neither a regular file nor a folder: a device, a
-    named pipe or a socket."""
+def special_file(path: str | os.PathLike) -> str | None:
+    """What ``path`` (a link followed) is, when it exists as neither a regular file nor a
+    folder: "a character device", "a block device", "a named pipe" or "a socket", which
+    :func:`write_atomic` refuses to replace; None otherwise. For the checks made before long
+    work whose results will be written there."""
     try:
-        mode = path.stat().st_mode
+        mode = os.stat(path).st_mode
     except OSError:  # no such file: written as a new one
         return None
     kinds = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),

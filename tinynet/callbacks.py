@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
-from tinynet.atomic import cannot_create_files, target_folder
+from tinynet.atomic import cannot_create_files, special_file, target_folder
 from tinynet.checks import flag, int_at_least, not_a_folder, number_in, verbose_level
 from tinynet.optim import LR_RANGE
 
@@ -695,8 +695,13 @@ class ModelCheckpoint(Callback):
                                       f"{str(written)!r}: cannot create files there "
                                       f"({reason})")
         # So is a model that model.save refuses (a class of one's own whose get_config() does
-        # not give its __init__'s arguments, a metric function named like tinynet's).
-        from tinynet.io import model_json  # io imports this module
+        # not give its __init__'s arguments, a metric function named like tinynet's), and a
+        # file that saving would replace with a regular one (a link to /dev/null).
+        from tinynet.io import model_json, model_path  # io imports this module
+
+        if "{" not in self.filepath and (kind := special_file(model_path(self.filepath))):
+            raise OSError(f"ModelCheckpoint: cannot save to {self.filepath!r}: it is {kind}, "
+                          f"not a regular file, and saving would replace it with one")
 
         model_json(self.model, self.filepath)
         if self.save_best_only:
