@@ -674,9 +674,13 @@ def test_history_skips_a_value_a_callback_adds_that_is_not_a_number():
 def test_history_driven_by_hand_leaves_out_what_is_not_a_number():
     # As with values a callback adds later: the epoch is recorded, the note is not.
     history = History()
-    history.on_epoch_end(0, {"loss": 0.5, "note": "text", "arr": np.ones(2)})
-    history.on_epoch_end(1, {"loss": np.float32(0.25)})
-    assert history.history == {"loss": [0.5, 0.25]} and history.epoch == [0, 1]
+    # Nor a string of digits or a complex number, which plot_history would refuse.
+    history.on_epoch_end(0, {"loss": 0.5, "note": "text", "arr": np.ones(2), "digits": "0.5",
+                             "z": 1j, "flag": True})
+    history.on_epoch_end(1, {"loss": np.float32(0.25), "acc": np.array(0.75)})
+    assert list(history.history) == ["loss", "acc"] and history.epoch == [0, 1]
+    assert history.history["loss"] == [0.5, 0.25]
+    assert math.isnan(history.history["acc"][0]) and history.history["acc"][1] == 0.75
 
 
 def test_a_callback_driven_by_hand_before_set_model_says_how_to_give_it_one():

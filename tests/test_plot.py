@@ -64,10 +64,12 @@ def test_plot_history_accepts_the_dict_and_loss_only(tmp_path):
         plot.plot_history({"accuracy": [0.5]})
 
 
-@pytest.mark.parametrize("name", ["acc", "categorical_accuracy", "sparse_categorical_accuracy"])
+@pytest.mark.parametrize("name", ["acc", "categorical_accuracy", "sparse_categorical_accuracy",
+                                  "ACC", "Accuracy"])
 def test_plot_history_draws_keras_accuracy_names_as_accuracy(name):
     # Keras code compiled with metrics=["acc"] logs "acc" and "val_acc";
-    # metrics=["sparse_categorical_accuracy"] logs its accuracy under that name.
+    # metrics=["sparse_categorical_accuracy"] logs its accuracy under that name; and compile
+    # takes the names in any case, logged as given.
     fig = plot.plot_history({"loss": [1.0, 0.5], name: [0.6, 0.8], f"val_{name}": [0.5, 0.7]})
     _, acc_ax = fig.axes
     assert (acc_ax.get_title(), acc_ax.get_ylabel()) == ("Accuracy", name)
@@ -555,8 +557,17 @@ def test_plot_history_refuses_what_is_not_one_number_per_epoch(history, match):
         plot.plot_history(history)
 
 
+def test_plot_history_draws_none_as_a_gap_as_nan():
+    # JSON has no NaN: a History written by another tool holds null for a diverged epoch.
+    fig = plot.plot_history({"loss": [1.0, None, 0.5], "val_loss": [None, 0.9, 0.6]})
+    training, validation = fig.axes[0].get_lines()
+    np.testing.assert_array_equal(training.get_ydata(), [1.0, np.nan, 0.5])
+    np.testing.assert_array_equal(validation.get_ydata(), [np.nan, 0.9, 0.6])
+
+
 @pytest.mark.parametrize("values, got", [
     (["a"], r"\['a'\]"), (None, "None"), ([[1.0]], r"shape \(1, 1\)"),
+    ([0.5, None, "a"], r"\[0\.5, None, 'a'\]"),
     (np.array([1 + 1j]), r"array\(\[1\.\+1\.j\]\)"),  # not cut to its real part
     ((v for v in [1.0, 2.0]), "<generator"),
 ])

@@ -33,7 +33,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 import numpy as np
 
 from tinynet.atomic import cannot_create_files, special_file, target_folder
-from tinynet.checks import flag, int_at_least, not_a_folder, number_in, verbose_level
+from tinynet.checks import (
+    flag,
+    int_at_least,
+    is_number,
+    not_a_folder,
+    number_in,
+    verbose_level,
+)
 from tinynet.optim import LR_RANGE
 
 if TYPE_CHECKING:
@@ -186,14 +193,15 @@ class History(Callback):
 
 
 def _numbers(logs: Logs) -> dict[str, float]:
-    """The entries of ``logs`` that are numbers, as floats: History holds numbers only, and
-    leaves out what else a callback logs (a note, an array)."""
+    """The entries of ``logs`` that are real numbers, as floats: History holds numbers only,
+    and leaves out what else a callback logs (a note, an array, a string of digits, a
+    complex number), as plot_history would refuse it."""
     numbers = {}
     for key, value in logs.items():
-        try:
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            value = value[()]  # np.float32(0.1) arrives so from some arithmetic
+        if is_number(value):
             numbers[key] = float(value)
-        except (TypeError, ValueError):
-            continue
     return numbers
 
 

@@ -27,7 +27,7 @@ from numpy.typing import ArrayLike
 
 from tinynet.atomic import write_atomic
 from tinynet.callbacks import History
-from tinynet.checks import int_at_least
+from tinynet.checks import int_at_least, is_number
 from tinynet.metrics import METRICS, accuracy
 
 __all__ = ["plot_confusion_matrix", "plot_digits", "plot_history", "plot_loss",
@@ -196,8 +196,12 @@ def _series(values: object, name: str, per: str) -> np.ndarray:
         ys = np.asarray(values)
     except ValueError:  # ragged nested lists
         ys = None
+    if (ys is not None and ys.dtype == object and ys.ndim == 1
+            and all(v is None or is_number(v) for v in ys)):
+        # None is JSON's NaN (JSON has none: tools that write a History write null for it).
+        ys = np.array([math.nan if v is None else float(v) for v in ys])
     # Real numbers only: converted to float, the strings "0.5" would be read as numbers and
-    # complex ones cut to their real part (None inside, or a generator, gives objects).
+    # complex ones cut to their real part (a generator gives an object).
     if ys is None or ys.dtype.kind not in "biuf" or ys.ndim != 1:
         shown = (f"shape {ys.shape}" if ys is not None and ys.dtype.kind in "biuf"
                  else repr(values)[:80])
@@ -261,9 +265,9 @@ def plot_history(history: History | Mapping[str, Sequence[float]],
     # Each metric once, by the name of its training series, whether that is logged or only
     # its validation one is (a callback's val_f1, computed on validation data alone).
     names = list(dict.fromkeys(key.removeprefix("val_") for key in values))
-    # Keras code compiled with metrics=["acc"] logs its accuracy as "acc", and so on.
-    logged = next((key for key, fn in METRICS.items() if fn is accuracy and key in names),
-                  None)
+    # Keras code compiled with metrics=["acc"] logs its accuracy as "acc", and so on, in
+    # the case it was given ("ACC"), as compile takes metric names in any case.
+    logged = next((name for name in names if METRICS.get(name.lower()) is accuracy), None)
     others = [key for key in names if key not in ("loss", "lr", logged)]
     panels = [("loss", "Loss")] + ([(logged, "Accuracy")] if logged else []) + \
         [(key, key) for key in others]
