@@ -412,6 +412,18 @@ def test_files_must_map_file_names_to_checksums(tmp_path, dead_mirror, files, er
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_file_name_with_a_space_or_a_hash_is_fetched_by_its_quoted_url(tmp_path):
+    # Unquoted, "#b" would be read as a fragment of the URL, and the mirror asked for "a ".
+    gz, plain = SERVED["labels-idx1-ubyte.gz"]
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "a #b.gz").write_bytes(gz)
+    paths = download_mnist(tmp_path / "dest", mirrors=[mirror.as_uri()],
+                           files={"a #b.gz": hashlib.sha256(plain).hexdigest()}, progress=False)
+    assert paths == [tmp_path / "dest" / "a #b.gz"]
+    np.testing.assert_array_equal(read_idx(paths[0]), LABELS)
+
+
 def test_a_checksum_in_capitals_is_the_same_checksum(tmp_path):
     capitals = {name: digest.upper() for name, digest in FILES.items()}
     paths = download_mnist(tmp_path / "dest", mirrors=[_folder_mirror(tmp_path / "mirror")],

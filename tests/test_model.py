@@ -1970,13 +1970,16 @@ def test_summary_refuses_an_input_shape_that_is_not_a_shape(shape):
         Sequential([Dense(784, 3)], seed=0).summary(input_shape=shape)
 
 
-@pytest.mark.parametrize("print_fn", [None, "print"])
+@pytest.mark.parametrize("print_fn", ["print", 3])
 def test_summary_refuses_a_print_fn_that_is_not_a_function(print_fn, capsys):
     with pytest.raises(TypeError, match=rf"^summary: print_fn must be a function that takes "
                                         rf"the summary's text \(print, by default\), got "
                                         rf"{print_fn!r}$"):
         Sequential([Dense(784, 3)], seed=0).summary(print_fn=print_fn)
     assert capsys.readouterr().out == ""
+    # None is Keras's default, print.
+    Sequential([Dense(784, 3)], seed=0).summary(print_fn=None)
+    assert "Dense" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("training", ["no", 1, None])

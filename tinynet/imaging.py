@@ -197,6 +197,12 @@ def _orientation(image: Any) -> int:
     return orientation if orientation in _UPRIGHT else 1
 
 
+#: The longest side :func:`area_resize` takes in one matrix product; a longer one is taken
+#: in slices of this length, so that each area matrix stays within 16 MB when the output is
+#: at most 256 pixels a side (8,192 x 256 float64), as :func:`prepare_digit` asks for.
+AREA_SLICE = 8_192
+
+
 def area_resize(img: np.ndarray, height: int, width: int) -> np.ndarray:
     """Resize (H, W) -> (height, width) by area averaging: each output pixel is the mean of
     the input area it covers, which is what anti-aliased downscaling means.
@@ -216,11 +222,6 @@ def area_resize(img: np.ndarray, height: int, width: int) -> np.ndarray:
     # time: a whole A for a side of 5,000,000 pixels (a thin line of an image) would take
     # gigabytes, as many as its side times the output's.
     return _area_rows(_area_rows(img, height).T, width).T
-
-
-#: The longest side :func:`area_resize` takes in one matrix product; a longer one is taken
-#: in slices of this length, so that each area matrix stays within 16 MB (256 x 8,192).
-AREA_SLICE = 8_192
 
 
 def _area_rows(img: np.ndarray, n_out: int) -> np.ndarray:

@@ -1171,7 +1171,7 @@ class Sequential(RefusesOtherLibraries):
             return None
 
     def summary(self, input_shape: tuple[int, ...] | None = None,
-                print_fn: Callable[[str], Any] = print) -> None:
+                print_fn: Callable[[str], Any] | None = print) -> None:
         """Print each layer with its output shape and parameter count, and the total.
 
         ``input_shape`` is one sample's shape, e.g. (784,) or (28, 28, 1); by default the
@@ -1183,6 +1183,8 @@ class Sequential(RefusesOtherLibraries):
                 or not all(is_int_at_least(d, 1) for d in input_shape)):
             raise ValueError(f"summary: input_shape must be one sample's shape, a tuple of "
                              f"ints >= 1 such as (784,) or (28, 28, 1), got {input_shape!r}")
+        if print_fn is None:  # Keras's default, which prints
+            print_fn = print
         if not callable(print_fn):
             raise TypeError(f"summary: print_fn must be a function that takes the summary's "
                             f"text (print, by default), got {print_fn!r}")

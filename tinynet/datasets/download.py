@@ -250,7 +250,8 @@ def download_mnist(
         failures = []
         for mirror in mirrors:
             url = mirror if mirror.endswith("/") else mirror + "/"
-            url += name
+            # Quoted: "a b.gz" as a%20b.gz, and a "#" or "?" in a name not read as URL syntax.
+            url += urllib.parse.quote(name)
 
             def fetch(tmp: Path, url: str = url, sha256: str = sha256) -> None:
                 _fetch(url, tmp, timeout, on_bytes)

@@ -2,7 +2,8 @@
 
 The lines between ``# BEGIN SOLUTION <part>`` and ``# END SOLUTION`` are the math of a
 homework part, which ``tinynet homework export`` turns into a stub in a student's copy; the
-``# HINT:`` lines above them are what the stub tells the student (docs/homework.md).
+``# HINT:`` lines at the top of a region are what the stub tells the student
+(docs/homework.md).
 """
 
 from tinynet.layers.activations import ReLU, Sigmoid, Softmax, Tanh, log_softmax, softmax
