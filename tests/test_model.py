@@ -176,7 +176,7 @@ class GradientRecorder(Optimizer):
 
 
 @pytest.mark.parametrize("loss", ["ce-mean", "ce-sum", "mse"])
-@pytest.mark.parametrize("kind", ["mlp", "cnn", "frozen"])
+@pytest.mark.parametrize("kind", ["mlp", "cnn", "frozen", "dropout"])
 @FEW
 @given(seed=seeds(), data=st.data())
 def test_training_gradients_match_finite_differences_of_the_models_loss(kind, loss, seed, data):
@@ -184,16 +184,20 @@ def test_training_gradients_match_finite_differences_of_the_models_loss(kind, lo
     # logits) and stops backward at the first layer with parameters. Its gradients must be
     # those of the loss the user wrote: the whole model's probabilities, then the loss. A
     # frozen layer between two that learn is not stepped, but backward goes through it.
+    # Dropout trains with a mask: the same one in the step and in every f below (its
+    # Generator drawn afresh from one seed each time), so f is the loss the step saw.
     rng = np.random.default_rng(seed)
     N, K = data.draw(sizes(1, 4)), data.draw(sizes(2, 4))
     f64 = {"dtype": np.float64, "b_init": "normal"}
-    if kind in ("mlp", "frozen"):
+    if kind in ("mlp", "frozen", "dropout"):
         D = data.draw(sizes(1, 4))
         x = rng.standard_normal((N, D))
         layers = [Dense(D, 4, **f64), Tanh(), Dense(4, K, **f64), Softmax()]
         if kind == "frozen":
             layers[2:2] = [Dense(4, 4, **f64), Tanh()]
             layers[2].trainable = False
+        if kind == "dropout":
+            layers.insert(2, Dropout(0.5))
     else:
         H, W, C = data.draw(sizes(2, 5)), data.draw(sizes(2, 5)), data.draw(sizes(1, 2))
         x = rng.standard_normal((N, H, W, C))
@@ -219,11 +223,19 @@ def test_training_gradients_match_finite_differences_of_the_models_loss(kind, lo
     recorder = GradientRecorder()
     model.compile(type(reference)(**reference.get_config()), recorder)
     assert model.fused_softmax == (loss != "mse")
+    training = kind == "dropout"
 
+    def same_masks():
+        for layer in model.layers:
+            if isinstance(layer, Dropout):
+                layer.rng = np.random.default_rng(seed)
+
+    same_masks()
     value, _ = model.train_step(x, y)
 
     def f(_):
-        return reference.forward(model.forward(x), y)
+        same_masks()
+        return reference.forward(model.forward(x, training=training), y)
 
     assert value == pytest.approx(f(x), rel=1e-9, abs=1e-12)
     params = [p for p, _ in model.trainable_parameters()]
