@@ -231,30 +231,35 @@ def matmul_flops(model: Sequential, n_samples: int, training: bool,
     """The floating-point operations of the matrix products one pass over ``n_samples``
     performs in ``model``'s Dense layers, 2 * m * n * k per product.
 
-    Training counts, per Dense layer, the forward ``x @ W``, ``dW = x.T @ dy`` and
-    ``dx = dy @ W.T``, except the dx of the first layer with parameters when ``first_dx`` is
-    False (see :func:`first_layer_computes_dx`: when tinynet computes it, it is counted,
-    since it is really performed). That layer, not ``model.layers[0]``: training stops
-    backpropagating at the first layer that learns, whatever comes before it (a Flatten).
+    Training counts what a step runs: every Dense layer's forward ``x @ W``; then, from the
+    first layer that learns (:func:`first_learnt_layer`) on, each Dense layer's
+    ``dW = x.T @ dy`` (a frozen one's too: its backward computes it) and ``dx = dy @ W.T``,
+    except that first layer's dx when ``first_dx`` is False (see
+    :func:`first_layer_computes_dx`: when tinynet computes it, it is counted, since it is
+    really performed). Layers before that one, a Flatten or a frozen base, run no backward.
     The count is per sample, so a last, smaller batch counts for the samples it holds.
     Inference counts the forward products. Biases, activations and the loss are not matrix
     products and are not counted. Layers other than Dense count 0, so this is meant for
     MLPs.
     """
-    dense = [layer for layer in model.layers if isinstance(layer, Dense)]
-    per_sample = sum(2 * layer.in_features * layer.out_features for layer in dense)
-    if not training:
-        return per_sample * n_samples
-    total = 3 * per_sample
     first = first_learnt_layer(model)
-    if isinstance(first, Dense) and not first_dx:
-        total -= 2 * first.in_features * first.out_features
+    learnt_from = model.layers.index(first) if first is not None else len(model.layers)
+    total = 0
+    for i, layer in enumerate(model.layers):
+        if not isinstance(layer, Dense):
+            continue
+        product = 2 * layer.in_features * layer.out_features
+        total += product  # forward
+        if training and i >= learnt_from:
+            total += product  # dW
+            total += product if i > learnt_from or first_dx else 0  # dx
     return total * n_samples
 
 
 def first_learnt_layer(model: Sequential) -> Any | None:
-    """The first layer with parameters: where a training step's backward stops."""
-    return next((layer for layer in model.layers if layer.params), None)
+    """The first layer that learns (parameters, not frozen): where a training step's
+    backward stops."""
+    return next((layer for layer in model.layers if layer.params and layer.trainable), None)
 
 
 # ---------------------------------------------------------------------------- the data

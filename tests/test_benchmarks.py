@@ -312,6 +312,26 @@ def test_the_first_dx_left_out_is_that_of_the_first_layer_with_parameters(bench)
     assert counted == 100 * (3 * 2 * (784 * 32 + 32 * 10) - 2 * 784 * 32)
 
 
+def test_the_flops_of_a_model_with_frozen_layers_are_those_it_performs(bench):
+    """A frozen first layer runs no backward, and backward stops at the first layer that
+    learns; a frozen layer after it still computes dx (and, in its backward, dW)."""
+    from tinynet.layers import Dense, ReLU
+    from tinynet.losses import CrossEntropy
+    from tinynet.model import Sequential
+    from tinynet.optim import SGD
+
+    model = Sequential([Dense(50, 32), ReLU(), Dense(32, 16), ReLU(), Dense(16, 12), ReLU(),
+                        Dense(12, 10)], seed=0)
+    model.layers[0].trainable = model.layers[4].trainable = False
+    model.compile(CrossEntropy(from_logits=True), SGD(), metrics=())
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((100, 50)).astype(np.float32), rng.integers(0, 10, 100)
+    counted = bench.matmul_flops(model, 100, training=True, first_dx=False)
+    assert counted == performed_flops(model, x, y, 32)
+    forward = 2 * (50 * 32 + 32 * 16 + 16 * 12 + 12 * 10)
+    assert counted == 100 * (forward + 2 * (32 * 16 + 2 * 16 * 12 + 2 * 12 * 10))
+
+
 def test_numpys_blas_threads_are_set_as_pytorchs(bench):
     """Without it OpenBLAS uses every core: on a machine with more than 2, tinynet's
     products would have had more threads than PyTorch's 2."""
