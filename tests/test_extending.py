@@ -128,19 +128,31 @@ class RandomScale(Scale):
         self.params["a"] = rng.standard_normal(self.D).astype(np.float32)
 
 
-def test_a_layer_that_makes_its_parameters_in_init_params_round_trips(tmp_path):
-    # Built from its config, it has no parameters until the model draws them: its arrays
-    # are checked then, not refused as arrays the architecture does not have.
-    model = Sequential([RandomScale(3), Dense(3, 2)], seed=0)
+class PlaceholderScale(RandomScale):
+    """RandomScale with an empty placeholder for a until init_params draws it."""
+
+    def __init__(self, D):
+        super().__init__(D)
+        self.params["a"] = np.zeros(0, np.float32)
+
+
+@pytest.mark.parametrize("cls", [RandomScale, PlaceholderScale])
+def test_a_layer_that_makes_its_parameters_in_init_params_round_trips(tmp_path, cls):
+    # Built from its config, it has no parameters (or a placeholder) until the model draws
+    # them: its arrays are checked then, not refused as arrays the architecture does not
+    # have, or of another shape.
+    model = Sequential([cls(3), Dense(3, 2)], seed=0)
     x = np.random.default_rng(0).standard_normal((4, 3))
-    loaded = load_model(model.save(tmp_path / "r"), custom_objects={"RandomScale": RandomScale})
+    loaded = load_model(model.save(tmp_path / "r"), custom_objects={"RandomScale": cls,
+                                                                    "PlaceholderScale": cls})
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
     arrays = dict(np.load(tmp_path / "r.npz", allow_pickle=False))
     arrays["layer0.a"] = np.zeros(4, np.float32)
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(ModelFormatError, match=r"array 'layer0\.a' has shape \(4,\), but the "
-                                               r"architecture needs \(3,\) for RandomScale\.a"):
-        load_model(tmp_path / "bad.npz", custom_objects={"RandomScale": RandomScale})
+                                               rf"architecture needs \(3,\) for {cls.__name__}"):
+        load_model(tmp_path / "bad.npz", custom_objects={"RandomScale": cls,
+                                                         "PlaceholderScale": cls})
 
 
 def test_a_loss_of_ones_own_round_trips_with_its_config(tmp_path):

@@ -302,16 +302,29 @@ def test_a_refused_step_changes_nothing(make, param, bad_grad, message):
 
 
 @pytest.mark.parametrize("make", [SGD, Adam])
-def test_a_step_takes_pairs_in_any_form_that_unpacks_to_two(make):
-    # zip(params, grads) gives tuples; np.array(pairs, dtype=object) rows of two; both step.
+def test_a_step_takes_pairs_as_tuples_lists_or_rows_of_an_object_array(make):
+    # zip(params, grads) gives tuples; an object array of shape (n, 2), filled pair by pair,
+    # rows of two; a tuple of those rows is two pairs, not one.
     a, b = np.ones(3), np.ones(3)
     pairs = np.empty((2, 2), dtype=object)
     pairs[0], pairs[1] = (a, np.ones(3)), (b, np.ones(3))
     opt = make(0.1)
     opt.step(pairs)
+    opt.step(tuple(pairs))
     opt.step(zip([a, b], [np.ones(3), np.ones(3)], strict=True))
-    assert opt.iterations == 2 and (a < 1).all() and (b < 1).all()
+    opt.step([[a, np.ones(3)], [b, np.ones(3)]])
+    assert opt.iterations == 4 and (a < 1).all() and (b < 1).all()
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("make", [SGD, Adam])
+def test_a_weight_of_two_rows_with_its_gradient_in_a_list_is_no_pair_of_rows(make):
+    # [W, dW] unpacked item by item would step W[0] by W[1]: refused, nothing moved.
+    W, dW = np.ones((2, 3), np.float32), np.full((2, 3), 0.5, np.float32)
+    opt = make(1.0)
+    with pytest.raises(TypeError, match=r"got one pair: put it in a list"):
+        opt.step([W, dW])
+    assert (W == 1).all() and (dW == 0.5).all() and opt.iterations == 0
 
 
 @pytest.mark.parametrize("make", [SGD, Adam])
@@ -329,7 +342,12 @@ def test_a_step_takes_pairs_in_any_form_that_unpacks_to_two(make):
      r"one step\)$"),
     (lambda m: m.parameters()[0], TypeError, r"got one pair: put it in a list, "
                                              r"opt.step\(\[\(param, grad\)\]\)$"),
-], ids=["method", "model", "int", "dict", "triple", "twice", "one-pair"])
+    # A Dense(3, 2)'s W has 3 rows, b 2 entries: [b, db] read as pairs would be the entries.
+    (lambda m: list(m.parameters()[1]), TypeError, r"got one pair: put it in a list"),
+    (lambda m: [m.parameters()[1][0]], TypeError, r"got an array of shape \(2,\) and dtype "
+                                                  r"float32 among them$"),
+], ids=["method", "model", "int", "dict", "triple", "twice", "one-pair", "one-pair-list",
+        "array-item"])
 def test_a_step_refuses_what_is_not_pairs_of_distinct_parameters(make, pairs, error, message):
     model = Sequential([Dense(3, 2)], seed=0)
     model.forward(np.ones((4, 3)), training=True)

@@ -489,6 +489,17 @@ def _build(path: Path, entry: Any, module: Any, base: type, where: str,
         raise ModelFormatError(path, f"{where}cannot build {name}(**{config}): {err}") from err
 
 
+def _held(path: Path, headers: dict[str, Header], key: str, like: np.ndarray,
+          what: str) -> None:
+    """Refuse, as :func:`_take` would, an array ``key`` that is missing or holds fewer
+    bytes than ``like``; leave ``headers`` as it is."""
+    if key not in headers:
+        raise ModelFormatError(path, f"array {key!r} ({what}) is missing")
+    shape, dtype = headers[key]
+    if math.prod(shape) * dtype.itemsize < like.nbytes:  # so shape or dtype differs
+        _take(path, {key: headers[key]}, key, like, what)
+
+
 def _take(path: Path, headers: dict[str, Header], key: str, like: np.ndarray,
           what: str) -> str:
     """``key``, its header removed from ``headers``, refused unless the array it describes
@@ -584,31 +595,25 @@ def _load(path: Path, file: BinaryIO, custom_objects: dict[str, Any]) -> Sequent
     seed = _field(path, doc, "seed", int)
     if seed < 0:
         raise ModelFormatError(path, f"'seed' must be >= 0, got {seed}")
-    # Each layer's arrays are checked as soon as it is built, before the next is: a
-    # description of a few hundred bytes may ask for thousands of large layers, which are
-    # refused at the first, not once all of them have been allocated.
+    # Each layer's arrays are looked for as soon as it is built, before the next is: a
+    # description of a few hundred bytes may ask for thousands of large layers, refused at
+    # the first whose arrays are missing or smaller than its parameters, not once all of
+    # them are allocated. (Only that: a layer of one's own may make its parameters, or
+    # their final shapes, in init_params, which the model calls. They are checked then.)
     layers: list[Layer] = []
-    checked: set[str] = set()
     try:
         for i, entry in enumerate(entries):
             layer = _build(path, entry, layers_module, Layer, f"layers[{i}]: ", custom_objects)
             layers.append(layer)
-            checked.update(_take(path, headers, f"layer{i}.{name}", p,
-                                 f"{type(layer).__name__}.{name}")
-                           for name, p in layer.params.items())
+            for name, p in layer.params.items():
+                _held(path, headers, f"layer{i}.{name}", p, f"{type(layer).__name__}.{name}")
         # The model draws the weights again, from its seed: as large an allocation.
         model = Sequential(layers, seed=seed)
     except MemoryError:  # sizes in a config that no file of this size can hold the weights of
         raise ModelFormatError(path, "the layers' sizes are too large to build; the file "
                                      "is damaged or not a model tinynet saved") from None
-    # A layer of one's own may make its parameters in init_params, which the model calls:
-    # those are checked now.
-    weight_keys = [f"layer{i}.{name}" for i, layer in enumerate(model.layers)
-                   for name in layer.params]
-    for i, layer in enumerate(model.layers):
-        for name, p in layer.params.items():
-            if f"layer{i}.{name}" not in checked:
-                _take(path, headers, f"layer{i}.{name}", p, f"{type(layer).__name__}.{name}")
+    weight_keys = [_take(path, headers, f"layer{i}.{name}", p, f"{type(layer).__name__}.{name}")
+                   for i, layer in enumerate(model.layers) for name, p in layer.params.items()]
     for i, (entry, layer) in enumerate(zip(entries, model.layers, strict=True)):
         # Left out for a trainable layer, as in every file written before layers froze.
         trainable = _field(path, entry, "trainable", bool, f"layers[{i}]: ", optional=True)

@@ -72,6 +72,8 @@ def _item(value: object) -> str:
     """``value`` as an error names what should have been a (param, grad) pair."""
     if isinstance(value, tuple | list):
         return f"a {type(value).__name__} of {len(value)} items"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
     return f"an item of type {type(value).__name__}"
 
 
@@ -127,18 +129,21 @@ class Optimizer(RefusesOtherLibraries):
                             "it, opt.step(model.parameters())")
         if not isinstance(pairs, Iterable):
             raise TypeError(f"{self!r}: step takes {expected}, got {type(pairs).__name__}")
-        if isinstance(pairs, tuple) and len(pairs) == 2 and all(
-                isinstance(a, np.ndarray) for a in pairs):
+        if isinstance(pairs, tuple | list) and len(pairs) == 2 and all(
+                isinstance(a, np.ndarray) and a.dtype != object for a in pairs):
+            # (W, dW) or [W, dW]: a W of two rows would otherwise be read as one pair of rows.
             raise TypeError(f"{self!r}: step takes {expected}, got one pair: put it in a list, "
                             "opt.step([(param, grad)])")
         checked = []
         for pair in pairs:
-            try:
-                param, grad = pair
-            except (TypeError, ValueError):  # not two things: a name, a triple, a number
+            # A tuple or a list of two, or a row of an object array of pairs: not any two
+            # things, as the two rows of a weight matrix would be.
+            if not ((isinstance(pair, tuple | list) and len(pair) == 2)
+                    or (isinstance(pair, np.ndarray) and pair.dtype == object
+                        and pair.shape == (2,))):
                 raise TypeError(f"{self!r}: step takes {expected}, got {_item(pair)} among "
-                                "them") from None
-            checked.append(self._checked(param, grad))
+                                "them")
+            checked.append(self._checked(pair[0], pair[1]))
         # A parameter given twice would move twice in one step, and its state (momentum,
         # moments) would count the gradient twice.
         if len({id(param) for param, _ in checked}) < len(checked):
