@@ -12,6 +12,7 @@ import errno
 import importlib.util
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -108,12 +109,14 @@ def bad_json_paths(tmp_path: Path) -> list[tuple[str, str]]:
              "'afile/sub': not a directory)"),
             (str(tmp_path / "somefolder"),  # not IsADirectoryError
              f"got the folder {str(tmp_path / 'somefolder')!r}"),
-            ("report/", "got the folder 'report/'")]
+            ("report/", "got the folder 'report/'"),
+            ("pipe", "got 'pipe', a named pipe")]  # made by the test: see its caller
 
 
 def test_a_bad_json_path_stops_the_run_before_it_starts(tmp_path):
     """Unchecked at the start, each would fail with a traceback only after the whole
     benchmark had run."""
+    os.mkfifo(tmp_path / "pipe")
     for value, end in bad_json_paths(tmp_path):
         result = subprocess.run(
             [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--no-torch",
@@ -123,7 +126,7 @@ def test_a_bad_json_path_stops_the_run_before_it_starts(tmp_path):
         line = result.stderr.strip().splitlines()[-1]
         assert line == ("run.py: error: argument --json: expected a file path whose folder "
                         f"exists or can be created, {end}"), result.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "somefolder"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "pipe", "somefolder"]
 
 
 JSON_ERROR = ("run.py: error: argument --json: expected a file path whose folder exists or "

@@ -8,6 +8,8 @@ import hashlib
 import http.client
 import http.server
 import io
+import os
+import re
 import socket
 import threading
 import time
@@ -469,6 +471,20 @@ def test_dest_must_be_a_folder(tmp_path, dead_mirror):
     with pytest.raises(NotADirectoryError, match=r"got .*afile/sub \(.*afile is a file\)"):
         download_mnist(afile / "sub", mirrors=[dead_mirror], files=FILES)
     assert afile.read_bytes() == b"x"
+
+
+def test_a_folder_or_a_pipe_where_a_file_goes_is_refused_before_fetching(tmp_path,
+                                                                         dead_mirror):
+    # Each would fail at every mirror, the failures blamed on the network.
+    name, other = FILES
+    (tmp_path / name).mkdir()
+    os.mkfifo(tmp_path / other)
+    for blocked, kind in ((name, "a folder"), (other, "a named pipe")):
+        with pytest.raises(ValueError, match=rf"^download_mnist: {re.escape(str(tmp_path))}/"
+                                             rf"{blocked} is {kind}, expected a file \(or "
+                                             rf"nothing\) there for {blocked}$"):
+            download_mnist(tmp_path, mirrors=[dead_mirror], files={blocked: FILES[blocked]})
+    assert (tmp_path / name).is_dir() and (tmp_path / other).is_fifo()
 
 
 def test_a_plain_copy_is_not_recognised_and_the_gz_is_fetched_beside_it(server, tmp_path):

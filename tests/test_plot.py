@@ -394,8 +394,9 @@ def bad_paths(tmp_path) -> list[str]:
     (tmp_path / "outdir").mkdir()
     (tmp_path / "afile").write_text("")
     (tmp_path / "pics.png").mkdir()  # a folder, whatever its name says
+    os.mkfifo(tmp_path / "pipe.png")  # which saving would replace with a regular file
     return [str(tmp_path / "outdir"), str(tmp_path / "outdir") + os.sep,
-            str(tmp_path / "pics.png"),
+            str(tmp_path / "pics.png"), str(tmp_path / "pipe.png"),
             str(tmp_path / "curves"), str(tmp_path / "missing" / "x.png"),
             str(tmp_path / "afile" / "x.png"), str(tmp_path / "outdir" / ".png"),
             str(tmp_path / "new.png") + os.sep]  # a folder to be, not the file new.png
@@ -403,8 +404,10 @@ def bad_paths(tmp_path) -> list[str]:
 
 def test_a_refused_path_says_why(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # where no folder "missing" is
+    os.mkfifo(tmp_path / "pipe.png")
     for path, why in (("curves.txt", " (no image suffix)"),
-                      (os.path.join("missing", "x.png"), " (no folder 'missing')")):
+                      (os.path.join("missing", "x.png"), " (no folder 'missing')"),
+                      ("pipe.png", ", a named pipe")):
         with pytest.raises(ValueError) as info:
             plot.plot_loss([1.0], path=path)
         assert str(info.value).endswith(f"got {path!r}{why}")

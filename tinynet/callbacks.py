@@ -151,7 +151,8 @@ class History(Callback):
     A value that a callback of your own adds to the epoch's ``logs`` in ``on_epoch_end``
     (Keras's way to log a metric it computes, ``logs["val_f1"] = ...``) is recorded too, and
     is in a checkpoint of that epoch when the callback comes before the ModelCheckpoint; a
-    value that is not a number (a note, an array) is left out.
+    value that is not one real number (a note, an array, a string of digits, True or False)
+    is left out.
     """
 
     def __init__(self) -> None:

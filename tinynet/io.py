@@ -247,7 +247,8 @@ def model_json(model: Sequential, target: str | os.PathLike) -> str:
                          f"as {back!r}")
     size = len(text.encode("utf-8"))
     if size > MAX_JSON_BYTES:  # load_model would refuse the file
-        sizes = {key: len(json.dumps(value)) for key, value in json.loads(text).items()}
+        sizes = {key: len(json.dumps(value, indent=2).encode("utf-8"))
+                 for key, value in json.loads(text).items()}
         largest = max(sizes, key=lambda key: sizes[key])
         raise ValueError(f"cannot save the model to {target}: its description would take "
                          f"{size:,} bytes, more than the {MAX_JSON_BYTES:,} that load_model "
@@ -283,9 +284,10 @@ def save_model(model: Sequential, path: str | os.PathLike) -> Path:
     Raises ValueError before writing anything when ``path`` names a folder (``"runs"`` would
     otherwise be written as ``runs.npz`` beside it), when a class or metric function of your
     own has the name of one of tinynet's, when a class has a ``get_config()`` that does not
-    give the arguments of its ``__init__``, when a configuration is not JSON, or when
+    give the arguments of its ``__init__``, when a configuration is not JSON, when
     ``model.metadata`` is not a dict that JSON gives back as it is (str keys; lists, not
-    tuples).
+    tuples), or when the description (History and metadata included) would be longer than
+    :data:`MAX_JSON_BYTES`, which :func:`load_model` would refuse.
     """
     _as_path(path)  # a TypeError or ValueError unless path names a file
     not_a_folder("path", path if isinstance(path, str) else str(path), "model.npz")
