@@ -649,7 +649,7 @@ def _load(path: Path, file: BinaryIO, custom_objects: dict[str, Any]) -> Sequent
 
     # The description is checked: only now read the arrays, then fill the model.
     arrays = _read_arrays(path, file, [*weight_keys, *(k for keys in state_keys
-                                                 for k in keys.values())])
+                                                       for k in keys.values())])
     model.set_weights([arrays[key] for key in weight_keys])
     if optimizer is not None:
         states = [{name: arrays[key] for name, key in keys.items()} for keys in state_keys]
