@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(err))
     if args.show:
         try:  # before the photos: a file in the way failed after the first condition's
-            reference.make_output_folder(args.show)
+            reference.make_output_folder(args.show, [_image_name(name) for name in names])
         except ValueError as err:
             parser.error(f"--show: {err}")
     _, (images, labels) = load_mnist()
@@ -225,14 +225,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {name:30} | {accuracy(prepared):8.1%} | {refused:7} | "
               f"{1000 * seconds / len(images):12.0f} |", flush=True)
         if args.show:
-            _show(args.show / f"{name.replace(' ', '_')}.png", photos, prepared[:16])
+            _show(args.show / _image_name(name), photos, prepared[:16])
     return 0
+
+
+def _image_name(condition: str) -> str:
+    """The file --show writes for ``condition``."""
+    return f"{condition.replace(' ', '_')}.png"
 
 
 def _show(path: Path, photos: list[np.ndarray], prepared: np.ndarray) -> None:
     # A Figure of its own, as tinynet.plot draws: savefig needs no pyplot, and no backend
     # switched for the whole process (main runs inside the tests' process too).
     from matplotlib.figure import Figure
+
+    from tinynet.atomic import write_atomic
 
     fig = Figure(figsize=(12, 6))
     axes = fig.subplots(4, 8)
@@ -242,8 +249,8 @@ def _show(path: Path, photos: list[np.ndarray], prepared: np.ndarray) -> None:
         bottom.imshow(digit, cmap="gray", vmin=0, vmax=255)
     for ax in axes.flat:
         ax.axis("off")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=60)
+    # Written as tinynet writes its images: never seen half-written.
+    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=60))
 
 
 if __name__ == "__main__":

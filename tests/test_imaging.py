@@ -573,6 +573,22 @@ def test_the_photo_benchmark_refuses_bad_options_before_any_work(tmp_path, capsy
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz", "notes.txt"]
 
 
+def test_the_photo_benchmark_refuses_a_folder_named_as_one_of_its_images_before_any_work(
+        tmp_path, capsys, monkeypatch):
+    # It would fail with a traceback once that condition's photos were drawn.
+    benchmark = photo_benchmark()
+    Sequential([Dense(784, 10), Softmax()], seed=0).save(tmp_path / "model.npz")
+    (tmp_path / "show" / "blur.png").mkdir(parents=True)
+    monkeypatch.setattr(benchmark, "render", lambda *args: pytest.fail("drew a photo"))
+    with pytest.raises(SystemExit) as raised:
+        benchmark.main([str(tmp_path / "model.npz"), "--count", "5", "--show",
+                        str(tmp_path / "show")])
+    assert raised.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].endswith(
+        f"--show: {tmp_path / 'show' / 'blur.png'} is a folder, expected a file (or nothing) "
+        "there for blur.png")
+
+
 @pytest.mark.parametrize("image", [np.zeros((30, 30)), np.ones((10, 12)),
                                    np.full((20, 20), 0.5), np.full((9, 7), 0.4),
                                    np.pad([[0.5 / 255]], 5),  # half a step of 8 bits
