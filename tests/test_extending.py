@@ -136,23 +136,29 @@ class PlaceholderScale(RandomScale):
         self.params["a"] = np.zeros(0, np.float32)
 
 
-@pytest.mark.parametrize("cls", [RandomScale, PlaceholderScale])
+class LargerPlaceholderScale(RandomScale):
+    """RandomScale with a float64 placeholder, twice the bytes of the float32 a drawn."""
+
+    def __init__(self, D):
+        super().__init__(D)
+        self.params["a"] = np.ones(D)
+
+
+@pytest.mark.parametrize("cls", [RandomScale, PlaceholderScale, LargerPlaceholderScale])
 def test_a_layer_that_makes_its_parameters_in_init_params_round_trips(tmp_path, cls):
     # Built from its config, it has no parameters (or a placeholder) until the model draws
     # them: its arrays are checked then, not refused as arrays the architecture does not
     # have, or of another shape.
     model = Sequential([cls(3), Dense(3, 2)], seed=0)
     x = np.random.default_rng(0).standard_normal((4, 3))
-    loaded = load_model(model.save(tmp_path / "r"), custom_objects={"RandomScale": cls,
-                                                                    "PlaceholderScale": cls})
+    loaded = load_model(model.save(tmp_path / "r"), custom_objects={cls.__name__: cls})
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
     arrays = dict(np.load(tmp_path / "r.npz", allow_pickle=False))
     arrays["layer0.a"] = np.zeros(4, np.float32)
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(ModelFormatError, match=r"array 'layer0\.a' has shape \(4,\), but the "
                                                rf"architecture needs \(3,\) for {cls.__name__}"):
-        load_model(tmp_path / "bad.npz", custom_objects={"RandomScale": cls,
-                                                         "PlaceholderScale": cls})
+        load_model(tmp_path / "bad.npz", custom_objects={cls.__name__: cls})
 
 
 def test_a_loss_of_ones_own_round_trips_with_its_config(tmp_path):

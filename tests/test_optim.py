@@ -344,10 +344,12 @@ def test_a_weight_of_two_rows_with_its_gradient_in_a_list_is_no_pair_of_rows(mak
                                              r"opt.step\(\[\(param, grad\)\]\)$"),
     # A Dense(3, 2)'s W has 3 rows, b 2 entries: [b, db] read as pairs would be the entries.
     (lambda m: list(m.parameters()[1]), TypeError, r"got one pair: put it in a list"),
+    (lambda m: (m.parameters()[1][0], m.parameters()[1][1].tolist()), TypeError,
+     r"got one pair: put it in a list"),
     (lambda m: [m.parameters()[1][0]], TypeError, r"got an array of shape \(2,\) and dtype "
                                                   r"float32 among them$"),
 ], ids=["method", "model", "int", "dict", "triple", "twice", "one-pair", "one-pair-list",
-        "array-item"])
+        "one-pair-of-lists", "array-item"])
 def test_a_step_refuses_what_is_not_pairs_of_distinct_parameters(make, pairs, error, message):
     model = Sequential([Dense(3, 2)], seed=0)
     model.forward(np.ones((4, 3)), training=True)

@@ -491,17 +491,6 @@ def _build(path: Path, entry: Any, module: Any, base: type, where: str,
         raise ModelFormatError(path, f"{where}cannot build {name}(**{config}): {err}") from err
 
 
-def _held(path: Path, headers: dict[str, Header], key: str, like: np.ndarray,
-          what: str) -> None:
-    """Refuse, as :func:`_take` would, an array ``key`` that is missing or holds fewer
-    bytes than ``like``; leave ``headers`` as it is."""
-    if key not in headers:
-        raise ModelFormatError(path, f"array {key!r} ({what}) is missing")
-    shape, dtype = headers[key]
-    if math.prod(shape) * dtype.itemsize < like.nbytes:  # so shape or dtype differs
-        _take(path, {key: headers[key]}, key, like, what)
-
-
 def _take(path: Path, headers: dict[str, Header], key: str, like: np.ndarray,
           what: str) -> str:
     """``key``, its header removed from ``headers``, refused unless the array it describes
@@ -597,18 +586,23 @@ def _load(path: Path, file: BinaryIO, custom_objects: dict[str, Any]) -> Sequent
     seed = _field(path, doc, "seed", int)
     if seed < 0:
         raise ModelFormatError(path, f"'seed' must be >= 0, got {seed}")
-    # Each layer's arrays are looked for as soon as it is built, before the next is: a
-    # description of a few hundred bytes may ask for thousands of large layers, refused at
-    # the first whose arrays are missing or smaller than its parameters, not once all of
-    # them are allocated. (Only that: a layer of one's own may make its parameters, or
-    # their final shapes, in init_params, which the model calls. They are checked then.)
+    # A description of a few hundred bytes may ask for thousands of large layers: building
+    # stops at the first that takes the parameters built so far past what the file's
+    # arrays could fill (twice over, and a megabyte: a layer of one's own may hold a
+    # placeholder until init_params, which the model calls, makes the real parameters).
+    # Names, shapes and dtypes are checked once the model has made them, below.
+    held = sum(math.prod(shape) * dtype.itemsize for shape, dtype in headers.values())
+    budget, built = 2 * held + 2**20, 0
     layers: list[Layer] = []
     try:
         for i, entry in enumerate(entries):
             layer = _build(path, entry, layers_module, Layer, f"layers[{i}]: ", custom_objects)
             layers.append(layer)
-            for name, p in layer.params.items():
-                _held(path, headers, f"layer{i}.{name}", p, f"{type(layer).__name__}.{name}")
+            built += sum(p.nbytes for p in layer.params.values())
+            if built > budget:
+                raise ModelFormatError(path, f"layers[{i}]: the layers up to this one have "
+                                             f"{built:,} bytes of parameters, more than the "
+                                             f"file's arrays ({held:,} bytes) could fill")
         # The model draws the weights again, from its seed: as large an allocation.
         model = Sequential(layers, seed=seed)
     except MemoryError:  # sizes in a config that no file of this size can hold the weights of

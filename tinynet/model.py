@@ -1177,6 +1177,7 @@ class Sequential(RefusesOtherLibraries):
         ``input_shape`` is one sample's shape, e.g. (784,) or (28, 28, 1); by default the
         shape of the last data seen, or what the first layer declares (Dense does). Without
         any, the output shapes are shown as "?", and a last line says how to show them.
+        ``print_fn`` takes the text (print, by default, or for None as in Keras).
         """
         if input_shape is not None and (
                 not isinstance(input_shape, tuple | list)

@@ -129,9 +129,10 @@ class Optimizer(RefusesOtherLibraries):
                             "it, opt.step(model.parameters())")
         if not isinstance(pairs, Iterable):
             raise TypeError(f"{self!r}: step takes {expected}, got {type(pairs).__name__}")
-        if isinstance(pairs, tuple | list) and len(pairs) == 2 and all(
-                isinstance(a, np.ndarray) and a.dtype != object for a in pairs):
-            # (W, dW) or [W, dW]: a W of two rows would otherwise be read as one pair of rows.
+        if (isinstance(pairs, tuple | list) and len(pairs) == 2
+                and isinstance(pairs[0], np.ndarray) and pairs[0].dtype != object):
+            # (W, dW) or [W, dW], whatever dW is: a list of pairs never starts with an array
+            # of numbers. Refused below too, as such an item is, but this says what to do.
             raise TypeError(f"{self!r}: step takes {expected}, got one pair: put it in a list, "
                             "opt.step([(param, grad)])")
         checked = []

@@ -240,9 +240,11 @@ def plot_history(history: History | Mapping[str, Sequence[float]],
             ``history`` dict: ``{"loss": [E floats], "accuracy": [...], "val_loss": [...],
             "val_accuracy": [...]}``, one value per epoch; only ``"loss"`` is required
             (``"acc"``, ``"sparse_categorical_accuracy"`` and the other names compile
-            takes for accuracy are drawn as accuracy too).
+            takes for accuracy, in any case, are drawn as accuracy too). NaN, or None as
+            JSON writes it, is a gap in the curve.
         path: where to save the figure, if given: a file name ending in a format matplotlib
-            writes (.png, .pdf, .svg, ...), in an existing folder.
+            writes (.png, .pdf, .svg, ...), in an existing folder (not a folder, a device or
+            a named pipe).
 
     Returns the Figure: axes titled "Loss", then "Accuracy" when accuracy is logged, then
     one for each other logged metric ("mae", one of your own, or a ``val_`` one logged for
