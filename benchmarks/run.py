@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from tinynet import reference
-from tinynet.atomic import special_file, write_atomic
+from tinynet.atomic import not_a_file, write_atomic
 from tinynet.datasets import load_mnist, one_hot
 from tinynet.layers import Dense
 from tinynet.model import Sequential
@@ -762,7 +762,7 @@ def json_path(parser: argparse.ArgumentParser, text: str) -> Path:
         parser.error(f"{expected}, got {text!r} ({err.strerror})")
     if is_dir:
         parser.error(f"{expected}, got the folder {text!r}")
-    if kind := special_file(path):  # which writing the report would replace
+    if kind := not_a_file(path):  # which writing the report would replace
         parser.error(f"{expected}, got {text!r}, {kind}")
     if path.parent.exists() and not path.parent.is_dir():
         parser.error(f"{expected}, got {text!r} ({str(path.parent)!r} is a file)")

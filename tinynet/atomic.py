@@ -56,7 +56,7 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
     folder = real.parent
     if not folder.is_dir():
         raise FileNotFoundError(f"cannot write {target}{link}: no folder {folder}")
-    special = special_file(real)
+    special = not_a_file(real)  # a folder is refused above, as IsADirectoryError
     if special:
         # The rename would put a regular file in its place: /dev/null, written as root,
         # would stop being the system's null device.
@@ -111,17 +111,18 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], object]) -> 
     return target
 
 
-def special_file(path: str | os.PathLike) -> str | None:
-    """What ``path`` (a link followed) is, when it exists as neither a regular file nor a
-    folder: "a character device", "a block device", "a named pipe" or "a socket", which
-    :func:`write_atomic` refuses to replace; None otherwise. For the checks made before long
-    work whose results will be written there."""
+def not_a_file(path: str | os.PathLike) -> str | None:
+    """What ``path`` (a link followed) is, when it exists but is not a regular file: "a
+    folder", "a character device", "a block device", "a named pipe" or "a socket", none of
+    which :func:`write_atomic` replaces; None otherwise (nothing there, or a file). For the
+    checks made before long work whose results will be written there."""
     try:
         mode = os.stat(path).st_mode
     except OSError:  # no such file: written as a new one
         return None
-    kinds = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-             (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"))
+    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a named pipe"),
+             (stat.S_ISSOCK, "a socket"))
     return next((kind for is_kind, kind in kinds if is_kind(mode)), None)
 
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
-from tinynet.atomic import cannot_create_files, special_file, target_folder
+from tinynet.atomic import cannot_create_files, not_a_file, target_folder
 from tinynet.checks import (
     flag,
     int_at_least,
@@ -708,7 +708,7 @@ class ModelCheckpoint(Callback):
         # file that saving would replace with a regular one (a link to /dev/null).
         from tinynet.io import model_json, model_path  # io imports this module
 
-        if "{" not in self.filepath and (kind := special_file(model_path(self.filepath))):
+        if "{" not in self.filepath and (kind := not_a_file(model_path(self.filepath))):
             raise OSError(f"ModelCheckpoint: cannot save to {self.filepath!r}: it is {kind}, "
                           f"not a regular file, and saving would replace it with one")
 

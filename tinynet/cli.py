@@ -29,8 +29,8 @@ from tinynet.atomic import (
     cannot_create_files,
     closed_pipe,
     error_message,
+    not_a_file,
     signals_held,
-    special_file,
     stop_signals_raise,
     target_folder,
     write_atomic,
@@ -263,7 +263,7 @@ def _check_writable(out: Path, where: str = "", hint: str = "") -> None:
     """Refuse, before any work, an image that could not be written: it is written to a
     temporary file in its folder and renamed over ``out``, so the folder must be writable,
     and ``out`` must not be a folder (evaluate's default image, beside the model, may be)."""
-    kind = "a folder" if out.is_dir() else special_file(out)
+    kind = not_a_file(out)
     if kind:
         raise CommandError(f"{where}{out} is {kind}, expected an image file to write{hint}")
     folder = target_folder(out)  # through a symbolic link, the folder it points into

@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from numpy.typing import ArrayLike
 
-from tinynet.atomic import special_file, write_atomic
+from tinynet.atomic import not_a_file, write_atomic
 from tinynet.callbacks import History
 from tinynet.checks import int_at_least, is_number
 from tinynet.metrics import METRICS, accuracy
@@ -68,7 +68,7 @@ def _check_path(path: str | os.PathLike | None) -> Path | None:
     file = Path(text)
     if text.endswith(("/", os.sep)) or file.is_dir():
         raise ValueError(f"{expected}, got the folder {text!r}")
-    if kind := special_file(file):  # which saving would replace with a regular file
+    if kind := not_a_file(file):  # which saving would replace with a regular file
         raise ValueError(f"{expected}, got {text!r}, {kind}")
     if file.suffix[1:].lower() not in FORMATS:
         raise ValueError(f"{expected}, got {text!r} (no image suffix)")

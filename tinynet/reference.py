@@ -26,8 +26,8 @@ from tinynet.atomic import (
     cannot_create_files,
     closed_pipe,
     error_message,
+    not_a_file,
     raise_on_stop_signals,
-    special_file,
 )
 from tinynet.callbacks import Callback, LearningRateScheduler, exponential_decay
 from tinynet.checks import is_int_at_least, is_number
@@ -261,7 +261,7 @@ def make_output_folder(folder: Path, files: Sequence[str] = ()) -> list[Path]:
         remove_empty_folders(created)
         raise ValueError(f"cannot write in the folder {str(folder)!r} ({problem})")
     for name in files:  # only in a folder that was there: none of the created ones
-        kind = "a folder" if os.path.isdir(folder / name) else special_file(folder / name)
+        kind = not_a_file(folder / name)
         if kind:
             raise ValueError(f"{folder / name} is {kind}, expected a file (or nothing) "
                              f"there for {name}")

@@ -16,7 +16,7 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from tinynet.atomic import special_file, write_atomic
+from tinynet.atomic import not_a_file, write_atomic
 from tinynet.checks import flag, number_in
 from tinynet.datasets.idx import CHUNK, IDXFormatError, read_idx_sha256
 from tinynet.datasets.mnist import MNIST_SHA256
@@ -239,7 +239,7 @@ def download_mnist(
     # A folder or a device where a file is to go would fail at every mirror, each failure
     # blamed on the network.
     for name in files:
-        kind = "a folder" if (dest / name).is_dir() else special_file(dest / name)
+        kind = not_a_file(dest / name)
         if kind:
             raise ValueError(f"download_mnist: {dest / name} is {kind}, expected a file (or "
                              f"nothing) there for {name}")
