@@ -216,11 +216,9 @@ def area_resize(img: np.ndarray, height: int, width: int) -> np.ndarray:
         raise ValueError(f"area_resize: img must have shape (H, W), got {img.shape}")
     height = int_at_least("area_resize: height", height, 1)
     width = int_at_least("area_resize: width", width, 1)
-    if max(img.shape) <= AREA_SLICE:
-        return _area_matrix(img.shape[0], height) @ img @ _area_matrix(img.shape[1], width).T
-    # The same products, A_cols @ (A_rows @ img).T transposed, a slice of a long side at a
-    # time: a whole A for a side of 5,000,000 pixels (a thin line of an image) would take
-    # gigabytes, as many as its side times the output's.
+    # A_rows @ img @ A_cols.T, written as A_cols @ (A_rows @ img).T transposed, so that each
+    # product is _area_rows's: a slice of a long side at a time, as a whole A for a side of
+    # 5,000,000 pixels (a thin line of an image) would take gigabytes.
     return _area_rows(_area_rows(img, height).T, width).T
 
 
