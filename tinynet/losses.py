@@ -52,6 +52,7 @@ class Loss:
         raise NotImplementedError(f"{type(self).__name__} has no backward: {_LOSS_METHODS}")
 
     def __call__(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
+        """``loss(y_pred, y_true)`` is ``loss.forward(y_pred, y_true)``."""
         return self.forward(y_pred, y_true)
 
     def get_config(self) -> dict[str, Any]:
@@ -103,7 +104,8 @@ class CrossEntropy(Loss):
         self.from_logits = flag(from_logits, "from_logits", "CrossEntropy")
 
     def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
-        # y_pred (N, K); y_true labels (N,) or rows (N, K)
+        """The loss, a float, of y_pred (N, K) (probabilities, or logits if from_logits) for
+        y_true, labels (N,) or rows of probabilities (N, K)."""
         y_pred, y_true = _check_cross_entropy(self, y_pred, y_true)
         N = len(y_pred)
         labels = y_true.ndim == 1
@@ -135,6 +137,7 @@ class CrossEntropy(Loss):
         # END SOLUTION
 
     def backward(self) -> np.ndarray:
+        """dL/dy_pred for the last forward: (N, K), y_pred's shape and dtype."""
         saved = self._load()
         y_pred, y_true = saved["y_pred"], saved["y_true"]
         N = len(y_pred)
@@ -183,6 +186,7 @@ class MSE(Loss):
     """
 
     def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
+        """The loss, a float, of y_pred for y_true, both of one shape, (N, K)."""
         y_pred, y_true = _check_mse(self, y_pred, y_true)  # one shape, (N, K) for K outputs
         # BEGIN SOLUTION mse
         # HINT: keep diff = y_pred - y_true in self._saved['diff'], in y_pred's dtype (convert
@@ -195,6 +199,8 @@ class MSE(Loss):
         # END SOLUTION
 
     def backward(self) -> np.ndarray:
+        """dL/dy_pred = 2 * (y_pred - y_true) / (N * K) for the last forward (without the
+        division for "sum"): (N, K), y_pred's shape and dtype."""
         diff = self._load()["diff"]
         # BEGIN SOLUTION mse
         # HINT: dy_pred = 2 * diff, divided by diff.size for the mean (unless it is 0: no

@@ -20,6 +20,7 @@ class ReLU(Layer):
     """
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """x (N, ...) -> y = max(x, 0), of x's shape."""
         x = float_input(x, self)
         # BEGIN SOLUTION relu
         # HINT: keep x for backward, self._save(x=x); y = max(x, 0) entry by entry (np.maximum)
@@ -28,16 +29,17 @@ class ReLU(Layer):
         # vectorises maximum only when both operands step through memory; against the
         # scalar 0 it goes entry by entry, 3x slower. So x is compared with the zeros of one
         # sample, x.shape[1:], which broadcast along the batch axis.
-        return np.maximum(x, np.zeros(x.shape[1:], dtype=x.dtype))
+        return np.maximum(x, np.zeros(x.shape[1:], dtype=x.dtype))  # (N, ...), x's shape
         # END SOLUTION
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dy (N, ...) -> dx = dy * (x > 0), both of x's shape."""
         x = self._load("x")
         dy = checked_dy(self, dy, x.shape, x.dtype)
         # BEGIN SOLUTION relu
         # HINT: dx = dy * (x > 0), a new array
         # A new array: never zero the caller's dy in place.
-        return dy * (x > 0)
+        return dy * (x > 0)  # (N, ...), x's shape
         # END SOLUTION
 
 
@@ -52,24 +54,26 @@ class Sigmoid(Layer):
     """
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """x (N, ...) -> y = 1 / (1 + exp(-x)), of x's shape."""
         x = float_input(x, self)
         # BEGIN SOLUTION sigmoid
         # HINT: keep y for backward, self._save(y=y); y = 1 / (1 + exp(-x)), written with
         # HINT: e = exp(-|x|) <= 1, which may underflow to 0: harmless, np.errstate(under='ignore')
         with np.errstate(under="ignore"):  # exp(-1e4) is 0: an exact, harmless underflow
-            e = np.exp(-np.abs(x))  # in [0, 1]
-            y = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+            e = np.exp(-np.abs(x))  # (N, ...), x's shape, in [0, 1]
+            y = np.where(x >= 0, 1 / (1 + e), e / (1 + e))  # (N, ...)
         self._save(y=y)
         return y
         # END SOLUTION
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dy (N, ...) -> dx = dy * y * (1 - y), both of x's shape."""
         y = self._load("y")
         dy = checked_dy(self, dy, y.shape, y.dtype)
         # BEGIN SOLUTION sigmoid
         # HINT: dx = dy * y * (1 - y), under np.errstate(under='ignore') (y may be tiny)
         with np.errstate(under="ignore"):  # y may be a tiny (subnormal) number: fine
-            return dy * y * (1 - y)
+            return dy * y * (1 - y)  # (N, ...)
         # END SOLUTION
 
 
@@ -80,15 +84,17 @@ class Tanh(Layer):
     """
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        y = np.tanh(float_input(x, self))
+        """x (N, ...) -> y = tanh(x), of x's shape."""
+        y = np.tanh(float_input(x, self))  # (N, ...)
         self._save(y=y)
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dy (N, ...) -> dx = dy * (1 - y**2), both of x's shape."""
         y = self._load("y")
         dy = checked_dy(self, dy, y.shape, y.dtype)
         with np.errstate(under="ignore"):  # y * y of a tiny y is 0: exact, harmless
-            return dy * (1 - y * y)
+            return dy * (1 - y * y)  # (N, ...)
 
 
 def _scores(z: np.ndarray, name: str, owner: Layer | str) -> np.ndarray:
@@ -154,8 +160,8 @@ class Softmax(Layer):
     Integer scores become float32, as the other activations' inputs do; the function
     :func:`softmax` takes them as float64.
 
-    Backward is the product of dy with the Jacobian (a vector-Jacobian product, ``dy @ J``;
-    J is symmetric, so it is also J @ dy). Within a row, with s = y,
+    Backward is the product of dy with the Jacobian, ``dy @ J``; J is symmetric, so it is
+    also ``J @ dy``, the Jacobian-vector product of the docs. Within a row, with s = y,
     ds_i/dx_j = s_i (delta_ij - s_j), so
 
         dx_j = sum_i dy_i s_i (delta_ij - s_j) = s_j (dy_j - sum_i dy_i s_i)
@@ -169,16 +175,18 @@ class Softmax(Layer):
     """
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """x (N, K) scores -> y (N, K) probabilities, each row summing to 1."""
         x = _scores(float_input(x, self), "input", self)
         if x.ndim < 2:
             raise ValueError(f"{self!r}: input must have shape (N, K), a row of K scores for "
                              f"each of N samples, got shape {x.shape} (one sample is "
                              f"x[None], of shape (1, {x.shape[0]}))")
-        y = softmax(x)
+        y = softmax(x)  # (N, K)
         self._save(y=y)
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dy (N, K) -> dx = s * (dy - sum_i dy_i s_i), (N, K), the sum per row, s = y."""
         s = self._load("y")
         dy = checked_dy(self, dy, s.shape, s.dtype)
         # BEGIN SOLUTION softmax-backward

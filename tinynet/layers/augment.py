@@ -26,7 +26,8 @@ def shift_images(x: np.ndarray, offsets: np.ndarray, max_shift: int) -> np.ndarr
     xp = np.pad(x, ((0, 0), (s, s), (s, s), (0, 0)))  # (N, H + 2s, W + 2s, C)
     rows = (offsets[:, 0, None] + s) + np.arange(H)  # (N, H): the rows of xp each image reads
     cols = (offsets[:, 1, None] + s) + np.arange(W)  # (N, W)
-    return xp[np.arange(N)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    # y[n, i, j] = xp[n, rows[n, i], cols[n, j]]: the three indices broadcast to (N, H, W)
+    return xp[np.arange(N)[:, None, None], rows[:, :, None], cols[:, None, :]]  # (N, H, W, C)
 
 
 class RandomShift(Layer):
@@ -52,17 +53,21 @@ class RandomShift(Layer):
         self.rng: np.random.Generator = generator("RandomShift", rng)  # never None: it shifts
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """x (N, H, W, C) -> y (N, H, W, C), each image shifted while training, else x."""
         x = real_array(x, "input", self)  # of any real dtype: uint8 pixels stay uint8
         check_images(self, x)
         if not flag(training, "training", self) or self.max_shift == 0:
             self._save(offsets=None, shape=x.shape)
             return x
+        # (N, 2): each image's shift, rows then columns, in [-max_shift, max_shift]
         offsets = self.rng.integers(-self.max_shift, self.max_shift, size=(len(x), 2),
                                     endpoint=True)
         self._save(offsets=offsets, shape=x.shape)
         return shift_images(x, offsets, self.max_shift)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dy (N, H, W, C) -> dx (N, H, W, C), each image shifted back (dy when not
+        training)."""
         offsets, shape = self._load("offsets", "shape")
         dy = checked_dy(self, dy, shape, None)
         if offsets is None:

@@ -223,6 +223,8 @@ class Conv2D(Layer):
         return pad_h, pad_h, pad_w, pad_w
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """x (N, H, W, C_in) -> y (N, H_out, W_out, C_out), with H_out = (H + pad_top +
+        pad_bottom - kh) // sh + 1 (W_out likewise)."""
         x = as_float_array(x, self.dtype, "input", self)  # uint8 pixels become floats
         check_images(self, x, self.in_channels)
         N, H, W, C_in = x.shape  # W is the width here; the weights are self.params["W"]
@@ -242,10 +244,10 @@ class Conv2D(Layer):
         # HINT: ones, y = cols @ [W reshaped (K, C_out); b]; save what backward needs, with
         # HINT: y_shape (N, H_out, W_out, C_out), which self._dy2 reads
         if top or bottom or left or right:
-            xp = np.zeros((N, Hp, Wp, C_in), dtype=self.dtype)
+            xp = np.zeros((N, Hp, Wp, C_in), dtype=self.dtype)  # x framed by zeros
             xp[:, top:top + H, left:left + W, :] = x
         else:
-            xp = x
+            xp = x  # (N, Hp, Wp, C_in) either way
 
         # im2col: one row per window, cols[(n, i, j), (di, dj, c)] = xp[n, i*sh + di,
         # j*sw + dj, c], and a last column of ones. The bias is the weight of an input that
@@ -288,6 +290,8 @@ class Conv2D(Layer):
         # END SOLUTION
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dy (N, H_out, W_out, C_out) -> dx (N, H, W, C_in); fills grads as backward_params
+        does."""
         self.backward_params(dy)
         # BEGIN SOLUTION conv2d
         # HINT: dy2 = self._dy2(dy), (M, C_out); the shapes from what your forward saved. col2im:
@@ -306,12 +310,14 @@ class Conv2D(Layer):
         # that position is dy2 @ W[di, dj].T, (M, C_in); add it where the position read.
         # A pixel read by several windows (through several positions) gets the sum.
         top, bottom, left, right = pads
+        # dL/dxp, (N, Hp, Wp, C_in) as xp: windows read the padding too
         dxp = np.zeros((N, H + top + bottom, W + left + right, C_in), dtype=self.dtype)
         # The columns (di, dj, :) of dcols, one kernel position at a time: (M, C_in).
         dcols_ij = np.empty((M, C_in), dtype=self.dtype)
         for di in range(kh):
             for dj in range(kw):
                 np.matmul(dy2, self.params["W"][di, dj].T, out=dcols_ij)  # (M, C_in)
+                # The slice: (N, H_out, W_out, C_in), one entry of dxp for each window.
                 dxp[:, di:di + sh * H_out:sh, dj:dj + sw * W_out:sw, :] += (
                     dcols_ij.reshape(N, H_out, W_out, C_in))
         return dxp[:, top:top + H, left:left + W, :]  # crop the padding: (N, H, W, C_in)

@@ -75,6 +75,7 @@ class Dense(Layer):
                                      "Dense: b_init")
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """x (N, D_in) -> y = x @ W + b, (N, D_out)."""
         x = self._x(x)  # (N, D_in)
         # BEGIN SOLUTION dense-forward
         # HINT: y = x @ W + b with W, b = self.params['W'], self.params['b']; keep x for
@@ -84,6 +85,7 @@ class Dense(Layer):
         # END SOLUTION
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dy (N, D_out) -> dx = dy @ W.T, (N, D_in); fills grads as backward_params does."""
         dy = self._dy(dy)  # (N, D_out)
         self.backward_params(dy)
         # BEGIN SOLUTION dense-backward
@@ -92,6 +94,8 @@ class Dense(Layer):
         # END SOLUTION
 
     def backward_params(self, dy: np.ndarray) -> None:
+        """Fill ``grads`` only, from dy (N, D_out): dW = x.T @ dy, (D_in, D_out), and db, dy
+        summed over the batch, (D_out,). Training calls this on a first layer."""
         x = self._load("x")  # (N, D_in)
         # (N, D_out), checked here too: training calls backward_params alone on a first layer
         dy = self._dy(dy)

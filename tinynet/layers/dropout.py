@@ -32,16 +32,19 @@ class Dropout(Layer):
         self.rng: np.random.Generator = generator("Dropout", rng)  # never None: it draws masks
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """x (N, ...) -> y = x * m while training, else x; of x's shape."""
         x = float_input(x, self)  # integers become floats, to be scaled by 1 / (1 - rate)
         if not flag(training, "training", self) or self.rate == 0:
             self._save(mask=None, shape=x.shape, dtype=x.dtype)
             return x
-        keep = self.rng.random(x.shape) >= self.rate  # True with probability 1 - rate
+        # Each of x's entries is kept with probability 1 - rate: (N, ...), x's shape.
+        keep = self.rng.random(x.shape) >= self.rate
         mask = keep.astype(x.dtype) / x.dtype.type(1 - self.rate)  # m: 0 or 1 / (1 - rate)
         self._save(mask=mask, shape=x.shape, dtype=x.dtype)
-        return x * mask
+        return x * mask  # (N, ...)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dy (N, ...) -> dx = dy * m (dy itself when not training), of x's shape."""
         mask, shape, dtype = self._load("mask", "shape", "dtype")
         dy = checked_dy(self, dy, shape, dtype)
         return dy.copy() if mask is None else dy * mask  # a new array, never dy itself

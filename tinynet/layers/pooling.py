@@ -61,6 +61,7 @@ class MaxPool2D(Layer):
                 yield x[:, di:di + sh * H_out:sh, dj:dj + sw * W_out:sw, :]
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """x (N, H, W, C) -> y (N, H_out, W_out, C), each window's maximum."""
         x = float_input(x, self)  # integers and booleans: compare and route gradients as floats
         check_images(self, x)
         N, H, W, C = x.shape
@@ -81,6 +82,7 @@ class MaxPool2D(Layer):
         # END SOLUTION
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dy (N, H_out, W_out, C) -> dx (N, H, W, C): each window's dy to its first maximum."""
         x, y = self._load("x", "y")
         dy = checked_dy(self, dy, y.shape, x.dtype)
         # BEGIN SOLUTION maxpool2d
