@@ -119,6 +119,32 @@ def test_resume_test_detects_a_lost_optimizer_state(tmp_path):
     assert not weights_equal(wrong_epoch, full)
 
 
+def test_resume_by_hand_with_set_weights_set_state_and_steps_trained(tmp_path):
+    """docs/training.md's resume by hand: the weights, the optimiser's state and the step
+    count, put into a model built with the same seed, continue the run bit for bit; without
+    the step count, epoch 2 draws other shuffles and dropout masks."""
+    x, y = make_data()
+    full = make_model(Adam(lr=0.01))
+    full.fit(x, y, epochs=EPOCHS, batch_size=16, verbose=0,
+             callbacks=[ModelCheckpoint(str(tmp_path / "c{epoch}"))])
+    saved = load_model(tmp_path / "c2")
+    params = [p for p, _ in saved.parameters()]
+    states = saved.optimizer.get_state(params)
+
+    def resume(steps_trained: bool) -> Sequential:
+        model = make_model(Adam(lr=0.01))
+        model.set_weights(saved.get_weights())
+        model.optimizer.set_state([p for p, _ in model.parameters()], states,
+                                  saved.optimizer.iterations)
+        if steps_trained:
+            model.steps_trained = saved.steps_trained
+        model.fit(x, y, epochs=EPOCHS, batch_size=16, verbose=0, initial_epoch=2)
+        return model
+
+    assert_same_weights(resume(steps_trained=True), full)
+    assert not weights_equal(resume(steps_trained=False), full)
+
+
 # ------------------------------------------------------------------------ ModelCheckpoint
 def test_save_best_only_keeps_the_best_epoch_in_one_file(tmp_path):
     x, y = make_data()

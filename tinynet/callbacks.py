@@ -781,7 +781,8 @@ class LearningRateScheduler(Callback):
             is told from its signature (a NumPy ufunc's from its number of inputs), and a
             callable whose signature cannot be read (``max``) is refused. The rate depends on
             the epoch alone, so a run resumed at epoch k uses the rates of the uninterrupted
-            run.
+            run (an :func:`exponential_decay` made from the run's first rate, not from a
+            loaded optimiser's ``lr``, the rate of the epoch it was saved in).
         verbose: 1 prints the rate when it is set.
     """
 

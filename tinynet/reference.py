@@ -104,8 +104,9 @@ class Program:
     one_hot: bool = False  # targets as one-hot rows (N, 10) instead of labels (N,)
     # Epochs of a --quick run on 2,000 images: enough to learn something, as the example's.
     quick_epochs: int = 1
-    # Callbacks for fit, given the compiled optimiser: e.g. a learning-rate schedule.
-    callbacks: Callable[[Optimizer], list[Callback]] = lambda optimizer: []
+    # Callbacks for fit, given the run's first learning rate: e.g. a schedule starting from
+    # it. (Not the optimiser: a loaded one holds the rate of the epoch it was saved in.)
+    callbacks: Callable[[float], list[Callback]] = lambda lr: []
 
     def make_optimizer(self, name: str | None = None, lr: float | None = None) -> Optimizer:
         """The program's optimiser, or another one by name (with Keras's defaults); ``lr``
@@ -199,8 +200,8 @@ PROGRAMS: dict[str, Program] = {
                   {"lr": 0.01}, batch_size=100, epochs=2, quick_epochs=5),
     "cnn": Program("cnn", "past the reference: shifts, 2 conv blocks, dropout, Adam with decay",
                    cnn_model, Scaling(shape=(28, 28, 1)), CrossEntropy, "adam", {"lr": 0.001},
-                   batch_size=64, epochs=10, callbacks=lambda optimizer: [
-                       LearningRateScheduler(exponential_decay(optimizer.lr, 0.75))]),
+                   batch_size=64, epochs=10, callbacks=lambda lr: [
+                       LearningRateScheduler(exponential_decay(lr, 0.75))]),
 }
 
 
