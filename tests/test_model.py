@@ -546,7 +546,7 @@ REAL = r"Sequential: x must hold real numbers \(bool, int, uint or float\), got 
     (np.zeros((10, 2), dtype=complex), np.zeros(10, int), f"{REAL} complex128"),
     ([[0.0, 1.0], [2.0]], np.zeros(2, int), r"Sequential: x must be an array of real numbers, "
                                             r"got a list that is not one \(.+\)$"),  # and why
-    (np.zeros((0, 2)), np.zeros(0, int), r"x holds no samples"),
+    (np.zeros((0, 2)), np.zeros(0, int), r"^x must hold at least one sample, got shape \(0, 2\)$"),
     # A scalar has no len(): Python's TypeError would name neither x nor y.
     (np.float32(0.5), np.zeros(1, int), r"^x must have a batch axis, got a scalar$"),
     (np.zeros((10, 2)), np.int64(0), r"x and y must hold the same number of samples, got 10 "
@@ -572,8 +572,10 @@ def test_bad_validation_data_is_refused_by_name():
         model.fit(x, y, validation_data=(x, y + 1), verbose=0)
     # Keras's (x_val, y_val, val_sample_weights), and an array of two samples, which would
     # unpack into a "pair" of one sample each: neither is the pair tinynet takes.
-    for not_a_pair in ((x,), (x, y, np.ones(16)), x[:2]):
-        with pytest.raises(ValueError, match=r"^validation_data must be a pair \(x_val, y_val\)$"):
+    for not_a_pair, got in (((x,), "a tuple of 1"), ((x, y, np.ones(16)), "a tuple of 3"),
+                            (x[:2], "a ndarray")):
+        with pytest.raises(ValueError, match=r"^validation_data must be a pair \(x_val, y_val\), "
+                                             f"got {got}$"):
             model.fit(x, y, validation_data=not_a_pair, verbose=0)
 
 
@@ -1047,6 +1049,24 @@ def test_one_sample_of_a_model_that_begins_with_flatten_gets_the_hint_once_it_ha
             model.predict(x)
 
 
+@pytest.mark.parametrize("one, shape", [((4, 4, 1), (4, 4)), ((16,), (4, 4, 1)),
+                                        ((16,), (4, 4))])
+def test_one_sample_in_another_shape_gets_the_reshape_hint(one, shape):
+    # MNIST's (28, 28) for a CNN trained on (28, 28, 1); an image for a Dense layer's (784,),
+    # where the layer would have said to add a Flatten layer, or named a slice's (32, 4).
+    first = [Conv2D(1, 2, 3), Flatten(), Dense(8, 2)] if len(one) == 3 else [Dense(16, 2)]
+    model = Sequential(first, seed=0)
+    model.predict(np.zeros((3, *one)))
+    fix = re.escape(f"x.reshape{(1, *one)}")
+    with pytest.raises(ValueError, match=rf"^x of shape {re.escape(str(shape))} holds one "
+                                         rf"sample \(the model takes {re.escape(str((None, *one)))}"
+                                         rf"\): add the batch axis: {fix}$"):
+        model.predict(np.zeros(shape))
+    # A first axis of 1 is a batch already: the layer's own message says what is wrong.
+    with pytest.raises(ValueError, match=r"Flatten|expected channels-last images"):
+        model.predict(np.zeros((1, 16)) if len(one) == 3 else np.zeros((1, 4, 4)))
+
+
 class DeclaresOddly(Layer):
     """A layer of one's own whose input_shape is not a tuple of ints: an array, or a
     property that raises until the layer has seen data."""
@@ -1283,7 +1303,7 @@ def test_validation_split_rounds_the_samples_trained_on_down_as_keras_does():
                                    r"on and 1 to validate on; each needs at least 1"),
     (64, {"validation_split": 1e-17}, r"leaves 64 to train on and 0 to validate on"),
     (64, {"validation_split": 0.2, "validation_data": ([[0, 0]], [0])},
-     "give validation_data or validation_split, not both"),
+     r"^fit: got validation_split=0.2 and validation_data, expected one of them$"),
 ])
 def test_validation_split_refuses_what_it_cannot_split(n, kwargs, message):
     x, y = blobs(4)
@@ -1369,9 +1389,28 @@ def test_train_step_refuses_a_batch_without_samples():
     x, y = blobs(4)
     model = mlp(0)
     model.compile(CrossEntropy(), Adam())
-    with pytest.raises(ValueError, match=r"^train_step: x holds no samples, got shape \(0, 2\)$"):
+    with pytest.raises(ValueError, match=r"^x must hold at least one sample, got shape \(0, 2\)$"):
         model.train_step(x[:0], y[:0])
     assert model.optimizer.iterations == 0
+
+
+def test_train_step_refuses_targets_fit_refuses_before_dropout_draws():
+    # Refused by the loss after the forward pass, the step would have drawn dropout masks:
+    # the next good step would then train on other masks than without the refused call.
+    x, y = blobs(4, n=16)
+    a, b = (Sequential([Dense(2, 8), ReLU(), Dropout(0.5), Dense(8, 4), Softmax()], seed=3)
+            for _ in range(2))
+    for model in (a, b):
+        model.compile("crossentropy", "adam")
+    with pytest.raises(ValueError, match=r"^x and y must hold the same number of samples, got "
+                                         r"16 and 5$"):
+        a.train_step(x, y[:5])
+    with pytest.raises(ValueError, match=r"^y: labels must be in \[0, 4\)"):
+        a.train_step(x, y + 4)
+    a.train_step(x, y)
+    b.train_step(x, y)
+    assert all(np.array_equal(wa, wb) for wa, wb in zip(a.get_weights(), b.get_weights(),
+                                                        strict=True))
 
 
 @pytest.mark.parametrize("loss, optimizer", [("adam", "sparse_categorical_crossentropy"),
@@ -2120,9 +2159,10 @@ def test_set_weights_refuses_a_wrong_count_or_shape_by_name():
     model = mlp(0)
     weights = model.get_weights()
     assert [w.shape for w in weights] == [(2, 8), (8,), (8, 2), (2,)]
-    with pytest.raises(ValueError, match=r"^set_weights: expected 4 arrays, got 3$"):
+    with pytest.raises(ValueError, match=r"^set_weights: weights must hold 4 arrays, one per "
+                                         r"parameter, got 3$"):
         model.set_weights(weights[:3])
-    with pytest.raises(ValueError, match=r"^set_weights: array 0 must have shape \(2, 8\), "
+    with pytest.raises(ValueError, match=r"^set_weights: weights\[0\] must have shape \(2, 8\), "
                                          r"got \(8,\)$"):
         model.set_weights([weights[1], *weights[1:]])
     model.set_weights([np.full_like(w, i) for i, w in enumerate(weights)])
@@ -2132,7 +2172,7 @@ def test_set_weights_refuses_a_wrong_count_or_shape_by_name():
 def test_set_weights_takes_any_iterable_of_arrays_but_not_a_dict():
     # A set_weights that took len() would fail on a generator with "object of type
     # 'generator' has no len()"; one that iterated would read a dict of arrays as its keys,
-    # "array 0 must hold real numbers ... got dtype <U1".
+    # "weights[0] must hold real numbers ... got dtype <U1".
     model = mlp(0)
     weights = [w + 1 for w in model.get_weights()]
     model.set_weights(w for w in weights)
@@ -2164,12 +2204,13 @@ def test_a_layers_get_and_set_weights_are_keras_ones_in_the_order_of_params():
     np.testing.assert_array_equal(dense.params["W"], W)
     assert dense.params["W"].dtype == np.float32  # converted, in place
     assert dense.params["W"] is model.parameters()[0][0]
-    with pytest.raises(ValueError, match=r"^Dense.set_weights: array 0 must have shape "
+    with pytest.raises(ValueError, match=r"^Dense.set_weights: weights\[0\] must have shape "
                                          r"\(2, 8\), got \(8, 2\)$"):
         dense.set_weights([W.T, b + 1])
     np.testing.assert_array_equal(dense.params["b"], b)  # nothing half-written
     relu.set_weights([])
-    with pytest.raises(ValueError, match=r"^ReLU.set_weights: expected 0 arrays, got 1$"):
+    with pytest.raises(ValueError, match=r"^ReLU.set_weights: weights must hold 0 arrays, one "
+                                         r"per parameter, got 1$"):
         relu.set_weights([W])
 
 
@@ -2218,8 +2259,9 @@ def test_set_weights_refuses_numbers_too_large_for_the_parameters_dtype():
     before = model.get_weights()
     weights = [w.astype(np.float64) for w in before]
     weights[2][1, 1] = -1e300
-    with pytest.raises(ValueError, match=r"^set_weights: array 2 holds numbers too large for "
-                                         r"the parameter's float32 \(\|w\| <= 3.403e\+38\)$"):
+    with pytest.raises(ValueError, match=r"^set_weights: weights\[2\] holds numbers too large "
+                                         r"for the parameter's float32, expected \|w\| <= "
+                                         r"3.403e\+38, got 1e\+300$"):
         model.set_weights(weights)
     for w, w0 in zip(model.get_weights(), before, strict=True):
         np.testing.assert_array_equal(w, w0)
@@ -2229,7 +2271,10 @@ def test_set_weights_refuses_numbers_too_large_for_the_parameters_dtype():
     model.set_weights(weights)
     assert model.get_weights()[2][1, 1] == -np.inf and np.isnan(model.get_weights()[2][0, 0])
     weights[2][1, 0] = 1e300  # beside them, still found
-    with pytest.raises(ValueError, match=r"^set_weights: array 2 holds numbers too large"):
+    # The largest finite number is the one reported, not the NaN or the infinity.
+    with pytest.raises(ValueError, match=r"^set_weights: weights\[2\] holds numbers too large "
+                                         r"for the parameter's float32, expected \|w\| <= "
+                                         r"3.403e\+38, got 1e\+300$"):
         model.set_weights(weights)
 
 
@@ -2242,7 +2287,7 @@ def test_a_refused_set_weights_changes_no_parameter():
     # copied in, and complex numbers would be copied in without their imaginary parts.
     for bad in (np.zeros(5), np.array(["a", "b"]), np.full(zeros[1].shape, "a"),
                 zeros[1] + 1j):
-        with pytest.raises(ValueError, match=r"^set_weights: array 1 must"):
+        with pytest.raises(ValueError, match=r"^set_weights: weights\[1\] must"):
             model.set_weights([zeros[0], bad, *zeros[2:]])
         for w, b in zip(model.get_weights(), before, strict=True):
             np.testing.assert_array_equal(w, b)

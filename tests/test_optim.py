@@ -809,7 +809,7 @@ def test_set_state_refuses_states_that_do_not_fit_by_name():
     p = np.zeros(3, np.float32)
     good = {"m": np.zeros(3, np.float32), "v": np.zeros(3, np.float32)}
     cases = [
-        ([], r"Adam\(.*\): 0 states for 1 parameters$"),
+        ([], r"Adam\(.*\): states must hold one state per parameter, 1, got 0$"),
         ([{"velocity": np.zeros(3, np.float32)}],
          r"Adam\(.*\): state names \['velocity'\], expected \['m', 'v'\]$"),
         ([{**good, "v": np.zeros(3)}], r"Adam\(.*\): state 'v' is float64 \(3,\), expected "

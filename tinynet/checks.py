@@ -150,14 +150,17 @@ def copy_into(params: list[np.ndarray], weights: Iterable[ArrayLike], owner: str
                         f"the order of get_weights(), got {what}")
     weights = list(weights)
     if len(weights) != len(params):
-        raise ValueError(f"{owner}: expected {len(params)} arrays, got {len(weights)}")
-    arrays = [real_array(w, f"array {i}", owner) for i, w in enumerate(weights)]
+        raise ValueError(f"{owner}: weights must hold {len(params)} arrays, one per parameter, "
+                         f"got {len(weights)}")
+    arrays = [real_array(w, f"weights[{i}]", owner) for i, w in enumerate(weights)]
     for i, (p, w) in enumerate(zip(params, arrays, strict=True)):
         if w.shape != p.shape:
-            raise ValueError(f"{owner}: array {i} must have shape {p.shape}, got {w.shape}")
+            raise ValueError(f"{owner}: weights[{i}] must have shape {p.shape}, got {w.shape}")
         if too_large(w, p.dtype):
-            raise ValueError(f"{owner}: array {i} holds numbers too large for the parameter's "
-                             f"{p.dtype} (|w| <= {float(np.finfo(p.dtype).max):.4g})")
+            largest = float(np.abs(w[np.isfinite(w)]).max())  # NaN and inf are let through
+            raise ValueError(f"{owner}: weights[{i}] holds numbers too large for the "
+                             f"parameter's {p.dtype}, expected |w| <= "
+                             f"{float(np.finfo(p.dtype).max):.4g}, got {largest:.4g}")
     # All checked first: a refused list leaves every parameter as it was.
     for p, w in zip(params, arrays, strict=True):
         p[...] = w

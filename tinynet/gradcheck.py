@@ -134,8 +134,8 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray,
     analytic = real_array(analytic, "analytic", "relative_error").astype(np.float64)
     numeric = real_array(numeric, "numeric", "relative_error").astype(np.float64)
     if analytic.shape != numeric.shape:
-        raise ValueError(f"relative_error: analytic gradient has shape {analytic.shape}, "
-                         f"numerical {numeric.shape}")
+        raise ValueError(f"relative_error: numeric must have analytic's shape "
+                         f"{analytic.shape}, got {numeric.shape}")
     if analytic.size == 0:
         return 0.0, ()
     # BEGIN SOLUTION gradcheck

@@ -267,7 +267,9 @@ class Sequential(RefusesOtherLibraries):
             (every layer's parameters are drawn afresh from it here, so a layer with
             parameters that belongs to another model is refused), the shuffling of each
             epoch and the dropout masks. The same seed gives the same weights, bit for bit,
-            before and after training. ``None`` draws a seed from the OS (kept in ``seed``).
+            before and after training (after it, with the same number of BLAS threads, which
+            round the matrix products alike). ``None`` draws a seed from the OS (kept in
+            ``seed``).
 
     Shapes: ``x`` is (N, ...) with the shape the first layer expects; outputs are (N, K).
 
@@ -624,16 +626,17 @@ class Sequential(RefusesOtherLibraries):
         each layer keeps). The outputs are those the loss saw: the logits, when the final
         Softmax is fused into the loss.
         Raises ValueError, before the step, for an optimiser that has trained another model,
-        and for an ``x`` without samples (the step would count, for nothing).
+        and for data that ``fit`` refuses: an ``x`` without samples (the step would count,
+        for nothing), targets that do not match ``x`` or the outputs. A refused step changes
+        nothing, the draws of Dropout's masks included.
         """
         _, optimizer = self._require_compiled()
         self._check_own(optimizer, "train_step: the model's optimizer")
-        x = self._as_input(x)
-        if len(x) == 0:
-            # Nothing to learn from, but the step would count: Adam's bias correction, and
-            # the schedules of steps_trained, would move on.
-            raise ValueError(f"train_step: x holds no samples, got shape {x.shape}")
-        return self._train_step(x, y)
+        # Checked before the forward pass, whose dropout masks would draw from the stream:
+        # the loss, after it, would find targets of the wrong length too, but too late.
+        # A batch is taken as it is, NaN included (its loss is NaN, and no step is taken).
+        x, y = self._check_data(x, y, "x", "y", finite=False)
+        return self._train_step(x.astype(self.dtype, copy=False), y)
 
     def _train_step(self, x: np.ndarray, y: ArrayLike) -> tuple[float, np.ndarray]:
         """:meth:`train_step` on an ``x`` already in the model's dtype, without its checks
@@ -1053,11 +1056,15 @@ class Sequential(RefusesOtherLibraries):
         validation_split = number_in("validation_split", validation_split, 0.0, 1.0)
         if validation_split:
             if validation_data is not None:
-                raise ValueError("give validation_data or validation_split, not both")
+                raise ValueError(f"fit: got validation_split={validation_split} and "
+                                 "validation_data, expected one of them")
             x, y, validation_data = _split_off(x, y, validation_split)
         elif validation_data is not None:
             if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
-                raise ValueError("validation_data must be a pair (x_val, y_val)")
+                got = (f"a {type(validation_data).__name__} of {len(validation_data)}"
+                       if isinstance(validation_data, tuple | list)
+                       else f"a {type(validation_data).__name__}")
+                raise ValueError(f"validation_data must be a pair (x_val, y_val), got {got}")
             validation_data = self._check_data(*validation_data, "validation_data[0]",
                                                "validation_data[1]")
         return x, y, epochs, batch_size, validation_data, verbose, initial_epoch
@@ -1102,20 +1109,24 @@ class Sequential(RefusesOtherLibraries):
             return
         if x.shape == one:
             fix = f"{name}[None], of shape {(1, *one)}"
-        elif x.ndim == 1 and len(one) > 1 and x.size == math.prod(one):
-            fix = f"{name}.reshape{(1, *one)}"  # one sample's numbers, flattened
+        elif x.shape[1:] != one and x.size == math.prod(one) and x.shape[:1] != (1,):
+            # One sample's numbers in another shape, which no batch has: MNIST's (28, 28)
+            # for (28, 28, 1), or (784,) flattened, or an image for a Dense layer's (784,).
+            # (A first axis of 1 is a batch axis already: a layer's error says what to do.)
+            fix = f"{name}.reshape{(1, *one)}"
         else:
             return
         raise ValueError(f"{name} of shape {x.shape} holds one sample (the model takes "
                          f"{(None, *one)}): add the batch axis: {fix}")
 
-    def _check_data(self, x: ArrayLike, y: ArrayLike, x_name: str,
-                    y_name: str) -> tuple[np.ndarray, np.ndarray]:
-        """Refuse, before any training, inputs and targets that do not fit the model. The
-        caller keeps the shape of one sample of ``x`` as ``input_shape`` (which summary()
-        shows) once it has checked everything else too: a refused call changes nothing."""
+    def _check_data(self, x: ArrayLike, y: ArrayLike, x_name: str, y_name: str,
+                    finite: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Refuse, before any training, inputs and targets that do not fit the model, and
+        with ``finite`` an ``x`` holding NaN or infinity. The caller keeps the shape of one
+        sample of ``x`` as ``input_shape`` (which summary() shows) once it has checked
+        everything else too: a refused call changes nothing."""
         loss, _ = self._require_compiled()
-        x = self._check_x(x, x_name, finite=True)
+        x = self._check_x(x, x_name, finite=finite)
         self._check_batch_axis(x, x_name)
         if y is None:
             raise ValueError(f"{y_name} is None: give the targets, one per sample of {x_name}")
@@ -1124,7 +1135,7 @@ class Sequential(RefusesOtherLibraries):
             raise ValueError(f"{x_name} and {y_name} must hold the same number of samples, got "
                              f"{len(x)} and {len(y) if y.ndim else 'a scalar'}")
         if len(x) == 0:
-            raise ValueError(f"{x_name} holds no samples")
+            raise ValueError(f"{x_name} must hold at least one sample, got shape {x.shape}")
         if y.dtype.kind == "f" or (y.dtype.kind in "iu" and not loss.takes_labels):
             # One-hot rows or regression targets, compared with the outputs in the model's
             # dtype: 100000 is inf in float16, be it written 100000 or 100000.0.

@@ -101,8 +101,8 @@ class Optimizer(RefusesOtherLibraries):
         self._work: dict[int, np.ndarray] = {}  # id(param) -> scratch array, not state
 
     def step(self, pairs: Pairs) -> None:
-        """Update each ``param`` in place from its ``grad``, of the param's shape; ``t``
-        counts steps from 1.
+        """Update each ``param`` in place from its ``grad``, of the param's shape, given as
+        ``pairs``, ``[(param, grad), ...]``; ``self.iterations`` counts the steps (Adam's t).
 
         Every pair is checked before any parameter moves (a gradient of real numbers of its
         parameter's shape, a float parameter that can be written, each parameter once): a
@@ -181,7 +181,8 @@ class Optimizer(RefusesOtherLibraries):
             # weights, a scaled loss). Without it the mean of squares that a step divides
             # by rounds to 0: float16's smallest number is 6e-8, and Adam adds
             # (1 - beta2) g**2 = 0.001 g**2 to it, 0 for |g| below 5e-3. Adam's first step
-            # for g = 1e-3 would then be lr * m_hat / eps_hat, 265 times lr.
+            # for g = 1e-3 would then be lr * m_hat / eps_hat, about 300 times lr (265 with
+            # eps rounded to float16).
             raise ValueError(f"{self!r}: a parameter of shape {param.shape} is "
                              f"{param.dtype}, too narrow for the mean of squared gradients "
                              f"(float16 rounds what a step adds to it to 0 for small "
@@ -232,7 +233,8 @@ class Optimizer(RefusesOtherLibraries):
         # count would refuse them half restored.
         iterations = int_at_least(f"{type(self).__name__}: iterations", iterations, 0)
         if len(states) != len(params):
-            raise ValueError(f"{self!r}: {len(states)} states for {len(params)} parameters")
+            raise ValueError(f"{self!r}: states must hold one state per parameter, "
+                             f"{len(params)}, got {len(states)}")
         # A parameter never stepped is checked against a fresh state, stored only once all
         # is checked: stored by a refused restore, it would tie the optimiser to the model
         # (has_state_only_for), and another model's compile would refuse it.
@@ -394,6 +396,8 @@ class SGD(Optimizer):
 
     def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
                work: np.ndarray) -> None:
+        """One step of ``param`` (any shape) in place, from ``grad``, ``work`` and the
+        velocity in ``state``, all of param's shape (the rule in the class docstring)."""
         if self.weight_decay:
             grad = grad + self.weight_decay * param  # g
         step = np.multiply(grad, self.lr, out=work)  # lr * g, held in the scratch array
@@ -445,6 +449,8 @@ class RMSprop(Optimizer):
 
     def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
                work: np.ndarray) -> None:
+        """One step of ``param`` (any shape) in place, from ``grad``, ``work`` and the mean
+        square in ``state``, all of param's shape (the rule in the class docstring)."""
         # BEGIN SOLUTION rmsprop
         # HINT: v = state['mean_square']; v = rho * v + (1 - rho) * grad**2, in place; then
         # HINT: param -= lr * grad / sqrt(v + eps)
@@ -494,6 +500,9 @@ class Adam(Optimizer):
 
     def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
                work: np.ndarray) -> None:
+        """One step of ``param`` (any shape) in place, from ``grad``, ``work`` and the
+        moments m and v in ``state``, all of param's shape (the rule in the class
+        docstring)."""
         # BEGIN SOLUTION adam
         # HINT: m, v = state['m'], state['v'], updated in place (see the docstring); with
         # HINT: t = self.iterations, lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t) and
