@@ -1135,7 +1135,9 @@ def test_a_val_value_that_fit_does_not_log_is_left_to_the_callbacks_before(tmp_p
     m, (x, y) = model(), data()
     stopper = EarlyStopping(monitor="val_f1", mode="max", patience=0)
     saver = ModelCheckpoint(str(tmp_path / "f1-{val_f1:.1f}.npz"))
-    m.fit(x, y, epochs=2, batch_size=BATCH, verbose=0, callbacks=[ValF1(), stopper, saver])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nor warned of: it is like no name fit logs
+        m.fit(x, y, epochs=2, batch_size=BATCH, verbose=0, callbacks=[ValF1(), stopper, saver])
     assert stopper.best == 0.6 and sorted(p.name for p in tmp_path.iterdir()) == [
         "f1-0.5.npz", "f1-0.6.npz"]
     # With validation data, fit's own val_ values pass, and params names what it logs.
@@ -1144,6 +1146,26 @@ def test_a_val_value_that_fit_does_not_log_is_left_to_the_callbacks_before(tmp_p
           callbacks=[stopper])
     assert stopper.params["metrics"] == ["loss", "accuracy", "val_loss", "val_accuracy"]
     assert stopper.best_epoch == 0
+
+
+@pytest.mark.parametrize("make, subject", [
+    (lambda tmp: EarlyStopping("val_acc"), "EarlyStopping: monitor 'val_acc'"),
+    (lambda tmp: ModelCheckpoint(str(tmp / "{val_acc:.2f}.npz")),
+     r"ModelCheckpoint: filepath '.*\{val_acc:\.2f\}\.npz' uses 'val_acc', which"),
+    (lambda tmp: ModelCheckpoint(tmp / "m.npz", monitor="accuracyy", save_best_only=True),
+     "ModelCheckpoint: monitor 'accuracyy'"),
+], ids=["early-stopping", "checkpoint-template", "checkpoint-monitor"])
+def test_a_name_close_to_one_fit_logs_is_warned_of_when_training_begins(tmp_path, make, subject):
+    # Keras 2's val_acc: a slip, more likely than another callback's name, which would only
+    # fail at the end of the first epoch. Warned of at the line that calls fit.
+    m, (x, y) = model(), data()
+    message = (rf"^{subject} is not among the values fit logs \['loss', 'accuracy', "
+               r"'val_loss', 'val_accuracy'\]: did you mean '(val_)?accuracy'\? \(Unless a ")
+    with pytest.warns(UserWarning, match=message) as w:
+        with pytest.raises(KeyError):
+            m.fit(x, y, epochs=1, batch_size=BATCH, verbose=0, validation_split=0.2,
+                  callbacks=[make(tmp_path)])
+    assert w[0].filename == __file__
 
 
 def test_a_template_field_a_float_lacks_is_refused_when_made():

@@ -408,14 +408,23 @@ def _check_validated(callback: Callback, name: str, subject: str, instead: str) 
     and the callback would fail only once a first epoch had trained. Other names are left to
     the epoch's end, as a callback before this one may log them (``val_f1``, say). So a
     callback that scores the epochs on data of its own logs them under names of its own:
-    under fit's ``val_loss``, it would be taken for a fit that forgot its validation data."""
+    under fit's ``val_loss``, it would be taken for a fit that forgot its validation data.
+    A name close to one fit logs (Keras 2's ``val_acc`` for ``val_accuracy``) is warned of
+    now: more likely a slip than another callback's name."""
     logged = callback.params.get("metrics")
-    if logged is None or not name.startswith("val_") or name in logged:
+    if logged is None or name in logged:
         return
-    if name.removeprefix("val_") in logged:
+    if name.startswith("val_") and name.removeprefix("val_") in logged:
         raise ValueError(f"{type(callback).__name__}: {subject} needs validation data, and fit "
                          f"was given none: pass fit validation_data=(x_val, y_val) or "
                          f"validation_split=0.1, or {instead} {name.removeprefix('val_')!r}")
+    close = difflib.get_close_matches(name, logged, n=1)
+    if close:
+        # Called by on_train_begin, in fit: the warning points at the line calling fit.
+        warnings.warn(f"{type(callback).__name__}: {subject} is not among the values fit logs "
+                      f"{logged}: did you mean {close[0]!r}? (Unless a callback before this "
+                      "one logs it, the first epoch's end will fail for want of it.)",
+                      UserWarning, stacklevel=5)
 
 
 def _monitored(owner: str, monitor: str, logs: Logs) -> float:
