@@ -175,6 +175,20 @@ def test_an_initialiser_that_does_not_take_shape_rng_dtype_is_refused_by_name(fn
         Conv2D(1, 3, 2, W_init=fn)
 
 
+@pytest.mark.parametrize("fn, named, hint", [
+    (np.zeros, "numpy.zeros", "the name 'zeros'"), (np.ones, "numpy.ones", "the name 'ones'"),
+    (np.random.randn, "numpy.random.randn", "a function such as lambda shape, rng, dtype: "),
+    (np.random.default_rng(0).normal, "numpy.random._generator.normal", "a function such as "),
+])
+def test_a_numpy_function_as_an_initialiser_is_refused_with_what_to_use(fn, named, hint):
+    # np.zeros(shape, dtype, order) takes three arguments: given (shape, rng, dtype), NumPy
+    # would fail with "Cannot interpret 'Generator(PCG64) at 0x...' as a data type".
+    with pytest.raises(TypeError, match=rf"^Dense: W_init must take \(shape, rng, dtype\), as "
+                                        rf"tinynet.init's initialisers do, got NumPy's "
+                                        rf"{re.escape(named)}: use {re.escape(hint)}"):
+        Dense(3, 2, W_init=fn)
+
+
 def test_an_adapter_made_with_functools_wraps_is_read_as_itself():
     # inspect.signature follows __wrapped__ by default: the Keras initialiser's (shape,
     # dtype) would be read, and the adapter that takes (shape, rng, dtype) refused.

@@ -181,6 +181,15 @@ def _check_signature(fn: Callable[..., Any], name: str) -> None:
     """TypeError naming ``name`` unless ``fn`` can be called as ``fn(shape, rng, dtype)``:
     otherwise Python's error would name neither the argument nor the signature wanted. A
     callable whose signature cannot be read (some builtins) is called as it is."""
+    module = getattr(fn, "__module__", None) or ""
+    if module == "numpy" or module.startswith("numpy."):
+        # np.zeros(shape, dtype, order) binds three arguments, and would take the Generator
+        # for its dtype: NumPy's error would say "Cannot interpret 'Generator(PCG64)'".
+        named = getattr(fn, "__name__", "?")
+        hint = (f"the name {named!r}" if named in ("zeros", "ones")
+                else "a function such as lambda shape, rng, dtype: rng.normal(0, 0.01, shape)")
+        raise TypeError(f"{name} must take (shape, rng, dtype), as tinynet.init's "
+                        f"initialisers do, got NumPy's {module}.{named}: use {hint}")
     try:
         # The function itself, not the one functools.wraps says it wraps: an adapter of
         # (shape, rng, dtype) around a Keras initialiser is called, not the initialiser.
