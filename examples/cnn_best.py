@@ -72,6 +72,8 @@ def main() -> None:
     # does, so that `tinynet evaluate` and `tinynet predict` prepare images as above.
     model.metadata = PROGRAMS["cnn"].metadata()
     model.save(args.out / "cnn_best.npz")
+    print(f"saved cnn_curves.png, cnn_confusion.png, cnn_mistakes.png, cnn_best.npz in "
+          f"{args.out}/")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ def main() -> None:
     print(f"test loss: {loss:.4f}")
     print(f"test accuracy: {accuracy:.4f}")
     plot_history(history, path=args.out / "r1_curves.png")
+    print(f"saved r1_curves.png in {args.out}/")
 
 
 if __name__ == "__main__":

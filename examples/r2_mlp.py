@@ -53,6 +53,7 @@ def main() -> None:
     plot_digits(test_images[:20].reshape(-1, 28, 28), test_labels[:20],
                 predictions=model.predict(test_images[:20]).argmax(axis=1),
                 path=args.out / "r2_digits.png")
+    print(f"saved r2_curves.png, r2_digits.png in {args.out}/")
 
 
 if __name__ == "__main__":

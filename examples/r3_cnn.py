@@ -59,7 +59,8 @@ def main() -> None:
     model.metadata = PROGRAMS["r3"].metadata()
     path = model.save(args.out / "r3_cnn.npz")
     same = (load_model(path).predict(x_test[:100]) == model.predict(x_test[:100])).all()
-    print(f"saved {path}; reloaded predictions identical: {same}")
+    print(f"saved r3_curves.png, {path.name} in {args.out}/; reloaded predictions identical: "
+          f"{same}")
 
 
 if __name__ == "__main__":

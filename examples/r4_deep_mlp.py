@@ -48,6 +48,7 @@ def main() -> None:
     print(f"test loss: {loss:.4f}")
     print(f"test accuracy: {accuracy:.4f}")
     plot_history(history, path=args.out / "r4_curves.png")
+    print(f"saved r4_curves.png in {args.out}/")
 
 
 if __name__ == "__main__":

@@ -64,6 +64,7 @@ def main() -> None:
           f"{test_loss * batch_size / len(x_test):.2f} per {batch_size})")
     print(f"test accuracy: {test_accuracy:.4f}")
     plot_loss(losses, path=args.out / "r5_loss.png", xlabel="iteration")
+    print(f"saved r5_loss.png in {args.out}/")
 
 
 if __name__ == "__main__":

@@ -249,6 +249,9 @@ def test_example_quick_run_prints_a_test_accuracy(path, tmp_path, monkeypatch):
     # Each file it writes is one it names to example_args, which refuses a folder taken by
     # that name before loading anything: an undeclared one would fail after the training.
     assert sorted(declared_outputs(path, monkeypatch)) == written
+    # ... and one it says it saved, in the folder it saved them in, as tinynet train does.
+    said = re.search(rf"^saved (.+) in {re.escape(str(tmp_path))}/(;.*)?$", out, flags=re.M)
+    assert said and sorted(said.group(1).split(", ")) == written, out[-2000:]
     if path.stem == "r5_low_level":  # its summed test loss, and per batch of 100 beside it
         total, per_100 = map(float, re.search(
             r"^test loss: (\S+) \(summed over the 1000 test images; (\S+) per 100\)$", out,
