@@ -297,6 +297,11 @@ def test_bad_constructor_arguments_raise(kwargs, message):
         Conv2D(**args)
 
 
+def test_padding_names_are_read_in_any_case_as_keras_reads_them():
+    assert Conv2D(1, 2, 3, padding="SAME").get_config()["padding"] == "same"
+    assert Conv2D(1, 2, 3, padding="Valid").padding == (0, 0)
+
+
 def test_config_is_json_and_rebuilds_the_layer():
     for layer in (Conv2D(3, 8, (3, 5), stride=2, padding="same", W_init="he_normal"),
                   Conv2D(1, 4, 3, padding=(1, 0), dtype=np.float64)):

@@ -141,6 +141,7 @@ class Conv2D(Layer):
             (none); or ``"same"`` as in Keras: the output has ``ceil(H / sh)`` rows and
             ``ceil(W / sw)`` columns, so with stride 1 it keeps H and W; the padding is the
             least that gives that, split evenly with any odd row or column below or right.
+            The names are read in any case ("SAME").
             With stride > 1 it depends on the input size, so it is worked out in forward.
         W_init: initialiser of W; fans count the kh*kw window (see :mod:`tinynet.init`).
         b_init: initialiser of b.
@@ -167,10 +168,12 @@ class Conv2D(Layer):
         self.kernel_size = to_pair("Conv2D", "kernel_size", kernel_size, low=1)
         self.stride = to_pair("Conv2D", "stride", stride, low=1)
         if isinstance(padding, str):
-            if padding not in ("valid", "same"):
+            # In any case, as Keras reads it (and TensorFlow writes it, "SAME").
+            if padding.lower() not in ("valid", "same"):
                 raise ValueError(f"Conv2D: padding must be an int >= 0, a pair of them, "
                                  f"'valid' or 'same', got {padding!r}")
-            self.padding: tuple[int, int] | str = (0, 0) if padding == "valid" else "same"
+            self.padding: tuple[int, int] | str = (
+                (0, 0) if padding.lower() == "valid" else "same")
         else:
             self.padding = to_pair("Conv2D", "padding", padding, low=0)
         self.W_init, self.b_init = W_init, b_init
