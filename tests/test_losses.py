@@ -290,8 +290,12 @@ def test_cross_entropy_gradient_has_the_dtype_of_y_pred():
     (np.array([0]), "2 samples but y_true has 1"),
     (np.zeros((2, 4)), r"shape \(N, 3\).*\(2, 4\)"),
     (np.eye(3)[[0, 1], :2], r"shape \(N, 3\), got \(2, 2\)$"),
-    (np.array([[0], [1]]), r"got \(2, 1\) \(integer labels in a column\? .*y\.ravel\(\)\)$"),
-    (np.zeros((2, 1)), r"got \(2, 1\)$"),  # floats: no labels, so no hint
+    (np.array([[0], [1]]), r"got \(2, 1\) \(labels in a column\? .*: y\.ravel\(\)\)$"),
+    # A table's column of labels, often floats: whole numbers are labels too.
+    (np.array([[2.0], [1.0]]), r"got \(2, 1\) \(labels in a column\? pass them as integers "
+                               r"of shape \(N,\): y\.ravel\(\)\.astype\(int\)\)$"),
+    (np.array([[0.5], [1.0]]), r"got \(2, 1\)$"),  # not labels, so no hint
+    (np.array([[np.nan], [1.0]]), r"got \(2, 1\)$"),
     (np.full((2, 3), "a"), "expected numbers, got dtype <U1"),
     (np.zeros((2, 3, 1)), "got shape"),
 ])

@@ -537,8 +537,9 @@ REAL = r"Sequential: x must hold real numbers \(bool, int, uint or float\), got 
     (np.zeros((10, 2)), np.zeros(9, int), r"x and y .*same number of samples, got 10 and 9"),
     (np.zeros((10, 2)), np.zeros((10, 3)), r"y: expected one-hot rows of shape \(N, 2\), "
                                            r"got \(10, 3\)$"),
-    (np.zeros((10, 2)), np.zeros((10, 1), int), r"got \(10, 1\) \(integer labels in a column\? "
-                                                r"pass them as shape \(N,\): y.ravel\(\)\)"),
+    (np.zeros((10, 2)), np.zeros((10, 1), int), r"got \(10, 1\) \(labels in a column\? "
+                                                r"pass them as integers of shape \(N,\): "
+                                                r"y.ravel\(\)\)"),
     (np.zeros((10, 2)), np.zeros(10), r"y: .*integer dtype, got float64"),
     (np.zeros((10, 2)), np.array(["a"] * 10), r"y: .*integer dtype, got <U1"),
     (np.zeros((10, 2), dtype=object), np.zeros(10, int), f"{REAL} object"),
