@@ -574,7 +574,7 @@ def test_bad_validation_data_is_refused_by_name():
     # Keras's (x_val, y_val, val_sample_weights), and an array of two samples, which would
     # unpack into a "pair" of one sample each: neither is the pair tinynet takes.
     for not_a_pair, got in (((x,), "a tuple of 1"), ((x, y, np.ones(16)), "a tuple of 3"),
-                            (x[:2], "a ndarray")):
+                            (x[:2], r"an array of shape \(2, 2\)")):
         with pytest.raises(ValueError, match=r"^validation_data must be a pair \(x_val, y_val\), "
                                              f"got {got}$"):
             model.fit(x, y, validation_data=not_a_pair, verbose=0)
@@ -1050,22 +1050,37 @@ def test_one_sample_of_a_model_that_begins_with_flatten_gets_the_hint_once_it_ha
             model.predict(x)
 
 
-@pytest.mark.parametrize("one, shape", [((4, 4, 1), (4, 4)), ((16,), (4, 4, 1)),
-                                        ((16,), (4, 4))])
-def test_one_sample_in_another_shape_gets_the_reshape_hint(one, shape):
-    # MNIST's (28, 28) for a CNN trained on (28, 28, 1); an image for a Dense layer's (784,),
-    # where the layer would have said to add a Flatten layer, or named a slice's (32, 4).
-    first = [Conv2D(1, 2, 3), Flatten(), Dense(8, 2)] if len(one) == 3 else [Dense(16, 2)]
-    model = Sequential(first, seed=0)
-    model.predict(np.zeros((3, *one)))
-    fix = re.escape(f"x.reshape{(1, *one)}")
+@pytest.mark.parametrize("shape", [(4, 4), (16,), (1, 16)])
+def test_one_sample_with_fewer_axes_than_a_batch_gets_the_reshape_hint(shape):
+    # MNIST's (28, 28) for a CNN trained on (28, 28, 1), or one flattened: cut into batches,
+    # the convolution would name a slice's shape, (4, 4).
+    model = Sequential([Conv2D(1, 2, 3), Flatten(), Dense(8, 2)], seed=0)
+    model.predict(np.zeros((3, 4, 4, 1)))
     with pytest.raises(ValueError, match=rf"^x of shape {re.escape(str(shape))} holds one "
-                                         rf"sample \(the model takes {re.escape(str((None, *one)))}"
-                                         rf"\): add the batch axis: {fix}$"):
+                                         r"sample \(the model takes \(None, 4, 4, 1\)\): add "
+                                         r"the batch axis: x\.reshape\(1, 4, 4, 1\)$"):
         model.predict(np.zeros(shape))
-    # A first axis of 1 is a batch already: the layer's own message says what is wrong.
-    with pytest.raises(ValueError, match=r"Flatten|expected channels-last images"):
-        model.predict(np.zeros((1, 16)) if len(one) == 3 else np.zeros((1, 4, 4)))
+
+
+def test_a_batch_of_images_of_another_size_is_no_sample_to_a_model_of_convolutions_alone():
+    # Such a model takes images of any size: the shape it learnt from its last data is one
+    # of many, and a batch whose size is one sample's is a batch all the same.
+    model = Sequential([Conv2D(1, 2, 3, padding="same"), ReLU()], seed=0)
+    model.predict(np.zeros((3, 8, 8, 1)))
+    assert model.predict(np.zeros((4, 4, 4, 1))).shape == (4, 4, 4, 2)
+    assert model.predict(np.zeros((2, 4, 8, 1))).shape == (2, 4, 8, 2)
+
+
+def test_an_image_given_to_a_dense_layer_gets_the_batch_axis_hint_not_flatten():
+    # (4, 4, 1) is one sample for Dense(16): a Flatten layer would make it 4 samples of 4.
+    model = Sequential([Dense(16, 2)], seed=0)
+    with pytest.raises(ValueError, match=r"got \(4, 4, 1\) \(one sample\? add the batch axis: "
+                                         r"x\.reshape\(1, 16\)\)$"):
+        model.predict(np.zeros((4, 4, 1)))
+    # (1, 4, 4) is a batch of one image: that one needs the Flatten layer.
+    with pytest.raises(ValueError, match=r"got \(1, 4, 4\) \(add a Flatten\(\) layer before "
+                                         r"it\)$"):
+        model.predict(np.zeros((1, 4, 4)))
 
 
 class DeclaresOddly(Layer):
@@ -1390,12 +1405,13 @@ def test_train_step_refuses_a_batch_without_samples():
     x, y = blobs(4)
     model = mlp(0)
     model.compile(CrossEntropy(), Adam())
-    with pytest.raises(ValueError, match=r"^x must hold at least one sample, got shape \(0, 2\)$"):
+    with pytest.raises(ValueError, match=r"^train_step: x must hold at least one sample, got "
+                                         r"shape \(0, 2\)$"):
         model.train_step(x[:0], y[:0])
     assert model.optimizer.iterations == 0
 
 
-def test_train_step_refuses_targets_fit_refuses_before_dropout_draws():
+def test_train_step_refuses_targets_of_another_length_before_dropout_draws():
     # Refused by the loss after the forward pass, the step would have drawn dropout masks:
     # the next good step would then train on other masks than without the refused call.
     x, y = blobs(4, n=16)
@@ -1403,11 +1419,10 @@ def test_train_step_refuses_targets_fit_refuses_before_dropout_draws():
             for _ in range(2))
     for model in (a, b):
         model.compile("crossentropy", "adam")
-    with pytest.raises(ValueError, match=r"^x and y must hold the same number of samples, got "
-                                         r"16 and 5$"):
-        a.train_step(x, y[:5])
-    with pytest.raises(ValueError, match=r"^y: labels must be in \[0, 4\)"):
-        a.train_step(x, y + 4)
+    for wrong, got in ((y[:5], "5"), (y[0], "a scalar")):
+        with pytest.raises(ValueError, match=r"^train_step: x and y must hold the same number "
+                                             rf"of samples, got 16 and {got}$"):
+            a.train_step(x, wrong)
     a.train_step(x, y)
     b.train_step(x, y)
     assert all(np.array_equal(wa, wb) for wa, wb in zip(a.get_weights(), b.get_weights(),

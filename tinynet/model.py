@@ -626,17 +626,25 @@ class Sequential(RefusesOtherLibraries):
         each layer keeps). The outputs are those the loss saw: the logits, when the final
         Softmax is fused into the loss.
         Raises ValueError, before the step, for an optimiser that has trained another model,
-        and for data that ``fit`` refuses: an ``x`` without samples (the step would count,
-        for nothing), targets that do not match ``x`` or the outputs. A refused step changes
-        nothing, the draws of Dropout's masks included.
+        for an ``x`` without samples (the step would count, for nothing), and for targets
+        that are not one per sample of ``x``. Other targets the loss refuses (a label past
+        the outputs) are refused after the forward pass, whose dropout masks have then been
+        drawn: ``fit`` checks all of them first, but once, where a loop of one's own would
+        pay for the checks at every step.
         """
         _, optimizer = self._require_compiled()
         self._check_own(optimizer, "train_step: the model's optimizer")
-        # Checked before the forward pass, whose dropout masks would draw from the stream:
-        # the loss, after it, would find targets of the wrong length too, but too late.
-        # A batch is taken as it is, NaN included (its loss is NaN, and no step is taken).
-        x, y = self._check_data(x, y, "x", "y", finite=False)
-        return self._train_step(x.astype(self.dtype, copy=False), y)
+        x = self._as_input(x)  # taken as it is, NaN included (its loss is NaN: no step)
+        if len(x) == 0:
+            # Nothing to learn from, but the step would count: Adam's bias correction, and
+            # the schedules of steps_trained, would move on.
+            raise ValueError(f"train_step: x must hold at least one sample, got shape "
+                             f"{x.shape}")
+        y = np.asarray(y)
+        if y.ndim < 1 or len(y) != len(x):  # the slip y[:5], caught before the masks are drawn
+            raise ValueError(f"train_step: x and y must hold the same number of samples, got "
+                             f"{len(x)} and {len(y) if y.ndim else 'a scalar'}")
+        return self._train_step(x, y)
 
     def _train_step(self, x: np.ndarray, y: ArrayLike) -> tuple[float, np.ndarray]:
         """:meth:`train_step` on an ``x`` already in the model's dtype, without its checks
@@ -1061,9 +1069,11 @@ class Sequential(RefusesOtherLibraries):
             x, y, validation_data = _split_off(x, y, validation_split)
         elif validation_data is not None:
             if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
-                got = (f"a {type(validation_data).__name__} of {len(validation_data)}"
+                kind = type(validation_data).__name__
+                got = (f"a {kind} of {len(validation_data)}"
                        if isinstance(validation_data, tuple | list)
-                       else f"a {type(validation_data).__name__}")
+                       else f"an array of shape {validation_data.shape}"
+                       if isinstance(validation_data, np.ndarray) else f"a {kind}")
                 raise ValueError(f"validation_data must be a pair (x_val, y_val), got {got}")
             validation_data = self._check_data(*validation_data, "validation_data[0]",
                                                "validation_data[1]")
@@ -1109,24 +1119,23 @@ class Sequential(RefusesOtherLibraries):
             return
         if x.shape == one:
             fix = f"{name}[None], of shape {(1, *one)}"
-        elif x.shape[1:] != one and x.size == math.prod(one) and x.shape[:1] != (1,):
-            # One sample's numbers in another shape, which no batch has: MNIST's (28, 28)
-            # for (28, 28, 1), or (784,) flattened, or an image for a Dense layer's (784,).
-            # (A first axis of 1 is a batch axis already: a layer's error says what to do.)
+        elif x.ndim <= len(one) and x.size == math.prod(one):
+            # One sample's numbers with fewer axes than a batch has: MNIST's (28, 28) for
+            # (28, 28, 1), or (784,) flattened. (With as many, x may be a batch: a model of
+            # convolutions alone takes images of any size, and learnt one from the data.)
             fix = f"{name}.reshape{(1, *one)}"
         else:
             return
         raise ValueError(f"{name} of shape {x.shape} holds one sample (the model takes "
                          f"{(None, *one)}): add the batch axis: {fix}")
 
-    def _check_data(self, x: ArrayLike, y: ArrayLike, x_name: str, y_name: str,
-                    finite: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """Refuse, before any training, inputs and targets that do not fit the model, and
-        with ``finite`` an ``x`` holding NaN or infinity. The caller keeps the shape of one
-        sample of ``x`` as ``input_shape`` (which summary() shows) once it has checked
-        everything else too: a refused call changes nothing."""
+    def _check_data(self, x: ArrayLike, y: ArrayLike, x_name: str,
+                    y_name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Refuse, before any training, inputs and targets that do not fit the model. The
+        caller keeps the shape of one sample of ``x`` as ``input_shape`` (which summary()
+        shows) once it has checked everything else too: a refused call changes nothing."""
         loss, _ = self._require_compiled()
-        x = self._check_x(x, x_name, finite=finite)
+        x = self._check_x(x, x_name, finite=True)
         self._check_batch_axis(x, x_name)
         if y is None:
             raise ValueError(f"{y_name} is None: give the targets, one per sample of {x_name}")

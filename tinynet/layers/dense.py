@@ -113,7 +113,9 @@ class Dense(Layer):
             hint = " (add a Flatten() layer before it)" if x.ndim > 2 else ""
             if x.ndim == 1 and self.in_features == 1:  # N numbers, for a regression say
                 hint = " (one number per sample? give them a feature axis: x.reshape(-1, 1))"
-            elif x.ndim <= 2 and x.size == self.in_features:  # predict(x_test[0]), say
+            elif x.size == self.in_features and (x.ndim <= 2 or len(x) != 1):
+                # predict(x_test[0]), say, flat or as an image (28, 28, 1); (1, 28, 28) is a
+                # batch of one image, which Flatten would turn into (1, 784)
                 hint = f" (one sample? add the batch axis: x.reshape(1, {self.in_features}))"
             raise ValueError(
                 f"{self!r}: expected input of shape (N, {self.in_features}), "
