@@ -1,6 +1,7 @@
 """Progress output, the callback hooks, History and EarlyStopping."""
 
 import functools
+import inspect
 import io
 import itertools
 import math
@@ -1154,18 +1155,44 @@ def test_a_val_value_that_fit_does_not_log_is_left_to_the_callbacks_before(tmp_p
      r"ModelCheckpoint: filepath '.*\{val_acc:\.2f\}\.npz' uses 'val_acc', which"),
     (lambda tmp: ModelCheckpoint(tmp / "m.npz", monitor="accuracyy", save_best_only=True),
      "ModelCheckpoint: monitor 'accuracyy'"),
-], ids=["early-stopping", "checkpoint-template", "checkpoint-monitor"])
+    (lambda tmp: EarlyStopping("Val_Accuracy"), "EarlyStopping: monitor 'Val_Accuracy'"),
+    (lambda tmp: EarlyStoppingOfOnesOwn("val_acc"), "EarlyStoppingOfOnesOwn: monitor 'val_acc'"),
+], ids=["early-stopping", "checkpoint-template", "checkpoint-monitor", "case", "subclass"])
 def test_a_name_close_to_one_fit_logs_is_warned_of_when_training_begins(tmp_path, make, subject):
     # Keras 2's val_acc: a slip, more likely than another callback's name, which would only
-    # fail at the end of the first epoch. Warned of at the line that calls fit.
+    # fail at the end of the first epoch. Warned of at the first line outside tinynet: the
+    # one calling fit, or a callback's own that calls the one warning.
     m, (x, y) = model(), data()
     message = (rf"^{subject} is not among the values fit logs \['loss', 'accuracy', "
                r"'val_loss', 'val_accuracy'\]: did you mean '(val_)?accuracy'\? \(Unless a ")
+    fit_line = inspect.currentframe().f_lineno + 3
     with pytest.warns(UserWarning, match=message) as w:
         with pytest.raises(KeyError):
             m.fit(x, y, epochs=1, batch_size=BATCH, verbose=0, validation_split=0.2,
                   callbacks=[make(tmp_path)])
     assert w[0].filename == __file__
+    assert w[0].lineno == (EarlyStoppingOfOnesOwn.LINE if "OnesOwn" in subject else fit_line)
+
+
+class EarlyStoppingOfOnesOwn(EarlyStopping):
+    LINE = inspect.currentframe().f_lineno + 3
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+
+
+def test_a_name_merely_close_to_one_fit_logs_is_not_warned_of(tmp_path):
+    # val_auc, logged by a callback before, is as close to val_accuracy as difflib goes: it
+    # is no slip, and under -W error a warning would fail a working fit.
+    class ValAuc(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["val_auc"] = 0.5 + epoch / 10
+
+    m, (x, y) = model(), data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m.fit(x, y, epochs=2, batch_size=BATCH, verbose=0, validation_split=0.2,
+              callbacks=[ValAuc(), EarlyStopping("val_auc", mode="max")])
 
 
 def test_a_template_field_a_float_lacks_is_refused_when_made():

@@ -245,10 +245,11 @@ def test_early_stopping_resumed_after_the_best_epoch_warns_it_cannot_restore_it(
     resumed = load_model(tmp_path / "e3.npz")  # epoch 1's weights are in e2.npz only
     last = load_model(tmp_path / "e4.npz")
     (tmp_path / "again").mkdir()
-    with pytest.warns(UserWarning, match="the best epoch, 2, are not restored"):
+    with pytest.warns(UserWarning, match="the best epoch, 2, are not restored") as w:
         again = _fit_with_early_stopping(resumed, x, y, tmp_path / "again", initial_epoch=3)
     assert (again.best_epoch, again.stopped_epoch) == (1, 3)
     assert_same_weights(resumed, last)  # the last epoch's, as the warning says
+    assert w[0].filename == __file__  # the fit in _fit_with_early_stopping, not tinynet's
 
 
 def test_early_stopping_resumed_from_the_epoch_it_stopped_at_trains_no_further(tmp_path):

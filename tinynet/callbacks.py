@@ -402,6 +402,19 @@ def _check_monitor(owner: str, monitor: Any) -> None:
                          f"'val_loss' or 'val_accuracy', got {monitor!r}")
 
 
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning raised by the caller of this function point
+    at the first line outside tinynet: the line calling ``fit``, or the line of a callback
+    of one's own that called the one warning (``super().on_train_begin(logs)``)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    level, frame = 1, sys._getframe(1)  # the caller's frame is stacklevel 1
+    while frame is not None:
+        if os.path.dirname(os.path.abspath(frame.f_code.co_filename)) != here:
+            break
+        level, frame = level + 1, frame.f_back
+    return level
+
+
 def _check_validated(callback: Callback, name: str, subject: str, instead: str) -> None:
     """A ValueError, when training begins, for ``name`` the val_ version of a value that fit
     logs (``val_loss``) in a fit given no validation data: the epoch's logs would lack it,
@@ -418,13 +431,16 @@ def _check_validated(callback: Callback, name: str, subject: str, instead: str) 
         raise ValueError(f"{type(callback).__name__}: {subject} needs validation data, and fit "
                          f"was given none: pass fit validation_data=(x_val, y_val) or "
                          f"validation_split=0.1, or {instead} {name.removeprefix('val_')!r}")
-    close = difflib.get_close_matches(name, logged, n=1)
+    # A slip: a name that one fit logs begins with, or the other way round (val_acc for
+    # val_accuracy, accuracyy), or in other case. Merely close ones are left alone: val_auc,
+    # logged by another callback, is no val_accuracy.
+    folded = name.lower()
+    close = [n for n in logged if n.lower().startswith(folded) or folded.startswith(n.lower())]
     if close:
-        # Called by on_train_begin, in fit: the warning points at the line calling fit.
         warnings.warn(f"{type(callback).__name__}: {subject} is not among the values fit logs "
                       f"{logged}: did you mean {close[0]!r}? (Unless a callback before this "
                       "one logs it, the first epoch's end will fail for want of it.)",
-                      UserWarning, stacklevel=5)
+                      UserWarning, stacklevel=_user_stacklevel())
 
 
 def _monitored(owner: str, monitor: str, logs: Logs) -> float:
@@ -614,7 +630,7 @@ class EarlyStopping(Callback):
                               f"after it, from a checkpoint of a later epoch, and the model "
                               f"kept the last epoch's. ModelCheckpoint(save_best_only=True) "
                               f"keeps the best epoch's model in a file",
-                              stacklevel=4)  # the line that called fit (fit, _train, here)
+                              stacklevel=_user_stacklevel())
         sys.stdout.flush()
 
 
