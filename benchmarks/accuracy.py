@@ -57,7 +57,7 @@ def tinynet_accuracy(name: str, data: Data, seed: int, epochs: int) -> tuple[flo
     x, y = data.inputs(name), data.targets(name)
     start = time.perf_counter()
     model.fit(x, y, epochs=epochs, batch_size=program.batch_size, verbose=0,
-              callbacks=program.callbacks(optimizer))
+              callbacks=program.callbacks(optimizer.lr))
     seconds = time.perf_counter() - start
     _, accuracy = model.evaluate(data.inputs(name, test=True), data.targets(name, test=True))
     return float(accuracy), seconds

@@ -66,8 +66,8 @@ class RandomShift(Layer):
         return shift_images(x, offsets, self.max_shift)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        """dy (N, H, W, C) -> dx (N, H, W, C), each image shifted back (dy when not
-        training)."""
+        """dy (N, H, W, C) -> dx (N, H, W, C), each image shifted back (a copy of dy
+        when not training)."""
         offsets, shape = self._load("offsets", "shape")
         dy = checked_dy(self, dy, shape, None)
         if offsets is None:

@@ -44,7 +44,7 @@ class Dropout(Layer):
         return x * mask  # (N, ...)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        """dy (N, ...) -> dx = dy * m (dy itself when not training), of x's shape."""
+        """dy (N, ...) -> dx = dy * m (a copy of dy when not training), of x's shape."""
         mask, shape, dtype = self._load("mask", "shape", "dtype")
         dy = checked_dy(self, dy, shape, dtype)
         return dy.copy() if mask is None else dy * mask  # a new array, never dy itself
