@@ -408,8 +408,8 @@ def _user_stacklevel() -> int:
     of one's own that called the one warning (``super().on_train_begin(logs)``)."""
     here = os.path.dirname(os.path.abspath(__file__))
     level, frame = 1, sys._getframe(1)  # the caller's frame is stacklevel 1
-    while frame is not None:
-        if os.path.dirname(os.path.abspath(frame.f_code.co_filename)) != here:
+    while os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == here:
+        if frame.f_back is None:  # tinynet called from nowhere else: its first frame
             break
         level, frame = level + 1, frame.f_back
     return level
