@@ -629,8 +629,8 @@ class Sequential(RefusesOtherLibraries):
         for an ``x`` without samples (the step would count, for nothing), and for targets
         that are not one per sample of ``x``. Other targets the loss refuses (a label past
         the outputs) are refused after the forward pass, whose dropout masks have then been
-        drawn: ``fit`` checks all of them first, but once, where a loop of one's own would
-        pay for the checks at every step.
+        drawn. (``fit`` checks them all before its first step, once; here every step would
+        pay for those checks.)
         """
         _, optimizer = self._require_compiled()
         self._check_own(optimizer, "train_step: the model's optimizer")
