@@ -39,6 +39,7 @@ from tinynet.checks import (
     is_number,
     not_a_folder,
     number_in,
+    user_stacklevel,
     verbose_level,
 )
 from tinynet.optim import LR_RANGE
@@ -402,19 +403,6 @@ def _check_monitor(owner: str, monitor: Any) -> None:
                          f"'val_loss' or 'val_accuracy', got {monitor!r}")
 
 
-def _user_stacklevel() -> int:
-    """The ``stacklevel`` that makes a warning raised by the caller of this function point
-    at the first line outside tinynet: the line calling ``fit``, or the line of a callback
-    of one's own that called the one warning (``super().on_train_begin(logs)``)."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    level, frame = 1, sys._getframe(1)  # the caller's frame is stacklevel 1
-    while os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == here:
-        if frame.f_back is None:  # tinynet called from nowhere else: its first frame
-            break
-        level, frame = level + 1, frame.f_back
-    return level
-
-
 def _check_validated(callback: Callback, name: str, subject: str, instead: str) -> None:
     """A ValueError, when training begins, for ``name`` the val_ version of a value that fit
     logs (``val_loss``) in a fit given no validation data: the epoch's logs would lack it,
@@ -440,7 +428,7 @@ def _check_validated(callback: Callback, name: str, subject: str, instead: str) 
         warnings.warn(f"{type(callback).__name__}: {subject} is not among the values fit logs "
                       f"{logged}: did you mean {close[0]!r}? (Unless a callback before this "
                       "one logs it, the first epoch's end will fail for want of it.)",
-                      UserWarning, stacklevel=_user_stacklevel())
+                      UserWarning, stacklevel=user_stacklevel())
 
 
 def _monitored(owner: str, monitor: str, logs: Logs) -> float:
@@ -630,7 +618,7 @@ class EarlyStopping(Callback):
                               f"after it, from a checkpoint of a later epoch, and the model "
                               f"kept the last epoch's. ModelCheckpoint(save_best_only=True) "
                               f"keeps the best epoch's model in a file",
-                              stacklevel=_user_stacklevel())
+                              stacklevel=user_stacklevel())
         sys.stdout.flush()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import math
 import os
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
@@ -16,6 +17,20 @@ if TYPE_CHECKING:
     # typing.Self from Python 3.11 on; only type checkers read this import, and they all
     # know typing_extensions: tinynet does not depend on it at run time.
     from typing_extensions import Self
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning raised by the caller of this function point
+    at the first line outside tinynet: the line calling ``fit`` or ``load_model``, or the
+    line of a callback of one's own that called the one warning
+    (``super().on_train_begin(logs)``)."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    level, frame = 1, sys._getframe(1)  # the caller's frame is stacklevel 1
+    while os.path.abspath(frame.f_code.co_filename).startswith(package):
+        if frame.f_back is None:  # tinynet called from nowhere else: its first frame
+            break
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 def verbose_level(verbose: object, owner: str | None = None) -> int:

@@ -66,7 +66,7 @@ from tinynet import metrics as metrics_module
 from tinynet import optim as optim_module
 from tinynet.atomic import write_atomic
 from tinynet.callbacks import History
-from tinynet.checks import is_int_at_least, is_number, not_a_folder
+from tinynet.checks import is_int_at_least, is_number, not_a_folder, user_stacklevel
 from tinynet.layers.base import Layer
 from tinynet.losses import Loss
 from tinynet.model import Sequential
@@ -692,11 +692,10 @@ def _compile_as_saved(path: Path, model: Sequential, compiled: dict[str, Any],
                                 f"function {name}(y_pred, y_true), got {function!r}")
             metrics.append(function)
             names.append(name)
-        else:  # stacklevel 4, past _compile_as_saved, _load and load_model: the line that
-            # called load_model
+        else:
             warnings.warn(f"{path}: metric {name!r} is a function of your own, which the "
                           f"file cannot hold; pass it to load it: load_model(path, "
-                          f"custom_objects={{{name!r}: {name}}})", stacklevel=4)
+                          f"custom_objects={{{name!r}: {name}}})", stacklevel=user_stacklevel())
     try:
         model.compile(loss, optimizer, metrics)
     except ValueError as err:  # the same metric twice, say
