@@ -381,7 +381,7 @@ def _train(args: argparse.Namespace, program: reference.Program) -> int:
         history = model.fit(x, y, epochs=epochs,
                             batch_size=args.batch_size or program.batch_size,
                             validation_data=(x_val, y_val), verbose=args.verbose,
-                            callbacks=program.callbacks(optimizer.lr))  # a new one's
+                            callbacks=program.callbacks(optimizer.lr))  # its first rate
         seconds = time.perf_counter() - start
         loss, accuracy = model.evaluate(x_val, y_val)
 

@@ -274,14 +274,11 @@ def check_targets(y_true: np.ndarray, num_classes: int, name: str = "y_true") ->
         if y_true.shape[1] != num_classes:
             # Keras takes labels as a column (N, 1) too; here a column would be one-hot rows.
             # A table's column of labels often comes as floats (3.0): whole numbers too.
-            column = y_true.shape[1] == 1 and y_true.dtype.kind in "iuf"
-            if column and y_true.dtype.kind == "f":
-                column = bool(np.all(np.isfinite(y_true)) and np.all(y_true == np.round(y_true)))
-            hint = ""
-            if column:
-                cast = "" if y_true.dtype.kind in "iu" else ".astype(int)"
-                hint = (f" (labels in a column? pass them as integers of shape (N,): "
-                        f"y.ravel(){cast})")
+            labels = (y_true.shape[1] == 1 and y_true.dtype.kind in "iuf"
+                      and bool(np.all(np.isfinite(y_true) & (y_true == np.round(y_true)))))
+            cast = ".astype(int)" if y_true.dtype.kind == "f" else ""
+            hint = (f" (labels in a column? pass them as integers of shape (N,): "
+                    f"y.ravel(){cast})" if labels else "")
             raise ValueError(f"{name}: expected one-hot rows of shape (N, {num_classes}), "
                              f"got {y_true.shape}{hint}")
         if y_true.dtype.kind not in "biuf":
