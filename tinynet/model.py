@@ -174,6 +174,19 @@ def _loss_value(loss: Loss, out: np.ndarray, y: np.ndarray) -> float:
                     f"with reduction='sum', their sum)")
 
 
+def _same_samples(x: np.ndarray, y: ArrayLike, x_name: str, y_name: str,
+                  owner: str = "") -> np.ndarray:
+    """``y`` as an array, or a ValueError (its message after ``owner``) unless it holds one
+    target per sample of ``x``, and ``x`` a sample or more."""
+    y = np.asarray(y)
+    if y.ndim < 1 or len(y) != len(x):
+        raise ValueError(f"{owner}{x_name} and {y_name} must hold the same number of samples, "
+                         f"got {len(x)} and {len(y) if y.ndim else 'a scalar'}")
+    if len(x) == 0:
+        raise ValueError(f"{owner}{x_name} must hold at least one sample, got shape {x.shape}")
+    return y
+
+
 def _takes_training(layer: Layer) -> bool:
     """Whether ``layer.forward`` can be called as ``forward(x, training=...)``, as the model
     calls it; True when its signature cannot be read (a builtin), which the call will tell."""
@@ -635,16 +648,9 @@ class Sequential(RefusesOtherLibraries):
         _, optimizer = self._require_compiled()
         self._check_own(optimizer, "train_step: the model's optimizer")
         x = self._as_input(x)  # taken as it is, NaN included (its loss is NaN: no step)
-        if len(x) == 0:
-            # Nothing to learn from, but the step would count: Adam's bias correction, and
-            # the schedules of steps_trained, would move on.
-            raise ValueError(f"train_step: x must hold at least one sample, got shape "
-                             f"{x.shape}")
-        y = np.asarray(y)
-        if y.ndim < 1 or len(y) != len(x):  # the slip y[:5], caught before the masks are drawn
-            raise ValueError(f"train_step: x and y must hold the same number of samples, got "
-                             f"{len(x)} and {len(y) if y.ndim else 'a scalar'}")
-        return self._train_step(x, y)
+        # The slip y[:5], caught before the dropout masks are drawn; and no samples: nothing
+        # to learn from, but the step would count (Adam's bias correction would move on).
+        return self._train_step(x, _same_samples(x, y, "x", "y", "train_step: "))
 
     def _train_step(self, x: np.ndarray, y: ArrayLike) -> tuple[float, np.ndarray]:
         """:meth:`train_step` on an ``x`` already in the model's dtype, without its checks
@@ -712,9 +718,9 @@ class Sequential(RefusesOtherLibraries):
         refusal) leaves the model's ``history``, ``input_shape``, optimiser hyper-parameters
         and layers' random streams as they were.
         """
-        _, optimizer = self._require_compiled()
+        loss, optimizer = self._require_compiled()
         (x, y, epochs, batch_size, validation_data, verbose,
-         initial_epoch) = self._check_fit_args(x, y, optimizer, epochs, batch_size,
+         initial_epoch) = self._check_fit_args(x, y, loss, optimizer, epochs, batch_size,
                                                validation_data, verbose, initial_epoch,
                                                validation_split)
         callbacks = _callback_list(callbacks)
@@ -767,8 +773,8 @@ class Sequential(RefusesOtherLibraries):
         self.stop_training = False
         self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
         try:
-            self._train(x, y, epochs, initial_epoch, steps, batch_size, shuffle,
-                        validation_data, all_callbacks, batch_metrics)
+            self._train(x, y, loss, optimizer, epochs, initial_epoch, steps, batch_size,
+                        shuffle, validation_data, all_callbacks, batch_metrics)
         except BaseException as error:
             # A divergence (FloatingPointError) is not a refusal: it is what training did,
             # and leaves the model at the batch that diverged, with that epoch's rate (which
@@ -810,14 +816,14 @@ class Sequential(RefusesOtherLibraries):
                 f"from set_weights. Try a lower learning rate (now {lr:g}), from finite "
                 f"weights.")
 
-    def _train(self, x: np.ndarray, y: np.ndarray, epochs: int, initial_epoch: int,
-               steps: int, batch_size: int, shuffle: bool,
+    def _train(self, x: np.ndarray, y: np.ndarray, loss: Loss, optimizer: Optimizer,
+               epochs: int, initial_epoch: int, steps: int, batch_size: int, shuffle: bool,
                validation_data: tuple[np.ndarray, np.ndarray] | None,
                all_callbacks: list[Callback], batch_metrics: list[tuple[str, Callable]]
                ) -> None:
-        """fit's loop over the epochs and their batches, once every argument is checked."""
+        """fit's loop over the epochs and their batches, once every argument is checked,
+        with the loss and the optimiser that compile set."""
         N = len(x)
-        loss, optimizer = self._require_compiled()
         summed = loss.reduction == "sum"
         # Every hook gets its logs argument, None where there are none yet, as Keras passes
         # it: Keras code often declares it without a default, def on_train_begin(self, logs).
@@ -958,11 +964,11 @@ class Sequential(RefusesOtherLibraries):
         Typed ``Any``: a float, a tuple of floats or a dict, as the metrics compiled decide,
         which a type checker cannot know; so ``loss, accuracy = model.evaluate(x, y)`` checks.
         """
-        self._require_compiled()
+        loss, _ = self._require_compiled()
         batch_size = _batch_size(batch_size, EVAL_BATCH_SIZE)
         verbose_level(verbose)
         return_dict = flag(return_dict, "return_dict", "evaluate")
-        x, y = self._check_data(x, y, "x", "y")
+        x, y = self._check_data(x, y, loss, "x", "y")
         logs = self._evaluate(x, y, batch_size)
         self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
         if return_dict:
@@ -1039,8 +1045,8 @@ class Sequential(RefusesOtherLibraries):
                                 f"model.compile(loss, optimizer), which takes names too")
         return self.loss, self.optimizer
 
-    def _check_fit_args(self, x: ArrayLike, y: ArrayLike, optimizer: Optimizer, epochs: int,
-                        batch_size: int | None,
+    def _check_fit_args(self, x: ArrayLike, y: ArrayLike, loss: Loss, optimizer: Optimizer,
+                        epochs: int, batch_size: int | None,
                         validation_data: tuple[ArrayLike, ArrayLike] | None,
                         verbose: int | str, initial_epoch: int, validation_split: float
                         ) -> tuple[np.ndarray, np.ndarray, int, int,
@@ -1048,7 +1054,7 @@ class Sequential(RefusesOtherLibraries):
         """fit's arguments, refused before any training when wrong: ``(x, y, epochs,
         batch_size, validation_data, verbose, initial_epoch)``, with ``verbose`` as 0, 1 or 2
         and, for a ``validation_split``, its last samples moved from (x, y) to
-        ``validation_data``. ``optimizer`` is the model's, which compile set."""
+        ``validation_data``. ``loss`` and ``optimizer`` are the model's, which compile set."""
         # Compiled into two models before either trained, it passed compile's check twice.
         self._check_own(optimizer, "fit: the model's optimizer")
         if not self.layers:
@@ -1060,7 +1066,7 @@ class Sequential(RefusesOtherLibraries):
         batch_size = _batch_size(batch_size, FIT_BATCH_SIZE)
         initial_epoch = int_at_least("initial_epoch", initial_epoch, 0)
         verbose = verbose_level(verbose)
-        x, y = self._check_data(x, y, "x", "y")
+        x, y = self._check_data(x, y, loss, "x", "y")
         validation_split = number_in("validation_split", validation_split, 0.0, 1.0)
         if validation_split:
             if validation_data is not None:
@@ -1075,7 +1081,7 @@ class Sequential(RefusesOtherLibraries):
                        else f"an array of shape {validation_data.shape}"
                        if isinstance(validation_data, np.ndarray) else f"a {kind}")
                 raise ValueError(f"validation_data must be a pair (x_val, y_val), got {got}")
-            validation_data = self._check_data(*validation_data, "validation_data[0]",
+            validation_data = self._check_data(*validation_data, loss, "validation_data[0]",
                                                "validation_data[1]")
         return x, y, epochs, batch_size, validation_data, verbose, initial_epoch
 
@@ -1129,22 +1135,17 @@ class Sequential(RefusesOtherLibraries):
         raise ValueError(f"{name} of shape {x.shape} holds one sample (the model takes "
                          f"{(None, *one)}): add the batch axis: {fix}")
 
-    def _check_data(self, x: ArrayLike, y: ArrayLike, x_name: str,
+    def _check_data(self, x: ArrayLike, y: ArrayLike, loss: Loss, x_name: str,
                     y_name: str) -> tuple[np.ndarray, np.ndarray]:
-        """Refuse, before any training, inputs and targets that do not fit the model. The
-        caller keeps the shape of one sample of ``x`` as ``input_shape`` (which summary()
-        shows) once it has checked everything else too: a refused call changes nothing."""
-        loss, _ = self._require_compiled()
+        """Refuse, before any training, inputs and targets that do not fit the model and its
+        ``loss``. The caller keeps the shape of one sample of ``x`` as ``input_shape``
+        (which summary() shows) once it has checked everything else too: a refused call
+        changes nothing."""
         x = self._check_x(x, x_name, finite=True)
         self._check_batch_axis(x, x_name)
         if y is None:
             raise ValueError(f"{y_name} is None: give the targets, one per sample of {x_name}")
-        y = np.asarray(y)
-        if y.ndim < 1 or len(y) != len(x):
-            raise ValueError(f"{x_name} and {y_name} must hold the same number of samples, got "
-                             f"{len(x)} and {len(y) if y.ndim else 'a scalar'}")
-        if len(x) == 0:
-            raise ValueError(f"{x_name} must hold at least one sample, got shape {x.shape}")
+        y = _same_samples(x, y, x_name, y_name)
         if y.dtype.kind == "f" or (y.dtype.kind in "iu" and not loss.takes_labels):
             # One-hot rows or regression targets, compared with the outputs in the model's
             # dtype: 100000 is inf in float16, be it written 100000 or 100000.0.
