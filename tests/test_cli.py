@@ -974,6 +974,24 @@ def test_predict_prints_the_outputs_of_a_model_that_ends_in_sigmoid(tmp_path, ca
     assert first == f"{digit}: {int(p.argmax())}"
 
 
+def test_evaluate_reports_no_loss_for_an_uncompiled_model_that_ends_in_sigmoid(tmp_path,
+                                                                                capsys):
+    # Read as logits by a fallback cross-entropy, its outputs would give a "test loss" near
+    # log(10) whatever the model, a number that means nothing; its accuracy is still read
+    # from the outputs as they are.
+    from tinynet.layers import Sigmoid
+
+    model = Sequential([Dense(784, 10, b_init="normal"), Sigmoid()], seed=0)
+    path = _save(model, tmp_path / "sigmoid.npz")
+    assert main(["evaluate", str(path), "--out", str(tmp_path / "cm.png")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "test loss: - (saved without its loss, and its Sigmoid outputs are no distribution "\
+           "over the digits)" in out
+    (x, y) = load_mnist()[1]
+    accuracy = (model.predict(x.reshape(-1, 784) / 255).argmax(axis=1) == y).mean()
+    assert f"test accuracy: {accuracy:.4f}" in out
+
+
 def test_train_that_diverges_says_so_in_one_line_without_numpy_warnings(tmp_path,
                                                                         monkeypatch, capsys):
     # fit stops a run whose loss is NaN with one line that says why and what to try; numpy

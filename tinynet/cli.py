@@ -416,16 +416,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     _, (x_test, y_test) = _load_data(args.data)
     x = scaling(x_test)
     loss_fn = model.loss
-    if loss_fn is None:
-        loss_fn = tinynet.CrossEntropy(from_logits=not isinstance(model.layers[-1],
-                                                                  tinynet.Softmax))
-        model.compile(loss=loss_fn, optimizer="sgd")
-    values = model.evaluate(x, _targets(model, y_test))
-    loss = values[0] if isinstance(values, tuple) else values  # no metrics: the loss alone
+    if loss_fn is None and isinstance(model.layers[-1], tinynet.Sigmoid):
+        # A probability per class, one against the rest: cross-entropy over the ten digits
+        # takes one distribution per image, so a loss would mean nothing.
+        loss_text = ("test loss: - (saved without its loss, and its Sigmoid outputs are no "
+                     "distribution over the digits)")
+    else:
+        if loss_fn is None:
+            loss_fn = tinynet.CrossEntropy(from_logits=not isinstance(model.layers[-1],
+                                                                      tinynet.Softmax))
+            model.compile(loss=loss_fn, optimizer="sgd")
+        values = model.evaluate(x, _targets(model, y_test))
+        loss = values[0] if isinstance(values, tuple) else values  # no metrics: the loss alone
+        loss_text = _loss_line(loss_fn, loss, len(x))
     predicted = _probabilities(model, x).argmax(axis=1)
     cm = confusion_matrix(y_test.astype(np.int64), predicted, 10)
     accuracy = np.trace(cm) / len(x)  # whatever metrics the model was saved with
-    print(_loss_line(loss_fn, loss, len(x)))
+    print(loss_text)
     print(f"test accuracy: {accuracy:.4f}")
     print("per-class accuracy:")
     for digit in range(10):
