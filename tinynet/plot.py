@@ -66,9 +66,10 @@ def _check_path(path: str | os.PathLike | None) -> Path | None:
         raise ValueError(f"{expected}, got {path!r}")
     # Path() drops a trailing separator, so "outdir/" is recognised as a folder on the string.
     file = Path(text)
-    if text.endswith(("/", os.sep)) or file.is_dir():
+    kind = not_a_file(file)  # what saving would replace with a regular file, if anything
+    if text.endswith(("/", os.sep)) or kind == "a folder":
         raise ValueError(f"{expected}, got the folder {text!r}")
-    if kind := not_a_file(file):  # which saving would replace with a regular file
+    if kind:
         raise ValueError(f"{expected}, got {text!r}, {kind}")
     if file.suffix[1:].lower() not in FORMATS:
         raise ValueError(f"{expected}, got {text!r} (no image suffix)")
