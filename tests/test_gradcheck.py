@@ -160,6 +160,17 @@ def test_a_relative_error_equal_to_the_tolerance_fails():
     assert not GradCheckResult({"x": 0.5, "W": 0.0}, {"x": (0,), "W": (0,)}, 0.5).passed
 
 
+def test_a_result_is_true_when_it_passed_and_a_number_its_largest_error():
+    # `assert check_layer(layer, x)` must fail a wrong backward: a dataclass is always true.
+    x = np.random.default_rng(1).standard_normal((4, 5))
+    wrong = check_layer(TanhTimes(1 + 1e-4), x)
+    right = check_layer(Tanh(), x)
+    assert bool(wrong) is False and bool(right) is True
+    assert bool(check_model(Sequential([Dense(5, 3, dtype=np.float64), TanhTimes(1.01)], seed=0),
+                            "mse", x, np.ones((4, 3)))) is False
+    assert float(wrong) == wrong.max_error > 1e-5 and float(right) == right.max_error < 1e-8
+
+
 def test_a_float32_layer_or_model_that_fails_is_told_to_use_float64():
     # Without the note, a learner's float32 Dense would fail with errors near 1e-2 and no
     # word of why: its rounding, not its backward.

@@ -153,6 +153,8 @@ class GradCheckResult:
     """The outcome of a check: ``errors[name]`` is the relative error of each gradient
     (``"x"`` for the input, parameter names otherwise); ``worst`` names the largest; ``note``
     says why a right backward may fail (a float32 layer), and ``str()`` shows it on failure.
+    As a truth value the result is ``passed`` (``assert check_layer(layer, x)``); as a
+    number, ``float(result)``, it is ``max_error``.
 
     ``analytic[name]`` and ``numeric[name]`` are the two gradients compared, float64 arrays
     of the shape of what they differentiate: set side by side, they often show the bug (a
@@ -181,6 +183,15 @@ class GradCheckResult:
     def passed(self) -> bool:
         """Whether every relative error is below ``tolerance``."""
         return self.max_error < self.tolerance
+
+    def __bool__(self) -> bool:
+        # ``assert check_layer(layer, x)`` reads as "the check passed", and must mean it: a
+        # dataclass is otherwise always true, and that assert would pass a wrong backward.
+        return self.passed
+
+    def __float__(self) -> float:
+        """``max_error``: a check read as a number is its largest relative error."""
+        return self.max_error
 
     def __str__(self) -> str:
         name, err = self.worst
