@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -114,9 +115,42 @@ def test_resume_test_detects_a_lost_optimizer_state(tmp_path):
     assert not weights_equal(fresh_state, full)
 
     wrong_epoch = load_model(tmp_path / "c2")
-    wrong_epoch.fit(x, y, epochs=EPOCHS - 1, batch_size=16, verbose=0, initial_epoch=1)
+    with pytest.warns(UserWarning, match="draws other shuffles and dropout masks than"):
+        wrong_epoch.fit(x, y, epochs=EPOCHS - 1, batch_size=16, verbose=0, initial_epoch=1)
     assert wrong_epoch.optimizer.iterations == full.optimizer.iterations
     assert not weights_equal(wrong_epoch, full)
+
+
+def test_a_resume_that_cannot_continue_the_run_or_trains_nothing_warns(tmp_path):
+    # The run's batch size or data left out of the resumed fit, or its epochs read as "one
+    # more" (PyTorch's count): silently, the weights would end other than the run's.
+    x, y = make_data()
+    make_model(Adam(lr=0.01)).fit(x, y, epochs=2, batch_size=16, verbose=0,
+                                  callbacks=[ModelCheckpoint(str(tmp_path / "c{epoch}"))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the run's own arguments: a resume, no warning
+        load_model(tmp_path / "c1").fit(x, y, epochs=2, batch_size=16, verbose=0,
+                                        initial_epoch=1)
+    message = ("fit(initial_epoch=1) draws other shuffles and dropout masks than epoch 2 of a "
+               "run from its start: the model has taken 4 training steps, and such a run has "
+               "taken {steps} when that epoch begins (1 x {steps} batches: {N} samples in "
+               "batches of {B}). To continue a run bit for bit, load the model saved at the "
+               "end of epoch 1 (by hand, set model.steps_trained too) and give fit the run's "
+               "data, batch_size and validation_split "
+               "(docs/training.md#checkpoints-and-resuming)")
+    for kwargs, steps, N, B in [({}, 2, 60, 32),  # batch_size left at its default
+                                ({"batch_size": 16, "validation_split": 0.2}, 3, 48, 16)]:
+        with pytest.warns(UserWarning) as caught:
+            load_model(tmp_path / "c1").fit(x, y, epochs=2, verbose=0, initial_epoch=1,
+                                            **kwargs)
+        assert [str(w.message) for w in caught] == [message.format(steps=steps, N=N, B=B)]
+    with pytest.warns(UserWarning) as caught:
+        load_model(tmp_path / "c1").fit(x, y, epochs=1, batch_size=16, verbose=0,
+                                        initial_epoch=1)
+    assert [str(w.message) for w in caught] == [
+        "fit(epochs=1, initial_epoch=1) trains no epoch: epochs counts from the start of the "
+        "whole run, as in Keras, so one more epoch is epochs=2"]
+    assert caught[0].filename == __file__  # the user's line, not fit's
 
 
 def test_resume_by_hand_with_set_weights_set_state_and_steps_trained(tmp_path):
@@ -138,7 +172,12 @@ def test_resume_by_hand_with_set_weights_set_state_and_steps_trained(tmp_path):
                                   saved.optimizer.iterations)
         if steps_trained:
             model.steps_trained = saved.steps_trained
-        model.fit(x, y, epochs=EPOCHS, batch_size=16, verbose=0, initial_epoch=2)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.fit(x, y, epochs=EPOCHS, batch_size=16, verbose=0, initial_epoch=2)
+        # Without the count, fit says so (the steps it has against the run's).
+        assert [str(w.message)[:70] for w in caught] == ([] if steps_trained else [
+            "fit(initial_epoch=2) draws other shuffles and dropout masks than epoch"])
         return model
 
     assert_same_weights(resume(steps_trained=True), full)
@@ -505,8 +544,10 @@ def test_an_initial_epoch_that_skips_epochs_or_passes_epochs_is_refused(tmp_path
         model.fit(x, y, epochs=2, initial_epoch=3, verbose=0)
     for w, w0 in zip(model.get_weights(), before, strict=True):
         np.testing.assert_array_equal(w, w0)
-    model.fit(x, y, epochs=3, initial_epoch=3, verbose=0)  # nothing left to do: fine
-    model.fit(x, y, epochs=4, initial_epoch=2, batch_size=20, verbose=0)  # redo epoch 3
+    with pytest.warns(UserWarning, match=r"^fit\(epochs=3, initial_epoch=3\) trains no epoch"):
+        model.fit(x, y, epochs=3, initial_epoch=3, verbose=0)  # nothing left to do: not refused
+    with pytest.warns(UserWarning, match="draws other shuffles and dropout masks than"):
+        model.fit(x, y, epochs=4, initial_epoch=2, batch_size=20, verbose=0)  # redo epoch 3
     assert model.history.epoch == [0, 1, 2, 3]
 
 

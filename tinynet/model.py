@@ -690,8 +690,9 @@ class Sequential(RefusesOtherLibraries):
         1 (or ``"auto"``, Keras's default) a progress bar per epoch, 2 one line per epoch
         without a bar.
         ``initial_epoch`` resumes a run: epoch k shuffles and drops out exactly as it would
-        have in an uninterrupted run, and the History goes on from the one saved with the
-        checkpoint. Calling ``fit`` again continues training (the optimiser keeps its
+        have in an uninterrupted run (given that run's data and batch size: fit warns when
+        the model's step count says otherwise), and the History goes on from the one saved
+        with the checkpoint. Calling ``fit`` again continues training (the optimiser keeps its
         state) with new shuffles and dropout masks, and returns a new History
         (``initial_epoch=0``), as Keras does.
 
@@ -749,6 +750,7 @@ class Sequential(RefusesOtherLibraries):
                           if fn is metrics_module.accuracy else fn)
                          for name, fn in self.metrics]
         steps = math.ceil(len(x) / batch_size)  # batches per epoch; the last may be smaller
+        self._warn_of_resume(epochs, initial_epoch, steps, len(x), batch_size)
         # History first: a ModelCheckpoint saves model.history, which must hold the epoch.
         progress = ProgressBar(verbose)
         all_callbacks = [history, progress, *callbacks]
@@ -899,6 +901,33 @@ class Sequential(RefusesOtherLibraries):
         if surplus > 0:
             return self._generator(_EPOCH_STREAM, epoch, surplus)
         return self._generator(_BEHIND_STREAM, epoch, -surplus)
+
+    def _warn_of_resume(self, epochs: int, initial_epoch: int, steps: int, N: int,
+                        batch_size: int) -> None:
+        """Warn of a ``fit(initial_epoch=k)`` that looks like a resume and is none: one that
+        trains no epoch, or one whose model has not taken the ``k * steps`` steps that a run
+        from its start takes in k epochs of ``steps`` (N samples in batches of batch_size),
+        which then draws other shuffles and masks than that run's (see _epoch_generator)."""
+        if not initial_epoch:
+            return
+        if epochs == initial_epoch:
+            # PyTorch's loops count the epochs still to go: fit(epochs=1, initial_epoch=1)
+            # meant as "one more".
+            warnings.warn(f"fit(epochs={epochs}, initial_epoch={initial_epoch}) trains no "
+                          f"epoch: epochs counts from the start of the whole run, as in "
+                          f"Keras, so one more epoch is epochs={epochs + 1}",
+                          UserWarning, stacklevel=3)
+        elif self.steps_trained != initial_epoch * steps:
+            warnings.warn(
+                f"fit(initial_epoch={initial_epoch}) draws other shuffles and dropout masks "
+                f"than epoch {initial_epoch + 1} of a run from its start: the model has taken "
+                f"{self.steps_trained} training steps, and such a run has taken "
+                f"{initial_epoch * steps} when that epoch begins ({initial_epoch} x {steps} "
+                f"batches: {N} samples in batches of {batch_size}). To continue a run bit for "
+                f"bit, load the model saved at the end of epoch {initial_epoch} (by hand, set "
+                f"model.steps_trained too) and give fit the run's data, batch_size and "
+                f"validation_split (docs/training.md#checkpoints-and-resuming)",
+                UserWarning, stacklevel=3)
 
     def _history_to_continue(self, initial_epoch: int, epochs: int) -> History:
         """A new History for ``fit``: empty, or when resuming at ``initial_epoch`` the model's
