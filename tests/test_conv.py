@@ -262,6 +262,20 @@ def test_a_3d_input_gets_a_hint():
         Conv2D(3, 2, 3).forward(np.zeros((4, 8, 8)))
 
 
+def test_a_2d_input_gets_the_hint_of_one_image_or_of_flattened_images():
+    # predict(x_test[0]) on (N, 28, 28) images, or MNIST flattened to (N, 784) given to a CNN.
+    with pytest.raises(ValueError, match=r"got an array of shape \(28, 28\) \(one grey image\? "
+                                         r"add the batch and channel axes: "
+                                         r"x\.reshape\(1, H, W, 1\)\)$"):
+        Conv2D(1, 2, 3).forward(np.zeros((28, 28)))
+    with pytest.raises(ValueError, match=r"got an array of shape \(5, 784\) \(flattened "
+                                         r"images\? x\.reshape\(-1, 28, 28, 1\)\)$"):
+        Conv2D(1, 2, 3).forward(np.zeros((5, 784)))
+    # Grey for a layer of colour images: no reshape gives them their channels.
+    with pytest.raises(ValueError, match=r"got an array of shape \(5, 784\)$"):
+        Conv2D(3, 2, 3).forward(np.zeros((5, 784)))
+
+
 def test_one_image_without_its_batch_axis_gets_the_batch_axis_hint():
     # model.predict(x_test[0]) on (N, 28, 28, 1) images: the channel axis is there, the batch
     # axis is missing, so "add a channel axis" would send the user the wrong way.

@@ -1064,6 +1064,30 @@ def test_one_sample_with_fewer_axes_than_a_batch_gets_the_reshape_hint(shape):
         model.predict(np.zeros(shape))
 
 
+def test_one_sample_flattened_to_a_model_that_does_not_know_its_shape_gets_a_hint():
+    # A fresh model beginning with Flatten knows no sample's shape: (784,) is read as 784
+    # samples, and Dense names a batch of them, (32, 1), not the sample.
+    model = Sequential([Flatten(), Dense(64, 2), Softmax()], seed=0)
+    model.compile("sparse_categorical_crossentropy", "sgd")
+    hint = (r"\(x of shape \(64,\) is read as 64 samples of one number each; one sample\? "
+            r"give it a batch axis: x\[None\], or for an image x\.reshape\(1, H, W, C\)\)$")
+    with pytest.raises(ValueError, match=r"^with x of shape \(64,\), in batches of 32: Dense"
+                                         r".*got \(32, 1\) " + hint):
+        model.predict(np.zeros(64))
+    with pytest.raises(ValueError, match=r"^with x of shape \(64,\), tried on its first "
+                                         r"sample: Dense.*got \(1, 1\) " + hint):
+        model.fit(np.zeros(64), np.zeros(64, dtype=int), verbose=0)
+    with pytest.raises(ValueError, match=hint):
+        model.evaluate(np.zeros(64), np.zeros(64, dtype=int))
+    # Samples that are 2-D or more name no such hint; a batch that holds the whole sample,
+    # Dense recognises, and its own hint is not said twice.
+    with pytest.raises(ValueError, match=r"got \(2, 9\)$"):
+        model.predict(np.zeros((2, 3, 3)))
+    with pytest.raises(ValueError, match=r"got \(64, 1\) \(one sample\? add the batch axis: "
+                                         r"x\.reshape\(1, 64\)\)$"):
+        model.predict(np.zeros(64), batch_size=64)
+
+
 def test_a_batch_of_images_of_another_size_is_no_sample_to_a_model_of_convolutions_alone():
     # Such a model takes images of any size: the shape it learnt from its last data is one
     # of many, and a batch whose size is one sample's is a batch all the same.

@@ -234,15 +234,26 @@ def _callback_list(callbacks: Iterable[Callback] | Callback | None) -> list[Call
 
 
 @contextlib.contextmanager
-def _refused_input(what: str) -> Iterator[None]:
+def _refused_input(what: str, x: np.ndarray | None = None, name: str = "x"
+                   ) -> Iterator[None]:
     """Begin a ValueError a layer raises with ``what`` it was given, the argument and its
     whole shape: the layer sees one sample or one batch of it, and knows neither. The
     layer's own error stays chained, with the line that raised it (a bug in a layer of
-    one's own, say, rather than in the data)."""
+    one's own, say, rather than in the data). A 1-D ``x`` (the argument ``name``) that a
+    layer refuses is most often one sample given without its batch axis, which the error
+    ends by saying."""
     try:
         yield
     except ValueError as err:
-        raise ValueError(f"with {what}: {err}") from err
+        # Its batches are slices of the sample, (32,) or after Flatten (32, 1): the layer
+        # names their shape, not the sample's. A layer's own hint, always a question
+        # ("one sample?", "one number per sample?"), knows better: Dense recognises a batch
+        # that holds all of the sample, and a Dense(1, ...) takes numbers one per sample.
+        hint = (f" ({name} of shape {x.shape} is read as {len(x)} samples of one number "
+                f"each; one sample? give it a batch axis: {name}[None], or for an image "
+                f"{name}.reshape(1, H, W, C))"
+                if x is not None and x.ndim == 1 and "?" not in str(err) else "")
+        raise ValueError(f"with {what}: {err}{hint}") from err
 
 
 @contextlib.contextmanager
@@ -969,7 +980,7 @@ class Sequential(RefusesOtherLibraries):
         self._check_batch_axis(x, "x")
         # The layers see one batch, and name its shape: said here where the 32 comes from.
         batches = f", in batches of {batch_size}" if len(x) > batch_size else ""
-        with _refused_input(f"x of shape {x.shape}{batches}"):
+        with _refused_input(f"x of shape {x.shape}{batches}", x):
             outs = [self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
             # x holds no samples: its forward still checks its shape and gives outputs (0, K)
             out = np.concatenate(outs) if outs else self.forward(x)
@@ -1182,7 +1193,8 @@ class Sequential(RefusesOtherLibraries):
         # One sample through the network checks every layer's input shape (each layer's
         # error names it) and tells the number of outputs K. Only the shape is used: weights
         # that overflowed (fit names them, at its first batch) warn of nothing here.
-        with (_refused_input(f"{x_name} of shape {x.shape}, tried on its first sample"),
+        with (_refused_input(f"{x_name} of shape {x.shape}, tried on its first sample", x,
+                             x_name),
               _quiet_overflow()):
             out_shape = self.forward(x[:1]).shape
         if isinstance(loss, CrossEntropy):
