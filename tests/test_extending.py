@@ -280,14 +280,24 @@ def test_save_refuses_a_class_of_ones_own_named_as_one_of_tinynets(tmp_path):
         save_model(Sequential([Dense()]), tmp_path / "m.npz")
 
 
-def test_save_refuses_a_config_that_json_cannot_hold_naming_the_file_it_would_write(tmp_path):
-    # np.prod gives NumPy's int64, which rebuilds Scale but which JSON cannot hold.
-    model = Sequential([Dense(3, 3), Scale(np.prod((3,)))], seed=0)
-    with pytest.raises(ValueError, match=re.escape(f"cannot save the model to "
-                                                   f"{tmp_path / 'm.npz'}: Object of type "
-                                                   f"int64 is not JSON serializable")):
+def test_save_refuses_a_config_that_json_cannot_hold_naming_the_file_and_the_key(tmp_path):
+    # A 0-d array rebuilds Scale (linspace takes it as a count), but JSON cannot hold it.
+    model = Sequential([Dense(3, 3), Scale(np.array(3))], seed=0)
+    with pytest.raises(ValueError, match=re.escape(
+            f"cannot save the model to {tmp_path / 'm.npz'}: cannot save layer Scale: its "
+            f"get_config()['D'] is array(3), which JSON cannot hold (Object of type ndarray is "
+            f"not JSON serializable); give numbers, str, True, False, None, and lists and "
+            f"dicts of them")):
         save_model(model, tmp_path / "m")  # written as m.npz
     assert os.listdir(tmp_path) == []
+
+
+def test_a_config_of_numpy_scalars_is_saved_as_the_numbers_they_hold(tmp_path):
+    # np.prod gives NumPy's int64, as tinynet's own layers take it (Dense(np.prod(...), 10)).
+    model = Sequential([Dense(3, 3), Scale(np.prod((3,)))], seed=0)
+    loaded = load_model(save_model(model, tmp_path / "m.npz"), custom_objects={"Scale": Scale})
+    assert type(loaded.layers[1].D) is int and loaded.layers[1].D == 3
+    np.testing.assert_array_equal(loaded.predict(np.ones((2, 3))), model.predict(np.ones((2, 3))))
 
 
 def mae(y_pred, y_true):
@@ -311,7 +321,7 @@ def test_save_refuses_a_metric_of_ones_own_named_as_one_of_tinynets(tmp_path):
 @pytest.mark.parametrize("layer, metric, match", [
     (NoConfig(3), "mae", "cannot save layer NoConfig: load_model rebuilds it as NoConfig"),
     (Scale(3), mae, "cannot save metric mae: load_model would compute it as tinynet's"),
-    (Scale(np.prod((3,))), "mae", "Object of type int64 is not JSON serializable"),
+    (Scale(np.array(3)), "mae", "Object of type ndarray is not JSON serializable"),
 ], ids=["layer", "metric", "config"])
 def test_a_checkpoint_refuses_a_model_that_cannot_be_saved_before_the_first_epoch(
         tmp_path, layer, metric, match):

@@ -1097,7 +1097,9 @@ def circular() -> dict:
     ({"shape": (1, 2)}, "which would load as {'shape': [1, 2]}"),
     # Equal to 0.5, but NumPy's float: it would load as a Python float.
     ({"accuracy": np.float64(0.5)}, "which would load as {'accuracy': 0.5}"),
-], ids=["str", "list", "int-keys", "circular", "nested-int-keys", "tuple", "numpy-float"])
+    ({"n": np.int64(3)}, "which would load as {'n': 3}"),  # not a Python int: no JSON of its own
+], ids=["str", "list", "int-keys", "circular", "nested-int-keys", "tuple", "numpy-float",
+        "numpy-int"])
 def test_metadata_that_load_model_would_not_give_back_is_refused_before_writing(
         tmp_path, metadata, found):
     model = Sequential([Dense(3, 2), Softmax()], seed=0)

@@ -144,23 +144,39 @@ def _class_entry(obj: Any, module: Any, base: type) -> dict[str, Any]:
     cls, name, kind = type(obj), type(obj).__name__, base.__name__.lower()
     config = obj.get_config()
     own = _own_class(module, name, base)
-    if own is cls:
-        return {"class": name, "config": config}
-    if own is not None:
+    if own is not None and own is not cls:
         raise ValueError(f"cannot save {kind} {name}: load_model would rebuild it as "
                          f"{module.__name__}.{name}, not as the class of that name it is; "
                          "give your class a name of its own")
-    # One's own class is rebuilt as cls(**config): a get_config() that misses an argument
-    # of __init__ with no default (the base class's returns none) is found now, not at load.
-    # One with a default cannot be told from an argument left at it: it loads as the default.
-    try:
-        inspect.signature(cls.__init__).bind(obj, **config)
-    except TypeError as err:
-        raise ValueError(f"cannot save {kind} {name}: load_model rebuilds it as "
-                         f"{name}(**{config!r}), from its get_config(), which fails: {err}. "
-                         f"Make {name}.get_config() return the arguments of its __init__"
-                         ) from None
+    if own is None:
+        # One's own class is rebuilt as cls(**config): a get_config() that misses an
+        # argument of __init__ with no default (the base class's returns none) is found now,
+        # not at load. One with a default cannot be told from an argument left at it: it
+        # loads as the default.
+        try:
+            inspect.signature(cls.__init__).bind(obj, **config)
+        except TypeError as err:
+            raise ValueError(f"cannot save {kind} {name}: load_model rebuilds it as "
+                             f"{name}(**{config!r}), from its get_config(), which fails: "
+                             f"{err}. Make {name}.get_config() return the arguments of its "
+                             f"__init__") from None
+    for key, value in config.items():
+        try:
+            json.dumps(value, default=_numpy_scalar)
+        except (TypeError, ValueError) as err:  # ValueError: a list that holds itself
+            raise ValueError(f"cannot save {kind} {name}: its get_config()[{key!r}] is "
+                             f"{value!r}, which JSON cannot hold ({err}); give numbers, str, "
+                             f"True, False, None, and lists and dicts of them") from None
     return {"class": name, "config": config}
+
+
+def _numpy_scalar(value: Any) -> Any:
+    """``json.dumps``'s ``default``: a NumPy scalar, ``np.int64(6)`` or ``np.float32(0.5)``
+    (a size from ``x.shape[1] * 2``, a rate from an array), as the Python number it holds,
+    as tinynet's own layers take them; anything else JSON cannot hold is a TypeError."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def _metric_entry(name: str, fn: Callable) -> str:
@@ -234,7 +250,7 @@ def model_json(model: Sequential, target: str | os.PathLike) -> str:
         raise ValueError(f"cannot save the model to {target}: model.metadata must be a dict "
                          f"with str keys, got {metadata!r}")
     try:
-        text = json.dumps(_describe(model), indent=2)
+        text = json.dumps(_describe(model), indent=2, default=_numpy_scalar)
     except (TypeError, ValueError) as err:  # a value JSON cannot hold, or a cycle
         raise ValueError(f"cannot save the model to {target}: {err}") from err
     # What load_model gives back, as it was: JSON writes int keys as strings and tuples as
