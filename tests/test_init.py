@@ -2,6 +2,7 @@
 
 import functools
 import re
+import types
 
 import numpy as np
 import pytest
@@ -187,6 +188,19 @@ def test_a_numpy_function_as_an_initialiser_is_refused_with_what_to_use(fn, name
                                         rf"tinynet.init's initialisers do, got NumPy's "
                                         rf"{re.escape(named)}: use {re.escape(hint)}"):
         Dense(3, 2, W_init=fn)
+
+
+def test_a_method_of_a_numpy_generator_without_a_module_is_refused_too():
+    # NumPy 1.x's np.random.randn and Generator.normal have __module__ None: such a method is
+    # known by the generator it belongs to.
+    def randn(self, *shape):
+        return np.zeros(shape)
+
+    randn.__module__ = None
+    method = types.MethodType(randn, np.random.RandomState(0))
+    with pytest.raises(TypeError, match=r"got NumPy's numpy\.random\.mtrand\.randn: use a "
+                                        r"function such as lambda shape, rng, dtype: "):
+        Dense(3, 2, W_init=method)
 
 
 def test_an_adapter_made_with_functools_wraps_is_read_as_itself():

@@ -181,7 +181,11 @@ def _check_signature(fn: Callable[..., Any], name: str) -> None:
     """TypeError naming ``name`` unless ``fn`` can be called as ``fn(shape, rng, dtype)``:
     otherwise Python's error would name neither the argument nor the signature wanted. A
     callable whose signature cannot be read (some builtins) is called as it is."""
-    module = getattr(fn, "__module__", None) or ""
+    # NumPy 1.x gives the methods of its generators (np.random.randn is one of a global
+    # RandomState) no __module__: their object's class tells.
+    owner = getattr(fn, "__self__", None)
+    module = (getattr(fn, "__module__", None)
+              or (type(owner).__module__ if owner is not None else None) or "")
     if module == "numpy" or module.startswith("numpy."):
         # np.zeros(shape, dtype, order) binds three arguments, and would take the Generator
         # for its dtype: NumPy's error would say "Cannot interpret 'Generator(PCG64)'".
