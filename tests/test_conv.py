@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from strategies import check_resolvable, examples, floats64
 
 from tinynet.layers.conv import Conv2D, same_padding
+from tinynet.layers.pooling import MaxPool2D
 
 # Hypothesis draws a few dozen small cases per test; no deadline, since a busy machine may
 # take a while over one of them.
@@ -262,15 +263,22 @@ def test_a_3d_input_gets_a_hint():
         Conv2D(3, 2, 3).forward(np.zeros((4, 8, 8)))
 
 
-def test_a_2d_input_gets_the_hint_of_one_image_or_of_flattened_images():
+@pytest.mark.parametrize("layer", [Conv2D(1, 2, 3), MaxPool2D(2)], ids=repr)
+def test_a_2d_input_gets_the_hint_of_one_image_or_of_flattened_images(layer):
     # predict(x_test[0]) on (N, 28, 28) images, or MNIST flattened to (N, 784) given to a CNN.
     with pytest.raises(ValueError, match=r"got an array of shape \(28, 28\) \(one grey image\? "
-                                         r"add the batch and channel axes: "
-                                         r"x\.reshape\(1, H, W, 1\)\)$"):
-        Conv2D(1, 2, 3).forward(np.zeros((28, 28)))
-    with pytest.raises(ValueError, match=r"got an array of shape \(5, 784\) \(flattened "
-                                         r"images\? x\.reshape\(-1, 28, 28, 1\)\)$"):
-        Conv2D(1, 2, 3).forward(np.zeros((5, 784)))
+                                         r"x\.reshape\(1, H, W, 1\); or, images flattened\? "
+                                         r"x\.reshape\(-1, H, W, 1\)\)$"):
+        layer.forward(np.zeros((28, 28)))
+
+
+def test_a_1d_input_gets_the_hint_of_one_image_flattened():
+    with pytest.raises(ValueError, match=r"got an array of shape \(32,\) \(one image, "
+                                         r"flattened\? x\.reshape\(1, H, W, 3\)\)$"):
+        Conv2D(3, 2, 3).forward(np.zeros(32))
+
+
+def test_a_2d_input_to_a_layer_of_colour_images_gets_no_hint():
     # Grey for a layer of colour images: no reshape gives them their channels.
     with pytest.raises(ValueError, match=r"got an array of shape \(5, 784\)$"):
         Conv2D(3, 2, 3).forward(np.zeros((5, 784)))

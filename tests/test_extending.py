@@ -292,6 +292,46 @@ def test_save_refuses_a_config_that_json_cannot_hold_naming_the_file_and_the_key
     assert os.listdir(tmp_path) == []
 
 
+class Noted(Layer):
+    """The identity, with one argument kept in its config."""
+
+    def __init__(self, note):
+        super().__init__()
+        self.note = note
+
+    def forward(self, x, training=False):
+        return x
+
+    def backward(self, dy):
+        return dy
+
+    def get_config(self):
+        return {"note": self.note}
+
+
+@pytest.mark.parametrize("note, back", [(np.bool_(True), True), (np.uint8(3), 3),
+                                        (np.float16(0.5), 0.5)], ids=["bool", "uint8", "float16"])
+def test_numpy_bools_ints_and_floats_in_a_config_load_as_python_values(tmp_path, note, back):
+    path = save_model(Sequential([Noted(note)], seed=0), tmp_path / "m.npz")
+    loaded = load_model(path, custom_objects={"Noted": Noted}).layers[0].note
+    assert type(loaded) is type(back) and loaded == back
+
+
+# A longdouble wider than a double (x86 Linux; on Windows and macOS on ARM it is a double,
+# and saved as one): its item() is a longdouble again, which JSON has no number for.
+WIDE = [np.longdouble(1)] if np.dtype(np.longdouble).itemsize > 8 else []
+
+
+@pytest.mark.parametrize("note", [np.timedelta64(5, "ns"), np.datetime64("NaT"),
+                                  np.complex64(1), *WIDE], ids=lambda v: type(v).__name__)
+def test_numpy_scalars_json_has_no_number_for_are_refused_by_their_key(tmp_path, note):
+    # A timedelta is an integer to NumPy, and its item() an int of no unit.
+    with pytest.raises(ValueError, match=rf"cannot save layer Noted: its get_config\(\)\['note'\] "
+                                         rf"is {re.escape(repr(note))}, which JSON cannot hold"):
+        save_model(Sequential([Noted(note)], seed=0), tmp_path / "m.npz")
+    assert os.listdir(tmp_path) == []
+
+
 def test_a_config_of_numpy_scalars_is_saved_as_the_numbers_they_hold(tmp_path):
     # np.prod gives NumPy's int64, as tinynet's own layers take it (Dense(np.prod(...), 10)).
     model = Sequential([Dense(3, 3), Scale(np.prod((3,)))], seed=0)

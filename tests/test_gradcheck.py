@@ -169,6 +169,9 @@ def test_a_result_is_true_when_it_passed_and_a_number_its_largest_error():
     assert bool(check_model(Sequential([Dense(5, 3, dtype=np.float64), TanhTimes(1.01)], seed=0),
                             "mse", x, np.ones((4, 3)))) is False
     assert float(wrong) == wrong.max_error > 1e-5 and float(right) == right.max_error < 1e-8
+    # Errors of NumPy's floats (a relative_error written with np.linalg.norm) are read too.
+    numpy_errors = GradCheckResult({"x": np.float64(1e-9)}, {"x": (0,)})
+    assert bool(numpy_errors) is True and type(float(numpy_errors)) is float
 
 
 def test_a_float32_layer_or_model_that_fails_is_told_to_use_float64():

@@ -187,11 +187,12 @@ class GradCheckResult:
     def __bool__(self) -> bool:
         # ``assert check_layer(layer, x)`` reads as "the check passed", and must mean it: a
         # dataclass is otherwise always true, and that assert would pass a wrong backward.
-        return self.passed
+        # (bool(): errors of NumPy's floats, a relative_error of one's own, give np.bool_.)
+        return bool(self.passed)
 
     def __float__(self) -> float:
         """``max_error``: a check read as a number is its largest relative error."""
-        return self.max_error
+        return float(self.max_error)
 
     def __str__(self) -> str:
         name, err = self.worst

@@ -171,10 +171,12 @@ def _class_entry(obj: Any, module: Any, base: type) -> dict[str, Any]:
 
 
 def _numpy_scalar(value: Any) -> Any:
-    """``json.dumps``'s ``default``: a NumPy scalar, ``np.int64(6)`` or ``np.float32(0.5)``
-    (a size from ``x.shape[1] * 2``, a rate from an array), as the Python number it holds,
-    as tinynet's own layers take them; anything else JSON cannot hold is a TypeError."""
-    if isinstance(value, np.generic):
+    """``json.dumps``'s ``default``: a NumPy bool, int or float, ``np.int64(6)`` or
+    ``np.float32(0.5)`` (a size from ``x.shape[1] * 2``, a rate from an array), as the
+    Python value it holds, as tinynet's own layers take them; anything else JSON cannot
+    hold is a TypeError (a longdouble's ``item()`` is itself, a timedelta's an int)."""
+    # Kinds b, i, u, f: bool, int, unsigned, float (timedelta64, kind m, is an integer too)
+    if isinstance(value, np.generic) and value.dtype.kind in "biuf" and value.itemsize <= 8:
         return value.item()
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 

@@ -45,6 +45,7 @@ from tinynet.checks import (
 )
 from tinynet.layers.activations import Softmax, softmax
 from tinynet.layers.base import Layer, check_gradient, check_grads
+from tinynet.layers.reshape import Flatten
 from tinynet.losses import CrossEntropy, Loss
 from tinynet.optim import Optimizer
 
@@ -234,26 +235,17 @@ def _callback_list(callbacks: Iterable[Callback] | Callback | None) -> list[Call
 
 
 @contextlib.contextmanager
-def _refused_input(what: str, x: np.ndarray | None = None, name: str = "x"
-                   ) -> Iterator[None]:
+def _refused_input(what: str, hint: str = "") -> Iterator[None]:
     """Begin a ValueError a layer raises with ``what`` it was given, the argument and its
     whole shape: the layer sees one sample or one batch of it, and knows neither. The
     layer's own error stays chained, with the line that raised it (a bug in a layer of
-    one's own, say, rather than in the data). A 1-D ``x`` (the argument ``name``) that a
-    layer refuses is most often one sample given without its batch axis, which the error
-    ends by saying."""
+    one's own, say, rather than in the data). ``hint`` ends the message, unless the layer's
+    own already names the batch axis (Dense does, given a batch that holds a whole sample)."""
     try:
         yield
     except ValueError as err:
-        # Its batches are slices of the sample, (32,) or after Flatten (32, 1): the layer
-        # names their shape, not the sample's. A layer's own hint, always a question
-        # ("one sample?", "one number per sample?"), knows better: Dense recognises a batch
-        # that holds all of the sample, and a Dense(1, ...) takes numbers one per sample.
-        hint = (f" ({name} of shape {x.shape} is read as {len(x)} samples of one number "
-                f"each; one sample? give it a batch axis: {name}[None], or for an image "
-                f"{name}.reshape(1, H, W, C))"
-                if x is not None and x.ndim == 1 and "?" not in str(err) else "")
-        raise ValueError(f"with {what}: {err}{hint}") from err
+        end = hint if "batch axis" not in str(err) else ""
+        raise ValueError(f"with {what}: {err}{end}") from err
 
 
 @contextlib.contextmanager
@@ -915,10 +907,14 @@ class Sequential(RefusesOtherLibraries):
 
     def _warn_of_resume(self, epochs: int, initial_epoch: int, steps: int, N: int,
                         batch_size: int) -> None:
-        """Warn of a ``fit(initial_epoch=k)`` that looks like a resume and is none: one that
-        trains no epoch, or one whose model has not taken the ``k * steps`` steps that a run
-        from its start takes in k epochs of ``steps`` (N samples in batches of batch_size),
-        which then draws other shuffles and masks than that run's (see _epoch_generator)."""
+        """Warn of a ``fit(initial_epoch=k)`` that trains no epoch, or that resumes a run and
+        cannot continue it bit for bit: one on a model whose History holds that run's epochs
+        0 to k - 1 but whose step count differs from k epochs of ``steps`` (N samples in
+        batches of batch_size: other data or another batch size), or on a model that never
+        took a step (a resume by hand without the step count). Both draw other shuffles and
+        masks than the run would have (see _epoch_generator). A History that does not end
+        just before k is more training, numbered on (Keras's fine-tuning examples resume at
+        its last epoch): no warning."""
         if not initial_epoch:
             return
         if epochs == initial_epoch:
@@ -926,19 +922,27 @@ class Sequential(RefusesOtherLibraries):
             # meant as "one more".
             warnings.warn(f"fit(epochs={epochs}, initial_epoch={initial_epoch}) trains no "
                           f"epoch: epochs counts from the start of the whole run, as in "
-                          f"Keras, so one more epoch is epochs={epochs + 1}",
+                          f"Keras (one more epoch is epochs={epochs + 1})",
                           UserWarning, stacklevel=3)
-        elif self.steps_trained != initial_epoch * steps:
+            return
+        ran = self.history.epoch if self.history is not None else []
+        if ran == list(range(initial_epoch)) and self.steps_trained != initial_epoch * steps:
             warnings.warn(
-                f"fit(initial_epoch={initial_epoch}) draws other shuffles and dropout masks "
-                f"than epoch {initial_epoch + 1} of a run from its start: the model has taken "
-                f"{self.steps_trained} training steps, and such a run has taken "
-                f"{initial_epoch * steps} when that epoch begins ({initial_epoch} x {steps} "
-                f"batches: {N} samples in batches of {batch_size}). To continue a run bit for "
-                f"bit, load the model saved at the end of epoch {initial_epoch} (by hand, set "
-                f"model.steps_trained too) and give fit the run's data, batch_size and "
-                f"validation_split (docs/training.md#checkpoints-and-resuming)",
+                f"fit(initial_epoch={initial_epoch}) resumes a run that took "
+                f"{self.steps_trained} training steps in its first {initial_epoch} "
+                f"epoch{'s' if initial_epoch > 1 else ''}, but this fit's take "
+                f"{initial_epoch * steps} ({steps} batches an epoch: {N} samples in batches "
+                f"of {batch_size}), so it draws other shuffles and dropout masks than the run "
+                f"would have. To continue the run bit for bit, give fit the run's data, "
+                f"batch_size and validation_split (docs/training.md#checkpoints-and-resuming)",
                 UserWarning, stacklevel=3)
+        elif not ran and self.steps_trained == 0:
+            warnings.warn(
+                f"fit(initial_epoch={initial_epoch}) on a model that has taken no training "
+                f"step draws other shuffles and dropout masks than epoch {initial_epoch + 1} "
+                f"of a run from its start would: to resume such a run by hand, set "
+                f"model.steps_trained to its count too "
+                f"(docs/training.md#checkpoints-and-resuming)", UserWarning, stacklevel=3)
 
     def _history_to_continue(self, initial_epoch: int, epochs: int) -> History:
         """A new History for ``fit``: empty, or when resuming at ``initial_epoch`` the model's
@@ -980,7 +984,7 @@ class Sequential(RefusesOtherLibraries):
         self._check_batch_axis(x, "x")
         # The layers see one batch, and name its shape: said here where the 32 comes from.
         batches = f", in batches of {batch_size}" if len(x) > batch_size else ""
-        with _refused_input(f"x of shape {x.shape}{batches}", x):
+        with _refused_input(f"x of shape {x.shape}{batches}", self._flat_sample_hint(x, "x")):
             outs = [self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
             # x holds no samples: its forward still checks its shape and gives outputs (0, K)
             out = np.concatenate(outs) if outs else self.forward(x)
@@ -1193,8 +1197,8 @@ class Sequential(RefusesOtherLibraries):
         # One sample through the network checks every layer's input shape (each layer's
         # error names it) and tells the number of outputs K. Only the shape is used: weights
         # that overflowed (fit names them, at its first batch) warn of nothing here.
-        with (_refused_input(f"{x_name} of shape {x.shape}, tried on its first sample", x,
-                             x_name),
+        with (_refused_input(f"{x_name} of shape {x.shape}, tried on its first sample",
+                             self._flat_sample_hint(x, x_name)),
               _quiet_overflow()):
             out_shape = self.forward(x[:1]).shape
         if isinstance(loss, CrossEntropy):
@@ -1221,6 +1225,17 @@ class Sequential(RefusesOtherLibraries):
         return x, y
 
     # --------------------------------------------------------------------------- summary
+    def _flat_sample_hint(self, x: np.ndarray, name: str) -> str:
+        """The end of the error when a model that begins with Flatten, and knows no sample's
+        shape (a fresh one), refuses a 1-D ``x``: most often one sample given without its
+        batch axis, ``predict(image.reshape(784))``. Flatten makes the batches of that
+        "sample", (32,), into (32, 1), and the next layer names that shape; "" otherwise."""
+        if x.ndim != 1 or self._sample_shape() is not None or not (
+                self.layers and isinstance(self.layers[0], Flatten)):
+            return ""
+        return (f" ({name} of shape {x.shape} is read as {len(x)} samples of one number each; "
+                f"one sample? give it a batch axis: {name}[None])")
+
     def _sample_shape(self) -> tuple[int, ...] | None:
         """One sample's shape, when the model knows it: that of the data it last took, or
         what its first layer declares (Dense does), else None."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -67,12 +66,12 @@ def check_images(layer: Layer, x: np.ndarray, channels: int | None = None) -> No
             # else grey images for a layer that takes colour ones: no reshape gives them the
             # channels, so no hint
         elif x.ndim == 2 and channels in (None, 1):
-            # MNIST flattened, (N, 784), or one grey image, (28, 28): a row of a square
-            # number of pixels is taken for a flattened image.
-            side = math.isqrt(x.shape[1])
-            hint = (f" (flattened images? x.reshape(-1, {side}, {side}, 1))"
-                    if side > 1 and side * side == x.shape[1] else
-                    " (one grey image? add the batch and channel axes: x.reshape(1, H, W, 1))")
+            # One grey image, (28, 28), or MNIST flattened, (N, 784). No sizes are named: a
+            # model gives the layer a batch of x's rows, whose shape is not x's.
+            hint = (" (one grey image? x.reshape(1, H, W, 1); or, images flattened? "
+                    "x.reshape(-1, H, W, 1))")
+        elif x.ndim == 1:  # one image flattened, (784,): a model gives the layer (32,)
+            hint = f" (one image, flattened? x.reshape(1, H, W, {channels or 'C'}))"
         raise ValueError(f"{layer!r}: expected channels-last images of shape {expected}, "
                          f"got an array of shape {x.shape}{hint}")
     if channels is not None and x.shape[3] != channels:
