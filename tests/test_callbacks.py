@@ -262,16 +262,17 @@ def first_step(stream: FakeTerminal, logs: dict[str, float]) -> str:
     return stream.getvalue().split("\r")[-1].rstrip(" ")
 
 
-@pytest.mark.parametrize("columns", [44, 50, 62, 80])
-def test_a_narrow_terminal_drops_whole_values_never_part_of_one(monkeypatch, columns):
+def test_a_narrow_terminal_drops_whole_values_never_part_of_one(monkeypatch):
     # Cut at the terminal's width, "loss: 12.3456" would become "loss: 12.", another number.
-    monkeypatch.setenv("COLUMNS", str(columns))
-    frame = first_step(FakeTerminal(), {"loss": 12.3456, "accuracy": 0.9258})
-    assert len(frame) <= columns - 1
-    items = frame.split("] - ")[1].split(" - ")
-    assert items[0].startswith("ETA: ")
-    assert items[1:] == ["loss: 12.3456", "accuracy: 0.9258"][:len(items) - 1], frame
-    assert len(items) == 3 or columns < 80  # all of them when they fit
+    # Every width, so that those at which a value just fits, or just does not, are among them.
+    for columns in range(40, 90):
+        monkeypatch.setenv("COLUMNS", str(columns))
+        frame = first_step(FakeTerminal(), {"loss": 12.3456, "accuracy": 0.9258})
+        assert len(frame) <= columns - 1
+        items = frame.split("] - ")[1].split(" - ")
+        assert items[0].startswith("ETA: ")
+        assert items[1:] == ["loss: 12.3456", "accuracy: 0.9258"][:len(items) - 1], frame
+        assert len(items) == 3 or columns < 80  # all of them when they fit
 
 
 @pytest.mark.parametrize("columns", [25, 28])
@@ -326,7 +327,7 @@ class Flushed(io.StringIO):
         self.flushed = self.getvalue()
 
 
-def test_progress_and_callback_lines_are_flushed_as_they_are_written(monkeypatch):
+def test_progress_and_callback_lines_are_flushed_as_they_are_written(monkeypatch, tmp_path):
     # A pipe or a log file gets Python's output only when its buffer fills: "Epoch 1/2" must
     # show before the epoch's work, and a callback's lines when training ends, not later.
     stream = Flushed()
@@ -334,8 +335,16 @@ def test_progress_and_callback_lines_are_flushed_as_they_are_written(monkeypatch
     bar.set_params({"epochs": 2, "steps": 1})
     bar.on_epoch_begin(0)
     assert stream.flushed == "Epoch 1/2\n"
+    bar.on_batch_end(0, {"loss": 0.5})
+    bar.on_epoch_end(0, {"loss": 0.5})  # the epoch's line, whole
+    assert stream.flushed == stream.getvalue() and stream.flushed.endswith("loss: 0.5000\n")
     monkeypatch.setattr(sys, "stdout", Flushed())
     drive(EarlyStopping(patience=0, verbose=1, restore_best_weights=True), [1.0, 2.0])
+    assert sys.stdout.flushed == sys.stdout.getvalue() != ""
+    monkeypatch.setattr(sys, "stdout", Flushed())
+    x, y = data()
+    model().fit(x, y, epochs=1, batch_size=BATCH, verbose=0, callbacks=[
+        ModelCheckpoint(str(tmp_path / "m.npz"), monitor="loss", verbose=1)])
     assert sys.stdout.flushed == sys.stdout.getvalue() != ""
 
 
