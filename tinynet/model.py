@@ -1224,7 +1224,6 @@ class Sequential(RefusesOtherLibraries):
             metrics_module.check_classes(y, out_shape[1], y_name)
         return x, y
 
-    # --------------------------------------------------------------------------- summary
     def _flat_sample_hint(self, x: np.ndarray, name: str) -> str:
         """The end of the error when a model that begins with Flatten, and knows no sample's
         shape (a fresh one), refuses a 1-D ``x``: most often one sample given without its
@@ -1236,6 +1235,7 @@ class Sequential(RefusesOtherLibraries):
         return (f" ({name} of shape {x.shape} is read as {len(x)} samples of one number each; "
                 f"one sample? give it a batch axis: {name}[None])")
 
+    # --------------------------------------------------------------------------- summary
     def _sample_shape(self) -> tuple[int, ...] | None:
         """One sample's shape, when the model knows it: that of the data it last took, or
         what its first layer declares (Dense does), else None."""
