@@ -130,7 +130,7 @@ def test_a_resume_that_cannot_continue_the_run_or_trains_nothing_warns(tmp_path)
         warnings.simplefilter("error")  # the run's own arguments: a resume, no warning
         load_model(tmp_path / "c1").fit(x, y, epochs=2, batch_size=16, verbose=0,
                                         initial_epoch=1)
-    message = ("fit(initial_epoch=1) resumes a run that took 4 training steps in its first 1 "
+    message = ("fit(initial_epoch=1) resumes a run that took 4 training steps in its first "
                "epoch, but this fit's take {steps} ({steps} batches an epoch: {N} samples in "
                "batches of {B}), so it draws other shuffles and dropout masks than the run "
                "would have. To continue the run bit for bit, give fit the run's data, "
@@ -189,7 +189,7 @@ def test_resume_by_hand_with_set_weights_set_state_and_steps_trained(tmp_path):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             model.fit(x, y, epochs=EPOCHS, batch_size=16, verbose=0, initial_epoch=2)
-        # Without the count, fit says so (the steps it has against the run's).
+        # Without the count, fit says to set it.
         assert len(caught) == (0 if steps_trained else 1)
         assert all(str(w.message).startswith("fit(initial_epoch=2) on a model that has taken "
                                               "no training step draws") for w in caught)

@@ -929,8 +929,9 @@ class Sequential(RefusesOtherLibraries):
         if ran == list(range(initial_epoch)) and self.steps_trained != initial_epoch * steps:
             warnings.warn(
                 f"fit(initial_epoch={initial_epoch}) resumes a run that took "
-                f"{self.steps_trained} training steps in its first {initial_epoch} "
-                f"epoch{'s' if initial_epoch > 1 else ''}, but this fit's take "
+                f"{self.steps_trained} training steps in its first "
+                f"{f'{initial_epoch} epochs' if initial_epoch > 1 else 'epoch'}, but this "
+                f"fit's take "
                 f"{initial_epoch * steps} ({steps} batches an epoch: {N} samples in batches "
                 f"of {batch_size}), so it draws other shuffles and dropout masks than the run "
                 f"would have. To continue the run bit for bit, give fit the run's data, "
