@@ -131,7 +131,7 @@ def test_a_resume_that_cannot_continue_the_run_or_trains_nothing_warns(tmp_path)
         load_model(tmp_path / "c1").fit(x, y, epochs=2, batch_size=16, verbose=0,
                                         initial_epoch=1)
     message = ("fit(initial_epoch=1) resumes a run that took 4 training steps in its first "
-               "epoch, but this fit's take {steps} ({steps} batches an epoch: {N} samples in "
+               "epoch, where this fit takes {steps} ({steps} batches an epoch: {N} samples in "
                "batches of {B}), so it draws other shuffles and dropout masks than the run "
                "would have. To continue the run bit for bit, give fit the run's data, "
                "batch_size and validation_split (docs/training.md#checkpoints-and-resuming)")

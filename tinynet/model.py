@@ -930,11 +930,10 @@ class Sequential(RefusesOtherLibraries):
             warnings.warn(
                 f"fit(initial_epoch={initial_epoch}) resumes a run that took "
                 f"{self.steps_trained} training steps in its first "
-                f"{f'{initial_epoch} epochs' if initial_epoch > 1 else 'epoch'}, but this "
-                f"fit's take "
-                f"{initial_epoch * steps} ({steps} batches an epoch: {N} samples in batches "
-                f"of {batch_size}), so it draws other shuffles and dropout masks than the run "
-                f"would have. To continue the run bit for bit, give fit the run's data, "
+                f"{f'{initial_epoch} epochs' if initial_epoch > 1 else 'epoch'}, where this "
+                f"fit takes {initial_epoch * steps} ({steps} batches an epoch: {N} samples in "
+                f"batches of {batch_size}), so it draws other shuffles and dropout masks than "
+                f"the run would have. To continue the run bit for bit, give fit the run's data, "
                 f"batch_size and validation_split (docs/training.md#checkpoints-and-resuming)",
                 UserWarning, stacklevel=3)
         elif not ran and self.steps_trained == 0:
