@@ -573,8 +573,10 @@ def test_bad_validation_data_is_refused_by_name():
         model.fit(x, y, validation_data=(x, y + 1), verbose=0)
     # Keras's (x_val, y_val, val_sample_weights), and an array of two samples, which would
     # unpack into a "pair" of one sample each: neither is the pair tinynet takes.
-    for not_a_pair, got in (((x,), "a tuple of 1"), ((x, y, np.ones(16)), "a tuple of 3"),
-                            (x[:2], r"an array of shape \(2, 2\)")):
+    for not_a_pair, got in (((x,), "a tuple of 1 item"),
+                            ((x, y, np.ones(16)), "a tuple of 3 items"),
+                            (x[:2], r"an array of shape \(2, 2\)"),
+                            ({"x": x, "y": y}, "a value of type dict")):
         with pytest.raises(ValueError, match=r"^validation_data must be a pair \(x_val, y_val\), "
                                              f"got {got}$"):
             model.fit(x, y, validation_data=not_a_pair, verbose=0)

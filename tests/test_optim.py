@@ -335,7 +335,7 @@ def test_a_weight_of_two_rows_with_its_gradient_in_a_list_is_no_pair_of_rows(mak
     (lambda m: m, TypeError, r"got a Sequential: give its pairs, "
                              r"opt.step\(model.parameters\(\)\)$"),
     (lambda m: 3, TypeError, r"got int$"),
-    (lambda m: {"W": m.parameters()[0]}, TypeError, r"got an item of type str among them$"),
+    (lambda m: {"W": m.parameters()[0]}, TypeError, r"got a value of type str among them$"),
     (lambda m: [(*m.parameters()[0], 1)], TypeError, r"got a tuple of 3 items among them$"),
     (lambda m: [m.parameters()[1], m.parameters()[0], m.parameters()[1]], ValueError,
      r"a parameter appears twice in the pairs, expected each once \(it would move twice in "
@@ -346,8 +346,7 @@ def test_a_weight_of_two_rows_with_its_gradient_in_a_list_is_no_pair_of_rows(mak
     (lambda m: list(m.parameters()[1]), TypeError, r"got one pair: put it in a list"),
     (lambda m: (m.parameters()[1][0], m.parameters()[1][1].tolist()), TypeError,
      r"got one pair: put it in a list"),
-    (lambda m: [m.parameters()[1][0]], TypeError, r"got an array of shape \(2,\) and dtype "
-                                                  r"float32 among them$"),
+    (lambda m: [m.parameters()[1][0]], TypeError, r"got an array of shape \(2,\) among them$"),
 ], ids=["method", "model", "int", "dict", "triple", "twice", "one-pair", "one-pair-list",
         "one-pair-of-lists", "array-item"])
 def test_a_step_refuses_what_is_not_pairs_of_distinct_parameters(make, pairs, error, message):

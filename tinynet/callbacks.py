@@ -39,6 +39,7 @@ from tinynet.checks import (
     is_number,
     not_a_folder,
     number_in,
+    unwrapped,
     user_stacklevel,
     verbose_level,
 )
@@ -200,8 +201,7 @@ def _numbers(logs: Logs) -> dict[str, float]:
     complex number), as plot_history would refuse it."""
     numbers = {}
     for key, value in logs.items():
-        if isinstance(value, np.ndarray) and value.ndim == 0:
-            value = value[()]  # np.float32(0.1) arrives so from some arithmetic
+        value = unwrapped(value)  # a 0-d array arrives from some arithmetic
         if is_number(value):
             numbers[key] = float(value)
     return numbers
@@ -830,8 +830,7 @@ class LearningRateScheduler(Callback):
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
         _, optimizer = self.model._require_compiled()
         lr = self.schedule(epoch, optimizer.lr) if self._takes_lr else self.schedule(epoch)
-        if isinstance(lr, np.ndarray) and lr.ndim == 0:  # np.where(epoch < 10, 0.1, 0.01)
-            lr = lr[()]
+        lr = unwrapped(lr)  # np.where(epoch < 10, 0.1, 0.01)
         # Checked against the optimiser's own range for lr (0 is a rate: a warm-up's first,
         # lr * epoch / 5), but naming the schedule and the epoch: float() would take the
         # string "0.5", and refuse None in words that name neither. An optimiser of one's own

@@ -86,6 +86,22 @@ def number_in(name: str, value: object, low: float | None, high: float | None = 
     raise ValueError(f"{name} must be a number in {bounds}, got {value!r}")
 
 
+def unwrapped(value: object) -> object:
+    """The scalar a 0-d array holds (``np.where(epoch < 10, 0.1, 0.01)`` and some arithmetic
+    give one where a number is meant); any other value as it is."""
+    return value[()] if isinstance(value, np.ndarray) and value.ndim == 0 else value
+
+
+def described(value: object) -> str:
+    """What an error says it got where a pair, or a list of them, was expected: "a tuple of
+    3 items", "an array of shape (2, 2)", "a value of type dict"."""
+    if isinstance(value, tuple | list):
+        return f"a {type(value).__name__} of {len(value)} item{'s' if len(value) != 1 else ''}"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    return f"a value of type {type(value).__name__}"
+
+
 def is_number(value: object, finite: bool = False
               ) -> TypeGuard[int | float | np.integer | np.floating]:
     """Whether ``value`` is one real number that a float holds: an int or a float (NumPy's

@@ -30,6 +30,7 @@ from tinynet.checks import (
     beyond,
     class_given,
     copy_into,
+    described,
     flag,
     int_at_least,
     is_int_at_least,
@@ -41,6 +42,7 @@ from tinynet.checks import (
     real_array,
     targets_hint,
     too_large,
+    unwrapped,
     verbose_level,
 )
 from tinynet.layers.activations import Softmax, softmax
@@ -165,7 +167,7 @@ def _loss_value(loss: Loss, out: np.ndarray, y: np.ndarray) -> float:
     evaluate then average: a loss of one's own written that way would make ``evaluate``
     return an array and ``fit`` fail in its check for divergence."""
     value = loss.forward(out, y)
-    number = value[()] if isinstance(value, np.ndarray) and value.ndim == 0 else value
+    number = unwrapped(value)
     if is_number(number):  # inf and NaN too: fit reports a loss that diverged
         return float(number)
     got = (f"an array of shape {value.shape}" if isinstance(value, np.ndarray)
@@ -1119,12 +1121,8 @@ class Sequential(RefusesOtherLibraries):
             x, y, validation_data = _split_off(x, y, validation_split)
         elif validation_data is not None:
             if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
-                kind = type(validation_data).__name__
-                got = (f"a {kind} of {len(validation_data)}"
-                       if isinstance(validation_data, tuple | list)
-                       else f"an array of shape {validation_data.shape}"
-                       if isinstance(validation_data, np.ndarray) else f"a {kind}")
-                raise ValueError(f"validation_data must be a pair (x_val, y_val), got {got}")
+                raise ValueError(f"validation_data must be a pair (x_val, y_val), got "
+                                 f"{described(validation_data)}")
             validation_data = self._check_data(*validation_data, loss, "validation_data[0]",
                                                "validation_data[1]")
         return x, y, epochs, batch_size, validation_data, verbose, initial_epoch

@@ -29,6 +29,7 @@ import numpy as np
 from tinynet.checks import (
     RefusesOtherLibraries,
     class_given,
+    described,
     flag,
     int_at_least,
     keywords_taken,
@@ -66,15 +67,6 @@ PYTORCH_METHODS = {
     "state_dict": _WITH_THE_MODEL,
     "load_state_dict": _WITH_THE_MODEL,
 }
-
-
-def _item(value: object) -> str:
-    """``value`` as an error names what should have been a (param, grad) pair."""
-    if isinstance(value, tuple | list):
-        return f"a {type(value).__name__} of {len(value)} items"
-    if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape} and dtype {value.dtype}"
-    return f"an item of type {type(value).__name__}"
 
 
 class Optimizer(RefusesOtherLibraries):
@@ -142,7 +134,7 @@ class Optimizer(RefusesOtherLibraries):
             if not ((isinstance(pair, tuple | list) and len(pair) == 2)
                     or (isinstance(pair, np.ndarray) and pair.dtype == object
                         and pair.shape == (2,))):
-                raise TypeError(f"{self!r}: step takes {expected}, got {_item(pair)} among "
+                raise TypeError(f"{self!r}: step takes {expected}, got {described(pair)} among "
                                 "them")
             checked.append(self._checked(pair[0], pair[1]))
         # A parameter given twice would move twice in one step, and its state (momentum,
