@@ -43,6 +43,7 @@ from tinynet.checks import (
     targets_hint,
     too_large,
     unwrapped,
+    user_stacklevel,
     verbose_level,
 )
 from tinynet.layers.activations import Softmax, softmax
@@ -925,7 +926,7 @@ class Sequential(RefusesOtherLibraries):
             warnings.warn(f"fit(epochs={epochs}, initial_epoch={initial_epoch}) trains no "
                           f"epoch: epochs counts from the start of the whole run, as in "
                           f"Keras (one more epoch is epochs={epochs + 1})",
-                          UserWarning, stacklevel=3)
+                          UserWarning, stacklevel=user_stacklevel())
             return
         ran = self.history.epoch if self.history is not None else []
         if ran == list(range(initial_epoch)) and self.steps_trained != initial_epoch * steps:
@@ -937,14 +938,15 @@ class Sequential(RefusesOtherLibraries):
                 f"batches of {batch_size}), so it draws other shuffles and dropout masks than "
                 f"the run would have. To continue the run bit for bit, give fit the run's data, "
                 f"batch_size and validation_split (docs/training.md#checkpoints-and-resuming)",
-                UserWarning, stacklevel=3)
+                UserWarning, stacklevel=user_stacklevel())
         elif not ran and self.steps_trained == 0:
             warnings.warn(
                 f"fit(initial_epoch={initial_epoch}) on a model that has taken no training "
                 f"step draws other shuffles and dropout masks than epoch {initial_epoch + 1} "
                 f"of a run from its start would: to resume such a run by hand, set "
                 f"model.steps_trained to its count too "
-                f"(docs/training.md#checkpoints-and-resuming)", UserWarning, stacklevel=3)
+                f"(docs/training.md#checkpoints-and-resuming)", UserWarning,
+                stacklevel=user_stacklevel())
 
     def _history_to_continue(self, initial_epoch: int, epochs: int) -> History:
         """A new History for ``fit``: empty, or when resuming at ``initial_epoch`` the model's
