@@ -86,7 +86,7 @@ def number_in(name: str, value: object, low: float | None, high: float | None = 
     raise ValueError(f"{name} must be a number in {bounds}, got {value!r}")
 
 
-def unwrapped(value: object) -> object:
+def unwrapped(value: object) -> Any:
     """The scalar a 0-d array holds (``np.where(epoch < 10, 0.1, 0.01)`` and some arithmetic
     give one where a number is meant); any other value as it is."""
     return value[()] if isinstance(value, np.ndarray) and value.ndim == 0 else value
