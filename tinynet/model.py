@@ -102,6 +102,10 @@ KERAS_METHODS = {
 # given the layers' stream.
 _INIT_STREAM, _EPOCH_STREAM, _BEHIND_STREAM, _LAYER_STREAM = 0, 1, 2, 3
 
+#: What training runs: the layers (all, or all but a final Softmax that the loss takes over),
+#: the loss, and the optimiser that steps the layers (see Sequential._training_graph).
+Graph = tuple[Sequence[Layer], Loss, Optimizer]
+
 
 def _is_optimizer(value: object) -> bool:
     """Whether ``value`` is an Optimizer or one of the names compile takes for one."""
@@ -625,10 +629,10 @@ class Sequential(RefusesOtherLibraries):
         return (bool(self.layers) and _computes_as(self.layers[-1], Softmax)
                 and _computes_as(self.loss, CrossEntropy) and not self.loss.from_logits)
 
-    def _training_graph(self) -> tuple[Sequence[Layer], Loss, Optimizer]:
+    def _training_graph(self, loss: Loss, optimizer: Optimizer) -> Graph:
         """The layers and loss that training runs (all of them, or the fused form), and the
-        optimiser that steps them."""
-        loss, optimizer = self._require_compiled()
+        optimiser that steps them, from the model's compiled ``loss`` and ``optimizer``:
+        made once by each fit, train_step and evaluate."""
         if self.fused_softmax:
             loss = CrossEntropy(from_logits=True, reduction=loss.reduction)
             return self.layers[:-1], loss, optimizer
@@ -651,20 +655,21 @@ class Sequential(RefusesOtherLibraries):
         drawn. (``fit`` checks them all before its first step, once; here every step would
         pay for those checks.)
         """
-        _, optimizer = self._require_compiled()
-        self._check_own(optimizer, "train_step: the model's optimizer")
+        graph = self._training_graph(*self._require_compiled())
+        self._check_own(graph[2], "train_step: the model's optimizer")
         x = self._as_input(x)  # taken as it is, NaN included (its loss is NaN: no step)
         # The slip y[:5], caught before the dropout masks are drawn; and no samples: nothing
         # to learn from, but the step would count (Adam's bias correction would move on).
-        return self._train_step(x, _same_samples(x, y, "x", "y", "train_step: "))
+        return self._train_step(graph, x, _same_samples(x, y, "x", "y", "train_step: "))
 
-    def _train_step(self, x: np.ndarray, y: ArrayLike) -> tuple[float, np.ndarray]:
-        """:meth:`train_step` on an ``x`` already in the model's dtype, without its checks
-        of the optimiser and of an ``x`` without samples, which fit makes once, before its
-        batches (each holds a sample or more)."""
+    def _train_step(self, graph: Graph, x: np.ndarray, y: ArrayLike
+                    ) -> tuple[float, np.ndarray]:
+        """:meth:`train_step` with ``graph``, the training graph, on an ``x`` already in the
+        model's dtype, without its checks of the optimiser and of an ``x`` without samples,
+        which fit makes once, before its batches (each holds a sample or more)."""
         # The four lines of training, numbered as examples/manual_loop.py writes them. The
         # layers are the model's, but for a final Softmax that the loss takes over (fused).
-        layers, loss, optimizer = self._training_graph()
+        layers, loss, optimizer = graph
         with _quiet_overflow():
             out = self._forward(layers, x, training=True)  # 1. forward: (N, K)
             value = _loss_value(loss, out, np.asarray(y))  # 2. loss: loss.forward(out, y)
@@ -734,6 +739,7 @@ class Sequential(RefusesOtherLibraries):
         # A string is truthy: Keras 2's shuffle="batch" would be a full shuffle, silently.
         shuffle = flag(shuffle, "shuffle", "fit")
         history = self._history_to_continue(initial_epoch, epochs)
+        graph = self._training_graph(loss, optimizer)
         if not self.trainable:
             # As Keras warns: legal (to log a frozen model's metrics), but rarely meant.
             warnings.warn("fit: every layer with parameters is frozen (trainable=False), so "
@@ -746,9 +752,9 @@ class Sequential(RefusesOtherLibraries):
             # a metric does, and which is first evaluated after a whole epoch. (Weights that
             # overflowed warn of nothing here: fit names them at its first batch.)
             with _quiet_overflow():
-                self._evaluate(x[:2], y[:2], batch_size=2)
+                self._evaluate(graph, x[:2], y[:2], batch_size=2)
                 if validation_data is not None:
-                    self._evaluate(validation_data[0][:2], validation_data[1][:2],
+                    self._evaluate(graph, validation_data[0][:2], validation_data[1][:2],
                                    batch_size=2)
         # Each batch counts its accuracy without checking it all again: _check_data checked
         # the targets, all of y at once, and the trial above the outputs' shape.
@@ -781,8 +787,8 @@ class Sequential(RefusesOtherLibraries):
         self.stop_training = False
         self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
         try:
-            self._train(x, y, loss, optimizer, epochs, initial_epoch, steps, batch_size,
-                        shuffle, validation_data, all_callbacks, batch_metrics)
+            self._train(x, y, graph, epochs, initial_epoch, steps, batch_size, shuffle,
+                        validation_data, all_callbacks, batch_metrics)
         except BaseException as error:
             # A divergence (FloatingPointError) is not a refusal: it is what training did,
             # and leaves the model at the batch that diverged, with that epoch's rate (which
@@ -824,15 +830,15 @@ class Sequential(RefusesOtherLibraries):
                 f"from set_weights. Try a lower learning rate (now {lr:g}), from finite "
                 f"weights.")
 
-    def _train(self, x: np.ndarray, y: np.ndarray, loss: Loss, optimizer: Optimizer,
+    def _train(self, x: np.ndarray, y: np.ndarray, graph: Graph,
                epochs: int, initial_epoch: int, steps: int, batch_size: int, shuffle: bool,
                validation_data: tuple[np.ndarray, np.ndarray] | None,
                all_callbacks: list[Callback], batch_metrics: list[tuple[str, Callable]]
                ) -> None:
         """fit's loop over the epochs and their batches, once every argument is checked,
-        with the loss and the optimiser that compile set."""
+        running ``graph``, the training graph."""
         N = len(x)
-        summed = loss.reduction == "sum"
+        summed = graph[1].reduction == "sum"
         # Every hook gets its logs argument, None where there are none yet, as Keras passes
         # it: Keras code often declares it without a default, def on_train_begin(self, logs).
         for cb in all_callbacks:
@@ -857,11 +863,11 @@ class Sequential(RefusesOtherLibraries):
                 idx = order[batch * batch_size:(batch + 1) * batch_size]  # (B,), B <= batch_size
                 yb = y[idx]
                 # forward, loss, backward, step
-                value, out = self._train_step(self._as_input(x[idx]), yb)
+                value, out = self._train_step(graph, self._as_input(x[idx]), yb)
                 if not math.isfinite(value):
                     raise FloatingPointError(self._divergence(
                         f"the loss became {value} at epoch {epoch + 1}, batch {batch + 1}/"
-                        f"{steps}", optimizer.lr))
+                        f"{steps}", graph[2].lr))
                 self.steps_trained += 1
                 seen += len(idx)
                 self._add_batch(totals, value, out, yb, batch_metrics, summed)
@@ -873,7 +879,7 @@ class Sequential(RefusesOtherLibraries):
             # epoch's, and what a callback wrote into them (a note) is not taken for the epoch's.
             logs = {k: v / seen for k, v in totals.items()}
             if validation_data is not None:
-                val = self._evaluate(*validation_data, batch_size=EVAL_BATCH_SIZE)
+                val = self._evaluate(graph, *validation_data, batch_size=EVAL_BATCH_SIZE)
                 if summed:  # per sample, as the training loss is, so the two compare
                     val["loss"] /= len(validation_data[0])
                 logs.update({f"val_{k}": v for k, v in val.items()})
@@ -1012,12 +1018,12 @@ class Sequential(RefusesOtherLibraries):
         Typed ``Any``: a float, a tuple of floats or a dict, as the metrics compiled decide,
         which a type checker cannot know; so ``loss, accuracy = model.evaluate(x, y)`` checks.
         """
-        loss, _ = self._require_compiled()
+        loss, optimizer = self._require_compiled()
         batch_size = _batch_size(batch_size, EVAL_BATCH_SIZE)
         verbose_level(verbose)
         return_dict = flag(return_dict, "return_dict", "evaluate")
         x, y = self._check_data(x, y, loss, "x", "y")
-        logs = self._evaluate(x, y, batch_size)
+        logs = self._evaluate(self._training_graph(loss, optimizer), x, y, batch_size)
         self.input_shape = tuple(x.shape[1:])  # what summary() shows by default
         if return_dict:
             return logs
@@ -1049,10 +1055,11 @@ class Sequential(RefusesOtherLibraries):
         for name, fn in metrics:
             totals[name] += fn(y_pred, yb) * B
 
-    def _evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int) -> dict[str, float]:
+    def _evaluate(self, graph: Graph, x: np.ndarray, y: np.ndarray,
+                  batch_size: int) -> dict[str, float]:
         """``{"loss": ..., metric name: ...}`` on (x, y), run ``batch_size`` samples at a
-        time through the training graph without training (no dropout)."""
-        layers, loss, _ = self._training_graph()
+        time through ``graph``, the training graph, without training (no dropout)."""
+        layers, loss, _ = graph
         totals = dict.fromkeys(self._logged(), 0.0)
         summed = loss.reduction == "sum"
         for i in range(0, len(x), batch_size):
