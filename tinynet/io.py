@@ -256,8 +256,10 @@ def model_json(model: Sequential, target: str | os.PathLike) -> str:
     except (TypeError, ValueError) as err:  # a value JSON cannot hold, or a cycle
         raise ValueError(f"cannot save the model to {target}: {err}") from err
     # What load_model gives back, as it was: JSON writes int keys as strings and tuples as
-    # lists, and the loaded model would hold others than the saved one.
-    back = json.loads(text)["metadata"]
+    # lists, and the loaded model would hold others than the saved one. (The metadata alone
+    # is read back: the whole text holds the History too, which a checkpoint writes each
+    # epoch.)
+    back = json.loads(json.dumps(metadata, default=_numpy_scalar))
     if not _same_json(back, metadata):
         raise ValueError(f"cannot save the model to {target}: model.metadata must be a dict "
                          f"with str keys of JSON values (dicts with str keys, lists, str, "
