@@ -175,12 +175,11 @@ class Conv2D(Layer):
         self.kernel_size = to_pair("Conv2D", "kernel_size", kernel_size, low=1)
         self.stride = to_pair("Conv2D", "stride", stride, low=1)
         if isinstance(padding, str):
-            # In any case, as Keras reads it (and TensorFlow writes it, "SAME").
-            if padding.lower() not in ("valid", "same"):
+            named = padding.lower()  # in any case, as Keras reads it (TensorFlow's "SAME")
+            if named not in ("valid", "same"):
                 raise ValueError(f"Conv2D: padding must be an int >= 0, a pair of them, "
                                  f"'valid' or 'same', got {padding!r}")
-            self.padding: tuple[int, int] | str = (
-                (0, 0) if padding.lower() == "valid" else "same")
+            self.padding: tuple[int, int] | str = (0, 0) if named == "valid" else "same"
         else:
             self.padding = to_pair("Conv2D", "padding", padding, low=0)
         self.W_init, self.b_init = W_init, b_init
