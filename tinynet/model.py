@@ -838,7 +838,8 @@ class Sequential(RefusesOtherLibraries):
         """fit's loop over the epochs and their batches, once every argument is checked,
         running ``graph``, the training graph."""
         N = len(x)
-        summed = graph[1].reduction == "sum"
+        _, loss, optimizer = graph
+        summed = loss.reduction == "sum"
         # Every hook gets its logs argument, None where there are none yet, as Keras passes
         # it: Keras code often declares it without a default, def on_train_begin(self, logs).
         for cb in all_callbacks:
@@ -867,7 +868,7 @@ class Sequential(RefusesOtherLibraries):
                 if not math.isfinite(value):
                     raise FloatingPointError(self._divergence(
                         f"the loss became {value} at epoch {epoch + 1}, batch {batch + 1}/"
-                        f"{steps}", graph[2].lr))
+                        f"{steps}", optimizer.lr))
                 self.steps_trained += 1
                 seen += len(idx)
                 self._add_batch(totals, value, out, yb, batch_metrics, summed)
