@@ -122,7 +122,7 @@ PARTS: dict[str, Part] = _numbered(
      "write Dense backward: dW = x.T @ dy, db = dy.sum(0), dx = dy @ W.T"),
     ("softmax-forward", "docs/softmax.md",
      "write softmax over the last axis, as exp(x - max) so it never overflows"),
-    ("softmax-backward", "docs/softmax.md#backward-a-jacobian-vector-product",
+    ("softmax-backward", "docs/softmax.md#backward-a-vector-jacobian-product",
      "write Softmax backward: dx = s * (dy - sum(dy * s)) per row"),
     ("cross-entropy", "docs/cross_entropy.md",
      "write cross-entropy and its gradient, from probabilities and from logits"),

@@ -160,33 +160,35 @@ class Softmax(Layer):
     Integer scores become float32, as the other activations' inputs do; the function
     :func:`softmax` takes them as float64.
 
-    Backward is the product of dy with the Jacobian, ``dy @ J``; J is symmetric, so it is
-    also ``J @ dy``, the Jacobian-vector product of the docs. Within a row, with s = y,
-    ds_i/dx_j = s_i (delta_ij - s_j), so
+    Backward is the product of dy with the Jacobian J (J_ij = ds_i/dx_j), ``dy @ J``: a
+    vector-Jacobian product, as every backward is (softmax's J is symmetric, so it is also
+    ``J @ dy``). Within a row, with s = y, ds_i/dx_j = s_i (delta_ij - s_j), so
 
         dx_j = sum_i dy_i s_i (delta_ij - s_j) = s_j (dy_j - sum_i dy_i s_i)
 
     i.e. ``dx = s * (dy - sum(dy * s, axis=-1, keepdims=True))``: O(K) per row, no (K, K)
     Jacobian built.
-    Derivation: docs/softmax.md#backward-a-jacobian-vector-product.
+    Derivation: docs/softmax.md#backward-a-vector-jacobian-product.
 
     Trained with :class:`tinynet.losses.CrossEntropy`, a model ending in Softmax hands the
     loss the logits instead (the fused, stable form); see :class:`tinynet.Sequential`.
     """
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        """x (N, K) scores -> y (N, K) probabilities, each row summing to 1."""
+        """x (N, K) scores -> y (N, K) probabilities, each row summing to 1 (or (N, ..., K),
+        over the last axis)."""
         x = _scores(float_input(x, self), "input", self)
         if x.ndim < 2:
             raise ValueError(f"{self!r}: input must have shape (N, K), a row of K scores for "
                              f"each of N samples, got shape {x.shape} (one sample is "
                              f"x[None], of shape (1, {x.shape[0]}))")
-        y = softmax(x)  # (N, K)
+        y = softmax(x)  # (N, K), or (N, ..., K) as x
         self._save(y=y)
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        """dy (N, K) -> dx = s * (dy - sum_i dy_i s_i), (N, K), the sum per row, s = y."""
+        """dy (N, K) -> dx = s * (dy - sum_i dy_i s_i), (N, K), the sum per row, s = y (or
+        (N, ..., K), over the last axis)."""
         s = self._load("y")
         dy = checked_dy(self, dy, s.shape, s.dtype)
         # BEGIN SOLUTION softmax-backward
