@@ -2,7 +2,7 @@
 
 The derivative of f at x is approximated by the central difference
 
-    df/dx_i ~ (f(x + h e_i) - f(x - h e_i)) / 2h
+    df/dx_i ~ (f(x + h e_i) - f(x - h e_i)) / (2h)
 
 whose error is O(h^2) (the one-sided difference's is O(h)). In float64 with h = 1e-6 (the
 argument ``eps`` below) it agrees with a correct analytic gradient to a relative error of

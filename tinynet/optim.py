@@ -1,4 +1,5 @@
-"""Optimisers: how a parameter moves given its gradient. Equations: docs/optimizers.md.
+"""Optimisers: how a parameter moves given its gradient. The equations:
+docs/optimizers.md#the-update-equations.
 
 Contract: ``opt.step(pairs)`` takes the ``(param, grad)`` pairs of
 :meth:`tinynet.Sequential.parameters` and updates every ``param`` *in place* (so the layer
@@ -350,7 +351,8 @@ class SGD(Optimizer):
         Nesterov:              v = momentum * v - lr * g;  param += momentum * v - lr * g
 
     Nesterov looks ahead: it applies the gradient step on top of the updated velocity.
-    Two steps by hand: docs/optimizers.md#two-steps-by-hand.
+    Why: docs/optimizers.md#each-one-in-a-sentence-or-two. Two steps by hand:
+    docs/optimizers.md#two-steps-by-hand.
     """
 
     state_names: tuple[str, ...] = ("velocity",)  # () while momentum is 0
@@ -426,7 +428,8 @@ class RMSprop(Optimizer):
 
     Parameters whose gradients are large take smaller steps, and vice versa. ``eps`` goes
     inside the square root, as in Keras, so the smallest divisor is sqrt(eps) ~ 3e-4.
-    Two steps by hand: docs/optimizers.md#two-steps-by-hand.
+    Why: docs/optimizers.md#each-one-in-a-sentence-or-two. Two steps by hand:
+    docs/optimizers.md#two-steps-by-hand.
     """
 
     state_names = ("mean_square",)
@@ -475,7 +478,8 @@ class Adam(Optimizer):
         param -= lr_t * m / (sqrt(v) + eps)
 
     The correction undoes the pull towards 0 of moments that started at 0.
-    Two steps by hand: docs/optimizers.md#two-steps-by-hand.
+    Why: docs/optimizers.md#each-one-in-a-sentence-or-two. Two steps by hand:
+    docs/optimizers.md#two-steps-by-hand.
     """
 
     state_names = ("m", "v")

@@ -282,7 +282,7 @@ class Conv2D(Layer):
     def _dy2(self, dy: np.ndarray) -> np.ndarray:
         """``dy`` checked against the last output's shape, as (N*H_out*W_out, C_out)."""
         dy = checked_dy(self, dy, self._load("y_shape"), self.dtype)
-        return dy.reshape(-1, self.out_channels)  # (M, C_out), a view
+        return dy.reshape(-1, self.out_channels)  # (M, C_out); a view of a C-ordered dy
 
     def backward_params(self, dy: np.ndarray) -> None:
         """Fill ``grads`` only, from dy (N, H_out, W_out, C_out): dW (kh, kw, C_in, C_out)
@@ -329,7 +329,8 @@ class Conv2D(Layer):
                 # The slice: (N, H_out, W_out, C_in), one entry of dxp for each window.
                 dxp[:, di:di + sh * H_out:sh, dj:dj + sw * W_out:sw, :] += (
                     dcols_ij.reshape(N, H_out, W_out, C_in))
-        return dxp[:, top:top + H, left:left + W, :]  # crop the padding: (N, H, W, C_in)
+        # The padding's zeros are constants, not inputs: their gradient is dropped.
+        return dxp[:, top:top + H, left:left + W, :]  # (N, H, W, C_in)
         # END SOLUTION
 
     def get_config(self) -> dict[str, Any]:

@@ -39,7 +39,8 @@ class Dropout(Layer):
             return x
         # Each of x's entries is kept with probability 1 - rate: (N, ...), x's shape.
         keep = self.rng.random(x.shape) >= self.rate
-        mask = keep.astype(x.dtype) / x.dtype.type(1 - self.rate)  # m: 0 or 1 / (1 - rate)
+        # m: 0 or 1 / (1 - rate), in x's dtype (a Python float never changes an array's dtype)
+        mask = keep.astype(x.dtype) / (1 - self.rate)
         self._save(mask=mask, shape=x.shape, dtype=x.dtype)
         return x * mask  # (N, ...)
 

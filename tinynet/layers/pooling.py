@@ -74,7 +74,9 @@ class MaxPool2D(Layer):
         # HINT: y is the running np.maximum of the ph*pw slices self._positions(x, H_out, W_out);
         # HINT: save x and y for backward
         positions = self._positions(x, H_out, W_out)
-        y = next(positions).copy()  # (N, H_out, W_out, C)
+        # (N, H_out, W_out, C). A copy, since the running maximum is written into y: a view
+        # would write it into x, which backward compares y with.
+        y = next(positions).copy()
         for view in positions:
             np.maximum(y, view, out=y)
         self._save(x=x, y=y)
