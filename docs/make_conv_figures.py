@@ -77,7 +77,7 @@ def draw_im2col(path: Path) -> None:
             rows.append([PIXEL[i + di][j + dj] for di in range(KH) for dj in range(KW)] + ["1"])
             colour = SHOWN.get((i, j), "white")
             row_colours.append([colour] * (KH * KW) + ["#dddddd"])
-    grid(ax, c_left, c_top, rows, row_colours, "cols (N*H_out*W_out, kh*kw*C + 1)")
+    grid(ax, c_left, c_top, rows, row_colours, "cols (N*H_out*W_out, kh*kw*C_in + 1)")
     for r in range(H_OUT * W_OUT):
         ax.text(c_left - 0.2, c_top + r + 0.5, f"(i={r // W_OUT}, j={r % W_OUT})", ha="right",
                 va="center", fontsize=8)
@@ -97,7 +97,7 @@ def draw_im2col(path: Path) -> None:
     w_left, w_top = c_left + 7.0, c_top + 2.0
     grid(ax, w_left, w_top, [["w00"], ["w01"], ["w10"], ["w11"], ["b"]],
          [["#e8e0f0"]] * 4 + [["#dddddd"]], "[W; b]")
-    ax.text(w_left + 0.5, w_top + 5.4, "(kh*kw*C + 1, C_out)", ha="center", va="top",
+    ax.text(w_left + 0.5, w_top + 5.4, "(kh*kw*C_in + 1, C_out)", ha="center", va="top",
             fontsize=8)
 
     # y: one row per window, reshaped for free to the output image.
@@ -116,8 +116,8 @@ def draw_im2col(path: Path) -> None:
             "Each window of x becomes one row of cols: row (i, j), column (di, dj, c) holds "
             "x[n, i*sh + di, j*sw + dj, c].\nThen the whole convolution is one matrix "
             "product, y = cols @ [W; b]: a Dense layer applied to every window at once. "
-            "Channels-last, the C values\nof a pixel sit side by side in memory, so a "
-            "window row is kw*C consecutive numbers, and y comes out already shaped "
+            "Channels-last, the C_in values\nof a pixel sit side by side in memory, so a "
+            "window row is kw*C_in consecutive numbers, and y comes out already shaped "
             "(N, H_out, W_out, C_out).",
             ha="left", va="top", fontsize=9.5)
     OUT.mkdir(parents=True, exist_ok=True)
