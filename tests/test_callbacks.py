@@ -1166,14 +1166,21 @@ def test_a_val_value_that_fit_does_not_log_is_left_to_the_callbacks_before(tmp_p
      "ModelCheckpoint: monitor 'accuracyy'"),
     (lambda tmp: EarlyStopping("Val_Accuracy"), "EarlyStopping: monitor 'Val_Accuracy'"),
     (lambda tmp: EarlyStoppingOfOnesOwn("val_acc"), "EarlyStoppingOfOnesOwn: monitor 'val_acc'"),
-], ids=["early-stopping", "checkpoint-template", "checkpoint-monitor", "case", "subclass"])
+    # The template's own name, slipped: else the first epoch's work is lost for it.
+    (lambda tmp: ModelCheckpoint(str(tmp / "e{epochs}.npz")),
+     r"ModelCheckpoint: filepath '.*e\{epochs\}\.npz' uses 'epochs', which"),
+    (lambda tmp: ModelCheckpoint(str(tmp / "e{Epoch}.npz")),
+     r"ModelCheckpoint: filepath '.*e\{Epoch\}\.npz' uses 'Epoch', which"),
+], ids=["early-stopping", "checkpoint-template", "checkpoint-monitor", "case", "subclass",
+        "epochs", "Epoch"])
 def test_a_name_close_to_one_fit_logs_is_warned_of_when_training_begins(tmp_path, make, subject):
     # Keras 2's val_acc: a slip, more likely than another callback's name, which would only
     # fail at the end of the first epoch. Warned of at the first line outside tinynet: the
     # one calling fit, or a callback's own that calls the one warning.
     m, (x, y) = model(), data()
+    meant = "epoch" if "poch" in subject else "(val_)?accuracy"
     message = (rf"^{subject} is not among the values fit logs \['loss', 'accuracy', "
-               r"'val_loss', 'val_accuracy'\]: did you mean '(val_)?accuracy'\? \(Unless a ")
+               rf"'val_loss', 'val_accuracy'\]: did you mean '{meant}'\? \(Unless a ")
     fit_line = inspect.currentframe().f_lineno + 3
     with pytest.warns(UserWarning, match=message) as w:
         with pytest.raises(KeyError):

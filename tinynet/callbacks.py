@@ -27,7 +27,7 @@ import shutil
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
@@ -403,7 +403,8 @@ def _check_monitor(owner: str, monitor: Any) -> None:
                          f"'val_loss' or 'val_accuracy', got {monitor!r}")
 
 
-def _check_validated(callback: Callback, name: str, subject: str, instead: str) -> None:
+def _check_validated(callback: Callback, name: str, subject: str, instead: str,
+                     also: Sequence[str] = ()) -> None:
     """A ValueError, when training begins, for ``name`` the val_ version of a value that fit
     logs (``val_loss``) in a fit given no validation data: the epoch's logs would lack it,
     and the callback would fail only once a first epoch had trained. Other names are left to
@@ -411,7 +412,9 @@ def _check_validated(callback: Callback, name: str, subject: str, instead: str) 
     callback that scores the epochs on data of its own logs them under names of its own:
     under fit's ``val_loss``, it would be taken for a fit that forgot its validation data.
     A name close to one fit logs (Keras 2's ``val_acc`` for ``val_accuracy``) is warned of
-    now: more likely a slip than another callback's name."""
+    now: more likely a slip than another callback's name. ``also``: names the callback
+    knows besides the logs (a ModelCheckpoint's ``epoch``), a slip of which is warned of
+    too."""
     logged = callback.params.get("metrics")
     if logged is None or name in logged:
         return
@@ -423,7 +426,8 @@ def _check_validated(callback: Callback, name: str, subject: str, instead: str) 
     # val_accuracy, accuracyy), or in other case. Merely close ones are left alone: val_auc,
     # logged by another callback, is no val_accuracy.
     folded = name.lower()
-    close = [n for n in logged if n.lower().startswith(folded) or folded.startswith(n.lower())]
+    close = [n for n in [*also, *logged]
+             if n.lower().startswith(folded) or folded.startswith(n.lower())]
     if close:
         warnings.warn(f"{type(callback).__name__}: {subject} is not among the values fit logs "
                       f"{logged}: did you mean {close[0]!r}? (Unless a callback before this "
@@ -728,9 +732,9 @@ class ModelCheckpoint(Callback):
         model_json(self.model, self.filepath)
         if self.save_best_only:
             _check_validated(self, self.monitor, f"monitor {self.monitor!r}", "monitor")
-        for name in self._names:
+        for name in self._names:  # {epochs} for {epoch} is warned of too
             _check_validated(self, name, f"filepath {self.filepath!r} uses {name!r}, which",
-                             "use")
+                             "use", also=["epoch"])
         # A resumed run starts from the best of the epochs before it: otherwise its first
         # epoch would count as an improvement on nothing and overwrite the best model of those.
         for epoch, value in _epochs_before(self, self.monitor):
