@@ -207,6 +207,21 @@ def test_writer_rejects_dtypes_without_an_idx_type(tmp_path, dtype):
     assert list(tmp_path.iterdir()) == []  # nothing written, not even a temporary file
 
 
+@pytest.mark.parametrize("array, message", [
+    # A list has no astype: the advice is the conversion that a list has.
+    ([1, 2, 3], r"dtype must be one of .*got int64; convert it first, e\.g\. "
+                r"np\.asarray\(array, dtype=np\.int32\)$"),
+    (None, r"^write_idx: array must be an array of numbers, got None$"),
+    ("label", r"^write_idx: array must be an array of numbers, got a value of type str$"),
+    ([[1, 2], [3]], r"^write_idx: array must be an array of numbers, got a list that is not "
+                    r"one \(.+\)$"),
+])
+def test_writer_refuses_what_is_no_array_of_numbers_naming_it(tmp_path, array, message):
+    with pytest.raises(ValueError, match=message):
+        write_idx(tmp_path / "x.idx", array)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_writer_rejects_a_dimension_too_large_for_the_header():
     with pytest.raises(ValueError, match=r"each below 2\^32, got \(0, 4294967296\)"):
         write_idx(io.BytesIO(), np.zeros((0, 2**32), dtype=np.uint8))

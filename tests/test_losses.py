@@ -1,5 +1,6 @@
 """Cross-entropy and MSE: values, gradients, stability, reductions and validation."""
 
+import re
 import warnings
 
 import numpy as np
@@ -400,6 +401,21 @@ def test_mse_gradient_check(reduction, data):
     y_pred = data.draw(floats64(matrix_shapes()))
     y_true = data.draw(floats64(y_pred.shape))
     assert_gradient_checks(MSE(reduction=reduction), y_pred, y_true)
+
+
+@pytest.mark.parametrize("loss", [CrossEntropy(), MSE()], ids=repr)
+def test_ragged_targets_and_outputs_are_refused_by_name(loss):
+    # NumPy's own "inhomogeneous shape" names neither y_pred nor y_true.
+    ragged = [[1.0, 0.0], [0.0], [0.0, 1.0]]
+    good = np.full((3, 2), 0.5, np.float32)
+    target = ("y_true must be an array of labels or of rows of probabilities"
+              if isinstance(loss, CrossEntropy) else rf"{re.escape(repr(loss))}: y_true must be "
+              "an array of real numbers")
+    with pytest.raises(ValueError, match=rf"^{target}, got a list that is not one \(.+\)$"):
+        loss.forward(good, ragged)
+    with pytest.raises(ValueError, match=rf"^{re.escape(repr(loss))}: y_pred must be a float "
+                                         r"array, got a list that is not one \(.+\)$"):
+        loss.forward(ragged, good)
 
 
 def test_mse_refuses_mismatched_shapes_with_a_hint():

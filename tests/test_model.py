@@ -553,6 +553,13 @@ REAL = r"Sequential: x must hold real numbers \(bool, int, uint or float\), got 
     (np.zeros((10, 2)), np.int64(0), r"x and y must hold the same number of samples, got 10 "
                                      r"and a scalar$"),
     (np.zeros((10, 2)), None, r"^y is None: give the targets, one per sample of x$"),
+    # Not NumPy's "inhomogeneous shape" alone, which names no argument.
+    (np.zeros((3, 2)), [[1, 0], [0], [0, 1]], r"^y must be an array of targets, one per "
+                                              r"sample of x, got a list that is not one \(.+\)$"),
+    # No sequence of targets, which NumPy takes for one object: not "a scalar".
+    *[(np.zeros((3, 2)), y, rf"^x and y must hold the same number of samples, got 3 and a "
+                            rf"{name}$")
+      for y, name in (((i for i in range(3)), "generator"), ({0, 1}, "set"), ("011", "str"))],
 ])
 def test_bad_data_is_refused_naming_what_and_why(x, y, message):
     model = compiled()
@@ -2238,6 +2245,8 @@ def test_set_weights_takes_any_iterable_of_arrays_but_not_a_dict():
         model.set_weights(dict(zip("abcd", weights, strict=True)))
     with pytest.raises(TypeError, match=r"got one array of shape \(2, 8\)$"):
         model.set_weights(weights[0])
+    with pytest.raises(TypeError, match=r"got None$"):  # not Python's "not iterable"
+        model.set_weights(None)
     # Keras users keep weights as np.save(path, np.array(get_weights(), dtype=object)).
     kept = np.empty(len(weights), dtype=object)
     kept[:] = [w * 2 for w in weights]

@@ -821,6 +821,28 @@ def test_set_state_refuses_states_that_do_not_fit_by_name():
             Adam().set_state([p], states, iterations=1)
 
 
+def test_set_state_refuses_what_is_not_a_list_of_dicts_of_arrays_with_a_type_error():
+    # Each is a slip in a resume by hand: before, Python's own "object of type 'NoneType' has
+    # no len()", "unhashable type" or "'list' object has no attribute 'shape'".
+    p = np.zeros(3, np.float32)
+    good = {"m": np.zeros(3, np.float32), "v": np.zeros(3, np.float32)}
+    cases = [
+        ([p], None, r"states must be a list, one item per parameter, got None$"),
+        ([p], good, r"states must be a list, one item per parameter, got a value of type dict$"),
+        (None, [good], r"params must be a list, one item per parameter, got None$"),
+        ([p.tolist()], [good], r"params\[0\] must be a parameter array, got a list of 3 items$"),
+        ([p], [list(good.values())], r"states\[0\] must be a dict of arrays, as get_state\(\) "
+                                     r"gives it, got a list of 2 items$"),
+        ([p], [{**good, "v": [0.0] * 3}], r"states\[0\]\['v'\] must be an array, got a list of "
+                                          r"3 items$"),
+    ]
+    for params, states, message in cases:
+        opt = Adam()
+        with pytest.raises(TypeError, match=r"^Adam\(.*\): " + message):
+            opt.set_state(params, states, iterations=1)
+        assert opt.iterations == 0
+
+
 @pytest.mark.parametrize("make, name", [(RMSprop, "mean_square"), (Adam, "v")])
 def test_set_state_refuses_a_negative_mean_of_squares(make, name):
     # sqrt of it is NaN: the first step after the restore would make every weight NaN. A

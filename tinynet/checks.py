@@ -94,7 +94,9 @@ def unwrapped(value: object) -> Any:
 
 def described(value: object) -> str:
     """What an error says it got where a pair, or a list of them, was expected: "a tuple of
-    3 items", "an array of shape (2, 2)", "a value of type dict"."""
+    3 items", "an array of shape (2, 2)", "None", "a value of type dict"."""
+    if value is None:
+        return "None"
     if isinstance(value, tuple | list):
         return f"a {type(value).__name__} of {len(value)} item{'s' if len(value) != 1 else ''}"
     if isinstance(value, np.ndarray):
@@ -131,17 +133,27 @@ def class_given(where: str, value: object, base: type, what: str,
     return None
 
 
+def as_array(x: object, name: str, owner: object = None,
+             what: str = "an array of real numbers") -> np.ndarray:
+    """``np.asarray(x)``, or for ragged nested lists (rows of different lengths), whose
+    NumPy error names neither, a ValueError "<owner>: <name> must be <what>, got a list
+    that is not one (NumPy's reason)"; without ``owner``, the message begins with ``name``.
+    """
+    try:
+        return np.asarray(x)
+    except ValueError as error:
+        who = "" if owner is None else f"{_who(owner)}: "
+        raise ValueError(f"{who}{name} must be {what}, got a {type(x).__name__} that is not "
+                         f"one ({error})") from None
+
+
 def real_array(x: object, name: str, owner: object) -> np.ndarray:
     """``x`` as an array, or a ValueError naming ``owner`` (a function's name, or a layer,
     shown by its repr) and ``name`` unless it holds real numbers: bool, int, uint or float
     (complex numbers, strings and objects are refused, not converted by guess). Never
     copies an array, and builds the owner's name only for an error: a layer's repr costs
     microseconds, and layers call this in every forward and backward of training."""
-    try:
-        array = np.asarray(x)
-    except ValueError as error:  # ragged nested lists: rows of different lengths
-        raise ValueError(f"{_who(owner)}: {name} must be an array of real numbers, got a "
-                         f"{type(x).__name__} that is not one ({error})") from None
+    array = as_array(x, name, owner)
     if array.dtype.kind not in "biuf":
         raise ValueError(f"{_who(owner)}: {name} must hold real numbers (bool, int, uint or "
                          f"float), got dtype {array.dtype}")
@@ -173,10 +185,11 @@ def too_large(a: np.ndarray, dtype: np.dtype) -> bool:
 def copy_into(params: list[np.ndarray], weights: Iterable[ArrayLike], owner: str) -> None:
     """Copy ``weights`` into ``params``, one array into each in order, in place, converted to
     its dtype: ``set_weights`` of a model or of a layer (``owner``, which errors name)."""
-    if isinstance(weights, Mapping | str) or (isinstance(weights, np.ndarray)
-                                              and weights.dtype != object):
+    if isinstance(weights, Mapping | str) or not isinstance(weights, Iterable) or (
+            isinstance(weights, np.ndarray) and weights.dtype != object):
         what = (f"one array of shape {weights.shape}" if isinstance(weights, np.ndarray)
-                else f"a {type(weights).__name__}")
+                else f"a {type(weights).__name__}" if isinstance(weights, Mapping | str)
+                else described(weights))
         raise TypeError(f"{owner}: weights must be a list of arrays, one per parameter in "
                         f"the order of get_weights(), got {what}")
     weights = list(weights)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynet.checks import class_given, flag, targets_hint
+from tinynet.checks import as_array, class_given, flag, targets_hint
 from tinynet.layers.activations import log_softmax, softmax
 
 __all__ = ["LOSSES", "MSE", "CrossEntropy", "Loss", "check_targets", "get"]
@@ -220,7 +220,7 @@ KERAS_ORDER = (" (labels? tinynet's losses take the model's outputs first, loss(
 
 def _check_pred(loss: Loss, y_pred: np.ndarray) -> np.ndarray:
     """``y_pred`` as an array of floats, or a ValueError naming ``loss``."""
-    y_pred = np.asarray(y_pred)
+    y_pred = as_array(y_pred, "y_pred", loss, "a float array")
     if y_pred.dtype.kind != "f":
         # No model outputs integers: these are labels, given first as Keras's losses take them.
         hint = KERAS_ORDER if y_pred.dtype.kind in "biu" else ""
@@ -249,7 +249,7 @@ def check_targets(y_true: np.ndarray, num_classes: int, name: str = "y_true") ->
     probabilities (one-hot, say) of shape (N, K): numbers >= 0 summing to 1 in each row.
     Raises ValueError saying what is wrong.
     """
-    y_true = np.asarray(y_true)
+    y_true = as_array(y_true, name, what="an array of labels or of rows of probabilities")
     # Keras's binary set-up, Dense(1) and a sigmoid, fails the checks below with messages
     # that do not say why: the softmax of a single output is 1 whatever it is.
     one = (f" (one output is one class, whose probability is always 1: {TWO_CLASSES})"
@@ -352,7 +352,7 @@ def _check_mse(loss: MSE, y_pred: np.ndarray,
     """``y_pred`` as floats and ``y_true`` as numbers of the same shape, or a ValueError
     that says what is wrong (with a hint for integer labels)."""
     y_pred = _check_pred(loss, y_pred)
-    y_true = np.asarray(y_true)
+    y_true = as_array(y_true, "y_true", loss)
     if y_true.shape != y_pred.shape:
         hint = targets_hint("y_true", y_true.shape, y_pred.shape)
         raise ValueError(

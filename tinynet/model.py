@@ -27,6 +27,7 @@ from tinynet import optim as optim_module
 from tinynet.callbacks import Callback, History, ProgressBar
 from tinynet.checks import (
     RefusesOtherLibraries,
+    as_array,
     beyond,
     class_given,
     copy_into,
@@ -186,10 +187,14 @@ def _same_samples(x: np.ndarray, y: ArrayLike, x_name: str, y_name: str,
                   owner: str = "") -> np.ndarray:
     """``y`` as an array, or a ValueError (its message after ``owner``) unless it holds one
     target per sample of ``x``, and ``x`` a sample or more."""
-    y = np.asarray(y)
+    given = y
+    y = as_array(y, f"{owner}{y_name}", what=f"an array of targets, one per sample of {x_name}")
     if y.ndim < 1 or len(y) != len(x):
+        # A generator, a set or a str is no sequence of targets: NumPy makes it one object.
+        got = (len(y) if y.ndim else "a scalar" if y.dtype.kind in "biufc"
+               else f"a {type(given).__name__}")
         raise ValueError(f"{owner}{x_name} and {y_name} must hold the same number of samples, "
-                         f"got {len(x)} and {len(y) if y.ndim else 'a scalar'}")
+                         f"got {len(x)} and {got}")
     if len(x) == 0:
         raise ValueError(f"{owner}{x_name} must hold at least one sample, got shape {x.shape}")
     return y

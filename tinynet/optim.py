@@ -21,7 +21,7 @@ they come with each step.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from copy import deepcopy
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -221,10 +221,25 @@ class Optimizer(RefusesOtherLibraries):
 
         Raises ValueError, before any state changes, unless each of ``params`` has a state
         with the names, dtypes and shapes its own has, none of its :attr:`square_states`
-        negative, and ``iterations`` is an int >= 0."""
+        negative, and ``iterations`` is an int >= 0; TypeError unless ``params`` is a list
+        of arrays and ``states`` a list of dicts of arrays. (NaN and infinity are restored,
+        as ``set_weights`` restores them: a run saved after it diverged loads as it was.)"""
         # Checked first, as the states are: converted after the states are copied in, a bad
         # count would refuse them half restored.
         iterations = int_at_least(f"{type(self).__name__}: iterations", iterations, 0)
+        params, states = self._listed("params", params), self._listed("states", states)
+        for i, p in enumerate(params):
+            if not isinstance(p, np.ndarray):
+                raise TypeError(f"{self!r}: params[{i}] must be a parameter array, got "
+                                f"{described(p)}")
+        for i, saved in enumerate(states):
+            if not isinstance(saved, Mapping):
+                raise TypeError(f"{self!r}: states[{i}] must be a dict of arrays, as get_state"
+                                f"() gives it, got {described(saved)}")
+            for k, v in saved.items():
+                if not isinstance(v, np.ndarray):
+                    raise TypeError(f"{self!r}: states[{i}][{k!r}] must be an array, got "
+                                    f"{described(v)}")
         if len(states) != len(params):
             raise ValueError(f"{self!r}: states must hold one state per parameter, "
                              f"{len(params)}, got {len(states)}")
@@ -253,6 +268,14 @@ class Optimizer(RefusesOtherLibraries):
             for k, v in saved.items():
                 state[k][...] = v
         self.iterations = iterations
+
+    def _listed(self, name: str, values: object) -> list[Any]:
+        """``values`` as a list, or a TypeError naming ``name`` unless it is a list (or an
+        iterable) of items, one per parameter."""
+        if isinstance(values, Mapping | str | np.ndarray) or not isinstance(values, Iterable):
+            raise TypeError(f"{self!r}: {name} must be a list, one item per parameter, got "
+                            f"{described(values)}")
+        return list(values)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Optimizer:
         # The state is kept by id(param). copy.deepcopy(model) copies the layers, and so each

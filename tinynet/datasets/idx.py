@@ -31,7 +31,7 @@ from typing import IO, Any, Protocol
 import numpy as np
 
 from tinynet.atomic import write_atomic
-from tinynet.checks import is_int_at_least, not_a_folder
+from tinynet.checks import as_array, described, is_int_at_least, not_a_folder
 
 #: IDX element type code -> the big-endian dtype it stores.
 TYPES: dict[int, np.dtype] = {
@@ -406,13 +406,18 @@ def write_idx(
     if not is_int_at_least(compresslevel, 1) or compresslevel > 9:
         raise ValueError(f"write_idx: compresslevel must be an int from 1 to 9, got "
                          f"{compresslevel!r}")
-    array = np.asarray(array)
+    given = array
+    array = as_array(array, "array", "write_idx", "an array of numbers")
+    if not isinstance(given, np.ndarray) and array.dtype.kind not in "biuf":  # None, a str
+        raise ValueError(f"write_idx: array must be an array of numbers, got {described(given)}")
     native = array.dtype.newbyteorder("=")
     if native not in _CODES:
         allowed = ", ".join(str(d) for d in _CODES)
+        fix = ("array.astype(np.int32)" if isinstance(given, np.ndarray)
+               else "np.asarray(array, dtype=np.int32)")  # a list has no astype
         raise ValueError(
             f"write_idx: array dtype must be one of {allowed} (the IDX element types), got "
-            f"{array.dtype}; convert it first, e.g. array.astype(np.int32)"
+            f"{array.dtype}; convert it first, e.g. {fix}"
         )
     if array.ndim > 255 or any(d >= 2**32 for d in array.shape):
         raise ValueError(
