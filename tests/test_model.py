@@ -1434,6 +1434,49 @@ def test_a_metric_that_fails_on_the_validation_data_fails_before_the_first_step(
         one_hot(y, 2, np.float32), validation_data=(x, y))
 
 
+class StopInsideTheStep(Adam):
+    """Adam that stops (as Ctrl-C would) in the middle of its ``stop_at``-th step, after
+    updating ``moved`` of the parameters."""
+
+    def __init__(self, stop_at: int, moved: int) -> None:
+        super().__init__()
+        self.stop_at, self.moved, self.updated = stop_at, moved, 0
+
+    def update(self, param, grad, state, work):
+        if self.iterations == self.stop_at and self.updated == self.moved:
+            raise KeyboardInterrupt
+        super().update(param, grad, state, work)
+        self.updated = self.updated + 1 if self.iterations == self.stop_at else 0
+
+
+@pytest.mark.parametrize("moved", [0, 2])
+def test_a_fit_stopped_inside_a_step_counts_it_and_keeps_its_history(moved):
+    # The optimiser has counted the step (Adam's t) and may have moved some weights: the
+    # model has taken it, so fit must not put back the History and the random streams of
+    # before, as it does for a fit refused before its first step.
+    x, y = blobs(4)
+    model = mlp(0)
+    model.compile(CrossEntropy(), StopInsideTheStep(stop_at=3, moved=moved))
+    before = model.history
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    assert model.steps_trained == model.optimizer.iterations == 3
+    assert model.history is not before and model.history.epoch == []
+
+
+def test_steps_trained_is_an_int_at_least_0():
+    # Set by hand for a resume (docs/training.md): a float or a string there would fail
+    # deep inside fit, and a negative count would be saved to a file load_model refuses.
+    model = mlp(0)
+    for bad in (2.0, "3", -1, None, True):
+        with pytest.raises(ValueError, match=rf"^Sequential: steps_trained must be an int "
+                                             rf">= 0, got {re.escape(repr(bad))}$"):
+            model.steps_trained = bad
+        assert model.steps_trained == 0
+    model.steps_trained = np.int64(7)
+    assert model.steps_trained == 7 and type(model.steps_trained) is int
+
+
 def assert_fit_refused_before_any_step(model, match, x, y, **kwargs) -> None:
     """``model.fit(x, y, ...)`` raises a ValueError matching ``match``, and neither the
     weights nor the step counts have changed."""

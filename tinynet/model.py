@@ -334,8 +334,6 @@ class Sequential(RefusesOtherLibraries):
         self.optimizer: Optimizer | None = None
         self.metrics: list[tuple[str, Callable]] = []
         self.stop_training = False
-        #: Steps fit has taken on this model, across fit calls and compiles (saved with the
-        #: model): it names each epoch's random stream, see _epoch_generator.
         self.steps_trained = 0
         self.history: History | None = None
         self.input_shape: tuple[int, ...] | None = None
@@ -528,6 +526,18 @@ class Sequential(RefusesOtherLibraries):
                 for k, p in layer.params.items()]
 
     @property
+    def steps_trained(self) -> int:
+        """The steps fit has taken on this model, across fit calls and compiles, saved with
+        it: it names each epoch's random stream (see ``_epoch_generator``), so a fit resumed
+        with ``initial_epoch`` shuffles as the uninterrupted run did. An int >= 0: setting
+        it (to a saved model's count, for a resume by hand) checks that."""
+        return self._steps_trained
+
+    @steps_trained.setter
+    def steps_trained(self, value: int) -> None:
+        self._steps_trained = int_at_least("Sequential: steps_trained", value, 0)
+
+    @property
     def trainable(self) -> bool:
         """Whether training would change a weight: some layer with parameters is trainable
         (True for a model with no parameters, none frozen); setting it sets every layer's
@@ -652,7 +662,9 @@ class Sequential(RefusesOtherLibraries):
         This is all of training: forward, loss, backward, optimiser step
         (``examples/manual_loop.py`` writes each one out; docs/layers.md has the contract
         each layer keeps). The outputs are those the loss saw: the logits, when the final
-        Softmax is fused into the loss.
+        Softmax is fused into the loss. A batch whose loss is NaN or infinite (NaN in ``x``,
+        or weights that diverged) takes no step, without an error: the loss returned shows
+        it, where ``fit`` stops with a FloatingPointError.
         Raises ValueError, before the step, for an optimiser that has trained another model,
         for an ``x`` without samples (the step would count, for nothing), and for targets
         that are not one per sample of ``x``. Other targets the loss refuses (a label past
@@ -782,7 +794,7 @@ class Sequential(RefusesOtherLibraries):
         # A fit refused before its first step (by a callback's on_train_begin, say: a
         # ModelCheckpoint's missing folder) leaves the model as it was: its History, of the
         # fits before or loaded with a checkpoint, was replaced by the new empty one.
-        steps_before = self.steps_trained
+        steps_before, iterations_before = self.steps_trained, optimizer.iterations
         kept = self.history, self.stop_training, self.input_shape
         # Each epoch gives the layers its own stream: the one a refused fit drew is put back.
         kept_rngs = [(layer, layer.rng) for layer in self.layers if hasattr(layer, "rng")]
@@ -795,6 +807,11 @@ class Sequential(RefusesOtherLibraries):
             self._train(x, y, graph, epochs, initial_epoch, steps, batch_size, shuffle,
                         validation_data, all_callbacks, batch_metrics)
         except BaseException as error:
+            # Stopped (by Ctrl-C) inside the optimiser's step, after it counted the step
+            # (Adam's t) and moved some of the weights: a step the model has taken, part of
+            # it, so it counts, and the model is left as training left it.
+            self.steps_trained = max(self.steps_trained,
+                                     steps_before + optimizer.iterations - iterations_before)
             # A divergence (FloatingPointError) is not a refusal: it is what training did,
             # and leaves the model at the batch that diverged, with that epoch's rate (which
             # its message names) and random streams, whether or not the batch was this fit's
