@@ -101,6 +101,23 @@ def test_gradients_match_finite_differences(case, seed, data):
 
 
 @pytest.mark.part("conv2d")
+@pytest.mark.parametrize("args", [
+    {"kernel_size": 3, "padding": (1, 2)},  # more padding left and right than top and bottom
+    {"kernel_size": (3, 5), "padding": "same"},  # "same": 1 row above, 2 columns left
+    {"kernel_size": 2, "stride": 2, "padding": (2, 0)},
+], ids=["(1, 2)", "same-3x5", "(2, 0)-stride-2"])
+def test_gradients_with_other_padding_for_rows_and_columns(args):
+    # Always drawn, whatever hypothesis draws above: a dx cropped with the rows' padding
+    # along the columns too (top:top + W for left:left + W) passes every padding that is
+    # the same on all four sides.
+    rng = np.random.default_rng(0)
+    layer = Conv2D(2, 3, **args, b_init="normal", dtype=np.float64, rng=rng)
+    x = rng.standard_normal((2, 5, 6, 2))
+    result, resolvable = check_resolvable(layer, x, seed=0)
+    assert resolvable and result.passed, str(result)
+
+
+@pytest.mark.part("conv2d")
 def test_a_worked_example():
     # A 3x3 image 1..9 and a 2x2 kernel of ones: each output is the sum of one 2x2 window.
     layer = Conv2D(1, 1, 2, W_init="ones", b_init="zeros")
