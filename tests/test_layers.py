@@ -546,9 +546,10 @@ def test_relu_forward_and_its_derivative_at_zero(x):
     assert np.all(dx[..., 0] == 0)
 
 
+@pytest.mark.part("relu")
 def test_relu_passes_nan_on():
     # A layer below that diverged must show in the loss, not be hidden as ReLU's 0
-    # (np.fmax, or np.where(x > 0, x, 0), would hide it).
+    # (np.fmax, or np.where(x > 0, x, 0), would hide it; x * (x > 0) makes -inf NaN).
     x = np.array([[np.nan, -np.inf, np.inf, -1.0]], dtype=np.float32)
     np.testing.assert_array_equal(ReLU().forward(x), [[np.nan, 0, np.inf, 0]])
 
@@ -613,7 +614,10 @@ def test_sigmoid_and_softmax_backward_do_not_report_the_harmless_underflow_of_a_
     with np.errstate(under="ignore"):
         expected = (dy * y * (1 - y) if name == "Sigmoid"
                     else y * (dy - (dy * y).sum(axis=-1, keepdims=True)))
-    np.testing.assert_array_equal(dx, expected)
+    # Up to rounding: y * (1 - y) * dy, or the Jacobian product, are as right, and may
+    # differ in the last bit, or by a subnormal where this gives 0.
+    info = np.finfo(dtype)
+    np.testing.assert_allclose(dx, expected, rtol=4 * info.eps, atol=info.tiny)
 
 
 # --------------------------------------------------------------------------------- Flatten

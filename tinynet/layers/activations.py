@@ -23,7 +23,8 @@ class ReLU(Layer):
         """x (N, ...) -> y = max(x, 0), of x's shape."""
         x = float_input(x, self)
         # BEGIN SOLUTION relu
-        # HINT: keep x for backward, self._save(x=x); y = max(x, 0) entry by entry (np.maximum)
+        # HINT: keep x for backward, self._save(x=x); y = max(x, 0) entry by entry (np.maximum,
+        # HINT: which passes a NaN on, as docs/activations.md#relu says it must)
         self._save(x=x)
         # y = max(x, 0): the same as np.maximum(x, 0), written this way for speed. NumPy
         # vectorises maximum only when both operands step through memory; against the
