@@ -1977,6 +1977,31 @@ def test_a_failed_part_says_that_an_earlier_part_failed_too() -> None:
         "fixed)")
 
 
+def test_an_earlier_part_that_failed_is_named_only_to_the_parts_that_use_it() -> None:
+    # A wrong Softmax backward fails no ReLU test: the note would send the student to fix
+    # code that the ReLU tests never run, and count ReLU's failure as maybe Softmax's.
+    outcome = homework._TestOutcome
+    collected = {"t.py::a": ["double"], "t.py::b": ["counter"], "t.py::c": ["shout"]}
+    outcomes = {name: outcome(FAILED, "AssertionError: off", None, True) for name in collected}
+    uses = {"double": (), "counter": ("double",), "shout": None}  # None: any earlier part
+    results = homework._summarise(["double", "counter", "shout"], collected, outcomes, {},
+                                  {}, [], {**uses, "counter": ()})
+    assert [r.after for r in results.values()] == ["", "", "double"]
+    assert results["counter"].message == "t.py::b: AssertionError: off"
+    results = homework._summarise(["double", "counter", "shout"], collected, outcomes, {},
+                                  {}, [], uses)
+    assert [r.after for r in results.values()] == ["", "double", "double"]
+    # The first of the parts it uses that failed, not the first that failed.
+    results = homework._summarise(["double", "counter", "shout"], collected, outcomes, {},
+                                  {}, [], {**uses, "shout": ("counter",)})
+    assert results["shout"].after == "counter"
+
+
+def test_tinynets_parts_use_only_parts_before_them() -> None:
+    for part in PARTS.values():
+        assert part.uses is not None and all(PARTS[p].order < part.order for p in part.uses)
+
+
 def test_a_failed_gradient_check_is_the_failure_shown_before_any_other() -> None:
     # A backward without its 1/N fails a comparison of arrays first, in collection order,
     # whose numbers the table cuts off; the gradient check says "0.25 times".

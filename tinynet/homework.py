@@ -89,56 +89,72 @@ class Part:
     """One piece of homework: ``id`` as written in the markers and in ``part("<id>")``,
     the docs ``page`` that explains it, a one-line ``description`` (an instruction, used as
     the stub's message when a region has no HINT), and its place in the suggested ``order``
-    (the tests of a part may use the parts before it, never those after)."""
+    (the tests of a part may use the parts before it, never those after). ``uses``: the
+    earlier parts whose code its tests run, or None for any of them; a grade names only
+    those when it says that an earlier part failed too."""
 
     id: str
     page: str
     description: str
     order: int
+    uses: frozenset[str] | None = None
 
 
-def _numbered(*parts: tuple[str, str, str]) -> dict[str, Part]:
-    """The registry of ``parts``, (id, page, description) each, numbered in their order; a
-    ValueError for an id given twice, whose later part would silently replace the earlier."""
+def _numbered(*parts: tuple[str, str, str] | tuple[str, str, str, tuple[str, ...]]
+              ) -> dict[str, Part]:
+    """The registry of ``parts``, (id, page, description) or (id, page, description, uses)
+    each, numbered in their order; a ValueError for an id given twice, whose later part
+    would silently replace the earlier."""
     registry: dict[str, Part] = {}
-    for i, (pid, page, description) in enumerate(parts, start=1):
+    for i, (pid, page, description, *uses) in enumerate(parts, start=1):
         if pid in registry:
             raise ValueError(f"part id {pid!r} is registered twice, as parts "
                              f"{registry[pid].order} and {i}: each part needs an id of its own")
-        registry[pid] = Part(pid, page, description, i)
+        registry[pid] = Part(pid, page, description, i, frozenset(uses[0]) if uses else None)
     return registry
 
 
-#: tinynet's parts in the suggested assignment order (docs/homework.md explains the order).
+#: The parts whose code the optimisers' tests run: they train a small network.
+_TRAINING = ("dense-forward", "dense-backward", "softmax-forward", "softmax-backward",
+             "cross-entropy", "relu")
+#: tinynet's parts in the suggested assignment order (docs/homework.md explains the order),
+#: each with the earlier parts its tests use (tests/test_homework_project.py checks them).
 PARTS: dict[str, Part] = _numbered(
     # Assignment 1: the data and the tool that checks every backward pass.
     ("idx-header", "docs/data.md#the-idx-format-byte-by-byte",
-     "parse an IDX header: magic number, element type, number of dimensions, sizes"),
+     "parse an IDX header: magic number, element type, number of dimensions, sizes", ()),
     ("gradcheck", "docs/gradcheck.md",
-     "write central-difference numerical gradients and their relative error"),
+     "write central-difference numerical gradients and their relative error", ()),
     # Assignment 2: softmax regression (reference programs R1 and R5).
-    ("dense-forward", "docs/layers.md#dense", "write Dense forward: y = x @ W + b"),
+    ("dense-forward", "docs/layers.md#dense", "write Dense forward: y = x @ W + b", ()),
     ("dense-backward", "docs/layers.md#dense",
-     "write Dense backward: dW = x.T @ dy, db = dy.sum(0), dx = dy @ W.T"),
+     "write Dense backward: dW = x.T @ dy, db = dy.sum(0), dx = dy @ W.T",
+     ("gradcheck", "dense-forward")),
     ("softmax-forward", "docs/softmax.md",
-     "write softmax over the last axis, as exp(x - max) so it never overflows"),
+     "write softmax over the last axis, as exp(x - max) so it never overflows", ()),
     ("softmax-backward", "docs/softmax.md#backward-a-vector-jacobian-product",
-     "write Softmax backward: dx = s * (dy - sum(dy * s)) per row"),
+     "write Softmax backward: dx = s * (dy - sum(dy * s)) per row",
+     ("gradcheck", "softmax-forward")),
     ("cross-entropy", "docs/cross_entropy.md",
-     "write cross-entropy and its gradient, from probabilities and from logits"),
-    ("mse", "docs/mse.md", "write the mean squared error and its gradient"),
+     "write cross-entropy and its gradient, from probabilities and from logits",
+     ("gradcheck", "softmax-forward", "softmax-backward")),
+    ("mse", "docs/mse.md", "write the mean squared error and its gradient", ("gradcheck",)),
     # Assignment 3: the multi-layer perceptron and its optimisers (R2 and R4).
-    ("relu", "docs/activations.md#relu", "write ReLU forward and backward"),
+    ("relu", "docs/activations.md#relu", "write ReLU forward and backward", ("gradcheck",)),
     ("sigmoid", "docs/activations.md#sigmoid",
-     "write Sigmoid forward and backward, without overflow"),
+     "write Sigmoid forward and backward, without overflow", ("gradcheck",)),
     ("sgd-momentum", "docs/optimizers.md#the-update-equations",
-     "write the SGD update with momentum and Nesterov"),
-    ("rmsprop", "docs/optimizers.md#the-update-equations", "write the RMSprop update"),
+     "write the SGD update with momentum and Nesterov", _TRAINING),
+    ("rmsprop", "docs/optimizers.md#the-update-equations", "write the RMSprop update",
+     _TRAINING),
     ("adam", "docs/optimizers.md#the-update-equations",
-     "write the Adam update with bias correction"),
+     "write the Adam update with bias correction", _TRAINING),
     # Assignment 4: the convolutional network (R3).
-    ("conv2d", "docs/conv.md", "write Conv2D forward (im2col and one GEMM) and backward"),
-    ("maxpool2d", "docs/conv.md#maxpool2d", "write MaxPool2D forward and backward"),
+    ("conv2d", "docs/conv.md", "write Conv2D forward (im2col and one GEMM) and backward",
+     ("gradcheck",)),
+    ("maxpool2d", "docs/conv.md#maxpool2d", "write MaxPool2D forward and backward",
+     ("gradcheck", "dense-forward", "dense-backward", "softmax-forward", "cross-entropy",
+      "relu", "conv2d")),
 )
 
 #: Files of the reference that a student copy leaves out: the tests of the homework tool
@@ -2129,12 +2145,16 @@ def _parts_in_file(project: Path, nodeid: str, parts: Collection[str]) -> list[s
 def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
                outcomes: Mapping[str, _TestOutcome],
                collect_errors: Mapping[str, Sequence[Mapping[str, Any]]],
-               stopped: Mapping[str, str], unwritten: Collection[str]) -> dict[str, PartResult]:
+               stopped: Mapping[str, str], unwritten: Collection[str],
+               uses: Mapping[str, Collection[str] | None] | None = None
+               ) -> dict[str, PartResult]:
     """The status of each part from its tests' outcomes and, for a part whose tests all
     stopped at an earlier part's stub, from the parts whose stubs are still in the source,
-    ``unwritten`` (see :func:`grade`)."""
+    ``unwritten`` (see :func:`grade`). ``uses``: the earlier parts whose code each part's
+    tests run (:attr:`Part.uses`); a part it does not name, or names with None, may use
+    any."""
     results = {}
-    failed_before = None  # the first part whose tests failed
+    failed_parts: list[str] = []  # the parts whose tests failed, in order
     for pid in parts:
         tests = [n for n, ids in collected.items() if pid in ids]
         entries: list[tuple[str, _TestOutcome]] = []
@@ -2158,7 +2178,9 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
         # cannot be collected: that is the file's own error, whoever's code it tests.
         broken = {e["nodeid"] for e in collect_errors.get(pid, ())}
         own_code = any(n not in broken for n, _ in failed)
-        after = failed_before if failed_before and not needs and own_code else ""
+        used = (uses or {}).get(pid)
+        before = [p for p in failed_parts if used is None or p in used]
+        after = before[0] if before and not needs and own_code else ""
         if after:
             needs = (f" (part {after}, before it, failed too: fix it first, as these tests may "
                      "use it)")
@@ -2168,7 +2190,7 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
             result = PartResult(pid, NOT_ATTEMPTED, own[0][1])
         elif pid in stopped:
             result = PartResult(pid, FAILED, stopped[pid] + needs, note=needs, after=after)
-            failed_before = failed_before or pid
+            failed_parts.append(pid)
         elif failed:
             # A test file that cannot be collected is shown first, as its error is most
             # often the cause; then a failed gradient check: it says what is wrong ("dW is
@@ -2194,7 +2216,7 @@ def _summarise(parts: Sequence[str], collected: Mapping[str, Sequence[str]],
             result = PartResult(pid, FAILED, f"{nodeid}: {t.message or 'did not finish'}{note}",
                                 note=note, after=after, also_failed=others)
             if own_code:
-                failed_before = failed_before or pid
+                failed_parts.append(pid)
         elif stubbed:
             # Its code never ran, so only the source tells written from not: a part with a
             # stub left (one of two regions written) is not written yet.
@@ -2362,7 +2384,8 @@ def grade(project: str | Path = ".", registry: Mapping[str, Part] = PARTS,
                 if all(outcomes.get(n, _TestOutcome()).complete
                        for n, ids in collected.items() if p in ids)}
         pending = [p for p in pending if p not in victims and p not in done]
-    results = _summarise(chosen, collected, outcomes, collect_errors, stopped, stubbed)
+    results = _summarise(chosen, collected, outcomes, collect_errors, stopped, stubbed,
+                         {pid: registry[pid].uses for pid in chosen})
     # Hidden tests copied next to tests/ rather than into it mark their parts as well as
     # any, and pytest, reading the project's testpaths, never sees them: say so, or a
     # grade would look as if it had used them.
