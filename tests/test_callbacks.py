@@ -578,6 +578,27 @@ def test_a_fit_refused_before_its_first_step_keeps_the_models_history(tmp_path, 
     assert m.fit(x, y, epochs=3, batch_size=BATCH, verbose=0, initial_epoch=2).epoch == [0, 1, 2]
 
 
+class TurnOffNesterov(Callback):
+    def on_train_begin(self, logs=None):
+        self.model.optimizer.nesterov = False
+        self.model.optimizer.momentum = 0.0
+
+
+@pytest.mark.parametrize("turn", [TurnOnNesterov, TurnOffNesterov])
+def test_a_refused_fit_puts_back_hyper_parameters_that_need_each_other(turn):
+    # No one order of setting them back works both ways: nesterov=True needs its momentum
+    # back first, momentum=0 needs nesterov off first.
+    x, y = data()
+    m = model()
+    start = {"momentum": 0.9, "nesterov": True} if turn is TurnOffNesterov else {}
+    m.compile(CrossEntropy(), SGD(0.1, **start))
+    with pytest.raises(ValueError, match=r"^refused$"):
+        m.fit(x, y, epochs=1, batch_size=BATCH, verbose=0,
+              callbacks=[turn(), RefuseToBeginEpoch()])
+    assert (m.optimizer.momentum, m.optimizer.nesterov) == (
+        (0.9, True) if turn is TurnOffNesterov else (0.0, False))
+
+
 def test_a_refused_fit_raises_its_own_error_when_a_callback_took_a_layer_out():
     # Putting the layers' random streams back must not raise in place of the callback's
     # error: pairing the streams with a shorter list of layers would.

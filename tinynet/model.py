@@ -200,6 +200,28 @@ def _same_samples(x: np.ndarray, y: ArrayLike, x_name: str, y_name: str,
     return y
 
 
+def _restore_hyper_parameters(optimizer: Optimizer, kept: Mapping[str, Any]) -> None:
+    """Set back the hyper-parameters of ``optimizer`` that differ from ``kept`` (a callback
+    of a refused fit changed them), never in place of the error being raised.
+
+    Each is set through the optimiser's checks, which may refuse one until another is back:
+    SGD's nesterov=True needs its momentum back first, and momentum=0 needs nesterov off
+    first. So those refused are tried again once the others are set, until none is left or
+    none moves; a value refused to the end is left as the callback set it."""
+    changed = [(name, value) for name, value in kept.items()
+               if getattr(optimizer, name) != value]
+    while changed:
+        refused = []
+        for name, value in changed:
+            try:
+                setattr(optimizer, name, value)
+            except (ValueError, TypeError):
+                refused.append((name, value))
+        if len(refused) == len(changed):
+            return
+        changed = refused
+
+
 def _takes_training(layer: Layer) -> bool:
     """Whether ``layer.forward`` can be called as ``forward(x, training=...)``, as the model
     calls it; True when its signature cannot be read (a builtin), which the call will tell."""
@@ -820,13 +842,7 @@ class Sequential(RefusesOtherLibraries):
                 self.history, self.stop_training, self.input_shape = kept
                 for layer, rng in kept_rngs:  # those of the layers it had, were any taken out
                     layer.rng = rng
-                # Only those a callback changed, the last declared first (SGD's nesterov before
-                # the momentum it needs), and never in place of the error being raised: a
-                # value the checks refuse is left as the callback set it.
-                for name, value in reversed(kept_hyper.items()):
-                    if getattr(optimizer, name) != value:
-                        with contextlib.suppress(ValueError, TypeError):
-                            setattr(optimizer, name, value)
+                _restore_hyper_parameters(optimizer, kept_hyper)
             progress.end_line()  # the error's message, printed next, on a line of its own
             raise
         return history
