@@ -1645,9 +1645,16 @@ def test_the_backward_pass_stops_at_the_first_trainable_layer():
     def not_called(dy):
         raise AssertionError("backward ran through the frozen base")
 
+    def dx_not_computed(dy):
+        raise AssertionError("the first trainable layer computed its unused dx")
+
     for layer in model.layers[:2]:
         layer.backward = layer.backward_params = not_called
+    # Of the first layer that learns, only its parameters' gradients: its dx, a third of
+    # its backward's work, would go to the frozen base, which uses none.
+    model.layers[2].backward = dx_not_computed
     model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    del model.layers[2].backward
     # Between two trainable layers a frozen one still passes the gradient on.
     for layer in model.layers[:2]:
         del layer.backward, layer.backward_params  # the classes' own again
