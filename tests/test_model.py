@@ -1464,6 +1464,27 @@ def test_a_fit_stopped_inside_a_step_counts_it_and_keeps_its_history(moved):
     assert model.history is not before and model.history.epoch == []
 
 
+def test_a_fit_stopped_between_steps_counts_its_own_steps_only():
+    # The optimiser's count moves with steps that are not the fit's (a callback's own
+    # train_step, or set_state): only a step fit stopped inside counts beyond its own.
+    class CountElsewhereThenStop(tinynet.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.model.train_step(*blobs(5, n=4))
+            params = [p for p, _ in self.model.parameters()]
+            self.model.optimizer.set_state(params, self.model.optimizer.get_state(params), 1000)
+
+        def on_batch_begin(self, batch, logs=None):
+            if batch == 2:
+                raise KeyboardInterrupt
+
+    x, y = blobs(4)
+    model = mlp(0)
+    model.compile(CrossEntropy(), Adam())
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[CountElsewhereThenStop()])
+    assert model.steps_trained == 2 and model.optimizer.iterations == 1002
+
+
 def test_steps_trained_is_an_int_at_least_0():
     # Set by hand for a resume (docs/training.md): a float or a string there would fail
     # deep inside fit, and a negative count would be saved to a file load_model refuses.

@@ -816,7 +816,7 @@ class Sequential(RefusesOtherLibraries):
         # A fit refused before its first step (by a callback's on_train_begin, say: a
         # ModelCheckpoint's missing folder) leaves the model as it was: its History, of the
         # fits before or loaded with a checkpoint, was replaced by the new empty one.
-        steps_before, iterations_before = self.steps_trained, optimizer.iterations
+        steps_before = self.steps_trained
         kept = self.history, self.stop_training, self.input_shape
         # Each epoch gives the layers its own stream: the one a refused fit drew is put back.
         kept_rngs = [(layer, layer.rng) for layer in self.layers if hasattr(layer, "rng")]
@@ -829,11 +829,6 @@ class Sequential(RefusesOtherLibraries):
             self._train(x, y, graph, epochs, initial_epoch, steps, batch_size, shuffle,
                         validation_data, all_callbacks, batch_metrics)
         except BaseException as error:
-            # Stopped (by Ctrl-C) inside the optimiser's step, after it counted the step
-            # (Adam's t) and moved some of the weights: a step the model has taken, part of
-            # it, so it counts, and the model is left as training left it.
-            self.steps_trained = max(self.steps_trained,
-                                     steps_before + optimizer.iterations - iterations_before)
             # A divergence (FloatingPointError) is not a refusal: it is what training did,
             # and leaves the model at the batch that diverged, with that epoch's rate (which
             # its message names) and random streams, whether or not the batch was this fit's
@@ -901,8 +896,16 @@ class Sequential(RefusesOtherLibraries):
                     cb.on_batch_begin(batch, None)
                 idx = order[batch * batch_size:(batch + 1) * batch_size]  # (B,), B <= batch_size
                 yb = y[idx]
-                # forward, loss, backward, step
-                value, out = self._train_step(graph, self._as_input(x[idx]), yb)
+                counted = optimizer.iterations
+                try:  # forward, loss, backward, step
+                    value, out = self._train_step(graph, self._as_input(x[idx]), yb)
+                except BaseException:
+                    # Stopped (by Ctrl-C) inside the optimiser's step, after it counted the
+                    # step (Adam's t) and moved some of the weights: a step the model has
+                    # taken, part of it, so it counts (and fit leaves the model as it is).
+                    if optimizer.iterations != counted:
+                        self.steps_trained += 1
+                    raise
                 if not math.isfinite(value):
                     raise FloatingPointError(self._divergence(
                         f"the loss became {value} at epoch {epoch + 1}, batch {batch + 1}/"
