@@ -19,6 +19,7 @@ Two profiles, chosen with hypothesis's own option `pytest --hypothesis-profile=N
   The whole suite takes many times longer under it: not for every change.
 """
 
+import contextlib
 import errno
 import importlib
 import os
@@ -40,15 +41,25 @@ if "PYTEST_XDIST_WORKER" in os.environ:
 
 # Hypothesis (6.131 and later) mixes into its draws the constants (numbers, strings) of the
 # local modules imported so far: tinynet's, not the tests'. A run of one test file imports
-# fewer of them than a run of the whole suite or a grade does (which imports
-# tinynet.homework), and would draw other examples from the same --hypothesis-seed: a
-# grade's failure that the student's pytest --hypothesis-seed=0 of that test did not show.
-# Imported here, before any test, they are the same in every run. (After the OpenBLAS
-# setting above, which NumPy reads when tinynet imports it; and not __main__, which would
-# run the command line.)
-for _module in pkgutil.walk_packages(importlib.import_module("tinynet").__path__, "tinynet."):
-    if not _module.name.endswith(".__main__"):
-        importlib.import_module(_module.name)
+# fewer of them than a grade does (which imports tinynet.homework), and would draw other
+# examples from the same --hypothesis-seed: a grade's failure that the student's pytest
+# --hypothesis-seed=0 of that test did not show. Imported here, before any test, they are
+# the same in both. (A whole-suite run imports more local modules later, the benchmarks'.)
+# After the OpenBLAS setting above, which NumPy reads when tinynet imports it; not
+# __main__, which would run the command line; and a module that fails to import is left to
+# the tests that use it, which report its error, rather than stop every test here.
+def _import_every_module() -> None:
+    try:
+        package = importlib.import_module("tinynet")
+    except Exception:
+        return  # every test file that imports it reports the error
+    for module in pkgutil.walk_packages(package.__path__, "tinynet.", onerror=lambda _: None):
+        if not module.name.endswith(".__main__"):
+            with contextlib.suppress(Exception):
+                importlib.import_module(module.name)
+
+
+_import_every_module()
 
 settings.register_profile("tinynet", parent=settings.default,
                           phases=[phase for phase in Phase if phase is not Phase.explain])
