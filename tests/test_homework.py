@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import hashlib
 import importlib.util
@@ -1995,6 +1996,44 @@ def test_an_earlier_part_that_failed_is_named_only_to_the_parts_that_use_it() ->
     results = homework._summarise(["double", "counter", "shout"], collected, outcomes, {},
                                   {}, [], {**uses, "shout": ("counter",)})
     assert results["shout"].after == "counter"
+
+
+def test_a_grade_names_an_earlier_failed_part_by_the_registrys_uses(tmp_path: Path) -> None:
+    # Through grade, from the registry: double, counter and shout all wrong; counter's tests
+    # use double, shout's none. A registry that does not say keeps the rule of any part.
+    project = write_project(tmp_path, ops=OPS.replace("return 2 * x", "return 3 * x")
+                            .replace("self.n += k", "self.n -= k"),
+                            text=TEXT.replace('s.upper() + "!"', 's.upper()'))
+    said = {**PARTS_OF_FIXTURE,
+            "counter": dataclasses.replace(PARTS_OF_FIXTURE["counter"], uses=frozenset(
+                ["double"])),
+            "shout": dataclasses.replace(PARTS_OF_FIXTURE["shout"], uses=frozenset())}
+    parts = ["double", "counter", "shout"]
+    report = homework.grade(project, registry=said, parts=parts)
+    assert [report.results[p].after for p in parts] == ["", "double", ""]
+    assert report.table().splitlines()[-1].endswith(
+        ", 1 failed after part double (they may pass once it is fixed)")
+    report = homework.grade(project, registry=PARTS_OF_FIXTURE, parts=parts)
+    assert [report.results[p].after for p in parts] == ["", "double", "double"]
+    # Parts that failed after different earlier parts are counted by part.
+    results = {pid: homework.PartResult(pid, FAILED, after=after)
+               for pid, after in [("a", ""), ("b", "a"), ("c", "a"), ("d", "b")]}
+    assert homework.GradeReport(results).table().splitlines()[-1] == (
+        "score: 0/4 parts passed (0.00), 2 failed after part a, 1 after part b (they may pass "
+        "once those are fixed)")
+
+
+def test_a_registry_refuses_uses_that_name_no_earlier_part() -> None:
+    first = ("a", "docs/a.md", "write a")
+    assert homework._numbered(first, ("b", "docs/b.md", "write b", ("a",)))["b"].uses == {"a"}
+    with pytest.raises(TypeError, match=r"^part 'b': uses must be a tuple of part ids, got the "
+                                        r"str 'a' \(a tuple of one: \('a',\)\)$"):
+        homework._numbered(first, ("b", "docs/b.md", "write b", ("a")))
+    with pytest.raises(ValueError, match=r"^part 'b': uses names 'c', not a part registered "
+                                         r"before it$"):
+        homework._numbered(first, ("b", "docs/b.md", "write b", ("a", "c")))
+    with pytest.raises(ValueError, match=r"^part 'b': expected .* got 5 items$"):
+        homework._numbered(first, ("b", "docs/b.md", "write b", ("a",), "extra"))
 
 
 def test_tinynets_parts_use_only_parts_before_them() -> None:

@@ -104,13 +104,27 @@ def _numbered(*parts: tuple[str, str, str] | tuple[str, str, str, tuple[str, ...
               ) -> dict[str, Part]:
     """The registry of ``parts``, (id, page, description) or (id, page, description, uses)
     each, numbered in their order; a ValueError for an id given twice, whose later part
-    would silently replace the earlier."""
+    would silently replace the earlier, for more items, and for ``uses`` that name a part
+    not registered before; a TypeError for ``uses`` given as a str, ``("gradcheck")``, whose
+    letters would be taken for part ids."""
     registry: dict[str, Part] = {}
-    for i, (pid, page, description, *uses) in enumerate(parts, start=1):
+    for i, (pid, page, description, *rest) in enumerate(parts, start=1):
         if pid in registry:
             raise ValueError(f"part id {pid!r} is registered twice, as parts "
                              f"{registry[pid].order} and {i}: each part needs an id of its own")
-        registry[pid] = Part(pid, page, description, i, frozenset(uses[0]) if uses else None)
+        if len(rest) > 1:
+            raise ValueError(f"part {pid!r}: expected (id, page, description) or (id, page, "
+                             f"description, uses), got {3 + len(rest)} items")
+        uses = None
+        if rest:
+            if isinstance(rest[0], str):
+                raise TypeError(f"part {pid!r}: uses must be a tuple of part ids, got the str "
+                                f"{rest[0]!r} (a tuple of one: ({rest[0]!r},))")
+            if unknown := [u for u in rest[0] if u not in registry]:
+                raise ValueError(f"part {pid!r}: uses names {', '.join(map(repr, unknown))}, "
+                                 f"not a part registered before it")
+            uses = frozenset(rest[0])
+        registry[pid] = Part(pid, page, description, i, uses)
     return registry
 
 
@@ -2003,8 +2017,9 @@ class PartResult:
     "blocked"; ``message`` says why it did not pass; ``tests`` are its test node ids.
     ``note`` is the end of ``message`` that says what else failed (an earlier part, then the
     part's other failed tests, whose names are ``also_failed``), which the table keeps when
-    it cuts a long message. ``after`` is the earlier part that failed first, for a part that
-    failed after it: it may pass once that one is fixed (a teacher's partial credit)."""
+    it cuts a long message. ``after`` is the first earlier part that failed among those whose
+    code its tests run, for a part that failed after it: it may pass once that one is fixed
+    (a teacher's partial credit)."""
 
     part: str
     status: str
@@ -2069,12 +2084,19 @@ class GradeReport:
             rows.append(f"{pid:<{width}}  {r.status:<13}  {message}".rstrip())
         passed = sum(r.status == PASSED for r in self.results.values())
         blocked = sum(r.status == BLOCKED for r in self.results.values())
-        after = [r.after for r in self.results.values() if r.after]
+        # How many failed after each earlier part, in the order graded: parts use different
+        # earlier parts, so "2 failed after part relu, 1 after part conv2d".
+        after: dict[str, int] = {}
+        for r in self.results.values():
+            if r.after:
+                after[r.after] = after.get(r.after, 0) + 1
+        counts = ", ".join(f"{n} {'' if i else 'failed '}after part {pid}"
+                           for i, (pid, n) in enumerate(after.items()))
+        fixed = "it is" if len(after) == 1 else "those are"
         rows.append(f"score: {passed}/{len(self.results)} parts passed ({self.score:.2f})"
                     + (f", {blocked} blocked (written, waiting for an earlier part)"
                        if blocked else "")
-                    + (f", {len(after)} failed after part {after[0]} (they may pass once it "
-                       "is fixed)" if after else ""))
+                    + (f", {counts} (they may pass once {fixed} fixed)" if after else ""))
         return "\n".join(rows)
 
 
