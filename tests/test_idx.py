@@ -211,6 +211,7 @@ def test_writer_rejects_dtypes_without_an_idx_type(tmp_path, dtype):
     # A list has no astype: the advice is the conversion that a list has.
     ([1, 2, 3], r"dtype must be one of .*got int64; convert it first, e\.g\. "
                 r"np\.asarray\(array, dtype=np\.int32\)$"),
+    ([1 + 2j, 3j], r"dtype must be one of .*got complex128; convert it first"),  # the reason
     (None, r"^write_idx: array must be an array of numbers, got None$"),
     ("label", r"^write_idx: array must be an array of numbers, got a value of type str$"),
     ([[1, 2], [3]], r"^write_idx: array must be an array of numbers, got a list that is not "

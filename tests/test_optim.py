@@ -829,6 +829,8 @@ def test_set_state_refuses_what_is_not_a_list_of_dicts_of_arrays_with_a_type_err
     cases = [
         ([p], None, r"states must be a list, one item per parameter, got None$"),
         ([p], good, r"states must be a list, one item per parameter, got a value of type dict$"),
+        (p, [good], r"params must be a list, one item per parameter, got an array of shape "
+                    r"\(3,\)$"),
         (None, [good], r"params must be a list, one item per parameter, got None$"),
         ([p.tolist()], [good], r"params\[0\] must be a parameter array, got a list of 3 items$"),
         ([p], [list(good.values())], r"states\[0\] must be a dict of arrays, as get_state\(\) "
@@ -841,6 +843,12 @@ def test_set_state_refuses_what_is_not_a_list_of_dicts_of_arrays_with_a_type_err
         with pytest.raises(TypeError, match=r"^Adam\(.*\): " + message):
             opt.set_state(params, states, iterations=1)
         assert opt.iterations == 0
+    # As set_weights takes them: lists kept by np.save as object arrays.
+    kept_params, kept_states = np.empty(1, dtype=object), np.empty(1, dtype=object)
+    kept_params[0], kept_states[0] = p, {**good, "m": np.ones(3, np.float32)}
+    opt = Adam()
+    opt.set_state(kept_params, kept_states, iterations=1)
+    assert opt.get_state([p])[0]["m"].tolist() == [1.0] * 3
 
 
 @pytest.mark.parametrize("make, name", [(RMSprop, "mean_square"), (Adam, "v")])

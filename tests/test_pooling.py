@@ -170,11 +170,18 @@ def test_overlapping_windows_add_up_at_a_shared_maximum():
 
 @pytest.mark.part("maxpool2d")
 def test_floor_output_size_leaves_the_last_row_without_gradient(monkeypatch):
-    # Memory that np.empty_like hands out holds whatever was there, often zeros: made NaN
-    # here, a dx not zeroed where no window reaches fails every time, not by chance.
-    empty_like = np.empty_like
-    monkeypatch.setattr(np, "empty_like", lambda a, *args, **kwargs: np.full_like(
-        empty_like(a, *args, **kwargs), np.nan))
+    # Memory that np.empty and np.empty_like hand out holds whatever was there, often zeros:
+    # made NaN here, a dx not zeroed where no window reaches fails every time, not by chance.
+    def dirty(make):
+        def made(*args, **kwargs):
+            a = make(*args, **kwargs)
+            if a.dtype.kind == "f":
+                a.fill(np.nan)
+            return a
+        return made
+
+    monkeypatch.setattr(np, "empty_like", dirty(np.empty_like))
+    monkeypatch.setattr(np, "empty", dirty(np.empty))
     layer = MaxPool2D(2)
     x = np.random.default_rng(0).standard_normal((1, 5, 5, 2))
     y = layer.forward(x)

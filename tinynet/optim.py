@@ -271,8 +271,10 @@ class Optimizer(RefusesOtherLibraries):
 
     def _listed(self, name: str, values: object) -> list[Any]:
         """``values`` as a list, or a TypeError naming ``name`` unless it is a list (or an
-        iterable) of items, one per parameter."""
-        if isinstance(values, Mapping | str | np.ndarray) or not isinstance(values, Iterable):
+        iterable) of items, one per parameter: an object array of them too, as ``np.save``
+        keeps a list, but not one array of numbers."""
+        if isinstance(values, Mapping | str) or not isinstance(values, Iterable) or (
+                isinstance(values, np.ndarray) and values.dtype != object):
             raise TypeError(f"{self!r}: {name} must be a list, one item per parameter, got "
                             f"{described(values)}")
         return list(values)
