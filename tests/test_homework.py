@@ -1974,7 +1974,7 @@ def test_a_failed_part_says_that_an_earlier_part_failed_too() -> None:
     report = homework.GradeReport(results)
     assert report.to_json()["after"] == {"shout": "double"}
     assert report.table().splitlines()[-1] == (
-        "score: 1/3 parts passed (0.33), 1 failed after part double (they may pass once it is "
+        "score: 1/3 parts passed (0.33), 1 failed after part double (it may pass once it is "
         "fixed)")
 
 
@@ -2012,7 +2012,7 @@ def test_a_grade_names_an_earlier_failed_part_by_the_registrys_uses(tmp_path: Pa
     report = homework.grade(project, registry=said, parts=parts)
     assert [report.results[p].after for p in parts] == ["", "double", ""]
     assert report.table().splitlines()[-1].endswith(
-        ", 1 failed after part double (they may pass once it is fixed)")
+        ", 1 failed after part double (it may pass once it is fixed)")
     report = homework.grade(project, registry=PARTS_OF_FIXTURE, parts=parts)
     assert [report.results[p].after for p in parts] == ["", "double", "double"]
     # Parts that failed after different earlier parts are counted by part.
@@ -2021,6 +2021,11 @@ def test_a_grade_names_an_earlier_failed_part_by_the_registrys_uses(tmp_path: Pa
     assert homework.GradeReport(results).table().splitlines()[-1] == (
         "score: 0/4 parts passed (0.00), 2 failed after part a, 1 after part b (they may pass "
         "once those are fixed)")
+    # In the order of the earlier parts, whichever of their later parts came first.
+    results = {pid: homework.PartResult(pid, FAILED, after=after)
+               for pid, after in [("a", ""), ("b", ""), ("c", "b"), ("d", "a")]}
+    assert homework.GradeReport(results).table().splitlines()[-1].endswith(
+        ", 1 failed after part a, 1 after part b (they may pass once those are fixed)")
 
 
 def test_a_registry_refuses_uses_that_name_no_earlier_part() -> None:
@@ -2032,6 +2037,9 @@ def test_a_registry_refuses_uses_that_name_no_earlier_part() -> None:
     with pytest.raises(ValueError, match=r"^part 'b': uses names 'c', not a part registered "
                                          r"before it$"):
         homework._numbered(first, ("b", "docs/b.md", "write b", ("a", "c")))
+    with pytest.raises(TypeError, match=r"^part 'b': uses must be a tuple of part ids, got "
+                                        r"None$"):
+        homework._numbered(first, ("b", "docs/b.md", "write b", None))
     with pytest.raises(ValueError, match=r"^part 'b': expected .* got 5 items$"):
         homework._numbered(first, ("b", "docs/b.md", "write b", ("a",), "extra"))
 

@@ -120,6 +120,9 @@ def _numbered(*parts: tuple[str, str, str] | tuple[str, str, str, tuple[str, ...
             if isinstance(rest[0], str):
                 raise TypeError(f"part {pid!r}: uses must be a tuple of part ids, got the str "
                                 f"{rest[0]!r} (a tuple of one: ({rest[0]!r},))")
+            if not isinstance(rest[0], Iterable):
+                raise TypeError(f"part {pid!r}: uses must be a tuple of part ids, got "
+                                f"{rest[0]!r}")
             if unknown := [u for u in rest[0] if u not in registry]:
                 raise ValueError(f"part {pid!r}: uses names {', '.join(map(repr, unknown))}, "
                                  f"not a part registered before it")
@@ -2087,16 +2090,19 @@ class GradeReport:
         # How many failed after each earlier part, in the order graded: parts use different
         # earlier parts, so "2 failed after part relu, 1 after part conv2d".
         after: dict[str, int] = {}
-        for r in self.results.values():
+        graded = list(self.results)
+        for r in sorted(self.results.values(), key=lambda r: graded.index(r.after)
+                        if r.after in graded else len(graded)):
             if r.after:
                 after[r.after] = after.get(r.after, 0) + 1
         counts = ", ".join(f"{n} {'' if i else 'failed '}after part {pid}"
                            for i, (pid, n) in enumerate(after.items()))
+        may = "it may" if sum(after.values()) == 1 else "they may"
         fixed = "it is" if len(after) == 1 else "those are"
         rows.append(f"score: {passed}/{len(self.results)} parts passed ({self.score:.2f})"
                     + (f", {blocked} blocked (written, waiting for an earlier part)"
                        if blocked else "")
-                    + (f", {counts} (they may pass once {fixed} fixed)" if after else ""))
+                    + (f", {counts} ({may} pass once {fixed} fixed)" if after else ""))
         return "\n".join(rows)
 
 
