@@ -46,8 +46,8 @@ if "PYTEST_XDIST_WORKER" in os.environ:
 # --hypothesis-seed=0 of that test did not show. Imported here, before any test, they are
 # the same in both. (A whole-suite run imports more local modules later, the benchmarks'.)
 # After the OpenBLAS setting above, which NumPy reads when tinynet imports it; not
-# __main__, which would run the command line; and a module that fails to import is left to
-# the tests that use it, which report its error, rather than stop every test here.
+# __main__, which would run the command line; and a module that fails to import (or exits,
+# a student's script) is left to the tests that use it, rather than stop every test here.
 def _import_every_module() -> None:
     try:
         package = importlib.import_module("tinynet")
@@ -55,7 +55,7 @@ def _import_every_module() -> None:
         return  # every test file that imports it reports the error
     for module in pkgutil.walk_packages(package.__path__, "tinynet.", onerror=lambda _: None):
         if not module.name.endswith(".__main__"):
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception, SystemExit):  # a script's sys.exit too
                 importlib.import_module(module.name)
 
 

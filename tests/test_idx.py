@@ -213,6 +213,7 @@ def test_writer_rejects_dtypes_without_an_idx_type(tmp_path, dtype):
                 r"np\.asarray\(array, dtype=np\.int32\)$"),
     ([1 + 2j, 3j], r"dtype must be one of .*got complex128; convert it first"),  # the reason
     (None, r"^write_idx: array must be an array of numbers, got None$"),
+    (["1", "2"], r"^write_idx: array must be an array of numbers, got a list of 2 items$"),
     ("label", r"^write_idx: array must be an array of numbers, got a value of type str$"),
     ([[1, 2], [3]], r"^write_idx: array must be an array of numbers, got a list that is not "
                     r"one \(.+\)$"),

@@ -1450,17 +1450,18 @@ class StopInsideTheStep(Adam):
 
 
 @pytest.mark.parametrize("moved", [0, 2])
-def test_a_fit_stopped_inside_a_step_counts_it_and_keeps_its_history(moved):
+@pytest.mark.parametrize("stop_at", [1, 3])  # 1: the fit has taken no whole step
+def test_a_fit_stopped_inside_a_step_counts_it_and_keeps_its_history(stop_at, moved):
     # The optimiser has counted the step (Adam's t) and may have moved some weights: the
     # model has taken it, so fit must not put back the History and the random streams of
     # before, as it does for a fit refused before its first step.
     x, y = blobs(4)
     model = mlp(0)
-    model.compile(CrossEntropy(), StopInsideTheStep(stop_at=3, moved=moved))
+    model.compile(CrossEntropy(), StopInsideTheStep(stop_at=stop_at, moved=moved))
     before = model.history
     with pytest.raises(KeyboardInterrupt):
         model.fit(x, y, epochs=1, batch_size=8, verbose=0)
-    assert model.steps_trained == model.optimizer.iterations == 3
+    assert model.steps_trained == model.optimizer.iterations == stop_at
     assert model.history is not before and model.history.epoch == []
 
 

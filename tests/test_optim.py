@@ -831,6 +831,9 @@ def test_set_state_refuses_what_is_not_a_list_of_dicts_of_arrays_with_a_type_err
         ([p], good, r"states must be a list, one item per parameter, got a value of type dict$"),
         (p, [good], r"params must be a list, one item per parameter, got an array of shape "
                     r"\(3,\)$"),
+        # np.load of one pickled dict: a 0-d object array, no list.
+        ([p], np.array(good, dtype=object), r"states must be a list, one item per parameter, "
+                                            r"got an array of shape \(\)$"),
         (None, [good], r"params must be a list, one item per parameter, got None$"),
         ([p.tolist()], [good], r"params\[0\] must be a parameter array, got a list of 3 items$"),
         ([p], [list(good.values())], r"states\[0\] must be a dict of arrays, as get_state\(\) "

@@ -274,7 +274,7 @@ class Optimizer(RefusesOtherLibraries):
         iterable) of items, one per parameter: an object array of them too, as ``np.save``
         keeps a list, but not one array of numbers."""
         if isinstance(values, Mapping | str) or not isinstance(values, Iterable) or (
-                isinstance(values, np.ndarray) and values.dtype != object):
+                isinstance(values, np.ndarray) and (values.dtype != object or values.ndim != 1)):
             raise TypeError(f"{self!r}: {name} must be a list, one item per parameter, got "
                             f"{described(values)}")
         return list(values)

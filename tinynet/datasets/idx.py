@@ -408,8 +408,8 @@ def write_idx(
                          f"{compresslevel!r}")
     given = array
     array = as_array(array, "array", "write_idx", "an array of numbers")
-    if not isinstance(given, np.ndarray) and array.ndim == 0 and array.dtype.kind not in "biuf":
-        # None, a str: no array at all (a list of them is named by its dtype, below)
+    if not isinstance(given, np.ndarray) and array.dtype.kind not in "biufc":
+        # None, a str, a list of them: no numbers to convert (complex ones are named below)
         raise ValueError(f"write_idx: array must be an array of numbers, got {described(given)}")
     native = array.dtype.newbyteorder("=")
     if native not in _CODES:
