@@ -2313,12 +2313,16 @@ def test_set_weights_takes_any_iterable_of_arrays_but_not_a_dict():
         np.testing.assert_array_equal(w, expected)
     with pytest.raises(TypeError, match=r"^set_weights: weights must be a list of arrays, one "
                                         r"per parameter in the order of get_weights\(\), got "
-                                        r"a dict$"):
+                                        r"a value of type dict$"):
         model.set_weights(dict(zip("abcd", weights, strict=True)))
-    with pytest.raises(TypeError, match=r"got one array of shape \(2, 8\)$"):
+    with pytest.raises(TypeError, match=r"got an array of shape \(2, 8\)$"):
         model.set_weights(weights[0])
     with pytest.raises(TypeError, match=r"got None$"):  # not Python's "not iterable"
         model.set_weights(None)
+    # np.load of one pickled list gives a 0-d object array: not NumPy's "iteration over a
+    # 0-d array".
+    with pytest.raises(TypeError, match=r"got an array of shape \(\)$"):
+        model.set_weights(np.array(None, dtype=object))
     # Keras users keep weights as np.save(path, np.array(get_weights(), dtype=object)).
     kept = np.empty(len(weights), dtype=object)
     kept[:] = [w * 2 for w in weights]

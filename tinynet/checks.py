@@ -182,17 +182,22 @@ def too_large(a: np.ndarray, dtype: np.dtype) -> bool:
     return bool(finite.size) and beyond(float(finite.min()), float(finite.max()), dtype)
 
 
+def listed(values: object, name: str, owner: object, expected: str) -> list[Any]:
+    """``values`` as a list, or a TypeError "<owner>: <name> must be <expected>, got <what it
+    is>" unless it is a list or another iterable of items, one per parameter: an object array
+    of one axis too (``np.save`` keeps a list of arrays so), never a dict (whose order is not
+    the parameters'), a str, or one array of numbers."""
+    if isinstance(values, Mapping | str) or not isinstance(values, Iterable) or (
+            isinstance(values, np.ndarray) and (values.dtype != object or values.ndim != 1)):
+        raise TypeError(f"{_who(owner)}: {name} must be {expected}, got {described(values)}")
+    return list(values)
+
+
 def copy_into(params: list[np.ndarray], weights: Iterable[ArrayLike], owner: str) -> None:
     """Copy ``weights`` into ``params``, one array into each in order, in place, converted to
     its dtype: ``set_weights`` of a model or of a layer (``owner``, which errors name)."""
-    if isinstance(weights, Mapping | str) or not isinstance(weights, Iterable) or (
-            isinstance(weights, np.ndarray) and weights.dtype != object):
-        what = (f"one array of shape {weights.shape}" if isinstance(weights, np.ndarray)
-                else f"a {type(weights).__name__}" if isinstance(weights, Mapping | str)
-                else described(weights))
-        raise TypeError(f"{owner}: weights must be a list of arrays, one per parameter in "
-                        f"the order of get_weights(), got {what}")
-    weights = list(weights)
+    weights = listed(weights, "weights", owner,
+                     "a list of arrays, one per parameter in the order of get_weights()")
     if len(weights) != len(params):
         raise ValueError(f"{owner}: weights must hold {len(params)} arrays, one per parameter, "
                          f"got {len(weights)}")

@@ -34,6 +34,7 @@ from tinynet.checks import (
     flag,
     int_at_least,
     keywords_taken,
+    listed,
     no_attribute,
     number_in,
     other_library_message,
@@ -227,7 +228,9 @@ class Optimizer(RefusesOtherLibraries):
         # Checked first, as the states are: converted after the states are copied in, a bad
         # count would refuse them half restored.
         iterations = int_at_least(f"{type(self).__name__}: iterations", iterations, 0)
-        params, states = self._listed("params", params), self._listed("states", states)
+        expected = "a list, one item per parameter"
+        params = listed(params, "params", self, expected)
+        states = listed(states, "states", self, expected)
         for i, p in enumerate(params):
             if not isinstance(p, np.ndarray):
                 raise TypeError(f"{self!r}: params[{i}] must be a parameter array, got "
@@ -236,10 +239,6 @@ class Optimizer(RefusesOtherLibraries):
             if not isinstance(saved, Mapping):
                 raise TypeError(f"{self!r}: states[{i}] must be a dict of arrays, as get_state"
                                 f"() gives it, got {described(saved)}")
-            for k, v in saved.items():
-                if not isinstance(v, np.ndarray):
-                    raise TypeError(f"{self!r}: states[{i}][{k!r}] must be an array, got "
-                                    f"{described(v)}")
         if len(states) != len(params):
             raise ValueError(f"{self!r}: states must hold one state per parameter, "
                              f"{len(params)}, got {len(states)}")
@@ -248,11 +247,14 @@ class Optimizer(RefusesOtherLibraries):
         # (has_state_only_for), and another model's compile would refuse it.
         triples = [(p, self._state[id(p)][1] if id(p) in self._state else self._fresh_state(p),
                     saved) for p, saved in zip(params, states, strict=True)]
-        for _, state, saved in triples:
+        for i, (_, state, saved) in enumerate(triples):
             if set(saved) != set(state):
                 raise ValueError(f"{self!r}: state names {sorted(saved)}, expected "
                                  f"{sorted(state)}")
             for k, v in saved.items():
+                if not isinstance(v, np.ndarray):
+                    raise TypeError(f"{self!r}: states[{i}][{k!r}] must be an array, got "
+                                    f"{described(v)}")
                 if v.shape != state[k].shape or v.dtype != state[k].dtype:
                     raise ValueError(f"{self!r}: state {k!r} is {v.dtype} {v.shape}, expected "
                                      f"{state[k].dtype} {state[k].shape}")
@@ -268,16 +270,6 @@ class Optimizer(RefusesOtherLibraries):
             for k, v in saved.items():
                 state[k][...] = v
         self.iterations = iterations
-
-    def _listed(self, name: str, values: object) -> list[Any]:
-        """``values`` as a list, or a TypeError naming ``name`` unless it is a list (or an
-        iterable) of items, one per parameter: an object array of them too, as ``np.save``
-        keeps a list, but not one array of numbers."""
-        if isinstance(values, Mapping | str) or not isinstance(values, Iterable) or (
-                isinstance(values, np.ndarray) and (values.dtype != object or values.ndim != 1)):
-            raise TypeError(f"{self!r}: {name} must be a list, one item per parameter, got "
-                            f"{described(values)}")
-        return list(values)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Optimizer:
         # The state is kept by id(param). copy.deepcopy(model) copies the layers, and so each
