@@ -276,8 +276,8 @@ def test_the_reference_passes_every_part_and_no_part_runs_a_later_parts_code(
     for r in records:
         for pid in r["parts"]:
             ran[pid] |= {p for p in r["ran"] if PARTS[p].order < PARTS[pid].order}
-    missing = {pid: sorted(ran[pid] - (PARTS[pid].uses or set())) for pid in GRADED
-               if ran[pid] - (PARTS[pid].uses or set())}
+    missing = {pid: sorted(omitted) for pid in GRADED
+               if (omitted := ran[pid] - (PARTS[pid].uses or set()))}
     assert not missing, f"tests run parts their part's uses omit: {missing}"
 
 

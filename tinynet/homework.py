@@ -2089,14 +2089,9 @@ class GradeReport:
         blocked = sum(r.status == BLOCKED for r in self.results.values())
         # How many failed after each earlier part, in the order graded: parts use different
         # earlier parts, so "2 failed after part relu, 1 after part conv2d".
-        after: dict[str, int] = {}
-        graded = list(self.results)
-        for r in sorted(self.results.values(), key=lambda r: graded.index(r.after)
-                        if r.after in graded else len(graded)):
-            if r.after:
-                after[r.after] = after.get(r.after, 0) + 1
-        counts = ", ".join(f"{n} {'' if i else 'failed '}after part {pid}"
-                           for i, (pid, n) in enumerate(after.items()))
+        after = Counter(r.after for r in self.results.values() if r.after)
+        counts = ", ".join(f"{after[pid]} {'' if i else 'failed '}after part {pid}"
+                           for i, pid in enumerate(p for p in self.results if p in after))
         may = "it may" if sum(after.values()) == 1 else "they may"
         fixed = "it is" if len(after) == 1 else "those are"
         rows.append(f"score: {passed}/{len(self.results)} parts passed ({self.score:.2f})"
