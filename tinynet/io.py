@@ -201,7 +201,7 @@ def _describe(model: Sequential) -> dict[str, Any]:
         "format_version": 2 if any(not layer.trainable for layer in model.layers) else 1,
         "tinynet_version": tinynet.__version__,
         "seed": int(model.seed),
-        "steps_trained": int(model.steps_trained),
+        "steps_trained": model.steps_trained,
         "input_shape": list(model.input_shape) if model.input_shape is not None else None,
         "layers": [_layer_entry(i, layer) for i, layer in enumerate(model.layers)],
         "compile": None,

@@ -694,14 +694,15 @@ class Sequential(RefusesOtherLibraries):
         drawn. (``fit`` checks them all before its first step, once; here every step would
         pay for those checks.)
         """
-        graph = self._training_graph(*self._require_compiled())
-        self._check_own(graph[2], "train_step: the model's optimizer")
+        loss, optimizer = self._require_compiled()
+        self._check_own(optimizer, "train_step: the model's optimizer")
+        graph = self._training_graph(loss, optimizer)
         x = self._as_input(x)  # taken as it is, NaN included (its loss is NaN: no step)
         # The slip y[:5], caught before the dropout masks are drawn; and no samples: nothing
         # to learn from, but the step would count (Adam's bias correction would move on).
         return self._train_step(graph, x, _same_samples(x, y, "x", "y", "train_step: "))
 
-    def _train_step(self, graph: Graph, x: np.ndarray, y: ArrayLike
+    def _train_step(self, graph: Graph, x: np.ndarray, y: np.ndarray
                     ) -> tuple[float, np.ndarray]:
         """:meth:`train_step` with ``graph``, the training graph, on an ``x`` already in the
         model's dtype, without its checks of the optimiser and of an ``x`` without samples,
@@ -711,7 +712,7 @@ class Sequential(RefusesOtherLibraries):
         layers, loss, optimizer = graph
         with _quiet_overflow():
             out = self._forward(layers, x, training=True)  # 1. forward: (N, K)
-            value = _loss_value(loss, out, np.asarray(y))  # 2. loss: loss.forward(out, y)
+            value = _loss_value(loss, out, y)  # 2. loss: loss.forward(out, y)
         if not math.isfinite(value):
             return value, out  # fit reports it; no step is taken with a broken gradient
         # 3. backward: model.backward(loss.backward()), but stopping at the first layer
